@@ -1,0 +1,221 @@
+"""Golden-file cases: small functions, each exercising one construct.
+
+``CASES`` lists ``(name, func, wrt)``; the expected gradient source of each case is kept in
+``golden/<name>.py``. See golden/README.md for how the files are checked and updated.
+"""
+import numpy as np
+
+SCALE = 2.5
+
+
+# --- arithmetic ---------------------------------------------------------------------------
+
+
+def arith(x, y):
+    return x * y + x / y - y
+
+
+def poly(x):
+    return 3.0 * x ** 3 - 2.0 * x ** 2 + 5.0 * x - 1.0
+
+
+def broadcast_add(x, b):
+    return np.sum((x + b) * x)
+
+
+def matmul_sum(A, B):
+    return np.sum(A @ B)
+
+
+# --- elementwise and reduction functions -------------------------------------------------
+
+
+def tanh_sum(x):
+    return np.sum(np.tanh(x))
+
+
+def exp_sum(x):
+    return np.sum(np.exp(x))
+
+
+def log_sum(x):
+    return np.sum(np.log(x))
+
+
+def sum_axis_keepdims(x):
+    s = np.sum(x, axis=1, keepdims=True)
+    return np.sum(x * s)
+
+
+def mean_square(x):
+    return np.mean(x * x)
+
+
+def relu(x):
+    return np.sum(np.maximum(x, 0.0))
+
+
+def leaky_relu_where(x):
+    return np.sum(np.where(x > 0.0, x, 0.1 * x))
+
+
+def reshape_transpose(x):
+    y = np.reshape(x, (2, 3))
+    z = np.transpose(y)
+    return np.sum(z * z)
+
+
+def index_slice(x):
+    return x[0] * x[1] + np.sum(x[2:])
+
+
+# --- assignment forms ---------------------------------------------------------------------
+
+
+def augassign(x):
+    y = x * 2.0
+    y += x * x
+    y *= 3.0
+    return y
+
+
+def tuple_unpack(x):
+    a, b = x * 2.0, x + 1.0
+    return a * b
+
+
+# --- control flow -------------------------------------------------------------------------
+
+
+def if_elif_else(x):
+    if x > 1.0:
+        y = x * x
+    elif x > 0.0:
+        y = 2.0 * x
+    else:
+        y = -x
+    return y
+
+
+def cond_expr(x):
+    return x * x if x > 0.0 else -x
+
+
+def for_range(x, n=3):
+    y = x
+    for i in range(n):
+        y = y * x + i
+    return y
+
+
+def for_rows(X):
+    total = 0.0
+    for row in X:
+        total = total + np.sum(row * row)
+    return total
+
+
+def while_loop(x):
+    y = 1.0
+    k = 0
+    while k < 3:
+        y = y * x
+        k = k + 1
+    return y
+
+
+def loop_break(x):
+    y = x
+    for i in range(10):
+        if y > 5.0:
+            break
+        y = y * 2.0
+    return y
+
+
+def loop_continue(x, n=4):
+    y = 0.0
+    for i in range(n):
+        if i % 2 == 0:
+            continue
+        y = y + x * i
+    return y
+
+
+def multiple_returns(x):
+    if x > 0.0:
+        return x * x
+    return -3.0 * x
+
+
+# --- functions, globals, builtins, keywords -----------------------------------------------
+
+
+def square(x):
+    return x * x
+
+
+def call_user_function(x):
+    return square(x) + 2.0 * x
+
+
+def module_constant(x):
+    return SCALE * x * x
+
+
+def builtins_min_max_abs(x, y):
+    return max(x, y) + min(x, 0.5 * y) + abs(x - y)
+
+
+def kwargs_defaults(x, scale=2.0, shift=0.5):
+    return scale * (x - shift) ** 2
+
+
+def scaled_power(x, scale=1.0, power=2):
+    return scale * x ** power
+
+
+def call_with_keywords(x):
+    return scaled_power(x, power=3) + scaled_power(x, scale=0.5)
+
+
+# --- a small model ------------------------------------------------------------------------
+
+
+def logistic_loss(W, b, X, y):
+    z = np.dot(X, W) + b
+    p = 1.0 / (1.0 + np.exp(-z))
+    return -np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
+
+
+CASES = [
+    ("arith", arith, (0, 1)),
+    ("poly", poly, 0),
+    ("broadcast_add", broadcast_add, (0, 1)),
+    ("matmul_sum", matmul_sum, (0, 1)),
+    ("tanh_sum", tanh_sum, 0),
+    ("exp_sum", exp_sum, 0),
+    ("log_sum", log_sum, 0),
+    ("sum_axis_keepdims", sum_axis_keepdims, 0),
+    ("mean_square", mean_square, 0),
+    ("relu", relu, 0),
+    ("leaky_relu_where", leaky_relu_where, 0),
+    ("reshape_transpose", reshape_transpose, 0),
+    ("index_slice", index_slice, 0),
+    ("augassign", augassign, 0),
+    ("tuple_unpack", tuple_unpack, 0),
+    ("if_elif_else", if_elif_else, 0),
+    ("cond_expr", cond_expr, 0),
+    ("for_range", for_range, 0),
+    ("for_rows", for_rows, 0),
+    ("while_loop", while_loop, 0),
+    ("loop_break", loop_break, 0),
+    ("loop_continue", loop_continue, 0),
+    ("multiple_returns", multiple_returns, 0),
+    ("call_user_function", call_user_function, 0),
+    ("module_constant", module_constant, 0),
+    ("builtins_min_max_abs", builtins_min_max_abs, (0, 1)),
+    ("kwargs_defaults", kwargs_defaults, 0),
+    ("call_with_keywords", call_with_keywords, 0),
+    ("logistic_loss", logistic_loss, ("W", "b")),
+]

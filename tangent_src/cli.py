@@ -1,0 +1,330 @@
+"""Command-line interface: write a standalone gradient module for a function in a file.
+
+    tangent-src grad path/to/mod.py:loss --wrt W,b -o dloss.py
+
+Every failure the user can cause (bad arguments, a missing file or function, a module
+that fails to import, code the compiler does not support) is reported as one line on
+stderr, ``tangent-src: error: ...``, with exit status 2. An output file is written
+atomically: on failure nothing is created and an existing file is left untouched.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.machinery
+import importlib.util
+import inspect
+import keyword
+import os
+import sys
+import tempfile
+import traceback
+
+from tangent_src.errors import TangentError, UserCodeError
+
+PROG = "tangent-src"
+EXIT_USAGE = 2
+EXIT_INTERNAL = 1
+
+
+class CLIError(Exception):
+    """A user-facing error: reported as one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are raised, so main() reports them on one line."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see '{self.prog} --help')")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Source-to-source automatic differentiation for Python/NumPy: "
+        "writes readable gradient code that runs without tangent_src installed.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    grad = commands.add_parser(
+        "grad",
+        help="write a standalone module with the reverse-mode gradient of a function",
+        description="Write a standalone Python module containing the gradient (reverse "
+        "mode) of FUNC, defined in the Python file PATH. The generated function takes "
+        "FUNC's arguments followed by the output seed (default 1.0) and returns the "
+        "gradient with respect to the --wrt arguments (a tuple when there are several).",
+    )
+    grad.add_argument(
+        "target",
+        metavar="PATH:FUNC",
+        help="the Python file and the name of the function in it, e.g. model.py:loss",
+    )
+    grad.add_argument(
+        "--wrt",
+        metavar="ARGS",
+        default=None,
+        help="comma-separated argument names or positions to differentiate with "
+        "respect to, e.g. 'W,b' or '0,1' (default: the first argument)",
+    )
+    grad.add_argument(
+        "--name",
+        metavar="NAME",
+        default=None,
+        help="name of the generated gradient function (default: 'd' + FUNC, "
+        "e.g. dloss for loss)",
+    )
+    grad.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT.py",
+        default=None,
+        help="file to write (default: standard output); written atomically",
+    )
+    grad.set_defaults(handler=_cmd_grad)
+    return parser
+
+
+def parse_target(target: str) -> tuple[str, str]:
+    """Split 'path/to/mod.py:func' into its path and function name."""
+    path, sep, func = target.rpartition(":")
+    if not sep or not path or not func:
+        raise CLIError(f"expected PATH:FUNC (e.g. model.py:loss), got {target!r}")
+    parts = func.split(".")
+    if not all(part.isidentifier() for part in parts):
+        raise CLIError(f"{func!r} is not a valid function name")
+    return path, func
+
+
+def parse_wrt(text: str | None) -> int | str | tuple[int | str, ...]:
+    """'W,b' -> ('W', 'b'); 'x' -> 'x'; '0' -> 0; None -> 0 (the first argument)."""
+    if text is None:
+        return 0
+    items: list[int | str] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            raise CLIError(f"--wrt: empty argument name in {text!r}")
+        if item.isascii() and item.isdigit():
+            items.append(int(item))
+        elif item.isidentifier() and not keyword.iskeyword(item):
+            items.append(item)
+        else:
+            raise CLIError(f"--wrt: {item!r} is neither an argument name nor a position")
+    return items[0] if len(items) == 1 else tuple(items)
+
+
+def check_name(name: str | None) -> None:
+    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
+        raise CLIError(f"--name: {name!r} is not a valid Python identifier")
+
+
+def check_wrt(func, func_name: str, wrt) -> None:
+    """Check that every --wrt entry names or indexes an argument of func."""
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return  # no signature to check against; leave it to the compiler
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    positional = [p.name for p in params if p.kind in kinds]
+    named = [p.name for p in params
+             if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+    seen: set[str] = set()
+    for item in wrt if isinstance(wrt, tuple) else (wrt,):
+        if isinstance(item, int):
+            if item >= len(positional):
+                if not positional:
+                    raise CLIError(f"--wrt: {func_name}() has no arguments to differentiate")
+                raise CLIError(f"--wrt: position {item} is out of range: {func_name}() has "
+                               f"{len(positional)} positional argument(s) "
+                               f"({', '.join(positional)})")
+            pname = positional[item]
+        else:
+            if item not in named:
+                listed = ", ".join(named) if named else "none"
+                raise CLIError(f"--wrt: {func_name}() has no argument {item!r} "
+                               f"(its arguments: {listed})")
+            pname = item
+        if pname in seen:
+            raise CLIError(f"--wrt: argument {pname!r} is listed twice")
+        seen.add(pname)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _module_name_for(path: str) -> str:
+    """The stem of the file, unless that name is taken by a different module."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    name = stem if stem.isidentifier() else "_tangent_src_user_module"
+    existing = sys.modules.get(name)
+    if existing is not None:
+        existing_file = getattr(existing, "__file__", None)
+        if not (existing_file and os.path.exists(existing_file)
+                and os.path.samefile(existing_file, path)):
+            name = f"_tangent_src_user_{len(sys.modules)}_{name}"
+    return name
+
+
+@contextlib.contextmanager
+def loaded_module(path: str):
+    """Import the file at path (its directory first on sys.path) for the duration."""
+    if not os.path.exists(path):
+        raise CLIError(f"no such file: {path}")
+    if not os.path.isfile(path):
+        raise CLIError(f"not a file: {path}")
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    name = _module_name_for(path)
+    loader = importlib.machinery.SourceFileLoader(name, path)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+
+    old_module = sys.modules.get(name)
+    sys.path.insert(0, directory)
+    sys.modules[name] = module
+    try:
+        try:
+            # Anything the module prints must not end up in a gradient written to stdout.
+            with contextlib.redirect_stdout(sys.stderr):
+                spec.loader.exec_module(module)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure
+            if isinstance(exc, SyntaxError):
+                where = f"line {exc.lineno}" if exc.lineno else "unknown line"
+                if exc.filename and os.path.abspath(exc.filename) != path:
+                    where = f"{exc.filename}, {where}"
+                detail = f"SyntaxError: {exc.msg} ({where})"
+            else:
+                detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise CLIError(f"cannot import {path}: {_one_line(detail)}") from None
+        yield module
+    finally:
+        if old_module is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = old_module
+        with contextlib.suppress(ValueError):
+            sys.path.remove(directory)
+
+
+def find_function(module, path: str, func_name: str):
+    obj = module
+    for part in func_name.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise CLIError(f"{path} has no function {func_name!r}") from None
+    if not callable(obj):
+        raise CLIError(f"{func_name!r} in {path} is not a function "
+                       f"(it is a {type(obj).__name__})")
+    return obj
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write text to path via a temporary file in the same directory and os.replace."""
+    target = os.path.abspath(path)
+    directory = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise CLIError(f"cannot write {path}: it is a directory")
+    if not os.path.isdir(directory):
+        raise CLIError(f"cannot write {path}: directory {directory} does not exist")
+    try:
+        mode = os.stat(target).st_mode & 0o777 if os.path.exists(target) else _new_file_mode()
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
+                                   dir=directory)
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _cmd_grad(args) -> int:
+    import tangent_src  # looked up at call time, so tests can substitute the compiler
+
+    path, func_name = parse_target(args.target)
+    wrt = parse_wrt(args.wrt)
+    check_name(args.name)
+    if args.output is not None and _same_file(args.output, path):
+        raise CLIError(f"refusing to overwrite the input module {path} with its gradient")
+
+    with loaded_module(path) as module:
+        func = find_function(module, path, func_name)
+        check_wrt(func, func_name, wrt)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                text = tangent_src.standalone_source(func, wrt=wrt, name=args.name)
+        except UserCodeError as exc:
+            raise CLIError(_one_line(exc.one_line())) from None
+        except TangentError as exc:
+            raise CLIError(_one_line(str(exc)) or type(exc).__name__) from None
+
+    if not text.endswith("\n"):
+        text += "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomically(args.output, text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 user error, 1 internal error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.handler(args)
+    except CLIError as exc:
+        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug in tangent_src, not in the input
+        traceback.print_exc()
+        print(f"{PROG}: internal error: {_one_line(f'{type(exc).__name__}: {exc}')} "
+              f"(this is a bug in tangent_src; please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
