@@ -1,0 +1,141 @@
+"""Central finite differences, and a check of generated gradients against them.
+
+`numerical_grad` is pure NumPy and does not depend on tangent_src, so the corpus can be
+checked (and reused in forward mode or under numba) independently of the compiler.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+
+import numpy as np
+
+# Defaults chosen so honest float64 gradients of smooth O(1) functions pass reliably:
+# central differences at eps=1e-6 have truncation error ~eps**2 and round-off error
+# ~1e-16 * |f| / eps ~ 1e-10 * |f|, both far below these tolerances.
+DEFAULT_EPS = 1e-6
+DEFAULT_RTOL = 1e-5
+DEFAULT_ATOL = 1e-7
+
+
+def _scalar(value) -> float:
+    """Convert a function's output to a Python float, insisting that it is a scalar."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"expected a scalar output, got shape {np.shape(value)}")
+    return float(value)
+
+
+def _resolve(f, args, kwargs, w):
+    """Map one wrt entry (index or parameter name) to ("arg", index) or ("kw", name)."""
+    if isinstance(w, (bool, np.bool_)):
+        raise TypeError(f"wrt must be an int or a str, got {w!r}")
+    if isinstance(w, (int, np.integer)):
+        return "arg", int(w)
+    if isinstance(w, str):
+        if w in kwargs:
+            return "kw", w
+        params = list(inspect.signature(f).parameters)
+        if w not in params:
+            raise ValueError(f"{f.__name__} has no parameter named {w!r}")
+        index = params.index(w)
+        if index >= len(args):
+            raise ValueError(f"parameter {w!r} was not passed")
+        return "arg", index
+    raise TypeError(f"wrt must be an int or a str, got {w!r}")
+
+
+def _numerical_grad_one(f, args, kwargs, w, eps):
+    kind, key = _resolve(f, args, kwargs, w)
+    x0 = args[key] if kind == "arg" else kwargs[key]
+
+    def evaluate(x):
+        new_args = [copy.deepcopy(a) for a in args]
+        new_kwargs = {k: copy.deepcopy(v) for k, v in kwargs.items()}
+        if kind == "arg":
+            new_args[key] = x
+        else:
+            new_kwargs[key] = x
+        return _scalar(f(*new_args, **new_kwargs))
+
+    if np.ndim(x0) == 0 and not isinstance(x0, np.ndarray):
+        x = float(x0)
+        return (evaluate(x + eps) - evaluate(x - eps)) / (2.0 * eps)
+    base = np.array(x0, dtype=np.float64)
+    out = np.zeros_like(base)
+    for idx in np.ndindex(base.shape):
+        plus = base.copy()
+        minus = base.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        out[idx] = (evaluate(plus) - evaluate(minus)) / (2.0 * eps)
+    return out
+
+
+def numerical_grad(f, args, wrt=0, eps=DEFAULT_EPS, kwargs=None):
+    """Central-difference gradient of scalar-output `f(*args, **kwargs)` in float64.
+
+    `wrt` is an argument index or parameter name, or a tuple of either (then a tuple of
+    gradients is returned). Each gradient has the type and shape of its argument: a float
+    for a scalar argument, an ndarray otherwise.
+    """
+    args = tuple(args)
+    kwargs = dict(kwargs or {})
+    if isinstance(wrt, tuple):
+        return tuple(_numerical_grad_one(f, args, kwargs, w, eps) for w in wrt)
+    return _numerical_grad_one(f, args, kwargs, wrt, eps)
+
+
+def _value_of(f, args, kwargs, w):
+    kind, key = _resolve(f, args, kwargs, w)
+    return args[key] if kind == "arg" else kwargs[key]
+
+
+def assert_close_grad(actual, expected, arg, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL, label=""):
+    """Assert one gradient has its argument's shape and matches the expected values."""
+    assert np.shape(actual) == np.shape(arg), (
+        f"{label}: gradient shape {np.shape(actual)} != argument shape {np.shape(arg)}"
+    )
+    actual_arr = np.asarray(actual)
+    assert np.issubdtype(actual_arr.dtype, np.floating), (
+        f"{label}: gradient dtype {actual_arr.dtype} is not floating point"
+    )
+    np.testing.assert_allclose(actual_arr, expected, rtol=rtol, atol=atol, err_msg=label)
+
+
+def assert_grads_close(actual, expected, f, args, wrt, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL,
+                       kwargs=None):
+    """Compare a gradient (or tuple of gradients, for tuple `wrt`) with expected values."""
+    kwargs = dict(kwargs or {})
+    name = getattr(f, "__name__", repr(f))
+    if isinstance(wrt, tuple):
+        assert isinstance(actual, tuple), (
+            f"{name}: wrt={wrt!r} should give a tuple of gradients, got {type(actual).__name__}"
+        )
+        assert len(actual) == len(wrt), f"{name}: expected {len(wrt)} gradients"
+        for w, a, e in zip(wrt, actual, expected):
+            assert_close_grad(a, e, _value_of(f, args, kwargs, w), rtol, atol,
+                              label=f"{name} d/d[{w!r}]")
+    else:
+        assert_close_grad(actual, expected, _value_of(f, args, kwargs, wrt), rtol, atol,
+                          label=f"{name} d/d[{wrt!r}]")
+
+
+def assert_grad_matches(f, args, wrt=0, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL, eps=DEFAULT_EPS,
+                        kwargs=None):
+    """Check `tangent_src.grad(f, wrt=wrt)(*args, **kwargs)` against finite differences.
+
+    Also checks that the gradient call leaves its inputs unmodified. Returns the gradient.
+    """
+    import tangent_src
+
+    args = tuple(args)
+    kwargs = dict(kwargs or {})
+    expected = numerical_grad(f, args, wrt, eps=eps, kwargs=kwargs)
+    call_args = copy.deepcopy(args)
+    call_kwargs = copy.deepcopy(kwargs)
+    actual = tangent_src.grad(f, wrt=wrt)(*call_args, **call_kwargs)
+    for before, after in zip(args + tuple(kwargs.values()),
+                             call_args + tuple(call_kwargs.values())):
+        np.testing.assert_array_equal(after, before, err_msg="the gradient modified its input")
+    assert_grads_close(actual, expected, f, args, wrt, rtol=rtol, atol=atol, kwargs=kwargs)
+    return actual
