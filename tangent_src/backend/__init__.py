@@ -1,0 +1,1 @@
+"""Back ends: print generated gast as source and load it as a module."""

@@ -1,0 +1,108 @@
+"""gast -> Python source: astor printing, line comments, and the module header."""
+from __future__ import annotations
+
+import builtins
+import inspect
+import re
+import types
+
+import astor
+import gast
+
+from .. import runtime
+from ..optimize import MARKER
+
+_MARKER_LINE = re.compile(r"^(\s*)(?:'|\"\"\"|\")__line__:(.+?)(?:'|\"\"\"|\")\s*$")
+
+
+def _prepare(func: gast.FunctionDef):
+    """Turn line markers into string statements astor can print."""
+    func = gast.gast_to_ast(func)
+    import ast
+    for node in ast.walk(func):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and \
+                isinstance(node.value.value, tuple) and node.value.value[:1] == (MARKER,):
+            node.value = ast.Constant(value=f"__line__:{node.value.value[1]}")
+    ast.fix_missing_locations(func)
+    return func
+
+
+def function_source(func: gast.FunctionDef, lines: list[str]) -> str:
+    """Print one generated function, with `# line N: <source>` comments."""
+    text = astor.to_source(_prepare(func), indent_with=" " * 4)
+    out = []
+    for line in text.splitlines():
+        match = _MARKER_LINE.match(line)
+        if match:
+            indent, what = match.group(1), match.group(2)
+            if not what.isdigit():
+                out.append(f"{indent}# {what}")
+                continue
+            lineno = int(what)
+            src = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+            out.append(f"{indent}# line {lineno}: {src}".rstrip())
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def free_names(funcs: list[gast.FunctionDef]) -> list[str]:
+    """Names the functions read but do not define: globals, builtins, helpers."""
+    defined = {f.name for f in funcs}
+    free = []
+    for func in funcs:
+        local = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
+        local |= {n.id for n in gast.walk(func) if isinstance(n, gast.Name)
+                  and isinstance(n.ctx, gast.Store)}
+        for node in gast.walk(func):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and \
+                    node.id not in local and node.id not in defined and node.id not in free:
+                free.append(node.id)
+    return sorted(free)
+
+
+def import_lines(names: list[str], namespace: dict, user_module: str | None,
+                 inline_runtime: bool) -> tuple[list[str], list[str]]:
+    """Import statements for the free names, and the runtime helpers used."""
+    modules, froms, helpers = set(), {}, []
+    for name in names:
+        if name in runtime.HELPERS:
+            helpers.append(name)
+            continue
+        if name not in namespace:
+            continue  # a builtin
+        value = namespace[name]
+        if isinstance(value, types.ModuleType):
+            mod = value.__name__
+            modules.add(f"import {mod}" if mod == name else f"import {mod} as {name}")
+            continue
+        obj_module = getattr(value, "__module__", None) or ""
+        obj_name = getattr(value, "__name__", None)
+        if obj_name and obj_module.split(".")[0] in LIBRARIES:
+            entry = obj_name if obj_name == name else f"{obj_name} as {name}"
+            froms.setdefault(obj_module, []).append(entry)
+        else:
+            froms.setdefault(user_module or "__main__", []).append(name)
+    lines = sorted(modules)
+    if helpers and not inline_runtime:
+        lines.append(f"from tangent_src.runtime import {', '.join(sorted(helpers))}")
+    for module in sorted(froms):
+        lines.append(f"from {module} import {', '.join(sorted(froms[module]))}")
+    return lines, helpers
+
+
+LIBRARIES = ("numpy", "scipy", "math")
+
+
+def runtime_source(helpers: list[str]) -> str:
+    """The source of the runtime helpers, for standalone modules."""
+    chunks = [inspect.getsource(getattr(runtime, h)) for h in sorted(helpers)]
+    return "\n\n".join(chunks)
+
+
+def module_source(docstring: str, imports: list[str], body_chunks: list[str]) -> str:
+    parts = [f'"""{docstring}"""', "\n".join(imports)] if imports else [f'"""{docstring}"""']
+    text = "\n".join(parts) + "\n"
+    for chunk in body_chunks:
+        text += "\n\n" + chunk.rstrip("\n") + "\n"
+    return text

@@ -1,0 +1,51 @@
+"""Error types: one base class, and errors about user code that say what and where."""
+from __future__ import annotations
+
+
+class TangentError(Exception):
+    """Base class of every error tangent_src raises on purpose."""
+
+
+class UserCodeError(TangentError):
+    """A problem in the user's source, located by file, line and column, with a hint."""
+
+    def __init__(self, message: str, *, filename: str = "<unknown>", lineno: int = 0,
+                 col: int = 0, source_line: str = "", construct: str = "", hint: str = ""):
+        self.message = message
+        self.filename = filename
+        self.lineno = lineno
+        self.col = col
+        self.source_line = source_line
+        self.construct = construct
+        self.hint = hint
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        text = f"{self.filename}:{self.lineno}:{self.col + 1}: {self.message}"
+        if self.source_line:
+            stripped = self.source_line.rstrip("\n")
+            text += f"\n    {stripped}\n    {' ' * self.col}^"
+        if self.hint:
+            text += f"\nhint: {self.hint}"
+        return text
+
+    def one_line(self) -> str:
+        """The error as a single line (used by the CLI)."""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{self.filename}:{self.lineno}:{self.col + 1}: {self.message}{hint}"
+
+
+class UnsupportedSyntaxError(UserCodeError):
+    """The user's function uses a construct the compiler does not handle."""
+
+
+class NoDerivativeRuleError(UserCodeError):
+    """A call to a function with no derivative rule and no Python source."""
+
+
+class NotDifferentiableError(TangentError):
+    """The request itself is ill-posed (integer input, non-scalar output for grad, ...)."""
+
+
+class SourceUnavailableError(TangentError):
+    """The source of a function cannot be found (built in, or defined in a REPL without history)."""

@@ -1,0 +1,1 @@
+"""Front end: user source → core language."""

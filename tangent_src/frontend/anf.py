@@ -1,0 +1,401 @@
+"""A-normal form with static single assignment where it is cheap.
+
+Before:  `y = y + 0.01 * (np.sin(y) * y)`  inside a loop
+After:   `sin_y = np.sin(y); t = sin_y * y; t2 = 0.01 * t; y2 = y + t2; y = y2`
+One operation per statement; a name assigned again outside a loop gets a fresh
+version (`h`, `h2`, ...); a branch that assigns a name assigns the same version
+in both arms (`else: h2 = h`); a loop-carried name keeps its name at the loop
+head and gets its new value by one copy at the end of the body. The reverse
+transform relies on these facts: nothing a branch or straight-line code defines
+is ever overwritten, and inside a loop only the carried names are.
+"""
+from __future__ import annotations
+
+import copy
+
+import gast
+
+from ..errors import UnsupportedSyntaxError
+from ..naming import Namer
+from .lower import _assign, _const, _dotted, _name
+from .source import ParsedFunction
+
+OP_WORDS = {gast.Add: "plus", gast.Sub: "minus", gast.Mult: "times", gast.Div: "over",
+            gast.Pow: "pow", gast.MatMult: "at", gast.FloorDiv: "floordiv", gast.Mod: "mod"}
+
+
+def reads(nodes) -> set[str]:
+    """Names loaded anywhere in `nodes`."""
+    out = set()
+    for node in nodes:
+        for sub in gast.walk(node):
+            if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load):
+                out.add(sub.id)
+    return out
+
+
+def assigned(nodes) -> set[str]:
+    """Names stored anywhere in `nodes` (loop targets included)."""
+    out = set()
+    for node in nodes:
+        for sub in gast.walk(node):
+            if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
+                out.add(sub.id)
+    return out
+
+
+def upward_exposed(stmts, defined=frozenset()) -> set[str]:
+    """Names a block may read before it assigns them."""
+    exposed, defined = set(), set(defined)
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            exposed |= reads([stmt.value]) - defined
+            defined |= assigned(stmt.targets)
+        elif isinstance(stmt, gast.If):
+            exposed |= reads([stmt.test]) - defined
+            exposed |= upward_exposed(stmt.body, defined)
+            exposed |= upward_exposed(stmt.orelse, defined)
+            defined |= _definitely_assigned(stmt.body) & _definitely_assigned(stmt.orelse)
+        elif isinstance(stmt, gast.For):
+            exposed |= reads([stmt.iter]) - defined
+            exposed |= upward_exposed(stmt.body, defined | {stmt.target.id})
+        elif isinstance(stmt, gast.While):
+            exposed |= reads([stmt.test]) - defined
+            exposed |= upward_exposed(stmt.body, defined)
+        else:
+            exposed |= reads([stmt]) - defined
+    return exposed
+
+
+def _definitely_assigned(stmts) -> set[str]:
+    out = set()
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            out |= assigned(stmt.targets)
+        elif isinstance(stmt, gast.If):
+            out |= _definitely_assigned(stmt.body) & _definitely_assigned(stmt.orelse)
+    return out
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, old: str, new: str):
+        self.old, self.new = old, new
+
+    def visit_Name(self, node):
+        if node.id == self.old:
+            node.id = self.new
+        return node
+
+
+class ANF:
+    """Flattens expressions and versions names; see the module docstring."""
+
+    def __init__(self, parsed: ParsedFunction, namer: Namer, user_locals: set[str]):
+        self.parsed = parsed
+        self.namer = namer
+        self.user_locals = user_locals      # every name the function assigns or takes
+        self.versions: dict[str, str] = {}
+        self.out: list = []                 # statements of the block being built
+
+    # -- names -------------------------------------------------------------------
+    def new_version(self, var: str) -> str:
+        if var not in self.versions and var not in self.namer.used:
+            self.namer.reserve(var)
+            return var
+        if var not in self.versions and not self._ever_versioned(var):
+            return var
+        return self.namer.fresh(var)
+
+    def _ever_versioned(self, var: str) -> bool:
+        return var in self._seen
+
+    def define(self, var: str) -> str:
+        name = self.new_version(var)
+        self._seen.add(var)
+        self.versions[var] = name
+        return name
+
+    def load(self, node):
+        var = node.id
+        if var in self.versions:
+            return _name(self.versions[var])
+        if var in self.user_locals:
+            raise self.parsed.error(
+                UnsupportedSyntaxError, node, f"'{var}' may be used before it is assigned",
+                construct="possibly unassigned variable",
+                hint=f"assign '{var}' before the loop or branch that reads it")
+        return _name(var)  # a global or builtin
+
+    # -- expressions -------------------------------------------------------------
+    def emit(self, stmt, loc) -> None:
+        for node in gast.walk(stmt):
+            if getattr(node, "lineno", None) is None:
+                node.lineno = getattr(loc, "lineno", None)
+                node.col_offset = getattr(loc, "col_offset", 0)
+        self.out.append(stmt)
+
+    def temp(self, expr, loc) -> gast.Name:
+        """Evaluate `expr` (already flat) into a fresh temporary."""
+        name = self.namer.fresh(self.hint(expr))
+        self.emit(_assign(name, expr), loc)
+        return _name(name)
+
+    def hint(self, expr) -> str:
+        if isinstance(expr, gast.Call):
+            func = (_dotted(expr.func) or "call").split(".")[-1]
+            if expr.args and isinstance(expr.args[0], gast.Name):
+                return f"{func}_{expr.args[0].id}"
+            return func
+        if isinstance(expr, gast.BinOp) and all(isinstance(s, (gast.Name, gast.Constant))
+                                                for s in (expr.left, expr.right)):
+            word = OP_WORDS.get(type(expr.op), "op")
+            parts = [s.id if isinstance(s, gast.Name) else _const_word(s.value)
+                     for s in (expr.left, expr.right)]
+            text = f"{parts[0]}_{word}_{parts[1]}"
+            return text if len(text) <= 16 else "t"
+        if isinstance(expr, gast.UnaryOp) and isinstance(expr.operand, gast.Name):
+            return f"neg_{expr.operand.id}" if isinstance(expr.op, gast.USub) else "t"
+        if isinstance(expr, gast.Subscript) and isinstance(expr.value, gast.Name):
+            index = expr.slice
+            if isinstance(index, gast.Name):
+                return f"{expr.value.id}_{index.id}"
+            if isinstance(index, gast.Constant) and isinstance(index.value, int):
+                return f"{expr.value.id}_{index.value}".replace("-", "m")
+            return f"{expr.value.id}_part"
+        if isinstance(expr, (gast.Compare, gast.BoolOp)) or (
+                isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.Not)):
+            return "cond"
+        return "t"
+
+    def atom(self, expr):
+        """Flatten `expr` to a name, constant or global reference."""
+        if isinstance(expr, gast.Constant):
+            return expr
+        if isinstance(expr, gast.Name):
+            return self.load(expr)
+        if isinstance(expr, gast.Attribute) and _dotted(expr) and \
+                _dotted(expr).split(".")[0] not in self.user_locals:
+            return expr  # a module attribute such as np.pi
+        if isinstance(expr, gast.Tuple) and all(isinstance(e, gast.Constant) for e in expr.elts):
+            return expr
+        flat = self.flat(expr)
+        if isinstance(flat, (gast.Name, gast.Constant)):
+            return flat
+        return self.temp(flat, expr)
+
+    def flat(self, expr):
+        """Flatten the operands of `expr`, returning one operation on atoms."""
+        kind = type(expr)
+        if kind in (gast.Constant, gast.Name):
+            return self.atom(expr)
+        if kind is gast.BinOp:
+            return gast.BinOp(left=self.atom(expr.left), op=expr.op, right=self.atom(expr.right))
+        if kind is gast.UnaryOp:
+            operand = self.atom(expr.operand)
+            if isinstance(expr.op, gast.UAdd):
+                return operand
+            return gast.UnaryOp(op=expr.op, operand=operand)
+        if kind is gast.Call:
+            return self.flat_call(expr)
+        if kind is gast.Subscript:
+            return gast.Subscript(value=self.atom(expr.value), slice=self.index(expr.slice),
+                                  ctx=gast.Load())
+        if kind in (gast.Tuple, gast.List):
+            return gast.Tuple(elts=[self.atom(e) for e in expr.elts], ctx=gast.Load())
+        if kind is gast.Compare:
+            if len(expr.ops) > 1:  # a < b < c  ->  a < b and b < c
+                pairs = []
+                left = expr.left
+                for op, right in zip(expr.ops, expr.comparators):
+                    pairs.append(gast.Compare(left=left, ops=[op], comparators=[right]))
+                    left = right
+                return self.flat(gast.BoolOp(op=gast.And(), values=pairs))
+            return gast.Compare(left=self.atom(expr.left), ops=expr.ops,
+                                comparators=[self.atom(expr.comparators[0])])
+        if kind is gast.Attribute:
+            if not isinstance(expr.value, (gast.Name, gast.Attribute)):
+                return gast.Attribute(value=self.atom(expr.value), attr=expr.attr,
+                                      ctx=gast.Load())
+            base = self.atom(expr.value)
+            return gast.Attribute(value=base, attr=expr.attr, ctx=gast.Load())
+        if kind is gast.IfExp:
+            return self.branch_value(expr.test, expr.body, expr.orelse, expr)
+        if kind is gast.BoolOp:
+            return self.bool_op(expr)
+        raise self.parsed.unsupported(expr, f"'{kind.__name__}' expression",
+                                      "rewrite it with simpler expressions")
+
+    def flat_call(self, expr):
+        func = expr.func
+        if isinstance(func, gast.Name) and func.id in self.user_locals:
+            raise self.parsed.unsupported(
+                expr, f"calling the local variable '{func.id}'",
+                "call a module-level function by its name")
+        if not _dotted(func):
+            raise self.parsed.unsupported(expr, "call of a computed function",
+                                          "call a module-level function by its name")
+        args = [self.atom(a) for a in expr.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in expr.keywords]
+        return gast.Call(func=func, args=args, keywords=keywords)
+
+    def index(self, node):
+        if isinstance(node, gast.Slice):
+            return gast.Slice(lower=node.lower and self.atom(node.lower),
+                              upper=node.upper and self.atom(node.upper),
+                              step=node.step and self.atom(node.step))
+        if isinstance(node, gast.Tuple):
+            return gast.Tuple(elts=[self.index(e) for e in node.elts], ctx=gast.Load())
+        return self.atom(node)
+
+    def branch_value(self, test, body, orelse, loc):
+        """`body if test else orelse` as an if-statement assigning one temporary."""
+        var = self.namer.fresh("choice")
+        self.user_locals.add(var)
+        stmt = gast.If(test=test, body=[_assign(var, body)], orelse=[_assign(var, orelse)])
+        self.stmt_If(_locate(stmt, loc))
+        return _name(self.versions[var])
+
+    def bool_op(self, expr):
+        """`a and b` as `t = a; if t: t = b` (short-circuit preserved)."""
+        var = self.namer.fresh("cond")
+        self.user_locals.add(var)
+        first, *rest = expr.values
+        self.stmt_Assign(_locate(_assign(var, first), expr))
+        for value in rest:
+            test = _name(var) if isinstance(expr.op, gast.And) else \
+                gast.UnaryOp(op=gast.Not(), operand=_name(var))
+            self.stmt_If(_locate(gast.If(test=test, body=[_assign(var, value)], orelse=[]),
+                                 expr))
+        return _name(self.versions[var])
+
+    # -- statements --------------------------------------------------------------
+    def block(self, stmts, after_reads: set[str]) -> list:
+        saved, self.out = self.out, []
+        for idx, stmt in enumerate(stmts):
+            later = reads(stmts[idx + 1:]) | after_reads
+            self.stmt(stmt, later)
+        built, self.out = self.out, saved
+        return built
+
+    def stmt(self, node, after_reads=frozenset()):
+        getattr(self, "stmt_" + type(node).__name__)(node, after_reads) \
+            if type(node) in (gast.For, gast.While) else \
+            getattr(self, "stmt_" + type(node).__name__)(node)
+
+    def stmt_Assign(self, node):
+        target = node.targets[0].id
+        value = self.flat(node.value)
+        name = self.define(target)
+        self.emit(_assign(name, value), node)
+
+    def stmt_Return(self, node):
+        value = self.atom(node.value)
+        if not isinstance(value, gast.Name):
+            value = self.temp(value, node)
+        self.emit(gast.Return(value=value), node)
+
+    def stmt_If(self, node):
+        test = self.atom(node.test)
+        before = dict(self.versions)
+        body = self.block(node.body, set())
+        after_body, self.versions = self.versions, dict(before)
+        orelse = self.block(node.orelse, set())
+        after_else = self.versions
+        merged = {}
+        for var in sorted(set(after_body) | set(after_else)):
+            b, o, p = after_body.get(var), after_else.get(var), before.get(var)
+            if b == o:
+                merged[var] = b
+            elif b is None or o is None:
+                merged[var] = b or o
+            elif b != p and o != p:
+                for stmt in orelse:
+                    _Rename(o, b).visit(stmt)
+                merged[var] = b
+            elif b != p:
+                orelse.append(_locate(_assign(b, _name(o)), node))
+                merged[var] = b
+            else:
+                body.append(_locate(_assign(o, _name(b)), node))
+                merged[var] = o
+        self.versions = merged
+        self.emit(gast.If(test=test, body=body, orelse=orelse), node)
+
+    def carried(self, loop_body, head_reads, after_reads) -> dict[str, str]:
+        """Names a loop updates whose value crosses an iteration or the loop's end."""
+        live = upward_exposed(loop_body) | head_reads | after_reads
+        return {var: self.versions[var] for var in sorted(assigned(loop_body))
+                if var in self.versions and var in live}
+
+    def close_loop(self, carried: dict[str, str], body: list, node) -> None:
+        for var, loop_name in carried.items():
+            if self.versions.get(var) != loop_name:
+                copy_back = _locate(_assign(loop_name, _name(self.versions[var])), node)
+                copy_back.copy_back = True
+                body.append(copy_back)
+            self.versions[var] = loop_name
+
+    def stmt_For(self, node, after_reads):
+        iter_call = gast.Call(func=node.iter.func, args=[self.atom(a) for a in node.iter.args],
+                              keywords=[])
+        index = node.target.id
+        carried = self.carried(node.body, set(), after_reads | reads(node.body))
+        carried.pop(index, None)
+        reusable = index not in self.versions or (
+            index in self.loop_indices and index not in after_reads)
+        name = index if reusable else self.namer.fresh(index)
+        self.namer.reserve(name)
+        self.loop_indices.add(name)
+        self._seen.add(index)
+        self.versions[index] = name
+        body = self.block(node.body, after_reads | reads(node.body))
+        self.close_loop(carried, body, node)
+        self.versions[index] = name
+        loop = gast.For(target=_name(name, gast.Store()), iter=iter_call, body=body, orelse=[],
+                        type_comment=None)
+        self.emit(loop, node)
+
+    def stmt_While(self, node, after_reads):
+        test = node.test
+        if isinstance(test, gast.Name):
+            cond, body_in = test.id, node.body
+        else:
+            cond = self.namer.fresh("cond")
+            self.user_locals.add(cond)
+            self.stmt_Assign(_locate(_assign(cond, copy.deepcopy(test)), node))
+            body_in = node.body + [_locate(_assign(cond, copy.deepcopy(test)), node)]
+        carried = self.carried(body_in, {cond}, after_reads | reads(body_in) | {cond})
+        body = self.block(body_in, after_reads | reads(body_in) | {cond})
+        self.close_loop(carried, body, node)
+        loop = gast.While(test=_name(self.versions[cond]), body=body, orelse=[])
+        self.emit(loop, node)
+
+
+def _const_word(value) -> str:
+    text = repr(value).replace(".", "_").replace("-", "m")
+    return text if text.replace("_", "").isalnum() else "c"
+
+
+def _locate(stmt, loc):
+    for node in gast.walk(stmt):
+        if getattr(node, "lineno", None) is None:
+            node.lineno = getattr(loc, "lineno", None)
+            node.col_offset = getattr(loc, "col_offset", 0)
+    return stmt
+
+
+def to_anf(parsed: ParsedFunction, lowered: gast.FunctionDef, namer: Namer) -> gast.FunctionDef:
+    """Return the core-language version of a lowered function."""
+    params = [a.id for a in lowered.args.posonlyargs + lowered.args.args +
+              lowered.args.kwonlyargs]
+    user_locals = assigned(lowered.body) | set(params)
+    anf = ANF(parsed, namer, user_locals)
+    anf._seen = set(params)
+    anf.loop_indices = set()
+    for p in params:
+        anf.versions[p] = p
+        namer.reserve(p)
+    body = anf.block(lowered.body, set())
+    node = copy.copy(lowered)
+    node.body = body
+    return node

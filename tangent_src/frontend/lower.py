@@ -1,0 +1,444 @@
+"""Desugar user Python into the statement forms of the core language.
+
+Before:  `a, b = f(x); a += b` / `for row in X:` / early `return` / `break`
+After:   single assignments, `for i in range(...)` loops, flags instead of
+`break`/`continue`, one `return` at the end. Expressions stay nested; `anf.py`
+flattens them. Anything else is rejected with a located error and a hint.
+"""
+from __future__ import annotations
+
+import copy
+
+import gast
+
+from ..naming import Namer
+from .source import ParsedFunction
+
+# construct -> (what to call it, hint). One line per unsupported statement or expression.
+UNSUPPORTED = {
+    gast.Try: ("try/except", "move error handling outside the differentiated function"),
+    gast.With: ("with", "only gradient-surgery blocks may use 'with'; move this block out"),
+    gast.AsyncWith: ("async with", "differentiate a synchronous function"),
+    gast.Yield: ("yield", "generators are not differentiable; return a value or a list"),
+    gast.YieldFrom: ("yield from", "generators are not differentiable; return a value"),
+    gast.Await: ("await", "differentiate a synchronous function"),
+    gast.Global: ("global", "pass the value as an argument and return the new value"),
+    gast.Nonlocal: ("nonlocal", "pass the value as an argument and return the new value"),
+    gast.ClassDef: ("class definition", "define the class at module level"),
+    gast.FunctionDef: ("nested def", "define the helper function at module level"),
+    gast.AsyncFunctionDef: ("nested async def", "define the helper at module level"),
+    gast.Lambda: ("lambda", "define a module-level function instead"),
+    gast.Delete: ("del", "remove the 'del' statement"),
+    gast.Raise: ("raise", "check inputs before calling the differentiated function"),
+    gast.Import: ("import inside a function", "import at module level"),
+    gast.ImportFrom: ("import inside a function", "import at module level"),
+    gast.Starred: ("starred expression (*args)", "pass the arguments one by one"),
+    gast.ListComp: ("list comprehension", "write an explicit loop"),
+    gast.SetComp: ("set comprehension", "write an explicit loop"),
+    gast.DictComp: ("dict comprehension", "write an explicit loop"),
+    gast.GeneratorExp: ("generator expression", "write an explicit loop"),
+    gast.Set: ("set literal", "use a tuple"),
+    gast.Dict: ("dict literal", "pass the values separately"),
+    gast.JoinedStr: ("f-string", "remove string formatting from the differentiated function"),
+    gast.NamedExpr: ("assignment expression (:=)", "assign in a separate statement"),
+    gast.Match: ("match statement", "use if/elif/else"),
+    gast.Assert: ("assert", "check inputs before calling the differentiated function"),
+    gast.AsyncFor: ("async for", "differentiate a synchronous function"),
+}
+
+
+def _contains(nodes, kinds, stop=()) -> bool:
+    """Whether any node of `kinds` occurs in `nodes`, not looking inside `stop` kinds."""
+    todo = list(nodes)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, kinds):
+            return True
+        if isinstance(node, stop):
+            continue
+        todo.extend(gast.iter_child_nodes(node))
+    return False
+
+
+def _name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def _assign(target: str, value):
+    return gast.Assign(targets=[_name(target, gast.Store())], value=value, type_comment=None)
+
+
+def _not(expr):
+    return gast.UnaryOp(op=gast.Not(), operand=expr)
+
+
+def _const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def _located(new, old):
+    """Give a synthesized node (and its children) the source location of `old`."""
+    for node in gast.walk(new):
+        if getattr(node, "lineno", None) is None and hasattr(old, "lineno"):
+            node.lineno = old.lineno
+            node.col_offset = getattr(old, "col_offset", 0)
+    return new
+
+
+class Lowerer:
+    """Rewrites one function body into core-language statement forms."""
+
+    def __init__(self, parsed: ParsedFunction, namer: Namer):
+        self.parsed = parsed
+        self.namer = namer
+        self.result_name: str | None = None
+
+    # -- checks -----------------------------------------------------------------
+    def check_expr(self, expr) -> None:
+        for node in gast.walk(expr):
+            kind = type(node)
+            if kind in UNSUPPORTED:
+                construct, hint = UNSUPPORTED[kind]
+                raise self.parsed.unsupported(node, construct, hint)
+            if isinstance(node, gast.Call) and any(k.arg is None for k in node.keywords):
+                raise self.parsed.unsupported(node, "**kwargs in a call",
+                                              "pass keyword arguments by name")
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
+                if not _is_dotted_name(node.func):
+                    raise self.parsed.unsupported(
+                        node, f"method call '.{node.func.attr}()'",
+                        f"call the function form instead, e.g. np.{node.func.attr}(x, ...)")
+
+    # -- statements -------------------------------------------------------------
+    def block(self, stmts) -> list:
+        out = []
+        for stmt in stmts:
+            out.extend(self.stmt(stmt))
+        return out
+
+    def stmt(self, node) -> list:
+        kind = type(node)
+        if kind in UNSUPPORTED:
+            construct, hint = UNSUPPORTED[kind]
+            raise self.parsed.unsupported(node, construct, hint)
+        method = getattr(self, "stmt_" + kind.__name__, None)
+        if method is None:
+            raise self.parsed.unsupported(node, f"'{kind.__name__}' statement",
+                                          "rewrite it with assignments, if, for or while")
+        return method(node)
+
+    def stmt_Pass(self, node):
+        return []
+
+    def stmt_Expr(self, node):
+        if isinstance(node.value, gast.Constant) and isinstance(node.value.value, str):
+            return []  # docstring
+        raise self.parsed.unsupported(
+            node, "expression statement",
+            "a call whose result is unused has no effect on the gradient; remove it or assign it")
+
+    def stmt_Assign(self, node):
+        self.check_expr(node.value)
+        if len(node.targets) > 1:  # a = b = value
+            first, *rest = node.targets
+            out = self.stmt_Assign(_located(gast.Assign(targets=[first], value=node.value,
+                                                        type_comment=None), node))
+            source = first
+            for target in rest:
+                out += self.stmt_Assign(_located(gast.Assign(
+                    targets=[target], value=_to_load(source), type_comment=None), node))
+            return out
+        return self.assign(node.targets[0], node.value, node)
+
+    def stmt_AnnAssign(self, node):
+        if node.value is None:
+            return []
+        self.check_expr(node.value)
+        return self.assign(node.target, node.value, node)
+
+    def stmt_AugAssign(self, node):
+        self.check_expr(node.value)
+        if not isinstance(node.target, gast.Name):
+            return self.assign(node.target, None, node)  # reports the unsupported target
+        value = gast.BinOp(left=_name(node.target.id), op=node.op, right=node.value)
+        return self.assign(node.target, _located(value, node), node)
+
+    def assign(self, target, value, node) -> list:
+        if isinstance(target, gast.Name):
+            return [_located(_assign(target.id, value), node)]
+        if isinstance(target, (gast.Tuple, gast.List)):
+            return self.unpack(target, value, node)
+        if isinstance(target, gast.Subscript):
+            raise self.parsed.unsupported(
+                target, "assignment to an array element or slice",
+                "build the array from computed values (np.stack, np.concatenate, np.where)")
+        if isinstance(target, gast.Attribute):
+            raise self.parsed.unsupported(target, "assignment to an attribute",
+                                          "use a local variable")
+        raise self.parsed.unsupported(target, f"assignment to {type(target).__name__}",
+                                      "assign to a plain name")
+
+    def unpack(self, target, value, node) -> list:
+        elts = target.elts
+        if any(isinstance(e, gast.Starred) for e in elts):
+            raise self.parsed.unsupported(target, "starred assignment",
+                                          "unpack a fixed number of names")
+        if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(elts):
+            # Parallel assignment: evaluate every value before binding any name.
+            temps, out = [], []
+            for elt, val in zip(elts, value.elts):
+                base = elt.id if isinstance(elt, gast.Name) else "t"
+                tmp = self.namer.fresh(base + "_new")
+                temps.append(tmp)
+                out.append(_located(_assign(tmp, val), node))
+            for elt, tmp in zip(elts, temps):
+                out += self.assign(elt, _name(tmp), node)
+            return out
+        base = "_".join(e.id for e in elts if isinstance(e, gast.Name)) or "packed"
+        packed = self.namer.fresh(base)
+        out = [_located(_assign(packed, value), node)]
+        for k, elt in enumerate(elts):
+            item = gast.Subscript(value=_name(packed), slice=_const(k), ctx=gast.Load())
+            out += self.assign(elt, _located(item, node), node)
+        return out
+
+    def stmt_Return(self, node):
+        if node.value is None:
+            raise self.parsed.unsupported(node, "return without a value",
+                                          "return the value to differentiate")
+        self.check_expr(node.value)
+        return [node]
+
+    def stmt_If(self, node):
+        self.check_expr(node.test)
+        node.body = self.block(node.body)
+        node.orelse = self.block(node.orelse)
+        return [node]
+
+    def stmt_While(self, node):
+        if node.orelse:
+            raise self.parsed.unsupported(node, "while ... else",
+                                          "move the else-branch after the loop")
+        self.check_expr(node.test)
+        body = self.block(node.body)
+        return self.loop_exits(node, node.test, body, prologue=[], step=[])
+
+    def stmt_For(self, node):
+        if node.orelse:
+            raise self.parsed.unsupported(node, "for ... else",
+                                          "move the else-branch after the loop")
+        self.check_expr(node.iter)
+        pre, target, iter_call, body_head = self.for_header(node)
+        body = body_head + self.block(node.body)
+        if not _contains(body, gast.Break, stop=(gast.For, gast.While)):
+            if _contains(body, gast.Continue, stop=(gast.For, gast.While)):
+                body = self.guard_exits(body, None, self.namer.fresh("skip"))
+            loop = gast.For(target=_name(target, gast.Store()), iter=iter_call, body=body,
+                            orelse=[], type_comment=None)
+            return pre + [_located(loop, node)]
+        # A for-loop with break becomes a counted while-loop.
+        args = iter_call.args
+        start, stop = (args[0], args[1]) if len(args) > 1 else (_const(0), args[0])
+        step = args[2] if len(args) > 2 else _const(1)
+        if not (isinstance(step, gast.Constant) and isinstance(step.value, int)) and not (
+                isinstance(step, gast.UnaryOp) and isinstance(step.operand, gast.Constant)):
+            raise self.parsed.unsupported(node, "break in a for-loop with a computed step",
+                                          "use a constant step or a while-loop")
+        negative = isinstance(step, gast.UnaryOp) or step.value < 0
+        stop_name = self.namer.fresh("stop")
+        cmp = gast.Gt() if negative else gast.Lt()
+        test = gast.Compare(left=_name(target), ops=[cmp], comparators=[_name(stop_name)])
+        prologue = [_located(_assign(stop_name, stop), node),
+                    _located(_assign(target, start), node)]
+        increment = [_located(_assign(target, gast.BinOp(left=_name(target), op=gast.Add(),
+                                                        right=copy.deepcopy(step))), node)]
+        return pre + self.loop_exits(node, _located(test, node), body, prologue, increment)
+
+    def for_header(self, node):
+        """Returns (statements before the loop, index name, range call, statements opening the body)."""
+        it = node.iter
+        tgt = node.target
+        if _is_call_to(it, "range"):
+            if not isinstance(tgt, gast.Name):
+                raise self.parsed.unsupported(tgt, "unpacking a range index", "use one name")
+            if it.keywords or not 1 <= len(it.args) <= 3:
+                raise self.parsed.unsupported(it, "range() with these arguments",
+                                              "call range(stop), range(start, stop[, step])")
+            return [], tgt.id, it, []
+        if _is_call_to(it, "enumerate") and len(it.args) == 1 and isinstance(tgt, gast.Tuple) \
+                and len(tgt.elts) == 2 and isinstance(tgt.elts[0], gast.Name):
+            pre, seq = self.sequence(it.args[0], node)
+            index = tgt.elts[0].id
+            head = self.assign(tgt.elts[1], _item(seq, index), node)
+            return pre, index, _range_len(seq), head
+        if _is_call_to(it, "zip") and isinstance(tgt, gast.Tuple) and \
+                len(tgt.elts) == len(it.args) and not it.keywords:
+            pre, seqs = [], []
+            for arg in it.args:
+                p, seq = self.sequence(arg, node)
+                pre += p
+                seqs.append(seq)
+            index = self.namer.fresh("i")
+            head = []
+            for elt, seq in zip(tgt.elts, seqs):
+                head += self.assign(elt, _item(seq, index), node)
+            length = gast.Call(func=_name("min"), args=[_len(s) for s in seqs], keywords=[]) \
+                if len(seqs) > 1 else _len(seqs[0])
+            rng = gast.Call(func=_name("range"), args=[length], keywords=[])
+            return pre, index, _located(rng, node), head
+        if isinstance(it, gast.Call):
+            name = _dotted(it.func) or "this call"
+            raise self.parsed.unsupported(it, f"iterating over {name}(...)",
+                                          "loop over range(...), an array, enumerate or zip")
+        pre, seq = self.sequence(it, node)
+        base = tgt.id if isinstance(tgt, gast.Name) else "item"
+        index = self.namer.fresh("i_" + base)
+        head = self.assign(tgt, _item(seq, index), node)
+        return pre, index, _located(_range_len(seq), node), head
+
+    def sequence(self, expr, node):
+        """Name the iterated value so it is evaluated once."""
+        if isinstance(expr, gast.Name):
+            return [], expr.id
+        seq = self.namer.fresh("seq")
+        return [_located(_assign(seq, expr), node)], seq
+
+    def loop_exits(self, node, test, body, prologue, step):
+        """Lower break/continue in a while-loop body to flags; returns the new statements."""
+        has_break = _contains(body, gast.Break, stop=(gast.For, gast.While))
+        has_continue = _contains(body, gast.Continue, stop=(gast.For, gast.While))
+        stop_flag = self.namer.fresh("stop_loop") if has_break else None
+        skip_flag = self.namer.fresh("skip") if has_continue else None
+        if has_break or has_continue:
+            body = self.guard_exits(body, stop_flag, skip_flag)
+        body = body + step
+        if stop_flag:
+            prologue = prologue + [_located(_assign(stop_flag, _const(False)), node)]
+            test = gast.BoolOp(op=gast.And(), values=[_not(_name(stop_flag)), test])
+        loop = gast.While(test=_located(test, node), body=body, orelse=[])
+        return prologue + [_located(loop, node)]
+
+    def guard_exits(self, stmts, stop_flag, skip_flag) -> list:
+        """Replace break/continue by flag writes and guard what follows them."""
+        out = []
+        if skip_flag is not None and stmts is not None:
+            out.append(_located(_assign(skip_flag, _const(False)), stmts[0]) if stmts else None)
+            out = [s for s in out if s is not None]
+        out += self._guard(stmts, stop_flag, skip_flag)
+        return out
+
+    def _guard(self, stmts, stop_flag, skip_flag) -> list:
+        out = []
+        for idx, stmt in enumerate(stmts):
+            if isinstance(stmt, gast.Break):
+                out.append(_located(_assign(stop_flag, _const(True)), stmt))
+                return out
+            if isinstance(stmt, gast.Continue):
+                out.append(_located(_assign(skip_flag, _const(True)), stmt))
+                return out
+            exits = _contains([stmt], (gast.Break, gast.Continue), stop=(gast.For, gast.While))
+            if isinstance(stmt, gast.If) and exits:
+                stmt.body = self._guard(stmt.body, stop_flag, skip_flag)
+                stmt.orelse = self._guard(stmt.orelse, stop_flag, skip_flag)
+                out.append(stmt)
+                rest = self._guard(stmts[idx + 1:], stop_flag, skip_flag)
+                if rest:
+                    flags = [_name(f) for f in (stop_flag, skip_flag) if f is not None]
+                    cond = flags[0] if len(flags) == 1 else gast.BoolOp(op=gast.Or(), values=flags)
+                    out.append(_located(gast.If(test=_not(cond), body=rest, orelse=[]), stmt))
+                return out
+            out.append(stmt)
+        return out
+
+    # -- returns ----------------------------------------------------------------
+    def returns(self, stmts, result: str):
+        """Move every return to the end: returns (statements, whether every path returns)."""
+        out = []
+        for idx, stmt in enumerate(stmts):
+            if isinstance(stmt, gast.Return):
+                out.append(_located(_assign(result, stmt.value), stmt))
+                return out, True
+            if isinstance(stmt, (gast.For, gast.While)) and _contains(stmt.body, gast.Return):
+                node = next(n for n in gast.walk(stmt) if isinstance(n, gast.Return))
+                raise self.parsed.unsupported(
+                    node, "return inside a loop",
+                    "store the result in a variable, break, and return after the loop")
+            if isinstance(stmt, gast.If) and _contains([stmt], gast.Return):
+                rest = stmts[idx + 1:]
+                body, body_returns = self.returns(stmt.body + copy.deepcopy(rest), result)
+                orelse, else_returns = self.returns(stmt.orelse + copy.deepcopy(rest), result)
+                stmt.body, stmt.orelse = body, orelse
+                out.append(stmt)
+                return out, body_returns and else_returns
+            out.append(stmt)
+        return out, False
+
+
+def _to_load(target):
+    node = copy.deepcopy(target)
+    for sub in gast.walk(node):
+        if hasattr(sub, "ctx"):
+            sub.ctx = gast.Load()
+    return node
+
+
+def _is_dotted_name(node) -> bool:
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    return isinstance(node, gast.Name)
+
+
+def _dotted(node) -> str | None:
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, gast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _is_call_to(node, name: str) -> bool:
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+        node.func.id == name
+
+
+def _len(seq: str):
+    return gast.Call(func=_name("len"), args=[_name(seq)], keywords=[])
+
+
+def _range_len(seq: str):
+    return gast.Call(func=_name("range"), args=[_len(seq)], keywords=[])
+
+
+def _item(seq: str, index: str):
+    return gast.Subscript(value=_name(seq), slice=_name(index), ctx=gast.Load())
+
+
+def lower(parsed: ParsedFunction, namer: Namer) -> gast.FunctionDef:
+    """Return a copy of the user's function in core statement forms (expressions still nested)."""
+    node = copy.deepcopy(parsed.node)
+    args = node.args
+    if args.vararg is not None or args.kwarg is not None:
+        bad = args.vararg or args.kwarg
+        raise parsed.unsupported(bad, "*args/**kwargs parameters", "list the parameters by name")
+    if node.decorator_list:
+        node.decorator_list = []
+    lowerer = Lowerer(parsed, namer)
+    body = lowerer.block(node.body)
+    returns = [n for n in gast.walk(gast.Module(body=body, type_ignores=[]))
+               if isinstance(n, gast.Return)]
+    if not returns:
+        raise parsed.unsupported(node, "function without a return value",
+                                 "return the value to differentiate")
+    if len(returns) == 1 and body and body[-1] is returns[0]:
+        node.body = body
+        return node
+    result = namer.fresh("out")
+    body, always = lowerer.returns(body, result)
+    if not always:
+        raise parsed.unsupported(node, "a path that ends without return",
+                                 "return a value on every path")
+    node.body = body + [_located(gast.Return(value=_name(result)), returns[-1])]
+    return node

@@ -1,0 +1,349 @@
+"""Clean generated code until nothing changes: zero propagation, copy propagation,
+dead-code and dead-tape elimination, inlining of single-use temporaries, algebra.
+
+Each pass returns whether it changed anything; `optimize` runs them to a fixed point.
+Statements are pure except tape pushes/pops and `add_at` (in-place accumulation).
+"""
+from __future__ import annotations
+
+import copy
+
+import gast
+
+MARKER = "__line__"
+
+
+def _names_read(node) -> set[str]:
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load)}
+
+
+def _names_written(node) -> set[str]:
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Store)}
+
+
+def _is_marker(stmt) -> bool:
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) and \
+        isinstance(stmt.value.value, tuple) and stmt.value.value[:1] == (MARKER,)
+
+
+def _tape_call(stmt, method):
+    """The tape name if `stmt` is `_t.append(x)` / `v = _t.pop()`, else None."""
+    value = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and \
+            value.func.attr == method and isinstance(value.func.value, gast.Name):
+        return value.func.value.id
+    return None
+
+
+def _target_names(stmt) -> list[str]:
+    target = stmt.targets[0]
+    if isinstance(target, gast.Name):
+        return [target.id]
+    return [e.id for e in target.elts]
+
+
+class Optimizer:
+    def __init__(self, inplace: set[str], protected: set[str]):
+        self.inplace = inplace          # adjoints mutated by add_at: never aliased
+        self.protected = protected      # user-visible names, never inlined away
+
+    # -- dead code ---------------------------------------------------------------
+    def dce(self, body: list) -> bool:
+        self.needed_tapes: set[str] = set()
+        self.removed = False
+        for _ in range(2):  # pass 1 finds needed tapes (pops follow pushes), pass 2 uses them
+            self.removed = False
+            new, _live = self._dce_block(copy.deepcopy(body), set(), final=False)
+        new, _live = self._dce_block(body, set(), final=True)
+        body[:] = new
+        return self.removed
+
+    def _dce_block(self, stmts, live: set, final: bool):
+        out = []
+        live = set(live)
+        for stmt in reversed(stmts):
+            keep, live = self._dce_stmt(stmt, live, final)
+            if keep is not None:
+                out.append(keep)
+            else:
+                self.removed = True
+        out.reverse()
+        return out, live
+
+    def _dce_stmt(self, stmt, live, final):
+        if isinstance(stmt, gast.Return):
+            return stmt, live | _names_read(stmt)
+        if _is_marker(stmt):
+            return stmt, live
+        if isinstance(stmt, gast.Expr):
+            tape = _tape_call(stmt, "append")
+            if tape is not None and tape not in self.needed_tapes:
+                return None, live
+            return stmt, live | _names_read(stmt)
+        if isinstance(stmt, gast.Assign):
+            targets = _target_names(stmt)
+            if not any(t in live for t in targets):
+                return None, live
+            tape = _tape_call(stmt, "pop")
+            if tape is not None:
+                self.needed_tapes.add(tape)
+            return stmt, (live - set(targets)) | _names_read(stmt.value)
+        if isinstance(stmt, gast.If):
+            body, live_b = self._dce_block(stmt.body, live, final)
+            orelse, live_o = self._dce_block(stmt.orelse, live, final)
+            if not _has_code(body) and not _has_code(orelse):
+                return None, live
+            stmt.body = body if _has_code(body) else [gast.Pass()]
+            stmt.orelse = orelse if _has_code(orelse) else []
+            return stmt, live_b | live_o | _names_read(stmt.test)
+        if isinstance(stmt, (gast.For, gast.While)):
+            head = _names_read(stmt.iter if isinstance(stmt, gast.For) else stmt.test)
+            target = {stmt.target.id} if isinstance(stmt, gast.For) else set()
+            loop_live = set(live) | (head if isinstance(stmt, gast.While) else set())
+            while True:
+                _, live_in = self._dce_block(copy.deepcopy(stmt.body), loop_live, False)
+                new_live = loop_live | (live_in - target)
+                if new_live == loop_live:
+                    break
+                loop_live = new_live
+            body, live_in = self._dce_block(stmt.body, loop_live, final)
+            if not _has_code(body):
+                return None, live
+            stmt.body = body
+            return stmt, live | (live_in - target) | head
+        if isinstance(stmt, gast.Pass):
+            return None, live
+        return stmt, live | _names_read(stmt)
+
+    # -- zero propagation ---------------------------------------------------------
+    def zeros(self, body: list) -> bool:
+        self.changed = False
+        self._zero_block(body, set())
+        return self.changed
+
+    def _zero_block(self, stmts, zero: set) -> set:
+        for idx, stmt in enumerate(stmts):
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+                name = stmt.targets[0].id
+                value = stmt.value
+                if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and \
+                        isinstance(value.left, gast.Name) and value.left.id == name and \
+                        name in zero and name not in self.inplace and \
+                        name not in _names_read(value.right):
+                    stmt.value = value.right
+                    self.changed = True
+                zero -= _names_written(stmt)
+                if isinstance(stmt.value, gast.Call) and isinstance(stmt.value.func, gast.Name) \
+                        and stmt.value.func.id == "zeros_like":
+                    zero.add(name)
+            elif isinstance(stmt, gast.If):
+                zb = self._zero_block(stmt.body, set(zero))
+                zo = self._zero_block(stmt.orelse, set(zero))
+                zero = zb & zo
+            elif isinstance(stmt, (gast.For, gast.While)):
+                zero -= _names_written(stmt)
+                self._zero_block(stmt.body, set(zero))
+            else:
+                zero -= _names_written(stmt)
+        return zero
+
+    # -- copy propagation -----------------------------------------------------------
+    def copies(self, body: list) -> bool:
+        self.changed = False
+        self._copy_block(body)
+        return self.changed
+
+    def _copy_block(self, stmts):
+        for idx, stmt in enumerate(stmts):
+            for sub in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
+                if sub:
+                    self._copy_block(sub)
+            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                    and isinstance(stmt.value, gast.Name)):
+                continue
+            a, b = stmt.targets[0].id, stmt.value.id
+            if a in self.inplace or b in self.inplace or a == b:
+                continue
+            for later in stmts[idx + 1:]:
+                if _is_marker(later):
+                    continue
+                written = _names_written(later)
+                compound = isinstance(later, (gast.If, gast.For, gast.While))
+                if compound and written & {a, b}:
+                    break
+                if a in _names_read(later):
+                    _rename_reads(later, a, b)
+                    self.changed = True
+                if written & {a, b} or isinstance(later, gast.Return):
+                    break
+
+    # -- inlining single-use temporaries ------------------------------------------
+    def inline(self, body: list) -> bool:
+        counts: dict[str, int] = {}
+        defs: dict[str, int] = {}
+        for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+            if isinstance(node, gast.Name):
+                table = counts if isinstance(node.ctx, gast.Load) else defs
+                table[node.id] = table.get(node.id, 0) + 1
+        self.changed = False
+        self._inline_block(body, counts, defs)
+        return self.changed
+
+    def _inline_block(self, stmts, counts, defs):
+        idx = 0
+        while idx < len(stmts):
+            stmt = stmts[idx]
+            for sub in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
+                if sub and isinstance(stmt, (gast.If, gast.For, gast.While)):
+                    self._inline_block(sub, counts, defs)
+            if self._inlinable(stmt, counts, defs):
+                name = stmt.targets[0].id
+                reads = _names_read(stmt.value)
+                for later in stmts[idx + 1:]:
+                    if _is_marker(later):
+                        continue
+                    uses = name in _names_read(later)
+                    if isinstance(later, (gast.Assign, gast.Expr, gast.Return)) and uses:
+                        written = _names_written(later) if not isinstance(later, gast.Assign) \
+                            else set()
+                        if not (written & reads) and not _mutates(later, reads - {name}):
+                            _replace_read(later, name, stmt.value)
+                            del stmts[idx]
+                            self.changed = True
+                            idx -= 1
+                        break
+                    if uses or (_names_written(later) & (reads | {name})) or \
+                            _mutates(later, reads) or not isinstance(later, (gast.Assign,
+                                                                             gast.Expr)):
+                        break
+            idx += 1
+
+    def _inlinable(self, stmt, counts, defs) -> bool:
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            return False
+        name = stmt.targets[0].id
+        if name in self.protected or counts.get(name, 0) != 1 or defs.get(name, 0) != 1:
+            return False
+        value = stmt.value
+        if _tape_call(stmt, "pop") or name in self.inplace:
+            return False
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and \
+                value.func.id in ("add_at", "zeros_like"):
+            return False
+        return True
+
+
+def _mutates(stmt, names: set) -> bool:
+    """Whether `stmt` may change one of `names` in place (add_at, tape ops)."""
+    for node in gast.walk(stmt):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                node.func.id == "add_at" and node.args and isinstance(node.args[0], gast.Name) \
+                and node.args[0].id in names:
+            return True
+    return False
+
+
+def _has_code(stmts) -> bool:
+    return any(not _is_marker(s) and not isinstance(s, gast.Pass) for s in stmts)
+
+
+def _rename_reads(node, old: str, new: str) -> None:
+    for sub in gast.walk(node):
+        if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load) and sub.id == old:
+            sub.id = new
+
+
+class _ReplaceRead(gast.NodeTransformer):
+    def __init__(self, name, expr):
+        self.name, self.expr = name, expr
+
+    def visit_Name(self, node):
+        if node.id == self.name and isinstance(node.ctx, gast.Load):
+            return copy.deepcopy(self.expr)
+        return node
+
+
+def _replace_read(stmt, name, expr):
+    _ReplaceRead(name, expr).visit(stmt)
+
+
+# -- algebra -------------------------------------------------------------------------
+class _Algebra(gast.NodeTransformer):
+    """x * 1.0 -> x, 1.0 * x -> x, x + 0 -> x, -(-x) -> x, (c - 1) folded for int constants."""
+
+    changed = False
+
+    def visit_BinOp(self, node):
+        node = self.generic_visit(node)
+        left, right = node.left, node.right
+        one = lambda n: isinstance(n, gast.Constant) and n.value in (1, 1.0) and \
+            not isinstance(n.value, bool)  # noqa: E731
+        zero = lambda n: isinstance(n, gast.Constant) and n.value in (0, 0.0) and \
+            not isinstance(n.value, bool)  # noqa: E731
+        if isinstance(node.op, gast.Mult) and one(right):
+            self.changed = True
+            return left
+        if isinstance(node.op, gast.Mult) and one(left):
+            self.changed = True
+            return right
+        if isinstance(node.op, (gast.Add, gast.Sub)) and zero(right):
+            self.changed = True
+            return left
+        if isinstance(node.op, gast.Add) and isinstance(right, gast.UnaryOp) and \
+                isinstance(right.op, gast.USub):
+            self.changed = True
+            return gast.BinOp(left=left, op=gast.Sub(), right=right.operand)
+        if isinstance(left, gast.Constant) and isinstance(right, gast.Constant) and \
+                type(left.value) is int and type(right.value) is int and \
+                isinstance(node.op, (gast.Add, gast.Sub)):
+            self.changed = True
+            value = left.value + right.value if isinstance(node.op, gast.Add) \
+                else left.value - right.value
+            return gast.Constant(value=value, kind=None)
+        return node
+
+    def visit_UnaryOp(self, node):
+        node = self.generic_visit(node)
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) and \
+                isinstance(node.operand.op, gast.USub):
+            self.changed = True
+            return node.operand.operand
+        return node
+
+
+def algebra(body: list) -> bool:
+    pass_ = _Algebra()
+    for stmt in body:
+        pass_.visit(stmt)
+    return pass_.changed
+
+
+def drop_empty_markers(stmts: list) -> None:
+    """A line comment stays only if code follows it before the next comment."""
+    out = []
+    for idx, stmt in enumerate(stmts):
+        for sub in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
+            if sub and isinstance(stmt, (gast.If, gast.For, gast.While)):
+                drop_empty_markers(sub)
+        if _is_marker(stmt):
+            nxt = stmts[idx + 1] if idx + 1 < len(stmts) else None
+            if nxt is None or _is_marker(nxt):
+                continue
+        out.append(stmt)
+    stmts[:] = out
+
+
+def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str]) -> None:
+    """Run every pass until none reports a change."""
+    opt = Optimizer(inplace, protected)
+    for _ in range(50):
+        changed = opt.zeros(func.body)
+        changed |= opt.copies(func.body)
+        changed |= opt.dce(func.body)
+        changed |= algebra(func.body)
+        changed |= opt.inline(func.body)
+        if not changed:
+            break
+    drop_empty_markers(func.body)

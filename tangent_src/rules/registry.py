@@ -1,0 +1,112 @@
+"""One registry of derivative rules, keyed by the Python object (or operator class) they cover.
+
+A rule is a template: a function whose first parameter is the result and whose
+other parameters are the call's arguments; `d[x]` names the adjoint (reverse
+mode) or tangent (forward mode) of `x`. Templates are parsed once and
+instantiated into generated code by substituting names.
+"""
+from __future__ import annotations
+
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+
+import gast
+
+
+class _D:
+    """`d[x]` placeholder so that templates are valid Python; never evaluated."""
+
+    def __getitem__(self, key):  # pragma: no cover - templates are parsed, not run
+        raise RuntimeError("rule templates are instantiated, not called")
+
+
+d = _D()
+
+# Keys for core-language operations that are not Python objects.
+SUBSCRIPT = "subscript"
+TUPLE = "tuple"
+COPY = "copy"
+
+
+@dataclass
+class Template:
+    """A parsed rule: parameter names, keyword defaults (as gast) and body statements."""
+
+    key: object
+    params: list[str]
+    defaults: dict[str, object]
+    body: list
+    signature: inspect.Signature
+    notes: str = ""
+
+
+@dataclass
+class Registry:
+    adjoints: dict = field(default_factory=dict)
+    tangents: dict = field(default_factory=dict)
+    nondifferentiable: set = field(default_factory=set)
+
+    def lookup(self, table: dict, key):
+        try:
+            return table.get(key)
+        except TypeError:  # unhashable callee
+            return None
+
+
+REGISTRY = Registry()
+
+
+def _parse_template(key, func) -> Template:
+    src = textwrap.dedent(inspect.getsource(func))
+    node = gast.parse(src).body[0]
+    sig = inspect.signature(func)
+    params = list(sig.parameters)
+    defaults = {}
+    for name, p in sig.parameters.items():
+        if p.default is not inspect.Parameter.empty:
+            defaults[name] = gast.Constant(value=p.default, kind=None) \
+                if isinstance(p.default, (int, float, str, bool, type(None))) else p.default
+    return Template(key, params, defaults, node.body, sig, inspect.getdoc(func) or "")
+
+
+def template_from_source(key, params: str, body: str) -> Template:
+    """Build a template from a parameter list and body text (used by the rule tables)."""
+    src = f"def _({params}):\n" + textwrap.indent(body, "    ")
+    namespace: dict = {}
+    exec(compile(src, "<rule>", "exec"), namespace)  # only to get an inspect.Signature
+    func = namespace["_"]
+    node = gast.parse(src).body[0]
+    sig = inspect.signature(func)
+    defaults = {n: gast.Constant(value=p.default, kind=None)
+                for n, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
+    return Template(key, list(sig.parameters), defaults, node.body, sig)
+
+
+def adjoint(*keys):
+    """Register a reverse-mode rule template for `keys`: `@adjoint(np.tanh) def _(y, x): ...`."""
+    def register(func):
+        for key in keys:
+            REGISTRY.adjoints[key] = _parse_template(key, func)
+        return func
+    return register
+
+
+def tangent(*keys):
+    """Register a forward-mode rule template for `keys`."""
+    def register(func):
+        for key in keys:
+            REGISTRY.tangents[key] = _parse_template(key, func)
+        return func
+    return register
+
+
+def nondifferentiable(*keys):
+    """Declare that `keys` have zero derivative (their results carry no gradient)."""
+    for key in keys:
+        REGISTRY.nondifferentiable.add(key)
+    return keys[0] if len(keys) == 1 else keys
+
+
+def register_template(table: dict, key, params: str, body: str) -> None:
+    table[key] = template_from_source(key, params, body)

@@ -1,0 +1,118 @@
+"""Instantiate a rule template: substitute argument atoms and adjoint names into its body."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import gast
+
+from .registry import Template
+
+
+@dataclass
+class Contribution:
+    """`d[param] = expr` in a template: one contribution to an argument's adjoint."""
+
+    param: str
+    expr: object
+    accumulates: bool   # False when the template reads d[param] itself (it accumulates in place)
+
+
+class TemplateError(Exception):
+    """The call does not fit the rule's parameters (message says why)."""
+
+
+def bind(template: Template, result, args: list, keywords: dict) -> dict:
+    """Map template parameter names to gast expressions (atoms of the call)."""
+    try:
+        bound = template.signature.bind(result, *args, **keywords)
+    except TypeError as exc:
+        raise TemplateError(str(exc)) from exc
+    values = dict(bound.arguments)
+    defaulted = set()
+    for name in template.params:
+        if name not in values and name in template.defaults:
+            values[name] = copy.deepcopy(template.defaults[name])
+            defaulted.add(name)
+    values[DEFAULTED] = defaulted
+    return values
+
+
+DEFAULTED = "<defaulted>"  # key in bind()'s result: parameters left at their default
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, values: dict, dnames: dict, locals_: dict):
+        self.values, self.dnames, self.locals = values, dnames, locals_
+
+    def visit_Subscript(self, node):
+        if isinstance(node.value, gast.Name) and node.value.id == "d" \
+                and isinstance(node.slice, gast.Name):
+            name = self.dnames.get(node.slice.id)
+            if name is None:
+                raise _Inactive(node.slice.id)
+            return gast.Name(id=name, ctx=node.ctx, annotation=None, type_comment=None)
+        return self.generic_visit(node)
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        defaulted = self.values.get(DEFAULTED, set())
+        node.keywords = [k for k in node.keywords if not (
+            isinstance(k.value, gast.Constant) and k.arg in defaulted)]
+        return node
+
+    def visit_Name(self, node):
+        if node.id in self.locals:
+            return gast.Name(id=self.locals[node.id], ctx=node.ctx, annotation=None,
+                             type_comment=None)
+        if node.id in self.values and isinstance(node.ctx, gast.Load):
+            return copy.deepcopy(self.values[node.id])
+        return node
+
+
+class _Inactive(Exception):
+    pass
+
+
+def instantiate(template: Template, values: dict, dnames: dict, fresh) -> tuple[list, list]:
+    """Returns (helper statements, contributions) for one use of a rule.
+
+    `dnames` maps a parameter to the name of its adjoint (absent when inactive);
+    `fresh(base)` returns a new local name. A statement that reads the adjoint of
+    an inactive parameter is dropped, so rules never compute unused derivatives.
+    """
+    locals_: dict = {}
+    helpers, contributions = [], []
+    for stmt in template.body:
+        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
+            continue  # docstring
+        if not isinstance(stmt, gast.Assign) or len(stmt.targets) != 1:
+            raise TemplateError("rule bodies contain only assignments")
+        target = stmt.targets[0]
+        try:
+            if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) \
+                    and target.value.id == "d":
+                param = target.slice.id
+                if param not in dnames or dnames[param] is None:
+                    continue
+                reads_self = _reads_adjoint(stmt.value, param)
+                value = _Substitute(values, dnames, locals_).visit(copy.deepcopy(stmt.value))
+                contributions.append(Contribution(param, value, not reads_self))
+            else:
+                value = _Substitute(values, dnames, locals_).visit(copy.deepcopy(stmt.value))
+                locals_[target.id] = fresh(target.id)
+                helpers.append(gast.Assign(
+                    targets=[gast.Name(id=locals_[target.id], ctx=gast.Store(), annotation=None,
+                                       type_comment=None)], value=value, type_comment=None))
+        except _Inactive:
+            continue
+    return helpers, contributions
+
+
+def _reads_adjoint(expr, param: str) -> bool:
+    for node in gast.walk(expr):
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and \
+                node.value.id == "d" and isinstance(node.slice, gast.Name) and \
+                node.slice.id == param:
+            return True
+    return False

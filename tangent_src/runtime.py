@@ -1,0 +1,94 @@
+"""The few helpers generated code calls. Each is self-contained NumPy so the CLI can copy it
+into a standalone gradient module."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def unbroadcast(g, like):
+    """Sum `g` over the axes NumPy broadcasting added or stretched, to the shape of `like`."""
+    shape = np.shape(like)
+    if np.shape(g) == shape:
+        return g
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    return g.reshape(shape) if shape else g[()]
+
+
+def unreduce(g, like, axis=None, keepdims=False):
+    """Broadcast the gradient of a reduction over `axis` back to the shape of `like`."""
+    shape = np.shape(like)
+    if axis is not None and not keepdims:
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
+    return np.broadcast_to(g, shape) if shape else g
+
+
+def extremum_mask(a, y, axis=None, keepdims=False):
+    """Where `a` attains its max/min `y` (ties share the gradient evenly)."""
+    hit = np.asarray(a) == unreduce(y, a, axis=axis, keepdims=keepdims)
+    count = np.sum(hit, axis=axis, keepdims=True)
+    return hit / count
+
+
+def matmul_lhs(g, a, b):
+    """Adjoint of `a` in `a @ b` (or np.dot) for scalar, 1-D, 2-D and stacked operands."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return unbroadcast(g * b, a)
+    if b_nd == 1:
+        return unbroadcast(np.multiply.outer(g, b), a) if a_nd > 1 else g * b
+    if a_nd == 1:
+        return np.matmul(b, g)
+    return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
+
+
+def matmul_rhs(g, a, b):
+    """Adjoint of `b` in `a @ b` (or np.dot) for scalar, 1-D, 2-D and stacked operands."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return unbroadcast(g * a, b)
+    if a_nd == 1:
+        return np.multiply.outer(a, g) if b_nd > 1 else g * a
+    if b_nd == 1:
+        return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g[..., None])[..., 0], b) \
+            if a_nd > 2 else np.matmul(np.swapaxes(a, -1, -2), g)
+    return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
+
+
+def inverse_permutation(axes):
+    """The axes that undo np.transpose(x, axes) (None reverses, as in NumPy)."""
+    return None if axes is None else tuple(np.argsort(axes))
+
+
+def zeros_like(x):
+    """A float zero of the same shape as `x` (a tuple of zeros for a tuple)."""
+    if isinstance(x, tuple):
+        return tuple(zeros_like(item) for item in x)
+    if isinstance(x, (float, int)):
+        return 0.0
+    return np.zeros(np.shape(x))
+
+
+def add_at(acc, index, g):
+    """`acc[index] += g` for an adjoint accumulator; repeated indices add up."""
+    if isinstance(acc, tuple):
+        items = list(acc)
+        items[index] = items[index] + g
+        return tuple(items)
+    if isinstance(index, (int, np.integer, slice)) or (
+            isinstance(index, tuple) and all(isinstance(i, (int, np.integer, slice))
+                                             for i in index)):
+        acc[index] += g
+    else:
+        np.add.at(acc, index, g)
+    return acc
+
+
+HELPERS = ("unbroadcast", "unreduce", "extremum_mask", "matmul_lhs", "matmul_rhs",
+           "inverse_permutation", "zeros_like", "add_at")

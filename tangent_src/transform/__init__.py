@@ -1,0 +1,1 @@
+"""Transformations of the core language: reverse (and later forward) mode."""

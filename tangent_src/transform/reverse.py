@@ -1,0 +1,489 @@
+"""Reverse mode: core function -> one gradient function (primal sweep, then adjoint sweep).
+
+Loops record, per variable, what the adjoint sweep reads: at the start of each
+iteration the values of the loop-carried names, at the end of each block the
+values it defined (`_h_tape.append(h)`); the adjoint block pops them first.
+Everything is recorded here and the optimizer deletes every tape, adjoint and
+statement the gradient does not read, so the rule is simple and the output small.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import dataclass, field
+
+import gast
+
+from ..analysis.activity import is_nondifferentiable, varied_names
+from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
+from ..frontend.anf import assigned
+from ..frontend.lower import _assign, _const, _dotted, _name
+from ..frontend.source import ParsedFunction
+from ..naming import Namer
+from ..rules.registry import REGISTRY, SUBSCRIPT
+from ..rules.template import TemplateError, bind, instantiate
+
+
+def _call(func: str, args, keywords=()):
+    return gast.Call(func=_name(func) if isinstance(func, str) else func, args=list(args),
+                     keywords=list(keywords))
+
+
+def _attr_call(obj: str, method: str, args):
+    func = gast.Attribute(value=_name(obj), attr=method, ctx=gast.Load())
+    return gast.Call(func=func, args=list(args), keywords=[])
+
+
+def _expr_stmt(value):
+    return gast.Expr(value=value)
+
+
+def _add(a, b):
+    return gast.BinOp(left=a, op=gast.Add(), right=b)
+
+
+@dataclass
+class Site:
+    """Where the adjoint of a variable is initialised: the block that encloses all its uses."""
+
+    block: int
+
+
+@dataclass
+class ReverseResult:
+    node: gast.FunctionDef
+    inplace: set = field(default_factory=set)     # adjoints updated in place (add_at)
+    seed: str = "dout"
+
+
+class Reverse:
+    """Builds the gradient FunctionDef of one core function."""
+
+    def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
+                 namer: Namer, resolve, subroutine, name: str, return_value: bool = False):
+        self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
+        self.name = name
+        self.return_value = return_value
+        self.adjoints: dict[str, str] = {}
+        self.tape_inits: list = []
+        self.inplace: set[str] = set()
+        self.block_ids: dict[int, int] = {}
+        self.pushed: dict[int, list] = {}
+
+    # -- names -------------------------------------------------------------------
+    def d(self, var: str) -> str:
+        if var not in self.adjoints:
+            self.adjoints[var] = self.namer.fresh("d" + var)
+        return self.adjoints[var]
+
+    def tape(self, var: str) -> str:
+        tape = self.namer.fresh(f"_{var}_tape")
+        self.tape_inits.append(_assign(tape, gast.List(elts=[], ctx=gast.Load())))
+        return tape
+
+    # -- analysis ----------------------------------------------------------------
+    def count_while_loops(self, stmts) -> None:
+        """Give every while-loop an iteration counter, which its adjoint loop runs on."""
+        for idx in range(len(stmts) - 1, -1, -1):
+            stmt = stmts[idx]
+            if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                self.count_while_loops(stmt.body)
+                self.count_while_loops(stmt.orelse)
+            if isinstance(stmt, gast.While):
+                count = self.namer.fresh("n_iter")
+                stmt.counter = count
+                stmts.insert(idx, _located(_assign(count, _const(0)), stmt))
+                stmt.body.append(_located(_assign(
+                    count, _add(_name(count), _const(1))), stmt))
+
+    def place_inits(self, stmts, path: tuple) -> None:
+        """Record, per variable, the innermost block enclosing every statement that touches it."""
+        self.block_ids[id(stmts)] = len(self.block_ids)
+        here = path + (id(stmts),)
+        for stmt in stmts:
+            names = [n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)] \
+                if not isinstance(stmt, (gast.If, gast.For, gast.While)) else \
+                [n.id for n in gast.walk(getattr(stmt, "test", None) or stmt.iter)
+                 if isinstance(n, gast.Name)] + ([stmt.target.id] if isinstance(stmt, gast.For)
+                                                 else [])
+            for name in names:
+                old = self._paths.get(name)
+                self._paths[name] = here if old is None else _common(old, here)
+            if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                self.place_inits(stmt.body, here)
+                self.place_inits(stmt.orelse, here)
+
+    # -- driver ------------------------------------------------------------------
+    def build(self) -> ReverseResult:
+        core = copy.deepcopy(self.core)
+        body = core.body
+        ret = body[-1]
+        if not isinstance(ret, gast.Return):
+            raise AssertionError("core functions end with one return")
+        body = body[:-1]
+        self.count_while_loops(body)
+        params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
+        self._params = params
+        self.varied = varied_names(body, set(self.wrt), self.resolve)
+        self.result = ret.value.id
+        if self.result not in self.varied:
+            self.varied.add(self.result)  # its gradient is zero; still well defined
+        self._paths = {p: (id(body),) for p in params}
+        self.place_inits(body, ())
+        self._paths[self.result] = (id(body),)
+        seed = self.namer.fresh("d" + self.result)
+        self.adjoints[self.result] = seed
+
+        primal = self.primal_block(body, in_loop=False, restored=set())
+        adjoint = self.adjoint_block(body, carried=[], pushed=[], top=True)
+        primal = [_section("forward pass")] + primal
+        adjoint = [_section("backward pass")] + adjoint
+        grads = [_name(self.d(w)) for w in self.wrt]
+        returned = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
+        if self.return_value:
+            returned = gast.Tuple(elts=[_name(self.result), returned], ctx=gast.Load())
+        fn_body = self.tape_inits + primal + adjoint + [gast.Return(value=returned)]
+
+        args = copy.deepcopy(core.args)
+        seed_arg = _name(seed, gast.Param())
+        if args.kwonlyargs:
+            args.kwonlyargs.append(seed_arg)
+            args.kw_defaults.append(_const(1.0))
+        else:
+            args.args.append(seed_arg)
+            args.defaults.append(_const(1.0))
+        node = gast.FunctionDef(name=self.name, args=args, body=fn_body, decorator_list=[],
+                                returns=None, type_comment=None, type_params=[])
+        node.lineno = core.lineno
+        return ReverseResult(node, self.inplace, seed)
+
+    # -- primal sweep ------------------------------------------------------------
+    def primal_block(self, stmts, in_loop: bool, restored: set) -> list:
+        out = []
+        defined = []
+        for stmt in stmts:
+            if isinstance(stmt, gast.Assign):
+                out.append(stmt)
+                if not _is_copy_back(stmt):
+                    defined.append(stmt.targets[0].id)
+            elif isinstance(stmt, gast.If):
+                inner = restored | set(_definitely_assigned([stmt]))
+                new = copy.copy(stmt)
+                new.body = self.primal_block(stmt.body, in_loop, inner)
+                new.orelse = self.primal_block(stmt.orelse, in_loop, inner)
+                out.append(new)
+                defined += _definitely_assigned([stmt])
+            else:  # a loop
+                new = copy.copy(stmt)
+                carried = sorted(self._carried(stmt))
+                body = self.primal_block(stmt.body, True, set())
+                pushes = []
+                stmt.carried_tapes = []
+                for var in carried:
+                    tape = self.tape(var)
+                    stmt.carried_tapes.append((var, tape))
+                    pushes.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
+                new.body = pushes + body
+                out.append(new)
+        if in_loop:
+            pushed = []
+            for var in _unique(defined):
+                if var in restored:
+                    continue
+                tape = self.tape(var)
+                pushed.append((var, tape))
+                out.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
+            self.pushed[id(stmts)] = pushed
+        return out
+
+    def _carried(self, loop) -> set[str]:
+        """Names a loop assigns that were defined before it (the loop names of anf.py)."""
+        names = assigned(loop.body)
+        if isinstance(loop, gast.For):
+            names.discard(loop.target.id)
+        return {n for n in names if any(
+            isinstance(s, gast.Assign) and s.targets[0].id == n and _is_copy_back(s)
+            for s in loop.body)}
+
+    # -- adjoint sweep -----------------------------------------------------------
+    def adjoint_block(self, stmts, carried, pushed, top=False) -> list:
+        out = []
+        for var, tape in carried + self.pushed.get(id(stmts), []):
+            out.append(_assign(var, _attr_call(tape, "pop", [])))
+        block = id(stmts)
+        for var in sorted(v for v, path in self._paths.items()
+                          if path[-1] == block and v in self.varied and v != self.result):
+            out.append(_assign(self.d(var), _call("zeros_like", [_name(var)])))
+        for stmt in reversed(stmts):
+            if isinstance(stmt, gast.Assign):
+                out += self.adjoint_assign(stmt)
+            elif isinstance(stmt, gast.If):
+                body = self.adjoint_block(stmt.body, [], [])
+                orelse = self.adjoint_block(stmt.orelse, [], [])
+                if body or orelse:
+                    out.append(gast.If(test=stmt.test, body=body or [gast.Pass()],
+                                       orelse=orelse))
+            elif isinstance(stmt, gast.For):
+                body = self.adjoint_block(stmt.body, getattr(stmt, "carried_tapes", []), [])
+                out.append(gast.For(target=copy.deepcopy(stmt.target),
+                                    iter=_reversed_range(stmt.iter), body=body, orelse=[],
+                                    type_comment=None))
+            elif isinstance(stmt, gast.While):
+                body = self.adjoint_block(stmt.body, getattr(stmt, "carried_tapes", []), [])
+                out.append(gast.For(target=_name(self.namer.fresh("_"), gast.Store()),
+                                    iter=_call("range", [_name(stmt.counter)]), body=body,
+                                    orelse=[], type_comment=None))
+        return out
+
+    def adjoint_assign(self, stmt) -> list:
+        target = stmt.targets[0].id
+        if target not in self.varied:
+            return []
+        value = stmt.value
+        dtarget = _name(self.d(target))
+        out = [_comment_marker(stmt)]
+        if isinstance(value, gast.Name):
+            if value.id in self.varied:
+                out.append(self.accumulate(value.id, dtarget))
+        elif isinstance(value, gast.Constant):
+            pass
+        elif isinstance(value, gast.Subscript):
+            if isinstance(value.value, gast.Name) and value.value.id in self.varied:
+                src = value.value.id
+                self.inplace.add(self.d(src))
+                out.append(_assign(self.d(src), _call(
+                    "add_at", [_name(self.d(src)), _index_value(value.slice), dtarget])))
+        elif isinstance(value, gast.Tuple):
+            for k, elt in enumerate(value.elts):
+                if isinstance(elt, gast.Name) and elt.id in self.varied:
+                    item = gast.Subscript(value=dtarget, slice=_const(k), ctx=gast.Load())
+                    out.append(self.accumulate(elt.id, item))
+        elif isinstance(value, gast.Attribute):
+            raise self.parsed.unsupported(value, f"attribute '.{value.attr}' of an array",
+                                          "use the NumPy function, e.g. np.transpose(x)")
+        elif isinstance(value, (gast.BinOp, gast.UnaryOp)):
+            args = [value.left, value.right] if isinstance(value, gast.BinOp) else [value.operand]
+            out += self.apply_rule(type(value.op), stmt, args, {}, value)
+        elif isinstance(value, gast.Call):
+            out += self.adjoint_call(stmt, value)
+        else:
+            raise self.parsed.unsupported(value, f"'{type(value).__name__}' of a varying value",
+                                          "rewrite the expression with NumPy functions")
+        if target in self._multi_defined() or _is_copy_back(stmt):
+            out.append(_assign(self.d(target), _call("zeros_like", [_name(target)])))
+        return out
+
+    def _multi_defined(self) -> set[str]:
+        if not hasattr(self, "_multi"):
+            counts: dict[str, int] = {p: 1 for p in self._params}
+            for node in gast.walk(self.core):
+                if isinstance(node, gast.Assign):
+                    name = node.targets[0].id
+                    counts[name] = counts.get(name, 0) + 1
+            self._multi = {n for n, c in counts.items() if c > 1}
+        return self._multi
+
+    def accumulate(self, var: str, expr):
+        dvar = self.d(var)
+        return _assign(dvar, _add(_name(dvar), expr))
+
+    def adjoint_call(self, stmt, call) -> list:
+        func = self.resolve(call.func)
+        label = _dotted(call.func) or "function"
+        active = [a for a in call.args + [k.value for k in call.keywords]
+                  if isinstance(a, gast.Name) and a.id in self.varied]
+        if not active:
+            return []
+        if is_nondifferentiable(func):
+            return []
+        if REGISTRY.lookup(REGISTRY.adjoints, func) is not None:
+            return self.apply_rule(func, stmt, call.args,
+                                   {k.arg: k.value for k in call.keywords}, call)
+        if _is_user_function(func):
+            return self.call_subroutine(stmt, call, func)
+        raise self.parsed.error(
+            NoDerivativeRuleError, call,
+            f"no derivative rule for {label} ({_describe(func)})",
+            construct=label,
+            hint=f"register one with @tangent_src.adjoint({label}) (and @tangent_src.tangent), "
+                 f"or mark it with tangent_src.nondifferentiable({label})")
+
+    def apply_rule(self, key, stmt, args, keywords, loc) -> list:
+        template = REGISTRY.adjoints.get(key)
+        label = _dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
+        if template is None:
+            raise self.parsed.error(NoDerivativeRuleError, loc,
+                                    f"no derivative rule for {label}", construct=label,
+                                    hint="register one with @tangent_src.adjoint(...)")
+        result = stmt.targets[0]
+        try:
+            values = bind(template, _name(result.id), list(args), dict(keywords))
+        except TemplateError as exc:
+            raise self.parsed.unsupported(loc, f"this call of {label} ({exc})",
+                                          "call it with the arguments its rule declares") \
+                from exc
+        dnames = {}
+        for param, value in values.items():
+            if isinstance(value, gast.Name) and value.id in self.varied:
+                dnames[param] = self.d(value.id)
+        dnames[template.params[0]] = self.d(result.id)
+        helpers, contributions = instantiate(template, values, dnames,
+                                             lambda base: self.namer.fresh(base))
+        out = list(helpers)
+        for c in contributions:
+            var = values[c.param].id
+            if c.accumulates:
+                out.append(self.accumulate(var, c.expr))
+            else:
+                self.inplace.add(self.d(var))
+                out.append(_assign(self.d(var), c.expr))
+        return out
+
+    def call_subroutine(self, stmt, call, func) -> list:
+        sig = inspect.signature(func)
+        try:
+            bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+        except TypeError as exc:
+            raise self.parsed.error(UnsupportedSyntaxError, call, f"bad call: {exc}",
+                                    construct="call", hint="match the function's parameters") \
+                from exc
+        params = list(sig.parameters)
+        active = [p for p, v in bound.arguments.items()
+                  if isinstance(v, gast.Name) and v.id in self.varied]
+        dname, seed_name = self.subroutine(func, tuple(active))
+        seed = _name(self.d(stmt.targets[0].id))
+        all_positional = len(call.args) == len(params) and not call.keywords
+        if all_positional:
+            grad_call = _call(dname, [copy.deepcopy(a) for a in call.args] + [seed])
+        else:
+            grad_call = _call(dname, [copy.deepcopy(a) for a in call.args],
+                              [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value))
+                               for k in call.keywords] + [gast.keyword(arg=seed_name,
+                                                                       value=seed)])
+        callee = getattr(func, "__name__", "call")
+        parts = [self.namer.fresh(f"{self.d(bound.arguments[p].id)}_{callee}") for p in active]
+        target = _name(parts[0], gast.Store()) if len(parts) == 1 else gast.Tuple(
+            elts=[_name(p, gast.Store()) for p in parts], ctx=gast.Store())
+        out = [gast.Assign(targets=[target], value=grad_call, type_comment=None)]
+        for p, part in zip(active, parts):
+            out.append(self.accumulate(bound.arguments[p].id, _name(part)))
+        return out
+
+
+def _common(a: tuple, b: tuple) -> tuple:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def _unique(names):
+    seen, out = set(), []
+    for n in names:
+        if n not in seen:
+            seen.add(n)
+            out.append(n)
+    return out
+
+
+def _definitely_assigned(stmts) -> list[str]:
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            out.append(stmt.targets[0].id)
+        elif isinstance(stmt, gast.If):
+            body = _definitely_assigned(stmt.body)
+            orelse = set(_definitely_assigned(stmt.orelse))
+            out += [n for n in body if n in orelse]
+    return out
+
+
+def _is_copy_back(stmt) -> bool:
+    return getattr(stmt, "copy_back", False)
+
+
+def _located(stmt, loc):
+    for node in gast.walk(stmt):
+        if getattr(node, "lineno", None) is None:
+            node.lineno = getattr(loc, "lineno", None)
+            node.col_offset = getattr(loc, "col_offset", 0)
+    return stmt
+
+
+def _comment_marker(stmt):
+    """A placeholder the emitter turns into `# line N: <source>` above the adjoint block."""
+    marker = gast.Expr(value=gast.Constant(value=("__line__", stmt.lineno), kind=None))
+    marker.lineno = stmt.lineno
+    return marker
+
+
+def _section(title: str):
+    """A placeholder the emitter turns into a `# title` comment."""
+    return gast.Expr(value=gast.Constant(value=("__line__", title), kind=None))
+
+
+def _reversed_range(iter_call):
+    args = iter_call.args
+    if len(args) == 1:
+        return _call("range", [_sub1(args[0]), _const(-1), _const(-1)])
+    if len(args) == 2:
+        return _call("range", [_sub1(args[1]), _sub1(args[0]), _const(-1)])
+    return _call("reversed", [copy.deepcopy(iter_call)])
+
+
+def _sub1(atom):
+    if isinstance(atom, gast.Constant) and isinstance(atom.value, int):
+        return _const(atom.value - 1)
+    return gast.BinOp(left=copy.deepcopy(atom), op=gast.Sub(), right=_const(1))
+
+
+def _index_value(index):
+    """An index expression (slices included) as a runtime value: 1:3 -> slice(1, 3)."""
+    if isinstance(index, gast.Slice):
+        parts = [index.lower, index.upper, index.step]
+        while parts and parts[-1] is None:
+            parts.pop()
+        return _call("slice", [copy.deepcopy(p) if p is not None else _const(None)
+                               for p in parts] or [_const(None)])
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
+    return copy.deepcopy(index)
+
+
+NON_USER_MODULES = ("numpy", "scipy", "math", "builtins", "tangent_src", "numba")
+
+
+def _is_user_function(func) -> bool:
+    """A plain Python function outside NumPy/SciPy: differentiated from its source."""
+    if not inspect.isfunction(func):
+        return False
+    module = (getattr(func, "__module__", "") or "").split(".")[0]
+    return module not in NON_USER_MODULES
+
+
+def _describe(func) -> str:
+    module = getattr(func, "__module__", None)
+    kind = type(func).__name__
+    return f"a {kind} from {module}" if module else f"a {kind}"
+
+
+def check_wrt(parsed: ParsedFunction, core: gast.FunctionDef, wrt) -> list[str]:
+    """Normalize `wrt` (index, name or tuple of them) to parameter names."""
+    params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
+    out = []
+    for w in wrt:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise NotDifferentiableError(f"wrt entries are argument indices or names, got {w!r}")
+        if isinstance(w, int):
+            if not -len(params) <= w < len(params):
+                raise NotDifferentiableError(
+                    f"wrt={w} is out of range: {parsed.node.name} has {len(params)} arguments")
+            out.append(params[w])
+        else:
+            if w not in params:
+                raise NotDifferentiableError(
+                    f"wrt={w!r} is not an argument of {parsed.node.name}; its arguments are "
+                    f"{', '.join(params)}")
+            out.append(w)
+    return out
