@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 
+from . import runtime
 from .backend.load import load_module
 from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
@@ -35,10 +36,10 @@ class _Compiled:
         self.main = builder.gradient(func, wrt, name=standalone_name, return_value=return_value)
         self.builder = builder
         self.source = builder.source(self.main)
-        namespace = builder.namespace()
-        from . import runtime
-        namespace.update({h: getattr(runtime, h) for h in runtime.HELPERS})
-        module_ns, self.path = load_module(self.source, self.main.name, namespace)
+        fixed, live, user_modules = builder.live_globals()
+        fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
+        module_ns, self.path = load_module(self.source, self.main.name, fixed, live,
+                                           user_modules)
         self.function = module_ns[self.main.name]
         self.params = [a.id for a in self.main.parsed.node.args.posonlyargs +
                        self.main.parsed.node.args.args + self.main.parsed.node.args.kwonlyargs]
@@ -99,7 +100,10 @@ class GradientFunction:
                 raise NotDifferentiableError(
                     f"cannot differentiate {self.func.__name__} with respect to '{name}': it is "
                     f"an integer/bool value ({type(value).__name__}); pass a float")
-        out = self.func(*args, **kwargs)
+        try:
+            out = self.func(*args, **kwargs)
+        except Exception:  # the gradient will raise it, pointing into the generated code
+            return
         if np.ndim(out) != 0 or isinstance(out, tuple):
             raise NotDifferentiableError(
                 f"grad requires {self.func.__name__} to return a scalar, but it returned "

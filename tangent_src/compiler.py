@@ -99,6 +99,21 @@ class ModuleBuilder:
                     out[name] = fn.parsed.namespace[name]
         return out
 
+    def live_globals(self) -> tuple[dict, dict, tuple]:
+        """(fixed values, name -> live globals dict, user module names) for loading."""
+        fixed, live, modules = {}, {}, set()
+        for fn in self.functions:
+            modules.add(getattr(fn.parsed.func, "__module__", None) or "__main__")
+            for name in emit.free_names([fn.node]):
+                if name in fn.parsed.live_globals:
+                    live[name] = fn.parsed.live_globals
+                    value = fn.parsed.live_globals[name]
+                    if isinstance(value, type(os)):
+                        fixed[name] = value
+                elif name in fn.parsed.namespace:
+                    fixed[name] = fn.parsed.namespace[name]
+        return fixed, live, tuple(sorted(modules))
+
     def source(self, main: GeneratedFunction, standalone: bool = False) -> str:
         nodes = [fn.node for fn in self.functions]
         names = emit.free_names(nodes)
@@ -113,6 +128,8 @@ class ModuleBuilder:
         chunks = []
         if standalone and helpers:
             chunks.append(emit.runtime_source(helpers))
+            if "import numpy as np" not in imports:
+                imports.insert(0, "import numpy as np")
         for fn in self.functions:
             chunks.append(emit.function_source(fn.node, fn.parsed.lines))
         where = f"{os.path.basename(main.parsed.filename)}:{main.parsed.node.lineno}"

@@ -135,8 +135,9 @@ class Optimizer:
                     stmt.value = value.right
                     self.changed = True
                 zero -= _names_written(stmt)
-                if isinstance(stmt.value, gast.Call) and isinstance(stmt.value.func, gast.Name) \
-                        and stmt.value.func.id == "zeros_like":
+                if (isinstance(stmt.value, gast.Call) and isinstance(stmt.value.func, gast.Name)
+                        and stmt.value.func.id == "zeros_like") or (
+                        isinstance(stmt.value, gast.Constant) and stmt.value.value == 0.0):
                     zero.add(name)
             elif isinstance(stmt, gast.If):
                 zb = self._zero_block(stmt.body, set(zero))

@@ -5,7 +5,7 @@ import hashlib
 import linecache
 import os
 import re
-import sys
+import sys  # noqa: F401
 import tempfile
 
 
@@ -16,13 +16,29 @@ def cache_dir() -> str:
     return path
 
 
-def load_module(source: str, name: str, namespace: dict) -> tuple[dict, str]:
+class LiveGlobals(dict):
+    """Module globals that read the user's globals when the gradient runs (as the user's
+    own function does), so rebinding a global constant is seen by its gradient too."""
+
+    def __init__(self, fixed: dict, live: dict):
+        super().__init__(fixed)
+        self.live = live          # name -> the user's globals dict that defines it
+
+    def __missing__(self, key):
+        source = self.live.get(key)
+        if source is None or key not in source:
+            raise KeyError(key)
+        return source[key]
+
+
+def load_module(source: str, name: str, namespace: dict, live: dict | None = None,
+                user_modules: tuple = ()) -> tuple[dict, str]:
     """Write `source` to a file named after its hash and execute it with `namespace` preset.
 
-    Import lines of modules that are not importable (a script's __main__ under another
-    name, an exec'd module) are commented out; `namespace` already binds their names.
+    Imports from the user's modules are commented out in the loaded copy: those names
+    are read live from the user's globals (`live`: name -> globals dict).
     """
-    text = _neutralize_imports(source)
+    text = _neutralize_imports(source, user_modules)
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
     path = os.path.join(cache_dir(), f"{re.sub(r'[^0-9A-Za-z_]', '_', name)}_{digest}.py")
     if not os.path.exists(path):
@@ -31,19 +47,18 @@ def load_module(source: str, name: str, namespace: dict) -> tuple[dict, str]:
             f.write(text)
         os.replace(tmp, path)
     linecache.checkcache(path)
-    module_ns = dict(namespace)
+    module_ns = LiveGlobals(namespace, live or {})
     module_ns.update({"__name__": f"tangent_src_generated.{name}", "__file__": path,
                       "__builtins__": __builtins__})
     exec(compile(text, path, "exec"), module_ns)
     return module_ns, path
 
 
-def _neutralize_imports(source: str) -> str:
+def _neutralize_imports(source: str, user_modules: tuple) -> str:
     out = []
     for line in source.splitlines():
         match = re.match(r"from ([\w.]+) import ", line)
-        if match and match.group(1) not in sys.modules and match.group(1) not in (
-                "tangent_src.runtime",):
-            line = "# " + line + "  (bound at load time)"
+        if match and (match.group(1) in user_modules or match.group(1) not in sys.modules):
+            line = "# " + line + "  (read from the module when the gradient runs)"
         out.append(line)
     return "\n".join(out) + "\n"

@@ -130,6 +130,12 @@ class Lowerer:
     def stmt_Pass(self, node):
         return []
 
+    def stmt_Break(self, node):
+        return [node]  # lowered with the enclosing loop
+
+    def stmt_Continue(self, node):
+        return [node]
+
     def stmt_Expr(self, node):
         if isinstance(node.value, gast.Constant) and isinstance(node.value.value, str):
             return []  # docstring
@@ -351,6 +357,43 @@ class Lowerer:
         return out
 
     # -- returns ----------------------------------------------------------------
+    def lift_loop_returns(self, stmts) -> list:
+        """`return v` inside a loop -> record v, set a flag, break; return after the loop."""
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, (gast.For, gast.While)) and _contains([stmt], gast.Return):
+                flag = self.namer.fresh("returned")
+                value = self.namer.fresh("result")
+                stmt.body = self._replace_returns(stmt.body, flag, value)
+                after = gast.If(test=_name(flag), body=[_located(gast.Return(value=_name(value)),
+                                                                 stmt)], orelse=[])
+                out += [_located(_assign(flag, _const(False)), stmt), stmt, _located(after, stmt)]
+            elif isinstance(stmt, gast.If):
+                stmt.body = self.lift_loop_returns(stmt.body)
+                stmt.orelse = self.lift_loop_returns(stmt.orelse)
+                out.append(stmt)
+            else:
+                out.append(stmt)
+        return out
+
+    def _replace_returns(self, stmts, flag, value) -> list:
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, gast.Return):
+                out += [_located(_assign(value, stmt.value), stmt),
+                        _located(_assign(flag, _const(True)), stmt), _located(gast.Break(), stmt)]
+                return out
+            if isinstance(stmt, gast.If):
+                stmt.body = self._replace_returns(stmt.body, flag, value)
+                stmt.orelse = self._replace_returns(stmt.orelse, flag, value)
+            elif isinstance(stmt, (gast.For, gast.While)) and _contains([stmt], gast.Return):
+                stmt.body = self._replace_returns(stmt.body, flag, value)
+                out.append(stmt)
+                stmt = _located(gast.If(test=_name(flag), body=[_located(gast.Break(), stmt)],
+                                        orelse=[]), stmt)
+            out.append(stmt)
+        return out
+
     def returns(self, stmts, result: str):
         """Move every return to the end: returns (statements, whether every path returns)."""
         out = []
@@ -426,7 +469,7 @@ def lower(parsed: ParsedFunction, namer: Namer) -> gast.FunctionDef:
     if node.decorator_list:
         node.decorator_list = []
     lowerer = Lowerer(parsed, namer)
-    body = lowerer.block(node.body)
+    body = lowerer.block(lowerer.lift_loop_returns(node.body))
     returns = [n for n in gast.walk(gast.Module(body=body, type_ignores=[]))
                if isinstance(n, gast.Return)]
     if not returns:

@@ -21,6 +21,7 @@ class ParsedFunction:
     lines: list[str]          # the file's lines (1-based via lines[lineno - 1])
     col_shift: int            # columns removed by dedenting
     namespace: dict = field(default_factory=dict)  # globals and closure values
+    live_globals: dict = field(default_factory=dict)  # the function's own __globals__
 
     def error(self, cls, node, message: str, construct: str = "", hint: str = ""):
         """Build a located error of class `cls` about `node`."""
@@ -69,7 +70,8 @@ def parse_function(func) -> ParsedFunction:
     lines = linecache.getlines(filename) or raw.splitlines(True)
     if node is None:
         raise SourceUnavailableError(f"{filename}:{first_line}: expected a function definition")
-    parsed = ParsedFunction(func, node, filename, lines, col_shift, _namespace(func))
+    parsed = ParsedFunction(func, node, filename, lines, col_shift, _namespace(func),
+                            func.__globals__)
     if isinstance(node, gast.AsyncFunctionDef):
         raise parsed.unsupported(node, "async def", "differentiate a plain (synchronous) function")
     return parsed

@@ -212,9 +212,11 @@ class Reverse:
         for var, tape in carried + self.pushed.get(id(stmts), []):
             out.append(_assign(var, _attr_call(tape, "pop", [])))
         block = id(stmts)
+        defined = set(_definitely_assigned(stmts)) | (set(self._params) if top else set())
         for var in sorted(v for v, path in self._paths.items()
                           if path[-1] == block and v in self.varied and v != self.result):
-            out.append(_assign(self.d(var), _call("zeros_like", [_name(var)])))
+            zero = _call("zeros_like", [_name(var)]) if var in defined else _const(0.0)
+            out.append(_assign(self.d(var), zero))
         for stmt in reversed(stmts):
             if isinstance(stmt, gast.Assign):
                 out += self.adjoint_assign(stmt)
@@ -442,7 +444,7 @@ def _index_value(index):
     """An index expression (slices included) as a runtime value: 1:3 -> slice(1, 3)."""
     if isinstance(index, gast.Slice):
         parts = [index.lower, index.upper, index.step]
-        while parts and parts[-1] is None:
+        if parts[2] is None:
             parts.pop()
         return _call("slice", [copy.deepcopy(p) if p is not None else _const(None)
                                for p in parts] or [_const(None)])
