@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
 import numpy as np
 
 from . import runtime
+from .analysis.shapes import rank_of_value
 from .backend.load import load_module
 from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
@@ -31,9 +33,9 @@ def _normalize_wrt(wrt, argnums):
 class _Compiled:
     """A generated gradient module: its source, its loaded function and facts about it."""
 
-    def __init__(self, func, wrt: tuple, return_value: bool, standalone_name=None):
+    def __init__(self, func, wrt: tuple, return_value: bool, ranks: tuple = ()):
         builder = ModuleBuilder()
-        self.main = builder.gradient(func, wrt, name=standalone_name, return_value=return_value)
+        self.main = builder.gradient(func, wrt, return_value=return_value, arg_ranks=ranks)
         self.builder = builder
         self.source = builder.source(self.main)
         fixed, live, user_modules = builder.live_globals()
@@ -45,13 +47,32 @@ class _Compiled:
                        self.main.parsed.node.args.args + self.main.parsed.node.args.kwonlyargs]
 
 
-def _compiled(func, wrt, return_value) -> _Compiled:
-    key = (func, wrt, return_value)
+def _compiled(func, wrt, return_value, ranks=()) -> _Compiled:
+    key = (func, wrt, return_value, ranks)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is None:
-            hit = _CACHE[key] = _Compiled(func, wrt, return_value)
+            hit = _CACHE[key] = _Compiled(func, wrt, return_value, ranks)
         return hit
+
+
+def _signature(func):
+    try:
+        return inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+
+
+def arg_ranks(sig, args, kwargs) -> tuple:
+    """(parameter, rank) pairs of a call: the key of one specialization."""
+    if sig is None:
+        return ()
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError:
+        return ()
+    bound.apply_defaults()
+    return tuple((name, rank_of_value(value)) for name, value in bound.arguments.items())
 
 
 class GradientFunction:
@@ -61,22 +82,26 @@ class GradientFunction:
         self.func, self.wrt, self.single = func, wrt, single
         self.return_value, self.verbose = return_value, verbose
         self._checked = False
+        self._sig = _signature(func)
+        self._last = None
         functools.update_wrapper(self, func)
         self.__name__ = ("value_and_grad_" if return_value else "grad_") + func.__name__
 
-    def compile(self) -> _Compiled:
-        fresh = (self.func, self.wrt, self.return_value) not in _CACHE
-        compiled = _compiled(self.func, self.wrt, self.return_value)
+    def compile(self, ranks: tuple = ()) -> _Compiled:
+        fresh = (self.func, self.wrt, self.return_value, ranks) not in _CACHE
+        compiled = _compiled(self.func, self.wrt, self.return_value, ranks)
         if self.verbose and fresh:
             print(compiled.source)
         return compiled
 
     @property
     def source(self) -> str:
-        return self.compile().source
+        """The source last run (or, before any call, the general version for any shapes)."""
+        return (self._last or self.compile()).source
 
     def __call__(self, *args, **kwargs):
-        compiled = self.compile()
+        compiled = self.compile(arg_ranks(self._sig, args, kwargs))
+        self._last = compiled
         if not self._checked:
             self._check_inputs(compiled, args, kwargs)
         result = compiled.function(*args, **kwargs)
@@ -131,9 +156,15 @@ def value_and_grad(func=None, wrt=0, *, argnums=None, verbose: int = 0):
     return GradientFunction(func, wrt, single, True, verbose)
 
 
-def source(df) -> str:
-    """The generated source of a gradient function returned by `grad`/`value_and_grad`."""
+def source(df, *example_args, **example_kwargs) -> str:
+    """The generated source of a gradient returned by `grad`/`value_and_grad`.
+
+    With example arguments: the version specialized to their ranks (scalar vs array
+    of each ndim), which is what a call with such arguments runs. Without: the
+    version last run, or the general one if the gradient was never called."""
     if isinstance(df, GradientFunction):
+        if example_args or example_kwargs:
+            return df.compile(arg_ranks(df._sig, example_args, example_kwargs)).source
         return df.source
     raise TypeError(f"source() takes a function returned by grad(), got {type(df).__name__}")
 

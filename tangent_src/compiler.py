@@ -6,6 +6,7 @@ calls (each differentiated once per set of active arguments) into one module.
 from __future__ import annotations
 
 import builtins
+import copy
 import os
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from .frontend.lower import _dotted, lower
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
 from .optimize import optimize
+from .analysis.shapes import RankInference
 from .transform.reverse import Reverse, check_wrt
 
 
@@ -40,21 +42,59 @@ class ModuleBuilder:
     by_key: dict = field(default_factory=dict)
     in_progress: set = field(default_factory=set)
     module_names: set = field(default_factory=set)
+    cores: dict = field(default_factory=dict)
+    rank_cache: dict = field(default_factory=dict)
+
+    def front_end(self, func):
+        """Parse, lower and flatten `func` (cached): (parsed, core function, namer)."""
+        if func not in self.cores:
+            parsed = parse_function(func)
+            namer = Namer(_all_names(parsed.node) | set(self.module_names))
+            lowered = lower(parsed, namer)
+            core = to_anf(parsed, lowered, namer)
+            self.cores[func] = (parsed, core, namer)
+        parsed, core, namer = self.cores[func]
+        return parsed, core, copy.deepcopy(namer)
+
+    def infer_ranks(self, func, arg_ranks: tuple) -> dict:
+        """Ranks of every name in `func`'s core form, given (param, rank) pairs."""
+        key = (func, arg_ranks)
+        if key not in self.rank_cache:
+            self.rank_cache[key] = {}  # recursion: unknown
+            parsed, core, _ = self.front_end(func)
+            given = dict(arg_ranks)
+            start = {p: given.get(p) for p in _params(core)}
+            inference = RankInference(_resolver(parsed), self.return_rank)
+            self.rank_cache[key] = inference.run(core, start)
+        return self.rank_cache[key]
+
+    def return_rank(self, func, ranks: tuple):
+        """The rank of a user function's result, for rank inference in its callers."""
+        from .transform.reverse import _is_user_function
+        if not _is_user_function(func):
+            return None
+        try:
+            parsed, core, _ = self.front_end(func)
+        except Exception:
+            return None
+        params = _params(core)
+        result = self.infer_ranks(func, tuple(zip(params, ranks)))
+        return result.get(core.body[-1].value.id)
 
     def gradient(self, func, wrt: tuple, name: str | None = None,
-                 return_value: bool = False) -> GeneratedFunction:
-        key = (func, tuple(wrt), return_value)
+                 return_value: bool = False, arg_ranks: tuple = ()) -> GeneratedFunction:
+        key = (func, tuple(wrt), return_value, arg_ranks)
         if key in self.by_key:
             return self.by_key[key]
         if key in self.in_progress:
             raise UnsupportedSyntaxError(
                 f"{func.__qualname__} calls itself; recursive functions are not supported yet")
         self.in_progress.add(key)
-        parsed = parse_function(func)
-        namer = Namer(_all_names(parsed.node) | set(self.module_names))
-        lowered = lower(parsed, namer)
-        core = to_anf(parsed, lowered, namer)
+        parsed, core, namer = self.front_end(func)
+        for used in self.module_names:
+            namer.reserve(used)
         wrt_names = check_wrt(parsed, core, wrt)
+        ranks = self.infer_ranks(func, arg_ranks)
         if name is None:
             base = "d" + parsed.node.name if len(self.functions) or True else name
             if any(w != _params(core)[0] for w in wrt_names) and self.functions:
@@ -64,12 +104,12 @@ class ModuleBuilder:
             self.module_names.add(name)
         namer.reserve(name)
 
-        def subroutine(callee, active):
-            generated = self.gradient(callee, active)
+        def subroutine(callee, active, call_ranks):
+            generated = self.gradient(callee, active, arg_ranks=call_ranks)
             return generated.name, generated.seed
 
         reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
-                          return_value=return_value)
+                          return_value=return_value, ranks=ranks)
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in _all_names(core) if n in user or (

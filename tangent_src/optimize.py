@@ -109,9 +109,9 @@ class Optimizer:
                     break
                 loop_live = new_live
             body, live_in = self._dce_block(stmt.body, loop_live, final)
-            if not _has_code(body):
+            if not _has_code(body) and not (target & live):
                 return None, live
-            stmt.body = body
+            stmt.body = body if _has_code(body) else body + [gast.Pass()]
             return stmt, live | (live_in - target) | head
         if isinstance(stmt, gast.Pass):
             return None, live
@@ -199,7 +199,7 @@ class Optimizer:
             for sub in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
                 if sub and isinstance(stmt, (gast.If, gast.For, gast.While)):
                     self._inline_block(sub, counts, defs)
-            if self._inlinable(stmt, counts, defs):
+            if self._inlinable(stmt, counts, defs, stmts[idx + 1:]):
                 name = stmt.targets[0].id
                 reads = _names_read(stmt.value)
                 for later in stmts[idx + 1:]:
@@ -221,12 +221,18 @@ class Optimizer:
                         break
             idx += 1
 
-    def _inlinable(self, stmt, counts, defs) -> bool:
+    def _inlinable(self, stmt, counts, defs, rest) -> bool:
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
             return False
         name = stmt.targets[0].id
-        if name in self.protected or counts.get(name, 0) != 1 or defs.get(name, 0) != 1:
+        if counts.get(name, 0) != 1 or defs.get(name, 0) != 1:
             return False
+        if name in self.protected:
+            consumer = next((s for s in rest if not _is_marker(s)), None)
+            is_copy = isinstance(consumer, gast.Assign) and \
+                isinstance(consumer.value, gast.Name) and consumer.value.id == name
+            if not is_copy:
+                return False
         value = stmt.value
         if _tape_call(stmt, "pop") or name in self.inplace:
             return False
@@ -292,6 +298,11 @@ class _Algebra(gast.NodeTransformer):
         if isinstance(node.op, (gast.Add, gast.Sub)) and zero(right):
             self.changed = True
             return left
+        if isinstance(node.op, (gast.Mult, gast.Div)) and isinstance(left, gast.UnaryOp) and \
+                isinstance(left.op, gast.USub):
+            self.changed = True
+            return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left.operand,
+                                                                   op=node.op, right=right))
         if isinstance(node.op, gast.Add) and isinstance(right, gast.UnaryOp) and \
                 isinstance(right.op, gast.USub):
             self.changed = True
@@ -322,16 +333,23 @@ def algebra(body: list) -> bool:
 
 
 def drop_empty_markers(stmts: list) -> None:
-    """A line comment stays only if code follows it before the next comment."""
+    """A line comment stays only if code follows it before the next comment, and only
+    once per run of statements from the same source line."""
     out = []
+    last = None
     for idx, stmt in enumerate(stmts):
         for sub in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
             if sub and isinstance(stmt, (gast.If, gast.For, gast.While)):
                 drop_empty_markers(sub)
         if _is_marker(stmt):
             nxt = stmts[idx + 1] if idx + 1 < len(stmts) else None
-            if nxt is None or _is_marker(nxt):
+            if nxt is None or _is_marker(nxt) or isinstance(nxt, gast.Return):
                 continue
+            if stmt.value.value == last:
+                continue
+            last = stmt.value.value
+        elif isinstance(stmt, (gast.If, gast.For, gast.While)):
+            last = None
         out.append(stmt)
     stmts[:] = out
 

@@ -29,6 +29,15 @@ def unreduce(g, like, axis=None, keepdims=False):
     return np.broadcast_to(g, shape) if shape else g
 
 
+def reduced_size(a, axis=None):
+    """How many elements a reduction over `axis` combines into each result (for mean)."""
+    if axis is None:
+        return np.size(a)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    shape = np.shape(a)
+    return int(np.prod([shape[ax] for ax in axes]))
+
+
 def extremum_mask(a, y, axis=None, keepdims=False):
     """Where `a` attains its max/min `y` (ties share the gradient evenly)."""
     hit = np.asarray(a) == unreduce(y, a, axis=axis, keepdims=keepdims)
@@ -90,5 +99,5 @@ def add_at(acc, index, g):
     return acc
 
 
-HELPERS = ("unbroadcast", "unreduce", "extremum_mask", "matmul_lhs", "matmul_rhs",
+HELPERS = ("unbroadcast", "unreduce", "reduced_size", "extremum_mask", "matmul_lhs", "matmul_rhs",
            "inverse_permutation", "zeros_like", "add_at")

@@ -12,6 +12,7 @@ import numpy as np
 from .registry import REGISTRY, register_template
 
 A, T = REGISTRY.adjoints, REGISTRY.tangents
+REDUCTIONS = (np.sum, np.mean, np.max, np.min, np.amax, np.amin)
 
 for _f in (np.sum,):
     register_template(A, _f, "y, a, axis=None, keepdims=False",
@@ -20,7 +21,8 @@ for _f in (np.sum,):
                       "d[y] = np.sum(d[a], axis=axis, keepdims=keepdims)")
 
 register_template(A, np.mean, "y, a, axis=None, keepdims=False",
-                  "d[a] = unreduce(d[y], a, axis=axis, keepdims=keepdims) * (np.size(y) / np.size(a))")
+                  "d[a] = unreduce(d[y], a, axis=axis, keepdims=keepdims) / "
+                  "reduced_size(a, axis=axis)")
 register_template(T, np.mean, "y, a, axis=None, keepdims=False",
                   "d[y] = np.mean(d[a], axis=axis, keepdims=keepdims)")
 

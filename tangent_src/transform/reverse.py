@@ -22,6 +22,7 @@ from ..frontend.source import ParsedFunction
 from ..naming import Namer
 from ..rules.registry import REGISTRY, SUBSCRIPT
 from ..rules.template import TemplateError, bind, instantiate
+from .specialize import Specializer
 
 
 def _call(func: str, args, keywords=()):
@@ -60,11 +61,13 @@ class Reverse:
     """Builds the gradient FunctionDef of one core function."""
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
-                 namer: Namer, resolve, subroutine, name: str, return_value: bool = False):
+                 namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
+                 ranks: dict | None = None):
         self.parsed, self.core, self.wrt = parsed, core, wrt
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
         self.name = name
         self.return_value = return_value
+        self.ranks = ranks or {}
         self.adjoints: dict[str, str] = {}
         self.tape_inits: list = []
         self.inplace: set[str] = set()
@@ -215,7 +218,7 @@ class Reverse:
         defined = set(_definitely_assigned(stmts)) | (set(self._params) if top else set())
         for var in sorted(v for v, path in self._paths.items()
                           if path[-1] == block and v in self.varied and v != self.result):
-            zero = _call("zeros_like", [_name(var)]) if var in defined else _const(0.0)
+            zero = self.zeros(var) if var in defined else _const(0.0)
             out.append(_assign(self.d(var), zero))
         for stmt in reversed(stmts):
             if isinstance(stmt, gast.Assign):
@@ -273,7 +276,7 @@ class Reverse:
             raise self.parsed.unsupported(value, f"'{type(value).__name__}' of a varying value",
                                           "rewrite the expression with NumPy functions")
         if target in self._multi_defined() or _is_copy_back(stmt):
-            out.append(_assign(self.d(target), _call("zeros_like", [_name(target)])))
+            out.append(_assign(self.d(target), self.zeros(target)))
         return out
 
     def _multi_defined(self) -> set[str]:
@@ -285,6 +288,19 @@ class Reverse:
                     counts[name] = counts.get(name, 0) + 1
             self._multi = {n for n, c in counts.items() if c > 1}
         return self._multi
+
+    def rank(self, atom):
+        if isinstance(atom, gast.Name):
+            return self.ranks.get(atom.id)
+        if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float, bool)):
+            return 0
+        return None
+
+    def zeros(self, var: str):
+        """A zero adjoint for `var`: 0.0 for a scalar, else an array of its shape."""
+        if self.ranks.get(var) == 0:
+            return _const(0.0)
+        return _call("zeros_like", [_name(var)])
 
     def accumulate(self, var: str, expr):
         dvar = self.d(var)
@@ -332,6 +348,17 @@ class Reverse:
         dnames[template.params[0]] = self.d(result.id)
         helpers, contributions = instantiate(template, values, dnames,
                                              lambda base: self.namer.fresh(base))
+        operands = [values[p] for p in template.params[1:] if p not in template.defaults]
+        co_operands = {}
+        for atom in operands:
+            if isinstance(atom, gast.Name):
+                others = [o for o in operands if o is not atom]
+                co_operands[atom.id] = [self.rank(o) for o in others]
+                if any(isinstance(o, gast.Name) and o.id == atom.id for o in others):
+                    co_operands.setdefault("<same>", set()).add(atom.id)
+        specializer = Specializer(self.rank, self.rank(result), co_operands)
+        for c in contributions:
+            c.expr = specializer.visit(c.expr)
         out = list(helpers)
         for c in contributions:
             var = values[c.param].id
@@ -353,7 +380,8 @@ class Reverse:
         params = list(sig.parameters)
         active = [p for p, v in bound.arguments.items()
                   if isinstance(v, gast.Name) and v.id in self.varied]
-        dname, seed_name = self.subroutine(func, tuple(active))
+        arg_ranks = tuple((p, self.rank(v)) for p, v in bound.arguments.items())
+        dname, seed_name = self.subroutine(func, tuple(active), arg_ranks)
         seed = _name(self.d(stmt.targets[0].id))
         all_positional = len(call.args) == len(params) and not call.keywords
         if all_positional:
