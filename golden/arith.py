@@ -9,13 +9,10 @@ def darith(x, y, dt_minus_y=1.0):
     # line 15: return x * y + x / y - y
     dt = unbroadcast(dt_minus_y, x_times_y + x_over_y)
     dy = unbroadcast(-dt_minus_y, y)
-    # line 15: return x * y + x / y - y
     dx_times_y = unbroadcast(dt, x_times_y)
     dx_over_y = unbroadcast(dt, x_over_y)
-    # line 15: return x * y + x / y - y
     dx = unbroadcast(dx_over_y * (1.0 / y), x)
-    dy = dy + unbroadcast(dx_over_y * (-x_over_y / y), y)
-    # line 15: return x * y + x / y - y
+    dy = dy + unbroadcast(dx_over_y * -(x_over_y / y), y)
     dx = dx + unbroadcast(dx_times_y * y, x)
     dy = dy + unbroadcast(dx_times_y * x, y)
     return dx, dy

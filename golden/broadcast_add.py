@@ -7,10 +7,8 @@ def dbroadcast_add(x, b, dsum_x_plus_b_times_x=1.0):
     x_plus_b = x + b
     # line 23: return np.sum((x + b) * x)
     dx_plus_b_times_x = unreduce(dsum_x_plus_b_times_x, x_plus_b * x)
-    # line 23: return np.sum((x + b) * x)
     dx_plus_b = unbroadcast(dx_plus_b_times_x * x, x_plus_b)
     dx = unbroadcast(dx_plus_b_times_x * x_plus_b, x)
-    # line 23: return np.sum((x + b) * x)
     dx = dx + unbroadcast(dx_plus_b, x)
     db = unbroadcast(dx_plus_b, b)
     return dx, db

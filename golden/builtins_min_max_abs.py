@@ -6,26 +6,20 @@ from tangent_src.runtime import unbroadcast
 def dbuiltins_min_max_abs(x, y, dt=1.0):
     # forward pass
     max_x = max(x, y)
-    _0_5_times_y = 0.5 * y
-    min_x = min(x, _0_5_times_y)
+    half_times_y = 0.5 * y
+    min_x = min(x, half_times_y)
     x_minus_y = x - y
     # line 167: return max(x, y) + min(x, 0.5 * y) + abs(x - y)
     dmax_x_plus_min_x = unbroadcast(dt, max_x + min_x)
-    # line 167: return max(x, y) + min(x, 0.5 * y) + abs(x - y)
     dx_minus_y = unbroadcast(dt, abs(x_minus_y)) * np.sign(x_minus_y)
-    # line 167: return max(x, y) + min(x, 0.5 * y) + abs(x - y)
     dx = unbroadcast(dx_minus_y, x)
     dy = unbroadcast(-dx_minus_y, y)
-    # line 167: return max(x, y) + min(x, 0.5 * y) + abs(x - y)
     dmax_x = unbroadcast(dmax_x_plus_min_x, max_x)
     dmin_x = unbroadcast(dmax_x_plus_min_x, min_x)
-    # line 167: return max(x, y) + min(x, 0.5 * y) + abs(x - y)
-    dx = dx + unbroadcast(dmin_x * ((x < _0_5_times_y) + 0.5 * (x ==
-        _0_5_times_y)), x)
-    # line 167: return max(x, y) + min(x, 0.5 * y) + abs(x - y)
-    dy = dy + unbroadcast(unbroadcast(dmin_x * ((_0_5_times_y < x) + 0.5 *
-        (x == _0_5_times_y)), _0_5_times_y) * 0.5, y)
-    # line 167: return max(x, y) + min(x, 0.5 * y) + abs(x - y)
+    dx = dx + unbroadcast(dmin_x * ((x < half_times_y) + 0.5 * (x ==
+        half_times_y)), x)
+    dy = dy + unbroadcast(dmin_x * ((half_times_y < x) + 0.5 * (x ==
+        half_times_y)), half_times_y) * 0.5
     dx = dx + unbroadcast(dmax_x * ((x > y) + 0.5 * (x == y)), x)
     dy = dy + unbroadcast(dmax_x * ((y > x) + 0.5 * (x == y)), y)
     return dx, dy

@@ -5,14 +5,13 @@ from golden_cases import square
 
 def dsquare(x, dx_times_x=1.0):
     # line 155: return x * x
-    dx = unbroadcast(dx_times_x * x, x)
-    dx = dx + unbroadcast(dx_times_x * x, x)
+    dx = dx_times_x * x
+    dx = dx + dx_times_x * x
     return dx
 
 
 def dcall_user_function(x, dt=1.0):
     # line 159: return square(x) + 2.0 * x
-    dx = unbroadcast(unbroadcast(dt, 2.0 * x) * 2.0, x)
-    # line 159: return square(x) + 2.0 * x
+    dx = unbroadcast(dt, 2.0 * x) * 2.0
     dx = dx + dsquare(x, unbroadcast(dt, square(x)))
     return dx

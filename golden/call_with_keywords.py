@@ -5,14 +5,19 @@ from golden_cases import scaled_power
 
 def dscaled_power(x, scale=1.0, power=2, dt=1.0):
     # line 175: return scale * x ** power
-    dx = unbroadcast(unbroadcast(dt * scale, x ** power) * power * x ** (
-        power - 1), x)
+    dx = unbroadcast(dt * scale * power * x ** (power - 1), x)
+    return dx
+
+
+def dscaled_power2(x, scale=1.0, power=2, dt=1.0):
+    # line 175: return scale * x ** power
+    dx = unbroadcast(dt * scale, x ** power) * power * x ** (power - 1)
     return dx
 
 
 def dcall_with_keywords(x, dt=1.0):
     # line 179: return scaled_power(x, power=3) + scaled_power(x, scale=0.5)
     dx = dscaled_power(x, scale=0.5, dt=unbroadcast(dt, scaled_power(x,
-        scale=0.5))) + dscaled_power(x, power=3, dt=unbroadcast(dt,
+        scale=0.5))) + dscaled_power2(x, power=3, dt=unbroadcast(dt,
         scaled_power(x, power=3)))
     return dx

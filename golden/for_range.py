@@ -3,26 +3,21 @@ from tangent_src.runtime import unbroadcast, zeros_like
 
 
 def dfor_range(x, n=3, dy=1.0):
-    _y_times_x_tape = []
     _y_tape = []
     # forward pass
     y = x
     for i in range(n):
         _y_tape.append(y)
-        y_times_x = y * x
-        y2 = y_times_x + i
-        y = y2
-        _y_times_x_tape.append(y_times_x)
+        y = y * x + i
     # backward pass
     dx = zeros_like(x)
     for i in range(n - 1, -1, -1):
         y = _y_tape.pop()
-        y_times_x = _y_times_x_tape.pop()
+        # line 106: for i in range(n):
+        dy2 = dy
         # line 107: y = y * x + i
-        dy_times_x = unbroadcast(dy, y_times_x)
-        # line 107: y = y * x + i
-        dy = unbroadcast(dy_times_x * x, y)
-        dx = dx + unbroadcast(dy_times_x * y, x)
+        dy = unbroadcast(dy * x, y)
+        dx = dx + unbroadcast(dy2 * y, x)
     # line 105: y = x
     dx = dx + dy
     return dx

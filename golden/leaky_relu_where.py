@@ -6,12 +6,9 @@ from tangent_src.runtime import unbroadcast, unreduce
 def dleaky_relu_where(x, dsum_where_cond=1.0):
     # forward pass
     cond = x > 0.0
-    _0_1_times_x = 0.1 * x
+    c_times_x = 0.1 * x
     # line 59: return np.sum(np.where(x > 0.0, x, 0.1 * x))
-    dwhere_cond = unreduce(dsum_where_cond, np.where(cond, x, _0_1_times_x))
-    # line 59: return np.sum(np.where(x > 0.0, x, 0.1 * x))
+    dwhere_cond = unreduce(dsum_where_cond, np.where(cond, x, c_times_x))
     dx = unbroadcast(np.where(cond, dwhere_cond, 0.0), x)
-    # line 59: return np.sum(np.where(x > 0.0, x, 0.1 * x))
-    dx = dx + unbroadcast(unbroadcast(np.where(cond, 0.0, dwhere_cond),
-        _0_1_times_x) * 0.1, x)
+    dx = dx + unbroadcast(np.where(cond, 0.0, dwhere_cond), c_times_x) * 0.1
     return dx

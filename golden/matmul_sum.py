@@ -5,7 +5,6 @@ from tangent_src.runtime import matmul_lhs, matmul_rhs, unreduce
 def dmatmul_sum(A, B, dsum_A_at_B=1.0):
     # line 27: return np.sum(A @ B)
     dA_at_B = unreduce(dsum_A_at_B, A @ B)
-    # line 27: return np.sum(A @ B)
     dA = matmul_lhs(dA_at_B, A, B)
     dB = matmul_rhs(dA_at_B, A, B)
     return dA, dB

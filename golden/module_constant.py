@@ -8,6 +8,5 @@ def dmodule_constant(x, dt=1.0):
     SCALE_times_x = SCALE * x
     # line 163: return SCALE * x * x
     dx = unbroadcast(dt * SCALE_times_x, x)
-    # line 163: return SCALE * x * x
     dx = dx + unbroadcast(unbroadcast(dt * x, SCALE_times_x) * SCALE, x)
     return dx

@@ -2,24 +2,13 @@
 from tangent_src.runtime import unbroadcast
 
 
-def dpoly(x, dt3_minus_1_0=1.0):
+def dpoly(x, dt3_minus_one=1.0):
     # forward pass
-    x_pow_3 = x ** 3
-    t = 3.0 * x_pow_3
-    x_pow_2 = x ** 2
-    t2 = 2.0 * x_pow_2
-    t_minus_t2 = t - t2
-    _5_0_times_x = 5.0 * x
+    t = 3.0 * x ** 3
+    t2 = 2.0 * x ** 2
     # line 19: return 3.0 * x ** 3 - 2.0 * x ** 2 + 5.0 * x - 1.0
-    dt3 = unbroadcast(dt3_minus_1_0, t_minus_t2 + _5_0_times_x)
-    # line 19: return 3.0 * x ** 3 - 2.0 * x ** 2 + 5.0 * x - 1.0
-    dt_minus_t2 = unbroadcast(dt3, t_minus_t2)
-    # line 19: return 3.0 * x ** 3 - 2.0 * x ** 2 + 5.0 * x - 1.0
-    dx = unbroadcast(unbroadcast(dt3, _5_0_times_x) * 5.0, x)
-    # line 19: return 3.0 * x ** 3 - 2.0 * x ** 2 + 5.0 * x - 1.0
-    dx = dx + unbroadcast(unbroadcast(unbroadcast(-dt_minus_t2, t2) * 2.0,
-        x_pow_2) * 2 * x ** 1, x)
-    # line 19: return 3.0 * x ** 3 - 2.0 * x ** 2 + 5.0 * x - 1.0
-    dx = dx + unbroadcast(unbroadcast(unbroadcast(dt_minus_t2, t) * 3.0,
-        x_pow_3) * 3 * x ** 2, x)
+    dt_minus_t2 = unbroadcast(dt3_minus_one, t - t2)
+    dx = unbroadcast(dt3_minus_one, 5.0 * x) * 5.0
+    dx = dx + unbroadcast(-dt_minus_t2, t2) * 2.0 * 2 * x ** 1
+    dx = dx + unbroadcast(dt_minus_t2, t) * 3.0 * 3 * x ** 2
     return dx

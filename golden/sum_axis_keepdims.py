@@ -8,7 +8,6 @@ def dsum_axis_keepdims(x, dsum_x_times_s=1.0):
     s = np.sum(x, axis=1, keepdims=True)
     # line 47: return np.sum(x * s)
     dx_times_s = unreduce(dsum_x_times_s, x * s)
-    # line 47: return np.sum(x * s)
     dx = unbroadcast(dx_times_s * s, x)
     ds = unbroadcast(dx_times_s * x, s)
     # line 46: s = np.sum(x, axis=1, keepdims=True)

@@ -10,7 +10,5 @@ def dtuple_unpack(x, da_times_b=1.0):
     da = unbroadcast(da_times_b * b_new, a_new)
     db = unbroadcast(da_times_b * a_new, b_new)
     # line 83: a, b = x * 2.0, x + 1.0
-    dx = unbroadcast(db, x)
-    # line 83: a, b = x * 2.0, x + 1.0
-    dx = dx + unbroadcast(da * 2.0, x)
+    dx = db + da * 2.0
     return dx

@@ -26,5 +26,4 @@ def dwhile_loop(x, dy=1.0):
         # line 122: y = y * x
         dy = unbroadcast(dy * x, y)
         dx = dx + unbroadcast(dy2 * y, x)
-    # line 119: y = 1.0
     return dx

@@ -86,6 +86,8 @@ class Optimizer:
             targets = _target_names(stmt)
             if not any(t in live for t in targets):
                 return None, live
+            if isinstance(stmt.value, gast.Name) and targets == [stmt.value.id]:
+                return None, live  # x = x
             tape = _tape_call(stmt, "pop")
             if tape is not None:
                 self.needed_tapes.add(tape)
@@ -97,6 +99,9 @@ class Optimizer:
                 return None, live
             stmt.body = body if _has_code(body) else [gast.Pass()]
             stmt.orelse = orelse if _has_code(orelse) else []
+            if not _has_code(body):  # if c: pass else: X  ->  if not c: X
+                stmt.test = gast.UnaryOp(op=gast.Not(), operand=stmt.test)
+                stmt.body, stmt.orelse = stmt.orelse, []
             return stmt, live_b | live_o | _names_read(stmt.test)
         if isinstance(stmt, (gast.For, gast.While)):
             head = _names_read(stmt.iter if isinstance(stmt, gast.For) else stmt.test)

@@ -112,6 +112,8 @@ class RankInference:
             return broadcast(left, right)
         if isinstance(expr, gast.UnaryOp):
             return 0 if isinstance(expr.op, gast.Not) else self.rank(expr.operand)
+        if isinstance(expr, gast.BoolOp):
+            return 0
         if isinstance(expr, gast.Compare):
             return broadcast(self.rank(expr.left), self.rank(expr.comparators[0]))
         if isinstance(expr, gast.Subscript):
@@ -179,8 +181,6 @@ class RankInference:
 
 
 def _reduced_rank(rank, expr, keywords) -> int | None:
-    if rank is None:
-        return None
     axis = keywords.get("axis", expr.args[1] if len(expr.args) > 1 else None)
     keep = keywords.get("keepdims", expr.args[2] if len(expr.args) > 2 else None)
     keepdims = isinstance(keep, gast.Constant) and keep.value is True
@@ -188,6 +188,8 @@ def _reduced_rank(rank, expr, keywords) -> int | None:
         return None
     if axis is None or (isinstance(axis, gast.Constant) and axis.value is None):
         return rank if keepdims else 0
+    if rank is None:
+        return None
     if keepdims:
         return rank
     if isinstance(axis, gast.Constant) and isinstance(axis.value, int):

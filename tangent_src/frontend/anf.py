@@ -256,7 +256,10 @@ class ANF:
         return _name(self.versions[var])
 
     def bool_op(self, expr):
-        """`a and b` as `t = a; if t: t = b` (short-circuit preserved)."""
+        """`a and b` as `t = a; if t: t = b` (short-circuit preserved), or as one eager
+        operation when evaluating `b` early cannot fail (names, constants, comparisons)."""
+        if all(_safe(v) for v in expr.values[1:]):
+            return gast.BoolOp(op=expr.op, values=[self.atom(v) for v in expr.values])
         var = self.namer.fresh("cond")
         self.user_locals.add(var)
         first, *rest = expr.values
@@ -371,9 +374,22 @@ class ANF:
         self.emit(loop, node)
 
 
+CONST_WORDS = {0: "zero", 1: "one", 2: "two", 3: "three", 0.5: "half"}
+
+
 def _const_word(value) -> str:
-    text = repr(value).replace(".", "_").replace("-", "m")
-    return text if text.replace("_", "").isalnum() else "c"
+    """How a constant reads inside a temporary's name: 1.0 - y -> one_minus_y."""
+    try:
+        return CONST_WORDS.get(value, "c") if not isinstance(value, bool) else "c"
+    except TypeError:
+        return "c"
+
+
+def _safe(expr) -> bool:
+    """Whether evaluating `expr` can neither fail nor have an effect."""
+    return all(isinstance(n, (gast.Name, gast.Constant, gast.Compare, gast.BoolOp, gast.UnaryOp,
+                              gast.Load, gast.cmpop, gast.boolop, gast.unaryop))
+               for n in gast.walk(expr))
 
 
 def _locate(stmt, loc):
