@@ -51,76 +51,101 @@ class Optimizer:
 
     # -- dead code ---------------------------------------------------------------
     def dce(self, body: list) -> bool:
+        """Delete statements whose results nothing reads, and tapes nothing pops."""
         self.needed_tapes: set[str] = set()
+        self._live_block(body, set())          # finds the tapes whose pops are live
         self.removed = False
-        for _ in range(2):  # pass 1 finds needed tapes (pops follow pushes), pass 2 uses them
-            self.removed = False
-            new, _live = self._dce_block(copy.deepcopy(body), set(), final=False)
-        new, _live = self._dce_block(body, set(), final=True)
-        body[:] = new
+        body[:] = self._sweep_block(body, set())
         return self.removed
 
-    def _dce_block(self, stmts, live: set, final: bool):
-        out = []
+    def _live_block(self, stmts, live: set) -> set:
+        """Live names before `stmts` given those live after (no mutation)."""
         live = set(live)
         for stmt in reversed(stmts):
-            keep, live = self._dce_stmt(stmt, live, final)
-            if keep is not None:
-                out.append(keep)
-            else:
-                self.removed = True
-        out.reverse()
-        return out, live
+            live = self._live_stmt(stmt, live)[1]
+        return live
 
-    def _dce_stmt(self, stmt, live, final):
+    def _live_stmt(self, stmt, live: set):
+        """(keep?, live before) for one statement; loops iterate to a fixed point."""
         if isinstance(stmt, gast.Return):
-            return stmt, live | _names_read(stmt)
-        if _is_marker(stmt):
-            return stmt, live
+            return True, live | _names_read(stmt)
+        if _is_marker(stmt) or isinstance(stmt, gast.Pass):
+            return True, live
         if isinstance(stmt, gast.Expr):
             tape = _tape_call(stmt, "append")
             if tape is not None and tape not in self.needed_tapes:
-                return None, live
-            return stmt, live | _names_read(stmt)
+                return False, live
+            return True, live | _names_read(stmt)
         if isinstance(stmt, gast.Assign):
             targets = _target_names(stmt)
             if not any(t in live for t in targets):
-                return None, live
+                return False, live
             if isinstance(stmt.value, gast.Name) and targets == [stmt.value.id]:
-                return None, live  # x = x
+                return False, live  # x = x
             tape = _tape_call(stmt, "pop")
             if tape is not None:
                 self.needed_tapes.add(tape)
-            return stmt, (live - set(targets)) | _names_read(stmt.value)
+            return True, (live - set(targets)) | _names_read(stmt.value)
         if isinstance(stmt, gast.If):
-            body, live_b = self._dce_block(stmt.body, live, final)
-            orelse, live_o = self._dce_block(stmt.orelse, live, final)
-            if not _has_code(body) and not _has_code(orelse):
-                return None, live
-            stmt.body = body if _has_code(body) else [gast.Pass()]
-            stmt.orelse = orelse if _has_code(orelse) else []
-            if not _has_code(body):  # if c: pass else: X  ->  if not c: X
-                stmt.test = gast.UnaryOp(op=gast.Not(), operand=stmt.test)
-                stmt.body, stmt.orelse = stmt.orelse, []
-            return stmt, live_b | live_o | _names_read(stmt.test)
+            live_b = self._live_block(stmt.body, live)
+            live_o = self._live_block(stmt.orelse, live)
+            keep = self._block_has_effect(stmt.body, live) or \
+                self._block_has_effect(stmt.orelse, live)
+            return keep, (live_b | live_o | _names_read(stmt.test)) if keep else live
         if isinstance(stmt, (gast.For, gast.While)):
             head = _names_read(stmt.iter if isinstance(stmt, gast.For) else stmt.test)
             target = {stmt.target.id} if isinstance(stmt, gast.For) else set()
-            loop_live = set(live) | (head if isinstance(stmt, gast.While) else set())
-            while True:
-                _, live_in = self._dce_block(copy.deepcopy(stmt.body), loop_live, False)
-                new_live = loop_live | (live_in - target)
-                if new_live == loop_live:
-                    break
-                loop_live = new_live
-            body, live_in = self._dce_block(stmt.body, loop_live, final)
-            if not _has_code(body) and not (target & live):
-                return None, live
-            stmt.body = body if _has_code(body) else body + [gast.Pass()]
-            return stmt, live | (live_in - target) | head
-        if isinstance(stmt, gast.Pass):
-            return None, live
-        return stmt, live | _names_read(stmt)
+            loop_live = self._loop_live(stmt, live)
+            live_in = self._live_block(stmt.body, loop_live)
+            keep = self._block_has_effect(stmt.body, loop_live) or bool(target & live)
+            return keep, (live | (live_in - target) | head) if keep else live
+        return True, live | _names_read(stmt)
+
+    def _loop_live(self, stmt, live: set) -> set:
+        """Names live at the end of a loop body: after the loop, or in the next iteration."""
+        head = _names_read(stmt.test) if isinstance(stmt, gast.While) else set()
+        target = {stmt.target.id} if isinstance(stmt, gast.For) else set()
+        loop_live = set(live) | head
+        while True:
+            live_in = self._live_block(stmt.body, loop_live)
+            new_live = loop_live | (live_in - target)
+            if new_live == loop_live:
+                return loop_live
+            loop_live = new_live
+
+    def _block_has_effect(self, stmts, live: set) -> bool:
+        for stmt in reversed(stmts):
+            keep, live = self._live_stmt(stmt, live)
+            if keep and not _is_marker(stmt) and not isinstance(stmt, gast.Pass):
+                return True
+        return False
+
+    def _sweep_block(self, stmts, live: set) -> list:
+        out = []
+        live = set(live)
+        for stmt in reversed(stmts):
+            keep, live_before = self._live_stmt(stmt, live)
+            if not keep:
+                self.removed = True
+                continue
+            if isinstance(stmt, gast.If):
+                stmt.body = self._sweep_block(stmt.body, live)
+                stmt.orelse = self._sweep_block(stmt.orelse, live)
+                if not _has_code(stmt.body):  # if c: pass else: X  ->  if not c: X
+                    stmt.test = gast.UnaryOp(op=gast.Not(), operand=stmt.test)
+                    stmt.body, stmt.orelse = stmt.orelse, []
+                    self.removed = True
+                if not _has_code(stmt.orelse):
+                    stmt.orelse = []
+            elif isinstance(stmt, (gast.For, gast.While)):
+                stmt.body = self._sweep_block(stmt.body, self._loop_live(stmt, live))
+                if not _has_code(stmt.body):
+                    stmt.body = [s for s in stmt.body if not isinstance(s, gast.Pass)] + \
+                        [gast.Pass()]
+            out.append(stmt)
+            live = live_before
+        out.reverse()
+        return out
 
     # -- zero propagation ---------------------------------------------------------
     def zeros(self, body: list) -> bool:
