@@ -6,8 +6,10 @@ def darith(x, y, dt_minus_y=1.0):
     # forward pass
     x_times_y = x * y
     x_over_y = x / y
+    t = x_times_y + x_over_y
+    # backward pass
     # line 15: return x * y + x / y - y
-    dt = unbroadcast(dt_minus_y, x_times_y + x_over_y)
+    dt = unbroadcast(dt_minus_y, t)
     dy = unbroadcast(-dt_minus_y, y)
     dx_times_y = unbroadcast(dt, x_times_y)
     dx_over_y = unbroadcast(dt, x_over_y)

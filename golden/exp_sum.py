@@ -6,6 +6,7 @@ from tangent_src.runtime import unreduce
 def dexp_sum(x, dsum_exp_x=1.0):
     # forward pass
     exp_x = np.exp(x)
+    # backward pass
     # line 38: return np.sum(np.exp(x))
     dx = unreduce(dsum_exp_x, exp_x) * exp_x
     return dx

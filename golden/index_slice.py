@@ -7,10 +7,13 @@ def dindex_slice(x, dt=1.0):
     # forward pass
     x_0 = x[0]
     x_1 = x[1]
+    x_part = x[2:]
+    sum_x_part = np.sum(x_part)
     # backward pass
     dx = zeros_like(x)
     # line 69: return x[0] * x[1] + np.sum(x[2:])
-    dx = add_at(dx, slice(2, None), unreduce(np.sum(dt), x[2:]))
+    dx = add_at(dx, slice(2, None), unreduce(unbroadcast(dt, sum_x_part),
+        x_part))
     dx = add_at(dx, 1, unbroadcast(dt * x_0, x_1))
     dx = add_at(dx, 0, unbroadcast(dt * x_1, x_0))
     return dx

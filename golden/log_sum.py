@@ -4,6 +4,9 @@ from tangent_src.runtime import unreduce
 
 
 def dlog_sum(x, dsum_log_x=1.0):
+    # forward pass
+    log_x = np.log(x)
+    # backward pass
     # line 42: return np.sum(np.log(x))
-    dx = unreduce(dsum_log_x, np.log(x)) * (1.0 / x)
+    dx = unreduce(dsum_log_x, log_x) * (1.0 / x)
     return dx

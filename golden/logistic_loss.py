@@ -17,6 +17,7 @@ def dlogistic_loss(W, b, X, y, dneg_mean_t3=1.0):
     log_one_minus_p = np.log(one_minus_p)
     t2 = one_minus_y * log_one_minus_p
     t3 = y_times_log_p + t2
+    # backward pass
     # line 188: return -np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
     dt3 = unreduce(-dneg_mean_t3, t3) / reduced_size(t3)
     dp = -(unbroadcast(unbroadcast(dt3, t2) * one_minus_y, log_one_minus_p) *

@@ -6,6 +6,7 @@ from golden_cases import SCALE
 def dmodule_constant(x, dt=1.0):
     # forward pass
     SCALE_times_x = SCALE * x
+    # backward pass
     # line 163: return SCALE * x * x
     dx = unbroadcast(dt * SCALE_times_x, x)
     dx = dx + unbroadcast(unbroadcast(dt * x, SCALE_times_x) * SCALE, x)

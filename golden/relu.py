@@ -4,7 +4,9 @@ from tangent_src.runtime import unreduce
 
 
 def drelu(x, dsum_maximum_x=1.0):
+    # forward pass
+    maximum_x = np.maximum(x, 0.0)
+    # backward pass
     # line 55: return np.sum(np.maximum(x, 0.0))
-    dx = unreduce(dsum_maximum_x, np.maximum(x, 0.0)) * ((x > 0.0) + 0.5 *
-        (x == 0.0))
+    dx = unreduce(dsum_maximum_x, maximum_x) * ((x > 0.0) + 0.5 * (x == 0.0))
     return dx

@@ -6,6 +6,7 @@ from tangent_src.runtime import unreduce
 def dtanh_sum(x, dsum_tanh_x=1.0):
     # forward pass
     tanh_x = np.tanh(x)
+    # backward pass
     # line 34: return np.sum(np.tanh(x))
     dx = unreduce(dsum_tanh_x, tanh_x) * (1.0 - tanh_x * tanh_x)
     return dx

@@ -6,6 +6,7 @@ def dtuple_unpack(x, da_times_b=1.0):
     # forward pass
     a_new = x * 2.0
     b_new = x + 1.0
+    # backward pass
     # line 84: return a * b
     da = unbroadcast(da_times_b * b_new, a_new)
     db = unbroadcast(da_times_b * a_new, b_new)

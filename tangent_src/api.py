@@ -8,7 +8,7 @@ import threading
 import numpy as np
 
 from . import runtime
-from .analysis.shapes import rank_of_value
+from .analysis.shapes import shape_class
 from .backend.load import load_module
 from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
@@ -35,7 +35,7 @@ class _Compiled:
 
     def __init__(self, func, wrt: tuple, return_value: bool, ranks: tuple = ()):
         builder = ModuleBuilder()
-        self.main = builder.gradient(func, wrt, return_value=return_value, arg_ranks=ranks)
+        self.main = builder.gradient(func, wrt, return_value=return_value, arg_classes=ranks)
         self.builder = builder
         self.source = builder.source(self.main)
         fixed, live, user_modules = builder.live_globals()
@@ -72,7 +72,7 @@ def arg_ranks(sig, args, kwargs) -> tuple:
     except TypeError:
         return ()
     bound.apply_defaults()
-    return tuple((name, rank_of_value(value)) for name, value in bound.arguments.items())
+    return tuple((name, shape_class(value)) for name, value in bound.arguments.items())
 
 
 class GradientFunction:

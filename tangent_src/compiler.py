@@ -20,8 +20,8 @@ from .frontend.anf import assigned, to_anf
 from .frontend.lower import _dotted, lower
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
-from .optimize import optimize
-from .analysis.shapes import RankInference
+from .optimize import Optimizer, optimize
+from .analysis.shapes import ShapeInference
 from .transform.reverse import Reverse, check_wrt
 
 
@@ -32,6 +32,9 @@ class GeneratedFunction:
     parsed: ParsedFunction
     seed: str
     wrt: list[str]
+    fwd_name: str = ""
+    bwd_name: str = ""
+    nodes: list = field(default_factory=list)   # what is emitted: [node] or [fwd, bwd]
 
 
 @dataclass
@@ -43,7 +46,7 @@ class ModuleBuilder:
     in_progress: set = field(default_factory=set)
     module_names: set = field(default_factory=set)
     cores: dict = field(default_factory=dict)
-    rank_cache: dict = field(default_factory=dict)
+    class_cache: dict = field(default_factory=dict)
 
     def front_end(self, func):
         """Parse, lower and flatten `func` (cached): (parsed, core function, namer)."""
@@ -56,34 +59,36 @@ class ModuleBuilder:
         parsed, core, namer = self.cores[func]
         return parsed, core, copy.deepcopy(namer)
 
-    def infer_ranks(self, func, arg_ranks: tuple) -> dict:
-        """Ranks of every name in `func`'s core form, given (param, rank) pairs."""
-        key = (func, arg_ranks)
-        if key not in self.rank_cache:
-            self.rank_cache[key] = {}  # recursion: unknown
+    def infer_classes(self, func, arg_classes: tuple) -> dict:
+        """Shape classes of every name in `func`'s core form, given (param, class) pairs."""
+        key = (func, arg_classes)
+        if key not in self.class_cache:
+            self.class_cache[key] = {}  # recursion: unknown
             parsed, core, _ = self.front_end(func)
-            given = dict(arg_ranks)
+            given = dict(arg_classes)
             start = {p: given.get(p) for p in _params(core)}
-            inference = RankInference(_resolver(parsed), self.return_rank)
-            self.rank_cache[key] = inference.run(core, start)
-        return self.rank_cache[key]
+            inference = ShapeInference(_resolver(parsed), self.return_class)
+            self.class_cache[key] = inference.run(core, start)
+        return self.class_cache[key]
 
-    def return_rank(self, func, ranks: tuple):
-        """The rank of a user function's result, for rank inference in its callers."""
+    def return_class(self, func, classes: tuple):
+        """The shape class of a user function's result, for inference in its callers."""
         from .transform.reverse import _is_user_function
         if not _is_user_function(func):
             return None
         try:
             parsed, core, _ = self.front_end(func)
         except Exception:
-            return None
-        params = _params(core)
-        result = self.infer_ranks(func, tuple(zip(params, ranks)))
-        return result.get(core.body[-1].value.id)
+            return None  # reported when its gradient is generated
+        found = self.infer_classes(func, tuple(zip(_params(core), classes)))
+        return found.get(core.body[-1].value.id)
 
     def gradient(self, func, wrt: tuple, name: str | None = None,
-                 return_value: bool = False, arg_ranks: tuple = ()) -> GeneratedFunction:
-        key = (func, tuple(wrt), return_value, arg_ranks)
+                 return_value: bool = False, arg_classes: tuple = (),
+                 split: bool = False) -> GeneratedFunction:
+        """Generate the gradient of `func`; `split` makes a forward/backward pair instead
+        (`f_fwd(args) -> (value, saved)`, `f_bwd(saved, seed) -> gradients`)."""
+        key = (func, tuple(wrt), return_value, arg_classes, split)
         if key in self.by_key:
             return self.by_key[key]
         if key in self.in_progress:
@@ -94,22 +99,18 @@ class ModuleBuilder:
         for used in self.module_names:
             namer.reserve(used)
         wrt_names = check_wrt(parsed, core, wrt)
-        ranks = self.infer_ranks(func, arg_ranks)
+        classes = self.infer_classes(func, arg_classes)
         if name is None:
-            base = "d" + parsed.node.name if len(self.functions) or True else name
-            if any(w != _params(core)[0] for w in wrt_names) and self.functions:
-                base += "_" + "_".join(wrt_names)
-            name = self._function_name(base)
+            name = self._function_name("d" + parsed.node.name)
         else:
             self.module_names.add(name)
         namer.reserve(name)
 
         def subroutine(callee, active, call_ranks):
-            generated = self.gradient(callee, active, arg_ranks=call_ranks)
-            return generated.name, generated.seed
+            return self.gradient(callee, active, arg_classes=call_ranks, split=True)
 
         reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
-                          return_value=return_value, ranks=ranks)
+                          return_value=return_value or split, classes=classes)
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in _all_names(core) if n in user or (
@@ -118,7 +119,13 @@ class ModuleBuilder:
         protected.add(result.seed)
         if not os.environ.get("TANGENT_SRC_NO_OPT"):
             optimize(result.node, result.inplace, protected)
-        generated = GeneratedFunction(name, result.node, parsed, result.seed, wrt_names)
+        generated = GeneratedFunction(name, result.node, parsed, result.seed, wrt_names,
+                                      nodes=[result.node])
+        if split:
+            generated.fwd_name = self._function_name(parsed.node.name + "_fwd")
+            generated.bwd_name = self._function_name(parsed.node.name + "_bwd")
+            generated.nodes = split_function(result.node, result.seed, generated.fwd_name,
+                                             generated.bwd_name, namer)
         self.functions.append(generated)
         self.by_key[key] = generated
         self.in_progress.discard(key)
@@ -134,7 +141,7 @@ class ModuleBuilder:
     def namespace(self) -> dict:
         out: dict = {}
         for fn in self.functions:
-            for name in emit.free_names([fn.node]):
+            for name in emit.free_names(fn.nodes):
                 if name in fn.parsed.namespace:
                     out[name] = fn.parsed.namespace[name]
         return out
@@ -144,7 +151,7 @@ class ModuleBuilder:
         fixed, live, modules = {}, {}, set()
         for fn in self.functions:
             modules.add(getattr(fn.parsed.func, "__module__", None) or "__main__")
-            for name in emit.free_names([fn.node]):
+            for name in emit.free_names(fn.nodes):
                 if name in fn.parsed.live_globals:
                     live[name] = fn.parsed.live_globals
                     value = fn.parsed.live_globals[name]
@@ -155,7 +162,7 @@ class ModuleBuilder:
         return fixed, live, tuple(sorted(modules))
 
     def source(self, main: GeneratedFunction, standalone: bool = False) -> str:
-        nodes = [fn.node for fn in self.functions]
+        nodes = [node for fn in self.functions for node in fn.nodes]
         names = emit.free_names(nodes)
         namespace = self.namespace()
         unknown = [n for n in names if n not in namespace and not hasattr(builtins, n)
@@ -171,12 +178,77 @@ class ModuleBuilder:
             if "import numpy as np" not in imports:
                 imports.insert(0, "import numpy as np")
         for fn in self.functions:
-            chunks.append(emit.function_source(fn.node, fn.parsed.lines))
+            for node in fn.nodes:
+                chunks.append(emit.function_source(node, fn.parsed.lines))
         where = f"{os.path.basename(main.parsed.filename)}:{main.parsed.node.lineno}"
         wrt = ", ".join(main.wrt)
         doc = (f"Gradient of {main.parsed.node.name} ({where}) with respect to {wrt}, "
                "generated by tangent_src.")
         return emit.module_source(doc, imports, chunks)
+
+
+def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: str,
+                   namer: Namer) -> list:
+    """Cut a joint gradient `(args, seed) -> (value, grads)` at its backward pass into
+    `fwd(args) -> (value, saved)` and `bwd(saved, seed) -> grads`; `saved` holds exactly
+    the values (and tapes) the backward pass reads."""
+    body = node.body
+    cut = next((i for i, s in enumerate(body) if _is_section(s, "backward pass")), None)
+    ret = body[-1]
+    value, grads = ret.value.elts
+    backward = body[cut + 1:-1] if cut is not None else []
+    forward = [s for s in body[:cut if cut is not None else -1]
+               if not _is_section(s, "forward pass")]
+    bwd_return = gast.Return(value=grads)
+    live = Optimizer(set(), set())._live_block(backward + [bwd_return], set())
+    local = {a.id for a in node.args.args + node.args.kwonlyargs} | {
+        n.id for s in forward for n in gast.walk(s)
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    saved = sorted((live & local) - {seed})
+    saved_param = namer.fresh("saved")
+    saved_tuple = gast.Tuple(elts=[gast.Name(id=n, ctx=gast.Load(), annotation=None,
+                                             type_comment=None) for n in saved], ctx=gast.Load())
+    fwd_args = copy.deepcopy(node.args)
+    _drop_param(fwd_args, seed)
+    fwd = gast.FunctionDef(
+        name=fwd_name, args=fwd_args, decorator_list=[], returns=None, type_comment=None,
+        type_params=[],
+        body=forward + [gast.Return(value=gast.Tuple(elts=[value, saved_tuple],
+                                                     ctx=gast.Load()))])
+    unpack = []
+    if saved:
+        target = copy.deepcopy(saved_tuple)
+        for elt in target.elts:
+            elt.ctx = gast.Store()
+        target.ctx = gast.Store()
+        unpack = [gast.Assign(targets=[target], value=_load(saved_param), type_comment=None)]
+    params = [gast.Name(id=saved_param, ctx=gast.Param(), annotation=None, type_comment=None),
+              gast.Name(id=seed, ctx=gast.Param(), annotation=None, type_comment=None)]
+    bwd_args = gast.arguments(args=params, posonlyargs=[], vararg=None, kwonlyargs=[],
+                              kw_defaults=[], kwarg=None, defaults=[])
+    bwd = gast.FunctionDef(name=bwd_name, args=bwd_args, body=unpack + backward + [bwd_return],
+                           decorator_list=[], returns=None, type_comment=None, type_params=[])
+    return [fwd, bwd]
+
+
+def _is_section(stmt, title: str) -> bool:
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) and \
+        stmt.value.value == ("__line__", title)
+
+
+def _load(name: str):
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _drop_param(args, name: str) -> None:
+    for group, defaults in ((args.args, args.defaults), (args.kwonlyargs, args.kw_defaults)):
+        for i, arg in enumerate(group):
+            if arg.id == name:
+                del group[i]
+                offset = i - (len(group) + 1 - len(defaults))
+                if 0 <= offset < len(defaults):
+                    del defaults[offset]
+                return
 
 
 def _params(core) -> list[str]:

@@ -233,6 +233,8 @@ class Optimizer:
                 name = stmt.targets[0].id
                 reads = _names_read(stmt.value)
                 for later in stmts[idx + 1:]:
+                    if _is_section(later):
+                        break  # never move forward-pass work into the backward pass
                     if _is_marker(later):
                         continue
                     uses = name in _names_read(later)
@@ -270,6 +272,11 @@ class Optimizer:
                 value.func.id in ("add_at", "zeros_like"):
             return False
         return True
+
+
+def _is_section(stmt) -> bool:
+    """A `# forward pass` / `# backward pass` marker (the boundary between the sweeps)."""
+    return _is_marker(stmt) and isinstance(stmt.value.value[1], str)
 
 
 def _mutates(stmt, names: set) -> bool:
@@ -371,6 +378,10 @@ def drop_empty_markers(stmts: list) -> None:
         for sub in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
             if sub and isinstance(stmt, (gast.If, gast.For, gast.While)):
                 drop_empty_markers(sub)
+        if _is_section(stmt):
+            out.append(stmt)
+            last = None
+            continue
         if _is_marker(stmt):
             nxt = stmts[idx + 1] if idx + 1 < len(stmts) else None
             if nxt is None or _is_marker(nxt) or isinstance(nxt, gast.Return):

@@ -1,11 +1,12 @@
-"""Rank inference: which values are scalars and which are arrays of a known ndim.
+"""Shape classes: which values are scalars, and for arrays what each dimension can be.
 
-A rank is an int (0 for a scalar: a Python number, NumPy scalar or 0-d array;
-k for an ndarray with k dimensions) or None when unknown. Ranks of the inputs
-come from the arguments of the first call (one generated gradient per rank
-signature); with no arguments known everything but constants is unknown and the
-generated code stays general. The reverse transform uses ranks to drop
-`unbroadcast` where no broadcasting can happen and to write matrix products out.
+A shape class is None (unknown) or a tuple with one flag per dimension: "N" (a size
+greater than one), "1" (size one) or "?" (unknown). `()` is a scalar (a Python number,
+NumPy scalar or 0-d array). Classes of the inputs come from the arguments of the call
+(one generated gradient per class signature, like a JIT cache); with no arguments
+everything but constants is unknown and the generated code stays general. The
+reverse transform uses them to drop `unbroadcast` where nothing was broadcast, to sum
+over exactly the broadcast axes where something was, and to write matrix products out.
 """
 from __future__ import annotations
 
@@ -18,74 +19,92 @@ from ..rules.arrays import REDUCTIONS
 from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
 
-Rank = "int | None"
+SCALAR: tuple = ()
 
 
-def rank_of_value(value) -> int | None:
-    """The rank class of a runtime argument."""
+def shape_class(value):
+    """The shape class of a runtime argument."""
     if isinstance(value, (bool, int, float, complex, np.number, np.bool_)):
-        return 0
+        return SCALAR
     if isinstance(value, np.ndarray):
-        return value.ndim
+        return tuple("1" if n == 1 else "N" for n in value.shape)
     return None
 
 
-def broadcast(*ranks) -> int | None:
-    if any(r is None for r in ranks):
+def broadcast(*classes):
+    if any(c is None for c in classes):
         return None
-    return max(ranks)
+    ndim = max(len(c) for c in classes)
+    out = []
+    for i in range(-ndim, 0):
+        flags = {c[i] for c in classes if len(c) >= -i}
+        out.append("N" if "N" in flags else "?" if "?" in flags else "1")
+    return tuple(out)
 
 
-def matmul_rank(a, b) -> int | None:
+def matmul_class(a, b):
     if a is None or b is None:
         return None
-    if a == 0 or b == 0:
-        return max(a, b)
-    if a == 1 and b == 1:
-        return 0
-    if a == 1 or b == 1:
-        return max(a, b) - 1
-    return max(a, b)
+    if a == SCALAR or b == SCALAR:
+        return broadcast(a, b)
+    if len(a) == 1 and len(b) == 1:
+        return SCALAR
+    if len(b) == 1:
+        return a[:-1]
+    if len(a) == 1:
+        return b[:-2] + b[-1:]
+    batch = broadcast(a[:-2], b[:-2])
+    return None if batch is None else batch + (a[-2], b[-1])
 
 
-def _const_rank(node) -> int | None:
+def _const_class(node):
     if isinstance(node, gast.Constant) and isinstance(node.value, (int, float, bool)):
-        return 0
+        return SCALAR
     return None
 
 
-class RankInference:
+def _int_const(node):
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = _int_const(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+class ShapeInference:
     """Forward dataflow over a core function, to a fixed point over loops."""
 
-    def __init__(self, resolve, call_rank=None):
+    def __init__(self, resolve, call_class=None):
         self.resolve = resolve
-        self.call_rank = call_rank or (lambda func, ranks: None)
-        self.ranks: dict[str, int | None] = {}
+        self.call_class = call_class or (lambda func, classes: None)
+        self.classes: dict = {}
 
-    def run(self, func: gast.FunctionDef, arg_ranks: dict) -> dict:
-        self.ranks = dict(arg_ranks)
+    def run(self, func: gast.FunctionDef, arg_classes: dict) -> dict:
+        self.classes = dict(arg_classes)
         for _ in range(10):
-            before = dict(self.ranks)
+            before = dict(self.classes)
             self.block(func.body)
-            if before == self.ranks:
+            if before == self.classes:
                 break
-        return self.ranks
+        return self.classes
 
-    def rank(self, atom) -> int | None:
+    def of(self, atom):
         if isinstance(atom, gast.Name):
-            return self.ranks.get(atom.id)
+            return self.classes.get(atom.id)
         if isinstance(atom, gast.Constant):
-            return _const_rank(atom)
+            return _const_class(atom)
         if isinstance(atom, gast.Attribute):
             value = self.resolve(atom)
-            return 0 if isinstance(value, (int, float)) else None
+            return SCALAR if isinstance(value, (int, float)) else None
         return None
 
-    def set(self, name: str, rank) -> None:
-        if name in self.ranks and self.ranks[name] != rank:
-            self.ranks[name] = None
-        else:
-            self.ranks[name] = rank
+    def set(self, name: str, cls) -> None:
+        old = self.classes.get(name, cls) if name in self.classes else cls
+        if old != cls:
+            cls = None if old is None or cls is None or len(old) != len(cls) else tuple(
+                a if a == b else "?" for a, b in zip(old, cls))
+        self.classes[name] = cls
 
     def block(self, stmts) -> None:
         for stmt in stmts:
@@ -95,105 +114,130 @@ class RankInference:
                 self.block(stmt.body)
                 self.block(stmt.orelse)
             elif isinstance(stmt, gast.For):
-                self.set(stmt.target.id, 0)
+                self.set(stmt.target.id, SCALAR)
                 self.block(stmt.body)
             elif isinstance(stmt, gast.While):
                 self.block(stmt.body)
 
-    def value(self, expr) -> int | None:
-        if isinstance(expr, (gast.Name, gast.Constant, gast.Attribute)) and \
-                not (isinstance(expr, gast.Attribute) and isinstance(expr.value, gast.Name)
-                     and expr.value.id in self.ranks):
-            return self.rank(expr)
+    def value(self, expr):
+        if isinstance(expr, (gast.Name, gast.Constant)):
+            return self.of(expr)
+        if isinstance(expr, gast.Attribute):
+            if isinstance(expr.value, gast.Name) and expr.value.id in self.classes:
+                return None
+            return self.of(expr)
         if isinstance(expr, gast.BinOp):
-            left, right = self.rank(expr.left), self.rank(expr.right)
+            left, right = self.of(expr.left), self.of(expr.right)
             if isinstance(expr.op, gast.MatMult):
-                return matmul_rank(left, right)
+                return matmul_class(left, right)
             return broadcast(left, right)
         if isinstance(expr, gast.UnaryOp):
-            return 0 if isinstance(expr.op, gast.Not) else self.rank(expr.operand)
+            return SCALAR if isinstance(expr.op, gast.Not) else self.of(expr.operand)
         if isinstance(expr, gast.BoolOp):
-            return 0
+            return SCALAR
         if isinstance(expr, gast.Compare):
-            return broadcast(self.rank(expr.left), self.rank(expr.comparators[0]))
+            return broadcast(self.of(expr.left), self.of(expr.comparators[0]))
         if isinstance(expr, gast.Subscript):
             return self.subscript(expr)
         if isinstance(expr, gast.Call):
             return self.call(expr)
         return None
 
-    def subscript(self, expr) -> int | None:
-        base = self.rank(expr.value)
-        if base is None or base == 0:
+    def subscript(self, expr):
+        base = self.of(expr.value)
+        if not base:
             return None
         parts = expr.slice.elts if isinstance(expr.slice, gast.Tuple) else [expr.slice]
-        dropped = 0
+        out, dim = [], 0
         for part in parts:
-            if isinstance(part, gast.Slice):
-                continue
             if isinstance(part, gast.Constant) and part.value is None:
-                dropped -= 1
+                out.append("1")
                 continue
-            if self.rank(part) != 0 or (isinstance(part, gast.Constant) and
-                                        not isinstance(part.value, int)):
-                return None  # fancy indexing or unknown index
-            dropped += 1
-        rank = base - dropped
-        return rank if rank >= 0 else None
+            if dim >= len(base):
+                return None
+            if isinstance(part, gast.Slice):
+                whole = part.lower is None and part.upper is None and part.step is None
+                out.append(base[dim] if whole else "?")
+            elif self.of(part) != SCALAR or (isinstance(part, gast.Constant) and
+                                              type(part.value) is not int):
+                return None  # fancy indexing or an unknown index
+            dim += 1
+        return tuple(out) + base[dim:]
 
-    def call(self, expr) -> int | None:
+    def call(self, expr):
         func = self.resolve(expr.func)
-        args = [self.rank(a) for a in expr.args]
+        args = [self.of(a) for a in expr.args]
         keywords = {k.arg: k.value for k in expr.keywords}
         try:
-            hashable = hash(func) is not None
+            hash(func)
         except TypeError:
-            hashable = False
-        if not hashable:
             return None
         if func in UNARY and args:
             return args[0]
-        if func in BINARY and len(args) == 2:
-            return broadcast(*args)
-        if func in (np.power, np.float_power) and len(args) == 2:
+        if (func in BINARY or func in (np.power, np.float_power)) and len(args) == 2:
             return broadcast(*args)
         if func in (np.dot, np.matmul) and len(args) == 2:
-            return matmul_rank(*args)
+            return matmul_class(*args)
         if func is np.where and len(args) == 3:
             return broadcast(*args)
         if func in REDUCTIONS and args:
-            return _reduced_rank(args[0], expr, keywords)
-        if func in (np.transpose,) and args:
-            return args[0]
+            return _reduced(args[0], expr, keywords)
+        if func is np.transpose and args:
+            return _transposed(args[0], expr.args[1] if len(expr.args) > 1 else
+                               keywords.get("axes"))
         if func is np.reshape and len(expr.args) >= 2:
-            shape = expr.args[1]
-            if isinstance(shape, gast.Tuple):
-                return len(shape.elts)
-            if isinstance(shape, gast.Constant) and isinstance(shape.value, int):
-                return 1
-            return None
-        if func in (len, int, float, abs, min, max, round) or \
-                getattr(func, "__module__", None) == "math" or func in vars(math).values():
-            return 0
-        if func in (np.shape,):
-            return None
-        return self.call_rank(func, tuple(args))
+            return _reshaped(expr.args[1])
+        if func in (len, int, float, abs, min, max, round) or func in vars(math).values():
+            return SCALAR
+        return self.call_class(func, tuple(args))
 
 
-def _reduced_rank(rank, expr, keywords) -> int | None:
+def _axes(node, ndim):
+    if node is None or (isinstance(node, gast.Constant) and node.value is None):
+        return "all"
+    items = node.elts if isinstance(node, gast.Tuple) else [node]
+    axes = [_int_const(i) for i in items]
+    if any(a is None for a in axes):
+        return None
+    return sorted(a % ndim for a in axes)
+
+
+def _reduced(cls, expr, keywords):
     axis = keywords.get("axis", expr.args[1] if len(expr.args) > 1 else None)
     keep = keywords.get("keepdims", expr.args[2] if len(expr.args) > 2 else None)
-    keepdims = isinstance(keep, gast.Constant) and keep.value is True
     if keep is not None and not isinstance(keep, gast.Constant):
         return None
-    if axis is None or (isinstance(axis, gast.Constant) and axis.value is None):
-        return rank if keepdims else 0
-    if rank is None:
+    keepdims = keep is not None and keep.value is True
+    if (axis is None or (isinstance(axis, gast.Constant) and axis.value is None)) \
+            and not keepdims:
+        return SCALAR
+    if cls is None:
         return None
+    axes = _axes(axis, max(len(cls), 1))
+    if axes is None:
+        return None
+    if axes == "all":
+        axes = list(range(len(cls)))
     if keepdims:
-        return rank
-    if isinstance(axis, gast.Constant) and isinstance(axis.value, int):
-        return rank - 1
-    if isinstance(axis, gast.Tuple):
-        return rank - len(axis.elts)
+        return tuple("1" if i in axes else f for i, f in enumerate(cls))
+    return tuple(f for i, f in enumerate(cls) if i not in axes)
+
+
+def _transposed(cls, axes):
+    if cls is None:
+        return None
+    if axes is None or (isinstance(axes, gast.Constant) and axes.value is None):
+        return tuple(reversed(cls))
+    if isinstance(axes, gast.Tuple):
+        order = [_int_const(e) for e in axes.elts]
+        if None not in order and sorted(order) == list(range(len(cls))):
+            return tuple(cls[i] for i in order)
+    return None
+
+
+def _reshaped(shape):
+    items = shape.elts if isinstance(shape, gast.Tuple) else [shape]
+    sizes = [_int_const(i) for i in items]
+    if isinstance(shape, gast.Tuple) or sizes[0] is not None:
+        return tuple("?" if s is None or s < 0 else "1" if s == 1 else "N" for s in sizes)
     return None

@@ -62,17 +62,18 @@ class Reverse:
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
-                 ranks: dict | None = None):
+                 classes: dict | None = None):
         self.parsed, self.core, self.wrt = parsed, core, wrt
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
         self.name = name
         self.return_value = return_value
-        self.ranks = ranks or {}
+        self.classes = classes or {}
         self.adjoints: dict[str, str] = {}
         self.tape_inits: list = []
         self.inplace: set[str] = set()
         self.block_ids: dict[int, int] = {}
         self.pushed: dict[int, list] = {}
+        self.split_calls: dict[int, tuple] = {}
 
     # -- names -------------------------------------------------------------------
     def d(self, var: str) -> str:
@@ -167,9 +168,12 @@ class Reverse:
         defined = []
         for stmt in stmts:
             if isinstance(stmt, gast.Assign):
-                out.append(stmt)
+                split = self.split_call(stmt)
+                out.append(split or stmt)
                 if not _is_copy_back(stmt):
                     defined.append(stmt.targets[0].id)
+                if split is not None:
+                    defined.append(self.split_calls[id(stmt)][1])
             elif isinstance(stmt, gast.If):
                 inner = restored | set(_definitely_assigned([stmt]))
                 new = copy.copy(stmt)
@@ -289,16 +293,17 @@ class Reverse:
             self._multi = {n for n, c in counts.items() if c > 1}
         return self._multi
 
-    def rank(self, atom):
+    def shape(self, atom):
+        """The shape class of an atom (see analysis/shapes.py)."""
         if isinstance(atom, gast.Name):
-            return self.ranks.get(atom.id)
+            return self.classes.get(atom.id)
         if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float, bool)):
-            return 0
+            return ()
         return None
 
     def zeros(self, var: str):
         """A zero adjoint for `var`: 0.0 for a scalar, else an array of its shape."""
-        if self.ranks.get(var) == 0:
+        if self.classes.get(var) == ():
             return _const(0.0)
         return _call("zeros_like", [_name(var)])
 
@@ -349,14 +354,11 @@ class Reverse:
         helpers, contributions = instantiate(template, values, dnames,
                                              lambda base: self.namer.fresh(base))
         operands = [values[p] for p in template.params[1:] if p not in template.defaults]
-        co_operands = {}
+        co_atoms = {}
         for atom in operands:
             if isinstance(atom, gast.Name):
-                others = [o for o in operands if o is not atom]
-                co_operands[atom.id] = [self.rank(o) for o in others]
-                if any(isinstance(o, gast.Name) and o.id == atom.id for o in others):
-                    co_operands.setdefault("<same>", set()).add(atom.id)
-        specializer = Specializer(self.rank, self.rank(result), co_operands)
+                co_atoms[atom.id] = [o for o in operands if o is not atom]
+        specializer = Specializer(self.shape, self.shape(result), co_atoms)
         for c in contributions:
             c.expr = specializer.visit(c.expr)
         out = list(helpers)
@@ -369,7 +371,31 @@ class Reverse:
                 out.append(_assign(self.d(var), c.expr))
         return out
 
-    def call_subroutine(self, stmt, call, func) -> list:
+    def split_call(self, stmt):
+        """`v = g(x)` with g a user function -> `v, g_saved = g_fwd(x)`, its backward half
+        called in the adjoint sweep (so g's forward computation is not repeated)."""
+        call = stmt.value
+        target = stmt.targets[0].id
+        if not isinstance(call, gast.Call) or target not in self.varied:
+            return None
+        func = self.resolve(call.func)
+        if not _is_user_function(func) or REGISTRY.lookup(REGISTRY.adjoints, func) is not None:
+            return None
+        bound, active = self._bind_call(call, func)
+        if not active:
+            return None
+        arg_ranks = tuple((p, self.shape(v)) for p, v in bound.arguments.items())
+        sub = self.subroutine(func, tuple(active), arg_ranks)
+        saved = self.namer.fresh(f"{func.__name__}_saved")
+        self.split_calls[id(stmt)] = (sub, saved, active, bound)
+        targets = gast.Tuple(elts=[_name(target, gast.Store()), _name(saved, gast.Store())],
+                             ctx=gast.Store())
+        fwd_call = gast.Call(func=_name(sub.fwd_name), args=copy.deepcopy(call.args),
+                             keywords=copy.deepcopy(call.keywords))
+        new = gast.Assign(targets=[targets], value=fwd_call, type_comment=None)
+        return _located(new, stmt)
+
+    def _bind_call(self, call, func):
         sig = inspect.signature(func)
         try:
             bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
@@ -377,20 +403,14 @@ class Reverse:
             raise self.parsed.error(UnsupportedSyntaxError, call, f"bad call: {exc}",
                                     construct="call", hint="match the function's parameters") \
                 from exc
-        params = list(sig.parameters)
         active = [p for p, v in bound.arguments.items()
                   if isinstance(v, gast.Name) and v.id in self.varied]
-        arg_ranks = tuple((p, self.rank(v)) for p, v in bound.arguments.items())
-        dname, seed_name = self.subroutine(func, tuple(active), arg_ranks)
+        return bound, active
+
+    def call_subroutine(self, stmt, call, func) -> list:
+        sub, saved, active, bound = self.split_calls[id(stmt)]
         seed = _name(self.d(stmt.targets[0].id))
-        all_positional = len(call.args) == len(params) and not call.keywords
-        if all_positional:
-            grad_call = _call(dname, [copy.deepcopy(a) for a in call.args] + [seed])
-        else:
-            grad_call = _call(dname, [copy.deepcopy(a) for a in call.args],
-                              [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value))
-                               for k in call.keywords] + [gast.keyword(arg=seed_name,
-                                                                       value=seed)])
+        grad_call = _call(sub.bwd_name, [_name(saved), seed])
         callee = getattr(func, "__name__", "call")
         parts = [self.namer.fresh(f"{self.d(bound.arguments[p].id)}_{callee}") for p in active]
         target = _name(parts[0], gast.Store()) if len(parts) == 1 else gast.Tuple(

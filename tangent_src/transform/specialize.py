@@ -29,20 +29,24 @@ def _matmul(a, b):
 
 
 class Specializer(gast.NodeTransformer):
-    """`rank(atom)` gives an operand's rank; `operands` maps a bound atom's id to the ranks
-    of the other operands of the same rule (the ones it is broadcast against)."""
+    """`shape(atom)` gives an operand's shape class; `co_operands` maps a bound atom's id
+    to the other operands of the same rule (the ones it is broadcast against)."""
 
-    def __init__(self, rank, result_rank, co_operands: dict):
-        self.rank = rank
-        self.result_rank = result_rank
+    def __init__(self, shape, result_shape, co_operands: dict):
+        self.shape = shape
+        self.result_shape = result_shape
         self.co_operands = co_operands
+
+    def rank(self, atom):
+        cls = self.shape(atom)
+        return None if cls is None else len(cls)
 
     def visit_Call(self, node):
         node = self.generic_visit(node)
         func = node.func.id if isinstance(node.func, gast.Name) else None
         if func == "unbroadcast" and len(node.args) == 2:
             return self.unbroadcast(node)
-        if func == "unreduce" and len(node.args) >= 2 and self.rank(node.args[1]) == 0:
+        if func == "unreduce" and len(node.args) >= 2 and self.shape(node.args[1]) == ():
             return node.args[0]
         if func in ("matmul_lhs", "matmul_rhs") and len(node.args) == 3:
             return self.matmul(func, node)
@@ -50,15 +54,30 @@ class Specializer(gast.NodeTransformer):
 
     def unbroadcast(self, node):
         g, like = node.args
-        if not isinstance(like, gast.Name):
+        if not isinstance(like, gast.Name) or like.id not in self.co_operands:
             return node
-        others = self.co_operands.get(like.id, [None])
-        if all(r == 0 for r in others) or like.id in self.co_operands.get("<same>", ()):
+        others = self.co_operands[like.id]
+        if all(self.shape(o) == () for o in others) or any(
+                isinstance(o, gast.Name) and o.id == like.id for o in others):
             return g  # nothing else can stretch the result beyond `like`'s shape
-        like_rank = self.rank(like)
-        if like_rank == 0:
-            return g if self.result_rank == 0 else _np("sum", [g])
-        return node
+        a, r = self.shape(like), self.result_shape
+        if a is None or r is None or len(a) > len(r):
+            return node
+        if a == ():
+            return g if r == () else _np("sum", [g])
+        lead = len(r) - len(a)
+        kept = []
+        for i, flag in enumerate(a):
+            out = r[lead + i]
+            if flag == "?" and out != "1":
+                return node  # may or may not have been stretched: ask at run time
+            if flag == "1" and out != "1":
+                kept.append(i)
+        if lead:
+            g = _sum(g, list(range(lead)), keepdims=False)
+        if kept:
+            g = _sum(g, kept, keepdims=True)
+        return g
 
     def matmul(self, func, node):
         g, a, b = node.args
@@ -76,3 +95,14 @@ class Specializer(gast.NodeTransformer):
         }
         build = table.get((func, ra, rb))
         return build() if build else node
+
+
+def _sum(g, axes: list, keepdims: bool):
+    axis = gast.Constant(value=axes[0], kind=None) if len(axes) == 1 else gast.Tuple(
+        elts=[gast.Constant(value=i, kind=None) for i in axes], ctx=gast.Load())
+    call = _np("sum", [g])
+    call.keywords = [gast.keyword(arg="axis", value=axis)]
+    if keepdims:
+        call.keywords.append(gast.keyword(arg="keepdims", value=gast.Constant(value=True,
+                                                                               kind=None)))
+    return call
