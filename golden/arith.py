@@ -2,15 +2,15 @@
 from tangent_src.runtime import unbroadcast
 
 
-def darith(x, y, dt_minus_y=1.0):
+def darith(x, y, dout=1.0):
     # forward pass
     x_times_y = x * y
     x_over_y = x / y
     t = x_times_y + x_over_y
     # backward pass
     # line 15: return x * y + x / y - y
-    dt = unbroadcast(dt_minus_y, t)
-    dy = unbroadcast(-dt_minus_y, y)
+    dt = unbroadcast(dout, t)
+    dy = unbroadcast(-dout, y)
     dx_times_y = unbroadcast(dt, x_times_y)
     dx_over_y = unbroadcast(dt, x_over_y)
     dx = unbroadcast(dx_over_y * (1.0 / y), x)

@@ -2,13 +2,13 @@
 from tangent_src.runtime import unbroadcast, unreduce
 
 
-def dbroadcast_add(x, b, dsum_x_plus_b_times_x=1.0):
+def dbroadcast_add(x, b, dout=1.0):
     # forward pass
     x_plus_b = x + b
     x_plus_b_times_x = x_plus_b * x
     # backward pass
     # line 23: return np.sum((x + b) * x)
-    dx_plus_b_times_x = unreduce(dsum_x_plus_b_times_x, x_plus_b_times_x)
+    dx_plus_b_times_x = unreduce(dout, x_plus_b_times_x)
     dx_plus_b = unbroadcast(dx_plus_b_times_x * x, x_plus_b)
     dx = unbroadcast(dx_plus_b_times_x * x_plus_b, x)
     dx = dx + unbroadcast(dx_plus_b, x)

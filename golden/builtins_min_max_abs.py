@@ -3,7 +3,7 @@ import numpy as np
 from tangent_src.runtime import unbroadcast
 
 
-def dbuiltins_min_max_abs(x, y, dt=1.0):
+def dbuiltins_min_max_abs(x, y, dout=1.0):
     # forward pass
     max_x = max(x, y)
     half_times_y = 0.5 * y
@@ -13,8 +13,8 @@ def dbuiltins_min_max_abs(x, y, dt=1.0):
     abs_x_minus_y = abs(x_minus_y)
     # backward pass
     # line 167: return max(x, y) + min(x, 0.5 * y) + abs(x - y)
-    dmax_x_plus_min_x = unbroadcast(dt, max_x_plus_min_x)
-    dx_minus_y = unbroadcast(dt, abs_x_minus_y) * np.sign(x_minus_y)
+    dmax_x_plus_min_x = unbroadcast(dout, max_x_plus_min_x)
+    dx_minus_y = unbroadcast(dout, abs_x_minus_y) * np.sign(x_minus_y)
     dx = unbroadcast(dx_minus_y, x)
     dy = unbroadcast(-dx_minus_y, y)
     dmax_x = unbroadcast(dmax_x_plus_min_x, max_x)

@@ -3,24 +3,24 @@ from tangent_src.runtime import unbroadcast
 
 
 def square_fwd(x):
-    x_times_x = x * x
-    return x_times_x, (x,)
+    out = x * x
+    return out, (x,)
 
 
-def square_bwd(saved, dx_times_x):
+def square_bwd(saved, dout):
     x, = saved
     # line 155: return x * x
-    dx = dx_times_x * x
-    dx = dx + dx_times_x * x
+    dx = dout * x
+    dx = dx + dout * x
     return dx
 
 
-def dcall_user_function(x, dt=1.0):
+def dcall_user_function(x, dout=1.0):
     # forward pass
     square_x, square_saved = square_fwd(x)
     two_times_x = 2.0 * x
     # backward pass
     # line 159: return square(x) + 2.0 * x
-    dx = unbroadcast(dt, two_times_x) * 2.0
-    dx = dx + square_bwd(square_saved, unbroadcast(dt, square_x))
+    dx = unbroadcast(dout, two_times_x) * 2.0
+    dx = dx + square_bwd(square_saved, unbroadcast(dout, square_x))
     return dx

@@ -4,36 +4,37 @@ from tangent_src.runtime import unbroadcast
 
 def scaled_power_fwd(x, scale=1.0, power=2):
     x_pow_power = x ** power
-    t = scale * x_pow_power
-    return t, (power, scale, x, x_pow_power)
+    out = scale * x_pow_power
+    return out, (power, scale, x, x_pow_power)
 
 
-def scaled_power_bwd(saved, dt):
+def scaled_power_bwd(saved, dout):
     power, scale, x, x_pow_power = saved
     # line 175: return scale * x ** power
-    dx = unbroadcast(dt * scale, x_pow_power) * power * x ** (power - 1)
+    dx = unbroadcast(dout * scale, x_pow_power) * power * x ** (power - 1)
     return dx
 
 
 def scaled_power_fwd2(x, scale=1.0, power=2):
-    t = scale * x ** power
-    return t, (power, scale, x)
+    out = scale * x ** power
+    return out, (power, scale, x)
 
 
-def scaled_power_bwd2(saved, dt):
+def scaled_power_bwd2(saved, dout):
     power, scale, x = saved
     # line 175: return scale * x ** power
-    dx = unbroadcast(dt * scale * power * x ** (power - 1), x)
+    dx = unbroadcast(dout * scale * power * x ** (power - 1), x)
     return dx
 
 
-def dcall_with_keywords(x, dt=1.0):
+def dcall_with_keywords(x, dout=1.0):
     # forward pass
     scaled_power_x, scaled_power_saved = scaled_power_fwd(x, power=3)
     scaled_power_x2, scaled_power_saved2 = scaled_power_fwd2(x, scale=0.5)
     # backward pass
     # line 179: return scaled_power(x, power=3) + scaled_power(x, scale=0.5)
-    dx = scaled_power_bwd2(scaled_power_saved2, unbroadcast(dt,
-        scaled_power_x2)) + scaled_power_bwd(scaled_power_saved,
-        unbroadcast(dt, scaled_power_x))
+    dx = scaled_power_bwd2(scaled_power_saved2, unbroadcast(dout,
+        scaled_power_x2))
+    dx = dx + scaled_power_bwd(scaled_power_saved, unbroadcast(dout,
+        scaled_power_x))
     return dx

@@ -3,10 +3,10 @@ import numpy as np
 from tangent_src.runtime import unreduce
 
 
-def dexp_sum(x, dsum_exp_x=1.0):
+def dexp_sum(x, dout=1.0):
     # forward pass
     exp_x = np.exp(x)
     # backward pass
     # line 38: return np.sum(np.exp(x))
-    dx = unreduce(dsum_exp_x, exp_x) * exp_x
+    dx = unreduce(dout, exp_x) * exp_x
     return dx

@@ -3,7 +3,7 @@ import numpy as np
 from tangent_src.runtime import add_at, unbroadcast, unreduce, zeros_like
 
 
-def dindex_slice(x, dt=1.0):
+def dindex_slice(x, dout=1.0):
     # forward pass
     x_0 = x[0]
     x_1 = x[1]
@@ -12,8 +12,8 @@ def dindex_slice(x, dt=1.0):
     # backward pass
     dx = zeros_like(x)
     # line 69: return x[0] * x[1] + np.sum(x[2:])
-    dx = add_at(dx, slice(2, None), unreduce(unbroadcast(dt, sum_x_part),
+    dx = add_at(dx, slice(2, None), unreduce(unbroadcast(dout, sum_x_part),
         x_part))
-    dx = add_at(dx, 1, unbroadcast(dt * x_0, x_1))
-    dx = add_at(dx, 0, unbroadcast(dt * x_1, x_0))
+    dx = add_at(dx, 1, unbroadcast(dout * x_0, x_1))
+    dx = add_at(dx, 0, unbroadcast(dout * x_1, x_0))
     return dx

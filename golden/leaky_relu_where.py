@@ -3,14 +3,14 @@ import numpy as np
 from tangent_src.runtime import unbroadcast, unreduce
 
 
-def dleaky_relu_where(x, dsum_where_cond=1.0):
+def dleaky_relu_where(x, dout=1.0):
     # forward pass
     cond = x > 0.0
     c_times_x = 0.1 * x
     where_cond = np.where(cond, x, c_times_x)
     # backward pass
     # line 59: return np.sum(np.where(x > 0.0, x, 0.1 * x))
-    dwhere_cond = unreduce(dsum_where_cond, where_cond)
+    dwhere_cond = unreduce(dout, where_cond)
     dx = unbroadcast(np.where(cond, dwhere_cond, 0.0), x)
     dx = dx + unbroadcast(np.where(cond, 0.0, dwhere_cond), c_times_x) * 0.1
     return dx

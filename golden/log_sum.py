@@ -3,10 +3,10 @@ import numpy as np
 from tangent_src.runtime import unreduce
 
 
-def dlog_sum(x, dsum_log_x=1.0):
+def dlog_sum(x, dout=1.0):
     # forward pass
     log_x = np.log(x)
     # backward pass
     # line 42: return np.sum(np.log(x))
-    dx = unreduce(dsum_log_x, log_x) * (1.0 / x)
+    dx = unreduce(dout, log_x) * (1.0 / x)
     return dx

@@ -3,7 +3,7 @@ import numpy as np
 from tangent_src.runtime import matmul_rhs, reduced_size, unbroadcast, unreduce
 
 
-def dlogistic_loss(W, b, X, y, dneg_mean_t3=1.0):
+def dlogistic_loss(W, b, X, y, dout=1.0):
     # forward pass
     dot_X = np.dot(X, W)
     z = dot_X + b
@@ -19,7 +19,7 @@ def dlogistic_loss(W, b, X, y, dneg_mean_t3=1.0):
     t3 = y_times_log_p + t2
     # backward pass
     # line 188: return -np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
-    dt3 = unreduce(-dneg_mean_t3, t3) / reduced_size(t3)
+    dt3 = unreduce(-dout, t3) / reduced_size(t3)
     dp = -(unbroadcast(unbroadcast(dt3, t2) * one_minus_y, log_one_minus_p) *
         (1.0 / one_minus_p))
     dp = dp + unbroadcast(unbroadcast(dt3, y_times_log_p) * y, log_p) * (

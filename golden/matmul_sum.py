@@ -2,12 +2,12 @@
 from tangent_src.runtime import matmul_lhs, matmul_rhs, unreduce
 
 
-def dmatmul_sum(A, B, dsum_A_at_B=1.0):
+def dmatmul_sum(A, B, dout=1.0):
     # forward pass
     A_at_B = A @ B
     # backward pass
     # line 27: return np.sum(A @ B)
-    dA_at_B = unreduce(dsum_A_at_B, A_at_B)
+    dA_at_B = unreduce(dout, A_at_B)
     dA = matmul_lhs(dA_at_B, A, B)
     dB = matmul_rhs(dA_at_B, A, B)
     return dA, dB

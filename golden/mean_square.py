@@ -2,12 +2,12 @@
 from tangent_src.runtime import reduced_size, unreduce
 
 
-def dmean_square(x, dmean_x_times_x=1.0):
+def dmean_square(x, dout=1.0):
     # forward pass
     x_times_x = x * x
     # backward pass
     # line 51: return np.mean(x * x)
-    dx_times_x = unreduce(dmean_x_times_x, x_times_x) / reduced_size(x_times_x)
+    dx_times_x = unreduce(dout, x_times_x) / reduced_size(x_times_x)
     dx = dx_times_x * x
     dx = dx + dx_times_x * x
     return dx

@@ -3,11 +3,11 @@ from tangent_src.runtime import unbroadcast
 from golden_cases import SCALE
 
 
-def dmodule_constant(x, dt=1.0):
+def dmodule_constant(x, dout=1.0):
     # forward pass
     SCALE_times_x = SCALE * x
     # backward pass
     # line 163: return SCALE * x * x
-    dx = unbroadcast(dt * SCALE_times_x, x)
-    dx = dx + unbroadcast(unbroadcast(dt * x, SCALE_times_x) * SCALE, x)
+    dx = unbroadcast(dout * SCALE_times_x, x)
+    dx = dx + unbroadcast(unbroadcast(dout * x, SCALE_times_x) * SCALE, x)
     return dx

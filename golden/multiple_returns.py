@@ -4,8 +4,6 @@
 def dmultiple_returns(x, dout=1.0):
     # forward pass
     cond = x > 0.0
-    if not cond:
-        t = -3.0
     # backward pass
     if cond:
         # line 147: return x * x
@@ -13,5 +11,5 @@ def dmultiple_returns(x, dout=1.0):
         dx = dx + dout * x
     else:
         # line 148: return -3.0 * x
-        dx = dout * t
+        dx = dout * -3.0
     return dx

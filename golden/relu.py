@@ -3,10 +3,10 @@ import numpy as np
 from tangent_src.runtime import unreduce
 
 
-def drelu(x, dsum_maximum_x=1.0):
+def drelu(x, dout=1.0):
     # forward pass
     maximum_x = np.maximum(x, 0.0)
     # backward pass
     # line 55: return np.sum(np.maximum(x, 0.0))
-    dx = unreduce(dsum_maximum_x, maximum_x) * ((x > 0.0) + 0.5 * (x == 0.0))
+    dx = unreduce(dout, maximum_x) * ((x > 0.0) + 0.5 * (x == 0.0))
     return dx

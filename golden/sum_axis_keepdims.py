@@ -3,13 +3,13 @@ import numpy as np
 from tangent_src.runtime import unbroadcast, unreduce
 
 
-def dsum_axis_keepdims(x, dsum_x_times_s=1.0):
+def dsum_axis_keepdims(x, dout=1.0):
     # forward pass
     s = np.sum(x, axis=1, keepdims=True)
     x_times_s = x * s
     # backward pass
     # line 47: return np.sum(x * s)
-    dx_times_s = unreduce(dsum_x_times_s, x_times_s)
+    dx_times_s = unreduce(dout, x_times_s)
     dx = unbroadcast(dx_times_s * s, x)
     ds = unbroadcast(dx_times_s * x, s)
     # line 46: s = np.sum(x, axis=1, keepdims=True)

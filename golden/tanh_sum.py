@@ -3,10 +3,10 @@ import numpy as np
 from tangent_src.runtime import unreduce
 
 
-def dtanh_sum(x, dsum_tanh_x=1.0):
+def dtanh_sum(x, dout=1.0):
     # forward pass
     tanh_x = np.tanh(x)
     # backward pass
     # line 34: return np.sum(np.tanh(x))
-    dx = unreduce(dsum_tanh_x, tanh_x) * (1.0 - tanh_x * tanh_x)
+    dx = unreduce(dout, tanh_x) * (1.0 - tanh_x * tanh_x)
     return dx

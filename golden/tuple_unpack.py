@@ -2,14 +2,14 @@
 from tangent_src.runtime import unbroadcast
 
 
-def dtuple_unpack(x, da_times_b=1.0):
+def dtuple_unpack(x, dout=1.0):
     # forward pass
     a_new = x * 2.0
     b_new = x + 1.0
     # backward pass
     # line 84: return a * b
-    da = unbroadcast(da_times_b * b_new, a_new)
-    db = unbroadcast(da_times_b * a_new, b_new)
+    da = unbroadcast(dout * b_new, a_new)
+    db = unbroadcast(dout * a_new, b_new)
     # line 83: a, b = x * 2.0, x + 1.0
     dx = db + da * 2.0
     return dx

@@ -210,6 +210,12 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
                                              type_comment=None) for n in saved], ctx=gast.Load())
     fwd_args = copy.deepcopy(node.args)
     _drop_param(fwd_args, seed)
+    params = {a.id for a in fwd_args.args + fwd_args.kwonlyargs}
+    maybe_unset = [n for n in saved if n not in params and n not in _always_assigned(forward)]
+    forward = [gast.Assign(targets=[gast.Name(id=n, ctx=gast.Store(), annotation=None,
+                                              type_comment=None)],
+                           value=gast.Constant(value=None, kind=None), type_comment=None)
+               for n in maybe_unset] + forward
     fwd = gast.FunctionDef(
         name=fwd_name, args=fwd_args, decorator_list=[], returns=None, type_comment=None,
         type_params=[],
@@ -229,6 +235,17 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     bwd = gast.FunctionDef(name=bwd_name, args=bwd_args, body=unpack + backward + [bwd_return],
                            decorator_list=[], returns=None, type_comment=None, type_params=[])
     return [fwd, bwd]
+
+
+def _always_assigned(stmts) -> set:
+    """Names every path through `stmts` assigns (loops may run zero times)."""
+    out = set()
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            out |= {n.id for n in gast.walk(stmt.targets[0]) if isinstance(n, gast.Name)}
+        elif isinstance(stmt, gast.If):
+            out |= _always_assigned(stmt.body) & _always_assigned(stmt.orelse)
+    return out
 
 
 def _is_section(stmt, title: str) -> bool:

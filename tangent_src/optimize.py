@@ -180,6 +180,51 @@ class Optimizer:
                 zero -= _names_written(stmt)
         return zero
 
+    # -- coalescing -----------------------------------------------------------------
+    def coalesce(self, body: list) -> bool:
+        """`dW_predict = f(...); dW = dW_predict` -> `dW = f(...)`: keep the readable name."""
+        counts: dict[str, int] = {}
+        defs: dict[str, int] = {}
+        for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+            if isinstance(node, gast.Name):
+                table = counts if isinstance(node.ctx, gast.Load) else defs
+                table[node.id] = table.get(node.id, 0) + 1
+        self.changed = False
+        self._coalesce_block(body, counts, defs)
+        return self.changed
+
+    def _coalesce_block(self, stmts, counts, defs):
+        for stmt in stmts:
+            for sub in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
+                if sub and isinstance(stmt, (gast.If, gast.For, gast.While)):
+                    self._coalesce_block(sub, counts, defs)
+        idx = 0
+        while idx < len(stmts):
+            stmt = stmts[idx]
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and \
+                    isinstance(stmt.value, gast.Name):
+                a, b = stmt.targets[0].id, stmt.value.id
+                if a in self.protected and b not in self.protected and \
+                        counts.get(b) == 1 and defs.get(b) == 1 and \
+                        a not in self.inplace and b not in self.inplace:
+                    for back in range(idx - 1, -1, -1):
+                        prev = stmts[back]
+                        if _is_marker(prev):
+                            continue
+                        if isinstance(prev, gast.Assign) and b in _names_written(prev) and \
+                                a not in _names_read(prev):
+                            for node in gast.walk(prev.targets[0]):
+                                if isinstance(node, gast.Name) and node.id == b:
+                                    node.id = a
+                            del stmts[idx]
+                            self.changed = True
+                            idx -= 1
+                            break
+                        if a in _names_read(prev) | _names_written(prev) or \
+                                b in _names_read(prev):
+                            break
+            idx += 1
+
     # -- copy propagation -----------------------------------------------------------
     def copies(self, body: list) -> bool:
         self.changed = False
@@ -400,6 +445,7 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str]) -> 
     opt = Optimizer(inplace, protected)
     for _ in range(50):
         changed = opt.zeros(func.body)
+        changed |= opt.coalesce(func.body)
         changed |= opt.copies(func.body)
         changed |= opt.dce(func.body)
         changed |= algebra(func.body)

@@ -171,6 +171,10 @@ class ANF:
         """Flatten `expr` to a name, constant or global reference."""
         if isinstance(expr, gast.Constant):
             return expr
+        if isinstance(expr, gast.UnaryOp) and isinstance(expr.operand, gast.Constant):
+            flat = self.flat(expr)
+            if isinstance(flat, gast.Constant):
+                return flat
         if isinstance(expr, gast.Name):
             return self.load(expr)
         if isinstance(expr, gast.Attribute) and _dotted(expr) and \
@@ -191,6 +195,10 @@ class ANF:
         if kind is gast.BinOp:
             return gast.BinOp(left=self.atom(expr.left), op=expr.op, right=self.atom(expr.right))
         if kind is gast.UnaryOp:
+            if isinstance(expr.op, gast.USub) and isinstance(expr.operand, gast.Constant) and \
+                    isinstance(expr.operand.value, (int, float)) and \
+                    not isinstance(expr.operand.value, bool):
+                return _const(-expr.operand.value)
             operand = self.atom(expr.operand)
             if isinstance(expr.op, gast.UAdd):
                 return operand
@@ -292,9 +300,12 @@ class ANF:
         self.emit(_assign(name, value), node)
 
     def stmt_Return(self, node):
-        value = self.atom(node.value)
-        if not isinstance(value, gast.Name):
-            value = self.temp(value, node)
+        if isinstance(node.value, gast.Name):
+            value = self.atom(node.value)
+        else:  # the returned expression is computed into `out`, so the seed reads `dout`
+            flat = self.flat(node.value)
+            value = _name(self.namer.fresh("out"))
+            self.emit(_assign(value.id, flat), node)
         self.emit(gast.Return(value=value), node)
 
     def stmt_If(self, node):
