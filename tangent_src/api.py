@@ -84,6 +84,7 @@ class GradientFunction:
         self._checked = False
         self._sig = _signature(func)
         self._last = None
+        self._fast: dict = {}
         functools.update_wrapper(self, func)
         self.__name__ = ("value_and_grad_" if return_value else "grad_") + func.__name__
 
@@ -100,17 +101,27 @@ class GradientFunction:
         return (self._last or self.compile()).source
 
     def __call__(self, *args, **kwargs):
+        key = None
+        if not kwargs:  # fast path: one dict lookup on the arguments' types and shapes
+            key = tuple(a.shape if type(a) is np.ndarray else type(a) for a in args)
+            function = self._fast.get(key)
+            if function is not None:
+                return self._finish(function(*args))
         compiled = self.compile(arg_ranks(self._sig, args, kwargs))
         self._last = compiled
         if not self._checked:
             self._check_inputs(compiled, args, kwargs)
-        result = compiled.function(*args, **kwargs)
-        if self.single and not self.return_value:
-            return result
+        if key is not None:
+            self._fast[key] = compiled.function
+        return self._finish(compiled.function(*args, **kwargs))
+
+    def _finish(self, result):
         if self.return_value:
             value, grads = result
-            return value, grads
-        return result if isinstance(result, tuple) else (result,)
+            return value, (grads if self.single or len(self.wrt) > 1 else (grads,))
+        if self.single or len(self.wrt) > 1:
+            return result
+        return (result,)
 
     def _check_inputs(self, compiled: _Compiled, args, kwargs) -> None:
         values = dict(zip(compiled.params, args))

@@ -130,6 +130,7 @@ class Reverse:
         params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
         self._params = params
         self.varied = varied_names(body, set(self.wrt), self.resolve)
+        self.same_shape = _same_shape(body, self.resolve)
         self.result = ret.value.id
         if self.result not in self.varied:
             self.varied.add(self.result)  # its gradient is zero; still well defined
@@ -358,7 +359,7 @@ class Reverse:
         for atom in operands:
             if isinstance(atom, gast.Name):
                 co_atoms[atom.id] = [o for o in operands if o is not atom]
-        specializer = Specializer(self.shape, self.shape(result), co_atoms)
+        specializer = Specializer(self.shape, self.shape(result), co_atoms, self.same_shape)
         for c in contributions:
             c.expr = specializer.visit(c.expr)
         out = list(helpers)
@@ -419,6 +420,30 @@ class Reverse:
         for p, part in zip(active, parts):
             out.append(self.accumulate(bound.arguments[p].id, _name(part)))
         return out
+
+
+def _same_shape(stmts, resolve) -> dict:
+    """name -> argument name, for single-definition results of shape-preserving
+    elementwise operations (`log_q = np.log(q)`): a shape can be read from the argument."""
+    from ..rules.elementwise import UNARY
+    counts: dict = {}
+    found: dict = {}
+    for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+        if isinstance(node, gast.Assign):
+            name = node.targets[0].id
+            counts[name] = counts.get(name, 0) + 1
+            value = node.value
+            if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub) and \
+                    isinstance(value.operand, gast.Name):
+                found[name] = value.operand.id
+            elif isinstance(value, gast.Call) and len(value.args) == 1 and \
+                    not value.keywords and isinstance(value.args[0], gast.Name):
+                try:
+                    if resolve(value.func) in UNARY:
+                        found[name] = value.args[0].id
+                except Exception:
+                    pass
+    return {k: v for k, v in found.items() if counts.get(k) == 1 and counts.get(v, 0) <= 1}
 
 
 def _common(a: tuple, b: tuple) -> tuple:

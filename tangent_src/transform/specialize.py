@@ -32,7 +32,8 @@ class Specializer(gast.NodeTransformer):
     """`shape(atom)` gives an operand's shape class; `co_operands` maps a bound atom's id
     to the other operands of the same rule (the ones it is broadcast against)."""
 
-    def __init__(self, shape, result_shape, co_operands: dict):
+    def __init__(self, shape, result_shape, co_operands: dict, same_shape: dict | None = None):
+        self.same_shape = same_shape or {}   # name -> an earlier name with the same shape
         self.shape = shape
         self.result_shape = result_shape
         self.co_operands = co_operands
@@ -44,6 +45,10 @@ class Specializer(gast.NodeTransformer):
     def visit_Call(self, node):
         node = self.generic_visit(node)
         func = node.func.id if isinstance(node.func, gast.Name) else None
+        if func in ("unbroadcast", "unreduce", "zeros_like") and len(node.args) >= 2 - (
+                func == "zeros_like"):
+            like = 0 if func == "zeros_like" else 1
+            node.args[like] = self.shape_source(node.args[like])
         if func == "unbroadcast" and len(node.args) == 2:
             return self.unbroadcast(node)
         if func == "unreduce" and len(node.args) >= 2 and self.shape(node.args[1]) == ():
@@ -51,6 +56,13 @@ class Specializer(gast.NodeTransformer):
         if func in ("matmul_lhs", "matmul_rhs") and len(node.args) == 3:
             return self.matmul(func, node)
         return node
+
+    def shape_source(self, atom):
+        """Read a shape from the earliest value that has it: `unreduce(g, np.log(q))`
+        needs only q, so np.log(q) need not be kept for the backward pass."""
+        while isinstance(atom, gast.Name) and atom.id in self.same_shape:
+            atom = _name(self.same_shape[atom.id])
+        return atom
 
     def unbroadcast(self, node):
         g, like = node.args
