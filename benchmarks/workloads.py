@@ -124,7 +124,7 @@ def mlp_args(seed=0):
 
 
 def scalar_loop(y, n):
-    for i in range(n):
+    for _ in range(n):
         y = y + 0.01 * (np.sin(y) * y - y**3)
     return y
 

@@ -10,11 +10,10 @@ def dbuiltins_min_max_abs(x, y, dout=1.0):
     min_x = min(x, half_times_y)
     max_x_plus_min_x = max_x + min_x
     x_minus_y = x - y
-    abs_x_minus_y = abs(x_minus_y)
     # backward pass
     # line 167: return max(x, y) + min(x, 0.5 * y) + abs(x - y)
     dmax_x_plus_min_x = unbroadcast(dout, max_x_plus_min_x)
-    dx_minus_y = unbroadcast(dout, abs_x_minus_y) * np.sign(x_minus_y)
+    dx_minus_y = unbroadcast(dout, x_minus_y) * np.sign(x_minus_y)
     dx = unbroadcast(dx_minus_y, x)
     dy = unbroadcast(-dx_minus_y, y)
     dmax_x = unbroadcast(dmax_x_plus_min_x, max_x)

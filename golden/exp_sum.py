@@ -8,5 +8,5 @@ def dexp_sum(x, dout=1.0):
     exp_x = np.exp(x)
     # backward pass
     # line 38: return np.sum(np.exp(x))
-    dx = unreduce(dout, exp_x) * exp_x
+    dx = unreduce(dout, x) * exp_x
     return dx

@@ -10,22 +10,19 @@ def dlogistic_loss(W, b, X, y, dout=1.0):
     exp_neg_z = np.exp(-z)
     t = 1.0 + exp_neg_z
     p = 1.0 / t
-    log_p = np.log(p)
-    y_times_log_p = y * log_p
+    y_times_log_p = y * np.log(p)
     one_minus_y = 1.0 - y
     one_minus_p = 1.0 - p
-    log_one_minus_p = np.log(one_minus_p)
-    t2 = one_minus_y * log_one_minus_p
+    t2 = one_minus_y * np.log(one_minus_p)
     t3 = y_times_log_p + t2
     # backward pass
     # line 188: return -np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
     dt3 = unreduce(-dout, t3) / reduced_size(t3)
-    dp = -(unbroadcast(unbroadcast(dt3, t2) * one_minus_y, log_one_minus_p) *
-        (1.0 / one_minus_p))
-    dp = dp + unbroadcast(unbroadcast(dt3, y_times_log_p) * y, log_p) * (
-        1.0 / p)
+    dp = -(unbroadcast(unbroadcast(dt3, t2) * one_minus_y, one_minus_p) * (
+        1.0 / one_minus_p))
+    dp = dp + unbroadcast(unbroadcast(dt3, y_times_log_p) * y, p) * (1.0 / p)
     # line 187: p = 1.0 / (1.0 + np.exp(-z))
-    dz = -(dp * -(p / t) * exp_neg_z)
+    dz = -(unbroadcast(dp * -(p / t), z) * exp_neg_z)
     # line 186: z = np.dot(X, W) + b
     db = unbroadcast(dz, b)
     dW = matmul_rhs(unbroadcast(dz, dot_X), X, W)

@@ -138,7 +138,7 @@ class GradientFunction:
                     f"an integer/bool value ({type(value).__name__}); pass a float")
         try:
             out = self.func(*args, **kwargs)
-        except Exception:  # the gradient will raise it, pointing into the generated code
+        except Exception:  # noqa: BLE001 - the gradient raises it, pointing into generated code
             return
         if np.ndim(out) != 0 or isinstance(out, tuple):
             raise NotDifferentiableError(

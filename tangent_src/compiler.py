@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules  # noqa: F401  (registers the rule tables)
+from .analysis.shapes import ShapeInference
 from .backend import emit
-from .errors import UnsupportedSyntaxError
+from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.anf import assigned, to_anf
 from .frontend.lower import _dotted, lower
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
 from .optimize import Optimizer, optimize
-from .analysis.shapes import ShapeInference
 from .transform.reverse import Reverse, check_wrt
 
 
@@ -77,8 +77,8 @@ class ModuleBuilder:
         if not _is_user_function(func):
             return None
         try:
-            parsed, core, _ = self.front_end(func)
-        except Exception:
+            _, core, _ = self.front_end(func)
+        except TangentError:
             return None  # reported when its gradient is generated
         found = self.infer_classes(func, tuple(zip(_params(core), classes)))
         return found.get(core.body[-1].value.id)

@@ -154,7 +154,7 @@ class Optimizer:
         return self.changed
 
     def _zero_block(self, stmts, zero: set) -> set:
-        for idx, stmt in enumerate(stmts):
+        for stmt in stmts:
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
                 name = stmt.targets[0].id
                 value = stmt.value
@@ -313,10 +313,8 @@ class Optimizer:
         value = stmt.value
         if _tape_call(stmt, "pop") or name in self.inplace:
             return False
-        if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and \
-                value.func.id in ("add_at", "zeros_like"):
-            return False
-        return True
+        return not (isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
+                    value.func.id in ("add_at", "zeros_like"))
 
 
 def _is_section(stmt) -> bool:

@@ -79,7 +79,7 @@ def update_all(names: list[str] | None = None) -> int:
     if duplicates:
         print(f"error: duplicate case names in {CASES_FILE}: {', '.join(duplicates)}")
         return 1
-    selected = all_names if not names else names
+    selected = names or all_names
     unknown = [n for n in selected if n not in all_names]
     if unknown:
         print(f"error: no such case: {', '.join(unknown)}")

@@ -863,7 +863,7 @@ case(branch_elif, uniform(1.5, 3.0), normal(), wrt=(0, 1), tags=("branch",),
 
 
 def branch_and_or(x, y):
-    if x > 0.0 and y < 1.0 or x < -5.0:
+    if (x > 0.0 and y < 1.0) or x < -5.0:
         return x * y
     return x + y * y
 

@@ -1,7 +1,6 @@
 """gast -> Python source: astor printing, line comments, and the module header."""
 from __future__ import annotations
 
-import builtins
 import inspect
 import re
 import types

@@ -5,7 +5,7 @@ import hashlib
 import linecache
 import os
 import re
-import sys  # noqa: F401
+import sys
 import tempfile
 
 

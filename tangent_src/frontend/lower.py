@@ -103,11 +103,11 @@ class Lowerer:
             if isinstance(node, gast.Call) and any(k.arg is None for k in node.keywords):
                 raise self.parsed.unsupported(node, "**kwargs in a call",
                                               "pass keyword arguments by name")
-            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
-                if not _is_dotted_name(node.func):
-                    raise self.parsed.unsupported(
-                        node, f"method call '.{node.func.attr}()'",
-                        f"call the function form instead, e.g. np.{node.func.attr}(x, ...)")
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+                    not _is_dotted_name(node.func):
+                raise self.parsed.unsupported(
+                    node, f"method call '.{node.func.attr}()'",
+                    f"call the function form instead, e.g. np.{node.func.attr}(x, ...)")
 
     # -- statements -------------------------------------------------------------
     def block(self, stmts) -> list:
@@ -261,7 +261,7 @@ class Lowerer:
         return pre + self.loop_exits(node, _located(test, node), body, prologue, increment)
 
     def for_header(self, node):
-        """Returns (statements before the loop, index name, range call, statements opening the body)."""
+        """(statements before the loop, index name, range call, statements opening the body)."""
         it = node.iter
         tgt = node.target
         if _is_call_to(it, "range"):

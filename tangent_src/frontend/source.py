@@ -1,6 +1,7 @@
 """Find and parse a user function's source, keeping its file and line numbers."""
 from __future__ import annotations
 
+import contextlib
 import inspect
 import linecache
 import textwrap
@@ -41,10 +42,8 @@ def _namespace(func) -> dict:
     namespace = dict(func.__globals__)
     if func.__closure__:
         for name, cell in zip(func.__code__.co_freevars, func.__closure__):
-            try:
+            with contextlib.suppress(ValueError):  # empty cell: assigned later
                 namespace[name] = cell.cell_contents
-            except ValueError:  # empty cell: defined later in the enclosing scope
-                pass
     return namespace
 
 
@@ -65,8 +64,8 @@ def parse_function(func) -> ParsedFunction:
     col_shift -= len(dedented.splitlines()[0]) - len(dedented.splitlines()[0].lstrip())
     module = gast.parse(dedented)
     gast.increment_lineno(module, first_line - 1)
-    node = next((n for n in module.body if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef))),
-                None)
+    kinds = (gast.FunctionDef, gast.AsyncFunctionDef)
+    node = next((n for n in module.body if isinstance(n, kinds)), None)
     lines = linecache.getlines(filename) or raw.splitlines(True)
     if node is None:
         raise SourceUnavailableError(f"{filename}:{first_line}: expected a function definition")

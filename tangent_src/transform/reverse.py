@@ -20,7 +20,7 @@ from ..frontend.anf import assigned
 from ..frontend.lower import _assign, _const, _dotted, _name
 from ..frontend.source import ParsedFunction
 from ..naming import Namer
-from ..rules.registry import REGISTRY, SUBSCRIPT
+from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, bind, instantiate
 from .specialize import Specializer
 
@@ -422,6 +422,14 @@ class Reverse:
         return out
 
 
+def is_hashable(obj) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
+
+
 def _same_shape(stmts, resolve) -> dict:
     """name -> argument name, for single-definition results of shape-preserving
     elementwise operations (`log_q = np.log(q)`): a shape can be read from the argument."""
@@ -438,11 +446,9 @@ def _same_shape(stmts, resolve) -> dict:
                 found[name] = value.operand.id
             elif isinstance(value, gast.Call) and len(value.args) == 1 and \
                     not value.keywords and isinstance(value.args[0], gast.Name):
-                try:
-                    if resolve(value.func) in UNARY:
-                        found[name] = value.args[0].id
-                except Exception:
-                    pass
+                func = resolve(value.func)
+                if is_hashable(func) and func in UNARY:
+                    found[name] = value.args[0].id
     return {k: v for k, v in found.items() if counts.get(k) == 1 and counts.get(v, 0) <= 1}
 
 
