@@ -22,7 +22,7 @@ def dlogistic_loss(W, b, X, y, dout=1.0):
         1.0 / one_minus_p))
     dp = dp + unbroadcast(unbroadcast(dt3, y_times_log_p) * y, p) * (1.0 / p)
     # line 187: p = 1.0 / (1.0 + np.exp(-z))
-    dz = -(unbroadcast(dp * -(p / t), z) * exp_neg_z)
+    dz = -(dp * -(p / t) * exp_neg_z)
     # line 186: z = np.dot(X, W) + b
     db = unbroadcast(dz, b)
     dW = matmul_rhs(unbroadcast(dz, dot_X), X, W)

@@ -387,13 +387,10 @@ class _Algebra(gast.NodeTransformer):
                 isinstance(right.op, gast.USub):
             self.changed = True
             return gast.BinOp(left=left, op=gast.Sub(), right=right.operand)
-        if isinstance(left, gast.Constant) and isinstance(right, gast.Constant) and \
-                type(left.value) is int and type(right.value) is int and \
-                isinstance(node.op, (gast.Add, gast.Sub)):
+        folded = _fold(node)
+        if folded is not None:
             self.changed = True
-            value = left.value + right.value if isinstance(node.op, gast.Add) \
-                else left.value - right.value
-            return gast.Constant(value=value, kind=None)
+            return folded
         return node
 
     def visit_UnaryOp(self, node):
@@ -403,6 +400,25 @@ class _Algebra(gast.NodeTransformer):
             self.changed = True
             return node.operand.operand
         return node
+
+
+FOLDABLE = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
+            gast.Mult: lambda a, b: a * b, gast.Div: lambda a, b: a / b}
+
+
+def _fold(node):
+    """Constant-fold arithmetic on two numeric literals when the result prints exactly."""
+    left, right = node.left, node.right
+    if not (isinstance(left, gast.Constant) and isinstance(right, gast.Constant)):
+        return None
+    a, b = left.value, right.value
+    if type(a) not in (int, float) or type(b) not in (int, float) or type(node.op) not in \
+            FOLDABLE or (isinstance(node.op, gast.Div) and b == 0):
+        return None
+    value = FOLDABLE[type(node.op)](a, b)
+    if isinstance(value, float) and len(repr(value)) > 8:
+        return None  # keep 1.0 / 3 readable rather than 0.3333333333333333
+    return gast.Constant(value=value, kind=None)
 
 
 def algebra(body: list) -> bool:

@@ -45,16 +45,15 @@ class Specializer(gast.NodeTransformer):
     def visit_Call(self, node):
         node = self.generic_visit(node)
         func = node.func.id if isinstance(node.func, gast.Name) else None
-        if func in ("unbroadcast", "unreduce", "zeros_like") and len(node.args) >= 2 - (
-                func == "zeros_like"):
-            like = 0 if func == "zeros_like" else 1
-            node.args[like] = self.shape_source(node.args[like])
         if func == "unbroadcast" and len(node.args) == 2:
-            return self.unbroadcast(node)
-        if func == "unreduce" and len(node.args) >= 2 and self.shape(node.args[1]) == ():
+            node = self.unbroadcast(node)
+        elif func == "unreduce" and len(node.args) >= 2 and self.shape(node.args[1]) == ():
             return node.args[0]
-        if func in ("matmul_lhs", "matmul_rhs") and len(node.args) == 3:
+        elif func in ("matmul_lhs", "matmul_rhs") and len(node.args) == 3:
             return self.matmul(func, node)
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                node.func.id in ("unbroadcast", "unreduce") and len(node.args) >= 2:
+            node.args[1] = self.shape_source(node.args[1])
         return node
 
     def shape_source(self, atom):
