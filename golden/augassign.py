@@ -4,14 +4,12 @@ from tangent_src.runtime import unbroadcast
 
 def daugassign(x, dy3=1.0):
     # forward pass
-    y = x * 2.0
-    x_times_x = x * x
     # backward pass
     # line 78: y *= 3.0
     dy2 = dy3 * 3.0
     # line 77: y += x * x
-    dy = unbroadcast(dy2, y)
-    dx_times_x = unbroadcast(dy2, x_times_x)
+    dy = unbroadcast(dy2, x)
+    dx_times_x = unbroadcast(dy2, x)
     dx = dx_times_x * x
     dx = dx + dx_times_x * x
     # line 76: y = x * 2.0

@@ -18,9 +18,8 @@ def square_bwd(saved, dout):
 def dcall_user_function(x, dout=1.0):
     # forward pass
     square_x, square_saved = square_fwd(x)
-    two_times_x = 2.0 * x
     # backward pass
     # line 159: return square(x) + 2.0 * x
-    dx = unbroadcast(dout, two_times_x) * 2.0
+    dx = unbroadcast(dout, x) * 2.0
     dx = dx + square_bwd(square_saved, unbroadcast(dout, square_x))
     return dx

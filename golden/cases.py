@@ -219,3 +219,43 @@ CASES = [
     ("call_with_keywords", call_with_keywords, 0),
     ("logistic_loss", logistic_loss, ("W", "b")),
 ]
+
+
+# --- specialized to the shapes of example arguments ---------------------------------------
+# What `grad(f)(*args)` runs (and `verbose=1` prints): exact broadcasting and products.
+
+
+def mlp_softmax(W1, b1, W2, b2, X, Y):
+    h = np.tanh(X @ W1 + b1)
+    z = h @ W2 + b2
+    z = z - np.max(z, axis=1, keepdims=True)
+    log_probs = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(np.sum(Y * log_probs, axis=1))
+
+
+def scalar_loop(y, n):
+    for i in range(n):
+        y = y + 0.01 * (np.sin(y) * y - y ** 3)
+    return y
+
+
+def rnn(W, U, h, xs):
+    for t in range(len(xs)):
+        h = np.tanh(W @ h + U @ xs[t])
+    return np.sum(h * h)
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+SPECIALIZED = [
+    ("logistic_loss_shaped", logistic_loss, ("W", "b"),
+     lambda: (_rng().normal(size=3), 0.1, _rng().normal(size=(4, 3)), np.ones(4))),
+    ("mlp_softmax", mlp_softmax, (0, 1, 2, 3),
+     lambda: (np.ones((5, 4)), np.ones(4), np.ones((4, 3)), np.ones(3), np.ones((6, 5)),
+              np.eye(3)[[0, 1, 2, 0, 1, 2]])),
+    ("scalar_loop", scalar_loop, 0, lambda: (0.5, 10)),
+    ("rnn", rnn, (0, 1), lambda: (np.ones((4, 4)), np.ones((4, 3)), np.ones(4),
+                                  np.ones((5, 3)))),
+]

@@ -4,21 +4,17 @@ from tangent_src.runtime import add_at, unreduce, zeros_like
 
 def dfor_rows(X, dtotal=1.0):
     _row_tape = []
-    _row_times_row_tape = []
     # forward pass
     len_X = len(X)
     for i_row in range(len_X):
         row = X[i_row]
-        row_times_row = row * row
         _row_tape.append(row)
-        _row_times_row_tape.append(row_times_row)
     # backward pass
     dX = zeros_like(X)
     for i_row in range(len_X - 1, -1, -1):
         row = _row_tape.pop()
-        row_times_row = _row_times_row_tape.pop()
         # line 114: total = total + np.sum(row * row)
-        drow_times_row = unreduce(dtotal, row_times_row)
+        drow_times_row = unreduce(dtotal, row)
         drow = drow_times_row * row
         drow = drow + drow_times_row * row
         # line 113: for row in X:

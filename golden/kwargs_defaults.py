@@ -5,8 +5,8 @@ from tangent_src.runtime import unbroadcast
 def dkwargs_defaults(x, scale=2.0, shift=0.5, dout=1.0):
     # forward pass
     x_minus_shift = x - shift
-    t = x_minus_shift ** 2
     # backward pass
     # line 171: return scale * (x - shift) ** 2
-    dx = unbroadcast(unbroadcast(dout * scale, t) * 2 * x_minus_shift ** 1, x)
+    dx = unbroadcast(unbroadcast(dout * scale, x_minus_shift) * 2 * 
+        x_minus_shift ** 1, x)
     return dx

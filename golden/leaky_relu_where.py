@@ -6,11 +6,10 @@ from tangent_src.runtime import unbroadcast, unreduce
 def dleaky_relu_where(x, dout=1.0):
     # forward pass
     cond = x > 0.0
-    c_times_x = 0.1 * x
-    where_cond = np.where(cond, x, c_times_x)
+    where_cond = np.where(cond, x, 0.1 * x)
     # backward pass
     # line 59: return np.sum(np.where(x > 0.0, x, 0.1 * x))
     dwhere_cond = unreduce(dout, where_cond)
     dx = unbroadcast(np.where(cond, dwhere_cond, 0.0), x)
-    dx = dx + unbroadcast(np.where(cond, 0.0, dwhere_cond), c_times_x) * 0.1
+    dx = dx + unbroadcast(np.where(cond, 0.0, dwhere_cond), x) * 0.1
     return dx

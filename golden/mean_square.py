@@ -7,7 +7,7 @@ def dmean_square(x, dout=1.0):
     x_times_x = x * x
     # backward pass
     # line 51: return np.mean(x * x)
-    dx_times_x = unreduce(dout, x_times_x) / reduced_size(x_times_x)
+    dx_times_x = unreduce(dout, x) / reduced_size(x_times_x)
     dx = dx_times_x * x
     dx = dx + dx_times_x * x
     return dx

@@ -4,14 +4,11 @@ from tangent_src.runtime import unbroadcast
 
 def dpoly(x, dout=1.0):
     # forward pass
-    t = 3.0 * x ** 3
-    t2 = 2.0 * x ** 2
-    t_minus_t2 = t - t2
-    c_times_x = 5.0 * x
+    t_minus_t2 = 3.0 * x ** 3 - 2.0 * x ** 2
     # backward pass
     # line 19: return 3.0 * x ** 3 - 2.0 * x ** 2 + 5.0 * x - 1.0
     dt_minus_t2 = unbroadcast(dout, t_minus_t2)
-    dx = unbroadcast(dout, c_times_x) * 5.0
-    dx = dx + unbroadcast(-dt_minus_t2, t2) * 2.0 * 2 * x ** 1
-    dx = dx + unbroadcast(dt_minus_t2, t) * 3.0 * 3 * x ** 2
+    dx = unbroadcast(dout, x) * 5.0
+    dx = dx + unbroadcast(-dt_minus_t2, x) * 2.0 * 2 * x ** 1
+    dx = dx + unbroadcast(dt_minus_t2, x) * 3.0 * 3 * x ** 2
     return dx

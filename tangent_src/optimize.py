@@ -165,9 +165,7 @@ class Optimizer:
                     stmt.value = value.right
                     self.changed = True
                 zero -= _names_written(stmt)
-                if (isinstance(stmt.value, gast.Call) and isinstance(stmt.value.func, gast.Name)
-                        and stmt.value.func.id == "zeros_like") or (
-                        isinstance(stmt.value, gast.Constant) and stmt.value.value == 0.0):
+                if _is_zeros(stmt.value):
                     zero.add(name)
             elif isinstance(stmt, gast.If):
                 zb = self._zero_block(stmt.body, set(zero))
@@ -313,8 +311,21 @@ class Optimizer:
         value = stmt.value
         if _tape_call(stmt, "pop") or name in self.inplace:
             return False
-        return not (isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
-                    value.func.id in ("add_at", "zeros_like"))
+        return not _is_zeros(value) and not (
+            isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
+            value.func.id == "add_at")
+
+
+def _is_zeros(value) -> bool:
+    """`zeros_like(x)`, `np.zeros_like(x)` or the literal 0.0: a fresh zero adjoint."""
+    if isinstance(value, gast.Constant):
+        return value.value == 0.0 and not isinstance(value.value, bool)
+    if isinstance(value, gast.Call):
+        func = value.func
+        name = func.id if isinstance(func, gast.Name) else \
+            func.attr if isinstance(func, gast.Attribute) else None
+        return name == "zeros_like"
+    return False
 
 
 def _is_section(stmt) -> bool:

@@ -40,7 +40,18 @@ def load_cases_module():
 
 
 def cases() -> list[tuple[str, object, object]]:
-    return list(load_cases_module().CASES)
+    """(name, func, wrt) for the general cases and the shape-specialized ones."""
+    module = load_cases_module()
+    special = [(name, func, wrt) for name, func, wrt, _ in getattr(module, "SPECIALIZED", [])]
+    return list(module.CASES) + special
+
+
+def example_args(name: str):
+    """The example arguments of a specialized case (None for a general case)."""
+    for case_name, _, _, make_args in getattr(load_cases_module(), "SPECIALIZED", []):
+        if case_name == name:
+            return make_args()
+    return None
 
 
 def case_names() -> list[str]:
@@ -63,7 +74,9 @@ def render(name: str) -> str:
 
     for case_name, func, wrt in cases():
         if case_name == name:
-            text = tangent_src.source(tangent_src.grad(func, wrt=wrt))
+            args = example_args(name)
+            df = tangent_src.grad(func, wrt=wrt)
+            text = tangent_src.source(df) if args is None else tangent_src.source(df, *args)
             return text.rstrip("\n") + "\n"
     raise KeyError(f"no golden case named {name!r}; cases: {', '.join(case_names())}")
 

@@ -304,8 +304,13 @@ class Reverse:
 
     def zeros(self, var: str):
         """A zero adjoint for `var`: 0.0 for a scalar, else an array of its shape."""
-        if self.classes.get(var) == ():
+        cls = self.classes.get(var)
+        if cls == ():
             return _const(0.0)
+        if cls:
+            return gast.Call(func=gast.Attribute(value=_name("np"), attr="zeros_like",
+                                                 ctx=gast.Load()),
+                             args=[_name(var)], keywords=[])
         return _call("zeros_like", [_name(var)])
 
     def accumulate(self, var: str, expr):
@@ -444,6 +449,14 @@ def _same_shape(stmts, resolve) -> dict:
             if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub) and \
                     isinstance(value.operand, gast.Name):
                 found[name] = value.operand.id
+            elif isinstance(value, gast.BinOp) and not isinstance(value.op, gast.MatMult):
+                left, right = value.left, value.right
+                if isinstance(left, gast.Name) and (
+                        isinstance(right, gast.Constant) or
+                        (isinstance(right, gast.Name) and right.id == left.id)):
+                    found[name] = left.id
+                elif isinstance(right, gast.Name) and isinstance(left, gast.Constant):
+                    found[name] = right.id
             elif isinstance(value, gast.Call) and len(value.args) == 1 and \
                     not value.keywords and isinstance(value.args[0], gast.Name):
                 func = resolve(value.func)
