@@ -7,6 +7,6 @@ def dkwargs_defaults(x, scale=2.0, shift=0.5, dout=1.0):
     x_minus_shift = x - shift
     # backward pass
     # line 171: return scale * (x - shift) ** 2
-    dx = unbroadcast(unbroadcast(dout * scale, x_minus_shift) * 2 * 
-        x_minus_shift ** 1, x)
+    dx = unbroadcast(unbroadcast(dout * scale, x_minus_shift) * 2 *
+        x_minus_shift, x)
     return dx

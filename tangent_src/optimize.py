@@ -380,7 +380,7 @@ class _Algebra(gast.NodeTransformer):
             not isinstance(n.value, bool)  # noqa: E731
         zero = lambda n: isinstance(n, gast.Constant) and n.value in (0, 0.0) and \
             not isinstance(n.value, bool)  # noqa: E731
-        if isinstance(node.op, gast.Mult) and one(right):
+        if isinstance(node.op, (gast.Mult, gast.Pow, gast.Div)) and one(right):
             self.changed = True
             return left
         if isinstance(node.op, gast.Mult) and one(left):

@@ -41,7 +41,7 @@ def function_source(func: gast.FunctionDef, lines: list[str]) -> str:
             src = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
             out.append(f"{indent}# line {lineno}: {src}".rstrip())
         else:
-            out.append(line)
+            out.append(line.rstrip())
     return "\n".join(out) + "\n"
 
 
