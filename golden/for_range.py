@@ -13,7 +13,6 @@ def dfor_range(x, n=3, dy=1.0):
     dx = zeros_like(x)
     for i in range(n - 1, -1, -1):
         y = _y_tape.pop()
-        # line 106: for i in range(n):
         dy2 = dy
         # line 107: y = y * x + i
         dy = unbroadcast(dy * x, y)

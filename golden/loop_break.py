@@ -31,7 +31,6 @@ def dloop_break(x, dy=1.0):
     # backward pass
     for _ in range(n_iter):
         t2 = _t2_tape.pop()
-        # line 129: for i in range(10):
         dy2 = dy
         if t2:
             # line 132: y = y * 2.0

@@ -30,7 +30,6 @@ def dloop_continue(x, n=4, dy=1.0):
     for i in range(n - 1, -1, -1):
         y = _y_tape.pop()
         t = _t_tape.pop()
-        # line 138: for i in range(n):
         dy2 = dy
         if t:
             x_times_i = _x_times_i_tape.pop()

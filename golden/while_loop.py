@@ -21,7 +21,6 @@ def dwhile_loop(x, dy=1.0):
     dx = zeros_like(x)
     for _ in range(n_iter):
         y = _y_tape.pop()
-        # line 121: while k < 3:
         dy2 = dy
         # line 122: y = y * x
         dy = unbroadcast(dy * x, y)

@@ -1,4 +1,10 @@
-"""Public transforms: grad, value_and_grad, source, standalone_source."""
+"""Public transforms: grad, value_and_grad, autodiff, jvp, source, standalone_source.
+
+Every transform returns a `Transform`: a callable that generates its code on the first
+call (specialized to the shape classes of the arguments) and that is itself
+differentiable, which is how higher derivatives work: `grad(grad(f))` differentiates the
+generated source of `grad(f)`.
+"""
 from __future__ import annotations
 
 import functools
@@ -31,66 +37,102 @@ def _normalize_wrt(wrt, argnums):
 
 
 class _Compiled:
-    """A generated gradient module: its source, its loaded function and facts about it."""
+    """A generated module: its source, its loaded function and facts about it."""
 
-    def __init__(self, func, wrt: tuple, return_value: bool, ranks: tuple = ()):
-        builder = ModuleBuilder()
-        self.main = builder.gradient(func, wrt, return_value=return_value, arg_classes=ranks)
+    def __init__(self, func, wrt: tuple, mode: str, return_value: bool, classes: tuple,
+                 inline: bool):
+        builder = ModuleBuilder(inline=inline)
+        if mode == "reverse":
+            self.main = builder.gradient(func, wrt, return_value=return_value,
+                                         arg_classes=classes)
+        else:
+            self.main = builder.tangent(func, wrt, return_value=return_value,
+                                        arg_classes=classes)
         self.builder = builder
         self.source = builder.source(self.main)
         fixed, live, user_modules = builder.live_globals()
         fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
+        fixed.setdefault("np", np)
         module_ns, self.path = load_module(self.source, self.main.name, fixed, live,
                                            user_modules)
         self.function = module_ns[self.main.name]
-        self.params = [a.id for a in self.main.parsed.node.args.posonlyargs +
-                       self.main.parsed.node.args.args + self.main.parsed.node.args.kwonlyargs]
+        args = self.main.parsed.node.args
+        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
 
 
-def _compiled(func, wrt, return_value, ranks=()) -> _Compiled:
-    key = (func, wrt, return_value, ranks)
+def _compiled(func, wrt, mode, return_value, classes=(), inline=False) -> _Compiled:
+    key = (func, wrt, mode, return_value, classes, inline)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is None:
-            hit = _CACHE[key] = _Compiled(func, wrt, return_value, ranks)
+            hit = _CACHE[key] = _Compiled(func, wrt, mode, return_value, classes, inline)
         return hit
+
+
+def _innermost(func):
+    while isinstance(func, Transform):
+        func = func.func
+    return func
 
 
 def _signature(func):
     try:
-        return inspect.signature(func)
+        return inspect.signature(_innermost(func))
     except (TypeError, ValueError):
         return None
 
 
-def arg_ranks(sig, args, kwargs) -> tuple:
-    """(parameter, rank) pairs of a call: the key of one specialization."""
+def arg_classes(sig, args, kwargs) -> tuple:
+    """(parameter, shape class) pairs of a call: the key of one specialization."""
     if sig is None:
         return ()
     try:
         bound = sig.bind(*args, **kwargs)
-    except TypeError:
-        return ()
+    except TypeError:  # extra trailing arguments: tangents or a seed
+        try:
+            bound = sig.bind(*args[:len(sig.parameters)], **kwargs)
+        except TypeError:
+            return ()
     bound.apply_defaults()
     return tuple((name, shape_class(value)) for name, value in bound.arguments.items())
 
 
-class GradientFunction:
-    """What `grad` returns: call it like the original function to get the gradient."""
+class Transform:
+    """What grad/value_and_grad/autodiff return: call it like the function it transforms."""
 
-    def __init__(self, func, wrt, single: bool, return_value: bool, verbose: int):
+    def __init__(self, func, wrt, single: bool, mode: str, return_value: bool, verbose: int,
+                 kind: str):
         self.func, self.wrt, self.single = func, wrt, single
-        self.return_value, self.verbose = return_value, verbose
+        self.mode, self.return_value, self.verbose = mode, return_value, verbose
+        self.kind = kind                    # "grad", "value_and_grad", "forward", "reverse"
         self._checked = False
         self._sig = _signature(func)
         self._last = None
         self._fast: dict = {}
-        functools.update_wrapper(self, func)
-        self.__name__ = ("value_and_grad_" if return_value else "grad_") + func.__name__
+        inner = _innermost(func)
+        functools.update_wrapper(self, inner)
+        del self.__wrapped__  # so inspect does not mistake this for the function itself
+        self.__name__ = f"{kind}_{getattr(inner, '__name__', 'f')}"
 
-    def compile(self, ranks: tuple = ()) -> _Compiled:
-        fresh = (self.func, self.wrt, self.return_value, ranks) not in _CACHE
-        compiled = _compiled(self.func, self.wrt, self.return_value, ranks)
+    # -- generation ------------------------------------------------------------------
+    def target(self, classes: tuple):
+        """The Python function this transform differentiates (for a nested transform, the
+        generated code of the inner one, specialized to `classes`)."""
+        if isinstance(self.func, Transform):
+            return self.func.differentiable(classes)
+        return self.func
+
+    def differentiable(self, classes: tuple):
+        """This transform's generated function, in the form another transform can read:
+        user functions inlined (no forward/backward pairs), specialized to `classes`."""
+        return _compiled(self.target(classes), self.wrt, self.mode, False, classes,
+                         inline=True).function
+
+    def compile(self, classes: tuple = ()) -> _Compiled:
+        target = self.target(classes)
+        key = (target, self.wrt, self.mode, self.return_value, classes, False)
+        fresh = key not in _CACHE
+        compiled = _compiled(target, self.wrt, self.mode, self.return_value, classes)
         if self.verbose and fresh:
             print(compiled.source)
         return compiled
@@ -100,6 +142,7 @@ class GradientFunction:
         """The source last run (or, before any call, the general version for any shapes)."""
         return (self._last or self.compile()).source
 
+    # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types and shapes
@@ -107,7 +150,7 @@ class GradientFunction:
             function = self._fast.get(key)
             if function is not None:
                 return self._finish(function(*args))
-        compiled = self.compile(arg_ranks(self._sig, args, kwargs))
+        compiled = self.compile(arg_classes(self._sig, args, kwargs))
         self._last = compiled
         if not self._checked:
             self._check_inputs(compiled, args, kwargs)
@@ -116,6 +159,8 @@ class GradientFunction:
         return self._finish(compiled.function(*args, **kwargs))
 
     def _finish(self, result):
+        if self.mode == "forward":
+            return result
         if self.return_value:
             value, grads = result
             return value, (grads if self.single or len(self.wrt) > 1 else (grads,))
@@ -126,26 +171,31 @@ class GradientFunction:
     def _check_inputs(self, compiled: _Compiled, args, kwargs) -> None:
         values = dict(zip(compiled.params, args))
         values.update(kwargs)
+        name_of = getattr(_innermost(self.func), "__name__", "f")
         for name in compiled.main.wrt:
-            if name not in values:
-                continue
-            value = values[name]
+            value = values.get(name)
             dtype = getattr(value, "dtype", None)
             if isinstance(value, (bool, int, np.integer, np.bool_)) or (
                     dtype is not None and dtype.kind in "biu"):
                 raise NotDifferentiableError(
-                    f"cannot differentiate {self.func.__name__} with respect to '{name}': it is "
-                    f"an integer/bool value ({type(value).__name__}); pass a float")
+                    f"cannot differentiate {name_of} with respect to '{name}': it is an "
+                    f"integer/bool value ({type(value).__name__}); pass a float")
+        if self.kind not in ("grad", "value_and_grad"):
+            self._checked = True
+            return
         try:
             out = self.func(*args, **kwargs)
         except Exception:  # noqa: BLE001 - the gradient raises it, pointing into generated code
             return
-        if np.ndim(out) != 0 or isinstance(out, tuple):
+        if isinstance(out, tuple):
             raise NotDifferentiableError(
-                f"grad requires {self.func.__name__} to return a scalar, but it returned "
-                f"{'a tuple' if isinstance(out, tuple) else f'an array of shape {np.shape(out)}'};"
-                " for array outputs use a vector-Jacobian product (tangent_src.vjp) or sum "
-                "the output")
+                f"grad requires {name_of} to return a scalar, but it returned a tuple; to "
+                "return auxiliary values use has_aux (not supported yet) or return only the loss")
+        if np.ndim(out) != 0:
+            raise NotDifferentiableError(
+                f"grad requires {name_of} to return a scalar, but it returned an array of "
+                f"shape {np.shape(out)}; for array outputs use a vector-Jacobian product "
+                "(tangent_src.vjp) or sum the output")
         self._checked = True
 
 
@@ -156,7 +206,7 @@ def grad(func=None, wrt=0, *, argnums=None, verbose: int = 0, backend: str = "py
     if func is None:
         return functools.partial(grad, wrt=wrt, argnums=argnums, verbose=verbose)
     wrt, single = _normalize_wrt(wrt, argnums)
-    return GradientFunction(func, wrt, single, False, verbose)
+    return Transform(func, wrt, single, "reverse", False, verbose, "grad")
 
 
 def value_and_grad(func=None, wrt=0, *, argnums=None, verbose: int = 0):
@@ -164,25 +214,40 @@ def value_and_grad(func=None, wrt=0, *, argnums=None, verbose: int = 0):
     if func is None:
         return functools.partial(value_and_grad, wrt=wrt, argnums=argnums, verbose=verbose)
     wrt, single = _normalize_wrt(wrt, argnums)
-    return GradientFunction(func, wrt, single, True, verbose)
+    return Transform(func, wrt, single, "reverse", True, verbose, "value_and_grad")
+
+
+def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0):
+    """The generated derivative function itself.
+
+    mode="forward": `g(*args, *tangents) -> tangent of the output`, one tangent per `wrt`
+    argument (each defaults to 1.0). mode="reverse": `g(*args, seed=1.0) -> gradient(s)`,
+    where the seed is the cotangent of the output (any shape)."""
+    if mode not in ("forward", "reverse"):
+        raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}")
+    wrt, single = _normalize_wrt(wrt, None)
+    return Transform(func, wrt, single, mode, False, verbose, mode)
 
 
 def source(df, *example_args, **example_kwargs) -> str:
-    """The generated source of a gradient returned by `grad`/`value_and_grad`.
+    """The generated source of a function returned by a transform.
 
-    With example arguments: the version specialized to their ranks (scalar vs array
-    of each ndim), which is what a call with such arguments runs. Without: the
-    version last run, or the general one if the gradient was never called."""
-    if isinstance(df, GradientFunction):
+    With example arguments: the version specialized to their shape classes, which is
+    what a call with such arguments runs. Without: the version last run, or the
+    general one if it was never called."""
+    if isinstance(df, Transform):
         if example_args or example_kwargs:
-            return df.compile(arg_ranks(df._sig, example_args, example_kwargs)).source
+            return df.compile(arg_classes(df._sig, example_args, example_kwargs)).source
         return df.source
     raise TypeError(f"source() takes a function returned by grad(), got {type(df).__name__}")
 
 
-def standalone_source(func, wrt=0, name: str | None = None) -> str:
-    """A complete module defining the gradient of `func`, runnable without tangent_src."""
+def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse") -> str:
+    """A complete module defining the derivative of `func`, runnable without tangent_src."""
     wrt, _ = _normalize_wrt(wrt, None)
     builder = ModuleBuilder()
-    main = builder.gradient(func, wrt, name=name)
+    if mode == "reverse":
+        main = builder.gradient(func, wrt, name=name)
+    else:
+        main = builder.tangent(func, wrt, name=name)
     return builder.source(main, standalone=True)

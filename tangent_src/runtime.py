@@ -20,6 +20,12 @@ def unbroadcast(g, like):
     return g.reshape(shape) if shape else g[()]
 
 
+def broadcast_like(t, like):
+    """A tangent `t` given the shape of `like` (forward mode: the result of broadcasting)."""
+    shape = np.shape(like)
+    return t if np.shape(t) == shape else np.broadcast_to(t, shape)
+
+
 def unreduce(g, like, axis=None, keepdims=False):
     """Broadcast the gradient of a reduction over `axis` back to the shape of `like`."""
     shape = np.shape(like)
@@ -99,5 +105,5 @@ def add_at(acc, index, g):
     return acc
 
 
-HELPERS = ("unbroadcast", "unreduce", "reduced_size", "extremum_mask", "matmul_lhs", "matmul_rhs",
+HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask", "matmul_lhs", "matmul_rhs",
            "inverse_permutation", "zeros_like", "add_at")

@@ -37,9 +37,12 @@ for _f in (np.max, np.min, np.amax, np.amin):
 for _key in (gast.MatMult, np.matmul, np.dot):
     register_template(A, _key, "y, a, b",
                       "d[a] = matmul_lhs(d[y], a, b)\nd[b] = matmul_rhs(d[y], a, b)\n")
-    fwd = "np.matmul" if _key is not np.dot else "np.dot"
-    register_template(T, _key, "y, a, b",
-                      f"d[y] = {fwd}(d[a], b)\nd[y] = {fwd}(a, d[b])\n")
+    if _key is gast.MatMult:
+        register_template(T, _key, "y, a, b", "d[y] = d[a] @ b\nd[y] = a @ d[b]\n")
+    else:
+        fwd = "np.matmul" if _key is np.matmul else "np.dot"
+        register_template(T, _key, "y, a, b",
+                          f"d[y] = {fwd}(d[a], b)\nd[y] = {fwd}(a, d[b])\n")
 
 register_template(A, np.reshape, "y, a, shape=None, order='C'",
                   "d[a] = np.reshape(d[y], np.shape(a))")
@@ -53,5 +56,5 @@ register_template(A, np.where, "y, condition, x, y_",
                   "d[x] = unbroadcast(np.where(condition, d[y], 0.0), x)\n"
                   "d[y_] = unbroadcast(np.where(condition, 0.0, d[y]), y_)\n")
 register_template(T, np.where, "y, condition, x, y_",
-                  "d[y] = np.where(condition, d[x], 0.0)\n"
-                  "d[y] = np.where(condition, 0.0, d[y_])\n")
+                  "d[y] = broadcast_like(np.where(condition, d[x], 0.0), y)\n"
+                  "d[y] = broadcast_like(np.where(condition, 0.0, d[y_]), y)\n")

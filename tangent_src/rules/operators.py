@@ -38,13 +38,19 @@ def _scaled(g: str, factor: str) -> str:
     return f"{g} * ({factor})"
 
 
+def _spread(t: str, factor: str) -> str:
+    """A tangent term that is the operand's tangent alone keeps the operand's shape; give it
+    the result's (`broadcast_like` is dropped when shapes provably agree)."""
+    return f"broadcast_like({t}, y)" if factor in ("1", "-1") else t
+
+
 for _key, (_da, _db) in BINARY.items():
     register_template(REGISTRY.adjoints, _key, "y, a, b",
                       f"d[a] = unbroadcast({_scaled('d[y]', _da)}, a)\n"
                       f"d[b] = unbroadcast({_scaled('d[y]', _db)}, b)\n")
     register_template(REGISTRY.tangents, _key, "y, a, b",
-                      f"d[y] = {_scaled('d[a]', _da)}\n"
-                      f"d[y] = {_scaled('d[b]', _db)}\n")
+                      f"d[y] = {_spread(_scaled('d[a]', _da), _da)}\n"
+                      f"d[y] = {_spread(_scaled('d[b]', _db), _db)}\n")
 
 # Powers: the exponent is usually a constant; its own derivative needs log(a).
 for _key in (gast.Pow, np.power):

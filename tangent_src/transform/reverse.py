@@ -252,7 +252,7 @@ class Reverse:
             return []
         value = stmt.value
         dtarget = _name(self.d(target))
-        out = [_comment_marker(stmt)]
+        out = [_comment_marker(stmt)] if not _is_copy_back(stmt) else []
         if isinstance(value, gast.Name):
             if value.id in self.varied:
                 out.append(self.accumulate(value.id, dtarget))

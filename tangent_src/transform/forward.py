@@ -1,0 +1,234 @@
+"""Forward mode: core function -> tangent function `jvp_f(args..., dx=1.0, ...) -> dout`.
+
+Each statement is followed by the statement computing its tangent (`dh = dz * (1.0 - h * h)`);
+control flow is kept as it is, since tangents flow forward with the values. Calls to user
+functions become calls to their own tangent functions, which return `(value, tangent)`.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+
+import gast
+
+from ..analysis.activity import is_nondifferentiable, varied_names
+from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
+from ..frontend.lower import _assign, _const, _dotted, _name
+from ..frontend.source import ParsedFunction
+from ..naming import Namer
+from ..rules.registry import REGISTRY
+from ..rules.template import TemplateError, bind, instantiate
+from .reverse import _comment_marker, _is_user_function
+
+
+def _call(func: str, args):
+    return gast.Call(func=_name(func), args=list(args), keywords=[])
+
+
+class Forward:
+    """Builds the tangent FunctionDef of one core function."""
+
+    def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
+                 namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
+                 classes: dict | None = None):
+        self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
+        self.name, self.return_value = name, return_value
+        self.classes = classes or {}
+        self.tangents: dict[str, str] = {}
+        self.tangent_params: dict[str, str] = {}
+
+    def d(self, var: str) -> str:
+        if var not in self.tangents:
+            self.tangents[var] = self.namer.fresh("d" + var)
+        return self.tangents[var]
+
+    def shape(self, atom):
+        if isinstance(atom, gast.Name):
+            return self.classes.get(atom.id)
+        if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float, bool)):
+            return ()
+        return None
+
+    def zeros(self, var: str):
+        if self.classes.get(var) == ():
+            return _const(0.0)
+        return _call("zeros_like", [_name(var)])
+
+    # -- driver ------------------------------------------------------------------
+    def build(self) -> gast.FunctionDef:
+        core = copy.deepcopy(self.core)
+        body, ret = core.body[:-1], core.body[-1]
+        self.varied = varied_names(body, set(self.wrt), self.resolve)
+        result = ret.value.id
+        for w in self.wrt:
+            self.tangent_params[w] = self.d(w)
+        new_body = self.block(body)
+        dresult = _name(self.d(result)) if result in self.varied else self.zeros(result)
+        value = gast.Tuple(elts=[_name(result), dresult], ctx=gast.Load()) \
+            if self.return_value else dresult
+        args = copy.deepcopy(core.args)
+        for w in self.wrt:
+            args.args.append(_name(self.d(w), gast.Param()))
+            args.defaults.append(_const(1.0))
+        if args.kwonlyargs:  # tangents follow every original parameter
+            raise self.parsed.unsupported(core, "keyword-only parameters in forward mode",
+                                          "make them positional")
+        node = gast.FunctionDef(name=self.name, args=args,
+                                body=new_body + [gast.Return(value=value)], decorator_list=[],
+                                returns=None, type_comment=None, type_params=[])
+        node.lineno = core.lineno
+        return node
+
+    def block(self, stmts) -> list:
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, gast.Assign):
+                out += self.assign(stmt)
+            elif isinstance(stmt, gast.If):
+                new = copy.copy(stmt)
+                new.body, new.orelse = self.block(stmt.body), self.block(stmt.orelse)
+                new.body = new.body or [gast.Pass()]
+                out.append(new)
+            elif isinstance(stmt, (gast.For, gast.While)):
+                new = copy.copy(stmt)
+                new.body = self.block(stmt.body)
+                out.append(new)
+            else:
+                out.append(stmt)
+        return out
+
+    def assign(self, stmt) -> list:
+        target = stmt.targets[0].id
+        if target not in self.varied:
+            return [stmt]
+        value = stmt.value
+        markers = [] if getattr(stmt, "copy_back", False) else [_comment_marker(stmt)]
+        if isinstance(value, gast.Call):
+            func = self.resolve(value.func)
+            if _is_user_function(func) and REGISTRY.lookup(REGISTRY.tangents, func) is None:
+                return [*markers, self.call_subroutine(stmt, value, func)]
+        tangent = self.tangent_of(stmt, target, value)
+        return [*markers, stmt, _assign(self.d(target), tangent)]
+
+    def active(self, atom) -> bool:
+        return isinstance(atom, gast.Name) and atom.id in self.varied
+
+    def tangent_of(self, stmt, target, value):
+        if isinstance(value, gast.Name):
+            return _name(self.d(value.id)) if self.active(value) else self.zeros(target)
+        if isinstance(value, gast.Constant):
+            return self.zeros(target)
+        if isinstance(value, gast.Subscript):
+            if not self.active(value.value):
+                return self.zeros(target)
+            return gast.Subscript(value=_name(self.d(value.value.id)),
+                                  slice=copy.deepcopy(value.slice), ctx=gast.Load())
+        if isinstance(value, gast.Tuple):
+            return gast.Tuple(elts=[_name(self.d(e.id)) if self.active(e) else
+                                    _call("zeros_like", [copy.deepcopy(e)])
+                                    for e in value.elts], ctx=gast.Load())
+        if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+            args = [value.left, value.right] if isinstance(value, gast.BinOp) else \
+                [value.operand]
+            return self.apply_rule(type(value.op), target, args, {}, value)
+        if isinstance(value, gast.Call):
+            func = self.resolve(value.func)
+            if is_nondifferentiable(func):
+                return self.zeros(target)
+            return self.apply_rule(func, target, value.args,
+                                   {k.arg: k.value for k in value.keywords}, value)
+        raise self.parsed.unsupported(value, f"'{type(value).__name__}' of a varying value",
+                                      "rewrite the expression with NumPy functions")
+
+    def apply_rule(self, key, target, args, keywords, loc):
+        label = _dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
+        template = REGISTRY.lookup(REGISTRY.tangents, key)
+        if template is None:
+            raise self.parsed.error(
+                NoDerivativeRuleError, loc, f"no forward-mode rule for {label}",
+                construct=label,
+                hint=f"register one with @tangent_src.tangent({label}), or mark it with "
+                     f"tangent_src.nondifferentiable({label})")
+        try:
+            values = bind(template, _name(target), list(args), dict(keywords))
+        except TemplateError as exc:
+            raise self.parsed.unsupported(loc, f"this call of {label} ({exc})",
+                                          "call it with the arguments its rule declares") \
+                from exc
+        dnames = {p: self.d(v.id) for p, v in values.items()
+                  if isinstance(v, gast.Name) and v.id in self.varied}
+        result_param = template.params[0]
+        dnames[result_param] = self.d(target)
+        helpers, contributions = instantiate(template, values, dnames, self.namer.fresh)
+        if helpers:
+            raise AssertionError("tangent templates are single expressions")
+        operands = [values[p] for p in template.params[1:] if p not in template.defaults]
+        terms = []
+        for c in contributions:
+            source = next((o for o in operands if isinstance(o, gast.Name) and
+                           _reads(c.expr, dnames.get(_param_of(values, o)))), None)
+            expr = c.expr
+            if source is not None and self.fills(source, operands, target):
+                expr = _StripBroadcast().visit(expr)
+            terms.append(expr)
+        if not terms:
+            return self.zeros(target)
+        total = terms[0]
+        for term in terms[1:]:
+            total = gast.BinOp(left=total, op=gast.Add(), right=term)
+        return total
+
+    def fills(self, operand, operands, target) -> bool:
+        """Whether `operand` already has the result's shape (so its tangent does too)."""
+        others = [o for o in operands if o is not operand]
+        if all(self.shape(o) == () for o in others):
+            return True
+        if any(isinstance(o, gast.Name) and o.id == operand.id for o in others):
+            return True
+        mine, result = self.shape(operand), self.classes.get(target)
+        return mine is not None and mine == result and "?" not in mine
+
+    def call_subroutine(self, stmt, call, func):
+        sig = inspect.signature(func)
+        try:
+            bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+        except TypeError as exc:
+            raise self.parsed.error(UnsupportedSyntaxError, call, f"bad call: {exc}",
+                                    construct="call", hint="match the function's parameters") \
+                from exc
+        active = tuple(p for p, v in bound.arguments.items() if self.active(v))
+        classes = tuple((p, self.shape(v)) for p, v in bound.arguments.items())
+        callee = self.subroutine(func, active, classes)
+        keywords = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value))
+                    for k in call.keywords]
+        keywords += [gast.keyword(arg=callee.tangent_params[p],
+                                  value=_name(self.d(bound.arguments[p].id))) for p in active]
+        target = stmt.targets[0].id
+        targets = gast.Tuple(elts=[_name(target, gast.Store()),
+                                   _name(self.d(target), gast.Store())], ctx=gast.Store())
+        new = gast.Assign(targets=[targets], value=gast.Call(
+            func=_name(callee.name), args=copy.deepcopy(call.args), keywords=keywords),
+            type_comment=None)
+        new.lineno = stmt.lineno
+        return new
+
+
+def _param_of(values: dict, atom) -> str | None:
+    for p, v in values.items():
+        if v is atom:
+            return p
+    return None
+
+
+def _reads(expr, name) -> bool:
+    return name is not None and any(isinstance(n, gast.Name) and n.id == name
+                                    for n in gast.walk(expr))
+
+
+class _StripBroadcast(gast.NodeTransformer):
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        if isinstance(node.func, gast.Name) and node.func.id == "broadcast_like":
+            return node.args[0]
+        return node
