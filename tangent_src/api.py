@@ -158,6 +158,21 @@ class Transform:
             self._fast[key] = compiled.function
         return self._finish(compiled.function(*args, **kwargs))
 
+    def call_with(self, args: tuple, extras: dict):
+        """Call with the derivative's own inputs given by meaning rather than position:
+        `extras` maps a wrt argument (index or name) to its tangent (forward mode), or
+        "seed" to the output cotangent (reverse mode)."""
+        compiled = self.compile(arg_classes(self._sig, args, {}))
+        self._last = compiled
+        kwargs = {}
+        for key, value in extras.items():
+            if key == "seed":
+                kwargs[compiled.main.seed] = value
+            else:
+                name = compiled.params[key] if isinstance(key, int) else key
+                kwargs[compiled.main.tangent_params[name]] = value
+        return self._finish(compiled.function(*args, **kwargs))
+
     def _finish(self, result):
         if self.mode == "forward":
             return result

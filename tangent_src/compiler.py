@@ -199,8 +199,11 @@ class ModuleBuilder:
         fixed, live, modules = {}, {}, set()
         for fn in self.functions:
             modules.add(getattr(fn.parsed.func, "__module__", None) or "__main__")
+            chained = getattr(fn.parsed.live_globals, "live", {})
             for name in emit.free_names(fn.nodes):
-                if name in fn.parsed.live_globals:
+                if name in chained:
+                    live[name] = chained[name]
+                elif name in fn.parsed.live_globals:
                     live[name] = fn.parsed.live_globals
                     value = fn.parsed.live_globals[name]
                     if isinstance(value, type(os)):

@@ -76,6 +76,13 @@ def matmul_rhs(g, a, b):
     return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
 
 
+def product(a, b):
+    """a @ b, or a * b when either is a scalar (the map that matmul_lhs/rhs transpose)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return a * b
+    return np.matmul(a, b)
+
+
 def inverse_permutation(axes):
     """The axes that undo np.transpose(x, axes) (None reverses, as in NumPy)."""
     return None if axes is None else tuple(np.argsort(axes))
@@ -106,4 +113,4 @@ def add_at(acc, index, g):
 
 
 HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask", "matmul_lhs", "matmul_rhs",
-           "inverse_permutation", "zeros_like", "add_at")
+           "inverse_permutation", "zeros_like", "add_at", "product")

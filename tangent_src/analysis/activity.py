@@ -26,6 +26,12 @@ def varied_names(body: list, inputs: set[str], resolve) -> set[str]:
                 if target not in varied and _value_varies(stmt.value, varied, resolve):
                     varied.add(target)
                     changed = True
+            elif isinstance(stmt, gast.Expr):  # tape.append(x): the tape varies with x
+                call = stmt.value
+                tape, item = call.func.value.id, call.args[0]
+                if tape not in varied and isinstance(item, gast.Name) and item.id in varied:
+                    varied.add(tape)
+                    changed = True
             elif isinstance(stmt, (gast.If, gast.For, gast.While)):
                 visit(stmt.body)
                 visit(stmt.orelse)
@@ -47,6 +53,9 @@ def _value_varies(expr, varied: set[str], resolve) -> bool:
         return isinstance(expr.value, gast.Name) and expr.value.id in varied
     if isinstance(expr, gast.Subscript):
         return isinstance(expr.value, gast.Name) and expr.value.id in varied
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) and \
+            expr.func.attr == "pop" and isinstance(expr.func.value, gast.Name):
+        return expr.func.value.id in varied
     if isinstance(expr, gast.Call):
         func = resolve(expr.func)
         if is_nondifferentiable(func):

@@ -124,7 +124,8 @@ class ShapeInference:
             return self.of(expr)
         if isinstance(expr, gast.Attribute):
             if isinstance(expr.value, gast.Name) and expr.value.id in self.classes:
-                return None
+                cls = self.classes[expr.value.id]
+                return tuple(reversed(cls)) if expr.attr == "T" and cls is not None else None
             return self.of(expr)
         if isinstance(expr, gast.BinOp):
             left, right = self.of(expr.left), self.of(expr.right)
@@ -135,6 +136,8 @@ class ShapeInference:
             return SCALAR if isinstance(expr.op, gast.Not) else self.of(expr.operand)
         if isinstance(expr, gast.BoolOp):
             return SCALAR
+        if isinstance(expr, gast.List):
+            return None
         if isinstance(expr, gast.Compare):
             return broadcast(self.of(expr.left), self.of(expr.comparators[0]))
         if isinstance(expr, gast.Subscript):
@@ -165,6 +168,9 @@ class ShapeInference:
         return tuple(out) + base[dim:]
 
     def call(self, expr):
+        if isinstance(expr.func, gast.Attribute) and expr.func.attr in ("pop", "append") and \
+                isinstance(expr.func.value, gast.Name) and expr.func.value.id in self.classes:
+            return None  # an item taken off a tape
         func = self.resolve(expr.func)
         args = [self.of(a) for a in expr.args]
         keywords = {k.arg: k.value for k in expr.keywords}

@@ -17,7 +17,7 @@ import gast
 
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
-from .lower import _assign, _const, _dotted, _name
+from .lower import _assign, _const, _dotted, _name, is_list_method
 from .source import ParsedFunction
 
 OP_WORDS = {gast.Add: "plus", gast.Sub: "minus", gast.Mult: "times", gast.Div: "over",
@@ -208,6 +208,8 @@ class ANF:
         if kind is gast.Subscript:
             return gast.Subscript(value=self.atom(expr.value), slice=self.index(expr.slice),
                                   ctx=gast.Load())
+        if kind is gast.List and not expr.elts:
+            return gast.List(elts=[], ctx=gast.Load())  # a new tape
         if kind in (gast.Tuple, gast.List):
             return gast.Tuple(elts=[self.atom(e) for e in expr.elts], ctx=gast.Load())
         if kind is gast.Compare:
@@ -235,6 +237,9 @@ class ANF:
 
     def flat_call(self, expr):
         func = expr.func
+        if is_list_method(expr, "pop") and func.value.id in self.user_locals:
+            return gast.Call(func=gast.Attribute(value=self.load(func.value), attr="pop",
+                                                 ctx=gast.Load()), args=[], keywords=[])
         if isinstance(func, gast.Name) and func.id in self.user_locals:
             raise self.parsed.unsupported(
                 expr, f"calling the local variable '{func.id}'",
@@ -292,6 +297,15 @@ class ANF:
         getattr(self, "stmt_" + type(node).__name__)(node, after_reads) \
             if type(node) in (gast.For, gast.While) else \
             getattr(self, "stmt_" + type(node).__name__)(node)
+
+    def stmt_Expr(self, node):
+        """`tape.append(x)`: the only expression statement of the core language."""
+        call = node.value
+        tape = self.load(call.func.value)
+        value = self.atom(call.args[0])
+        self.emit(gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=tape, attr="append", ctx=gast.Load()), args=[value],
+            keywords=[])), node)
 
     def stmt_Assign(self, node):
         target = node.targets[0].id

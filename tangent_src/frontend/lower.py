@@ -139,6 +139,9 @@ class Lowerer:
     def stmt_Expr(self, node):
         if isinstance(node.value, gast.Constant) and isinstance(node.value.value, str):
             return []  # docstring
+        if is_list_method(node.value, "append"):
+            self.check_expr(node.value)
+            return [node]
         raise self.parsed.unsupported(
             node, "expression statement",
             "a call whose result is unused has no effect on the gradient; remove it or assign it")
@@ -415,6 +418,13 @@ class Lowerer:
                 return out, body_returns and else_returns
             out.append(stmt)
         return out, False
+
+
+def is_list_method(expr, method: str) -> bool:
+    """`name.append(x)` / `name.pop()` on a local list (the tapes of generated code)."""
+    return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) and \
+        expr.func.attr == method and isinstance(expr.func.value, gast.Name) and \
+        len(expr.args) == (1 if method == "append" else 0) and not expr.keywords
 
 
 def _to_load(target):

@@ -40,6 +40,11 @@ class ParsedFunction:
 def _namespace(func) -> dict:
     """The names a function body can read: its globals overlaid by its closure cells."""
     namespace = dict(func.__globals__)
+    live = getattr(func.__globals__, "live", None)  # generated code: names read from user modules
+    if live:
+        for name, source in live.items():
+            if name in source:
+                namespace.setdefault(name, source[name])
     if func.__closure__:
         for name, cell in zip(func.__code__.co_freevars, func.__closure__):
             with contextlib.suppress(ValueError):  # empty cell: assigned later

@@ -13,8 +13,9 @@ import gast
 
 from ..analysis.activity import is_nondifferentiable, varied_names
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
-from ..frontend.lower import _assign, _const, _dotted, _name
+from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction
+from .. import runtime as _runtime
 from ..naming import Namer
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, bind, instantiate
@@ -63,7 +64,11 @@ class Forward:
         result = ret.value.id
         for w in self.wrt:
             self.tangent_params[w] = self.d(w)
-        new_body = self.block(body)
+        params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
+        # a parameter outside `wrt` that is reassigned from varying values starts at zero
+        starts = [_assign(self.d(p), self.zeros(p)) for p in params
+                  if p in self.varied and p not in self.wrt]
+        new_body = starts + self.block(body)
         dresult = _name(self.d(result)) if result in self.varied else self.zeros(result)
         value = gast.Tuple(elts=[_name(result), dresult], ctx=gast.Load()) \
             if self.return_value else dresult
@@ -94,6 +99,15 @@ class Forward:
                 new = copy.copy(stmt)
                 new.body = self.block(stmt.body)
                 out.append(new)
+            elif isinstance(stmt, gast.Expr):  # tape.append(x): the tangent tape follows
+                out.append(stmt)
+                tape, item = stmt.value.func.value.id, stmt.value.args[0]
+                if tape in self.varied:
+                    tangent = _name(self.d(item.id)) if self.active(item) else \
+                        self.zeros(item.id) if isinstance(item, gast.Name) else _const(0.0)
+                    out.append(gast.Expr(value=gast.Call(
+                        func=gast.Attribute(value=_name(self.d(tape)), attr="append",
+                                            ctx=gast.Load()), args=[tangent], keywords=[])))
             else:
                 out.append(stmt)
         return out
@@ -104,7 +118,7 @@ class Forward:
             return [stmt]
         value = stmt.value
         markers = [] if getattr(stmt, "copy_back", False) else [_comment_marker(stmt)]
-        if isinstance(value, gast.Call):
+        if isinstance(value, gast.Call) and not is_list_method(value, "pop"):
             func = self.resolve(value.func)
             if _is_user_function(func) and REGISTRY.lookup(REGISTRY.tangents, func) is None:
                 return [*markers, self.call_subroutine(stmt, value, func)]
@@ -117,6 +131,17 @@ class Forward:
     def tangent_of(self, stmt, target, value):
         if isinstance(value, gast.Name):
             return _name(self.d(value.id)) if self.active(value) else self.zeros(target)
+        if isinstance(value, gast.List):
+            return gast.List(elts=[], ctx=gast.Load())
+        if is_list_method(value, "pop"):
+            return gast.Call(func=gast.Attribute(value=_name(self.d(value.func.value.id)),
+                                                 attr="pop", ctx=gast.Load()),
+                             args=[], keywords=[])
+        if isinstance(value, gast.Attribute) and value.attr == "T":
+            if not self.active(value.value):
+                return self.zeros(target)
+            return gast.Attribute(value=_name(self.d(value.value.id)), attr="T",
+                                  ctx=gast.Load())
         if isinstance(value, gast.Constant):
             return self.zeros(target)
         if isinstance(value, gast.Subscript):
@@ -172,6 +197,8 @@ class Forward:
             if source is not None and self.fills(source, operands, target):
                 expr = _StripBroadcast().visit(expr)
             terms.append(expr)
+        if not terms and key is getattr(_runtime, "add_at") and self.active(values.get("acc")):
+            return _name(self.d(values["acc"].id))
         if not terms:
             return self.zeros(target)
         total = terms[0]

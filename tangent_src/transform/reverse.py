@@ -17,7 +17,7 @@ import gast
 from ..analysis.activity import is_nondifferentiable, varied_names
 from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
 from ..frontend.anf import assigned
-from ..frontend.lower import _assign, _const, _dotted, _name
+from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction
 from ..naming import Namer
 from ..rules.registry import REGISTRY
@@ -129,6 +129,8 @@ class Reverse:
         self.count_while_loops(body)
         params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
         self._params = params
+        self.lists = {n.targets[0].id for n in gast.walk(core) if isinstance(n, gast.Assign)
+                      and isinstance(n.value, gast.List)}
         self.varied = varied_names(body, set(self.wrt), self.resolve)
         self.same_shape = _same_shape(body, self.resolve)
         self.result = ret.value.id
@@ -182,6 +184,8 @@ class Reverse:
                 new.orelse = self.primal_block(stmt.orelse, in_loop, inner)
                 out.append(new)
                 defined += _definitely_assigned([stmt])
+            elif isinstance(stmt, gast.Expr):  # tape.append(x) of code being re-differentiated
+                out.append(stmt)
             else:  # a loop
                 new = copy.copy(stmt)
                 carried = sorted(self._carried(stmt))
@@ -228,6 +232,8 @@ class Reverse:
         for stmt in reversed(stmts):
             if isinstance(stmt, gast.Assign):
                 out += self.adjoint_assign(stmt)
+            elif isinstance(stmt, gast.Expr):
+                out += self.adjoint_append(stmt)
             elif isinstance(stmt, gast.If):
                 body = self.adjoint_block(stmt.body, [], [])
                 orelse = self.adjoint_block(stmt.orelse, [], [])
@@ -256,7 +262,7 @@ class Reverse:
         if isinstance(value, gast.Name):
             if value.id in self.varied:
                 out.append(self.accumulate(value.id, dtarget))
-        elif isinstance(value, gast.Constant):
+        elif isinstance(value, (gast.Constant, gast.List)):
             pass
         elif isinstance(value, gast.Subscript):
             if isinstance(value.value, gast.Name) and value.value.id in self.varied:
@@ -269,9 +275,18 @@ class Reverse:
                 if isinstance(elt, gast.Name) and elt.id in self.varied:
                     item = gast.Subscript(value=dtarget, slice=_const(k), ctx=gast.Load())
                     out.append(self.accumulate(elt.id, item))
+        elif isinstance(value, gast.Attribute) and value.attr == "T":
+            if isinstance(value.value, gast.Name) and value.value.id in self.varied:
+                out.append(self.accumulate(value.value.id, gast.Call(
+                    func=gast.Attribute(value=_name("np"), attr="transpose", ctx=gast.Load()),
+                    args=[dtarget], keywords=[])))
         elif isinstance(value, gast.Attribute):
             raise self.parsed.unsupported(value, f"attribute '.{value.attr}' of an array",
                                           "use the NumPy function, e.g. np.transpose(x)")
+        elif is_list_method(value, "pop"):
+            tape = value.func.value.id
+            if tape in self.varied:
+                out.append(_expr_stmt(_attr_call(self.d(tape), "append", [dtarget])))
         elif isinstance(value, (gast.BinOp, gast.UnaryOp)):
             args = [value.left, value.right] if isinstance(value, gast.BinOp) else [value.operand]
             out += self.apply_rule(type(value.op), stmt, args, {}, value)
@@ -283,6 +298,18 @@ class Reverse:
         if target in self._multi_defined() or _is_copy_back(stmt):
             out.append(_assign(self.d(target), self.zeros(target)))
         return out
+
+    def adjoint_append(self, stmt) -> list:
+        """The adjoint of `tape.append(x)` takes x's adjoint back off the adjoint tape."""
+        call = stmt.value
+        tape, item = call.func.value.id, call.args[0]
+        if tape not in self.varied or not (isinstance(item, gast.Name) and
+                                           item.id in self.varied):
+            return []
+        part = self.namer.fresh(f"{self.d(item.id)}_popped")
+        return [_comment_marker(stmt),
+                _assign(part, _attr_call(self.d(tape), "pop", [])),
+                self.accumulate(item.id, _name(part))]
 
     def _multi_defined(self) -> set[str]:
         if not hasattr(self, "_multi"):
@@ -305,6 +332,8 @@ class Reverse:
     def zeros(self, var: str):
         """A zero adjoint for `var`: 0.0 for a scalar, else an array of its shape."""
         cls = self.classes.get(var)
+        if var in self.lists:
+            return gast.List(elts=[], ctx=gast.Load())
         if cls == ():
             return _const(0.0)
         if cls:
@@ -382,7 +411,8 @@ class Reverse:
         called in the adjoint sweep (so g's forward computation is not repeated)."""
         call = stmt.value
         target = stmt.targets[0].id
-        if not isinstance(call, gast.Call) or target not in self.varied:
+        if not isinstance(call, gast.Call) or target not in self.varied or \
+                is_list_method(call, "pop"):
             return None
         func = self.resolve(call.func)
         if not _is_user_function(func) or REGISTRY.lookup(REGISTRY.adjoints, func) is not None:
@@ -523,7 +553,14 @@ def _reversed_range(iter_call):
         return _call("range", [_sub1(args[0]), _const(-1), _const(-1)])
     if len(args) == 2:
         return _call("range", [_sub1(args[1]), _sub1(args[0]), _const(-1)])
-    return _call("reversed", [copy.deepcopy(iter_call)])
+    # range(a, b, c) backwards, for a step of either sign: from its last element down to a
+    start, _, step = (copy.deepcopy(a) for a in args)
+    count = _call("len", [copy.deepcopy(iter_call)])
+    last = gast.BinOp(left=start, op=gast.Add(), right=gast.BinOp(
+        left=gast.BinOp(left=count, op=gast.Sub(), right=_const(1)), op=gast.Mult(),
+        right=copy.deepcopy(step)))
+    stop = gast.BinOp(left=copy.deepcopy(args[0]), op=gast.Sub(), right=copy.deepcopy(step))
+    return _call("range", [last, stop, gast.UnaryOp(op=gast.USub(), operand=step)])
 
 
 def _sub1(atom):

@@ -1,0 +1,238 @@
+"""Derivatives built from the two generated modes: jvp, vjp, hvp, hessian, jacobian,
+check_grads. Each calls generated code; nothing here differentiates numerically except
+check_grads, whose job is to compare against finite differences."""
+from __future__ import annotations
+
+import numpy as np
+
+from .api import Transform, _normalize_wrt
+from .errors import NotDifferentiableError
+
+
+def _is_float_like(value) -> bool:
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, (bool, np.bool_, int, np.integer)):
+        return False
+    return dtype is None or dtype.kind in "fc"
+
+
+def _zeros_like(value):
+    return 0.0 if np.ndim(value) == 0 and not isinstance(value, np.ndarray) else \
+        np.zeros(np.shape(value))
+
+
+def _name(func) -> str:
+    while isinstance(func, Transform):
+        func = func.func
+    return getattr(func, "__name__", "f")
+
+
+def _transform(func, wrt: tuple, mode: str, return_value: bool = False) -> Transform:
+    return Transform(func, wrt, len(wrt) == 1, mode, return_value, 0, mode)
+
+
+def jvp(func, primals, tangents):
+    """Forward mode, JAX style: `(func(*primals), derivative along tangents)`."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise NotDifferentiableError(
+            f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per "
+            "argument")
+    for k, (p, t) in enumerate(zip(primals, tangents)):
+        if np.shape(p) != np.shape(t):
+            raise NotDifferentiableError(
+                f"jvp: the tangent of argument {k} of {_name(func)} has shape {np.shape(t)}, "
+                f"but the argument has shape {np.shape(p)}")
+    wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p))
+    if not wrt:
+        return func(*primals), _zeros_like(func(*primals))
+    forward = _transform(func, wrt, "forward", return_value=True)
+    return forward.call_with(primals, {k: tangents[k] for k in wrt})
+
+
+def vjp(func, *primals):
+    """Reverse mode, JAX style: `(func(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one
+    cotangent per primal (zeros for integer arguments)."""
+    value = func(*primals)
+    wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p))
+    reverse = _transform(func, wrt, "reverse") if wrt else None
+
+    def vjp_fun(cotangent):
+        if np.shape(cotangent) != np.shape(value):
+            raise NotDifferentiableError(
+                f"vjp: the cotangent has shape {np.shape(cotangent)}, but {_name(func)} "
+                f"returned shape {np.shape(value)}")
+        grads = reverse.call_with(primals, {"seed": cotangent}) if reverse else ()
+        grads = grads if len(wrt) > 1 else (grads,)
+        found = dict(zip(wrt, grads))
+        return tuple(found.get(k, _zeros_like(p)) for k, p in enumerate(primals))
+
+    return value, vjp_fun
+
+
+def _require_scalar(func, args, what: str) -> None:
+    out = func(*args)
+    if isinstance(out, tuple) or np.ndim(out) != 0:
+        raise NotDifferentiableError(
+            f"{what} requires {_name(func)} to return a scalar, but it returned "
+            f"{'a tuple' if isinstance(out, tuple) else f'shape {np.shape(out)}'}; use "
+            "jacobian for vector-valued functions")
+
+
+def hvp(func, wrt=0):
+    """`h(*args, v)`: the Hessian of scalar `func` with respect to argument `wrt`, times v
+    (forward mode over the generated reverse-mode gradient)."""
+    (index,), _ = _normalize_wrt(wrt, None)
+    gradient = Transform(func, (index,), True, "reverse", False, 0, "grad")
+    forward = _transform(gradient, (index,), "forward")
+
+    def h(*args):
+        *args, v = args
+        _require_scalar(func, args, "hvp")
+        position = _position(func, index)
+        if np.shape(v) != np.shape(args[position]):
+            raise NotDifferentiableError(
+                f"hvp: v has shape {np.shape(v)}, but argument {index} has shape "
+                f"{np.shape(args[position])}")
+        return forward.call_with(tuple(args), {index: v})
+
+    return h
+
+
+def hessian(func, wrt=0):
+    """`H(*args)`: second derivatives of scalar `func` with respect to argument `wrt`,
+    shape x.shape + x.shape (a float for a scalar x)."""
+    product = hvp(func, wrt)
+    (index,), _ = _normalize_wrt(wrt, None)
+
+    def H(*args):
+        _require_scalar(func, args, "hessian")
+        x = args[_position(func, index)]
+        if np.ndim(x) == 0:
+            return product(*args, 1.0)
+        shape = np.shape(x)
+        n = int(np.prod(shape))
+        out = np.zeros((n, n))
+        for j in range(n):
+            e = np.zeros(n)
+            e[j] = 1.0
+            out[:, j] = np.ravel(product(*args, e.reshape(shape)))
+        return out.reshape(shape + shape)
+
+    return H
+
+
+def jacobian(func, wrt=0, mode: str = "rev"):
+    """`J(*args)`: d func / d argument `wrt`, shape out.shape + x.shape; mode "rev" builds
+    it a row at a time (vjp), "fwd" a column at a time (jvp)."""
+    (index,), _ = _normalize_wrt(wrt, None)
+    if mode not in ("rev", "fwd", "reverse", "forward"):
+        raise ValueError(f"mode must be 'rev' or 'fwd', not {mode!r}")
+    forward_mode = mode in ("fwd", "forward")
+    transform = _transform(func, (index,), "forward" if forward_mode else "reverse")
+
+    def J(*args):
+        out_shape = np.shape(func(*args))
+        x = args[_position(func, index)]
+        x_shape = np.shape(x)
+        jac = np.zeros(out_shape + x_shape)
+        if forward_mode:
+            for idx in np.ndindex(*x_shape):
+                e = np.zeros(x_shape)
+                e[idx] = 1.0
+                col = transform.call_with(args, {index: e if x_shape else 1.0})
+                jac[(Ellipsis,) + idx] = col
+        else:
+            for idx in np.ndindex(*out_shape):
+                e = np.zeros(out_shape)
+                e[idx] = 1.0
+                row = transform.call_with(args, {"seed": e if out_shape else 1.0})
+                jac[idx] = row
+        return jac if jac.shape else float(jac)
+
+    return J
+
+
+def jacfwd(func, wrt=0):
+    return jacobian(func, wrt, mode="fwd")
+
+
+def jacrev(func, wrt=0):
+    return jacobian(func, wrt, mode="rev")
+
+
+def _position(func, index) -> int:
+    """The position of argument `index` (an int or a parameter name) among positional args."""
+    if isinstance(index, int):
+        return index
+    import inspect
+    inner = func
+    while isinstance(inner, Transform):
+        inner = inner.func
+    return list(inspect.signature(inner).parameters).index(index)
+
+
+def check_grads(func, args, order: int = 1, modes=("fwd", "rev"), eps: float = 1e-6,
+                rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0, _label: str = "",
+                _extra: int = 0) -> None:
+    """Compare generated derivatives (every mode in `modes`, up to `order`) with central
+    finite differences along random directions; raise AssertionError naming the argument,
+    mode, order, both values and the worst element on a mismatch."""
+    args = tuple(args)
+    rng = np.random.default_rng(seed)
+    # the last `_extra` arguments are fixed seeds/tangents of an inner derivative
+    wrt = [k for k, a in enumerate(args[:len(args) - _extra]) if _is_float_like(a)]
+    out = np.asarray(func(*args), dtype=float)
+    for mode in modes:
+        for k in wrt:
+            v = rng.normal(size=np.shape(args[k]))
+            v = float(v) if np.ndim(args[k]) == 0 else v
+
+            def moved(step, k=k, v=v):
+                shifted = list(args)
+                shifted[k] = args[k] + step * v
+                return np.asarray(func(*shifted), dtype=float)
+
+            numeric = (moved(eps) - moved(-eps)) / (2 * eps)
+            if mode in ("fwd", "forward"):
+                tangents = {k: v}
+                computed = np.asarray(_transform(func, (k,), "forward").call_with(args, tangents))
+            elif mode in ("rev", "reverse"):
+                u = rng.normal(size=out.shape)
+                ct = _transform(func, (k,), "reverse").call_with(args, {"seed": u if out.shape
+                                                                         else float(u)})
+                computed = np.asarray(np.sum(np.asarray(ct) * v))
+                numeric = np.asarray(np.sum(u * numeric))
+            else:
+                raise ValueError(f"unknown mode {mode!r}; use 'fwd' and/or 'rev'")
+            _compare(computed, numeric, rtol, atol, f"{_label}argument {k}", mode, order)
+    if order > 1:
+        for mode in modes:
+            for k in wrt:
+                if k >= len(args) - _extra:
+                    continue
+                if mode in ("fwd", "forward"):
+                    v = rng.normal(size=np.shape(args[k]))
+                    fixed = float(v) if np.ndim(args[k]) == 0 else v
+                    derivative = _transform(func, (k,), "forward")
+                else:
+                    u = rng.normal(size=out.shape)
+                    fixed = u if out.shape else float(u)
+                    derivative = _transform(func, (k,), "reverse")
+                check_grads(derivative, (*args, fixed), order - 1, modes, eps, rtol, atol,
+                            seed + 1, _label=f"{_label}{mode}-derivative, ",
+                            _extra=_extra + 1)
+
+
+def _compare(computed, numeric, rtol, atol, label, mode, order) -> None:
+    computed, numeric = np.asarray(computed, dtype=float), np.asarray(numeric, dtype=float)
+    if computed.shape != numeric.shape:
+        raise AssertionError(f"{label}, mode {mode}, order {order}: shape {computed.shape} "
+                             f"differs from the finite-difference shape {numeric.shape}")
+    err = np.abs(computed - numeric) - (atol + rtol * np.abs(numeric))
+    if np.any(err > 0) or not np.all(np.isfinite(computed)):
+        worst = np.unravel_index(int(np.argmax(err)), err.shape) if err.shape else ()
+        raise AssertionError(
+            f"check_grads: {label}, mode {mode}, order {order}: generated derivative "
+            f"{computed.tolist()} vs finite differences {numeric.tolist()}; worst element "
+            f"{worst}: {computed[worst]!r} vs {numeric[worst]!r} (rtol={rtol}, atol={atol})")

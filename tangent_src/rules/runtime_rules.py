@@ -1,0 +1,50 @@
+"""Rules for the runtime helpers that generated code calls, so that generated code can be
+differentiated again (higher derivatives).
+
+matmul_lhs(g, a, b) is the adjoint of `a` in `a @ b`, i.e. the transpose of the linear map
+a -> a @ b applied to g; its own transpose is that map again (`product`), and its
+derivative in b is the adjoint of `b` in `C @ b` (`matmul_rhs`). Likewise for matmul_rhs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import runtime as rt
+from .registry import REGISTRY, nondifferentiable, register_template
+
+A, T = REGISTRY.adjoints, REGISTRY.tangents
+
+register_template(A, rt.unbroadcast, "y, g, like", "d[g] = broadcast_like(d[y], g)")
+register_template(T, rt.unbroadcast, "y, g, like", "d[y] = unbroadcast(d[g], like)")
+
+register_template(A, rt.broadcast_like, "y, t, like", "d[t] = unbroadcast(d[y], t)")
+register_template(T, rt.broadcast_like, "y, t, like", "d[y] = broadcast_like(d[t], like)")
+
+register_template(A, rt.unreduce, "y, g, like, axis=None, keepdims=False",
+                  "d[g] = np.sum(d[y], axis=axis, keepdims=keepdims)")
+register_template(T, rt.unreduce, "y, g, like, axis=None, keepdims=False",
+                  "d[y] = unreduce(d[g], like, axis=axis, keepdims=keepdims)")
+
+register_template(A, rt.matmul_lhs, "y, g, a, b",
+                  "d[g] = product(d[y], b)\nd[b] = matmul_rhs(g, d[y], b)\n")
+register_template(T, rt.matmul_lhs, "y, g, a, b",
+                  "d[y] = matmul_lhs(d[g], a, b)\nd[y] = matmul_lhs(g, a, d[b])\n")
+register_template(A, rt.matmul_rhs, "y, g, a, b",
+                  "d[g] = product(a, d[y])\nd[a] = matmul_lhs(g, a, d[y])\n")
+register_template(T, rt.matmul_rhs, "y, g, a, b",
+                  "d[y] = matmul_rhs(d[g], a, b)\nd[y] = matmul_rhs(g, d[a], b)\n")
+register_template(A, rt.product, "y, a, b",
+                  "d[a] = matmul_lhs(d[y], a, b)\nd[b] = matmul_rhs(d[y], a, b)\n")
+register_template(T, rt.product, "y, a, b", "d[y] = product(d[a], b)\nd[y] = product(a, d[b])\n")
+
+register_template(A, np.outer, "y, a, b",
+                  "d[a] = np.reshape(np.dot(d[y], np.ravel(b)), np.shape(a))\n"
+                  "d[b] = np.reshape(np.dot(np.ravel(a), d[y]), np.shape(b))\n")
+register_template(T, np.outer, "y, a, b", "d[y] = np.outer(d[a], b)\nd[y] = np.outer(a, d[b])\n")
+
+register_template(A, rt.add_at, "y, acc, index, g",
+                  "d[acc] = d[y]\nd[g] = unbroadcast(d[y][index], g)\n")
+register_template(T, rt.add_at, "y, acc, index, g", "d[y] = add_at(d[acc], index, d[g])")
+
+nondifferentiable(rt.zeros_like, rt.reduced_size, rt.extremum_mask, rt.inverse_permutation,
+                  slice)
