@@ -18,6 +18,7 @@ from .analysis.shapes import ShapeInference
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.anf import assigned, to_anf
+from .frontend.inline import inline_calls
 from .frontend.lower import _dotted, lower
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
@@ -49,7 +50,7 @@ class ModuleBuilder:
     module_names: set = field(default_factory=set)
     cores: dict = field(default_factory=dict)
     class_cache: dict = field(default_factory=dict)
-    inline: bool = False     # inline calls to user functions (for code that is differentiated again)
+    inline: bool = False  # inline user functions (for code that is differentiated again)
 
     def front_end(self, func):
         """Parse, lower and flatten `func` (cached): (parsed, core function, namer)."""
@@ -58,6 +59,11 @@ class ModuleBuilder:
             namer = Namer(_all_names(parsed.node) | set(self.module_names))
             lowered = lower(parsed, namer)
             core = to_anf(parsed, lowered, namer)
+            if self.inline:
+                from .transform.reverse import _is_user_function
+                *body, ret = core.body
+                core.body = inline_calls(parsed, body, namer, _resolver(parsed),
+                                         self.front_end, _is_user_function) + [ret]
             self.cores[func] = (parsed, core, namer)
         parsed, core, namer = self.cores[func]
         return parsed, core, copy.deepcopy(namer)

@@ -112,5 +112,5 @@ def add_at(acc, index, g):
     return acc
 
 
-HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask", "matmul_lhs", "matmul_rhs",
-           "inverse_permutation", "zeros_like", "add_at", "product")
+HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask",
+           "matmul_lhs", "matmul_rhs", "inverse_permutation", "zeros_like", "add_at", "product")

@@ -11,11 +11,11 @@ import inspect
 
 import gast
 
+from .. import runtime as _runtime
 from ..analysis.activity import is_nondifferentiable, varied_names
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction
-from .. import runtime as _runtime
 from ..naming import Namer
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, bind, instantiate
@@ -197,14 +197,22 @@ class Forward:
             if source is not None and self.fills(source, operands, target):
                 expr = _StripBroadcast().visit(expr)
             terms.append(expr)
-        if not terms and key is getattr(_runtime, "add_at") and self.active(values.get("acc")):
-            return _name(self.d(values["acc"].id))
+        if key is _runtime.add_at:
+            return self.add_at_tangent(values)
         if not terms:
             return self.zeros(target)
         total = terms[0]
         for term in terms[1:]:
             total = gast.BinOp(left=total, op=gast.Add(), right=term)
         return total
+
+    def add_at_tangent(self, values):
+        """add_at(acc, index, g) is linear in (acc, g); either may be constant."""
+        acc, index, g = values["acc"], values["index"], values["g"]
+        if not self.active(g):
+            return _name(self.d(acc.id)) if self.active(acc) else _call("zeros_like", [acc])
+        start = _name(self.d(acc.id)) if self.active(acc) else _call("zeros_like", [acc])
+        return _call("add_at", [start, copy.deepcopy(index), _name(self.d(g.id))])
 
     def fills(self, operand, operands, target) -> bool:
         """Whether `operand` already has the result's shape (so its tangent does too)."""

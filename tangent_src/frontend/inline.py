@@ -1,0 +1,115 @@
+"""Inline calls to user functions into the caller's core form.
+
+Before:  `p = predict(W, b)`  (predict: `z = W * b; out = np.tanh(z); return out`)
+After:   `W2 = W; b2 = b; z = W2 * b2; out = np.tanh(z); p = out`
+Used when generated code will itself be differentiated (higher derivatives): the result
+has no forward/backward function pairs or tuple-valued calls, only the caller's own
+statements. Names are renamed apart; comments point at the call's line.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+
+import gast
+
+from ..errors import UnsupportedSyntaxError
+from ..naming import Namer
+from .lower import _assign, _name
+from .source import ParsedFunction
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, mapping: dict, lineno: int):
+        self.mapping, self.lineno = mapping, lineno
+
+    def generic_visit(self, node):
+        if hasattr(node, "lineno"):
+            node.lineno = self.lineno
+        return super().generic_visit(node)
+
+    def visit_Name(self, node):
+        node.id = self.mapping.get(node.id, node.id)
+        return node
+
+
+def _params(core) -> list[str]:
+    return [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
+
+
+def _defaults(core) -> dict:
+    args = core.args
+    positional = args.posonlyargs + args.args
+    out = dict(zip([a.id for a in positional[len(positional) - len(args.defaults):]],
+                   args.defaults))
+    out.update({a.id: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+    return out
+
+
+def inline_calls(parsed: ParsedFunction, body: list, namer: Namer, resolve, front_end,
+                 is_user_function) -> list:
+    """Return `body` with every call to a user function replaced by the callee's body."""
+    out = []
+    for stmt in body:
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            stmt.body = inline_calls(parsed, stmt.body, namer, resolve, front_end,
+                                     is_user_function)
+            stmt.orelse = inline_calls(parsed, stmt.orelse, namer, resolve, front_end,
+                                       is_user_function)
+            out.append(stmt)
+            continue
+        call = stmt.value if isinstance(stmt, gast.Assign) else None
+        func = resolve(call.func) if isinstance(call, gast.Call) and not (
+            isinstance(call.func, gast.Attribute) and isinstance(call.func.value, gast.Name)
+            and call.func.attr in ("pop", "append")) else None
+        if func is None or not is_user_function(func):
+            out.append(stmt)
+            continue
+        callee_parsed, callee_core, _ = front_end(func)
+        out += _expand(parsed, stmt, call, callee_parsed, callee_core, namer)
+    return out
+
+
+def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
+    params = _params(callee_core)
+    try:
+        bound = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                                   for p in params]).bind_partial(
+            *call.args, **{k.arg: k.value for k in call.keywords})
+    except TypeError as exc:
+        raise parsed.error(UnsupportedSyntaxError, call, f"bad call: {exc}", construct="call",
+                           hint="match the function's parameters") from exc
+    defaults = _defaults(callee_core)
+    local = set(params) | {n.id for n in gast.walk(callee_core)
+                           if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    mapping = {name: namer.fresh(name) for name in sorted(local)}
+    for node in gast.walk(callee_core):  # the callee's globals join the caller's namespace
+        if isinstance(node, gast.Name) and node.id not in local and \
+                node.id in callee_parsed.namespace:
+            mine = parsed.namespace.get(node.id, callee_parsed.namespace[node.id])
+            if mine is not callee_parsed.namespace[node.id]:
+                raise parsed.error(
+                    UnsupportedSyntaxError, call,
+                    f"'{node.id}' means different things here and in "
+                    f"{callee_parsed.node.name}", construct="name clash",
+                    hint=f"rename one of the two '{node.id}'s")
+            parsed.namespace[node.id] = callee_parsed.namespace[node.id]
+    lineno = stmt.lineno
+    out = []
+    for p in params:
+        value = bound.arguments.get(p, defaults.get(p))
+        if value is None:
+            raise parsed.error(UnsupportedSyntaxError, call, f"missing argument '{p}'",
+                               construct="call", hint="pass every argument")
+        new = _assign(mapping[p], copy.deepcopy(value))
+        new.lineno, new.col_offset = lineno, stmt.col_offset
+        out.append(new)
+    body = copy.deepcopy(callee_core.body)
+    ret = body.pop()
+    renamer = _Rename(mapping, lineno)
+    for s in body:
+        out.append(renamer.visit(s))
+    result = _assign(stmt.targets[0].id, _name(mapping[ret.value.id]))
+    result.lineno, result.col_offset = lineno, stmt.col_offset
+    out.append(result)
+    return out
