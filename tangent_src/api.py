@@ -257,9 +257,17 @@ def source(df, *example_args, **example_kwargs) -> str:
     raise TypeError(f"source() takes a function returned by grad(), got {type(df).__name__}")
 
 
-def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse") -> str:
-    """A complete module defining the derivative of `func`, runnable without tangent_src."""
+def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse",
+                      order: int = 1) -> str:
+    """A complete module defining the derivative of `func`, runnable without tangent_src.
+
+    order > 1 differentiates the generated derivative again (the same `wrt` each time),
+    e.g. order=2 with mode="reverse" gives d/dx of the gradient of a scalar function."""
+    if order < 1:
+        raise ValueError(f"order must be at least 1, not {order}")
     wrt, _ = _normalize_wrt(wrt, None)
+    for _ in range(order - 1):
+        func = _compiled(func, wrt, mode, False, (), inline=True).function
     builder = ModuleBuilder()
     if mode == "reverse":
         main = builder.gradient(func, wrt, name=name)

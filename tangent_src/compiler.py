@@ -200,9 +200,23 @@ class ModuleBuilder:
                     out[name] = fn.parsed.namespace[name]
         return out
 
+    def module_of(self) -> dict:
+        """name -> the user module that defines it (through generated code, to the original)."""
+        out = {}
+        for fn in self.functions:
+            chained = getattr(fn.parsed.live_globals, "live", {})
+            for name in emit.free_names(fn.nodes):
+                source = chained.get(name)
+                if source is None and name in fn.parsed.live_globals:
+                    source = fn.parsed.live_globals
+                if source is not None and not isinstance(source.get(name), type(os)):
+                    out[name] = source.get("__name__", "__main__")
+        return out
+
     def live_globals(self) -> tuple[dict, dict, tuple]:
         """(fixed values, name -> live globals dict, user module names) for loading."""
-        fixed, live, modules = {}, {}, set()
+        fixed, live = {}, {}
+        modules = set(self.module_of().values())
         for fn in self.functions:
             modules.add(getattr(fn.parsed.func, "__module__", None) or "__main__")
             chained = getattr(fn.parsed.live_globals, "live", {})
@@ -227,8 +241,7 @@ class ModuleBuilder:
         if unknown:
             raise UnsupportedSyntaxError(
                 f"{main.parsed.filename}: name(s) {', '.join(unknown)} are not defined")
-        user_module = getattr(main.parsed.func, "__module__", None)
-        imports, helpers = emit.import_lines(names, namespace, user_module, standalone)
+        imports, helpers = emit.import_lines(names, namespace, self.module_of(), standalone)
         chunks = []
         if standalone and helpers:
             chunks.append(emit.runtime_source(helpers))

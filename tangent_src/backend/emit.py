@@ -60,7 +60,7 @@ def free_names(funcs: list[gast.FunctionDef]) -> list[str]:
     return sorted(free)
 
 
-def import_lines(names: list[str], namespace: dict, user_module: str | None,
+def import_lines(names: list[str], namespace: dict, module_of: dict,
                  inline_runtime: bool) -> tuple[list[str], list[str]]:
     """Import statements for the free names, and the runtime helpers used."""
     modules, froms, helpers = set(), {}, []
@@ -81,7 +81,7 @@ def import_lines(names: list[str], namespace: dict, user_module: str | None,
             entry = obj_name if obj_name == name else f"{obj_name} as {name}"
             froms.setdefault(obj_module, []).append(entry)
         else:
-            froms.setdefault(user_module or "__main__", []).append(name)
+            froms.setdefault(module_of.get(name, "__main__"), []).append(name)
     lines = sorted(modules)
     if helpers and not inline_runtime:
         lines.append(f"from tangent_src.runtime import {', '.join(sorted(helpers))}")
