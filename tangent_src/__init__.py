@@ -2,9 +2,10 @@
 from . import errors
 from .api import autodiff, clear_cache, grad, source, standalone_source, value_and_grad
 from .derivatives import check_grads, hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
-from .rules.registry import adjoint, nondifferentiable, tangent
+from .rules.registry import adjoint, d, nondifferentiable, tangent
+from .surgery import stop_gradient
 
-__all__ = ["adjoint", "autodiff", "check_grads", "clear_cache", "errors", "grad", "hessian",
+__all__ = ["adjoint", "autodiff", "d", "check_grads", "clear_cache", "errors", "grad", "hessian",
            "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "nondifferentiable", "source",
-           "standalone_source", "tangent", "value_and_grad", "vjp"]
+           "standalone_source", "stop_gradient", "tangent", "value_and_grad", "vjp"]
 __version__ = "0.1.0"

@@ -1,6 +1,8 @@
-"""Command-line interface: write a standalone gradient module for a function in a file.
+"""Command-line interface: write a standalone derivative module for a function in a file.
 
-    tangent-src grad path/to/mod.py:loss --wrt W,b -o dloss.py
+    tangent-src grad path/to/mod.py:loss --wrt W,b -o dloss.py     # reverse mode
+    tangent-src jvp path/to/mod.py:f --wrt x -o jvp_f.py           # forward mode
+    tangent-src grad path/to/mod.py:f --order 2 -o ddf.py          # second derivative
 
 Every failure the user can cause (bad arguments, a missing file or function, a module
 that fails to import, code the compiler does not support) is reported as one line on
@@ -45,11 +47,59 @@ def _one_line(text: str) -> str:
 # --------------------------------------------------------------------------- arguments
 
 
+def parse_order(text: str) -> int:
+    """--order: a whole number, at least 1."""
+    try:
+        order = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if order < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {order}")
+    return order
+
+
+def _add_common_arguments(command, default_name: str, what: str) -> None:
+    command.add_argument(
+        "target",
+        metavar="PATH:FUNC",
+        help="the Python file and the name of the function in it, e.g. model.py:loss",
+    )
+    command.add_argument(
+        "--wrt",
+        metavar="ARGS",
+        default=None,
+        help="comma-separated argument names or positions to differentiate with "
+        "respect to, e.g. 'W,b' or '0,1' (default: the first argument)",
+    )
+    command.add_argument(
+        "--order",
+        metavar="N",
+        type=parse_order,
+        default=1,
+        help=f"differentiate N times: N > 1 differentiates the generated {what} again, "
+        "with respect to the same --wrt arguments, N - 1 more times; each time appends "
+        "its own seed arguments, default 1.0 (default: 1)",
+    )
+    command.add_argument(
+        "--name",
+        metavar="NAME",
+        default=None,
+        help=f"name of the generated function (default: {default_name})",
+    )
+    command.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT.py",
+        default=None,
+        help="file to write (default: standard output); written atomically",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Source-to-source automatic differentiation for Python/NumPy: "
-        "writes readable gradient code that runs without tangent_src installed.",
+        "writes readable derivative code that runs without tangent_src installed.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -60,35 +110,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a standalone Python module containing the gradient (reverse "
         "mode) of FUNC, defined in the Python file PATH. The generated function takes "
         "FUNC's arguments followed by the output seed (default 1.0) and returns the "
-        "gradient with respect to the --wrt arguments (a tuple when there are several).",
+        "gradient with respect to the --wrt arguments (a tuple when there are several). "
+        "With --order 2 it differentiates that gradient again: for a scalar function of "
+        "one argument x, the result is f''(x) (times the seeds), e.g. ddf(x, dout=1.0, "
+        "ddx2=1.0).",
     )
-    grad.add_argument(
-        "target",
-        metavar="PATH:FUNC",
-        help="the Python file and the name of the function in it, e.g. model.py:loss",
-    )
-    grad.add_argument(
-        "--wrt",
-        metavar="ARGS",
-        default=None,
-        help="comma-separated argument names or positions to differentiate with "
-        "respect to, e.g. 'W,b' or '0,1' (default: the first argument)",
-    )
-    grad.add_argument(
-        "--name",
-        metavar="NAME",
-        default=None,
-        help="name of the generated gradient function (default: 'd' + FUNC, "
-        "e.g. dloss for loss)",
-    )
-    grad.add_argument(
-        "-o",
-        "--output",
-        metavar="OUT.py",
-        default=None,
-        help="file to write (default: standard output); written atomically",
-    )
+    _add_common_arguments(grad, "'d' + FUNC, e.g. dloss for loss; 'dd' + FUNC with "
+                          "--order 2", "gradient")
     grad.set_defaults(handler=_cmd_grad)
+
+    jvp = commands.add_parser(
+        "jvp",
+        help="write a standalone module with the forward-mode derivative (Jacobian-vector "
+        "product) of a function",
+        description="Write a standalone Python module containing the forward-mode "
+        "derivative of FUNC, defined in the Python file PATH. The generated function takes "
+        "FUNC's arguments followed by one tangent per --wrt argument (named 'd' + the "
+        "argument, default 1.0) and returns the derivative of FUNC's output along those "
+        "tangents, e.g. jvp_f(x, dx=1.0). FUNC's output may be an array. With --order 2 "
+        "it differentiates that derivative again along a second set of tangents "
+        "(e.g. jvp_jvp_f(x, dx=1.0, dx2=1.0), the second derivative of f along dx and "
+        "dx2).",
+    )
+    _add_common_arguments(jvp, "'jvp_' + FUNC, e.g. jvp_f for f; 'jvp_jvp_' + FUNC "
+                          "with --order 2", "derivative")
+    jvp.set_defaults(handler=_cmd_jvp)
     return parser
 
 
@@ -276,20 +322,30 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def _cmd_grad(args) -> int:
+    return _write_derivative(args, mode="reverse")
+
+
+def _cmd_jvp(args) -> int:
+    return _write_derivative(args, mode="forward")
+
+
+def _write_derivative(args, mode: str) -> int:
     import tangent_src  # looked up at call time, so tests can substitute the compiler
 
     path, func_name = parse_target(args.target)
     wrt = parse_wrt(args.wrt)
     check_name(args.name)
+    what = "gradient" if mode == "reverse" else "derivative"
     if args.output is not None and _same_file(args.output, path):
-        raise CLIError(f"refusing to overwrite the input module {path} with its gradient")
+        raise CLIError(f"refusing to overwrite the input module {path} with its {what}")
 
     with loaded_module(path) as module:
         func = find_function(module, path, func_name)
         check_wrt(func, func_name, wrt)
         try:
             with contextlib.redirect_stdout(sys.stderr):
-                text = tangent_src.standalone_source(func, wrt=wrt, name=args.name)
+                text = tangent_src.standalone_source(func, wrt=wrt, name=args.name,
+                                                     mode=mode, order=args.order)
         except UserCodeError as exc:
             raise CLIError(_one_line(exc.one_line())) from None
         except TangentError as exc:

@@ -1,8 +1,10 @@
-"""The command line: `python cli.py grad mod.py:func [--wrt ...] [--name ...] [-o out.py]`.
+"""The command line: `python cli.py grad|jvp mod.py:func [--wrt ...] [--order N] [--name ...]
+[-o out.py]`.
 
 End-to-end tests run the CLI in a subprocess, then import the module it wrote in a fresh,
-isolated interpreter in which tangent_src cannot be imported, and compare the gradient with
-central finite differences. Unit tests call main() in-process with the compiler replaced by
+isolated interpreter in which tangent_src cannot be imported, and compare the derivative
+(gradient, forward-mode directional derivative, second derivative) with central finite
+differences. Unit tests call main() in-process with the compiler replaced by
 a stub, to pin down argument handling, error reporting and atomic output.
 """
 from __future__ import annotations
@@ -84,6 +86,26 @@ def f(x):
 SYNTAX_ERROR_SRC = '''\
 def f(x):
     return x +
+'''
+
+CUBIC_SRC = '''\
+import numpy as np
+
+
+def f(x):
+    return x ** 3 + np.sin(x)
+'''
+
+VECTOR_SRC = '''\
+import numpy as np
+
+
+def squash(x, scale):
+    return np.tanh(x * scale) + scale * x ** 2
+
+
+def energy(x):
+    return np.sum(np.tanh(x) * x) + np.sum(x ** 2) ** 2
 '''
 
 W0 = np.array([0.3, -0.2, 0.5])
@@ -275,6 +297,143 @@ def test_cli_accepts_relative_paths_from_the_working_directory(tmp_path, user_mo
     assert "def dpoly(" in out.read_text(encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- jvp, --order
+
+
+def directional_difference(func, args: tuple, direction: dict, h: float = 1e-6):
+    """d/dt func(args + t * direction) at t = 0 by central differences; `direction` maps an
+    argument index to its tangent. Works for array-valued func."""
+    def at(step):
+        new = list(args)
+        for index, tangent in direction.items():
+            new[index] = args[index] + step * tangent
+        return np.asarray(func(*new), dtype=float)
+
+    return (at(h) - at(-h)) / (2 * h)
+
+
+def second_directional_difference(func, args: tuple, index: int, u, v, h: float = 1e-4):
+    """u' H v for the Hessian H of scalar func in argument `index`, by central differences."""
+    def at(step_u, step_v):
+        new = list(args)
+        new[index] = args[index] + step_u * u + step_v * v
+        return float(func(*new))
+
+    return (at(h, h) - at(h, -h) - at(-h, h) + at(-h, -h)) / (4 * h * h)
+
+
+def energy_gradient(x):
+    """The gradient of VECTOR_SRC's energy, by hand."""
+    t = np.tanh(x)
+    return t + x * (1.0 - t * t) + 4.0 * np.sum(x ** 2) * x
+
+
+DW0 = np.array([0.7, 0.1, -0.4])
+DB0 = -0.6
+X_VEC = np.array([0.4, -1.1, 0.25, 0.8])
+V_VEC = np.array([0.3, 0.5, -0.9, 0.2])
+U_VEC = np.array([-0.6, 0.1, 0.4, 0.7])
+
+
+@pytest.fixture
+def more_modules(tmp_path):
+    return {
+        "cubic": write_module(tmp_path, "cubic_mod", CUBIC_SRC),
+        "vector": write_module(tmp_path, "vector_mod", VECTOR_SRC),
+    }
+
+
+def test_jvp_of_a_loss_along_a_direction(tmp_path, user_modules):
+    out = tmp_path / "jvp_logistic.py"
+    run_cli_ok("jvp", f"{user_modules['logistic']}:loss", "--wrt", "W,b", "-o", str(out))
+    assert "def jvp_loss(W, b, dW=1.0, db=1.0):" in out.read_text(encoding="utf-8")
+    result = call_isolated(tmp_path, "jvp_logistic", "jvp_loss", (W0, B0, DW0, DB0))
+    loss = import_from_path(user_modules["logistic"]).loss
+    assert np.ndim(result) == 0
+    assert_close(result, directional_difference(loss, (W0, B0), {0: DW0, 1: DB0}))
+    # the default tangents (all ones) give the sum of the partial derivatives
+    ones = call_isolated(tmp_path, "jvp_logistic", "jvp_loss", (W0, B0))
+    assert_close(ones, directional_difference(loss, (W0, B0), {0: np.ones(3), 1: 1.0}))
+
+
+@pytest.mark.parametrize("wrt, index, tangent", [("x", 0, V_VEC), ("1", 1, 0.3)])
+def test_jvp_of_an_array_valued_function(tmp_path, more_modules, wrt, index, tangent):
+    out = tmp_path / f"jvp_squash_{index}.py"
+    run_cli_ok("jvp", f"{more_modules['vector']}:squash", "--wrt", wrt, "-o", str(out))
+    args = (X_VEC, 1.7)
+    result = call_isolated(tmp_path, f"jvp_squash_{index}", "jvp_squash", (*args, tangent))
+    squash = import_from_path(more_modules["vector"]).squash
+    assert np.shape(result) == X_VEC.shape
+    assert_close(result, directional_difference(squash, args, {index: tangent}))
+
+
+def test_jvp_of_a_loop_calling_a_helper(tmp_path, user_modules):
+    out = tmp_path / "jvp_loop.py"
+    run_cli_ok("jvp", f"{user_modules['loop']}:run", "--name", "run_tangent", "-o", str(out))
+    direction = np.array([0.2, -0.5, 0.9])
+    result = call_isolated(tmp_path, "jvp_loop", "run_tangent", (X_LOOP, 4, direction))
+    run = import_from_path(user_modules["loop"]).run
+    assert_close(result, directional_difference(run, (X_LOOP, 4), {0: direction}))
+
+
+def test_jvp_default_name_and_stdout(tmp_path, user_modules):
+    proc = run_cli_ok("jvp", f"{user_modules['poly']}:poly")
+    assert "def jvp_poly(x, dx=1.0):" in proc.stdout
+    assert "import tangent_src" not in proc.stdout
+    compile(proc.stdout, "<stdout>", "exec")
+
+
+def test_grad_order_2_of_a_scalar_function(tmp_path, more_modules):
+    out = tmp_path / "grad2_cubic.py"
+    run_cli_ok("grad", f"{more_modules['cubic']}:f", "--order", "2", "-o", str(out))
+    assert "def ddf(x, " in out.read_text(encoding="utf-8")
+    f = import_from_path(more_modules["cubic"]).f
+    for x in (0.8, -1.3, 0.0):
+        result = call_isolated(tmp_path, "grad2_cubic", "ddf", (x,))
+        assert np.ndim(result) == 0
+        np.testing.assert_allclose(float(result), 6.0 * x - np.sin(x), rtol=1e-12, atol=1e-12)
+        h = 1e-4
+        second_difference = (f(x + h) - 2.0 * f(x) + f(x - h)) / (h * h)
+        np.testing.assert_allclose(float(result), second_difference, rtol=1e-6, atol=1e-6)
+    # the two seeds (output cotangent, then the seed of the second pass) scale the result
+    scaled = call_isolated(tmp_path, "grad2_cubic", "ddf", (0.8, 2.0, -0.5))
+    np.testing.assert_allclose(float(scaled), -(6.0 * 0.8 - np.sin(0.8)), rtol=1e-12)
+
+
+def test_grad_order_3_of_a_scalar_function(tmp_path, more_modules):
+    out = tmp_path / "grad3_cubic.py"
+    run_cli_ok("grad", f"{more_modules['cubic']}:f", "--order", "3", "--name", "f3",
+               "-o", str(out))
+    result = call_isolated(tmp_path, "grad3_cubic", "f3", (0.8,))
+    np.testing.assert_allclose(float(result), 6.0 - np.cos(0.8), rtol=1e-12)
+
+
+def test_grad_order_2_of_a_vector_function_is_a_hessian_vector_product(tmp_path,
+                                                                        more_modules):
+    out = tmp_path / "grad2_energy.py"
+    run_cli_ok("grad", f"{more_modules['vector']}:energy", "--order", "2", "-o", str(out))
+    result = call_isolated(tmp_path, "grad2_energy", "ddenergy", (X_VEC, 1.0, V_VEC))
+    h = 1e-6
+    expected = (energy_gradient(X_VEC + h * V_VEC) - energy_gradient(X_VEC - h * V_VEC)) / (2 * h)
+    assert_close(result, expected)
+    energy = import_from_path(more_modules["vector"]).energy
+    np.testing.assert_allclose(float(np.dot(U_VEC, result)),
+                               second_directional_difference(energy, (X_VEC,), 0, U_VEC, V_VEC),
+                               rtol=1e-6)
+
+
+def test_jvp_order_2_is_a_second_directional_derivative(tmp_path, more_modules):
+    out = tmp_path / "jvp2_energy.py"
+    run_cli_ok("jvp", f"{more_modules['vector']}:energy", "--order", "2", "-o", str(out))
+    assert "def jvp_jvp_energy(" in out.read_text(encoding="utf-8")
+    result = call_isolated(tmp_path, "jvp2_energy", "jvp_jvp_energy", (X_VEC, U_VEC, V_VEC))
+    energy = import_from_path(more_modules["vector"]).energy
+    assert np.ndim(result) == 0
+    np.testing.assert_allclose(float(result),
+                               second_directional_difference(energy, (X_VEC,), 0, U_VEC, V_VEC),
+                               rtol=1e-6)
+
+
 # --------------------------------------------------------------------------- errors
 
 ERROR_CASES = {
@@ -287,6 +446,9 @@ ERROR_CASES = {
     "module fails to import": lambda d: [f"{d / 'broken_mod.py'}:f"],
     "syntax error in module": lambda d: [f"{d / 'syntax_mod.py'}:f"],
     "no function given": lambda d: [f"{d / 'poly_mod.py'}"],
+    "order zero": lambda d: [f"{d / 'poly_mod.py'}:poly", "--order", "0"],
+    "negative order": lambda d: [f"{d / 'poly_mod.py'}:poly", "--order", "-2"],
+    "order not a number": lambda d: [f"{d / 'poly_mod.py'}:poly", "--order", "2.5"],
 }
 ERROR_MESSAGES = {  # a word the one-line message must contain
     "missing file": "no_such_module.py",
@@ -298,7 +460,12 @@ ERROR_MESSAGES = {  # a word the one-line message must contain
     "module fails to import": "cannot be imported",
     "syntax error in module": "SyntaxError",
     "no function given": "PATH:FUNC",
+    "order zero": "--order: must be at least 1, got 0",
+    "negative order": "--order: must be at least 1, got -2",
+    "order not a number": "--order: expected a whole number",
 }
+JVP_ERROR_CASES = ["missing file", "missing function", "bad wrt name", "wrt out of range",
+                   "unsupported syntax", "module fails to import", "order zero"]
 
 
 @pytest.fixture
@@ -337,7 +504,22 @@ def test_errors_are_one_line_and_leave_output_alone(tmp_path, error_modules, cas
         assert os.listdir(out_dir) == [], "no output file may be created on failure"
 
 
-@pytest.mark.parametrize("argv", [[], ["grad"], ["frobnicate"], ["grad", "m.py:f", "--bogus"]])
+@pytest.mark.parametrize("case", JVP_ERROR_CASES)
+def test_jvp_errors_are_one_line_and_leave_output_alone(tmp_path, error_modules, case):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "out.py"
+    original = b"answer = 42\n"
+    out.write_bytes(original)
+    proc = run_cli("jvp", *ERROR_CASES[case](error_modules), "-o", str(out))
+    assert_one_line_error(proc, ERROR_MESSAGES[case])
+    assert out.read_bytes() == original
+    assert os.listdir(out_dir) == ["out.py"], "no temporary file may be left behind"
+
+
+@pytest.mark.parametrize("argv", [[], ["grad"], ["frobnicate"], ["grad", "m.py:f", "--bogus"],
+                                  ["jvp"], ["jvp", "m.py:f", "--order"],
+                                  ["grad", "m.py:f", "--order", "0"]])
 def test_usage_errors_are_one_line(argv):
     assert_one_line_error(run_cli(*argv))
 
@@ -348,6 +530,18 @@ def test_help_documents_defaults():
     text = " ".join(proc.stdout.split())
     assert "--name" in text and "'d' + FUNC" in text
     assert "--wrt" in text and "default: the first argument" in text
+    assert "--order N" in text and "(default: 1)" in text
+
+
+def test_jvp_help_documents_defaults():
+    proc = run_cli("jvp", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "forward-mode" in text and "jvp_f(x, dx=1.0)" in text
+    assert "--name" in text and "'jvp_' + FUNC" in text
+    assert "--order N" in text and "--wrt" in text
+    top = " ".join(run_cli("--help").stdout.split())
+    assert "grad" in top and "jvp" in top and "forward-mode" in top
 
 
 # --------------------------------------------------------------------------- in-process units
@@ -360,11 +554,12 @@ class FakeCompiler:
         self.calls = []
         self.error = error
 
-    def __call__(self, func, wrt=0, name=None):
-        self.calls.append((func, wrt, name))
+    def __call__(self, func, wrt=0, name=None, mode="reverse", order=1):
+        self.calls.append((func, wrt, name, mode, order))
         if self.error is not None:
             raise self.error
-        fname = name or "d" + func.__name__
+        prefix = "d" * order if mode == "reverse" else "jvp_" * order
+        fname = name or prefix + func.__name__
         return f"def {fname}(x, dy=1.0):\n    return dy\n"
 
 
@@ -387,8 +582,9 @@ def two_arg_module(tmp_path):
 def test_wrt_is_parsed_and_passed_on(fake, two_arg_module, capsys, wrt, expected):
     argv = ["grad", f"{two_arg_module}:f"] + ([] if wrt is None else ["--wrt", wrt])
     assert cli.main(argv) == 0
-    (func, passed_wrt, name), = fake.calls
+    (func, passed_wrt, name, mode, order), = fake.calls
     assert func.__name__ == "f" and passed_wrt == expected and name is None
+    assert mode == "reverse" and order == 1
     assert capsys.readouterr().out == "def df(x, dy=1.0):\n    return dy\n"
 
 
@@ -407,6 +603,37 @@ def test_name_is_passed_on(fake, two_arg_module, capsys):
     assert cli.main(["grad", f"{two_arg_module}:f", "--name", "grad_f"]) == 0
     assert fake.calls[0][2] == "grad_f"
     assert capsys.readouterr().out.startswith("def grad_f(")
+
+
+@pytest.mark.parametrize("command, mode", [("grad", "reverse"), ("jvp", "forward")])
+@pytest.mark.parametrize("order", [None, "1", "2", " 3"])
+def test_mode_and_order_are_passed_on(fake, two_arg_module, capsys, command, mode, order):
+    argv = [command, f"{two_arg_module}:f", "--wrt", "W,b"]
+    argv += [] if order is None else ["--order", order]
+    assert cli.main(argv) == 0
+    (func, wrt, name, passed_mode, passed_order), = fake.calls
+    assert (wrt, name, passed_mode) == (("W", "b"), None, mode)
+    assert passed_order == (1 if order is None else int(order))
+    prefix = "d" * passed_order if mode == "reverse" else "jvp_" * passed_order
+    assert capsys.readouterr().out.startswith(f"def {prefix}f(")
+
+
+@pytest.mark.parametrize("command", ["grad", "jvp"])
+@pytest.mark.parametrize("order", ["0", "-1", "two", "1.5", ""])
+def test_bad_order_is_rejected_before_compiling(fake, two_arg_module, tmp_path, capsys,
+                                                command, order):
+    out = tmp_path / "out.py"
+    assert cli.main([command, f"{two_arg_module}:f", "--order", order, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tangent-src: error: argument --order: ") and err.count("\n") == 1
+    assert fake.calls == [] and not out.exists()
+
+
+def test_jvp_refuses_to_overwrite_the_input(fake, two_arg_module, capsys):
+    before = two_arg_module.read_bytes()
+    assert cli.main(["jvp", f"{two_arg_module}:f", "-o", str(two_arg_module)]) == 2
+    assert "refusing to overwrite the input module" in capsys.readouterr().err
+    assert two_arg_module.read_bytes() == before
 
 
 def test_output_file_is_replaced_atomically(fake, two_arg_module, tmp_path, capsys):

@@ -62,12 +62,18 @@ def inline_calls(parsed: ParsedFunction, body: list, namer: Namer, resolve, fron
         func = resolve(call.func) if isinstance(call, gast.Call) and not (
             isinstance(call.func, gast.Attribute) and isinstance(call.func.value, gast.Name)
             and call.func.attr in ("pop", "append")) else None
-        if func is None or not is_user_function(func):
+        if func is None or not is_user_function(func) or _has_rule(func):
             out.append(stmt)
             continue
         callee_parsed, callee_core, _ = front_end(func)
         out += _expand(parsed, stmt, call, callee_parsed, callee_core, namer)
     return out
+
+
+def _has_rule(func) -> bool:
+    from ..rules.registry import REGISTRY
+    return REGISTRY.lookup(REGISTRY.adjoints, func) is not None or \
+        REGISTRY.lookup(REGISTRY.tangents, func) is not None
 
 
 def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:

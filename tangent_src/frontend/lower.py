@@ -92,9 +92,32 @@ class Lowerer:
         self.parsed = parsed
         self.namer = namer
         self.result_name: str | None = None
+        node = parsed.node
+        self.locals = {a.id for a in node.args.posonlyargs + node.args.args +
+                       node.args.kwonlyargs} | {n.id for n in gast.walk(node)
+                                               if isinstance(n, gast.Name)
+                                               and isinstance(n.ctx, gast.Store)}
+        self.methods = _Methods(self)
+
+    def numpy_name(self) -> str:
+        """The name the user's module binds NumPy to (bound as `np` if it has none)."""
+        import numpy
+        for name in ("np", "numpy"):
+            if self.parsed.namespace.get(name) is numpy:
+                return name
+        for name, value in sorted(self.parsed.namespace.items()):
+            if value is numpy:
+                return name
+        if "np" in self.parsed.namespace or "np" in self.locals:
+            raise self.parsed.unsupported(self.parsed.node, "array methods without numpy",
+                                          "import numpy as np in the module")
+        self.parsed.namespace["np"] = numpy
+        return "np"
 
     # -- checks -----------------------------------------------------------------
-    def check_expr(self, expr) -> None:
+    def check_expr(self, expr):
+        """Lower array methods in `expr` and reject unsupported constructs; returns `expr`."""
+        expr = self.methods.visit(expr)
         for node in gast.walk(expr):
             kind = type(node)
             if kind in UNSUPPORTED:
@@ -108,6 +131,7 @@ class Lowerer:
                 raise self.parsed.unsupported(
                     node, f"method call '.{node.func.attr}()'",
                     f"call the function form instead, e.g. np.{node.func.attr}(x, ...)")
+        return expr
 
     # -- statements -------------------------------------------------------------
     def block(self, stmts) -> list:
@@ -140,14 +164,14 @@ class Lowerer:
         if isinstance(node.value, gast.Constant) and isinstance(node.value.value, str):
             return []  # docstring
         if is_list_method(node.value, "append"):
-            self.check_expr(node.value)
+            node.value = self.check_expr(node.value)
             return [node]
         raise self.parsed.unsupported(
             node, "expression statement",
             "a call whose result is unused has no effect on the gradient; remove it or assign it")
 
     def stmt_Assign(self, node):
-        self.check_expr(node.value)
+        node.value = self.check_expr(node.value)
         if len(node.targets) > 1:  # a = b = value
             first, *rest = node.targets
             out = self.stmt_Assign(_located(gast.Assign(targets=[first], value=node.value,
@@ -162,11 +186,11 @@ class Lowerer:
     def stmt_AnnAssign(self, node):
         if node.value is None:
             return []
-        self.check_expr(node.value)
+        node.value = self.check_expr(node.value)
         return self.assign(node.target, node.value, node)
 
     def stmt_AugAssign(self, node):
-        self.check_expr(node.value)
+        node.value = self.check_expr(node.value)
         if not isinstance(node.target, gast.Name):
             return self.assign(node.target, None, node)  # reports the unsupported target
         value = gast.BinOp(left=_name(node.target.id), op=node.op, right=node.value)
@@ -215,11 +239,11 @@ class Lowerer:
         if node.value is None:
             raise self.parsed.unsupported(node, "return without a value",
                                           "return the value to differentiate")
-        self.check_expr(node.value)
+        node.value = self.check_expr(node.value)
         return [node]
 
     def stmt_If(self, node):
-        self.check_expr(node.test)
+        node.test = self.check_expr(node.test)
         node.body = self.block(node.body)
         node.orelse = self.block(node.orelse)
         return [node]
@@ -228,7 +252,7 @@ class Lowerer:
         if node.orelse:
             raise self.parsed.unsupported(node, "while ... else",
                                           "move the else-branch after the loop")
-        self.check_expr(node.test)
+        node.test = self.check_expr(node.test)
         body = self.block(node.body)
         return self.loop_exits(node, node.test, body, prologue=[], step=[])
 
@@ -236,7 +260,7 @@ class Lowerer:
         if node.orelse:
             raise self.parsed.unsupported(node, "for ... else",
                                           "move the else-branch after the loop")
-        self.check_expr(node.iter)
+        node.iter = self.check_expr(node.iter)
         pre, target, iter_call, body_head = self.for_header(node)
         body = body_head + self.block(node.body)
         if not _contains(body, gast.Break, stop=(gast.For, gast.While)):
@@ -418,6 +442,65 @@ class Lowerer:
                 return out, body_returns and else_returns
             out.append(stmt)
         return out, False
+
+
+# array method -> how to call the NumPy function: (function, how the arguments pack)
+ARRAY_METHODS = {
+    "sum": ("sum", "same"), "mean": ("mean", "same"), "max": ("max", "same"),
+    "min": ("min", "same"), "prod": ("prod", "same"), "std": ("std", "same"),
+    "var": ("var", "same"), "cumsum": ("cumsum", "same"), "cumprod": ("cumprod", "same"),
+    "all": ("all", "same"), "any": ("any", "same"), "argmax": ("argmax", "same"),
+    "argmin": ("argmin", "same"), "ptp": ("ptp", "same"), "clip": ("clip", "same"),
+    "dot": ("dot", "same"), "squeeze": ("squeeze", "same"), "round": ("round", "same"),
+    "reshape": ("reshape", "shape"), "transpose": ("transpose", "shape"),
+    "ravel": ("ravel", "flat"), "flatten": ("ravel", "flat"),
+}
+
+
+class _Methods(gast.NodeTransformer):
+    """`x.sum(axis=0)` -> `np.sum(x, axis=0)`, `x.reshape(2, 3)` -> `np.reshape(x, (2, 3))`,
+    `x.astype(float)` -> `1.0 * x`, `x.copy()` -> `x`: methods become the functions the
+    rule tables know."""
+
+    def __init__(self, lowerer):
+        self.lowerer = lowerer
+
+    def is_method(self, func) -> bool:
+        if not isinstance(func, gast.Attribute):
+            return False
+        base = func.value
+        while isinstance(base, gast.Attribute):
+            base = base.value
+        return not isinstance(base, gast.Name) or base.id in self.lowerer.locals
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        func = node.func
+        if not self.is_method(func) or (isinstance(func.value, gast.Name) and func.attr in (
+                "append", "pop")):
+            return node
+        obj, method = func.value, func.attr
+        np_name = None
+        if method == "copy" and not node.args:
+            return obj
+        if method == "astype" and len(node.args) == 1 and _dotted(node.args[0]) in (
+                "float", "np.float64", "numpy.float64"):
+            return gast.BinOp(left=_const(1.0), op=gast.Mult(), right=obj)
+        if method not in ARRAY_METHODS:
+            raise self.lowerer.parsed.unsupported(
+                node, f"method call '.{method}()'",
+                f"call a NumPy function instead, e.g. np.{method}(x, ...)")
+        np_name = self.lowerer.numpy_name()
+        target, packing = ARRAY_METHODS[method]
+        args = list(node.args)
+        if packing == "shape" and len(args) > 1:
+            args = [gast.Tuple(elts=args, ctx=gast.Load())]
+        elif packing == "flat":
+            target, args = "reshape", [gast.Tuple(elts=[_const(-1)], ctx=gast.Load())]
+        call = gast.Call(func=gast.Attribute(value=_name(np_name), attr=target,
+                                             ctx=gast.Load()),
+                         args=[obj, *args], keywords=node.keywords)
+        return _located(call, node)
 
 
 def is_list_method(expr, method: str) -> bool:

@@ -39,6 +39,7 @@ class Template:
     body: list
     signature: inspect.Signature
     notes: str = ""
+    namespace: dict = field(default_factory=dict)  # globals the template's code may read
 
 
 @dataclass
@@ -67,7 +68,8 @@ def _parse_template(key, func) -> Template:
         if p.default is not inspect.Parameter.empty:
             defaults[name] = gast.Constant(value=p.default, kind=None) \
                 if isinstance(p.default, (int, float, str, bool, type(None))) else p.default
-    return Template(key, params, defaults, node.body, sig, inspect.getdoc(func) or "")
+    return Template(key, params, defaults, node.body, sig, inspect.getdoc(func) or "",
+                    dict(func.__globals__))
 
 
 def template_from_source(key, params: str, body: str) -> Template:

@@ -19,7 +19,7 @@ from ..frontend.source import ParsedFunction
 from ..naming import Namer
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, bind, instantiate
-from .reverse import _comment_marker, _is_user_function
+from .reverse import _adopt_globals, _comment_marker, _is_user_function
 
 
 def _call(func: str, args):
@@ -186,6 +186,7 @@ class Forward:
         result_param = template.params[0]
         dnames[result_param] = self.d(target)
         helpers, contributions = instantiate(template, values, dnames, self.namer.fresh)
+        _adopt_globals(self.parsed, template, helpers + [c.expr for c in contributions])
         if helpers:
             raise AssertionError("tangent templates are single expressions")
         operands = [values[p] for p in template.params[1:] if p not in template.defaults]

@@ -388,6 +388,7 @@ class Reverse:
         dnames[template.params[0]] = self.d(result.id)
         helpers, contributions = instantiate(template, values, dnames,
                                              lambda base: self.namer.fresh(base))
+        _adopt_globals(self.parsed, template, helpers + [c.expr for c in contributions])
         operands = [values[p] for p in template.params[1:] if p not in template.defaults]
         co_atoms = {}
         for atom in operands:
@@ -618,3 +619,12 @@ def check_wrt(parsed: ParsedFunction, core: gast.FunctionDef, wrt) -> list[str]:
                     f"{', '.join(params)}")
             out.append(w)
     return out
+
+
+def _adopt_globals(parsed: ParsedFunction, template, nodes) -> None:
+    """A user's rule may read names of its own module (e.g. `math`): make them visible."""
+    for node in nodes:
+        for sub in gast.walk(node):
+            if isinstance(sub, gast.Name) and sub.id not in parsed.namespace and \
+                    sub.id in template.namespace:
+                parsed.namespace[sub.id] = template.namespace[sub.id]
