@@ -259,3 +259,65 @@ SPECIALIZED = [
     ("rnn", rnn, (0, 1), lambda: (np.ones((4, 4)), np.ones((4, 3)), np.ones(4),
                                   np.ones((5, 3)))),
 ]
+
+
+# --- forward mode -------------------------------------------------------------------------
+# FORWARD lists (name, func, wrt, make_args or None); the expected source is that of
+# autodiff(func, mode="forward", wrt=wrt): the general version when make_args is None,
+# else the version specialized to make_args(). The generated function takes func's
+# arguments followed by one tangent per wrt argument and returns the output's tangent.
+
+
+def tanh_scalar(x):
+    return np.tanh(x)
+
+
+FORWARD = [
+    ("poly_jvp", poly, 0, None),
+    ("for_range_jvp", for_range, 0, None),
+    ("while_loop_jvp", while_loop, 0, None),
+    ("if_elif_else_jvp", if_elif_else, 0, None),
+    ("multiple_returns_jvp", multiple_returns, 0, None),
+    ("call_user_function_jvp", call_user_function, 0, None),
+    ("call_with_keywords_jvp", call_with_keywords, 0, None),
+    ("broadcast_add_jvp", broadcast_add, (0, 1), None),
+    ("broadcast_add_jvp_shaped", broadcast_add, (0, 1),
+     lambda: (_rng().normal(size=(3, 4)), _rng().normal(size=4))),
+    ("logistic_loss_jvp", logistic_loss, ("W", "b"),
+     lambda: (_rng().normal(size=3), 0.1, _rng().normal(size=(4, 3)), np.ones(4))),
+    ("scalar_loop_jvp", scalar_loop, 0, lambda: (0.5, 10)),
+    ("rnn_jvp", rnn, (0, 1), lambda: (0.3 * _rng().normal(size=(4, 4)),
+                                      0.3 * _rng().normal(size=(4, 3)),
+                                      _rng().normal(size=4), _rng().normal(size=(5, 3)))),
+]
+
+# Arguments at which the tests check the general FORWARD cases (make_args None) against
+# finite differences; the golden source itself is not specialized to them.
+CHECK_ARGS = {
+    "poly_jvp": lambda: (1.3,),
+    "for_range_jvp": lambda: (0.7, 3),
+    "while_loop_jvp": lambda: (-1.2,),
+    "if_elif_else_jvp": lambda: (0.4,),
+    "multiple_returns_jvp": lambda: (-0.8,),
+    "call_user_function_jvp": lambda: (0.9,),
+    "call_with_keywords_jvp": lambda: (1.1,),
+    "broadcast_add_jvp": lambda: (_rng().normal(size=(2, 3)), _rng().normal(size=3)),
+}
+
+
+# --- second derivatives -------------------------------------------------------------------
+# SECOND lists (name, func, wrt, make_args) for scalar functions of a scalar; the expected
+# source is that of grad(grad(func, wrt=wrt), wrt=wrt), specialized to make_args().
+
+
+def cubic_sin(x):
+    return x ** 3 + np.sin(x)
+
+
+SECOND = [
+    ("tanh_dd", tanh_scalar, 0, lambda: (0.7,)),
+    ("poly_dd", poly, 0, lambda: (1.3,)),
+    ("cubic_sin_dd", cubic_sin, 0, lambda: (0.8,)),
+    ("call_user_function_dd", call_user_function, 0, lambda: (0.9,)),
+    ("scalar_loop_dd", scalar_loop, 0, lambda: (0.5, 10)),
+]

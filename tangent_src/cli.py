@@ -126,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a standalone Python module containing the forward-mode "
         "derivative of FUNC, defined in the Python file PATH. The generated function takes "
         "FUNC's arguments followed by one tangent per --wrt argument (named 'd' + the "
-        "argument, default 1.0) and returns the derivative of FUNC's output along those "
-        "tangents, e.g. jvp_f(x, dx=1.0). FUNC's output may be an array. With --order 2 "
+        "argument, default 1.0; for an array argument pass a tangent of its shape) and "
+        "returns the derivative of FUNC's output along those tangents, e.g. "
+        "jvp_f(x, dx=1.0). FUNC's output may be an array. With --order 2 "
         "it differentiates that derivative again along a second set of tangents "
         "(e.g. jvp_jvp_f(x, dx=1.0, dx2=1.0), the second derivative of f along dx and "
         "dx2).",

@@ -1,10 +1,11 @@
-"""Golden-file tools: render the expected gradient source of each case in golden/cases.py.
+"""Golden-file tools: render the expected derivative source of each case in golden/cases.py.
 
     python tests/golden_tools.py --update            # rewrite every golden file
     python tests/golden_tools.py --update poly relu  # rewrite only these cases
 
 ``golden/<name>.py`` holds ``render(name)``: the source tangent_src generates for the case's
-gradient. See golden/README.md.
+derivative (the gradient for ``CASES`` and ``SPECIALIZED``, the forward-mode derivative for
+``FORWARD``, the gradient of the gradient for ``SECOND``). See golden/README.md.
 """
 from __future__ import annotations
 
@@ -39,19 +40,74 @@ def load_cases_module():
     return module
 
 
-def cases() -> list[tuple[str, object, object]]:
-    """(name, func, wrt) for the general cases and the shape-specialized ones."""
+# The tables of golden/cases.py, each with how its derivative is rendered:
+#   CASES        (name, func, wrt)             grad(func, wrt), general source
+#   SPECIALIZED  (name, func, wrt, make_args)  grad(func, wrt), specialized to make_args()
+#   FORWARD      (name, func, wrt, make_args)  autodiff(func, mode="forward", wrt);
+#                                              make_args None: the general source
+#   SECOND       (name, func, wrt, make_args)  grad(grad(func, wrt), wrt), specialized
+KIND_OF_TABLE = {"CASES": "grad", "SPECIALIZED": "grad", "FORWARD": "forward",
+                 "SECOND": "second"}
+
+
+def _table_rows() -> list[tuple[str, str, object, object, object]]:
+    """(name, kind, func, wrt, make_args or None) for every row of every table."""
     module = load_cases_module()
-    special = [(name, func, wrt) for name, func, wrt, _ in getattr(module, "SPECIALIZED", [])]
-    return list(module.CASES) + special
+    rows = []
+    for table, kind in KIND_OF_TABLE.items():
+        for row in getattr(module, table, []):
+            name, func, wrt, *rest = row
+            rows.append((name, kind, func, wrt, rest[0] if rest else None))
+    return rows
+
+
+def _row(name: str):
+    for row in _table_rows():
+        if row[0] == name:
+            return row
+    raise KeyError(f"no golden case named {name!r}; cases: {', '.join(case_names())}")
+
+
+def cases() -> list[tuple[str, object, object]]:
+    """(name, func, wrt) for every case: general, shape-specialized, forward, second order."""
+    return [(name, func, wrt) for name, _, func, wrt, _ in _table_rows()]
+
+
+def kind(name: str) -> str:
+    """How the case's derivative is taken: "grad", "forward" or "second"."""
+    return _row(name)[1]
+
+
+def cases_of_kind(wanted: str) -> list[tuple[str, object, object]]:
+    return [(name, func, wrt) for name, k, func, wrt, _ in _table_rows() if k == wanted]
 
 
 def example_args(name: str):
-    """The example arguments of a specialized case (None for a general case)."""
-    for case_name, _, _, make_args in getattr(load_cases_module(), "SPECIALIZED", []):
-        if case_name == name:
-            return make_args()
-    return None
+    """The example arguments a case's source is specialized to (None for a general case)."""
+    make_args = _row(name)[4]
+    return None if make_args is None else make_args()
+
+
+def check_args(name: str):
+    """Arguments at which tests/test_golden.py checks the case's derivative numerically:
+    its example arguments, else CHECK_ARGS[name]() from cases.py, else None."""
+    args = example_args(name)
+    if args is None:
+        make_args = getattr(load_cases_module(), "CHECK_ARGS", {}).get(name)
+        args = None if make_args is None else make_args()
+    return args
+
+
+def derivative(name: str):
+    """The tangent_src transform whose source is the case's golden text."""
+    import tangent_src
+
+    _, case_kind, func, wrt, _ = _row(name)
+    if case_kind == "forward":
+        return tangent_src.autodiff(func, mode="forward", wrt=wrt)
+    if case_kind == "second":
+        return tangent_src.grad(tangent_src.grad(func, wrt=wrt), wrt=wrt)
+    return tangent_src.grad(func, wrt=wrt)
 
 
 def case_names() -> list[str]:
@@ -72,13 +128,10 @@ def render(name: str) -> str:
     """The expected content of golden/<name>.py, ending in exactly one newline."""
     import tangent_src
 
-    for case_name, func, wrt in cases():
-        if case_name == name:
-            args = example_args(name)
-            df = tangent_src.grad(func, wrt=wrt)
-            text = tangent_src.source(df) if args is None else tangent_src.source(df, *args)
-            return text.rstrip("\n") + "\n"
-    raise KeyError(f"no golden case named {name!r}; cases: {', '.join(case_names())}")
+    df = derivative(name)
+    args = example_args(name)
+    text = tangent_src.source(df) if args is None else tangent_src.source(df, *args)
+    return text.rstrip("\n") + "\n"
 
 
 def update_all(names: list[str] | None = None) -> int:
@@ -135,7 +188,7 @@ def update_all(names: list[str] | None = None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python tests/golden_tools.py",
-        description="Regenerate the golden gradient sources in golden/.")
+        description="Regenerate the golden derivative sources in golden/.")
     parser.add_argument("--update", action="store_true", required=True,
                         help="rewrite the golden files from the current compiler")
     parser.add_argument("names", nargs="*", metavar="NAME",

@@ -1,19 +1,23 @@
-"""Golden files: the generated gradient source of each case in golden/cases.py is fixed text.
+"""Golden files: the generated derivative source of each case in golden/cases.py is fixed text.
 
 A mismatch means the compiler's output changed. If the change is intended, review the diff
-and run ``python tests/golden_tools.py --update``.
+and run ``python tests/golden_tools.py --update``. The forward-mode and second-derivative
+golden files are also run, and their values compared with central finite differences.
 """
 from __future__ import annotations
 
+import ast
 import difflib
 import importlib
 import importlib.util
+import inspect
 import json
 import os
 import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 _TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -23,6 +27,8 @@ golden_tools = importlib.import_module("golden_tools")
 
 CASES = golden_tools.cases()
 NAMES = [name for name, _, _ in CASES]
+FORWARD = golden_tools.cases_of_kind("forward")
+SECOND = golden_tools.cases_of_kind("second")
 
 
 def _read_golden(name: str) -> str:
@@ -106,3 +112,87 @@ def test_golden_is_ruff_clean(name, ruff_diagnostics):
 def test_golden_compiles(name):
     text = _read_golden(name)
     compile(text, str(golden_tools.golden_path(name)), "exec")
+
+
+# --------------------------------------------------------------------------- forward, second
+
+
+def test_forward_and_second_tables_are_well_formed():
+    assert len(FORWARD) >= 5 and len(SECOND) >= 3
+    cases_module = golden_tools.load_cases_module()
+    for row in cases_module.FORWARD + cases_module.SECOND:
+        assert len(row) == 4, row
+        name, _, _, make_args = row
+        assert make_args is None or callable(make_args), name
+    for name, _, wrt in SECOND:
+        assert isinstance(wrt, (int, str)), f"{name}: SECOND cases take one wrt argument"
+        assert golden_tools.example_args(name) is not None, f"{name}: SECOND is specialized"
+    unknown = set(getattr(cases_module, "CHECK_ARGS", {})) - {name for name, _, _ in FORWARD}
+    assert not unknown, f"CHECK_ARGS for cases that are not in FORWARD: {sorted(unknown)}"
+
+
+def _golden_function(name: str, function_name: str):
+    """Execute golden/<name>.py as a module and return its function `function_name`."""
+    text = _read_golden(name)
+    defined = [node.name for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)]
+    assert function_name in defined, (
+        f"golden/{name}.py defines {defined}, not the expected {function_name}")
+    path = golden_tools.golden_path(name)
+    namespace = {"__name__": f"_golden_{name}", "__file__": str(path)}
+    exec(compile(text, str(path), "exec"), namespace)
+    return namespace[function_name]
+
+
+def _positions(func, wrt) -> list[int]:
+    params = list(inspect.signature(func).parameters)
+    return [w if isinstance(w, int) else params.index(w)
+            for w in (wrt if isinstance(wrt, tuple) else (wrt,))]
+
+
+def _shifted(args: tuple, direction: dict, step: float) -> list:
+    new = list(args)
+    for index, tangent in direction.items():
+        new[index] = args[index] + step * tangent
+    return new
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in FORWARD])
+def test_forward_golden_computes_the_directional_derivative(name):
+    _, func, wrt = next(case for case in FORWARD if case[0] == name)
+    args = golden_tools.check_args(name)
+    assert args is not None, (f"{name}: a general FORWARD case needs arguments for this "
+                              "check in CHECK_ARGS (golden/cases.py)")
+    jvp = _golden_function(name, "jvp_" + func.__name__)
+    positions = _positions(func, wrt)
+    rng = np.random.default_rng(1)
+    direction = {p: rng.normal(size=np.shape(args[p])) if np.ndim(args[p]) else
+                 float(rng.normal()) for p in positions}
+    # the tangent parameters follow all of func's parameters, one per wrt argument, in order
+    tangent_names = list(inspect.signature(jvp).parameters)[
+        len(inspect.signature(func).parameters):]
+    assert len(tangent_names) == len(positions), tangent_names
+    result = jvp(*args, **{t: direction[p] for t, p in zip(tangent_names, positions)})
+
+    h = 1e-6
+    expected = (np.asarray(func(*_shifted(args, direction, h)), dtype=float)
+                - np.asarray(func(*_shifted(args, direction, -h)), dtype=float)) / (2 * h)
+    assert np.shape(result) == np.shape(expected)
+    np.testing.assert_allclose(np.asarray(result, dtype=float), expected, rtol=1e-5,
+                               atol=1e-7)
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in SECOND])
+def test_second_derivative_golden_computes_the_second_derivative(name):
+    _, func, wrt = next(case for case in SECOND if case[0] == name)
+    args = golden_tools.check_args(name)
+    second = _golden_function(name, "dd" + func.__name__)
+    (position,) = _positions(func, wrt)
+    result = second(*args)  # both seeds default to 1.0
+    assert np.ndim(result) == 0
+
+    h = 1e-4
+    def at(step):
+        return float(func(*_shifted(args, {position: 1.0}, step)))
+
+    expected = (at(h) - 2.0 * at(0.0) + at(-h)) / (h * h)
+    np.testing.assert_allclose(float(result), expected, rtol=1e-5, atol=1e-6)

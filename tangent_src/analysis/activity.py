@@ -71,3 +71,50 @@ def is_nondifferentiable(func) -> bool:
         return func in REGISTRY.nondifferentiable
     except TypeError:
         return False
+
+
+def useful_names(body: list, result: str, resolve) -> set[str]:
+    """Backward dataflow to a fixed point: a name is useful if the result depends on it
+    through differentiable operations (a value that only feeds a comparison is not).
+    Flow-insensitive, hence conservative for the few names loops reassign."""
+    useful = {result}
+    changed = True
+
+    def visit(stmts):
+        nonlocal changed
+        for stmt in reversed(stmts):
+            if isinstance(stmt, gast.Assign):
+                targets = [n.id for n in gast.walk(stmt.targets[0]) if isinstance(n, gast.Name)]
+                if any(t in useful for t in targets) and _propagates(stmt.value, resolve):
+                    for name in _atoms(stmt.value):
+                        if name not in useful:
+                            useful.add(name)
+                            changed = True
+            elif isinstance(stmt, gast.Expr):  # tape.append(x): x is useful if the tape is
+                call = stmt.value
+                tape, item = call.func.value.id, call.args[0]
+                if tape in useful and isinstance(item, gast.Name) and item.id not in useful:
+                    useful.add(item.id)
+                    changed = True
+            elif isinstance(stmt, (gast.If, gast.For, gast.While)):
+                visit(stmt.body)
+                visit(stmt.orelse)
+
+    while changed:
+        changed = False
+        visit(body)
+    return useful
+
+
+def _propagates(expr, resolve) -> bool:
+    """Whether derivatives flow from this operation's result back to its operands."""
+    if isinstance(expr, (gast.Compare, gast.BoolOp, gast.Constant)):
+        return False
+    if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.Not):
+        return False
+    if isinstance(expr, gast.Attribute) and expr.attr in SHAPE_ATTRIBUTES:
+        return False
+    if isinstance(expr, gast.Call) and not (isinstance(expr.func, gast.Attribute) and
+                                            expr.func.attr == "pop"):
+        return not is_nondifferentiable(resolve(expr.func))
+    return True

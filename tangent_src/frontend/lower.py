@@ -25,9 +25,7 @@ UNSUPPORTED = {
     gast.Global: ("global", "pass the value as an argument and return the new value"),
     gast.Nonlocal: ("nonlocal", "pass the value as an argument and return the new value"),
     gast.ClassDef: ("class definition", "define the class at module level"),
-    gast.FunctionDef: ("nested def", "define the helper function at module level"),
     gast.AsyncFunctionDef: ("nested async def", "define the helper at module level"),
-    gast.Lambda: ("lambda", "define a module-level function instead"),
     gast.Delete: ("del", "remove the 'del' statement"),
     gast.Raise: ("raise", "check inputs before calling the differentiated function"),
     gast.Import: ("import inside a function", "import at module level"),
@@ -98,6 +96,8 @@ class Lowerer:
                                                if isinstance(n, gast.Name)
                                                and isinstance(n.ctx, gast.Store)}
         self.methods = _Methods(self)
+        self.local_functions: dict = {}   # nested def / lambda name -> FunctionDef
+        self.inlining: list = []          # the local functions being expanded (no recursion)
 
     def numpy_name(self) -> str:
         """The name the user's module binds NumPy to (bound as `np` if it has none)."""
@@ -141,6 +141,27 @@ class Lowerer:
         return out
 
     def stmt(self, node) -> list:
+        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
+            return self._stmt(node)
+        if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return,
+                             gast.If, gast.For, gast.Expr)) and self.local_functions:
+            field = "test" if isinstance(node, gast.If) else \
+                "iter" if isinstance(node, gast.For) else "value"
+            expr = getattr(node, field)
+            if expr is not None:
+                pre, new = self.hoist_local_calls(expr)
+                setattr(node, field, new)
+                return pre + self._stmt(node)
+        if isinstance(node, gast.While) and self.local_functions and any(
+                isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
+                n.func.id in self.local_functions for n in gast.walk(node.test)):
+            raise self.parsed.unsupported(node.test, "a call to a nested function in a "
+                                          "while condition",
+                                          "compute the condition in a variable at the end of "
+                                          "the loop body")
+        return self._stmt(node)
+
+    def _stmt(self, node) -> list:
         kind = type(node)
         if kind in UNSUPPORTED:
             construct, hint = UNSUPPORTED[kind]
@@ -153,6 +174,91 @@ class Lowerer:
 
     def stmt_Pass(self, node):
         return []
+
+    def stmt_FunctionDef(self, node):
+        """A nested def is not emitted: each call to it is expanded in place."""
+        if node.decorator_list or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
+            raise self.parsed.unsupported(node, "nested def with decorators, *args or "
+                                          "keyword-only parameters",
+                                          "define the helper function at module level")
+        self.local_functions[node.name] = node
+        return []
+
+    def hoist_local_calls(self, expr):
+        """Expand calls of nested functions in `expr` into statements placed before it."""
+        pre = []
+        lowerer = self
+
+        class Hoist(gast.NodeTransformer):
+            def visit_Lambda(self, node):
+                raise lowerer.parsed.unsupported(node, "lambda outside an assignment",
+                                                 "assign it to a name: f = lambda x: ...")
+
+            def visit_Call(self, node):
+                node = self.generic_visit(node)
+                if isinstance(node.func, gast.Name) and node.func.id in lowerer.local_functions:
+                    stmts, result = lowerer.expand_local_call(node)
+                    pre.extend(stmts)
+                    return _name(result)
+                return node
+
+        for node in gast.walk(expr):
+            if isinstance(node, (gast.IfExp, gast.BoolOp)) and any(
+                    isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
+                    n.func.id in self.local_functions for n in gast.walk(node)):
+                raise self.parsed.unsupported(
+                    node, "a nested function called inside a conditional expression",
+                    "call it in a separate statement")
+        new = Hoist().visit(expr)
+        return pre, new
+
+    def expand_local_call(self, call):
+        fn = self.local_functions[call.func.id]
+        if fn.name in self.inlining:
+            raise self.parsed.unsupported(call, f"recursive nested function '{fn.name}'",
+                                          "write the recursion as a loop")
+        params = [a.id for a in fn.args.posonlyargs + fn.args.args]
+        defaults = dict(zip(params[len(params) - len(fn.args.defaults):], fn.args.defaults))
+        import inspect
+        signature = inspect.Signature([inspect.Parameter(
+            p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params])
+        try:
+            bound = signature.bind_partial(*call.args,
+                                           **{k.arg: k.value for k in call.keywords})
+        except TypeError as exc:
+            raise self.parsed.unsupported(call, f"this call of '{fn.name}' ({exc})",
+                                          "match the nested function's parameters") from exc
+        own = set(params) | {n.id for stmt in fn.body for n in gast.walk(stmt)
+                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        mapping = {name: self.namer.fresh(name) for name in sorted(own)}
+        self.locals |= set(mapping.values())
+        stmts = []
+        for p in params:
+            value = bound.arguments.get(p, defaults.get(p))
+            if value is None:
+                raise self.parsed.unsupported(call, f"missing argument '{p}' of '{fn.name}'",
+                                              "pass every argument")
+            stmts.append(_located(_assign(mapping[p], copy.deepcopy(value)), call))
+        body = copy.deepcopy(fn.body)
+
+        class Rename(gast.NodeTransformer):
+            def visit_Name(self, node):
+                node.id = mapping.get(node.id, node.id)
+                return node
+
+        body = [Rename().visit(b) for b in body]
+        result = self.namer.fresh(f"{fn.name}_out")
+        self.locals.add(result)
+        self.inlining.append(fn.name)
+        try:
+            lowered = self.block(self.lift_loop_returns(body))
+            lowered, always = self.returns(lowered, result)
+        finally:
+            self.inlining.pop()
+        if not always:
+            raise self.parsed.unsupported(fn, f"a path through '{fn.name}' without return",
+                                          "return a value on every path")
+        return stmts + lowered, result
 
     def stmt_Break(self, node):
         return [node]  # lowered with the enclosing loop
@@ -171,6 +277,14 @@ class Lowerer:
             "a call whose result is unused has no effect on the gradient; remove it or assign it")
 
     def stmt_Assign(self, node):
+        if isinstance(node.value, gast.Lambda) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], gast.Name):
+            lam = node.value
+            fn = gast.FunctionDef(name=node.targets[0].id, args=lam.args,
+                                  body=[_located(gast.Return(value=lam.body), lam)],
+                                  decorator_list=[], returns=None, type_comment=None,
+                                  type_params=[])
+            return self.stmt_FunctionDef(_located(fn, node))
         node.value = self.check_expr(node.value)
         if len(node.targets) > 1:  # a = b = value
             first, *rest = node.targets

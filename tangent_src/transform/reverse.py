@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from ..analysis.activity import is_nondifferentiable, varied_names
+from ..analysis.activity import is_nondifferentiable, useful_names, varied_names
 from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
 from ..frontend.anf import assigned
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
@@ -131,7 +131,8 @@ class Reverse:
         self._params = params
         self.lists = {n.targets[0].id for n in gast.walk(core) if isinstance(n, gast.Assign)
                       and isinstance(n.value, gast.List)}
-        self.varied = varied_names(body, set(self.wrt), self.resolve)
+        self.varied = varied_names(body, set(self.wrt), self.resolve) & (
+            useful_names(body, ret.value.id, self.resolve) | set(self.wrt))
         self.same_shape = _same_shape(body, self.resolve)
         self.result = ret.value.id
         if self.result not in self.varied:
