@@ -1,7 +1,7 @@
 """Golden-file cases: small functions, each exercising one construct.
 
-``CASES`` lists ``(name, func, wrt)``; the expected gradient source of each case is kept in
-``golden/<name>.py``. See golden/README.md for how the files are checked and updated.
+``CASES`` lists ``(name, func, wrt)``; SPECIALIZED, FORWARD (forward mode) and SECOND (second
+derivatives) list ``(name, func, wrt, make_args)``; see golden/README.md.
 """
 import numpy as np
 

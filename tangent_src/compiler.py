@@ -56,7 +56,8 @@ class ModuleBuilder:
         """Parse, lower and flatten `func` (cached): (parsed, core function, namer)."""
         if func not in self.cores:
             parsed = parse_function(func)
-            namer = Namer(_all_names(parsed.node) | set(self.module_names))
+            namer = Namer(_all_names(parsed.node) | set(self.module_names) | set(dir(builtins))
+                          | set(parsed.namespace))
             lowered = lower(parsed, namer)
             core = to_anf(parsed, lowered, namer)
             if self.inline:

@@ -89,9 +89,13 @@ def inverse_permutation(axes):
 
 
 def zeros_like(x):
-    """A float zero of the same shape as `x` (a tuple of zeros for a tuple)."""
+    """A float zero shaped like `x`; for a tuple, list or dict, the same structure of zeros."""
     if isinstance(x, tuple):
         return tuple(zeros_like(item) for item in x)
+    if isinstance(x, list):
+        return [zeros_like(item) for item in x]
+    if isinstance(x, dict):
+        return {key: zeros_like(value) for key, value in x.items()}
     if isinstance(x, (float, int)):
         return 0.0
     return np.zeros(np.shape(x))
@@ -101,8 +105,11 @@ def add_at(acc, index, g):
     """`acc[index] += g` for an adjoint accumulator; repeated indices add up."""
     if isinstance(acc, tuple):
         items = list(acc)
-        items[index] = items[index] + g
+        items[index] = plus(items[index], g)
         return tuple(items)
+    if isinstance(acc, (list, dict)):
+        acc[index] = plus(acc[index], g)
+        return acc
     if isinstance(index, (int, np.integer, slice)) or (
             isinstance(index, tuple) and all(isinstance(i, (int, np.integer, slice))
                                              for i in index)):
@@ -112,5 +119,36 @@ def add_at(acc, index, g):
     return acc
 
 
+def plus(a, b):
+    """a + b, item by item for tuples, lists and dicts of arrays (pytree adjoints)."""
+    if isinstance(a, dict):
+        return {key: plus(a[key], b[key]) for key in a}
+    if isinstance(a, (tuple, list)):
+        return type(a)(plus(x, y) for x, y in zip(a, b))
+    return a + b
+
+
+def set_at(a, index, value):
+    """A copy of `a` with `a[index] = value` (an array write, made functional so every
+    earlier version stays intact for the backward pass)."""
+    if isinstance(a, dict):
+        out = dict(a)
+        out[index] = value
+        return out
+    if isinstance(a, list):
+        out = list(a)
+        out[index] = value
+        return out
+    out = np.array(a, dtype=np.result_type(a, value), copy=True)
+    out[index] = value
+    return out
+
+
+def zero_at(g, index):
+    """A copy of `g` with `g[index] = 0`: the adjoint that flows past an overwrite."""
+    return set_at(g, index, 0.0)
+
+
 HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask",
-           "matmul_lhs", "matmul_rhs", "inverse_permutation", "zeros_like", "add_at", "product")
+           "matmul_lhs", "matmul_rhs", "inverse_permutation", "zeros_like", "add_at", "product",
+           "set_at", "zero_at", "plus")

@@ -15,6 +15,7 @@ import math
 import gast
 import numpy as np
 
+from .. import runtime as _runtime
 from ..rules.arrays import REDUCTIONS
 from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
@@ -193,6 +194,8 @@ class ShapeInference:
                                keywords.get("axes"))
         if func is np.reshape and len(expr.args) >= 2:
             return _reshaped(expr.args[1])
+        if func in (_runtime.set_at, _runtime.zero_at) and args:
+            return args[0]
         if func in (len, int, float, abs, min, max, round) or func in vars(math).values():
             return SCALAR
         return self.call_class(func, tuple(args))

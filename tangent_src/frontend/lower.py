@@ -305,9 +305,8 @@ class Lowerer:
 
     def stmt_AugAssign(self, node):
         node.value = self.check_expr(node.value)
-        if not isinstance(node.target, gast.Name):
-            return self.assign(node.target, None, node)  # reports the unsupported target
-        value = gast.BinOp(left=_name(node.target.id), op=node.op, right=node.value)
+        current = _to_load(node.target)
+        value = gast.BinOp(left=current, op=node.op, right=node.value)
         return self.assign(node.target, _located(value, node), node)
 
     def assign(self, target, value, node) -> list:
@@ -316,14 +315,28 @@ class Lowerer:
         if isinstance(target, (gast.Tuple, gast.List)):
             return self.unpack(target, value, node)
         if isinstance(target, gast.Subscript):
-            raise self.parsed.unsupported(
-                target, "assignment to an array element or slice",
-                "build the array from computed values (np.stack, np.concatenate, np.where)")
+            return self.write(target, value, node)
         if isinstance(target, gast.Attribute):
             raise self.parsed.unsupported(target, "assignment to an attribute",
                                           "use a local variable")
         raise self.parsed.unsupported(target, f"assignment to {type(target).__name__}",
                                       "assign to a plain name")
+
+    def write(self, target, value, node) -> list:
+        """`w[i] = v` -> `w = set_at(w, i, v)`: each write makes a new version of the
+        array, so earlier versions stay intact for the backward pass (it costs a copy)."""
+        if not isinstance(target.value, gast.Name):
+            raise self.parsed.unsupported(target, "assignment into a nested element",
+                                          "assign to a local array: a[i, j] = v")
+        from .. import runtime
+        self.parsed.namespace.setdefault("set_at", runtime.set_at)
+        if self.parsed.namespace["set_at"] is not runtime.set_at:
+            raise self.parsed.unsupported(target, "array writes in a module that defines "
+                                          "'set_at'", "rename your 'set_at'")
+        call = gast.Call(func=_name("set_at"),
+                         args=[_name(target.value.id), _index_value(target.slice), value],
+                         keywords=[])
+        return [_located(_assign(target.value.id, _located(call, node)), node)]
 
     def unpack(self, target, value, node) -> list:
         elts = target.elts
@@ -615,6 +628,18 @@ class _Methods(gast.NodeTransformer):
                                              ctx=gast.Load()),
                          args=[obj, *args], keywords=node.keywords)
         return _located(call, node)
+
+
+def _index_value(index):
+    """An index as a value: `1:3` -> `slice(1, 3)`, `i, :` -> `(i, slice(None))`."""
+    if isinstance(index, gast.Slice):
+        parts = [index.lower or _const(None), index.upper or _const(None)]
+        if index.step is not None:
+            parts.append(index.step)
+        return gast.Call(func=_name("slice"), args=parts, keywords=[])
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
+    return copy.deepcopy(index)
 
 
 def is_list_method(expr, method: str) -> bool:

@@ -46,5 +46,14 @@ register_template(A, rt.add_at, "y, acc, index, g",
                   "d[acc] = d[y]\nd[g] = unbroadcast(d[y][index], g)\n")
 register_template(T, rt.add_at, "y, acc, index, g", "d[y] = add_at(d[acc], index, d[g])")
 
+register_template(A, rt.set_at, "y, a, index, value",
+                  "d[a] = zero_at(d[y], index)\nd[value] = unbroadcast(d[y][index], value)\n")
+register_template(T, rt.set_at, "y, a, index, value",
+                  "d[y] = set_at(d[a], index, d[value])")  # forward.py handles constant parts
+register_template(A, rt.zero_at, "y, g, index", "d[g] = zero_at(d[y], index)")
+register_template(T, rt.zero_at, "y, g, index", "d[y] = zero_at(d[g], index)")
+register_template(A, rt.plus, "y, a, b", "d[a] = d[y]\nd[b] = d[y]\n")
+register_template(T, rt.plus, "y, a, b", "d[y] = d[a]\nd[y] = d[b]\n")
+
 nondifferentiable(rt.zeros_like, rt.reduced_size, rt.extremum_mask, rt.inverse_permutation,
                   slice)

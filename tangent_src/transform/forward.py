@@ -200,6 +200,8 @@ class Forward:
             terms.append(expr)
         if key is _runtime.add_at:
             return self.add_at_tangent(values)
+        if key is _runtime.set_at:
+            return self.set_at_tangent(values)
         if not terms:
             return self.zeros(target)
         total = terms[0]
@@ -214,6 +216,13 @@ class Forward:
             return _name(self.d(acc.id)) if self.active(acc) else _call("zeros_like", [acc])
         start = _name(self.d(acc.id)) if self.active(acc) else _call("zeros_like", [acc])
         return _call("add_at", [start, copy.deepcopy(index), _name(self.d(g.id))])
+
+    def set_at_tangent(self, values):
+        """set_at(a, index, value) is linear in (a, value); either may be constant."""
+        a, index, value = values["a"], values["index"], values["value"]
+        start = _name(self.d(a.id)) if self.active(a) else _call("zeros_like", [a])
+        new = _name(self.d(value.id)) if self.active(value) else _const(0.0)
+        return _call("set_at", [start, copy.deepcopy(index), new])
 
     def fills(self, operand, operands, target) -> bool:
         """Whether `operand` already has the result's shape (so its tangent does too)."""
