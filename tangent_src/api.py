@@ -40,11 +40,11 @@ class _Compiled:
     """A generated module: its source, its loaded function and facts about it."""
 
     def __init__(self, func, wrt: tuple, mode: str, return_value: bool, classes: tuple,
-                 inline: bool):
+                 inline: bool, has_aux: bool = False):
         builder = ModuleBuilder(inline=inline)
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
-                                         arg_classes=classes)
+                                         arg_classes=classes, has_aux=has_aux)
         else:
             self.main = builder.tangent(func, wrt, return_value=return_value,
                                         arg_classes=classes)
@@ -60,12 +60,14 @@ class _Compiled:
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
 
 
-def _compiled(func, wrt, mode, return_value, classes=(), inline=False) -> _Compiled:
-    key = (func, wrt, mode, return_value, classes, inline)
+def _compiled(func, wrt, mode, return_value, classes=(), inline=False,
+              has_aux=False) -> _Compiled:
+    key = (func, wrt, mode, return_value, classes, inline, has_aux)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is None:
-            hit = _CACHE[key] = _Compiled(func, wrt, mode, return_value, classes, inline)
+            hit = _CACHE[key] = _Compiled(func, wrt, mode, return_value, classes, inline,
+                                          has_aux)
         return hit
 
 
@@ -101,8 +103,9 @@ class Transform:
     """What grad/value_and_grad/autodiff return: call it like the function it transforms."""
 
     def __init__(self, func, wrt, single: bool, mode: str, return_value: bool, verbose: int,
-                 kind: str):
+                 kind: str, has_aux: bool = False):
         self.func, self.wrt, self.single = func, wrt, single
+        self.has_aux = has_aux
         self.mode, self.return_value, self.verbose = mode, return_value, verbose
         self.kind = kind                    # "grad", "value_and_grad", "forward", "reverse"
         self._checked = False
@@ -130,9 +133,11 @@ class Transform:
 
     def compile(self, classes: tuple = ()) -> _Compiled:
         target = self.target(classes)
-        key = (target, self.wrt, self.mode, self.return_value, classes, False)
+        returns_value = self.return_value or self.has_aux
+        key = (target, self.wrt, self.mode, returns_value, classes, False, self.has_aux)
         fresh = key not in _CACHE
-        compiled = _compiled(target, self.wrt, self.mode, self.return_value, classes)
+        compiled = _compiled(target, self.wrt, self.mode, returns_value, classes,
+                             has_aux=self.has_aux)
         if self.verbose and fresh:
             print(compiled.source)
         return compiled
@@ -176,9 +181,14 @@ class Transform:
     def _finish(self, result):
         if self.mode == "forward":
             return result
-        if self.return_value:
+        if self.return_value or self.has_aux:
             value, grads = result
-            return value, (grads if self.single or len(self.wrt) > 1 else (grads,))
+            grads = grads if self.single or len(self.wrt) > 1 else (grads,)
+            if self.has_aux and not self.return_value:
+                return grads, value[1]          # grad(f, has_aux=True): (gradient, aux)
+            if self.has_aux:
+                return (value[0], value[1]), grads
+            return value, grads
         if self.single or len(self.wrt) > 1:
             return result
         return (result,)
@@ -202,10 +212,15 @@ class Transform:
             out = self.func(*args, **kwargs)
         except Exception:  # noqa: BLE001 - the gradient raises it, pointing into generated code
             return
+        if self.has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise NotDifferentiableError(
+                    f"has_aux=True requires {name_of} to return a pair (loss, aux)")
+            out = out[0]
         if isinstance(out, tuple):
             raise NotDifferentiableError(
                 f"grad requires {name_of} to return a scalar, but it returned a tuple; to "
-                "return auxiliary values use has_aux (not supported yet) or return only the loss")
+                "return auxiliary values use has_aux=True (return (loss, aux)) or return only the loss")
         if np.ndim(out) != 0:
             raise NotDifferentiableError(
                 f"grad requires {name_of} to return a scalar, but it returned an array of "
@@ -214,22 +229,30 @@ class Transform:
         self._checked = True
 
 
-def grad(func=None, wrt=0, *, argnums=None, verbose: int = 0, backend: str = "python"):
-    """The gradient of scalar-valued `func` with respect to argument(s) `wrt` (index or name)."""
+def grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False, verbose: int = 0,
+         backend: str = "python"):
+    """The gradient of scalar-valued `func` with respect to argument(s) `wrt` (index or name).
+
+    Arguments may be (nested) tuples, lists and dicts of arrays; the gradient has the same
+    structure. With has_aux=True, `func` returns `(loss, aux)` and the result is
+    `(gradient, aux)`."""
     if backend != "python":
         raise NotImplementedError(f"backend={backend!r} is not available yet")
     if func is None:
-        return functools.partial(grad, wrt=wrt, argnums=argnums, verbose=verbose)
+        return functools.partial(grad, wrt=wrt, argnums=argnums, has_aux=has_aux,
+                                 verbose=verbose)
     wrt, single = _normalize_wrt(wrt, argnums)
-    return Transform(func, wrt, single, "reverse", False, verbose, "grad")
+    return Transform(func, wrt, single, "reverse", False, verbose, "grad", has_aux)
 
 
-def value_and_grad(func=None, wrt=0, *, argnums=None, verbose: int = 0):
-    """Like `grad`, but returns `(value, gradient)`."""
+def value_and_grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False,
+                   verbose: int = 0):
+    """Like `grad`, but returns `(value, gradient)` (`((value, aux), gradient)` with has_aux)."""
     if func is None:
-        return functools.partial(value_and_grad, wrt=wrt, argnums=argnums, verbose=verbose)
+        return functools.partial(value_and_grad, wrt=wrt, argnums=argnums, has_aux=has_aux,
+                                 verbose=verbose)
     wrt, single = _normalize_wrt(wrt, argnums)
-    return Transform(func, wrt, single, "reverse", True, verbose, "value_and_grad")
+    return Transform(func, wrt, single, "reverse", True, verbose, "value_and_grad", has_aux)
 
 
 def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0):

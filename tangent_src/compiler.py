@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules  # noqa: F401  (registers the rule tables)
-from .analysis.shapes import ShapeInference
+from .analysis.shapes import TREE, ShapeInference
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.anf import assigned, to_anf
@@ -76,7 +76,7 @@ class ModuleBuilder:
             self.class_cache[key] = {}  # recursion: unknown
             parsed, core, _ = self.front_end(func)
             given = dict(arg_classes)
-            start = {p: given.get(p) for p in _params(core)}
+            start = {p: None if given.get(p) == TREE else given.get(p) for p in _params(core)}
             inference = ShapeInference(_resolver(parsed), self.return_class)
             self.class_cache[key] = inference.run(core, start)
         return self.class_cache[key]
@@ -95,10 +95,10 @@ class ModuleBuilder:
 
     def gradient(self, func, wrt: tuple, name: str | None = None,
                  return_value: bool = False, arg_classes: tuple = (),
-                 split: bool = False) -> GeneratedFunction:
+                 split: bool = False, has_aux: bool = False) -> GeneratedFunction:
         """Generate the gradient of `func`; `split` makes a forward/backward pair instead
         (`f_fwd(args) -> (value, saved)`, `f_bwd(saved, seed) -> gradients`)."""
-        key = (func, tuple(wrt), return_value, arg_classes, split)
+        key = (func, tuple(wrt), return_value, arg_classes, split, has_aux)
         if key in self.by_key:
             return self.by_key[key]
         if key in self.in_progress:
@@ -120,7 +120,8 @@ class ModuleBuilder:
             return self.gradient(callee, active, arg_classes=call_ranks, split=True)
 
         reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
-                          return_value=return_value or split, classes=classes)
+                          return_value=return_value or split, classes=classes,
+                          trees={p for p, c in arg_classes if c == TREE}, has_aux=has_aux)
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in _all_names(core) if n in user or (

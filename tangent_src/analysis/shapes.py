@@ -21,12 +21,15 @@ from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
 
 SCALAR: tuple = ()
+TREE = "tree"  # an argument that is a tuple, list or dict (a pytree); unknown inside
 
 
 def shape_class(value):
     """The shape class of a runtime argument."""
     if isinstance(value, (bool, int, float, complex, np.number, np.bool_)):
         return SCALAR
+    if isinstance(value, (tuple, list, dict)):
+        return TREE
     if isinstance(value, np.ndarray):
         return tuple("1" if n == 1 else "N" for n in value.shape)
     return None

@@ -62,12 +62,15 @@ class Reverse:
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
-                 classes: dict | None = None):
+                 classes: dict | None = None, trees: set | None = None,
+                 has_aux: bool = False):
         self.parsed, self.core, self.wrt = parsed, core, wrt
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
         self.name = name
         self.return_value = return_value
         self.classes = classes or {}
+        self.trees = set(trees or ())  # tuples/lists/dicts (pytrees): adjoints add with plus()
+        self.has_aux = has_aux
         self.adjoints: dict[str, str] = {}
         self.tape_inits: list = []
         self.inplace: set[str] = set()
@@ -126,6 +129,12 @@ class Reverse:
         if not isinstance(ret, gast.Return):
             raise AssertionError("core functions end with one return")
         body = body[:-1]
+        returned_value = ret.value.id
+        if self.has_aux:  # f returns (loss, aux): differentiate the loss, hand back both
+            loss = self.namer.fresh("loss")
+            body.append(_located(_assign(loss, gast.Subscript(
+                value=_name(returned_value), slice=_const(0), ctx=gast.Load())), ret))
+            ret = gast.Return(value=_name(loss))
         self.count_while_loops(body)
         params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
         self._params = params
@@ -134,6 +143,7 @@ class Reverse:
         self.varied = varied_names(body, set(self.wrt), self.resolve) & (
             useful_names(body, ret.value.id, self.resolve) | set(self.wrt))
         self.same_shape = _same_shape(body, self.resolve)
+        self.trees = _tree_names(body, self.trees)
         self.result = ret.value.id
         if self.result not in self.varied:
             self.varied.add(self.result)  # its gradient is zero; still well defined
@@ -150,7 +160,7 @@ class Reverse:
         grads = [_name(self.d(w)) for w in self.wrt]
         returned = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
         if self.return_value:
-            returned = gast.Tuple(elts=[_name(self.result), returned], ctx=gast.Load())
+            returned = gast.Tuple(elts=[_name(returned_value), returned], ctx=gast.Load())
         fn_body = self.tape_inits + primal + adjoint + [gast.Return(value=returned)]
 
         args = copy.deepcopy(core.args)
@@ -345,6 +355,8 @@ class Reverse:
 
     def accumulate(self, var: str, expr):
         dvar = self.d(var)
+        if var in self.trees:
+            return _assign(dvar, _call("plus", [_name(dvar), expr]))
         return _assign(dvar, _add(_name(dvar), expr))
 
     def adjoint_call(self, stmt, call) -> list:
@@ -457,6 +469,27 @@ class Reverse:
         for p, part in zip(active, parts):
             out.append(self.accumulate(bound.arguments[p].id, _name(part)))
         return out
+
+
+def _tree_names(stmts, trees: set) -> set:
+    """Names that may hold a tuple, list or dict: from pytree arguments, their items, copies
+    and container literals (flow-insensitive, to a fixed point)."""
+    trees = set(trees)
+    changed = True
+    while changed:
+        changed = False
+        for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+            if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
+                continue
+            value, name = node.value, node.targets[0].id
+            tree = isinstance(value, (gast.Tuple, gast.List)) or (
+                isinstance(value, gast.Name) and value.id in trees) or (
+                isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+                and value.value.id in trees)
+            if tree and name not in trees:
+                trees.add(name)
+                changed = True
+    return trees
 
 
 def is_hashable(obj) -> bool:
