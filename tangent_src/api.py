@@ -220,7 +220,8 @@ class Transform:
         if isinstance(out, tuple):
             raise NotDifferentiableError(
                 f"grad requires {name_of} to return a scalar, but it returned a tuple; to "
-                "return auxiliary values use has_aux=True (return (loss, aux)) or return only the loss")
+                "return auxiliary values use has_aux=True (return (loss, aux)) or return only "
+                "the loss")
         if np.ndim(out) != 0:
             raise NotDifferentiableError(
                 f"grad requires {name_of} to return a scalar, but it returned an array of "
