@@ -74,12 +74,11 @@ def ddscalar_loop(y, n, dy=1.0, ddy=1.0):
         _cos_y3_tape.append(cos_y3)
         _t3_tape.append(t3)
     # backward pass
-    d_sin_y_tape = []
-    d_y_tape = []
+    d_sin_y_tape = zeros_like(_sin_y_tape)
+    d_y_tape = zeros_like(_y_tape)
     dsin_y = 0.0
     dy5 = zeros_like(y)
-    for i in range(n_minus_one + (len(range(n_minus_one, -1, -1)) - 1) * -1,
-        n_minus_one - -1, --1):
+    for i in range(0, n_minus_one + 1):
         dy = _dy_tape.pop()
         sin_y = _sin_y_tape3.pop()
         y = _y_tape3.pop()

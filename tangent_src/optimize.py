@@ -73,8 +73,8 @@ class Optimizer:
             return True, live
         if isinstance(stmt, gast.Expr):
             tape = _tape_call(stmt, "append")
-            if tape is not None and tape not in self.needed_tapes:
-                return False, live
+            if tape is not None and tape not in live:
+                return False, live  # nothing reads the list (or pops the tape) later
             return True, live | _names_read(stmt)
         if isinstance(stmt, gast.Assign):
             targets = _target_names(stmt)
@@ -398,6 +398,12 @@ class _Algebra(gast.NodeTransformer):
                 isinstance(right.op, gast.USub):
             self.changed = True
             return gast.BinOp(left=left, op=gast.Sub(), right=right.operand)
+        if isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(left, gast.BinOp) and \
+                isinstance(left.op, (gast.Add, gast.Sub)) and type(left.op) is not type(node.op) \
+                and isinstance(right, gast.Constant) and isinstance(left.right, gast.Constant) \
+                and left.right.value == right.value and type(right.value) is int:
+            self.changed = True  # (n - 1) + 1 -> n
+            return left.left
         folded = _fold(node)
         if folded is not None:
             self.changed = True

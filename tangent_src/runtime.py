@@ -149,6 +149,129 @@ def zero_at(g, index):
     return set_at(g, index, 0.0)
 
 
+def replicate(g, items):
+    """The adjoint of sum(items): g for every item (reduced to the item's shape)."""
+    return [unbroadcast(g, item) for item in items]
+
+
 HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask",
            "matmul_lhs", "matmul_rhs", "inverse_permutation", "zeros_like", "add_at", "product",
-           "set_at", "zero_at", "plus")
+           "set_at", "zero_at", "plus", "replicate")
+
+
+# --- helpers for the NumPy rule families (elementwise, reductions); each has rules of its own
+# in rules/runtime_rules.py, or is declared nondifferentiable there.
+
+
+def clip_part(a, a_min, a_max, part, min=None, max=None):
+    """Where np.clip(a, a_min, a_max) takes its value from `part` ("a", "lo" or "hi"), as
+    0/1 floats of the result's shape; `a` wins ties. `min`/`max` are NumPy 2's spellings."""
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    a = np.asarray(a)
+    low = a if lo is None else np.maximum(a, lo)
+    from_hi = np.zeros(np.shape(low), dtype=bool) if hi is None else low > hi
+    from_lo = np.zeros(np.shape(low), dtype=bool) if lo is None else (lo > a) & ~from_hi
+    mask = {"a": ~(from_hi | from_lo), "lo": from_lo, "hi": from_hi}[part]
+    shape = np.broadcast_shapes(np.shape(a), np.shape(lo), np.shape(hi))
+    out = np.broadcast_to(mask, shape).astype(float)
+    return out if shape else out[()]
+
+
+def sinc_derivative(x, n):
+    """The n-th derivative of np.sinc at x: a Maclaurin series near 0, Leibniz's rule for
+    sin(u) * (1/u) elsewhere; exact at 0 to every order."""
+    import math
+    u = np.pi * np.asarray(x, dtype=float)
+    small = np.abs(u) < 1.0
+    us, ul = np.where(small, u, 0.0), np.where(small, 1.0, u)
+    series = np.zeros(np.shape(u))
+    for j in range((n + 1) // 2, (n + 1) // 2 + 20):
+        coef = (-1) ** j * math.factorial(2 * j) / (
+            math.factorial(2 * j - n) * math.factorial(2 * j + 1))
+        series = series + coef * us ** (2 * j - n)
+    leibniz = np.zeros(np.shape(u))
+    for k in range(n + 1):
+        m = n - k
+        leibniz = leibniz + math.comb(n, k) * np.sin(ul + k * np.pi / 2) * (
+            (-1) ** m * math.factorial(m) / ul ** (m + 1))
+    out = np.where(small, series, leibniz) * np.pi ** n
+    return out if np.ndim(x) else out[()]
+
+
+def group_axes(a, axis=None):
+    """`a` with the reduced `axis` (an int, a tuple, or None for all) moved to the end and
+    flattened into one: shape (kept..., n)."""
+    a = np.asarray(a)
+    if axis is None:
+        return np.reshape(a, (-1,))
+    axes = [ax % a.ndim for ax in (axis if isinstance(axis, tuple) else (axis,))]
+    kept = [i for i in range(a.ndim) if i not in axes]
+    moved = np.transpose(a, kept + axes)
+    return np.reshape(moved, moved.shape[:len(kept)] + (-1,))
+
+
+def ungroup_axes(v, like, axis=None):
+    """The inverse of group_axes(like, axis): `v` of shape (kept..., n) in like's shape."""
+    shape = np.shape(like)
+    if axis is None:
+        return np.reshape(v, shape)
+    axes = [ax % len(shape) for ax in (axis if isinstance(axis, tuple) else (axis,))]
+    kept = [i for i in range(len(shape)) if i not in axes]
+    moved = np.reshape(v, tuple(shape[i] for i in kept + axes))
+    return np.transpose(moved, tuple(int(i) for i in np.argsort(kept + axes)))
+
+
+def masked_rows(v, fill, kind):
+    """(..., n) -> (..., n, n): row i is `v` with the entries k outside row i's mask set to
+    `fill`; the mask keeps k != i (kind "others") or k <= i (kind "prefix")."""
+    v = np.asarray(v)
+    i, k = np.indices((v.shape[-1],) * 2)
+    keep = k != i if kind == "others" else k <= i
+    return np.where(keep, v[..., None, :], fill)
+
+
+def masked_rows_t(h, kind):
+    """The transpose of masked_rows(., 0.0, kind): (..., n, n) -> (..., n), the sum over rows
+    i of h[..., i, k] where row i's mask keeps k."""
+    h = np.asarray(h)
+    i, k = np.indices(h.shape[-2:])
+    keep = k != i if kind == "others" else k <= i
+    return np.sum(np.where(keep, h, 0.0), axis=-2)
+
+
+def prod_others(v):
+    """Along the last axis, the product of all the other entries (no division, so exact
+    where entries are zero)."""
+    v = np.asarray(v)
+    ones = np.ones(v.shape[:-1] + (1,), dtype=v.dtype)
+    left = np.cumprod(np.concatenate([ones, v[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, v[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return left * right
+
+
+def cumsum_t(g, like, axis=None):
+    """The transpose of np.cumsum(., axis): sums from each position to the end along `axis`
+    (the flattened array for None), in like's shape."""
+    g = np.asarray(g)
+    if axis is None:
+        g, axis = np.reshape(g, (-1,)), 0
+    out = np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+    return np.reshape(out, np.shape(like))
+
+
+def average_weights(w, a, axis=None):
+    """np.average's weights, shaped to broadcast against `a` (ones for None)."""
+    shape = np.shape(a)
+    if w is None:
+        return np.ones(shape)
+    if np.shape(w) == shape:
+        return w
+    axes = [ax % len(shape) for ax in (axis if isinstance(axis, tuple) else (axis,))]
+    if axes != sorted(axes):
+        raise ValueError("average: with weights, give the axes in increasing order")
+    return np.reshape(w, tuple(n if i in axes else 1 for i, n in enumerate(shape)))
+
+
+HELPERS += ("clip_part", "sinc_derivative", "group_axes", "ungroup_axes", "masked_rows",
+            "masked_rows_t", "prod_others", "cumsum_t", "average_weights")

@@ -209,7 +209,9 @@ class ANF:
             return gast.Subscript(value=self.atom(expr.value), slice=self.index(expr.slice),
                                   ctx=gast.Load())
         if kind is gast.List and not expr.elts:
-            return gast.List(elts=[], ctx=gast.Load())  # a new tape
+            return gast.List(elts=[], ctx=gast.Load())  # a new tape or list
+        if kind is gast.Dict and not expr.keys:
+            return gast.Dict(keys=[], values=[])  # a new dict (filled by set_at)
         if kind in (gast.Tuple, gast.List):
             return gast.Tuple(elts=[self.atom(e) for e in expr.elts], ctx=gast.Load())
         if kind is gast.Compare:

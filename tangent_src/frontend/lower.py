@@ -31,12 +31,8 @@ UNSUPPORTED = {
     gast.Import: ("import inside a function", "import at module level"),
     gast.ImportFrom: ("import inside a function", "import at module level"),
     gast.Starred: ("starred expression (*args)", "pass the arguments one by one"),
-    gast.ListComp: ("list comprehension", "write an explicit loop"),
     gast.SetComp: ("set comprehension", "write an explicit loop"),
-    gast.DictComp: ("dict comprehension", "write an explicit loop"),
-    gast.GeneratorExp: ("generator expression", "write an explicit loop"),
     gast.Set: ("set literal", "use a tuple"),
-    gast.Dict: ("dict literal", "pass the values separately"),
     gast.JoinedStr: ("f-string", "remove string formatting from the differentiated function"),
     gast.NamedExpr: ("assignment expression (:=)", "assign in a separate statement"),
     gast.Match: ("match statement", "use if/elif/else"),
@@ -144,7 +140,7 @@ class Lowerer:
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
             return self._stmt(node)
         if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return,
-                             gast.If, gast.For, gast.Expr)) and self.local_functions:
+                             gast.If, gast.For, gast.Expr)) and self.needs_hoisting(node):
             field = "test" if isinstance(node, gast.If) else \
                 "iter" if isinstance(node, gast.For) else "value"
             expr = getattr(node, field)
@@ -184,6 +180,77 @@ class Lowerer:
         self.local_functions[node.name] = node
         return []
 
+    def needs_hoisting(self, node) -> bool:
+        """Whether a statement holds a nested-function call, a comprehension or a dict."""
+        for sub in gast.walk(node):
+            if isinstance(sub, (gast.ListComp, gast.GeneratorExp, gast.DictComp, gast.Dict)):
+                return True
+            if isinstance(sub, gast.Call) and isinstance(sub.func, gast.Name) and \
+                    sub.func.id in self.local_functions:
+                return True
+        return False
+
+    def expand_comprehension(self, node):
+        """`[f(x) for x in xs if c]` -> `items = []; for x2 in xs: if c: items.append(f(x2))`
+        (dicts: `mapping = set_at(mapping, k, v)`); returns (statements, result name)."""
+        is_dict = isinstance(node, gast.DictComp)
+        acc = self.namer.fresh("mapping" if is_dict else "items")
+        self.locals.add(acc)
+        mapping: dict = {}
+
+        class Rename(gast.NodeTransformer):
+            def visit_Name(self, name):
+                name.id = mapping.get(name.id, name.id)
+                return name
+
+        loops = []
+        for gen in node.generators:
+            if gen.is_async:
+                raise self.parsed.unsupported(node, "async comprehension", "use a loop")
+            it = Rename().visit(copy.deepcopy(gen.iter))
+            for target in gast.walk(gen.target):
+                if isinstance(target, gast.Name):
+                    mapping[target.id] = self.namer.fresh(target.id)
+                    self.locals.add(mapping[target.id])
+            target = Rename().visit(copy.deepcopy(gen.target))
+            conds = [Rename().visit(copy.deepcopy(c)) for c in gen.ifs]
+            loops.append((target, it, conds))
+        if is_dict:
+            from .. import runtime
+            self.parsed.namespace.setdefault("set_at", runtime.set_at)
+            key, value = (Rename().visit(copy.deepcopy(e)) for e in (node.key, node.value))
+            inner = [_located(_assign(acc, gast.Call(func=_name("set_at"),
+                                                     args=[_name(acc), key, value],
+                                                     keywords=[])), node)]
+            start = gast.Dict(keys=[], values=[])
+        else:
+            elt = Rename().visit(copy.deepcopy(node.elt))
+            inner = [_located(gast.Expr(value=gast.Call(
+                func=gast.Attribute(value=_name(acc), attr="append", ctx=gast.Load()),
+                args=[elt], keywords=[])), node)]
+            start = gast.List(elts=[], ctx=gast.Load())
+        for target, it, conds in reversed(loops):
+            for cond in reversed(conds):
+                inner = [_located(gast.If(test=cond, body=inner, orelse=[]), node)]
+            inner = [_located(gast.For(target=target, iter=it, body=inner, orelse=[],
+                                       type_comment=None), node)]
+        stmts = [_located(_assign(acc, start), node)] + inner
+        return self.block(stmts), acc
+
+    def expand_dict(self, node):
+        """`{'W': W, 'b': b}` -> a dict built key by key (its adjoint is a dict too)."""
+        from .. import runtime
+        self.parsed.namespace.setdefault("set_at", runtime.set_at)
+        acc = self.namer.fresh("mapping")
+        self.locals.add(acc)
+        stmts = [_located(_assign(acc, gast.Dict(keys=[], values=[])), node)]
+        for key, value in zip(node.keys, node.values):
+            if key is None:
+                raise self.parsed.unsupported(node, "dict unpacking (**)", "list the keys")
+            stmts.append(_located(_assign(acc, gast.Call(
+                func=_name("set_at"), args=[_name(acc), key, value], keywords=[])), node))
+        return self.block(stmts), acc
+
     def hoist_local_calls(self, expr):
         """Expand calls of nested functions in `expr` into statements placed before it."""
         pre = []
@@ -202,10 +269,28 @@ class Lowerer:
                     return _name(result)
                 return node
 
+            def visit_ListComp(self, node):
+                stmts, result = lowerer.expand_comprehension(node)
+                pre.extend(stmts)
+                return _name(result)
+
+            visit_GeneratorExp = visit_ListComp
+            visit_DictComp = visit_ListComp
+
+            def visit_Dict(self, node):
+                node = self.generic_visit(node)
+                if not node.keys:
+                    return node
+                stmts, result = lowerer.expand_dict(node)
+                pre.extend(stmts)
+                return _name(result)
+
         for node in gast.walk(expr):
             if isinstance(node, (gast.IfExp, gast.BoolOp)) and any(
-                    isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
-                    n.func.id in self.local_functions for n in gast.walk(node)):
+                    (isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
+                     n.func.id in self.local_functions) or
+                    isinstance(n, (gast.ListComp, gast.GeneratorExp, gast.DictComp))
+                    for n in gast.walk(node)):
                 raise self.parsed.unsupported(
                     node, "a nested function called inside a conditional expression",
                     "call it in a separate statement")
@@ -418,6 +503,8 @@ class Lowerer:
         """(statements before the loop, index name, range call, statements opening the body)."""
         it = node.iter
         tgt = node.target
+        if _is_call_to(it, "reversed") and len(it.args) == 1 and _is_call_to(it.args[0], "range"):
+            it = node.iter = _located(_reversed_range_call(it.args[0]), it)
         if _is_call_to(it, "range"):
             if not isinstance(tgt, gast.Name):
                 raise self.parsed.unsupported(tgt, "unpacking a range index", "use one name")
@@ -628,6 +715,37 @@ class _Methods(gast.NodeTransformer):
                                              ctx=gast.Load()),
                          args=[obj, *args], keywords=node.keywords)
         return _located(call, node)
+
+
+def _reversed_range_call(rng):
+    """reversed(range(...)) as a range: from the last element back to the first."""
+    args = rng.args
+    if len(args) == 1:
+        return gast.Call(func=_name("range"), args=[
+            gast.BinOp(left=copy.deepcopy(args[0]), op=gast.Sub(), right=_const(1)),
+            _const(-1), _const(-1)], keywords=[])
+    start, stop = args[0], args[1]
+    step = args[2] if len(args) > 2 else _const(1)
+    step_value = step.value if isinstance(step, gast.Constant) else (
+        -step.operand.value if isinstance(step, gast.UnaryOp) and
+        isinstance(step.operand, gast.Constant) else None)
+    if step_value == 1:
+        return gast.Call(func=_name("range"), args=[
+            gast.BinOp(left=copy.deepcopy(stop), op=gast.Sub(), right=_const(1)),
+            gast.BinOp(left=copy.deepcopy(start), op=gast.Sub(), right=_const(1)),
+            _const(-1)], keywords=[])
+    if step_value == -1:
+        return gast.Call(func=_name("range"), args=[
+            gast.BinOp(left=copy.deepcopy(stop), op=gast.Add(), right=_const(1)),
+            gast.BinOp(left=copy.deepcopy(start), op=gast.Add(), right=_const(1))],
+            keywords=[])
+    count = gast.Call(func=_name("len"), args=[copy.deepcopy(rng)], keywords=[])
+    last = gast.BinOp(left=copy.deepcopy(start), op=gast.Add(), right=gast.BinOp(
+        left=gast.BinOp(left=count, op=gast.Sub(), right=_const(1)), op=gast.Mult(),
+        right=copy.deepcopy(step)))
+    end = gast.BinOp(left=copy.deepcopy(start), op=gast.Sub(), right=copy.deepcopy(step))
+    return gast.Call(func=_name("range"), args=[last, end, gast.UnaryOp(
+        op=gast.USub(), operand=copy.deepcopy(step))], keywords=[])
 
 
 def _index_value(index):

@@ -1,7 +1,7 @@
-"""Reductions, linear algebra and shape functions.
+"""Linear algebra and shape functions (the reductions are in reductions.py; REDUCTIONS is
+re-exported here for analysis/shapes.py).
 
-`unreduce(g, like, axis, keepdims)` broadcasts a reduced gradient back to the
-input's shape; `matmul_lhs/matmul_rhs` are the two halves of the product rule
+`matmul_lhs/matmul_rhs` are the two halves of the product rule
 for `@` and `np.dot` on 1-D, 2-D and stacked operands.
 """
 from __future__ import annotations
@@ -9,31 +9,10 @@ from __future__ import annotations
 import gast
 import numpy as np
 
+from .reductions import REDUCTIONS  # noqa: F401  (registers the reductions)
 from .registry import REGISTRY, register_template
 
 A, T = REGISTRY.adjoints, REGISTRY.tangents
-REDUCTIONS = (np.sum, np.mean, np.max, np.min, np.amax, np.amin)
-
-for _f in (np.sum,):
-    register_template(A, _f, "y, a, axis=None, keepdims=False",
-                      "d[a] = unreduce(d[y], a, axis=axis, keepdims=keepdims)")
-    register_template(T, _f, "y, a, axis=None, keepdims=False",
-                      "d[y] = np.sum(d[a], axis=axis, keepdims=keepdims)")
-
-register_template(A, np.mean, "y, a, axis=None, keepdims=False",
-                  "d[a] = unreduce(d[y], a, axis=axis, keepdims=keepdims) / "
-                  "reduced_size(a, axis=axis)")
-register_template(T, np.mean, "y, a, axis=None, keepdims=False",
-                  "d[y] = np.mean(d[a], axis=axis, keepdims=keepdims)")
-
-for _f in (np.max, np.min, np.amax, np.amin):
-    register_template(A, _f, "y, a, axis=None, keepdims=False",
-                      "d[a] = unreduce(d[y], a, axis=axis, keepdims=keepdims) * "
-                      "extremum_mask(a, y, axis=axis, keepdims=keepdims)")
-    register_template(T, _f, "y, a, axis=None, keepdims=False",
-                      "d[y] = np.sum(d[a] * extremum_mask(a, y, axis=axis, keepdims=keepdims), "
-                      "axis=axis, keepdims=keepdims)")
-
 for _key in (gast.MatMult, np.matmul, np.dot):
     register_template(A, _key, "y, a, b",
                       "d[a] = matmul_lhs(d[y], a, b)\nd[b] = matmul_rhs(d[y], a, b)\n")

@@ -57,3 +57,33 @@ register_template(T, rt.plus, "y, a, b", "d[y] = d[a]\nd[y] = d[b]\n")
 
 nondifferentiable(rt.zeros_like, rt.reduced_size, rt.extremum_mask, rt.inverse_permutation,
                   slice)
+
+# Helpers of the NumPy rule families (elementwise.py, reductions.py). The linear ones are
+# each other's transposes: group_axes/ungroup_axes, masked_rows/masked_rows_t,
+# np.cumsum/cumsum_t. prod_others has a symmetric Jacobian (the product of the entries other
+# than i and k), so one line serves both modes.
+register_template(A, rt.sinc_derivative, "y, x, n", "d[x] = d[y] * sinc_derivative(x, n + 1)")
+register_template(T, rt.sinc_derivative, "y, x, n", "d[y] = d[x] * sinc_derivative(x, n + 1)")
+register_template(A, rt.group_axes, "y, a, axis=None", "d[a] = ungroup_axes(d[y], a, axis)")
+register_template(T, rt.group_axes, "y, a, axis=None", "d[y] = group_axes(d[a], axis)")
+register_template(A, rt.ungroup_axes, "y, v, like, axis=None", "d[v] = group_axes(d[y], axis)")
+register_template(T, rt.ungroup_axes, "y, v, like, axis=None",
+                  "d[y] = ungroup_axes(d[v], like, axis)")
+register_template(A, rt.masked_rows, "y, v, fill, kind",
+                  "d[v] = masked_rows_t(d[y], kind)")
+register_template(T, rt.masked_rows, "y, v, fill, kind",
+                  "d[y] = masked_rows(d[v], 0.0, kind)")  # `fill` is a constant
+register_template(A, rt.masked_rows_t, "y, h, kind", "d[h] = masked_rows(d[y], 0.0, kind)")
+register_template(T, rt.masked_rows_t, "y, h, kind", "d[y] = masked_rows_t(d[h], kind)")
+_PROD_OTHERS = ("np.sum(masked_rows({t}, 0.0, 'others') * "
+                "prod_others(masked_rows(v, 1.0, 'others')), axis=-1)")
+register_template(A, rt.prod_others, "y, v", "d[v] = " + _PROD_OTHERS.format(t="d[y]"))
+register_template(T, rt.prod_others, "y, v", "d[y] = " + _PROD_OTHERS.format(t="d[v]"))
+register_template(A, rt.cumsum_t, "y, g, like, axis=None", "d[g] = np.cumsum(d[y], axis=axis)")
+register_template(T, rt.cumsum_t, "y, g, like, axis=None",
+                  "d[y] = cumsum_t(d[g], like, axis)")
+register_template(A, rt.average_weights, "y, w, a, axis=None",
+                  "d[w] = np.reshape(d[y], np.shape(w))")
+register_template(T, rt.average_weights, "y, w, a, axis=None",
+                  "d[y] = average_weights(d[w], a, axis)")
+nondifferentiable(rt.clip_part)

@@ -133,6 +133,8 @@ class Forward:
             return _name(self.d(value.id)) if self.active(value) else self.zeros(target)
         if isinstance(value, gast.List):
             return gast.List(elts=[], ctx=gast.Load())
+        if isinstance(value, gast.Dict):
+            return gast.Dict(keys=[], values=[])
         if is_list_method(value, "pop"):
             return gast.Call(func=gast.Attribute(value=_name(self.d(value.func.value.id)),
                                                  attr="pop", ctx=gast.Load()),

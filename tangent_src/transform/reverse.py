@@ -273,7 +273,7 @@ class Reverse:
         if isinstance(value, gast.Name):
             if value.id in self.varied:
                 out.append(self.accumulate(value.id, dtarget))
-        elif isinstance(value, (gast.Constant, gast.List)):
+        elif isinstance(value, (gast.Constant, gast.List, gast.Dict)):
             pass
         elif isinstance(value, gast.Subscript):
             if isinstance(value.value, gast.Name) and value.value.id in self.varied:
@@ -344,7 +344,7 @@ class Reverse:
         """A zero adjoint for `var`: 0.0 for a scalar, else an array of its shape."""
         cls = self.classes.get(var)
         if var in self.lists:
-            return gast.List(elts=[], ctx=gast.Load())
+            return _call("zeros_like", [_name(var)])  # a tape: [] at that point; a list: zeros
         if cls == ():
             return _const(0.0)
         if cls:
@@ -482,7 +482,7 @@ def _tree_names(stmts, trees: set) -> set:
             if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
                 continue
             value, name = node.value, node.targets[0].id
-            tree = isinstance(value, (gast.Tuple, gast.List)) or (
+            tree = isinstance(value, (gast.Tuple, gast.List, gast.Dict)) or (
                 isinstance(value, gast.Name) and value.id in trees) or (
                 isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
                 and value.value.id in trees)
@@ -583,19 +583,38 @@ def _section(title: str):
 
 
 def _reversed_range(iter_call):
+    """The iterations of `range(...)` in reverse order, as another range."""
     args = iter_call.args
     if len(args) == 1:
         return _call("range", [_sub1(args[0]), _const(-1), _const(-1)])
-    if len(args) == 2:
+    step = _int_value(args[2]) if len(args) == 3 else 1
+    if step == 1:   # range(a, b) backwards: b - 1 down to a
         return _call("range", [_sub1(args[1]), _sub1(args[0]), _const(-1)])
+    if step == -1:  # range(a, b, -1) backwards: b + 1 up to a
+        return _call("range", [_add1(args[1]), _add1(args[0])])
     # range(a, b, c) backwards, for a step of either sign: from its last element down to a
-    start, _, step = (copy.deepcopy(a) for a in args)
+    start, _, step_node = (copy.deepcopy(a) for a in args)
     count = _call("len", [copy.deepcopy(iter_call)])
     last = gast.BinOp(left=start, op=gast.Add(), right=gast.BinOp(
         left=gast.BinOp(left=count, op=gast.Sub(), right=_const(1)), op=gast.Mult(),
-        right=copy.deepcopy(step)))
-    stop = gast.BinOp(left=copy.deepcopy(args[0]), op=gast.Sub(), right=copy.deepcopy(step))
-    return _call("range", [last, stop, gast.UnaryOp(op=gast.USub(), operand=step)])
+        right=copy.deepcopy(step_node)))
+    stop = gast.BinOp(left=copy.deepcopy(args[0]), op=gast.Sub(), right=copy.deepcopy(step_node))
+    return _call("range", [last, stop, gast.UnaryOp(op=gast.USub(), operand=step_node)])
+
+
+def _int_value(node):
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = _int_value(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def _add1(atom):
+    if isinstance(atom, gast.Constant) and isinstance(atom.value, int):
+        return _const(atom.value + 1)
+    return gast.BinOp(left=copy.deepcopy(atom), op=gast.Add(), right=_const(1))
 
 
 def _sub1(atom):

@@ -1,0 +1,16 @@
+"""Rules for Python's own containers and copies: sum over a sequence, np.copy."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import runtime as rt
+from .registry import REGISTRY, register_template
+
+A, T = REGISTRY.adjoints, REGISTRY.tangents
+
+register_template(A, sum, "y, items", "d[items] = replicate(d[y], items)")
+register_template(T, sum, "y, items", "d[y] = sum(d[items])")
+register_template(A, rt.replicate, "y, g, items", "d[g] = unbroadcast(sum(d[y]), g)")
+register_template(T, rt.replicate, "y, g, items", "d[y] = replicate(d[g], items)")
+register_template(A, np.copy, "y, a", "d[a] = d[y]")
+register_template(T, np.copy, "y, a", "d[y] = d[a]")
