@@ -3,9 +3,10 @@ from . import errors
 from .api import autodiff, clear_cache, grad, source, standalone_source, value_and_grad
 from .derivatives import check_grads, hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
 from .rules.registry import adjoint, d, nondifferentiable, tangent
-from .surgery import stop_gradient
+from .surgery import checkpoint, insert_grad_of, stop_gradient
 
-__all__ = ["adjoint", "autodiff", "d", "check_grads", "clear_cache", "errors", "grad", "hessian",
-           "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "nondifferentiable", "source",
-           "standalone_source", "stop_gradient", "tangent", "value_and_grad", "vjp"]
+__all__ = ["adjoint", "autodiff", "check_grads", "checkpoint", "clear_cache", "d", "errors",
+           "grad", "hessian", "hvp", "insert_grad_of", "jacfwd", "jacobian", "jacrev", "jvp",
+           "nondifferentiable", "source", "standalone_source", "stop_gradient", "tangent",
+           "value_and_grad", "vjp"]
 __version__ = "0.1.0"

@@ -389,6 +389,9 @@ class _Algebra(gast.NodeTransformer):
         if isinstance(node.op, (gast.Add, gast.Sub)) and zero(right):
             self.changed = True
             return left
+        if isinstance(node.op, gast.Add) and zero(left):
+            self.changed = True
+            return right
         if isinstance(node.op, (gast.Mult, gast.Div)) and isinstance(left, gast.UnaryOp) and \
                 isinstance(left.op, gast.USub):
             self.changed = True

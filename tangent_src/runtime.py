@@ -154,9 +154,16 @@ def replicate(g, items):
     return [unbroadcast(g, item) for item in items]
 
 
+def checkpoint_every(count, every):
+    """Iterations between stored loop states: `every`, or about sqrt(count) when 0."""
+    if every:
+        return int(every)
+    return max(1, int(round(max(count, 1) ** 0.5)))
+
+
 HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask",
            "matmul_lhs", "matmul_rhs", "inverse_permutation", "zeros_like", "add_at", "product",
-           "set_at", "zero_at", "plus", "replicate")
+           "set_at", "zero_at", "plus", "replicate", "checkpoint_every")
 
 
 # --- helpers for the NumPy rule families (elementwise, reductions); each has rules of its own

@@ -383,7 +383,29 @@ class ANF:
         self.versions[index] = name
         loop = gast.For(target=_name(name, gast.Store()), iter=iter_call, body=body, orelse=[],
                         type_comment=None)
+        if hasattr(node, "checkpoint"):
+            loop.checkpoint = self.atom(node.checkpoint)
         self.emit(loop, node)
+
+    def stmt_With(self, node):
+        """insert_grad_of: its body reads the current versions of the names it uses."""
+        var, alias = node.hook
+        if var not in self.versions:
+            raise self.parsed.unsupported(node, f"insert_grad_of of '{var}' before it is "
+                                          "assigned", "call it after the assignment")
+        hook = gast.With(items=[], body=node.body, type_comment=None)
+        hook.hook = (self.versions[var], alias)
+        versions = dict(self.versions)
+
+        class Current(gast.NodeTransformer):
+            def visit_Name(self, name):
+                if isinstance(name.ctx, gast.Load) and name.id != alias and \
+                        name.id in versions:
+                    name.id = versions[name.id]
+                return name
+
+        hook.body = [Current().visit(copy.deepcopy(s)) for s in node.body]
+        self.emit(hook, node)
 
     def stmt_While(self, node, after_reads):
         test = node.test

@@ -17,7 +17,6 @@ from .source import ParsedFunction
 # construct -> (what to call it, hint). One line per unsupported statement or expression.
 UNSUPPORTED = {
     gast.Try: ("try/except", "move error handling outside the differentiated function"),
-    gast.With: ("with", "only gradient-surgery blocks may use 'with'; move this block out"),
     gast.AsyncWith: ("async with", "differentiate a synchronous function"),
     gast.Yield: ("yield", "generators are not differentiable; return a value or a list"),
     gast.YieldFrom: ("yield from", "generators are not differentiable; return a value"),
@@ -170,6 +169,47 @@ class Lowerer:
 
     def stmt_Pass(self, node):
         return []
+
+    def stmt_With(self, node):
+        """Only the gradient-surgery blocks: insert_grad_of(x) as dx, and checkpoint()."""
+        from .. import surgery
+        hint = ("only 'with tangent_src.insert_grad_of(x) as dx:' and "
+                "'with tangent_src.checkpoint():' are supported; move this block out")
+        if len(node.items) != 1 or not isinstance(node.items[0].context_expr, gast.Call):
+            raise self.parsed.unsupported(node, "with", hint)
+        item = node.items[0]
+        call = item.context_expr
+        kind = self._resolve_dotted(call.func)
+        if kind is surgery.insert_grad_of:
+            if len(call.args) != 1 or not isinstance(call.args[0], gast.Name) or \
+                    not isinstance(item.optional_vars, gast.Name) or call.keywords:
+                raise self.parsed.unsupported(node, "insert_grad_of without 'as'",
+                                              "write: with insert_grad_of(x) as dx:")
+            hook = gast.With(items=[], body=node.body, type_comment=None)
+            hook.hook = (call.args[0].id, item.optional_vars.id)
+            return [_located(hook, node)]
+        if kind is surgery.checkpoint:
+            every = call.args[0] if call.args else next(
+                (k.value for k in call.keywords if k.arg == "every"), None)
+            body = self.block(node.body)
+            loops = [s for s in body if isinstance(s, gast.For)]
+            if not loops:
+                raise self.parsed.unsupported(node, "checkpoint() without a for-loop",
+                                              "put a 'for i in range(n):' loop inside it")
+            for loop in loops:
+                loop.checkpoint = every if every is not None else _const(0)
+            return body
+        raise self.parsed.unsupported(node, "with", hint)
+
+    def _resolve_dotted(self, func):
+        name = _dotted(func)
+        if not name:
+            return None
+        head, *rest = name.split(".")
+        obj = self.parsed.namespace.get(head)
+        for part in rest:
+            obj = getattr(obj, part, None)
+        return obj
 
     def stmt_FunctionDef(self, node):
         """A nested def is not emitted: each call to it is expanded in place."""

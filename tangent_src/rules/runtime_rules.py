@@ -55,7 +55,8 @@ register_template(T, rt.zero_at, "y, g, index", "d[y] = zero_at(d[g], index)")
 register_template(A, rt.plus, "y, a, b", "d[a] = d[y]\nd[b] = d[y]\n")
 register_template(T, rt.plus, "y, a, b", "d[y] = d[a]\nd[y] = d[b]\n")
 
-nondifferentiable(rt.zeros_like, rt.reduced_size, rt.extremum_mask, rt.inverse_permutation,
+nondifferentiable(rt.checkpoint_every, rt.zeros_like, rt.reduced_size, rt.extremum_mask,
+                  rt.inverse_permutation,
                   slice)
 
 # Helpers of the NumPy rule families (elementwise.py, reductions.py). The linear ones are

@@ -99,6 +99,8 @@ class Forward:
                 new = copy.copy(stmt)
                 new.body = self.block(stmt.body)
                 out.append(new)
+            elif isinstance(stmt, gast.With):  # insert_grad_of acts in reverse mode only
+                continue
             elif isinstance(stmt, gast.Expr):  # tape.append(x): the tangent tape follows
                 out.append(stmt)
                 tape, item = stmt.value.func.value.id, stmt.value.args[0]

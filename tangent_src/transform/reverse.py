@@ -197,17 +197,16 @@ class Reverse:
                 defined += _definitely_assigned([stmt])
             elif isinstance(stmt, gast.Expr):  # tape.append(x) of code being re-differentiated
                 out.append(stmt)
+            elif isinstance(stmt, gast.With):  # insert_grad_of: runs in the backward pass only
+                continue
+            elif getattr(stmt, "checkpoint", None) is not None:
+                if in_loop:
+                    raise self.parsed.unsupported(stmt, "checkpoint() inside another loop",
+                                                  "checkpoint the outermost loop")
+                out += self.checkpointed_primal(stmt)
             else:  # a loop
                 new = copy.copy(stmt)
-                carried = sorted(self._carried(stmt))
-                body = self.primal_block(stmt.body, True, set())
-                pushes = []
-                stmt.carried_tapes = []
-                for var in carried:
-                    tape = self.tape(var)
-                    stmt.carried_tapes.append((var, tape))
-                    pushes.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
-                new.body = pushes + body
+                new.body = self.taped_body(stmt)
                 out.append(new)
         if in_loop:
             pushed = []
@@ -219,6 +218,92 @@ class Reverse:
                 out.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
             self.pushed[id(stmts)] = pushed
         return out
+
+    def taped_body(self, loop) -> list:
+        """A loop body that records what its adjoint reads (carried values at the start)."""
+        carried = sorted(self._carried(loop))
+        body = self.primal_block(loop.body, True, set())
+        pushes = []
+        loop.carried_tapes = []
+        for var in carried:
+            tape = self.tape(var)
+            loop.carried_tapes.append((var, tape))
+            pushes.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
+        return pushes + body
+
+    def checkpointed_primal(self, loop) -> list:
+        """`for i in range(a, b)` under checkpoint(): store the carried state every
+        `every` iterations and nothing else; the backward pass recomputes in between."""
+        args = loop.iter.args
+        if len(args) > 2 and _int_value(args[2]) != 1:
+            raise self.parsed.unsupported(loop, "checkpoint() around a range with a step",
+                                          "loop over range(n) or range(a, b)")
+        start, stop = (args[0], args[1]) if len(args) > 1 else (_const(0), args[0])
+        every = self.namer.fresh("every")
+        count = gast.BinOp(left=copy.deepcopy(stop), op=gast.Sub(), right=copy.deepcopy(start))
+        out = [_assign(every, _call("checkpoint_every", [count, copy.deepcopy(loop.checkpoint)]))]
+        index = loop.target.id
+        saves = []
+        loop.checkpoint_tapes = []
+        for var in sorted(self._carried(loop)):
+            tape = self.namer.fresh(f"_{var}_checkpoints")
+            self.tape_inits.append(_assign(tape, gast.List(elts=[], ctx=gast.Load())))
+            loop.checkpoint_tapes.append((var, tape))
+            saves.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
+        offset = gast.BinOp(left=_name(index), op=gast.Sub(), right=copy.deepcopy(start))
+        due = gast.Compare(left=gast.BinOp(left=offset, op=gast.Mod(), right=_name(every)),
+                           ops=[gast.Eq()], comparators=[_const(0)])
+        plain = copy.copy(loop)
+        plain.body = [gast.If(test=due, body=saves, orelse=[])] + copy.deepcopy(loop.body) \
+            if saves else copy.deepcopy(loop.body)
+        loop.checkpoint_bounds = (start, stop, every)
+        loop.segment_body = self.taped_body(loop)
+        return out + [plain]
+
+    def checkpointed_adjoint(self, loop) -> list:
+        """Segments last to first: restore the state, recompute the segment with tapes,
+        then run its adjoint."""
+        start, stop, every = loop.checkpoint_bounds
+        index = loop.target.id
+        seg = self.namer.fresh("segment")
+        seg_end = self.namer.fresh("segment_end")
+        count = gast.BinOp(left=copy.deepcopy(stop), op=gast.Sub(), right=copy.deepcopy(start))
+        last = gast.BinOp(left=copy.deepcopy(start), op=gast.Add(), right=gast.BinOp(
+            left=gast.BinOp(left=gast.BinOp(left=count, op=gast.Sub(), right=_const(1)),
+                            op=gast.FloorDiv(), right=_name(every)),
+            op=gast.Mult(), right=_name(every)))
+        body = [_assign(var, _attr_call(tape, "pop", [])) for var, tape in loop.checkpoint_tapes]
+        body.append(_assign(seg_end, _call("min", [
+            gast.BinOp(left=_name(seg), op=gast.Add(), right=_name(every)),
+            copy.deepcopy(stop)])))
+        body.append(gast.For(target=_name(index, gast.Store()),
+                             iter=_call("range", [_name(seg), _name(seg_end)]),
+                             body=loop.segment_body, orelse=[], type_comment=None))
+        body.append(gast.For(target=_name(index, gast.Store()),
+                             iter=_call("range", [_sub1(_name(seg_end)), _sub1(_name(seg)),
+                                                  _const(-1)]),
+                             body=self.adjoint_block(loop.body, loop.carried_tapes, []),
+                             orelse=[], type_comment=None))
+        stop_at = gast.BinOp(left=copy.deepcopy(start), op=gast.Sub(), right=_const(1))
+        return [gast.For(target=_name(seg, gast.Store()),
+                         iter=_call("range", [last, stop_at, gast.UnaryOp(
+                             op=gast.USub(), operand=_name(every))]),
+                         body=body, orelse=[], type_comment=None)]
+
+    def hook(self, stmt) -> list:
+        """insert_grad_of(x) as dx: the body, with dx naming x's adjoint at this point."""
+        var, alias = stmt.hook
+        dname = self.d(var) if var in self.varied else None
+        if dname is None:
+            return []
+        mapping = {alias: dname}
+
+        class Alias(gast.NodeTransformer):
+            def visit_Name(self, name):
+                name.id = mapping.get(name.id, name.id)
+                return name
+
+        return [_comment_marker(stmt)] + [Alias().visit(copy.deepcopy(s)) for s in stmt.body]
 
     def _carried(self, loop) -> set[str]:
         """Names a loop assigns that were defined before it (the loop names of anf.py)."""
@@ -245,6 +330,10 @@ class Reverse:
                 out += self.adjoint_assign(stmt)
             elif isinstance(stmt, gast.Expr):
                 out += self.adjoint_append(stmt)
+            elif isinstance(stmt, gast.With):
+                out += self.hook(stmt)
+            elif hasattr(stmt, "checkpoint_bounds"):
+                out += self.checkpointed_adjoint(stmt)
             elif isinstance(stmt, gast.If):
                 body = self.adjoint_block(stmt.body, [], [])
                 orelse = self.adjoint_block(stmt.orelse, [], [])
