@@ -98,6 +98,9 @@ def zeros_like(x):
         return {key: zeros_like(value) for key, value in x.items()}
     if isinstance(x, (float, int)):
         return 0.0
+    if hasattr(x, "__dict__") and not isinstance(x, np.ndarray):  # a parameter holder
+        return {key: zeros_like(value) for key, value in vars(x).items()
+                if isinstance(value, (float, np.ndarray, tuple, list, dict))}
     return np.zeros(np.shape(x))
 
 
@@ -161,9 +164,15 @@ def checkpoint_every(count, every):
     return max(1, int(round(max(count, 1) ** 0.5)))
 
 
+def attribute_tangent(t, name):
+    """The tangent of `obj.name` given the tangent of `obj` (a dict or a like object)."""
+    return t[name] if isinstance(t, dict) else getattr(t, name)
+
+
 HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask",
            "matmul_lhs", "matmul_rhs", "inverse_permutation", "zeros_like", "add_at", "product",
-           "set_at", "zero_at", "plus", "replicate", "checkpoint_every")
+           "set_at", "zero_at", "plus", "replicate", "checkpoint_every",
+           "attribute_tangent")
 
 
 # --- helpers for the NumPy rule families (elementwise, reductions); each has rules of its own
@@ -282,3 +291,522 @@ def average_weights(w, a, axis=None):
 
 HELPERS += ("clip_part", "sinc_derivative", "group_axes", "ungroup_axes", "masked_rows",
             "masked_rows_t", "prod_others", "cumsum_t", "average_weights")
+
+
+# --- helpers for linear algebra, shape functions and scipy.special (rules/linalg.py,
+# rules/shaping.py, rules/special.py). Each is self-contained NumPy; each has reverse and
+# forward rules in rules/runtime_rules.py or is declared nondifferentiable there.
+
+
+def einsum_spec(subscripts, operand=0):
+    """Explicit einsum subscripts for `subscripts` ("ij,jk" -> "ij,jk->ik", NumPy's implicit
+    output); with operand=k >= 1, the subscripts of the adjoint with respect to operand k:
+    its output is operand k's subscripts, its inputs the old output and the other operands,
+    in order ("ij,jk->ik", 1 -> "ik,jk->ij")."""
+    subscripts = subscripts.replace(" ", "")
+    if "->" in subscripts:
+        inputs, output = subscripts.split("->")
+    else:
+        inputs = subscripts
+        letters = inputs.replace(",", "").replace(".", "")
+        output = ("..." if "..." in inputs else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1))
+    parts = inputs.split(",")
+    if operand:
+        k = operand - 1
+        output, parts = parts[k], [output] + parts[:k] + parts[k + 1:]
+    return ",".join(parts) + "->" + output
+
+
+def einsum_open(subscripts, shape, z1, z2=None, z3=None, z4=None, z5=None, z6=None, z7=None,
+                z8=None):
+    """np.einsum(subscripts, z1, z2, ...) (explicit subscripts) with an output of the given
+    shape, which may also repeat a letter (a diagonal, zero elsewhere), use a letter no
+    operand has (the result is constant along it), or have length 1 where the operands are
+    longer (summed: the adjoint of broadcasting). The derivative of an einsum with respect
+    to any operand is one call of this (see rules/linalg.py)."""
+    ops = [np.asarray(z) for z in (z1, z2, z3, z4, z5, z6, z7, z8) if z is not None]
+    shape = tuple(shape)
+    inputs, output = subscripts.replace(" ", "").split("->")
+    parts = inputs.split(",")
+    used = set(subscripts)
+    pool = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
+
+    def ell_dims(part, ndim):
+        return ndim - (len(part) - 3) if "..." in part else 0
+
+    dims = [ell_dims(p, op.ndim) for p, op in zip(parts, ops)] + [ell_dims(output, len(shape))]
+    n_ell = max(dims)
+    ell, pool = "".join(pool[:n_ell]), pool[n_ell:]
+
+    def expand(part, n):
+        return part.replace("...", ell[n_ell - n:] if n else "")
+
+    parts = [expand(p, n) for p, n in zip(parts, dims)]
+    output = expand(output, dims[-1])
+    sizes = {}
+    for part, op in zip(parts, ops):
+        for c, n in zip(part, op.shape):
+            sizes[c] = max(sizes.get(c, 1), n)
+    kept, extra_parts, extra_ops, seen = "", [], [], set()
+    for c, n in zip(output, shape):
+        if n == 1 and sizes.get(c, 1) > 1:
+            continue  # summed over, restored as a length-1 axis by the reshape below
+        if c in seen:
+            fresh, pool = pool[0], pool[1:]
+            extra_parts.append(c + fresh)
+            extra_ops.append(np.eye(n))
+            kept += fresh
+        else:
+            if sizes.get(c, 0) < n:
+                extra_parts.append(c)
+                extra_ops.append(np.ones(n))
+                sizes[c] = n
+            kept += c
+        seen.add(c)
+    spec = ",".join(parts + extra_parts) + "->" + kept
+    out = np.einsum(spec, *ops, *extra_ops, optimize=len(ops) + len(extra_ops) > 2)
+    out = np.reshape(out, shape)
+    return out if shape else out[()]
+
+
+def product_spec(kind, a, b, axes=2):
+    """Einsum subscripts equal to np.tensordot(a, b, axes) (kind "tensordot"), np.inner(a, b)
+    ("inner") or np.kron(a, b) with its result axes split in pairs ("kron")."""
+    na, nb = np.ndim(a), np.ndim(b)
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if kind == "kron":
+        n = max(na, nb)
+        pa, pb = letters[0:2 * n:2], letters[1:2 * n:2]
+        return f"{pa[n - na:]},{pb[n - nb:]}->{letters[:2 * n]}"
+    if kind == "inner":
+        if na == 0 or nb == 0:
+            sa, sb = letters[:na], letters[na:na + nb]
+            return f"{sa},{sb}->{sa}{sb}"
+        sa, sb = letters[:na], letters[na:na + nb - 1] + letters[na - 1]
+        return f"{sa},{sb}->{sa[:-1]}{sb[:-1]}"
+    if isinstance(axes, (int, np.integer)):
+        axes_a, axes_b = list(range(na - axes, na)), list(range(axes))
+    else:
+        axes_a, axes_b = axes
+        axes_a = [axes_a] if isinstance(axes_a, (int, np.integer)) else list(axes_a)
+        axes_b = [axes_b] if isinstance(axes_b, (int, np.integer)) else list(axes_b)
+    axes_a, axes_b = [x % na for x in axes_a], [x % nb for x in axes_b]
+    sa = list(letters[:na])
+    sb = list(letters[na:na + nb])
+    for i, j in zip(axes_a, axes_b):
+        sb[j] = sa[i]
+    out = [c for i, c in enumerate(sa) if i not in axes_a] + \
+        [c for j, c in enumerate(sb) if j not in axes_b]
+    return f"{''.join(sa)},{''.join(sb)}->{''.join(out)}"
+
+
+def kron_shape(a, b):
+    """The shape of np.kron(a, b) with each axis split in two: (a0, b0, a1, b1, ...)."""
+    n = max(np.ndim(a), np.ndim(b))
+    sa = (1,) * (n - np.ndim(a)) + np.shape(a)
+    sb = (1,) * (n - np.ndim(b)) + np.shape(b)
+    return tuple(x for pair in zip(sa, sb) for x in pair)
+
+
+def undiagonal(g, like, offset=0, axis1=0, axis2=1):
+    """An array shaped like `like`, zero except for its diagonal (offset, axis1, axis2), which
+    holds g (shaped like np.diagonal's result): the adjoint of np.diagonal."""
+    out = np.zeros(np.shape(like), dtype=np.result_type(np.asarray(g).dtype, float))
+    moved = np.moveaxis(out, (axis1, axis2), (-2, -1))
+    n = np.shape(np.diagonal(moved, offset, -2, -1))[-1]
+    i = np.arange(n)
+    moved[..., i + max(-offset, 0), i + max(offset, 0)] = g
+    return out
+
+
+def diag_adjoint(g, v, k=0):
+    """The adjoint of np.diag(v, k): the k-th diagonal of g for a vector v, and for a
+    matrix v an array shaped like v that holds g on its k-th diagonal."""
+    if np.ndim(v) == 1:
+        return np.diagonal(g, k).copy()
+    out = np.zeros(np.shape(v), dtype=np.result_type(np.asarray(g).dtype, float))
+    i = np.arange(np.size(g))
+    out[i + max(-k, 0), i + max(k, 0)] = g
+    return out
+
+
+def pair_diff(w):
+    """D[..., i, j] = w[..., j] - w[..., i]: the gaps between eigen- or singular values."""
+    w = np.asarray(w)
+    return w[..., None, :] - w[..., :, None]
+
+
+def inv_offdiag(d):
+    """1 / d off the diagonal of the last two axes, 0 on it (infinite where two eigen- or
+    singular values coincide: there the vectors are not differentiable)."""
+    d = np.asarray(d, dtype=float)
+    eye = np.eye(np.shape(d)[-1], dtype=bool)
+    with np.errstate(divide="ignore"):
+        return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, d))
+
+
+def symmetrize(x, upper=False):
+    """The symmetric matrix that np.linalg.eigh / cholesky read from x: its lower triangle
+    mirrored (`upper` true or "U": its upper triangle)."""
+    upper = upper == "U" if isinstance(upper, str) else bool(upper)
+    if upper:
+        return np.triu(x) + np.swapaxes(np.triu(x, 1), -1, -2)
+    return np.tril(x) + np.swapaxes(np.tril(x, -1), -1, -2)
+
+
+def symmetrize_t(g, upper=False):
+    """The adjoint of symmetrize: g's triangle plus the mirror of the other one."""
+    upper = upper == "U" if isinstance(upper, str) else bool(upper)
+    gt = np.swapaxes(g, -1, -2)
+    if upper:
+        return np.triu(g) + np.triu(gt, 1)
+    return np.tril(g) + np.tril(gt, -1)
+
+
+def transpose_if(x, flag):
+    """np.swapaxes(x, -1, -2) if flag (True, 1, 2, "T" or "C"), else x."""
+    if not flag or flag == "N":
+        return x
+    return np.swapaxes(x, -1, -2)
+
+
+def triangle(a, lower=False, unit_diagonal=False):
+    """The triangle of `a` that scipy.linalg.solve_triangular reads (its diagonal zeroed when
+    unit_diagonal; add unit_eye for the ones)."""
+    t = np.tril(a) if lower else np.triu(a)
+    if unit_diagonal:
+        t = t - np.tril(np.triu(t))
+    return t
+
+
+def unit_eye(a, unit_diagonal=False):
+    """The identity shaped like the matrix `a` if unit_diagonal, else 0.0."""
+    return np.eye(np.shape(a)[-1]) if unit_diagonal else 0.0
+
+
+def svd_factors(a, y, full_matrices=True, compute_uv=True):
+    """The reduced SVD (u, s, vh) of `a`: y = np.linalg.svd(a, full_matrices, compute_uv)'s own
+    factors when it has them (so signs agree), else a new decomposition."""
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    if not compute_uv:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return (u, s, vh)
+    u, s, vh = y
+    if full_matrices and m != n:
+        raise ValueError("the derivative of np.linalg.svd(a, full_matrices=True) is defined "
+                         "only for square a (the extra singular vectors are not unique); "
+                         "pass full_matrices=False")
+    return (u[..., :k], s, vh[..., :k, :])
+
+
+def svd_select(t, compute_uv=True):
+    """The part of a (u, s, vh) triple that np.linalg.svd returns: all of it, or s."""
+    return t if compute_uv else t[1]
+
+
+def svd_cotangent(g, like, compute_uv=True):
+    """A (u, s, vh) cotangent from np.linalg.svd's: g itself, or (0, g, 0) shaped like `like`."""
+    if compute_uv:
+        return g
+    return (np.zeros(np.shape(like[0])), g, np.zeros(np.shape(like[2])))
+
+
+def qr_parts(y, a, mode="reduced"):
+    """y = np.linalg.qr(a, mode), checked to be a differentiable factorization: (q, r) with
+    a tall or square `a` (full column rank) and mode "reduced" (or "complete" when square)."""
+    m, n = np.shape(a)[-2:]
+    if mode not in ("reduced", "complete") or m < n or (mode == "complete" and m != n):
+        raise ValueError(f"the derivative of np.linalg.qr is implemented for mode='reduced' "
+                         f"and m >= n, not mode={mode!r} with shape {np.shape(a)}")
+    return y
+
+
+def block_embed(g, i, j):
+    """A (2n, 2n) matrix (stacked over leading axes) that is zero except block (i, j) = g."""
+    g = np.asarray(g)
+    n = np.shape(g)[-1]
+    out = np.zeros(np.shape(g)[:-2] + (2 * n, 2 * n), dtype=np.result_type(g.dtype, float))
+    out[..., i * n:(i + 1) * n, j * n:(j + 1) * n] = g
+    return out
+
+
+def block_part(c, i, j):
+    """Block (i, j) of a (2n, 2n) matrix (stacked over leading axes)."""
+    n = np.shape(c)[-1] // 2
+    return c[..., i * n:(i + 1) * n, j * n:(j + 1) * n]
+
+
+def norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+    """The derivative of y = np.linalg.norm(x, ord, axis, keepdims) with respect to x, shaped
+    like x: dy = sum(norm_dual * dx) over the reduced axes (kind "vector" / "matrix":
+    np.linalg.vector_norm / matrix_norm). Conventions: 0 where the norm is 0 (the
+    subgradient of least norm); ties of max/min-type norms share equally."""
+    x = np.asarray(x, dtype=float)
+    nd = x.ndim
+    if kind == "matrix":
+        axes = (nd - 2, nd - 1)
+    elif axis is None:
+        axes = tuple(range(nd))
+    else:
+        axes = tuple(a % nd for a in (axis if isinstance(axis, tuple) else (axis,)))
+    matrix = kind == "matrix" or (kind == "norm" and ord is not None and len(axes) == 2)
+    big = np.broadcast_to(y if keepdims else np.expand_dims(y, axes), x.shape)
+    if ord is None or ord == "fro" or (ord == 2 and not matrix):
+        return x / np.where(big == 0, 1.0, big)
+    sign = np.sign(x)
+    if not matrix:
+        if ord == 1:
+            return sign
+        if ord in (np.inf, -np.inf):
+            hit = np.abs(x) == big
+            return sign * hit / np.sum(hit, axis=axes, keepdims=True)
+        raise NotImplementedError(f"the derivative of the vector norm ord={ord!r}")
+    r, c = axes
+    if ord in (1, -1, np.inf, -np.inf):
+        along = r if ord in (1, -1) else c
+        sums = np.sum(np.abs(x), axis=along, keepdims=True)
+        hit = sums == np.take(big, [0], axis=along)
+        return sign * hit / np.sum(hit, axis=(r, c), keepdims=True)
+    if ord in (2, -2, "nuc"):
+        u, s, vh = np.linalg.svd(np.moveaxis(x, (r, c), (-2, -1)), full_matrices=False)
+        if ord == "nuc":
+            w = np.ones_like(s)
+        else:
+            hit = s == (np.max(s, axis=-1, keepdims=True) if ord == 2 else
+                        np.min(s, axis=-1, keepdims=True))
+            w = hit / np.sum(hit, axis=-1, keepdims=True)
+        return np.moveaxis((u * w[..., None, :]) @ vh, (-2, -1), (r, c))
+    raise NotImplementedError(f"the derivative of the matrix norm ord={ord!r}")
+
+
+def norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+    """1 / y broadcast to x's shape for the 2-norm and the Frobenius norm (1 where y is 0),
+    0 for the other norms: norm_dual is x * norm_inv plus a piecewise-constant part (or, for
+    the spectral and nuclear norms, a part built from singular vectors)."""
+    x = np.asarray(x, dtype=float)
+    nd = x.ndim
+    if kind == "matrix":
+        axes = (nd - 2, nd - 1)
+    elif axis is None:
+        axes = tuple(range(nd))
+    else:
+        axes = tuple(a % nd for a in (axis if isinstance(axis, tuple) else (axis,)))
+    matrix = kind == "matrix" or (kind == "norm" and ord is not None and len(axes) == 2)
+    if not (ord is None or ord == "fro" or (ord == 2 and not matrix)):
+        return np.zeros(x.shape)
+    big = np.broadcast_to(y if keepdims else np.expand_dims(y, axes), x.shape)
+    return 1.0 / np.where(big == 0, 1.0, big)
+
+
+def norm_curvature_check(x, ord=None, axis=None, kind="norm"):
+    """0.0 where second derivatives of the norm are implemented (the 2-norm and Frobenius
+    norm, through norm_inv, and the piecewise-linear norms, whose duals are constant);
+    raises for the spectral and nuclear matrix norms."""
+    nd = np.ndim(x)
+    n_axes = nd if axis is None else len(axis) if isinstance(axis, tuple) else 1
+    matrix = kind == "matrix" or (kind == "norm" and ord is not None and n_axes == 2)
+    if matrix and ord in (2, -2, "nuc"):
+        raise NotImplementedError(f"second derivatives of the matrix norm ord={ord!r}")
+    return 0.0
+
+
+def one_if_none(b):
+    """b, or 1.0 for None (logsumexp's optional weights)."""
+    return 1.0 if b is None else b
+
+
+def inverse_axes(axes, like):
+    """The axes that undo np.transpose(like, axes) (negative axes allowed; None reverses)."""
+    if axes is None:
+        return None
+    return tuple(int(i) for i in np.argsort([a % np.ndim(like) for a in axes]))
+
+
+def sum_to(g, shape):
+    """Sum g over the axes that np.broadcast_to(x, np.shape(g)) added or stretched, for an x
+    of the given shape (the adjoint of np.broadcast_to)."""
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    return g.reshape(shape) if shape else g[()]
+
+
+def pieces(g, arrays, kind="concatenate", axis=0):
+    """The adjoint of joining `arrays` into g with np.concatenate (`axis`; None flattens),
+    np.stack, np.hstack, np.vstack, np.dstack or np.column_stack (`kind`): one piece of g per
+    array, shaped like it, in a tuple (a single array stands for the sequence of its rows)."""
+    g = np.asarray(g)
+    if kind == "stack":
+        return tuple(np.take(g, k, axis=axis) for k in range(np.shape(g)[axis]))
+    if not isinstance(arrays, (tuple, list)):
+        arrays = tuple(arrays)
+    shapes = [np.shape(a) for a in arrays]
+    if kind == "concatenate":
+        if axis is None:
+            g, axis, grown = np.ravel(g), 0, [(int(np.prod(s)),) for s in shapes]
+        else:
+            grown = shapes
+    elif kind == "hstack":
+        grown = [s or (1,) for s in shapes]
+        axis = 0 if len(grown[0]) == 1 else 1
+    elif kind == "vstack":
+        grown = [(1,) * (2 - len(s)) + s if len(s) < 2 else s for s in shapes]
+        axis = 0
+    elif kind == "dstack":
+        grown = [{0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}.get(len(s), s)
+                 for s in shapes]
+        axis = 2
+    else:  # column_stack
+        grown = [s + (1,) if len(s) == 1 else s or (1, 1) for s in shapes]
+        axis = 1
+    ends = np.cumsum([s[axis] for s in grown])
+    parts = np.split(g, ends[:-1], axis=axis)
+    out = tuple(np.reshape(p, s) if s else np.reshape(p, ())[()] for p, s in zip(parts, shapes))
+    return out
+
+
+def join(parts, kind="concatenate", axis=0):
+    """np.concatenate(parts, axis) / np.hstack / vstack / dstack / column_stack / stack by
+    `kind`: the adjoint of pieces."""
+    if kind == "concatenate":
+        return np.concatenate(parts, axis=axis)
+    if kind == "stack":
+        return np.stack(parts, axis=axis)
+    return {"hstack": np.hstack, "vstack": np.vstack, "dstack": np.dstack,
+            "column_stack": np.column_stack}[kind](parts)
+
+
+def untile(g, a, reps):
+    """The adjoint of np.tile(a, reps): g summed over its repetitions, shaped like a."""
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    shape = np.shape(a)
+    n = max(len(shape), len(reps))
+    full = (1,) * (n - len(shape)) + shape
+    reps = (1,) * (n - len(reps)) + reps
+    split = np.reshape(g, tuple(x for pair in zip(reps, full) for x in pair))
+    out = np.reshape(np.sum(split, axis=tuple(range(0, 2 * n, 2))), shape)
+    return out if shape else out[()]
+
+
+def unrepeat(g, a, repeats, axis=None):
+    """The adjoint of np.repeat(a, repeats, axis): g summed over each element's copies."""
+    g = np.asarray(g)
+    if axis is None:
+        target = (np.size(a),)
+        axis = 0
+    else:
+        target = np.shape(a)
+        axis = axis % len(target)
+    n = target[axis]
+    counts = np.broadcast_to(np.asarray(repeats), (n,))
+    owner = np.repeat(np.arange(n), counts)
+    moved = np.moveaxis(g, axis, 0)
+    out = np.zeros((n,) + moved.shape[1:], dtype=np.result_type(g.dtype, float))
+    np.add.at(out, owner, moved)
+    return np.reshape(np.moveaxis(out, 0, axis), np.shape(a))
+
+
+def unpad(g, array, pad_width, mode="constant"):
+    """The adjoint of np.pad(array, pad_width, mode): every element of g added to the element
+    of `array` it was copied from (padding constants receive nothing)."""
+    if mode not in ("constant", "edge", "reflect", "symmetric", "wrap"):
+        raise NotImplementedError(f"the derivative of np.pad with mode={mode!r}")
+    shape = np.shape(array)
+    size = int(np.prod(shape))
+    source = np.arange(size).reshape(shape)
+    if mode == "constant":
+        index = np.pad(source, pad_width, mode="constant", constant_values=-1)
+    else:
+        index = np.pad(source, pad_width, mode=mode)
+    index, weights = np.ravel(index), np.ravel(g)
+    keep = index >= 0
+    out = np.bincount(index[keep], weights=weights[keep], minlength=size)
+    return np.reshape(out, shape)
+
+
+def untake(g, a, indices, axis=None):
+    """The adjoint of np.take(a, indices, axis): g added at the taken places (repeats add)."""
+    out = np.zeros(np.size(a) if axis is None else np.shape(a),
+                   dtype=np.result_type(np.asarray(g).dtype, float))
+    if axis is None:
+        np.add.at(out, indices, g)
+        return np.reshape(out, np.shape(a))
+    axis = axis % np.ndim(a)
+    index = (slice(None),) * axis + (indices,)
+    np.add.at(out, index, g)
+    return out
+
+
+def untake_along_axis(g, arr, indices, axis=-1):
+    """The adjoint of np.take_along_axis(arr, indices, axis): g added at the taken places."""
+    g = np.asarray(g)
+    if axis is None:
+        out = np.zeros(np.size(arr), dtype=np.result_type(g.dtype, float))
+        np.add.at(out, np.ravel(indices), np.ravel(g))
+        return np.reshape(out, np.shape(arr))
+    out = np.zeros(np.shape(arr), dtype=np.result_type(g.dtype, float))
+    axis = axis % out.ndim
+    indices = np.asarray(indices)
+    grid = list(np.indices(indices.shape, sparse=True))
+    grid[axis] = indices
+    np.add.at(out, tuple(grid), g)
+    return out
+
+
+def unarray(g, obj):
+    """The adjoint of np.array(obj) / np.asarray(obj): g split back into obj's nesting of
+    tuples and lists (a tuple per level), each leaf shaped like the value it came from."""
+    if isinstance(obj, (tuple, list)):
+        return tuple(unarray(g[k], item) for k, item in enumerate(obj))
+    if np.ndim(obj) == 0 and not isinstance(obj, np.ndarray):
+        return np.asarray(g)[()]
+    return np.reshape(g, np.shape(obj))
+
+
+def polygamma_np(n, x):
+    """The polygamma function psi^(n)(x) (n = 0: digamma), in NumPy: shifted by the recurrence
+    psi^(n)(x) = psi^(n)(x + 1) - (-1)^n n! / x^(n + 1) until x >= 12 + n, then the
+    asymptotic series (relative error ~1e-16 for x > 0; poles at 0, -1, -2, ...)."""
+    import math
+    n = int(n)
+    x = np.asarray(x, dtype=float)
+    start = 12.0 + n
+    shift = np.where(np.isfinite(x), np.maximum(np.ceil(start - x), 0.0), 0.0)
+    total = np.zeros(np.shape(x))
+    sign = -1.0 if n % 2 else 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(int(np.max(shift, initial=0.0))):
+            here = k < shift
+            xk = np.where(here, x + k, 1.0)
+            total = total - np.where(here, sign * math.factorial(n) / xk ** (n + 1), 0.0)
+        z = x + shift
+        bernoulli = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6,
+                     -3617 / 510, 43867 / 798, -174611 / 330)
+        if n == 0:
+            series = np.log(z) - 0.5 / z
+            for k, b in enumerate(bernoulli, start=1):
+                series = series - b / (2 * k * z ** (2 * k))
+        else:
+            series = math.factorial(n - 1) / z ** n + math.factorial(n) / (2 * z ** (n + 1))
+            for k, b in enumerate(bernoulli, start=1):
+                series = series + b * math.factorial(2 * k + n - 1) / (
+                    math.factorial(2 * k) * z ** (2 * k + n))
+            series = series * (1.0 if n % 2 else -1.0)
+    out = total + series
+    return out if np.ndim(out) else out[()]
+
+
+HELPERS += (
+    "einsum_spec", "einsum_open", "product_spec", "kron_shape", "undiagonal", "diag_adjoint",
+    "pair_diff", "inv_offdiag", "symmetrize", "symmetrize_t", "transpose_if", "triangle",
+    "unit_eye", "svd_factors", "svd_select", "svd_cotangent", "qr_parts", "block_embed",
+    "block_part", "norm_dual", "norm_inv", "norm_curvature_check", "one_if_none",
+    "inverse_axes", "sum_to", "pieces", "join", "untile", "unrepeat", "unpad", "untake",
+    "untake_along_axis", "unarray", "polygamma_np")

@@ -28,7 +28,9 @@ def shape_class(value):
     """The shape class of a runtime argument."""
     if isinstance(value, (bool, int, float, complex, np.number, np.bool_)):
         return SCALAR
-    if isinstance(value, (tuple, list, dict)):
+    if isinstance(value, (tuple, list, dict)) or (
+            hasattr(value, "__dict__") and not isinstance(value, np.ndarray) and
+            not callable(value)):
         return TREE
     if isinstance(value, np.ndarray):
         return tuple("1" if n == 1 else "N" for n in value.shape)

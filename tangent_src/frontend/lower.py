@@ -719,6 +719,25 @@ class _Methods(gast.NodeTransformer):
     def __init__(self, lowerer):
         self.lowerer = lowerer
 
+    def global_method(self, node):
+        """`model.predict(x)` on a module-level object -> `Model_predict(model, x)`, so the
+        method is differentiated like any user function (self.W reads the object)."""
+        import inspect
+        method = self.lowerer._resolve_dotted(node.func)
+        if not (inspect.ismethod(method) and inspect.isfunction(method.__func__)):
+            return node
+        module = (getattr(method.__func__, "__module__", "") or "").split(".")[0]
+        if module in ("numpy", "scipy", "tangent_src"):
+            return node
+        owner = type(method.__self__).__name__
+        alias = f"{owner}_{method.__func__.__name__}"
+        namespace = self.lowerer.parsed.namespace
+        if namespace.setdefault(alias, method.__func__) is not method.__func__:
+            return node
+        call = gast.Call(func=_name(alias), args=[node.func.value, *node.args],
+                         keywords=node.keywords)
+        return _located(call, node)
+
     def is_method(self, func) -> bool:
         if not isinstance(func, gast.Attribute):
             return False
@@ -730,6 +749,8 @@ class _Methods(gast.NodeTransformer):
     def visit_Call(self, node):
         node = self.generic_visit(node)
         func = node.func
+        if isinstance(func, gast.Attribute) and not self.is_method(func):
+            return self.global_method(node)
         if not self.is_method(func) or (isinstance(func.value, gast.Name) and func.attr in (
                 "append", "pop")):
             return node
@@ -742,8 +763,9 @@ class _Methods(gast.NodeTransformer):
             return gast.BinOp(left=_const(1.0), op=gast.Mult(), right=obj)
         if method not in ARRAY_METHODS:
             raise self.lowerer.parsed.unsupported(
-                node, f"method call '.{method}()'",
-                f"call a NumPy function instead, e.g. np.{method}(x, ...)")
+                node, f"method call '.{method}()' on a local value",
+                f"for an array call the NumPy function (np.{method}(x, ...)); for an object "
+                f"call the class's function with it: ClassName.{method}(obj, ...)")
         np_name = self.lowerer.numpy_name()
         target, packing = ARRAY_METHODS[method]
         args = list(node.args)

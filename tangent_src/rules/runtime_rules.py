@@ -55,6 +55,9 @@ register_template(T, rt.zero_at, "y, g, index", "d[y] = zero_at(d[g], index)")
 register_template(A, rt.plus, "y, a, b", "d[a] = d[y]\nd[b] = d[y]\n")
 register_template(T, rt.plus, "y, a, b", "d[y] = d[a]\nd[y] = d[b]\n")
 
+register_template(A, rt.attribute_tangent, "y, t, name", "d[t] = add_at(zeros_like(t), name, d[y])")
+register_template(T, rt.attribute_tangent, "y, t, name", "d[y] = attribute_tangent(d[t], name)")
+
 nondifferentiable(rt.checkpoint_every, rt.zeros_like, rt.reduced_size, rt.extremum_mask,
                   rt.inverse_permutation,
                   slice)

@@ -56,9 +56,10 @@ class _Substitute(gast.NodeTransformer):
 
     def visit_Call(self, node):
         node = self.generic_visit(node)
-        defaulted = self.values.get(DEFAULTED, set())
-        node.keywords = [k for k in node.keywords if not (
-            isinstance(k.value, gast.Constant) and k.arg in defaulted)]
+        # drop `keepdims=keepdims` when the rule's keepdims was left at its default, but not
+        # a literal the template wrote itself (`np.mean(a, axis=axis, keepdims=True)`)
+        node.keywords = [k for k in node.keywords
+                         if getattr(k.value, "default_of", None) != k.arg]
         return node
 
     def visit_Name(self, node):
@@ -66,7 +67,10 @@ class _Substitute(gast.NodeTransformer):
             return gast.Name(id=self.locals[node.id], ctx=node.ctx, annotation=None,
                              type_comment=None)
         if node.id in self.values and isinstance(node.ctx, gast.Load):
-            return copy.deepcopy(self.values[node.id])
+            value = copy.deepcopy(self.values[node.id])
+            if node.id in self.values.get(DEFAULTED, ()) and isinstance(value, gast.Constant):
+                value.default_of = node.id
+            return value
         return node
 
 

@@ -146,6 +146,11 @@ class Forward:
                 return self.zeros(target)
             return gast.Attribute(value=_name(self.d(value.value.id)), attr="T",
                                   ctx=gast.Load())
+        if isinstance(value, gast.Attribute):  # obj.W: the tangent of an object is a dict
+            if not self.active(value.value):
+                return self.zeros(target)
+            return _call("attribute_tangent", [_name(self.d(value.value.id)),
+                                               _const(value.attr)])
         if isinstance(value, gast.Constant):
             return self.zeros(target)
         if isinstance(value, gast.Subscript):

@@ -380,9 +380,12 @@ class Reverse:
                 out.append(self.accumulate(value.value.id, gast.Call(
                     func=gast.Attribute(value=_name("np"), attr="transpose", ctx=gast.Load()),
                     args=[dtarget], keywords=[])))
-        elif isinstance(value, gast.Attribute):
-            raise self.parsed.unsupported(value, f"attribute '.{value.attr}' of an array",
-                                          "use the NumPy function, e.g. np.transpose(x)")
+        elif isinstance(value, gast.Attribute):  # obj.W of a parameter-holder object
+            if isinstance(value.value, gast.Name) and value.value.id in self.varied:
+                src = value.value.id
+                self.inplace.add(self.d(src))
+                out.append(_assign(self.d(src), _call(
+                    "add_at", [_name(self.d(src)), _const(value.attr), dtarget])))
         elif is_list_method(value, "pop"):
             tape = value.func.value.id
             if tape in self.varied:
@@ -572,6 +575,8 @@ def _tree_names(stmts, trees: set) -> set:
                 continue
             value, name = node.value, node.targets[0].id
             tree = isinstance(value, (gast.Tuple, gast.List, gast.Dict)) or (
+                isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name)
+                and value.value.id in trees and value.attr != "T") or (
                 isinstance(value, gast.Name) and value.id in trees) or (
                 isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
                 and value.value.id in trees)
