@@ -5,13 +5,13 @@
 
 The table is read from the rule registry (tangent_src/rules/), the notes from the NOTES
 dicts of the rule modules (tangent_src/rules/notes.py and any rule module that defines
-one) and from the docstrings of rules registered with @adjoint/@tangent.
+one, among those `import tangent_src` imports) and from the docstrings of rules registered
+with @adjoint/@tangent.
 """
 from __future__ import annotations
 
 import builtins
 import importlib
-import math
 import pkgutil
 import sys
 from pathlib import Path
@@ -64,13 +64,16 @@ def _names(key, modules) -> tuple[str | None, list[str]]:
                 names.append(prefix + attr)
     if not names:
         names = [f"{getattr(key, '__module__', '?')}.{getattr(key, '__qualname__', key)}"]
+    own = getattr(key, "__name__", None)
+    names.sort(key=lambda n: n.rsplit(".", 1)[-1] != own)  # the object's own name first
     return home, names
 
 
 def _notes() -> dict:
     notes: dict = {}
     for info in pkgutil.iter_modules(tangent_src.rules.__path__):
-        module = importlib.import_module(f"tangent_src.rules.{info.name}")
+        # only the modules tangent_src itself imports: the registry as users see it
+        module = sys.modules.get(f"tangent_src.rules.{info.name}")
         found = getattr(module, "NOTES", None)
         if isinstance(found, dict):
             for key, text in found.items():
@@ -90,9 +93,27 @@ def _mark(flag: bool) -> str:
     return "yes" if flag else "—"
 
 
+def _is_operator(key) -> bool:
+    return isinstance(key, type) and issubclass(key, gast.AST)
+
+
+LIBRARIES = ("numpy", "scipy", "math", "builtins", "tangent_src")
+
+
+def _is_library(key) -> bool:
+    """NumPy, SciPy, math, builtins and tangent_src objects: not rules that user code (or a
+    test) registered for its own functions."""
+    if isinstance(key, np.ufunc):
+        return True
+    module = getattr(key, "__module__", None) or ""
+    return module.split(".")[0] in LIBRARIES or module.startswith("scipy")
+
+
 def counted(keys) -> set:
-    """The callables that count for coverage: not operator classes, sentinels or helpers."""
-    return {k for k in keys if callable(k) and not isinstance(k, type) and not _is_helper(k)}
+    """The callables that count for coverage: NumPy, SciPy, math and builtins functions, not
+    operator classes, sentinels, tangent_src's runtime helpers or user-registered rules."""
+    return {k for k in keys if callable(k) and not _is_operator(k) and not _is_helper(k)
+            and _is_library(k)}
 
 
 def render() -> str:
@@ -103,16 +124,16 @@ def render() -> str:
     rows: dict = {}
     helpers, operators = [], []
     for key in keys:
-        if isinstance(key, type) and key in OPERATORS:
+        if _is_operator(key):
             operators.append(key)
             continue
-        if not callable(key) or isinstance(key, type):
+        if not callable(key) or not _is_library(key):
             continue
         home, names = _names(key, modules)
         row = (", ".join(f"`{n}`" for n in names), _mark(key in REGISTRY.adjoints),
                _mark(key in REGISTRY.tangents), notes.get(key, ""))
         if _is_helper(key):
-            helpers.append((names[0], row))
+            helpers.append((key.__name__, (f"`{key.__name__}`", *row[1:])))
         else:
             rows.setdefault(home, []).append((names[0], row))
     lines = [
@@ -137,12 +158,15 @@ def render() -> str:
         lines.append("")
     lines += ["## Python operators", "", "| operator | reverse | forward | notes |",
               "|---|---|---|---|"]
-    for key in sorted(operators, key=lambda k: OPERATORS[k]):
-        lines.append(f"| `{OPERATORS[key]}` | {_mark(key in REGISTRY.adjoints)} | "
-                     f"{_mark(key in REGISTRY.tangents)} | {notes.get(key, '')} |")
+    for key in sorted(operators, key=lambda k: OPERATORS.get(k, k.__name__)):
+        marks = f"{_mark(key in REGISTRY.adjoints)} | {_mark(key in REGISTRY.tangents)}"
+        lines.append(f"| `{OPERATORS.get(key, key.__name__)}` | {marks} | {notes.get(key, '')} |")
     zero = []
     for key in REGISTRY.nondifferentiable:
-        if callable(key) and not _is_helper(key):
+        if _is_helper(key):
+            helpers.append((key.__name__, (f"`{key.__name__}`", "zero", "zero",
+                                           notes.get(key, "nondifferentiable"))))
+        elif callable(key) and _is_library(key):
             zero.append((_names(key, modules)[1], notes.get(key, "")))
     lines += ["", f"## Zero derivative ({len(zero)})", "",
               "Declared nondifferentiable: results carry no gradient (counts, shapes, "
@@ -172,5 +196,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    assert math and np  # imported for the namespaces above
     sys.exit(main(sys.argv[1:]))

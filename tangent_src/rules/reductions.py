@@ -51,10 +51,12 @@ _pair(np.nanmean, _DTYPE,
       f"d[y] = np.nanmean(np.where({_NAN}, np.nan, d[a]), axis=axis, keepdims=keepdims)")
 
 # max and min: the gradient goes to the entries equal to the result, shared evenly.
+# (A NaN entry never equals the result; its tangent, NaN or not, is dropped by np.where.)
+_MASK = "extremum_mask(a, y, axis=axis, keepdims=keepdims)"
 for _f in (np.max, np.min, np.amax, np.amin, np.nanmax, np.nanmin):
-    _mask = "extremum_mask(a, y, axis=axis, keepdims=keepdims)"
-    _pair(_f, _NO_DTYPE, f"d[a] = {_UNREDUCE.format(g='d[y]')} * {_mask}",
-          "d[y] = " + _reduced_sum(f"d[a] * {_mask}"))
+    _t = f"np.where({_NAN}, 0.0, d[a])" if _f in (np.nanmax, np.nanmin) else "d[a]"
+    _pair(_f, _NO_DTYPE, f"d[a] = {_UNREDUCE.format(g='d[y]')} * {_MASK}",
+          "d[y] = " + _reduced_sum(f"{_t} * {_MASK}"))
 _SPREAD = ("(extremum_mask(a, np.max(a, axis=axis, keepdims=keepdims), axis=axis, "
            "keepdims=keepdims) - extremum_mask(a, np.min(a, axis=axis, keepdims=keepdims), "
            "axis=axis, keepdims=keepdims))")
@@ -78,18 +80,19 @@ _pair(np.var, _DDOF, f"d[a] = {_UNREDUCE.format(g='d[y]')} * {_CENTERED} * (2.0 
       "d[y] = " + _reduced_sum(f"d[a] * {_CENTERED}") + f" * (2.0 / {_N})")
 _pair(np.std, _DDOF, f"d[a] = {_UNREDUCE.format(g='d[y] / y')} * {_CENTERED} / {_N}",
       "d[y] = " + _reduced_sum(f"d[a] * {_CENTERED}") + f" / (y * {_N})")
-_NAN_CENTERED = "(a - np.nanmean(a, axis=axis, keepdims=True))"
+# NaN entries: centered values are 0 there (never NaN, so no 0 * NaN in any derivative).
+_NAN_CENTERED = f"np.where({_NAN}, 0.0, a - np.nanmean(a, axis=axis, keepdims=True))"
 _NAN_N = f"(np.sum(np.logical_not({_NAN}), axis=axis, keepdims={{keep}}) - ddof)"
 _pair(np.nanvar, _DDOF,
-      f"d[a] = np.where({_NAN}, 0.0, {_UNREDUCE.format(g='d[y]')} * {_NAN_CENTERED} * "
-      f"(2.0 / {_NAN_N.format(keep='True')}))",
-      f"d[y] = np.nansum(np.where({_NAN}, np.nan, d[a]) * {_NAN_CENTERED}, axis=axis, "
-      f"keepdims=keepdims) * (2.0 / {_NAN_N.format(keep='keepdims')})")
+      f"d[a] = {_UNREDUCE.format(g='d[y]')} * {_NAN_CENTERED} * "
+      f"(2.0 / {_NAN_N.format(keep='True')})",
+      "d[y] = " + _reduced_sum(f"np.where({_NAN}, 0.0, d[a]) * {_NAN_CENTERED}") +
+      f" * (2.0 / {_NAN_N.format(keep='keepdims')})")
 _pair(np.nanstd, _DDOF,
-      f"d[a] = np.where({_NAN}, 0.0, {_UNREDUCE.format(g='d[y] / y')} * {_NAN_CENTERED} / "
-      f"{_NAN_N.format(keep='True')})",
-      f"d[y] = np.nansum(np.where({_NAN}, np.nan, d[a]) * {_NAN_CENTERED}, axis=axis, "
-      f"keepdims=keepdims) / (y * {_NAN_N.format(keep='keepdims')})")
+      f"d[a] = {_UNREDUCE.format(g='d[y] / y')} * {_NAN_CENTERED} / "
+      f"{_NAN_N.format(keep='True')}",
+      "d[y] = " + _reduced_sum(f"np.where({_NAN}, 0.0, d[a]) * {_NAN_CENTERED}") +
+      f" / (y * {_NAN_N.format(keep='keepdims')})")
 
 # np.average(a, axis, weights): sum(a * w) / sum(w) with w shaped to broadcast against a.
 _W = "average_weights(weights, a, axis)"
