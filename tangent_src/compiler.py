@@ -50,10 +50,18 @@ class ModuleBuilder:
     module_names: set = field(default_factory=set)
     cores: dict = field(default_factory=dict)
     class_cache: dict = field(default_factory=dict)
+    expanding: set = field(default_factory=set)  # functions being inlined (recursion check)
     inline: bool = False  # inline user functions (for code that is differentiated again)
+
+    def _recursion(self, func):
+        parsed = parse_function(func)
+        return parsed.unsupported(parsed.node, f"recursion ({parsed.node.name} calls itself)",
+                                  "write the recursion as a loop")
 
     def front_end(self, func):
         """Parse, lower and flatten `func` (cached): (parsed, core function, namer)."""
+        if func in self.expanding:
+            raise self._recursion(func)
         if func not in self.cores:
             parsed = parse_function(func)
             namer = Namer(_all_names(parsed.node) | set(self.module_names) | set(dir(builtins))
@@ -63,8 +71,12 @@ class ModuleBuilder:
             if self.inline:
                 from .transform.reverse import _is_user_function
                 *body, ret = core.body
-                core.body = inline_calls(parsed, body, namer, _resolver(parsed),
-                                         self.front_end, _is_user_function) + [ret]
+                self.expanding.add(func)
+                try:
+                    core.body = inline_calls(parsed, body, namer, _resolver(parsed),
+                                             self.front_end, _is_user_function) + [ret]
+                finally:
+                    self.expanding.discard(func)
             self.cores[func] = (parsed, core, namer)
         parsed, core, namer = self.cores[func]
         return parsed, core, copy.deepcopy(namer)
@@ -102,8 +114,7 @@ class ModuleBuilder:
         if key in self.by_key:
             return self.by_key[key]
         if key in self.in_progress:
-            raise UnsupportedSyntaxError(
-                f"{func.__qualname__} calls itself; recursive functions are not supported yet")
+            raise self._recursion(func)
         self.in_progress.add(key)
         parsed, core, namer = self.front_end(func)
         for used in self.module_names:
@@ -149,8 +160,7 @@ class ModuleBuilder:
         if key in self.by_key:
             return self.by_key[key]
         if key in self.in_progress:
-            raise UnsupportedSyntaxError(
-                f"{func.__qualname__} calls itself; recursive functions are not supported yet")
+            raise self._recursion(func)
         self.in_progress.add(key)
         parsed, core, namer = self.front_end(func)
         for used in self.module_names:
@@ -208,7 +218,7 @@ class ModuleBuilder:
         for fn in self.functions:
             chained = getattr(fn.parsed.live_globals, "live", {})
             for name in emit.free_names(fn.nodes):
-                source = chained.get(name)
+                source = chained.get(name) or fn.parsed.adopted.get(name)
                 if source is None and name in fn.parsed.live_globals:
                     source = fn.parsed.live_globals
                 if source is not None and not isinstance(source.get(name), type(os)):
@@ -223,7 +233,9 @@ class ModuleBuilder:
             modules.add(getattr(fn.parsed.func, "__module__", None) or "__main__")
             chained = getattr(fn.parsed.live_globals, "live", {})
             for name in emit.free_names(fn.nodes):
-                if name in chained:
+                if name in fn.parsed.adopted:
+                    live[name] = fn.parsed.adopted[name]
+                elif name in chained:
                     live[name] = chained[name]
                 elif name in fn.parsed.live_globals:
                     live[name] = fn.parsed.live_globals

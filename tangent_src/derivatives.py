@@ -9,6 +9,31 @@ from .api import Transform, _normalize_wrt
 from .errors import NotDifferentiableError
 
 
+def _mismatch(a, b, where: str = ""):
+    """Where two pytrees (nested tuples/lists/dicts of arrays) differ in structure or shape,
+    or None when they match."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        if not (isinstance(a, dict) and isinstance(b, dict)) or set(a) != set(b):
+            return f"{where or 'the value'} has keys {sorted(b) if isinstance(b, dict) else b}"
+        for key in a:
+            found = _mismatch(a[key], b[key], f"{where}[{key!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        if not (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list))) or \
+                len(a) != len(b):
+            return f"{where or 'the value'} has a different structure"
+        for k, (x, y) in enumerate(zip(a, b)):
+            found = _mismatch(x, y, f"{where}[{k}]")
+            if found:
+                return found
+        return None
+    if np.shape(a) != np.shape(b):
+        return f"{where or 'the value'} has shape {np.shape(b)}, expected {np.shape(a)}"
+    return None
+
+
 def _is_float_like(value) -> bool:
     dtype = getattr(value, "dtype", None)
     if isinstance(value, (bool, np.bool_, int, np.integer)):
@@ -39,10 +64,11 @@ def jvp(func, primals, tangents):
             f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per "
             "argument")
     for k, (p, t) in enumerate(zip(primals, tangents)):
-        if np.shape(p) != np.shape(t):
+        found = _mismatch(p, t)
+        if found:
             raise NotDifferentiableError(
-                f"jvp: the tangent of argument {k} of {_name(func)} has shape {np.shape(t)}, "
-                f"but the argument has shape {np.shape(p)}")
+                f"jvp: the tangent of argument {k} of {_name(func)} does not match it: "
+                f"{found}")
     wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p))
     if not wrt:
         return func(*primals), _zeros_like(func(*primals))
@@ -58,10 +84,10 @@ def vjp(func, *primals):
     reverse = _transform(func, wrt, "reverse") if wrt else None
 
     def vjp_fun(cotangent):
-        if np.shape(cotangent) != np.shape(value):
+        found = _mismatch(value, cotangent)
+        if found:
             raise NotDifferentiableError(
-                f"vjp: the cotangent has shape {np.shape(cotangent)}, but {_name(func)} "
-                f"returned shape {np.shape(value)}")
+                f"vjp: the cotangent does not match what {_name(func)} returned: {found}")
         grads = reverse.call_with(primals, {"seed": cotangent}) if reverse else ()
         grads = grads if len(wrt) > 1 else (grads,)
         found = dict(zip(wrt, grads))

@@ -48,6 +48,7 @@ class Optimizer:
     def __init__(self, inplace: set[str], protected: set[str]):
         self.inplace = inplace          # adjoints mutated by add_at: never aliased
         self.protected = protected      # user-visible names, never inlined away
+        self.needed_tapes: set[str] = set()
 
     # -- dead code ---------------------------------------------------------------
     def dce(self, body: list) -> bool:

@@ -7,6 +7,8 @@ import numpy as np
 
 def unbroadcast(g, like):
     """Sum `g` over the axes NumPy broadcasting added or stretched, to the shape of `like`."""
+    if isinstance(like, (tuple, list, dict)):
+        return g  # containers are never broadcast
     shape = np.shape(like)
     if np.shape(g) == shape:
         return g
@@ -22,6 +24,8 @@ def unbroadcast(g, like):
 
 def broadcast_like(t, like):
     """A tangent `t` given the shape of `like` (forward mode: the result of broadcasting)."""
+    if isinstance(like, (tuple, list, dict)):
+        return t
     shape = np.shape(like)
     return t if np.shape(t) == shape else np.broadcast_to(t, shape)
 
@@ -84,8 +88,9 @@ def product(a, b):
 
 
 def inverse_permutation(axes):
-    """The axes that undo np.transpose(x, axes) (None reverses, as in NumPy)."""
-    return None if axes is None else tuple(np.argsort(axes))
+    """The axes that undo np.transpose(x, axes) (None reverses, as in NumPy; negative axes
+    count from the end)."""
+    return None if axes is None else tuple(np.argsort([a % len(axes) for a in axes]))
 
 
 def zeros_like(x):
@@ -169,10 +174,30 @@ def attribute_tangent(t, name):
     return t[name] if isinstance(t, dict) else getattr(t, name)
 
 
+def convert_like(items, like):
+    """`items` as the same kind of sequence as `like` (a list or a tuple)."""
+    return list(items) if isinstance(like, list) else tuple(items)
+
+
+def dict_keys(mapping):
+    """The keys of a dict, in order, as a list (for `for k in d.keys()/items()/values()`)."""
+    return list(mapping)
+
+
+def left_part(g, left):
+    """The adjoint of `left` in the concatenation `left + right` of lists or tuples."""
+    return convert_like(g[:len(left)], left)
+
+
+def right_part(g, left):
+    """The adjoint of `right` in the concatenation `left + right` of lists or tuples."""
+    return convert_like(g[len(left):], g)
+
+
 HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask",
            "matmul_lhs", "matmul_rhs", "inverse_permutation", "zeros_like", "add_at", "product",
            "set_at", "zero_at", "plus", "replicate", "checkpoint_every",
-           "attribute_tangent")
+           "attribute_tangent", "convert_like", "dict_keys", "left_part", "right_part")
 
 
 # --- helpers for the NumPy rule families (elementwise, reductions); each has rules of its own
@@ -464,9 +489,9 @@ def symmetrize_t(g, upper=False):
     return np.tril(g) + np.tril(gt, -1)
 
 
-def transpose_if(x, flag):
-    """np.swapaxes(x, -1, -2) if flag (True, 1, 2, "T" or "C"), else x."""
-    if not flag or flag == "N":
+def transpose_if(x, trans=False):
+    """np.swapaxes(x, -1, -2) if trans (True, 1, 2, "T" or "C"), else x."""
+    if not trans or trans == "N":
         return x
     return np.swapaxes(x, -1, -2)
 
@@ -485,42 +510,25 @@ def unit_eye(a, unit_diagonal=False):
     return np.eye(np.shape(a)[-1]) if unit_diagonal else 0.0
 
 
-def svd_factors(a, y, full_matrices=True, compute_uv=True):
-    """The reduced SVD (u, s, vh) of `a`: y = np.linalg.svd(a, full_matrices, compute_uv)'s own
-    factors when it has them (so signs agree), else a new decomposition."""
+def svd_checked(x, a, full_matrices=True):
+    """x, a factor of np.linalg.svd(a, full_matrices), after checking that the factors are
+    differentiable: full_matrices=False, or a square `a` (else the extra singular vectors
+    are not unique)."""
     m, n = np.shape(a)[-2:]
-    k = min(m, n)
-    if not compute_uv:
-        u, s, vh = np.linalg.svd(a, full_matrices=False)
-        return (u, s, vh)
-    u, s, vh = y
     if full_matrices and m != n:
         raise ValueError("the derivative of np.linalg.svd(a, full_matrices=True) is defined "
-                         "only for square a (the extra singular vectors are not unique); "
-                         "pass full_matrices=False")
-    return (u[..., :k], s, vh[..., :k, :])
+                         "only for square a; pass full_matrices=False")
+    return x
 
 
-def svd_select(t, compute_uv=True):
-    """The part of a (u, s, vh) triple that np.linalg.svd returns: all of it, or s."""
-    return t if compute_uv else t[1]
-
-
-def svd_cotangent(g, like, compute_uv=True):
-    """A (u, s, vh) cotangent from np.linalg.svd's: g itself, or (0, g, 0) shaped like `like`."""
-    if compute_uv:
-        return g
-    return (np.zeros(np.shape(like[0])), g, np.zeros(np.shape(like[2])))
-
-
-def qr_parts(y, a, mode="reduced"):
-    """y = np.linalg.qr(a, mode), checked to be a differentiable factorization: (q, r) with
-    a tall or square `a` (full column rank) and mode "reduced" (or "complete" when square)."""
+def qr_checked(x, a, mode="reduced"):
+    """x, a factor of np.linalg.qr(a, mode), after checking that the factorization is one
+    whose derivative is implemented: mode "reduced" (or "complete" with a square `a`), m >= n."""
     m, n = np.shape(a)[-2:]
     if mode not in ("reduced", "complete") or m < n or (mode == "complete" and m != n):
         raise ValueError(f"the derivative of np.linalg.qr is implemented for mode='reduced' "
                          f"and m >= n, not mode={mode!r} with shape {np.shape(a)}")
-    return y
+    return x
 
 
 def block_embed(g, i, j):
@@ -612,16 +620,14 @@ def norm_curvature_check(x, ord=None, axis=None, kind="norm"):
     return 0.0
 
 
+def norm_axes(axis=None, kind="norm"):
+    """The axes a norm reduces: (-2, -1) for np.linalg.matrix_norm, else `axis`."""
+    return (-2, -1) if kind == "matrix" else axis
+
+
 def one_if_none(b):
     """b, or 1.0 for None (logsumexp's optional weights)."""
     return 1.0 if b is None else b
-
-
-def inverse_axes(axes, like):
-    """The axes that undo np.transpose(like, axes) (negative axes allowed; None reverses)."""
-    if axes is None:
-        return None
-    return tuple(int(i) for i in np.argsort([a % np.ndim(like) for a in axes]))
 
 
 def sum_to(g, shape):
@@ -645,8 +651,8 @@ def pieces(g, arrays, kind="concatenate", axis=0):
     g = np.asarray(g)
     if kind == "stack":
         return tuple(np.take(g, k, axis=axis) for k in range(np.shape(g)[axis]))
-    if not isinstance(arrays, (tuple, list)):
-        arrays = tuple(arrays)
+    if not isinstance(arrays, (tuple, list)):  # an array: the sequence of its rows
+        return np.reshape(np.stack(pieces(g, tuple(arrays), kind, axis)), np.shape(arrays))
     shapes = [np.shape(a) for a in arrays]
     if kind == "concatenate":
         if axis is None:
@@ -806,7 +812,8 @@ def polygamma_np(n, x):
 HELPERS += (
     "einsum_spec", "einsum_open", "product_spec", "kron_shape", "undiagonal", "diag_adjoint",
     "pair_diff", "inv_offdiag", "symmetrize", "symmetrize_t", "transpose_if", "triangle",
-    "unit_eye", "svd_factors", "svd_select", "svd_cotangent", "qr_parts", "block_embed",
-    "block_part", "norm_dual", "norm_inv", "norm_curvature_check", "one_if_none",
-    "inverse_axes", "sum_to", "pieces", "join", "untile", "unrepeat", "unpad", "untake",
+    "unit_eye", "svd_checked", "qr_checked", "block_embed",
+    "block_part", "norm_dual", "norm_inv", "norm_curvature_check", "norm_axes",
+    "one_if_none",
+    "sum_to", "pieces", "join", "untile", "unrepeat", "unpad", "untake",
     "untake_along_axis", "unarray", "polygamma_np")

@@ -212,7 +212,9 @@ class ANF:
             return gast.List(elts=[], ctx=gast.Load())  # a new tape or list
         if kind is gast.Dict and not expr.keys:
             return gast.Dict(keys=[], values=[])  # a new dict (filled by set_at)
-        if kind in (gast.Tuple, gast.List):
+        if kind is gast.List:
+            return gast.List(elts=[self.atom(e) for e in expr.elts], ctx=gast.Load())
+        if kind is gast.Tuple:
             return gast.Tuple(elts=[self.atom(e) for e in expr.elts], ctx=gast.Load())
         if kind is gast.Compare:
             if len(expr.ops) > 1:  # a < b < c  ->  a < b and b < c

@@ -100,6 +100,9 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
                     f"{callee_parsed.node.name}", construct="name clash",
                     hint=f"rename one of the two '{node.id}'s")
             parsed.namespace[node.id] = callee_parsed.namespace[node.id]
+            if node.id in callee_parsed.live_globals and \
+                    node.id not in parsed.live_globals:
+                parsed.adopted[node.id] = callee_parsed.live_globals
     lineno = stmt.lineno
     out = []
     for p in params:

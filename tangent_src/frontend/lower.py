@@ -512,6 +512,7 @@ class Lowerer:
         if node.orelse:
             raise self.parsed.unsupported(node, "for ... else",
                                           "move the else-branch after the loop")
+        self.dict_iteration(node)
         node.iter = self.check_expr(node.iter)
         pre, target, iter_call, body_head = self.for_header(node)
         body = body_head + self.block(node.body)
@@ -539,6 +540,37 @@ class Lowerer:
                                                         right=copy.deepcopy(step))), node)]
         return pre + self.loop_exits(node, _located(test, node), body, prologue, increment)
 
+    def dict_iteration(self, node) -> None:
+        """`for k, v in d.items()` / `d.values()` / `d.keys()` -> a loop over the keys, the
+        value read as `d[k]` at the top of the body."""
+        it = node.iter
+        if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and
+                it.func.attr in ("items", "values", "keys") and not it.args and
+                isinstance(it.func.value, gast.Name) and it.func.value.id in self.locals):
+            return
+        from .. import runtime
+        self.parsed.namespace.setdefault("dict_keys", runtime.dict_keys)
+        mapping = it.func.value
+        keys = gast.Call(func=_name("dict_keys"), args=[mapping], keywords=[])
+        kind, target = it.func.attr, node.target
+        if kind == "keys":
+            node.iter = _located(keys, it)
+            return
+        if kind == "items":
+            if not (isinstance(target, gast.Tuple) and len(target.elts) == 2 and
+                    isinstance(target.elts[0], gast.Name)):
+                raise self.parsed.unsupported(target, "this target for .items()",
+                                              "write: for key, value in d.items():")
+            key, value_target = target.elts
+        else:
+            key, value_target = _name(self.namer.fresh("key"), gast.Store()), target
+            self.locals.add(key.id)
+        read = gast.Subscript(value=_name(mapping.id), slice=_name(key.id), ctx=gast.Load())
+        head = gast.Assign(targets=[value_target], value=read, type_comment=None)
+        node.target = _name(key.id, gast.Store())
+        node.iter = _located(keys, it)
+        node.body = [_located(head, node)] + node.body
+
     def for_header(self, node):
         """(statements before the loop, index name, range call, statements opening the body)."""
         it = node.iter
@@ -552,11 +584,21 @@ class Lowerer:
                 raise self.parsed.unsupported(it, "range() with these arguments",
                                               "call range(stop), range(start, stop[, step])")
             return [], tgt.id, it, []
-        if _is_call_to(it, "enumerate") and len(it.args) == 1 and isinstance(tgt, gast.Tuple) \
-                and len(tgt.elts) == 2 and isinstance(tgt.elts[0], gast.Name):
+        if _is_call_to(it, "enumerate") and 1 <= len(it.args) <= 2 and \
+                isinstance(tgt, gast.Tuple) and len(tgt.elts) == 2 and \
+                isinstance(tgt.elts[0], gast.Name):
             pre, seq = self.sequence(it.args[0], node)
-            index = tgt.elts[0].id
-            head = self.assign(tgt.elts[1], _item(seq, index), node)
+            start = it.args[1] if len(it.args) > 1 else next(
+                (k.value for k in it.keywords if k.arg == "start"), None)
+            if start is None:
+                index = tgt.elts[0].id
+                head = []
+            else:  # enumerate(xs, start=k): the count is the position plus k
+                index = self.namer.fresh("i_" + tgt.elts[0].id)
+                self.locals.add(index)
+                head = [_located(_assign(tgt.elts[0].id, gast.BinOp(
+                    left=_name(index), op=gast.Add(), right=start)), node)]
+            head += self.assign(tgt.elts[1], _item(seq, index), node)
             return pre, index, _range_len(seq), head
         if _is_call_to(it, "zip") and isinstance(tgt, gast.Tuple) and \
                 len(tgt.elts) == len(it.args) and not it.keywords:
@@ -573,7 +615,7 @@ class Lowerer:
                 if len(seqs) > 1 else _len(seqs[0])
             rng = gast.Call(func=_name("range"), args=[length], keywords=[])
             return pre, index, _located(rng, node), head
-        if isinstance(it, gast.Call):
+        if isinstance(it, gast.Call) and not _is_call_to(it, "dict_keys"):
             name = _dotted(it.func) or "this call"
             raise self.parsed.unsupported(it, f"iterating over {name}(...)",
                                           "loop over range(...), an array, enumerate or zip")

@@ -23,6 +23,7 @@ class ParsedFunction:
     col_shift: int            # columns removed by dedenting
     namespace: dict = field(default_factory=dict)  # globals and closure values
     live_globals: dict = field(default_factory=dict)  # the function's own __globals__
+    adopted: dict = field(default_factory=dict)  # name -> globals dict of an inlined callee
 
     def error(self, cls, node, message: str, construct: str = "", hint: str = ""):
         """Build a located error of class `cls` about `node`."""

@@ -1,5 +1,15 @@
 """Derivative rules, one module per family; importing this package registers them all."""
-from . import arrays, containers, elementwise, nondiff, operators, runtime_rules  # noqa: F401
+from . import (  # noqa: F401  (linalg and shaping come after arrays: they refine its rules)
+    arrays,
+    containers,
+    elementwise,
+    linalg,
+    nondiff,
+    operators,
+    runtime_rules,
+    shaping,
+    special,
+)
 from .registry import REGISTRY, adjoint, nondifferentiable, tangent
 
 __all__ = ["REGISTRY", "adjoint", "nondifferentiable", "tangent"]

@@ -91,3 +91,89 @@ register_template(A, rt.average_weights, "y, w, a, axis=None",
 register_template(T, rt.average_weights, "y, w, a, axis=None",
                   "d[y] = average_weights(d[w], a, axis)")
 nondifferentiable(rt.clip_part)
+
+# Helpers of the linear algebra, shape and scipy.special families (linalg.py, shaping.py,
+# special.py). einsum_open is multilinear in its operands z1..z8: its tangent replaces one
+# operand by its tangent, its adjoint with respect to operand s is einsum_open again with
+# operand s's subscripts as the output (einsum_spec rotates them). The other linear helpers
+# come in transposed pairs: pieces/join, undiagonal/np.diagonal, diag_adjoint/np.diag,
+# block_embed/block_part, symmetrize/symmetrize_t, untile/np.tile, unrepeat/np.repeat,
+# unpad/np.pad, untake/np.take, untake_along_axis/np.take_along_axis, unarray/np.array,
+# sum_to/np.broadcast_to; svd_checked and qr_checked are identities that check a condition.
+_Z = [f"z{k}" for k in range(1, 9)]
+_EINSUM = "y, subscripts, shape, z1, " + ", ".join(f"{z}=None" for z in _Z[1:])
+register_template(T, rt.einsum_open, _EINSUM, "\n".join(
+    "d[y] = einsum_open(subscripts, shape, " + ", ".join(
+        _Z[:s - 1] + [f"d[z{s}]"] + [f"z{j}=z{j}" for j in range(s + 1, 9)]) + ")"
+    for s in range(1, 9)))
+register_template(A, rt.einsum_open, _EINSUM, "\n".join(
+    f"d[z{s}] = einsum_open(einsum_spec(subscripts, {s}), np.shape(z{s}), " + ", ".join(
+        ["d[y]"] + _Z[:s - 1] + [f"z{j}=z{j}" for j in range(s + 1, 9)]) + ")"
+    for s in range(1, 9)))
+
+
+def _pair(helper, params: str, forward: str, reverse: str) -> None:
+    """Rules for a helper linear in its first argument after the result."""
+    arg = params.split(",")[1].strip()
+    register_template(T, helper, params, f"d[y] = {forward.format(t=f'd[{arg}]')}")
+    register_template(A, helper, params, f"d[{arg}] = {reverse}")
+
+
+_pair(rt.undiagonal, "y, g, like, offset=0, axis1=0, axis2=1",
+      "undiagonal({t}, like, offset, axis1, axis2)", "np.diagonal(d[y], offset, axis1, axis2)")
+_pair(rt.diag_adjoint, "y, g, v, k=0", "diag_adjoint({t}, v, k)", "np.diag(d[y], k)")
+_pair(rt.pair_diff, "y, w", "pair_diff({t})", "np.sum(d[y], axis=-2) - np.sum(d[y], axis=-1)")
+_pair(rt.inv_offdiag, "y, x", "-{t} * y * y", "-d[y] * y * y")
+_pair(rt.symmetrize, "y, x, upper=False", "symmetrize({t}, upper)", "symmetrize_t(d[y], upper)")
+_pair(rt.symmetrize_t, "y, g, upper=False", "symmetrize_t({t}, upper)",
+      "symmetrize(d[y], upper)")
+_pair(rt.transpose_if, "y, x, trans=False", "transpose_if({t}, trans=trans)",
+      "transpose_if(d[y], trans=trans)")
+_pair(rt.triangle, "y, a, lower=False, unit_diagonal=False",
+      "triangle({t}, lower=lower, unit_diagonal=unit_diagonal)",
+      "triangle(d[y], lower=lower, unit_diagonal=unit_diagonal)")
+_pair(rt.svd_checked, "y, x, a, full_matrices=True", "{t}", "d[y]")
+_pair(rt.qr_checked, "y, x, a, mode='reduced'", "{t}", "d[y]")
+_pair(rt.block_embed, "y, g, i, j", "block_embed({t}, i, j)", "block_part(d[y], i, j)")
+_pair(rt.block_part, "y, c, i, j", "block_part({t}, i, j)", "block_embed(d[y], i, j)")
+_pair(rt.one_if_none, "y, b", "{t}", "d[y]")
+_pair(rt.sum_to, "y, g, shape", "sum_to({t}, shape)", "np.broadcast_to(d[y], np.shape(g))")
+_pair(rt.pieces, "y, g, arrays, kind='concatenate', axis=0", "pieces({t}, arrays, kind, axis)",
+      "join(d[y], kind, axis)")
+_pair(rt.join, "y, parts, kind='concatenate', axis=0", "join({t}, kind, axis)",
+      "pieces(d[y], parts, kind, axis)")
+_pair(rt.untile, "y, g, a, reps", "untile({t}, a, reps)", "np.tile(d[y], reps)")
+_pair(rt.unrepeat, "y, g, a, repeats, axis=None", "unrepeat({t}, a, repeats, axis)",
+      "np.repeat(d[y], repeats, axis=axis)")
+_pair(rt.unpad, "y, g, array, pad_width, mode='constant'", "unpad({t}, array, pad_width, mode)",
+      "np.pad(d[y], pad_width, mode=mode)")
+_pair(rt.untake, "y, g, a, indices, axis=None", "untake({t}, a, indices, axis)",
+      "np.take(d[y], indices, axis=axis)")
+_pair(rt.untake_along_axis, "y, g, arr, indices, axis=-1",
+      "untake_along_axis({t}, arr, indices, axis)",
+      "np.take_along_axis(d[y], indices, axis=axis)")
+_pair(rt.unarray, "y, g, obj", "unarray({t}, obj)", "np.array(d[y], dtype=float)")
+register_template(T, rt.polygamma_np, "y, n, x", "d[y] = d[x] * polygamma_np(n + 1, x)")
+register_template(A, rt.polygamma_np, "y, n, x", "d[x] = d[y] * polygamma_np(n + 1, x)")
+
+# norm_dual = x * norm_inv + a piecewise-constant part (+ singular vectors for the spectral
+# norms, whose second derivatives norm_curvature_check refuses); norm_inv depends on y only.
+_NORM = "out, x, y, ord=None, axis=None, keepdims=False, kind='norm'"
+_INV = "norm_inv(x, y, ord=ord, axis=axis, keepdims=keepdims, kind=kind)"
+_CHECK = "norm_curvature_check(x, ord=ord, axis=axis, kind=kind)"
+_AXES = "norm_axes(axis, kind)"
+register_template(T, rt.norm_dual, _NORM,
+                  f"d[out] = d[x] * {_INV} + {_CHECK}\n"
+                  f"d[out] = -x * {_INV} * {_INV} * unreduce(d[y], x, axis={_AXES}, "
+                  "keepdims=keepdims)\n")
+register_template(A, rt.norm_dual, _NORM,
+                  f"d[x] = d[out] * {_INV} + {_CHECK}\n"
+                  f"d[y] = -np.sum(d[out] * x * {_INV} * {_INV}, axis={_AXES}, "
+                  "keepdims=keepdims)\n")
+register_template(T, rt.norm_inv, _NORM,
+                  f"d[out] = -out * out * unreduce(d[y], x, axis={_AXES}, keepdims=keepdims)")
+register_template(A, rt.norm_inv, _NORM,
+                  f"d[y] = -np.sum(d[out] * out * out, axis={_AXES}, keepdims=keepdims)")
+
+nondifferentiable(rt.einsum_spec, rt.product_spec, rt.kron_shape, rt.unit_eye,
+                  rt.norm_curvature_check, rt.norm_axes)

@@ -134,7 +134,9 @@ class Forward:
         if isinstance(value, gast.Name):
             return _name(self.d(value.id)) if self.active(value) else self.zeros(target)
         if isinstance(value, gast.List):
-            return gast.List(elts=[], ctx=gast.Load())
+            return gast.List(elts=[_name(self.d(e.id)) if self.active(e) else
+                                   _call("zeros_like", [copy.deepcopy(e)])
+                                   for e in value.elts], ctx=gast.Load())
         if isinstance(value, gast.Dict):
             return gast.Dict(keys=[], values=[])
         if is_list_method(value, "pop"):

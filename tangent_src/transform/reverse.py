@@ -143,7 +143,8 @@ class Reverse:
         self.varied = varied_names(body, set(self.wrt), self.resolve) & (
             useful_names(body, ret.value.id, self.resolve) | set(self.wrt))
         self.same_shape = _same_shape(body, self.resolve)
-        self.trees = _tree_names(body, self.trees)
+        self.sequences = _sequence_names(body)
+        self.trees = _tree_names(body, self.trees) | self.sequences
         self.result = ret.value.id
         if self.result not in self.varied:
             self.varied.add(self.result)  # its gradient is zero; still well defined
@@ -362,7 +363,8 @@ class Reverse:
         if isinstance(value, gast.Name):
             if value.id in self.varied:
                 out.append(self.accumulate(value.id, dtarget))
-        elif isinstance(value, (gast.Constant, gast.List, gast.Dict)):
+        elif isinstance(value, (gast.Constant, gast.Dict)) or (
+                isinstance(value, gast.List) and not value.elts):
             pass
         elif isinstance(value, gast.Subscript):
             if isinstance(value.value, gast.Name) and value.value.id in self.varied:
@@ -370,7 +372,7 @@ class Reverse:
                 self.inplace.add(self.d(src))
                 out.append(_assign(self.d(src), _call(
                     "add_at", [_name(self.d(src)), _index_value(value.slice), dtarget])))
-        elif isinstance(value, gast.Tuple):
+        elif isinstance(value, (gast.Tuple, gast.List)):
             for k, elt in enumerate(value.elts):
                 if isinstance(elt, gast.Name) and elt.id in self.varied:
                     item = gast.Subscript(value=dtarget, slice=_const(k), ctx=gast.Load())
@@ -390,6 +392,15 @@ class Reverse:
             tape = value.func.value.id
             if tape in self.varied:
                 out.append(_expr_stmt(_attr_call(self.d(tape), "append", [dtarget])))
+        elif isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and any(
+                isinstance(v, gast.Name) and v.id in self.sequences for v in (value.left,
+                                                                             value.right)):
+            # list/tuple concatenation: each operand gets its own part of the adjoint
+            left, right = value.left, value.right
+            if isinstance(left, gast.Name) and left.id in self.varied:
+                out.append(self.accumulate(left.id, _call("left_part", [dtarget, left])))
+            if isinstance(right, gast.Name) and right.id in self.varied:
+                out.append(self.accumulate(right.id, _call("right_part", [dtarget, left])))
         elif isinstance(value, (gast.BinOp, gast.UnaryOp)):
             args = [value.left, value.right] if isinstance(value, gast.BinOp) else [value.operand]
             out += self.apply_rule(type(value.op), stmt, args, {}, value)
@@ -563,6 +574,30 @@ class Reverse:
         return out
 
 
+def _sequence_names(stmts) -> set:
+    """Names that certainly hold a list or tuple built in the function: literals, list()/
+    tuple() results, copies and concatenations of those (so `+` there concatenates)."""
+    found: set = set()
+    changed = True
+    while changed:
+        changed = False
+        for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+            if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
+                continue
+            value, name = node.value, node.targets[0].id
+            sequence = isinstance(value, (gast.List, gast.Tuple)) or (
+                isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
+                value.func.id in ("list", "tuple")) or (
+                isinstance(value, gast.Name) and value.id in found) or (
+                isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and any(
+                    isinstance(v, gast.Name) and v.id in found
+                    for v in (value.left, value.right)))
+            if sequence and name not in found:
+                found.add(name)
+                changed = True
+    return found
+
+
 def _tree_names(stmts, trees: set) -> set:
     """Names that may hold a tuple, list or dict: from pytree arguments, their items, copies
     and container literals (flow-insensitive, to a fixed point)."""
@@ -571,10 +606,29 @@ def _tree_names(stmts, trees: set) -> set:
     while changed:
         changed = False
         for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+            if isinstance(node, gast.Expr) and is_list_method(node.value, "append"):
+                tape, item = node.value.func.value.id, node.value.args[0]
+                if isinstance(item, gast.Name) and item.id in trees and \
+                        f"{tape}<items>" not in trees:
+                    trees.add(f"{tape}<items>")  # the tape holds containers
+                    changed = True
+                continue
             if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
+                continue
+            if is_list_method(node.value, "pop") and \
+                    f"{node.value.func.value.id}<items>" in trees and \
+                    node.targets[0].id not in trees:
+                trees.add(node.targets[0].id)
+                changed = True
                 continue
             value, name = node.value, node.targets[0].id
             tree = isinstance(value, (gast.Tuple, gast.List, gast.Dict)) or (
+                isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
+                value.func.id in ("set_at", "zero_at", "plus", "add_at", "zeros_like") and
+                value.args and
+                isinstance(value.args[0], gast.Name) and value.args[0].id in trees) or (
+                isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
+                value.func.id in ("list", "tuple", "dict_keys")) or (
                 isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name)
                 and value.value.id in trees and value.attr != "T") or (
                 isinstance(value, gast.Name) and value.id in trees) or (
