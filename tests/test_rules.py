@@ -344,6 +344,8 @@ def test_every_rule_of_these_families_is_in_the_table():
                  np.cumulative_prod}
     missing = families - {case.key for case in CASES}
     assert not missing, f"no case exercises {sorted(map(str, missing))}"
+    first_only = families - {case.key for case in CASES if case.second}
+    assert not first_only, f"no second-order case for {sorted(map(str, first_only))}"
     for key in families:
         assert key in REGISTRY.adjoints and key in REGISTRY.tangents, key
 
