@@ -261,6 +261,68 @@ SPECIALIZED = [
 ]
 
 
+# --- everyday Python (issue #4), specialized to example arguments ------------------------
+import tangent_src  # noqa: E402
+
+
+def mlp_dict_params(params, X, y):
+    def dense(h, layer):
+        return np.tanh(h @ params[layer]["W"] + params[layer]["b"])
+    h = X
+    for layer in ["hidden", "out"]:
+        h = dense(h, layer)
+    return np.mean((h[:, 0] - y) ** 2)
+
+
+def comprehension_sum(x, ws):
+    hs = [np.tanh(w * x) for w in ws]
+    return sum(np.sum(h * h) for h in hs)
+
+
+def array_writes(x):
+    w = np.zeros(3)
+    for i in range(3):
+        w[i] = x[i] * x[i + 1]
+    w[1:] += np.sin(x[:2])
+    return np.sum(w * w)
+
+
+def methods_and_attributes(A, x):
+    return (A.T @ x).clip(-1.0, 1.0).sum() / x.shape[0] + A.mean(axis=0).max()
+
+
+def surgery(x):
+    y = x * x
+    with tangent_src.insert_grad_of(y) as dy:
+        dy = np.clip(dy, -1.0, 1.0)
+    return np.sum(y * tangent_src.stop_gradient(x))
+
+
+def checkpointed_loop(y, n):
+    with tangent_src.checkpoint():
+        for i in range(n):
+            y = y + 0.01 * (np.sin(y) * y - y ** 3)
+    return y
+
+
+def _mlp_args():
+    rng = np.random.default_rng(1)
+    params = {"hidden": {"W": rng.normal(size=(3, 4)), "b": np.zeros(4)},
+              "out": {"W": rng.normal(size=(4, 2)), "b": np.zeros(2)}}
+    return params, rng.normal(size=(5, 3)), rng.normal(size=5)
+
+
+SPECIALIZED += [
+    ("mlp_dict_params", mlp_dict_params, 0, _mlp_args),
+    ("comprehension_sum", comprehension_sum, 0, lambda: (0.3, [0.5, -1.0, 2.0])),
+    ("array_writes", array_writes, 0, lambda: (np.array([0.1, 0.2, 0.3, 0.4]),)),
+    ("methods_and_attributes", methods_and_attributes, (0, 1),
+     lambda: (np.ones((3, 2)) * 0.3, np.array([0.2, -0.1, 0.4]))),
+    ("surgery", surgery, 0, lambda: (np.array([0.5, -1.5]),)),
+    ("checkpointed_loop", checkpointed_loop, 0, lambda: (0.5, 10)),
+]
+
+
 # --- forward mode -------------------------------------------------------------------------
 # FORWARD lists (name, func, wrt, make_args or None); the expected source is that of
 # autodiff(func, mode="forward", wrt=wrt): the general version when make_args is None,
