@@ -228,6 +228,7 @@ add(np.vecdot, "np.vecdot({0}, {1}, axis=0)", R(3, 2), R(3, 2))
 add(np.linalg.vecdot, "np.linalg.vecdot({0}, {1})", R(2, 3), R(2, 3))
 add(np.cross, "np.cross({0}, {1})", R(3), R(3), second=True)
 add(np.cross, "np.cross({0}, {1})", R(2, 3), R(3))
+add(np.linalg.cross, "np.linalg.cross({0}, {1})", R(2, 3), R(2, 3))
 add((np.matrix_transpose, np.linalg.matrix_transpose),
     "np.matrix_transpose({0}) * np.linalg.matrix_transpose({1})", R(2, 2, 3), R(2, 2, 3))
 
@@ -241,6 +242,8 @@ add(np.diagonal, "np.diagonal({0}, -1, 2, 0)", R(3, 2, 3))
 add(np.linalg.diagonal, "np.linalg.diagonal({0})", R(2, 3, 3))
 for shape, k in [((3,), 0), ((3,), 1), ((3, 4), 0), ((3, 3), -1), ((2, 3), 1)]:
     add(np.diag, f"np.diag({{0}}, {k})", R(*shape), second=shape == (3,) and k == 1)
+add(np.diagflat, "np.diagflat({0})", R(2, 2), second=True)
+add(np.diagflat, "np.diagflat({0}, -1)", R(3))
 for f in (np.triu, np.tril):
     add(f, f"np.{f.__name__}({{0}})", R(3, 4), second=True)
     add(f, f"np.{f.__name__}({{0}}, k=1)", R(2, 3, 3))
@@ -263,6 +266,12 @@ add(np.linalg.pinv, "np.linalg.pinv({0})", Mat(3))
 for n in (3, 0, 1, -2):
     add(np.linalg.matrix_power, f"np.linalg.matrix_power({{0}}, {n})", Mat(3), second=n == 3)
 add(np.linalg.matrix_power, "np.linalg.matrix_power({0}, 2)", Mat(2, batch=(2,)))
+add(scipy.linalg.expm, "scipy.linalg.expm({0})", R(3, 3), second=True)
+add(scipy.linalg.expm, "scipy.linalg.expm({0})", U((3, 3), -3.0, 3.0))
+add(scipy.linalg.inv, "scipy.linalg.inv({0})", Mat(3), second=True)
+add(scipy.linalg.det, "scipy.linalg.det({0}, check_finite=False)", Mat(3))
+add(scipy.linalg.solve, "scipy.linalg.solve({0}, {1})", Mat(3), R(3, 2))
+add(np.linalg.matrix_rank, "{1} * np.linalg.matrix_rank({0})", Mat(3), R(3))
 
 # factorizations (sign-invariant functions of eigen- and singular vectors)
 add(np.linalg.cholesky, "np.linalg.cholesky({0})", Mat(3, "spd"), second=True)
@@ -285,6 +294,9 @@ add(np.linalg.svd, "u, s, vh = np.linalg.svd({0})\nvh * vh * s[:, None] + u * u"
 add(np.linalg.svd, "np.linalg.svd({0}, full_matrices=False)[2] ** 2", Rank(4, 2))
 add(np.linalg.svd, "np.linalg.svd({0}, full_matrices=False)[1]", Rank(3, 3))
 add(np.linalg.svdvals, "np.linalg.svdvals({0})", Rank(2, 3), second=True)
+add(scipy.linalg.svd, "u, s, vh = scipy.linalg.svd({0}, full_matrices=False)\nu * s @ vh",
+    Rank(3, 2))
+add(scipy.linalg.svd, "scipy.linalg.svd({0}, compute_uv=False)", Rank(2, 3))
 add(np.linalg.qr, "np.linalg.qr({0})[0]", Rank(4, 3), second=True)
 add(np.linalg.qr, "q, r = np.linalg.qr({0})\nr", Rank(3, 3), second=True)
 add(np.linalg.qr, "q, r = np.linalg.qr({0}, mode='complete')\nq * r", Rank(3, 3))
@@ -337,6 +349,7 @@ add(np.ravel, "np.ravel({0}, order='F')", R(2, 3))
 add(np.transpose, "np.transpose({0})", R(2, 3))
 add(np.transpose, "np.transpose({0}, (2, 0, 1))", R(2, 3, 2), second=True)
 add(np.transpose, "np.transpose({0}, axes=(-1, 0, 1))", R(2, 3, 2))
+add(np.permute_dims, "np.permute_dims({0}, (1, 2, 0))", R(2, 3, 2))
 add(np.swapaxes, "np.swapaxes({0}, 0, 2)", R(2, 3, 2), second=True)
 add(np.moveaxis, "np.moveaxis({0}, 0, -1)", R(2, 3, 2))
 add(np.moveaxis, "np.moveaxis({0}, (0, 1), (2, 0))", R(2, 3, 2))
@@ -356,6 +369,7 @@ add(np.concatenate, "np.concatenate(({0}, {1}), axis=None)", R(2, 2), R(3))
 add(np.concatenate, "np.concatenate(({0}, {1} * 2.0, {2}), axis=0)", R(1, 3), R(2, 3),
     K(np.ones((1, 3))))
 add(np.concatenate, "np.concatenate({0}, axis=1)", R(3, 2, 2))
+add(np.concat, "np.concat(({0}, {1}), axis=1)", R(2, 2), R(2, 1))
 add(np.stack, "np.stack(({0}, {1}))", R(3), R(3), second=True)
 add(np.stack, "np.stack([{0}, {1}, {0}], axis=-1)", R(2, 2), R(2, 2))
 add(np.unstack, "a, b = np.unstack({0}, axis=1)\na * b + b", R(3, 2))
@@ -368,6 +382,14 @@ add(np.column_stack, "np.column_stack(({0}, {1}))", R(3), R(3, 2), second=True)
 add(np.split, "a, b, c = np.split({0}, 3)\na * b + c", R(6), second=True)
 add(np.split, "a, b = np.split({0}, [1], axis=1)\nnp.sum(a) * b", R(2, 3))
 add(np.array_split, "a, b = np.array_split({0}, 2)\nnp.sum(a * a) + b", R(5))
+add(np.hsplit, "a, b = np.hsplit({0}, 2)\na * b", R(2, 4), second=True)
+add(np.vsplit, "a, b = np.vsplit({0}, [1])\nnp.sum(a) * b", R(3, 2))
+add(np.dsplit, "a, b = np.dsplit({0}, 2)\na - b * b", R(1, 2, 4))
+add(np.compress, "np.compress({1}, {0}, axis=1)", R(2, 3), K(np.array([True, False, True])))
+add(np.compress, "np.compress({1}, {0})", R(2, 2), K(np.array([False, True, True])),
+    second=True)
+add(np.extract, "np.extract({1}, {0})", R(2, 3),
+    K(np.array([[True, False, True], [False, True, True]])))
 add(np.tile, "np.tile({0}, 2)", R(3), second=True)
 add(np.tile, "np.tile({0}, (2, 1, 2))", R(2, 3))
 add(np.tile, "np.tile({0}, (2, 2))", R())
@@ -416,6 +438,8 @@ add(np.array, "np.array([[{0}, {1}], [{1}, {0} * {1}]])", R(), R(), second=True)
 add(np.array, "np.array([{0}, {1}])", R(3), R(3))
 add(np.array, "np.array({0})", R(2, 2))
 add(np.asarray, "np.asarray([{0}, {1}]) * np.asarray({1})", R(), R())
+add((np.asanyarray, np.ascontiguousarray),
+    "np.asanyarray({0}) * np.ascontiguousarray(np.transpose({0}))", R(2, 2))
 
 # scipy.special
 _POS = dict(lo=0.5, hi=3.0)
@@ -425,7 +449,13 @@ for key, domain in [(sp.expit, dict(lo=-3.0, hi=3.0)), (sp.logit, dict(lo=0.1, h
                     (sp.erfinv, dict(lo=-0.9, hi=0.9)), (sp.erfcinv, dict(lo=0.1, hi=1.9)),
                     (sp.ndtr, {}), (sp.log_ndtr, dict(lo=-3.0, hi=3.0)),
                     (sp.ndtri, dict(lo=0.1, hi=0.9)), (sp.gammaln, _POS), (sp.loggamma, _POS),
-                    (sp.gamma, _POS), (sp.digamma, _POS), (sp.entr, dict(lo=0.2, hi=2.0))]:
+                    (sp.gamma, _POS), (sp.digamma, _POS), (sp.entr, dict(lo=0.2, hi=2.0)),
+                    (sp.expm1, {}), (sp.log1p, dict(lo=-0.5, hi=2.0)), (sp.exp2, {}),
+                    (sp.exp10, {}), (sp.cbrt, dict(lo=0.3, hi=2.0, signed=True)),
+                    (sp.sindg, dict(lo=-80.0, hi=80.0)), (sp.cosdg, dict(lo=-80.0, hi=80.0)),
+                    (sp.tandg, dict(lo=-60.0, hi=60.0)), (sp.cotdg, dict(lo=20.0, hi=70.0)),
+                    (sp.erfi, {}), (sp.dawsn, dict(lo=-2.0, hi=2.0)), (sp.exp1, _POS),
+                    (sp.expi, _POS)]:
     for shape, second in [((), True), ((2, 3), False)]:
         add(key, f"scipy.special.{key.__name__}({{0}})", U(shape, **domain), second=second)
 add(sp.psi, "scipy.special.psi({0})", U((3,), **_POS))
@@ -435,6 +465,8 @@ for key, da, db in [(sp.xlogy, {}, _POS), (sp.xlog1py, {}, dict(lo=-0.5, hi=2.0)
                     (sp.rel_entr, _POS, _POS), (sp.kl_div, _POS, _POS)]:
     add(key, f"scipy.special.{key.__name__}({{0}}, {{1}})", U((), **da), U((), **db), second=True)
     add(key, f"scipy.special.{key.__name__}({{0}}, {{1}})", U((2, 3), **da), U((3,), **db))
+add(sp.multigammaln, "scipy.special.multigammaln({0}, 3)", U((), lo=1.5, hi=3.0), second=True)
+add(sp.multigammaln, "scipy.special.multigammaln({0}, d=2)", U((2, 2), lo=1.5, hi=3.0))
 for n in (0, 1, 3):
     add(sp.polygamma, f"scipy.special.polygamma({n}, {{0}})", U((3,), **_POS), second=n == 1)
 _LSE = "scipy.special.logsumexp"
@@ -549,7 +581,7 @@ def test_every_callable_of_these_families_has_an_entry():
     assert not missing, f"no entry exercises {missing}"
     for key in registered:
         assert key in REGISTRY.adjoints and key in REGISTRY.tangents, key
-    assert len(registered) >= 99
+    assert len(registered) >= 127
 
 
 def _helpers_called(template) -> set:

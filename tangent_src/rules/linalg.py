@@ -27,8 +27,10 @@ conventions:
 - qr: mode "reduced" (or "complete" with a square `a`), m >= n and full column rank.
 - pinv: `a` of full rank (the derivative of the pseudo-inverse exists where the rank is
   locally constant).
-- matrix_power: any integer n (negative n: `a` nonsingular), through the identity
-  d(A^n)[T] = upper-right block of [[A, T], [0, A]]^n.
+- matrix_power (any integer n; negative n: `a` nonsingular) and scipy.linalg.expm, through
+  the identity d f(A)[E] = upper-right block of f([[A, E], [0, A]]); expm's rules call
+  `expm_np` (Pade, NumPy only), so derivatives of every order stay in NumPy.
+- scipy.linalg.inv, det, solve (default assume_a), svd: as their NumPy counterparts.
 - norm: ord None / "fro" / 2 on vectors (and the Frobenius norm of matrices) have
   derivative x / |x|, taken as 0 at x = 0 (the subgradient of least norm); ord 1 / inf /
   -inf (vectors and matrices) are piecewise linear, with ties sharing equally; matrix ord
@@ -39,13 +41,27 @@ conventions:
 """
 from __future__ import annotations
 
+import gast
 import numpy as np
 import scipy.linalg
 
-from .registry import REGISTRY, register_template
+from .registry import (
+    REGISTRY,
+    Template,
+    nondifferentiable,
+    register_template,
+    template_from_source,
+)
 
 A, T = REGISTRY.adjoints, REGISTRY.tangents
 _EARLIER = {id(t) for t in A.values()}
+
+
+def _template_like(template: Template, key, params: str) -> Template:
+    """`template` for another callable whose extra parameters (listed in `params`) are
+    flags that do not change the value (scipy.linalg's overwrite_a, check_finite)."""
+    body = "\n".join(gast.unparse(stmt) for stmt in template.body)
+    return template_from_source(key, params, body)
 
 SWAP = "np.swapaxes({}, -1, -2)"
 
@@ -131,6 +147,7 @@ register_template(A, np.cross, "y, a, b",
                   "d[a] = sum_to(np.cross(b, d[y]), np.shape(a))\n"
                   "d[b] = sum_to(np.cross(d[y], a), np.shape(b))\n")
 register_template(T, np.cross, "y, a, b", "d[y] = np.cross(d[a], b)\nd[y] = np.cross(a, d[b])\n")
+A[np.linalg.cross], T[np.linalg.cross] = A[np.cross], T[np.cross]
 for _key in (np.matrix_transpose, np.linalg.matrix_transpose):
     register_template(A, _key, "y, a", "d[a] = np.swapaxes(d[y], -1, -2)")
     register_template(T, _key, "y, a", "d[y] = np.swapaxes(d[a], -1, -2)")
@@ -155,6 +172,9 @@ register_template(A, np.linalg.diagonal, "y, a, offset=0",
                   "d[a] = undiagonal(d[y], a, offset, -2, -1)")
 register_template(T, np.linalg.diagonal, "y, a, offset=0",
                   "d[y] = np.diagonal(d[a], offset, -2, -1)")
+register_template(A, np.diagflat, "y, v, k=0",
+                  "d[v] = np.reshape(np.diag(d[y], k), np.shape(v))")
+register_template(T, np.diagflat, "y, v, k=0", "d[y] = np.diagflat(d[v], k)")
 register_template(A, np.diag, "y, v, k=0", "d[v] = diag_adjoint(d[y], v, k)")
 register_template(T, np.diag, "y, v, k=0", "d[y] = np.diag(d[v], k)")
 for _f in ("triu", "tril"):
@@ -190,7 +210,23 @@ _DAT = _t("d[a]")
 register_template(T, np.linalg.pinv, "y, a, rcond=None, hermitian=False, rtol=None",
                   f"d[y] = -(y @ d[a] @ y) + (y @ {_t('y')}) @ ({_DAT} - ({_DAT} @ a) @ y) + "
                   f"({_DAT} - y @ (a @ {_DAT})) @ ({_t('y')} @ y)")
+for _key, _params in ((scipy.linalg.inv, "y, a, overwrite_a=False, check_finite=True"),
+                      (scipy.linalg.det, "y, a, overwrite_a=False, check_finite=True"),
+                      (scipy.linalg.solve, "y, a, b, overwrite_a=False, overwrite_b=False, "
+                                           "check_finite=True")):
+    _numpy = getattr(np.linalg, _key.__name__)
+    A[_key] = _template_like(A[_numpy], _key, _params)
+    T[_key] = _template_like(T[_numpy], _key, _params)
+nondifferentiable(np.linalg.matrix_rank)
+
+# d(A^n)[E] and d(expm A)[E] are the upper-right block of the function of [[A, E], [0, A]];
+# the adjoints, the same with A^T (the Frechet derivatives are transposed by A -> A^T).
 _BLOCKS = "block_embed({a}, 0, 0) + block_embed({t}, 0, 1) + block_embed({a}, 1, 1)"
+register_template(A, scipy.linalg.expm, "y, A",
+                  f"at = {_t('A')}\n"
+                  f"d[A] = block_part(expm_np({_BLOCKS.format(a='at', t='d[y]')}), 0, 1)")
+register_template(T, scipy.linalg.expm, "y, A",
+                  f"d[y] = block_part(expm_np({_BLOCKS.format(a='A', t='d[A]')}), 0, 1)")
 register_template(A, np.linalg.matrix_power, "y, a, n",
                   f"at = {_t('a')}\n"
                   "d[a] = block_part(np.linalg.matrix_power("
@@ -204,18 +240,18 @@ register_template(T, np.linalg.matrix_power, "y, a, n",
 
 def _cholesky(key, params: str, upper: str) -> None:
     """A = L L^T read from one triangle; `upper` is an expression, true for U = L^T."""
-    lower_factor = f"transpose_if(y, {upper})"
+    lower_factor = f"transpose_if(y, trans={upper})"
     x = (f"np.linalg.solve({lower_factor}, "
-         f"{_t(f'np.linalg.solve({lower_factor}, symmetrize(d[a], {upper}))')})")
+         f"{_t(f'np.linalg.solve({lower_factor}, symmetrize(d[a], upper={upper}))')})")
     register_template(T, key, params,
                       f"d[y] = transpose_if({lower_factor} @ (0.5 * (np.tril({x}) + "
-                      f"np.tril({x}, -1))), {upper})")
+                      f"np.tril({x}, -1))), trans={upper})")
     register_template(A, key, params,
                       f"lt = {_t(lower_factor)}\n"
-                      f"p = lt @ transpose_if(d[y], {upper})\n"
+                      f"p = lt @ transpose_if(d[y], trans={upper})\n"
                       "q = np.linalg.solve(lt, 0.5 * (np.tril(p) + np.tril(p, -1)))\n"
                       f"d[a] = symmetrize_t({_t('np.linalg.solve(lt, ' + _t('q') + ')')}, "
-                      f"{upper})\n")
+                      f"upper={upper})\n")
 
 
 _cholesky(np.linalg.cholesky, "y, a, upper=False", "upper")
@@ -274,16 +310,21 @@ _SVD = "y, a, full_matrices=True, compute_uv=True, hermitian=False"
 _FRESH = "np.linalg.svd(a, full_matrices=False)"
 _TANGENT = svd_tangent("y[0]", "y[1]", "y[2]", "d[a]").replace(
     "y[0]", "svd_checked(y[0], a, full_matrices)", 1)
-register_template(T, np.linalg.svd, _SVD,
-                  f"d[y] = {_TANGENT} if compute_uv else "
-                  f"np.sum({_FRESH}[0] * (d[a] @ {_t(_FRESH + '[2]')}), axis=-2)")
-register_template(A, np.linalg.svd, _SVD,
-                  f"u = svd_checked(y[0], a, full_matrices) if compute_uv else {_FRESH}[0]\n"
-                  "s = y[1] if compute_uv else y\n"
-                  f"vh = y[2] if compute_uv else {_FRESH}[2]\n"
-                  "gu = d[y][0] if compute_uv else np.zeros_like(u)\n"
-                  "gs = d[y][1] if compute_uv else d[y]\n"
-                  "gvh = d[y][2] if compute_uv else np.zeros_like(vh)\n" + SVD_ADJOINT)
+for _key, _params in ((np.linalg.svd, _SVD),
+                      (scipy.linalg.svd, "y, a, full_matrices=True, compute_uv=True, "
+                                         "overwrite_a=False, check_finite=True, "
+                                         "lapack_driver='gesdd'")):
+    register_template(T, _key, _params,
+                      f"d[y] = {_TANGENT} if compute_uv else "
+                      f"np.sum({_FRESH}[0] * (d[a] @ {_t(_FRESH + '[2]')}), axis=-2)")
+    register_template(A, _key, _params,
+                      f"u = svd_checked(y[0], a, full_matrices) if compute_uv else "
+                      f"{_FRESH}[0]\n"
+                      "s = y[1] if compute_uv else y\n"
+                      f"vh = y[2] if compute_uv else {_FRESH}[2]\n"
+                      "gu = d[y][0] if compute_uv else np.zeros_like(u)\n"
+                      "gs = d[y][1] if compute_uv else d[y]\n"
+                      "gvh = d[y][2] if compute_uv else np.zeros_like(vh)\n" + SVD_ADJOINT)
 _FRESH = "np.linalg.svd(x, full_matrices=False)"
 register_template(T, np.linalg.svdvals, "y, x",
                   f"d[y] = np.sum({_FRESH}[0] * (d[x] @ {_t(_FRESH + '[2]')}), axis=-2)")

@@ -153,6 +153,12 @@ _pair(rt.untake_along_axis, "y, g, arr, indices, axis=-1",
       "untake_along_axis({t}, arr, indices, axis)",
       "np.take_along_axis(d[y], indices, axis=axis)")
 _pair(rt.unarray, "y, g, obj", "unarray({t}, obj)", "np.array(d[y], dtype=float)")
+_BLOCKS = "block_embed({a}, 0, 0) + block_embed({t}, 0, 1) + block_embed({a}, 1, 1)"
+register_template(A, rt.expm_np, "y, a",
+                  "at = np.swapaxes(a, -1, -2)\n"
+                  f"d[a] = block_part(expm_np({_BLOCKS.format(a='at', t='d[y]')}), 0, 1)")
+register_template(T, rt.expm_np, "y, a",
+                  f"d[y] = block_part(expm_np({_BLOCKS.format(a='a', t='d[a]')}), 0, 1)")
 register_template(T, rt.polygamma_np, "y, n, x", "d[y] = d[x] * polygamma_np(n + 1, x)")
 register_template(A, rt.polygamma_np, "y, n, x", "d[x] = d[y] * polygamma_np(n + 1, x)")
 

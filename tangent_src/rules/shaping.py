@@ -19,7 +19,8 @@ _EARLIER = {id(t) for t in A.values()}
 
 
 def _linear(key, params: str, forward: str, reverse: str) -> None:
-    """A rule pair for a function linear in its first argument (named after `params`)."""
+    """A rule pair for a function linear in its first argument (the second name in
+    `params`); `{t}` in `forward` stands for that argument's tangent."""
     arg = params.split(",")[1].strip()
     register_template(T, key, params, f"d[y] = {forward.format(t=f'd[{arg}]')}")
     register_template(A, key, params, f"d[{arg}] = {reverse}")
@@ -32,6 +33,8 @@ _linear(np.ravel, "y, a, order='C'",
         "np.ravel({t}, order=order)", "np.reshape(d[y], np.shape(a), order=order)")
 _linear(np.transpose, "y, a, axes=None",
         "np.transpose({t}, axes)", "np.transpose(d[y], inverse_permutation(axes))")
+_linear(np.permute_dims, "y, a, axes=None",
+        "np.permute_dims({t}, axes)", "np.permute_dims(d[y], inverse_permutation(axes))")
 _linear(np.swapaxes, "y, a, axis1, axis2",
         "np.swapaxes({t}, axis1, axis2)", "np.swapaxes(d[y], axis1, axis2)")
 _linear(np.moveaxis, "y, a, source, destination",
@@ -69,11 +72,22 @@ _linear(np.array_split, "y, ary, indices_or_sections, axis=0",
         "np.array_split({t}, indices_or_sections, axis=axis)",
         "np.concatenate(d[y], axis=axis)")
 _linear(np.unstack, "y, x, axis=0", "np.unstack({t}, axis=axis)", "np.stack(d[y], axis=axis)")
+for _f, _join in (("hsplit", "hstack"), ("vsplit", "vstack"), ("dsplit", "dstack")):
+    _linear(getattr(np, _f), "y, ary, indices_or_sections",
+            f"np.{_f}({{t}}, indices_or_sections)", f"np.{_join}(d[y])")
+register_template(T, np.compress, "y, condition, a, axis=None",
+                  "d[y] = np.compress(condition, d[a], axis=axis)")
+register_template(A, np.compress, "y, condition, a, axis=None",
+                  "d[a] = untake(d[y], a, np.flatnonzero(condition), axis)")
+register_template(T, np.extract, "y, condition, arr", "d[y] = np.extract(condition, d[arr])")
+register_template(A, np.extract, "y, condition, arr",
+                  "d[arr] = untake(d[y], arr, np.flatnonzero(condition))")
 
 # sequences of arrays (tuples in the core language; their adjoints are tuples of adjoints)
 _JOIN = "y, arrays, axis=0, out=None, dtype=None, casting='same_kind'"
-_linear(np.concatenate, _JOIN,
-        "np.concatenate({t}, axis=axis)", "pieces(d[y], arrays, 'concatenate', axis)")
+for _f in (np.concatenate, np.concat):
+    _linear(_f, _JOIN, "np.concatenate({t}, axis=axis)",
+            "pieces(d[y], arrays, 'concatenate', axis)")
 _linear(np.stack, _JOIN, "np.stack({t}, axis=axis)", "pieces(d[y], arrays, 'stack', axis)")
 for _f, _params in (("hstack", "y, tup, dtype=None, casting='same_kind'"),
                     ("vstack", "y, tup, dtype=None, casting='same_kind'"),
@@ -99,8 +113,8 @@ register_template(A, np.pad, "y, array, pad_width, mode='constant', constant_val
 # arrays built from computed values: np.array([a, b]), np.array([[a, b], [c, d]]), np.asarray
 _linear(np.array, "y, object, dtype=None, copy=True, order='K', subok=False",
         "np.array({t}, dtype=float)", "unarray(d[y], object)")
-_linear(np.asarray, "y, a, dtype=None, order=None",
-        "np.asarray({t}, dtype=float)", "unarray(d[y], a)")
+for _f in (np.asarray, np.asanyarray, np.ascontiguousarray):
+    _linear(_f, "y, a, dtype=None", "np.asarray({t}, dtype=float)", "unarray(d[y], a)")
 
 # the callables this module registers (tests/test_rules_linalg.py checks each one)
 CALLABLES = tuple(key for key, t in A.items() if id(t) not in _EARLIER)

@@ -19,6 +19,7 @@ TWO_OVER_SQRT_PI = "1.1283791670955126"
 SQRT_PI_OVER_TWO = "0.886226925452758"
 INV_SQRT_2PI = "0.3989422804014327"
 SQRT_2PI = "2.5066282746310002"
+DEGREE = "0.017453292519943295"
 
 # f: derivative of y = f(x) with respect to x
 UNARY = {
@@ -39,6 +40,19 @@ UNARY = {
     sp.gamma: "y * polygamma_np(0, x)",
     sp.digamma: "polygamma_np(1, x)",
     sp.entr: "-(np.log(x) + 1.0)",
+    sp.expm1: "y + 1.0",
+    sp.log1p: "1.0 / (1.0 + x)",
+    sp.exp2: "0.6931471805599453 * y",
+    sp.exp10: "2.302585092994046 * y",
+    sp.cbrt: "1.0 / (3.0 * y * y)",
+    sp.sindg: f"{DEGREE} * np.cos({DEGREE} * x)",
+    sp.cosdg: f"-{DEGREE} * np.sin({DEGREE} * x)",
+    sp.tandg: f"{DEGREE} * (1.0 + y * y)",
+    sp.cotdg: f"-{DEGREE} * (1.0 + y * y)",
+    sp.erfi: f"{TWO_OVER_SQRT_PI} * np.exp(x * x)",
+    sp.dawsn: "1.0 - 2.0 * x * y",
+    sp.exp1: "-np.exp(-x) / x",
+    sp.expi: "np.exp(x) / x",
 }
 
 for _f, _deriv in UNARY.items():
@@ -63,6 +77,9 @@ for _f, (_da, _db) in BINARY.items():
                       f"d[b] = unbroadcast(d[y] * ({_db}), b)\n")
     register_template(T, _f, "y, a, b", f"d[y] = d[a] * ({_da})\nd[y] = d[b] * ({_db})\n")
 
+_MULTI = "np.sum(polygamma_np(0, np.expand_dims(a, -1) - 0.5 * np.arange(d)), axis=-1)"
+register_template(A, sp.multigammaln, "y, a, d", f"d[a] = d[y] * {_MULTI}")
+register_template(T, sp.multigammaln, "y, a, d", f"d[y] = d[a] * {_MULTI}")
 register_template(A, sp.polygamma, "y, n, x", "d[x] = d[y] * polygamma_np(n + 1, x)")
 register_template(T, sp.polygamma, "y, n, x", "d[y] = d[x] * polygamma_np(n + 1, x)")
 
