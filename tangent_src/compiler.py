@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules  # noqa: F401  (registers the rule tables)
-from .analysis.shapes import TREE, ShapeInference
+from .analysis.shapes import CONTAINERS, DICT, ShapeInference
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.anf import assigned, to_anf
@@ -58,15 +58,17 @@ class ModuleBuilder:
         return parsed.unsupported(parsed.node, f"recursion ({parsed.node.name} calls itself)",
                                   "write the recursion as a loop")
 
-    def front_end(self, func):
-        """Parse, lower and flatten `func` (cached): (parsed, core function, namer)."""
+    def front_end(self, func, dicts: frozenset = frozenset()):
+        """Parse, lower and flatten `func` (cached): (parsed, core function, namer).
+        `dicts` names the parameters known to be dicts (iterating one yields its keys)."""
         if func in self.expanding:
             raise self._recursion(func)
-        if func not in self.cores:
+        key = (func, dicts)
+        if key not in self.cores:
             parsed = parse_function(func)
             namer = Namer(_all_names(parsed.node) | set(self.module_names) | set(dir(builtins))
                           | set(parsed.namespace))
-            lowered = lower(parsed, namer)
+            lowered = lower(parsed, namer, dicts)
             core = to_anf(parsed, lowered, namer)
             if self.inline:
                 from .transform.reverse import _is_user_function
@@ -77,8 +79,8 @@ class ModuleBuilder:
                                              self.front_end, _is_user_function) + [ret]
                 finally:
                     self.expanding.discard(func)
-            self.cores[func] = (parsed, core, namer)
-        parsed, core, namer = self.cores[func]
+            self.cores[key] = (parsed, core, namer)
+        parsed, core, namer = self.cores[key]
         return parsed, core, copy.deepcopy(namer)
 
     def infer_classes(self, func, arg_classes: tuple) -> dict:
@@ -86,9 +88,10 @@ class ModuleBuilder:
         key = (func, arg_classes)
         if key not in self.class_cache:
             self.class_cache[key] = {}  # recursion: unknown
-            parsed, core, _ = self.front_end(func)
+            parsed, core, _ = self.front_end(func, _dicts(arg_classes))
             given = dict(arg_classes)
-            start = {p: None if given.get(p) == TREE else given.get(p) for p in _params(core)}
+            start = {p: None if given.get(p) in CONTAINERS else given.get(p)
+                     for p in _params(core)}
             inference = ShapeInference(_resolver(parsed), self.return_class)
             self.class_cache[key] = inference.run(core, start)
         return self.class_cache[key]
@@ -116,7 +119,7 @@ class ModuleBuilder:
         if key in self.in_progress:
             raise self._recursion(func)
         self.in_progress.add(key)
-        parsed, core, namer = self.front_end(func)
+        parsed, core, namer = self.front_end(func, _dicts(arg_classes))
         for used in self.module_names:
             namer.reserve(used)
         wrt_names = check_wrt(parsed, core, wrt)
@@ -132,7 +135,8 @@ class ModuleBuilder:
 
         reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
                           return_value=return_value or split, classes=classes,
-                          trees={p for p, c in arg_classes if c == TREE}, has_aux=has_aux)
+                          trees={p for p, c in arg_classes if c in CONTAINERS},
+                          has_aux=has_aux)
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in _all_names(core) if n in user or (
@@ -162,7 +166,7 @@ class ModuleBuilder:
         if key in self.in_progress:
             raise self._recursion(func)
         self.in_progress.add(key)
-        parsed, core, namer = self.front_end(func)
+        parsed, core, namer = self.front_end(func, _dicts(arg_classes))
         for used in self.module_names:
             namer.reserve(used)
         wrt_names = check_wrt(parsed, core, wrt)
@@ -351,6 +355,10 @@ def _drop_param(args, name: str) -> None:
                 if 0 <= offset < len(defaults):
                     del defaults[offset]
                 return
+
+
+def _dicts(arg_classes: tuple) -> frozenset:
+    return frozenset(p for p, c in arg_classes if c == DICT)
 
 
 def _params(core) -> list[str]:

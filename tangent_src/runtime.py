@@ -128,12 +128,22 @@ def add_at(acc, index, g):
 
 
 def plus(a, b):
-    """a + b, item by item for tuples, lists and dicts of arrays (pytree adjoints)."""
-    if isinstance(a, dict):
-        return {key: plus(a[key], b[key]) for key in a}
+    """a + b, item by item for tuples, lists and dicts of arrays (pytree adjoints); a plain
+    0.0 stands for a zero of any structure."""
+    if _is_zero(b) and not _is_zero(a):
+        return a
+    if _is_zero(a) and isinstance(b, (dict, tuple, list)):
+        return b
+    if isinstance(a, dict):  # keys missing on one side are zeros there
+        keys = list(a) + [key for key in b if key not in a]
+        return {key: plus(a.get(key, 0.0), b.get(key, 0.0)) for key in keys}
     if isinstance(a, (tuple, list)):
         return type(a)(plus(x, y) for x, y in zip(a, b))
     return a + b
+
+
+def _is_zero(x) -> bool:
+    return isinstance(x, float) and x == 0.0
 
 
 def set_at(a, index, value):

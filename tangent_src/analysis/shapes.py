@@ -21,14 +21,18 @@ from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
 
 SCALAR: tuple = ()
-TREE = "tree"  # an argument that is a tuple, list or dict (a pytree); unknown inside
+TREE = "tree"  # an argument that is a tuple, list or object (a pytree); unknown inside
+DICT = "dict"  # a dict argument (a pytree whose iteration yields its keys)
+CONTAINERS = (TREE, DICT)
 
 
 def shape_class(value):
     """The shape class of a runtime argument."""
     if isinstance(value, (bool, int, float, complex, np.number, np.bool_)):
         return SCALAR
-    if isinstance(value, (tuple, list, dict)) or (
+    if isinstance(value, dict):
+        return DICT
+    if isinstance(value, (tuple, list)) or (
             hasattr(value, "__dict__") and not isinstance(value, np.ndarray) and
             not callable(value)):
         return TREE
@@ -218,7 +222,9 @@ def _axes(node, ndim):
 
 def _reduced(cls, expr, keywords):
     axis = keywords.get("axis", expr.args[1] if len(expr.args) > 1 else None)
-    keep = keywords.get("keepdims", expr.args[2] if len(expr.args) > 2 else None)
+    keep = keywords.get("keepdims")  # positionally it comes after dtype/out: rare, unknown
+    if keep is None and len(expr.args) > 2:
+        return None
     if keep is not None and not isinstance(keep, gast.Constant):
         return None
     keepdims = keep is not None and keep.value is True

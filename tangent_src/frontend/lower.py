@@ -92,6 +92,7 @@ class Lowerer:
                                                and isinstance(n.ctx, gast.Store)}
         self.methods = _Methods(self)
         self.local_functions: dict = {}   # nested def / lambda name -> FunctionDef
+        self.dicts: set = set()           # parameters known (at this call) to be dicts
         self.inlining: list = []          # the local functions being expanded (no recursion)
 
     def numpy_name(self) -> str:
@@ -542,8 +543,13 @@ class Lowerer:
 
     def dict_iteration(self, node) -> None:
         """`for k, v in d.items()` / `d.values()` / `d.keys()` -> a loop over the keys, the
-        value read as `d[k]` at the top of the body."""
+        value read as `d[k]` at the top of the body; `for k in d` for a dict parameter too."""
         it = node.iter
+        if isinstance(it, gast.Name) and it.id in self.dicts:
+            from .. import runtime
+            self.parsed.namespace.setdefault("dict_keys", runtime.dict_keys)
+            node.iter = _located(gast.Call(func=_name("dict_keys"), args=[it], keywords=[]), it)
+            return
         if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and
                 it.func.attr in ("items", "values", "keys") and not it.args and
                 isinstance(it.func.value, gast.Name) and it.func.value.id in self.locals):
@@ -913,7 +919,7 @@ def _item(seq: str, index: str):
     return gast.Subscript(value=_name(seq), slice=_name(index), ctx=gast.Load())
 
 
-def lower(parsed: ParsedFunction, namer: Namer) -> gast.FunctionDef:
+def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.FunctionDef:
     """Return a copy of the user's function in core statement forms (expressions still nested)."""
     node = copy.deepcopy(parsed.node)
     args = node.args
@@ -923,6 +929,7 @@ def lower(parsed: ParsedFunction, namer: Namer) -> gast.FunctionDef:
     if node.decorator_list:
         node.decorator_list = []
     lowerer = Lowerer(parsed, namer)
+    lowerer.dicts = set(dicts)
     body = lowerer.block(lowerer.lift_loop_returns(node.body))
     returns = [n for n in gast.walk(gast.Module(body=body, type_ignores=[]))
                if isinstance(n, gast.Return)]

@@ -213,6 +213,10 @@ class Forward:
             return self.add_at_tangent(values)
         if key is _runtime.set_at:
             return self.set_at_tangent(values)
+        if key is _runtime.plus:  # structure-preserving sum of two pytrees
+            parts = [_name(self.d(values[p].id)) if self.active(values[p]) else
+                     _call("zeros_like", [values[p]]) for p in ("a", "b")]
+            return _call("plus", parts)
         if not terms:
             return self.zeros(target)
         total = terms[0]
