@@ -1,5 +1,6 @@
-"""Linear algebra and shape functions (the reductions are in reductions.py; REDUCTIONS is
-re-exported here for analysis/shapes.py).
+"""Matrix products and np.where (the reductions are in reductions.py, REDUCTIONS re-exported
+here for analysis/shapes.py; reshape, transpose and the other shape functions are in
+shaping.py, the rest of linear algebra in linalg.py).
 
 `matmul_lhs/matmul_rhs` are the two halves of the product rule
 for `@` and `np.dot` on 1-D, 2-D and stacked operands.
@@ -22,14 +23,6 @@ for _key in (gast.MatMult, np.matmul, np.dot):
         fwd = "np.matmul" if _key is np.matmul else "np.dot"
         register_template(T, _key, "y, a, b",
                           f"d[y] = {fwd}(d[a], b)\nd[y] = {fwd}(a, d[b])\n")
-
-register_template(A, np.reshape, "y, a, shape=None, order='C'",
-                  "d[a] = np.reshape(d[y], np.shape(a))")
-register_template(T, np.reshape, "y, a, shape=None, order='C'",
-                  "d[y] = np.reshape(d[a], np.shape(y))")
-register_template(A, np.transpose, "y, a, axes=None",
-                  "d[a] = np.transpose(d[y], inverse_permutation(axes))")
-register_template(T, np.transpose, "y, a, axes=None", "d[y] = np.transpose(d[a], axes)")
 
 register_template(A, np.where, "y, condition, x, y_",
                   "d[x] = unbroadcast(np.where(condition, d[y], 0.0), x)\n"

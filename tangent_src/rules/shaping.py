@@ -33,8 +33,6 @@ _linear(np.ravel, "y, a, order='C'",
         "np.ravel({t}, order=order)", "np.reshape(d[y], np.shape(a), order=order)")
 _linear(np.transpose, "y, a, axes=None",
         "np.transpose({t}, axes)", "np.transpose(d[y], inverse_permutation(axes))")
-_linear(np.permute_dims, "y, a, axes=None",
-        "np.permute_dims({t}, axes)", "np.permute_dims(d[y], inverse_permutation(axes))")
 _linear(np.swapaxes, "y, a, axis1, axis2",
         "np.swapaxes({t}, axis1, axis2)", "np.swapaxes(d[y], axis1, axis2)")
 _linear(np.moveaxis, "y, a, source, destination",
@@ -85,9 +83,8 @@ register_template(A, np.extract, "y, condition, arr",
 
 # sequences of arrays (tuples in the core language; their adjoints are tuples of adjoints)
 _JOIN = "y, arrays, axis=0, out=None, dtype=None, casting='same_kind'"
-for _f in (np.concatenate, np.concat):
-    _linear(_f, _JOIN, "np.concatenate({t}, axis=axis)",
-            "pieces(d[y], arrays, 'concatenate', axis)")
+_linear(np.concatenate, _JOIN,  # np.concat is np.concatenate, np.permute_dims np.transpose
+        "np.concatenate({t}, axis=axis)", "pieces(d[y], arrays, 'concatenate', axis)")
 _linear(np.stack, _JOIN, "np.stack({t}, axis=axis)", "pieces(d[y], arrays, 'stack', axis)")
 for _f, _params in (("hstack", "y, tup, dtype=None, casting='same_kind'"),
                     ("vstack", "y, tup, dtype=None, casting='same_kind'"),
