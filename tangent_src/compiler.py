@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules  # noqa: F401  (registers the rule tables)
-from .analysis.shapes import CONTAINERS, DICT, ShapeInference
+from .analysis.shapes import ShapeInference, is_binding, is_container
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.anf import assigned, to_anf
@@ -90,8 +90,8 @@ class ModuleBuilder:
             self.class_cache[key] = {}  # recursion: unknown
             parsed, core, _ = self.front_end(func, _dicts(arg_classes))
             given = dict(arg_classes)
-            start = {p: None if given.get(p) in CONTAINERS else given.get(p)
-                     for p in _params(core)}
+            start = {p: None if is_container(given.get(p)) or is_binding(given.get(p))
+                     else given.get(p) for p in _params(core)}
             inference = ShapeInference(_resolver(parsed), self.return_class)
             self.class_cache[key] = inference.run(core, start)
         return self.class_cache[key]
@@ -135,7 +135,7 @@ class ModuleBuilder:
 
         reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
                           return_value=return_value or split, classes=classes,
-                          trees={p for p, c in arg_classes if c in CONTAINERS},
+                          trees={p for p, c in arg_classes if is_container(c)},
                           has_aux=has_aux)
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
@@ -358,7 +358,8 @@ def _drop_param(args, name: str) -> None:
 
 
 def _dicts(arg_classes: tuple) -> frozenset:
-    return frozenset(p for p, c in arg_classes if c == DICT)
+    """(parameter, class) pairs the front end specializes on: dicts, objects, functions."""
+    return frozenset((p, c) for p, c in arg_classes if is_binding(c))
 
 
 def _params(core) -> list[str]:

@@ -12,6 +12,8 @@ from .errors import NotDifferentiableError
 def _mismatch(a, b, where: str = ""):
     """Where two pytrees (nested tuples/lists/dicts of arrays) differ in structure or shape,
     or None when they match."""
+    if hasattr(a, "__dict__") and not isinstance(a, np.ndarray) and isinstance(b, dict):
+        a = {key: value for key, value in vars(a).items() if key in b}  # an object's tangent
     if isinstance(a, dict) or isinstance(b, dict):
         if not (isinstance(a, dict) and isinstance(b, dict)) or set(a) != set(b):
             return f"{where or 'the value'} has keys {sorted(b) if isinstance(b, dict) else b}"
@@ -35,6 +37,8 @@ def _mismatch(a, b, where: str = ""):
 
 
 def _is_float_like(value) -> bool:
+    if callable(value) or isinstance(value, str):
+        return False
     dtype = getattr(value, "dtype", None)
     if isinstance(value, (bool, np.bool_, int, np.integer)):
         return False

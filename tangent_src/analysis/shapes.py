@@ -10,6 +10,7 @@ over exactly the broadcast axes where something was, and to write matrix product
 """
 from __future__ import annotations
 
+import inspect
 import math
 
 import gast
@@ -26,16 +27,31 @@ DICT = "dict"  # a dict argument (a pytree whose iteration yields its keys)
 CONTAINERS = (TREE, DICT)
 
 
+def is_container(cls) -> bool:
+    """A class that stands for a pytree argument (tuple/list/dict/object)."""
+    return cls in CONTAINERS or (isinstance(cls, tuple) and len(cls) == 2 and
+                                 cls[0] == "object")
+
+
+def is_binding(cls) -> bool:
+    """A class that the front end uses: a dict, an object (methods) or a function value."""
+    return cls == DICT or (isinstance(cls, tuple) and len(cls) == 2 and
+                           cls[0] in ("object", "function"))
+
+
 def shape_class(value):
     """The shape class of a runtime argument."""
     if isinstance(value, (bool, int, float, complex, np.number, np.bool_)):
         return SCALAR
     if isinstance(value, dict):
         return DICT
-    if isinstance(value, (tuple, list)) or (
-            hasattr(value, "__dict__") and not isinstance(value, np.ndarray) and
-            not callable(value)):
+    if isinstance(value, (tuple, list)):
         return TREE
+    if inspect.isfunction(value):
+        return ("function", value)  # calls of this argument go to this function
+    if hasattr(value, "__dict__") and not isinstance(value, np.ndarray) and \
+            not callable(value):
+        return ("object", type(value))  # its methods are those of this class
     if isinstance(value, np.ndarray):
         return tuple("1" if n == 1 else "N" for n in value.shape)
     return None

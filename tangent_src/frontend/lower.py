@@ -93,6 +93,8 @@ class Lowerer:
         self.methods = _Methods(self)
         self.local_functions: dict = {}   # nested def / lambda name -> FunctionDef
         self.dicts: set = set()           # parameters known (at this call) to be dicts
+        self.objects: dict = {}           # parameter -> its class (for method calls)
+        self.functions: dict = {}         # parameter -> the function passed in it
         self.inlining: list = []          # the local functions being expanded (no recursion)
 
     def numpy_name(self) -> str:
@@ -794,9 +796,31 @@ class _Methods(gast.NodeTransformer):
             base = base.value
         return not isinstance(base, gast.Name) or base.id in self.lowerer.locals
 
+    def bind(self, alias: str, value, node):
+        namespace = self.lowerer.parsed.namespace
+        if namespace.setdefault(alias, value) is not value:
+            raise self.lowerer.parsed.unsupported(node, f"a call that needs the name '{alias}'",
+                                                  f"rename the module's '{alias}'")
+        return _name(alias)
+
     def visit_Call(self, node):
         node = self.generic_visit(node)
         func = node.func
+        if isinstance(func, gast.Name) and func.id in self.lowerer.functions:
+            target = self.lowerer.functions[func.id]  # a function passed as an argument
+            call = gast.Call(func=self.bind(target.__name__, target, node), args=node.args,
+                             keywords=node.keywords)
+            return _located(call, node)
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
+                func.value.id in self.lowerer.objects:
+            import inspect
+            cls = self.lowerer.objects[func.value.id]
+            method = inspect.getattr_static(cls, func.attr, None)
+            if inspect.isfunction(method):  # model.predict(x) -> Model_predict(model, x)
+                alias = self.bind(f"{cls.__name__}_{func.attr}", method, node)
+                call = gast.Call(func=alias, args=[func.value, *node.args],
+                                 keywords=node.keywords)
+                return _located(call, node)
         if isinstance(func, gast.Attribute) and not self.is_method(func):
             return self.global_method(node)
         if not self.is_method(func) or (isinstance(func.value, gast.Name) and func.attr in (
@@ -929,7 +953,13 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.Funct
     if node.decorator_list:
         node.decorator_list = []
     lowerer = Lowerer(parsed, namer)
-    lowerer.dicts = set(dicts)
+    for param, cls in dicts:
+        if cls == "dict":
+            lowerer.dicts.add(param)
+        elif cls[0] == "object":
+            lowerer.objects[param] = cls[1]
+        else:
+            lowerer.functions[param] = cls[1]
     body = lowerer.block(lowerer.lift_loop_returns(node.body))
     returns = [n for n in gast.walk(gast.Module(body=body, type_ignores=[]))
                if isinstance(n, gast.Return)]
