@@ -141,6 +141,8 @@ class Lowerer:
     def stmt(self, node) -> list:
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
             return self._stmt(node)
+        if isinstance(node, gast.Assign) and isinstance(node.value, (gast.Dict, gast.DictComp)):
+            self.dicts |= {t.id for t in node.targets if isinstance(t, gast.Name)}
         if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return,
                              gast.If, gast.For, gast.Expr)) and self.needs_hoisting(node):
             field = "test" if isinstance(node, gast.If) else \
