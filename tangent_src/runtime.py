@@ -338,6 +338,9 @@ def einsum_spec(subscripts, operand=0):
     output); with operand=k >= 1, the subscripts of the adjoint with respect to operand k:
     its output is operand k's subscripts, its inputs the old output and the other operands,
     in order ("ij,jk->ik", 1 -> "ik,jk->ij")."""
+    if not isinstance(subscripts, str):
+        raise NotImplementedError("the derivative of np.einsum in the operand/sublist form; "
+                                  "pass the subscripts as a string")
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
         inputs, output = subscripts.split("->")
@@ -528,6 +531,15 @@ def svd_checked(x, a, full_matrices=True):
     if full_matrices and m != n:
         raise ValueError("the derivative of np.linalg.svd(a, full_matrices=True) is defined "
                          "only for square a; pass full_matrices=False")
+    return x
+
+
+def solve_checked(x, a, b):
+    """x, after checking that np.linalg.solve(a, b) is not a 1-D b solved against a stack of
+    matrices (NumPy 2 broadcasts it; its derivative is not implemented)."""
+    if np.ndim(b) == 1 and np.ndim(a) > 2:
+        raise NotImplementedError("the derivative of np.linalg.solve(a, b) with a stacked `a` "
+                                  "and a 1-D `b`; pass b[..., None] (and take [..., 0])")
     return x
 
 
@@ -822,7 +834,7 @@ def polygamma_np(n, x):
 HELPERS += (
     "einsum_spec", "einsum_open", "product_spec", "kron_shape", "undiagonal", "diag_adjoint",
     "pair_diff", "inv_offdiag", "symmetrize", "symmetrize_t", "transpose_if", "triangle",
-    "unit_eye", "svd_checked", "qr_checked", "block_embed",
+    "unit_eye", "svd_checked", "qr_checked", "solve_checked", "block_embed",
     "block_part", "norm_dual", "norm_inv", "norm_curvature_check", "norm_axes",
     "one_if_none",
     "sum_to", "pieces", "join", "untile", "unrepeat", "unpad", "untake",

@@ -259,7 +259,7 @@ add(np.linalg.slogdet, "sign, logdet = np.linalg.slogdet({0})\nsign * logdet", M
 add(np.linalg.solve, "np.linalg.solve({0}, {1})", Mat(3), R(3), second=True)
 add(np.linalg.solve, "np.linalg.solve({0}, {1})", Mat(3), R(3, 2))
 add(np.linalg.solve, "np.linalg.solve({0}, {1})", Mat(2, batch=(2,)), R(2, 2, 3))
-add(np.linalg.solve, "np.linalg.solve({0}, {1})", Mat(2, batch=(2,)), R(2, 2))
+add(np.linalg.solve, "np.linalg.solve({0}, {1})", Mat(2, batch=(2,)), R(1, 2, 1))
 add(np.linalg.pinv, "np.linalg.pinv({0})", Rank(4, 3), second=True)
 add(np.linalg.pinv, "np.linalg.pinv({0})", Rank(2, 3))
 add(np.linalg.pinv, "np.linalg.pinv({0})", Mat(3))
@@ -680,6 +680,24 @@ def test_slogdet_unpacks_and_its_sign_is_constant():
     a = np.array([[1.0, 2.0], [3.0, 1.0]])   # negative determinant
     grad = tangent_src.grad(slogdet_parts)(a)
     np.testing.assert_allclose(grad, -np.linalg.inv(a).T, rtol=1e-12)
+
+
+def solve_stack_vector(a, b):
+    return np.sum(np.linalg.solve(a, b))
+
+
+def einsum_sublists(a, b):
+    return np.sum(np.einsum(a, [0, 1], b, [1, 2]))
+
+
+def test_unsupported_forms_raise():
+    a, b = np.stack([np.eye(2), 2.0 * np.eye(2)]), np.ones(2)
+    with pytest.raises(NotImplementedError, match="stacked"):
+        tangent_src.grad(solve_stack_vector)(a, b)
+    with pytest.raises(NotImplementedError, match="stacked"):
+        tangent_src.jvp(solve_stack_vector, (a, b), (a, b))
+    with pytest.raises(NotImplementedError, match="sublist"):
+        tangent_src.grad(einsum_sublists)(np.ones((2, 2)), np.ones((2, 2)))
 
 
 def einsum_trace_product(a, b):

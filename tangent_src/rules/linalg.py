@@ -90,6 +90,9 @@ def _einsum_templates():
         args = ["d[y]"] + slots[:k - 1] + later
         reverse.append(f"d[z{k}] = einsum_open(einsum_spec(subscripts, {k}), "
                        f"np.shape(z{k}), {', '.join(args)})")
+    # an array in the place of the subscripts (the operand/sublist form) is refused at run time
+    reverse.append("d[subscripts] = einsum_spec(subscripts)")
+    forward.append("d[y] = einsum_spec(d[subscripts])")
     return params, "\n".join(reverse), "\n".join(forward)
 
 
@@ -197,11 +200,12 @@ register_template(A, np.linalg.slogdet, "y, a",
 register_template(T, np.linalg.slogdet, "y, a",
                   f"d[y] = (np.zeros_like(y[0]), np.trace({_SOLVE_DA}, axis1=-2, axis2=-1))")
 register_template(A, np.linalg.solve, "y, a, b",
-                  f"t = np.linalg.solve({_t('a')}, d[y])\n"
+                  f"t = np.linalg.solve({_t('a')}, solve_checked(d[y], a, b))\n"
                   "d[b] = sum_to(t, np.shape(b))\n"
                   "d[a] = -matmul_lhs(t, a, y)\n")
 register_template(T, np.linalg.solve, "y, a, b",
-                  "d[y] = np.linalg.solve(a, d[b])\nd[y] = -np.linalg.solve(a, d[a] @ y)\n")
+                  "d[y] = np.linalg.solve(a, solve_checked(d[b], a, b))\n"
+                  "d[y] = -np.linalg.solve(a, d[a] @ solve_checked(y, a, b))\n")
 register_template(A, np.linalg.pinv, "y, a, rcond=None, hermitian=False, rtol=None",
                   f"yt = {_t('y')}\ngt = {_t('d[y]')}\n"
                   "d[a] = -(yt @ d[y] @ yt) + (gt - a @ (y @ gt)) @ (y @ yt) + "
@@ -398,6 +402,48 @@ register_template(A, scipy.linalg.cho_solve, _CHO,
                   f"gk = (ga + {_t('ga')}) @ k\n"
                   "d[c_and_lower] = (triangle(transpose_if(gk, trans=not c_and_lower[1]), "
                   "lower=c_and_lower[1]), 0.0)\n")
+
+# conventions shown in docs/coverage.md (scripts/coverage.py reads NOTES of rule modules)
+_NONSINGULAR = "`a` nonsingular"
+_ONE_TRIANGLE = ("reads one triangle of `a` ({}); the derivative is with respect to that "
+                 "triangle, the other one gets zero")
+_NORM = ("2-norm / Frobenius: x / |x|, 0 at x = 0; ord 1, inf, -inf (vectors and matrices): "
+         "piecewise linear, ties share equally; matrix ord 2, -2, 'nuc': singular vectors "
+         "(distinct singular values), first derivatives only")
+NOTES = {
+    np.einsum: ("any subscripts (implicit output, ellipsis, repeated letters, broadcasting), "
+                "up to 8 operands, not the operand/sublist form; adjoints are einsum_open "
+                "with rotated subscripts"),
+    np.linalg.inv: _NONSINGULAR, scipy.linalg.inv: _NONSINGULAR,
+    np.linalg.det: _NONSINGULAR + " (the gradient is det(a) inv(a)^T)",
+    scipy.linalg.det: _NONSINGULAR + " (the gradient is det(a) inv(a)^T)",
+    np.linalg.slogdet: (_NONSINGULAR + "; sign has zero derivative; write `sign, logdet = "
+                        "np.linalg.slogdet(a)` or index it (not .logabsdet)"),
+    np.linalg.solve: _NONSINGULAR + "; not a 1-D b with a stacked a",
+    scipy.linalg.solve: _NONSINGULAR + "; assume_a not supported",
+    np.linalg.cholesky: _ONE_TRIANGLE.format("the lower one; upper=True: the upper one"),
+    scipy.linalg.cholesky: _ONE_TRIANGLE.format("the upper one; lower=True: the lower one"),
+    np.linalg.eigh: (_ONE_TRIANGLE.format("UPLO") + "; eigenvectors need distinct "
+                     "eigenvalues (gaps 1 / (w_j - w_i)); vectors carry NumPy's signs"),
+    np.linalg.eigvalsh: _ONE_TRIANGLE.format("UPLO"),
+    np.linalg.svd: ("singular vectors need distinct nonzero singular values and "
+                    "full_matrices=False or a square `a` (else ValueError); compute_uv=False "
+                    "recomputes the vectors"),
+    scipy.linalg.svd: "as np.linalg.svd",
+    np.linalg.svdvals: "distinct singular values for second derivatives",
+    np.linalg.qr: "mode 'reduced' (or 'complete' with a square `a`), m >= n, full column rank",
+    np.linalg.pinv: "`a` of full rank (the pseudo-inverse is differentiable where the rank is "
+                    "locally constant)",
+    np.linalg.matrix_power: "d(A^n)[E] = upper-right block of [[A, E], [0, A]]^n; n < 0 needs a "
+                            "nonsingular `a`",
+    scipy.linalg.expm: ("d expm(A)[E] = upper-right block of expm([[A, E], [0, A]]), computed "
+                        "with expm_np (Pade 13, NumPy) at every order"),
+    np.linalg.norm: _NORM, np.linalg.vector_norm: _NORM, np.linalg.matrix_norm: _NORM,
+    scipy.linalg.solve_triangular: ("reads only the triangle selected by `lower` (unit "
+                                    "diagonal if unit_diagonal); trans 0/1/2/'N'/'T'/'C'"),
+    scipy.linalg.cho_solve: "reads only the factor's triangle",
+    np.cross: "3-vectors along the last axis", np.linalg.cross: "3-vectors along the last axis",
+}
 
 # the callables this module registers (tests/test_rules_linalg.py checks each one)
 CALLABLES = tuple(key for key, t in A.items() if id(t) not in _EARLIER)

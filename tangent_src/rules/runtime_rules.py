@@ -99,7 +99,8 @@ nondifferentiable(rt.clip_part)
 # come in transposed pairs: pieces/join, undiagonal/np.diagonal, diag_adjoint/np.diag,
 # block_embed/block_part, symmetrize/symmetrize_t, untile/np.tile, unrepeat/np.repeat,
 # unpad/np.pad, untake/np.take, untake_along_axis/np.take_along_axis, unarray/np.array,
-# sum_to/np.broadcast_to; svd_checked and qr_checked are identities that check a condition.
+# sum_to/np.broadcast_to; svd_checked, qr_checked and solve_checked are identities that
+# check a condition.
 _Z = [f"z{k}" for k in range(1, 9)]
 _EINSUM = "y, subscripts, shape, z1, " + ", ".join(f"{z}=None" for z in _Z[1:])
 register_template(T, rt.einsum_open, _EINSUM, "\n".join(
@@ -134,6 +135,7 @@ _pair(rt.triangle, "y, a, lower=False, unit_diagonal=False",
       "triangle(d[y], lower=lower, unit_diagonal=unit_diagonal)")
 _pair(rt.svd_checked, "y, x, a, full_matrices=True", "{t}", "d[y]")
 _pair(rt.qr_checked, "y, x, a, mode='reduced'", "{t}", "d[y]")
+_pair(rt.solve_checked, "y, x, a, b", "{t}", "d[y]")
 _pair(rt.block_embed, "y, g, i, j", "block_embed({t}, i, j)", "block_part(d[y], i, j)")
 _pair(rt.block_part, "y, c, i, j", "block_part({t}, i, j)", "block_embed(d[y], i, j)")
 _pair(rt.one_if_none, "y, b", "{t}", "d[y]")

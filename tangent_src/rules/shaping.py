@@ -113,5 +113,21 @@ _linear(np.array, "y, object, dtype=None, copy=True, order='K', subok=False",
 for _f in (np.asarray, np.asanyarray, np.ascontiguousarray):
     _linear(_f, "y, a, dtype=None", "np.asarray({t}, dtype=float)", "unarray(d[y], a)")
 
+# conventions shown in docs/coverage.md (scripts/coverage.py reads NOTES of rule modules)
+NOTES = {
+    np.sort: "through the argsort permutation; at ties, the order argsort picks (kind, stable)",
+    np.take: "mode='raise' only; repeated indices add up",
+    np.take_along_axis: "repeated indices add up",
+    np.pad: ("modes constant, edge, reflect, symmetric, wrap (reflect_type 'even'); a "
+             "differentiated constant_values must be a scalar"),
+    np.array: "of computed values, nested lists and tuples; the derivative is float",
+    np.asarray: "of computed values, nested lists and tuples; the derivative is float",
+    np.split: "pieces that are not used get zero adjoints",
+    np.array_split: "pieces that are not used get zero adjoints",
+    np.broadcast_to: "the adjoint sums over the broadcast axes",
+    np.repeat: "the adjoint sums the copies of each element",
+    np.tile: "the adjoint sums the repetitions",
+}
+
 # the callables this module registers (tests/test_rules_linalg.py checks each one)
 CALLABLES = tuple(key for key, t in A.items() if id(t) not in _EARLIER)

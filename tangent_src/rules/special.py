@@ -104,5 +104,19 @@ register_template(A, sp.log_softmax, "y, x, axis=None",
 register_template(T, sp.log_softmax, "y, x, axis=None",
                   "d[y] = d[x] - np.sum(np.exp(y) * d[x], axis=axis, keepdims=True)")
 
+# conventions shown in docs/coverage.md (scripts/coverage.py reads NOTES of rule modules)
+_STABLE = "stable (exp(a - logsumexp(a))): finite for inputs of +-1000"
+_POLYGAMMA = "derivatives through polygamma_np (NumPy; ~1e-15 relative for x > 0)"
+NOTES = {
+    sp.logsumexp: _STABLE + "; weights b >= 0; return_sign not supported",
+    sp.softmax: _STABLE, sp.log_softmax: _STABLE,
+    sp.xlogy: "d/dx = log(y) (-inf at y = 0), d/dy = x / y",
+    sp.xlog1py: "d/dx = log1p(y), d/dy = x / (1 + y)",
+    sp.gammaln: _POLYGAMMA, sp.loggamma: _POLYGAMMA + "; real arguments",
+    sp.gamma: _POLYGAMMA, sp.digamma: _POLYGAMMA, sp.polygamma: _POLYGAMMA + "; n constant",
+    sp.betaln: _POLYGAMMA, sp.beta: _POLYGAMMA, sp.multigammaln: _POLYGAMMA + "; d constant",
+    sp.entr: "x > 0", sp.rel_entr: "x, y > 0", sp.kl_div: "x, y > 0",
+}
+
 # the callables this module registers (tests/test_rules_linalg.py checks each one)
 CALLABLES = tuple(key for key, t in A.items() if id(t) not in _EARLIER)
