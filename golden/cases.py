@@ -305,6 +305,32 @@ def checkpointed_loop(y, n):
     return y
 
 
+class Affine:
+    """A parameter holder whose method the loss calls."""
+
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+
+    def apply(self, x):
+        return x @ self.W + self.b
+
+
+def softplus(v):
+    return np.log1p(np.exp(v))
+
+
+@tangent_src.adjoint(softplus)
+def _softplus_adjoint(y, v):
+    tangent_src.d[v] = tangent_src.d[y] / (1.0 + np.exp(-v))
+
+
+def objects_lambdas_rules(layer, x, scale):
+    square = lambda v: v * v  # noqa: E731 - the construct shown
+    h = layer.apply(x)
+    return np.sum(square(softplus(h))) * scale
+
+
 def _mlp_args():
     rng = np.random.default_rng(1)
     params = {"hidden": {"W": rng.normal(size=(3, 4)), "b": np.zeros(4)},
@@ -320,6 +346,8 @@ SPECIALIZED += [
      lambda: (np.ones((3, 2)) * 0.3, np.array([0.2, -0.1, 0.4]))),
     ("surgery", surgery, 0, lambda: (np.array([0.5, -1.5]),)),
     ("checkpointed_loop", checkpointed_loop, 0, lambda: (0.5, 10)),
+    ("objects_lambdas_rules", objects_lambdas_rules, 0,
+     lambda: (Affine(np.ones((3, 2)) * 0.5, np.zeros(2)), np.array([0.1, 0.2, 0.3]), 2.0)),
 ]
 
 

@@ -58,9 +58,19 @@ class Registry:
 REGISTRY = Registry()
 
 
+class _PlainD(gast.NodeTransformer):
+    """`tangent_src.d[x]` in a user's template means `d[x]`."""
+
+    def visit_Subscript(self, node):
+        node = self.generic_visit(node)
+        if isinstance(node.value, gast.Attribute) and node.value.attr == "d":
+            node.value = gast.Name(id="d", ctx=gast.Load(), annotation=None, type_comment=None)
+        return node
+
+
 def _parse_template(key, func) -> Template:
     src = textwrap.dedent(inspect.getsource(func))
-    node = gast.parse(src).body[0]
+    node = _PlainD().visit(gast.parse(src).body[0])
     sig = inspect.signature(func)
     params = list(sig.parameters)
     defaults = {}
