@@ -23,14 +23,14 @@ WIDTH = 32
 
 
 def rnn(W, h, steps):
-    for i in range(steps):
+    for _ in range(steps):
         h = np.tanh(W @ h + 0.1)
     return np.sum(h * h)
 
 
 def rnn_checkpointed(W, h, steps):
     with tangent_src.checkpoint():
-        for i in range(steps):
+        for _ in range(steps):
             h = np.tanh(W @ h + 0.1)
     return np.sum(h * h)
 
