@@ -15,7 +15,8 @@ import numpy as np
 
 from . import runtime
 from .analysis.shapes import shape_class
-from .backend.load import load_module
+from .backend import numba as numba_backend
+from .backend.load import load_module, load_real_module
 from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
 
@@ -40,7 +41,9 @@ class _Compiled:
     """A generated module: its source, its loaded function and facts about it."""
 
     def __init__(self, func, wrt: tuple, mode: str, return_value: bool, classes: tuple,
-                 inline: bool, has_aux: bool = False):
+                 inline: bool, has_aux: bool = False, backend: str = "python"):
+        if backend == "numba":
+            numba_backend.require_numba()
         builder = ModuleBuilder(inline=inline)
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
@@ -53,21 +56,43 @@ class _Compiled:
         fixed, live, user_modules = builder.live_globals()
         fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
         fixed.setdefault("np", np)
-        module_ns, self.path = load_module(self.source, self.main.name, fixed, live,
-                                           user_modules)
+        loader = load_real_module if backend == "numba" else load_module
+        module_ns, self.path = loader(self.source, self.main.name, fixed, live, user_modules)
         self.function = module_ns[self.main.name]
         args = self.main.parsed.node.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.backend = backend
+        self.checked = backend == "python"
+        if backend == "numba":
+            names = [node.name for fn in builder.functions for node in fn.nodes]
+            self.function = numba_backend.compile_module(module_ns, names, self.main.name,
+                                                         user_modules)
+
+    def call(self, args, kwargs):
+        """Run the generated function; under numba, a compilation failure (on the first
+        call) becomes an error located at the user's line."""
+        if self.checked:
+            return self.function(*args, **kwargs)
+        try:
+            result = self.function(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - numba's errors have many classes
+            if "numba" not in type(exc).__module__:
+                raise
+            parsed = self.main.parsed
+            raise numba_backend.located_numba_error(exc, self.source, self.path,
+                                                    parsed.filename, parsed.lines) from None
+        self.checked = True
+        return result
 
 
 def _compiled(func, wrt, mode, return_value, classes=(), inline=False,
-              has_aux=False) -> _Compiled:
-    key = (func, wrt, mode, return_value, classes, inline, has_aux)
+              has_aux=False, backend="python") -> _Compiled:
+    key = (func, wrt, mode, return_value, classes, inline, has_aux, backend)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is None:
             hit = _CACHE[key] = _Compiled(func, wrt, mode, return_value, classes, inline,
-                                          has_aux)
+                                          has_aux, backend)
         return hit
 
 
@@ -103,9 +128,12 @@ class Transform:
     """What grad/value_and_grad/autodiff return: call it like the function it transforms."""
 
     def __init__(self, func, wrt, single: bool, mode: str, return_value: bool, verbose: int,
-                 kind: str, has_aux: bool = False):
+                 kind: str, has_aux: bool = False, backend: str = "python"):
         self.func, self.wrt, self.single = func, wrt, single
         self.has_aux = has_aux
+        if backend not in ("python", "numba"):
+            raise ValueError(f"backend must be 'python' or 'numba', not {backend!r}")
+        self.backend = backend
         self.mode, self.return_value, self.verbose = mode, return_value, verbose
         self.kind = kind                    # "grad", "value_and_grad", "forward", "reverse"
         self._checked = False
@@ -134,10 +162,11 @@ class Transform:
     def compile(self, classes: tuple = ()) -> _Compiled:
         target = self.target(classes)
         returns_value = self.return_value or self.has_aux
-        key = (target, self.wrt, self.mode, returns_value, classes, False, self.has_aux)
+        key = (target, self.wrt, self.mode, returns_value, classes, False, self.has_aux,
+               self.backend)
         fresh = key not in _CACHE
         compiled = _compiled(target, self.wrt, self.mode, returns_value, classes,
-                             has_aux=self.has_aux)
+                             has_aux=self.has_aux, backend=self.backend)
         if self.verbose and fresh:
             print(compiled.source)
         return compiled
@@ -159,9 +188,10 @@ class Transform:
         self._last = compiled
         if not self._checked:
             self._check_inputs(compiled, args, kwargs)
+        result = compiled.call(args, kwargs)
         if key is not None:
             self._fast[key] = compiled.function
-        return self._finish(compiled.function(*args, **kwargs))
+        return self._finish(result)
 
     def call_with(self, args: tuple, extras: dict):
         """Call with the derivative's own inputs given by meaning rather than position:
@@ -176,7 +206,7 @@ class Transform:
             else:
                 name = compiled.params[key] if isinstance(key, int) else key
                 kwargs[compiled.main.tangent_params[name]] = value
-        return self._finish(compiled.function(*args, **kwargs))
+        return self._finish(compiled.call(args, kwargs))
 
     def _finish(self, result):
         if self.mode == "forward":
@@ -237,26 +267,26 @@ def grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False, verbose: int 
     Arguments may be (nested) tuples, lists and dicts of arrays; the gradient has the same
     structure. With has_aux=True, `func` returns `(loss, aux)` and the result is
     `(gradient, aux)`."""
-    if backend != "python":
-        raise NotImplementedError(f"backend={backend!r} is not available yet")
     if func is None:
         return functools.partial(grad, wrt=wrt, argnums=argnums, has_aux=has_aux,
-                                 verbose=verbose)
+                                 verbose=verbose, backend=backend)
     wrt, single = _normalize_wrt(wrt, argnums)
-    return Transform(func, wrt, single, "reverse", False, verbose, "grad", has_aux)
+    return Transform(func, wrt, single, "reverse", False, verbose, "grad", has_aux, backend)
 
 
 def value_and_grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False,
-                   verbose: int = 0):
+                   verbose: int = 0, backend: str = "python"):
     """Like `grad`, but returns `(value, gradient)` (`((value, aux), gradient)` with has_aux)."""
     if func is None:
         return functools.partial(value_and_grad, wrt=wrt, argnums=argnums, has_aux=has_aux,
-                                 verbose=verbose)
+                                 verbose=verbose, backend=backend)
     wrt, single = _normalize_wrt(wrt, argnums)
-    return Transform(func, wrt, single, "reverse", True, verbose, "value_and_grad", has_aux)
+    return Transform(func, wrt, single, "reverse", True, verbose, "value_and_grad", has_aux,
+                     backend)
 
 
-def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0):
+def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0,
+             backend: str = "python"):
     """The generated derivative function itself.
 
     mode="forward": `g(*args, *tangents) -> tangent of the output`, one tangent per `wrt`
@@ -265,7 +295,7 @@ def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0):
     if mode not in ("forward", "reverse"):
         raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}")
     wrt, single = _normalize_wrt(wrt, None)
-    return Transform(func, wrt, single, mode, False, verbose, mode)
+    return Transform(func, wrt, single, mode, False, verbose, mode, backend=backend)
 
 
 def source(df, *example_args, **example_kwargs) -> str:

@@ -62,3 +62,29 @@ def _neutralize_imports(source: str, user_modules: tuple) -> str:
             line = "# " + line + "  (read from the module when the gradient runs)"
         out.append(line)
     return "\n".join(out) + "\n"
+
+
+def load_real_module(source: str, name: str, namespace: dict, live: dict,
+                     user_modules: tuple):
+    """Like `load_module`, but as a module registered in sys.modules (numba's on-disk cache
+    re-imports the module that defined a function by its name)."""
+    import types
+    text = _neutralize_imports(source, user_modules)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    stem = f"{re.sub(r'[^0-9A-Za-z_]', '_', name)}_{digest}"
+    path = os.path.join(cache_dir(), f"{stem}.py")
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    modname = f"tangent_src_generated_{stem}"
+    module = types.ModuleType(modname)
+    module.__file__ = path
+    module.__dict__.update(namespace)
+    for key, source_globals in live.items():
+        if key in source_globals:
+            module.__dict__[key] = source_globals[key]
+    exec(compile(text, path, "exec"), module.__dict__)
+    sys.modules[modname] = module
+    return module.__dict__, path

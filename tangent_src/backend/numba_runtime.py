@@ -1,0 +1,188 @@
+"""numba implementations of the runtime helpers that generated code calls.
+
+Generated code calls the plain NumPy helpers of `tangent_src.runtime`; under
+`backend="numba"` each call is compiled through these `numba.extending.overload`
+implementations, chosen by the argument types (scalar or array, ndim). Helpers without
+an overload here make numba report the call, which the back end turns into a located
+error naming the helper and the user's line.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from .. import runtime as rt
+
+
+def _is_scalar(t) -> bool:
+    return isinstance(t, (types.Float, types.Integer, types.Boolean))
+
+
+@overload(rt.zeros_like)
+def _zeros_like(x):
+    if _is_scalar(x):
+        return lambda x: 0.0
+    if isinstance(x, types.Array):
+        return lambda x: np.zeros(x.shape)
+    return None
+
+
+@overload(rt.unbroadcast)
+def _unbroadcast(g, like):
+    if _is_scalar(like):
+        if _is_scalar(g):
+            return lambda g, like: g
+        return lambda g, like: np.sum(g)
+    if isinstance(like, types.Array) and isinstance(g, types.Array):
+        extra = g.ndim - like.ndim
+        if extra == 0:
+            def same_rank(g, like):
+                if g.shape == like.shape:
+                    return g
+                out = np.zeros(like.shape)
+                flat_out = out.reshape(-1)
+                idx = np.zeros(like.ndim, dtype=np.int64)
+                for pos in np.ndindex(g.shape):
+                    k = 0
+                    for d in range(like.ndim):
+                        idx[d] = pos[d] if like.shape[d] != 1 else 0
+                        k = k * like.shape[d] + idx[d]
+                    flat_out[k] += g[pos]
+                return out
+            return same_rank
+        if extra > 0 and like.ndim == 1 and g.ndim == 2:
+            def rows(g, like):
+                s = np.sum(g, axis=0)
+                return s if s.shape == like.shape else np.full(like.shape, np.sum(s))
+            return rows
+    return None
+
+
+@overload(rt.broadcast_like)
+def _broadcast_like(t, like):
+    if _is_scalar(like):
+        return lambda t, like: t
+    if isinstance(like, types.Array):
+        if _is_scalar(t):
+            return lambda t, like: np.full(like.shape, t)
+        return lambda t, like: t if t.shape == like.shape else t + np.zeros(like.shape)
+    return None
+
+
+@overload(rt.unreduce)
+def _unreduce(g, like, axis=None, keepdims=False):
+    if _is_scalar(like):
+        return lambda g, like, axis=None, keepdims=False: g
+    if isinstance(like, types.Array) and _is_scalar(g):
+        return lambda g, like, axis=None, keepdims=False: np.full(like.shape, g)
+    if isinstance(like, types.Array) and isinstance(g, types.Array) and like.ndim == 2 \
+            and g.ndim in (1, 2):
+        def rows_or_cols(g, like, axis=None, keepdims=False):
+            out = np.empty(like.shape)
+            flat = g.reshape(-1)
+            for i in range(like.shape[0]):
+                for j in range(like.shape[1]):
+                    out[i, j] = flat[j] if axis == 0 else flat[i]
+            return out
+        return rows_or_cols
+    return None
+
+
+@overload(rt.reduced_size)
+def _reduced_size(a, axis=None):
+    if isinstance(a, types.Array):
+        def size(a, axis=None):
+            if axis is None:
+                return a.size
+            return a.shape[axis]
+        return size
+    return lambda a, axis=None: 1
+
+
+@overload(rt.extremum_mask)
+def _extremum_mask(a, y, axis=None, keepdims=False):
+    if isinstance(a, types.Array) and _is_scalar(y):
+        def mask(a, y, axis=None, keepdims=False):
+            hit = (a == y) * 1.0
+            return hit / np.sum(hit)
+        return mask
+    if _is_scalar(a):
+        return lambda a, y, axis=None, keepdims=False: 1.0
+    return None
+
+
+@overload(rt.product)
+def _product(a, b):
+    if _is_scalar(a) or _is_scalar(b):
+        return lambda a, b: a * b
+    return lambda a, b: a @ b
+
+
+@overload(rt.matmul_lhs)
+def _matmul_lhs(g, a, b):
+    if isinstance(a, types.Array) and isinstance(b, types.Array):
+        if a.ndim == 2 and b.ndim == 2:
+            return lambda g, a, b: g @ b.T
+        if a.ndim == 2 and b.ndim == 1:
+            return lambda g, a, b: np.outer(g, b)
+        if a.ndim == 1 and b.ndim == 2:
+            return lambda g, a, b: b @ g
+        if a.ndim == 1 and b.ndim == 1:
+            return lambda g, a, b: g * b
+    return None
+
+
+@overload(rt.matmul_rhs)
+def _matmul_rhs(g, a, b):
+    if isinstance(a, types.Array) and isinstance(b, types.Array):
+        if a.ndim == 2 and b.ndim == 2:
+            return lambda g, a, b: a.T @ g
+        if a.ndim == 2 and b.ndim == 1:
+            return lambda g, a, b: a.T @ g
+        if a.ndim == 1 and b.ndim == 2:
+            return lambda g, a, b: np.outer(a, g)
+        if a.ndim == 1 and b.ndim == 1:
+            return lambda g, a, b: g * a
+    return None
+
+
+@overload(rt.add_at)
+def _add_at(acc, index, g):
+    if isinstance(acc, types.Array):
+        def add(acc, index, g):
+            acc[index] += g
+            return acc
+        return add
+    return None
+
+
+@overload(rt.set_at)
+def _set_at(a, index, value):
+    if isinstance(a, types.Array):
+        def put(a, index, value):
+            out = a.copy()
+            out[index] = value
+            return out
+        return put
+    return None
+
+
+@overload(rt.zero_at)
+def _zero_at(g, index):
+    if isinstance(g, types.Array):
+        def clear(g, index):
+            out = g.copy()
+            out[index] = 0.0
+            return out
+        return clear
+    return None
+
+
+@overload(rt.checkpoint_every)
+def _checkpoint_every(count, every):
+    def pick(count, every):
+        if every:
+            return int(every)
+        return max(1, int(round(max(count, 1) ** 0.5)))
+    return pick
