@@ -23,8 +23,9 @@ def require_numba():
     except ImportError as exc:
         raise NumbaUnavailableError(
             'backend="numba" needs numba: pip install "tangent_src[numba]"') from exc
-    from . import numba_runtime  # noqa: F401  (registers the helpers' overloads)
     import numba
+
+    from . import numba_runtime  # noqa: F401  (registers the helpers' overloads)
     return numba
 
 
