@@ -80,7 +80,8 @@ class _Compiled:
                 raise
             parsed = self.main.parsed
             raise numba_backend.located_numba_error(exc, self.source, self.path,
-                                                    parsed.filename, parsed.lines) from None
+                                                    parsed.filename, parsed.lines,
+                                                    parsed.node.lineno) from None
         self.checked = True
         return result
 

@@ -77,7 +77,7 @@ def test_numba_forward(c):
     expected = float(np.sum(np.asarray(gradient) * direction))
     forward = tangent_src.autodiff(c.func, mode="forward", wrt=position, backend="numba")
     try:
-        got = forward(*copy.deepcopy(args), direction)
+        got = forward.call_with(copy.deepcopy(args), {position: direction})
     except TangentError as err:
         assert not primal_compiles(c), f"{c.name}: numba compiles f but not its jvp: {err}"
         _check_located(err, c.func)

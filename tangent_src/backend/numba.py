@@ -46,11 +46,11 @@ def compile_module(module_ns: dict, names: list[str], main: str, user_modules: t
 
 
 def located_numba_error(exc: Exception, source: str, path: str, user_file: str,
-                        user_lines: list[str]) -> TangentError:
+                        user_lines: list[str], def_line: int = 0) -> TangentError:
     """Map a numba typing error inside the generated file to the user's line."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    match = re.search(re.escape(path) + r'", line (\d+)', text) or \
-        re.search(r'line (\d+)', text)
+    import os
+    match = re.search(re.escape(os.path.basename(path)) + r'", line (\d+)', text)
     gen_line = int(match.group(1)) if match else 0
     lines = source.splitlines()
     user_line, construct = 0, ""
@@ -61,6 +61,8 @@ def located_numba_error(exc: Exception, source: str, path: str, user_file: str,
             break
     if not user_line and 0 < gen_line <= len(lines):
         construct = lines[gen_line - 1].strip()
+    if not user_line:
+        user_line = def_line
     first = next((ln for ln in text.splitlines() if ln.strip() and "Failed in" not in ln),
                  text.splitlines()[0] if text else "")
     message = f"numba cannot compile the gradient of this line: {first.strip()[:200]}"

@@ -8,6 +8,7 @@ error naming the helper and the user's line.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
@@ -70,45 +71,106 @@ def _broadcast_like(t, like):
     return None
 
 
+def _axis_flags_impl(axis):
+    """njit-able: which dimensions a reduction over `axis` removes (by type of `axis`)."""
+    if axis is None or isinstance(axis, (types.NoneType, types.Omitted)):
+        def flags(ndim, axis):
+            return np.ones(ndim, dtype=np.bool_)
+    elif isinstance(axis, types.Integer):
+        def flags(ndim, axis):
+            out = np.zeros(ndim, dtype=np.bool_)
+            out[axis % ndim] = True
+            return out
+    else:  # a tuple of ints
+        def flags(ndim, axis):
+            out = np.zeros(ndim, dtype=np.bool_)
+            for a in axis:
+                out[a % ndim] = True
+            return out
+    return flags
+
+
+def _flat_of(g):
+    if _is_scalar(g):
+        return lambda g: np.array([g], dtype=np.float64)
+    return lambda g: np.ascontiguousarray(g).reshape(-1)
+
+
 @overload(rt.unreduce)
 def _unreduce(g, like, axis=None, keepdims=False):
     if _is_scalar(like):
         return lambda g, like, axis=None, keepdims=False: g
-    if isinstance(like, types.Array) and _is_scalar(g):
-        return lambda g, like, axis=None, keepdims=False: np.full(like.shape, g)
-    if isinstance(like, types.Array) and isinstance(g, types.Array) and like.ndim == 2 \
-            and g.ndim in (1, 2):
-        def rows_or_cols(g, like, axis=None, keepdims=False):
-            out = np.empty(like.shape)
-            flat = g.reshape(-1)
-            for i in range(like.shape[0]):
-                for j in range(like.shape[1]):
-                    out[i, j] = flat[j] if axis == 0 else flat[i]
-            return out
-        return rows_or_cols
-    return None
+    if not isinstance(like, types.Array):
+        return None
+    flags = numba.njit(_axis_flags_impl(axis))
+    flat = numba.njit(_flat_of(g))
+
+    def spread(g, like, axis=None, keepdims=False):
+        reduced = flags(like.ndim, axis)
+        gf = flat(g)
+        out = np.empty(like.shape)
+        for pos in np.ndindex(like.shape):
+            k = 0
+            for d in range(like.ndim):
+                if not reduced[d]:
+                    k = k * like.shape[d] + pos[d]
+            out[pos] = gf[k]
+        return out
+    return spread
 
 
 @overload(rt.reduced_size)
 def _reduced_size(a, axis=None):
-    if isinstance(a, types.Array):
-        def size(a, axis=None):
-            if axis is None:
-                return a.size
-            return a.shape[axis]
-        return size
-    return lambda a, axis=None: 1
+    if not isinstance(a, types.Array):
+        return lambda a, axis=None: 1
+    flags = numba.njit(_axis_flags_impl(axis))
+
+    def size(a, axis=None):
+        reduced = flags(a.ndim, axis)
+        n = 1
+        for d in range(a.ndim):
+            if reduced[d]:
+                n *= a.shape[d]
+        return n
+    return size
 
 
 @overload(rt.extremum_mask)
 def _extremum_mask(a, y, axis=None, keepdims=False):
-    if isinstance(a, types.Array) and _is_scalar(y):
-        def mask(a, y, axis=None, keepdims=False):
-            hit = (a == y) * 1.0
-            return hit / np.sum(hit)
-        return mask
     if _is_scalar(a):
         return lambda a, y, axis=None, keepdims=False: 1.0
+    if not isinstance(a, types.Array):
+        return None
+    flags = numba.njit(_axis_flags_impl(axis))
+    flat = numba.njit(_flat_of(y))
+
+    def mask(a, y, axis=None, keepdims=False):
+        reduced = flags(a.ndim, axis)
+        yf = flat(y)
+        counts = np.zeros(yf.size)
+        hit = np.zeros(a.shape)
+        for pos in np.ndindex(a.shape):
+            k = 0
+            for d in range(a.ndim):
+                if not reduced[d]:
+                    k = k * a.shape[d] + pos[d]
+            if a[pos] == yf[k]:
+                hit[pos] = 1.0
+                counts[k] += 1.0
+        for pos in np.ndindex(a.shape):
+            k = 0
+            for d in range(a.ndim):
+                if not reduced[d]:
+                    k = k * a.shape[d] + pos[d]
+            hit[pos] /= counts[k]
+        return hit
+    return mask
+
+
+@overload(rt.inverse_permutation)
+def _inverse_permutation(axes):
+    if isinstance(axes, (types.NoneType, types.Omitted)):
+        return lambda axes: None
     return None
 
 

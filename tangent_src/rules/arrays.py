@@ -17,7 +17,7 @@ A, T = REGISTRY.adjoints, REGISTRY.tangents
 for _key in (gast.MatMult, np.matmul, np.dot):
     register_template(A, _key, "y, a, b",
                       "d[a] = matmul_lhs(d[y], a, b)\nd[b] = matmul_rhs(d[y], a, b)\n")
-    if _key is gast.MatMult:
+    if _key in (gast.MatMult, np.matmul):
         register_template(T, _key, "y, a, b", "d[y] = d[a] @ b\nd[y] = a @ d[b]\n")
     else:
         fwd = "np.matmul" if _key is np.matmul else "np.dot"

@@ -51,6 +51,13 @@ class Specializer(gast.NodeTransformer):
             return node.args[0]
         elif func in ("matmul_lhs", "matmul_rhs") and len(node.args) == 3:
             return self.matmul(func, node)
+        elif func == "inverse_permutation" and len(node.args) == 1:
+            return _inverse_permutation(node)
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+                node.func.attr == "transpose" and \
+                len(node.args) == 2 and isinstance(node.args[1], gast.Constant) and \
+                node.args[1].value is None:
+            node.args = node.args[:1]  # np.transpose(g, None) is np.transpose(g)
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                 node.func.id in ("unbroadcast", "unreduce") and len(node.args) >= 2:
             node.args[1] = self.shape_source(node.args[1])
@@ -108,12 +115,25 @@ class Specializer(gast.NodeTransformer):
         return build() if build else node
 
 
+def _inverse_permutation(node):
+    """inverse_permutation of literal axes, worked out now: (1, 2, 0) -> (2, 0, 1)."""
+    axes = node.args[0]
+    if isinstance(axes, gast.Constant) and axes.value is None:
+        return axes
+    items = axes.elts if isinstance(axes, gast.Tuple) else None
+    if items and all(isinstance(e, gast.Constant) and type(e.value) is int for e in items):
+        order = [e.value for e in items]
+        inverse = sorted(range(len(order)), key=lambda i: order[i])
+        return gast.Tuple(elts=[gast.Constant(value=i, kind=None) for i in inverse],
+                          ctx=gast.Load())
+    return node
+
+
 def _sum(g, axes: list, keepdims: bool):
     axis = gast.Constant(value=axes[0], kind=None) if len(axes) == 1 else gast.Tuple(
         elts=[gast.Constant(value=i, kind=None) for i in axes], ctx=gast.Load())
     call = _np("sum", [g])
     call.keywords = [gast.keyword(arg="axis", value=axis)]
-    if keepdims:
-        call.keywords.append(gast.keyword(arg="keepdims", value=gast.Constant(value=True,
-                                                                               kind=None)))
+    if keepdims:  # np.expand_dims(np.sum(...)) rather than keepdims=, which numba lacks
+        return _np("expand_dims", [call, copy.deepcopy(axis)])
     return call
