@@ -173,12 +173,23 @@ class Transform:
         return compiled
 
     @property
+    def signatures(self) -> list:
+        """The argument types the compiled function was compiled for (numba back end)."""
+        function = (self._last.function if self._last else None)
+        return list(getattr(function, "signatures", []))
+
+    @property
     def source(self) -> str:
         """The source last run (or, before any call, the general version for any shapes)."""
         return (self._last or self.compile()).source
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        if self.backend == "numba" and not self._checked and any(
+                isinstance(a, dict) for a in (*args, *kwargs.values())):
+            raise NotDifferentiableError(
+                "backend='numba' does not take dict arguments; pass a tuple of arrays "
+                "(numba compiles tuples of arrays)")
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types and shapes
             key = tuple(a.shape if type(a) is np.ndarray else type(a) for a in args)

@@ -56,11 +56,12 @@ def _name(func) -> str:
     return getattr(func, "__name__", "f")
 
 
-def _transform(func, wrt: tuple, mode: str, return_value: bool = False) -> Transform:
-    return Transform(func, wrt, len(wrt) == 1, mode, return_value, 0, mode)
+def _transform(func, wrt: tuple, mode: str, return_value: bool = False,
+               backend: str = "python") -> Transform:
+    return Transform(func, wrt, len(wrt) == 1, mode, return_value, 0, mode, backend=backend)
 
 
-def jvp(func, primals, tangents):
+def jvp(func, primals, tangents, *, backend: str = "python"):
     """Forward mode, JAX style: `(func(*primals), derivative along tangents)`."""
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
@@ -76,16 +77,16 @@ def jvp(func, primals, tangents):
     wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p))
     if not wrt:
         return func(*primals), _zeros_like(func(*primals))
-    forward = _transform(func, wrt, "forward", return_value=True)
+    forward = _transform(func, wrt, "forward", return_value=True, backend=backend)
     return forward.call_with(primals, {k: tangents[k] for k in wrt})
 
 
-def vjp(func, *primals):
+def vjp(func, *primals, backend: str = "python"):
     """Reverse mode, JAX style: `(func(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one
     cotangent per primal (zeros for integer arguments)."""
     value = func(*primals)
     wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p))
-    reverse = _transform(func, wrt, "reverse") if wrt else None
+    reverse = _transform(func, wrt, "reverse", backend=backend) if wrt else None
 
     def vjp_fun(cotangent):
         found = _mismatch(value, cotangent)
@@ -109,12 +110,12 @@ def _require_scalar(func, args, what: str) -> None:
             "jacobian for vector-valued functions")
 
 
-def hvp(func, wrt=0):
+def hvp(func, wrt=0, *, backend: str = "python"):
     """`h(*args, v)`: the Hessian of scalar `func` with respect to argument `wrt`, times v
     (forward mode over the generated reverse-mode gradient)."""
     (index,), _ = _normalize_wrt(wrt, None)
     gradient = Transform(func, (index,), True, "reverse", False, 0, "grad")
-    forward = _transform(gradient, (index,), "forward")
+    forward = _transform(gradient, (index,), "forward", backend=backend)
 
     def h(*args):
         *args, v = args
@@ -129,10 +130,10 @@ def hvp(func, wrt=0):
     return h
 
 
-def hessian(func, wrt=0):
+def hessian(func, wrt=0, *, backend: str = "python"):
     """`H(*args)`: second derivatives of scalar `func` with respect to argument `wrt`,
     shape x.shape + x.shape (a float for a scalar x)."""
-    product = hvp(func, wrt)
+    product = hvp(func, wrt, backend=backend)
     (index,), _ = _normalize_wrt(wrt, None)
 
     def H(*args):
@@ -152,14 +153,15 @@ def hessian(func, wrt=0):
     return H
 
 
-def jacobian(func, wrt=0, mode: str = "rev"):
+def jacobian(func, wrt=0, mode: str = "rev", *, backend: str = "python"):
     """`J(*args)`: d func / d argument `wrt`, shape out.shape + x.shape; mode "rev" builds
     it a row at a time (vjp), "fwd" a column at a time (jvp)."""
     (index,), _ = _normalize_wrt(wrt, None)
     if mode not in ("rev", "fwd", "reverse", "forward"):
         raise ValueError(f"mode must be 'rev' or 'fwd', not {mode!r}")
     forward_mode = mode in ("fwd", "forward")
-    transform = _transform(func, (index,), "forward" if forward_mode else "reverse")
+    transform = _transform(func, (index,), "forward" if forward_mode else "reverse",
+                           backend=backend)
 
     def J(*args):
         out_shape = np.shape(func(*args))
@@ -183,12 +185,12 @@ def jacobian(func, wrt=0, mode: str = "rev"):
     return J
 
 
-def jacfwd(func, wrt=0):
-    return jacobian(func, wrt, mode="fwd")
+def jacfwd(func, wrt=0, *, backend: str = "python"):
+    return jacobian(func, wrt, mode="fwd", backend=backend)
 
 
-def jacrev(func, wrt=0):
-    return jacobian(func, wrt, mode="rev")
+def jacrev(func, wrt=0, *, backend: str = "python"):
+    return jacobian(func, wrt, mode="rev", backend=backend)
 
 
 def _position(func, index) -> int:

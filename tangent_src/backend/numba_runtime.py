@@ -20,13 +20,33 @@ def _is_scalar(t) -> bool:
     return isinstance(t, (types.Float, types.Integer, types.Boolean))
 
 
+def _tuple_function(arity: int, expression: str, args: str):
+    """Compile `lambda args: (expression for each position k)` for tuples of one arity
+    (numba types tuples by their length, so pytree helpers are generated per length)."""
+    items = ", ".join(expression.format(k=k) for k in range(arity))
+    namespace = {"np": np, "rt": rt}
+    exec(f"def f({args}):\n    return ({items}{',' if arity == 1 else ''})", namespace)
+    return namespace["f"]
+
+
 @overload(rt.zeros_like)
 def _zeros_like(x):
     if _is_scalar(x):
         return lambda x: 0.0
     if isinstance(x, types.Array):
         return lambda x: np.zeros(x.shape)
+    if isinstance(x, types.BaseTuple):
+        return _tuple_function(len(x), "rt.zeros_like(x[{k}])", "x")
     return None
+
+
+@overload(rt.plus)
+def _plus(a, b):
+    if isinstance(a, types.BaseTuple) and isinstance(b, types.BaseTuple):
+        return _tuple_function(len(a), "rt.plus(a[{k}], b[{k}])", "a, b")
+    if isinstance(a, types.BaseTuple):  # a zero stands for the other side
+        return lambda a, b: a
+    return lambda a, b: a + b
 
 
 @overload(rt.unbroadcast)
@@ -211,6 +231,14 @@ def _matmul_rhs(g, a, b):
 
 @overload(rt.add_at)
 def _add_at(acc, index, g):
+    if isinstance(acc, types.BaseTuple) and isinstance(index, types.IntegerLiteral):
+        position = index.literal_value % len(acc)
+        items = ", ".join(f"rt.plus(acc[{k}], g)" if k == position else f"acc[{k}]"
+                          for k in range(len(acc)))
+        namespace = {"rt": rt}
+        exec(f"def f(acc, index, g):\n    return ({items}{',' if len(acc) == 1 else ''})",
+             namespace)
+        return namespace["f"]
     if isinstance(acc, types.Array):
         def add(acc, index, g):
             acc[index] += g
