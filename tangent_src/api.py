@@ -324,7 +324,7 @@ def source(df, *example_args, **example_kwargs) -> str:
 
 
 def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse",
-                      order: int = 1) -> str:
+                      order: int = 1, numba: bool = False) -> str:
     """A complete module defining the derivative of `func`, runnable without tangent_src.
 
     order > 1 differentiates the generated derivative again (the same `wrt` each time),
@@ -339,4 +339,4 @@ def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse
         main = builder.gradient(func, wrt, name=name)
     else:
         main = builder.tangent(func, wrt, name=name)
-    return builder.source(main, standalone=True)
+    return builder.source(main, standalone=True, numba=numba)

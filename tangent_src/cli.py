@@ -87,6 +87,12 @@ def _add_common_arguments(command, default_name: str, what: str) -> None:
         help=f"name of the generated function (default: {default_name})",
     )
     command.add_argument(
+        "--numba",
+        action="store_true",
+        help="decorate the generated functions with numba.njit (the module then imports "
+        "numba and carries numba versions of the helpers it calls)",
+    )
+    command.add_argument(
         "-o",
         "--output",
         metavar="OUT.py",
@@ -346,7 +352,8 @@ def _write_derivative(args, mode: str) -> int:
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 text = tangent_src.standalone_source(func, wrt=wrt, name=args.name,
-                                                     mode=mode, order=args.order)
+                                                     mode=mode, order=args.order,
+                                                     numba=getattr(args, "numba", False))
         except UserCodeError as exc:
             raise CLIError(_one_line(exc.one_line())) from None
         except TangentError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import inspect
 import os
 import re
 from dataclasses import dataclass, field
@@ -250,7 +251,8 @@ class ModuleBuilder:
                     fixed[name] = fn.parsed.namespace[name]
         return fixed, live, tuple(sorted(modules))
 
-    def source(self, main: GeneratedFunction, standalone: bool = False) -> str:
+    def source(self, main: GeneratedFunction, standalone: bool = False,
+               numba: bool = False) -> str:
         nodes = [node for fn in self.functions for node in fn.nodes]
         names = emit.free_names(nodes)
         namespace = self.namespace()
@@ -261,13 +263,26 @@ class ModuleBuilder:
                 f"{main.parsed.filename}: name(s) {', '.join(unknown)} are not defined")
         imports, helpers = emit.import_lines(names, namespace, self.module_of(), standalone)
         chunks = []
+        if numba:
+            used, overloads = emit.numba_runtime_source()
+            helpers = sorted(set(helpers) | set(used))
+            imports.append(emit.NUMBA_HEADER)
         if standalone and helpers:
             chunks.append(emit.runtime_source(helpers))
             if "import numpy as np" not in imports:
                 imports.insert(0, "import numpy as np")
+        if numba:
+            chunks.append(overloads)
+            user_functions = sorted(
+                name for name in names if name in namespace and
+                inspect.isfunction(namespace[name]) and
+                (namespace[name].__module__ or "").split(".")[0] not in emit.LIBRARIES)
+            if user_functions:  # what the gradient calls must be compiled too
+                chunks.append("\n".join(f"{n} = numba.njit({n})" for n in user_functions))
         for fn in self.functions:
             for node in fn.nodes:
-                chunks.append(emit.function_source(node, fn.parsed.lines))
+                text = emit.function_source(node, fn.parsed.lines)
+                chunks.append("@numba.njit\n" + text if numba else text)
         where = f"{os.path.basename(main.parsed.filename)}:{main.parsed.node.lineno}"
         wrt = ", ".join(main.wrt)
         what = "Forward-mode derivative" if main.tangent_params else "Gradient"

@@ -710,3 +710,24 @@ def test_not_a_function(fake, tmp_path, capsys):
     mod = write_module(tmp_path, "unit_const", "f = 3\n")
     assert cli.main(["grad", f"{mod}:f"]) == 2
     assert "not a function" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- --numba
+
+
+@pytest.mark.parametrize("name, func, args", [
+    ("poly", "poly", (1.3,)),
+    ("loop", "run", (X_LOOP, 4)),
+])
+def test_numba_module_runs_without_tangent_src(tmp_path, user_modules, name, func, args):
+    """--numba writes njit-decorated functions plus numba versions of the helpers; the
+    module runs with numba and numpy only and agrees with finite differences."""
+    pytest.importorskip("numba")
+    out = tmp_path / f"grad_{name}_numba.py"
+    run_cli_ok("grad", f"{user_modules[name]}:{func}", "--numba", "-o", str(out))
+    text = out.read_text()
+    assert "@numba.njit" in text and "import numba" in text
+    assert "tangent_src" not in text.split('"""', 2)[-1]
+    result = call_isolated(tmp_path, f"grad_{name}_numba", f"d{func}", args)
+    target = getattr(import_from_path(user_modules[name]), func)
+    assert_close(result, central_difference(target, args, 0))

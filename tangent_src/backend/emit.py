@@ -93,10 +93,41 @@ def import_lines(names: list[str], namespace: dict, module_of: dict,
 LIBRARIES = ("numpy", "scipy", "math")
 
 
+def helper_closure(helpers) -> list[str]:
+    """The helpers and every runtime function they call, in a stable order."""
+    names = {n for n, v in vars(runtime).items() if inspect.isfunction(v) and
+             v.__module__ == runtime.__name__}
+    todo, found = list(helpers), set()
+    while todo:
+        name = todo.pop()
+        if name in found or name not in names:
+            continue
+        found.add(name)
+        source = inspect.getsource(getattr(runtime, name))
+        todo += [n for n in names if re.search(rf"\b{n}\(", source) and n not in found]
+    return sorted(found)
+
+
 def runtime_source(helpers: list[str]) -> str:
-    """The source of the runtime helpers, for standalone modules."""
-    chunks = [inspect.getsource(getattr(runtime, h)) for h in sorted(helpers)]
+    """The source of the runtime helpers (and what they call), for standalone modules."""
+    chunks = [inspect.getsource(getattr(runtime, h)) for h in helper_closure(helpers)]
     return "\n\n".join(chunks)
+
+
+NUMBA_HEADER = "import numba\nfrom numba import types\nfrom numba.extending import overload"
+
+
+def numba_runtime_source() -> tuple[list[str], str]:
+    """(helpers it needs, source) of the numba implementations of the runtime helpers,
+    rewritten to refer to the module's own copies (`rt.unbroadcast` -> `unbroadcast`)."""
+    from . import numba_runtime
+    text = inspect.getsource(numba_runtime)
+    body = text[text.index("\ndef _is_scalar"):]
+    body = re.sub(r"\brt\.", "", body)
+    body = body.replace('namespace = {"np": np, "rt": rt}', 'namespace = globals()')
+    body = body.replace('namespace = {"rt": rt}', 'namespace = globals()')
+    used = sorted(set(re.findall(r"@overload\((\w+)\)", body)))
+    return used, body.strip() + "\n"
 
 
 def module_source(docstring: str, imports: list[str], body_chunks: list[str]) -> str:
