@@ -555,7 +555,7 @@ class FakeCompiler:
         self.calls = []
         self.error = error
 
-    def __call__(self, func, wrt=0, name=None, mode="reverse", order=1):
+    def __call__(self, func, wrt=0, name=None, mode="reverse", order=1, numba=False):
         self.calls.append((func, wrt, name, mode, order))
         if self.error is not None:
             raise self.error
