@@ -87,6 +87,25 @@ def product(a, b):
     return np.matmul(a, b)
 
 
+def _dot_is_matmul(a, b):
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise NotImplementedError(
+            "the derivative of np.dot of arrays with more than 2 dimensions is not "
+            "implemented; use np.matmul (stacks of matrices) or np.tensordot")
+
+
+def dot_lhs(g, a, b):
+    """Adjoint of `a` in np.dot(a, b), for operands of at most 2 dimensions."""
+    _dot_is_matmul(a, b)
+    return matmul_lhs(g, a, b)
+
+
+def dot_rhs(g, a, b):
+    """Adjoint of `b` in np.dot(a, b), for operands of at most 2 dimensions."""
+    _dot_is_matmul(a, b)
+    return matmul_rhs(g, a, b)
+
+
 def inverse_permutation(axes):
     """The axes that undo np.transpose(x, axes) (None reverses, as in NumPy; negative axes
     count from the end)."""
@@ -205,7 +224,8 @@ def right_part(g, left):
 
 
 HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask",
-           "matmul_lhs", "matmul_rhs", "inverse_permutation", "zeros_like", "add_at", "product",
+           "dot_lhs", "dot_rhs", "matmul_lhs", "matmul_rhs", "inverse_permutation",
+           "zeros_like", "add_at", "product",
            "set_at", "zero_at", "plus", "replicate", "checkpoint_every",
            "attribute_tangent", "convert_like", "dict_keys", "left_part", "right_part")
 

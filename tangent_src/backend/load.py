@@ -1,6 +1,7 @@
 """Load generated source as a real module file, so tracebacks, pdb and re-differentiation work."""
 from __future__ import annotations
 
+import builtins
 import hashlib
 import linecache
 import os
@@ -27,6 +28,8 @@ class LiveGlobals(dict):
     def __missing__(self, key):
         source = self.live.get(key)
         if source is None or key not in source:
+            if hasattr(builtins, key):  # remember builtins: later look-ups are plain hits
+                self[key] = getattr(builtins, key)
             raise KeyError(key)
         return source[key]
 

@@ -229,6 +229,16 @@ def _matmul_rhs(g, a, b):
     return None
 
 
+@overload(rt.dot_lhs)
+def _dot_lhs(g, a, b):
+    return lambda g, a, b: rt.matmul_lhs(g, a, b)
+
+
+@overload(rt.dot_rhs)
+def _dot_rhs(g, a, b):
+    return lambda g, a, b: rt.matmul_rhs(g, a, b)
+
+
 @overload(rt.add_at)
 def _add_at(acc, index, g):
     if isinstance(acc, types.BaseTuple) and isinstance(index, types.IntegerLiteral):

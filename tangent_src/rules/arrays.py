@@ -15,8 +15,10 @@ from .registry import REGISTRY, register_template
 
 A, T = REGISTRY.adjoints, REGISTRY.tangents
 for _key in (gast.MatMult, np.matmul, np.dot):
+    # np.dot of arrays above 2-D is not matmul: its rule refuses them (runtime dot_lhs)
+    lhs, rhs = ("dot_lhs", "dot_rhs") if _key is np.dot else ("matmul_lhs", "matmul_rhs")
     register_template(A, _key, "y, a, b",
-                      "d[a] = matmul_lhs(d[y], a, b)\nd[b] = matmul_rhs(d[y], a, b)\n")
+                      f"d[a] = {lhs}(d[y], a, b)\nd[b] = {rhs}(d[y], a, b)\n")
     if _key in (gast.MatMult, np.matmul):
         register_template(T, _key, "y, a, b", "d[y] = d[a] @ b\nd[y] = a @ d[b]\n")
     else:

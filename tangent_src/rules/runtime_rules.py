@@ -185,3 +185,8 @@ register_template(A, rt.norm_inv, _NORM,
 
 nondifferentiable(rt.einsum_spec, rt.product_spec, rt.kron_shape, rt.unit_eye,
                   rt.norm_curvature_check, rt.norm_axes)
+
+# np.dot's adjoints are matmul's, restricted to operands of at most 2 dimensions
+for _f, _other in ((rt.dot_lhs, rt.matmul_lhs), (rt.dot_rhs, rt.matmul_rhs)):
+    A[_f] = A[_other]
+    T[_f] = T[_other]

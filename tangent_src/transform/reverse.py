@@ -161,7 +161,10 @@ class Reverse:
         grads = [_name(self.d(w)) for w in self.wrt]
         returned = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
         if self.return_value:
-            returned = gast.Tuple(elts=[_name(returned_value), returned], ctx=gast.Load())
+            # the backward pass restores loop-carried names: keep the value as computed
+            value = self.namer.fresh(returned_value + "_value")
+            primal.append(_assign(value, _name(returned_value)))
+            returned = gast.Tuple(elts=[_name(value), returned], ctx=gast.Load())
         fn_body = self.tape_inits + primal + adjoint + [gast.Return(value=returned)]
 
         args = copy.deepcopy(core.args)

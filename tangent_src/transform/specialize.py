@@ -49,8 +49,11 @@ class Specializer(gast.NodeTransformer):
             node = self.unbroadcast(node)
         elif func == "unreduce" and len(node.args) >= 2 and self.shape(node.args[1]) == ():
             return node.args[0]
-        elif func in ("matmul_lhs", "matmul_rhs") and len(node.args) == 3:
-            return self.matmul(func, node)
+        elif func in ("matmul_lhs", "matmul_rhs", "dot_lhs", "dot_rhs") and \
+                len(node.args) == 3:
+            return self.matmul(func.replace("dot_", "matmul_"), node) if \
+                self.rank(node.args[1]) is not None and self.rank(node.args[2]) is not None \
+                and max(self.rank(node.args[1]), self.rank(node.args[2])) <= 2 else node
         elif func == "inverse_permutation" and len(node.args) == 1:
             return _inverse_permutation(node)
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
