@@ -9,7 +9,7 @@ import tangent_src
 
 def doubled_in_a_loop(x):
     y = x
-    for i in range(3):
+    for _ in range(3):
         y = y * 2.0
     return y
 
