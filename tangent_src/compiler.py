@@ -117,19 +117,8 @@ class ModuleBuilder:
         key = (func, tuple(wrt), return_value, arg_classes, split, has_aux)
         if key in self.by_key:
             return self.by_key[key]
-        if key in self.in_progress:
-            raise self._recursion(func)
-        self.in_progress.add(key)
-        parsed, core, namer = self.front_end(func, _dicts(arg_classes))
-        for used in self.module_names:
-            namer.reserve(used)
-        wrt_names = check_wrt(parsed, core, wrt)
-        classes = self.infer_classes(func, arg_classes)
-        if name is None:
-            name = self._function_name("d" + parsed.node.name)
-        else:
-            self.module_names.add(name)
-        namer.reserve(name)
+        parsed, core, namer, wrt_names, classes, name = self._start(key, func, wrt, name,
+                                                                    arg_classes, "d")
 
         def subroutine(callee, active, call_ranks):
             return self.gradient(callee, active, arg_classes=call_ranks, split=True)
@@ -158,12 +147,8 @@ class ModuleBuilder:
         self.in_progress.discard(key)
         return generated
 
-    def tangent(self, func, wrt: tuple, name: str | None = None, return_value: bool = False,
-                arg_classes: tuple = ()) -> GeneratedFunction:
-        """Generate the forward-mode (tangent) function of `func` for the `wrt` arguments."""
-        key = ("forward", func, tuple(wrt), return_value, arg_classes)
-        if key in self.by_key:
-            return self.by_key[key]
+    def _start(self, key, func, wrt, name, arg_classes, prefix: str):
+        """What both modes do first: front end, wrt check, shape classes, function name."""
         if key in self.in_progress:
             raise self._recursion(func)
         self.in_progress.add(key)
@@ -173,10 +158,20 @@ class ModuleBuilder:
         wrt_names = check_wrt(parsed, core, wrt)
         classes = self.infer_classes(func, arg_classes)
         if name is None:
-            name = self._function_name("jvp_" + parsed.node.name)
+            name = self._function_name(prefix + parsed.node.name)
         else:
             self.module_names.add(name)
         namer.reserve(name)
+        return parsed, core, namer, wrt_names, classes, name
+
+    def tangent(self, func, wrt: tuple, name: str | None = None, return_value: bool = False,
+                arg_classes: tuple = ()) -> GeneratedFunction:
+        """Generate the forward-mode (tangent) function of `func` for the `wrt` arguments."""
+        key = ("forward", func, tuple(wrt), return_value, arg_classes)
+        if key in self.by_key:
+            return self.by_key[key]
+        parsed, core, namer, wrt_names, classes, name = self._start(key, func, wrt, name,
+                                                                    arg_classes, "jvp_")
 
         def subroutine(callee, active, call_classes):
             return self.tangent(callee, active, return_value=True, arg_classes=call_classes)

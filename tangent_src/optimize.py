@@ -182,12 +182,7 @@ class Optimizer:
     # -- coalescing -----------------------------------------------------------------
     def coalesce(self, body: list) -> bool:
         """`dW_predict = f(...); dW = dW_predict` -> `dW = f(...)`: keep the readable name."""
-        counts: dict[str, int] = {}
-        defs: dict[str, int] = {}
-        for node in gast.walk(gast.Module(body=body, type_ignores=[])):
-            if isinstance(node, gast.Name):
-                table = counts if isinstance(node.ctx, gast.Load) else defs
-                table[node.id] = table.get(node.id, 0) + 1
+        counts, defs = _name_counts(body)
         self.changed = False
         self._coalesce_block(body, counts, defs)
         return self.changed
@@ -256,12 +251,7 @@ class Optimizer:
 
     # -- inlining single-use temporaries ------------------------------------------
     def inline(self, body: list) -> bool:
-        counts: dict[str, int] = {}
-        defs: dict[str, int] = {}
-        for node in gast.walk(gast.Module(body=body, type_ignores=[])):
-            if isinstance(node, gast.Name):
-                table = counts if isinstance(node.ctx, gast.Load) else defs
-                table[node.id] = table.get(node.id, 0) + 1
+        counts, defs = _name_counts(body)
         self.changed = False
         self._inline_block(body, counts, defs)
         return self.changed
@@ -315,6 +305,17 @@ class Optimizer:
         return not _is_zeros(value) and not (
             isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
             value.func.id == "add_at")
+
+
+def _name_counts(body) -> tuple[dict, dict]:
+    """(reads, writes) of every name in `body`."""
+    counts: dict[str, int] = {}
+    defs: dict[str, int] = {}
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Name):
+            table = counts if isinstance(node.ctx, gast.Load) else defs
+            table[node.id] = table.get(node.id, 0) + 1
+    return counts, defs
 
 
 def _is_zeros(value) -> bool:
