@@ -45,6 +45,6 @@ def dcomprehension_sum(x, ws, dout=1.0):
         tanh_w2_times_x = _tanh_w2_times_x_tape.pop()
         # line 278: hs = [np.tanh(w * x) for w in ws]
         dtanh_w2_times_x_popped = ditems.pop()
-        dx = dx + unbroadcast(dtanh_w2_times_x_popped * (1.0 -
-            tanh_w2_times_x * tanh_w2_times_x) * w2, x)
+        dx += unbroadcast(dtanh_w2_times_x_popped * (1.0 - tanh_w2_times_x *
+            tanh_w2_times_x) * w2, x)
     return dx

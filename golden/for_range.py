@@ -16,7 +16,7 @@ def dfor_range(x, n=3, dy=1.0):
         dy2 = dy
         # line 107: y = y * x + i
         dy = unbroadcast(dy * x, y)
-        dx = dx + unbroadcast(dy2 * y, x)
+        dx += unbroadcast(dy2 * y, x)
     # line 105: y = x
     dx = dx + dy
     return dx

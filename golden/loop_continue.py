@@ -35,7 +35,7 @@ def dloop_continue(x, n=4, dy=1.0):
             x_times_i = _x_times_i_tape.pop()
             # line 141: y = y + x * i
             dy = unbroadcast(dy2, y)
-            dx = dx + unbroadcast(dy2, x_times_i) * i
+            dx += unbroadcast(dy2, x_times_i) * i
         else:
             # line 139: if i % 2 == 0:
             dy = dy2

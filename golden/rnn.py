@@ -30,7 +30,7 @@ def drnn(W, U, h, xs, dout=1.0):
         h2 = _h2_tape.pop()
         # line 244: h = np.tanh(W @ h + U @ xs[t])
         dt2 = dh * (1.0 - h2 * h2)
-        dU = dU + np.outer(dt2, xs_t)
-        dW = dW + np.outer(dt2, h)
+        dU += np.outer(dt2, xs_t)
+        dW += np.outer(dt2, h)
         dh = W.T @ dt2
     return dW, dU

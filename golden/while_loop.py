@@ -24,5 +24,5 @@ def dwhile_loop(x, dy=1.0):
         dy2 = dy
         # line 122: y = y * x
         dy = unbroadcast(dy * x, y)
-        dx = dx + unbroadcast(dy2 * y, x)
+        dx += unbroadcast(dy2 * y, x)
     return dx

@@ -488,4 +488,93 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str]) -> 
         changed |= opt.inline(func.body)
         if not changed:
             break
+    params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
+    accumulate_in_place(func.body, inplace | params)  # a parameter's array is the caller's
     drop_empty_markers(func.body)
+
+
+# Calls whose result is always a new array (never a view of an argument, never read-only).
+FRESH_CALLS = {"outer", "dot", "matmul", "sum", "zeros_like", "zeros", "exp", "log", "tanh",
+               "sin", "cos", "sqrt", "square", "where", "clip", "maximum", "minimum"}
+
+
+def _fresh(value) -> bool:
+    """Whether an expression certainly builds a new, writable value."""
+    if isinstance(value, gast.BinOp):
+        return True
+    if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+        return True
+    if isinstance(value, gast.Constant):
+        return True
+    if isinstance(value, gast.Call):
+        func = value.func
+        name = func.attr if isinstance(func, gast.Attribute) and isinstance(
+            func.value, gast.Name) and func.value.id == "np" else \
+            func.id if isinstance(func, gast.Name) and func.id == "zeros_like" else None
+        return name in FRESH_CALLS
+    return False
+
+
+def accumulate_in_place(body: list, inplace: set) -> None:
+    """`dW = dW + g` inside a loop -> `dW += g` when dW never shares its array with another
+    name: every assignment to it builds a new value and it is never copied, stored or
+    passed on whole. Saves one allocation per iteration (it matters under numba)."""
+    assigned: dict = {}
+    shared = set(inplace)
+    returned = {id(n.value) for n in gast.walk(gast.Module(body=body, type_ignores=[]))
+                if isinstance(n, gast.Return)}
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Assign):
+            for target in gast.walk(node.targets[0]):
+                if isinstance(target, gast.Name) and isinstance(target.ctx, gast.Store):
+                    assigned.setdefault(target.id, []).append(node.value)
+            if isinstance(node.value, gast.Name):
+                shared.add(node.value.id)  # y = x: y and x would share one array
+            if not isinstance(node.targets[0], gast.Name):
+                shared |= _names_read(node.value)
+        elif isinstance(node, gast.Call):
+            if isinstance(node.func, gast.Attribute) and node.func.attr == "append":
+                shared |= _names_read(node)
+        elif isinstance(node, (gast.Tuple, gast.List)) and isinstance(node.ctx, gast.Load) \
+                and id(node) not in returned:
+            shared |= {e.id for e in node.elts if isinstance(e, gast.Name)}
+    shared |= _viewed_names(body)
+    owned = {name for name, values in assigned.items()
+             if name not in shared and all(_fresh(v) or (
+                 isinstance(v, gast.BinOp) and isinstance(v.left, gast.Name) and
+                 v.left.id == name) for v in values)}
+    _rewrite_accumulations(body, owned, in_loop=False)
+
+
+def _viewed_names(body) -> set:
+    """Names whose array may be viewed by another value: a subscript (`x[1:]`), an
+    attribute (`x.T`) or an argument of a call that may return a view (np.reshape...)."""
+    viewed = set()
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and \
+                isinstance(node.value, gast.Name):
+            viewed.add(node.value.id)
+        elif isinstance(node, gast.Call) and not _fresh(node) and not (
+                isinstance(node.func, gast.Attribute) and node.func.attr == "pop"):
+            viewed |= {a.id for a in node.args if isinstance(a, gast.Name)}
+            viewed |= {k.value.id for k in node.keywords if isinstance(k.value, gast.Name)}
+    return viewed
+
+
+def _rewrite_accumulations(stmts, owned: set, in_loop: bool) -> None:
+    for idx, stmt in enumerate(stmts):
+        if isinstance(stmt, (gast.For, gast.While)):
+            _rewrite_accumulations(stmt.body, owned, True)
+        elif isinstance(stmt, gast.If):
+            _rewrite_accumulations(stmt.body, owned, in_loop)
+            _rewrite_accumulations(stmt.orelse, owned, in_loop)
+        elif in_loop and isinstance(stmt, gast.Assign) and \
+                isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.BinOp) \
+                and isinstance(stmt.value.op, (gast.Add, gast.Sub)) and \
+                isinstance(stmt.value.left, gast.Name) and \
+                stmt.value.left.id == stmt.targets[0].id and stmt.targets[0].id in owned and \
+                stmt.targets[0].id not in _names_read(stmt.value.right):
+            new = gast.AugAssign(target=stmt.targets[0], op=stmt.value.op,
+                                 value=stmt.value.right)
+            new.lineno = getattr(stmt, "lineno", None)
+            stmts[idx] = new

@@ -50,3 +50,18 @@ def test_np_dot_above_two_dimensions_is_refused_not_wrong():
         assert "np.dot" in str(err)
     else:
         raise AssertionError("np.dot of 3-D arrays must not silently use matmul's rule")
+
+
+def seed_updated_in_a_loop(y, n):
+    for _ in range(n):
+        y = y + 0.01 * (np.sin(y) * y - y ** 3)
+    return y
+
+
+def test_in_place_accumulation_never_touches_the_callers_seed():
+    """Accumulations inside loops may become `+=`; a parameter (the seed) must not."""
+    seed = np.array(1.0)
+    autodiff = tangent_src.autodiff(seed_updated_in_a_loop, mode="reverse", wrt=0)
+    first = autodiff(np.array(0.5), 10, seed)
+    assert seed == 1.0
+    assert np.allclose(first, autodiff(np.array(0.5), 10, np.array(1.0)))
