@@ -65,3 +65,18 @@ def test_in_place_accumulation_never_touches_the_callers_seed():
     first = autodiff(np.array(0.5), 10, seed)
     assert seed == 1.0
     assert np.allclose(first, autodiff(np.array(0.5), 10, np.array(1.0)))
+
+
+def test_tangent_src_imports_without_scipy():
+    """SciPy is an optional extra: a fresh interpreter that cannot import it still imports
+    tangent_src and differentiates NumPy code."""
+    import subprocess
+    import sys
+    code = (
+        "import sys; sys.modules['scipy'] = None\n"
+        "import numpy as np, tangent_src\n"
+        "assert tangent_src.hessian is not None\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr

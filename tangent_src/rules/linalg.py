@@ -43,8 +43,8 @@ from __future__ import annotations
 
 import gast
 import numpy as np
-import scipy.linalg
 
+from .optional import optional_module
 from .registry import (
     REGISTRY,
     Template,
@@ -52,6 +52,8 @@ from .registry import (
     register_template,
     template_from_source,
 )
+
+scipy = type("scipy", (), {"linalg": optional_module("scipy.linalg")})  # SciPy is optional
 
 A, T = REGISTRY.adjoints, REGISTRY.tangents
 _EARLIER = {id(t) for t in A.values()}

@@ -8,9 +8,10 @@ softmax and log_softmax use exp(a - logsumexp(a)) and stay finite for inputs of 
 """
 from __future__ import annotations
 
-import scipy.special as sp
-
+from .optional import optional_module
 from .registry import REGISTRY, register_template
+
+sp = optional_module("scipy.special")  # SciPy is optional
 
 A, T = REGISTRY.adjoints, REGISTRY.tangents
 _EARLIER = {id(t) for t in A.values()}
