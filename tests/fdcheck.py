@@ -139,3 +139,19 @@ def assert_grad_matches(f, args, wrt=0, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL, ep
         np.testing.assert_array_equal(after, before, err_msg="the gradient modified its input")
     assert_grads_close(actual, expected, f, args, wrt, rtol=rtol, atol=atol, kwargs=kwargs)
     return actual
+
+
+def normal(*shape, loc=0.0, scale=1.0):
+    """Spec of a normal draw: a Python float when `shape` is empty, else a float64 array."""
+    def draw(rng):
+        value = rng.normal(loc, scale, size=shape)
+        return float(value) if not shape else np.asarray(value, dtype=np.float64)
+    return draw
+
+
+def uniform(lo, hi, *shape):
+    """Spec of a uniform draw in [lo, hi): a Python float or a float64 array."""
+    def draw(rng):
+        value = rng.uniform(lo, hi, size=shape)
+        return float(value) if not shape else np.asarray(value, dtype=np.float64)
+    return draw

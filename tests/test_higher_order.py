@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from fdcheck import normal, uniform
 
 import tangent_src
 
@@ -119,18 +120,8 @@ class Case:
     wrt: int = 0
 
 
-def normal(*shape, scale=1.0):
-    def draw(rng):
-        value = rng.normal(0.0, scale, size=shape)
-        return float(value) if not shape else np.asarray(value, dtype=np.float64)
-    return draw
 
 
-def uniform(lo, hi, *shape):
-    def draw(rng):
-        value = rng.uniform(lo, hi, size=shape)
-        return float(value) if not shape else np.asarray(value, dtype=np.float64)
-    return draw
 
 
 def const(value):

@@ -35,6 +35,8 @@ import _helpers_mod as hm
 import numpy as np
 import pytest
 from _helpers_mod import softplus
+from fdcheck import normal, uniform
+from test_jax_tutorial import loss, predict, targets
 
 import tangent_src
 from tangent_src import d
@@ -239,19 +241,8 @@ class Case:
 CASES: list[Case] = []
 
 
-def normal(*shape, scale=1.0):
-    """Spec of a normal draw: a Python float for no shape, else a float64 array."""
-    def draw(rng):
-        value = rng.normal(0.0, scale, size=shape)
-        return float(value) if not shape else np.asarray(value, dtype=np.float64)
-    return draw
 
 
-def uniform(lo, hi, *shape):
-    def draw(rng):
-        value = rng.uniform(lo, hi, size=shape)
-        return float(value) if not shape else np.asarray(value, dtype=np.float64)
-    return draw
 
 
 def const(value):
@@ -1512,25 +1503,8 @@ def test_grad_has_aux():
 
 
 # JAX tutorial, section 3: differentiating with respect to a dict of parameters.
-inputs = np.array([[0.52, 1.12, 0.77],
-                   [0.88, -1.08, 0.15],
-                   [0.52, 0.06, -1.30],
-                   [0.74, -2.49, 1.39]])
-targets = np.array([True, True, False, True])
-
-
-def sigmoid(x):
-    return 0.5 * (np.tanh(x / 2) + 1)
-
-
-def predict(W, b):
-    return sigmoid(np.dot(inputs, W) + b)
-
-
-def loss(W, b):
-    preds = predict(W, b)
-    label_probs = preds * targets + (1 - preds) * (1 - targets)
-    return -np.sum(np.log(label_probs))
+# The JAX tutorial's logistic regression (inputs, targets, predict, loss) lives in
+# test_jax_tutorial; loss2 is its section-3 variant with a dict of parameters.
 
 
 def loss2(params_dict):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from fdcheck import assert_grad_matches, assert_grads_close, numerical_grad
+from fdcheck import assert_grad_matches, assert_grads_close, normal, numerical_grad, uniform
 
 import tangent_src
 
@@ -35,20 +35,8 @@ class Case:
 CORPUS: list[Case] = []
 
 
-def normal(*shape, loc=0.0, scale=1.0):
-    """Spec of a normal draw: a Python float when `shape` is empty, else a float64 array."""
-    def draw(rng):
-        value = rng.normal(loc, scale, size=shape)
-        return float(value) if not shape else np.asarray(value, dtype=np.float64)
-    return draw
 
 
-def uniform(lo, hi, *shape):
-    """Spec of a uniform draw in [lo, hi): a Python float or a float64 array."""
-    def draw(rng):
-        value = rng.uniform(lo, hi, size=shape)
-        return float(value) if not shape else np.asarray(value, dtype=np.float64)
-    return draw
 
 
 def const(value):
