@@ -155,3 +155,24 @@ def uniform(lo, hi, *shape):
         value = rng.uniform(lo, hi, size=shape)
         return float(value) if not shape else np.asarray(value, dtype=np.float64)
     return draw
+
+
+def import_generated(module_name: str, lines: list[str]):
+    """Write generated test functions to a real file (tangent_src reads source) and import
+    it as `module_name`; the directory is removed when the interpreter exits."""
+    import atexit
+    import importlib.util
+    import os
+    import shutil
+    import sys
+    import tempfile
+    directory = tempfile.mkdtemp(prefix=f"tangent_src_{module_name}_")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = os.path.join(directory, f"{module_name}.py")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module

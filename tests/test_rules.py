@@ -19,13 +19,8 @@ of the registry and the freshness of docs/coverage.md.
 """
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import math
-import os
-import shutil
-import sys
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +28,7 @@ from pathlib import Path
 import gast
 import numpy as np
 import pytest
-from fdcheck import numerical_grad
+from fdcheck import import_generated, numerical_grad
 
 import tangent_src
 from tangent_src.rules import REGISTRY, elementwise, operators, reductions
@@ -272,15 +267,7 @@ def _write_module(cases: list[Case]):
                   f"    return {call}", "", "",
                   f"def case_{n}({', '.join(params)}):",
                   f"    return np.sum(W{n} * {call})", "", ""]
-    directory = tempfile.mkdtemp(prefix="tangent_src_rule_cases_")
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = os.path.join(directory, "rule_cases.py")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    spec = importlib.util.spec_from_file_location("rule_cases", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["rule_cases"] = module
-    spec.loader.exec_module(module)
+    module = import_generated("rule_cases", lines)
     rng = np.random.default_rng(20240611)
     samples = []
     for n, case in enumerate(cases):

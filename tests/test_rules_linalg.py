@@ -24,19 +24,13 @@ split), advanced indexing and array construction.
 """
 from __future__ import annotations
 
-import atexit
-import importlib.util
-import os
-import shutil
-import sys
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 import scipy.linalg
 import scipy.special as sp
-from fdcheck import numerical_grad
+from fdcheck import import_generated, numerical_grad
 
 import tangent_src
 from tangent_src import runtime as rt
@@ -510,15 +504,7 @@ def _write_module(table):
                   f"{body}    return {result}", "", "",
                   f"def case_{n}({', '.join(params)}):",
                   f"{body}    return np.sum(W{n} * ({result}))", "", ""]
-    directory = tempfile.mkdtemp(prefix="tangent_src_linalg_cases_")
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = os.path.join(directory, "linalg_cases.py")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    spec = importlib.util.spec_from_file_location("linalg_cases", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["linalg_cases"] = module
-    spec.loader.exec_module(module)
+    module = import_generated("linalg_cases", lines)
     samples = []
     for n, (entry, drawn) in enumerate(zip(table, values)):
         for k, (gen, value) in enumerate(zip(entry.args, drawn)):
