@@ -256,8 +256,13 @@ def tuple_field(name):
 
 
 def convert_like(items, like):
-    """`items` as the same kind of sequence as `like` (a list or a tuple)."""
-    return list(items) if isinstance(like, list) else tuple(items)
+    """`items` as the same kind of value as `like`: a list, a tuple, or an array (the
+    adjoint of an array made from a list, or of a list read as an array)."""
+    if isinstance(like, list):
+        return list(items)
+    if isinstance(like, tuple):
+        return tuple(items)
+    return np.reshape(np.asarray(items, dtype=float), np.shape(like))
 
 
 def dict_keys(mapping):
@@ -279,7 +284,8 @@ HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremu
            "dot_lhs", "dot_rhs", "matmul_lhs", "matmul_rhs", "inverse_permutation",
            "zeros_like", "add_at", "product",
            "set_at", "zero_at", "plus", "replicate", "checkpoint_every",
-           "attribute_tangent", "read_at", "convert_like", "dict_keys", "left_part", "right_part")
+           "attribute_tangent", "read_at", "convert_like", "dict_keys", "left_part",
+           "right_part")
 
 
 # --- helpers for the NumPy rule families (elementwise, reductions); each has rules of its own
@@ -626,6 +632,23 @@ def qr_checked(x, a, mode="reduced"):
     return x
 
 
+def pad_checked(t, mode="constant"):
+    """t, the tangent of np.pad's array, after checking that np.pad is linear in the array
+    for `mode` (maximum, minimum and median pick the border by value, not by position)."""
+    if mode not in ("constant", "edge", "reflect", "symmetric", "wrap", "mean", "linear_ramp"):
+        refuse(f"the derivative of np.pad with mode={mode!r}")
+    return t
+
+
+def cross_checked(x, a, b):
+    """x, after checking that np.cross(a, b) is of 3-vectors (the rules' case; 2-vectors
+    have a scalar cross product)."""
+    if np.shape(a)[-1:] != (3,) or np.shape(b)[-1:] != (3,):
+        refuse("the derivative of np.cross of 2-vectors; pad them with a zero third "
+               "component")
+    return x
+
+
 def block_embed(g, i, j):
     """A (2n, 2n) matrix (stacked over leading axes) that is zero except block (i, j) = g."""
     g = np.asarray(g)
@@ -914,7 +937,8 @@ HELPERS += (
     "einsum_spec", "einsum_open", "product_spec", "kron_shape", "undiagonal", "diag_adjoint",
     "pair_diff", "inv_offdiag", "symmetrize", "symmetrize_t", "transpose_if", "triangle",
     "unit_eye", "svd_checked", "qr_checked", "solve_checked", "block_embed",
-    "block_part", "norm_dual", "norm_inv", "norm_curvature_check", "norm_axes",
+    "block_part", "pad_checked", "cross_checked", "norm_dual", "norm_inv",
+    "norm_curvature_check", "norm_axes",
     "one_if_none",
     "sum_to", "pieces", "join", "untile", "unrepeat", "unpad", "untake",
     "untake_along_axis", "unarray", "polygamma_np")

@@ -149,9 +149,10 @@ register_template(A, np.linalg.outer, "y, a, b",
 register_template(T, np.linalg.outer, "y, a, b",
                   "d[y] = np.linalg.outer(d[a], b)\nd[y] = np.linalg.outer(a, d[b])\n")
 register_template(A, np.cross, "y, a, b",
-                  "d[a] = sum_to(np.cross(b, d[y]), np.shape(a))\n"
-                  "d[b] = sum_to(np.cross(d[y], a), np.shape(b))\n")
-register_template(T, np.cross, "y, a, b", "d[y] = np.cross(d[a], b)\nd[y] = np.cross(a, d[b])\n")
+                  "d[a] = sum_to(np.cross(b, cross_checked(d[y], a, b)), np.shape(a))\n"
+                  "d[b] = sum_to(np.cross(cross_checked(d[y], a, b), a), np.shape(b))\n")
+register_template(T, np.cross, "y, a, b", "d[y] = np.cross(cross_checked(d[a], a, b), b)\n"
+                  "d[y] = np.cross(a, cross_checked(d[b], a, b))\n")
 A[np.linalg.cross], T[np.linalg.cross] = A[np.cross], T[np.cross]
 for _key in (np.matrix_transpose, np.linalg.matrix_transpose):
     register_template(A, _key, "y, a", "d[a] = np.swapaxes(d[y], -1, -2)")
@@ -208,12 +209,12 @@ register_template(A, np.linalg.solve, "y, a, b",
 register_template(T, np.linalg.solve, "y, a, b",
                   "d[y] = np.linalg.solve(a, solve_checked(d[b], a, b))\n"
                   "d[y] = -np.linalg.solve(a, d[a] @ solve_checked(y, a, b))\n")
-register_template(A, np.linalg.pinv, "y, a, rcond=None, hermitian=False, rtol=None",
+register_template(A, np.linalg.pinv, "y, a, rcond=None, *, rtol=None",
                   f"yt = {_t('y')}\ngt = {_t('d[y]')}\n"
                   "d[a] = -(yt @ d[y] @ yt) + (gt - a @ (y @ gt)) @ (y @ yt) + "
                   "(yt @ y) @ (gt - (gt @ y) @ a)\n")
 _DAT = _t("d[a]")
-register_template(T, np.linalg.pinv, "y, a, rcond=None, hermitian=False, rtol=None",
+register_template(T, np.linalg.pinv, "y, a, rcond=None, *, rtol=None",
                   f"d[y] = -(y @ d[a] @ y) + (y @ {_t('y')}) @ ({_DAT} - ({_DAT} @ a) @ y) + "
                   f"({_DAT} - y @ (a @ {_DAT})) @ ({_t('y')} @ y)")
 for _key, _params in ((scipy.linalg.inv, "y, a, overwrite_a=False, check_finite=True"),

@@ -138,6 +138,8 @@ _pair(rt.triangle, "y, a, lower=False, unit_diagonal=False",
 _pair(rt.svd_checked, "y, x, a, full_matrices=True", "{t}", "d[y]")
 _pair(rt.qr_checked, "y, x, a, mode='reduced'", "{t}", "d[y]")
 _pair(rt.solve_checked, "y, x, a, b", "{t}", "d[y]")
+_pair(rt.pad_checked, "y, t, mode='constant'", "{t}", "d[y]")
+_pair(rt.cross_checked, "y, x, a, b", "{t}", "d[y]")
 _pair(rt.block_embed, "y, g, i, j", "block_embed({t}, i, j)", "block_part(d[y], i, j)")
 _pair(rt.block_part, "y, c, i, j", "block_part({t}, i, j)", "block_embed(d[y], i, j)")
 _pair(rt.one_if_none, "y, b", "{t}", "d[y]")

@@ -51,6 +51,8 @@ class _Substitute(gast.NodeTransformer):
             name = self.dnames.get(node.slice.id)
             if name is None:
                 raise _Inactive(node.slice.id)
+            if not isinstance(name, str):  # an expression (see array_operands)
+                return copy.deepcopy(name)
             return gast.Name(id=name, ctx=node.ctx, annotation=None, type_comment=None)
         return self.generic_visit(node)
 
@@ -120,3 +122,38 @@ def _reads_adjoint(expr, param: str) -> bool:
                 node.slice.id == param:
             return True
     return False
+
+
+# Parameters that take a sequence as such (np.concatenate's arrays, np.array's object, the
+# builtins' items, cho_solve's (c, lower), the structure `obj`/`like` of runtime helpers).
+SEQUENCE_PARAMS = frozenset({"arrays", "tup", "object", "items", "parts", "obj", "like",
+                             "c_and_lower"})
+
+
+def array_operands(template: Template, values: dict, dnames: dict, sequences: set) -> dict:
+    """A list or tuple built in the function (`np.mean(np.multiply([a, b], 2))`) and passed
+    where a rule expects an array is read as the array NumPy makes of it: its value and its
+    derivative become `np.asarray(...)` in the rule (a list tangent times 2 would repeat the
+    list, and list + list concatenate). Updates `values` and `dnames` in place; returns
+    {parameter: the list's name} for the parameters converted."""
+    converted: dict = {}
+    module = getattr(template.key, "__module__", None) or type(template.key).__module__
+    if module.split(".")[0] not in ("numpy", "scipy"):  # operators, builtins, helpers
+        return converted
+    for param in template.params[1:]:
+        value = values.get(param)
+        if param in SEQUENCE_PARAMS or param not in dnames or not isinstance(value, gast.Name) \
+                or value.id not in sequences:
+            continue
+        converted[param] = value.id
+        values[param] = _asarray(value.id)
+        if isinstance(dnames[param], str):
+            dnames[param] = _asarray(dnames[param])
+    return converted
+
+
+def _asarray(name: str):
+    func = gast.Attribute(value=gast.Name(id="np", ctx=gast.Load(), annotation=None,
+                                          type_comment=None), attr="asarray", ctx=gast.Load())
+    return gast.Call(func=func, args=[gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                                type_comment=None)], keywords=[])
