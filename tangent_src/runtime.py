@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import DerivativeNotImplementedError, DerivativeUndefinedError
+
+# what refuse() raises (generated standalone modules copy refuse() without these)
+REFUSALS = (DerivativeNotImplementedError, DerivativeUndefinedError)
+
 
 def unbroadcast(g, like):
     """Sum `g` over the axes NumPy broadcasting added or stretched, to the shape of `like`."""
@@ -116,13 +121,10 @@ def inverse_permutation(axes):
 def refuse(message, undefined=False):
     """Raise the refusal of a derivative case that a rule does not implement (or, with
     `undefined`, where the derivative does not exist): a TangentError that is also a
-    NotImplementedError (ValueError); in a standalone module, the built-in error."""
-    try:
-        from tangent_src import errors
-    except ImportError:
-        raise (ValueError if undefined else NotImplementedError)(message) from None
-    raise (errors.DerivativeUndefinedError if undefined else
-           errors.DerivativeNotImplementedError)(message)
+    NotImplementedError (ValueError); in a standalone module, which has no REFUSALS, the
+    built-in error."""
+    not_implemented, not_defined = globals().get("REFUSALS", (NotImplementedError, ValueError))
+    raise (not_defined if undefined else not_implemented)(message)
 
 
 def zeros_like(x):
