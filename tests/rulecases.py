@@ -842,6 +842,20 @@ add("t = ({0}, {1})\nnp.exp(t) * 2 + np.array(t)", R(2), R(2), second=True)
 add("np.cross({0}, {1})", R(3), R(3), second=True)
 add("np.cross({0}, {1})", R(2, 3), R(2, 3), second=True)
 add("np.linalg.pinv({0}, hermitian=True)", M(3, "spd"))
+for call in ["np.kron({0}, {1})", "np.append({0}, {1})", "np.inner({0}, {1})",
+             "np.tensordot({0}, {1}, 0)", "np.broadcast_to({0}, (2, 3)) * {1}",
+             "np.expand_dims({0}, 0) * {1}", "np.reshape({0}, (1, 1)) * {1}", "np.ravel({0}) * {1}",
+             "np.transpose({0}) * {1}", "np.average({0}) * {1}", "np.ptp({0}) + {1}",
+             "np.var({0}) + {1}", "scipy.special.logsumexp({0}) * {1}",
+             "scipy.special.softmax({0}) * {1}", "np.clip({0}, -0.5, 0.5) * {1}",
+             "np.where({0} > 0, {0}, {1})", "np.maximum({0}, {1})", "np.dot({1}, {0})",
+             "np.multiply.outer({0}, {1})", "np.linalg.norm({1}) * {0}", "np.hypot({0}, {1})",
+             "np.sum({0} * {1}, axis=0)", "np.mean({0} + {1}, axis=-1)", "np.cumsum({0} * {1})"]:
+    add(call, R(), R(3))
+for call in ["np.put_along_axis({0}, np.array([[0], [1]]), 1.0, axis=1)",
+             "np.fill_diagonal({0}, 1.0)", "np.copyto({0}, 1.0)", "np.place({0}, {0} > 0, 1.0)",
+             "np.putmask({0}, {0} > 0, 1.0)", "np.put({0}, [0], 1.0)"]:
+    add(f"y = {{0}} * 1.0\n{call.replace('{0}', 'y')}\ny * {{0}}", R(2, 2))
 for call, args in [  # order 2 on mixed forms
         ("np.sum({0}, 0, None, None, True) * {0}", (R(2, 3),)),
         ("np.linalg.cholesky({0})", (M(2, "spd", batch=(2,)),)),

@@ -8,10 +8,10 @@ conventions:
   not the interleaved operand/sublist form): the derivative with respect to an operand is
   one `einsum_open` (runtime.py) with the subscripts rotated so that the operand is the
   output (`einsum_spec(subscripts, k)`); tensordot, inner and kron use the same helper.
-- np.dot keeps the matmul rule of arrays.py (operands up to 2-D, or N-D with a 1-D or 2-D
-  second operand, where dot and matmul agree).
+- np.dot: matmul's rule up to 2-D; above, a contraction of a's last axis with b's
+  second-to-last (runtime dot_lhs / dot_rhs).
 - inv, det, slogdet, solve: `a` nonsingular. slogdet's sign has zero derivative; write
-  `sign, logdet = np.linalg.slogdet(a)` (or index it), not `.logabsdet`.
+  `sign, logdet = np.linalg.slogdet(a)`, index it, or read `.logabsdet`.
   solve: `b` a vector (with a 2-D `a`) or a stack of matrices, not a 1-D `b` with a
   stacked `a`.
 - cholesky, eigh, eigvalsh read one triangle of `a` (the lower one unless upper=True /
@@ -411,8 +411,9 @@ _NONSINGULAR = "`a` nonsingular"
 _ONE_TRIANGLE = ("reads one triangle of `a` ({}); the derivative is with respect to that "
                  "triangle, the other one gets zero")
 _NORM = ("2-norm / Frobenius: x / |x|, 0 at x = 0; ord 1, inf, -inf (vectors and matrices): "
-         "piecewise linear, ties share equally; matrix ord 2, -2, 'nuc': singular vectors "
-         "(distinct singular values), first derivatives only")
+         "piecewise linear, ties share equally; other vector ord p: sign(x) (|x| / "
+         "norm)^(p - 1) and ord 0: zero, first derivatives only; matrix ord 2, -2, 'nuc': "
+         "singular vectors (distinct singular values), first derivatives only")
 NOTES = {
     np.einsum: ("any subscripts (implicit output, ellipsis, repeated letters, broadcasting), "
                 "up to 8 operands, not the operand/sublist form; adjoints are einsum_open "
@@ -421,7 +422,7 @@ NOTES = {
     np.linalg.det: _NONSINGULAR + " (the gradient is det(a) inv(a)^T)",
     scipy.linalg.det: _NONSINGULAR + " (the gradient is det(a) inv(a)^T)",
     np.linalg.slogdet: (_NONSINGULAR + "; sign has zero derivative; write `sign, logdet = "
-                        "np.linalg.slogdet(a)` or index it (not .logabsdet)"),
+                        "np.linalg.slogdet(a)`, index it or read .logabsdet"),
     np.linalg.solve: _NONSINGULAR + "; not a 1-D b with a stacked a",
     scipy.linalg.solve: _NONSINGULAR + "; assume_a not supported",
     np.linalg.cholesky: _ONE_TRIANGLE.format("the lower one; upper=True: the upper one"),
@@ -435,8 +436,8 @@ NOTES = {
     scipy.linalg.svd: "as np.linalg.svd",
     np.linalg.svdvals: "distinct singular values for second derivatives",
     np.linalg.qr: "mode 'reduced' (or 'complete' with a square `a`), m >= n, full column rank",
-    np.linalg.pinv: "`a` of full rank (the pseudo-inverse is differentiable where the rank is "
-                    "locally constant)",
+    np.linalg.pinv: "`a` of full rank, hermitian=True not supported (the pseudo-inverse is "
+                    "differentiable where the rank is locally constant)",
     np.linalg.matrix_power: "d(A^n)[E] = upper-right block of [[A, E], [0, A]]^n; n < 0 needs a "
                             "nonsingular `a`",
     scipy.linalg.expm: ("d expm(A)[E] = upper-right block of expm([[A, E], [0, A]]), computed "
