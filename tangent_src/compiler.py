@@ -177,7 +177,8 @@ class ModuleBuilder:
             return self.tangent(callee, active, return_value=True, arg_classes=call_classes)
 
         forward = Forward(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
-                          return_value=return_value, classes=classes)
+                          return_value=return_value, classes=classes,
+                          trees={p for p, c in arg_classes if is_container(c)})
         node = forward.build()
         protected = self._protected(parsed, core, forward.tangents)
         protected |= set(forward.tangent_params.values())

@@ -51,6 +51,7 @@ UNARY = {
     np.degrees: "180.0 / np.pi",
     np.sinc: "sinc_derivative(x, 1)",
     np.conjugate: "1.0",           # real arguments; also np.conj
+    np.real: "1.0",                # real arguments; also `x.real` (lowered to np.real(x))
     math.exp: "y",
     math.exp2: "y * math.log(2.0)",
     math.expm1: "y + 1.0",
