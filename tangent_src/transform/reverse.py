@@ -618,9 +618,10 @@ def no_rule_for_subscript(parsed: ParsedFunction, value):
         NoDerivativeRuleError, value,
         f"no derivative rule for indexing {label} with a varying value",
         construct=f"{label}[...]",
-        hint="compute it with NumPy functions that have rules (np.concatenate, np.take, "
-             "...), or wrap it in a function registered with @tangent_src.adjoint and "
-             "@tangent_src.tangent")
+        hint="an integer index: say so with int(...) (or a function registered with "
+             "tangent_src.nondifferentiable); values: compute them with NumPy functions that "
+             "have rules (np.concatenate, np.take, ...), or register one with "
+             "@tangent_src.adjoint and @tangent_src.tangent")
 
 
 def no_rule_for_attribute(parsed: ParsedFunction, value):
