@@ -342,3 +342,27 @@ def test_nondifferentiable_user_function_is_not_inlined_into_higher_derivatives(
                  "exec"), module)
     rows = [module["ddwith_frozen_scale"](X.copy(), 1.0, e) for e in np.eye(3)]
     np.testing.assert_allclose(np.array(rows), expected, rtol=1e-10)
+
+
+# -- a field named like array metadata is a field of a parameter-holder object ------------------
+
+class Blob:
+    def __init__(self, size, weights):
+        self.size = size          # a parameter, not the array metadata x.size
+        self.weights = weights
+
+
+def blob_loss(blob, x):
+    n = x.size                    # metadata: constant
+    return blob.size * np.sum(blob.weights * x) * n + blob.size ** 2
+
+
+def test_object_field_named_size_is_differentiated():
+    blob = Blob(2.0, np.array([1.0, -2.0, 0.5]))
+    grad = tangent_src.grad(blob_loss)(blob, X.copy())
+    expected_size = np.sum(blob.weights * X) * 3 + 2.0 * blob.size
+    np.testing.assert_allclose(grad["size"], expected_size, rtol=1e-12)
+    np.testing.assert_allclose(grad["weights"], blob.size * X * 3, rtol=1e-12)
+    tangent = {"size": 1.0, "weights": np.zeros(3)}
+    _, slope = tangent_src.jvp(blob_loss, (blob, X.copy()), (tangent, np.zeros(3)))
+    np.testing.assert_allclose(slope, expected_size, rtol=1e-12)

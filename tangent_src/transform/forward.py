@@ -39,9 +39,11 @@ class Forward:
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
-                 classes: dict | None = None, trees: set | None = None):
+                 classes: dict | None = None, trees: set | None = None,
+                 objects: set | None = None):
         self.parsed, self.core, self.wrt = parsed, core, wrt
         self.trees = set(trees or ())  # tuples/lists/dicts/objects (their attributes: fields)
+        self.objects = frozenset(objects or ())  # parameter-holder object arguments
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
         self.name, self.return_value = name, return_value
         self.classes = classes or {}
@@ -69,7 +71,7 @@ class Forward:
     def build(self) -> gast.FunctionDef:
         core = copy.deepcopy(self.core)
         body, ret = core.body[:-1], core.body[-1]
-        self.varied = varied_names(body, set(self.wrt), self.resolve)
+        self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
         self.trees = _tree_names(body, self.trees)
         result = ret.value.id
         for w in self.wrt:

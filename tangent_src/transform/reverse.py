@@ -68,8 +68,9 @@ class Reverse:
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
                  classes: dict | None = None, trees: set | None = None,
-                 has_aux: bool = False):
+                 has_aux: bool = False, objects: set | None = None):
         self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.objects = frozenset(objects or ())  # parameter-holder object arguments
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
         self.name = name
         self.return_value = return_value
@@ -145,8 +146,8 @@ class Reverse:
         self._params = params
         self.lists = {n.targets[0].id for n in gast.walk(core) if isinstance(n, gast.Assign)
                       and isinstance(n.value, gast.List)}
-        self.varied = varied_names(body, set(self.wrt), self.resolve) & (
-            useful_names(body, ret.value.id, self.resolve) | set(self.wrt))
+        self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
+            useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
         self.same_shape = _same_shape(body, self.resolve)
         self.sequences = _sequence_names(body)
         self.trees = _tree_names(body, self.trees) | self.sequences
