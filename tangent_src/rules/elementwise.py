@@ -51,7 +51,6 @@ UNARY = {
     np.degrees: "180.0 / np.pi",
     np.sinc: "sinc_derivative(x, 1)",
     np.conjugate: "1.0",           # real arguments; also np.conj
-    np.real: "1.0",                # real arguments; also `x.real` (lowered to np.real(x))
     math.exp: "y",
     math.exp2: "y * math.log(2.0)",
     math.expm1: "y + 1.0",
@@ -85,6 +84,11 @@ UNARY = {
 for _f, _deriv in UNARY.items():
     register_template(REGISTRY.adjoints, _f, "y, x", f"d[x] = d[y] * ({_deriv})")
     register_template(REGISTRY.tangents, _f, "y, x", f"d[y] = d[x] * ({_deriv})")
+
+# np.real (also `x.real`, which lowering turns into np.real(x)): the identity on the real
+# arguments tangent_src differentiates
+register_template(REGISTRY.adjoints, np.real, "y, val", "d[val] = d[y]")
+register_template(REGISTRY.tangents, np.real, "y, val", "d[y] = np.real(d[val])")
 
 # np.clip(a, a_min, a_max): the gradient goes to whichever argument the value came from
 # (`a` inside [a_min, a_max], ends included); clip_part gives that as a 0/1 mask of the
