@@ -945,3 +945,32 @@ def index_concat_vjp(g, maker, items):
 
 
 HELPERS += ("index_concat", "index_concat_jvp", "index_concat_vjp")
+
+
+# --- arrays filled from values (rules/constructors.py): np.linspace is affine in start and
+# stop with weights `ramp`; np.arange(start, stop, step) is start + k * step (its length is
+# piecewise constant in the arguments, so it has no derivative).
+
+
+def linspace_ramp(num, endpoint=True, like=0.0):
+    """The weights t_k of np.linspace(start, stop, num) = (1 - t) * start + t * stop, shaped
+    to broadcast against start/stop arrays shaped like `like` (axis 0)."""
+    ramp = np.linspace(0.0, 1.0, num, endpoint=endpoint)
+    return np.reshape(ramp, (-1,) + (1,) * np.ndim(like))
+
+
+def arange_count(y, stop):
+    """k for each element of y = np.arange(start, stop, step); with one argument (stop is
+    None: the argument was the stop) zeros, since then no argument moves the values."""
+    if stop is None:
+        return np.zeros(np.shape(y))
+    return np.arange(float(np.shape(y)[0]))
+
+
+def arange_unit(y, stop):
+    """d(element)/d(start) of y = np.arange(start, stop, step): ones, or zeros when the one
+    argument was the stop (stop is None)."""
+    return np.zeros(np.shape(y)) if stop is None else np.ones(np.shape(y))
+
+
+HELPERS += ("linspace_ramp", "arange_count", "arange_unit")

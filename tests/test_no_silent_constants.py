@@ -366,3 +366,48 @@ def test_object_field_named_size_is_differentiated():
     tangent = {"size": 1.0, "weights": np.zeros(3)}
     _, slope = tangent_src.jvp(blob_loss, (blob, X.copy()), (tangent, np.zeros(3)))
     np.testing.assert_allclose(slope, expected_size, rtol=1e-12)
+
+
+# -- constructors filled from differentiated values (once nondifferentiable as a whole) --------
+
+def filled(x):
+    ones = np.full(3, x[0])
+    table = np.full((2, 3), x)                       # an array fill value, broadcast
+    same = np.full_like(x, x[1])
+    return np.sum(ones * x) + np.sum(table * np.arange(6.0).reshape(2, 3)) + np.sum(same ** 2)
+
+
+def test_full_and_full_like_are_linear_in_the_fill_value():
+    check_both_modes(filled)
+
+
+def ramps(x):
+    grid = np.linspace(x[0], x[1], 5)
+    fans = np.linspace(x[0], x, 4, endpoint=False)   # array stop: one ramp per entry
+    return np.sum(grid ** 2) + np.sum(fans ** 3)
+
+
+def test_linspace_is_affine_in_start_and_stop():
+    check_both_modes(ramps)
+    # hand-derived second derivatives of sum(linspace(a, b, 5) ** 2): 2 sum [(1-t)^2, ...]
+    t = np.linspace(0.0, 1.0, 5)
+
+    def grid_only(x):
+        return np.sum(np.linspace(x[0], x[1], 5) ** 2)
+
+    hess = tangent_src.hessian(grid_only)(X.copy())
+    expected = np.zeros((3, 3))
+    expected[:2, :2] = 2.0 * np.array([[np.sum((1 - t) ** 2), np.sum((1 - t) * t)],
+                                       [np.sum((1 - t) * t), np.sum(t ** 2)]])
+    np.testing.assert_allclose(hess, expected, rtol=1e-12)
+
+
+def stepped(x):
+    steps = np.arange(x[0], 4.0, x[2] + 0.05)        # start + k * step
+    counted = np.arange(len(x)) * x                   # integer arange: a constant
+    only_stop = np.arange(x[1]) * x[0]               # np.arange(stop): no value moves
+    return np.sum(steps ** 2) + np.sum(counted) + np.sum(only_stop)
+
+
+def test_arange_is_start_plus_k_step():
+    check_both_modes(stepped)
