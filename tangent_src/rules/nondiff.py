@@ -1,6 +1,12 @@
-"""Functions whose results carry no derivative: shapes, counts, comparisons, constructors,
-and the piecewise-constant roundings (sign, floor, ceil, round, rint, trunc, fix), whose
-derivative is zero wherever it exists (JAX's convention, also at the jumps)."""
+"""Functions whose results carry no derivative: shapes, counts, comparisons, constructors
+from shapes alone, and the piecewise-constant roundings (sign, floor, ceil, round, rint,
+trunc, fix), whose derivative is zero wherever it exists (JAX's convention, also at the
+jumps).
+
+A registration here is the only way (with comparisons and array metadata, see
+analysis/activity.py) that a value computed from a differentiated one becomes a constant,
+so an entry must have zero derivative in *every* argument: a constructor that takes a
+value (np.full's fill_value, np.linspace's start) has rules instead (constructors.py)."""
 from __future__ import annotations
 
 import math
