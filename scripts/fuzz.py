@@ -38,7 +38,7 @@ def _alarm(signum, frame):
 def run_one(task: tuple) -> dict:
     """Generate and check one program in a worker; a slow one is cut off by SIGALRM."""
     global _done
-    seed, modes, backend, timeout = task
+    seed, modes, backend, timeout, avoid = task
     import tangent_src
     _done += 1
     if _done % 50 == 0:
@@ -48,7 +48,7 @@ def run_one(task: tuple) -> dict:
     signal.alarm(timeout)
     program = None
     try:
-        program = fuzzgen.generate(seed)
+        program = fuzzgen.generate(seed, avoid)
         outcome = fuzzgen.check(program, modes, backend)
         result = {"category": outcome.category, "checks": outcome.checks}
     except _Timeout:
@@ -58,7 +58,8 @@ def run_one(task: tuple) -> dict:
                   "checks": {"harness": ("harness-error", fuzzgen._crash_detail(exc))}}
     finally:
         signal.alarm(0)
-    result.update(seed=seed, elapsed=time.perf_counter() - start,
+    result.update(avoid=f" --avoid {','.join(avoid)}" if avoid else "", seed=seed,
+                  elapsed=time.perf_counter() - start,
                   features=sorted(program.features) if program else [],
                   source=program.source if program else "")
     return result
@@ -68,7 +69,7 @@ def write_failure(out: str, result: dict) -> None:
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, f"seed_{result['seed']}_{result['category']}.txt")
     lines = [f"# seed {result['seed']}: {result['category']}",
-             f"# replay: python scripts/fuzz.py --replay {result['seed']}",
+             f"# replay: python scripts/fuzz.py --replay {result['seed']}{result['avoid']}",
              f"# features: {', '.join(result['features'])}"]
     for name, (cat, detail) in result["checks"].items():
         lines.append(f"# {name}: {cat}" + (f" -- {detail}" if detail else ""))
@@ -115,8 +116,8 @@ def summarize(results: list, elapsed: float, jobs: int) -> str:
     return "\n".join(lines)
 
 
-def replay(seed: int, modes, backend: str) -> int:
-    program = fuzzgen.generate(seed)
+def replay(seed: int, modes, backend: str, avoid=()) -> int:
+    program = fuzzgen.generate(seed, avoid)
     print(program.source)
     print("# inputs:", program.make_args())
     print("# features:", ", ".join(sorted(program.features)))
@@ -134,18 +135,36 @@ def main(argv=None) -> int:
     parser.add_argument("--modes", default="rev,fwd,hvp")
     parser.add_argument("--timeout", type=int, default=60, help="seconds per program")
     parser.add_argument("--out", default="/tmp/fuzz_failures")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="stop after this long and report what was checked")
+    parser.add_argument("--avoid", default="",
+                        help="comma-separated constructs to leave out (known bugs): "
+                             + ", ".join(fuzzgen.AVOIDABLE) + ", or 'known' for all")
     parser.add_argument("--replay", type=int, default=None, metavar="SEED")
+    parser.add_argument("--minimize", type=int, default=None, metavar="SEED",
+                        help="shrink a failing program by removing lines while it fails")
     args = parser.parse_args(argv)
     modes = tuple(args.modes.split(","))
     backend = "numba" if args.numba else "python"
+    avoid = fuzzgen.AVOIDABLE if args.avoid == "known" else \
+        tuple(a for a in args.avoid.split(",") if a)
     if args.replay is not None:
-        return replay(args.replay, modes, backend)
-    tasks = [(seed, modes, backend, args.timeout)
+        return replay(args.replay, modes, backend, avoid)
+    if args.minimize is not None:
+        small = fuzzgen.minimize(fuzzgen.generate(args.minimize, avoid), modes,
+                                 log=lambda s: print(s, file=sys.stderr))
+        print(small.source)
+        print(fuzzgen.check(small, modes).report())
+        return 0
+    tasks = [(seed, modes, backend, args.timeout, avoid)
              for seed in range(args.start, args.start + args.count)]
     start = time.perf_counter()
     results = []
     with multiprocessing.Pool(args.jobs, maxtasksperchild=400) as pool:
         for k, result in enumerate(pool.imap_unordered(run_one, tasks, chunksize=4)):
+            if args.time_limit and time.perf_counter() - start > args.time_limit:
+                pool.terminate()
+                break
             results.append(result)
             if result["category"] in FAILING + ("TIMEOUT", "harness-error"):
                 write_failure(args.out, result)

@@ -15,6 +15,7 @@ and the same inputs, so a failure is reproduced from its seed alone.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import importlib.util
@@ -88,6 +89,8 @@ class Var:
     param: bool = False          # an entry argument (writing it mutates the caller's array)
     writable: bool = False       # an ndarray the program may write into
     is_int: bool = False         # a loop index (usable as an index or a small factor)
+    shared: bool = False         # may be a module global's array: never written in place
+    alias: bool = False          # shares its array with another name (a view or `b = a`)
 
 
 UNARY = [  # (template, bound of the result given bound b of the argument)
@@ -120,7 +123,8 @@ NAMES = ["a", "b", "c", "h", "s", "t", "u", "v", "w", "z", "acc", "tot", "y", "r
 class _Gen:
     """Builds one program; all randomness comes from `self.r`."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, avoid: frozenset = frozenset()):
+        self.avoid = avoid
         self.r = random.Random(seed)
         self.seed = seed
         self.n = self.r.randint(2, 4)
@@ -137,7 +141,7 @@ class _Gen:
         self.counter = 0
         self.boundary = self.r.random() < 0.1
         self.loop_depth = 0
-        self.used: set = {"x", "y", "p", "steps", "alpha", "shift", "f", "np", "W", "bias",
+        self.used: set = {"x", "y", "p", "q", "steps", "alpha", "shift", "f", "np", "W", "bias",
                           "item", "z", "inner"}
 
     # -- small helpers ---------------------------------------------------------------
@@ -274,6 +278,8 @@ class _Gen:
         if choice == 2 and len(var.shape) == 1:
             self.features.add("slice")
             return f"np.sum({a}[1:] * {b}[:-1])", var.bound * self.env[b].bound * size
+        if "np_r_" in self.avoid and choice in (3, 11):
+            choice = 12
         if choice == 3 and len(var.shape) == 1:
             self.features.add("np_r_")
             return f"np.sum(np.tanh(np.r_[{a}, {b}]))", 2.0 * size
@@ -379,8 +385,26 @@ class _Gen:
         if name in {g for g in self.globals} or name in ("scale", "c0"):
             self.features.add("shadows_global")
         self.emit(f"{name} = {code}")
-        self.env[name] = Var(shape, bound, writable=False)
+        self.env[name] = Var(shape, bound, writable=False, shared=self.is_shared(code),
+                             alias=self.mark_alias(code))
         return name
+
+    def mark_alias(self, code: str) -> bool:
+        """Whether `code` is a name (or a view of a name) whose array a new name would share;
+        if so both names are marked as aliases."""
+        match = re.fullmatch(r"\(?(\w+)(\[[^\]]*\]|\.T)?\)?", code)
+        var = self.env.get(match.group(1)) if match else None
+        if var is None or not var.shape:
+            return False
+        var.alias = True
+        return True
+
+    def is_shared(self, code: str) -> bool:
+        """Whether `code` may evaluate to a module global's array (or a view of one)."""
+        if code in self.globals:
+            return True
+        var = self.env.get(code.split("[")[0].split(".")[0])
+        return var is not None and var.shared
 
     def reassign(self) -> None:
         names = [k for k, v in self.env.items() if not v.is_int and k != "shift"]
@@ -391,7 +415,7 @@ class _Gen:
         var = self.env[name]
         code, b = self.expr(var.shape, 2)
         if self.loop_depth:
-            kind = self.r.randrange(3)
+            kind = self.r.randrange(3 if not var.shared and self.may_write(var) else 2)
             if kind == 0:
                 self.emit(f"{name} = {name} + 0.5 * np.tanh({code})")
             elif kind == 1:
@@ -404,21 +428,30 @@ class _Gen:
                 self.emit(f"{name} {op} 0.5 * np.tanh({code})")
             var.bound = var.bound + 2.0
         else:
-            if self.chance(0.3):
+            if self.chance(0.3) and not var.shared and self.may_write(var):
                 self.features.add("augassign")
-                if var.shape and (var.param or var.writable):
-                    if var.param:
-                        self.features.add("arg_mutation")
+                if var.shape and var.param:
+                    self.features.add("arg_mutation")
                 self.emit(f"{name} {self.r.choice(['+=', '-=', '*='])} {code}")
                 var.bound = var.bound * b + var.bound + b
             else:
                 self.emit(f"{name} = {code}")
-                self.env[name] = Var(var.shape, b)
+                self.env[name] = Var(var.shape, b, shared=self.is_shared(code),
+                                     alias=self.mark_alias(code))
+
+    def may_write(self, var: Var) -> bool:
+        """In-place updates allowed on `var` under the `avoid` knobs."""
+        if not var.shape:
+            return True
+        if var.param and "arg_mutation" in self.avoid:
+            return False
+        return not (var.alias and "alias_write" in self.avoid)
 
     def array_write(self) -> None:
         """`a[i] = ...`, `a[1:] = ...` into a fresh buffer, an alias, or a parameter."""
         n, m = self.n, self.m
-        targets = [k for k, v in self.env.items() if v.writable and len(v.shape) in (1, 2)]
+        targets = [k for k, v in self.env.items() if v.writable and len(v.shape) in (1, 2)
+                   and self.may_write(v)]
         if not targets or self.chance(0.35):
             shape = self.r.choice([(n,), (m,), (m, n)])
             name = self.fresh("buf")
@@ -468,27 +501,31 @@ class _Gen:
         name = self.fresh()
         kind = self.r.randrange(4)
         self.features.add("alias")
-        writable = var.writable or var.param
+        writable = (var.writable or var.param) and not var.shared
+        var.alias = True
         if kind == 0:
             self.emit(f"{name} = {src}")
-            self.env[name] = Var(var.shape, var.bound, param=var.param, writable=writable)
+            self.env[name] = Var(var.shape, var.bound, param=var.param, writable=writable,
+                                 shared=var.shared, alias=True)
         elif kind == 1 and len(var.shape) == 2:
             self.emit(f"{name} = {src}[0]")
             self.features.add("view")
-            self.env[name] = Var(var.shape[1:], var.bound, param=var.param, writable=writable)
+            self.env[name] = Var(var.shape[1:], var.bound, param=var.param, writable=writable,
+                                 shared=var.shared, alias=True)
         elif kind == 2 and len(var.shape) == 2:
             self.emit(f"{name} = {src}.T")
             self.features.add("transpose")
-            self.env[name] = Var(var.shape[::-1], var.bound, param=var.param,
-                                 writable=writable)
+            self.env[name] = Var(var.shape[::-1], var.bound, param=var.param, shared=var.shared,
+                                 writable=writable, alias=True)
         elif len(var.shape) == 1 and var.shape[0] > 1:
             self.emit(f"{name} = {src}[1:]")
             self.features.add("view")
             self.env[name] = Var((var.shape[0] - 1,), var.bound, param=var.param,
-                                 writable=writable)
+                                 writable=writable, shared=var.shared, alias=True)
         else:
             self.emit(f"{name} = {src}")
-            self.env[name] = Var(var.shape, var.bound, param=var.param, writable=writable)
+            self.env[name] = Var(var.shape, var.bound, param=var.param, writable=writable,
+                                 shared=var.shared, alias=True)
 
     def block(self, count: int) -> None:
         for _ in range(count):
@@ -552,7 +589,7 @@ class _Gen:
         self.loop_depth -= 1
         self.indent -= 1
         del self.env[i]
-        if start < trips:
+        if start < trips and "loop_first_assign" not in self.avoid:
             self.promote(before, self.env)
         else:
             self.env = before
@@ -581,7 +618,10 @@ class _Gen:
             self.emit("    break")
         self.loop_depth -= 1
         self.indent -= 1
-        self.promote(before, self.env)
+        if "loop_first_assign" in self.avoid:
+            self.env = before
+        else:
+            self.promote(before, self.env)
 
     def branch(self) -> None:
         data = self.chance(0.6)
@@ -614,7 +654,8 @@ class _Gen:
             self.block(self.r.randint(1, 2))
             code, b = self.expr(shape, 2)
             self.emit(f"{new} = {code}")
-            self.env[new] = Var(shape, b)
+            self.env[new] = Var(shape, b, shared=self.is_shared(code),
+                                alias=self.mark_alias(code))
             self.indent -= 1
             arm_envs.append(self.env)
         self.env = dict(before)
@@ -623,11 +664,18 @@ class _Gen:
             for env in arm_envs:
                 if name in env:
                     var.bound = max(var.bound, env[name].bound)
+                    var.shared = var.shared or env[name].shared
+                    var.writable = var.writable and env[name].writable
         if arms >= 2:
-            self.env[new] = Var(shape, max(e[new].bound for e in arm_envs))
+            self.env[new] = Var(shape, max(e[new].bound for e in arm_envs),
+                                shared=any(e[new].shared for e in arm_envs),
+                                alias=any(e[new].alias for e in arm_envs))
 
     def local_function(self) -> None:
         """A lambda, a nested def closing over locals, or a closure made by a factory."""
+        if "closure" in self.avoid:
+            self.assign_new()
+            return
         kind = self.r.randrange(4)
         name = self.fresh("g")
         scalars = self.vars_of(())
@@ -670,7 +718,9 @@ class _Gen:
         code, _ = self.expr(shape, 1)
         self.features.add("tuple_assign")
         self.emit(f"{a}, {b} = {b}, np.tanh({a} * 0.5 + {code})")
-        self.env[a], self.env[b] = Var(shape, self.env[b].bound), Var(shape, 1.0)
+        self.env[b].alias = True
+        self.env[a], self.env[b] = (Var(shape, self.env[b].bound, shared=self.env[b].shared,
+                                        alias=True), Var(shape, 1.0))
 
     def iterate_container(self) -> None:
         """`for row in M`, `enumerate`, `zip` over rows of matrices in scope."""
@@ -756,7 +806,7 @@ class _Gen:
                 layers = self.r.randint(1, 3)
                 specs.append(("list", [("tuple", [("array", (n, n)), ("array", (n,))])] * layers))
                 h = self.fresh("h")
-                start = self.r.choice([f"np.linspace(-0.5, 0.5, {n})", "np.ones(%d)" % n])
+                start = self.r.choice([f"np.linspace(-0.5, 0.5, {n})", f"np.ones({n})"])
                 act = self.r.choice(["np.tanh", "np.sin"])
                 form = self.r.choice(["{W} @ {h} + {b}", "np.dot({W}, {h}) + {b}"])
                 self.prologue.append(
@@ -777,6 +827,11 @@ class _Gen:
                     f"    {acc} = {acc} + np.sin(item)")
                 self.env[acc] = Var((n,), 3.0)
             names.append(name)
+        if all(spec[0] == "int" for spec in specs):    # something to differentiate
+            name = ["x", "y", "p", "q"][len(names)]
+            specs.append(("array", (n,)))
+            self.env[name] = Var((n,), 1.0, param=True, writable=True)
+            names.append(name)
         return names, specs
 
     def build(self) -> Program:
@@ -787,7 +842,7 @@ class _Gen:
         if self.chance(0.3):                         # a module scalar a local may shadow
             self.module.append(f"scale = {self.const()}")
             self.globals["scale"] = Var(())
-        closure = self.chance(0.15)
+        closure = self.chance(0.15) and "closure" not in self.avoid
         if closure:
             self.env["shift"] = Var((), 1.0)
         names, specs = self.params()
@@ -831,9 +886,16 @@ class _Gen:
         return " + ".join(terms) if terms else "0.0"
 
 
-def generate(seed: int) -> Program:
-    """The program of `seed` (deterministic)."""
-    gen = _Gen(seed)
+AVOIDABLE = ("loop_first_assign", "closure", "arg_mutation", "np_r_", "alias_write")
+
+
+def generate(seed: int, avoid=()) -> Program:
+    """The program of `seed` (deterministic). `avoid` leaves out constructs (names in
+    AVOIDABLE) whose bugs are already known, so a run can look for other ones."""
+    unknown = set(avoid) - set(AVOIDABLE)
+    if unknown:
+        raise ValueError(f"cannot avoid {sorted(unknown)}; choose from {AVOIDABLE}")
+    gen = _Gen(seed, frozenset(avoid))
     return gen.build()
 
 
@@ -1016,10 +1078,8 @@ def _globals_snapshot(module, f) -> dict:
     snap = {k: copy.deepcopy(v) for k, v in vars(module).items()
             if isinstance(v, (np.ndarray, float, int)) and not k.startswith("__")}
     for k, cell in enumerate(getattr(f, "__closure__", None) or ()):
-        try:
+        with contextlib.suppress(ValueError):   # an empty cell
             snap[f"<closure {k}>"] = copy.deepcopy(cell.cell_contents)
-        except ValueError:
-            pass
     return snap
 
 
@@ -1095,7 +1155,10 @@ class _Runner:
             self.record("primal", INVALID, f"value {self.value}")
             return False
         self.after_f = args
-        self.globals0 = _globals_snapshot(self.module, self.f)
+        if not _same_tree(list(_globals_snapshot(self.module, self.f).values()),
+                          list(self.globals0.values())):
+            self.record("primal", INVALID, "the program itself changes a global")
+            return False
         self.wrt = tuple(k for k, a in enumerate(self.args()) if flatten([a]))
         return bool(self.wrt)
 
@@ -1233,3 +1296,74 @@ def _numba(self) -> None:
 
 
 _Runner.numba = _numba
+
+
+# ----------------------------------------------------------------------------------------
+# Minimizing a failing program (line-based delta debugging)
+# ----------------------------------------------------------------------------------------
+def _signature_of(outcome: Outcome) -> set:
+    """What a failure looks like, to keep while shrinking: (check, category[, crash type])."""
+    sig = set()
+    for name, (cat, detail) in outcome.checks.items():
+        if cat in (WRONG, CRASH, MUTATION):
+            sig.add((name.split("#")[0], cat, detail.split(":")[0] if cat == CRASH else ""))
+    return sig
+
+
+def _block_end(lines: list, k: int) -> int:
+    """The index after the block that line k opens (or after line k itself)."""
+    indent = len(lines[k]) - len(lines[k].lstrip())
+    end = k + 1
+    if lines[k].rstrip().endswith(":"):
+        while end < len(lines) and (not lines[end].strip() or
+                                    len(lines[end]) - len(lines[end].lstrip()) > indent):
+            end += 1
+    return end
+
+
+def _candidates(lines: list):
+    """Smaller versions of a program: a line or block removed, a block header removed with
+    its body dedented (a loop or branch flattened)."""
+    for k in range(len(lines) - 1, -1, -1):
+        line = lines[k]
+        if not line.strip() or line.startswith(("import", "def f", "def make_f")):
+            continue
+        end = _block_end(lines, k)
+        yield lines[:k] + lines[end:]
+        if end > k + 1 and not line.lstrip().startswith(("def ", "else", "elif")):
+            body = [x[4:] if x.startswith("    ") else x for x in lines[k + 1:end]]
+            yield lines[:k] + body + lines[end:]
+
+
+def minimize(program: Program, modes=("rev", "fwd", "hvp"), budget: int = 300,
+             log=None) -> Program:
+    """The smallest program (by lines) reachable by removals that still fails the same way."""
+    target = _signature_of(check(program, modes))
+    if not target:
+        return program
+    lines = program.source.split("\n")
+    tries = 0
+    changed = True
+    while changed and tries < budget:
+        changed = False
+        for candidate in _candidates(lines):
+            tries += 1
+            trial = dataclasses.replace(program, source="\n".join(candidate))
+            try:
+                compile(trial.source, "<fuzz>", "exec")
+            except SyntaxError:
+                continue
+            try:
+                outcome = check(trial, modes)
+            except Exception:  # noqa: BLE001 - a broken candidate
+                continue
+            if outcome.checks.get("primal", (OK,))[0] == OK and \
+                    target & _signature_of(outcome):
+                lines = candidate
+                changed = True
+                if log:
+                    log(f"  {len(lines)} lines")
+                break
+            if tries >= budget:
+                break
+    return dataclasses.replace(program, source="\n".join(lines))

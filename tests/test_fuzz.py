@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 
 import fuzzgen
+
 import tangent_src
 
 SEEDS = range(1_000_000, 1_000_200)
