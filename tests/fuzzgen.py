@@ -534,6 +534,8 @@ class _Gen:
     def statement(self) -> None:
         k = self.r.randrange(100)
         deep = self.indent >= 3
+        if self.loop_depth and "nested_loop" in self.avoid and (36 <= k < 51 or k >= 89):
+            k = 0
         if k < 22 or (deep and k < 60):
             self.assign_new()
         elif k < 36 or deep:
@@ -794,13 +796,15 @@ class _Gen:
                 a, b = self.fresh("ta"), self.fresh("tb")
                 self.prologue.append(f"{a}, {b} = {name}" if self.chance(0.5) else
                                      f"{a} = {name}[0]\n{b} = {name}[1]")
-                self.env[a], self.env[b] = Var((n,), 1.0), Var((), 1.0)
+                self.env[a], self.env[b] = Var((n,), 1.0, param=True, writable=True), \
+                    Var((), 1.0)
             elif kind == 8:
                 self.features.add("dict_arg")
                 specs.append(("dict", [("w", ("array", (m, n))), ("b", ("array", (m,)))]))
                 a, b = self.fresh("dw"), self.fresh("db")
                 self.prologue.append(f"{a} = {name}['w']\n{b} = {name}['b']")
-                self.env[a], self.env[b] = Var((m, n), 1.0), Var((m,), 1.0)
+                self.env[a] = Var((m, n), 1.0, param=True, writable=True)
+                self.env[b] = Var((m,), 1.0, param=True, writable=True)
             elif kind == 9:
                 self.features.add("params_loop")
                 layers = self.r.randint(1, 3)
@@ -886,7 +890,8 @@ class _Gen:
         return " + ".join(terms) if terms else "0.0"
 
 
-AVOIDABLE = ("loop_first_assign", "closure", "arg_mutation", "np_r_", "alias_write")
+AVOIDABLE = ("loop_first_assign", "closure", "arg_mutation", "np_r_", "alias_write",
+             "nested_loop")
 
 
 def generate(seed: int, avoid=()) -> Program:
