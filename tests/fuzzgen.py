@@ -577,7 +577,13 @@ class _Gen:
         self.env[i] = Var((), float(trips), is_int=True)
         self.indent += 1
         self.loop_depth += 1
+        if trips - start >= 2 and self.chance(0.15):
+            self.features.add("continue")
+            self.emit(f"if {i} == {start}:")
+            self.emit("    continue")
         self.block(self.r.randint(1, 3))
+        if self.chance(0.1):
+            self.early_return(in_loop=True)
         breaks = trips > 1 and self.chance(0.3)
         if breaks:
             self.features.add("break")
@@ -672,6 +678,13 @@ class _Gen:
             self.env[new] = Var(shape, max(e[new].bound for e in arm_envs),
                                 shared=any(e[new].shared for e in arm_envs),
                                 alias=any(e[new].alias for e in arm_envs))
+
+    def early_return(self, in_loop: bool = False) -> None:
+        """`if <data-dependent test>: return ...` (lowered by the front end)."""
+        self.features.add("early_return_in_loop" if in_loop else "early_return")
+        code, _ = self.expr((), 1)
+        self.emit(f"if {code} > {round(self.r.uniform(-0.8, 0.8), 3)}:")
+        self.emit(f"    return {self.final()}")
 
     def local_function(self) -> None:
         """A lambda, a nested def closing over locals, or a closure made by a factory."""
@@ -864,6 +877,9 @@ class _Gen:
             self.emit(f"    {acc} = np.sin({acc}) + 0.5")
             self.env[acc] = Var((), 1.5)
         self.block(self.r.randint(2, 6))
+        if self.chance(0.1):
+            self.early_return()
+            self.block(1)
         self.emit(f"return {self.final()}")
         signature = ", ".join(names + (["alpha=0.7"] if default else []))
         if closure:
@@ -1226,8 +1242,12 @@ class _Runner:
 
         def body():
             args = self.args()
-            value, deriv = self.ts.jvp(self.f, args, tangent_tree(args))
+            tangent = tangent_tree(args)
+            before = copy.deepcopy(tangent)
+            value, deriv = self.ts.jvp(self.f, args, tangent)
             self.check_inputs("jvp", args)
+            if not _same_tree(tangent, before):
+                self.record("jvp/tangents", MUTATION, "jvp changed the caller's tangents")
             if not _close(value, self.value, 1e-9):
                 self.record("jvp/value", WRONG, f"value {float(value)!r}, f gives {self.value!r}")
             self.compare("jvp", [deriv], lambda s: [fd_directional(
@@ -1245,8 +1265,11 @@ class _Runner:
 
         def body():
             args = self.args()
-            got = self.ts.hvp(self.f, wrt=index)(*args, v)
+            v_in = copy.deepcopy(v)
+            got = self.ts.hvp(self.f, wrt=index)(*args, v_in)
             self.check_inputs("hvp", args)
+            if not _same_tree(v_in, v):
+                self.record("hvp/v", MUTATION, "hvp changed the caller's vector v")
             self.compare("hvp", [got], lambda s: [fd_hvp(
                 self.f, self.args(), index, np.asarray(v, dtype=float),
                 HVP_STEP * (s or 1.0))], rtol=HVP_RTOL)
