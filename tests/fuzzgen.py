@@ -196,9 +196,6 @@ class _Gen:
                 return f"(0.3 * {self.r.choice(ints)})", 1.5
             if self.chance(0.6):
                 return self.scalar_op()
-            gl = [k for k, v in self.globals.items() if v.shape == ()]
-            if gl and self.chance(0.4):
-                return self.r.choice(gl), 1.0
             return self.const(), 1.0
         if self.chance(0.25):
             return self.global_array(shape), 1.0
@@ -401,9 +398,16 @@ class _Gen:
 
     def is_shared(self, code: str) -> bool:
         """Whether `code` may evaluate to a module global's array (or a view of one)."""
-        if code in self.globals:
+        if re.match(r"\(?np\.(reshape|ravel|squeeze|transpose|asarray)\(", code):
+            names = set(re.findall(r"\w+", code))
+            return any(n in self.globals or (n in self.env and self.env[n].shared)
+                       for n in names)
+        match = re.fullmatch(r"\(?(\w+)(\[[^\]]*\]|\.T)?\)?", code)
+        if not match:
+            return False
+        if match.group(1) in self.globals:
             return True
-        var = self.env.get(code.split("[")[0].split(".")[0])
+        var = self.env.get(match.group(1))
         return var is not None and var.shared
 
     def reassign(self) -> None:
@@ -575,6 +579,7 @@ class _Gen:
         before = dict(self.env)
         self.env = dict(self.env)
         self.env[i] = Var((), float(trips), is_int=True)
+        funcs = list(self.funcs)
         self.indent += 1
         self.loop_depth += 1
         if trips - start >= 2 and self.chance(0.15):
@@ -601,6 +606,7 @@ class _Gen:
             self.promote(before, self.env)
         else:
             self.env = before
+            self.funcs = funcs
 
     def while_loop(self) -> None:
         k = self.fresh("k")
@@ -610,6 +616,7 @@ class _Gen:
         do_while = self.chance(0.5)
         self.emit("while True:" if do_while else f"while {k} < {limit}:")
         before = dict(self.env)
+        funcs = list(self.funcs)
         self.env = dict(self.env)
         self.indent += 1
         self.loop_depth += 1
@@ -628,6 +635,7 @@ class _Gen:
         self.indent -= 1
         if "loop_first_assign" in self.avoid:
             self.env = before
+            self.funcs = funcs
         else:
             self.promote(before, self.env)
 
@@ -644,6 +652,7 @@ class _Gen:
                 f"{self.n} > {self.r.randint(1, 4)}"
         arms = self.r.choice([1, 2, 2, 3])
         before = dict(self.env)
+        funcs = list(self.funcs)
         shape = self.r.choice(self.shapes())
         new = self.fresh()
         arm_envs = []
@@ -665,6 +674,7 @@ class _Gen:
             self.env[new] = Var(shape, b, shared=self.is_shared(code),
                                 alias=self.mark_alias(code))
             self.indent -= 1
+            self.funcs = list(funcs)        # a function defined in an arm stays there
             arm_envs.append(self.env)
         self.env = dict(before)
         # mutation of outer variables in an arm changes bounds; take the loosest
@@ -1167,7 +1177,7 @@ class _Runner:
     def primal(self) -> bool:
         args = self.args()
         try:
-            with np.errstate(all="raise"):
+            with np.errstate(over="raise", divide="raise", invalid="raise"):
                 self.value = _scalar_output(self.f(*args))
         except Exception as exc:  # noqa: BLE001 - a generator fault
             self.record("primal", INVALID, _crash_detail(exc))
