@@ -1094,7 +1094,7 @@ class Outcome:
 
 def refusal_key(exc: BaseException) -> str:
     """A short key to count refusals by: error class and the message's first words."""
-    text = re.sub(r"^\S+?\.py(:\d+)*: *", "", str(exc).split("\n")[0])
+    text = re.sub(r"^(\S+:\d+:\d+: *)?(\S+\.py(:\d+)*: *)?", "", str(exc).split("\n")[0])
     text = re.sub(r"'[^']*'", "'…'", text)
     return f"{type(exc).__name__}: {text[:70]}"
 
