@@ -18,8 +18,11 @@ import signal
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# scripts/ holds coverage.py, which would shadow the coverage package that numba imports
+sys.path[:] = [ROOT, os.path.join(ROOT, "tests")] + [
+    p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
 import fuzzgen  # noqa: E402
 
