@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import numbers
 import threading
 
 import numpy as np
@@ -52,6 +53,9 @@ class _Compiled:
             self.main = builder.tangent(func, wrt, return_value=return_value,
                                         arg_classes=classes)
         self.builder = builder
+        # grad checks that func returns a scalar; where shape inference proves it, the
+        # check costs nothing at run time
+        self.scalar_output = mode == "reverse" and builder.returns_scalar(func, classes)
         self.source = builder.source(self.main)
         fixed, live, user_modules = builder.live_globals()
         fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
@@ -185,22 +189,23 @@ class Transform:
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self.backend == "numba" and not self._checked and any(
+        key = None
+        if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
+            key = tuple((a.shape, a.dtype) if type(a) is np.ndarray else type(a)
+                        for a in args)
+            function = self._fast.get(key)
+            if function is not None:
+                return self._finish(function(*args))
+        if self.backend == "numba" and any(
                 isinstance(a, dict) for a in (*args, *kwargs.values())):
             raise NotDifferentiableError(
                 "backend='numba' does not take dict arguments; pass a tuple of arrays "
                 "(numba compiles tuples of arrays)")
-        key = None
-        if not kwargs:  # fast path: one dict lookup on the arguments' types and shapes
-            key = tuple(a.shape if type(a) is np.ndarray else type(a) for a in args)
-            function = self._fast.get(key)
-            if function is not None:
-                return self._finish(function(*args))
-        compiled = self.compile(arg_classes(self._sig, args, kwargs))
+        classes = arg_classes(self._sig, args, kwargs)
+        compiled = self.compile(classes)
         self._last = compiled
-        if not self._checked:
-            self._check_inputs(compiled, args, kwargs)
-        result = compiled.call(args, kwargs)
+        self._check_inputs(compiled, args, kwargs)
+        result = self._checked_call(compiled, classes, args, kwargs)
         if key is not None:
             self._fast[key] = compiled.function
         return self._finish(result)
@@ -236,24 +241,43 @@ class Transform:
         return (result,)
 
     def _check_inputs(self, compiled: _Compiled, args, kwargs) -> None:
+        """Refuse a wrt argument that has no derivative: an integer/bool, a string, None,
+        or a container or object with no float inside. Runs on every new combination of
+        argument types, shapes and dtypes (the fast path's key), so the answer does not
+        depend on what was called before."""
         values = dict(zip(compiled.params, args))
         values.update(kwargs)
         name_of = getattr(_innermost(self.func), "__name__", "f")
         for name in compiled.main.wrt:
-            value = values.get(name)
-            dtype = getattr(value, "dtype", None)
-            if isinstance(value, (bool, int, np.integer, np.bool_)) or (
-                    dtype is not None and dtype.kind in "biu"):
+            if name not in values:
+                continue  # a default value: the generated code's own business
+            problem = _not_differentiable(values[name])
+            if problem:
                 raise NotDifferentiableError(
-                    f"cannot differentiate {name_of} with respect to '{name}': it is an "
-                    f"integer/bool value ({type(value).__name__}); pass a float")
+                    f"cannot differentiate {name_of} with respect to '{name}': {problem}")
+
+    def _checked_call(self, compiled: _Compiled, classes: tuple, args, kwargs):
+        """Run the generated code for a new specialization, checking what `func` returned
+        (a scalar for grad, a pair for has_aux) on the value the generated code computes:
+        the user's function itself is never run, so a function that writes into its
+        arguments or draws random numbers is evaluated exactly once."""
         if self.kind not in ("grad", "value_and_grad"):
-            self._checked = True
-            return
-        try:
-            out = self.func(*args, **kwargs)
-        except Exception:  # noqa: BLE001 - the gradient raises it, pointing into generated code
-            return
+            return compiled.call(args, kwargs)
+        if self.return_value or self.has_aux:
+            result = compiled.call(args, kwargs)
+            self._check_output(result[0])
+            return result
+        if compiled.scalar_output:
+            return compiled.call(args, kwargs)
+        # not provably a scalar: run the version that also returns the value, and check it
+        probe = _compiled(self.target(classes), self.wrt, self.mode, True, classes,
+                          backend=self.backend)
+        value, grads = probe.call(args, kwargs)
+        self._check_output(value)
+        return grads
+
+    def _check_output(self, out) -> None:
+        name_of = getattr(_innermost(self.func), "__name__", "f")
         if self.has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise NotDifferentiableError(
@@ -269,7 +293,55 @@ class Transform:
                 f"grad requires {name_of} to return a scalar, but it returned an array of "
                 f"shape {np.shape(out)}; for array outputs use a vector-Jacobian product "
                 "(tangent_src.vjp) or sum the output")
-        self._checked = True
+        if not _is_number(out):
+            raise NotDifferentiableError(
+                f"grad requires {name_of} to return a number, but it returned a "
+                f"{type(out).__name__} ({out!r:.40})")
+
+
+def _is_float_value(value) -> bool:
+    """A float or complex scalar or array (what a derivative can be taken of)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (float, complex, np.floating, np.complexfloating)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return isinstance(value, np.ndarray) and dtype.kind in "fc"
+
+
+def _is_number(value) -> bool:
+    """A number or numeric array (an integer result has a zero derivative)."""
+    if isinstance(value, (numbers.Number, np.number, np.bool_)):
+        return True
+    return isinstance(value, np.ndarray) and value.dtype.kind in "biufc"
+
+
+def _not_differentiable(value, depth: int = 0) -> str | None:
+    """Why a wrt argument has no derivative, or None when it has one: it is (or holds) a
+    float/complex number or array. Integers and bools are refused at the top level; inside
+    a container they are constants (their gradient is zero), but a container or object
+    with nothing differentiable in it is refused."""
+    if _is_float_value(value):
+        return None
+    kind = type(value).__name__
+    if isinstance(value, (bool, int, np.integer, np.bool_)) or (
+            isinstance(value, np.ndarray) and value.dtype.kind in "biu"):
+        return (f"it is an integer/bool value ({kind}); pass a float" if depth == 0 else
+                "integer")
+    if isinstance(value, (tuple, list, dict)):
+        items = list(value.values()) if isinstance(value, dict) else list(value)
+    elif hasattr(value, "__dict__") and not callable(value) and \
+            not isinstance(value, np.ndarray):
+        items = list(vars(value).values())  # a parameter holder: its attributes
+    else:
+        return f"it is of type {kind} ({value!r:.40}), not a float or an array of floats"
+    found = [_not_differentiable(item, depth + 1) for item in items]
+    if not found or any(f is None for f in found):
+        return None
+    if depth:
+        return "no float"
+    return (f"it is a {kind} with no float or float array in it ({value!r:.60}); pass "
+            "floats")
 
 
 def grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False, verbose: int = 0,

@@ -109,6 +109,15 @@ class ModuleBuilder:
         found = self.infer_classes(func, tuple(zip(_params(core), classes)))
         return found.get(core.body[-1].value.id)
 
+    def returns_scalar(self, func, arg_classes: tuple) -> bool:
+        """Whether `func` provably returns a scalar for arguments of these shape classes
+        (False when it returns an array or a tuple, or when inference cannot tell)."""
+        _, core, _ = self.front_end(func, _dicts(arg_classes))
+        ret = core.body[-1]
+        if not (isinstance(ret, gast.Return) and isinstance(ret.value, gast.Name)):
+            return False
+        return self.infer_classes(func, arg_classes).get(ret.value.id) == ()
+
     def gradient(self, func, wrt: tuple, name: str | None = None,
                  return_value: bool = False, arg_classes: tuple = (),
                  split: bool = False, has_aux: bool = False) -> GeneratedFunction:
