@@ -55,7 +55,8 @@ class _Compiled:
         self.builder = builder
         # grad checks that func returns a scalar; where shape inference proves it, the
         # check costs nothing at run time
-        self.scalar_output = mode == "reverse" and builder.returns_scalar(func, classes)
+        self.output = builder.output_kind(func, classes, has_aux) if mode == "reverse" \
+            else "unknown"
         self.source = builder.source(self.main)
         fixed, live, user_modules = builder.live_globals()
         fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
@@ -263,12 +264,16 @@ class Transform:
         arguments or draws random numbers is evaluated exactly once."""
         if self.kind not in ("grad", "value_and_grad"):
             return compiled.call(args, kwargs)
+        output = compiled.output
+        if output == "tuple" or (output == "scalar" and self.has_aux):
+            # known from the source: report it before running anything
+            self._check_output(0.0 if self.has_aux else (None,))
+        if output == ("pair" if self.has_aux else "scalar"):
+            return compiled.call(args, kwargs)
         if self.return_value or self.has_aux:
             result = compiled.call(args, kwargs)
             self._check_output(result[0])
             return result
-        if compiled.scalar_output:
-            return compiled.call(args, kwargs)
         # not provably a scalar: run the version that also returns the value, and check it
         probe = _compiled(self.target(classes), self.wrt, self.mode, True, classes,
                           backend=self.backend)

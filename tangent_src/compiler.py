@@ -109,14 +109,29 @@ class ModuleBuilder:
         found = self.infer_classes(func, tuple(zip(_params(core), classes)))
         return found.get(core.body[-1].value.id)
 
-    def returns_scalar(self, func, arg_classes: tuple) -> bool:
-        """Whether `func` provably returns a scalar for arguments of these shape classes
-        (False when it returns an array or a tuple, or when inference cannot tell)."""
+    def output_kind(self, func, arg_classes: tuple, has_aux: bool = False) -> str:
+        """What `func` returns, as far as the source and shape inference tell: "scalar",
+        "tuple" (a tuple display; for has_aux, one that is not a pair), "pair" (has_aux: a
+        pair whose first item is a scalar) or "unknown". The output checks of grad use it
+        so that they need not run the function."""
         _, core, _ = self.front_end(func, _dicts(arg_classes))
         ret = core.body[-1]
         if not (isinstance(ret, gast.Return) and isinstance(ret.value, gast.Name)):
-            return False
-        return self.infer_classes(func, arg_classes).get(ret.value.id) == ()
+            return "unknown"
+        name = ret.value.id
+        classes = self.infer_classes(func, arg_classes)
+        defs = [n.value for n in gast.walk(core) if isinstance(n, gast.Assign) and
+                isinstance(n.targets[0], gast.Name) and n.targets[0].id == name]
+        if defs and all(isinstance(v, gast.Tuple) for v in defs):
+            if not has_aux or any(len(v.elts) != 2 for v in defs):
+                return "tuple"
+            first = [v.elts[0] for v in defs]
+            if all(isinstance(f, gast.Name) and classes.get(f.id) == () for f in first):
+                return "pair"
+            return "unknown"
+        if classes.get(name) == ():
+            return "scalar"
+        return "unknown"
 
     def gradient(self, func, wrt: tuple, name: str | None = None,
                  return_value: bool = False, arg_classes: tuple = (),
