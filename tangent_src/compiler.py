@@ -23,7 +23,7 @@ from .frontend.inline import inline_calls
 from .frontend.lower import _dotted, lower
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
-from .optimize import Optimizer, optimize
+from .optimize import Optimizer, optimize, own_accumulators
 from .transform.forward import Forward
 from .transform.reverse import Reverse, check_wrt
 
@@ -159,6 +159,7 @@ class ModuleBuilder:
         protected.add(result.seed)
         if not os.environ.get("TANGENT_SRC_NO_OPT"):
             optimize(result.node, result.inplace, protected)
+        own_accumulators(result.node)
         generated = GeneratedFunction(name, result.node, parsed, result.seed, wrt_names,
                                       nodes=[result.node])
         if split:
@@ -206,7 +207,8 @@ class ModuleBuilder:
         protected = self._protected(parsed, core, forward.tangents)
         protected |= set(forward.tangent_params.values())
         if not os.environ.get("TANGENT_SRC_NO_OPT"):
-            optimize(node, set(), protected)
+            optimize(node, forward.inplace, protected)
+        own_accumulators(node)
         generated = GeneratedFunction(name, node, parsed, "", wrt_names, nodes=[node],
                                       tangent_params=forward.tangent_params)
         self.functions.append(generated)
