@@ -274,12 +274,28 @@ class Transform:
             result = compiled.call(args, kwargs)
             self._check_output(result[0])
             return result
-        # not provably a scalar: run the version that also returns the value, and check it
-        probe = _compiled(self.target(classes), self.wrt, self.mode, True, classes,
-                          backend=self.backend)
-        value, grads = probe.call(args, kwargs)
+        value, grads = self._probe(classes, args, kwargs)
         self._check_output(value)
         return grads
+
+    def _probe(self, classes: tuple, args, kwargs):
+        """(value, gradient) from the version of this gradient that also returns the value:
+        how an output that the source does not prove scalar is checked."""
+        probe = _compiled(self.target(classes), self.wrt, self.mode, True, classes,
+                          backend=self.backend)
+        return probe.call(args, kwargs)
+
+    def output_value(self, args: tuple):
+        """What the differentiated function returns at `args`, for checking its kind:
+        0.0 when the source proves a scalar, a tuple when it returns a tuple display, else
+        the value as the generated gradient computes it. The user's function is not run."""
+        classes = arg_classes(self._sig, args, {})
+        output = self.compile(classes).output
+        if output == "scalar":
+            return 0.0
+        if output == "tuple":
+            return (None,)
+        return self._probe(classes, args, {})[0]
 
     def _check_output(self, out) -> None:
         name_of = getattr(_innermost(self.func), "__name__", "f")
