@@ -49,13 +49,16 @@ class _Compiled:
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
                                          arg_classes=classes, has_aux=has_aux)
+        elif mode == "split":  # value, saved = fwd(args); gradients = bwd(saved, seed)
+            self.main = builder.gradient(func, wrt, arg_classes=classes, split=True,
+                                         has_aux=has_aux)
         else:
             self.main = builder.tangent(func, wrt, return_value=return_value,
                                         arg_classes=classes)
         self.builder = builder
         # grad checks that func returns a scalar; where shape inference proves it, the
         # check costs nothing at run time
-        self.output = builder.output_kind(func, classes, has_aux) if mode == "reverse" \
+        self.output = builder.output_kind(func, classes, has_aux) if mode != "forward" \
             else "unknown"
         self.source = builder.source(self.main)
         fixed, live, user_modules = builder.live_globals()
@@ -63,7 +66,11 @@ class _Compiled:
         fixed.setdefault("np", np)
         loader = load_real_module if backend == "numba" else load_module
         module_ns, self.path = loader(self.source, self.main.name, fixed, live, user_modules)
-        self.function = module_ns[self.main.name]
+        if mode == "split":
+            self.function = module_ns[self.main.fwd_name]
+            self.backward = module_ns[self.main.bwd_name]
+        else:
+            self.function = module_ns[self.main.name]
         args = self.main.parsed.node.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
         self.backend = backend
@@ -270,20 +277,21 @@ class Transform:
             self._check_output(0.0 if self.has_aux else (None,))
         if output == ("pair" if self.has_aux else "scalar"):
             return compiled.call(args, kwargs)
-        if self.return_value or self.has_aux:
-            result = compiled.call(args, kwargs)
-            self._check_output(result[0])
-            return result
-        value, grads = self._probe(classes, args, kwargs)
+        # not provably a scalar: compute the value, check it, then run the backward pass
+        value, saved = self._forward_half(classes, args, kwargs)
         self._check_output(value)
-        return grads
+        grads = self._split(classes).backward(saved, 1.0)
+        return (value, grads) if self.return_value or self.has_aux else grads
 
-    def _probe(self, classes: tuple, args, kwargs):
-        """(value, gradient) from the version of this gradient that also returns the value:
-        how an output that the source does not prove scalar is checked."""
-        probe = _compiled(self.target(classes), self.wrt, self.mode, True, classes,
-                          backend=self.backend)
-        return probe.call(args, kwargs)
+    def _split(self, classes: tuple) -> _Compiled:
+        return _compiled(self.target(classes), self.wrt, "split", True, classes,
+                         has_aux=self.has_aux)
+
+    def _forward_half(self, classes: tuple, args, kwargs):
+        """(value, saved) from the forward half of this gradient: the function's value as
+        the generated code computes it, and what the backward half needs. How an output
+        that the source does not prove scalar is checked before any adjoint runs."""
+        return self._split(classes).call(args, kwargs)
 
     def output_value(self, args: tuple):
         """What the differentiated function returns at `args`, for checking its kind:
@@ -295,7 +303,7 @@ class Transform:
             return 0.0
         if output == "tuple":
             return (None,)
-        return self._probe(classes, args, {})[0]
+        return self._forward_half(classes, args, {})[0]
 
     def _check_output(self, out) -> None:
         name_of = getattr(_innermost(self.func), "__name__", "f")
