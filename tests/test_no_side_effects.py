@@ -271,6 +271,37 @@ def test_second_order_with_accumulations_in_a_loop(how):
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
 
 
+def layered(a):
+    b = np.tanh(a)
+    c = 0.0
+    for i in range(2):
+        c = c + b[i] * a[i]
+    return (a + b) * c
+
+
+@pytest.mark.parametrize("how", ["forward_wrt_a", "forward_wrt_seed", "reverse_wrt_a"])
+def test_second_order_of_an_array_function_with_element_reads_in_a_loop(how):
+    """The adjoint of b accumulates by add_at inside the loop; differentiated again, the
+    tangent of that accumulator started as another live tangent and add_at changed both
+    (main computed a wrong derivative here)."""
+    reverse = tangent_src.autodiff(layered, "reverse")
+    a, seed = np.array([0.3, -0.4, 0.8]), np.array([1.0, 2.0, -1.0])
+    v = np.array([1.0, 0.5, 0.25])
+    watch = _Untouched(a=a, seed=seed, v=v)
+    eps = 1e-6
+    if how == "forward_wrt_a":
+        out = tangent_src.autodiff(reverse, "forward", wrt=0)(a, seed, v)
+        expected = (reverse(a + eps * v, seed) - reverse(a - eps * v, seed)) / (2 * eps)
+    elif how == "forward_wrt_seed":
+        out = tangent_src.autodiff(reverse, "forward", wrt=1)(a, seed, v)
+        expected = (reverse(a, seed + eps * v) - reverse(a, seed - eps * v)) / (2 * eps)
+    else:
+        out = tangent_src.autodiff(reverse, "reverse", wrt=0)(a, seed, v)
+        expected = numerical_grad(lambda z: np.dot(reverse(z, seed), v), (a,))
+    watch.check()
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-8)
+
+
 def test_reverse_seed_array_is_left_alone():
     """A seed given as an array goes straight into an add_at chain (y = x then y[0])."""
     def picks(a):
