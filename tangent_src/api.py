@@ -22,6 +22,7 @@ from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
 
 _CACHE: dict = {}
+_FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 _LOCK = threading.RLock()
 
 
@@ -199,8 +200,8 @@ class Transform:
     def __call__(self, *args, **kwargs):
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
-            key = tuple((a.shape, a.dtype) if type(a) is np.ndarray else type(a)
-                        for a in args)
+            key = tuple((a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
+                        if type(a) is np.ndarray else type(a) for a in args)
             function = self._fast.get(key)
             if function is not None:
                 return self._finish(function(*args))
