@@ -157,13 +157,22 @@ def test_function_writing_into_its_argument(f, transform):
     np.testing.assert_allclose(second, first, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("f", WRITERS[:5], ids=IDS[:5])
-def test_function_writing_into_its_argument_numba(f):
+@pytest.mark.parametrize("f", WRITERS, ids=IDS)
+@pytest.mark.parametrize("how", ["grad", "forward", "hvp"])
+def test_function_writing_into_its_argument_numba(f, how):
     pytest.importorskip("numba")
-    g = tangent_src.grad(f, backend="numba")
-    first, second = _twice(g, X0)
-    np.testing.assert_allclose(first, _fresh_gradient(f, X0), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(second, first, rtol=0, atol=0)
+    if how == "grad":
+        run, inputs = tangent_src.grad(f, backend="numba"), (X0,)
+        expected = _fresh_gradient(f, X0)
+    elif how == "forward":
+        run, inputs = tangent_src.autodiff(f, "forward", backend="numba"), (X0, V0)
+        expected = _fresh_gradient(f, X0) @ V0
+    else:
+        run, inputs = tangent_src.hvp(f, backend="numba"), (X0, V0)
+        expected = _fresh_hessian_times(f, X0, V0)
+    first, second = _twice(run, *inputs)
+    np.testing.assert_allclose(first, expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(second, first, rtol=1e-12, atol=0)
 
 
 # ------------------------------------------------------------------------ second order
@@ -239,6 +248,17 @@ def test_forward_over_reverse_leaves_the_tangent_alone():
     eps = 1e-6
     numeric = (reverse(a, seed + eps * ds) - reverse(a, seed - eps * ds)) / (2 * eps)
     np.testing.assert_allclose(out, numeric, rtol=1e-6)
+
+
+def test_forward_over_reverse_leaves_the_tangent_alone_numba():
+    pytest.importorskip("numba")
+    t = tangent_src.autodiff(tangent_src.autodiff(shifted_sum, "reverse"), "forward", wrt=1,
+                             backend="numba")
+    a, seed, ds = np.array([1.0, 2.0]), np.array([1.0, 1.0]), np.array([1.0, 0.5])
+    watch = _Untouched(a=a, seed=seed, ds=ds)
+    out = t(a, seed, ds)
+    watch.check()
+    np.testing.assert_allclose(out, 2.0 * ds + np.array([np.sum(ds), 0.0]))
 
 
 def gathers_in_a_loop(params, x):
