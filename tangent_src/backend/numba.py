@@ -29,6 +29,29 @@ def require_numba():
     return numba
 
 
+def frozen_guards(live: dict) -> list:
+    """(ref, value) for each live name numba will freeze (it reads globals at compile
+    time): rebinding one makes the compiled code stale, which the caller detects. A closure
+    cell holding a value that can change in place (an array) cannot be frozen safely:
+    refuse it rather than compute with an old value."""
+    from ..frontend.bindings import CellRef, is_frozen_safe
+    out = []
+    for name in sorted(live):
+        ref = live[name]
+        if not ref.available():
+            continue
+        value = ref.read()
+        if isinstance(ref, CellRef) and not is_frozen_safe(value):
+            raise UnsupportedSyntaxError(
+                f"backend='numba' cannot read the closure variable '{ref.key}' of "
+                f"{ref.owner} when the gradient runs (numba freezes it at compile time, "
+                f"and a {type(value).__name__} can change in place)",
+                construct="closure variable", hint=f"pass '{ref.key}' as an argument, "
+                "or use the default Python back end", **ref.where())
+        out.append((ref, value))
+    return out
+
+
 def compile_module(module_ns: dict, names: list[str], main: str, user_modules: tuple):
     """njit every generated function (and the user functions they call) in `module_ns`.
 

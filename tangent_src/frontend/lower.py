@@ -212,6 +212,7 @@ class Lowerer:
         if not name:
             return None
         head, *rest = name.split(".")
+        self.parsed.resolved.add(head)
         obj = self.parsed.namespace.get(head)
         for part in rest:
             obj = getattr(obj, part, None)
