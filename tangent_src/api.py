@@ -168,6 +168,7 @@ class Transform:
         self._sig = _signature(func)
         self._last = None
         self._fast: dict = {}
+        self._scalar_seen: set = set()  # shape classes whose output was checked scalar
         inner = _innermost(func)
         functools.update_wrapper(self, inner)
         del self.__wrapped__  # so inspect does not mistake this for the function itself
@@ -310,15 +311,19 @@ class Transform:
 
     def output_value(self, args: tuple):
         """What the differentiated function returns at `args`, for checking its kind:
-        0.0 when the source proves a scalar, a tuple when it returns a tuple display, else
-        the value as the generated gradient computes it. The user's function is not run."""
+        0.0 when the source proves a scalar (or a scalar was seen for these shape classes
+        before), a tuple when it returns a tuple display, else the value as the generated
+        gradient computes it. The user's function is not run."""
         classes = arg_classes(self._sig, args, {})
         output = self.compile(classes).output
-        if output == "scalar":
+        if output == "scalar" or classes in self._scalar_seen:
             return 0.0
         if output == "tuple":
             return (None,)
-        return self._forward_half(classes, args, {})[0]
+        value = self._forward_half(classes, args, {})[0]
+        if not isinstance(value, tuple) and np.ndim(value) == 0:
+            self._scalar_seen.add(classes)  # checked once per specialization, like grad
+        return value
 
     def _check_output(self, out) -> None:
         name_of = getattr(_innermost(self.func), "__name__", "f")
