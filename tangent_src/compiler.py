@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules  # noqa: F401  (registers the rule tables)
-from .analysis.shapes import ShapeInference, is_binding, is_container
+from .analysis.shapes import ShapeInference, is_binding, is_container, is_object
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.anf import assigned, to_anf
@@ -153,7 +153,7 @@ class ModuleBuilder:
         reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
                           return_value=return_value or split, classes=classes,
                           trees={p for p, c in arg_classes if is_container(c)},
-                          has_aux=has_aux)
+                          has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)})
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in _all_names(core) if n in user or (
@@ -205,7 +205,9 @@ class ModuleBuilder:
             return self.tangent(callee, active, return_value=True, arg_classes=call_classes)
 
         forward = Forward(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
-                          return_value=return_value, classes=classes)
+                          return_value=return_value, classes=classes,
+                          trees={p for p, c in arg_classes if is_container(c)},
+                          objects={p for p, c in arg_classes if is_object(c)})
         node = forward.build()
         protected = self._protected(parsed, core, forward.tangents)
         protected |= set(forward.tangent_params.values())
