@@ -128,8 +128,23 @@ def zeros_like(x):
     return np.zeros(np.shape(x))
 
 
+def copy_of(x):
+    """A copy of `x` that generated code may write into: an array, list or dict is copied
+    (one level: add_at replaces items, it does not write into them), a number or tuple is
+    returned as is. Generated code starts every in-place accumulation (add_at) from a value
+    it allocated itself, never from an argument, a seed or tangent, or a global."""
+    if isinstance(x, np.ndarray):
+        return np.array(x, copy=True)
+    if isinstance(x, list):
+        return list(x)
+    if isinstance(x, dict):
+        return dict(x)
+    return x
+
+
 def add_at(acc, index, g):
-    """`acc[index] += g` for an adjoint accumulator; repeated indices add up."""
+    """`acc[index] += g` for an adjoint accumulator; repeated indices add up. It writes into
+    `acc`, which generated code always allocated itself (see copy_of)."""
     if isinstance(acc, tuple):
         items = list(acc)
         items[index] = plus(items[index], g)
@@ -225,7 +240,7 @@ def right_part(g, left):
 
 HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask",
            "dot_lhs", "dot_rhs", "matmul_lhs", "matmul_rhs", "inverse_permutation",
-           "zeros_like", "add_at", "product",
+           "zeros_like", "add_at", "copy_of", "product",
            "set_at", "zero_at", "plus", "replicate", "checkpoint_every",
            "attribute_tangent", "convert_like", "dict_keys", "left_part", "right_part")
 

@@ -46,6 +46,9 @@ register_template(A, rt.add_at, "y, acc, index, g",
                   "d[acc] = d[y]\nd[g] = unbroadcast(d[y][index], g)\n")
 register_template(T, rt.add_at, "y, acc, index, g", "d[y] = add_at(d[acc], index, d[g])")
 
+register_template(A, rt.copy_of, "y, x", "d[x] = d[y]")
+register_template(T, rt.copy_of, "y, x", "d[y] = copy_of(d[x])")
+
 register_template(A, rt.set_at, "y, a, index, value",
                   "d[a] = zero_at(d[y], index)\nd[value] = unbroadcast(d[y][index], value)\n")
 register_template(T, rt.set_at, "y, a, index, value",

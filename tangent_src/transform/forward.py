@@ -49,6 +49,7 @@ class Forward:
         self.classes = classes or {}
         self.tangents: dict[str, str] = {}
         self.tangent_params: dict[str, str] = {}
+        self.inplace: set[str] = set()  # tangents updated in place (add_at): never aliased
 
     def d(self, var: str) -> str:
         if var not in self.tangents:
@@ -252,6 +253,9 @@ class Forward:
         if not self.active(g):
             return _name(self.d(acc.id)) if self.active(acc) else _call("zeros_like", [acc])
         start = _name(self.d(acc.id)) if self.active(acc) else _call("zeros_like", [acc])
+        if self.active(acc):
+            self.inplace.add(self.d(acc.id))
+        self.inplace.add(self.d(values["y"].id))
         return _call("add_at", [start, copy.deepcopy(index), _name(self.d(g.id))])
 
     def set_at_tangent(self, values):
