@@ -398,3 +398,15 @@ def loss_with_aux(x):
 def test_differentiating_a_has_aux_transform_is_refused():
     with pytest.raises(NotDifferentiableError, match="has_aux"):
         tangent_src.jvp(tangent_src.grad(loss_with_aux, has_aux=True), (X,), (X,))
+
+
+def first_of_concatenation(x):
+    c = np.ones(3)
+    pair = (c,) + (x,)
+    return np.sum(pair[0] * x)
+
+
+def test_forward_mode_of_a_tuple_concatenation_with_a_constant_part():
+    """`(c,) + (x,)` concatenates; its tangent used to be (dx,) alone, so pair[0] read x's
+    tangent in place of the constant's zeros."""
+    tangent_src.check_grads(first_of_concatenation, (X[:3],), order=1, modes=("fwd",))

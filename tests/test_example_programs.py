@@ -1199,6 +1199,23 @@ PROGRAMS.append(Program("unrolled_sgd_no_print", unrolled_sgd_no_print,
                         lambda: (np.log(0.1), np.zeros(3)), wrt=(0, 1)))
 
 
+def bias_first_rnn_loss(W_h, W_out, xs):
+    """A recurrent cell that puts the bias column first: `(ones,) + (x, h)`."""
+    h = np.zeros((xs.shape[1], W_h.shape[1]))
+    loss = 0.0
+    for x in xs:
+        parts = (np.ones((x.shape[0], 1)),) + (x, h)
+        h = np.tanh(np.hstack(parts) @ W_h)
+        loss = loss + np.sum((h @ W_out) ** 2)
+    return loss
+
+
+PROGRAMS.append(Program("rnn_bias_column_first_tuple_concat", bias_first_rnn_loss,
+                        lambda: (0.4 * npr.RandomState(27).randn(1 + 3 + 4, 4),
+                                 npr.RandomState(28).randn(4, 2), seq_inputs),
+                        wrt=(0, 1)))
+
+
 # Programs tangent_src refuses, with the error class (and a fragment of the message).
 REFUSED: dict[str, tuple[type, str]] = {
     # print(...) as a statement
