@@ -1216,6 +1216,80 @@ PROGRAMS.append(Program("rnn_bias_column_first_tuple_concat", bias_first_rnn_los
                         wrt=(0, 1)))
 
 
+# --------------------------------------------------------------------------- everyday NumPy
+def standardized_regression(w, X, y):
+    """Standardize the predictions with mean and std (`.std()` as a method)."""
+    pred = X @ w
+    z = (pred - pred.mean()) / pred.std()
+    return np.mean((z - y) ** 2)
+
+
+PROGRAMS.append(Program("standardize_with_std", standardized_regression,
+                        lambda: (np.array([0.4, -0.3, 0.8]), regression_x,
+                                 regression_y / 3), hvp=True))
+
+
+def polynomial_fit(w, t, y):
+    """Design matrix built with np.c_ inside the objective."""
+    features = np.c_[np.ones(len(t)), t, t ** 2]
+    return np.sum((features @ w - y) ** 2)
+
+
+PROGRAMS.append(Program("polynomial_design_matrix_c_", polynomial_fit,
+                        lambda: (np.array([0.1, -0.2, 0.3]), np.linspace(-1, 1, 6),
+                                 np.cos(np.linspace(-1, 1, 6))), hvp=True))
+
+
+def decay_fit(log_k, amplitude, observed):
+    """A time grid made with np.linspace inside the model."""
+    ts = np.linspace(0.0, 2.0, len(observed))
+    model = amplitude * np.exp(-np.exp(log_k) * ts)
+    return 0.5 * np.sum((model - observed) ** 2)
+
+
+PROGRAMS.append(Program("exponential_decay_linspace", decay_fit,
+                        lambda: (0.1, 1.5, np.array([1.4, 1.0, 0.7, 0.5, 0.4])),
+                        wrt=(0, 1)))
+
+
+def cumulative_path(increments):
+    """A path starting at zero: np.r_ prepends a constant to a cumulative sum."""
+    path = np.r_[0.0, np.cumsum(increments)]
+    return np.sum(np.sin(path) ** 2)
+
+
+PROGRAMS.append(Program("random_walk_r_prepend", cumulative_path,
+                        lambda: (np.array([0.3, -0.2, 0.5, 0.1]),), hvp=True))
+
+
+def p_norm_penalty(w, p=1.5):
+    return np.sum(np.abs(w) ** p) ** (1.0 / p) + np.sum(np.power(w ** 2 + 1.0, 0.25))
+
+
+PROGRAMS.append(Program("fractional_powers", p_norm_penalty,
+                        lambda: (np.array([0.4, -1.2, 0.7]),), hvp=True))
+
+
+def spectral_energy(x):
+    """Energy of a signal's spectrum (complex intermediate values)."""
+    spectrum = np.fft.fft(x)
+    return np.sum(np.abs(spectrum) ** 2) / len(x)
+
+
+PROGRAMS.append(Program("fft_spectral_energy", spectral_energy,
+                        lambda: (np.array([0.3, -0.2, 0.5, 0.1]),)))
+
+
+def phase_rotation(theta, z_re):
+    """Rotate points by exp(i theta) and keep the real part."""
+    rotated = z_re * np.exp(1j * theta)
+    return np.sum(np.real(rotated) ** 2)
+
+
+PROGRAMS.append(Program("complex_phase_rotation", phase_rotation,
+                        lambda: (0.3, np.array([1.0, 2.0, -0.5]))))
+
+
 # Programs tangent_src refuses, with the error class (and a fragment of the message).
 REFUSED: dict[str, tuple[type, str]] = {
     # print(...) as a statement
@@ -1245,6 +1319,9 @@ REFUSED: dict[str, tuple[type, str]] = {
     "regression_norm_logpdf_keywords": (NoDerivativeRuleError, "norm.logpdf"),
     "gp_mvn_logpdf": (NoDerivativeRuleError, "multivariate_normal.logpdf"),
     "ica_student_t_logpdf": (NoDerivativeRuleError, "t.logpdf"),
+    # complex intermediate values: np.fft has no rules, nor has np.real
+    "fft_spectral_energy": (NoDerivativeRuleError, "np.fft.fft"),
+    "complex_phase_rotation": (NoDerivativeRuleError, "np.real"),
 }
 
 
