@@ -184,9 +184,18 @@ class Transform:
 
     def differentiable(self, classes: tuple):
         """This transform's generated function, in the form another transform can read:
-        user functions inlined (no forward/backward pairs), specialized to `classes`."""
-        return _compiled(self.target(classes), self.wrt, self.mode, False, classes,
-                         inline=True).function
+        user functions inlined (no forward/backward pairs), specialized to `classes`. It
+        returns what calling the transform returns (value_and_grad: the value too); where
+        the transform rearranges the generated result (has_aux, wrt=(k,)) it is refused
+        rather than differentiated as something else."""
+        if self.mode == "reverse" and (self.has_aux or (not self.single and
+                                                        len(self.wrt) == 1)):
+            what = "has_aux=True" if self.has_aux else f"wrt={self.wrt!r} (a 1-tuple)"
+            raise NotDifferentiableError(
+                f"cannot differentiate {self.__name__} built with {what}; differentiate "
+                "the transform without it (wrt=k, no aux)")
+        return _compiled(self.target(classes), self.wrt, self.mode, self.return_value,
+                         classes, inline=True).function
 
     def compile(self, classes: tuple = ()) -> _Compiled:
         target = self.target(classes)

@@ -1,12 +1,15 @@
-"""Derivatives built from the two generated modes: jvp, vjp, hvp, hessian, jacobian,
-check_grads. Each calls generated code; nothing here differentiates numerically except
-check_grads, whose job is to compare against finite differences."""
+"""Derivatives built from the two generated modes: jvp, vjp, hvp, hessian, jacobian. Each
+calls generated code; nothing here differentiates numerically. check_grads, which compares
+them with finite differences, lives in testing.py (and is importable from here too)."""
 from __future__ import annotations
 
 import numpy as np
 
 from .api import Transform, _normalize_wrt
 from .errors import NotDifferentiableError
+from .testing import check_grads
+
+__all__ = ["check_grads", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "vjp"]
 
 
 def _mismatch(a, b, where: str = ""):
@@ -225,69 +228,3 @@ def _position(func, index) -> int:
     while isinstance(inner, Transform):
         inner = inner.func
     return list(inspect.signature(inner).parameters).index(index)
-
-
-def check_grads(func, args, order: int = 1, modes=("fwd", "rev"), eps: float = 1e-6,
-                rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0, _label: str = "",
-                _extra: int = 0) -> None:
-    """Compare generated derivatives (every mode in `modes`, up to `order`) with central
-    finite differences along random directions; raise AssertionError naming the argument,
-    mode, order, both values and the worst element on a mismatch."""
-    args = tuple(args)
-    rng = np.random.default_rng(seed)
-    # the last `_extra` arguments are fixed seeds/tangents of an inner derivative
-    wrt = [k for k, a in enumerate(args[:len(args) - _extra]) if _is_float_like(a)]
-    out = np.asarray(func(*args), dtype=float)
-    for mode in modes:
-        for k in wrt:
-            v = rng.normal(size=np.shape(args[k]))
-            v = float(v) if np.ndim(args[k]) == 0 else v
-
-            def moved(step, k=k, v=v):
-                shifted = list(args)
-                shifted[k] = args[k] + step * v
-                return np.asarray(func(*shifted), dtype=float)
-
-            numeric = (moved(eps) - moved(-eps)) / (2 * eps)
-            if mode in ("fwd", "forward"):
-                tangents = {k: v}
-                computed = np.asarray(_transform(func, (k,), "forward").call_with(args, tangents))
-            elif mode in ("rev", "reverse"):
-                u = rng.normal(size=out.shape)
-                ct = _transform(func, (k,), "reverse").call_with(args, {"seed": u if out.shape
-                                                                         else float(u)})
-                computed = np.asarray(np.sum(np.asarray(ct) * v))
-                numeric = np.asarray(np.sum(u * numeric))
-            else:
-                raise ValueError(f"unknown mode {mode!r}; use 'fwd' and/or 'rev'")
-            _compare(computed, numeric, rtol, atol, f"{_label}argument {k}", mode, order)
-    if order > 1:
-        for mode in modes:
-            for k in wrt:
-                if k >= len(args) - _extra:
-                    continue
-                if mode in ("fwd", "forward"):
-                    v = rng.normal(size=np.shape(args[k]))
-                    fixed = float(v) if np.ndim(args[k]) == 0 else v
-                    derivative = _transform(func, (k,), "forward")
-                else:
-                    u = rng.normal(size=out.shape)
-                    fixed = u if out.shape else float(u)
-                    derivative = _transform(func, (k,), "reverse")
-                check_grads(derivative, (*args, fixed), order - 1, modes, eps, rtol, atol,
-                            seed + 1, _label=f"{_label}{mode}-derivative, ",
-                            _extra=_extra + 1)
-
-
-def _compare(computed, numeric, rtol, atol, label, mode, order) -> None:
-    computed, numeric = np.asarray(computed, dtype=float), np.asarray(numeric, dtype=float)
-    if computed.shape != numeric.shape:
-        raise AssertionError(f"{label}, mode {mode}, order {order}: shape {computed.shape} "
-                             f"differs from the finite-difference shape {numeric.shape}")
-    err = np.abs(computed - numeric) - (atol + rtol * np.abs(numeric))
-    if np.any(err > 0) or not np.all(np.isfinite(computed)):
-        worst = np.unravel_index(int(np.argmax(err)), err.shape) if err.shape else ()
-        raise AssertionError(
-            f"check_grads: {label}, mode {mode}, order {order}: generated derivative "
-            f"{computed.tolist()} vs finite differences {numeric.tolist()}; worst element "
-            f"{worst}: {computed[worst]!r} vs {numeric[worst]!r} (rtol={rtol}, atol={atol})")

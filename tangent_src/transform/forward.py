@@ -13,6 +13,7 @@ import gast
 
 from .. import runtime as _runtime
 from ..analysis.activity import array_attribute_without_rule, is_nondifferentiable, varied_names
+from ..analysis.shapes import TREE
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction
@@ -48,6 +49,7 @@ class Forward:
         self.name, self.return_value = name, return_value
         self.classes = classes or {}
         self.tangents: dict[str, str] = {}
+        self.sequences: set[str] = set()  # locals built as tuples/lists (`+` concatenates)
         self.tangent_params: dict[str, str] = {}
         self.inplace: set[str] = set()  # tangents updated in place (add_at): never aliased
 
@@ -129,6 +131,11 @@ class Forward:
 
     def assign(self, stmt) -> list:
         target = stmt.targets[0].id
+        value = stmt.value
+        if isinstance(value, (gast.Tuple, gast.List)) or (
+                isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and
+                self.is_sequence(value.left, value.right)):
+            self.sequences.add(target)
         if target not in self.varied:
             return [stmt]
         value = stmt.value
@@ -180,6 +187,11 @@ class Forward:
             return gast.Tuple(elts=[_name(self.d(e.id)) if self.active(e) else
                                     _call("zeros_like", [copy.deepcopy(e)])
                                     for e in value.elts], ctx=gast.Load())
+        if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and \
+                self.is_sequence(value.left, value.right):
+            # `args + (c,)` concatenates: every operand keeps its place in the tangent
+            return gast.BinOp(left=self.tangent_or_zeros(value.left), op=gast.Add(),
+                              right=self.tangent_or_zeros(value.right))
         if isinstance(value, (gast.BinOp, gast.UnaryOp)):
             args = [value.left, value.right] if isinstance(value, gast.BinOp) else \
                 [value.operand]
@@ -199,6 +211,16 @@ class Forward:
                                    {k.arg: k.value for k in value.keywords}, value)
         raise self.parsed.unsupported(value, f"'{type(value).__name__}' of a varying value",
                                       "rewrite the expression with NumPy functions")
+
+    def is_sequence(self, *atoms) -> bool:
+        """Whether one of `atoms` is a tuple or list (so `+` concatenates)."""
+        return any(self.shape(a) == TREE or isinstance(a, (gast.Tuple, gast.List)) or
+                   (isinstance(a, gast.Name) and a.id in self.sequences) for a in atoms)
+
+    def tangent_or_zeros(self, atom):
+        if self.active(atom):
+            return _name(self.d(atom.id))
+        return _call("zeros_like", [copy.deepcopy(atom)])
 
     def apply_rule(self, key, target, args, keywords, loc):
         label = _dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
