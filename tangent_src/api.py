@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import numbers
 import threading
 
 import numpy as np
@@ -21,6 +22,7 @@ from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
 
 _CACHE: dict = {}
+_FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 _LOCK = threading.RLock()
 
 
@@ -48,10 +50,17 @@ class _Compiled:
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
                                          arg_classes=classes, has_aux=has_aux)
+        elif mode == "split":  # value, saved = fwd(args); gradients = bwd(saved, seed)
+            self.main = builder.gradient(func, wrt, arg_classes=classes, split=True,
+                                         has_aux=has_aux)
         else:
             self.main = builder.tangent(func, wrt, return_value=return_value,
                                         arg_classes=classes)
         self.builder = builder
+        # grad checks that func returns a scalar; where shape inference proves it, the
+        # check costs nothing at run time
+        self.output = builder.output_kind(func, classes, has_aux) if mode != "forward" \
+            else "unknown"
         self.source = builder.source(self.main)
         fixed, live, user_modules = builder.live_globals()
         fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
@@ -62,7 +71,11 @@ class _Compiled:
         loader = load_real_module if backend == "numba" else load_module
         module_ns, self.path = loader(self.source, self.main.name, fixed, live, user_modules,
                                       self.guards)
-        self.function = module_ns[self.main.name]
+        if mode == "split":
+            self.function = module_ns[self.main.fwd_name]
+            self.backward = module_ns[self.main.bwd_name]
+        else:
+            self.function = module_ns[self.main.name]
         args = self.main.parsed.node.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
         self.backend = backend
@@ -152,10 +165,10 @@ class Transform:
         self.backend = backend
         self.mode, self.return_value, self.verbose = mode, return_value, verbose
         self.kind = kind                    # "grad", "value_and_grad", "forward", "reverse"
-        self._checked = False
         self._sig = _signature(func)
         self._last = None
         self._fast: dict = {}
+        self._scalar_seen: set = set()  # shape classes whose output was checked scalar
         inner = _innermost(func)
         functools.update_wrapper(self, inner)
         del self.__wrapped__  # so inspect does not mistake this for the function itself
@@ -171,9 +184,18 @@ class Transform:
 
     def differentiable(self, classes: tuple):
         """This transform's generated function, in the form another transform can read:
-        user functions inlined (no forward/backward pairs), specialized to `classes`."""
-        return _compiled(self.target(classes), self.wrt, self.mode, False, classes,
-                         inline=True).function
+        user functions inlined (no forward/backward pairs), specialized to `classes`. It
+        returns what calling the transform returns (value_and_grad: the value too); where
+        the transform rearranges the generated result (has_aux, wrt=(k,)) it is refused
+        rather than differentiated as something else."""
+        if self.mode == "reverse" and (self.has_aux or (not self.single and
+                                                        len(self.wrt) == 1)):
+            what = "has_aux=True" if self.has_aux else f"wrt={self.wrt!r} (a 1-tuple)"
+            raise NotDifferentiableError(
+                f"cannot differentiate {self.__name__} built with {what}; differentiate "
+                "the transform without it (wrt=k, no aux)")
+        return _compiled(self.target(classes), self.wrt, self.mode, self.return_value,
+                         classes, inline=True).function
 
     def compile(self, classes: tuple = ()) -> _Compiled:
         target = self.target(classes)
@@ -200,22 +222,23 @@ class Transform:
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self.backend == "numba" and not self._checked and any(
+        key = None
+        if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
+            key = tuple((a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
+                        if type(a) is np.ndarray else type(a) for a in args)
+            fast = self._fast.get(key)
+            if fast is not None and not (fast.guards and fast.stale()):
+                return self._finish(fast.function(*args))
+        if self.backend == "numba" and any(
                 isinstance(a, dict) for a in (*args, *kwargs.values())):
             raise NotDifferentiableError(
                 "backend='numba' does not take dict arguments; pass a tuple of arrays "
                 "(numba compiles tuples of arrays)")
-        key = None
-        if not kwargs:  # fast path: one dict lookup on the arguments' types and shapes
-            key = tuple(a.shape if type(a) is np.ndarray else type(a) for a in args)
-            fast = self._fast.get(key)
-            if fast is not None and not (fast.guards and fast.stale()):
-                return self._finish(fast.function(*args))
-        compiled = self.compile(arg_classes(self._sig, args, kwargs))
+        classes = arg_classes(self._sig, args, kwargs)
+        compiled = self.compile(classes)
         self._last = compiled
-        if not self._checked:
-            self._check_inputs(compiled, args, kwargs)
-        result = compiled.call(args, kwargs)
+        self._check_inputs(compiled, args, kwargs)
+        result = self._checked_call(compiled, classes, args, kwargs)
         if key is not None:
             self._fast[key] = compiled
         return self._finish(result)
@@ -251,24 +274,68 @@ class Transform:
         return (result,)
 
     def _check_inputs(self, compiled: _Compiled, args, kwargs) -> None:
+        """Refuse a wrt argument that has no derivative: an integer/bool, a string, None,
+        or a container or object with no float inside. Runs on every new combination of
+        argument types, shapes and dtypes (the fast path's key), so the answer does not
+        depend on what was called before."""
         values = dict(zip(compiled.params, args))
         values.update(kwargs)
         name_of = getattr(_innermost(self.func), "__name__", "f")
         for name in compiled.main.wrt:
-            value = values.get(name)
-            dtype = getattr(value, "dtype", None)
-            if isinstance(value, (bool, int, np.integer, np.bool_)) or (
-                    dtype is not None and dtype.kind in "biu"):
+            if name not in values:
+                continue  # a default value: the generated code's own business
+            problem = _not_differentiable(values[name])
+            if problem:
                 raise NotDifferentiableError(
-                    f"cannot differentiate {name_of} with respect to '{name}': it is an "
-                    f"integer/bool value ({type(value).__name__}); pass a float")
+                    f"cannot differentiate {name_of} with respect to '{name}': {problem}")
+
+    def _checked_call(self, compiled: _Compiled, classes: tuple, args, kwargs):
+        """Run the generated code for a new specialization, checking what `func` returned
+        (a scalar for grad, a pair for has_aux) on the value the generated code computes:
+        the user's function itself is never run, so a function that writes into its
+        arguments or draws random numbers is evaluated exactly once."""
         if self.kind not in ("grad", "value_and_grad"):
-            self._checked = True
-            return
-        try:
-            out = self.func(*args, **kwargs)
-        except Exception:  # noqa: BLE001 - the gradient raises it, pointing into generated code
-            return
+            return compiled.call(args, kwargs)
+        output = compiled.output
+        if output == "tuple" or (output == "scalar" and self.has_aux):
+            # known from the source: report it before running anything
+            self._check_output(0.0 if self.has_aux else (None,))
+        if output == ("pair" if self.has_aux else "scalar"):
+            return compiled.call(args, kwargs)
+        # not provably a scalar: compute the value, check it, then run the backward pass
+        value, saved = self._forward_half(classes, args, kwargs)
+        self._check_output(value)
+        grads = self._split(classes).backward(saved, 1.0)
+        return (value, grads) if self.return_value or self.has_aux else grads
+
+    def _split(self, classes: tuple) -> _Compiled:
+        return _compiled(self.target(classes), self.wrt, "split", True, classes,
+                         has_aux=self.has_aux)
+
+    def _forward_half(self, classes: tuple, args, kwargs):
+        """(value, saved) from the forward half of this gradient: the function's value as
+        the generated code computes it, and what the backward half needs. How an output
+        that the source does not prove scalar is checked before any adjoint runs."""
+        return self._split(classes).call(args, kwargs)
+
+    def output_value(self, args: tuple):
+        """What the differentiated function returns at `args`, for checking its kind:
+        0.0 when the source proves a scalar (or a scalar was seen for these shape classes
+        before), a tuple when it returns a tuple display, else the value as the generated
+        gradient computes it. The user's function is not run."""
+        classes = arg_classes(self._sig, args, {})
+        output = self.compile(classes).output
+        if output == "scalar" or classes in self._scalar_seen:
+            return 0.0
+        if output == "tuple":
+            return (None,)
+        value = self._forward_half(classes, args, {})[0]
+        if not isinstance(value, tuple) and np.ndim(value) == 0:
+            self._scalar_seen.add(classes)  # checked once per specialization, like grad
+        return value
+
+    def _check_output(self, out) -> None:
+        name_of = getattr(_innermost(self.func), "__name__", "f")
         if self.has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise NotDifferentiableError(
@@ -284,7 +351,55 @@ class Transform:
                 f"grad requires {name_of} to return a scalar, but it returned an array of "
                 f"shape {np.shape(out)}; for array outputs use a vector-Jacobian product "
                 "(tangent_src.vjp) or sum the output")
-        self._checked = True
+        if not _is_number(out):
+            raise NotDifferentiableError(
+                f"grad requires {name_of} to return a number, but it returned a "
+                f"{type(out).__name__} ({out!r:.40})")
+
+
+def _is_float_value(value) -> bool:
+    """A float or complex scalar or array (what a derivative can be taken of)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (float, complex, np.floating, np.complexfloating)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return isinstance(value, np.ndarray) and dtype.kind in "fc"
+
+
+def _is_number(value) -> bool:
+    """A number or numeric array (an integer result has a zero derivative)."""
+    if isinstance(value, (numbers.Number, np.number, np.bool_)):
+        return True
+    return isinstance(value, np.ndarray) and value.dtype.kind in "biufc"
+
+
+def _not_differentiable(value, depth: int = 0) -> str | None:
+    """Why a wrt argument has no derivative, or None when it has one: it is (or holds) a
+    float/complex number or array. Integers and bools are refused at the top level; inside
+    a container they are constants (their gradient is zero), but a container or object
+    with nothing differentiable in it is refused."""
+    if _is_float_value(value):
+        return None
+    kind = type(value).__name__
+    if isinstance(value, (bool, int, np.integer, np.bool_)) or (
+            isinstance(value, np.ndarray) and value.dtype.kind in "biu"):
+        return (f"it is an integer/bool value ({kind}); pass a float" if depth == 0 else
+                "integer")
+    if isinstance(value, (tuple, list, dict)):
+        items = list(value.values()) if isinstance(value, dict) else list(value)
+    elif hasattr(value, "__dict__") and not callable(value) and \
+            not isinstance(value, np.ndarray):
+        items = list(vars(value).values())  # a parameter holder: its attributes
+    else:
+        return f"it is of type {kind} ({value!r:.40}), not a float or an array of floats"
+    found = [_not_differentiable(item, depth + 1) for item in items]
+    if not found or any(f is None for f in found):
+        return None
+    if depth:
+        return "no float"
+    return (f"it is a {kind} with no float or float array in it ({value!r:.60}); pass "
+            "floats")
 
 
 def grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False, verbose: int = 0,

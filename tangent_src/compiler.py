@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules  # noqa: F401  (registers the rule tables)
-from .analysis.shapes import ShapeInference, is_binding, is_container
+from .analysis.shapes import ShapeInference, is_binding, is_container, is_object
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.anf import assigned, to_anf
@@ -24,7 +24,7 @@ from .frontend.inline import inline_calls
 from .frontend.lower import _dotted, lower
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
-from .optimize import Optimizer, optimize
+from .optimize import Optimizer, optimize, own_accumulators
 from .transform.forward import Forward
 from .transform.reverse import Reverse, check_wrt
 
@@ -114,6 +114,30 @@ class ModuleBuilder:
         found = self.infer_classes(func, tuple(zip(_params(core), classes)))
         return found.get(core.body[-1].value.id)
 
+    def output_kind(self, func, arg_classes: tuple, has_aux: bool = False) -> str:
+        """What `func` returns, as far as the source and shape inference tell: "scalar",
+        "tuple" (a tuple display; for has_aux, one that is not a pair), "pair" (has_aux: a
+        pair whose first item is a scalar) or "unknown". The output checks of grad use it
+        so that they need not run the function."""
+        _, core, _ = self.front_end(func, _dicts(arg_classes))
+        ret = core.body[-1]
+        if not (isinstance(ret, gast.Return) and isinstance(ret.value, gast.Name)):
+            return "unknown"
+        name = ret.value.id
+        classes = self.infer_classes(func, arg_classes)
+        defs = [n.value for n in gast.walk(core) if isinstance(n, gast.Assign) and
+                isinstance(n.targets[0], gast.Name) and n.targets[0].id == name]
+        if defs and all(isinstance(v, gast.Tuple) for v in defs):
+            if not has_aux or any(len(v.elts) != 2 for v in defs):
+                return "tuple"
+            first = [v.elts[0] for v in defs]
+            if all(isinstance(f, gast.Name) and classes.get(f.id) == () for f in first):
+                return "pair"
+            return "unknown"
+        if classes.get(name) == ():
+            return "scalar"
+        return "unknown"
+
     def gradient(self, func, wrt: tuple, name: str | None = None,
                  return_value: bool = False, arg_classes: tuple = (),
                  split: bool = False, has_aux: bool = False) -> GeneratedFunction:
@@ -131,7 +155,7 @@ class ModuleBuilder:
         reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
                           return_value=return_value or split, classes=classes,
                           trees={p for p, c in arg_classes if is_container(c)},
-                          has_aux=has_aux)
+                          has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)})
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in _all_names(core) if n in user or (
@@ -140,6 +164,7 @@ class ModuleBuilder:
         protected.add(result.seed)
         if not os.environ.get("TANGENT_SRC_NO_OPT"):
             optimize(result.node, result.inplace, protected)
+        own_accumulators(result.node)
         generated = GeneratedFunction(name, result.node, parsed, result.seed, wrt_names,
                                       nodes=[result.node])
         if split:
@@ -182,12 +207,15 @@ class ModuleBuilder:
             return self.tangent(callee, active, return_value=True, arg_classes=call_classes)
 
         forward = Forward(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
-                          return_value=return_value, classes=classes)
+                          return_value=return_value, classes=classes,
+                          trees={p for p, c in arg_classes if is_container(c)},
+                          objects={p for p, c in arg_classes if is_object(c)})
         node = forward.build()
         protected = self._protected(parsed, core, forward.tangents)
         protected |= set(forward.tangent_params.values())
         if not os.environ.get("TANGENT_SRC_NO_OPT"):
-            optimize(node, set(), protected)
+            optimize(node, forward.inplace, protected)
+        own_accumulators(node)
         generated = GeneratedFunction(name, node, parsed, "", wrt_names, nodes=[node],
                                       tangent_params=forward.tangent_params)
         self.functions.append(generated)

@@ -1,12 +1,15 @@
-"""Derivatives built from the two generated modes: jvp, vjp, hvp, hessian, jacobian,
-check_grads. Each calls generated code; nothing here differentiates numerically except
-check_grads, whose job is to compare against finite differences."""
+"""Derivatives built from the two generated modes: jvp, vjp, hvp, hessian, jacobian. Each
+calls generated code; nothing here differentiates numerically. check_grads, which compares
+them with finite differences, lives in testing.py (and is importable from here too)."""
 from __future__ import annotations
 
 import numpy as np
 
 from .api import Transform, _normalize_wrt
 from .errors import NotDifferentiableError
+from .testing import check_grads
+
+__all__ = ["check_grads", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "vjp"]
 
 
 def _mismatch(a, b, where: str = ""):
@@ -45,6 +48,21 @@ def _is_float_like(value) -> bool:
     return dtype is None or dtype.kind in "fc"
 
 
+def _fresh_args(args: tuple) -> tuple:
+    """The arguments with every array (inside tuples, lists and dicts too) copied, for the
+    few places that run the user's function itself to get its value: a function that
+    writes into its arguments must not change the caller's arrays."""
+    def fresh(value):
+        if isinstance(value, np.ndarray):
+            return value.copy()
+        if isinstance(value, (tuple, list)):
+            return type(value)(fresh(v) for v in value)
+        if isinstance(value, dict):
+            return {k: fresh(v) for k, v in value.items()}
+        return value
+    return tuple(fresh(a) for a in args)
+
+
 def _zeros_like(value):
     return 0.0 if np.ndim(value) == 0 and not isinstance(value, np.ndarray) else \
         np.zeros(np.shape(value))
@@ -76,7 +94,8 @@ def jvp(func, primals, tangents, *, backend: str = "python"):
                 f"{found}")
     wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p))
     if not wrt:
-        return func(*primals), _zeros_like(func(*primals))
+        value = func(*_fresh_args(primals))
+        return value, _zeros_like(value)
     forward = _transform(func, wrt, "forward", return_value=True, backend=backend)
     return forward.call_with(primals, {k: tangents[k] for k in wrt})
 
@@ -84,7 +103,7 @@ def jvp(func, primals, tangents, *, backend: str = "python"):
 def vjp(func, *primals, backend: str = "python"):
     """Reverse mode, JAX style: `(func(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one
     cotangent per primal (zeros for integer arguments)."""
-    value = func(*primals)
+    value = func(*_fresh_args(primals))
     wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p))
     reverse = _transform(func, wrt, "reverse", backend=backend) if wrt else None
 
@@ -101,11 +120,13 @@ def vjp(func, *primals, backend: str = "python"):
     return value, vjp_fun
 
 
-def _require_scalar(func, args, what: str) -> None:
-    out = func(*args)
+def _require_scalar(gradient: Transform, args, what: str) -> None:
+    """Refuse a function that does not return a scalar, judged from its source or from the
+    value its generated gradient computes (never by running the function itself)."""
+    out = gradient.output_value(tuple(args))
     if isinstance(out, tuple) or np.ndim(out) != 0:
         raise NotDifferentiableError(
-            f"{what} requires {_name(func)} to return a scalar, but it returned "
+            f"{what} requires {_name(gradient)} to return a scalar, but it returned "
             f"{'a tuple' if isinstance(out, tuple) else f'shape {np.shape(out)}'}; use "
             "jacobian for vector-valued functions")
 
@@ -119,7 +140,7 @@ def hvp(func, wrt=0, *, backend: str = "python"):
 
     def h(*args):
         *args, v = args
-        _require_scalar(func, args, "hvp")
+        _require_scalar(gradient, args, "hvp")
         position = _position(func, index)
         if np.shape(v) != np.shape(args[position]):
             raise NotDifferentiableError(
@@ -135,9 +156,10 @@ def hessian(func, wrt=0, *, backend: str = "python"):
     shape x.shape + x.shape (a float for a scalar x)."""
     product = hvp(func, wrt, backend=backend)
     (index,), _ = _normalize_wrt(wrt, None)
+    gradient = Transform(func, (index,), True, "reverse", False, 0, "grad")
 
     def H(*args):
-        _require_scalar(func, args, "hessian")
+        _require_scalar(gradient, args, "hessian")
         x = args[_position(func, index)]
         if np.ndim(x) == 0:
             return product(*args, 1.0)
@@ -160,21 +182,25 @@ def jacobian(func, wrt=0, mode: str = "rev", *, backend: str = "python"):
     if mode not in ("rev", "fwd", "reverse", "forward"):
         raise ValueError(f"mode must be 'rev' or 'fwd', not {mode!r}")
     forward_mode = mode in ("fwd", "forward")
-    transform = _transform(func, (index,), "forward" if forward_mode else "reverse",
-                           backend=backend)
+    transform = _transform(func, (index,), "reverse", backend=backend)
+    with_value = _transform(func, (index,), "forward", return_value=True, backend=backend)
 
     def J(*args):
-        out_shape = np.shape(func(*args))
         x = args[_position(func, index)]
         x_shape = np.shape(x)
-        jac = np.zeros(out_shape + x_shape)
-        if forward_mode:
+        if forward_mode and np.size(x):  # each column comes with the value: its shape
+            columns = {}
             for idx in np.ndindex(*x_shape):
                 e = np.zeros(x_shape)
                 e[idx] = 1.0
-                col = transform.call_with(args, {index: e if x_shape else 1.0})
+                value, columns[idx] = with_value.call_with(args, {index: e if x_shape
+                                                                  else 1.0})
+            jac = np.zeros(np.shape(value) + x_shape)
+            for idx, col in columns.items():
                 jac[(Ellipsis,) + idx] = col
         else:
+            out_shape = np.shape(func(*_fresh_args(args)))
+            jac = np.zeros(out_shape + x_shape)
             for idx in np.ndindex(*out_shape):
                 e = np.zeros(out_shape)
                 e[idx] = 1.0
@@ -202,69 +228,3 @@ def _position(func, index) -> int:
     while isinstance(inner, Transform):
         inner = inner.func
     return list(inspect.signature(inner).parameters).index(index)
-
-
-def check_grads(func, args, order: int = 1, modes=("fwd", "rev"), eps: float = 1e-6,
-                rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0, _label: str = "",
-                _extra: int = 0) -> None:
-    """Compare generated derivatives (every mode in `modes`, up to `order`) with central
-    finite differences along random directions; raise AssertionError naming the argument,
-    mode, order, both values and the worst element on a mismatch."""
-    args = tuple(args)
-    rng = np.random.default_rng(seed)
-    # the last `_extra` arguments are fixed seeds/tangents of an inner derivative
-    wrt = [k for k, a in enumerate(args[:len(args) - _extra]) if _is_float_like(a)]
-    out = np.asarray(func(*args), dtype=float)
-    for mode in modes:
-        for k in wrt:
-            v = rng.normal(size=np.shape(args[k]))
-            v = float(v) if np.ndim(args[k]) == 0 else v
-
-            def moved(step, k=k, v=v):
-                shifted = list(args)
-                shifted[k] = args[k] + step * v
-                return np.asarray(func(*shifted), dtype=float)
-
-            numeric = (moved(eps) - moved(-eps)) / (2 * eps)
-            if mode in ("fwd", "forward"):
-                tangents = {k: v}
-                computed = np.asarray(_transform(func, (k,), "forward").call_with(args, tangents))
-            elif mode in ("rev", "reverse"):
-                u = rng.normal(size=out.shape)
-                ct = _transform(func, (k,), "reverse").call_with(args, {"seed": u if out.shape
-                                                                         else float(u)})
-                computed = np.asarray(np.sum(np.asarray(ct) * v))
-                numeric = np.asarray(np.sum(u * numeric))
-            else:
-                raise ValueError(f"unknown mode {mode!r}; use 'fwd' and/or 'rev'")
-            _compare(computed, numeric, rtol, atol, f"{_label}argument {k}", mode, order)
-    if order > 1:
-        for mode in modes:
-            for k in wrt:
-                if k >= len(args) - _extra:
-                    continue
-                if mode in ("fwd", "forward"):
-                    v = rng.normal(size=np.shape(args[k]))
-                    fixed = float(v) if np.ndim(args[k]) == 0 else v
-                    derivative = _transform(func, (k,), "forward")
-                else:
-                    u = rng.normal(size=out.shape)
-                    fixed = u if out.shape else float(u)
-                    derivative = _transform(func, (k,), "reverse")
-                check_grads(derivative, (*args, fixed), order - 1, modes, eps, rtol, atol,
-                            seed + 1, _label=f"{_label}{mode}-derivative, ",
-                            _extra=_extra + 1)
-
-
-def _compare(computed, numeric, rtol, atol, label, mode, order) -> None:
-    computed, numeric = np.asarray(computed, dtype=float), np.asarray(numeric, dtype=float)
-    if computed.shape != numeric.shape:
-        raise AssertionError(f"{label}, mode {mode}, order {order}: shape {computed.shape} "
-                             f"differs from the finite-difference shape {numeric.shape}")
-    err = np.abs(computed - numeric) - (atol + rtol * np.abs(numeric))
-    if np.any(err > 0) or not np.all(np.isfinite(computed)):
-        worst = np.unravel_index(int(np.argmax(err)), err.shape) if err.shape else ()
-        raise AssertionError(
-            f"check_grads: {label}, mode {mode}, order {order}: generated derivative "
-            f"{computed.tolist()} vs finite differences {numeric.tolist()}; worst element "
-            f"{worst}: {computed[worst]!r} vs {numeric[worst]!r} (rtol={rtol}, atol={atol})")

@@ -546,6 +546,77 @@ def accumulate_in_place(body: list, inplace: set) -> None:
     _rewrite_accumulations(body, owned, in_loop=False)
 
 
+# Runtime helpers whose result is a new value that nothing else refers to.
+OWNED_HELPERS = {"copy_of", "zeros_like", "set_at", "zero_at"}
+
+
+def _owned(value) -> bool:
+    """Whether an expression builds a value that no other name, argument or global holds."""
+    if _fresh(value):
+        return True
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and \
+        value.func.id in OWNED_HELPERS
+
+
+def _is_add_at(value) -> bool:
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and \
+        value.func.id == "add_at" and bool(value.args)
+
+
+def _copy_of(expr):
+    return gast.Call(func=gast.Name(id="copy_of", ctx=gast.Load(), annotation=None,
+                                    type_comment=None), args=[expr], keywords=[])
+
+
+def own_accumulators(func: gast.FunctionDef) -> None:
+    """`acc = add_at(acc, i, g)` writes into acc's array; make every such array one the
+    function allocated itself. Follows each accumulator back through the add_at chain to
+    where it starts; a start that may share its array (a parameter -- an argument, a seed
+    or a tangent --, a name, a view, a helper that may return its argument) becomes
+    `copy_of(...)`. One copy where the chain starts, none per update; most chains start
+    at zeros and need none. Without this, `d[y] = broadcast_like(d[x], y)` followed by
+    add_at wrote into the caller's tangent array."""
+    params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
+    defs: dict = {}
+    opaque = set(params)  # names bound other than by `name = value`
+    tree = gast.Module(body=func.body, type_ignores=[])
+    plain = set()
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            defs.setdefault(node.targets[0].id, []).append(node)
+            plain.add(id(node.targets[0]))
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and \
+                id(node) not in plain:
+            opaque.add(node.id)
+    sites = [node for node in gast.walk(tree) if _is_add_at(node)]
+    settled: set = set()
+
+    def own(name: str) -> bool:
+        """Make every definition of `name` owned; False when some binding cannot be."""
+        if name in settled:
+            return True
+        settled.add(name)
+        for assign in defs.get(name, []):
+            value = assign.value
+            if _is_add_at(value):
+                settle(value)
+            elif not _owned(value):
+                assign.value = _copy_of(value)
+        return name not in opaque
+
+    def settle(call) -> None:
+        first = call.args[0]
+        if isinstance(first, gast.Name):
+            if not own(first.id):
+                call.args[0] = _copy_of(first)  # bound by a parameter or unpacking: copy here
+        elif not _owned(first):
+            call.args[0] = _copy_of(first)
+
+    for call in sites:
+        settle(call)
+
+
 def _viewed_names(body) -> set:
     """Names whose array may be viewed by another value: a subscript (`x[1:]`), an
     attribute (`x.T`) or an argument of a call that may return a view (np.reshape...)."""

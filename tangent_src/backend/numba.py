@@ -7,10 +7,10 @@ reported at the user's line: the generated file's `# line N:` comments map it ba
 """
 from __future__ import annotations
 
-import inspect
 import re
 
 from ..errors import TangentError, UnsupportedSyntaxError
+from ..frontend.source import is_user_function
 
 
 class NumbaUnavailableError(TangentError):
@@ -59,9 +59,7 @@ def compile_module(module_ns: dict, names: list[str], main: str, user_modules: t
     namespace (numba treats globals as compile-time constants)."""
     numba = require_numba()
     for name, value in list(module_ns.items()):
-        if inspect.isfunction(value) and name not in names and \
-                (getattr(value, "__module__", "") or "").split(".")[0] not in (
-                    "numpy", "tangent_src", "numba", "scipy"):
+        if is_user_function(value) and name not in names:
             module_ns[name] = numba.njit(value)
     for name in names:
         module_ns[name] = numba.njit(cache=True)(module_ns[name])

@@ -257,6 +257,13 @@ def _add_at(acc, index, g):
     return None
 
 
+@overload(rt.copy_of)
+def _copy_of(x):
+    if isinstance(x, types.Array):
+        return lambda x: x.copy()
+    return lambda x: x
+
+
 @overload(rt.set_at)
 def _set_at(a, index, value):
     if isinstance(a, types.Array):

@@ -72,9 +72,11 @@ def inline_calls(parsed: ParsedFunction, body: list, namer: Namer, resolve, fron
 
 
 def _has_rule(func) -> bool:
+    """A registered rule, or a nondifferentiable registration, decides, not the source."""
+    from ..analysis.activity import is_nondifferentiable
     from ..rules.registry import REGISTRY
     return REGISTRY.lookup(REGISTRY.adjoints, func) is not None or \
-        REGISTRY.lookup(REGISTRY.tangents, func) is not None
+        REGISTRY.lookup(REGISTRY.tangents, func) is not None or is_nondifferentiable(func)
 
 
 def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:

@@ -12,6 +12,25 @@ import gast
 from ..errors import SourceUnavailableError, UnsupportedSyntaxError
 from .bindings import CellRef, FixedRef, GlobalRef, Ref
 
+# Libraries whose Python functions are never differentiated from their source: a call of
+# one needs a registered rule (or a nondifferentiable registration), else it is refused.
+# The one list every stage consults (reverse/forward/compiler via is_user_function, the
+# method lowering in lower.py, the numba back end).
+LIBRARY_MODULES = ("numpy", "scipy", "math", "builtins", "tangent_src", "numba")
+
+
+def is_user_function(func) -> bool:
+    """A plain Python function outside the libraries: differentiated from its source."""
+    if not inspect.isfunction(func):
+        return False
+    return not is_library_object(func)
+
+
+def is_library_object(obj) -> bool:
+    """Whether `obj` (a function or class) is defined by one of LIBRARY_MODULES."""
+    module = (getattr(obj, "__module__", "") or "").split(".")[0]
+    return module in LIBRARY_MODULES
+
 
 @dataclass
 class ParsedFunction:

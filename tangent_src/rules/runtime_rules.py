@@ -48,6 +48,9 @@ register_template(A, rt.read_at, "y, x, index", "d[x] = add_at(zeros_like(x), in
 register_template(T, rt.read_at, "y, x, index", "d[y] = read_at(d[x], index)")
 register_template(T, rt.add_at, "y, acc, index, g", "d[y] = add_at(d[acc], index, d[g])")
 
+register_template(A, rt.copy_of, "y, x", "d[x] = d[y]")
+register_template(T, rt.copy_of, "y, x", "d[y] = copy_of(d[x])")
+
 register_template(A, rt.set_at, "y, a, index, value",
                   "d[a] = zero_at(d[y], index)\nd[value] = unbroadcast(d[y][index], value)\n")
 register_template(T, rt.set_at, "y, a, index, value",
@@ -200,3 +203,18 @@ register_template(A, rt.dot_rhs, "y, g, a, b",
                   "d[g] = np.dot(a, d[y])\nd[a] = dot_lhs(g, a, d[y])\n")
 register_template(T, rt.dot_rhs, "y, g, a, b",
                   "d[y] = dot_rhs(d[g], a, b)\nd[y] = dot_rhs(g, d[a], b)\n")
+
+# np.r_ / np.c_ (runtime.index_concat): affine in the value items; the helpers of its
+# rules are linear in g and in the tangents, each the transpose of the other
+register_template(A, rt.index_concat, "y, maker, items",
+                  "d[items] = index_concat_vjp(d[y], maker, items)")
+register_template(T, rt.index_concat, "y, maker, items",
+                  "d[y] = index_concat_jvp(maker, items, d[items])")
+register_template(A, rt.index_concat_jvp, "y, maker, items, tangents",
+                  "d[tangents] = index_concat_vjp(d[y], maker, items)")
+register_template(T, rt.index_concat_jvp, "y, maker, items, tangents",
+                  "d[y] = index_concat_jvp(maker, items, d[tangents])")
+register_template(A, rt.index_concat_vjp, "y, g, maker, items",
+                  "d[g] = index_concat_jvp(maker, items, d[y])")
+register_template(T, rt.index_concat_vjp, "y, g, maker, items",
+                  "d[y] = index_concat_vjp(d[g], maker, items)")

@@ -42,13 +42,20 @@ DEFAULTED = "<defaulted>"  # key in bind()'s result: parameters left at their de
 
 
 class _Substitute(gast.NodeTransformer):
-    def __init__(self, values: dict, dnames: dict, locals_: dict):
+    def __init__(self, values: dict, dnames: dict, locals_: dict, zero_inactive: bool = False):
         self.values, self.dnames, self.locals = values, dnames, locals_
+        self.zero_inactive = zero_inactive
 
     def visit_Subscript(self, node):
         if isinstance(node.value, gast.Name) and node.value.id == "d" \
                 and isinstance(node.slice, gast.Name):
             name = self.dnames.get(node.slice.id)
+            if name is None and self.zero_inactive and node.slice.id in self.values:
+                # derivatives are linear in d[...]: an inactive one is zeros of its value
+                return gast.Call(func=gast.Name(id="zeros_like", ctx=gast.Load(),
+                                                annotation=None, type_comment=None),
+                                 args=[copy.deepcopy(self.values[node.slice.id])],
+                                 keywords=[])
             if name is None:
                 raise _Inactive(node.slice.id)
             if not isinstance(name, str):  # an expression (see array_operands)
@@ -84,8 +91,10 @@ def instantiate(template: Template, values: dict, dnames: dict, fresh) -> tuple[
     """Returns (helper statements, contributions) for one use of a rule.
 
     `dnames` maps a parameter to the name of its adjoint (absent when inactive);
-    `fresh(base)` returns a new local name. A statement that reads the adjoint of
-    an inactive parameter is dropped, so rules never compute unused derivatives.
+    `fresh(base)` returns a new local name. A statement that reads only adjoints of
+    inactive parameters is dropped, so rules never compute unused derivatives; one that
+    also reads an active one (`d[y] = d[a] * b + d[b] * a` with only `a` varying) keeps its
+    active terms, the inactive adjoints read as zeros.
     """
     locals_: dict = {}
     helpers, contributions = [], []
@@ -102,7 +111,9 @@ def instantiate(template: Template, values: dict, dnames: dict, fresh) -> tuple[
                 if param not in dnames or dnames[param] is None:
                     continue
                 reads_self = _reads_adjoint(stmt.value, param)
-                value = _Substitute(values, dnames, locals_).visit(copy.deepcopy(stmt.value))
+                mixed = any(dnames.get(p) is not None for p in _adjoints_read(stmt.value))
+                value = _Substitute(values, dnames, locals_, zero_inactive=mixed).visit(
+                    copy.deepcopy(stmt.value))
                 contributions.append(Contribution(param, value, not reads_self))
             else:
                 value = _Substitute(values, dnames, locals_).visit(copy.deepcopy(stmt.value))
@@ -122,6 +133,13 @@ def _reads_adjoint(expr, param: str) -> bool:
                 node.slice.id == param:
             return True
     return False
+
+
+def _adjoints_read(expr) -> set:
+    """The parameters whose adjoint (or tangent) `expr` reads as d[param]."""
+    return {node.slice.id for node in gast.walk(expr)
+            if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+            and node.value.id == "d" and isinstance(node.slice, gast.Name)}
 
 
 # Parameters that take a sequence as such (np.concatenate's arrays, np.array's object, the

@@ -12,14 +12,24 @@ import inspect
 import gast
 
 from .. import runtime as _runtime
-from ..analysis.activity import is_nondifferentiable, varied_names
+from ..analysis.activity import array_attribute_without_rule, is_nondifferentiable, varied_names
+from ..analysis.shapes import TREE
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction
 from ..naming import Namer
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, array_operands, bind, instantiate
-from .reverse import _adopt_globals, _comment_marker, _is_user_function, _sequence_names
+from .reverse import (
+    _adopt_globals,
+    _comment_marker,
+    _is_user_function,
+    _sequence_names,
+    _tree_names,
+    bool_op_choices,
+    no_rule_for_attribute,
+    no_rule_for_subscript,
+)
 
 
 def _call(func: str, args):
@@ -31,13 +41,18 @@ class Forward:
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
-                 classes: dict | None = None):
+                 classes: dict | None = None, trees: set | None = None,
+                 objects: set | None = None):
         self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.trees = set(trees or ())  # tuples/lists/dicts/objects (their attributes: fields)
+        self.objects = frozenset(objects or ())  # parameter-holder object arguments
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
         self.name, self.return_value = name, return_value
         self.classes = classes or {}
         self.tangents: dict[str, str] = {}
+        self.sequences: set[str] = set()  # locals built as tuples/lists (`+` concatenates)
         self.tangent_params: dict[str, str] = {}
+        self.inplace: set[str] = set()  # tangents updated in place (add_at): never aliased
 
     def d(self, var: str) -> str:
         if var not in self.tangents:
@@ -60,7 +75,8 @@ class Forward:
     def build(self) -> gast.FunctionDef:
         core = copy.deepcopy(self.core)
         body, ret = core.body[:-1], core.body[-1]
-        self.varied = varied_names(body, set(self.wrt), self.resolve)
+        self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
+        self.trees = _tree_names(body, self.trees)
         self.sequences = _sequence_names(body)
         result = ret.value.id
         for w in self.wrt:
@@ -117,6 +133,11 @@ class Forward:
 
     def assign(self, stmt) -> list:
         target = stmt.targets[0].id
+        value = stmt.value
+        if isinstance(value, (gast.Tuple, gast.List)) or (
+                isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and
+                self.is_sequence(value.left, value.right)):
+            self.sequences.add(target)
         if target not in self.varied:
             return [stmt]
         value = stmt.value
@@ -152,23 +173,38 @@ class Forward:
         if isinstance(value, gast.Attribute):  # obj.W: the tangent of an object is a dict
             if not self.active(value.value):
                 return self.zeros(target)
+            if array_attribute_without_rule(value.attr) and \
+                    _dotted(value.value) not in self.trees:
+                raise no_rule_for_attribute(self.parsed, value)
             return _call("attribute_tangent", [_name(self.d(value.value.id)),
                                                _const(value.attr)])
         if isinstance(value, gast.Constant):
             return self.zeros(target)
         if isinstance(value, gast.Subscript):
-            if not self.active(value.value):
-                return self.zeros(target)
+            if not self.active(value.value):  # a constant read at a varying index
+                raise no_rule_for_subscript(self.parsed, value)
             return gast.Subscript(value=_name(self.d(value.value.id)),
                                   slice=copy.deepcopy(value.slice), ctx=gast.Load())
         if isinstance(value, gast.Tuple):
             return gast.Tuple(elts=[_name(self.d(e.id)) if self.active(e) else
                                     _call("zeros_like", [copy.deepcopy(e)])
                                     for e in value.elts], ctx=gast.Load())
+        if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and \
+                self.is_sequence(value.left, value.right):
+            # `args + (c,)` concatenates: every operand keeps its place in the tangent
+            return gast.BinOp(left=self.tangent_or_zeros(value.left), op=gast.Add(),
+                              right=self.tangent_or_zeros(value.right))
         if isinstance(value, (gast.BinOp, gast.UnaryOp)):
             args = [value.left, value.right] if isinstance(value, gast.BinOp) else \
                 [value.operand]
             return self.apply_rule(type(value.op), target, args, {}, value)
+        if isinstance(value, gast.BoolOp):  # the tangent of whichever operand decided
+            tangent = None
+            for test, operand in reversed(bool_op_choices(value)):
+                mine = _name(self.d(operand.id)) if self.active(operand) else _const(0.0)
+                tangent = mine if test is None else gast.IfExp(test=test, body=mine,
+                                                                orelse=tangent)
+            return tangent
         if isinstance(value, gast.Call):
             func = self.resolve(value.func)
             if is_nondifferentiable(func):
@@ -177,6 +213,16 @@ class Forward:
                                    {k.arg: k.value for k in value.keywords}, value)
         raise self.parsed.unsupported(value, f"'{type(value).__name__}' of a varying value",
                                       "rewrite the expression with NumPy functions")
+
+    def is_sequence(self, *atoms) -> bool:
+        """Whether one of `atoms` is a tuple or list (so `+` concatenates)."""
+        return any(self.shape(a) == TREE or isinstance(a, (gast.Tuple, gast.List)) or
+                   (isinstance(a, gast.Name) and a.id in self.sequences) for a in atoms)
+
+    def tangent_or_zeros(self, atom):
+        if self.active(atom):
+            return _name(self.d(atom.id))
+        return _call("zeros_like", [copy.deepcopy(atom)])
 
     def apply_rule(self, key, target, args, keywords, loc):
         label = _dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
@@ -232,6 +278,9 @@ class Forward:
         if not self.active(g):
             return _name(self.d(acc.id)) if self.active(acc) else _call("zeros_like", [acc])
         start = _name(self.d(acc.id)) if self.active(acc) else _call("zeros_like", [acc])
+        if self.active(acc):
+            self.inplace.add(self.d(acc.id))
+        self.inplace.add(self.d(values["y"].id))
         return _call("add_at", [start, copy.deepcopy(index), _name(self.d(g.id))])
 
     def set_at_tangent(self, values):
