@@ -856,6 +856,12 @@ for call in ["np.put_along_axis({0}, np.array([[0], [1]]), 1.0, axis=1)",
              "np.fill_diagonal({0}, 1.0)", "np.copyto({0}, 1.0)", "np.place({0}, {0} > 0, 1.0)",
              "np.putmask({0}, {0} > 0, 1.0)", "np.put({0}, [0], 1.0)"]:
     add(f"y = {{0}} * 1.0\n{call.replace('{0}', 'y')}\ny * {{0}}", R(2, 2))
+add("np.full((2, 3), {0}) * {1}", R(), R(3))
+add("np.full((2, 3), {0})", R(3))
+add("np.full_like({1}, {0}) + np.full_like({1}, 2.0) * {1}", R(), R(2, 3))
+add("np.linspace({0}, {1}, 5)", R(), R(lo=2.0, hi=3.0), second=True)
+add("np.linspace({0}, 2.0, 4, endpoint=False)", R(3))
+add("np.arange({0}, 2.5, 1.0) ** 2", R(lo=0.2, hi=0.4))
 for call, args in [  # order 2 on mixed forms
         ("np.sum({0}, 0, None, None, True) * {0}", (R(2, 3),)),
         ("np.linalg.cholesky({0})", (M(2, "spd", batch=(2,)),)),
