@@ -326,7 +326,7 @@ def _is_zeros(value) -> bool:
         func = value.func
         name = func.id if isinstance(func, gast.Name) else \
             func.attr if isinstance(func, gast.Attribute) else None
-        return name == "zeros_like"
+        return name in ("zeros_like", "zeros_like_last")
     return False
 
 
@@ -510,7 +510,8 @@ def _fresh(value) -> bool:
         func = value.func
         name = func.attr if isinstance(func, gast.Attribute) and isinstance(
             func.value, gast.Name) and func.value.id == "np" else \
-            func.id if isinstance(func, gast.Name) and func.id == "zeros_like" else None
+            func.id if isinstance(func, gast.Name) and func.id in ("zeros_like", "zeros_like_last") \
+            else None
         return name in FRESH_CALLS
     return False
 

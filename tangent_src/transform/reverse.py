@@ -77,6 +77,7 @@ class Reverse:
         self.block_ids: dict[int, int] = {}
         self.pushed: dict[int, list] = {}
         self.split_calls: dict[int, tuple] = {}
+        self.value_tapes: dict[str, list[str]] = {}  # var -> tapes of the values blocks define
 
     # -- names -------------------------------------------------------------------
     def d(self, var: str) -> str:
@@ -219,6 +220,7 @@ class Reverse:
                     continue
                 tape = self.tape(var)
                 pushed.append((var, tape))
+                self.value_tapes.setdefault(var, []).append(tape)
                 out.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
             self.pushed[id(stmts)] = pushed
         return out
@@ -412,9 +414,21 @@ class Reverse:
         else:
             raise self.parsed.unsupported(value, f"'{type(value).__name__}' of a varying value",
                                           "rewrite the expression with NumPy functions")
-        if target in self._multi_defined() or _is_copy_back(stmt):
+        if _is_copy_back(stmt):  # the name now holds the value of the iteration's start
             out.append(_assign(self.d(target), self.zeros(target)))
+        elif target in self._redefined():
+            out.append(_assign(self.d(target), self.previous_zeros(target)))
         return out
+
+    def previous_zeros(self, var: str):
+        """The adjoint of the value `var` held before the definition just differentiated:
+        zero, shaped like that value. Inside a loop this is the value of an earlier
+        iteration (the top of its tape), whose shape may differ (layers of different
+        widths); without one no earlier code reads the name, and any zero does."""
+        tapes = self.value_tapes.get(var, [])
+        if self.classes.get(var) == () or len(tapes) != 1:
+            return self.zeros(var)
+        return _call("zeros_like_last", [_name(tapes[0]), _name(var)])
 
     def adjoint_append(self, stmt) -> list:
         """The adjoint of `tape.append(x)` takes x's adjoint back off the adjoint tape."""
@@ -428,14 +442,20 @@ class Reverse:
                 _assign(part, _attr_call(self.d(tape), "pop", [])),
                 self.accumulate(item.id, _name(part))]
 
-    def _multi_defined(self) -> set[str]:
+    def _redefined(self) -> set[str]:
+        """Names that may hold more than one value in a run: assigned twice, or assigned
+        inside a loop (a new value every iteration). Past the adjoint of such a
+        definition, the adjoint belongs to the previous value, which starts from zero."""
         if not hasattr(self, "_multi"):
             counts: dict[str, int] = {p: 1 for p in self._params}
             for node in gast.walk(self.core):
                 if isinstance(node, gast.Assign):
                     name = node.targets[0].id
                     counts[name] = counts.get(name, 0) + 1
-            self._multi = {n for n, c in counts.items() if c > 1}
+            looped = {n.targets[0].id for loop in gast.walk(self.core)
+                      if isinstance(loop, (gast.For, gast.While))
+                      for n in gast.walk(loop) if isinstance(n, gast.Assign)}
+            self._multi = {n for n, c in counts.items() if c > 1} | looped
         return self._multi
 
     def shape(self, atom):
