@@ -326,7 +326,7 @@ def _is_zeros(value) -> bool:
         func = value.func
         name = func.id if isinstance(func, gast.Name) else \
             func.attr if isinstance(func, gast.Attribute) else None
-        return name in ("zeros_like", "zeros_like_last")
+        return name in ZERO_CALLS
     return False
 
 
@@ -494,6 +494,7 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str]) -> 
 
 
 # Calls whose result is always a new array (never a view of an argument, never read-only).
+ZERO_CALLS = ("zeros_like", "zeros_like_last")
 FRESH_CALLS = {"outer", "dot", "matmul", "sum", "zeros_like", "zeros", "exp", "log", "tanh",
                "sin", "cos", "sqrt", "square", "where", "clip", "maximum", "minimum"}
 
@@ -510,8 +511,7 @@ def _fresh(value) -> bool:
         func = value.func
         name = func.attr if isinstance(func, gast.Attribute) and isinstance(
             func.value, gast.Name) and func.value.id == "np" else \
-            func.id if isinstance(func, gast.Name) and func.id in ("zeros_like", "zeros_like_last") \
-            else None
+            func.id if isinstance(func, gast.Name) and func.id in ZERO_CALLS else None
         return name in FRESH_CALLS
     return False
 

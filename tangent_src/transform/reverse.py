@@ -78,6 +78,8 @@ class Reverse:
         self.pushed: dict[int, list] = {}
         self.split_calls: dict[int, tuple] = {}
         self.value_tapes: dict[str, list[str]] = {}  # var -> tapes of the values blocks define
+        self.loop_bodies: set[int] = set()   # ids of the statement lists of loop bodies
+        self.open_blocks: list[int] = []     # the blocks adjoint_block is inside, outermost first
 
     # -- names -------------------------------------------------------------------
     def d(self, var: str) -> str:
@@ -119,6 +121,8 @@ class Reverse:
                 old = self._paths.get(name)
                 self._paths[name] = here if old is None else _common(old, here)
             if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                if not isinstance(stmt, gast.If):
+                    self.loop_bodies.add(id(stmt.body))
                 self.place_inits(stmt.body, here)
                 self.place_inits(stmt.orelse, here)
 
@@ -185,7 +189,10 @@ class Reverse:
     def primal_block(self, stmts, in_loop: bool, restored: set) -> list:
         out = []
         defined = []
+        after = _last_overwrites(stmts) if in_loop else {}
+        kept = []  # (var, tape): values a nested loop leaves, read by the rest of the block
         for stmt in stmts:
+            out += self.keep_values(after.get(id(stmt), ()), kept)
             if isinstance(stmt, gast.Assign):
                 split = self.split_call(stmt)
                 out.append(split or stmt)
@@ -213,6 +220,7 @@ class Reverse:
                 new = copy.copy(stmt)
                 new.body = self.taped_body(stmt)
                 out.append(new)
+        out += self.keep_values(after.get(None, ()), kept)
         if in_loop:
             pushed = []
             for var in _unique(defined):
@@ -222,7 +230,17 @@ class Reverse:
                 pushed.append((var, tape))
                 self.value_tapes.setdefault(var, []).append(tape)
                 out.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
-            self.pushed[id(stmts)] = pushed
+            # popped last: they override the value the iteration started with
+            self.pushed[id(stmts)] = pushed + kept
+        return out
+
+    def keep_values(self, names, kept: list) -> list:
+        """Record the current values of `names` (each on a tape of its own, added to `kept`)."""
+        out = []
+        for var in names:
+            tape = self.tape(var)
+            kept.append((var, tape))
+            out.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
         return out
 
     def taped_body(self, loop) -> list:
@@ -322,6 +340,13 @@ class Reverse:
 
     # -- adjoint sweep -----------------------------------------------------------
     def adjoint_block(self, stmts, carried, pushed, top=False) -> list:
+        self.open_blocks.append(id(stmts))
+        try:
+            return self._adjoint_block(stmts, carried, top)
+        finally:
+            self.open_blocks.pop()
+
+    def _adjoint_block(self, stmts, carried, top) -> list:
         out = []
         for var, tape in carried + self.pushed.get(id(stmts), []):
             out.append(_assign(var, _attr_call(tape, "pop", [])))
@@ -416,9 +441,19 @@ class Reverse:
                                           "rewrite the expression with NumPy functions")
         if _is_copy_back(stmt):  # the name now holds the value of the iteration's start
             out.append(_assign(self.d(target), self.zeros(target)))
-        elif target in self._redefined():
+        elif target in self._multi_defined() or self.outlives_iteration(target):
             out.append(_assign(self.d(target), self.previous_zeros(target)))
         return out
+
+    def outlives_iteration(self, var: str) -> bool:
+        """Whether the adjoint of `var`, defined here, is initialised outside a loop this
+        definition is in: then one adjoint variable spans all the values the definition
+        gives `var`, and it must be reset to zero past each (the adjoint of a value
+        defined in iteration k must not leak into iteration k-1)."""
+        site = self._paths.get(var, ())[-1:]
+        blocks = self.open_blocks
+        deeper = blocks[blocks.index(site[0]) + 1:] if site and site[0] in blocks else blocks
+        return any(block in self.loop_bodies for block in deeper)
 
     def previous_zeros(self, var: str):
         """The adjoint of the value `var` held before the definition just differentiated:
@@ -442,20 +477,16 @@ class Reverse:
                 _assign(part, _attr_call(self.d(tape), "pop", [])),
                 self.accumulate(item.id, _name(part))]
 
-    def _redefined(self) -> set[str]:
-        """Names that may hold more than one value in a run: assigned twice, or assigned
-        inside a loop (a new value every iteration). Past the adjoint of such a
-        definition, the adjoint belongs to the previous value, which starts from zero."""
+    def _multi_defined(self) -> set[str]:
+        """Names assigned by more than one statement: past the adjoint of one of their
+        definitions, the adjoint belongs to the value before it, which starts from zero."""
         if not hasattr(self, "_multi"):
             counts: dict[str, int] = {p: 1 for p in self._params}
             for node in gast.walk(self.core):
                 if isinstance(node, gast.Assign):
                     name = node.targets[0].id
                     counts[name] = counts.get(name, 0) + 1
-            looped = {n.targets[0].id for loop in gast.walk(self.core)
-                      if isinstance(loop, (gast.For, gast.While))
-                      for n in gast.walk(loop) if isinstance(n, gast.Assign)}
-            self._multi = {n for n, c in counts.items() if c > 1} | looped
+            self._multi = {n for n, c in counts.items() if c > 1}
         return self._multi
 
     def shape(self, atom):
@@ -714,6 +745,29 @@ def _unique(names):
         if n not in seen:
             seen.add(n)
             out.append(n)
+    return out
+
+
+def _overwritten(stmt) -> set[str]:
+    """Names a compound statement overwrites in place: the copy-backs of its loops."""
+    return {n.targets[0].id for n in gast.walk(stmt)
+            if isinstance(n, gast.Assign) and _is_copy_back(n)}
+
+
+def _last_overwrites(stmts) -> dict:
+    """id(statement after S) -> names whose last in-place overwrite in `stmts` is inside the
+    compound statement S (a nested loop, or a branch holding one). In a loop body, the
+    statements after S read the value S leaves, not the one the iteration started with,
+    so that value is recorded where S ends (the id key is the next statement, or None)."""
+    last: dict = {}
+    for idx, stmt in enumerate(stmts):
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            for var in _overwritten(stmt):
+                last[var] = idx
+    out: dict = {}
+    for var, idx in sorted(last.items()):
+        following = id(stmts[idx + 1]) if idx + 1 < len(stmts) else None
+        out.setdefault(following, []).append(var)
     return out
 
 
