@@ -130,3 +130,355 @@ def test_network_loss(widths):
     x = rng().normal(size=(5, widths[0]))
     t = rng().normal(size=(5, widths[-1]))
     check(predict_loss, (layers(*widths), x, t))
+
+
+# --- values defined in the loop body, read after it -----------------------------------------
+def read_after_loop_only(x):
+    for i in range(3):
+        h = np.sin(x) * (i + 1.0)
+        x = x + h
+    return h * h
+
+
+def read_after_loop_sum(x):
+    for i in range(3):
+        h = np.sin(x) * (i + 1.0)
+        x = x + h
+    return np.sum(h * h)
+
+
+def accumulate_layers(params, x):
+    total = 0.0
+    for W, b in params:
+        z = x @ W + b
+        x = np.tanh(z)
+        total = total + np.sum(z * z)
+    return total + np.sum(x)
+
+
+def zip_layers(Ws, bs, x):
+    for W, b in zip(Ws, bs):
+        out = x @ W + b
+        x = np.tanh(out)
+    return np.sum(out * out)
+
+
+def enumerate_layers(params, x):
+    for i, (W, b) in enumerate(params):
+        scale = 1.0 / (i + 1.0)
+        out = scale * (x @ W) + b
+        x = np.tanh(out)
+    return np.sum(out)
+
+
+def while_layers(params, x):
+    i = 0
+    while i < len(params):
+        W, b = params[i]
+        out = x @ W + b
+        x = np.tanh(out)
+        i = i + 1
+    return np.sum(out ** 2)
+
+
+def constant_pairs(x):
+    pairs = [(1.0, 2.0), (0.5, -1.0), (3.0, 0.2)]
+    for a, c in pairs:
+        y = a * x + c
+        x = np.sin(y)
+    return y * y
+
+
+def only_inside_loop(x):
+    """Temporaries read only in their own iteration (the loop-carried case)."""
+    for i in range(4):
+        t = np.sin(x) * (i + 1.0)
+        u = t * t
+        x = x + 0.1 * u
+    return x
+
+
+def test_read_after_loop_only():
+    check(read_after_loop_only, (0.4,))
+    check(read_after_loop_sum, (np.array([0.4, -1.2, 2.0]),))
+
+
+def test_only_inside_loop():
+    check(only_inside_loop, (0.4,))
+
+
+@pytest.mark.parametrize("argnum", [0, 1])
+def test_accumulator(argnum):
+    check(accumulate_layers, (layers(3, 4, 2), rng().normal(size=(5, 3))), argnum)
+
+
+@pytest.mark.parametrize("argnum", [0, 1, 2])
+def test_zip(argnum):
+    params = layers(3, 4, 2)
+    args = ([W for W, _ in params], [b for _, b in params], rng().normal(size=(5, 3)))
+    check(zip_layers, args, argnum)
+
+
+def test_enumerate():
+    check(enumerate_layers, (layers(3, 4, 2), rng().normal(size=(5, 3))))
+
+
+def test_while_layers():
+    check(while_layers, (layers(3, 4, 2), rng().normal(size=(5, 3))))
+    check(while_layers, (layers(2, 2, 2), rng().normal(size=(5, 2))))
+
+
+def test_list_of_constant_tuples():
+    check(constant_pairs, (0.3,))
+
+
+# --- control flow inside the loop ------------------------------------------------------------
+def break_out(x):
+    for _i in range(6):
+        y = x * x
+        if y > 3.0:
+            break
+        x = y + 0.5
+    return y
+
+
+def continue_past(x):
+    total = 0.0
+    for i in range(5):
+        y = np.sin(x * (i + 1.0))
+        if i == 2:
+            continue
+        z = y * y
+        total = total + z
+    return total + z + y
+
+
+def while_break(x):
+    i = 0
+    while i < 10:
+        y = x * 1.5
+        if y > 4.0:
+            break
+        x = y
+        i = i + 1
+    return y
+
+
+def branch_defined(x):
+    for i in range(4):
+        if i % 2 == 0:
+            y = x * 2.0
+        else:
+            y = np.sin(x)
+        x = y + x
+    return y
+
+
+def one_arm_read_after_loop(x):
+    for i in range(4):
+        x = np.sin(x) + 1.0
+        if i < 2:
+            s = x * x
+    return s
+
+
+@pytest.mark.parametrize("x", [0.9, 1.1, 1.6])  # the loop breaks in different iterations
+def test_break(x):
+    check(break_out, (x,))
+
+
+def test_continue():
+    check(continue_past, (0.3,))
+
+
+@pytest.mark.parametrize("x", [0.5, 2.0])
+def test_while_break(x):
+    check(while_break, (x,))
+
+
+def test_value_defined_in_branches():
+    check(branch_defined, (0.3,))
+
+
+def test_value_defined_in_one_arm_read_after_loop():
+    check(one_arm_read_after_loop, (0.3,))
+
+
+# --- nested loops ----------------------------------------------------------------------------
+def nested_scalar(x):
+    for _i in range(3):
+        for j in range(2):
+            z = x * 1.5 + j
+            x = np.sin(z)
+        w = z * x
+    return w + z
+
+
+def refine_then_layer(params, x):
+    """An inner loop updates x; the layer after it must see the updated x."""
+    for W, b in params:
+        for _k in range(2):
+            x = np.tanh(x * 1.5)
+        out = x @ W + b
+        x = np.tanh(out)
+    return np.sum(out)
+
+
+def test_nested_scalar():
+    check(nested_scalar, (0.3,))
+
+
+@pytest.mark.parametrize("widths", [(3, 3, 3), (3, 3, 2)])
+def test_value_left_by_inner_loop(widths):
+    check(refine_then_layer, (layers(*widths), rng().normal(size=(5, 3))))
+    check(refine_then_layer, (layers(*widths), rng().normal(size=(5, 3))), argnum=1)
+
+
+# --- user functions, lambdas, closures, checkpoint -------------------------------------------
+def dense(x, W, b):
+    return np.tanh(x @ W + b)
+
+
+def call_per_layer(params, x):
+    for W, b in params:
+        h = dense(x, W, b)
+        x = h
+    return np.sum(h)
+
+
+def iterate(x, n):
+    for _i in range(n):
+        y = x * 2.0
+        x = np.sin(y)
+    return y
+
+
+def calls_a_loop(x):
+    a = iterate(x, 2)
+    b = iterate(a, 3)
+    return a * b
+
+
+def lambda_in_loop(x):
+    square = lambda v: v * v  # noqa: E731 - user code style
+    for _i in range(3):
+        y = square(x) * 0.5
+        x = x + y
+    return y
+
+
+def closure_in_loop(x, scale):
+    def shift(v):
+        return v * scale + 0.1
+    for _i in range(3):
+        y = shift(x)
+        x = np.sin(y)
+    return y
+
+
+def checkpointed(x, n):
+    with tangent_src.checkpoint():
+        for _i in range(n):
+            y = np.sin(x) * 1.5
+            x = x + y
+    return y * x
+
+
+def checkpointed_sum(x, n):
+    with tangent_src.checkpoint():
+        for _i in range(n):
+            y = np.sin(x) * 1.5
+            x = x + y
+    return np.sum(y * x)
+
+
+def test_user_function_per_layer():
+    check(call_per_layer, (layers(3, 4, 2), rng().normal(size=(5, 3))))
+
+
+def test_loop_inside_called_function():
+    check(calls_a_loop, (0.3,))
+
+
+def test_lambda_and_closure():
+    check(lambda_in_loop, (0.3,))
+    check(closure_in_loop, (0.3, 0.8))
+    check(closure_in_loop, (0.3, 0.8), argnum=1)
+
+
+@pytest.mark.parametrize("n", [1, 5, 7])
+def test_checkpointed(n):
+    check(checkpointed, (0.3, n))
+    check(checkpointed_sum, (np.array([0.3, -0.7]), n))
+
+
+# --- a list built in the loop ----------------------------------------------------------------
+def collect_outputs(params, x):
+    outs = []
+    for W, b in params:
+        out = x @ W + b
+        outs.append(np.sum(out))
+        x = np.tanh(out)
+    return sum(outs) + np.sum(out)
+
+
+def test_list_built_in_loop():
+    check(collect_outputs, (layers(3, 4, 2), rng().normal(size=(5, 3))))
+
+
+# --- numba back end --------------------------------------------------------------------------
+def scalar_net(x):
+    for i in range(3):
+        out = np.tanh(x * 0.5 + i)
+        x = out * out
+    return out
+
+
+def vector_net(x):
+    for i in range(3):
+        out = np.tanh(x * 0.5 + i)
+        x = out * out
+    return np.sum(out)
+
+
+def test_numba():
+    pytest.importorskip("numba")
+    check(first_assigned_in_for, (1.3,), backend="numba")
+    check(scalar_net, (0.3,), backend="numba")
+    check(vector_net, (np.array([0.3, -0.5, 1.0]),), backend="numba")
+    check(while_break, (0.5,), backend="numba")
+
+
+# --- second order ----------------------------------------------------------------------------
+@pytest.mark.parametrize("f, x", [
+    (first_assigned_in_for, 0.7), (read_after_loop_only, 0.4), (scalar_net, 0.3),
+    (break_out, 1.1), (nested_scalar, 0.3), (while_break, 0.5), (branch_defined, 0.3),
+])
+def test_second_order(f, x):
+    tangent_src.check_grads(f, (x,), order=2)
+    dd = tangent_src.grad(tangent_src.grad(f))(x)
+    np.testing.assert_allclose(dd, fd_grad(tangent_src.grad(f), (x,))[0], rtol=1e-5, atol=1e-6)
+
+
+def test_hvp_through_loop():
+    x = np.array([0.3, -0.5, 1.0])
+    v = np.array([1.0, 0.5, -2.0])
+    got = tangent_src.hvp(vector_net)(x, v)
+    gradient = tangent_src.grad(vector_net)
+    want = (gradient(x + EPS * v) - gradient(x - EPS * v)) / (2 * EPS)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+# --- a clear refusal where tapes cannot restore the value ------------------------------------
+def stale_branch_value(x):
+    total = 0.0
+    for i in range(4):
+        if i % 2 == 0:
+            s = x * (i + 1.0)
+        total = total + s * s
+    return total
+
+
+def test_value_from_an_earlier_iteration_is_refused():
+    with pytest.raises(tangent_src.errors.UnsupportedSyntaxError, match="'s'"):
+        tangent_src.grad(stale_branch_value)(0.7)

@@ -190,6 +190,8 @@ class Reverse:
         out = []
         defined = []
         after = _last_overwrites(stmts) if in_loop else {}
+        if in_loop:
+            self.check_branch_values(stmts)
         kept = []  # (var, tape): values a nested loop leaves, read by the rest of the block
         for stmt in stmts:
             out += self.keep_values(after.get(id(stmt), ()), kept)
@@ -233,6 +235,34 @@ class Reverse:
             # popped last: they override the value the iteration started with
             self.pushed[id(stmts)] = pushed + kept
         return out
+
+    def check_branch_values(self, stmts) -> None:
+        """Refuse, in a loop body, a name that only one arm of a branch assigns and that the
+        rest of the body reads: in an iteration that skips the assignment, it holds the
+        value of an earlier iteration (or none), which the tapes cannot restore."""
+        for idx, stmt in enumerate(stmts):
+            if not isinstance(stmt, gast.If):
+                continue
+            maybe = {n.targets[0].id for n in gast.walk(stmt) if isinstance(n, gast.Assign)
+                     and not _is_copy_back(n)} - set(_definitely_assigned([stmt]))
+            for later in stmts[idx + 1:]:
+                for node in gast.walk(later):
+                    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and \
+                            node.id in maybe and self._matters(node.id, stmts[idx + 1:]):
+                        where = node if getattr(node, "lineno", None) else later
+                        raise self.parsed.unsupported(
+                            where, f"reading '{node.id}' in a loop after a branch that may "
+                            "not assign it", f"assign '{node.id}' in every branch (or before "
+                            "the branch) in each iteration")
+
+    def _matters(self, var: str, stmts) -> bool:
+        """Whether the gradient depends on `var`'s value: it is differentiated, or an
+        assignment of a differentiated name reads it."""
+        if var in self.varied:
+            return True
+        return any(isinstance(n, gast.Assign) and n.targets[0].id in self.varied and
+                   var in {m.id for m in gast.walk(n.value) if isinstance(m, gast.Name)}
+                   for stmt in stmts for n in gast.walk(stmt))
 
     def keep_values(self, names, kept: list) -> list:
         """Record the current values of `names` (each on a tape of its own, added to `kept`)."""
