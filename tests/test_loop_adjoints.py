@@ -497,3 +497,56 @@ def stale_branch_value(x):
 def test_value_from_an_earlier_iteration_is_refused():
     with pytest.raises(tangent_src.errors.UnsupportedSyntaxError, match="'s'"):
         tangent_src.grad(stale_branch_value)(0.7)
+
+
+# --- shapes that change from one iteration to the next ---------------------------------------
+def shrinking(x):
+    for _i in range(3):
+        y = x[1:] * 2.0
+        x = np.sin(y)
+    return np.sum(y)
+
+
+def nested_vector(x):
+    for _i in range(3):
+        for j in range(2):
+            z = x * 1.5 + j
+            x = np.sin(z)
+        w = z * x
+    return np.sum(w + z)
+
+
+def two_layer(x, W1, W2):
+    h = x
+    for W in [W1, W2]:
+        out = h @ W
+        h = np.tanh(out)
+    return out
+
+
+def calls_two_layer(x, W1, W2):
+    total = 0.0
+    for k in range(2):
+        o = two_layer(x * (k + 1.0), W1, W2)
+        total = total + np.sum(o * o)
+    return total + np.sum(o)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_shrinking_values(backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    check(shrinking, (np.array([0.3, 0.6, 0.9, 1.2]),), backend=backend)
+    check(nested_vector, (np.array([0.3, 0.6]),), backend=backend)
+
+
+def test_shrinking_second_order():
+    tangent_src.check_grads(shrinking, (np.array([0.3, 0.6, 0.9, 1.2]),), order=2)
+    tangent_src.check_grads(nested_vector, (np.array([0.3, 0.6]),), order=2)
+
+
+@pytest.mark.parametrize("argnum", [1, 2])
+def test_network_function_called_in_loop(argnum):
+    r = rng()
+    args = (r.normal(size=(5, 3)), r.normal(size=(3, 4)), r.normal(size=(4, 2)))
+    check(calls_two_layer, args, argnum)
