@@ -49,11 +49,13 @@ class Optimizer:
         self.inplace = inplace          # adjoints mutated by add_at: never aliased
         self.protected = protected      # user-visible names, never inlined away
         self.needed_tapes: set[str] = set()
+        self.peeked: set[str] = set()   # tapes read by zeros_like_last (see _peeked_tapes)
 
     # -- dead code ---------------------------------------------------------------
     def dce(self, body: list) -> bool:
         """Delete statements whose results nothing reads, and tapes nothing pops."""
         self.needed_tapes: set[str] = set()
+        self.peeked = _peeked_tapes(body)
         self._live_block(body, set())          # finds the tapes whose pops are live
         self.removed = False
         body[:] = self._sweep_block(body, set())
@@ -79,13 +81,13 @@ class Optimizer:
             return True, live | _names_read(stmt)
         if isinstance(stmt, gast.Assign):
             targets = _target_names(stmt)
-            if not any(t in live for t in targets):
+            popped = _tape_call(stmt, "pop")
+            if not any(t in live for t in targets) and popped not in self.peeked:
                 return False, live
             if isinstance(stmt.value, gast.Name) and targets == [stmt.value.id]:
                 return False, live  # x = x
-            tape = _tape_call(stmt, "pop")
-            if tape is not None:
-                self.needed_tapes.add(tape)
+            if popped is not None:
+                self.needed_tapes.add(popped)
             return True, (live - set(targets)) | _names_read(stmt.value)
         if isinstance(stmt, gast.If):
             live_b = self._live_block(stmt.body, live)
@@ -316,6 +318,15 @@ def _name_counts(body) -> tuple[dict, dict]:
             table = counts if isinstance(node.ctx, gast.Load) else defs
             table[node.id] = table.get(node.id, 0) + 1
     return counts, defs
+
+
+def _peeked_tapes(body) -> set[str]:
+    """Tapes whose top `zeros_like_last(tape, x)` reads: their pops must all stay, even
+    those whose value nothing reads, or the top is not the value it stands for."""
+    return {node.args[0].id for node in gast.walk(gast.Module(body=body, type_ignores=[]))
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and
+            node.func.id == "zeros_like_last" and node.args and
+            isinstance(node.args[0], gast.Name)}
 
 
 def _is_zeros(value) -> bool:

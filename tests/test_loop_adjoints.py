@@ -550,3 +550,18 @@ def test_network_function_called_in_loop(argnum):
     r = rng()
     args = (r.normal(size=(5, 3)), r.normal(size=(3, 4)), r.normal(size=(4, 2)))
     check(calls_two_layer, args, argnum)
+
+
+def refine_window(x):
+    """A value defined in the body, then updated by an inner loop; its shape shrinks."""
+    for i in range(3):
+        t = x[i:] * 2.0
+        for _j in range(2):
+            t = np.sin(t) + 0.5
+        x = x * np.sum(t)
+    return np.sum(t)
+
+
+def test_value_updated_by_inner_loop_changes_shape():
+    check(refine_window, (np.array([0.1, 0.2, 0.3, 0.4]),))
+    tangent_src.check_grads(refine_window, (np.array([0.1, 0.2, 0.3, 0.4]),), order=2)

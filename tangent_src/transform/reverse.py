@@ -189,7 +189,11 @@ class Reverse:
     def primal_block(self, stmts, in_loop: bool, restored: set) -> list:
         out = []
         defined = []
-        after = _last_overwrites(stmts) if in_loop else {}
+        # names this block tapes at its end anyway (their value there is the one left)
+        own = {s.targets[0].id for s in stmts if isinstance(s, gast.Assign)
+               and not _is_copy_back(s)} | set(_definitely_assigned(
+                   [s for s in stmts if isinstance(s, gast.If)]))
+        after = _last_overwrites(stmts, own - restored) if in_loop else {}
         if in_loop:
             self.check_branch_values(stmts)
         kept = []  # (var, tape): values a nested loop leaves, read by the rest of the block
@@ -784,15 +788,16 @@ def _overwritten(stmt) -> set[str]:
             if isinstance(n, gast.Assign) and _is_copy_back(n)}
 
 
-def _last_overwrites(stmts) -> dict:
+def _last_overwrites(stmts, taped: set) -> dict:
     """id(statement after S) -> names whose last in-place overwrite in `stmts` is inside the
-    compound statement S (a nested loop, or a branch holding one). In a loop body, the
+    compound statement S (a nested loop, or a branch holding one), except the `taped`
+    names, which the block records at its end anyway. In a loop body, the
     statements after S read the value S leaves, not the one the iteration started with,
     so that value is recorded where S ends (the id key is the next statement, or None)."""
     last: dict = {}
     for idx, stmt in enumerate(stmts):
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            for var in _overwritten(stmt):
+            for var in _overwritten(stmt) - taped:
                 last[var] = idx
     out: dict = {}
     for var, idx in sorted(last.items()):
