@@ -2,7 +2,11 @@
 
 Loops record, per variable, what the adjoint sweep reads: at the start of each
 iteration the values of the loop-carried names, at the end of each block the
-values it defined (`_h_tape.append(h)`); the adjoint block pops them first.
+values it defined (`_h_tape.append(h)`) and, where a nested loop updates a name the
+rest of the block reads, the value that loop leaves; the adjoint block pops them first.
+A name defined in a loop holds a new value every iteration: past the adjoint of its
+definition its adjoint is reset to a zero shaped like the previous value (the top of
+its tape, `zeros_like_last`), so nothing leaks into earlier iterations.
 Everything is recorded here and the optimizer deletes every tape, adjoint and
 statement the gradient does not read, so the rule is simple and the output small.
 """
