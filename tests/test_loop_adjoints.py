@@ -565,3 +565,44 @@ def refine_window(x):
 def test_value_updated_by_inner_loop_changes_shape():
     check(refine_window, (np.array([0.1, 0.2, 0.3, 0.4]),))
     tangent_src.check_grads(refine_window, (np.array([0.1, 0.2, 0.3, 0.4]),), order=2)
+
+
+# --- other iterables -------------------------------------------------------------------------
+def over_rows(X, w):
+    for row in X:
+        z = np.dot(row, w)
+        w = w * np.tanh(z)
+    return z * z
+
+
+def rnn_preactivation(W, xs, h):
+    for x_t in xs:
+        pre = W @ h + x_t
+        h = np.tanh(pre)
+    return np.sum(pre * pre)
+
+
+def over_dict(p, x):
+    for k in p:
+        out = x * p[k]
+        x = np.sin(out)
+    return out
+
+
+@pytest.mark.parametrize("argnum", [0, 1])
+def test_loop_over_array_rows(argnum):
+    r = np.random.default_rng(1)
+    check(over_rows, (r.normal(size=(4, 3)), r.normal(size=3)), argnum)
+
+
+@pytest.mark.parametrize("argnum", [0, 2])
+def test_rnn_preactivation_read_after_loop(argnum):
+    r = np.random.default_rng(1)
+    check(rnn_preactivation, (0.5 * r.normal(size=(3, 3)), r.normal(size=(4, 3)),
+                              r.normal(size=3)), argnum)
+
+
+def test_loop_over_dict():
+    p = {"a": 0.5, "b": 2.0}
+    want = (over_dict(p, 0.3 + EPS) - over_dict(p, 0.3 - EPS)) / (2 * EPS)
+    assert tangent_src.grad(over_dict, wrt=1)(p, 0.3) == pytest.approx(want, rel=1e-6)
