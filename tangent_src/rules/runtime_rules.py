@@ -190,3 +190,18 @@ nondifferentiable(rt.einsum_spec, rt.product_spec, rt.kron_shape, rt.unit_eye,
 for _f, _other in ((rt.dot_lhs, rt.matmul_lhs), (rt.dot_rhs, rt.matmul_rhs)):
     A[_f] = A[_other]
     T[_f] = T[_other]
+
+# np.r_ / np.c_ (runtime.index_concat): affine in the value items; the helpers of its
+# rules are linear in g and in the tangents, each the transpose of the other
+register_template(A, rt.index_concat, "y, maker, items",
+                  "d[items] = index_concat_vjp(d[y], maker, items)")
+register_template(T, rt.index_concat, "y, maker, items",
+                  "d[y] = index_concat_jvp(maker, items, d[items])")
+register_template(A, rt.index_concat_jvp, "y, maker, items, tangents",
+                  "d[tangents] = index_concat_vjp(d[y], maker, items)")
+register_template(T, rt.index_concat_jvp, "y, maker, items, tangents",
+                  "d[y] = index_concat_jvp(maker, items, d[tangents])")
+register_template(A, rt.index_concat_vjp, "y, g, maker, items",
+                  "d[g] = index_concat_jvp(maker, items, d[y])")
+register_template(T, rt.index_concat_vjp, "y, g, maker, items",
+                  "d[y] = index_concat_vjp(d[g], maker, items)")
