@@ -49,11 +49,13 @@ class Optimizer:
         self.inplace = inplace          # adjoints mutated by add_at: never aliased
         self.protected = protected      # user-visible names, never inlined away
         self.needed_tapes: set[str] = set()
+        self.peeked: set[str] = set()   # tapes read by zeros_like_last (see _peeked_tapes)
 
     # -- dead code ---------------------------------------------------------------
     def dce(self, body: list) -> bool:
         """Delete statements whose results nothing reads, and tapes nothing pops."""
         self.needed_tapes: set[str] = set()
+        self.peeked = _peeked_tapes(body)
         self._live_block(body, set())          # finds the tapes whose pops are live
         self.removed = False
         body[:] = self._sweep_block(body, set())
@@ -79,13 +81,13 @@ class Optimizer:
             return True, live | _names_read(stmt)
         if isinstance(stmt, gast.Assign):
             targets = _target_names(stmt)
-            if not any(t in live for t in targets):
+            popped = _tape_call(stmt, "pop")
+            if not any(t in live for t in targets) and popped not in self.peeked:
                 return False, live
             if isinstance(stmt.value, gast.Name) and targets == [stmt.value.id]:
                 return False, live  # x = x
-            tape = _tape_call(stmt, "pop")
-            if tape is not None:
-                self.needed_tapes.add(tape)
+            if popped is not None:
+                self.needed_tapes.add(popped)
             return True, (live - set(targets)) | _names_read(stmt.value)
         if isinstance(stmt, gast.If):
             live_b = self._live_block(stmt.body, live)
@@ -318,6 +320,15 @@ def _name_counts(body) -> tuple[dict, dict]:
     return counts, defs
 
 
+def _peeked_tapes(body) -> set[str]:
+    """Tapes whose top `zeros_like_last(tape, x)` reads: their pops must all stay, even
+    those whose value nothing reads, or the top is not the value it stands for."""
+    return {node.args[0].id for node in gast.walk(gast.Module(body=body, type_ignores=[]))
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and
+            node.func.id == "zeros_like_last" and node.args and
+            isinstance(node.args[0], gast.Name)}
+
+
 def _is_zeros(value) -> bool:
     """`zeros_like(x)`, `np.zeros_like(x)` or the literal 0.0: a fresh zero adjoint."""
     if isinstance(value, gast.Constant):
@@ -326,7 +337,7 @@ def _is_zeros(value) -> bool:
         func = value.func
         name = func.id if isinstance(func, gast.Name) else \
             func.attr if isinstance(func, gast.Attribute) else None
-        return name == "zeros_like"
+        return name in ZERO_CALLS
     return False
 
 
@@ -494,6 +505,7 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str]) -> 
 
 
 # Calls whose result is always a new array (never a view of an argument, never read-only).
+ZERO_CALLS = ("zeros_like", "zeros_like_last")
 FRESH_CALLS = {"outer", "dot", "matmul", "sum", "zeros_like", "zeros", "exp", "log", "tanh",
                "sin", "cos", "sqrt", "square", "where", "clip", "maximum", "minimum"}
 
@@ -510,7 +522,7 @@ def _fresh(value) -> bool:
         func = value.func
         name = func.attr if isinstance(func, gast.Attribute) and isinstance(
             func.value, gast.Name) and func.value.id == "np" else \
-            func.id if isinstance(func, gast.Name) and func.id == "zeros_like" else None
+            func.id if isinstance(func, gast.Name) and func.id in ZERO_CALLS else None
         return name in FRESH_CALLS
     return False
 

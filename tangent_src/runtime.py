@@ -241,6 +241,12 @@ def replicate(g, items):
     return [unbroadcast(g, item) for item in items]
 
 
+def zeros_like_last(tape, like):
+    """A zero adjoint for the value a name held before its current one: shaped like the
+    last value left on its tape (an earlier loop iteration), else like `like`."""
+    return zeros_like(tape[-1] if tape else like)
+
+
 def checkpoint_every(count, every):
     """Iterations between stored loop states: `every`, or about sqrt(count) when 0."""
     if every:
@@ -299,7 +305,7 @@ def right_part(g, left):
 
 HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremum_mask",
            "dot_lhs", "dot_rhs", "matmul_lhs", "matmul_rhs", "inverse_permutation",
-           "zeros_like", "add_at", "copy_of", "product",
+           "zeros_like", "zeros_like_last", "add_at", "copy_of", "product",
            "set_at", "zero_at", "plus", "replicate", "checkpoint_every",
            "attribute_tangent", "read_at", "convert_like", "dict_keys", "left_part",
            "right_part")

@@ -286,6 +286,15 @@ def _zero_at(g, index):
     return None
 
 
+@overload(rt.zeros_like_last)
+def _zeros_like_last(tape, like):
+    def last(tape, like):
+        if len(tape):
+            return rt.zeros_like(tape[-1])
+        return rt.zeros_like(like)
+    return last
+
+
 @overload(rt.checkpoint_every)
 def _checkpoint_every(count, every):
     def pick(count, every):

@@ -63,8 +63,8 @@ register_template(T, rt.plus, "y, a, b", "d[y] = d[a]\nd[y] = d[b]\n")
 register_template(A, rt.attribute_tangent, "y, t, name", "d[t] = add_at(zeros_like(t), name, d[y])")
 register_template(T, rt.attribute_tangent, "y, t, name", "d[y] = attribute_tangent(d[t], name)")
 
-nondifferentiable(rt.checkpoint_every, rt.zeros_like, rt.reduced_size, rt.extremum_mask,
-                  rt.inverse_permutation,
+nondifferentiable(rt.checkpoint_every, rt.zeros_like, rt.zeros_like_last, rt.reduced_size,
+                  rt.extremum_mask, rt.inverse_permutation,
                   slice)
 
 # Helpers of the NumPy rule families (elementwise.py, reductions.py). The linear ones are

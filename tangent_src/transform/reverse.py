@@ -2,7 +2,11 @@
 
 Loops record, per variable, what the adjoint sweep reads: at the start of each
 iteration the values of the loop-carried names, at the end of each block the
-values it defined (`_h_tape.append(h)`); the adjoint block pops them first.
+values it defined (`_h_tape.append(h)`) and, where a nested loop updates a name the
+rest of the block reads, the value that loop leaves; the adjoint block pops them first.
+A name defined in a loop holds a new value every iteration: past the adjoint of its
+definition its adjoint is reset to a zero shaped like the previous value (the top of
+its tape, `zeros_like_last`), so nothing leaks into earlier iterations.
 Everything is recorded here and the optimizer deletes every tape, adjoint and
 statement the gradient does not read, so the rule is simple and the output small.
 """
@@ -83,6 +87,9 @@ class Reverse:
         self.block_ids: dict[int, int] = {}
         self.pushed: dict[int, list] = {}
         self.split_calls: dict[int, tuple] = {}
+        self.value_tapes: dict[str, list[str]] = {}  # var -> tapes of the values blocks define
+        self.loop_bodies: set[int] = set()   # ids of the statement lists of loop bodies
+        self.open_blocks: list[int] = []     # the blocks adjoint_block is inside, outermost first
 
     # -- names -------------------------------------------------------------------
     def d(self, var: str) -> str:
@@ -124,6 +131,8 @@ class Reverse:
                 old = self._paths.get(name)
                 self._paths[name] = here if old is None else _common(old, here)
             if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                if not isinstance(stmt, gast.If):
+                    self.loop_bodies.add(id(stmt.body))
                 self.place_inits(stmt.body, here)
                 self.place_inits(stmt.orelse, here)
 
@@ -190,7 +199,16 @@ class Reverse:
     def primal_block(self, stmts, in_loop: bool, restored: set) -> list:
         out = []
         defined = []
+        # names this block tapes at its end anyway (their value there is the one left)
+        own = {s.targets[0].id for s in stmts if isinstance(s, gast.Assign)
+               and not _is_copy_back(s)} | set(_definitely_assigned(
+                   [s for s in stmts if isinstance(s, gast.If)]))
+        after = _last_overwrites(stmts, own - restored) if in_loop else {}
+        if in_loop:
+            self.check_branch_values(stmts)
+        kept = []  # (var, tape): values a nested loop leaves, read by the rest of the block
         for stmt in stmts:
+            out += self.keep_values(after.get(id(stmt), ()), kept)
             if isinstance(stmt, gast.Assign):
                 split = self.split_call(stmt)
                 out.append(split or stmt)
@@ -218,6 +236,7 @@ class Reverse:
                 new = copy.copy(stmt)
                 new.body = self.taped_body(stmt)
                 out.append(new)
+        out += self.keep_values(after.get(None, ()), kept)
         if in_loop:
             pushed = []
             for var in _unique(defined):
@@ -225,8 +244,47 @@ class Reverse:
                     continue
                 tape = self.tape(var)
                 pushed.append((var, tape))
+                self.value_tapes.setdefault(var, []).append(tape)
                 out.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
-            self.pushed[id(stmts)] = pushed
+            # popped last: they override the value the iteration started with
+            self.pushed[id(stmts)] = pushed + kept
+        return out
+
+    def check_branch_values(self, stmts) -> None:
+        """Refuse, in a loop body, a name that only one arm of a branch assigns and that the
+        rest of the body reads: in an iteration that skips the assignment, it holds the
+        value of an earlier iteration (or none), which the tapes cannot restore."""
+        for idx, stmt in enumerate(stmts):
+            if not isinstance(stmt, gast.If):
+                continue
+            maybe = {n.targets[0].id for n in gast.walk(stmt) if isinstance(n, gast.Assign)
+                     and not _is_copy_back(n)} - set(_definitely_assigned([stmt]))
+            for later in stmts[idx + 1:]:
+                for node in gast.walk(later):
+                    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and \
+                            node.id in maybe and self._matters(node.id, stmts[idx + 1:]):
+                        where = node if getattr(node, "lineno", None) else later
+                        raise self.parsed.unsupported(
+                            where, f"reading '{node.id}' in a loop after a branch that may "
+                            "not assign it", f"assign '{node.id}' in every branch (or before "
+                            "the branch) in each iteration")
+
+    def _matters(self, var: str, stmts) -> bool:
+        """Whether the gradient depends on `var`'s value: it is differentiated, or an
+        assignment of a differentiated name reads it."""
+        if var in self.varied:
+            return True
+        return any(isinstance(n, gast.Assign) and n.targets[0].id in self.varied and
+                   var in {m.id for m in gast.walk(n.value) if isinstance(m, gast.Name)}
+                   for stmt in stmts for n in gast.walk(stmt))
+
+    def keep_values(self, names, kept: list) -> list:
+        """Record the current values of `names` (each on a tape of its own, added to `kept`)."""
+        out = []
+        for var in names:
+            tape = self.tape(var)
+            kept.append((var, tape))
+            out.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
         return out
 
     def taped_body(self, loop) -> list:
@@ -326,6 +384,13 @@ class Reverse:
 
     # -- adjoint sweep -----------------------------------------------------------
     def adjoint_block(self, stmts, carried, pushed, top=False) -> list:
+        self.open_blocks.append(id(stmts))
+        try:
+            return self._adjoint_block(stmts, carried, top)
+        finally:
+            self.open_blocks.pop()
+
+    def _adjoint_block(self, stmts, carried, top) -> list:
         out = []
         for var, tape in carried + self.pushed.get(id(stmts), []):
             out.append(_assign(var, _attr_call(tape, "pop", [])))
@@ -425,9 +490,31 @@ class Reverse:
         else:
             raise self.parsed.unsupported(value, f"'{type(value).__name__}' of a varying value",
                                           "rewrite the expression with NumPy functions")
-        if target in self._multi_defined() or _is_copy_back(stmt):
+        if _is_copy_back(stmt):  # the name now holds the value of the iteration's start
             out.append(_assign(self.d(target), self.zeros(target)))
+        elif target in self._multi_defined() or self.outlives_iteration(target):
+            out.append(_assign(self.d(target), self.previous_zeros(target)))
         return out
+
+    def outlives_iteration(self, var: str) -> bool:
+        """Whether the adjoint of `var`, defined here, is initialised outside a loop this
+        definition is in: then one adjoint variable spans all the values the definition
+        gives `var`, and it must be reset to zero past each (the adjoint of a value
+        defined in iteration k must not leak into iteration k-1)."""
+        site = self._paths.get(var, ())[-1:]
+        blocks = self.open_blocks
+        deeper = blocks[blocks.index(site[0]) + 1:] if site and site[0] in blocks else blocks
+        return any(block in self.loop_bodies for block in deeper)
+
+    def previous_zeros(self, var: str):
+        """The adjoint of the value `var` held before the definition just differentiated:
+        zero, shaped like that value. Inside a loop this is the value of an earlier
+        iteration (the top of its tape), whose shape may differ (layers of different
+        widths); without one no earlier code reads the name, and any zero does."""
+        tapes = self.value_tapes.get(var, [])
+        if self.classes.get(var) == () or len(tapes) != 1:
+            return self.zeros(var)
+        return _call("zeros_like_last", [_name(tapes[0]), _name(var)])
 
     def adjoint_bool_op(self, value, dtarget) -> list:
         """`y = a or b` is whichever operand decided: `if a: da += dy else: db += dy`."""
@@ -451,6 +538,8 @@ class Reverse:
                 self.accumulate(item.id, _name(part))]
 
     def _multi_defined(self) -> set[str]:
+        """Names assigned by more than one statement: past the adjoint of one of their
+        definitions, the adjoint belongs to the value before it, which starts from zero."""
         if not hasattr(self, "_multi"):
             counts: dict[str, int] = {p: 1 for p in self._params}
             for node in gast.walk(self.core):
@@ -756,6 +845,30 @@ def _unique(names):
         if n not in seen:
             seen.add(n)
             out.append(n)
+    return out
+
+
+def _overwritten(stmt) -> set[str]:
+    """Names a compound statement overwrites in place: the copy-backs of its loops."""
+    return {n.targets[0].id for n in gast.walk(stmt)
+            if isinstance(n, gast.Assign) and _is_copy_back(n)}
+
+
+def _last_overwrites(stmts, taped: set) -> dict:
+    """id(statement after S) -> names whose last in-place overwrite in `stmts` is inside the
+    compound statement S (a nested loop, or a branch holding one), except the `taped`
+    names, which the block records at its end anyway. In a loop body, the
+    statements after S read the value S leaves, not the one the iteration started with,
+    so that value is recorded where S ends (the id key is the next statement, or None)."""
+    last: dict = {}
+    for idx, stmt in enumerate(stmts):
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            for var in _overwritten(stmt) - taped:
+                last[var] = idx
+    out: dict = {}
+    for var, idx in sorted(last.items()):
+        following = id(stmts[idx + 1]) if idx + 1 < len(stmts) else None
+        out.setdefault(following, []).append(var)
     return out
 
 
