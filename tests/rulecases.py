@@ -893,9 +893,7 @@ add("scipy.special.cosdg({0}) + scipy.special.tandg({0}) + scipy.special.cotdg({
 # --------------------------------------------------------------------------- user code
 
 group("user")
-# (order 2 of this loop, whose h changes shape between iterations, crashes: a loop-tape
-# problem outside the rules, reported separately)
-add("h = {0}\nfor W in ({1}, {2}):\n    h = np.tanh(h @ W)\nh", R(2, 3), R(3, 3), R(3, 2))
+add("h = {0}\nfor W in ({1}, {2}):\n    h = np.tanh(h @ W)\nh", R(2, 3), R(3, 3), R(3, 2), second=True)
 add("h = {0}\nfor W in ({1}, {2}):\n    h = np.tanh(h @ W)\nh", R(2, 3), R(3, 3), R(3, 3), second=True)
 add("params = [({1}, {2}), ({1}.T, {3})]\nh = {0}\nfor W, b in params:\n    h = np.maximum(h @ W + b, 0.1 * (h @ W + b))\nh",
     R(2, 3), R(3, 2, lo=0.5, hi=1.0), R(2, lo=0.5, hi=1.0), R(3, lo=0.5, hi=1.0))
