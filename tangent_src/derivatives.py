@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import guards
 from .api import Transform, _normalize_wrt
 from .errors import NotDifferentiableError
 
@@ -74,7 +75,9 @@ def jvp(func, primals, tangents, *, backend: str = "python"):
             raise NotDifferentiableError(
                 f"jvp: the tangent of argument {k} of {_name(func)} does not match it: "
                 f"{found}")
-    wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p))
+    # a complex primal with a zero tangent is a constant (the call refuses any other)
+    wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p) and
+                not (guards.is_complex(p) and guards.all_zero(tangents[k])))
     if not wrt:
         return func(*primals), _zeros_like(func(*primals))
     forward = _transform(func, wrt, "forward", return_value=True, backend=backend)
@@ -211,6 +214,8 @@ def check_grads(func, args, order: int = 1, modes=("fwd", "rev"), eps: float = 1
     finite differences along random directions; raise AssertionError naming the argument,
     mode, order, both values and the worst element on a mismatch."""
     args = tuple(args)
+    for k, a in enumerate(args[:len(args) - _extra]):
+        guards.refuse_complex(a, f"{_name(func)} with respect to argument {k}")
     rng = np.random.default_rng(seed)
     # the last `_extra` arguments are fixed seeds/tangents of an inner derivative
     wrt = [k for k, a in enumerate(args[:len(args) - _extra]) if _is_float_like(a)]

@@ -22,6 +22,21 @@ def unbroadcast(g, like):
     return g.reshape(shape) if shape else g[()]
 
 
+def real_values(x):
+    """`x` as a float array; a complex `x` is refused (the derivative rules that read it are
+    written for real arguments, and casting would silently drop the imaginary part)."""
+    x = np.asarray(x)
+    if x.dtype.kind == "c":
+        try:
+            from tangent_src.errors import NotDifferentiableError as refusal
+        except ImportError:  # a standalone module, without tangent_src
+            refusal = TypeError
+        raise refusal("a complex value met the differentiated computation; complex inputs "
+                      "are not supported: write it in real arithmetic (real and imaginary "
+                      "parts as float arrays)")
+    return x.astype(float)
+
+
 def broadcast_like(t, like):
     """A tangent `t` given the shape of `like` (forward mode: the result of broadcasting)."""
     if isinstance(like, (tuple, list, dict)):
@@ -253,7 +268,7 @@ def sinc_derivative(x, n):
     """The n-th derivative of np.sinc at x: a Maclaurin series near 0, Leibniz's rule for
     sin(u) * (1/u) elsewhere; exact at 0 to every order."""
     import math
-    u = np.pi * np.asarray(x, dtype=float)
+    u = np.pi * real_values(x)
     small = np.abs(u) < 1.0
     us, ul = np.where(small, u, 0.0), np.where(small, 1.0, u)
     series = np.zeros(np.shape(u))
@@ -498,7 +513,7 @@ def pair_diff(w):
 def inv_offdiag(d):
     """1 / d off the diagonal of the last two axes, 0 on it (infinite where two eigen- or
     singular values coincide: there the vectors are not differentiable)."""
-    d = np.asarray(d, dtype=float)
+    d = real_values(d)
     eye = np.eye(np.shape(d)[-1], dtype=bool)
     with np.errstate(divide="ignore"):
         return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, d))
@@ -593,7 +608,7 @@ def norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
     like x: dy = sum(norm_dual * dx) over the reduced axes (kind "vector" / "matrix":
     np.linalg.vector_norm / matrix_norm). Conventions: 0 where the norm is 0 (the
     subgradient of least norm); ties of max/min-type norms share equally."""
-    x = np.asarray(x, dtype=float)
+    x = real_values(x)
     nd = x.ndim
     if kind == "matrix":
         axes = (nd - 2, nd - 1)
@@ -635,7 +650,7 @@ def norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
     """1 / y broadcast to x's shape for the 2-norm and the Frobenius norm (1 where y is 0),
     0 for the other norms: norm_dual is x * norm_inv plus a piecewise-constant part (or, for
     the spectral and nuclear norms, a part built from singular vectors)."""
-    x = np.asarray(x, dtype=float)
+    x = real_values(x)
     nd = x.ndim
     if kind == "matrix":
         axes = (nd - 2, nd - 1)
@@ -824,7 +839,7 @@ def polygamma_np(n, x):
     asymptotic series (relative error ~1e-16 for x > 0; poles at 0, -1, -2, ...)."""
     import math
     n = int(n)
-    x = np.asarray(x, dtype=float)
+    x = real_values(x)
     start = 12.0 + n
     shift = np.where(np.isfinite(x), np.maximum(np.ceil(start - x), 0.0), 0.0)
     total = np.zeros(np.shape(x))
@@ -864,7 +879,7 @@ HELPERS += (
 def expm_np(a):
     """The matrix exponential of `a` (stacked over leading axes), in NumPy: scaling and
     squaring with the [13/13] Pade approximant (Higham 2005)."""
-    a = np.asarray(a, dtype=float)
+    a = real_values(a)
     n = a.shape[-1]
     norm = float(np.max(np.sum(np.abs(a), axis=-2), initial=0.0))
     squarings = max(0, int(np.ceil(np.log2(norm / 5.371920351148152)))) if norm > 0 else 0
