@@ -359,6 +359,51 @@ def average_weights(w, a, axis=None):
     return np.reshape(w, tuple(n if i in axes else 1 for i, n in enumerate(shape)))
 
 
+def _elementwise(out):
+    """A 0-d result as a NumPy scalar (the helpers below keep scalars scalar)."""
+    return out[()] if np.ndim(out) == 0 else out
+
+
+def reciprocal_or_zero(x):
+    """1 / x, taken as 0 where x == 0: the factor 1 / |v| of the derivative v / |v| of a norm,
+    std or hypot, whose numerator is 0 there too (the subgradient of least norm, 0)."""
+    x = np.asarray(x) + 0.0
+    zero = x == 0
+    return _elementwise(np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, x)))
+
+
+def log_or_zero(x):
+    """log(x), taken as 0 where x == 0: the factor of d/db a**b = a**b log(a), which JAX
+    takes as 0 at a = 0 (a**b is 0 there for every b > 0)."""
+    x = np.asarray(x) + 0.0
+    zero = x == 0
+    return _elementwise(np.where(zero, 0.0, np.log(np.where(zero, 1.0, x))))
+
+
+def pow_term(a, e):
+    """a ** e in floating point without warnings or ZeroDivisionError (0 ** -1 is inf)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _elementwise(np.power(np.asarray(a) + 0.0, e))
+
+
+def power_slope(a, b):
+    """d(a ** b)/da = b * a ** (b - 1), taken as 0 where b == 0 (a ** 0 is the constant 1,
+    also at a = 0, where the formula reads 0 * inf)."""
+    b = np.asarray(b) + 0.0
+    zero = b == 0
+    return _elementwise(np.where(zero, 0.0, b * pow_term(a, np.where(zero, 1.0, b - 1.0))))
+
+
+def linspace_weights(start, stop, num=50, endpoint=True, axis=0):
+    """The weights t of np.linspace(start, stop, num, endpoint, axis) = (1 - t) start + t stop,
+    with the result's shape (they do not depend on start and stop)."""
+    shape = np.broadcast_shapes(np.shape(start), np.shape(stop))
+    return np.linspace(np.zeros(shape), np.ones(shape), num, endpoint=endpoint, axis=axis)
+
+
+HELPERS += ("linspace_weights", "reciprocal_or_zero", "log_or_zero", "pow_term", "power_slope")
+
+
 HELPERS += ("clip_part", "sinc_derivative", "group_axes", "ungroup_axes", "masked_rows",
             "masked_rows_t", "prod_others", "cumsum_t", "average_weights")
 

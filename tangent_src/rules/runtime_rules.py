@@ -190,3 +190,22 @@ nondifferentiable(rt.einsum_spec, rt.product_spec, rt.kron_shape, rt.unit_eye,
 for _f, _other in ((rt.dot_lhs, rt.matmul_lhs), (rt.dot_rhs, rt.matmul_rhs)):
     A[_f] = A[_other]
     T[_f] = T[_other]
+
+# Boundary-safe factors (docs/conventions.md): 1 / x and log(x) taken as 0 at x = 0, and the
+# two parts of the derivative of a ** b.
+register_template(A, rt.reciprocal_or_zero, "y, x", "d[x] = -d[y] * y * y")
+register_template(T, rt.reciprocal_or_zero, "y, x", "d[y] = -d[x] * y * y")
+register_template(A, rt.log_or_zero, "y, x", "d[x] = d[y] * reciprocal_or_zero(x)")
+register_template(T, rt.log_or_zero, "y, x", "d[y] = d[x] * reciprocal_or_zero(x)")
+register_template(A, rt.pow_term, "y, a, e",
+                  "d[a] = unbroadcast(d[y] * power_slope(a, e), a)\n"
+                  "d[e] = unbroadcast(d[y] * y * log_or_zero(a), e)\n")
+register_template(T, rt.pow_term, "y, a, e",
+                  "d[y] = d[a] * power_slope(a, e)\nd[y] = d[e] * y * log_or_zero(a)\n")
+_SLOPE_DB = "pow_term(a, b - 1.0) * (1.0 + b * log_or_zero(a))"
+register_template(A, rt.power_slope, "y, a, b",
+                  "d[a] = unbroadcast(d[y] * b * power_slope(a, b - 1.0), a)\n"
+                  f"d[b] = unbroadcast(d[y] * {_SLOPE_DB}, b)\n")
+register_template(T, rt.power_slope, "y, a, b",
+                  f"d[y] = d[a] * b * power_slope(a, b - 1.0)\nd[y] = d[b] * {_SLOPE_DB}\n")
+nondifferentiable(rt.linspace_weights)
