@@ -376,13 +376,13 @@ class _Algebra(gast.NodeTransformer):
     changed = False
 
     def visit_BinOp(self, node):
-        node = self.generic_visit(node)
         slope = _constant_slope(node.right)
         if isinstance(node.op, gast.Mult) and slope is not None:
             self.changed = True  # e * power_slope(a, 3) -> e * 3 * a ** (3 - 1)
             factor, power = slope
-            return gast.BinOp(left=gast.BinOp(left=node.left, op=gast.Mult(), right=factor),
+            node = gast.BinOp(left=gast.BinOp(left=node.left, op=gast.Mult(), right=factor),
                               op=gast.Mult(), right=power)
+        node = self.generic_visit(node)
         left, right = node.left, node.right
         one = lambda n: isinstance(n, gast.Constant) and n.value in (1, 1.0) and \
             not isinstance(n.value, bool)  # noqa: E731

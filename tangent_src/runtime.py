@@ -55,12 +55,14 @@ def unreduce(g, like, axis=None, keepdims=False):
 
 
 def reduced_size(a, axis=None):
-    """How many elements a reduction over `axis` combines into each result (for mean)."""
+    """How many elements a reduction over `axis` combines into each result (for mean), as a
+    NumPy integer so that var/std with ddof >= n divide by 0 as NumPy does (inf, then NaN,
+    like their values) instead of raising ZeroDivisionError."""
     if axis is None:
-        return np.size(a)
+        return np.int64(np.size(a))
     axes = axis if isinstance(axis, tuple) else (axis,)
     shape = np.shape(a)
-    return int(np.prod([shape[ax] for ax in axes]))
+    return np.int64(np.prod([shape[ax] for ax in axes]))
 
 
 def extremum_mask(a, y, axis=None, keepdims=False):
@@ -692,7 +694,8 @@ def norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
 
 
 def norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
-    """1 / y broadcast to x's shape for the 2-norm and the Frobenius norm (1 where y is 0),
+    """1 / y broadcast to x's shape for the 2-norm and the Frobenius norm (0 where y is 0:
+    second derivatives at 0 are 0, as for std and hypot; docs/conventions.md),
     0 for the other norms: norm_dual is x * norm_inv plus a piecewise-constant part (or, for
     the spectral and nuclear norms, a part built from singular vectors)."""
     x = real_values(x)
@@ -707,7 +710,7 @@ def norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
     if not (ord is None or ord == "fro" or (ord == 2 and not matrix)):
         return np.zeros(x.shape)
     big = np.broadcast_to(y if keepdims else np.expand_dims(y, axes), x.shape)
-    return 1.0 / np.where(big == 0, 1.0, big)
+    return reciprocal_or_zero(big)
 
 
 def norm_curvature_check(x, ord=None, axis=None, kind="norm"):
