@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import linecache
+import math
 
 import numpy as np
 
@@ -133,7 +134,8 @@ def _wrap(func):
     filename = f"<tangent_src rule wrapper {next(_COUNTER)}: {name}>"
     source = f"def {name}({', '.join(params)}):\n    return _rule_target({call})\n"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"_rule_target": func, "np": np, "__name__": "tangent_src_rule_wrapper"}
+    namespace = {"_rule_target": func, "np": np, "math": math,
+                 "__name__": "tangent_src_rule_wrapper"}
     exec(compile(source, filename, "exec"), namespace)
     wrapper = namespace[name]
     wrapper.__doc__ = f"Calls {name}, so that transforms use its derivative rule."

@@ -388,12 +388,22 @@ def pow_term(a, e):
         return _elementwise(np.power(np.asarray(a) + 0.0, e))
 
 
-def power_slope(a, b):
-    """d(a ** b)/da = b * a ** (b - 1), taken as 0 where b == 0 (a ** 0 is the constant 1,
-    also at a = 0, where the formula reads 0 * inf)."""
-    b = np.asarray(b) + 0.0
-    zero = b == 0
-    return _elementwise(np.where(zero, 0.0, b * pow_term(a, np.where(zero, 1.0, b - 1.0))))
+def falling(b, n, m=0):
+    """The m-th derivative in b of the falling factorial b (b - 1) ... (b - n + 1) (n
+    factors): the coefficient of the n-th derivative of a ** b."""
+    coefficients = np.polyder(np.poly(np.arange(int(n), dtype=float)), int(m)) \
+        if int(m) else np.poly(np.arange(int(n), dtype=float))
+    return _elementwise(np.polyval(np.atleast_1d(coefficients), np.asarray(b) + 0.0))
+
+
+def power_slope(a, b, n=1):
+    """The n-th derivative of a ** b in a: falling(b, n) * a ** (b - n), taken as 0 where
+    falling(b, n) is 0 (b = 0, 1, ..., n - 1: a ** b is then a polynomial of degree below
+    n, also at a = 0, where the formula reads 0 * inf)."""
+    coefficient = np.asarray(falling(b, n))
+    zero = coefficient == 0
+    exponent = np.where(zero, 1.0, np.asarray(b) - n)
+    return _elementwise(np.where(zero, 0.0, coefficient * pow_term(a, exponent)))
 
 
 def linspace_weights(start, stop, num=50, endpoint=True, axis=0):
@@ -403,7 +413,8 @@ def linspace_weights(start, stop, num=50, endpoint=True, axis=0):
     return np.linspace(np.zeros(shape), np.ones(shape), num, endpoint=endpoint, axis=axis)
 
 
-HELPERS += ("linspace_weights", "reciprocal_or_zero", "log_or_zero", "pow_term", "power_slope")
+HELPERS += ("linspace_weights", "reciprocal_or_zero", "log_or_zero", "pow_term", "falling",
+            "power_slope")
 
 
 HELPERS += ("clip_part", "sinc_derivative", "group_axes", "ungroup_axes", "masked_rows",

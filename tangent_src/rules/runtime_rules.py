@@ -202,10 +202,12 @@ register_template(A, rt.pow_term, "y, a, e",
                   "d[e] = unbroadcast(d[y] * y * log_or_zero(a), e)\n")
 register_template(T, rt.pow_term, "y, a, e",
                   "d[y] = d[a] * power_slope(a, e)\nd[y] = d[e] * y * log_or_zero(a)\n")
-_SLOPE_DB = "pow_term(a, b - 1.0) * (1.0 + b * log_or_zero(a))"
-register_template(A, rt.power_slope, "y, a, b",
-                  "d[a] = unbroadcast(d[y] * b * power_slope(a, b - 1.0), a)\n"
+register_template(A, rt.falling, "y, b, n, m=0", "d[b] = d[y] * falling(b, n, m + 1)")
+register_template(T, rt.falling, "y, b, n, m=0", "d[y] = d[b] * falling(b, n, m + 1)")
+_SLOPE_DB = "(falling(b, n, 1) * pow_term(a, b - n) + y * log_or_zero(a))"
+register_template(A, rt.power_slope, "y, a, b, n=1",
+                  "d[a] = unbroadcast(d[y] * power_slope(a, b, n + 1), a)\n"
                   f"d[b] = unbroadcast(d[y] * {_SLOPE_DB}, b)\n")
-register_template(T, rt.power_slope, "y, a, b",
-                  f"d[y] = d[a] * b * power_slope(a, b - 1.0)\nd[y] = d[b] * {_SLOPE_DB}\n")
+register_template(T, rt.power_slope, "y, a, b, n=1",
+                  f"d[y] = d[a] * power_slope(a, b, n + 1)\nd[y] = d[b] * {_SLOPE_DB}\n")
 nondifferentiable(rt.linspace_weights)
