@@ -356,6 +356,7 @@ def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse
     if order < 1:
         raise ValueError(f"order must be at least 1, not {order}")
     wrt, _ = _normalize_wrt(wrt, None)
+    func = guards.differentiable_target(func)
     for _ in range(order - 1):
         func = _compiled(func, wrt, mode, False, (), inline=True).function
     builder = ModuleBuilder()

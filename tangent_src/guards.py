@@ -124,6 +124,20 @@ def _parameters(func) -> list[str]:
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
+def _spelling(func) -> str:
+    """How the wrapper names `func`: `np.tanh`, `np.linalg.norm`, `math.sin` when that is
+    where it lives (readable generated code), else `_rule_target` (also for builtins, whose
+    name the wrapper itself takes)."""
+    name = getattr(func, "__name__", "")
+    for prefix, module in (("np", np), ("np.linalg", np.linalg), ("math", math)):
+        try:
+            if name.isidentifier() and getattr(module, name, None) is func:
+                return f"{prefix}.{name}"
+        except TypeError:  # numpy comparisons of unusual callables
+            continue
+    return "_rule_target"
+
+
 def _wrap(func):
     """A generated `def name(params): return target(params)` whose only call is `func`."""
     params = _parameters(func)
@@ -132,7 +146,7 @@ def _wrap(func):
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
     filename = f"<tangent_src rule wrapper {next(_COUNTER)}: {name}>"
-    source = f"def {name}({', '.join(params)}):\n    return _rule_target({call})\n"
+    source = f"def {name}({', '.join(params)}):\n    return {_spelling(func)}({call})\n"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"_rule_target": func, "np": np, "math": math,
                  "__name__": "tangent_src_rule_wrapper"}

@@ -523,3 +523,11 @@ def test_ties_share_or_follow_the_documented_side():
     assert derivatives.jvp(peak, (np.array([2.0, 2.0, 1.0]),),
                            (np.array([1.0, 0.0, 5.0]),))[1] == 0.5
     assert both_modes(modulus, 0.0) == (0.0, 0.0)
+
+
+def test_standalone_source_of_a_numpy_function_uses_its_rule():
+    source = tangent_src.standalone_source(np.tanh)
+    assert "np.tanh(x)" in source and "tangent_src" not in source.split('"""')[-1]
+    namespace: dict = {}
+    exec(compile(source, "<standalone tanh>", "exec"), namespace)
+    np.testing.assert_allclose(namespace["dtanh"](0.4), central(np.tanh, 0.4), rtol=1e-8)
