@@ -311,14 +311,15 @@ def _log_or_zero(x):
 def _pow_term(a, e):
     if _is_scalar(a) and _is_scalar(e):
         return lambda a, e: float(a) ** e
-    if isinstance(a, types.Array) and _is_scalar(e):
-        return lambda a, e: (a * 1.0) ** e
+    if isinstance(a, types.Array) or isinstance(e, types.Array):
+        return lambda a, e: np.power(a * 1.0, e)
     return None
 
 
 @overload(rt.power_slope)
 def _power_slope(a, b, n=1):
-    """A scalar exponent b: falling(b, n) * a ** (b - n), 0 where the coefficient is 0."""
+    """A scalar exponent b: falling(b, n) * a ** (b - n), 0 where the coefficient is 0 (an
+    array b: the overload below)."""
     if not _is_scalar(b):
         return None
     if _is_scalar(a):
@@ -336,3 +337,17 @@ def _power_slope(a, b, n=1):
             return np.zeros(a.shape) if c == 0 else c * (a * 1.0) ** (b - n)
         return array
     return None
+
+
+@overload(rt.power_slope)
+def _power_slope_array_exponent(a, b, n=1):
+    """An array exponent b (a scalar or an array broadcasting against it)."""
+    if not isinstance(b, types.Array):
+        return None
+
+    def impl(a, b, n=1):
+        c = np.ones(b.shape)
+        for j in range(n):
+            c = c * (b - j)
+        return np.where(c == 0, 0.0, c * np.power(a * 1.0, np.where(c == 0, 1.0, b - n)))
+    return impl
