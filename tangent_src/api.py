@@ -56,8 +56,12 @@ class _Compiled:
         fixed, live, user_modules = builder.live_globals()
         fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
         fixed.setdefault("np", np)
+        self.guards = builder.guards()
+        if backend == "numba":
+            self.guards += numba_backend.frozen_guards(live)
         loader = load_real_module if backend == "numba" else load_module
-        module_ns, self.path = loader(self.source, self.main.name, fixed, live, user_modules)
+        module_ns, self.path = loader(self.source, self.main.name, fixed, live, user_modules,
+                                      self.guards)
         self.function = module_ns[self.main.name]
         args = self.main.parsed.node.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
@@ -67,6 +71,17 @@ class _Compiled:
             names = [node.name for fn in builder.functions for node in fn.nodes]
             self.function = numba_backend.compile_module(module_ns, names, self.main.name,
                                                          user_modules)
+
+    def stale(self) -> bool:
+        """Whether a global or closure cell the code was generated (or, under numba,
+        compiled) for has been rebound since: then it must be generated again."""
+        for ref, value in self.guards:
+            try:
+                if ref.read() is not value:
+                    return True
+            except KeyError:
+                return True
+        return False
 
     def call(self, args, kwargs):
         """Run the generated function; under numba, a compilation failure (on the first
@@ -91,7 +106,7 @@ def _compiled(func, wrt, mode, return_value, classes=(), inline=False,
     key = (func, wrt, mode, return_value, classes, inline, has_aux, backend)
     with _LOCK:
         hit = _CACHE.get(key)
-        if hit is None:
+        if hit is None or hit.guards and hit.stale():
             hit = _CACHE[key] = _Compiled(func, wrt, mode, return_value, classes, inline,
                                           has_aux, backend)
         return hit
@@ -194,9 +209,9 @@ class Transform:
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types and shapes
             key = tuple((a.shape, a.dtype) if type(a) is np.ndarray else type(a) for a in args)
-            function = self._fast.get(key)
-            if function is not None:
-                return self._finish(function(*args))
+            fast = self._fast.get(key)
+            if fast is not None and not (fast.guards and fast.stale()):
+                return self._finish(fast.function(*args))
         compiled = self.compile(arg_classes(self._sig, args, kwargs))
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
@@ -205,7 +220,7 @@ class Transform:
             self._check_inputs(compiled, args, kwargs)
         result = compiled.call(args, kwargs)
         if key is not None:
-            self._fast[key] = compiled.function
+            self._fast[key] = compiled
         return self._finish(result)
 
     def call_with(self, args: tuple, extras: dict):

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules  # noqa: F401  (registers the rule tables)
-from .analysis.shapes import ShapeInference, is_binding, is_container
+from .analysis.shapes import ShapeInference, is_binding, is_container, is_object
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.anf import assigned, to_anf
+from .frontend.bindings import CellRef, FixedRef, GlobalRef, binding_key
 from .frontend.inline import inline_calls
 from .frontend.lower import _dotted, lower
 from .frontend.source import ParsedFunction, parse_function
@@ -53,6 +54,8 @@ class ModuleBuilder:
     class_cache: dict = field(default_factory=dict)
     expanding: set = field(default_factory=set)  # functions being inlined (recursion check)
     inline: bool = False  # inline user functions (for code that is differentiated again)
+    renamed: dict = field(default_factory=dict)  # generated name -> the user's name
+    _bindings: dict | None = None
 
     def _recursion(self, func):
         parsed = parse_function(func)
@@ -126,7 +129,7 @@ class ModuleBuilder:
         reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
                           return_value=return_value or split, classes=classes,
                           trees={p for p, c in arg_classes if is_container(c)},
-                          has_aux=has_aux)
+                          has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)})
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in _all_names(core) if n in user or (
@@ -177,7 +180,9 @@ class ModuleBuilder:
             return self.tangent(callee, active, return_value=True, arg_classes=call_classes)
 
         forward = Forward(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
-                          return_value=return_value, classes=classes)
+                          return_value=return_value, classes=classes,
+                          trees={p for p, c in arg_classes if is_container(c)},
+                          objects={p for p, c in arg_classes if is_object(c)})
         node = forward.build()
         protected = self._protected(parsed, core, forward.tangents)
         protected |= set(forward.tangent_params.values())
@@ -204,51 +209,114 @@ class ModuleBuilder:
         return name
 
     # -- output ------------------------------------------------------------------
-    def namespace(self) -> dict:
+    def bindings(self) -> dict:
+        """name -> Ref (or None: a builtin, a runtime helper) for every free name of the
+        generated module. Each generated function reads a name from its own user
+        function's scope (closure cells before globals); where two of them read one name
+        from different places, the later one's generated code uses a fresh name, so no
+        value silently stands in for another. Computed once, after generation."""
+        if self._bindings is not None:
+            return self._bindings
+        defined = {node.name for fn in self.functions for node in fn.nodes}
+        taken = {n for fn in self.functions for node in fn.nodes for n in _all_names(node)}
+        namer = Namer(taken | defined | set(dir(builtins)) | set(emit.runtime.HELPERS))
         out: dict = {}
-        for fn in self.functions:
+        for fn in reversed(self.functions):  # the main function first: it keeps the names
             for name in emit.free_names(fn.nodes):
-                if name in fn.parsed.namespace:
-                    out[name] = fn.parsed.namespace[name]
+                if name in defined:
+                    continue
+                ref = fn.parsed.ref(name)
+                if ref is None and hasattr(builtins, name) and out.get(name) is not None:
+                    ref = FixedRef(getattr(builtins, name))  # a builtin the module shadows
+                if name not in out:
+                    out[name] = ref
+                    continue
+                if ref is None or binding_key(out[name]) == binding_key(ref):
+                    continue
+                new = namer.fresh(f"{name}_{fn.parsed.node.name}")
+                _rename_free(fn.nodes, name, new)
+                out[new] = ref
+                self.renamed[new] = name
+        self._bindings = out
+        return out
+
+    def namespace(self) -> dict:
+        """name -> its current value, for every bound free name."""
+        out = {}
+        for name, ref in self.bindings().items():
+            if ref is not None and ref.available():
+                out[name] = ref.read()
         return out
 
     def module_of(self) -> dict:
-        """name -> the user module that defines it (through generated code, to the original)."""
-        out = {}
-        for fn in self.functions:
-            chained = getattr(fn.parsed.live_globals, "live", {})
-            for name in emit.free_names(fn.nodes):
-                source = chained.get(name) or fn.parsed.adopted.get(name)
-                if source is None and name in fn.parsed.live_globals:
-                    source = fn.parsed.live_globals
-                if source is not None and not isinstance(source.get(name), type(os)):
-                    out[name] = source.get("__name__", "__main__")
+        """name -> the user module whose global it reads (not for imported modules)."""
+        return {name: ref.module for name, ref in self.bindings().items()
+                if isinstance(ref, GlobalRef) and ref.available()
+                and not isinstance(ref.read(), type(os))}
+
+    def guards(self) -> list:
+        """(ref, value) for every global or closure cell the generation resolved to a
+        function, class or object (what the generated code is specialized on): if one is
+        rebound, the generated code is stale and must be generated again."""
+        out, seen = [], set()
+        parsed_all = [fn.parsed for fn in self.functions] + [
+            p for p, _, _ in self.cores.values()]
+        for parsed in parsed_all:
+            inner = getattr(parsed.live_globals, "guards", None)
+            for ref, value in list(inner or ()) + [
+                    (parsed.ref(n), parsed.namespace.get(n)) for n in sorted(parsed.resolved)]:
+                if isinstance(ref, (GlobalRef, CellRef)) and not _data(value) and \
+                        ref.identity() not in seen:
+                    seen.add(ref.identity())
+                    out.append((ref, value))
         return out
 
     def live_globals(self) -> tuple[dict, dict, tuple]:
-        """(fixed values, name -> live globals dict, user module names) for loading."""
+        """(fixed values, name -> live Ref, user module names) for loading."""
         fixed, live = {}, {}
         modules = set(self.module_of().values())
         for fn in self.functions:
             modules.add(getattr(fn.parsed.func, "__module__", None) or "__main__")
-            chained = getattr(fn.parsed.live_globals, "live", {})
-            for name in emit.free_names(fn.nodes):
-                if name in fn.parsed.adopted:
-                    live[name] = fn.parsed.adopted[name]
-                elif name in chained:
-                    live[name] = chained[name]
-                elif name in fn.parsed.live_globals:
-                    live[name] = fn.parsed.live_globals
-                    value = fn.parsed.live_globals[name]
-                    if isinstance(value, type(os)):
-                        fixed[name] = value
-                elif name in fn.parsed.namespace:
-                    fixed[name] = fn.parsed.namespace[name]
+        for name, ref in self.bindings().items():
+            if ref is None or not ref.available():
+                continue
+            if isinstance(ref, FixedRef) or isinstance(ref.read(), type(os)):
+                fixed[name] = ref.read()
+            else:
+                live[name] = ref
         return fixed, live, tuple(sorted(modules))
+
+    def _closure_lines(self, standalone: bool) -> list[str]:
+        """Comments naming the values generated code reads from closure cells and default
+        values; in a standalone module they cannot be read: a clear error instead."""
+        lines = []
+        for name, ref in sorted(self.bindings().items()):
+            if isinstance(ref, CellRef):
+                original = self.renamed.get(name, name)
+                if standalone and not _importable(ref.read() if ref.available() else None):
+                    raise UnsupportedSyntaxError(
+                        f"standalone_source: {ref.owner} reads the closure variable "
+                        f"'{original}', which a standalone module cannot read; make it a "
+                        "global of the module or pass it as an argument",
+                        construct="closure variable", **ref.where())
+                if not standalone:
+                    label = name if original == name else f"{name} ('{original}')"
+                    lines.append(f"# {label}: closure variable of {ref.owner} (read live)")
+            elif isinstance(ref, FixedRef) and ref.what:
+                if standalone and ref.origin is None and not _importable(ref.value):
+                    raise UnsupportedSyntaxError(
+                        f"standalone_source: {ref.what} (a value of type "
+                        f"{type(ref.value).__name__}) cannot be written into a standalone "
+                        "module; pass it explicitly or make the default a literal or a "
+                        "module global", construct="default value", **ref.where())
+                if not standalone:
+                    lines.append(f"# {name}: {ref.what}")
+        return lines
 
     def source(self, main: GeneratedFunction, standalone: bool = False,
                numba: bool = False) -> str:
         nodes = [node for fn in self.functions for node in fn.nodes]
+        self.bindings()  # renames clashing free names first
         names = emit.free_names(nodes)
         namespace = self.namespace()
         unknown = [n for n in names if n not in namespace and not hasattr(builtins, n)
@@ -256,7 +324,19 @@ class ModuleBuilder:
         if unknown:
             raise UnsupportedSyntaxError(
                 f"{main.parsed.filename}: name(s) {', '.join(unknown)} are not defined")
-        imports, helpers = emit.import_lines(names, namespace, self.module_of(), standalone)
+        closure = self._closure_lines(standalone)
+        # loaded, cells and defaults are preset (comments say so); standalone, each is
+        # imported (or was refused above)
+        skip = set() if standalone else {n for n, r in self.bindings().items() if isinstance(
+            r, CellRef) or isinstance(r, FixedRef) and r.what}
+        module_of = self.module_of()
+        originals = dict(self.renamed)
+        for name, ref in self.bindings().items():
+            if isinstance(ref, FixedRef) and ref.what and standalone and ref.origin:
+                module_of[name], originals[name] = ref.origin
+        imports, helpers = emit.import_lines([n for n in names if n not in skip], namespace,
+                                             module_of, standalone, originals)
+        imports += closure
         chunks = []
         if numba:
             used, overloads = emit.numba_runtime_source()
@@ -387,6 +467,7 @@ def _resolver(parsed: ParsedFunction):
         if dotted is None:
             return None
         head, *rest = dotted.split(".")
+        parsed.resolved.add(head)
         if head in parsed.namespace:
             obj = parsed.namespace[head]
         elif hasattr(builtins, head):
@@ -403,3 +484,27 @@ def _resolver(parsed: ParsedFunction):
                                    hint="check the spelling") from None
         return obj
     return resolve
+
+
+def _rename_free(nodes: list, name: str, new: str) -> None:
+    """Rename free name `name` to `new` in generated functions (it is never local there)."""
+    for node in nodes:
+        for sub in gast.walk(node):
+            if isinstance(sub, gast.Name) and sub.id == name:
+                sub.id = new
+
+
+def _data(value) -> bool:
+    """Arrays and numbers: generated code reads them when it runs, never specializes on
+    them (their shape class is unknown to inference), so rebinding them needs no
+    regeneration."""
+    import numpy as np
+    return isinstance(value, (np.ndarray, np.generic, bool, int, float, complex))
+
+
+def _importable(value) -> bool:
+    """A module or a NumPy/SciPy/math function: a standalone module can import it."""
+    if isinstance(value, type(os)):
+        return True
+    module = (getattr(value, "__module__", None) or "").split(".")[0]
+    return module in emit.LIBRARIES and bool(getattr(value, "__name__", None))

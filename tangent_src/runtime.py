@@ -961,3 +961,90 @@ def expm_np(a):
 
 
 HELPERS += ("expm_np",)
+
+
+# --- np.r_ / np.c_ (and any NumPy AxisConcatenator): `np.r_[a, 1:3, b]` is lowered to
+# `index_concat(np.r_, (a, slice(1, 3), b))`. The result is a rearrangement of the value
+# items (arrays, numbers, lists) next to constants made from the slices, so it is affine
+# in the value items: the tangent is f(tangents) - f(zeros), and each item's adjoint reads
+# g where a labelled probe of that item lands.
+
+
+def _is_value_item(item) -> bool:
+    """An item of np.r_[...] that holds values (not a slice or a directive string)."""
+    return not isinstance(item, (slice, str))
+
+
+def _zeroed_items(items) -> tuple:
+    return tuple(np.zeros(np.shape(i)) if _is_value_item(i) else i for i in items)
+
+
+def index_concat(maker, items):
+    """`maker[items]` for np.r_ / np.c_, refusing the np.matrix results of 'r'/'c'."""
+    out = maker[tuple(items)]
+    if isinstance(out, np.matrix):
+        raise TypeError("np.r_['r', ...] / np.r_['c', ...] build np.matrix, which "
+                        "tangent_src does not differentiate; use np.r_['0,2', ...]")
+    return out
+
+
+def index_concat_jvp(maker, items, tangents):
+    """The tangent of index_concat(maker, items) for the tangents of its value items."""
+    moved = tuple(t if _is_value_item(i) else i for i, t in zip(items, tangents))
+    zeroed = _zeroed_items(items)
+    return np.asarray(maker[moved], dtype=float) - np.asarray(maker[zeroed], dtype=float)
+
+
+def index_concat_vjp(g, maker, items):
+    """The adjoint of index_concat(maker, items): per item, the part of g it filled,
+    shaped like the item (0.0 for slices and directive strings)."""
+    zeroed = _zeroed_items(items)
+    base = np.asarray(maker[zeroed], dtype=float)
+    g = np.broadcast_to(g, base.shape)
+    parts = []
+    for k, item in enumerate(items):
+        if not _is_value_item(item):
+            parts.append(0.0)
+            continue
+        shape = np.shape(item)
+        size = int(np.prod(shape))
+        probe = list(zeroed)
+        probe[k] = np.arange(1.0, size + 1.0).reshape(shape)
+        where = np.asarray(maker[tuple(probe)], dtype=float) - base
+        hit = where != 0
+        part = np.zeros(size)
+        np.add.at(part, where[hit].astype(np.intp) - 1, g[hit])
+        parts.append(part.reshape(shape) if shape else part[0])
+    return tuple(parts)
+
+
+HELPERS += ("index_concat", "index_concat_jvp", "index_concat_vjp")
+
+
+# --- arrays filled from values (rules/constructors.py): np.linspace is affine in start and
+# stop with weights `ramp`; np.arange(start, stop, step) is start + k * step (its length is
+# piecewise constant in the arguments, so it has no derivative).
+
+
+def linspace_ramp(num, endpoint=True, like=0.0):
+    """The weights t_k of np.linspace(start, stop, num) = (1 - t) * start + t * stop, shaped
+    to broadcast against start/stop arrays shaped like `like` (axis 0)."""
+    ramp = np.linspace(0.0, 1.0, num, endpoint=endpoint)
+    return np.reshape(ramp, (-1,) + (1,) * np.ndim(like))
+
+
+def arange_count(y, stop):
+    """k for each element of y = np.arange(start, stop, step); with one argument (stop is
+    None: the argument was the stop) zeros, since then no argument moves the values."""
+    if stop is None:
+        return np.zeros(np.shape(y))
+    return np.arange(float(np.shape(y)[0]))
+
+
+def arange_unit(y, stop):
+    """d(element)/d(start) of y = np.arange(start, stop, step): ones, or zeros when the one
+    argument was the stop (stop is None)."""
+    return np.zeros(np.shape(y)) if stop is None else np.ones(np.shape(y))
+
+
+HELPERS += ("linspace_ramp", "arange_count", "arange_unit")

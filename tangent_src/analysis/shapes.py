@@ -33,6 +33,11 @@ def is_container(cls) -> bool:
                                  cls[0] == "object")
 
 
+def is_object(cls) -> bool:
+    """The class of a parameter-holder object argument (its attributes are fields)."""
+    return isinstance(cls, tuple) and len(cls) == 2 and cls[0] == "object"
+
+
 def is_binding(cls) -> bool:
     """A class that the front end uses: a dict, an object (methods) or a function value."""
     return cls == DICT or (isinstance(cls, tuple) and len(cls) == 2 and

@@ -61,8 +61,11 @@ def free_names(funcs: list[gast.FunctionDef]) -> list[str]:
 
 
 def import_lines(names: list[str], namespace: dict, module_of: dict,
-                 inline_runtime: bool) -> tuple[list[str], list[str]]:
-    """Import statements for the free names, and the runtime helpers used."""
+                 inline_runtime: bool, originals: dict | None = None
+                 ) -> tuple[list[str], list[str]]:
+    """Import statements for the free names, and the runtime helpers used (`originals`:
+    generated name -> the user's name it stands for, imported under the generated one)."""
+    originals = originals or {}
     modules, froms, helpers = set(), {}, []
     for name in names:
         if name in runtime.HELPERS:
@@ -81,7 +84,9 @@ def import_lines(names: list[str], namespace: dict, module_of: dict,
             entry = obj_name if obj_name == name else f"{obj_name} as {name}"
             froms.setdefault(obj_module, []).append(entry)
         else:
-            froms.setdefault(module_of.get(name, "__main__"), []).append(name)
+            original = originals.get(name, name)
+            entry = name if original == name else f"{original} as {name}"
+            froms.setdefault(module_of.get(name, "__main__"), []).append(entry)
     lines = sorted(modules)
     if helpers and not inline_runtime:
         lines.append(f"from tangent_src.runtime import {', '.join(sorted(helpers))}")

@@ -21,25 +21,26 @@ class LiveGlobals(dict):
     """Module globals that read the user's globals when the gradient runs (as the user's
     own function does), so rebinding a global constant is seen by its gradient too."""
 
-    def __init__(self, fixed: dict, live: dict):
+    def __init__(self, fixed: dict, live: dict, guards: list | None = None):
         super().__init__(fixed)
-        self.live = live          # name -> the user's globals dict that defines it
+        self.live = live          # name -> Ref: where the user's code reads it (global, cell)
+        self.guards = guards or []  # (ref, value) the generated code is specialized on
 
     def __missing__(self, key):
-        source = self.live.get(key)
-        if source is None or key not in source:
+        ref = self.live.get(key)
+        if ref is None:
             if hasattr(builtins, key):  # remember builtins: later look-ups are plain hits
                 self[key] = getattr(builtins, key)
             raise KeyError(key)
-        return source[key]
+        return ref.read()
 
 
 def load_module(source: str, name: str, namespace: dict, live: dict | None = None,
-                user_modules: tuple = ()) -> tuple[dict, str]:
+                user_modules: tuple = (), guards: list | None = None) -> tuple[dict, str]:
     """Write `source` to a file named after its hash and execute it with `namespace` preset.
 
     Imports from the user's modules are commented out in the loaded copy: those names
-    are read live from the user's globals (`live`: name -> globals dict).
+    are read live from the user's globals and closure cells (`live`: name -> Ref).
     """
     text = _neutralize_imports(source, user_modules)
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
@@ -50,7 +51,7 @@ def load_module(source: str, name: str, namespace: dict, live: dict | None = Non
             f.write(text)
         os.replace(tmp, path)
     linecache.checkcache(path)
-    module_ns = LiveGlobals(namespace, live or {})
+    module_ns = LiveGlobals(namespace, live or {}, guards)
     module_ns.update({"__name__": f"tangent_src_generated.{name}", "__file__": path,
                       "__builtins__": __builtins__})
     exec(compile(text, path, "exec"), module_ns)
@@ -68,12 +69,15 @@ def _neutralize_imports(source: str, user_modules: tuple) -> str:
 
 
 def load_real_module(source: str, name: str, namespace: dict, live: dict,
-                     user_modules: tuple):
+                     user_modules: tuple, guards: list | None = None):
     """Like `load_module`, but as a module registered in sys.modules (numba's on-disk cache
-    re-imports the module that defined a function by its name)."""
+    re-imports the module that defined a function by its name). The values numba freezes
+    are part of the file's name: its cache never serves code compiled for other values."""
     import types
     text = _neutralize_imports(source, user_modules)
-    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    frozen = {key: ref.read() for key, ref in live.items() if ref.available()}
+    fingerprint = "\n".join(f"{k}={_fingerprint(v)}" for k, v in sorted(frozen.items()))
+    digest = hashlib.sha1((text + fingerprint).encode()).hexdigest()[:12]
     stem = f"{re.sub(r'[^0-9A-Za-z_]', '_', name)}_{digest}"
     path = os.path.join(cache_dir(), f"{stem}.py")
     if not os.path.exists(path):
@@ -85,9 +89,22 @@ def load_real_module(source: str, name: str, namespace: dict, live: dict,
     module = types.ModuleType(modname)
     module.__file__ = path
     module.__dict__.update(namespace)
-    for key, source_globals in live.items():
-        if key in source_globals:
-            module.__dict__[key] = source_globals[key]
+    module.__dict__.update(frozen)  # numba reads globals at compile time
     exec(compile(text, path, "exec"), module.__dict__)
     sys.modules[modname] = module
     return module.__dict__, path
+
+
+def _fingerprint(value) -> str:
+    """A stable text standing for a value numba freezes (same text: same compiled code)."""
+    import numpy as np
+    if isinstance(value, np.ndarray):
+        data = hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()
+        return f"array({value.dtype},{value.shape},{data})"
+    if isinstance(value, (bool, int, float, complex, str, bytes, type(None), np.generic)):
+        return f"{type(value).__name__}({value!r})"
+    if isinstance(value, tuple):
+        return "(" + ",".join(_fingerprint(v) for v in value) + ")"
+    code = getattr(value, "__code__", None)
+    body = hashlib.sha1(code.co_code).hexdigest() if code is not None else ""
+    return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}{body}"

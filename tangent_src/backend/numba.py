@@ -7,10 +7,10 @@ reported at the user's line: the generated file's `# line N:` comments map it ba
 """
 from __future__ import annotations
 
-import inspect
 import re
 
 from ..errors import TangentError, UnsupportedSyntaxError
+from ..frontend.source import is_user_function
 
 
 class NumbaUnavailableError(TangentError):
@@ -29,6 +29,29 @@ def require_numba():
     return numba
 
 
+def frozen_guards(live: dict) -> list:
+    """(ref, value) for each live name numba will freeze (it reads globals at compile
+    time): rebinding one makes the compiled code stale, which the caller detects. A closure
+    cell holding a value that can change in place (an array) cannot be frozen safely:
+    refuse it rather than compute with an old value."""
+    from ..frontend.bindings import CellRef, is_frozen_safe
+    out = []
+    for name in sorted(live):
+        ref = live[name]
+        if not ref.available():
+            continue
+        value = ref.read()
+        if isinstance(ref, CellRef) and not is_frozen_safe(value):
+            raise UnsupportedSyntaxError(
+                f"backend='numba' cannot read the closure variable '{ref.key}' of "
+                f"{ref.owner} when the gradient runs (numba freezes it at compile time, "
+                f"and a {type(value).__name__} can change in place)",
+                construct="closure variable", hint=f"pass '{ref.key}' as an argument, "
+                "or use the default Python back end", **ref.where())
+        out.append((ref, value))
+    return out
+
+
 def compile_module(module_ns: dict, names: list[str], main: str, user_modules: tuple):
     """njit every generated function (and the user functions they call) in `module_ns`.
 
@@ -36,9 +59,7 @@ def compile_module(module_ns: dict, names: list[str], main: str, user_modules: t
     namespace (numba treats globals as compile-time constants)."""
     numba = require_numba()
     for name, value in list(module_ns.items()):
-        if inspect.isfunction(value) and name not in names and \
-                (getattr(value, "__module__", "") or "").split(".")[0] not in (
-                    "numpy", "tangent_src", "numba", "scipy"):
+        if is_user_function(value) and name not in names:
             module_ns[name] = numba.njit(value)
     for name in names:
         module_ns[name] = numba.njit(cache=True)(module_ns[name])

@@ -15,6 +15,7 @@ import gast
 
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
+from .bindings import binding_key
 from .lower import _assign, _name
 from .source import ParsedFunction
 
@@ -71,9 +72,11 @@ def inline_calls(parsed: ParsedFunction, body: list, namer: Namer, resolve, fron
 
 
 def _has_rule(func) -> bool:
+    """A registered rule, or a nondifferentiable registration, decides, not the source."""
+    from ..analysis.activity import is_nondifferentiable
     from ..rules.registry import REGISTRY
     return REGISTRY.lookup(REGISTRY.adjoints, func) is not None or \
-        REGISTRY.lookup(REGISTRY.tangents, func) is not None
+        REGISTRY.lookup(REGISTRY.tangents, func) is not None or is_nondifferentiable(func)
 
 
 def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
@@ -89,22 +92,25 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     local = set(params) | {n.id for n in gast.walk(callee_core)
                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     mapping = {name: namer.fresh(name) for name in sorted(local)}
-    for node in gast.walk(callee_core):  # the callee's globals join the caller's namespace
-        if isinstance(node, gast.Name) and node.id not in local and \
-                node.id in callee_parsed.namespace:
-            mine = parsed.namespace.get(node.id, callee_parsed.namespace[node.id])
-            if mine is not callee_parsed.namespace[node.id]:
-                raise parsed.error(
-                    UnsupportedSyntaxError, call,
-                    f"'{node.id}' means different things here and in "
-                    f"{callee_parsed.node.name}", construct="name clash",
-                    hint=f"rename one of the two '{node.id}'s")
-            parsed.namespace[node.id] = callee_parsed.namespace[node.id]
-            if node.id in callee_parsed.live_globals and \
-                    node.id not in parsed.live_globals:
-                parsed.adopted[node.id] = callee_parsed.live_globals
+    free = sorted({n.id for n in gast.walk(callee_core) if isinstance(n, gast.Name)
+                   and n.id not in local and n.id in callee_parsed.namespace})
+    caller_locals = _locals(parsed)
+    for name in free:  # the callee's free names join the caller's, renamed apart if needed
+        theirs = callee_parsed.ref(name)
+        mine = None if name in caller_locals else parsed.ref(name)
+        if mine is not None and binding_key(mine) == binding_key(theirs):
+            continue
+        new = name if name not in namer.used and name not in parsed.namespace else \
+            namer.fresh(name)
+        namer.reserve(new)
+        mapping[name] = new
+        parsed.namespace[new] = callee_parsed.namespace[name]
+        if theirs is not None:
+            parsed.adopted[new] = theirs
     lineno = stmt.lineno
     out = []
+    defaults = {p: _Rename(mapping, stmt.lineno).visit(copy.deepcopy(d))  # callee's scope
+                for p, d in defaults.items()}
     for p in params:
         value = bound.arguments.get(p, defaults.get(p))
         if value is None:
@@ -122,3 +128,12 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     result.lineno, result.col_offset = lineno, stmt.col_offset
     out.append(result)
     return out
+
+
+def _locals(parsed: ParsedFunction) -> set:
+    """The caller's parameters and assigned names (a callee's free name must not be
+    captured by them)."""
+    args = parsed.node.args
+    return {a.id for a in args.posonlyargs + args.args + args.kwonlyargs} | {
+        n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)
+        and isinstance(n.ctx, gast.Store)}

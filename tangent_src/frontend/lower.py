@@ -10,9 +10,10 @@ from __future__ import annotations
 import copy
 
 import gast
+import numpy
 
 from ..naming import Namer
-from .source import ParsedFunction
+from .source import ParsedFunction, is_library_object
 
 # construct -> (what to call it, hint). One line per unsupported statement or expression.
 UNSUPPORTED = {
@@ -211,6 +212,7 @@ class Lowerer:
         if not name:
             return None
         head, *rest = name.split(".")
+        self.parsed.resolved.add(head)
         obj = self.parsed.namespace.get(head)
         for part in rest:
             obj = getattr(obj, part, None)
@@ -750,6 +752,9 @@ class Lowerer:
         return out, False
 
 
+# NumPy's class of np.r_ and np.c_ (named here by its instance: its module moved in NumPy 2)
+_AXIS_CONCATENATOR = type(numpy.r_).__mro__[1]
+
 # array method -> how to call the NumPy function: (function, how the arguments pack)
 ARRAY_METHODS = {
     "sum": ("sum", "same"), "mean": ("mean", "same"), "max": ("max", "same"),
@@ -778,8 +783,7 @@ class _Methods(gast.NodeTransformer):
         method = self.lowerer._resolve_dotted(node.func)
         if not (inspect.ismethod(method) and inspect.isfunction(method.__func__)):
             return node
-        module = (getattr(method.__func__, "__module__", "") or "").split(".")[0]
-        if module in ("numpy", "scipy", "tangent_src"):
+        if is_library_object(method.__func__):  # a library method: needs a rule
             return node
         owner = type(method.__self__).__name__
         alias = f"{owner}_{method.__func__.__name__}"
@@ -803,7 +807,43 @@ class _Methods(gast.NodeTransformer):
         if namespace.setdefault(alias, value) is not value:
             raise self.lowerer.parsed.unsupported(node, f"a call that needs the name '{alias}'",
                                                   f"rename the module's '{alias}'")
+        self.lowerer.namer.reserve(alias)  # no temporary may shadow it
         return _name(alias)
+
+    def visit_Subscript(self, node):
+        """`np.r_[a, 1:3, b]` / `np.c_[...]` -> `index_concat(np.r_, (a, slice(1, 3), b))`:
+        a call with rules, not a subscript of an object the transforms know nothing of."""
+        node = self.generic_visit(node)
+        if not isinstance(node.value, (gast.Name, gast.Attribute)) or \
+                self.is_method(node.value) or (isinstance(node.value, gast.Name) and
+                                               node.value.id in self.lowerer.locals):
+            return node
+        maker = self.lowerer._resolve_dotted(node.value)
+        if not isinstance(maker, _AXIS_CONCATENATOR):
+            return node
+        items = _index_value(node.slice)
+        if not isinstance(items, gast.Tuple):
+            items = gast.Tuple(elts=[items], ctx=gast.Load())
+        for item in items.elts:
+            if isinstance(item, gast.Constant) and item.value in ("r", "c"):
+                raise self.lowerer.parsed.unsupported(
+                    item, f"'{item.value}' in {_dotted(node.value)}[...] (it builds np.matrix)",
+                    "use a directive such as '0,2' or '-1,2,0', which builds an ndarray")
+        from .. import runtime
+        func = self.bind("index_concat", runtime.index_concat, node)
+        return _located(gast.Call(func=func, args=[node.value, items], keywords=[]), node)
+
+    def visit_Attribute(self, node):
+        """`x.real` of a local value -> `np.real(x)` (np.real(obj) is obj.real for any obj),
+        so the attribute goes through a rule like every other operation."""
+        node = self.generic_visit(node)
+        if node.attr != "real" or not isinstance(node.ctx, gast.Load) or \
+                not self.is_method(node):
+            return node
+        np_name = self.lowerer.numpy_name()
+        call = gast.Call(func=gast.Attribute(value=_name(np_name), attr="real",
+                                             ctx=gast.Load()), args=[node.value], keywords=[])
+        return _located(call, node)
 
     def visit_Call(self, node):
         node = self.generic_visit(node)

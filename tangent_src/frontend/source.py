@@ -10,6 +10,26 @@ from dataclasses import dataclass, field
 import gast
 
 from ..errors import SourceUnavailableError, UnsupportedSyntaxError
+from .bindings import CellRef, FixedRef, GlobalRef, Ref
+
+# Libraries whose Python functions are never differentiated from their source: a call of
+# one needs a registered rule (or a nondifferentiable registration), else it is refused.
+# The one list every stage consults (reverse/forward/compiler via is_user_function, the
+# method lowering in lower.py, the numba back end).
+LIBRARY_MODULES = ("numpy", "scipy", "math", "builtins", "tangent_src", "numba")
+
+
+def is_user_function(func) -> bool:
+    """A plain Python function outside the libraries: differentiated from its source."""
+    if not inspect.isfunction(func):
+        return False
+    return not is_library_object(func)
+
+
+def is_library_object(obj) -> bool:
+    """Whether `obj` (a function or class) is defined by one of LIBRARY_MODULES."""
+    module = (getattr(obj, "__module__", "") or "").split(".")[0]
+    return module in LIBRARY_MODULES
 
 
 @dataclass
@@ -23,7 +43,29 @@ class ParsedFunction:
     col_shift: int            # columns removed by dedenting
     namespace: dict = field(default_factory=dict)  # globals and closure values
     live_globals: dict = field(default_factory=dict)  # the function's own __globals__
-    adopted: dict = field(default_factory=dict)  # name -> globals dict of an inlined callee
+    adopted: dict = field(default_factory=dict)  # name -> Ref of an inlined callee's name
+    fixed: dict = field(default_factory=dict)  # name -> FixedRef (default values)
+    resolved: set = field(default_factory=set)  # names resolved to objects while generating
+
+    def ref(self, name: str) -> Ref | None:
+        """Where the function reads free name `name` (None: a builtin or unknown), in
+        Python's order: its closure cells, then its globals."""
+        if name in self.adopted:
+            return self.adopted[name]
+        if name in self.fixed:
+            return self.fixed[name]
+        cells = dict(zip(self.func.__code__.co_freevars, self.func.__closure__ or ())) \
+            if hasattr(self.func, "__code__") else {}
+        if name in cells:
+            return CellRef(cells[name], name, self.func)
+        live = getattr(self.live_globals, "live", None)  # generated code: chain to the user's
+        if live and name in live and not dict.__contains__(self.live_globals, name):
+            return live[name]
+        if name in self.live_globals:
+            return GlobalRef(self.live_globals, name)
+        if name in self.namespace:
+            return FixedRef(self.namespace[name])
+        return None
 
     def error(self, cls, node, message: str, construct: str = "", hint: str = ""):
         """Build a located error of class `cls` about `node`."""
@@ -43,9 +85,9 @@ def _namespace(func) -> dict:
     namespace = dict(func.__globals__)
     live = getattr(func.__globals__, "live", None)  # generated code: names read from user modules
     if live:
-        for name, source in live.items():
-            if name in source:
-                namespace.setdefault(name, source[name])
+        for name, ref in live.items():
+            with contextlib.suppress(KeyError):
+                namespace.setdefault(name, ref.read())
     if func.__closure__:
         for name, cell in zip(func.__code__.co_freevars, func.__closure__):
             with contextlib.suppress(ValueError):  # empty cell: assigned later
@@ -55,10 +97,11 @@ def _namespace(func) -> dict:
 
 def parse_function(func) -> ParsedFunction:
     """Parse `func` into a gast FunctionDef whose line numbers match its file."""
-    func = inspect.unwrap(func)
+    func = _unwrap(func)
     try:
-        filename = inspect.getsourcefile(func) or inspect.getfile(func)
-        src_lines, first_line = inspect.getsourcelines(func)
+        code = getattr(func, "__code__", func)  # inspect would follow __wrapped__
+        filename = inspect.getsourcefile(code) or inspect.getfile(code)
+        src_lines, first_line = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         name = getattr(func, "__qualname__", repr(func))
         raise SourceUnavailableError(
@@ -68,15 +111,142 @@ def parse_function(func) -> ParsedFunction:
     dedented = textwrap.dedent(raw)
     col_shift = len(src_lines[0]) - len(src_lines[0].lstrip()) if src_lines else 0
     col_shift -= len(dedented.splitlines()[0]) - len(dedented.splitlines()[0].lstrip())
-    module = gast.parse(dedented)
+    try:
+        module = gast.parse(dedented)
+    except SyntaxError as exc:  # a lambda inside a longer expression
+        raise SourceUnavailableError(
+            f"{filename}:{first_line}: cannot parse the source of "
+            f"{getattr(func, '__qualname__', func)} on its own ({exc.msg}); define it with "
+            "def") from None
     gast.increment_lineno(module, first_line - 1)
     kinds = (gast.FunctionDef, gast.AsyncFunctionDef)
     node = next((n for n in module.body if isinstance(n, kinds)), None)
+    if node is None and func.__name__ == "<lambda>":
+        node = _lambda_def(module, func)
     lines = linecache.getlines(filename) or raw.splitlines(True)
     if node is None:
         raise SourceUnavailableError(f"{filename}:{first_line}: expected a function definition")
     parsed = ParsedFunction(func, node, filename, lines, col_shift, _namespace(func),
                             func.__globals__)
+    parsed.fixed = _bind_defaults(node, func, parsed.namespace)
+    for name, ref in parsed.fixed.items():
+        parsed.namespace[name] = ref.value
     if isinstance(node, gast.AsyncFunctionDef):
         raise parsed.unsupported(node, "async def", "differentiate a plain (synchronous) function")
     return parsed
+
+
+_SIMPLE = (bool, int, float, complex, str, bytes, type(None))
+
+
+def _is_literal(expr) -> bool:
+    if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, (gast.USub, gast.UAdd)):
+        expr = expr.operand
+    if isinstance(expr, gast.Tuple):
+        return all(_is_literal(e) for e in expr.elts)
+    return isinstance(expr, gast.Constant)
+
+
+def _default_expr(expr, value, param: str, func, taken: set, fixed: dict):
+    """The expression generated code uses for a default: the function's own default value
+    (evaluated once, where the function was defined), never the default's source text
+    re-evaluated in the generated module, where its names (an enclosing function's
+    locals, a since-rebound global) mean something else or nothing."""
+    if expr is not None and _is_literal(expr):
+        return expr
+    if type(value) in _SIMPLE:
+        return gast.Constant(value=value, kind=None)
+    name, k = f"{param}_default", 2
+    while name in taken:
+        name, k = f"{param}_default{k}", k + 1
+    taken.add(name)
+    owner = getattr(func, "__qualname__", "?")
+    fixed[name] = FixedRef(value, f"the default value of {owner}'s parameter '{param}'", func)
+    if isinstance(expr, gast.Name) and expr.id not in func.__code__.co_freevars and \
+            func.__globals__.get(expr.id, fixed) is value:  # a standalone module imports it
+        fixed[name].origin = (func.__globals__.get("__name__", "__main__"), expr.id)
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _bind_defaults(node, func, namespace: dict) -> dict:
+    """Rewrite `node`'s default expressions to the function's `__defaults__` and
+    `__kwdefaults__`; returns the names bound to non-literal values (name -> FixedRef)."""
+    fixed: dict = {}
+    if not hasattr(func, "__code__"):
+        return fixed
+    taken = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)} | set(namespace)
+    args = node.args
+    positional = [a.id for a in args.posonlyargs + args.args]
+    values = func.__defaults__ or ()
+    exprs = list(args.defaults) if len(args.defaults) == len(values) else [None] * len(values)
+    params = positional[len(positional) - len(values):]
+    args.defaults = [_default_expr(e, v, p, func, taken, fixed)
+                     for e, v, p in zip(exprs, values, params)]
+    kw_values = func.__kwdefaults__ or {}
+    args.kw_defaults = [
+        _default_expr(e, kw_values[a.id], a.id, func, taken, fixed) if a.id in kw_values
+        else None for a, e in zip(args.kwonlyargs, args.kw_defaults)]
+    return fixed
+
+
+def _lambda_def(module, func):
+    """The lambda `func` was made from, as `def <name>(args): return <body>` (named after
+    the variable it is assigned to); None when the line holds no unique match."""
+    code = func.__code__
+    params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    found = []
+    for node in gast.walk(module):
+        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
+            node.value.assigned = node.targets[0].id if isinstance(node.targets[0], gast.Name) \
+                else None
+        if isinstance(node, gast.Lambda) and node.lineno == code.co_firstlineno:
+            args = node.args
+            if [a.id for a in args.posonlyargs + args.args + args.kwonlyargs] == params:
+                found.append(node)
+    if len(found) != 1:
+        return None
+    lam = found[0]
+    name = getattr(lam, "assigned", None) or "lambda_"
+    node = gast.FunctionDef(name=name, args=lam.args,
+                            body=[gast.Return(value=lam.body)], decorator_list=[],
+                            returns=None, type_comment=None, type_params=[])
+    return gast.copy_location(node, lam)
+
+
+def _unwrap(func):
+    """Follow `__wrapped__` (functools.wraps) only through wrappers that return the wrapped
+    function's value unchanged: a wrapper that computes with it (`k * fn(x)`) is what
+    runs, so it is what is differentiated."""
+    while hasattr(func, "__wrapped__") and _passes_through(func):
+        func = func.__wrapped__
+    return func
+
+
+def _passes_through(wrapper) -> bool:
+    """Whether `wrapper`'s only return is `return wrapped(*args, **kwargs)` of its own
+    parameters (statements before it, such as logging, do not change the value)."""
+    try:
+        module = gast.parse(textwrap.dedent(inspect.getsource(wrapper.__code__)))
+    except (OSError, TypeError, SyntaxError, AttributeError):
+        return True  # not Python source (a C wrapper, a cache object): unwrap it
+    node = next((n for n in module.body if isinstance(n, gast.FunctionDef)), None)
+    if node is None or not node.body:
+        return False
+    returns = [n for n in gast.walk(node) if isinstance(n, gast.Return)]
+    last = node.body[-1]
+    if returns != [last] or not isinstance(last.value, gast.Call):
+        return False
+    call, args = last.value, node.args
+    scope = dict(wrapper.__globals__)
+    for name, cell in zip(wrapper.__code__.co_freevars, wrapper.__closure__ or ()):
+        with contextlib.suppress(ValueError):
+            scope[name] = cell.cell_contents
+    star = [a.value.id for a in call.args if isinstance(a, gast.Starred)
+            and isinstance(a.value, gast.Name)]
+    kw = [k.value.id for k in call.keywords if k.arg is None and isinstance(k.value, gast.Name)]
+    return isinstance(call.func, gast.Name) and \
+        scope.get(call.func.id) is wrapper.__wrapped__ and \
+        len(call.args) == len(star) == (1 if args.vararg else 0) and \
+        (not star or star[0] == args.vararg.id) and \
+        len(call.keywords) == len(kw) == (1 if args.kwarg else 0) and \
+        (not kw or kw[0] == args.kwarg.id)

@@ -33,6 +33,7 @@ NOTES: dict = {
     np.arccosh: "infinite derivative at x = 1", np.arctanh: "infinite derivative at x = +-1",
     np.sinc: "exact at x = 0 to every order (Maclaurin series there; sinc_derivative)",
     np.conjugate: "real arguments only (derivative 1)",
+    np.real: "real arguments only (derivative 1); also x.real. np.imag / x.imag have no rule",
     np.clip: ("the gradient goes to the argument the value came from: `a` inside "
               "[a_min, a_max] (ends included), a_min below, a_max above; a_min/a_max may be "
               "None, scalars or arrays, also spelled min=/max="),

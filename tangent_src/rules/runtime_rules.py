@@ -211,3 +211,18 @@ register_template(A, rt.power_slope, "y, a, b, n=1",
 register_template(T, rt.power_slope, "y, a, b, n=1",
                   f"d[y] = d[a] * power_slope(a, b, n + 1)\nd[y] = d[b] * {_SLOPE_DB}\n")
 nondifferentiable(rt.linspace_weights)
+
+# np.r_ / np.c_ (runtime.index_concat): affine in the value items; the helpers of its
+# rules are linear in g and in the tangents, each the transpose of the other
+register_template(A, rt.index_concat, "y, maker, items",
+                  "d[items] = index_concat_vjp(d[y], maker, items)")
+register_template(T, rt.index_concat, "y, maker, items",
+                  "d[y] = index_concat_jvp(maker, items, d[items])")
+register_template(A, rt.index_concat_jvp, "y, maker, items, tangents",
+                  "d[tangents] = index_concat_vjp(d[y], maker, items)")
+register_template(T, rt.index_concat_jvp, "y, maker, items, tangents",
+                  "d[y] = index_concat_jvp(maker, items, d[tangents])")
+register_template(A, rt.index_concat_vjp, "y, g, maker, items",
+                  "d[g] = index_concat_jvp(maker, items, d[y])")
+register_template(T, rt.index_concat_vjp, "y, g, maker, items",
+                  "d[y] = index_concat_vjp(d[g], maker, items)")

@@ -12,14 +12,22 @@ import inspect
 import gast
 
 from .. import runtime as _runtime
-from ..analysis.activity import is_nondifferentiable, varied_names
+from ..analysis.activity import array_attribute_without_rule, is_nondifferentiable, varied_names
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction
 from ..naming import Namer
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, bind, instantiate
-from .reverse import _adopt_globals, _comment_marker, _is_user_function
+from .reverse import (
+    _adopt_globals,
+    _comment_marker,
+    _is_user_function,
+    _tree_names,
+    bool_op_choices,
+    no_rule_for_attribute,
+    no_rule_for_subscript,
+)
 
 
 def _call(func: str, args):
@@ -31,8 +39,11 @@ class Forward:
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
-                 classes: dict | None = None):
+                 classes: dict | None = None, trees: set | None = None,
+                 objects: set | None = None):
         self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.trees = set(trees or ())  # tuples/lists/dicts/objects (their attributes: fields)
+        self.objects = frozenset(objects or ())  # parameter-holder object arguments
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
         self.name, self.return_value = name, return_value
         self.classes = classes or {}
@@ -60,7 +71,8 @@ class Forward:
     def build(self) -> gast.FunctionDef:
         core = copy.deepcopy(self.core)
         body, ret = core.body[:-1], core.body[-1]
-        self.varied = varied_names(body, set(self.wrt), self.resolve)
+        self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
+        self.trees = _tree_names(body, self.trees)
         result = ret.value.id
         for w in self.wrt:
             self.tangent_params[w] = self.d(w)
@@ -151,13 +163,16 @@ class Forward:
         if isinstance(value, gast.Attribute):  # obj.W: the tangent of an object is a dict
             if not self.active(value.value):
                 return self.zeros(target)
+            if array_attribute_without_rule(value.attr) and \
+                    _dotted(value.value) not in self.trees:
+                raise no_rule_for_attribute(self.parsed, value)
             return _call("attribute_tangent", [_name(self.d(value.value.id)),
                                                _const(value.attr)])
         if isinstance(value, gast.Constant):
             return self.zeros(target)
         if isinstance(value, gast.Subscript):
-            if not self.active(value.value):
-                return self.zeros(target)
+            if not self.active(value.value):  # a constant read at a varying index
+                raise no_rule_for_subscript(self.parsed, value)
             return gast.Subscript(value=_name(self.d(value.value.id)),
                                   slice=copy.deepcopy(value.slice), ctx=gast.Load())
         if isinstance(value, gast.Tuple):
@@ -168,6 +183,13 @@ class Forward:
             args = [value.left, value.right] if isinstance(value, gast.BinOp) else \
                 [value.operand]
             return self.apply_rule(type(value.op), target, args, {}, value)
+        if isinstance(value, gast.BoolOp):  # the tangent of whichever operand decided
+            tangent = None
+            for test, operand in reversed(bool_op_choices(value)):
+                mine = _name(self.d(operand.id)) if self.active(operand) else _const(0.0)
+                tangent = mine if test is None else gast.IfExp(test=test, body=mine,
+                                                                orelse=tangent)
+            return tangent
         if isinstance(value, gast.Call):
             func = self.resolve(value.func)
             if is_nondifferentiable(func):

@@ -14,11 +14,16 @@ from dataclasses import dataclass, field
 
 import gast
 
-from ..analysis.activity import is_nondifferentiable, useful_names, varied_names
+from ..analysis.activity import (
+    array_attribute_without_rule,
+    is_nondifferentiable,
+    useful_names,
+    varied_names,
+)
 from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
 from ..frontend.anf import assigned
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
-from ..frontend.source import ParsedFunction
+from ..frontend.source import ParsedFunction, is_user_function
 from ..naming import Namer
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, bind, instantiate
@@ -63,8 +68,9 @@ class Reverse:
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
                  classes: dict | None = None, trees: set | None = None,
-                 has_aux: bool = False):
+                 has_aux: bool = False, objects: set | None = None):
         self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.objects = frozenset(objects or ())  # parameter-holder object arguments
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
         self.name = name
         self.return_value = return_value
@@ -140,8 +146,8 @@ class Reverse:
         self._params = params
         self.lists = {n.targets[0].id for n in gast.walk(core) if isinstance(n, gast.Assign)
                       and isinstance(n.value, gast.List)}
-        self.varied = varied_names(body, set(self.wrt), self.resolve) & (
-            useful_names(body, ret.value.id, self.resolve) | set(self.wrt))
+        self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
+            useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
         self.same_shape = _same_shape(body, self.resolve)
         self.sequences = _sequence_names(body)
         self.trees = _tree_names(body, self.trees) | self.sequences
@@ -375,6 +381,8 @@ class Reverse:
                 self.inplace.add(self.d(src))
                 out.append(_assign(self.d(src), _call(
                     "add_at", [_name(self.d(src)), _index_value(value.slice), dtarget])))
+            else:
+                raise no_rule_for_subscript(self.parsed, value)
         elif isinstance(value, (gast.Tuple, gast.List)):
             for k, elt in enumerate(value.elts):
                 if isinstance(elt, gast.Name) and elt.id in self.varied:
@@ -386,6 +394,9 @@ class Reverse:
                     func=gast.Attribute(value=_name("np"), attr="transpose", ctx=gast.Load()),
                     args=[dtarget], keywords=[])))
         elif isinstance(value, gast.Attribute):  # obj.W of a parameter-holder object
+            if array_attribute_without_rule(value.attr) and \
+                    _dotted(value.value) not in self.trees:
+                raise no_rule_for_attribute(self.parsed, value)
             if isinstance(value.value, gast.Name) and value.value.id in self.varied:
                 src = value.value.id
                 self.inplace.add(self.d(src))
@@ -407,6 +418,8 @@ class Reverse:
         elif isinstance(value, (gast.BinOp, gast.UnaryOp)):
             args = [value.left, value.right] if isinstance(value, gast.BinOp) else [value.operand]
             out += self.apply_rule(type(value.op), stmt, args, {}, value)
+        elif isinstance(value, gast.BoolOp):
+            out += self.adjoint_bool_op(value, dtarget)
         elif isinstance(value, gast.Call):
             out += self.adjoint_call(stmt, value)
         else:
@@ -415,6 +428,15 @@ class Reverse:
         if target in self._multi_defined() or _is_copy_back(stmt):
             out.append(_assign(self.d(target), self.zeros(target)))
         return out
+
+    def adjoint_bool_op(self, value, dtarget) -> list:
+        """`y = a or b` is whichever operand decided: `if a: da += dy else: db += dy`."""
+        chain: list = []
+        for test, operand in reversed(bool_op_choices(value)):
+            body = [self.accumulate(operand.id, copy.deepcopy(dtarget))] if \
+                isinstance(operand, gast.Name) and operand.id in self.varied else [gast.Pass()]
+            chain = body if test is None else [gast.If(test=test, body=body, orelse=chain)]
+        return chain
 
     def adjoint_append(self, stmt) -> list:
         """The adjoint of `tape.append(x)` takes x's adjoint back off the adjoint tape."""
@@ -575,6 +597,43 @@ class Reverse:
         for p, part in zip(active, parts):
             out.append(self.accumulate(bound.arguments[p].id, _name(part)))
         return out
+
+
+def bool_op_choices(value) -> list:
+    """`a or b or c` -> [(a, a), (b, b), (None, c)]: (the test under which the operand is
+    the result, the operand); for `and` the tests are `not a`, `not b`."""
+    out = []
+    for operand in value.values[:-1]:
+        test = copy.deepcopy(operand)
+        if isinstance(value.op, gast.And):
+            test = gast.UnaryOp(op=gast.Not(), operand=test)
+        out.append((test, operand))
+    return out + [(None, value.values[-1])]
+
+
+def no_rule_for_subscript(parsed: ParsedFunction, value):
+    """`obj[index]` with a varying index of an object no rule knows (np.r_ and np.c_ are
+    lowered to calls with rules; a constant table read at a varying index is not)."""
+    label = _dotted(value.value) or "this object"
+    return parsed.error(
+        NoDerivativeRuleError, value,
+        f"no derivative rule for indexing {label} with a varying value",
+        construct=f"{label}[...]",
+        hint="an integer index: say so with int(...) (or a function registered with "
+             "tangent_src.nondifferentiable); values: compute them with NumPy functions that "
+             "have rules (np.concatenate, np.take, ...), or register one with "
+             "@tangent_src.adjoint and @tangent_src.tangent")
+
+
+def no_rule_for_attribute(parsed: ParsedFunction, value):
+    """`x.flat`, `x.imag`, ... of a varying array: an attribute with no rule."""
+    label = f"{_dotted(value) or value.attr}"
+    return parsed.error(
+        NoDerivativeRuleError, value, f"no derivative rule for the array attribute {label}",
+        construct=f".{value.attr}",
+        hint="use a NumPy function with a rule instead (np.ravel(x), np.real(x), x.T, "
+             "...), or wrap the computation in a function registered with "
+             "@tangent_src.adjoint and @tangent_src.tangent")
 
 
 def _sequence_names(stmts) -> set:
@@ -787,15 +846,7 @@ def _index_value(index):
     return copy.deepcopy(index)
 
 
-NON_USER_MODULES = ("numpy", "scipy", "math", "builtins", "tangent_src", "numba")
-
-
-def _is_user_function(func) -> bool:
-    """A plain Python function outside NumPy/SciPy: differentiated from its source."""
-    if not inspect.isfunction(func):
-        return False
-    module = (getattr(func, "__module__", "") or "").split(".")[0]
-    return module not in NON_USER_MODULES
+_is_user_function = is_user_function  # the older name
 
 
 def _describe(func) -> str:
