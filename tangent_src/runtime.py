@@ -406,6 +406,16 @@ def power_slope(a, b, n=1):
     return _elementwise(np.where(zero, 0.0, coefficient * pow_term(a, exponent)))
 
 
+def real_only(t):
+    """The tangent of np.real(z): `t` itself for real `t`; a complex `t` is refused, since it
+    means a complex value met the differentiated computation upstream, where the rules
+    (written for real arguments: abs, norm, ...) may already be wrong (taking the real part
+    would hide it)."""
+    if np.iscomplexobj(t):
+        real_values(t)  # raises
+    return t
+
+
 def linspace_weights(start, stop, num=50, endpoint=True, axis=0):
     """The weights t of np.linspace(start, stop, num, endpoint, axis) = (1 - t) start + t stop,
     with the result's shape (they do not depend on start and stop)."""
@@ -413,8 +423,8 @@ def linspace_weights(start, stop, num=50, endpoint=True, axis=0):
     return np.linspace(np.zeros(shape), np.ones(shape), num, endpoint=endpoint, axis=axis)
 
 
-HELPERS += ("linspace_weights", "reciprocal_or_zero", "log_or_zero", "pow_term", "falling",
-            "power_slope")
+HELPERS += ("real_only", "linspace_weights", "reciprocal_or_zero", "log_or_zero", "pow_term",
+            "falling", "power_slope")
 
 
 HELPERS += ("clip_part", "sinc_derivative", "group_axes", "ungroup_axes", "masked_rows",

@@ -190,6 +190,10 @@ def real_part(x):
     return np.real(x * 1j)
 
 
+def real_part_of_modulus(x):
+    return np.real(np.abs(x * 1j))
+
+
 def power_spectrum(x):
     return np.sum(np.abs(np.fft.fft(x)) ** 2)
 
@@ -205,6 +209,7 @@ def square_through_i(x):
     (norm_of_shift, np.array([0.5, -0.3])),
     (norm_of_sinc, np.array([0.5, -0.3])),
     (real_part, 2.0),
+    (real_part_of_modulus, 2.0),
     (power_spectrum, np.array([1.0, 2.0, 3.0])),
     (square_through_i, np.array([0.5, -0.3])),
 ])
@@ -249,8 +254,6 @@ def test_issue_grad_of_numpy_functions_uses_their_rules():
 def test_a_numpy_function_without_a_rule_is_refused_not_parsed():
     with pytest.raises(NoDerivativeRuleError, match="no derivative rule"):
         tangent_src.grad(np.fft.fft)(np.array([1.0, 2.0]))
-    with pytest.raises(NoDerivativeRuleError, match="no derivative rule"):
-        tangent_src.grad(np.real)(1.0)
 
 
 def opaque_cube(x):
@@ -453,6 +456,10 @@ def open_grid(start, stop):
     return np.sum(np.linspace(start, stop, 4, endpoint=False, axis=-1) ** 2)
 
 
+def fan(start, stop):
+    return np.sum(np.linspace(start, stop, 4, endpoint=False) ** 3)
+
+
 def single_point(start, stop):
     return np.sum(np.linspace(start, stop, 1) ** 2)
 
@@ -476,6 +483,7 @@ def geometric_columns(start, stop):
 @pytest.mark.parametrize("f, args", [
     (weighted_ramp, (1.0, 2.0)),
     (open_grid, (np.array([1.0, 2.0, 3.0]), np.array([[0.5], [2.0]]))),
+    (fan, (0.3, np.array([0.3, -1.2, 0.8]))),
     (single_point, (1.0, 3.0)),
     (log_grid, (0.3, 1.2)),
     (log_grid_base, (0.2, 0.7, 3.0)),

@@ -289,6 +289,13 @@ def _checkpoint_every(count, every):
 
 
 # -- boundary-safe factors (docs/conventions.md) -------------------------------------------
+@overload(rt.real_only)
+def _real_only(t):
+    if _is_scalar(t) or (isinstance(t, types.Array) and isinstance(t.dtype, types.Float)):
+        return lambda t: t
+    return None
+
+
 @overload(rt.reciprocal_or_zero)
 def _reciprocal_or_zero(x):
     if _is_scalar(x):

@@ -23,10 +23,11 @@ _SPREAD = "np.expand_dims({}, axis)"   # start/stop/base broadcast against the r
 
 def _rules(key, params: str, start_factor: str, stop_factor: str, extra: tuple = ()) -> None:
     """dy = start_factor * d[start] + stop_factor * d[stop] (+ extra (param, factor)), each
-    factor an expression of y's shape."""
+    factor an expression of y's shape. `axis` is passed positionally: a keyword left at its
+    default is dropped from generated calls, and np.sum's default is not linspace's."""
     pairs = (("start", start_factor), ("stop", stop_factor)) + extra
     register_template(A, key, params, _W + "".join(
-        f"d[{p}] = unbroadcast(np.sum(d[y] * {f}, axis=axis), {p})\n" for p, f in pairs))
+        f"d[{p}] = unbroadcast(np.sum(d[y] * {f}, axis), {p})\n" for p, f in pairs))
     inline = [(p, _WEIGHT.sub("linspace_weights(start, stop, num, endpoint, axis)", f))
               for p, f in pairs]   # tangent rules are single expressions
     register_template(T, key, params, "".join(

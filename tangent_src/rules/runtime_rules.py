@@ -211,6 +211,8 @@ register_template(A, rt.power_slope, "y, a, b, n=1",
 register_template(T, rt.power_slope, "y, a, b, n=1",
                   f"d[y] = d[a] * power_slope(a, b, n + 1)\nd[y] = d[b] * {_SLOPE_DB}\n")
 nondifferentiable(rt.linspace_weights)
+register_template(A, rt.real_only, "y, t", "d[t] = d[y]")
+register_template(T, rt.real_only, "y, t", "d[y] = real_only(d[t])")
 
 # np.r_ / np.c_ (runtime.index_concat): affine in the value items; the helpers of its
 # rules are linear in g and in the tangents, each the transpose of the other
