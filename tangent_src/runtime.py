@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import NotDifferentiableError  # noqa: F401  (read by real_values)
+
 
 def unbroadcast(g, like):
     """Sum `g` over the axes NumPy broadcasting added or stretched, to the shape of `like`."""
@@ -27,10 +29,8 @@ def real_values(x):
     written for real arguments, and casting would silently drop the imaginary part)."""
     x = np.asarray(x)
     if x.dtype.kind == "c":
-        try:
-            from tangent_src.errors import NotDifferentiableError as refusal
-        except ImportError:  # a standalone module, without tangent_src
-            refusal = TypeError
+        # NotDifferentiableError here; TypeError in a standalone copy of this helper
+        refusal = globals().get("NotDifferentiableError", TypeError)
         raise refusal("a complex value met the differentiated computation; complex inputs "
                       "are not supported: write it in real arithmetic (real and imaginary "
                       "parts as float arrays)")
