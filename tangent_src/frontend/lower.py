@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 
 import gast
 import numpy
@@ -997,6 +998,15 @@ class _Methods(gast.NodeTransformer):
         self.lowerer.namer.reserve(alias)  # no temporary may shadow it
         return _name(alias)
 
+    def bind_function(self, target, node):
+        """A name for a function passed as an argument (or a parameter's default): its own
+        name unless a local variable or another global already has that name."""
+        base = re.sub(r"\W", "_", getattr(target, "__name__", "") or "fn").strip("_") or "fn"
+        if base in self.lowerer.locals or \
+                self.lowerer.parsed.namespace.get(base, target) is not target:
+            base = self.lowerer.namer.fresh(base)
+        return self.bind(base, target, node)
+
     def visit_Subscript(self, node):
         """`np.r_[a, 1:3, b]` / `np.c_[...]` -> `index_concat(np.r_, (a, slice(1, 3), b))`:
         a call with rules, not a subscript of an object the transforms know nothing of."""
@@ -1037,7 +1047,7 @@ class _Methods(gast.NodeTransformer):
         func = node.func
         if isinstance(func, gast.Name) and func.id in self.lowerer.functions:
             target = self.lowerer.functions[func.id]  # a function passed as an argument
-            call = gast.Call(func=self.bind(target.__name__, target, node), args=node.args,
+            call = gast.Call(func=self.bind_function(target, node), args=node.args,
                              keywords=node.keywords)
             return _located(call, node)
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
