@@ -100,7 +100,7 @@ def make_composed(c):
 
 
 def factory_unused(x):  # fuzz finding E: jvp refused unlocated, hvp KeyError
-    g = make0(x)
+    g = make0(x)  # noqa: F841 - unused, as in the fuzz program
     return np.sum(np.sin(x))
 
 
@@ -160,7 +160,7 @@ def factory_in_loop(x):
 
 # ------------------------------------------------------------ nested defs in loops
 def def_in_loop_unused(x):  # fuzz finding I: value_and_grad and jvp refused unlocated
-    for i in range(2):
+    for i in range(2):  # noqa: B007
         def g(z):
             return np.sin(z * x)
     return np.sum(x ** 2)
@@ -168,7 +168,7 @@ def def_in_loop_unused(x):  # fuzz finding I: value_and_grad and jvp refused unl
 
 def def_in_loop_called(x):
     h = x
-    for i in range(3):
+    for i in range(3):  # noqa: B007
         def step(h):
             return np.tanh(h @ W)
         h = step(h)
@@ -190,7 +190,7 @@ def def_per_layer(x, params=((W, bs[0]), (Ws[1], bs[1]))):
     h = x
     for Wl, bl in params:
         def affine(v):
-            return v @ Wl + bl
+            return v @ Wl + bl  # noqa: B023 - called in the same iteration
         h = np.tanh(affine(h))
     return np.sum(h ** 2)
 
@@ -207,7 +207,7 @@ def default_numpy_function(x, act=np.tanh):
     return np.sum(act(x) ** 2)
 
 
-def default_user_closure(x, act=make_activation(0.2)):  # parameter named like the function
+def default_user_closure(x, act=make_activation(0.2)):  # noqa: B008 - named like the function
     return np.sum(act(x) ** 2)
 
 
@@ -289,11 +289,28 @@ def factory_result_passed(x):
     return apply_twice(make0(2.0), x)
 
 
+def pick(flag):
+    def double(z):
+        return z * 2.0
+
+    def wave(z):
+        return np.sin(z)
+    if flag > 0:
+        return double
+    return wave
+
+
+def chooser_result_unused(x):  # returns one of two functions: refused where it is called
+    g = pick(1.0)  # noqa: F841
+    return np.sum(np.sin(x))
+
+
 @pytest.mark.parametrize("f, line_text, construct", [
     (defined_in_branches, "return np.sum(g(x))", "after the if"),
     (factory_in_branches, "return np.sum(g(x))", "after the if"),
     (nested_def_passed, "return apply_twice(g, x)", "as a value"),
     (factory_result_passed, "return apply_twice(make0(2.0), x)", "used as a value"),
-], ids=["def_in_branches", "factory_in_branches", "def_passed", "factory_passed"])
+    (chooser_result_unused, "g = pick(1.0)", "as a value"),
+], ids=["def_in_branches", "factory_in_branches", "def_passed", "factory_passed", "chooser"])
 def test_unsupported_is_refused_with_a_location_in_every_mode(f, line_text, construct):
     assert_refused_everywhere(f, line_text, construct)
