@@ -15,7 +15,7 @@ import threading
 import numpy as np
 
 from . import guards, runtime
-from .analysis.shapes import shape_class
+from .analysis.shapes import FUNCTION_TYPES, shape_class
 from .backend import numba as numba_backend
 from .backend.load import load_module, load_real_module
 from .compiler import ModuleBuilder
@@ -225,8 +225,10 @@ class Transform:
         args = guards.real_scalars(args)
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
+            # a function argument is specialized on (the code calls it by name): by identity
             key = tuple((a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
-                        if type(a) is np.ndarray else type(a) for a in args)
+                        if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
+                        else type(a) for a in args)
             fast = self._fast.get(key)
             if fast is not None and not (fast.guards and fast.stale()):
                 return self._finish(fast.function(*args))
