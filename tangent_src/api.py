@@ -14,8 +14,8 @@ import threading
 
 import numpy as np
 
-from . import runtime
-from .analysis.shapes import shape_class
+from . import guards, runtime
+from .analysis.shapes import FUNCTION_TYPES, shape_class
 from .backend import numba as numba_backend
 from .backend.load import load_module, load_real_module
 from .compiler import ModuleBuilder
@@ -180,7 +180,7 @@ class Transform:
         generated code of the inner one, specialized to `classes`)."""
         if isinstance(self.func, Transform):
             return self.func.differentiable(classes)
-        return self.func
+        return guards.differentiable_target(self.func)
 
     def differentiable(self, classes: tuple):
         """This transform's generated function, in the form another transform can read:
@@ -222,10 +222,13 @@ class Transform:
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        args = guards.real_scalars(args)
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
+            # a function argument is specialized on (the code calls it by name): by identity
             key = tuple((a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
-                        if type(a) is np.ndarray else type(a) for a in args)
+                        if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
+                        else type(a) for a in args)
             fast = self._fast.get(key)
             if fast is not None and not (fast.guards and fast.stale()):
                 return self._finish(fast.function(*args))
@@ -237,6 +240,8 @@ class Transform:
         classes = arg_classes(self._sig, args, kwargs)
         compiled = self.compile(classes)
         self._last = compiled
+        guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
+                                        args, kwargs)
         self._check_inputs(compiled, args, kwargs)
         result = self._checked_call(compiled, classes, args, kwargs)
         if key is not None:
@@ -247,10 +252,16 @@ class Transform:
         """Call with the derivative's own inputs given by meaning rather than position:
         `extras` maps a wrt argument (index or name) to its tangent (forward mode), or
         "seed" to the output cotangent (reverse mode)."""
+        args = guards.real_scalars(args)
         compiled = self.compile(arg_classes(self._sig, args, {}))
         self._last = compiled
+        guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
+                                        args, {})
         kwargs = {}
         for key, value in extras.items():
+            guards.refuse_complex(value, f"{self._name()} along this "
+                                  f"{'seed' if key == 'seed' else 'tangent'}")
+            (value,) = guards.real_scalars((value,))
             if key == "seed":
                 kwargs[compiled.main.seed] = value
             else:
@@ -258,7 +269,22 @@ class Transform:
                 kwargs[compiled.main.tangent_params[name]] = value
         return self._finish(compiled.call(args, kwargs))
 
+    def _name(self) -> str:
+        return getattr(_innermost(self.func), "__name__", "f")
+
+    def _refuse_complex(self, result) -> None:
+        """The derivatives in `result` (and a grad's loss) must be real."""
+        if self.mode == "forward":
+            derivative = result[1] if self.return_value else result
+        elif self.return_value or self.has_aux:
+            value, derivative = result
+            guards.refuse_complex_result(value[0] if self.has_aux else value, self._name())
+        else:
+            derivative = result
+        guards.refuse_complex_result(derivative, self._name())
+
     def _finish(self, result):
+        self._refuse_complex(result)
         if self.mode == "forward":
             return result
         if self.return_value or self.has_aux:
@@ -462,6 +488,7 @@ def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse
     if order < 1:
         raise ValueError(f"order must be at least 1, not {order}")
     wrt, _ = _normalize_wrt(wrt, None)
+    func = guards.differentiable_target(func)
     for _ in range(order - 1):
         func = _compiled(func, wrt, mode, False, (), inline=True).function
     builder = ModuleBuilder()

@@ -154,7 +154,7 @@ class ModuleBuilder:
 
         reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
                           return_value=return_value or split, classes=classes,
-                          trees={p for p, c in arg_classes if is_container(c)},
+                          trees={p: c for p, c in arg_classes if is_container(c)},
                           has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)})
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
@@ -208,7 +208,7 @@ class ModuleBuilder:
 
         forward = Forward(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
                           return_value=return_value, classes=classes,
-                          trees={p for p, c in arg_classes if is_container(c)},
+                          trees={p: c for p, c in arg_classes if is_container(c)},
                           objects={p for p, c in arg_classes if is_object(c)})
         node = forward.build()
         protected = self._protected(parsed, core, forward.tangents)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import guards
 from .api import Transform, _normalize_wrt
 from .errors import NotDifferentiableError
 from .testing import check_grads
@@ -92,7 +93,9 @@ def jvp(func, primals, tangents, *, backend: str = "python"):
             raise NotDifferentiableError(
                 f"jvp: the tangent of argument {k} of {_name(func)} does not match it: "
                 f"{found}")
-    wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p))
+    # a complex primal with a zero tangent is a constant (the call refuses any other)
+    wrt = tuple(k for k, p in enumerate(primals) if _is_float_like(p) and
+                not (guards.is_complex(p) and guards.all_zero(tangents[k])))
     if not wrt:
         value = func(*_fresh_args(primals))
         return value, _zeros_like(value)

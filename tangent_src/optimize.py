@@ -387,6 +387,12 @@ class _Algebra(gast.NodeTransformer):
     changed = False
 
     def visit_BinOp(self, node):
+        slope = _constant_slope(node.right)
+        if isinstance(node.op, gast.Mult) and slope is not None:
+            self.changed = True  # e * power_slope(a, 3) -> e * 3 * a ** (3 - 1)
+            factor, power = slope
+            node = gast.BinOp(left=gast.BinOp(left=node.left, op=gast.Mult(), right=factor),
+                              op=gast.Mult(), right=power)
         node = self.generic_visit(node)
         left, right = node.left, node.right
         one = lambda n: isinstance(n, gast.Constant) and n.value in (1, 1.0) and \
@@ -426,6 +432,14 @@ class _Algebra(gast.NodeTransformer):
             return folded
         return node
 
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        slope = _constant_slope(node)
+        if slope is None:
+            return node
+        self.changed = True  # power_slope(a, 3) -> 3 * a ** (3 - 1)
+        return gast.BinOp(left=slope[0], op=gast.Mult(), right=slope[1])
+
     def visit_UnaryOp(self, node):
         node = self.generic_visit(node)
         if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) and \
@@ -433,6 +447,24 @@ class _Algebra(gast.NodeTransformer):
             self.changed = True
             return node.operand.operand
         return node
+
+
+def _constant_slope(node):
+    """For `power_slope(a, c)` with a nonzero numeric constant c (the derivative of a ** c,
+    which needs power_slope's guard only for c == 0): (c, a ** (c - 1)) as gast; else None."""
+    if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and
+            node.func.id == "power_slope" and len(node.args) == 2 and not node.keywords):
+        return None
+    base, exponent = node.args
+    value = exponent
+    negative = isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub)
+    value = value.operand if negative else value
+    if not (isinstance(value, gast.Constant) and type(value.value) in (int, float)) or \
+            value.value == 0:
+        return None
+    lowered = gast.BinOp(left=copy.deepcopy(exponent), op=gast.Sub(),
+                         right=gast.Constant(value=1, kind=None))
+    return exponent, gast.BinOp(left=base, op=gast.Pow(), right=lowered)
 
 
 FOLDABLE = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,

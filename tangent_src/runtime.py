@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DerivativeNotImplementedError, DerivativeUndefinedError
+from .errors import (  # noqa: F401  (NotDifferentiableError is read by real_values)
+    DerivativeNotImplementedError,
+    DerivativeUndefinedError,
+    NotDifferentiableError,
+)
 
 # what refuse() raises (generated standalone modules copy refuse() without these)
 REFUSALS = (DerivativeNotImplementedError, DerivativeUndefinedError)
@@ -27,6 +31,19 @@ def unbroadcast(g, like):
     return g.reshape(shape) if shape else g[()]
 
 
+def real_values(x):
+    """`x` as a float array; a complex `x` is refused (the derivative rules that read it are
+    written for real arguments, and casting would silently drop the imaginary part)."""
+    x = np.asarray(x)
+    if x.dtype.kind == "c":
+        # NotDifferentiableError here; TypeError in a standalone copy of this helper
+        refusal = globals().get("NotDifferentiableError", TypeError)
+        raise refusal("a complex value met the differentiated computation; complex inputs "
+                      "are not supported: write it in real arithmetic (real and imaginary "
+                      "parts as float arrays)")
+    return x.astype(float)
+
+
 def broadcast_like(t, like):
     """A tangent `t` given the shape of `like` (forward mode: the result of broadcasting)."""
     if isinstance(like, (tuple, list, dict)):
@@ -45,12 +62,14 @@ def unreduce(g, like, axis=None, keepdims=False):
 
 
 def reduced_size(a, axis=None):
-    """How many elements a reduction over `axis` combines into each result (for mean)."""
+    """How many elements a reduction over `axis` combines into each result (for mean), as a
+    NumPy integer so that var/std with ddof >= n divide by 0 as NumPy does (inf, then NaN,
+    like their values) instead of raising ZeroDivisionError."""
     if axis is None:
-        return np.size(a)
+        return np.int64(np.size(a))
     axes = axis if isinstance(axis, tuple) else (axis,)
     shape = np.shape(a)
-    return int(np.prod([shape[ax] for ax in axes]))
+    return np.int64(np.prod([shape[ax] for ax in axes]))
 
 
 def extremum_mask(a, y, axis=None, keepdims=False):
@@ -334,7 +353,7 @@ def sinc_derivative(x, n):
     """The n-th derivative of np.sinc at x: a Maclaurin series near 0, Leibniz's rule for
     sin(u) * (1/u) elsewhere; exact at 0 to every order."""
     import math
-    u = np.pi * np.asarray(x, dtype=float)
+    u = np.pi * real_values(x)
     small = np.abs(u) < 1.0
     us, ul = np.where(small, u, 0.0), np.where(small, 1.0, u)
     series = np.zeros(np.shape(u))
@@ -423,6 +442,72 @@ def average_weights(w, a, axis=None):
     if axes != sorted(axes):
         refuse("average: with weights, give the axes in increasing order", undefined=True)
     return np.reshape(w, tuple(n if i in axes else 1 for i, n in enumerate(shape)))
+
+
+def _elementwise(out):
+    """A 0-d result as a NumPy scalar (the helpers below keep scalars scalar)."""
+    return out[()] if np.ndim(out) == 0 else out
+
+
+def reciprocal_or_zero(x):
+    """1 / x, taken as 0 where x == 0: the factor 1 / |v| of the derivative v / |v| of a norm,
+    std or hypot, whose numerator is 0 there too (the subgradient of least norm, 0)."""
+    x = np.asarray(x) + 0.0
+    zero = x == 0
+    return _elementwise(np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, x)))
+
+
+def log_or_zero(x):
+    """log(x), taken as 0 where x == 0: the factor of d/db a**b = a**b log(a), which JAX
+    takes as 0 at a = 0 (a**b is 0 there for every b > 0)."""
+    x = np.asarray(x) + 0.0
+    zero = x == 0
+    return _elementwise(np.where(zero, 0.0, np.log(np.where(zero, 1.0, x))))
+
+
+def pow_term(a, e):
+    """a ** e in floating point without warnings or ZeroDivisionError (0 ** -1 is inf)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _elementwise(np.power(np.asarray(a) + 0.0, e))
+
+
+def falling(b, n, m=0):
+    """The m-th derivative in b of the falling factorial b (b - 1) ... (b - n + 1) (n
+    factors): the coefficient of the n-th derivative of a ** b."""
+    coefficients = np.polyder(np.poly(np.arange(int(n), dtype=float)), int(m)) \
+        if int(m) else np.poly(np.arange(int(n), dtype=float))
+    return _elementwise(np.polyval(np.atleast_1d(coefficients), np.asarray(b) + 0.0))
+
+
+def power_slope(a, b, n=1):
+    """The n-th derivative of a ** b in a: falling(b, n) * a ** (b - n), taken as 0 where
+    falling(b, n) is 0 (b = 0, 1, ..., n - 1: a ** b is then a polynomial of degree below
+    n, also at a = 0, where the formula reads 0 * inf)."""
+    coefficient = np.asarray(falling(b, n))
+    zero = coefficient == 0
+    exponent = np.where(zero, 1.0, np.asarray(b) - n)
+    return _elementwise(np.where(zero, 0.0, coefficient * pow_term(a, exponent)))
+
+
+def real_only(t):
+    """The tangent of np.real(z): `t` itself for real `t`; a complex `t` is refused, since it
+    means a complex value met the differentiated computation upstream, where the rules
+    (written for real arguments: abs, norm, ...) may already be wrong (taking the real part
+    would hide it)."""
+    if np.iscomplexobj(t):
+        real_values(t)  # raises
+    return t
+
+
+def linspace_weights(start, stop, num=50, endpoint=True, axis=0):
+    """The weights t of np.linspace(start, stop, num, endpoint, axis) = (1 - t) start + t stop,
+    with the result's shape (they do not depend on start and stop)."""
+    shape = np.broadcast_shapes(np.shape(start), np.shape(stop))
+    return np.linspace(np.zeros(shape), np.ones(shape), num, endpoint=endpoint, axis=axis)
+
+
+HELPERS += ("real_only", "linspace_weights", "reciprocal_or_zero", "log_or_zero", "pow_term",
+            "falling", "power_slope")
 
 
 HELPERS += ("clip_part", "sinc_derivative", "group_axes", "ungroup_axes", "masked_rows",
@@ -579,7 +664,7 @@ def pair_diff(w):
 def inv_offdiag(d):
     """1 / d off the diagonal of the last two axes, 0 on it (infinite where two eigen- or
     singular values coincide: there the vectors are not differentiable)."""
-    d = np.asarray(d, dtype=float)
+    d = real_values(d)
     eye = np.eye(np.shape(d)[-1], dtype=bool)
     with np.errstate(divide="ignore"):
         return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, d))
@@ -692,7 +777,7 @@ def norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
     like x: dy = sum(norm_dual * dx) over the reduced axes (kind "vector" / "matrix":
     np.linalg.vector_norm / matrix_norm). Conventions: 0 where the norm is 0 (the
     subgradient of least norm); ties of max/min-type norms share equally."""
-    x = np.asarray(x, dtype=float)
+    x = real_values(x)
     nd = x.ndim
     if kind == "matrix":
         axes = (nd - 2, nd - 1)
@@ -735,10 +820,11 @@ def norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
 
 
 def norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
-    """1 / y broadcast to x's shape for the 2-norm and the Frobenius norm (1 where y is 0),
+    """1 / y broadcast to x's shape for the 2-norm and the Frobenius norm (0 where y is 0:
+    second derivatives at 0 are 0, as for std and hypot; docs/conventions.md),
     0 for the other norms: norm_dual is x * norm_inv plus a piecewise-constant part (or, for
     the spectral and nuclear norms, a part built from singular vectors)."""
-    x = np.asarray(x, dtype=float)
+    x = real_values(x)
     nd = x.ndim
     if kind == "matrix":
         axes = (nd - 2, nd - 1)
@@ -750,7 +836,7 @@ def norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
     if not (ord is None or ord == "fro" or (ord == 2 and not matrix)):
         return np.zeros(x.shape)
     big = np.broadcast_to(y if keepdims else np.expand_dims(y, axes), x.shape)
-    return 1.0 / np.where(big == 0, 1.0, big)
+    return reciprocal_or_zero(big)
 
 
 def norm_curvature_check(x, ord=None, axis=None, kind="norm"):
@@ -929,7 +1015,7 @@ def polygamma_np(n, x):
     asymptotic series (relative error ~1e-16 for x > 0; poles at 0, -1, -2, ...)."""
     import math
     n = int(n)
-    x = np.asarray(x, dtype=float)
+    x = real_values(x)
     start = 12.0 + n
     shift = np.where(np.isfinite(x), np.maximum(np.ceil(start - x), 0.0), 0.0)
     total = np.zeros(np.shape(x))
@@ -970,7 +1056,7 @@ HELPERS += (
 def expm_np(a):
     """The matrix exponential of `a` (stacked over leading axes), in NumPy: scaling and
     squaring with the [13/13] Pade approximant (Higham 2005)."""
-    a = np.asarray(a, dtype=float)
+    a = real_values(a)
     n = a.shape[-1]
     norm = float(np.max(np.sum(np.abs(a), axis=-2), initial=0.0))
     squarings = max(0, int(np.ceil(np.log2(norm / 5.371920351148152)))) if norm > 0 else 0

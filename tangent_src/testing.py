@@ -23,6 +23,7 @@ import inspect
 
 import numpy as np
 
+from . import guards
 from .api import Transform
 from .errors import NotDifferentiableError
 
@@ -149,9 +150,8 @@ def _differentiable(args: tuple, name: str) -> list:
         kinds = {path: _kind(leaf) for path, leaf in _leaves(arg)}
         complex_at = [path for path, kind in kinds.items() if kind == "complex"]
         if complex_at:
-            raise NotDifferentiableError(
-                f"check_grads: argument {k}{complex_at[0]} of {name} is complex; "
-                "tangent_src differentiates real float values only")
+            guards.refuse_complex(arg, f"check_grads: {name} with respect to argument "
+                                  f"{k}{complex_at[0]}")
         if "float" not in kinds.values():
             continue  # ints, bools, strings, callables, None: not differentiated
         strings = [path for path, kind in kinds.items() if kind == "str"]

@@ -10,8 +10,8 @@ over exactly the broadcast axes where something was, and to write matrix product
 """
 from __future__ import annotations
 
-import inspect
 import math
+import types
 
 import gast
 import numpy as np
@@ -44,6 +44,17 @@ def is_binding(cls) -> bool:
                            cls[0] in ("object", "function"))
 
 
+# What a function-valued argument can be: a user function (differentiated from its
+# source), or a NumPy/builtin function (its rule decides). Not a bound method or a callable
+# object: those carry state a call of the function alone would lose.
+FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, np.ufunc, type(np.sum))
+
+
+def is_function_value(value) -> bool:
+    """Whether calls of an argument holding `value` go to `value` itself (specialized)."""
+    return type(value) in FUNCTION_TYPES
+
+
 def shape_class(value):
     """The shape class of a runtime argument."""
     if isinstance(value, (bool, int, float, complex, np.number, np.bool_)):
@@ -52,7 +63,7 @@ def shape_class(value):
         return DICT
     if isinstance(value, (tuple, list)):
         return TREE
-    if inspect.isfunction(value):
+    if is_function_value(value):
         return ("function", value)  # calls of this argument go to this function
     if hasattr(value, "__dict__") and not isinstance(value, np.ndarray) and \
             not callable(value):

@@ -302,3 +302,75 @@ def _checkpoint_every(count, every):
             return int(every)
         return max(1, int(round(max(count, 1) ** 0.5)))
     return pick
+
+
+# -- boundary-safe factors (docs/conventions.md) -------------------------------------------
+@overload(rt.real_only)
+def _real_only(t):
+    if _is_scalar(t) or (isinstance(t, types.Array) and isinstance(t.dtype, types.Float)):
+        return lambda t: t
+    return None
+
+
+@overload(rt.reciprocal_or_zero)
+def _reciprocal_or_zero(x):
+    if _is_scalar(x):
+        return lambda x: 0.0 if x == 0 else 1.0 / x
+    if isinstance(x, types.Array):
+        return lambda x: np.where(x == 0, 0.0, 1.0 / np.where(x == 0, 1.0, x))
+    return None
+
+
+@overload(rt.log_or_zero)
+def _log_or_zero(x):
+    if _is_scalar(x):
+        return lambda x: 0.0 if x == 0 else np.log(x)
+    if isinstance(x, types.Array):
+        return lambda x: np.where(x == 0, 0.0, np.log(np.where(x == 0, 1.0, x)))
+    return None
+
+
+@overload(rt.pow_term)
+def _pow_term(a, e):
+    if _is_scalar(a) and _is_scalar(e):
+        return lambda a, e: float(a) ** e
+    if isinstance(a, types.Array) or isinstance(e, types.Array):
+        return lambda a, e: np.power(a * 1.0, e)
+    return None
+
+
+@overload(rt.power_slope)
+def _power_slope(a, b, n=1):
+    """A scalar exponent b: falling(b, n) * a ** (b - n), 0 where the coefficient is 0 (an
+    array b: the overload below)."""
+    if not _is_scalar(b):
+        return None
+    if _is_scalar(a):
+        def scalar(a, b, n=1):
+            c = 1.0
+            for j in range(n):
+                c *= b - j
+            return 0.0 if c == 0 else c * float(a) ** (b - n)
+        return scalar
+    if isinstance(a, types.Array):
+        def array(a, b, n=1):
+            c = 1.0
+            for j in range(n):
+                c *= b - j
+            return np.zeros(a.shape) if c == 0 else c * (a * 1.0) ** (b - n)
+        return array
+    return None
+
+
+@overload(rt.power_slope)
+def _power_slope_array_exponent(a, b, n=1):
+    """An array exponent b (a scalar or an array broadcasting against it)."""
+    if not isinstance(b, types.Array):
+        return None
+
+    def impl(a, b, n=1):
+        c = np.ones(b.shape)
+        for j in range(n):
+            c = c * (b - j)
+        return np.where(c == 0, 0.0, c * np.power(a * 1.0, np.where(c == 0, 1.0, b - n)))
+    return impl

@@ -15,7 +15,6 @@ import gast
 
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
-from .bindings import binding_key
 from .lower import _assign, _name
 from .source import ParsedFunction
 
@@ -94,19 +93,8 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     mapping = {name: namer.fresh(name) for name in sorted(local)}
     free = sorted({n.id for n in gast.walk(callee_core) if isinstance(n, gast.Name)
                    and n.id not in local and n.id in callee_parsed.namespace})
-    caller_locals = _locals(parsed)
-    for name in free:  # the callee's free names join the caller's, renamed apart if needed
-        theirs = callee_parsed.ref(name)
-        mine = None if name in caller_locals else parsed.ref(name)
-        if mine is not None and binding_key(mine) == binding_key(theirs):
-            continue
-        new = name if name not in namer.used and name not in parsed.namespace else \
-            namer.fresh(name)
-        namer.reserve(new)
-        mapping[name] = new
-        parsed.namespace[new] = callee_parsed.namespace[name]
-        if theirs is not None:
-            parsed.adopted[new] = theirs
+    # the callee's free names join the caller's, renamed apart if needed
+    mapping.update(callee_parsed.adopt_into(parsed, free, _locals(parsed), namer))
     lineno = stmt.lineno
     out = []
     defaults = {p: _Rename(mapping, stmt.lineno).visit(copy.deepcopy(d))  # callee's scope

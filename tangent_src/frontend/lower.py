@@ -8,13 +8,15 @@ flattens them. Anything else is rejected with a located error and a hint.
 from __future__ import annotations
 
 import copy
+import inspect
+import re
 
 import gast
 import numpy
 
 from ..naming import Namer
 from .aliases import check_aliased_writes
-from .source import ParsedFunction, is_library_object
+from .source import ParsedFunction, is_library_object, is_user_function, parse_function
 
 # construct -> (what to call it, hint). One line per unsupported statement or expression.
 UNSUPPORTED = {
@@ -42,17 +44,34 @@ UNSUPPORTED = {
 }
 
 
+# Nested scopes: a `return` (or `break`) inside a nested def belongs to that def, never to
+# the function being lowered, so no search for the lowered function's own statements looks
+# inside one.
+_SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda)
+
+
 def _contains(nodes, kinds, stop=()) -> bool:
-    """Whether any node of `kinds` occurs in `nodes`, not looking inside `stop` kinds."""
+    """Whether any node of `kinds` occurs in `nodes`, not looking inside `stop` kinds nor
+    inside nested functions (their returns are their own)."""
     todo = list(nodes)
     while todo:
         node = todo.pop()
         if isinstance(node, kinds):
             return True
-        if isinstance(node, stop):
+        if isinstance(node, stop + _SCOPES):
             continue
         todo.extend(gast.iter_child_nodes(node))
     return False
+
+
+def _walk_scope(node):
+    """gast.walk without descending into nested functions."""
+    todo = [node]
+    while todo:
+        current = todo.pop(0)
+        yield current
+        todo.extend(child for child in gast.iter_child_nodes(current)
+                    if not isinstance(child, _SCOPES))
 
 
 def _name(id_, ctx=None):
@@ -98,6 +117,8 @@ class Lowerer:
         self.objects: dict = {}           # parameter -> its class (for method calls)
         self.functions: dict = {}         # parameter -> the function passed in it
         self.inlining: list = []          # the local functions being expanded (no recursion)
+        self.branch_functions: dict = {}  # nested function defined in an if-branch -> the if
+        self.factories: dict = {}         # user function -> its ParsedFunction, or None
 
     def numpy_name(self) -> str:
         """The name the user's module binds NumPy to (bound as `np` if it has none)."""
@@ -143,6 +164,10 @@ class Lowerer:
     def stmt(self, node) -> list:
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
             return self._stmt(node)
+        bound = self.bind_local_function(node)
+        if bound is not None:
+            return bound
+        self.check_function_values(node)
         if isinstance(node, gast.Assign) and isinstance(node.value, (gast.Dict, gast.DictComp)):
             self.dicts |= {t.id for t in node.targets if isinstance(t, gast.Name)}
         if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return,
@@ -154,14 +179,145 @@ class Lowerer:
                 pre, new = self.hoist_local_calls(expr)
                 setattr(node, field, new)
                 return pre + self._stmt(node)
-        if isinstance(node, gast.While) and self.local_functions and any(
-                isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
-                n.func.id in self.local_functions for n in gast.walk(node.test)):
+        if isinstance(node, gast.While) and any(
+                isinstance(n, gast.Call) and self.is_local_call(n) for n in gast.walk(node.test)):
             raise self.parsed.unsupported(node.test, "a call to a nested function in a "
                                           "while condition",
                                           "compute the condition in a variable at the end of "
                                           "the loop body")
         return self._stmt(node)
+
+    # -- nested functions as values ----------------------------------------------
+    def bind_local_function(self, node) -> list | None:
+        """`h = g` (g a nested function) and `g = make(c)` (make a closure factory: a user
+        function returning one of its nested functions) bind `h`/`g` to a nested function
+        whose calls are expanded in place like any nested def; returns the statements
+        that replace `node`, or None when `node` binds no function. Any other assignment
+        to a nested function's name makes it a plain variable again."""
+        if not isinstance(node, gast.Assign):
+            return None
+        if len(node.targets) != 1 or not isinstance(node.targets[0], gast.Name):
+            return None
+        target, value = node.targets[0].id, node.value
+        if isinstance(value, gast.Name) and value.id in self.local_functions:
+            self.local_functions[target] = self.local_functions[value.id]
+            return []
+        if self.factory(value) is not None:
+            stmts, fn = self.expand_factory(value)
+            self.local_functions[target] = fn
+            return stmts
+        self.local_functions.pop(target, None)
+        self.branch_functions.pop(target, None)
+        return None
+
+    def check_function_values(self, node) -> None:
+        """Refuse a nested function used as a value (passed, returned, stored): its calls
+        are expanded in place, so no function object exists at run time to pass."""
+        exprs = [getattr(node, f, None) for f in ("value", "test", "iter")]
+        for expr in exprs:
+            if expr is None:
+                continue
+            called = {id(n.func) for n in _walk_scope(expr) if isinstance(n, gast.Call)}
+            for sub in _walk_scope(expr):
+                if isinstance(sub, gast.Name) and id(sub) not in called and \
+                        isinstance(sub.ctx, gast.Load) and (
+                            sub.id in self.local_functions or sub.id in self.branch_functions):
+                    raise self.parsed.unsupported(
+                        sub, f"using the nested function '{sub.id}' as a value",
+                        "call it directly here (nested functions are expanded where they "
+                        "are called), or define it at module level and pass that")
+                if isinstance(sub, gast.Call) and self.factory(sub) is not None and \
+                        not (isinstance(node, gast.Assign) and sub is expr):
+                    if any(isinstance(c, gast.Call) and c.func is sub
+                           for c in _walk_scope(expr)):
+                        continue  # make(c)(x): expanded by hoisting
+                    raise self.parsed.unsupported(
+                        sub, "a closure factory's result used as a value",
+                        "assign it to a variable and call that: g = make(c); y = g(x)")
+
+    def factory(self, call):
+        """The parsed source of the user function `call` calls, when that function is a
+        closure factory: its body ends with `return inner` (inner one of its nested defs
+        or lambdas) or `return lambda ...`. None otherwise."""
+        if not isinstance(call, gast.Call) or not _dotted(call.func):
+            return None
+        head, *rest = _dotted(call.func).split(".")
+        if head in self.locals or head in self.local_functions:
+            return None
+        func = self.parsed.namespace.get(head)
+        for part in rest:
+            func = getattr(func, part, None)
+        if not is_user_function(func):
+            return None
+        if func not in self.factories:
+            self.factories[func] = _parse_factory(func)
+        found = self.factories[func]
+        if found is not None:
+            self.parsed.resolved.add(head)  # rebinding the factory makes the code stale
+        return found
+
+    def expand_factory(self, call):
+        """`make(c)` -> the factory's parameters assigned (renamed apart), then its body:
+        its nested defs become the caller's nested functions; returns (statements, the
+        FunctionDef of the function it returns). Every node takes the call's location."""
+        callee = self.factory(call)
+        if callee.func in self.inlining:
+            raise self.parsed.unsupported(call, f"recursive closure factory "
+                                          f"'{callee.node.name}'", "write it without recursion")
+        node = callee.node
+        if node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
+            raise self.parsed.unsupported(call, f"a closure factory ('{node.name}') with "
+                                          "*args, **kwargs or keyword-only parameters",
+                                          "list its parameters by name")
+        params = [a.id for a in node.args.posonlyargs + node.args.args]
+        defaults = dict(zip(params[len(params) - len(node.args.defaults):], node.args.defaults))
+        try:
+            bound = inspect.Signature([inspect.Parameter(
+                p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params]).bind(
+                    *call.args, **{k.arg: k.value for k in call.keywords})
+        except TypeError as exc:
+            raise self.parsed.unsupported(call, f"this call of '{node.name}' ({exc})",
+                                          "match the factory's parameters") from exc
+        body = copy.deepcopy(node.body)
+        ret = body.pop()
+        if isinstance(ret.value, gast.Lambda):
+            inner = self.namer.fresh("lambda_fn")
+            body.append(_located(gast.Assign(targets=[_name(inner, gast.Store())],
+                                             value=ret.value, type_comment=None), ret))
+            ret.value = _name(inner)
+        own = set(params) | {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and
+                             not isinstance(n.ctx, gast.Load)} | {
+            n.name for n in gast.walk(node) if isinstance(n, gast.FunctionDef) and n is not node}
+        own |= {n.id for s in body for n in gast.walk(s) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, gast.Store)}
+        mapping = {name: self.namer.fresh(name) for name in sorted(own)}
+        free = sorted({n.id for s in body for n in gast.walk(s) if isinstance(n, gast.Name)
+                       and n.id not in own and n.id in callee.namespace} |
+                      {d.id for d in defaults.values() if isinstance(d, gast.Name)})
+        mapping.update(callee.adopt_into(self.parsed, free, self.locals, self.namer))
+        self.locals |= set(mapping.values())
+        stmts = []
+        for p in params:
+            value = bound.arguments.get(p)
+            if value is None:
+                value = _Relocate(mapping, call).visit(copy.deepcopy(defaults[p])) \
+                    if p in defaults else None
+            if value is None:
+                raise self.parsed.unsupported(call, f"missing argument '{p}' of '{node.name}'",
+                                              "pass every argument")
+            stmts.append(_located(_assign(mapping[p], copy.deepcopy(value)), call))
+        body = [_Relocate(mapping, call).visit(b) for b in body]
+        self.inlining.append(callee.func)
+        try:
+            stmts += self.block(self.lift_loop_returns(body))
+        finally:
+            self.inlining.pop()
+        returned = mapping.get(ret.value.id, ret.value.id)
+        if returned not in self.local_functions:
+            raise self.parsed.unsupported(call, f"the closure factory '{node.name}' "
+                                          "(its result is not a nested function on every path)",
+                                          "return the nested function at the end only")
+        return stmts, self.local_functions[returned]
 
     def _stmt(self, node) -> list:
         kind = type(node)
@@ -233,10 +389,20 @@ class Lowerer:
         for sub in gast.walk(node):
             if isinstance(sub, (gast.ListComp, gast.GeneratorExp, gast.DictComp, gast.Dict)):
                 return True
-            if isinstance(sub, gast.Call) and isinstance(sub.func, gast.Name) and \
-                    sub.func.id in self.local_functions:
+            if isinstance(sub, gast.Call) and self.is_local_call(sub):
                 return True
         return False
+
+    def is_local_call(self, call) -> bool:
+        """A call expanded in place: of a nested function, or of a factory's result."""
+        func = call.func
+        if isinstance(func, gast.Name) and func.id in self.branch_functions and \
+                func.id not in self.local_functions:
+            raise self.parsed.unsupported(
+                call, f"calling '{func.id}' after the if that defines it in a branch",
+                "define the nested function before the if (or call it inside the branch)")
+        return (isinstance(func, gast.Name) and func.id in self.local_functions) or \
+            self.factory(func) is not None
 
     def expand_comprehension(self, node):
         """`[f(x) for x in xs if c]` -> `items = []; for x2 in xs: if c: items.append(f(x2))`
@@ -310,6 +476,11 @@ class Lowerer:
                                                  "assign it to a name: f = lambda x: ...")
 
             def visit_Call(self, node):
+                if lowerer.factory(node.func) is not None:  # make(c)(x)
+                    stmts, fn = lowerer.expand_factory(node.func)
+                    node.func = _located(_name(fn.name), node.func)
+                    lowerer.local_functions[fn.name] = fn
+                    pre.extend(stmts)
                 node = self.generic_visit(node)
                 if isinstance(node.func, gast.Name) and node.func.id in lowerer.local_functions:
                     stmts, result = lowerer.expand_local_call(node)
@@ -335,8 +506,7 @@ class Lowerer:
 
         for node in gast.walk(expr):
             if isinstance(node, (gast.IfExp, gast.BoolOp)) and any(
-                    (isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
-                     n.func.id in self.local_functions) or
+                    (isinstance(n, gast.Call) and self.is_local_call(n)) or
                     isinstance(n, (gast.ListComp, gast.GeneratorExp, gast.DictComp))
                     for n in gast.walk(node)):
                 raise self.parsed.unsupported(
@@ -504,9 +674,27 @@ class Lowerer:
 
     def stmt_If(self, node):
         node.test = self.check_expr(node.test)
+        before = dict(self.local_functions)
         node.body = self.block(node.body)
+        after_body, self.local_functions = self.local_functions, dict(before)
         node.orelse = self.block(node.orelse)
+        self.local_functions = self.merge_branches(node, before, after_body,
+                                                   self.local_functions)
         return [node]
+
+    def merge_branches(self, node, before: dict, body: dict, orelse: dict) -> dict:
+        """The nested functions visible after an if: those both branches leave as they were.
+        One (re)defined in a branch depends on the branch taken, which lowering (that
+        expands each call in place) cannot know: calling it after the if is refused."""
+        merged = {}
+        for name in set(before) | set(body) | set(orelse):
+            if before.get(name) is body.get(name) is orelse.get(name):
+                merged[name] = before[name]
+            else:
+                self.branch_functions[name] = node
+        for name in merged:
+            self.branch_functions.pop(name, None)
+        return merged
 
     def stmt_While(self, node):
         if node.orelse:
@@ -738,7 +926,7 @@ class Lowerer:
                 out.append(_located(_assign(result, stmt.value), stmt))
                 return out, True
             if isinstance(stmt, (gast.For, gast.While)) and _contains(stmt.body, gast.Return):
-                node = next(n for n in gast.walk(stmt) if isinstance(n, gast.Return))
+                node = next(n for n in _walk_scope(stmt) if isinstance(n, gast.Return))
                 raise self.parsed.unsupported(
                     node, "return inside a loop",
                     "store the result in a variable, break, and return after the loop")
@@ -815,6 +1003,15 @@ class _Methods(gast.NodeTransformer):
         self.lowerer.namer.reserve(alias)  # no temporary may shadow it
         return _name(alias)
 
+    def bind_function(self, target, node):
+        """A name for a function passed as an argument (or a parameter's default): its own
+        name unless a local variable or another global already has that name."""
+        base = re.sub(r"\W", "_", getattr(target, "__name__", "") or "fn").strip("_") or "fn"
+        if base in self.lowerer.locals or \
+                self.lowerer.parsed.namespace.get(base, target) is not target:
+            base = self.lowerer.namer.fresh(base)
+        return self.bind(base, target, node)
+
     def visit_Subscript(self, node):
         """`np.r_[a, 1:3, b]` / `np.c_[...]` -> `index_concat(np.r_, (a, slice(1, 3), b))`:
         a call with rules, not a subscript of an object the transforms know nothing of."""
@@ -855,7 +1052,7 @@ class _Methods(gast.NodeTransformer):
         func = node.func
         if isinstance(func, gast.Name) and func.id in self.lowerer.functions:
             target = self.lowerer.functions[func.id]  # a function passed as an argument
-            call = gast.Call(func=self.bind(target.__name__, target, node), args=node.args,
+            call = gast.Call(func=self.bind_function(target, node), args=node.args,
                              keywords=node.keywords)
             return _located(call, node)
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
@@ -896,6 +1093,53 @@ class _Methods(gast.NodeTransformer):
                                              ctx=gast.Load()),
                          args=[obj, *args], keywords=node.keywords)
         return _located(call, node)
+
+
+class _Relocate(gast.NodeTransformer):
+    """Rename names by `mapping` (also nested defs' names) and move every node to the
+    location of `where` (a factory's body, expanded at its call)."""
+
+    def __init__(self, mapping: dict, where):
+        self.mapping, self.where = mapping, where
+
+    def generic_visit(self, node):
+        if hasattr(node, "lineno"):
+            node.lineno = self.where.lineno
+            node.col_offset = getattr(self.where, "col_offset", 0)
+        if isinstance(node, gast.FunctionDef):
+            node.name = self.mapping.get(node.name, node.name)
+        return super().generic_visit(node)
+
+    def visit_Name(self, node):
+        node.id = self.mapping.get(node.id, node.id)
+        return self.generic_visit(node)
+
+
+def _parse_factory(func):
+    """`func`'s parsed source when its body ends by returning a nested function of its
+    own (`def inner...; return inner`, `inner = lambda ...; return inner`, or
+    `return lambda ...`); else None."""
+    from ..errors import TangentError
+    try:
+        parsed = parse_function(func)
+    except TangentError:
+        return None  # not expanded; the call is differentiated (or refused) as usual
+    body = parsed.node.body
+    last = body[-1] if body else None
+    if not isinstance(last, gast.Return) or last.value is None:
+        return None
+    if isinstance(last.value, gast.Lambda):
+        return parsed
+    if not isinstance(last.value, gast.Name):
+        return None
+    name = last.value.id
+    for stmt in body:
+        if isinstance(stmt, gast.FunctionDef) and stmt.name == name:
+            return parsed
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Lambda) and \
+                [t.id for t in stmt.targets if isinstance(t, gast.Name)] == [name]:
+            return parsed
+    return None
 
 
 def _reversed_range_call(rng):

@@ -67,6 +67,27 @@ class ParsedFunction:
             return FixedRef(self.namespace[name])
         return None
 
+    def adopt_into(self, caller: ParsedFunction, free, caller_locals: set, namer) -> dict:
+        """Make this function's free names `free` readable from `caller`'s generated code
+        (this function's body is being expanded into the caller's): a name the caller
+        binds the same way is kept, any other gets a name of its own there, bound to
+        where this function reads it. Returns {this function's name: the caller's}."""
+        from .bindings import binding_key
+        mapping = {}
+        for name in free:
+            theirs = self.ref(name)
+            mine = None if name in caller_locals else caller.ref(name)
+            if mine is not None and binding_key(mine) == binding_key(theirs):
+                continue
+            new = name if name not in namer.used and name not in caller.namespace else \
+                namer.fresh(name)
+            namer.reserve(new)
+            mapping[name] = new
+            caller.namespace[new] = self.namespace[name]
+            if theirs is not None:
+                caller.adopted[new] = theirs
+        return mapping
+
     def error(self, cls, node, message: str, construct: str = "", hint: str = ""):
         """Build a located error of class `cls` about `node`."""
         lineno = getattr(node, "lineno", None) or self.node.lineno

@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     linalg,
     nondiff,
     operators,
+    ranges,
     runtime_rules,
     shaping,
     special,

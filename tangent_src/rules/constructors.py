@@ -23,14 +23,7 @@ register_template(A, np.full_like, "y, a, fill_value, dtype=None",
 register_template(T, np.full_like, "y, a, fill_value, dtype=None",
                   "d[y] = d[fill_value] * np.ones(np.shape(y))")
 
-_LINSPACE = "y, start, stop, num=50, endpoint=True"
-_RAMP = "linspace_ramp(num, endpoint, y[0])"
-register_template(A, np.linspace, _LINSPACE,
-                  f"d[start] = sum_to(np.sum(d[y] * (1.0 - {_RAMP}), axis=0), np.shape(start))\n"
-                  f"d[stop] = sum_to(np.sum(d[y] * {_RAMP}, axis=0), np.shape(stop))\n")
-register_template(T, np.linspace, _LINSPACE,
-                  f"d[y] = d[start] * (1.0 - {_RAMP}) * np.ones(np.shape(y))\n"
-                  f"d[y] = d[stop] * {_RAMP} * np.ones(np.shape(y))\n")
+# np.linspace (with axis=, and np.logspace, np.geomspace): ranges.py
 
 _ARANGE = "y, start, stop=None, step=None, dtype=None"
 register_template(A, np.arange, _ARANGE,
@@ -45,8 +38,6 @@ nondifferentiable(rt.linspace_ramp, rt.arange_count, rt.arange_unit)
 NOTES = {
     np.full: "linear in fill_value (an array fill_value is broadcast); shape has no derivative",
     np.full_like: "linear in fill_value; the shape and dtype of `a` have no derivative",
-    np.linspace: ("(1 - t) start + t stop; num and endpoint only (other keywords are "
-                  "refused); num has no derivative"),
     np.arange: ("start + k step; stop and the length have no derivative; np.arange(stop) "
                 "with one argument moves no value"),
 }

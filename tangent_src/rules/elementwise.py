@@ -86,9 +86,9 @@ for _f, _deriv in UNARY.items():
     register_template(REGISTRY.tangents, _f, "y, x", f"d[y] = d[x] * ({_deriv})")
 
 # np.real (also `x.real`, which lowering turns into np.real(x)): the identity on the real
-# arguments tangent_src differentiates
+# arguments tangent_src differentiates; a complex tangent is refused (real_only)
 register_template(REGISTRY.adjoints, np.real, "y, val", "d[val] = d[y]")
-register_template(REGISTRY.tangents, np.real, "y, val", "d[y] = np.real(d[val])")
+register_template(REGISTRY.tangents, np.real, "y, val", "d[y] = real_only(d[val])")
 
 # np.clip(a, a_min, a_max): the gradient goes to whichever argument the value came from
 # (`a` inside [a_min, a_max], ends included); clip_part gives that as a 0/1 mask of the

@@ -20,7 +20,7 @@ nondifferentiable(
     np.shape, np.size, np.ndim, np.sign, np.floor, np.ceil, np.round, np.around, np.rint,
     np.trunc, np.fix, np.floor_divide, np.signbit,
     np.zeros, np.ones, np.zeros_like, np.ones_like, np.empty, np.empty_like,
-    np.eye, np.identity,  # np.full, np.full_like, np.arange, np.linspace: constructors.py
+    np.eye, np.identity,  # np.full, np.full_like, np.arange, np.linspace: ranges.py
     np.argmax, np.argmin, np.argsort, np.nanargmax, np.nanargmin, np.argpartition,
     np.nonzero, np.flatnonzero, np.argwhere, np.count_nonzero, np.searchsorted, np.digitize,
     np.isnan, np.isfinite, np.isinf, np.isposinf, np.isneginf, np.isclose, np.allclose,

@@ -15,8 +15,8 @@ _MAX = "ties split the gradient 0.5 / 0.5 (JAX)"
 _FMAX = _MAX + "; a NaN argument passes the whole gradient to the other one"
 _REDUCE_EXT = "ties share the gradient evenly among the extremal entries (JAX)"
 _ROUNDING = "zero derivative (piecewise constant; also zero at the jumps, as in JAX)"
-_POW = ("d/da = b a^(b-1); d/db = y log(a), only computed when b varies (NaN for a <= 0, "
-        "like the power itself for most such b)")
+_POW = ("d/da = b a^(b-1), 0 where b = 0 (also at a = 0); d/db = y log(a), only computed "
+        "when b varies, 0 at a = 0 (JAX), NaN for a < 0")
 _NAN = "NaN entries are ignored and get zero gradient"
 _CUMPROD = ("exact with zeros (products of the other factors, no division); "
             "O(n^2) memory per slice along axis")
@@ -27,7 +27,8 @@ NOTES: dict = {
     math.sqrt: "derivative 0.5 / sqrt(x): +inf at x = 0 (as in JAX)",
     np.cbrt: "derivative 1 / (3 cbrt(x)^2): +inf at x = 0",
     math.cbrt: "derivative 1 / (3 cbrt(x)^2): +inf at x = 0",
-    np.log: "derivative 1 / x: inf at 0", np.reciprocal: "derivative -1 / x^2",
+    np.log: "derivative 1 / x: inf at 0 (also for a Python float 0.0)",
+    np.reciprocal: "derivative -1 / x^2",
     np.arcsin: "infinite derivative at x = +-1", np.arccos: "infinite derivative at x = +-1",
     np.arccosh: "infinite derivative at x = 1", np.arctanh: "infinite derivative at x = +-1",
     np.sinc: "exact at x = 0 to every order (Maclaurin series there; sinc_derivative)",
@@ -39,7 +40,7 @@ NOTES: dict = {
     np.maximum: _MAX, np.minimum: _MAX, max: _MAX, min: _MAX,
     np.fmax: _FMAX, np.fmin: _FMAX,
     np.arctan2: "undefined at (0, 0) (NaN)", math.atan2: "undefined at (0, 0) (NaN)",
-    np.hypot: "undefined at (0, 0) (NaN)", math.hypot: "undefined at (0, 0) (NaN)",
+    np.hypot: "0 at (0, 0), like np.linalg.norm", math.hypot: "0 at (0, 0), like np.linalg.norm",
     np.mod: "d/da = 1, d/db = -floor(a / b) (a jump where a / b is an integer)",
     np.fmod: "d/da = 1, d/db = -trunc(a / b) (a jump where a / b is an integer)",
     math.fmod: "d/da = 1, d/db = -trunc(a / b) (a jump where a / b is an integer)",
@@ -51,8 +52,8 @@ NOTES: dict = {
     np.ptp: "max - min, each with " + _REDUCE_EXT.replace(" (JAX)", ""),
     np.prod: "exact with zeros (the product of the other entries, no division)",
     np.nanprod: "exact with zeros; " + _NAN,
-    np.var: "ddof", np.std: "ddof; infinite derivative where the spread is 0",
-    np.nanvar: "ddof; " + _NAN, np.nanstd: "ddof; " + _NAN,
+    np.var: "ddof", np.std: "ddof; 0 where the spread is 0 (one sample, equal entries)",
+    np.nanvar: "ddof; " + _NAN, np.nanstd: "ddof; 0 where the spread is 0; " + _NAN,
     np.nansum: _NAN, np.nanmean: _NAN + "; all-NaN slices give zero gradient",
     np.average: ("weights None, of a's shape, or 1-D along an int axis (in increasing "
                  "order for a tuple); differentiates a and weights; returned=True is not "

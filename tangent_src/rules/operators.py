@@ -17,6 +17,7 @@ from .registry import REGISTRY, register_template
 _MAX = ("(a > b) + 0.5 * (a == b)", "(b > a) + 0.5 * (a == b)")
 _MIN = ("(a < b) + 0.5 * (a == b)", "(b < a) + 0.5 * (a == b)")
 _ATAN2 = ("b / (a * a + b * b)", "-a / (a * a + b * b)")
+_HYPOT = ("a * reciprocal_or_zero(y)", "b * reciprocal_or_zero(y)")  # 0 at (0, 0), as norm
 
 BINARY = {
     gast.Add: ("1", "1"),
@@ -36,8 +37,8 @@ BINARY = {
     min: _MIN,
     np.arctan2: _ATAN2,
     math.atan2: _ATAN2,
-    np.hypot: ("a / y", "b / y"),
-    math.hypot: ("a / y", "b / y"),
+    np.hypot: _HYPOT,
+    math.hypot: _HYPOT,
     np.logaddexp: ("np.exp(a - y)", "np.exp(b - y)"),
     np.logaddexp2: ("np.exp2(a - y)", "np.exp2(b - y)"),
     np.mod: ("1", "-np.floor(a / b)"),          # also np.remainder (the same object)
@@ -68,18 +69,18 @@ for _key, (_da, _db) in BINARY.items():
                       f"d[y] = {_spread(_scaled('d[a]', _da), _da)}\n"
                       f"d[y] = {_spread(_scaled('d[b]', _db), _db)}\n")
 
-# Powers: the exponent is usually a constant; its own derivative needs log(a) (so NaN for
-# a <= 0 when the exponent varies, like the power itself for most such exponents).
-POWERS = {gast.Pow: "a ** (b - 1)", np.power: "a ** (b - 1)", pow: "a ** (b - 1)",
-          math.pow: "a ** (b - 1)", np.float_power: "np.float_power(a, b - 1)"}
-for _key, _lower in POWERS.items():
-    _log = "math.log(a)" if _key is math.pow else "np.log(a)"
+# Powers. d/da = b * a ** (b - 1) is `power_slope(a, b)`, 0 where b == 0 (a ** 0 is the
+# constant 1, also at a = 0; the optimizer writes it back as `b * a ** (b - 1)` for a nonzero
+# constant b); d/db = a ** b * log(a) with the log taken as 0 at a = 0 (JAX's convention: a ** b
+# is 0 there for every b > 0), NaN for a < 0 like the power itself for most such b.
+POWERS = (gast.Pow, np.power, pow, math.pow, np.float_power)
+for _key in POWERS:
     register_template(REGISTRY.adjoints, _key, "y, a, b",
-                      f"d[a] = unbroadcast(d[y] * b * {_lower}, a)\n"
-                      f"d[b] = unbroadcast(d[y] * y * {_log}, b)\n")
+                      "d[a] = unbroadcast(d[y] * power_slope(a, b), a)\n"
+                      "d[b] = unbroadcast(d[y] * y * log_or_zero(a), b)\n")
     register_template(REGISTRY.tangents, _key, "y, a, b",
-                      f"d[y] = d[a] * b * {_lower}\n"
-                      f"d[y] = d[b] * y * {_log}\n")
+                      "d[y] = d[a] * power_slope(a, b)\n"
+                      "d[y] = d[b] * y * log_or_zero(a)\n")
 
 register_template(REGISTRY.adjoints, gast.USub, "y, x", "d[x] = -d[y]")
 register_template(REGISTRY.tangents, gast.USub, "y, x", "d[y] = -d[x]")

@@ -78,8 +78,12 @@ _CENTERED = "(a - np.mean(a, axis=axis, keepdims=True))"
 _N = "(reduced_size(a, axis=axis) - ddof)"
 _pair(np.var, _DDOF, f"d[a] = {_UNREDUCE.format(g='d[y]')} * {_CENTERED} * (2.0 / {_N})",
       "d[y] = " + _reduced_sum(f"d[a] * {_CENTERED}") + f" * (2.0 / {_N})")
-_pair(np.std, _DDOF, f"d[a] = {_UNREDUCE.format(g='d[y] / y')} * {_CENTERED} / {_N}",
-      "d[y] = " + _reduced_sum(f"d[a] * {_CENTERED}") + f" / (y * {_N})")
+# std = sqrt(var): d std / d a = (a - mean) / ((n - ddof) std), taken as 0 where std is 0
+# (one sample, or equal entries: the subgradient of least norm, like np.linalg.norm at 0).
+_INV_Y = "reciprocal_or_zero(y)"
+_pair(np.std, _DDOF,
+      f"d[a] = {_UNREDUCE.format(g='d[y] * ' + _INV_Y)} * {_CENTERED} / {_N}",
+      "d[y] = " + _reduced_sum(f"d[a] * {_CENTERED}") + f" * {_INV_Y} / {_N}")
 # NaN entries: centered values are 0 there (never NaN, so no 0 * NaN in any derivative).
 _NAN_CENTERED = f"np.where({_NAN}, 0.0, a - np.nanmean(a, axis=axis, keepdims=True))"
 _NAN_N = f"(np.sum(np.logical_not({_NAN}), axis=axis, keepdims={{keep}}) - ddof)"
@@ -89,10 +93,10 @@ _pair(np.nanvar, _DDOF,
       "d[y] = " + _reduced_sum(f"np.where({_NAN}, 0.0, d[a]) * {_NAN_CENTERED}") +
       f" * (2.0 / {_NAN_N.format(keep='keepdims')})")
 _pair(np.nanstd, _DDOF,
-      f"d[a] = {_UNREDUCE.format(g='d[y] / y')} * {_NAN_CENTERED} / "
+      f"d[a] = {_UNREDUCE.format(g='d[y] * ' + _INV_Y)} * {_NAN_CENTERED} / "
       f"{_NAN_N.format(keep='True')}",
       "d[y] = " + _reduced_sum(f"np.where({_NAN}, 0.0, d[a]) * {_NAN_CENTERED}") +
-      f" / (y * {_NAN_N.format(keep='keepdims')})")
+      f" * {_INV_Y} / {_NAN_N.format(keep='keepdims')}")
 
 # np.average(a, axis, weights): sum(a * w) / sum(w) with w shaped to broadcast against a.
 _W = "average_weights(weights, a, axis)"

@@ -204,6 +204,29 @@ register_template(A, rt.dot_rhs, "y, g, a, b",
 register_template(T, rt.dot_rhs, "y, g, a, b",
                   "d[y] = dot_rhs(d[g], a, b)\nd[y] = dot_rhs(g, d[a], b)\n")
 
+# Boundary-safe factors (docs/conventions.md): 1 / x and log(x) taken as 0 at x = 0, and the
+# two parts of the derivative of a ** b.
+register_template(A, rt.reciprocal_or_zero, "y, x", "d[x] = -d[y] * y * y")
+register_template(T, rt.reciprocal_or_zero, "y, x", "d[y] = -d[x] * y * y")
+register_template(A, rt.log_or_zero, "y, x", "d[x] = d[y] * reciprocal_or_zero(x)")
+register_template(T, rt.log_or_zero, "y, x", "d[y] = d[x] * reciprocal_or_zero(x)")
+register_template(A, rt.pow_term, "y, a, e",
+                  "d[a] = unbroadcast(d[y] * power_slope(a, e), a)\n"
+                  "d[e] = unbroadcast(d[y] * y * log_or_zero(a), e)\n")
+register_template(T, rt.pow_term, "y, a, e",
+                  "d[y] = d[a] * power_slope(a, e)\nd[y] = d[e] * y * log_or_zero(a)\n")
+register_template(A, rt.falling, "y, b, n, m=0", "d[b] = d[y] * falling(b, n, m + 1)")
+register_template(T, rt.falling, "y, b, n, m=0", "d[y] = d[b] * falling(b, n, m + 1)")
+_SLOPE_DB = "(falling(b, n, 1) * pow_term(a, b - n) + y * log_or_zero(a))"
+register_template(A, rt.power_slope, "y, a, b, n=1",
+                  "d[a] = unbroadcast(d[y] * power_slope(a, b, n + 1), a)\n"
+                  f"d[b] = unbroadcast(d[y] * {_SLOPE_DB}, b)\n")
+register_template(T, rt.power_slope, "y, a, b, n=1",
+                  f"d[y] = d[a] * power_slope(a, b, n + 1)\nd[y] = d[b] * {_SLOPE_DB}\n")
+nondifferentiable(rt.linspace_weights)
+register_template(A, rt.real_only, "y, t", "d[t] = d[y]")
+register_template(T, rt.real_only, "y, t", "d[y] = real_only(d[t])")
+
 # np.r_ / np.c_ (runtime.index_concat): affine in the value items; the helpers of its
 # rules are linear in g and in the tangents, each the transpose of the other
 register_template(A, rt.index_concat, "y, maker, items",

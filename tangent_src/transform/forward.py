@@ -13,7 +13,7 @@ import gast
 
 from .. import runtime as _runtime
 from ..analysis.activity import array_attribute_without_rule, is_nondifferentiable, varied_names
-from ..analysis.shapes import TREE
+from ..analysis.shapes import CONTAINERS, TREE
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction
@@ -44,6 +44,7 @@ class Forward:
                  classes: dict | None = None, trees: set | None = None,
                  objects: set | None = None):
         self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.tree_classes = dict(trees) if isinstance(trees, dict) else {}
         self.trees = set(trees or ())  # tuples/lists/dicts/objects (their attributes: fields)
         self.objects = frozenset(objects or ())  # parameter-holder object arguments
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
@@ -58,6 +59,16 @@ class Forward:
         if var not in self.tangents:
             self.tangents[var] = self.namer.fresh("d" + var)
         return self.tangents[var]
+
+    def call_class(self, atom):
+        """The class a user function called with `atom` is specialized to: its shape
+        class, or for a pytree its container class (so the callee adds its adjoints with
+        plus(), not +, which would concatenate lists)."""
+        cls = self.shape(atom)
+        if cls is None and isinstance(atom, gast.Name) and atom.id in self.trees:
+            given = self.tree_classes.get(atom.id, TREE)
+            return given if given in CONTAINERS else None  # objects: as before
+        return cls
 
     def shape(self, atom):
         if isinstance(atom, gast.Name):
@@ -309,7 +320,7 @@ class Forward:
                                     construct="call", hint="match the function's parameters") \
                 from exc
         active = tuple(p for p, v in bound.arguments.items() if self.active(v))
-        classes = tuple((p, self.shape(v)) for p, v in bound.arguments.items())
+        classes = tuple((p, self.call_class(v)) for p, v in bound.arguments.items())
         callee = self.subroutine(func, active, classes)
         keywords = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value))
                     for k in call.keywords]

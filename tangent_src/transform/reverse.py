@@ -24,6 +24,7 @@ from ..analysis.activity import (
     useful_names,
     varied_names,
 )
+from ..analysis.shapes import CONTAINERS, TREE
 from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
 from ..frontend.anf import assigned
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
@@ -79,6 +80,7 @@ class Reverse:
         self.name = name
         self.return_value = return_value
         self.classes = classes or {}
+        self.tree_classes = dict(trees) if isinstance(trees, dict) else {}
         self.trees = set(trees or ())  # tuples/lists/dicts (pytrees): adjoints add with plus()
         self.has_aux = has_aux
         self.adjoints: dict[str, str] = {}
@@ -549,6 +551,16 @@ class Reverse:
             self._multi = {n for n, c in counts.items() if c > 1}
         return self._multi
 
+    def call_class(self, atom):
+        """The class a user function called with `atom` is specialized to: its shape
+        class, or for a pytree its container class (so the callee adds its adjoints with
+        plus(), not +, which would concatenate lists)."""
+        cls = self.shape(atom)
+        if cls is None and isinstance(atom, gast.Name) and atom.id in self.trees:
+            given = self.tree_classes.get(atom.id, TREE)
+            return given if given in CONTAINERS else None  # objects: as before
+        return cls
+
     def shape(self, atom):
         """The shape class of an atom (see analysis/shapes.py)."""
         if isinstance(atom, gast.Name):
@@ -654,7 +666,7 @@ class Reverse:
         bound, active = self._bind_call(call, func)
         if not active:
             return None
-        arg_ranks = tuple((p, self.shape(v)) for p, v in bound.arguments.items())
+        arg_ranks = tuple((p, self.call_class(v)) for p, v in bound.arguments.items())
         sub = self.subroutine(func, tuple(active), arg_ranks)
         saved = self.namer.fresh(f"{func.__name__}_saved")
         self.split_calls[id(stmt)] = (sub, saved, active, bound)

@@ -1,0 +1,176 @@
+"""Checks at the boundary between the user and generated code.
+
+- Complex numbers: every rule is written for real arguments (np.abs's derivative is
+  sign(x), np.conj's is 1), so a complex input, tangent or seed would be differentiated as
+  if every function were holomorphic and give wrong values. They are refused up front, and
+  a derivative that comes out complex (a complex constant met the differentiated values)
+  is refused after the call rather than returned.
+- Python floats become np.float64 on the way in, so that derivatives at singular points
+  follow IEEE arithmetic (d log(x) at 0 is inf, as in JAX) instead of raising
+  ZeroDivisionError from `1.0 / x` on a Python float.
+- A function that has a derivative rule (np.abs, np.linalg.norm, a user function with a
+  registered rule) transformed directly is wrapped in a generated one-line def that calls
+  it, so its rule is used; NumPy's or SciPy's own source is never differentiated.
+"""
+from __future__ import annotations
+
+import inspect
+import itertools
+import linecache
+import math
+
+import numpy as np
+
+from .errors import NoDerivativeRuleError, NotDifferentiableError
+from .rules.registry import REGISTRY
+
+_COMPLEX_HINT = ("complex inputs are not supported: tangent_src differentiates real "
+                 "functions; pass the real and imaginary parts as separate float arguments")
+
+
+def is_complex(value) -> bool:
+    """True if `value` (a number, an array, or a tuple/list/dict of them) holds a complex
+    number."""
+    if isinstance(value, (complex, np.complexfloating)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind == "c"
+    if isinstance(value, dict):
+        return any(is_complex(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return any(is_complex(v) for v in value)
+    return False
+
+
+def refuse_complex(value, what: str) -> None:
+    """Raise NotDifferentiableError when `value` is complex; `what` names it."""
+    if is_complex(value):
+        raise NotDifferentiableError(f"cannot differentiate {what}: it is complex; "
+                                     + _COMPLEX_HINT)
+
+
+def refuse_complex_arguments(name: str, params: list, wrt: list, args, kwargs) -> None:
+    """Refuse complex values among the arguments being differentiated (the others may be
+    complex as long as they never meet a differentiated value)."""
+    values = dict(zip(params, args))
+    values.update(kwargs)
+    for param in wrt:
+        if param in values:
+            refuse_complex(values[param], f"{name} with respect to '{param}'")
+
+
+def all_zero(value) -> bool:
+    """True if every number in the pytree `value` is zero."""
+    if isinstance(value, dict):
+        return all(all_zero(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return all(all_zero(v) for v in value)
+    return not bool(np.any(np.asarray(value) != 0))
+
+
+def _nonzero_complex(value) -> bool:
+    """A complex number or array with a nonzero entry anywhere in a pytree (zeros of a
+    complex dtype are the derivative of a complex constant and are exact)."""
+    if isinstance(value, dict):
+        return any(_nonzero_complex(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return any(_nonzero_complex(v) for v in value)
+    return is_complex(value) and bool(np.any(np.asarray(value) != 0))
+
+
+def refuse_complex_result(derivative, name: str) -> None:
+    """Raise when a derivative came out complex: a complex value met the differentiated
+    computation, and the rules (written for real arguments) do not differentiate it
+    correctly."""
+    if _nonzero_complex(derivative):
+        raise NotDifferentiableError(
+            f"the derivative of {name} came out complex: a complex value met the "
+            "differentiated computation (a complex constant such as 1j, np.fft, or a complex "
+            "argument); " + _COMPLEX_HINT + ", and write the computation in real arithmetic")
+
+
+def real_scalars(values: tuple) -> tuple:
+    """`values` with Python floats as np.float64 (IEEE division by zero: inf, not an
+    exception)."""
+    return tuple(np.float64(v) if type(v) is float else v for v in values)
+
+
+# -- transforming a function that has a rule --------------------------------------------
+_WRAPPERS: dict = {}
+_COUNTER = itertools.count()
+_FOREIGN = ("numpy", "scipy", "math", "builtins")
+
+
+def _has_rule(func) -> bool:
+    try:
+        return func in REGISTRY.adjoints or func in REGISTRY.tangents or \
+            func in REGISTRY.nondifferentiable
+    except TypeError:  # unhashable
+        return False
+
+
+def _parameters(func) -> list[str]:
+    """The wrapper's parameter list: the rule template's (defaults included), else the
+    ufunc's inputs, else the function's own positional parameters."""
+    template = REGISTRY.adjoints.get(func) or REGISTRY.tangents.get(func)
+    if template is not None:
+        params = list(template.signature.parameters.values())[1:]
+        return [str(p) for p in params]
+    if isinstance(func, np.ufunc):
+        return ["x"] if func.nin == 1 else [f"x{k}" for k in range(1, func.nin + 1)]
+    sig = inspect.signature(func)
+    return [str(p) for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _spelling(func) -> str:
+    """How the wrapper names `func`: `np.tanh`, `np.linalg.norm`, `math.sin` when that is
+    where it lives (readable generated code), else `_rule_target` (also for builtins, whose
+    name the wrapper itself takes)."""
+    name = getattr(func, "__name__", "")
+    for prefix, module in (("np", np), ("np.linalg", np.linalg), ("math", math)):
+        try:
+            if name.isidentifier() and getattr(module, name, None) is func:
+                return f"{prefix}.{name}"
+        except TypeError:  # numpy comparisons of unusual callables
+            continue
+    return "_rule_target"
+
+
+def _wrap(func):
+    """A generated `def name(params): return target(params)` whose only call is `func`."""
+    params = _parameters(func)
+    names = [p.split("=")[0].strip() for p in params]
+    call = ", ".join(n if "=" not in p else f"{n}={n}" for n, p in zip(names, params))
+    name = getattr(func, "__name__", "f")
+    name = name if name.isidentifier() else "f"
+    filename = f"<tangent_src rule wrapper {next(_COUNTER)}: {name}>"
+    source = f"def {name}({', '.join(params)}):\n    return {_spelling(func)}({call})\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"_rule_target": func, "np": np, "math": math,
+                 "__name__": "tangent_src_rule_wrapper"}
+    exec(compile(source, filename, "exec"), namespace)
+    wrapper = namespace[name]
+    wrapper.__doc__ = f"Calls {name}, so that transforms use its derivative rule."
+    return wrapper
+
+
+def differentiable_target(func):
+    """The function a transform should parse: `func` itself for a user function; a
+    generated wrapper for a function that has a derivative rule; an error for a NumPy or
+    SciPy function that has none (its source is NumPy's implementation, not a rule)."""
+    if _has_rule(func):
+        wrapper = _WRAPPERS.get(func)
+        if wrapper is None:
+            wrapper = _WRAPPERS[func] = _wrap(func)
+        return wrapper
+    module = (getattr(func, "__module__", "") or "").split(".")[0]
+    if module in _FOREIGN or isinstance(func, np.ufunc):
+        name = getattr(func, "__qualname__", repr(func))
+        raise NoDerivativeRuleError(
+            f"no derivative rule for {module}.{name}, so it cannot be transformed directly",
+            filename="<transform>", construct=name,
+            hint="register one with @tangent_src.adjoint / @tangent_src.tangent, or call it "
+                 "from a function of your own written with functions that have rules")
+    return func
