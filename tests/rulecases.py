@@ -862,6 +862,8 @@ add("np.full_like({1}, {0}) + np.full_like({1}, 2.0) * {1}", R(), R(2, 3))
 add("np.linspace({0}, {1}, 5)", R(), R(lo=2.0, hi=3.0), second=True)
 add("np.linspace({0}, 2.0, 4, endpoint=False)", R(3))
 add("np.arange({0}, 2.5, 1.0) ** 2", R(lo=0.2, hi=0.4))
+add("np.logspace({0}, {1}, 4)", R(), R(lo=1.0, hi=2.0))
+add("np.geomspace({0}, {1}, 4)", P(), P(lo=3.0, hi=4.0))
 for call, args in [  # order 2 on mixed forms
         ("np.sum({0}, 0, None, None, True) * {0}", (R(2, 3),)),
         ("np.linalg.cholesky({0})", (M(2, "spd", batch=(2,)),)),
