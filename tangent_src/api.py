@@ -244,7 +244,7 @@ class Transform:
                                         args, kwargs)
         self._check_inputs(compiled, args, kwargs)
         result = self._checked_call(compiled, classes, args, kwargs)
-        if key is not None:
+        if key is not None and compiled.checked:  # numba: compiled and run once already
             self._fast[key] = compiled
         return self._finish(result)
 
@@ -331,6 +331,8 @@ class Transform:
         # not provably a scalar: compute the value, check it, then run the backward pass
         value, saved = self._forward_half(classes, args, kwargs)
         self._check_output(value)
+        if self.backend != "python":  # the check ran the Python forward half; now numba's
+            return compiled.call(args, kwargs)
         grads = self._split(classes).backward(saved, 1.0)
         return (value, grads) if self.return_value or self.has_aux else grads
 

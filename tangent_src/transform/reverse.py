@@ -398,6 +398,7 @@ class Reverse:
             out.append(_assign(var, _attr_call(tape, "pop", [])))
         block = id(stmts)
         defined = set(_definitely_assigned(stmts)) | (set(self._params) if top else set())
+        defined |= _read_at_top(stmts)  # bound there, or the forward pass would have failed
         for var in sorted(v for v, path in self._paths.items()
                           if path[-1] == block and v in self.varied and v != self.result):
             zero = self.zeros(var) if var in defined else _const(0.0)
@@ -701,6 +702,20 @@ class Reverse:
         for p, part in zip(active, parts):
             out.append(self.accumulate(bound.arguments[p].id, _name(part)))
         return out
+
+
+def _read_at_top(stmts) -> set:
+    """Names that a statement directly in `stmts` (not inside a loop or branch) reads: when
+    the backward pass of `stmts` runs, each of them is bound, even one that only a loop
+    assigns, so its adjoint can start as zeros of its shape (a float 0.0 cannot take
+    add_at's element-wise contributions)."""
+    names = set()
+    for stmt in stmts:
+        if isinstance(stmt, (gast.Assign, gast.Expr)):
+            value = stmt.value
+            names |= {n.id for n in gast.walk(value)
+                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return names
 
 
 def bool_op_choices(value) -> list:

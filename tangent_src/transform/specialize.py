@@ -77,6 +77,8 @@ class Specializer(gast.NodeTransformer):
         g, like = node.args
         if not isinstance(like, gast.Name) or like.id not in self.co_operands:
             return node
+        if isinstance(g, gast.Subscript):
+            return node  # a part of the result's adjoint (set_at, add_at): not its shape
         others = self.co_operands[like.id]
         if all(self.shape(o) == () for o in others) or any(
                 isinstance(o, gast.Name) and o.id == like.id for o in others):

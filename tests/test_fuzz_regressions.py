@@ -1,0 +1,46 @@
+"""Programs the differential fuzzer (tests/fuzzgen.py) reduced to their smallest failing
+form, each checked against central finite differences."""
+import numpy as np
+
+import tangent_src
+
+
+def _fd(f, x, eps=1e-6):
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += eps
+        down[i] -= eps
+        g[i] = (f(up) - f(down)) / (2 * eps)
+    return g
+
+
+def rows_of_a_loop_value(x):
+    for _ in range(2):
+        y = np.reshape(x, (1, 2))
+    acc = 0.0
+    for row in y:
+        acc = acc + np.sum(np.tanh(row))
+    return acc
+
+
+def write_of_a_row_reduction(x):
+    x[1] = np.tanh(np.sum(x, axis=0) ** 2)
+    return np.sum(x)
+
+
+def test_rows_of_a_value_first_assigned_in_a_loop():
+    # the adjoint of y started as the float 0.0, which add_at cannot index (a crash)
+    x = np.array([0.3, 0.4])
+    np.testing.assert_allclose(tangent_src.grad(rows_of_a_loop_value)(x),
+                               _fd(rows_of_a_loop_value, x), rtol=1e-6, atol=1e-8)
+
+
+def test_write_of_a_reduced_value_into_a_row():
+    # the adjoint of the written value was summed as if it had the whole array's shape
+    x = np.array([[-0.16, -0.24], [0.77, 0.42]])
+    expected = _fd(write_of_a_row_reduction, x)
+    np.testing.assert_allclose(tangent_src.grad(write_of_a_row_reduction)(x.copy()),
+                               expected, rtol=1e-6, atol=1e-8)
+    _, tangent = tangent_src.jvp(write_of_a_row_reduction, (x.copy(),), (np.ones((2, 2)),))
+    np.testing.assert_allclose(tangent, np.sum(expected), rtol=1e-6)
