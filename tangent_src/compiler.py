@@ -70,8 +70,10 @@ class ModuleBuilder:
         key = (func, dicts)
         if key not in self.cores:
             parsed = parse_function(func)
+            # runtime helpers too: a generated `cumsum_t = np.cumsum(t)` would hide the
+            # helper cumsum_t that the derivative calls
             namer = Namer(_all_names(parsed.node) | set(self.module_names) | set(dir(builtins))
-                          | set(parsed.namespace))
+                          | set(parsed.namespace) | set(emit.runtime.HELPERS))
             lowered = lower(parsed, namer, dicts)
             core = to_anf(parsed, lowered, namer)
             if self.inline:

@@ -49,3 +49,13 @@ class NotDifferentiableError(TangentError):
 
 class SourceUnavailableError(TangentError):
     """The source of a function cannot be found (built in, or defined in a REPL without history)."""
+
+
+class DerivativeNotImplementedError(NotDifferentiableError, NotImplementedError):
+    """Raised while a generated derivative runs: the rule does not cover this case of its
+    function (an `ord`, a mode, a shape combination); never a wrong value instead."""
+
+
+class DerivativeUndefinedError(NotDifferentiableError, ValueError):
+    """Raised while a generated derivative runs: the derivative is not defined for these
+    arguments (e.g. singular vectors that are not unique)."""

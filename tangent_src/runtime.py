@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import NotDifferentiableError  # noqa: F401  (read by real_values)
+from .errors import (  # noqa: F401  (NotDifferentiableError is read by real_values)
+    DerivativeNotImplementedError,
+    DerivativeUndefinedError,
+    NotDifferentiableError,
+)
+
+# what refuse() raises (generated standalone modules copy refuse() without these)
+REFUSALS = (DerivativeNotImplementedError, DerivativeUndefinedError)
 
 
 def unbroadcast(g, like):
@@ -79,8 +86,9 @@ def matmul_lhs(g, a, b):
         return unbroadcast(g * b, a)
     if b_nd == 1:
         return unbroadcast(np.multiply.outer(g, b), a) if a_nd > 1 else g * b
-    if a_nd == 1:
-        return np.matmul(b, g)
+    if a_nd == 1:  # a @ b = (a[None, :] @ b)[..., 0, :], summed over b's stack
+        return unbroadcast(np.matmul(b, g[..., None])[..., 0], a) if b_nd > 2 else \
+            np.matmul(b, g)
     return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
 
 
@@ -90,7 +98,7 @@ def matmul_rhs(g, a, b):
     if a_nd == 0 or b_nd == 0:
         return unbroadcast(g * a, b)
     if a_nd == 1:
-        return np.multiply.outer(a, g) if b_nd > 1 else g * a
+        return unbroadcast(a[:, None] * np.expand_dims(g, -2), b) if b_nd > 1 else g * a
     if b_nd == 1:
         return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g[..., None])[..., 0], b) \
             if a_nd > 2 else np.matmul(np.swapaxes(a, -1, -2), g)
@@ -104,23 +112,23 @@ def product(a, b):
     return np.matmul(a, b)
 
 
-def _dot_is_matmul(a, b):
-    if np.ndim(a) > 2 or np.ndim(b) > 2:
-        raise NotImplementedError(
-            "the derivative of np.dot of arrays with more than 2 dimensions is not "
-            "implemented; use np.matmul (stacks of matrices) or np.tensordot")
-
-
 def dot_lhs(g, a, b):
-    """Adjoint of `a` in np.dot(a, b), for operands of at most 2 dimensions."""
-    _dot_is_matmul(a, b)
-    return matmul_lhs(g, a, b)
+    """Adjoint of `a` in np.dot(a, b): matmul's for operands of at most 2 dimensions;
+    above, np.dot contracts a's last axis with b's second-to-last (its last if 1-D)."""
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 0 or nb == 0 or (na <= 2 and nb <= 2):
+        return matmul_lhs(g, a, b)
+    return np.tensordot(g, np.moveaxis(b, -2, -1) if nb > 1 else b, axes=nb - 1)
 
 
 def dot_rhs(g, a, b):
-    """Adjoint of `b` in np.dot(a, b), for operands of at most 2 dimensions."""
-    _dot_is_matmul(a, b)
-    return matmul_rhs(g, a, b)
+    """Adjoint of `b` in np.dot(a, b) (see dot_lhs)."""
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 0 or nb == 0 or (na <= 2 and nb <= 2):
+        return matmul_rhs(g, a, b)
+    lead = tuple(range(na - 1))
+    t = np.tensordot(a, g, axes=(lead, lead))  # (k,) + b's other axes
+    return np.moveaxis(t, 0, -2) if nb > 1 else t
 
 
 def inverse_permutation(axes):
@@ -129,10 +137,20 @@ def inverse_permutation(axes):
     return None if axes is None else tuple(np.argsort([a % len(axes) for a in axes]))
 
 
+def refuse(message, undefined=False):
+    """Raise the refusal of a derivative case that a rule does not implement (or, with
+    `undefined`, where the derivative does not exist): a TangentError that is also a
+    NotImplementedError (ValueError); in a standalone module, which has no REFUSALS, the
+    built-in error."""
+    not_implemented, not_defined = globals().get("REFUSALS", (NotImplementedError, ValueError))
+    raise (not_defined if undefined else not_implemented)(message)
+
+
 def zeros_like(x):
     """A float zero shaped like `x`; for a tuple, list or dict, the same structure of zeros."""
     if isinstance(x, tuple):
-        return tuple(zeros_like(item) for item in x)
+        items = tuple(zeros_like(item) for item in x)
+        return type(x)(*items) if hasattr(x, "_fields") else items  # keep a named tuple
     if isinstance(x, list):
         return [zeros_like(item) for item in x]
     if isinstance(x, dict):
@@ -162,10 +180,12 @@ def copy_of(x):
 def add_at(acc, index, g):
     """`acc[index] += g` for an adjoint accumulator; repeated indices add up. It writes into
     `acc`, which generated code always allocated itself (see copy_of)."""
+    if isinstance(index, str) and not isinstance(acc, dict):
+        return add_attribute(acc, index, g)
     if isinstance(acc, tuple):
         items = list(acc)
         items[index] = plus(items[index], g)
-        return tuple(items)
+        return type(acc)(*items) if hasattr(acc, "_fields") else tuple(items)
     if isinstance(acc, (list, dict)):
         acc[index] = plus(acc[index], g)
         return acc
@@ -176,6 +196,23 @@ def add_at(acc, index, g):
     else:
         np.add.at(acc, index, g)
     return acc
+
+
+def add_attribute(acc, name, g):
+    """acc plus the adjoint g of `value.name`: a field of a named tuple (slogdet's
+    .logabsdet), or an attribute of a real array (.T, .mT, .real, .imag)."""
+    if isinstance(acc, tuple):
+        fields = getattr(acc, "_fields", ())
+        return add_at(acc, fields.index(name) if name in fields else tuple_field(name), g)
+    if not isinstance(acc, (np.ndarray, float, int)):
+        refuse(f"the derivative of the attribute .{name} of a {type(acc).__name__}")
+    if name == "real":
+        return acc + g
+    if name == "imag":  # constant zero for a real array
+        return acc
+    if name in ("T", "mT"):
+        return acc + (np.transpose(g) if name == "T" else np.swapaxes(g, -1, -2))
+    refuse(f"the derivative of the attribute .{name} of an array")
 
 
 def plus(a, b):
@@ -237,13 +274,37 @@ def checkpoint_every(count, every):
 
 
 def attribute_tangent(t, name):
-    """The tangent of `obj.name` given the tangent of `obj` (a dict or a like object)."""
+    """The tangent of `obj.name` given the tangent of `obj` (a dict or a like object; for
+    a tuple, a field of the named tuple `obj` is)."""
+    if isinstance(t, tuple) and not hasattr(t, "_fields"):
+        return t[tuple_field(name)]
     return t[name] if isinstance(t, dict) else getattr(t, name)
 
 
+def read_at(x, index):
+    """x[index]; for a str index, the field or attribute `index` (an adjoint read back by
+    the rules of add_at: `.logabsdet` of slogdet's result, `.real` of an array)."""
+    return attribute_tangent(x, index) if isinstance(index, str) else x[index]
+
+
+def tuple_field(name):
+    """The position of field `name` of the named tuples NumPy's linear algebra returns
+    (slogdet, eigh, svd, qr), whose derivatives the rules build as plain tuples."""
+    fields = {"sign": 0, "logabsdet": 1, "eigenvalues": 0, "eigenvectors": 1, "U": 0,
+              "S": 1, "Vh": 2, "Q": 0, "R": 1}
+    if name not in fields:
+        refuse(f"the derivative of the field .{name} of a tuple; index it instead")
+    return fields[name]
+
+
 def convert_like(items, like):
-    """`items` as the same kind of sequence as `like` (a list or a tuple)."""
-    return list(items) if isinstance(like, list) else tuple(items)
+    """`items` as the same kind of value as `like`: a list, a tuple, or an array (the
+    adjoint of an array made from a list, or of a list read as an array)."""
+    if isinstance(like, list):
+        return list(items)
+    if isinstance(like, tuple):
+        return tuple(items)
+    return np.reshape(np.asarray(items, dtype=float), np.shape(like))
 
 
 def dict_keys(mapping):
@@ -265,7 +326,8 @@ HELPERS = ("unbroadcast", "broadcast_like", "unreduce", "reduced_size", "extremu
            "dot_lhs", "dot_rhs", "matmul_lhs", "matmul_rhs", "inverse_permutation",
            "zeros_like", "zeros_like_last", "add_at", "copy_of", "product",
            "set_at", "zero_at", "plus", "replicate", "checkpoint_every",
-           "attribute_tangent", "convert_like", "dict_keys", "left_part", "right_part")
+           "attribute_tangent", "read_at", "convert_like", "dict_keys", "left_part",
+           "right_part")
 
 
 # --- helpers for the NumPy rule families (elementwise, reductions); each has rules of its own
@@ -378,7 +440,7 @@ def average_weights(w, a, axis=None):
         return w
     axes = [ax % len(shape) for ax in (axis if isinstance(axis, tuple) else (axis,))]
     if axes != sorted(axes):
-        raise ValueError("average: with weights, give the axes in increasing order")
+        refuse("average: with weights, give the axes in increasing order", undefined=True)
     return np.reshape(w, tuple(n if i in axes else 1 for i, n in enumerate(shape)))
 
 
@@ -463,8 +525,8 @@ def einsum_spec(subscripts, operand=0):
     its output is operand k's subscripts, its inputs the old output and the other operands,
     in order ("ij,jk->ik", 1 -> "ik,jk->ij")."""
     if not isinstance(subscripts, str):
-        raise NotImplementedError("the derivative of np.einsum in the operand/sublist form; "
-                                  "pass the subscripts as a string")
+        refuse("the derivative of np.einsum in the operand/sublist form; "
+               "pass the subscripts as a string")
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
         inputs, output = subscripts.split("->")
@@ -653,8 +715,8 @@ def svd_checked(x, a, full_matrices=True):
     are not unique)."""
     m, n = np.shape(a)[-2:]
     if full_matrices and m != n:
-        raise ValueError("the derivative of np.linalg.svd(a, full_matrices=True) is defined "
-                         "only for square a; pass full_matrices=False")
+        refuse("the derivative of np.linalg.svd(a, full_matrices=True) is defined "
+               "only for square a; pass full_matrices=False", undefined=True)
     return x
 
 
@@ -662,8 +724,8 @@ def solve_checked(x, a, b):
     """x, after checking that np.linalg.solve(a, b) is not a 1-D b solved against a stack of
     matrices (NumPy 2 broadcasts it; its derivative is not implemented)."""
     if np.ndim(b) == 1 and np.ndim(a) > 2:
-        raise NotImplementedError("the derivative of np.linalg.solve(a, b) with a stacked `a` "
-                                  "and a 1-D `b`; pass b[..., None] (and take [..., 0])")
+        refuse("the derivative of np.linalg.solve(a, b) with a stacked `a` "
+               "and a 1-D `b`; pass b[..., None] (and take [..., 0])")
     return x
 
 
@@ -672,8 +734,26 @@ def qr_checked(x, a, mode="reduced"):
     whose derivative is implemented: mode "reduced" (or "complete" with a square `a`), m >= n."""
     m, n = np.shape(a)[-2:]
     if mode not in ("reduced", "complete") or m < n or (mode == "complete" and m != n):
-        raise ValueError(f"the derivative of np.linalg.qr is implemented for mode='reduced' "
-                         f"and m >= n, not mode={mode!r} with shape {np.shape(a)}")
+        refuse(f"the derivative of np.linalg.qr is implemented for mode='reduced' "
+               f"and m >= n, not mode={mode!r} with shape {np.shape(a)}",
+               undefined=True)
+    return x
+
+
+def pad_checked(t, mode="constant"):
+    """t, the tangent of np.pad's array, after checking that np.pad is linear in the array
+    for `mode` (maximum, minimum and median pick the border by value, not by position)."""
+    if mode not in ("constant", "edge", "reflect", "symmetric", "wrap", "mean", "linear_ramp"):
+        refuse(f"the derivative of np.pad with mode={mode!r}")
+    return t
+
+
+def cross_checked(x, a, b):
+    """x, after checking that np.cross(a, b) is of 3-vectors (the rules' case; 2-vectors
+    have a scalar cross product)."""
+    if np.shape(a)[-1:] != (3,) or np.shape(b)[-1:] != (3,):
+        refuse("the derivative of np.cross of 2-vectors; pad them with a zero third "
+               "component")
     return x
 
 
@@ -716,7 +796,11 @@ def norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
         if ord in (np.inf, -np.inf):
             hit = np.abs(x) == big
             return sign * hit / np.sum(hit, axis=axes, keepdims=True)
-        raise NotImplementedError(f"the derivative of the vector norm ord={ord!r}")
+        if ord == 0:  # the number of nonzero entries: piecewise constant
+            return np.zeros(x.shape)
+        if isinstance(ord, (int, float, np.integer, np.floating)):
+            return sign * (np.abs(x) / np.where(big == 0, 1.0, big)) ** (ord - 1)
+        refuse(f"the derivative of the vector norm ord={ord!r}")
     r, c = axes
     if ord in (1, -1, np.inf, -np.inf):
         along = r if ord in (1, -1) else c
@@ -732,7 +816,7 @@ def norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
                         np.min(s, axis=-1, keepdims=True))
             w = hit / np.sum(hit, axis=-1, keepdims=True)
         return np.moveaxis((u * w[..., None, :]) @ vh, (-2, -1), (r, c))
-    raise NotImplementedError(f"the derivative of the matrix norm ord={ord!r}")
+    refuse(f"the derivative of the matrix norm ord={ord!r}")
 
 
 def norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
@@ -758,12 +842,14 @@ def norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
 def norm_curvature_check(x, ord=None, axis=None, kind="norm"):
     """0.0 where second derivatives of the norm are implemented (the 2-norm and Frobenius
     norm, through norm_inv, and the piecewise-linear norms, whose duals are constant);
-    raises for the spectral and nuclear matrix norms."""
+    raises for the spectral and nuclear matrix norms and the vector p-norms of other p."""
     nd = np.ndim(x)
     n_axes = nd if axis is None else len(axis) if isinstance(axis, tuple) else 1
     matrix = kind == "matrix" or (kind == "norm" and ord is not None and n_axes == 2)
     if matrix and ord in (2, -2, "nuc"):
-        raise NotImplementedError(f"second derivatives of the matrix norm ord={ord!r}")
+        refuse(f"second derivatives of the matrix norm ord={ord!r}")
+    if not matrix and ord not in (None, "fro", 0, 1, 2, np.inf, -np.inf):
+        refuse(f"second derivatives of the vector norm ord={ord!r}")
     return 0.0
 
 
@@ -870,7 +956,7 @@ def unpad(g, array, pad_width, mode="constant"):
     """The adjoint of np.pad(array, pad_width, mode): every element of g added to the element
     of `array` it was copied from (padding constants receive nothing)."""
     if mode not in ("constant", "edge", "reflect", "symmetric", "wrap"):
-        raise NotImplementedError(f"the derivative of np.pad with mode={mode!r}")
+        refuse(f"the derivative of np.pad with mode={mode!r}")
     shape = np.shape(array)
     size = int(np.prod(shape))
     source = np.arange(size).reshape(shape)
@@ -960,7 +1046,8 @@ HELPERS += (
     "einsum_spec", "einsum_open", "product_spec", "kron_shape", "undiagonal", "diag_adjoint",
     "pair_diff", "inv_offdiag", "symmetrize", "symmetrize_t", "transpose_if", "triangle",
     "unit_eye", "svd_checked", "qr_checked", "solve_checked", "block_embed",
-    "block_part", "norm_dual", "norm_inv", "norm_curvature_check", "norm_axes",
+    "block_part", "pad_checked", "cross_checked", "norm_dual", "norm_inv",
+    "norm_curvature_check", "norm_axes",
     "one_if_none",
     "sum_to", "pieces", "join", "untile", "unrepeat", "unpad", "untake",
     "untake_along_axis", "unarray", "polygamma_np")

@@ -954,6 +954,10 @@ ARRAY_METHODS = {
     "dot": ("dot", "same"), "squeeze": ("squeeze", "same"), "round": ("round", "same"),
     "reshape": ("reshape", "shape"), "transpose": ("transpose", "shape"),
     "ravel": ("ravel", "flat"), "flatten": ("ravel", "flat"),
+    "trace": ("trace", "same"), "diagonal": ("diagonal", "same"), "repeat": ("repeat", "same"),
+    "take": ("take", "same"), "swapaxes": ("swapaxes", "same"), "conj": ("conjugate", "same"),
+    "conjugate": ("conjugate", "same"), "nonzero": ("nonzero", "same"),
+    "argsort": ("argsort", "same"),
 }
 
 

@@ -8,10 +8,10 @@ conventions:
   not the interleaved operand/sublist form): the derivative with respect to an operand is
   one `einsum_open` (runtime.py) with the subscripts rotated so that the operand is the
   output (`einsum_spec(subscripts, k)`); tensordot, inner and kron use the same helper.
-- np.dot keeps the matmul rule of arrays.py (operands up to 2-D, or N-D with a 1-D or 2-D
-  second operand, where dot and matmul agree).
+- np.dot: matmul's rule up to 2-D; above, a contraction of a's last axis with b's
+  second-to-last (runtime dot_lhs / dot_rhs).
 - inv, det, slogdet, solve: `a` nonsingular. slogdet's sign has zero derivative; write
-  `sign, logdet = np.linalg.slogdet(a)` (or index it), not `.logabsdet`.
+  `sign, logdet = np.linalg.slogdet(a)`, index it, or read `.logabsdet`.
   solve: `b` a vector (with a 2-D `a`) or a stack of matrices, not a 1-D `b` with a
   stacked `a`.
 - cholesky, eigh, eigvalsh read one triangle of `a` (the lower one unless upper=True /
@@ -149,9 +149,10 @@ register_template(A, np.linalg.outer, "y, a, b",
 register_template(T, np.linalg.outer, "y, a, b",
                   "d[y] = np.linalg.outer(d[a], b)\nd[y] = np.linalg.outer(a, d[b])\n")
 register_template(A, np.cross, "y, a, b",
-                  "d[a] = sum_to(np.cross(b, d[y]), np.shape(a))\n"
-                  "d[b] = sum_to(np.cross(d[y], a), np.shape(b))\n")
-register_template(T, np.cross, "y, a, b", "d[y] = np.cross(d[a], b)\nd[y] = np.cross(a, d[b])\n")
+                  "d[a] = sum_to(np.cross(b, cross_checked(d[y], a, b)), np.shape(a))\n"
+                  "d[b] = sum_to(np.cross(cross_checked(d[y], a, b), a), np.shape(b))\n")
+register_template(T, np.cross, "y, a, b", "d[y] = np.cross(cross_checked(d[a], a, b), b)\n"
+                  "d[y] = np.cross(a, cross_checked(d[b], a, b))\n")
 A[np.linalg.cross], T[np.linalg.cross] = A[np.cross], T[np.cross]
 for _key in (np.matrix_transpose, np.linalg.matrix_transpose):
     register_template(A, _key, "y, a", "d[a] = np.swapaxes(d[y], -1, -2)")
@@ -208,12 +209,12 @@ register_template(A, np.linalg.solve, "y, a, b",
 register_template(T, np.linalg.solve, "y, a, b",
                   "d[y] = np.linalg.solve(a, solve_checked(d[b], a, b))\n"
                   "d[y] = -np.linalg.solve(a, d[a] @ solve_checked(y, a, b))\n")
-register_template(A, np.linalg.pinv, "y, a, rcond=None, hermitian=False, rtol=None",
+register_template(A, np.linalg.pinv, "y, a, rcond=None, *, rtol=None",
                   f"yt = {_t('y')}\ngt = {_t('d[y]')}\n"
                   "d[a] = -(yt @ d[y] @ yt) + (gt - a @ (y @ gt)) @ (y @ yt) + "
                   "(yt @ y) @ (gt - (gt @ y) @ a)\n")
 _DAT = _t("d[a]")
-register_template(T, np.linalg.pinv, "y, a, rcond=None, hermitian=False, rtol=None",
+register_template(T, np.linalg.pinv, "y, a, rcond=None, *, rtol=None",
                   f"d[y] = -(y @ d[a] @ y) + (y @ {_t('y')}) @ ({_DAT} - ({_DAT} @ a) @ y) + "
                   f"({_DAT} - y @ (a @ {_DAT})) @ ({_t('y')} @ y)")
 for _key, _params in ((scipy.linalg.inv, "y, a, overwrite_a=False, check_finite=True"),
@@ -410,8 +411,9 @@ _NONSINGULAR = "`a` nonsingular"
 _ONE_TRIANGLE = ("reads one triangle of `a` ({}); the derivative is with respect to that "
                  "triangle, the other one gets zero")
 _NORM = ("2-norm / Frobenius: x / |x|, 0 at x = 0; ord 1, inf, -inf (vectors and matrices): "
-         "piecewise linear, ties share equally; matrix ord 2, -2, 'nuc': singular vectors "
-         "(distinct singular values), first derivatives only")
+         "piecewise linear, ties share equally; other vector ord p: sign(x) (|x| / "
+         "norm)^(p - 1) and ord 0: zero, first derivatives only; matrix ord 2, -2, 'nuc': "
+         "singular vectors (distinct singular values), first derivatives only")
 NOTES = {
     np.einsum: ("any subscripts (implicit output, ellipsis, repeated letters, broadcasting), "
                 "up to 8 operands, not the operand/sublist form; adjoints are einsum_open "
@@ -420,7 +422,7 @@ NOTES = {
     np.linalg.det: _NONSINGULAR + " (the gradient is det(a) inv(a)^T)",
     scipy.linalg.det: _NONSINGULAR + " (the gradient is det(a) inv(a)^T)",
     np.linalg.slogdet: (_NONSINGULAR + "; sign has zero derivative; write `sign, logdet = "
-                        "np.linalg.slogdet(a)` or index it (not .logabsdet)"),
+                        "np.linalg.slogdet(a)`, index it or read .logabsdet"),
     np.linalg.solve: _NONSINGULAR + "; not a 1-D b with a stacked a",
     scipy.linalg.solve: _NONSINGULAR + "; assume_a not supported",
     np.linalg.cholesky: _ONE_TRIANGLE.format("the lower one; upper=True: the upper one"),
@@ -434,8 +436,8 @@ NOTES = {
     scipy.linalg.svd: "as np.linalg.svd",
     np.linalg.svdvals: "distinct singular values for second derivatives",
     np.linalg.qr: "mode 'reduced' (or 'complete' with a square `a`), m >= n, full column rank",
-    np.linalg.pinv: "`a` of full rank (the pseudo-inverse is differentiable where the rank is "
-                    "locally constant)",
+    np.linalg.pinv: "`a` of full rank, hermitian=True not supported (the pseudo-inverse is "
+                    "differentiable where the rank is locally constant)",
     np.linalg.matrix_power: "d(A^n)[E] = upper-right block of [[A, E], [0, A]]^n; n < 0 needs a "
                             "nonsingular `a`",
     scipy.linalg.expm: ("d expm(A)[E] = upper-right block of expm([[A, E], [0, A]]), computed "

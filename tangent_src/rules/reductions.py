@@ -100,7 +100,7 @@ _pair(np.nanstd, _DDOF,
 
 # np.average(a, axis, weights): sum(a * w) / sum(w) with w shaped to broadcast against a.
 _W = "average_weights(weights, a, axis)"
-_AVERAGE = "y, a, axis=None, weights=None, returned=False, keepdims=False"
+_AVERAGE = "y, a, axis=None, weights=None, *, keepdims=False"  # returned=True: refused
 register_template(A, np.average, _AVERAGE,
                   f"w = {_W}\n"
                   "g = unreduce(d[y], a, axis=axis, keepdims=keepdims) / "

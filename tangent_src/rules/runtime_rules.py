@@ -43,7 +43,9 @@ register_template(A, np.outer, "y, a, b",
 register_template(T, np.outer, "y, a, b", "d[y] = np.outer(d[a], b)\nd[y] = np.outer(a, d[b])\n")
 
 register_template(A, rt.add_at, "y, acc, index, g",
-                  "d[acc] = d[y]\nd[g] = unbroadcast(d[y][index], g)\n")
+                  "d[acc] = d[y]\nd[g] = unbroadcast(read_at(d[y], index), g)\n")
+register_template(A, rt.read_at, "y, x, index", "d[x] = add_at(zeros_like(x), index, d[y])")
+register_template(T, rt.read_at, "y, x, index", "d[y] = read_at(d[x], index)")
 register_template(T, rt.add_at, "y, acc, index, g", "d[y] = add_at(d[acc], index, d[g])")
 
 register_template(A, rt.copy_of, "y, x", "d[x] = d[y]")
@@ -139,6 +141,8 @@ _pair(rt.triangle, "y, a, lower=False, unit_diagonal=False",
 _pair(rt.svd_checked, "y, x, a, full_matrices=True", "{t}", "d[y]")
 _pair(rt.qr_checked, "y, x, a, mode='reduced'", "{t}", "d[y]")
 _pair(rt.solve_checked, "y, x, a, b", "{t}", "d[y]")
+_pair(rt.pad_checked, "y, t, mode='constant'", "{t}", "d[y]")
+_pair(rt.cross_checked, "y, x, a, b", "{t}", "d[y]")
 _pair(rt.block_embed, "y, g, i, j", "block_embed({t}, i, j)", "block_part(d[y], i, j)")
 _pair(rt.block_part, "y, c, i, j", "block_part({t}, i, j)", "block_embed(d[y], i, j)")
 _pair(rt.one_if_none, "y, b", "{t}", "d[y]")
@@ -189,10 +193,16 @@ register_template(A, rt.norm_inv, _NORM,
 nondifferentiable(rt.einsum_spec, rt.product_spec, rt.kron_shape, rt.unit_eye,
                   rt.norm_curvature_check, rt.norm_axes)
 
-# np.dot's adjoints are matmul's, restricted to operands of at most 2 dimensions
-for _f, _other in ((rt.dot_lhs, rt.matmul_lhs), (rt.dot_rhs, rt.matmul_rhs)):
-    A[_f] = A[_other]
-    T[_f] = T[_other]
+# np.dot's adjoints, like matmul's (the same maps up to 2 dimensions), with np.dot as the
+# forward map: dot_lhs(g, a, b) is the transpose of a -> np.dot(a, b) applied to g.
+register_template(A, rt.dot_lhs, "y, g, a, b",
+                  "d[g] = np.dot(d[y], b)\nd[b] = dot_rhs(g, d[y], b)\n")
+register_template(T, rt.dot_lhs, "y, g, a, b",
+                  "d[y] = dot_lhs(d[g], a, b)\nd[y] = dot_lhs(g, a, d[b])\n")
+register_template(A, rt.dot_rhs, "y, g, a, b",
+                  "d[g] = np.dot(a, d[y])\nd[a] = dot_lhs(g, a, d[y])\n")
+register_template(T, rt.dot_rhs, "y, g, a, b",
+                  "d[y] = dot_rhs(d[g], a, b)\nd[y] = dot_rhs(g, d[a], b)\n")
 
 # Boundary-safe factors (docs/conventions.md): 1 / x and log(x) taken as 0 at x = 0, and the
 # two parts of the derivative of a ** b.

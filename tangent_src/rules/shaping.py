@@ -100,7 +100,7 @@ register_template(A, np.append, "y, arr, values, axis=None",
 
 # np.pad: linear in the array; a scalar constant_values enters the border
 register_template(T, np.pad, "y, array, pad_width, mode='constant', constant_values=0",
-                  "d[y] = np.pad(d[array], pad_width, mode=mode)\n"
+                  "d[y] = np.pad(pad_checked(d[array], mode), pad_width, mode=mode)\n"
                   "d[y] = d[constant_values] * (1.0 - np.pad(np.ones(np.shape(array)), "
                   "pad_width))\n")
 register_template(A, np.pad, "y, array, pad_width, mode='constant', constant_values=0",

@@ -58,6 +58,8 @@ class _Substitute(gast.NodeTransformer):
                                  keywords=[])
             if name is None:
                 raise _Inactive(node.slice.id)
+            if not isinstance(name, str):  # an expression (see array_operands)
+                return copy.deepcopy(name)
             return gast.Name(id=name, ctx=node.ctx, annotation=None, type_comment=None)
         return self.generic_visit(node)
 
@@ -138,3 +140,38 @@ def _adjoints_read(expr) -> set:
     return {node.slice.id for node in gast.walk(expr)
             if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
             and node.value.id == "d" and isinstance(node.slice, gast.Name)}
+
+
+# Parameters that take a sequence as such (np.concatenate's arrays, np.array's object, the
+# builtins' items, cho_solve's (c, lower), the structure `obj`/`like` of runtime helpers).
+SEQUENCE_PARAMS = frozenset({"arrays", "tup", "object", "items", "parts", "obj", "like",
+                             "c_and_lower"})
+
+
+def array_operands(template: Template, values: dict, dnames: dict, sequences: set) -> dict:
+    """A list or tuple built in the function (`np.mean(np.multiply([a, b], 2))`) and passed
+    where a rule expects an array is read as the array NumPy makes of it: its value and its
+    derivative become `np.asarray(...)` in the rule (a list tangent times 2 would repeat the
+    list, and list + list concatenate). Updates `values` and `dnames` in place; returns
+    {parameter: the list's name} for the parameters converted."""
+    converted: dict = {}
+    module = getattr(template.key, "__module__", None) or type(template.key).__module__
+    if module.split(".")[0] not in ("numpy", "scipy"):  # operators, builtins, helpers
+        return converted
+    for param in template.params[1:]:
+        value = values.get(param)
+        if param in SEQUENCE_PARAMS or param not in dnames or not isinstance(value, gast.Name) \
+                or value.id not in sequences:
+            continue
+        converted[param] = value.id
+        values[param] = _asarray(value.id)
+        if isinstance(dnames[param], str):
+            dnames[param] = _asarray(dnames[param])
+    return converted
+
+
+def _asarray(name: str):
+    func = gast.Attribute(value=gast.Name(id="np", ctx=gast.Load(), annotation=None,
+                                          type_comment=None), attr="asarray", ctx=gast.Load())
+    return gast.Call(func=func, args=[gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                                type_comment=None)], keywords=[])

@@ -19,11 +19,12 @@ from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction
 from ..naming import Namer
 from ..rules.registry import REGISTRY
-from ..rules.template import TemplateError, bind, instantiate
+from ..rules.template import TemplateError, array_operands, bind, instantiate
 from .reverse import (
     _adopt_globals,
     _comment_marker,
     _is_user_function,
+    _sequence_names,
     _tree_names,
     bool_op_choices,
     no_rule_for_attribute,
@@ -87,6 +88,7 @@ class Forward:
         body, ret = core.body[:-1], core.body[-1]
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
         self.trees = _tree_names(body, self.trees)
+        self.sequences = _sequence_names(body)
         result = ret.value.id
         for w in self.wrt:
             self.tangent_params[w] = self.d(w)
@@ -250,6 +252,7 @@ class Forward:
                 from exc
         dnames = {p: self.d(v.id) for p, v in values.items()
                   if isinstance(v, gast.Name) and v.id in self.varied}
+        array_operands(template, values, dnames, self.sequences)
         result_param = template.params[0]
         dnames[result_param] = self.d(target)
         helpers, contributions = instantiate(template, values, dnames, self.namer.fresh)

@@ -31,7 +31,7 @@ from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction, is_user_function
 from ..naming import Namer
 from ..rules.registry import REGISTRY
-from ..rules.template import TemplateError, bind, instantiate
+from ..rules.template import TemplateError, array_operands, bind, instantiate
 from .specialize import Specializer
 
 
@@ -628,6 +628,7 @@ class Reverse:
         for param, value in values.items():
             if isinstance(value, gast.Name) and value.id in self.varied:
                 dnames[param] = self.d(value.id)
+        converted = array_operands(template, values, dnames, self.sequences)
         dnames[template.params[0]] = self.d(result.id)
         helpers, contributions = instantiate(template, values, dnames,
                                              lambda base: self.namer.fresh(base))
@@ -642,7 +643,9 @@ class Reverse:
             c.expr = specializer.visit(c.expr)
         out = list(helpers)
         for c in contributions:
-            var = values[c.param].id
+            var = converted.get(c.param) or values[c.param].id
+            if c.param in converted:  # an array's adjoint, for a list: a list again
+                c.expr = _call("convert_like", [c.expr, _name(var)])
             if c.accumulates:
                 out.append(self.accumulate(var, c.expr))
             else:
