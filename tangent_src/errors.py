@@ -59,3 +59,8 @@ class DerivativeNotImplementedError(NotDifferentiableError, NotImplementedError)
 class DerivativeUndefinedError(NotDifferentiableError, ValueError):
     """Raised while a generated derivative runs: the derivative is not defined for these
     arguments (e.g. singular vectors that are not unique)."""
+
+
+class ComplexValueError(UserCodeError, NotDifferentiableError):
+    """A complex constant (`1j`, `complex(...)`) meets a differentiated value in the user's
+    code: every rule assumes real arguments, so this is refused where it is written."""

@@ -35,6 +35,7 @@ from scipy.stats import norm
 
 import tangent_src
 from tangent_src.errors import (
+    ComplexValueError,
     NoDerivativeRuleError,
     TangentError,
     UnsupportedSyntaxError,
@@ -1320,6 +1321,8 @@ REFUSED: dict[str, tuple[type, str]] = {
     "ica_student_t_logpdf": (NoDerivativeRuleError, "t.logpdf"),
     # complex intermediate values: np.fft has no rules
     "fft_spectral_energy": (NoDerivativeRuleError, "np.fft.fft"),
+    # z * np.exp(1j * theta): complex arithmetic on a differentiated value
+    "complex_phase_rotation": (ComplexValueError, "complex constant"),
 }
 
 

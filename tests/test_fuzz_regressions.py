@@ -44,3 +44,24 @@ def test_write_of_a_reduced_value_into_a_row():
                                expected, rtol=1e-6, atol=1e-8)
     _, tangent = tangent_src.jvp(write_of_a_row_reduction, (x.copy(),), (np.ones((2, 2)),))
     np.testing.assert_allclose(tangent, np.sum(expected), rtol=1e-6)
+
+
+def modulus_of_complex_arithmetic(x):
+    z = x * x + 1j * x
+    return np.sum(np.abs(z))
+
+
+def test_complex_constant_meeting_a_differentiated_value_is_refused_where_written():
+    # was a complex gradient (reverse) with no error; the real part alone is also wrong
+    import inspect
+
+    from tangent_src.errors import ComplexValueError
+    line = inspect.getsourcelines(modulus_of_complex_arithmetic)[1] + 1
+    for transform in (tangent_src.grad(modulus_of_complex_arithmetic),
+                      lambda x: tangent_src.jvp(modulus_of_complex_arithmetic, (x,), (x,))):
+        try:
+            transform(np.array([2.0, -1.0]))
+        except ComplexValueError as err:
+            assert err.lineno == line and err.filename == __file__
+        else:
+            raise AssertionError("a complex constant on a differentiated value was accepted")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
+from ..errors import ComplexValueError
 from ..rules.registry import REGISTRY
 
 # Integer-valued metadata of arrays: explicitly zero derivative.
@@ -159,3 +160,22 @@ def _propagates(expr, resolve, objects=frozenset()) -> bool:
                                             expr.func.attr == "pop"):
         return not is_nondifferentiable(resolve(expr.func))
     return True
+
+
+def refuse_complex_constants(parsed, body, varied: set) -> None:
+    """Raise ComplexValueError at the first statement that combines a complex constant
+    (`1j * theta`) with a differentiated value: every rule assumes real arguments, so such a
+    derivative would come out complex or silently drop its imaginary part."""
+    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if not isinstance(node, gast.Assign):
+            continue
+        names = {n.id for n in gast.walk(node.value) if isinstance(n, gast.Name)}
+        constant = next((c for c in gast.walk(node.value) if isinstance(c, gast.Constant)
+                         and isinstance(c.value, complex)), None)
+        if constant is not None and names & varied:
+            raise parsed.error(
+                ComplexValueError, constant,
+                "a complex constant meets a differentiated value: complex arithmetic is "
+                "not supported", construct="complex constant",
+                hint="write the computation in real arithmetic (real and imaginary parts as "
+                     "separate float arrays)")

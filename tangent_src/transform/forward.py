@@ -12,7 +12,12 @@ import inspect
 import gast
 
 from .. import runtime as _runtime
-from ..analysis.activity import array_attribute_without_rule, is_nondifferentiable, varied_names
+from ..analysis.activity import (
+    array_attribute_without_rule,
+    is_nondifferentiable,
+    refuse_complex_constants,
+    varied_names,
+)
 from ..analysis.shapes import CONTAINERS, TREE
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
@@ -87,6 +92,7 @@ class Forward:
         core = copy.deepcopy(self.core)
         body, ret = core.body[:-1], core.body[-1]
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
+        refuse_complex_constants(self.parsed, body, self.varied)
         self.trees = _tree_names(body, self.trees)
         self.sequences = _sequence_names(body)
         result = ret.value.id

@@ -21,6 +21,7 @@ import gast
 from ..analysis.activity import (
     array_attribute_without_rule,
     is_nondifferentiable,
+    refuse_complex_constants,
     useful_names,
     varied_names,
 )
@@ -159,6 +160,7 @@ class Reverse:
                       and isinstance(n.value, gast.List)}
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
             useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
+        refuse_complex_constants(self.parsed, body, self.varied)
         self.same_shape = _same_shape(body, self.resolve)
         self.sequences = _sequence_names(body)
         self.trees = _tree_names(body, self.trees) | self.sequences
