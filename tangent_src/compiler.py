@@ -18,6 +18,7 @@ from . import rules  # noqa: F401  (registers the rule tables)
 from .analysis.shapes import ShapeInference, is_binding, is_container, is_object
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
+from .frontend.aliases import check_aliased_writes, check_inplace_sites
 from .frontend.anf import assigned, to_anf
 from .frontend.bindings import CellRef, FixedRef, GlobalRef, binding_key
 from .frontend.inline import inline_calls
@@ -53,6 +54,7 @@ class ModuleBuilder:
     cores: dict = field(default_factory=dict)
     class_cache: dict = field(default_factory=dict)
     expanding: set = field(default_factory=set)  # functions being inlined (recursion check)
+    inplace: dict = field(default_factory=dict)  # front-end key -> `z op= v` sites to decide
     inline: bool = False  # inline user functions (for code that is differentiated again)
     renamed: dict = field(default_factory=dict)  # generated name -> the user's name
     _bindings: dict | None = None
@@ -72,6 +74,7 @@ class ModuleBuilder:
             parsed = parse_function(func)
             namer = Namer(_all_names(parsed.node) | set(self.module_names) | set(dir(builtins))
                           | set(parsed.namespace))
+            sites = check_aliased_writes(parsed, parsed.node)
             lowered = lower(parsed, namer, dicts)
             core = to_anf(parsed, lowered, namer)
             if self.inline:
@@ -80,12 +83,20 @@ class ModuleBuilder:
                 self.expanding.add(func)
                 try:
                     core.body = inline_calls(parsed, body, namer, _resolver(parsed),
-                                             self.front_end, _is_user_function) + [ret]
+                                             self._inlined_front_end, _is_user_function) + [ret]
                 finally:
                     self.expanding.discard(func)
             self.cores[key] = (parsed, core, namer)
+            self.inplace[key] = sites
         parsed, core, namer = self.cores[key]
         return parsed, core, copy.deepcopy(namer)
+
+    def _inlined_front_end(self, func):
+        """The front end of a callee whose body is inlined into its caller: its `z op= v`
+        sites through a shared array are decided without shape classes (refused)."""
+        parsed, core, namer = self.front_end(func)
+        check_inplace_sites(parsed, core, self.inplace[(func, frozenset())], None)
+        return parsed, core, namer
 
     def infer_classes(self, func, arg_classes: tuple) -> dict:
         """Shape classes of every name in `func`'s core form, given (param, class) pairs."""
@@ -185,6 +196,7 @@ class ModuleBuilder:
             namer.reserve(used)
         wrt_names = check_wrt(parsed, core, wrt)
         classes = self.infer_classes(func, arg_classes)
+        check_inplace_sites(parsed, core, self.inplace[(func, _dicts(arg_classes))], classes)
         if name is None:
             name = self._function_name(prefix + parsed.node.name)
         else:

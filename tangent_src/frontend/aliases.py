@@ -1,81 +1,216 @@
-"""Refuse writes through an alias: `w[i] = v` where `w` may share its array with another name.
+"""Writes through an alias: in-place changes of an array that another live name shares.
 
-The lowering turns an array write into a new version (`w = set_at(w, i, v)`), which is
-exactly Python's behaviour when `w` is the only name for its array -- including a parameter:
-the derivative is that of the function run on a fresh copy of its arguments. When another
-name shares the array (`y = x`, a slice `v = x[:2]`, `x.T`, `np.reshape(x, ...)`), Python's
-write changes that name too and the new version would not, so the derivative would be
-silently wrong. Such writes are refused with a located error and a hint (copy the array).
+The lowering turns an array write into a new version (`w[i] = v` -> `w = set_at(w, i, v)`)
+and an augmented assignment into a rebinding (`z += v` -> `z = z + v`). That is exactly
+Python's behaviour when `w`/`z` is the only name for its array -- including a parameter: the
+derivative is that of the function run on a fresh copy of its arguments. When another name
+shares the array (`z = h`, a slice `z = h[1:]`, a row `z = M[0]`, `M.T`, `h.reshape(...)`, a
+loop over rows, an item of a list) and that name is read afterwards, Python's in-place write
+changes it too and the new version would not: the derivative would be silently wrong.
 
-A small forward dataflow over the user's statements: the state is the set of pairs of
-names that may share an array; `t = s` (or a view of s) pairs t with s and with everything
-paired with s, any other assignment to t unpairs it, branches join by union and loop
-bodies are run twice (a pair made late in an iteration reaches the next one).
+This pass finds those writes on the user's statements, before lowering:
+
+* element writes (`z[i] = v`, `z[...] = v`, `z[i] += v`) through a shared, live array are
+  refused at once (only an array, list or dict can be written into, all of them mutable);
+* `z += v` on a name is in place only if `z` holds a mutable value (an array, a list);
+  for a number it rebinds. Those sites are returned as `InPlaceSite`s and decided by
+  `check_inplace_sites` once shape inference knows whether `z` is a scalar;
+* `out=` arguments are refused (the call writes into the array it is given).
+
+The state is the set of pairs of names that may share an array: `t = s` (or a view, item or
+container of s) pairs t with s and everything paired with s, another assignment to t unpairs
+it, branches join by union, loop bodies run to a fixed point. "Read afterwards" is a
+backward liveness over the same statements; names that a nested def or lambda reads count
+as always read.
 """
 from __future__ import annotations
 
+import types
+from dataclasses import dataclass
+
 import gast
+
+from ..analysis.shapes import SCALAR
 
 VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze",
                   "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "asarray",
-                  "broadcast_to", "diagonal", "flip", "fliplr", "flipud", "rot90", "view",
-                  "real", "imag"}
+                  "asanyarray", "broadcast_to", "diagonal", "flip", "fliplr", "flipud",
+                  "rot90", "view", "real", "imag", "require", "broadcast_arrays"}
+ITERATORS = {"zip", "enumerate", "reversed", "iter"}
+COPY_HINT = "copy first: {z} = {h}.copy(), or write {z} = {z} {op} v (a new array)"
 
 
-def _shared_source(value) -> str | None:
-    """The name whose array `value` may share (a name, a slice, `.T`, a view function)."""
-    if isinstance(value, gast.Name):
-        return value.id
-    if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
-        parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
-        if any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and
-                                             p.value in (None, Ellipsis)) for p in parts):
-            return value.value.id
-        return None
-    if isinstance(value, gast.Attribute) and value.attr in ("T", "mT", "real", "imag") and \
-            isinstance(value.value, gast.Name):
-        return value.value.id
-    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and \
-            value.func.attr in VIEW_FUNCTIONS:
-        receiver = value.func.value
-        if isinstance(receiver, gast.Name) and receiver.id not in ("np", "numpy"):
-            return receiver.id  # x.reshape(...), x.view()
-        if value.args and isinstance(value.args[0], gast.Name):
-            return value.args[0].id  # np.reshape(x, ...)
-    return None
+@dataclass(frozen=True)
+class InPlaceSite:
+    """`name op= value` where `name` may share its array with `partner`, read afterwards."""
+
+    node: gast.AugAssign
+    name: str
+    partner: str
+
+
+def _loads(node) -> set[str]:
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and
+            isinstance(n.ctx, gast.Load)}
+
+
+def _stores(targets) -> set[str]:
+    """Names a statement rebinds (not the base of a subscript write)."""
+    out: set[str] = set()
+    for target in targets:
+        if isinstance(target, gast.Name):
+            out.add(target.id)
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            out |= _stores(target.elts)
+        elif isinstance(target, gast.Starred):
+            out |= _stores([target.value])
+    return out
+
+
+def _closure_reads(body) -> set[str]:
+    """Names read inside nested defs and lambdas: read whenever those are called."""
+    out: set[str] = set()
+    for stmt in body:
+        for node in gast.walk(stmt):
+            if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+                out |= _loads(node)
+    return out
+
+
+class _Liveness:
+    """Backward liveness over the user's statements: `after[id(stmt)]` holds the names
+    that may be read after `stmt` before being rebound."""
+
+    def __init__(self, always: set[str]):
+        self.always = frozenset(always)
+        self.after: dict[int, frozenset] = {}
+
+    def block(self, stmts, out: frozenset, loop_exit: frozenset) -> frozenset:
+        for stmt in reversed(stmts):
+            out = out | self.always
+            self.after[id(stmt)] = self.after.get(id(stmt), frozenset()) | out
+            out = self.stmt(stmt, out, loop_exit)
+        return out | self.always
+
+    def stmt(self, stmt, out: frozenset, loop_exit: frozenset) -> frozenset:
+        if isinstance(stmt, gast.Return):
+            return frozenset(_loads(stmt))
+        if isinstance(stmt, (gast.Break, gast.Continue)):
+            return out | loop_exit
+        if isinstance(stmt, (gast.Assign, gast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
+            value = [stmt.value] if stmt.value is not None else []
+            return (out - _stores(targets)) | set().union(*(_loads(v) for v in value + targets))
+        if isinstance(stmt, gast.If):
+            return frozenset(_loads(stmt.test)) | self.block(stmt.body, out, loop_exit) | \
+                self.block(stmt.orelse, out, loop_exit)
+        if isinstance(stmt, (gast.For, gast.While)):
+            return self.loop(stmt, out)
+        if isinstance(stmt, gast.With):
+            return self.block(stmt.body, out, loop_exit).union(
+                *(_loads(item.context_expr) for item in stmt.items))
+        if isinstance(stmt, gast.Try):
+            parts = stmt.body + stmt.orelse + stmt.finalbody + \
+                [s for h in stmt.handlers for s in h.body]
+            return out | self.block(parts, out, loop_exit) | _loads(stmt)
+        if isinstance(stmt, gast.FunctionDef):
+            return out  # its reads are in `always`
+        return out | _loads(stmt)
+
+    def loop(self, stmt, out: frozenset) -> frozenset:
+        head_reads = frozenset(_loads(stmt.test if isinstance(stmt, gast.While) else stmt.iter))
+        target = _stores([stmt.target]) if isinstance(stmt, gast.For) else set()
+        head = out | head_reads
+        while True:
+            body_in = self.block(stmt.body, head, head) - target
+            new = out | head_reads | body_in
+            if new == head:
+                break
+            head = new
+        return head | self.block(stmt.orelse, out, out)
 
 
 class _Aliases:
-    def __init__(self, parsed):
+    def __init__(self, parsed, body):
         self.parsed = parsed
+        self.liveness = _Liveness(_closure_reads(body))
+        self.liveness.block(body, frozenset(), frozenset())
+        self.sites: dict[int, InPlaceSite] = {}
 
+    # -- what a value may share --------------------------------------------------------
+    def sources(self, value) -> set[str]:
+        """The names whose arrays `value` may share: the name itself, any subscript of it
+        (a slice or integer index of a 2-D array is a view; an item of a list is the item),
+        an attribute of a local (`.T`, `obj.W`), a view function, a container display."""
+        if value is None:
+            return set()
+        if isinstance(value, gast.Name):
+            return {value.id}
+        if isinstance(value, gast.Subscript):
+            return self.sources(value.value)
+        if isinstance(value, gast.Attribute):
+            base = value.value
+            if isinstance(base, gast.Name) and isinstance(
+                    self.parsed.namespace.get(base.id), types.ModuleType):
+                return set()
+            return self.sources(base)
+        if isinstance(value, gast.Starred):
+            return self.sources(value.value)
+        if isinstance(value, (gast.Tuple, gast.List, gast.Set)):
+            return set().union(*(self.sources(e) for e in value.elts))
+        if isinstance(value, gast.Dict):
+            return set().union(*(self.sources(e) for e in value.values))
+        if isinstance(value, gast.IfExp):
+            return self.sources(value.body) | self.sources(value.orelse)
+        if isinstance(value, gast.NamedExpr):
+            return self.sources(value.value)
+        if isinstance(value, gast.Call):
+            return self.call_sources(value)
+        return set()
+
+    def call_sources(self, call) -> set[str]:
+        func = call.func
+        if isinstance(func, gast.Name) and func.id in ITERATORS:
+            return set().union(*(self.sources(a) for a in call.args))
+        if isinstance(func, gast.Attribute) and func.attr in VIEW_FUNCTIONS:
+            receiver = func.value
+            if isinstance(receiver, gast.Name) and isinstance(
+                    self.parsed.namespace.get(receiver.id), types.ModuleType):
+                return self.sources(call.args[0]) if call.args else set()  # np.reshape(x)
+            return self.sources(receiver)  # x.reshape(...), x.view()
+        return set()
+
+    # -- the forward pass --------------------------------------------------------------
     def block(self, stmts, pairs: frozenset) -> frozenset:
         for stmt in stmts:
+            self.out_arguments(stmt)
             pairs = self.stmt(stmt, pairs)
         return pairs
 
     def stmt(self, stmt, pairs: frozenset) -> frozenset:
         if isinstance(stmt, gast.Assign):
             for target in stmt.targets:
-                pairs = self.bind(target, stmt.value, pairs)
+                pairs = self.bind(stmt, target, stmt.value, pairs)
             return pairs
-        if isinstance(stmt, (gast.AugAssign, gast.AnnAssign)):
-            target = stmt.target
-            if isinstance(target, gast.Subscript):
-                self.check(target, pairs)
-                return pairs
-            if isinstance(stmt, gast.AnnAssign) and stmt.value is not None:
-                return self.bind(target, stmt.value, pairs)
-            return pairs  # `s += v` on a name: for arrays an in-place add (left alone)
+        if isinstance(stmt, gast.AnnAssign):
+            return self.bind(stmt, stmt.target, stmt.value, pairs) if stmt.value else pairs
+        if isinstance(stmt, gast.AugAssign):
+            self.augmented(stmt, pairs)
+            return pairs  # in place (an array) or rebound (a number): pairs are kept
+        if isinstance(stmt, gast.Expr):
+            return self.append(stmt.value, pairs)
         if isinstance(stmt, gast.If):
             return self.block(stmt.body, pairs) | self.block(stmt.orelse, pairs)
         if isinstance(stmt, (gast.For, gast.While)):
-            for _ in range(2):
+            while True:
                 start = pairs
-                if isinstance(stmt, gast.For):
-                    source = stmt.iter.id if isinstance(stmt.iter, gast.Name) else None
-                    start = self.rebind(stmt.target, source, start)  # rows of a 2-D array
-                pairs = pairs | self.block(stmt.body, start)
+                if isinstance(stmt, gast.For):  # the rows of an array are views of it
+                    start = self.rebind(_stores([stmt.target]), self.sources(stmt.iter),
+                                        start)
+                new = pairs | self.block(stmt.body, start)
+                if new == pairs:
+                    break
+                pairs = new
             return pairs | self.block(stmt.orelse, pairs)
         if isinstance(stmt, (gast.With, gast.Try)):
             for part in ("body", "orelse", "finalbody"):
@@ -85,50 +220,160 @@ class _Aliases:
             return pairs
         return pairs
 
-    def bind(self, target, value, pairs: frozenset) -> frozenset:
-        if isinstance(target, gast.Subscript):
-            self.check(target, pairs)
-            return pairs
-        if isinstance(target, gast.Name):
-            return self.rebind(target, _shared_source(value), pairs)
-        if isinstance(target, (gast.Tuple, gast.List)):
-            values = value.elts if isinstance(value, (gast.Tuple, gast.List)) and \
-                len(value.elts) == len(target.elts) else [None] * len(target.elts)
-            for elt, val in zip(target.elts, values):
-                pairs = self.bind(elt, val, pairs) if val is not None else \
-                    self.rebind(elt, None, pairs)
-            return pairs
+    def append(self, value, pairs: frozenset) -> frozenset:
+        """`items.append(a)`: the list now holds a's array."""
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and \
+                value.func.attr in ("append", "extend", "insert") and \
+                isinstance(value.func.value, gast.Name):
+            owner = value.func.value.id
+            added = set().union(*(self.sources(a) for a in value.args)) - {owner}
+            partners = set().union(*(self.group(s, pairs) for s in added))
+            return pairs | {frozenset((owner, p)) for p in partners if p != owner}
         return pairs
 
-    def rebind(self, target, source: str | None, pairs: frozenset) -> frozenset:
-        names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+    def bind(self, stmt, target, value, pairs: frozenset) -> frozenset:
+        if isinstance(target, gast.Subscript):
+            self.check_write(stmt, target, pairs)
+            return pairs
+        if isinstance(target, (gast.Tuple, gast.List)) and \
+                isinstance(value, (gast.Tuple, gast.List)) and \
+                len(value.elts) == len(target.elts) and \
+                not any(isinstance(e, gast.Starred) for e in target.elts + value.elts):
+            return self.parallel(stmt, target.elts, value.elts, pairs)
+        if isinstance(target, (gast.Tuple, gast.List)):
+            for elt in target.elts:  # unpacking: each item may be one of value's arrays
+                if isinstance(elt, gast.Subscript):
+                    self.check_write(stmt, elt, pairs)
+            names = _stores(target.elts)
+            sources = self.sources(value)
+            for name in sorted(names):
+                pairs = self.rebind({name}, sources - names, pairs)
+            return pairs
+        return self.rebind(_stores([target]), self.sources(value), pairs)
+
+    def parallel(self, stmt, targets, values, pairs: frozenset) -> frozenset:
+        """`a, b = b, a`: every value is read before any name is bound."""
+        groups = [set().union(*(self.group(s, pairs) for s in self.sources(v)))
+                  for v in values]
+        for target in targets:
+            if isinstance(target, gast.Subscript):
+                self.check_write(stmt, target, pairs)
+        names = [_stores([t]) for t in targets]
+        rebound = set().union(*names)
+        out = frozenset(p for p in pairs if not set(p) & rebound)
+        for i, (mine, group) in enumerate(zip(names, groups)):
+            partners = group - rebound
+            for j, other in enumerate(groups):  # targets bound to one array
+                if j != i and group & other:
+                    partners |= names[j]
+            out |= {frozenset((n, p)) for n in mine for p in partners if p != n}
+        return out
+
+    def group(self, name: str, pairs: frozenset) -> set[str]:
+        """`name` and every name that may share its array."""
+        return {name} | {other for p in pairs if name in p for other in p}
+
+    def rebind(self, names: set[str], sources: set[str], pairs: frozenset) -> frozenset:
         if not names:
             return pairs
-        pairs = frozenset(p for p in pairs if not set(p) & set(names))
-        if source is None or len(names) != 1 or source == names[0]:
-            return pairs
-        name = names[0]
-        partners = {source} | {other for p in pairs if source in p for other in p}
-        partners.discard(name)
-        return pairs | {frozenset((name, other)) for other in partners}
+        partners = set().union(*(self.group(s, pairs) for s in sources)) if sources else set()
+        pairs = frozenset(p for p in pairs if not set(p) & names)
+        partners -= names
+        return pairs | {frozenset((n, p)) for n in names for p in partners}
 
-    def check(self, target, pairs: frozenset) -> None:
+    # -- the checks --------------------------------------------------------------------
+    def live_partners(self, stmt, name: str, pairs: frozenset) -> list[str]:
+        live = self.liveness.after.get(id(stmt), frozenset())
+        return sorted(p for p in self.group(name, pairs) - {name} if p in live)
+
+    def check_write(self, stmt, target, pairs: frozenset) -> None:
         base = target.value
         while isinstance(base, gast.Subscript):
             base = base.value
         if not isinstance(base, gast.Name):
             return
-        others = sorted(other for p in pairs if base.id in p for other in p
-                        if other != base.id)
+        others = self.live_partners(stmt, base.id, pairs)
         if others:
             raise self.parsed.unsupported(
                 target, f"writing into '{base.id}', which may share its array with "
-                f"'{others[0]}' (an assignment, a slice or a view made them one array)",
+                f"'{others[0]}' (read afterwards; an assignment, a slice, an index or a view "
+                "made them one array)",
                 f"give '{base.id}' and '{others[0]}' separate arrays: copy where one is "
                 "made from the other (`b = a.copy()` instead of `b = a`, "
                 "`v = np.copy(a[:2])` instead of `v = a[:2]`)")
 
+    def augmented(self, stmt, pairs: frozenset) -> None:
+        if isinstance(stmt.target, gast.Subscript):
+            self.check_write(stmt, stmt.target, pairs)
+            return
+        if not isinstance(stmt.target, gast.Name):
+            return
+        others = self.live_partners(stmt, stmt.target.id, pairs)
+        if others and id(stmt) not in self.sites:
+            self.sites[id(stmt)] = InPlaceSite(stmt, stmt.target.id, others[0])
 
-def check_aliased_writes(parsed, node: gast.FunctionDef) -> None:
-    """Raise a located UnsupportedSyntaxError for an array write through an alias."""
-    _Aliases(parsed).block(node.body, frozenset())
+    def out_arguments(self, stmt) -> None:
+        """`np.add(a, b, out=a)`: a call that writes into the array it is given."""
+        if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With, gast.Try,
+                             gast.FunctionDef)):
+            heads = [getattr(stmt, k) for k in ("test", "iter") if hasattr(stmt, k)]
+        else:
+            heads = [stmt]
+        for head in heads:
+            for node in gast.walk(head):
+                if not isinstance(node, gast.Call):
+                    continue
+                for keyword in node.keywords:
+                    if keyword.arg == "out" and not (isinstance(keyword.value, gast.Constant)
+                                                     and keyword.value.value is None):
+                        raise self.parsed.unsupported(
+                            keyword.value, "out= (a call that writes into an existing "
+                            "array)", "assign the result instead: write `a = np.add(a, b)` "
+                            "rather than `np.add(a, b, out=a)`")
+
+
+def check_aliased_writes(parsed, node: gast.FunctionDef) -> list[InPlaceSite]:
+    """Raise a located UnsupportedSyntaxError for an element write or `out=` through an
+    alias read afterwards; return the `z op= v` sites whose effect depends on z's type."""
+    aliases = _Aliases(parsed, node.body)
+    aliases.block(node.body, frozenset())
+    return sorted(aliases.sites.values(), key=lambda s: (s.node.lineno, s.node.col_offset))
+
+
+def _op_symbol(op) -> str:
+    symbols = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/",
+               gast.FloorDiv: "//", gast.Mod: "%", gast.Pow: "**", gast.MatMult: "@",
+               gast.BitAnd: "&", gast.BitOr: "|", gast.BitXor: "^", gast.LShift: "<<",
+               gast.RShift: ">>"}
+    return symbols.get(type(op), "+")
+
+
+def _operand_classes(core, site: InPlaceSite, classes) -> list:
+    """Shape classes of the left operand of the core statements `site` was lowered to
+    (same line, column and operator); none found means unknown."""
+    out = []
+    for node in gast.walk(core):
+        if isinstance(node, gast.Assign) and isinstance(node.value, gast.BinOp) and \
+                type(node.value.op) is type(site.node.op) and \
+                getattr(node, "lineno", None) == site.node.lineno and \
+                getattr(node, "col_offset", None) == site.node.col_offset and \
+                isinstance(node.value.left, gast.Name):
+            out.append(classes.get(node.value.left.id) if classes is not None else None)
+    return out or [None]
+
+
+def check_inplace_sites(parsed, core, sites, classes) -> None:
+    """Refuse `z op= v` where z may share its array with a name read afterwards, unless
+    shape inference (`classes`, None when nothing is known) says z is a number there (then
+    Python rebinds z and the lowering's `z = z op v` is exact)."""
+    for site in sites:
+        found = _operand_classes(core, site, classes)
+        if all(cls == SCALAR for cls in found):
+            continue
+        what = "an array" if all(cls is not None for cls in found) else "an array or list"
+        op = _op_symbol(site.node.op)
+        raise parsed.unsupported(
+            site.node, f"'{site.name} {op}= ...' on {what} that shares its memory with "
+            f"'{site.partner}' (Python's in-place update changes '{site.partner}' too, and it is "
+            "read afterwards)",
+            COPY_HINT.format(z=site.name, h=site.partner, op=op))
