@@ -42,11 +42,28 @@ COPY_HINT = "copy first: {z} = {h}.copy(), or write {z} = {z} {op} v (a new arra
 
 @dataclass(frozen=True)
 class InPlaceSite:
-    """`name op= value` where `name` may share its array with `partner`, read afterwards."""
+    """`name op= value` where `name` may share its array with `partner`, read afterwards.
 
-    node: gast.AugAssign
+    `node` is the AugAssign (its lowering `name = name op value` is found in the core by
+    location), or, for a user function that updates its parameter in place, the call
+    (`arg`: the position or keyword of the argument whose shape class decides)."""
+
+    node: gast.AST
     name: str
     partner: str
+    op: str
+    arg: int | str | None = None
+    via: str = ""
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """A function changes its parameter in place: `kind` "write" (an element write, so
+    always in place) or "aug" (`p op= v`, in place when p is an array)."""
+
+    kind: str
+    node: gast.AST
+    arg: int | str | None = None
 
 
 def _loads(node) -> set[str]:
@@ -130,12 +147,30 @@ class _Liveness:
         return head | self.block(stmt.orelse, out, out)
 
 
+def _arg_name(param: str) -> str:
+    """The caller's argument bound to `param`, as a pseudo-name no identifier can clash with."""
+    return f"<arg>{param}"
+
+
+def _params(node: gast.FunctionDef) -> list[str]:
+    return [a.id for a in node.args.posonlyargs + node.args.args]
+
+
 class _Aliases:
-    def __init__(self, parsed, body):
+    """The forward pass. For a callee (`params` given) every parameter shares its array with
+    the caller's argument, which counts as read afterwards: what the pass finds through it
+    are the callee's in-place effects on its arguments, recorded in `effects`."""
+
+    def __init__(self, parsed, body, params=(), stack=()):
         self.parsed = parsed
-        self.liveness = _Liveness(_closure_reads(body))
+        self.callee = bool(params)
+        self.stack = stack  # functions being analysed (recursion guard)
+        self.liveness = _Liveness(_closure_reads(body) | {_arg_name(p) for p in params})
         self.liveness.block(body, frozenset(), frozenset())
+        self.start = frozenset(frozenset((p, _arg_name(p))) for p in params)
         self.sites: dict[int, InPlaceSite] = {}
+        self.effects: dict[str, list[_Effect]] = {}
+        self.nested: dict[str, gast.FunctionDef] = {}
 
     # -- what a value may share --------------------------------------------------------
     def sources(self, value) -> set[str]:
@@ -184,6 +219,9 @@ class _Aliases:
     def block(self, stmts, pairs: frozenset) -> frozenset:
         for stmt in stmts:
             self.out_arguments(stmt)
+            if isinstance(stmt, gast.FunctionDef):
+                self.nested[stmt.name] = stmt
+            self.calls(stmt, pairs)
             pairs = self.stmt(stmt, pairs)
         return pairs
 
@@ -205,8 +243,7 @@ class _Aliases:
             while True:
                 start = pairs
                 if isinstance(stmt, gast.For):  # the rows of an array are views of it
-                    start = self.rebind(_stores([stmt.target]), self.sources(stmt.iter),
-                                        start)
+                    start = self.loop_target(stmt.target, stmt.iter, start)
                 new = pairs | self.block(stmt.body, start)
                 if new == pairs:
                     break
@@ -219,6 +256,29 @@ class _Aliases:
                 pairs = pairs | self.block(handler.body, pairs)
             return pairs
         return pairs
+
+    def loop_target(self, target, iterable, pairs: frozenset) -> frozenset:
+        """`for a, b in zip(A, B)`: a is a row of A, b of B; `for i, row in enumerate(M)`:
+        row is a row of M; otherwise every target name may share the iterable's arrays."""
+        if isinstance(target, (gast.Tuple, gast.List)) and isinstance(iterable, gast.Call) \
+                and isinstance(iterable.func, gast.Name) and not iterable.keywords:
+            items = None
+            if iterable.func.id == "zip":
+                items = iterable.args
+            elif iterable.func.id == "enumerate" and len(iterable.args) == 1:
+                items = [None, iterable.args[0]]
+            if items is not None and len(items) == len(target.elts):
+                names = _stores(target.elts)
+                pairs = self.rebind(names, set(), pairs)
+                for elt, item in zip(target.elts, items):
+                    pairs = self.bind_loop_item(elt, item, pairs)
+                return pairs
+        return self.rebind(_stores([target]), self.sources(iterable), pairs)
+
+    def bind_loop_item(self, target, item, pairs: frozenset) -> frozenset:
+        if item is None:
+            return self.rebind(_stores([target]), set(), pairs)
+        return self.loop_target(target, item, pairs)
 
     def append(self, value, pairs: frozenset) -> frozenset:
         """`items.append(a)`: the list now holds a's array."""
@@ -286,6 +346,11 @@ class _Aliases:
         live = self.liveness.after.get(id(stmt), frozenset())
         return sorted(p for p in self.group(name, pairs) - {name} if p in live)
 
+    def arguments_changed(self, others: list[str]) -> list[str]:
+        """The callee's parameters whose caller's arguments are among `others`."""
+        prefix = _arg_name("")
+        return [o[len(prefix):] for o in others if o.startswith(prefix)]
+
     def check_write(self, stmt, target, pairs: frozenset) -> None:
         base = target.value
         while isinstance(base, gast.Subscript):
@@ -293,6 +358,10 @@ class _Aliases:
         if not isinstance(base, gast.Name):
             return
         others = self.live_partners(stmt, base.id, pairs)
+        if self.callee:
+            for param in self.arguments_changed(others):
+                self.effects.setdefault(param, []).append(_Effect("write", target))
+            return
         if others:
             raise self.parsed.unsupported(
                 target, f"writing into '{base.id}', which may share its array with "
@@ -309,8 +378,87 @@ class _Aliases:
         if not isinstance(stmt.target, gast.Name):
             return
         others = self.live_partners(stmt, stmt.target.id, pairs)
+        if self.callee:
+            for param in self.arguments_changed(others):
+                self.effects.setdefault(param, []).append(_Effect("aug", stmt))
+            return
         if others and id(stmt) not in self.sites:
-            self.sites[id(stmt)] = InPlaceSite(stmt, stmt.target.id, others[0])
+            self.sites[id(stmt)] = InPlaceSite(stmt, stmt.target.id, others[0],
+                                               _op_symbol(stmt.op))
+
+    # -- calls of functions that change their arguments in place -------------------------
+    def callee_effects(self, call) -> tuple[dict, list[str], bool] | None:
+        """(effects by parameter, parameter names, whether the lowering inlines it) of the
+        function `call` calls, when it is a nested def or a user function."""
+        from .source import is_user_function, parse_function
+        if not isinstance(call.func, gast.Name):
+            return None
+        name = call.func.id
+        if name in self.nested:
+            node, parsed, inlined = self.nested[name], self.parsed, True
+        else:
+            func = self.parsed.namespace.get(name)
+            if not is_user_function(func):
+                return None
+            try:
+                parsed = parse_function(func)
+            except Exception:  # noqa: BLE001  (no source: its call is refused elsewhere)
+                return None
+            node, inlined = parsed.node, False
+        if id(node) in self.stack:
+            return None
+        return _effects(parsed, node, self.stack + (id(node),)), _params(node), inlined
+
+    def calls(self, stmt, pairs: frozenset) -> None:
+        heads = [stmt] if not isinstance(stmt, (gast.If, gast.For, gast.While, gast.With,
+                                                gast.Try, gast.FunctionDef)) else \
+            [getattr(stmt, k) for k in ("test", "iter") if hasattr(stmt, k)]
+        for head in heads:
+            for call in gast.walk(head):
+                if isinstance(call, gast.Call):
+                    self.call(stmt, call, pairs)
+
+    def call(self, stmt, call, pairs: frozenset) -> None:
+        found = self.callee_effects(call)
+        if found is None:
+            return
+        effects, params, inlined = found
+        bound = list(zip(params, call.args, range(len(call.args))))
+        bound += [(k.arg, k.value, k.arg) for k in call.keywords if k.arg in params]
+        live = self.liveness.after.get(id(stmt), frozenset())
+        for param, value, key in bound:
+            if param not in effects or isinstance(value, gast.Starred):
+                continue
+            group = set().union(*(self.group(s, pairs) for s in self.sources(value)))
+            shared = sorted(group & live)
+            if not shared:
+                continue
+            if self.callee:
+                for other in self.arguments_changed(shared):
+                    kinds = {e.kind for e in effects[param]}
+                    kind = "write" if "write" in kinds else "aug"
+                    self.effects.setdefault(other, []).append(_Effect(kind, call, key))
+                continue
+            self.changed_argument(call, value, key, param, shared, effects[param], inlined)
+
+    def changed_argument(self, call, value, key, param, shared, effects, inlined) -> None:
+        """The caller passes an array read afterwards (`shared`) to a function that
+        changes its parameter `param` in place: refuse now (an element write) or record the
+        sites that shape classes decide (`param op= v`)."""
+        callee = call.func.id
+        if any(e.kind == "write" for e in effects):
+            raise self.parsed.unsupported(
+                value, f"passing '{shared[0]}' to '{callee}', which writes into its "
+                f"parameter '{param}', while '{shared[0]}' is read afterwards",
+                f"pass a copy: {callee}(..., np.copy(...)), or copy inside '{callee}'")
+        via = f" (through the call of '{callee}' at line {call.lineno})"
+        if not inlined:
+            self.sites.setdefault(id(call), InPlaceSite(call, param, shared[0], "", key, via))
+            return
+        for effect in effects:
+            op = _op_symbol(effect.node.op) if isinstance(effect.node, gast.AugAssign) else ""
+            self.sites.setdefault(id(effect.node), InPlaceSite(
+                effect.node, param, shared[0], op, effect.arg, via))
 
     def out_arguments(self, stmt) -> None:
         """`np.add(a, b, out=a)`: a call that writes into the array it is given."""
@@ -332,6 +480,13 @@ class _Aliases:
                             "rather than `np.add(a, b, out=a)`")
 
 
+def _effects(parsed, node: gast.FunctionDef, stack: tuple) -> dict[str, list[_Effect]]:
+    """How `node` (a nested def or a user function) changes its parameters in place."""
+    aliases = _Aliases(parsed, node.body, _params(node), stack)
+    aliases.block(node.body, aliases.start)
+    return aliases.effects
+
+
 def check_aliased_writes(parsed, node: gast.FunctionDef) -> list[InPlaceSite]:
     """Raise a located UnsupportedSyntaxError for an element write or `out=` through an
     alias read afterwards; return the `z op= v` sites whose effect depends on z's type."""
@@ -348,18 +503,38 @@ def _op_symbol(op) -> str:
     return symbols.get(type(op), "+")
 
 
-def _operand_classes(core, site: InPlaceSite, classes) -> list:
-    """Shape classes of the left operand of the core statements `site` was lowered to
-    (same line, column and operator); none found means unknown."""
+def _located_at(node, site) -> bool:
+    return getattr(node, "lineno", None) == site.node.lineno and \
+        getattr(node, "col_offset", None) == site.node.col_offset
+
+
+def _site_classes(core, site: InPlaceSite, classes) -> list:
+    """Shape classes that decide `site`: of the left operand of the core statements an
+    AugAssign was lowered to (same line, column and operator), or of the argument of the
+    core call at the site's call. None found (inlined, say) means unknown."""
     out = []
     for node in gast.walk(core):
-        if isinstance(node, gast.Assign) and isinstance(node.value, gast.BinOp) and \
-                type(node.value.op) is type(site.node.op) and \
-                getattr(node, "lineno", None) == site.node.lineno and \
-                getattr(node, "col_offset", None) == site.node.col_offset and \
-                isinstance(node.value.left, gast.Name):
-            out.append(classes.get(node.value.left.id) if classes is not None else None)
-    return out or [None]
+        if isinstance(site.node, gast.AugAssign):
+            if isinstance(node, gast.Assign) and isinstance(node.value, gast.BinOp) and \
+                    type(node.value.op) is type(site.node.op) and _located_at(node, site) \
+                    and isinstance(node.value.left, gast.Name):
+                out.append(node.value.left.id)
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                node.func.id == site.node.func.id and \
+                getattr(node, "lineno", None) == site.node.lineno:  # ANF moves columns
+            if isinstance(site.arg, int) and site.arg < len(node.args):
+                out.append(node.args[site.arg])
+            out += [k.value for k in node.keywords if k.arg == site.arg]
+    names = [n.id if isinstance(n, gast.Name) else n for n in out]
+    return [_class_of(n, classes) for n in names] or [None]
+
+
+def _class_of(atom, classes):
+    if isinstance(atom, gast.Constant):
+        return SCALAR if isinstance(atom.value, (int, float, complex, bool)) else None
+    if isinstance(atom, str) and classes is not None:
+        return classes.get(atom)
+    return None
 
 
 def check_inplace_sites(parsed, core, sites, classes) -> None:
@@ -367,13 +542,19 @@ def check_inplace_sites(parsed, core, sites, classes) -> None:
     shape inference (`classes`, None when nothing is known) says z is a number there (then
     Python rebinds z and the lowering's `z = z op v` is exact)."""
     for site in sites:
-        found = _operand_classes(core, site, classes)
+        found = _site_classes(core, site, classes)
         if all(cls == SCALAR for cls in found):
             continue
         what = "an array" if all(cls is not None for cls in found) else "an array or list"
-        op = _op_symbol(site.node.op)
+        op, z, h = site.op or "+", site.name, site.partner
+        if isinstance(site.node, gast.Call):
+            callee = site.node.func.id
+            raise parsed.unsupported(
+                site.node, f"passing '{h}' ({what}) to '{callee}', which updates its "
+                f"parameter '{z}' in place (`{z} op= ...`), while '{h}' is read afterwards",
+                f"pass a copy: {callee}(..., {h}.copy()), or write `{z} = {z} + v` in "
+                f"'{callee}'")
         raise parsed.unsupported(
-            site.node, f"'{site.name} {op}= ...' on {what} that shares its memory with "
-            f"'{site.partner}' (Python's in-place update changes '{site.partner}' too, and it is "
-            "read afterwards)",
-            COPY_HINT.format(z=site.name, h=site.partner, op=op))
+            site.node, f"'{z} {op}= ...' on {what} that shares its memory with "
+            f"'{h}'{site.via} (Python's in-place update changes '{h}' too, and '{h}' is "
+            "read afterwards)", COPY_HINT.format(z=z, h=h, op=op))
