@@ -525,8 +525,18 @@ def _site_classes(core, site: InPlaceSite, classes) -> list:
             if isinstance(site.arg, int) and site.arg < len(node.args):
                 out.append(node.args[site.arg])
             out += [k.value for k in node.keywords if k.arg == site.arg]
+    if not out and isinstance(site.node, gast.Call):
+        out = _inlined_arguments(core, site.node.lineno)
     names = [n.id if isinstance(n, gast.Name) else n for n in out]
     return [_class_of(n, classes) for n in names] or [None]
+
+
+def _inlined_arguments(core, lineno: int) -> list:
+    """A call inlined into its caller (higher order) leaves `param = argument` copies on
+    its line: their values stand for the arguments (every copy on the line, to be safe)."""
+    return [node.value for node in gast.walk(core) if isinstance(node, gast.Assign) and
+            getattr(node, "lineno", None) == lineno and
+            isinstance(node.value, (gast.Name, gast.Constant))]
 
 
 def _class_of(atom, classes):
