@@ -49,6 +49,8 @@ def _zeros_like(value):
     """A zero tangent with the structure of `value` (lists of arrays stay lists)."""
     if isinstance(value, (list, tuple)):
         return type(value)(_zeros_like(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _zeros_like(v) for k, v in value.items()}
     return 0.0 * np.asarray(value, dtype=float)
 
 
@@ -462,6 +464,27 @@ def residual_mlp(x, params):
     return np.sum(h ** 2)
 
 
+def layer_with_shifted_bias(x, params):
+    W = params["W"]
+    b = params["b"]  # another item of the parameter: not W's array
+    b += 0.1 * np.sum(x)
+    return np.sum(np.tanh(x @ W + b))
+
+
+def unpacked_items_updated(x, pair):
+    ta, tb = pair
+    ta = np.sin(ta * x)  # a new array: never tb's
+    tb += ta
+    return np.sum(ta * tb)
+
+
+def write_through_a_view_nobody_reads(x):
+    h = np.sin(x)
+    v = h[:2]
+    v[0] = v[1] * 3.0  # h is not read afterwards (refused before)
+    return np.sum(v * x[:2])
+
+
 PARAMS = [np.array([[0.2, -0.1, 0.3], [0.0, 0.4, -0.2], [0.1, 0.1, 0.1]]),
           np.array([[-0.3, 0.2, 0.1], [0.5, -0.1, 0.0], [0.2, 0.3, -0.4]])]
 
@@ -472,6 +495,9 @@ SUPPORTED = [
     (partner_rebound_before_read, (X,)), (elements_of_a_vector, (X,)),
     (scalar_item_updated, (X,)), (passes_a_number_to_an_updating_function, (X,)),
     (passes_a_temporary_to_an_updating_function, (X,)), (residual_mlp, (X, PARAMS)),
+    (layer_with_shifted_bias, (X, {"W": PARAMS[0], "b": np.array([0.1, -0.2, 0.3])})),
+    (unpacked_items_updated, (X, (np.array([0.5, 0.1, -0.4]), np.array([0.2, 0.3, 0.9])))),
+    (write_through_a_view_nobody_reads, (X,)),
 ]
 
 

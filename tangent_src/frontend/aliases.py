@@ -37,6 +37,7 @@ VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "sque
                   "asanyarray", "broadcast_to", "diagonal", "flip", "fliplr", "flipud",
                   "rot90", "view", "real", "imag", "require", "broadcast_arrays"}
 ITERATORS = {"zip", "enumerate", "reversed", "iter"}
+_FRESH = ("<fresh>",)  # a binding to a value that shares no array (`w = np.sin(x)`)
 COPY_HINT = "copy first: {z} = {h}.copy(), or write {z} = {z} {op} v (a new array)"
 
 
@@ -161,7 +162,7 @@ class _Aliases:
     the caller's argument, which counts as read afterwards: what the pass finds through it
     are the callee's in-place effects on its arguments, recorded in `effects`."""
 
-    def __init__(self, parsed, body, params=(), stack=()):
+    def __init__(self, parsed, body, params=(), stack=(), containers=()):
         self.parsed = parsed
         self.callee = bool(params)
         self.stack = stack  # functions being analysed (recursion guard)
@@ -171,6 +172,67 @@ class _Aliases:
         self.sites: dict[int, InPlaceSite] = {}
         self.effects: dict[str, list[_Effect]] = {}
         self.nested: dict[str, gast.FunctionDef] = {}
+        self.containers = _untouched(body, list(params) + list(containers))
+        self.items = self.item_names(body)
+
+    # -- items of a parameter: `dw = x['w']`, `db = x['b']` are different arrays ---------
+    def item_key(self, value):
+        """(param, key) for `param[key]` with a constant key, the param never rebound or
+        written into in the body (so each key always names the same item)."""
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) and \
+                value.value.id in self.containers and \
+                isinstance(value.slice, gast.Constant) and (
+                    isinstance(value.slice.value, str) or (
+                        type(value.slice.value) is int and value.slice.value >= 0)):
+            return value.value.id, value.slice.value
+        return None
+
+    def item_names(self, body) -> dict:
+        """Names bound to one item of a parameter, or else to new arrays: such a name is
+        never another item of that parameter."""
+        updated = {id(n.target) for stmt in body for n in gast.walk(stmt)
+                   if isinstance(n, gast.AugAssign)}  # `w += v` keeps w's array (or a number)
+        same = {id(n.targets[0]) for stmt in body for n in gast.walk(stmt)
+                if isinstance(n, gast.Assign) and len(n.targets) == 1 and
+                isinstance(n.targets[0], gast.Name) and isinstance(n.value, gast.Name) and
+                n.value.id == n.targets[0].id}  # `w = w`
+        keys: dict[str, list] = {}
+        for stmt in body:
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.Assign) and id(node.targets[0]) not in same:
+                    for target in node.targets:
+                        for name, key in self.target_items(target, node.value):
+                            keys.setdefault(name, []).append(key)
+        stores: dict[str, int] = {}
+        for stmt in body:
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and \
+                        id(node) not in updated and id(node) not in same:
+                    stores[node.id] = stores.get(node.id, 0) + 1
+        out = {}
+        for name, found in keys.items():
+            items = set(found) - {_FRESH}
+            if len(items) == 1 and None not in items and stores.get(name) == len(found):
+                out[name] = items.pop()
+        return out
+
+    def target_items(self, target, value):
+        if isinstance(target, gast.Name):
+            key = self.item_key(value)
+            return [(target.id, key if key is not None else
+                     _FRESH if not self.sources(value) else None)]
+        if isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, gast.Name) and \
+                value.id in self.containers and \
+                all(isinstance(e, gast.Name) for e in target.elts):
+            return [(e.id, (value.id, k)) for k, e in enumerate(target.elts)]
+        return [(n, None) for n in _stores([target])]
+
+    def siblings(self, name: str) -> set[str]:
+        """Names bound to other items of the parameter `name` is an item of."""
+        mine = self.items.get(name)
+        if mine is None:
+            return set()
+        return {n for n, key in self.items.items() if key[0] == mine[0] and key != mine}
 
     # -- what a value may share --------------------------------------------------------
     def sources(self, value) -> set[str]:
@@ -305,11 +367,11 @@ class _Aliases:
                 if isinstance(elt, gast.Subscript):
                     self.check_write(stmt, elt, pairs)
             names = _stores(target.elts)
-            sources = self.sources(value)
-            for name in sorted(names):
-                pairs = self.rebind({name}, sources - names, pairs)
-            return pairs
-        return self.rebind(_stores([target]), self.sources(value), pairs)
+            separate = all(name in self.items for name in names)  # items of a parameter
+            return self.rebind(names, self.sources(value) - names, pairs, separate)
+        names = _stores([target])
+        return self.rebind(names, self.sources(value), pairs,
+                           distinct=set().union(*(self.siblings(n) for n in names)))
 
     def parallel(self, stmt, targets, values, pairs: frozenset) -> frozenset:
         """`a, b = b, a`: every value is read before any name is bound."""
@@ -333,13 +395,21 @@ class _Aliases:
         """`name` and every name that may share its array."""
         return {name} | {other for p in pairs if name in p for other in p}
 
-    def rebind(self, names: set[str], sources: set[str], pairs: frozenset) -> frozenset:
+    def rebind(self, names: set[str], sources: set[str], pairs: frozenset,
+               separate: bool = False, distinct: set[str] = frozenset()) -> frozenset:
+        """Bind `names` to values that may share the arrays of `sources`: each name is
+        paired with everything that shares them (but `distinct` names), and the names with
+        one another unless they are `separate` items (`a, b = pair` may give one array
+        twice; `w, b = params` of a parameter gives two)."""
         if not names:
             return pairs
         partners = set().union(*(self.group(s, pairs) for s in sources)) if sources else set()
         pairs = frozenset(p for p in pairs if not set(p) & names)
-        partners -= names
-        return pairs | {frozenset((n, p)) for n in names for p in partners}
+        partners -= names | set(distinct)
+        new = {frozenset((n, p)) for n in names for p in partners}
+        if sources and not separate:
+            new |= {frozenset((a, b)) for a in names for b in names if a != b}
+        return pairs | new
 
     # -- the checks --------------------------------------------------------------------
     def live_partners(self, stmt, name: str, pairs: frozenset) -> list[str]:
@@ -480,6 +550,19 @@ class _Aliases:
                             "rather than `np.add(a, b, out=a)`")
 
 
+def _untouched(body, params) -> set[str]:
+    """Parameters the body never rebinds nor writes an item of (`p[k] = ...`)."""
+    out = set(params)
+    for stmt in body:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                out.discard(node.id)
+            elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) and \
+                    isinstance(node.value, gast.Name):
+                out.discard(node.value.id)
+    return out
+
+
 def _effects(parsed, node: gast.FunctionDef, stack: tuple) -> dict[str, list[_Effect]]:
     """How `node` (a nested def or a user function) changes its parameters in place."""
     aliases = _Aliases(parsed, node.body, _params(node), stack)
@@ -490,7 +573,7 @@ def _effects(parsed, node: gast.FunctionDef, stack: tuple) -> dict[str, list[_Ef
 def check_aliased_writes(parsed, node: gast.FunctionDef) -> list[InPlaceSite]:
     """Raise a located UnsupportedSyntaxError for an element write or `out=` through an
     alias read afterwards; return the `z op= v` sites whose effect depends on z's type."""
-    aliases = _Aliases(parsed, node.body)
+    aliases = _Aliases(parsed, node.body, containers=_params(node))
     aliases.block(node.body, frozenset())
     return sorted(aliases.sites.values(), key=lambda s: (s.node.lineno, s.node.col_offset))
 
