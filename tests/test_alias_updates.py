@@ -280,6 +280,17 @@ def nested_def_updates_its_argument(x):
     return np.sum(h * y)
 
 
+def top_rows(a):
+    return a[:1]
+
+
+def updates_a_view_a_function_returned(m):
+    h = np.sin(m)
+    top = top_rows(h)  # a view of h
+    top *= 2.0  # <- refused
+    return np.sum(h * m)
+
+
 REFUSED = [
     (alias_then_add, (X,)), (slice_view_update, (X,)), (transpose_view_scaled, (M,)),
     (row_of_matrix_updated, (M,)), (reshape_view_updated, (X,)), (swapped_then_updated, (X,)),
@@ -289,7 +300,7 @@ REFUSED = [
     (unpacked_pair, (X,)), (ellipsis_write_through_alias, (X,)),
     (colon_write_through_alias, (X,)), (calls_a_function_that_updates_its_argument, (X,)),
     (calls_a_function_that_writes_into_its_argument, (X,)),
-    (nested_def_updates_its_argument, (X,)),
+    (nested_def_updates_its_argument, (X,)), (updates_a_view_a_function_returned, (M,)),
 ]
 
 
@@ -485,6 +496,17 @@ def write_through_a_view_nobody_reads(x):
     return np.sum(v * x[:2])
 
 
+def squashed(a):
+    return np.tanh(a)
+
+
+def updates_a_new_array_a_function_returned(m):
+    h = np.sin(m)
+    top = squashed(h)  # a new array
+    top *= 2.0
+    return np.sum(h * top)
+
+
 PARAMS = [np.array([[0.2, -0.1, 0.3], [0.0, 0.4, -0.2], [0.1, 0.1, 0.1]]),
           np.array([[-0.3, 0.2, 0.1], [0.5, -0.1, 0.0], [0.2, 0.3, -0.4]])]
 
@@ -497,7 +519,7 @@ SUPPORTED = [
     (passes_a_temporary_to_an_updating_function, (X,)), (residual_mlp, (X, PARAMS)),
     (layer_with_shifted_bias, (X, {"W": PARAMS[0], "b": np.array([0.1, -0.2, 0.3])})),
     (unpacked_items_updated, (X, (np.array([0.5, 0.1, -0.4]), np.array([0.2, 0.3, 0.9])))),
-    (write_through_a_view_nobody_reads, (X,)),
+    (write_through_a_view_nobody_reads, (X,)), (updates_a_new_array_a_function_returned, (M,)),
 ]
 
 

@@ -162,16 +162,21 @@ class _Aliases:
     the caller's argument, which counts as read afterwards: what the pass finds through it
     are the callee's in-place effects on its arguments, recorded in `effects`."""
 
-    def __init__(self, parsed, body, params=(), stack=(), containers=()):
+    def __init__(self, parsed, body, params=(), stack=(), containers=(), memo=None,
+                 callee: bool = False):
         self.parsed = parsed
-        self.callee = bool(params)
+        self.callee = callee
         self.stack = stack  # functions being analysed (recursion guard)
+        self.memo = {} if memo is None else memo  # user function -> its summary
+        self.returned: set[str] = set()  # parameters whose arrays the result may share
         self.liveness = _Liveness(_closure_reads(body) | {_arg_name(p) for p in params})
         self.liveness.block(body, frozenset(), frozenset())
         self.start = frozenset(frozenset((p, _arg_name(p))) for p in params)
         self.sites: dict[int, InPlaceSite] = {}
         self.effects: dict[str, list[_Effect]] = {}
-        self.nested: dict[str, gast.FunctionDef] = {}
+        self.nested: dict[str, gast.FunctionDef] = {
+            n.name: n for stmt in body for n in gast.walk(stmt)
+            if isinstance(n, gast.FunctionDef)}
         self.containers = _untouched(body, list(params) + list(containers))
         self.items = self.item_names(body)
 
@@ -275,14 +280,17 @@ class _Aliases:
                     self.parsed.namespace.get(receiver.id), types.ModuleType):
                 return self.sources(call.args[0]) if call.args else set()  # np.reshape(x)
             return self.sources(receiver)  # x.reshape(...), x.view()
-        return set()
+        found = self.callee_summary(call)
+        if found is None:
+            return set()
+        _, params, _, returned = found
+        return set().union(*(self.sources(value) for param, value, _ in _bind(call, params)
+                             if param in returned))
 
     # -- the forward pass --------------------------------------------------------------
     def block(self, stmts, pairs: frozenset) -> frozenset:
         for stmt in stmts:
             self.out_arguments(stmt)
-            if isinstance(stmt, gast.FunctionDef):
-                self.nested[stmt.name] = stmt
             self.calls(stmt, pairs)
             pairs = self.stmt(stmt, pairs)
         return pairs
@@ -299,6 +307,10 @@ class _Aliases:
             return pairs  # in place (an array) or rebound (a number): pairs are kept
         if isinstance(stmt, gast.Expr):
             return self.append(stmt.value, pairs)
+        if isinstance(stmt, gast.Return) and self.callee:  # `return a` hands out a's array
+            shared = set().union(*(self.group(n, pairs) for n in self.sources(stmt.value)))
+            self.returned |= set(self.arguments_changed(sorted(shared)))
+            return pairs
         if isinstance(stmt, gast.If):
             return self.block(stmt.body, pairs) | self.block(stmt.orelse, pairs)
         if isinstance(stmt, (gast.For, gast.While)):
@@ -457,27 +469,34 @@ class _Aliases:
                                                _op_symbol(stmt.op))
 
     # -- calls of functions that change their arguments in place -------------------------
-    def callee_effects(self, call) -> tuple[dict, list[str], bool] | None:
-        """(effects by parameter, parameter names, whether the lowering inlines it) of the
-        function `call` calls, when it is a nested def or a user function."""
+    def callee_summary(self, call):
+        """(effects by parameter, parameter names, whether the lowering inlines it, the
+        parameters the result may share) of the function `call` calls, when it is a nested
+        def or a user function; None otherwise."""
         from .source import is_user_function, parse_function
         if not isinstance(call.func, gast.Name):
             return None
         name = call.func.id
         if name in self.nested:
-            node, parsed, inlined = self.nested[name], self.parsed, True
+            node, parsed, key = self.nested[name], self.parsed, id(self.nested[name])
         else:
             func = self.parsed.namespace.get(name)
             if not is_user_function(func):
                 return None
-            try:
-                parsed = parse_function(func)
-            except Exception:  # noqa: BLE001  (no source: its call is refused elsewhere)
-                return None
-            node, inlined = parsed.node, False
-        if id(node) in self.stack:
-            return None
-        return _effects(parsed, node, self.stack + (id(node),)), _params(node), inlined
+            key = func
+            if key not in self.memo:
+                try:
+                    parsed = parse_function(func)
+                except Exception:  # noqa: BLE001  (no source: its call is refused elsewhere)
+                    return None
+                node = parsed.node
+        if key in self.stack:
+            return None  # recursion: refused by the front end
+        if key not in self.memo:
+            self.memo[key] = (*_summary(parsed, node, self.stack + (key,), self.memo),
+                              name in self.nested)
+        effects, params, returned, inlined = self.memo[key]
+        return effects, params, inlined, returned
 
     def calls(self, stmt, pairs: frozenset) -> None:
         heads = [stmt] if not isinstance(stmt, (gast.If, gast.For, gast.While, gast.With,
@@ -489,14 +508,12 @@ class _Aliases:
                     self.call(stmt, call, pairs)
 
     def call(self, stmt, call, pairs: frozenset) -> None:
-        found = self.callee_effects(call)
+        found = self.callee_summary(call)
         if found is None:
             return
-        effects, params, inlined = found
-        bound = list(zip(params, call.args, range(len(call.args))))
-        bound += [(k.arg, k.value, k.arg) for k in call.keywords if k.arg in params]
+        effects, params, inlined, _ = found
         live = self.liveness.after.get(id(stmt), frozenset())
-        for param, value, key in bound:
+        for param, value, key in _bind(call, params):
             if param not in effects or isinstance(value, gast.Starred):
                 continue
             group = set().union(*(self.group(s, pairs) for s in self.sources(value)))
@@ -563,11 +580,19 @@ def _untouched(body, params) -> set[str]:
     return out
 
 
-def _effects(parsed, node: gast.FunctionDef, stack: tuple) -> dict[str, list[_Effect]]:
-    """How `node` (a nested def or a user function) changes its parameters in place."""
-    aliases = _Aliases(parsed, node.body, _params(node), stack)
+def _summary(parsed, node: gast.FunctionDef, stack: tuple, memo: dict):
+    """How `node` (a nested def or a user function) changes its parameters in place, its
+    parameter names, and which parameters' arrays its result may share."""
+    params = _params(node)
+    aliases = _Aliases(parsed, node.body, params, stack, memo=memo, callee=True)
     aliases.block(node.body, aliases.start)
-    return aliases.effects
+    return aliases.effects, params, aliases.returned
+
+
+def _bind(call, params: list[str]) -> list:
+    """(parameter, argument, position or keyword) for the arguments of `call`."""
+    bound = list(zip(params, call.args, range(len(call.args))))
+    return bound + [(k.arg, k.value, k.arg) for k in call.keywords if k.arg in params]
 
 
 def check_aliased_writes(parsed, node: gast.FunctionDef) -> list[InPlaceSite]:
