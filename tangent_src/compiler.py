@@ -18,7 +18,7 @@ from . import rules  # noqa: F401  (registers the rule tables)
 from .analysis.shapes import ShapeInference, is_binding, is_container, is_object
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
-from .frontend.aliases import check_aliased_writes, check_inplace_sites
+from .frontend.aliases import check_aliased_writes, check_inplace_sites, inlined_sites
 from .frontend.anf import assigned, to_anf
 from .frontend.bindings import CellRef, FixedRef, GlobalRef, binding_key
 from .frontend.inline import inline_calls
@@ -81,22 +81,20 @@ class ModuleBuilder:
                 from .transform.reverse import _is_user_function
                 *body, ret = core.body
                 self.expanding.add(func)
+
+                def callee_front_end(callee):
+                    found = self.front_end(callee)
+                    sites.extend(inlined_sites(found[0], self.inplace[(callee, frozenset())]))
+                    return found
                 try:
                     core.body = inline_calls(parsed, body, namer, _resolver(parsed),
-                                             self._inlined_front_end, _is_user_function) + [ret]
+                                             callee_front_end, _is_user_function) + [ret]
                 finally:
                     self.expanding.discard(func)
             self.cores[key] = (parsed, core, namer)
             self.inplace[key] = sites
         parsed, core, namer = self.cores[key]
         return parsed, core, copy.deepcopy(namer)
-
-    def _inlined_front_end(self, func):
-        """The front end of a callee whose body is inlined into its caller: its `z op= v`
-        sites through a shared array are decided without shape classes (refused)."""
-        parsed, core, namer = self.front_end(func)
-        check_inplace_sites(parsed, core, self.inplace[(func, frozenset())], None)
-        return parsed, core, namer
 
     def infer_classes(self, func, arg_classes: tuple) -> dict:
         """Shape classes of every name in `func`'s core form, given (param, class) pairs."""

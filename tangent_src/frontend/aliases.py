@@ -26,7 +26,7 @@ as always read.
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import gast
 
@@ -37,6 +37,8 @@ VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "sque
                   "asanyarray", "broadcast_to", "diagonal", "flip", "fliplr", "flipud",
                   "rot90", "view", "real", "imag", "require", "broadcast_arrays"}
 ITERATORS = {"zip", "enumerate", "reversed", "iter"}
+NUMBER_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
+NUMBER_FUNCTIONS = {"len", "int", "float", "round", "abs", "min", "max", "bool", "complex"}
 _FRESH = ("<fresh>",)  # a binding to a value that shares no array (`w = np.sin(x)`)
 COPY_HINT = "copy first: {z} = {h}.copy(), or write {z} = {z} {op} v (a new array)"
 
@@ -55,6 +57,13 @@ class InPlaceSite:
     op: str
     arg: int | str | None = None
     via: str = ""
+    source: object = None  # the ParsedFunction of a callee inlined into the checked core
+
+
+def inlined_sites(parsed, sites: list[InPlaceSite]) -> list[InPlaceSite]:
+    """A callee's sites, to be decided in the core of a caller it is inlined into (its
+    statements keep their columns there, not their lines)."""
+    return [replace(site, source=site.source or parsed) for site in sites]
 
 
 @dataclass(frozen=True)
@@ -136,16 +145,22 @@ class _Liveness:
         return out | _loads(stmt)
 
     def loop(self, stmt, out: frozenset) -> frozenset:
-        head_reads = frozenset(_loads(stmt.test if isinstance(stmt, gast.While) else stmt.iter))
-        target = _stores([stmt.target]) if isinstance(stmt, gast.For) else set()
-        head = out | head_reads
+        """A while test is read before every iteration, and so is the array a for-loop
+        iterates over (each row is read from it); `range(n)` reads n once, before all."""
+        is_for = isinstance(stmt, gast.For)
+        head_reads = frozenset(_loads(stmt.iter if is_for else stmt.test))
+        ranged = is_for and isinstance(stmt.iter, gast.Call) and \
+            isinstance(stmt.iter.func, gast.Name) and stmt.iter.func.id == "range"
+        each = frozenset() if ranged else head_reads
+        target = _stores([stmt.target]) if is_for else set()
+        head = out | each
         while True:
             body_in = self.block(stmt.body, head, head) - target
-            new = out | head_reads | body_in
+            new = out | each | body_in
             if new == head:
                 break
             head = new
-        return head | self.block(stmt.orelse, out, out)
+        return head | head_reads | self.block(stmt.orelse, out, out)
 
 
 def _arg_name(param: str) -> str:
@@ -178,6 +193,7 @@ class _Aliases:
             n.name: n for stmt in body for n in gast.walk(stmt)
             if isinstance(n, gast.FunctionDef)}
         self.containers = _untouched(body, list(params) + list(containers))
+        self.immutable = _immutable_names(body, set(params) | set(containers))
         self.items = self.item_names(body)
 
     # -- items of a parameter: `dw = x['w']`, `db = x['b']` are different arrays ---------
@@ -251,6 +267,8 @@ class _Aliases:
         if isinstance(value, gast.Subscript):
             return self.sources(value.value)
         if isinstance(value, gast.Attribute):
+            if value.attr in NUMBER_ATTRIBUTES:
+                return set()
             base = value.value
             if isinstance(base, gast.Name) and isinstance(
                     self.parsed.namespace.get(base.id), types.ModuleType):
@@ -457,8 +475,8 @@ class _Aliases:
         if isinstance(stmt.target, gast.Subscript):
             self.check_write(stmt, stmt.target, pairs)
             return
-        if not isinstance(stmt.target, gast.Name):
-            return
+        if not isinstance(stmt.target, gast.Name) or stmt.target.id in self.immutable:
+            return  # a number or a tuple: `z op= v` rebinds z
         others = self.live_partners(stmt, stmt.target.id, pairs)
         if self.callee:
             for param in self.arguments_changed(others):
@@ -514,7 +532,8 @@ class _Aliases:
         effects, params, inlined, _ = found
         live = self.liveness.after.get(id(stmt), frozenset())
         for param, value, key in _bind(call, params):
-            if param not in effects or isinstance(value, gast.Starred):
+            if param not in effects or isinstance(value, gast.Starred) or \
+                    _is_immutable(value, self.immutable):
                 continue
             group = set().union(*(self.group(s, pairs) for s in self.sources(value)))
             shared = sorted(group & live)
@@ -567,6 +586,55 @@ class _Aliases:
                             "rather than `np.add(a, b, out=a)`")
 
 
+def _is_immutable(expr, names: set[str]) -> bool:
+    """Whether `expr` surely gives a number, string or tuple (which `op=` rebinds): a
+    constant, an `a.shape`/`a.ndim`/`len(a)`-like value, arithmetic on those, `names`."""
+    if isinstance(expr, gast.Constant):
+        return True
+    if isinstance(expr, gast.Name):
+        return expr.id in names
+    if isinstance(expr, gast.Attribute):
+        return expr.attr in NUMBER_ATTRIBUTES
+    if isinstance(expr, gast.Subscript):  # a.shape[1], a.shape[1:]
+        return isinstance(expr.value, gast.Attribute) and expr.value.attr == "shape"
+    if isinstance(expr, gast.BinOp):
+        return _is_immutable(expr.left, names) and _is_immutable(expr.right, names)
+    if isinstance(expr, gast.UnaryOp):
+        return _is_immutable(expr.operand, names)
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and \
+            expr.func.id in NUMBER_FUNCTIONS:
+        return all(_is_immutable(a, names) for a in expr.args) or \
+            expr.func.id in ("len", "int", "float", "bool", "round")
+    return False
+
+
+def _immutable_names(body, params) -> set[str]:
+    """Names every binding of which is immutable (see `_is_immutable`; a `for` over
+    `range(...)` counts): a fixed point from all assigned names down."""
+    bindings: dict[str, list] = {}
+    stores: dict[str, int] = {}
+    for stmt in body:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param)):
+                stores[node.id] = stores.get(node.id, 0) + 1  # a nested def's parameter too
+            if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], gast.Name):
+                bindings.setdefault(node.targets[0].id, []).append(node.value)
+            elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+                bindings.setdefault(node.target.id, []).append(node.value)
+            elif isinstance(node, gast.For) and isinstance(node.target, gast.Name) and \
+                    isinstance(node.iter, gast.Call) and \
+                    isinstance(node.iter.func, gast.Name) and node.iter.func.id == "range":
+                bindings.setdefault(node.target.id, []).append(gast.Constant(0, None))
+    names = {n for n, found in bindings.items()
+             if stores.get(n) == len(found) and n not in params}
+    while True:
+        kept = {n for n in names if all(_is_immutable(v, names) for v in bindings[n])}
+        if kept == names:
+            return names
+        names = kept
+
+
 def _untouched(body, params) -> set[str]:
     """Parameters the body never rebinds nor writes an item of (`p[k] = ...`)."""
     out = set(params)
@@ -612,8 +680,9 @@ def _op_symbol(op) -> str:
 
 
 def _located_at(node, site) -> bool:
-    return getattr(node, "lineno", None) == site.node.lineno and \
-        getattr(node, "col_offset", None) == site.node.col_offset
+    """At the site's line and column (an inlined callee's statement: at its column)."""
+    return (site.source is not None or getattr(node, "lineno", None) == site.node.lineno) \
+        and getattr(node, "col_offset", None) == site.node.col_offset
 
 
 def _site_classes(core, site: InPlaceSite, classes) -> list:
@@ -633,7 +702,7 @@ def _site_classes(core, site: InPlaceSite, classes) -> list:
             if isinstance(site.arg, int) and site.arg < len(node.args):
                 out.append(node.args[site.arg])
             out += [k.value for k in node.keywords if k.arg == site.arg]
-    if not out and isinstance(site.node, gast.Call):
+    if not out and isinstance(site.node, gast.Call) and site.source is None:
         out = _inlined_arguments(core, site.node.lineno)
     names = [n.id if isinstance(n, gast.Name) else n for n in out]
     return [_class_of(n, classes) for n in names] or [None]
@@ -663,16 +732,17 @@ def check_inplace_sites(parsed, core, sites, classes) -> None:
         found = _site_classes(core, site, classes)
         if all(cls == SCALAR for cls in found):
             continue
+        owner = site.source or parsed
         what = "an array" if all(cls is not None for cls in found) else "an array or list"
         op, z, h = site.op or "+", site.name, site.partner
         if isinstance(site.node, gast.Call):
             callee = site.node.func.id
-            raise parsed.unsupported(
+            raise owner.unsupported(
                 site.node, f"passing '{h}' ({what}) to '{callee}', which updates its "
                 f"parameter '{z}' in place (`{z} op= ...`), while '{h}' is read afterwards",
                 f"pass a copy: {callee}(..., {h}.copy()), or write `{z} = {z} + v` in "
                 f"'{callee}'")
-        raise parsed.unsupported(
+        raise owner.unsupported(
             site.node, f"'{z} {op}= ...' on {what} that shares its memory with "
             f"'{h}'{site.via} (Python's in-place update changes '{h}' too, and '{h}' is "
             "read afterwards)", COPY_HINT.format(z=z, h=h, op=op))
