@@ -18,6 +18,7 @@ from . import rules  # noqa: F401  (registers the rule tables)
 from .analysis.shapes import ShapeInference, is_binding, is_container, is_object
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
+from .frontend.aliases import check_aliased_writes, check_inplace_sites, inlined_sites
 from .frontend.anf import assigned, to_anf
 from .frontend.bindings import CellRef, FixedRef, GlobalRef, binding_key
 from .frontend.inline import inline_calls
@@ -53,6 +54,7 @@ class ModuleBuilder:
     cores: dict = field(default_factory=dict)
     class_cache: dict = field(default_factory=dict)
     expanding: set = field(default_factory=set)  # functions being inlined (recursion check)
+    inplace: dict = field(default_factory=dict)  # front-end key -> `z op= v` sites to decide
     inline: bool = False  # inline user functions (for code that is differentiated again)
     renamed: dict = field(default_factory=dict)  # generated name -> the user's name
     _bindings: dict | None = None
@@ -74,18 +76,25 @@ class ModuleBuilder:
             # helper cumsum_t that the derivative calls
             namer = Namer(_all_names(parsed.node) | set(self.module_names) | set(dir(builtins))
                           | set(parsed.namespace) | set(emit.runtime.HELPERS))
+            sites = check_aliased_writes(parsed, parsed.node)
             lowered = lower(parsed, namer, dicts)
             core = to_anf(parsed, lowered, namer)
             if self.inline:
                 from .transform.reverse import _is_user_function
                 *body, ret = core.body
                 self.expanding.add(func)
+
+                def callee_front_end(callee):
+                    found = self.front_end(callee)
+                    sites.extend(inlined_sites(found[0], self.inplace[(callee, frozenset())]))
+                    return found
                 try:
                     core.body = inline_calls(parsed, body, namer, _resolver(parsed),
-                                             self.front_end, _is_user_function) + [ret]
+                                             callee_front_end, _is_user_function) + [ret]
                 finally:
                     self.expanding.discard(func)
             self.cores[key] = (parsed, core, namer)
+            self.inplace[key] = sites
         parsed, core, namer = self.cores[key]
         return parsed, core, copy.deepcopy(namer)
 
@@ -187,6 +196,7 @@ class ModuleBuilder:
             namer.reserve(used)
         wrt_names = check_wrt(parsed, core, wrt)
         classes = self.infer_classes(func, arg_classes)
+        check_inplace_sites(parsed, core, self.inplace[(func, _dicts(arg_classes))], classes)
         if name is None:
             name = self._function_name(prefix + parsed.node.name)
         else:

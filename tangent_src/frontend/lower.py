@@ -15,7 +15,6 @@ import gast
 import numpy
 
 from ..naming import Namer
-from .aliases import check_aliased_writes
 from .source import ParsedFunction, is_library_object, is_user_function, parse_function
 
 # construct -> (what to call it, hint). One line per unsupported statement or expression.
@@ -1243,7 +1242,6 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.Funct
         raise parsed.unsupported(bad, "*args/**kwargs parameters", "list the parameters by name")
     if node.decorator_list:
         node.decorator_list = []
-    check_aliased_writes(parsed, node)
     lowerer = Lowerer(parsed, namer)
     for param, cls in dicts:
         if cls == "dict":
