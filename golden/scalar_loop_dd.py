@@ -24,6 +24,7 @@ def ddscalar_loop(y, n, dy=1.0, ddy=1.0):
     _dy_tape = []
     _sin_y_tape3 = []
     _y_tape3 = []
+    sin_y = None
     # forward pass
     _sin_y_tape = []
     _y_tape = []
@@ -76,7 +77,7 @@ def ddscalar_loop(y, n, dy=1.0, ddy=1.0):
     # backward pass
     d_sin_y_tape = zeros_like(_sin_y_tape)
     d_y_tape = zeros_like(_y_tape)
-    dsin_y = 0.0
+    dsin_y = zeros_like(sin_y)
     dy5 = zeros_like(y)
     for i in range(0, n_minus_one + 1):
         dy = _dy_tape.pop()

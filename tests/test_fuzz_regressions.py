@@ -65,3 +65,4 @@ def test_complex_constant_meeting_a_differentiated_value_is_refused_where_writte
             assert err.lineno == line and err.filename == __file__
         else:
             raise AssertionError("a complex constant on a differentiated value was accepted")
+

@@ -83,6 +83,7 @@ class Reverse:
         self.classes = classes or {}
         self.tree_classes = dict(trees) if isinstance(trees, dict) else {}
         self.trees = set(trees or ())  # tuples/lists/dicts (pytrees): adjoints add with plus()
+        self.prebound: set[str] = set()  # names an adjoint reads that may never be assigned
         self.has_aux = has_aux
         self.adjoints: dict[str, str] = {}
         self.tape_inits: list = []
@@ -184,7 +185,8 @@ class Reverse:
             value = self.namer.fresh(returned_value + "_value")
             primal.append(_assign(value, _name(returned_value)))
             returned = gast.Tuple(elts=[_name(value), returned], ctx=gast.Load())
-        fn_body = self.tape_inits + primal + adjoint + [gast.Return(value=returned)]
+        unbound = [_assign(var, _const(None)) for var in sorted(self.prebound)]
+        fn_body = self.tape_inits + unbound + primal + adjoint + [gast.Return(value=returned)]
 
         args = copy.deepcopy(core.args)
         seed_arg = _name(seed, gast.Param())
@@ -403,7 +405,11 @@ class Reverse:
         defined |= _read_at_top(stmts)  # bound there, or the forward pass would have failed
         for var in sorted(v for v, path in self._paths.items()
                           if path[-1] == block and v in self.varied and v != self.result):
-            zero = self.zeros(var) if var in defined else _const(0.0)
+            if var in defined or self.classes.get(var) == ():
+                zero = self.zeros(var) if var in defined else _const(0.0)
+            else:  # maybe never assigned: bound to None at the start, zeros of its shape
+                self.prebound.add(var)
+                zero = _call("zeros_like", [_name(var)])
             out.append(_assign(self.d(var), zero))
         for stmt in reversed(stmts):
             if isinstance(stmt, gast.Assign):
