@@ -33,6 +33,17 @@ def is_container(cls) -> bool:
                                  cls[0] == "object")
 
 
+def call_class(cls, name, trees: set, tree_classes: dict):
+    """The class a user function called with the value `name` (of shape class `cls`) is
+    specialized to: its shape class, or for a pytree its container class, so the callee
+    adds its adjoints with plus(), not + (which would concatenate lists). Objects keep no
+    class here (their fields are read through the caller)."""
+    if cls is None and name in trees:
+        given = tree_classes.get(name, TREE)
+        return given if given in CONTAINERS else None
+    return cls
+
+
 def is_object(cls) -> bool:
     """The class of a parameter-holder object argument (its attributes are fields)."""
     return isinstance(cls, tuple) and len(cls) == 2 and cls[0] == "object"

@@ -18,7 +18,7 @@ from ..analysis.activity import (
     refuse_complex_constants,
     varied_names,
 )
-from ..analysis.shapes import CONTAINERS, TREE
+from ..analysis.shapes import TREE, call_class
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction
@@ -66,14 +66,9 @@ class Forward:
         return self.tangents[var]
 
     def call_class(self, atom):
-        """The class a user function called with `atom` is specialized to: its shape
-        class, or for a pytree its container class (so the callee adds its adjoints with
-        plus(), not +, which would concatenate lists)."""
-        cls = self.shape(atom)
-        if cls is None and isinstance(atom, gast.Name) and atom.id in self.trees:
-            given = self.tree_classes.get(atom.id, TREE)
-            return given if given in CONTAINERS else None  # objects: as before
-        return cls
+        """The class a user function called with `atom` is specialized to."""
+        name = atom.id if isinstance(atom, gast.Name) else None
+        return call_class(self.shape(atom), name, self.trees, self.tree_classes)
 
     def shape(self, atom):
         if isinstance(atom, gast.Name):

@@ -25,7 +25,7 @@ from ..analysis.activity import (
     useful_names,
     varied_names,
 )
-from ..analysis.shapes import CONTAINERS, TREE
+from ..analysis.shapes import call_class
 from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
 from ..frontend.anf import assigned
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
@@ -561,14 +561,9 @@ class Reverse:
         return self._multi
 
     def call_class(self, atom):
-        """The class a user function called with `atom` is specialized to: its shape
-        class, or for a pytree its container class (so the callee adds its adjoints with
-        plus(), not +, which would concatenate lists)."""
-        cls = self.shape(atom)
-        if cls is None and isinstance(atom, gast.Name) and atom.id in self.trees:
-            given = self.tree_classes.get(atom.id, TREE)
-            return given if given in CONTAINERS else None  # objects: as before
-        return cls
+        """The class a user function called with `atom` is specialized to."""
+        name = atom.id if isinstance(atom, gast.Name) else None
+        return call_class(self.shape(atom), name, self.trees, self.tree_classes)
 
     def shape(self, atom):
         """The shape class of an atom (see analysis/shapes.py)."""
