@@ -13,15 +13,22 @@ This pass finds those writes on the user's statements, before lowering:
 * element writes (`z[i] = v`, `z[...] = v`, `z[i] += v`) through a shared, live array are
   refused at once (only an array, list or dict can be written into, all of them mutable);
 * `z += v` on a name is in place only if `z` holds a mutable value (an array, a list);
-  for a number it rebinds. Those sites are returned as `InPlaceSite`s and decided by
-  `check_inplace_sites` once shape inference knows whether `z` is a scalar;
+  for a number or tuple it rebinds. Names that surely hold one (`n = a.shape[0]`,
+  `len(...)`, arithmetic on those) are left alone; the other sites are returned as
+  `InPlaceSite`s and decided by `check_inplace_sites` once shape inference knows whether
+  `z` is a scalar there (unknown: refused);
+* a call of a user function or nested def that updates its parameter in place, while the
+  caller reads the argument afterwards, is handled like `z op= v` (a summary of the callee:
+  which parameters it updates or writes into, which ones its result may share);
 * `out=` arguments are refused (the call writes into the array it is given).
 
-The state is the set of pairs of names that may share an array: `t = s` (or a view, item or
-container of s) pairs t with s and everything paired with s, another assignment to t unpairs
-it, branches join by union, loop bodies run to a fixed point. "Read afterwards" is a
-backward liveness over the same statements; names that a nested def or lambda reads count
-as always read.
+The state is the set of pairs of names that may share an array: `t = s` (or a view, item,
+container or returned alias of s) pairs t with s and everything paired with s, another
+assignment to t unpairs it, branches join by union, loop bodies run to a fixed point. Items
+of a parameter under different constant keys (`w = p["w"]`, `b = p["b"]`, `w, b = p`) are
+different arrays (the derivative is that of f on fresh copies of its arguments). "Read
+afterwards" is a backward liveness over the same statements; names that a nested def or
+lambda reads count as always read.
 """
 from __future__ import annotations
 
