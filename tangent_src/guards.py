@@ -116,7 +116,8 @@ def _parameters(func) -> list[str]:
     template = REGISTRY.adjoints.get(func) or REGISTRY.tangents.get(func)
     if template is not None:
         params = list(template.signature.parameters.values())[1:]
-        return [str(p) for p in params]
+        # `out=` writes into an array: the wrapper never passes it (and it is refused)
+        return [str(p) for p in params if p.name != "out"]
     if isinstance(func, np.ufunc):
         return ["x"] if func.nin == 1 else [f"x{k}" for k in range(1, func.nin + 1)]
     sig = inspect.signature(func)
