@@ -66,3 +66,23 @@ def test_complex_constant_meeting_a_differentiated_value_is_refused_where_writte
         else:
             raise AssertionError("a complex constant on a differentiated value was accepted")
 
+
+
+def default_captured_before_a_rebinding(y):
+    a = 0.5
+    g = lambda z, c=a: np.tanh(z + c)  # noqa: E731 - the lambda under test
+    a = a + 1.0
+    return np.sum(g(y) * a)
+
+
+def test_a_nested_default_is_evaluated_where_the_def_runs():
+    # the default was evaluated where the call was expanded: c = 1.5 instead of 0.5
+    y = np.array([0.2, -0.4])
+    expected = _fd(default_captured_before_a_rebinding, y)
+    np.testing.assert_allclose(default_captured_before_a_rebinding(y),
+                               np.sum(np.tanh(y + 0.5) * 1.5))
+    value, grad = tangent_src.value_and_grad(default_captured_before_a_rebinding)(y)
+    np.testing.assert_allclose(value, default_captured_before_a_rebinding(y))
+    np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-8)
+    _, tangent = tangent_src.jvp(default_captured_before_a_rebinding, (y,), (np.ones(2),))
+    np.testing.assert_allclose(tangent, np.sum(expected), rtol=1e-6)

@@ -380,8 +380,17 @@ class Lowerer:
             raise self.parsed.unsupported(node, "nested def with decorators, *args or "
                                           "keyword-only parameters",
                                           "define the helper function at module level")
+        captured = []
+        for k, default in enumerate(node.args.defaults):
+            if isinstance(default, gast.Constant):
+                continue
+            # Python evaluates a default where the def runs, not where it is called
+            name = self.namer.fresh(f"{node.name}_default")
+            self.locals.add(name)
+            captured += self.block([_located(_assign(name, default), default)])
+            node.args.defaults[k] = _located(_name(name), default)
         self.local_functions[node.name] = node
-        return []
+        return captured
 
     def needs_hoisting(self, node) -> bool:
         """Whether a statement holds a nested-function call, a comprehension or a dict."""
