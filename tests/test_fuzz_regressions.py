@@ -1,18 +1,9 @@
 """Programs the differential fuzzer (tests/fuzzgen.py) reduced to their smallest failing
 form, each checked against central finite differences."""
 import numpy as np
+from fdcheck import numerical_grad
 
 import tangent_src
-
-
-def _fd(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += eps
-        down[i] -= eps
-        g[i] = (f(up) - f(down)) / (2 * eps)
-    return g
 
 
 def rows_of_a_loop_value(x):
@@ -33,13 +24,13 @@ def test_rows_of_a_value_first_assigned_in_a_loop():
     # the adjoint of y started as the float 0.0, which add_at cannot index (a crash)
     x = np.array([0.3, 0.4])
     np.testing.assert_allclose(tangent_src.grad(rows_of_a_loop_value)(x),
-                               _fd(rows_of_a_loop_value, x), rtol=1e-6, atol=1e-8)
+                               numerical_grad(rows_of_a_loop_value, (x,)), rtol=1e-6, atol=1e-8)
 
 
 def test_write_of_a_reduced_value_into_a_row():
     # the adjoint of the written value was summed as if it had the whole array's shape
     x = np.array([[-0.16, -0.24], [0.77, 0.42]])
-    expected = _fd(write_of_a_row_reduction, x)
+    expected = numerical_grad(write_of_a_row_reduction, (x,))
     np.testing.assert_allclose(tangent_src.grad(write_of_a_row_reduction)(x.copy()),
                                expected, rtol=1e-6, atol=1e-8)
     _, tangent = tangent_src.jvp(write_of_a_row_reduction, (x.copy(),), (np.ones((2, 2)),))
@@ -78,7 +69,7 @@ def default_captured_before_a_rebinding(y):
 def test_a_nested_default_is_evaluated_where_the_def_runs():
     # the default was evaluated where the call was expanded: c = 1.5 instead of 0.5
     y = np.array([0.2, -0.4])
-    expected = _fd(default_captured_before_a_rebinding, y)
+    expected = numerical_grad(default_captured_before_a_rebinding, (y,))
     np.testing.assert_allclose(default_captured_before_a_rebinding(y),
                                np.sum(np.tanh(y + 0.5) * 1.5))
     value, grad = tangent_src.value_and_grad(default_captured_before_a_rebinding)(y)
