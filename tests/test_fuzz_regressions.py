@@ -77,3 +77,21 @@ def test_a_nested_default_is_evaluated_where_the_def_runs():
     np.testing.assert_allclose(grad, expected, rtol=1e-6, atol=1e-8)
     _, tangent = tangent_src.jvp(default_captured_before_a_rebinding, (y,), (np.ones(2),))
     np.testing.assert_allclose(tangent, np.sum(expected), rtol=1e-6)
+
+
+def power_of_a_negative_literal(x):
+    scale = (-0.45) ** 2
+    return x * scale + (-2.0) ** 3 + (-1) ** 2 * x
+
+
+def test_a_folded_negative_base_keeps_its_parentheses():
+    # fuzz seed 24480: the folded constant -0.45 was printed bare, so `(-0.45) ** 2` came out
+    # as `-0.45 ** 2` (= -0.2025) and the value of value_and_grad had the wrong sign
+    x = 0.7
+    value, slope = tangent_src.value_and_grad(power_of_a_negative_literal)(x)
+    assert value == power_of_a_negative_literal(x)
+    np.testing.assert_allclose(slope, numerical_grad(power_of_a_negative_literal, (x,)),
+                               rtol=1e-8)
+    primal, tangent = tangent_src.jvp(power_of_a_negative_literal, (x,), (1.0,))
+    assert primal == power_of_a_negative_literal(x)
+    np.testing.assert_allclose(tangent, 0.2025 + 1.0, rtol=1e-12)

@@ -1,7 +1,9 @@
 """gast -> Python source: astor printing, line comments, and the module header."""
 from __future__ import annotations
 
+import ast
 import inspect
+import math
 import re
 import types
 
@@ -14,10 +16,24 @@ from ..optimize import MARKER
 _MARKER_LINE = re.compile(r"^(\s*)(?:'|\"\"\"|\")__line__:(.+?)(?:'|\"\"\"|\")\s*$")
 
 
+class _SignedConstants(ast.NodeTransformer):
+    """Print a negative number as `-(literal)` so astor parenthesizes it like Python parses it.
+
+    A folded constant such as -0.45 is one `Constant` node, which astor prints bare: as the
+    base of a power, `(-0.45) ** 2` would come out as `-0.45 ** 2`, i.e. -(0.45 ** 2).
+    """
+
+    def visit_Constant(self, node):
+        value = node.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                math.copysign(1.0, value) < 0:
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
+        return node
+
+
 def _prepare(func: gast.FunctionDef):
     """Turn line markers into string statements astor can print."""
-    func = gast.gast_to_ast(func)
-    import ast
+    func = _SignedConstants().visit(gast.gast_to_ast(func))
     for node in ast.walk(func):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and \
                 isinstance(node.value.value, tuple) and node.value.value[:1] == (MARKER,):
