@@ -890,16 +890,22 @@ class Lowerer:
 
     # -- returns ----------------------------------------------------------------
     def lift_loop_returns(self, stmts) -> list:
-        """`return v` inside a loop -> record v, set a flag, break; return after the loop."""
+        """`return v` inside a loop -> `result_k = v; returned_k = True; break` (leaving each
+        enclosing loop), then `if returned_k: return result_k` after the outermost loop.
+
+        Each return site gets its own value and flag: one shared `result` would be assigned
+        in one branch and copied in the others (`else: result2 = result`), a read of a name
+        that is unbound until some iteration returns."""
         out = []
         for stmt in stmts:
             if isinstance(stmt, (gast.For, gast.While)) and _contains([stmt], gast.Return):
-                flag = self.namer.fresh("returned")
-                value = self.namer.fresh("result")
-                stmt.body = self._replace_returns(stmt.body, flag, value)
-                after = gast.If(test=_name(flag), body=[_located(gast.Return(value=_name(value)),
-                                                                 stmt)], orelse=[])
-                out += [_located(_assign(flag, _const(False)), stmt), stmt, _located(after, stmt)]
+                sites: list = []
+                stmt.body = self._replace_returns(stmt.body, sites)
+                out += [_located(_assign(flag, _const(False)), stmt) for flag, _, _ in sites]
+                out.append(stmt)
+                out += [_located(gast.If(test=_name(flag), body=[_located(
+                    gast.Return(value=_name(value)), ret)], orelse=[]), ret)
+                    for flag, value, ret in sites]
             elif isinstance(stmt, gast.If):
                 stmt.body = self.lift_loop_returns(stmt.body)
                 stmt.orelse = self.lift_loop_returns(stmt.orelse)
@@ -908,20 +914,30 @@ class Lowerer:
                 out.append(stmt)
         return out
 
-    def _replace_returns(self, stmts, flag, value) -> list:
+    def _replace_returns(self, stmts, sites: list) -> list:
+        """Replace the returns in a loop body (appending (flag, value, return) per site to
+        `sites`);
+        a nested loop that returns is followed by `if <any of its flags>: break`."""
         out = []
         for stmt in stmts:
             if isinstance(stmt, gast.Return):
+                flag, value = self.namer.fresh("returned"), self.namer.fresh("result")
+                self.locals.update((flag, value))
+                sites.append((flag, value, stmt))
                 out += [_located(_assign(value, stmt.value), stmt),
                         _located(_assign(flag, _const(True)), stmt), _located(gast.Break(), stmt)]
                 return out
             if isinstance(stmt, gast.If):
-                stmt.body = self._replace_returns(stmt.body, flag, value)
-                stmt.orelse = self._replace_returns(stmt.orelse, flag, value)
+                stmt.body = self._replace_returns(stmt.body, sites)
+                stmt.orelse = self._replace_returns(stmt.orelse, sites)
             elif isinstance(stmt, (gast.For, gast.While)) and _contains([stmt], gast.Return):
-                stmt.body = self._replace_returns(stmt.body, flag, value)
+                inner: list = []
+                stmt.body = self._replace_returns(stmt.body, inner)
+                sites += inner
                 out.append(stmt)
-                stmt = _located(gast.If(test=_name(flag), body=[_located(gast.Break(), stmt)],
+                flags = [_name(flag) for flag, _, _ in inner]
+                test = flags[0] if len(flags) == 1 else gast.BoolOp(op=gast.Or(), values=flags)
+                stmt = _located(gast.If(test=test, body=[_located(gast.Break(), stmt)],
                                         orelse=[]), stmt)
             out.append(stmt)
         return out
