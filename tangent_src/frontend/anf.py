@@ -96,6 +96,10 @@ class ANF:
         self.user_locals = user_locals      # every name the function assigns or takes
         self.versions: dict[str, str] = {}
         self.out: list = []                 # statements of the block being built
+        # version -> where to bind it before a copy reads it: the arms (statement lists) of
+        # earlier ifs that never assign it, or the outermost loop around such an if
+        self.unbound_in: dict[str, list] = {}
+        self.loop_frame: dict | None = None  # the outermost loop being built
 
     # -- names -------------------------------------------------------------------
     def new_version(self, var: str) -> str:
@@ -340,18 +344,56 @@ class ANF:
                 merged[var] = b
             elif b is None or o is None:
                 merged[var] = b or o
+                self.unbound_in.setdefault(b or o, []).append(
+                    self.loop_frame or (orelse if b else body))
             elif b != p and o != p:
                 for stmt in orelse:
                     _Rename(o, b).visit(stmt)
                 merged[var] = b
             elif b != p:
+                self.bind_placeholder(o, node)
                 orelse.append(_locate(_assign(b, _name(o)), node))
                 merged[var] = b
             else:
+                self.bind_placeholder(b, node)
                 body.append(_locate(_assign(o, _name(b)), node))
                 merged[var] = o
         self.versions = merged
         self.emit(gast.If(test=test, body=body, orelse=orelse), node)
+
+    def bind_placeholder(self, version: str, loc) -> None:
+        """Before a branch copies `version` (`else: h2 = h`), bind it to None where it may
+        be unbound: in the arms of earlier ifs that never assign it or, for such an if in a
+        loop body (where the value of an earlier iteration persists), before the outermost
+        loop. The user's program reads it only where it is bound, but the copy reads it on
+        every path (and so do its tangent and adjoint); None has a zero derivative and
+        keeps a wrong read loud."""
+        for where in self.unbound_in.pop(version, ()):
+            if isinstance(where, list):
+                where.append(_locate(_assign(version, _const(None)), loc))
+            elif version not in where["pending"]:
+                where["pending"].append(version)
+                if where["loop"] is not None:
+                    self.emit_placeholders(where, [version])
+
+    def open_loop(self) -> dict | None:
+        """Enter a loop; returns the enclosing frame to restore (None: this is outermost)."""
+        outer = self.loop_frame
+        if outer is None:
+            self.loop_frame = {"out": self.out, "loop": None, "pending": []}
+        return outer
+
+    def close_frame(self, outer, loop) -> None:
+        """The loop is built: bind the placeholders its body asked for before it."""
+        if outer is None:
+            frame, self.loop_frame = self.loop_frame, None
+            frame["loop"] = loop
+            self.emit_placeholders(frame, frame["pending"])
+
+    def emit_placeholders(self, frame: dict, versions) -> None:
+        out = frame["out"]
+        at = next(k for k, stmt in enumerate(out) if stmt is frame["loop"])
+        out[at:at] = [_locate(_assign(v, _const(None)), frame["loop"]) for v in versions]
 
     def carried(self, loop_body, head_reads, after_reads) -> dict[str, str]:
         """Names a loop updates whose value crosses an iteration or the loop's end."""
@@ -380,6 +422,7 @@ class ANF:
         self.loop_indices.add(name)
         self._seen.add(index)
         self.versions[index] = name
+        outer = self.open_loop()
         body = self.block(node.body, after_reads | reads(node.body))
         self.close_loop(carried, body, node)
         self.versions[index] = name
@@ -388,6 +431,7 @@ class ANF:
         if hasattr(node, "checkpoint"):
             loop.checkpoint = self.atom(node.checkpoint)
         self.emit(loop, node)
+        self.close_frame(outer, loop)
 
     def stmt_With(self, node):
         """insert_grad_of: its body reads the current versions of the names it uses."""
@@ -419,10 +463,12 @@ class ANF:
             self.stmt_Assign(_locate(_assign(cond, copy.deepcopy(test)), node))
             body_in = node.body + [_locate(_assign(cond, copy.deepcopy(test)), node)]
         carried = self.carried(body_in, {cond}, after_reads | reads(body_in) | {cond})
+        outer = self.open_loop()
         body = self.block(body_in, after_reads | reads(body_in) | {cond})
         self.close_loop(carried, body, node)
         loop = gast.While(test=_name(self.versions[cond]), body=body, orelse=[])
         self.emit(loop, node)
+        self.close_frame(outer, loop)
 
 
 CONST_WORDS = {0: "zero", 1: "one", 2: "two", 3: "three", 0.5: "half"}
