@@ -118,7 +118,9 @@ def vjp(func, *primals, backend: str = "python"):
         grads = reverse.call_with(primals, {"seed": cotangent}) if reverse else ()
         grads = grads if len(wrt) > 1 else (grads,)
         found = dict(zip(wrt, grads))
-        return tuple(found.get(k, _zeros_like(p)) for k, p in enumerate(primals))
+        # zeros only for a primal without a cotangent (a nested list of arrays has no
+        # single shape: building its zeros eagerly, as a dict.get default, raised)
+        return tuple(found[k] if k in found else _zeros_like(p) for k, p in enumerate(primals))
 
     return value, vjp_fun
 

@@ -900,12 +900,16 @@ class Lowerer:
         for stmt in stmts:
             if isinstance(stmt, (gast.For, gast.While)) and _contains([stmt], gast.Return):
                 sites: list = []
+                endless = _endless(stmt)
                 stmt.body = self._replace_returns(stmt.body, sites)
                 out += [_located(_assign(flag, _const(False)), stmt) for flag, _, _ in sites]
                 out.append(stmt)
-                out += [_located(gast.If(test=_name(flag), body=[_located(
+                exits = [_located(gast.If(test=_name(flag), body=[_located(
                     gast.Return(value=_name(value)), ret)], orelse=[]), ret)
                     for flag, value, ret in sites]
+                if endless:  # only a return leaves it: the last site needs no flag
+                    exits[-1] = exits[-1].body[0]
+                out += exits
             elif isinstance(stmt, gast.If):
                 stmt.body = self.lift_loop_returns(stmt.body)
                 stmt.orelse = self.lift_loop_returns(stmt.orelse)
@@ -1164,6 +1168,12 @@ def _parse_factory(func):
                 [t.id for t in stmt.targets if isinstance(t, gast.Name)] == [name]:
             return parsed
     return None
+
+
+def _endless(loop) -> bool:
+    """`while True:` with no break of its own: only a return leaves it."""
+    return isinstance(loop, gast.While) and isinstance(loop.test, gast.Constant) and \
+        bool(loop.test.value) and not _contains(loop.body, gast.Break, stop=(gast.For, gast.While))
 
 
 def _reversed_range_call(rng):
