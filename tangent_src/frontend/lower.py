@@ -919,9 +919,8 @@ class Lowerer:
         return out
 
     def _replace_returns(self, stmts, sites: list) -> list:
-        """Replace the returns in a loop body (appending (flag, value, return) per site to
-        `sites`);
-        a nested loop that returns is followed by `if <any of its flags>: break`."""
+        """Replace the returns in a loop body, appending (flag, value, return) per site to
+        `sites`; a nested loop that returns is followed by `if <any of its flags>: break`."""
         out = []
         for stmt in stmts:
             if isinstance(stmt, gast.Return):
