@@ -61,3 +61,11 @@ def dwiggle_decorated(x):
 def apply(transform, args):
     """Run a (pickled) transform in a worker (Pool.starmap)."""
     return transform(*args)
+
+
+M = np.array([[1.0, -0.5, 0.25], [0.3, 0.8, -1.2]])
+
+
+def layer(x):
+    """A vector-valued function (for jacobian)."""
+    return np.tanh(np.dot(M, x)) * x[0]
