@@ -218,6 +218,22 @@ def test_directory_under_another_users_parent_is_not_used(tmp_path, monkeypatch)
     assert list(cache.iterdir()) == []
 
 
+def test_directory_through_another_users_symbolic_link_is_not_used(tmp_path, monkeypatch):
+    """A link they own (in a sticky directory, say) can be re-pointed at their directory."""
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    os.lchown(link, OTHER_UID, -1)
+    monkeypatch.setenv("TANGENT_SRC_CACHE", str(link / "cache"))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        run_gradients()
+    found = cache_warnings(record)
+    assert len(found) == 1 and "symbolic link owned by uid" in str(found[0].message)
+    assert not (real / "cache").exists() or list((real / "cache").iterdir()) == []
+
+
 def test_sticky_world_writable_parent_is_fine(tmp_path, monkeypatch):
     """Like /tmp: others can write there, but not rename the user's entries."""
     parent = tmp_path / "shared"

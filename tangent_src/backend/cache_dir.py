@@ -109,9 +109,20 @@ def _euid() -> int | None:
 
 
 def _parent_problem(parent: str, euid: int | None) -> str | None:
-    """A parent another user could rename the cache directory out of (and replace)."""
+    """A parent another user could rename the cache directory out of (and replace), or a
+    symbolic link on the way to it that another user could re-point."""
     if euid is None:
         return None
+    current = parent
+    while True:  # the path as written: no component may be someone else's link
+        with contextlib.suppress(OSError):
+            st = os.lstat(current)
+            if stat.S_ISLNK(st.st_mode) and st.st_uid not in (0, euid):
+                return f"its parent {current} is a symbolic link owned by uid {st.st_uid}"
+        up = os.path.dirname(current)
+        if up == current:
+            break
+        current = up
     current = os.path.realpath(parent)
     while True:
         try:
@@ -129,17 +140,16 @@ def _parent_problem(parent: str, euid: int | None) -> str | None:
         current = up
 
 
-def _create(path: str) -> None:
-    """Create the directory (and missing parents) 0700, with its CACHEDIR.TAG."""
+def _create(path: str) -> bool:
+    """Create the directory (and missing parents) 0700; whether it was created."""
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
         os.makedirs(parent, mode=0o700, exist_ok=True)
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
-        return
-    with contextlib.suppress(OSError):
-        write_file(path, TAG_NAME, _TAG)
+        return False
+    return True
 
 
 def usable() -> str | None:
@@ -147,7 +157,7 @@ def usable() -> str | None:
     it must not or cannot be used."""
     path = location()
     try:
-        _create(path)
+        created = _create(path)
     except OSError as exc:
         warn_once(path, f"cannot create it ({_why(exc)})")
         return None
@@ -155,6 +165,9 @@ def usable() -> str | None:
     if problem:
         warn_once(path, problem)
         return None
+    if created:  # only once checked: nothing is written to a directory before that
+        with contextlib.suppress(OSError):
+            write_file(path, TAG_NAME, _TAG)
     return path
 
 
