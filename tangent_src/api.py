@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+import sys
 import threading
 
 import numpy as np
@@ -173,6 +174,21 @@ class Transform:
         functools.update_wrapper(self, inner)
         del self.__wrapped__  # so inspect does not mistake this for the function itself
         self.__name__ = f"{kind}_{getattr(inner, '__name__', 'f')}"
+
+    # -- pickling --------------------------------------------------------------------
+    def __reduce__(self):
+        """Pickle as what the transform was built from: the function (by reference, as
+        pickle stores functions), wrt and the options; the other side generates its code
+        again. A transform bound to a module-level name (`@grad def df...`) is pickled as
+        that name. Generated code, loaded modules and caches are never pickled."""
+        module = sys.modules.get(getattr(self, "__module__", None) or "")
+        found = module
+        for part in getattr(self, "__qualname__", "").split("."):
+            found = getattr(found, part, None)
+        if found is self:
+            return self.__qualname__
+        return (Transform, (self.func, self.wrt, self.single, self.mode, self.return_value,
+                            self.verbose, self.kind, self.has_aux, self.backend))
 
     # -- generation ------------------------------------------------------------------
     def target(self, classes: tuple):

@@ -3,6 +3,8 @@
     tangent-src grad path/to/mod.py:loss --wrt W,b -o dloss.py     # reverse mode
     tangent-src jvp path/to/mod.py:f --wrt x -o jvp_f.py           # forward mode
     tangent-src grad path/to/mod.py:f --order 2 -o ddf.py          # second derivative
+    tangent-src cache --info                                       # where generated code is cached
+    tangent-src cache --clear                                      # delete it
 
 Every failure the user can cause (bad arguments, a missing file or function, a module
 that fails to import, code the compiler does not support) is reported as one line on
@@ -21,6 +23,7 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
 
 from tangent_src.errors import TangentError, UserCodeError
 
@@ -142,6 +145,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_arguments(jvp, "'jvp_' + FUNC, e.g. jvp_f for f; 'jvp_jvp_' + FUNC "
                           "with --order 2", "derivative")
     jvp.set_defaults(handler=_cmd_jvp)
+
+    cache = commands.add_parser(
+        "cache",
+        help="show or clear the cache of generated modules",
+        description="Generated derivative modules are cached in $TANGENT_SRC_CACHE if set, "
+        "else $XDG_CACHE_HOME/tangent_src, else ~/.cache/tangent_src: a directory created "
+        "mode 0700 and used only while it is a real directory owned by you that no one else "
+        "can write to (otherwise the code is kept in memory, with a warning).",
+    )
+    action = cache.add_mutually_exclusive_group()
+    action.add_argument("--info", action="store_true",
+                        help="print where the cache is, whether it is usable, and its size "
+                        "(the default)")
+    action.add_argument("--clear", action="store_true",
+                        help="delete the generated modules (and numba's cache of them); "
+                        "nothing else in the directory is touched")
+    cache.set_defaults(handler=_cmd_cache)
     return parser
 
 
@@ -328,6 +348,26 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
+def _cmd_cache(args) -> int:
+    from tangent_src.backend import cache_dir
+    if args.clear:
+        try:
+            path, removed = cache_dir.clear()
+        except OSError as exc:
+            raise CLIError(exc.strerror or str(exc)) from None
+        print(f"removed {removed} file(s) from {path}")
+        return 0
+    facts = cache_dir.info()
+    status = ("usable" if facts["problem"] is None else
+              "not created yet (created when first needed)"
+              if facts["problem"] == "it does not exist" else f"not used: {facts['problem']}")
+    print(f"cache directory: {facts['path']}")
+    print(f"status: {status}")
+    print(f"files: {facts['files']} ({facts['bytes'] / 2**20:.1f} MiB); pruned beyond "
+          f"{facts['max_files']} files or {facts['max_bytes'] / 2**20:.0f} MiB")
+    return 0
+
+
 def _cmd_grad(args) -> int:
     return _write_derivative(args, mode="reverse")
 
@@ -369,12 +409,19 @@ def _write_derivative(args, mode: str) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (e.g. a cache directory that cannot be used) as one line on stderr."""
+    print(f"{PROG}: warning: {_one_line(str(message))}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 user error, 1 internal error)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return args.handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.handler(args)
     except CLIError as exc:
         print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

@@ -125,6 +125,29 @@ def vjp(func, *primals, backend: str = "python"):
     return value, vjp_fun
 
 
+def _rebuild(builder, args: tuple, kwargs: dict):
+    return builder(*args, **kwargs)
+
+
+class _Rebuildable:
+    """What hvp/hessian/jacobian return: their function, pickled as the call that built
+    it (the function by reference and the options), so that it runs in another process
+    (multiprocessing) where it generates its code again."""
+
+    def __init__(self, call, builder, *args, **kwargs):
+        self._call = call
+        self._recipe = (builder, args, kwargs)
+        self.__name__ = call.__name__
+        self.__qualname__ = call.__qualname__
+        self.__doc__ = call.__doc__
+
+    def __call__(self, *args):
+        return self._call(*args)
+
+    def __reduce__(self):
+        return (_rebuild, self._recipe)
+
+
 def _require_scalar(gradient: Transform, args, what: str) -> None:
     """Refuse a function that does not return a scalar, judged from its source or from the
     value its generated gradient computes (never by running the function itself)."""
@@ -153,7 +176,7 @@ def hvp(func, wrt=0, *, backend: str = "python"):
                 f"{np.shape(args[position])}")
         return forward.call_with(tuple(args), {index: v})
 
-    return h
+    return _Rebuildable(h, hvp, func, wrt, backend=backend)
 
 
 def hessian(func, wrt=0, *, backend: str = "python"):
@@ -177,7 +200,7 @@ def hessian(func, wrt=0, *, backend: str = "python"):
             out[:, j] = np.ravel(product(*args, e.reshape(shape)))
         return out.reshape(shape + shape)
 
-    return H
+    return _Rebuildable(H, hessian, func, wrt, backend=backend)
 
 
 def jacobian(func, wrt=0, mode: str = "rev", *, backend: str = "python"):
@@ -213,7 +236,7 @@ def jacobian(func, wrt=0, mode: str = "rev", *, backend: str = "python"):
                 jac[idx] = row
         return jac if jac.shape else float(jac)
 
-    return J
+    return _Rebuildable(J, jacobian, func, wrt, mode, backend=backend)
 
 
 def jacfwd(func, wrt=0, *, backend: str = "python"):

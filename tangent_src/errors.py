@@ -64,3 +64,10 @@ class DerivativeUndefinedError(NotDifferentiableError, ValueError):
 class ComplexValueError(UserCodeError, NotDifferentiableError):
     """A complex constant (`1j`, `complex(...)`) meets a differentiated value in the user's
     code: every rule assumes real arguments, so this is refused where it is written."""
+
+
+class CacheWarning(UserWarning):
+    """The directory for generated modules cannot be used safely (not a directory, a
+    symbolic link, owned by another user, writable by others, read-only or full): the
+    generated code is kept in memory instead. Issued once per directory and problem; the
+    derivatives are unaffected."""

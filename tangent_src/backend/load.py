@@ -1,20 +1,35 @@
-"""Load generated source as a real module file, so tracebacks, pdb and re-differentiation work."""
+"""Load generated source as a module whose source tracebacks, pdb and re-differentiation
+find: written to the checked per-user cache directory (see `cache_dir`) when it can be,
+and always kept in `linecache`, from where it is read back (never from the file, which
+another process could replace). When the cache cannot be used the module lives in memory
+only, under a `<tangent_src generated ...>` file name."""
 from __future__ import annotations
 
 import builtins
 import hashlib
 import linecache
-import os
 import re
 import sys
-import tempfile
+
+from . import cache_dir as _cache_dir
 
 
-def cache_dir() -> str:
-    path = os.environ.get("TANGENT_SRC_CACHE") or os.path.join(
-        tempfile.gettempdir(), f"tangent_src_{os.getuid() if hasattr(os, 'getuid') else 'u'}")
-    os.makedirs(path, exist_ok=True)
+def cache_dir() -> str | None:
+    """The checked cache directory, or None when generated modules stay in memory."""
+    return _cache_dir.usable()
+
+
+def _place(stem: str, text: str) -> str:
+    """Store `text` as the module file `<stem>.py` in the cache (or, when the cache cannot
+    be used, nowhere) and pin it in linecache; returns the file name to compile it under."""
+    path = _cache_dir.store(f"{stem}.py", text) or f"<tangent_src generated {stem}>"
+    # mtime None: checkcache() never drops or re-reads the entry from the disk
+    linecache.cache[path] = (len(text), None, text.splitlines(True), path)
     return path
+
+
+def _stem(name: str, digest: str) -> str:
+    return f"{re.sub(r'[^0-9A-Za-z_]', '_', name)}_{digest}"
 
 
 class LiveGlobals(dict):
@@ -37,20 +52,15 @@ class LiveGlobals(dict):
 
 def load_module(source: str, name: str, namespace: dict, live: dict | None = None,
                 user_modules: tuple = (), guards: list | None = None) -> tuple[dict, str]:
-    """Write `source` to a file named after its hash and execute it with `namespace` preset.
+    """Write `source` to a file named after its hash (or keep it in memory) and execute
+    it with `namespace` preset.
 
     Imports from the user's modules are commented out in the loaded copy: those names
     are read live from the user's globals and closure cells (`live`: name -> Ref).
     """
     text = _neutralize_imports(source, user_modules)
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
-    path = os.path.join(cache_dir(), f"{re.sub(r'[^0-9A-Za-z_]', '_', name)}_{digest}.py")
-    if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    linecache.checkcache(path)
+    path = _place(_stem(name, digest), text)
     module_ns = LiveGlobals(namespace, live or {}, guards)
     module_ns.update({"__name__": f"tangent_src_generated.{name}", "__file__": path,
                       "__builtins__": __builtins__})
@@ -78,13 +88,8 @@ def load_real_module(source: str, name: str, namespace: dict, live: dict,
     frozen = {key: ref.read() for key, ref in live.items() if ref.available()}
     fingerprint = "\n".join(f"{k}={_fingerprint(v)}" for k, v in sorted(frozen.items()))
     digest = hashlib.sha1((text + fingerprint).encode()).hexdigest()[:12]
-    stem = f"{re.sub(r'[^0-9A-Za-z_]', '_', name)}_{digest}"
-    path = os.path.join(cache_dir(), f"{stem}.py")
-    if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+    stem = _stem(name, digest)
+    path = _place(stem, text)
     modname = f"tangent_src_generated_{stem}"
     module = types.ModuleType(modname)
     module.__file__ = path

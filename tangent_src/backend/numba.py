@@ -56,13 +56,17 @@ def compile_module(module_ns: dict, names: list[str], main: str, user_modules: t
     """njit every generated function (and the user functions they call) in `module_ns`.
 
     Returns the compiled main function. Names read from user modules are frozen into the
-    namespace (numba treats globals as compile-time constants)."""
+    namespace (numba treats globals as compile-time constants). numba's disk cache is used
+    only for a module file in the checked cache directory (numba unpickles what it finds
+    in its cache; a module kept in memory has no file to cache against)."""
+    from .cache_dir import numba_cache_ready
     numba = require_numba()
+    cache = numba_cache_ready(module_ns.get("__file__"))
     for name, value in list(module_ns.items()):
         if is_user_function(value) and name not in names:
             module_ns[name] = numba.njit(value)
     for name in names:
-        module_ns[name] = numba.njit(cache=True)(module_ns[name])
+        module_ns[name] = numba.njit(cache=cache)(module_ns[name])
     return module_ns[main]
 
 
