@@ -248,10 +248,9 @@ class FunctionGuard(Guard):
 
     def holds(self) -> bool:
         func = self.value
-        if func.__code__ is not self.code or func.__defaults__ is not self.defaults:
-            return False
-        kw = func.__kwdefaults__
-        if kw is not self.kwdefaults:
-            return False
-        return not kw or len(kw) == len(self.kwitems) and all(
-            kw.get(k, self) is v for k, v in self.kwitems)
+        if func.__code__ is self.code and func.__defaults__ is self.defaults and \
+                func.__kwdefaults__ is self.kwdefaults:
+            kw = self.kwdefaults
+            return not kw or len(kw) == len(self.kwitems) and all(
+                kw.get(k, self) is v for k, v in self.kwitems)
+        return False

@@ -182,12 +182,23 @@ def _is_literal(expr) -> bool:
     return isinstance(expr, gast.Constant)
 
 
+def _literal_is(expr, value) -> bool:
+    """Whether literal `expr` still is the default `value` (`f.__defaults__` may have
+    been replaced since the def ran)."""
+    import ast
+    try:
+        literal = ast.literal_eval(gast.gast_to_ast(expr))
+    except (ValueError, TypeError, SyntaxError):
+        return False
+    return type(literal) is type(value) and repr(literal) == repr(value)
+
+
 def _default_expr(expr, value, param: str, func, taken: set, fixed: dict):
     """The expression generated code uses for a default: the function's own default value
     (evaluated once, where the function was defined), never the default's source text
     re-evaluated in the generated module, where its names (an enclosing function's
     locals, a since-rebound global) mean something else or nothing."""
-    if expr is not None and _is_literal(expr):
+    if expr is not None and _is_literal(expr) and _literal_is(expr, value):
         return expr
     if type(value) in _SIMPLE:
         return gast.Constant(value=value, kind=None)
