@@ -15,14 +15,21 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules  # noqa: F401  (registers the rule tables)
-from .analysis.shapes import (ShapeInference, is_binding, is_container, is_object,
-                              shape_class)
+from .analysis.shapes import ShapeInference, is_binding, is_container, is_object, shape_class
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.aliases import check_aliased_writes, check_inplace_sites, inlined_sites
 from .frontend.anf import assigned, to_anf
-from .frontend.bindings import (CellRef, FixedRef, FunctionGuard, GlobalRef, Guard,
-                                PathRef, ShapeGuard, binding_key)
+from .frontend.bindings import (
+    CellRef,
+    FixedRef,
+    FunctionGuard,
+    GlobalRef,
+    Guard,
+    PathRef,
+    ShapeGuard,
+    binding_key,
+)
 from .frontend.inline import inline_calls
 from .frontend.lower import _dotted, lower
 from .frontend.source import LIBRARY_MODULES, ParsedFunction, parse_function

@@ -128,11 +128,11 @@ def _function_globals(func, seen: set) -> list:
 
 
 def _full(cell) -> bool:
+    """Whether a closure cell has been assigned."""
     try:
-        cell.cell_contents
+        return cell.cell_contents is not _full
     except ValueError:
         return False
-    return True
 
 
 def frozen_salt(guards: list) -> str:

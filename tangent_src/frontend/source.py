@@ -1,7 +1,7 @@
 """Find and parse a user function's source, keeping its file and line numbers."""
 from __future__ import annotations
-
 import __future__
+
 import contextlib
 import inspect
 import linecache
