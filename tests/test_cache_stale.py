@@ -363,6 +363,13 @@ def test_generated_file_is_never_read_back(tmp_path, monkeypatch):
     forward = tangent_src.autodiff(tangent_src.grad(f), mode="forward")
     check(forward(0.7), df_exact, (0.7,))
     check(tangent_src.grad(tangent_src.grad(f))(0.7), df_exact, (0.7,))
+    # tracebacks and pdb show the code that runs, even with the file gone
+    df = tangent_src.grad(f)
+    df(0.7)
+    os.remove(df._last.path)
+    linecache.checkcache()
+    shown = "".join(linecache.getlines(df._last.path))
+    assert "def df(" in shown and "np.cos" in shown
 
 
 # -- numba --------------------------------------------------------------------------------
