@@ -15,7 +15,7 @@ import gast
 import numpy
 
 from ..naming import Namer
-from .bindings import AttrRef, Guard
+from .bindings import AttrRef, FunctionGuard, Guard
 from .source import ParsedFunction, is_library_object, is_user_function, parse_function
 
 # construct -> (what to call it, hint). One line per unsupported statement or expression.
@@ -254,8 +254,9 @@ class Lowerer:
         if func not in self.factories:
             self.factories[func] = _parse_factory(func)
         found = self.factories[func]
-        if found is not None:
-            self.parsed.resolved.add(head)  # rebinding the factory makes the code stale
+        if found is not None:  # rebinding the factory, or its code, makes the code stale
+            self.parsed.resolved.add(head)
+            self.parsed.guards.append(FunctionGuard(func))
         return found
 
     def expand_factory(self, call):
