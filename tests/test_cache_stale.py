@@ -235,6 +235,27 @@ def test_swapped_code_object():
     check(tangent_src.value_and_grad(f)(0.6)[1], f, (0.6,))
 
 
+def test_swapped_code_of_a_closure_factory():
+    nb = Notebook()
+    nb.run("""
+        def make(c):
+            def g(x):
+                return c * np.sin(x)
+            return g
+        def make_cubic(c):
+            def g(x):
+                return c * x * x * x
+            return g
+        def loss(x):
+            g = make(2.0)
+            return g(x) + x
+    """)
+    df = tangent_src.grad(nb["loss"])
+    check(df(0.5), nb["loss"], (0.5,))
+    nb["make"].__code__ = nb["make_cubic"].__code__
+    assert df(0.5) == pytest.approx(2.0 * 3 * 0.25 + 1.0)
+
+
 # -- closure cells and module attributes ------------------------------------------------------
 def test_closure_cell_rebound_after_first_call():
     k = 2.0
