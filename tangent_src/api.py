@@ -12,6 +12,7 @@ import inspect
 import numbers
 import sys
 import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -21,8 +22,14 @@ from .backend import numba as numba_backend
 from .backend.load import load_module, load_real_module
 from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
+from .frontend.bindings import FunctionGuard
 
-_CACHE: dict = {}
+# key -> _Compiled, least recently used first. Bounded: an entry holds the user functions
+# it was generated from (and any function passed as an argument), so an unbounded cache
+# would keep every closure ever differentiated alive. A transform keeps the entries it
+# uses itself, so eviction costs at most a regeneration.
+_CACHE: OrderedDict = OrderedDict()
+CACHE_SIZE = 256
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 _LOCK = threading.RLock()
 
@@ -67,9 +74,13 @@ class _Compiled:
         fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
         fixed.setdefault("np", np)
         self.guards = builder.guards()
+        if hasattr(func, "__code__") and all(g.value is not func for g in self.guards):
+            self.guards.insert(0, FunctionGuard(func))  # a wrapper, unwrapped when parsed
+        loader = load_module
         if backend == "numba":
-            self.guards += numba_backend.frozen_guards(live)
-        loader = load_real_module if backend == "numba" else load_module
+            self.guards = numba_backend.frozen_guards(live, self.guards, fixed, self.source)
+            loader = functools.partial(load_real_module,
+                                       salt=numba_backend.frozen_salt(self.guards))
         module_ns, self.path = loader(self.source, self.main.name, fixed, live, user_modules,
                                       self.guards)
         if mode == "split":
@@ -87,13 +98,11 @@ class _Compiled:
                                                          user_modules)
 
     def stale(self) -> bool:
-        """Whether a global or closure cell the code was generated (or, under numba,
-        compiled) for has been rebound since: then it must be generated again."""
-        for ref, value in self.guards:
-            try:
-                if ref.read() is not value:
-                    return True
-            except KeyError:
+        """Whether something the code was generated (or, under numba, compiled) for has
+        changed since (a callee rebound, a function's code or defaults replaced, a method
+        monkeypatched, a module attribute's shape class): then it is generated again."""
+        for guard in self.guards:  # noqa: SIM110  (a loop: half the cost of all() here)
+            if not guard.holds():
                 return True
         return False
 
@@ -123,6 +132,10 @@ def _compiled(func, wrt, mode, return_value, classes=(), inline=False,
         if hit is None or hit.guards and hit.stale():
             hit = _CACHE[key] = _Compiled(func, wrt, mode, return_value, classes, inline,
                                           has_aux, backend)
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        else:
+            _CACHE.move_to_end(key)
         return hit
 
 
@@ -261,6 +274,8 @@ class Transform:
         self._check_inputs(compiled, args, kwargs)
         result = self._checked_call(compiled, classes, args, kwargs)
         if key is not None and compiled.checked:  # numba: compiled and run once already
+            if len(self._fast) >= CACHE_SIZE:  # keyed by function arguments too: bounded
+                self._fast.clear()
             self._fast[key] = compiled
         return self._finish(result)
 

@@ -15,15 +15,24 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules  # noqa: F401  (registers the rule tables)
-from .analysis.shapes import ShapeInference, is_binding, is_container, is_object
+from .analysis.shapes import ShapeInference, is_binding, is_container, is_object, shape_class
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.aliases import check_aliased_writes, check_inplace_sites, inlined_sites
 from .frontend.anf import assigned, to_anf
-from .frontend.bindings import CellRef, FixedRef, GlobalRef, binding_key
+from .frontend.bindings import (
+    CellRef,
+    FixedRef,
+    FunctionGuard,
+    GlobalRef,
+    Guard,
+    PathRef,
+    ShapeGuard,
+    binding_key,
+)
 from .frontend.inline import inline_calls
 from .frontend.lower import _dotted, lower
-from .frontend.source import ParsedFunction, parse_function
+from .frontend.source import LIBRARY_MODULES, ParsedFunction, parse_function
 from .naming import Namer
 from .optimize import Optimizer, optimize, own_accumulators
 from .transform.forward import Forward
@@ -293,20 +302,38 @@ class ModuleBuilder:
                 and not isinstance(ref.read(), type(os))}
 
     def guards(self) -> list:
-        """(ref, value) for every global or closure cell the generation resolved to a
-        function, class or object (what the generated code is specialized on): if one is
-        rebound, the generated code is stale and must be generated again."""
+        """Every fact the generated code was specialized on (bindings.Guard), checked before
+        each run; when one no longer holds, the code is stale and is generated again:
+        - each user function it was built from keeps its code object and defaults;
+        - each global or closure cell resolved to a function, class or object (a callee,
+          a module) still holds it; each dotted name resolved (`mod.g`, `model.predict`)
+          still leads to the same object, or for a number/array (`cfg.w`) to one of the
+          same shape class; each method looked up on an argument's class is unchanged;
+        - the same for the generated code it differentiates (higher order).
+        Values (numbers, arrays) are not guarded: the code reads them when it runs."""
         out, seen = [], set()
         parsed_all = [fn.parsed for fn in self.functions] + [
             p for p, _, _ in self.cores.values()]
+
+        def add(guard):
+            if guard.identity() not in seen:
+                seen.add(guard.identity())
+                out.append(guard)
         for parsed in parsed_all:
-            inner = getattr(parsed.live_globals, "guards", None)
-            for ref, value in list(inner or ()) + [
-                    (parsed.ref(n), parsed.namespace.get(n)) for n in sorted(parsed.resolved)]:
-                if isinstance(ref, (GlobalRef, CellRef)) and not _data(value) and \
-                        ref.identity() not in seen:
-                    seen.add(ref.identity())
-                    out.append((ref, value))
+            if hasattr(parsed.func, "__code__"):
+                add(FunctionGuard(parsed.func))
+            for guard in getattr(parsed.live_globals, "guards", None) or ():
+                add(guard)
+            for name in sorted(parsed.resolved):
+                ref, value = parsed.ref(name), parsed.namespace.get(name)
+                if isinstance(ref, (GlobalRef, CellRef)) and not _data(value):
+                    add(Guard(ref, value))
+            for dotted in sorted(parsed.paths):
+                guard = _path_guard(parsed, dotted)
+                if guard is not None:
+                    add(guard)
+            for guard in parsed.guards:
+                add(guard)
         return out
 
     def live_globals(self) -> tuple[dict, dict, tuple]:
@@ -506,6 +533,8 @@ def _resolver(parsed: ParsedFunction):
             return None
         head, *rest = dotted.split(".")
         parsed.resolved.add(head)
+        if rest:
+            parsed.paths.add(dotted)
         if head in parsed.namespace:
             obj = parsed.namespace[head]
         elif hasattr(builtins, head):
@@ -522,6 +551,27 @@ def _resolver(parsed: ParsedFunction):
                                    hint="check the spelling") from None
         return obj
     return resolve
+
+
+def _path_guard(parsed: ParsedFunction, dotted: str):
+    """The guard of a dotted name generation resolved (None: nothing to guard): a library
+    module's functions (np.sin) are taken as fixed; a number or array is guarded by its
+    shape class (inference used it), anything else by identity."""
+    head, *rest = dotted.split(".")
+    ref = parsed.ref(head)
+    if ref is None or not ref.available():
+        return None
+    base = ref.read()
+    if isinstance(base, type(os)) and base.__name__.split(".")[0] in LIBRARY_MODULES:
+        return None
+    path = PathRef(ref, rest)
+    try:
+        value = path.read()
+    except KeyError:
+        return None
+    if _data(value):
+        return ShapeGuard(path, value, shape_class)
+    return Guard(path, value)
 
 
 def _rename_free(nodes: list, name: str, new: str) -> None:

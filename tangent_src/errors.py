@@ -51,6 +51,11 @@ class SourceUnavailableError(TangentError):
     """The source of a function cannot be found (built in, or defined in a REPL without history)."""
 
 
+class SourceChangedError(SourceUnavailableError):
+    """The source found for a function is not the code Python runs for it: its file was
+    edited after the function was defined (reload the module or re-run the cell)."""
+
+
 class DerivativeNotImplementedError(NotDifferentiableError, NotImplementedError):
     """Raised while a generated derivative runs: the rule does not cover this case of its
     function (an `ord`, a mode, a shape combination); never a wrong value instead."""

@@ -64,6 +64,7 @@ def load_module(source: str, name: str, namespace: dict, live: dict | None = Non
     module_ns = LiveGlobals(namespace, live or {}, guards)
     module_ns.update({"__name__": f"tangent_src_generated.{name}", "__file__": path,
                       "__builtins__": __builtins__})
+    remember_source(module_ns, path, text)
     exec(compile(text, path, "exec"), module_ns)
     return module_ns, path
 
@@ -78,15 +79,28 @@ def _neutralize_imports(source: str, user_modules: tuple) -> str:
     return "\n".join(out) + "\n"
 
 
+def remember_source(namespace: dict, path: str, text: str) -> None:
+    """Keep a generated module's source in memory: in its namespace (higher derivatives
+    parse it from there, never from the file, which may have been edited or replaced
+    since) and in linecache for tracebacks and pdb (an entry without a modification time,
+    which checkcache leaves alone)."""
+    from ..frontend.source import GENERATED_SOURCE
+    namespace[GENERATED_SOURCE] = text
+    linecache.cache[path] = (len(text), None, text.splitlines(True), path)
+
+
 def load_real_module(source: str, name: str, namespace: dict, live: dict,
-                     user_modules: tuple, guards: list | None = None):
+                     user_modules: tuple, guards: list | None = None, salt: str = ""):
     """Like `load_module`, but as a module registered in sys.modules (numba's on-disk cache
     re-imports the module that defined a function by its name). The values numba freezes
-    are part of the file's name: its cache never serves code compiled for other values."""
+    are part of the file's name (`salt` describes those outside `live`: module attributes,
+    the globals of user functions it compiles): its cache never serves code compiled for
+    other values."""
     import types
     text = _neutralize_imports(source, user_modules)
     frozen = {key: ref.read() for key, ref in live.items() if ref.available()}
     fingerprint = "\n".join(f"{k}={_fingerprint(v)}" for k, v in sorted(frozen.items()))
+    fingerprint += salt
     digest = hashlib.sha1((text + fingerprint).encode()).hexdigest()[:12]
     stem = _stem(name, digest)
     path = _place(stem, text)
@@ -95,6 +109,7 @@ def load_real_module(source: str, name: str, namespace: dict, live: dict,
     module.__file__ = path
     module.__dict__.update(namespace)
     module.__dict__.update(frozen)  # numba reads globals at compile time
+    remember_source(module.__dict__, path, text)
     exec(compile(text, path, "exec"), module.__dict__)
     sys.modules[modname] = module
     return module.__dict__, path

@@ -29,13 +29,18 @@ def require_numba():
     return numba
 
 
-def frozen_guards(live: dict) -> list:
-    """(ref, value) for each live name numba will freeze (it reads globals at compile
-    time): rebinding one makes the compiled code stale, which the caller detects. A closure
-    cell holding a value that can change in place (an array) cannot be frozen safely:
-    refuse it rather than compute with an old value."""
-    from ..frontend.bindings import CellRef, is_frozen_safe
-    out = []
+def frozen_guards(live: dict, guards: list, fixed: dict, source: str) -> list:
+    """The guards of numba-compiled code: `guards` (what generation relied on) plus every
+    value numba freezes (it reads globals at compile time, and arrays as constants), each
+    checked by identity, an array also by its contents:
+    - the names the generated code reads live, and the module attributes it reads;
+    - the globals, module attributes and closure cells of the user functions it compiles
+      (and of the user functions those call).
+    A closure cell holding a value that can change in place (an array) cannot be frozen
+    safely: refused rather than computed with an old value."""
+    from ..frontend.bindings import CellRef, ShapeGuard, is_frozen_safe
+    out = [_value_guard(g.ref, g.ref.read()) if isinstance(g, ShapeGuard) and
+           g.ref.available() else g for g in guards]
     for name in sorted(live):
         ref = live[name]
         if not ref.available():
@@ -48,8 +53,140 @@ def frozen_guards(live: dict) -> list:
                 f"and a {type(value).__name__} can change in place)",
                 construct="closure variable", hint=f"pass '{ref.key}' as an argument, "
                 "or use the default Python back end", **ref.where())
-        out.append((ref, value))
+        out.append(_value_guard(ref, value))
+    values = {**fixed, **{n: r.read() for n, r in live.items() if r.available()}}
+    for name, value in sorted(values.items()):
+        if _user_module(value):  # `cfg.C` in generated code: frozen too
+            from ..frontend.bindings import FixedRef, PathRef
+            for attr in sorted(set(re.findall(rf"\b{re.escape(name)}\.(\w+)", source))):
+                path = PathRef(FixedRef(value), [attr])
+                if path.available():
+                    out.append(_value_guard(path, path.read()))
+    seen: set = set()
+    for value in values.values():
+        if is_user_function(value):
+            out += _function_globals(value, seen)
+    return _unique(out)
+
+
+def _unique(guards: list) -> list:
+    found, out = set(), []
+    for guard in guards:
+        if guard.identity() not in found:
+            found.add(guard.identity())
+            out.append(guard)
     return out
+
+
+def _user_module(value) -> bool:
+    import types
+
+    from ..frontend.source import LIBRARY_MODULES
+    return isinstance(value, types.ModuleType) and \
+        value.__name__.split(".")[0] not in LIBRARY_MODULES
+
+
+def _value_guard(ref, value):
+    """A frozen value's guard: arrays by contents (numba copies them into the code)."""
+    import numpy as np
+
+    from ..frontend.bindings import ContentGuard, Guard
+    return ContentGuard(ref, value) if isinstance(value, np.ndarray) else Guard(ref, value)
+
+
+def _function_globals(func, seen: set) -> list:
+    """Guards for what numba freezes when it compiles user function `func`: its code and
+    defaults, the globals and cells it reads, attributes of user modules it reads, and
+    the same for the user functions among them."""
+    from ..frontend.bindings import CellRef, FunctionGuard, GlobalRef, PathRef
+    if func in seen:
+        return []
+    seen.add(func)
+    out = [FunctionGuard(func)]
+    codes, stack = [], [func.__code__]
+    while stack:
+        code = stack.pop()
+        codes.append(code)
+        stack += [c for c in code.co_consts if isinstance(c, type(code))]
+    names = sorted({n for c in codes for n in c.co_names})
+    refs = [(GlobalRef(func.__globals__, n), func.__globals__[n]) for n in names
+            if n in func.__globals__]
+    refs += [(CellRef(cell, n, func), cell.cell_contents) for n, cell in
+             zip(func.__code__.co_freevars, func.__closure__ or ()) if _full(cell)]
+    for ref, value in refs:
+        out.append(_value_guard(ref, value))
+        if _user_module(value):
+            for attr in names:
+                if hasattr(value, attr):
+                    path = PathRef(ref, [attr])
+                    out.append(_value_guard(path, path.read()))
+                    if is_user_function(path.read()):
+                        out += _function_globals(path.read(), seen)
+        elif is_user_function(value):
+            out += _function_globals(value, seen)
+    return out
+
+
+def _full(cell) -> bool:
+    """Whether a closure cell has been assigned."""
+    try:
+        return cell.cell_contents is not _full
+    except ValueError:
+        return False
+
+
+def frozen_salt(guards: list) -> str:
+    """A text naming every frozen value (same text in any process: same compiled code),
+    for the on-disk cache's key."""
+    lines = set()
+    for guard in guards:
+        try:
+            value = guard.ref.read()
+        except KeyError:
+            continue
+        lines.add(f"{_label(guard.ref)}={_stable(value)}")
+    return "\n" + "\n".join(sorted(lines))
+
+
+def _label(ref) -> str:
+    """Where a frozen value is read, in words that mean the same in another process."""
+    from ..frontend.bindings import AttrRef, CellRef, FixedRef, GlobalRef, PathRef
+    if isinstance(ref, GlobalRef):
+        return f"{ref.module}.{ref.key}"
+    if isinstance(ref, CellRef):
+        return f"{ref.owner}:{ref.key}"
+    if isinstance(ref, PathRef):
+        return _label(ref.head) + "." + ".".join(ref.path)
+    if isinstance(ref, AttrRef):
+        return f"{_stable(ref.owner)}.{ref.name}"
+    if isinstance(ref, FixedRef):
+        return _stable(ref.value)
+    return type(ref).__name__
+
+
+def _stable(value) -> str:
+    """A text standing for `value` that is the same in every process for the same value
+    (arrays by contents, functions by their code and defaults)."""
+    import hashlib
+    import types
+
+    import numpy as np
+    if isinstance(value, np.ndarray):
+        data = hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()
+        return f"array({value.dtype},{value.shape},{data})"
+    if isinstance(value, (bool, int, float, complex, str, bytes, type(None), np.generic)):
+        return f"{type(value).__name__}({value!r})"
+    if isinstance(value, tuple):
+        return "(" + ",".join(_stable(v) for v in value) + ")"
+    if isinstance(value, types.ModuleType):
+        return f"module({value.__name__})"
+    name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
+    code = getattr(value, "__code__", None)
+    if code is None:
+        return name or type(value).__name__
+    from ..frontend.source import _code_key
+    digest = hashlib.sha1(repr(_code_key(code)).encode()).hexdigest()
+    return f"{name}[{digest}]{_stable(value.__defaults__)}"
 
 
 def compile_module(module_ns: dict, names: list[str], main: str, user_modules: tuple):

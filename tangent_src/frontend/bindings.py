@@ -122,3 +122,135 @@ def is_frozen_safe(value) -> bool:
     import numpy as np
     return isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.ModuleType,
                               type, np.ufunc))
+
+
+class PathRef(Ref):
+    """`head.a.b`: an attribute path read from a global or cell (a module attribute, a
+    method of a module-level object), followed when read."""
+
+    kind = "path"
+
+    def __init__(self, head: Ref, path: tuple):
+        self.head, self.path = head, tuple(path)
+
+    def read(self):
+        value = self.head.read()
+        try:
+            for part in self.path:
+                value = getattr(value, part)
+        except AttributeError:
+            raise KeyError(".".join(self.path)) from None
+        return value
+
+    def identity(self) -> tuple:
+        return ("path", self.head.identity(), self.path)
+
+
+class AttrRef(Ref):
+    """Attribute `name` of a fixed object (a method looked up on an argument's class)."""
+
+    kind = "attr"
+
+    def __init__(self, owner, name: str):
+        self.owner, self.name = owner, name
+
+    def read(self):
+        try:
+            return getattr(self.owner, self.name)
+        except AttributeError:
+            raise KeyError(self.name) from None
+
+    def identity(self) -> tuple:
+        return ("attr", id(self.owner), self.name)
+
+
+# -- guards: what generated code was specialized on ---------------------------------------
+def _same(a, b) -> bool:
+    """Identity, except that a bound method is the same when its function and object are
+    (each attribute access makes a new method object)."""
+    if a is b:
+        return True
+    if isinstance(a, types.MethodType) and isinstance(b, types.MethodType):
+        return a.__func__ is b.__func__ and a.__self__ is b.__self__
+    return False
+
+
+class Guard:
+    """A fact the generated code was built on, checked before each run: the place `ref`
+    still holds `value` (the same object). Subclasses compare less (a shape class) or more
+    (an array's contents)."""
+
+    def __init__(self, ref: Ref, value):
+        self.ref, self.value = ref, value
+
+    def identity(self) -> tuple:
+        return (type(self).__name__, self.ref.identity())
+
+    def holds(self) -> bool:
+        try:
+            return _same(self.ref.read(), self.value)
+        except KeyError:
+            return False
+
+
+class ShapeGuard(Guard):
+    """A number or array read through a module attribute: shape inference used its shape
+    class (scalar, (N, N) ...), so only a change of shape class makes the code stale; the
+    value itself is read when the code runs."""
+
+    def __init__(self, ref: Ref, value, shape_class):
+        super().__init__(ref, value)
+        self.value = None  # do not keep the data alive
+        self.shape = shape_class(value)
+        self._shape_class = shape_class
+
+    def holds(self) -> bool:
+        try:
+            return self._shape_class(self.ref.read()) == self.shape
+        except KeyError:
+            return False
+
+
+class ContentGuard(Guard):
+    """An array numba froze into compiled code (numba treats global arrays as constants):
+    the code is stale when the array is rebound or changed in place. The check reads the
+    array once, as the compiled code would."""
+
+    def __init__(self, ref: Ref, value):
+        import numpy as np
+        super().__init__(ref, value)
+        self.copy = np.array(value, copy=True)
+
+    def holds(self) -> bool:
+        import numpy as np
+        try:
+            value = self.ref.read()
+        except KeyError:
+            return False
+        return value is self.value and np.array_equal(value, self.copy, equal_nan=True)
+
+
+class FunctionGuard(Guard):
+    """A user function the code was generated from: its code object, defaults and
+    keyword defaults must be the ones it had (`f.__code__ = ...`, `f.__defaults__ = ...`
+    and `f.__kwdefaults__[k] = ...` change what it computes without rebinding it)."""
+
+    def __init__(self, func):
+        super().__init__(FixedRef(func), func)
+        self.code = func.__code__
+        self.defaults = func.__defaults__
+        kw = func.__kwdefaults__
+        self.kwdefaults = kw
+        self.kwitems = tuple(kw.items()) if kw else ()
+
+    def identity(self) -> tuple:
+        return ("function", id(self.value))
+
+    def holds(self) -> bool:
+        func = self.value
+        if func.__code__ is self.code and func.__defaults__ is self.defaults and \
+                func.__kwdefaults__ is self.kwdefaults:
+            kw = self.kwdefaults
+            return not kw or len(kw) == len(self.kwitems) and all(
+                kw.get(k, self) is v for k, v in self.kwitems)
+        return False

@@ -15,6 +15,7 @@ import gast
 import numpy
 
 from ..naming import Namer
+from .bindings import AttrRef, FunctionGuard, Guard
 from .source import ParsedFunction, is_library_object, is_user_function, parse_function
 
 # construct -> (what to call it, hint). One line per unsupported statement or expression.
@@ -248,11 +249,14 @@ class Lowerer:
             func = getattr(func, part, None)
         if not is_user_function(func):
             return None
+        if rest:
+            self.parsed.paths.add(_dotted(call.func))
         if func not in self.factories:
             self.factories[func] = _parse_factory(func)
         found = self.factories[func]
-        if found is not None:
-            self.parsed.resolved.add(head)  # rebinding the factory makes the code stale
+        if found is not None:  # rebinding the factory, or its code, makes the code stale
+            self.parsed.resolved.add(head)
+            self.parsed.guards.append(FunctionGuard(func))
         return found
 
     def expand_factory(self, call):
@@ -369,6 +373,8 @@ class Lowerer:
             return None
         head, *rest = name.split(".")
         self.parsed.resolved.add(head)
+        if rest:
+            self.parsed.paths.add(name)
         obj = self.parsed.namespace.get(head)
         for part in rest:
             obj = getattr(obj, part, None)
@@ -1089,6 +1095,8 @@ class _Methods(gast.NodeTransformer):
             method = inspect.getattr_static(cls, func.attr, None)
             if inspect.isfunction(method):  # model.predict(x) -> Model_predict(model, x)
                 alias = self.bind(f"{cls.__name__}_{func.attr}", method, node)
+                # `Model.predict = ...` later makes the generated code stale
+                self.lowerer.parsed.guards.append(Guard(AttrRef(cls, func.attr), method))
                 call = gast.Call(func=alias, args=[func.value, *node.args],
                                  keywords=node.keywords)
                 return _located(call, node)

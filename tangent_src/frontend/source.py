@@ -1,5 +1,6 @@
 """Find and parse a user function's source, keeping its file and line numbers."""
 from __future__ import annotations
+import __future__
 
 import contextlib
 import inspect
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from ..errors import SourceUnavailableError, UnsupportedSyntaxError
+from ..errors import SourceChangedError, SourceUnavailableError, UnsupportedSyntaxError
 from .bindings import CellRef, FixedRef, GlobalRef, Ref
 
 # Libraries whose Python functions are never differentiated from their source: a call of
@@ -46,6 +47,8 @@ class ParsedFunction:
     adopted: dict = field(default_factory=dict)  # name -> Ref of an inlined callee's name
     fixed: dict = field(default_factory=dict)  # name -> FixedRef (default values)
     resolved: set = field(default_factory=set)  # names resolved to objects while generating
+    paths: set = field(default_factory=set)  # dotted names (mod.w, obj.method) resolved
+    guards: list = field(default_factory=list)  # other facts generation relied on (Guard)
 
     def ref(self, name: str) -> Ref | None:
         """Where the function reads free name `name` (None: a builtin or unknown), in
@@ -119,10 +122,15 @@ def _namespace(func) -> dict:
 def parse_function(func) -> ParsedFunction:
     """Parse `func` into a gast FunctionDef whose line numbers match its file."""
     func = _unwrap(func)
+    code = getattr(func, "__code__", func)  # inspect would follow __wrapped__
+    generated = _generated_lines(func)
     try:
-        code = getattr(func, "__code__", func)  # inspect would follow __wrapped__
-        filename = inspect.getsourcefile(code) or inspect.getfile(code)
-        src_lines, first_line = inspect.getsourcelines(code)
+        if generated is not None:  # generated code: its source is kept in memory
+            filename, first_line = code.co_filename, code.co_firstlineno
+            src_lines = inspect.getblock(generated[first_line - 1:])
+        else:
+            filename = inspect.getsourcefile(code) or inspect.getfile(code)
+            src_lines, first_line = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         name = getattr(func, "__qualname__", repr(func))
         raise SourceUnavailableError(
@@ -144,9 +152,15 @@ def parse_function(func) -> ParsedFunction:
     node = next((n for n in module.body if isinstance(n, kinds)), None)
     if node is None and func.__name__ == "<lambda>":
         node = _lambda_def(module, func)
-    lines = linecache.getlines(filename) or raw.splitlines(True)
+    lines = generated or linecache.getlines(filename) or raw.splitlines(True)
     if node is None:
         raise SourceUnavailableError(f"{filename}:{first_line}: expected a function definition")
+    if generated is None and _source_matches(func, dedented) is False:
+        raise SourceChangedError(
+            f"{filename}:{first_line}: the source of {func.__qualname__} in this file is not "
+            "the code Python runs for it (the file was edited after the function was "
+            "defined); reload the module (importlib.reload) or re-run the cell that defines "
+            "it, then differentiate again")
     parsed = ParsedFunction(func, node, filename, lines, col_shift, _namespace(func),
                             func.__globals__)
     parsed.fixed = _bind_defaults(node, func, parsed.namespace)
@@ -168,12 +182,23 @@ def _is_literal(expr) -> bool:
     return isinstance(expr, gast.Constant)
 
 
+def _literal_is(expr, value) -> bool:
+    """Whether literal `expr` still is the default `value` (`f.__defaults__` may have
+    been replaced since the def ran)."""
+    import ast
+    try:
+        literal = ast.literal_eval(gast.gast_to_ast(expr))
+    except (ValueError, TypeError, SyntaxError):
+        return False
+    return type(literal) is type(value) and repr(literal) == repr(value)
+
+
 def _default_expr(expr, value, param: str, func, taken: set, fixed: dict):
     """The expression generated code uses for a default: the function's own default value
     (evaluated once, where the function was defined), never the default's source text
     re-evaluated in the generated module, where its names (an enclosing function's
     locals, a since-rebound global) mean something else or nothing."""
-    if expr is not None and _is_literal(expr):
+    if expr is not None and _is_literal(expr) and _literal_is(expr, value):
         return expr
     if type(value) in _SIMPLE:
         return gast.Constant(value=value, kind=None)
@@ -271,3 +296,133 @@ def _passes_through(wrapper) -> bool:
         (not star or star[0] == args.vararg.id) and \
         len(call.keywords) == len(kw) == (1 if args.kwarg else 0) and \
         (not kw or kw[0] == args.kwarg.id)
+
+
+# -- the source must be the code that runs --------------------------------------------------
+GENERATED_SOURCE = "__tangent_source__"  # a generated module's global: its source text
+_FUTURE_FLAGS = 0
+for _feature in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
+
+
+def _generated_lines(func) -> list[str] | None:
+    """The lines of the module that defines `func` when tangent_src generated it (kept in
+    memory: the file written for tracebacks is never read back, so editing or replacing
+    it cannot change a higher derivative)."""
+    scope = getattr(func, "__globals__", None)
+    text = dict.get(scope, GENERATED_SOURCE) if isinstance(scope, dict) else None
+    if not isinstance(text, str) or func.__code__.co_filename != dict.get(scope, "__file__"):
+        return None
+    return text.splitlines(True)
+
+
+def _source_matches(func, text: str) -> bool | None:
+    """Whether `text` (the dedented source found for `func`) compiles to `func.__code__`:
+    False when the file was edited since the function was defined, None when it cannot be
+    told (the text does not compile on its own, or pytest rewrote its asserts)."""
+    code = getattr(func, "__code__", None)
+    if code is None or ("@pytest_ar" in func.__globals__ and "assert" in text):
+        return None
+    imported = _imported_names(code.co_filename)
+    variants = [imported] if imported is not None else [(), _module_names(func)]
+    want = _code_key(code)
+    for names in variants:
+        # a name bound by `import` in the defining module is called differently (3.11)
+        head = "".join(f"import {n}\n" for n in sorted(names))
+        try:
+            compiled = compile(head + _compilable(func, text), code.co_filename, "exec",
+                               flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return None
+        if any(_code_key(c) == want for c in _codes(compiled) if c.co_name == code.co_name):
+            return True
+    return False
+
+
+_IMPORTED: dict = {}
+
+
+def _imported_names(filename: str) -> frozenset | None:
+    """Names the module (or notebook cell) in `filename` binds by `import` at its top level
+    (None when its text cannot be parsed); cached by the text."""
+    text = "".join(linecache.getlines(filename))
+    key = (filename, hash(text))
+    if key not in _IMPORTED:
+        import ast
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            return None
+        names = set()
+        for node in _top_level(tree.body):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names |= {(a.asname or a.name).split(".")[0] for a in node.names
+                          if a.name != "*"}
+        if len(_IMPORTED) > 256:
+            _IMPORTED.clear()
+        _IMPORTED[key] = frozenset(names)
+    return _IMPORTED[key]
+
+
+def _top_level(stmts):
+    """Statements in the module's own scope (not in function or class bodies)."""
+    import ast
+    for stmt in stmts:
+        yield stmt
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            yield from _top_level(getattr(stmt, name, []) or [])
+        for handler in getattr(stmt, "handlers", []) or []:
+            yield from _top_level(handler.body)
+
+
+def _module_names(func) -> tuple:
+    """Global names `func` reads that hold modules."""
+    import types
+    names = {n for c in _codes(func.__code__) for n in c.co_names}
+    return tuple(n for n in names if isinstance(func.__globals__.get(n), types.ModuleType))
+
+
+def _compilable(func, text: str) -> str:
+    """`text` placed where `func` was defined, as far as the compiler can tell: inside a
+    function that binds its free variables (closure reads stay closure reads) and inside
+    its class (private names are mangled the same way)."""
+    code = func.__code__
+    parts = getattr(func, "__qualname__", "").split(".")
+    owner = parts[-2] if len(parts) > 1 and parts[-2] != "<locals>" else None
+    free = [n for n in code.co_freevars if n != "__class__"]
+    head, indent = [], ""
+    if free or (parts and "<locals>" in parts):
+        head.append("def __tangent_outer__():")
+        indent = "    "
+        if free:
+            head.append(indent + " = ".join(free) + " = None")
+    if owner and owner.isidentifier():
+        head.append(f"{indent}class {owner}:")
+        indent += "    "
+    body = textwrap.indent(text, indent) if indent else text
+    return "\n".join(head + [body])
+
+
+def _codes(code):
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, type(code)):
+            yield from _codes(const)
+
+
+def _code_key(code) -> tuple:
+    """What two compilations of the same source share: bytecode, constants, names."""
+    return (code.co_code, tuple(_const_key(c) for c in code.co_consts), code.co_names,
+            code.co_varnames, code.co_argcount, code.co_kwonlyargcount)
+
+
+def _const_key(const):
+    if isinstance(const, type(_const_key.__code__)):
+        return ("code", const.co_name, _code_key(const))
+    if isinstance(const, tuple):
+        return ("tuple", tuple(_const_key(c) for c in const))
+    if isinstance(const, frozenset):
+        return ("frozenset", tuple(sorted(repr(_const_key(c)) for c in const)))
+    return (type(const).__name__, repr(const))
