@@ -692,7 +692,7 @@ def _located_at(node, site) -> bool:
         and getattr(node, "col_offset", None) == site.node.col_offset
 
 
-def _site_classes(core, site: InPlaceSite, classes) -> list:
+def _site_classes(core, site: InPlaceSite, classes, mutable=frozenset()) -> list:
     """Shape classes that decide `site`: of the left operand of the core statements an
     AugAssign was lowered to (same line, column and operator), or of the argument of the
     core call at the site's call. None found (inlined, say) means unknown."""
@@ -712,7 +712,7 @@ def _site_classes(core, site: InPlaceSite, classes) -> list:
     if not out and isinstance(site.node, gast.Call) and site.source is None:
         out = _inlined_arguments(core, site.node.lineno)
     names = [n.id if isinstance(n, gast.Name) else n for n in out]
-    return [_class_of(n, classes) for n in names] or [None]
+    return [None if n in mutable else _class_of(n, classes) for n in names] or [None]
 
 
 def _inlined_arguments(core, lineno: int) -> list:
@@ -731,12 +731,14 @@ def _class_of(atom, classes):
     return None
 
 
-def check_inplace_sites(parsed, core, sites, classes) -> None:
+def check_inplace_sites(parsed, core, sites, classes,
+                        mutable: frozenset = frozenset()) -> None:
     """Refuse `z op= v` where z may share its array with a name read afterwards, unless
     shape inference (`classes`, None when nothing is known) says z is a number there (then
-    Python rebinds z and the lowering's `z = z op v` is exact)."""
+    Python rebinds z and the lowering's `z = z op v` is exact). A scalar that may be a 0-d
+    array (`mutable`: a 0-d array argument, np.where's result, a view) is updated in place."""
     for site in sites:
-        found = _site_classes(core, site, classes)
+        found = _site_classes(core, site, classes, mutable)
         if all(cls == SCALAR for cls in found):
             continue
         owner = site.source or parsed

@@ -74,8 +74,10 @@ class Reverse:
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
                  classes: dict | None = None, trees: set | None = None,
-                 has_aux: bool = False, objects: set | None = None):
+                 has_aux: bool = False, objects: set | None = None,
+                 mutable: frozenset = frozenset()):
         self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.mutable = mutable  # scalars that may be 0-d arrays (their callees are told)
         self.objects = frozenset(objects or ())  # parameter-holder object arguments
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
         self.name = name
@@ -563,7 +565,8 @@ class Reverse:
     def call_class(self, atom):
         """The class a user function called with `atom` is specialized to."""
         name = atom.id if isinstance(atom, gast.Name) else None
-        return call_class(self.shape(atom), name, self.trees, self.tree_classes)
+        return call_class(self.shape(atom), name, self.trees, self.tree_classes,
+                          self.mutable)
 
     def shape(self, atom):
         """The shape class of an atom (see analysis/shapes.py)."""
