@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 
 import gast
 
-from ..analysis.shapes import SCALAR
+from ..analysis.shapes import ARRAY0, SCALAR
 
 VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze",
                   "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "asarray",
@@ -537,7 +537,7 @@ class _Aliases:
         if found is None:
             return
         effects, params, inlined, _ = found
-        live = self.liveness.after.get(id(stmt), frozenset())
+        live = self.liveness.after.get(id(stmt), frozenset()) | _read_later(stmt, call)
         for param, value, key in _bind(call, params):
             if param not in effects or isinstance(value, gast.Starred) or \
                     _is_immutable(value, self.immutable):
@@ -591,6 +591,20 @@ class _Aliases:
                             keyword.value, "out= (a call that writes into an existing "
                             "array)", "assign the result instead: write `a = np.add(a, b)` "
                             "rather than `np.add(a, b, out=a)`")
+
+
+def _read_later(stmt, call) -> set[str]:
+    """Names the statement holding `call` reads after the call returns (`f(x) + np.sin(x)`:
+    the second x sees what f did to it), by source position; a compound statement's head."""
+    end = (getattr(call, "end_lineno", None), getattr(call, "end_col_offset", None))
+    if None in end:
+        return set()
+    heads = [stmt] if not isinstance(stmt, (gast.If, gast.For, gast.While, gast.With,
+                                            gast.Try, gast.FunctionDef)) else \
+        [getattr(stmt, k) for k in ("test", "iter") if hasattr(stmt, k)]
+    return {n.id for head in heads for n in gast.walk(head)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and
+            (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)) >= end}
 
 
 def _is_immutable(expr, names: set[str]) -> bool:
@@ -712,7 +726,7 @@ def _site_classes(core, site: InPlaceSite, classes, mutable=frozenset()) -> list
     if not out and isinstance(site.node, gast.Call) and site.source is None:
         out = _inlined_arguments(core, site.node.lineno)
     names = [n.id if isinstance(n, gast.Name) else n for n in out]
-    return [None if n in mutable else _class_of(n, classes) for n in names] or [None]
+    return [ARRAY0 if n in mutable else _class_of(n, classes) for n in names] or [None]
 
 
 def _inlined_arguments(core, lineno: int) -> list:
