@@ -7,10 +7,13 @@ inner loop's target, is read by the rest of the outer body. The adjoint of the r
 before the inner loop's adjoint restores the name, so it read the value of a later outer
 iteration: reverse mode was silently off while jvp was right.
 """
+import inspect
+
 import numpy as np
 from fdcheck import numerical_grad
 
 import tangent_src
+from tangent_src.errors import TangentError
 
 RTOL, ATOL = 1e-6, 1e-8
 
@@ -51,7 +54,7 @@ def newton_inside_a_loop(x):
     """Each outer step runs a short while loop (a few Newton-like updates of t from the
     current x), then uses the t it left."""
     total = 0.0
-    for i in range(3):
+    for _ in range(3):
         n = 0
         while n < 2:
             t = np.sin(x) * (n + 1.0)
@@ -64,7 +67,7 @@ def newton_inside_a_loop(x):
 def scale_by_last_index(x):
     """The inner loop's index is read after it (the last value it took)."""
     for layer in range(3):
-        for j in range(1, layer + 2):
+        for j in range(1, layer + 2):  # noqa: B007 (j is read after the loop: the point)
             x = x * 1.1
         x = np.sin(x) * j
     return np.sum(x ** 2)
@@ -107,3 +110,149 @@ def test_params_loop_value_read_after_nested_loop_gradient_wrt_params():
 
     np.testing.assert_allclose(tangent_src.grad(loss)(W0), numerical_grad(loss, (W0,)),
                                rtol=RTOL, atol=ATOL)
+
+
+# -- class 2: a 0-d array is updated in place, a number is rebound ---------------------
+# numpy's `z += v` on a 0-d ndarray writes into it, so every name sharing it sees the
+# change; on a Python or NumPy number it rebinds z. Shape inference gives both the scalar
+# class, so the lowering's `z = z + v` was taken as exact for a 0-d array too. Now a 0-d
+# array argument has a class of its own, np.where's result, views and user-call results
+# may be 0-d arrays, and such an update of a value another live name shares is refused
+# where it is written (as for any array), in every transform; numbers keep working.
+
+def shifted_product(x):
+    z = x
+    z += 1.0
+    return x * z
+
+
+def leaky_relu_then_bump(x):
+    a = np.where(x > 0, x, 0.1 * x)   # a 0-d array, even for a float x
+    z = a
+    z += 0.5
+    return a * z
+
+
+def bump(p):
+    q = p
+    q += 1.0
+    return p * q
+
+
+def calls_bump(x):
+    y = np.sin(x)
+    return bump(x) * y
+
+
+def squeezed_update(v):
+    z = np.reshape(v, ())              # a 0-d view of a one-element vector
+    z += 1.0
+    return np.sum(v * z)
+
+
+def _transforms(f, args, tangent):
+    return {
+        "grad": lambda: tangent_src.grad(f)(*args),
+        "value_and_grad": lambda: tangent_src.value_and_grad(f)(*args),
+        "jvp": lambda: tangent_src.jvp(f, args, (tangent,)),
+        "hvp": lambda: tangent_src.hvp(f)(*args, tangent),
+    }
+
+
+def _refused_at(f, args, tangent, line):
+    first = inspect.getsourcelines(f)[1]
+    for name, run in _transforms(f, args, tangent).items():
+        try:
+            run()
+        except TangentError as err:
+            assert err.lineno == first + line and err.filename == __file__, (name, err)
+        else:
+            raise AssertionError(f"{name} of {f.__name__} accepted an in-place update")
+
+
+def test_update_of_a_zero_d_array_argument_through_an_alias_is_refused():
+    _refused_at(shifted_product, (np.array(2.0),), np.array(1.0), 2)
+
+
+def test_update_of_a_zero_d_where_result_through_an_alias_is_refused():
+    for x in (0.7, np.array(0.7)):
+        _refused_at(leaky_relu_then_bump, (x,), np.ones_like(x) if np.ndim(x) else 1.0, 3)
+
+
+def test_zero_d_array_passed_to_a_function_that_updates_its_alias_is_refused():
+    # bump is a generated subroutine: it is told its argument may be a 0-d array
+    line = inspect.getsourcelines(bump)[1] + 2   # `q += 1.0` in the callee
+    for name, run in _transforms(calls_bump, (np.array(0.4),), np.array(1.0)).items():
+        try:
+            run()
+        except TangentError as err:
+            assert err.lineno == line and err.filename == __file__, (name, err)
+        else:
+            raise AssertionError(f"{name} accepted an in-place update of a 0-d array")
+
+
+def test_zero_d_view_of_a_vector_updated_in_place_is_refused():
+    _refused_at(squeezed_update, (np.array([0.7]),), np.ones(1), 2)
+
+
+def test_the_same_code_on_numbers_is_differentiated():
+    # with a float (or NumPy float) argument `z += 1.0` rebinds: exact, in every mode
+    for f in (shifted_product, calls_bump):
+        for x in (0.7, np.float64(0.7)):
+            expected = numerical_grad(f, (float(x),))
+            np.testing.assert_allclose(tangent_src.grad(f)(x), expected, rtol=RTOL)
+            value, g = tangent_src.value_and_grad(f)(x)
+            np.testing.assert_allclose(value, f(float(x)), rtol=1e-12)
+            np.testing.assert_allclose(g, expected, rtol=RTOL)
+            _, tangent = tangent_src.jvp(f, (x,), (1.0,))
+            np.testing.assert_allclose(tangent, expected, rtol=RTOL)
+            eps = 1e-5
+            hv = (tangent_src.grad(f)(float(x) + eps) - tangent_src.grad(f)(float(x) - eps)) \
+                / (2 * eps)
+            np.testing.assert_allclose(tangent_src.hvp(f)(x, 1.0), hv, rtol=1e-5, atol=1e-7)
+
+
+def test_a_number_specialization_is_not_reused_for_a_zero_d_array():
+    # the same grad object: first a float (fine), then a 0-d array (must not reuse it)
+    df = tangent_src.grad(shifted_product)
+    np.testing.assert_allclose(df(2.0), numerical_grad(shifted_product, (2.0,)), rtol=RTOL)
+    try:
+        df(np.array(2.0))
+    except TangentError:
+        pass
+    else:
+        raise AssertionError("the float specialization was reused for a 0-d array")
+
+
+# -- class 3: a read later in the same statement sees a callee's in-place update -------
+
+def normalize_in_place(h):
+    h -= np.mean(h)
+    return h
+
+
+def centered_energy(h):
+    return np.sum(normalize_in_place(h) ** 2 + np.sin(h))
+
+
+def test_argument_read_after_an_updating_call_in_the_same_statement_is_refused():
+    # np.sin(h) sees the centered h; this was differentiated as if it saw the original
+    line = inspect.getsourcelines(centered_energy)[1] + 1
+    h = np.array([0.3, -0.2, 0.5])
+    for name, run in _transforms(centered_energy, (h,), np.ones(3)).items():
+        try:
+            run()
+        except TangentError as err:
+            assert err.lineno == line and err.filename == __file__, (name, err)
+        else:
+            raise AssertionError(f"{name} accepted a read of an argument updated in place")
+
+
+def centered_energy_copy(h):
+    return np.sum(normalize_in_place(h.copy()) ** 2 + np.sin(h))
+
+
+def test_updating_call_on_a_copy_is_differentiated():
+    h = np.array([0.3, -0.2, 0.5])
+    np.testing.assert_allclose(tangent_src.grad(centered_energy_copy)(h),
+                               numerical_grad(centered_energy_copy, (h,)), rtol=RTOL, atol=ATOL)
