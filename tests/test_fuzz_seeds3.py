@@ -256,3 +256,36 @@ def test_updating_call_on_a_copy_is_differentiated():
     h = np.array([0.3, -0.2, 0.5])
     np.testing.assert_allclose(tangent_src.grad(centered_energy_copy)(h),
                                numerical_grad(centered_energy_copy, (h,)), rtol=RTOL, atol=ATOL)
+
+
+def refine_when_positive(h):
+    """A data-dependent branch holding the nested loop whose value the branch reads."""
+    out = 0.0
+    for _ in range(3):
+        if np.sum(h) > 0.0:
+            for j in range(2):
+                v = np.sin(h * (j + 1.0))
+            out = out + np.sum(np.cos(v) * h)
+        else:
+            out = out + np.sum(h ** 3)
+        h = 0.9 * h + 0.05
+    return out
+
+
+def three_deep(h):
+    out = 0.0
+    for _ in range(2):
+        for k in range(2):
+            for j in range(2):
+                v = np.sin(h * (j + 1.0)) + k
+            w = np.cos(v) * h
+        out = out + np.sum(np.tanh(v) * w)
+        h = np.sin(h) + 0.1 * np.sum(v * w)
+    return out + np.sum(h ** 2)
+
+
+def test_nested_loop_value_inside_a_branch_and_three_loops_deep():
+    rng = np.random.default_rng(4)
+    h = np.abs(rng.normal(size=3))
+    for f in (refine_when_positive, three_deep):
+        _grad_and_hvp_match(f, (h,), rng.normal(size=3))
