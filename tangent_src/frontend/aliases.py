@@ -16,7 +16,8 @@ This pass finds those writes on the user's statements, before lowering:
   for a number or tuple it rebinds. Names that surely hold one (`n = a.shape[0]`,
   `len(...)`, arithmetic on those) are left alone; the other sites are returned as
   `InPlaceSite`s and decided by `check_inplace_sites` once shape inference knows whether
-  `z` is a scalar there (unknown: refused);
+  `z` is a scalar there (unknown: refused) -- and a number, not a 0-d array (a 0-d array
+  argument, np.where's result, a view: updated in place like any array);
 * a call of a user function or nested def that updates its parameter in place, while the
   caller reads the argument afterwards, is handled like `z op= v` (a summary of the callee:
   which parameters it updates or writes into, which ones its result may share);
@@ -27,8 +28,9 @@ container or returned alias of s) pairs t with s and everything paired with s, a
 assignment to t unpairs it, branches join by union, loop bodies run to a fixed point. Items
 of a parameter under different constant keys (`w = p["w"]`, `b = p["b"]`, `w, b = p`) are
 different arrays (the derivative is that of f on fresh copies of its arguments). "Read
-afterwards" is a backward liveness over the same statements; names that a nested def or
-lambda reads count as always read.
+afterwards" is a backward liveness over the same statements, plus, for a call, what its
+own statement reads after it (`f(x) + np.sin(x)`); names that a nested def or lambda reads
+count as always read.
 """
 from __future__ import annotations
 
