@@ -289,3 +289,26 @@ def test_nested_loop_value_inside_a_branch_and_three_loops_deep():
     h = np.abs(rng.normal(size=3))
     for f in (refine_when_positive, three_deep):
         _grad_and_hvp_match(f, (h,), rng.normal(size=3))
+
+
+def warmup_schedule(params):
+    """A schedule value computed in an inner loop (first assigned there) scales the update
+    after it (the shape of fuzz seed 80119, wrong on main in reverse mode only)."""
+    w, b = params["w"], params["b"]
+    acc = np.tanh(w @ np.ones(2))
+    for step in range(3):
+        for k in range(2):
+            rate = np.arctan(0.3 * k + 0.1 * step)
+        acc = acc + 0.5 * np.tanh(acc * rate + b)
+    return np.sum(acc ** 2)
+
+
+def test_schedule_value_from_an_inner_loop_with_dict_params():
+    rng = np.random.default_rng(5)
+    params = {"w": rng.normal(size=(3, 2)), "b": rng.normal(size=3)}
+    g = tangent_src.grad(warmup_schedule)(params)
+    for key in ("w", "b"):
+        def loss(value, key=key):
+            return warmup_schedule({**params, key: value})
+        np.testing.assert_allclose(g[key], numerical_grad(loss, (params[key],)),
+                                   rtol=RTOL, atol=ATOL)
