@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules  # noqa: F401  (registers the rule tables)
-from .analysis.shapes import ShapeInference, is_binding, is_container, is_object, shape_class
+from .analysis.shapes import (
+    ShapeInference,
+    is_binding,
+    is_container,
+    is_object,
+    mutable_scalars,
+    shape_class,
+    start_class,
+)
 from .backend import emit
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.aliases import check_aliased_writes, check_inplace_sites, inlined_sites
@@ -115,10 +123,17 @@ class ModuleBuilder:
             parsed, core, _ = self.front_end(func, _dicts(arg_classes))
             given = dict(arg_classes)
             start = {p: None if is_container(given.get(p)) or is_binding(given.get(p))
-                     else given.get(p) for p in _params(core)}
+                     else start_class(given.get(p)) for p in _params(core)}
             inference = ShapeInference(_resolver(parsed), self.return_class)
             self.class_cache[key] = inference.run(core, start)
         return self.class_cache[key]
+
+    def mutable_scalars(self, func, arg_classes: tuple) -> frozenset:
+        """Scalar-class names of `func`'s core that may hold a 0-d array (see
+        analysis/shapes.py: mutable_scalars)."""
+        parsed, core, _ = self.front_end(func, _dicts(arg_classes))
+        return frozenset(mutable_scalars(core, self.infer_classes(func, arg_classes),
+                                         arg_classes, _resolver(parsed)))
 
     def return_class(self, func, classes: tuple):
         """The shape class of a user function's result, for inference in its callers."""
@@ -173,7 +188,8 @@ class ModuleBuilder:
         reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
                           return_value=return_value or split, classes=classes,
                           trees={p: c for p, c in arg_classes if is_container(c)},
-                          has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)})
+                          has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)},
+                          mutable=self.mutable_scalars(func, arg_classes))
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in _all_names(core) if n in user or (
@@ -205,7 +221,8 @@ class ModuleBuilder:
             namer.reserve(used)
         wrt_names = check_wrt(parsed, core, wrt)
         classes = self.infer_classes(func, arg_classes)
-        check_inplace_sites(parsed, core, self.inplace[(func, _dicts(arg_classes))], classes)
+        check_inplace_sites(parsed, core, self.inplace[(func, _dicts(arg_classes))], classes,
+                            self.mutable_scalars(func, arg_classes))
         if name is None:
             name = self._function_name(prefix + parsed.node.name)
         else:
@@ -228,7 +245,8 @@ class ModuleBuilder:
         forward = Forward(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
                           return_value=return_value, classes=classes,
                           trees={p: c for p, c in arg_classes if is_container(c)},
-                          objects={p for p, c in arg_classes if is_object(c)})
+                          objects={p for p, c in arg_classes if is_object(c)},
+                          mutable=self.mutable_scalars(func, arg_classes))
         node = forward.build()
         protected = self._protected(parsed, core, forward.tangents)
         protected |= set(forward.tangent_params.values())

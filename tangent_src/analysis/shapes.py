@@ -22,6 +22,10 @@ from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
 
 SCALAR: tuple = ()
+# A 0-d ndarray argument: a scalar for shapes (inference starts it as SCALAR), but a mutable
+# array for in-place updates (`z = x; z += 1` changes x too), so it keys its own
+# specialization and marks the names that may hold it (see mutable_scalars).
+ARRAY0 = "array0"
 TREE = "tree"  # an argument that is a tuple, list or object (a pytree); unknown inside
 DICT = "dict"  # a dict argument (a pytree whose iteration yields its keys)
 CONTAINERS = (TREE, DICT)
@@ -33,11 +37,14 @@ def is_container(cls) -> bool:
                                  cls[0] == "object")
 
 
-def call_class(cls, name, trees: set, tree_classes: dict):
+def call_class(cls, name, trees: set, tree_classes: dict, mutable: frozenset = frozenset()):
     """The class a user function called with the value `name` (of shape class `cls`) is
     specialized to: its shape class, or for a pytree its container class, so the callee
     adds its adjoints with plus(), not + (which would concatenate lists). Objects keep no
-    class here (their fields are read through the caller)."""
+    class here (their fields are read through the caller). A scalar that may be a 0-d
+    array (`mutable`) is ARRAY0, so the callee's in-place updates of it are checked."""
+    if cls == SCALAR and name in mutable:
+        return ARRAY0
     if cls is None and name in trees:
         given = tree_classes.get(name, TREE)
         return given if given in CONTAINERS else None
@@ -80,8 +87,66 @@ def shape_class(value):
             not callable(value):
         return ("object", type(value))  # its methods are those of this class
     if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return ARRAY0
         return tuple("1" if n == 1 else "N" for n in value.shape)
     return None
+
+
+def start_class(cls):
+    """The shape class inference starts a parameter of argument class `cls` with."""
+    return SCALAR if cls == ARRAY0 else cls
+
+
+# Calls whose result, when it is a scalar, is a new number (a NumPy scalar or a Python
+# number), never a 0-d array: ufuncs and the elementwise and reduction rules return NumPy
+# scalars for 0-d inputs. np.where, views (reshape, transpose, x[...]), constructors and user
+# functions can return a 0-d array, possibly one another name shares.
+_NUMBER_CALLS = (len, int, float, abs, min, max, round, bool, np.dot, np.matmul, np.inner,
+                 np.vdot, np.linalg.norm, np.float64, np.float32)
+
+
+def _number_call(func, call) -> bool:
+    try:
+        hash(func)
+    except TypeError:
+        return False
+    if func in REDUCTIONS:
+        return not any(k.arg in ("keepdims", "out") for k in call.keywords)
+    return isinstance(func, np.ufunc) or func in UNARY or func in BINARY or \
+        func in _NUMBER_CALLS or func in vars(math).values()
+
+
+def _may_hold_array0(value, found: set, resolve) -> bool:
+    if isinstance(value, gast.Name):
+        return value.id in found
+    if isinstance(value, gast.Subscript):  # x[...] of a 0-d array is a view of it
+        return isinstance(value.value, gast.Name) and value.value.id in found
+    if isinstance(value, gast.Call):
+        func = value.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
+                func.attr in ("pop", "append"):
+            return True  # an item taken off a tape (code being differentiated again)
+        return not _number_call(resolve(func), value)
+    return False  # constants, operators (NumPy scalars), module constants, displays
+
+
+def mutable_scalars(func: gast.FunctionDef, classes: dict, arg_classes, resolve) -> set:
+    """Names of shape class SCALAR that may hold a 0-d ndarray rather than a number: a 0-d
+    array argument (class ARRAY0), a copy or view of one, or the result of a call that can
+    return one. `z op= v` updates such a value in place (Python rebinds a number)."""
+    found = {p for p, c in arg_classes if c == ARRAY0}
+    defs = [n for n in gast.walk(func) if isinstance(n, gast.Assign) and
+            len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)]
+    changed = True
+    while changed:
+        changed = False
+        for node in defs:
+            name = node.targets[0].id
+            if name not in found and _may_hold_array0(node.value, found, resolve):
+                found.add(name)
+                changed = True
+    return {n for n in found if classes.get(n) == SCALAR}
 
 
 def broadcast(*classes):

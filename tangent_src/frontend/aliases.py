@@ -16,7 +16,8 @@ This pass finds those writes on the user's statements, before lowering:
   for a number or tuple it rebinds. Names that surely hold one (`n = a.shape[0]`,
   `len(...)`, arithmetic on those) are left alone; the other sites are returned as
   `InPlaceSite`s and decided by `check_inplace_sites` once shape inference knows whether
-  `z` is a scalar there (unknown: refused);
+  `z` is a scalar there (unknown: refused) -- and a number, not a 0-d array (a 0-d array
+  argument, np.where's result, a view: updated in place like any array);
 * a call of a user function or nested def that updates its parameter in place, while the
   caller reads the argument afterwards, is handled like `z op= v` (a summary of the callee:
   which parameters it updates or writes into, which ones its result may share);
@@ -27,8 +28,9 @@ container or returned alias of s) pairs t with s and everything paired with s, a
 assignment to t unpairs it, branches join by union, loop bodies run to a fixed point. Items
 of a parameter under different constant keys (`w = p["w"]`, `b = p["b"]`, `w, b = p`) are
 different arrays (the derivative is that of f on fresh copies of its arguments). "Read
-afterwards" is a backward liveness over the same statements; names that a nested def or
-lambda reads count as always read.
+afterwards" is a backward liveness over the same statements, plus, for a call, what its
+own statement reads after it (`f(x) + np.sin(x)`); names that a nested def or lambda reads
+count as always read.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from dataclasses import dataclass, replace
 
 import gast
 
-from ..analysis.shapes import SCALAR
+from ..analysis.shapes import ARRAY0, SCALAR
 
 VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze",
                   "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "asarray",
@@ -537,7 +539,7 @@ class _Aliases:
         if found is None:
             return
         effects, params, inlined, _ = found
-        live = self.liveness.after.get(id(stmt), frozenset())
+        live = self.liveness.after.get(id(stmt), frozenset()) | _read_later(stmt, call)
         for param, value, key in _bind(call, params):
             if param not in effects or isinstance(value, gast.Starred) or \
                     _is_immutable(value, self.immutable):
@@ -591,6 +593,20 @@ class _Aliases:
                             keyword.value, "out= (a call that writes into an existing "
                             "array)", "assign the result instead: write `a = np.add(a, b)` "
                             "rather than `np.add(a, b, out=a)`")
+
+
+def _read_later(stmt, call) -> set[str]:
+    """Names the statement holding `call` reads after the call returns (`f(x) + np.sin(x)`:
+    the second x sees what f did to it), by source position; a compound statement's head."""
+    end = (getattr(call, "end_lineno", None), getattr(call, "end_col_offset", None))
+    if None in end:
+        return set()
+    heads = [stmt] if not isinstance(stmt, (gast.If, gast.For, gast.While, gast.With,
+                                            gast.Try, gast.FunctionDef)) else \
+        [getattr(stmt, k) for k in ("test", "iter") if hasattr(stmt, k)]
+    return {n.id for head in heads for n in gast.walk(head)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and
+            (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)) >= end}
 
 
 def _is_immutable(expr, names: set[str]) -> bool:
@@ -692,7 +708,7 @@ def _located_at(node, site) -> bool:
         and getattr(node, "col_offset", None) == site.node.col_offset
 
 
-def _site_classes(core, site: InPlaceSite, classes) -> list:
+def _site_classes(core, site: InPlaceSite, classes, mutable=frozenset()) -> list:
     """Shape classes that decide `site`: of the left operand of the core statements an
     AugAssign was lowered to (same line, column and operator), or of the argument of the
     core call at the site's call. None found (inlined, say) means unknown."""
@@ -712,7 +728,7 @@ def _site_classes(core, site: InPlaceSite, classes) -> list:
     if not out and isinstance(site.node, gast.Call) and site.source is None:
         out = _inlined_arguments(core, site.node.lineno)
     names = [n.id if isinstance(n, gast.Name) else n for n in out]
-    return [_class_of(n, classes) for n in names] or [None]
+    return [ARRAY0 if n in mutable else _class_of(n, classes) for n in names] or [None]
 
 
 def _inlined_arguments(core, lineno: int) -> list:
@@ -731,12 +747,14 @@ def _class_of(atom, classes):
     return None
 
 
-def check_inplace_sites(parsed, core, sites, classes) -> None:
+def check_inplace_sites(parsed, core, sites, classes,
+                        mutable: frozenset = frozenset()) -> None:
     """Refuse `z op= v` where z may share its array with a name read afterwards, unless
     shape inference (`classes`, None when nothing is known) says z is a number there (then
-    Python rebinds z and the lowering's `z = z op v` is exact)."""
+    Python rebinds z and the lowering's `z = z op v` is exact). A scalar that may be a 0-d
+    array (`mutable`: a 0-d array argument, np.where's result, a view) is updated in place."""
     for site in sites:
-        found = _site_classes(core, site, classes)
+        found = _site_classes(core, site, classes, mutable)
         if all(cls == SCALAR for cls in found):
             continue
         owner = site.source or parsed

@@ -47,8 +47,9 @@ class Forward:
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
                  classes: dict | None = None, trees: set | None = None,
-                 objects: set | None = None):
+                 objects: set | None = None, mutable: frozenset = frozenset()):
         self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.mutable = mutable  # scalars that may be 0-d arrays (their callees are told)
         self.tree_classes = dict(trees) if isinstance(trees, dict) else {}
         self.trees = set(trees or ())  # tuples/lists/dicts/objects (their attributes: fields)
         self.objects = frozenset(objects or ())  # parameter-holder object arguments
@@ -68,7 +69,8 @@ class Forward:
     def call_class(self, atom):
         """The class a user function called with `atom` is specialized to."""
         name = atom.id if isinstance(atom, gast.Name) else None
-        return call_class(self.shape(atom), name, self.trees, self.tree_classes)
+        return call_class(self.shape(atom), name, self.trees, self.tree_classes,
+                          self.mutable)
 
     def shape(self, atom):
         if isinstance(atom, gast.Name):

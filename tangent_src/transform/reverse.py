@@ -74,8 +74,10 @@ class Reverse:
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
                  classes: dict | None = None, trees: set | None = None,
-                 has_aux: bool = False, objects: set | None = None):
+                 has_aux: bool = False, objects: set | None = None,
+                 mutable: frozenset = frozenset()):
         self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.mutable = mutable  # scalars that may be 0-d arrays (their callees are told)
         self.objects = frozenset(objects or ())  # parameter-holder object arguments
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
         self.name = name
@@ -563,7 +565,8 @@ class Reverse:
     def call_class(self, atom):
         """The class a user function called with `atom` is specialized to."""
         name = atom.id if isinstance(atom, gast.Name) else None
-        return call_class(self.shape(atom), name, self.trees, self.tree_classes)
+        return call_class(self.shape(atom), name, self.trees, self.tree_classes,
+                          self.mutable)
 
     def shape(self, atom):
         """The shape class of an atom (see analysis/shapes.py)."""
@@ -879,17 +882,22 @@ def _unique(names):
 
 
 def _overwritten(stmt) -> set[str]:
-    """Names a compound statement overwrites in place: the copy-backs of its loops."""
-    return {n.targets[0].id for n in gast.walk(stmt)
-            if isinstance(n, gast.Assign) and _is_copy_back(n)}
+    """Names a compound statement may leave with a new value: the copy-backs of its loops,
+    every name assigned inside it (also one first assigned in a nested loop, `for j ...:
+    v = ...`, which is no copy-back) and the targets of its for-loops."""
+    names = {n.targets[0].id for n in gast.walk(stmt) if isinstance(n, gast.Assign)}
+    return names | {n.target.id for n in gast.walk(stmt)
+                    if isinstance(n, gast.For) and isinstance(n.target, gast.Name)}
 
 
 def _last_overwrites(stmts, taped: set) -> dict:
-    """id(statement after S) -> names whose last in-place overwrite in `stmts` is inside the
+    """id(statement after S) -> names whose last overwrite in `stmts` is inside the
     compound statement S (a nested loop, or a branch holding one), except the `taped`
     names, which the block records at its end anyway. In a loop body, the
-    statements after S read the value S leaves, not the one the iteration started with,
-    so that value is recorded where S ends (the id key is the next statement, or None)."""
+    statements after S read the value S leaves, not the one the iteration started with
+    (nor the one the nested loop's own tapes restore only inside its adjoint, which runs
+    after theirs), so that value is recorded where S ends (the id key is the next
+    statement, or None)."""
     last: dict = {}
     for idx, stmt in enumerate(stmts):
         if isinstance(stmt, (gast.If, gast.For, gast.While)):
