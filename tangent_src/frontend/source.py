@@ -46,6 +46,7 @@ class ParsedFunction:
     adopted: dict = field(default_factory=dict)  # name -> Ref of an inlined callee's name
     fixed: dict = field(default_factory=dict)  # name -> FixedRef (default values)
     resolved: set = field(default_factory=set)  # names resolved to objects while generating
+    renamed: dict = field(default_factory=dict)  # new name -> the user's (see reserved.py)
 
     def ref(self, name: str) -> Ref | None:
         """Where the function reads free name `name` (None: a builtin or unknown), in
@@ -154,6 +155,8 @@ def parse_function(func) -> ParsedFunction:
         parsed.namespace[name] = ref.value
     if isinstance(node, gast.AsyncFunctionDef):
         raise parsed.unsupported(node, "async def", "differentiate a plain (synchronous) function")
+    from .reserved import protect_reserved
+    protect_reserved(parsed)
     return parsed
 
 
