@@ -18,8 +18,8 @@ import builtins
 
 import gast
 
-from ..naming import Namer, reserved_meanings
 from ..errors import UnsupportedSyntaxError
+from ..naming import Namer, reserved_meanings
 from .bindings import FixedRef
 
 _BUILTIN = object()  # the value of a name the function's scope does not bind
