@@ -6,6 +6,7 @@ Statements are pure except tape pushes/pops and `add_at` (in-place accumulation)
 """
 from __future__ import annotations
 
+import bisect
 import copy
 
 import gast
@@ -228,28 +229,52 @@ class Optimizer:
         return self.changed
 
     def _copy_block(self, stmts):
-        for idx, stmt in enumerate(stmts):
+        """`a = b`: later reads of `a` read `b`, up to where `a` or `b` is written again.
+        Where each name is read and written is indexed once per block, so each copy costs
+        the reads it renames rather than a scan of the rest of the block."""
+        for stmt in stmts:
             for sub in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
                 if sub:
                     self._copy_block(sub)
+        reads_at: dict = {}
+        writes_at: dict = {}
+        returns = []
+        for j, stmt in enumerate(stmts):
+            if _is_marker(stmt):
+                continue
+            for name in _names_read(stmt):
+                reads_at.setdefault(name, []).append(j)
+            for name in _names_written(stmt):
+                writes_at.setdefault(name, []).append(j)
+            if isinstance(stmt, gast.Return):
+                returns.append(j)
+        for idx, stmt in enumerate(stmts):
             if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
                     and isinstance(stmt.value, gast.Name)):
                 continue
             a, b = stmt.targets[0].id, stmt.value.id
             if a in self.inplace or b in self.inplace or a == b:
                 continue
-            for later in stmts[idx + 1:]:
-                if _is_marker(later):
-                    continue
-                written = _names_written(later)
-                compound = isinstance(later, (gast.If, gast.For, gast.While))
-                if compound and written & {a, b}:
-                    break
-                if a in _names_read(later):
-                    _rename_reads(later, a, b)
-                    self.changed = True
-                if written & {a, b} or isinstance(later, gast.Return):
-                    break
+            stop = min(_next_after(writes_at.get(a, ()), idx), _next_after(
+                writes_at.get(b, ()), idx), _next_after(returns, idx), len(stmts))
+            if stop < len(stmts) and isinstance(stmts[stop], (gast.If, gast.For, gast.While)):
+                last = stop - 1  # a compound statement that writes a or b keeps its reads
+            else:
+                last = stop
+            positions = reads_at.get(a, [])
+            start = bisect.bisect_right(positions, idx)
+            end = bisect.bisect_right(positions, last)
+            renamed = positions[start:end]
+            if not renamed:
+                continue
+            for j in renamed:
+                _rename_reads(stmts[j], a, b)
+                targets = reads_at.setdefault(b, [])
+                k = bisect.bisect_left(targets, j)
+                if k == len(targets) or targets[k] != j:
+                    targets.insert(k, j)
+            del positions[start:end]
+            self.changed = True
 
     # -- inlining single-use temporaries ------------------------------------------
     def inline(self, body: list) -> bool:
@@ -307,6 +332,12 @@ class Optimizer:
         return not _is_zeros(value) and not (
             isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
             value.func.id == "add_at")
+
+
+def _next_after(positions, idx: int) -> int:
+    """The first of the sorted `positions` after `idx` (a large number if none)."""
+    k = bisect.bisect_right(positions, idx)
+    return positions[k] if k < len(positions) else 1 << 62
 
 
 def _name_counts(body) -> tuple[dict, dict]:
