@@ -20,6 +20,7 @@ from .backend import numba as numba_backend
 from .backend.load import load_module, load_real_module
 from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
+from .frontend.source import keeps_recursion_limit
 
 _CACHE: dict = {}
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
@@ -42,6 +43,7 @@ def _normalize_wrt(wrt, argnums):
 class _Compiled:
     """A generated module: its source, its loaded function and facts about it."""
 
+    @keeps_recursion_limit  # a deep expression raises it while the code is generated
     def __init__(self, func, wrt: tuple, mode: str, return_value: bool, classes: tuple,
                  inline: bool, has_aux: bool = False, backend: str = "python"):
         if backend == "numba":

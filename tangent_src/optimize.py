@@ -64,10 +64,19 @@ class Optimizer:
 
     def _live_block(self, stmts, live: set) -> set:
         """Live names before `stmts` given those live after (no mutation)."""
+        return self._scan_block(stmts, live)[0]
+
+    def _scan_block(self, stmts, live: set) -> tuple[set, bool]:
+        """(live names before `stmts`, whether any of its statements is kept), in one pass:
+        asking the two questions separately visited each nested block twice per level,
+        exponential in the nesting depth of `if`s."""
         live = set(live)
+        effect = False
         for stmt in reversed(stmts):
-            live = self._live_stmt(stmt, live)[1]
-        return live
+            keep, live = self._live_stmt(stmt, live)
+            if keep and not _is_marker(stmt) and not isinstance(stmt, gast.Pass):
+                effect = True
+        return live, effect
 
     def _live_stmt(self, stmt, live: set):
         """(keep?, live before) for one statement; loops iterate to a fixed point."""
@@ -91,17 +100,16 @@ class Optimizer:
                 self.needed_tapes.add(popped)
             return True, (live - set(targets)) | _names_read(stmt.value)
         if isinstance(stmt, gast.If):
-            live_b = self._live_block(stmt.body, live)
-            live_o = self._live_block(stmt.orelse, live)
-            keep = self._block_has_effect(stmt.body, live) or \
-                self._block_has_effect(stmt.orelse, live)
+            live_b, effect_b = self._scan_block(stmt.body, live)
+            live_o, effect_o = self._scan_block(stmt.orelse, live)
+            keep = effect_b or effect_o
             return keep, (live_b | live_o | _names_read(stmt.test)) if keep else live
         if isinstance(stmt, (gast.For, gast.While)):
             head = _names_read(stmt.iter if isinstance(stmt, gast.For) else stmt.test)
             target = {stmt.target.id} if isinstance(stmt, gast.For) else set()
             loop_live = self._loop_live(stmt, live)
-            live_in = self._live_block(stmt.body, loop_live)
-            keep = self._block_has_effect(stmt.body, loop_live) or bool(target & live)
+            live_in, effect = self._scan_block(stmt.body, loop_live)
+            keep = effect or bool(target & live)
             return keep, (live | (live_in - target) | head) if keep else live
         return True, live | _names_read(stmt)
 
@@ -116,13 +124,6 @@ class Optimizer:
             if new_live == loop_live:
                 return loop_live
             loop_live = new_live
-
-    def _block_has_effect(self, stmts, live: set) -> bool:
-        for stmt in reversed(stmts):
-            keep, live = self._live_stmt(stmt, live)
-            if keep and not _is_marker(stmt) and not isinstance(stmt, gast.Pass):
-                return True
-        return False
 
     def _sweep_block(self, stmts, live: set) -> list:
         out = []

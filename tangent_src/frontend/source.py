@@ -1,9 +1,12 @@
 """Find and parse a user function's source, keeping its file and line numbers."""
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import inspect
 import linecache
+import sys
 import textwrap
 from dataclasses import dataclass, field
 
@@ -134,7 +137,9 @@ def parse_function(func) -> ParsedFunction:
     col_shift = len(src_lines[0]) - len(src_lines[0].lstrip()) if src_lines else 0
     col_shift -= len(dedented.splitlines()[0]) - len(dedented.splitlines()[0].lstrip())
     try:
-        module = gast.parse(dedented)
+        tree = ast.parse(dedented)
+        allow_depth(nesting_depth(tree))
+        module = gast.ast_to_gast(tree)
     except SyntaxError as exc:  # a lambda inside a longer expression
         raise SourceUnavailableError(
             f"{filename}:{first_line}: cannot parse the source of "
@@ -161,6 +166,41 @@ def parse_function(func) -> ParsedFunction:
 
 
 _SIMPLE = (bool, int, float, complex, str, bytes, type(None))
+
+# Python frames the passes spend per level of AST nesting (gast conversion, deepcopy,
+# NodeTransformers, ANF): a 1000-term sum is a 1000-deep tree of BinOps
+FRAMES_PER_LEVEL = 12
+
+
+def nesting_depth(tree) -> int:
+    """The depth of the deepest node of `tree`, found without recursion."""
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def allow_depth(depth: int) -> None:
+    """Raise Python's recursion limit (never lower it) so that the recursive AST passes
+    handle a tree `depth` levels deep; `keeps_recursion_limit` puts the old limit back."""
+    needed = 1000 + FRAMES_PER_LEVEL * depth
+    if sys.getrecursionlimit() < needed:
+        sys.setrecursionlimit(needed)
+
+
+def keeps_recursion_limit(func):
+    """Decorator: the recursion limit in force when `func` is called is restored when it
+    returns (what `allow_depth` raised while generating code is not left behind)."""
+    @functools.wraps(func)
+    def scoped(*args, **kwargs):
+        limit = sys.getrecursionlimit()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            sys.setrecursionlimit(limit)
+    return scoped
 
 
 def _is_literal(expr) -> bool:
