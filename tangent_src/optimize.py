@@ -16,13 +16,36 @@ MARKER = "__line__"
 
 
 def _names_read(node) -> set[str]:
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load)}
+    return names_with_ctx(node, gast.Load)
 
 
 def _names_written(node) -> set[str]:
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Store)}
+    return names_with_ctx(node, gast.Store)
+
+
+def names_with_ctx(node, ctx: type) -> set[str]:
+    """The ids of the Name nodes under `node` whose context is `ctx` (Load, Store): what
+    `gast.walk` finds, in a tight loop (these sets are the optimizer's hottest path)."""
+    out: set[str] = set()
+    todo = [node]
+    pop, push, name_type, ast_type = todo.pop, todo.append, gast.Name, gast.AST
+    while todo:
+        sub = pop()
+        if type(sub) is name_type:
+            if type(sub.ctx) is ctx:
+                out.add(sub.id)
+            if sub.annotation is not None:
+                push(sub.annotation)
+            continue
+        for field in sub._fields:
+            value = getattr(sub, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast_type):
+                        push(item)
+            elif isinstance(value, ast_type):
+                push(value)
+    return out
 
 
 def _is_marker(stmt) -> bool:
@@ -388,11 +411,29 @@ def _name_counts(body) -> tuple[dict, dict]:
     """(reads, writes) of every name in `body`."""
     counts: dict[str, int] = {}
     defs: dict[str, int] = {}
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Name):
-            table = counts if isinstance(node.ctx, gast.Load) else defs
-            table[node.id] = table.get(node.id, 0) + 1
+    for node in _name_nodes(body):
+        table = counts if isinstance(node.ctx, gast.Load) else defs
+        table[node.id] = table.get(node.id, 0) + 1
     return counts, defs
+
+
+def _name_nodes(body: list) -> list:
+    """Every Name node in the statements `body` (in no particular order)."""
+    out, todo = [], list(body)
+    pop, push, name_type, ast_type = todo.pop, todo.append, gast.Name, gast.AST
+    while todo:
+        sub = pop()
+        if type(sub) is name_type:
+            out.append(sub)
+        for field in sub._fields:
+            value = getattr(sub, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast_type):
+                        push(item)
+            elif isinstance(value, ast_type):
+                push(value)
+    return out
 
 
 def _peeked_tapes(body) -> set[str]:
@@ -448,18 +489,27 @@ def _rename_reads(node, old: str, new: str) -> None:
             sub.id = new
 
 
-class _ReplaceRead(gast.NodeTransformer):
-    def __init__(self, name, expr):
-        self.name, self.expr = name, expr
-
-    def visit_Name(self, node):
-        if node.id == self.name and isinstance(node.ctx, gast.Load):
-            return copy.deepcopy(self.expr)
-        return node
-
-
 def _replace_read(stmt, name, expr):
-    _ReplaceRead(name, expr).visit(stmt)
+    """Replace each read of `name` in `stmt` by a copy of `expr` (in place)."""
+    todo = [stmt]
+    while todo:
+        node = todo.pop()
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for k, item in enumerate(value):
+                    if _is_read_of(item, name):
+                        value[k] = copy.deepcopy(expr)
+                    elif isinstance(item, gast.AST):
+                        todo.append(item)
+            elif _is_read_of(value, name):
+                setattr(node, field, copy.deepcopy(expr))
+            elif isinstance(value, gast.AST):
+                todo.append(value)
+
+
+def _is_read_of(node, name: str) -> bool:
+    return type(node) is gast.Name and node.id == name and type(node.ctx) is gast.Load
 
 
 # -- algebra -------------------------------------------------------------------------
