@@ -375,7 +375,8 @@ class ModuleBuilder:
         skip = set() if standalone else {n for n, r in self.bindings().items() if isinstance(
             r, CellRef) or isinstance(r, FixedRef) and r.what}
         module_of = self.module_of()
-        originals = dict(self.renamed)
+        originals = {new: old for fn in self.functions for new, old in fn.parsed.renamed.items()}
+        originals.update(self.renamed)
         for name, ref in self.bindings().items():
             if isinstance(ref, FixedRef) and ref.what and standalone and ref.origin:
                 module_of[name], originals[name] = ref.origin

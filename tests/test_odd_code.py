@@ -305,3 +305,13 @@ def test_identical_lambdas_on_one_line_are_told_apart_by_column():
     np.testing.assert_allclose(tangent_src.grad(fs[0])(0.3), 3.0, rtol=1e-12)
     np.testing.assert_allclose(tangent_src.grad(fs[1])(0.3),
                                np.sin(0.3) + 0.3 * np.cos(0.3), rtol=1e-12)
+
+
+@pytest.mark.parametrize("module", [_odd_onp_mod, _odd_mathnp_mod], ids=lambda m: m.__name__)
+def test_standalone_source_imports_the_users_np_under_its_new_name(module):
+    """The renamed user binding is imported from its module (`from m import np as np2`)."""
+    x = np.array([0.3, -0.4]) if module is _odd_onp_mod else 0.4
+    namespace: dict = {}
+    exec(compile(tangent_src.standalone_source(module.loss), "<standalone>", "exec"), namespace)
+    np.testing.assert_allclose(namespace["dloss"](x), numerical_grad(module.loss, (x,)),
+                               rtol=1e-5, atol=1e-7)
