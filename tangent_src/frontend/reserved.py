@@ -15,6 +15,7 @@ the reserved name is bound to what generated code means by it.
 from __future__ import annotations
 
 import builtins
+import types
 
 import gast
 
@@ -47,7 +48,10 @@ def protect_reserved(parsed) -> None:
             parsed.renamed[new] = name
     _rename(node, renames)
     for name, meaning in meanings.items():
-        if not _means(parsed, name, meaning):
+        # a helper the scope does not bind is already read as the helper (by its name);
+        # `np` and `math` must be bound where the module has no such global
+        if not _means(parsed, name, meaning) and (
+                name in parsed.namespace or isinstance(meaning, types.ModuleType)):
             _bind(parsed, name, meaning)
 
 
