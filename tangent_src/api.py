@@ -23,6 +23,7 @@ from .backend.load import load_module, load_real_module
 from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
 from .frontend.bindings import FunctionGuard
+from .frontend.source import keeps_recursion_limit
 
 # key -> _Compiled, least recently used first. Bounded: an entry holds the user functions
 # it was generated from (and any function passed as an argument), so an unbounded cache
@@ -50,6 +51,7 @@ def _normalize_wrt(wrt, argnums):
 class _Compiled:
     """A generated module: its source, its loaded function and facts about it."""
 
+    @keeps_recursion_limit  # a deep expression raises it while the code is generated
     def __init__(self, func, wrt: tuple, mode: str, return_value: bool, classes: tuple,
                  inline: bool, has_aux: bool = False, backend: str = "python"):
         if backend == "numba":

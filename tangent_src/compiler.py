@@ -74,6 +74,7 @@ class ModuleBuilder:
     inplace: dict = field(default_factory=dict)  # front-end key -> `z op= v` sites to decide
     inline: bool = False  # inline user functions (for code that is differentiated again)
     renamed: dict = field(default_factory=dict)  # generated name -> the user's name
+    namers: list = field(default_factory=list)  # of the functions being generated
     _bindings: dict | None = None
 
     def _recursion(self, func):
@@ -219,6 +220,7 @@ class ModuleBuilder:
         parsed, core, namer = self.front_end(func, _dicts(arg_classes))
         for used in self.module_names:
             namer.reserve(used)
+        self.namers.append(namer)
         wrt_names = check_wrt(parsed, core, wrt)
         classes = self.infer_classes(func, arg_classes)
         check_inplace_sites(parsed, core, self.inplace[(func, _dicts(arg_classes))], classes,
@@ -268,9 +270,14 @@ class ModuleBuilder:
         return protected | {derivative_names[v] for v in protected if v in derivative_names}
 
     def _function_name(self, base: str) -> str:
-        namer = Namer(self.module_names)
-        name = namer.fresh(base)
+        """A fresh name for a generated function: not one generated before, nor one that
+        user code being differentiated can read (`square_fwd` beside a `square`)."""
+        user = {n for parsed, core, _ in self.cores.values() for n in parsed.namespace}
+        used = set().union(*(n.used for n in self.namers)) if self.namers else set()
+        name = Namer(self.module_names | user | used).fresh(base)
         self.module_names.add(name)
+        for namer in self.namers:  # locals named later must not shadow it
+            namer.reserve(name)
         return name
 
     # -- output ------------------------------------------------------------------
@@ -413,7 +420,8 @@ class ModuleBuilder:
         skip = set() if standalone else {n for n, r in self.bindings().items() if isinstance(
             r, CellRef) or isinstance(r, FixedRef) and r.what}
         module_of = self.module_of()
-        originals = dict(self.renamed)
+        originals = {new: old for fn in self.functions for new, old in fn.parsed.renamed.items()}
+        originals.update(self.renamed)
         for name, ref in self.bindings().items():
             if isinstance(ref, FixedRef) and ref.what and standalone and ref.origin:
                 module_of[name], originals[name] = ref.origin

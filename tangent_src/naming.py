@@ -32,3 +32,26 @@ class Namer:
 def adjoint_name(name: str) -> str:
     """The adjoint (or tangent) variable's base name: W -> dW, _t -> d_t."""
     return "d" + name
+
+
+# Builtins that generated code may call on its own account (loop bounds, container
+# rules, reductions): a user binding of one of these names must not capture those calls.
+GENERATED_BUILTINS = ("abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "iter",
+                      "len", "list", "max", "min", "pow", "range", "reversed", "round", "slice",
+                      "sum", "tuple", "zip")
+
+
+def reserved_meanings() -> dict:
+    """name -> the object generated code means by that name: NumPy as `np`, `math`, the
+    runtime helpers and the builtins above. A user's name spelled the same way but bound
+    to something else is renamed by the front end, so neither captures the other."""
+    import builtins
+    import math
+
+    import numpy
+
+    from . import runtime
+    out: dict = {name: getattr(builtins, name) for name in GENERATED_BUILTINS}
+    out.update({name: getattr(runtime, name) for name in runtime.HELPERS})
+    out["np"], out["math"] = numpy, math
+    return out

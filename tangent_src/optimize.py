@@ -6,7 +6,9 @@ Statements are pure except tape pushes/pops and `add_at` (in-place accumulation)
 """
 from __future__ import annotations
 
+import bisect
 import copy
+import itertools
 
 import gast
 
@@ -14,13 +16,36 @@ MARKER = "__line__"
 
 
 def _names_read(node) -> set[str]:
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load)}
+    return names_with_ctx(node, gast.Load)
 
 
 def _names_written(node) -> set[str]:
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Store)}
+    return names_with_ctx(node, gast.Store)
+
+
+def names_with_ctx(node, ctx: type) -> set[str]:
+    """The ids of the Name nodes under `node` whose context is `ctx` (Load, Store): what
+    `gast.walk` finds, in a tight loop (these sets are the optimizer's hottest path)."""
+    out: set[str] = set()
+    todo = [node]
+    pop, push, name_type, ast_type = todo.pop, todo.append, gast.Name, gast.AST
+    while todo:
+        sub = pop()
+        if type(sub) is name_type:
+            if type(sub.ctx) is ctx:
+                out.add(sub.id)
+            if sub.annotation is not None:
+                push(sub.annotation)
+            continue
+        for field in sub._fields:
+            value = getattr(sub, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast_type):
+                        push(item)
+            elif isinstance(value, ast_type):
+                push(value)
+    return out
 
 
 def _is_marker(stmt) -> bool:
@@ -63,10 +88,19 @@ class Optimizer:
 
     def _live_block(self, stmts, live: set) -> set:
         """Live names before `stmts` given those live after (no mutation)."""
+        return self._scan_block(stmts, live)[0]
+
+    def _scan_block(self, stmts, live: set) -> tuple[set, bool]:
+        """(live names before `stmts`, whether any of its statements is kept), in one pass:
+        asking the two questions separately visited each nested block twice per level,
+        exponential in the nesting depth of `if`s."""
         live = set(live)
+        effect = False
         for stmt in reversed(stmts):
-            live = self._live_stmt(stmt, live)[1]
-        return live
+            keep, live = self._live_stmt(stmt, live)
+            if keep and not _is_marker(stmt) and not isinstance(stmt, gast.Pass):
+                effect = True
+        return live, effect
 
     def _live_stmt(self, stmt, live: set):
         """(keep?, live before) for one statement; loops iterate to a fixed point."""
@@ -90,17 +124,16 @@ class Optimizer:
                 self.needed_tapes.add(popped)
             return True, (live - set(targets)) | _names_read(stmt.value)
         if isinstance(stmt, gast.If):
-            live_b = self._live_block(stmt.body, live)
-            live_o = self._live_block(stmt.orelse, live)
-            keep = self._block_has_effect(stmt.body, live) or \
-                self._block_has_effect(stmt.orelse, live)
+            live_b, effect_b = self._scan_block(stmt.body, live)
+            live_o, effect_o = self._scan_block(stmt.orelse, live)
+            keep = effect_b or effect_o
             return keep, (live_b | live_o | _names_read(stmt.test)) if keep else live
         if isinstance(stmt, (gast.For, gast.While)):
             head = _names_read(stmt.iter if isinstance(stmt, gast.For) else stmt.test)
             target = {stmt.target.id} if isinstance(stmt, gast.For) else set()
             loop_live = self._loop_live(stmt, live)
-            live_in = self._live_block(stmt.body, loop_live)
-            keep = self._block_has_effect(stmt.body, loop_live) or bool(target & live)
+            live_in, effect = self._scan_block(stmt.body, loop_live)
+            keep = effect or bool(target & live)
             return keep, (live | (live_in - target) | head) if keep else live
         return True, live | _names_read(stmt)
 
@@ -115,13 +148,6 @@ class Optimizer:
             if new_live == loop_live:
                 return loop_live
             loop_live = new_live
-
-    def _block_has_effect(self, stmts, live: set) -> bool:
-        for stmt in reversed(stmts):
-            keep, live = self._live_stmt(stmt, live)
-            if keep and not _is_marker(stmt) and not isinstance(stmt, gast.Pass):
-                return True
-        return False
 
     def _sweep_block(self, stmts, live: set) -> list:
         out = []
@@ -228,28 +254,52 @@ class Optimizer:
         return self.changed
 
     def _copy_block(self, stmts):
-        for idx, stmt in enumerate(stmts):
+        """`a = b`: later reads of `a` read `b`, up to where `a` or `b` is written again.
+        Where each name is read and written is indexed once per block, so each copy costs
+        the reads it renames rather than a scan of the rest of the block."""
+        for stmt in stmts:
             for sub in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
                 if sub:
                     self._copy_block(sub)
+        reads_at: dict = {}
+        writes_at: dict = {}
+        returns = []
+        for j, stmt in enumerate(stmts):
+            if _is_marker(stmt):
+                continue
+            for name in _names_read(stmt):
+                reads_at.setdefault(name, []).append(j)
+            for name in _names_written(stmt):
+                writes_at.setdefault(name, []).append(j)
+            if isinstance(stmt, gast.Return):
+                returns.append(j)
+        for idx, stmt in enumerate(stmts):
             if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
                     and isinstance(stmt.value, gast.Name)):
                 continue
             a, b = stmt.targets[0].id, stmt.value.id
             if a in self.inplace or b in self.inplace or a == b:
                 continue
-            for later in stmts[idx + 1:]:
-                if _is_marker(later):
-                    continue
-                written = _names_written(later)
-                compound = isinstance(later, (gast.If, gast.For, gast.While))
-                if compound and written & {a, b}:
-                    break
-                if a in _names_read(later):
-                    _rename_reads(later, a, b)
-                    self.changed = True
-                if written & {a, b} or isinstance(later, gast.Return):
-                    break
+            stop = min(_next_after(writes_at.get(a, ()), idx), _next_after(
+                writes_at.get(b, ()), idx), _next_after(returns, idx), len(stmts))
+            if stop < len(stmts) and isinstance(stmts[stop], (gast.If, gast.For, gast.While)):
+                last = stop - 1  # a compound statement that writes a or b keeps its reads
+            else:
+                last = stop
+            positions = reads_at.get(a, [])
+            start = bisect.bisect_right(positions, idx)
+            end = bisect.bisect_right(positions, last)
+            renamed = positions[start:end]
+            if not renamed:
+                continue
+            for j in renamed:
+                _rename_reads(stmts[j], a, b)
+                targets = reads_at.setdefault(b, [])
+                k = bisect.bisect_left(targets, j)
+                if k == len(targets) or targets[k] != j:
+                    targets.insert(k, j)
+            del positions[start:end]
+            self.changed = True
 
     # -- inlining single-use temporaries ------------------------------------------
     def inline(self, body: list) -> bool:
@@ -259,35 +309,40 @@ class Optimizer:
         return self.changed
 
     def _inline_block(self, stmts, counts, defs):
-        idx = 0
-        while idx < len(stmts):
-            stmt = stmts[idx]
-            for sub in (getattr(stmt, "body", None), getattr(stmt, "orelse", None)):
-                if sub and isinstance(stmt, (gast.If, gast.For, gast.While)):
-                    self._inline_block(sub, counts, defs)
-            if self._inlinable(stmt, counts, defs, stmts[idx + 1:]):
-                name = stmt.targets[0].id
-                reads = _names_read(stmt.value)
-                for later in stmts[idx + 1:]:
-                    if _is_section(later):
-                        break  # never move forward-pass work into the backward pass
-                    if _is_marker(later):
-                        continue
-                    uses = name in _names_read(later)
-                    if isinstance(later, (gast.Assign, gast.Expr, gast.Return)) and uses:
-                        written = _names_written(later) if not isinstance(later, gast.Assign) \
-                            else set()
-                        if not (written & reads) and not _mutates(later, reads - {name}):
-                            _replace_read(later, name, stmt.value)
-                            del stmts[idx]
-                            self.changed = True
-                            idx -= 1
-                        break
-                    if uses or (_names_written(later) & (reads | {name})) or \
-                            _mutates(later, reads) or not isinstance(later, (gast.Assign,
-                                                                             gast.Expr)):
-                        break
-            idx += 1
+        """Move each single-use temporary into the statement that reads it, when nothing
+        in between writes (or mutates) what it reads. Where each name is read, written and
+        mutated is indexed once per block, so finding that statement costs a few bisections
+        instead of a scan (quadratic for forward values the backward pass reads)."""
+        for stmt in stmts:
+            if isinstance(stmt, (gast.If, gast.For, gast.While)):
+                for sub in (stmt.body, stmt.orelse):
+                    if sub:
+                        self._inline_block(sub, counts, defs)
+        index = _BlockIndex(stmts)
+        deleted = set()
+        for idx, stmt in enumerate(stmts):
+            if not self._inlinable(stmt, counts, defs, itertools.islice(stmts, idx + 1, None)):
+                continue
+            name = stmt.targets[0].id
+            reads = _names_read(stmt.value)
+            use = index.first(index.reads, (name,), idx)
+            stop = min(index.first(index.writes, reads | {name}, idx),
+                       index.first(index.mutates, reads, idx),
+                       _next_after(index.sections, idx), _next_after(index.other, idx))
+            if use > stop or use >= len(stmts):
+                continue
+            later = stmts[use]
+            if not isinstance(later, (gast.Assign, gast.Expr, gast.Return)):
+                continue
+            written = _names_written(later) if not isinstance(later, gast.Assign) else set()
+            if written & reads or _mutates(later, reads - {name}):
+                continue
+            _replace_read(later, name, stmt.value)
+            index.update(use, later)
+            deleted.add(idx)
+            self.changed = True
+        if deleted:
+            stmts[:] = [s for k, s in enumerate(stmts) if k not in deleted]
 
     def _inlinable(self, stmt, counts, defs, rest) -> bool:
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
@@ -309,21 +364,87 @@ class Optimizer:
             value.func.id == "add_at")
 
 
+class _BlockIndex:
+    """For one block: the sorted positions of the statements that read, write or mutate
+    (add_at) each name, of the section markers, and of the statements other than
+    assignments and expressions (where moving code stops)."""
+
+    def __init__(self, stmts):
+        self.reads: dict = {}
+        self.writes: dict = {}
+        self.mutates: dict = {}
+        self.sections, self.other = [], []
+        for j, stmt in enumerate(stmts):
+            if _is_section(stmt):
+                self.sections.append(j)
+            elif _is_marker(stmt):
+                continue
+            elif not isinstance(stmt, (gast.Assign, gast.Expr)):
+                self.other.append(j)
+            self.update(j, stmt)
+
+    def update(self, j: int, stmt) -> None:
+        """Index statement `j` again after it changed (its old entries may stay: a stale
+        read only makes a later look-up stop earlier, never move code across a write)."""
+        for table, names in ((self.reads, _names_read(stmt)),
+                             (self.writes, _names_written(stmt)),
+                             (self.mutates, _mutated(stmt))):
+            for name in names:
+                positions = table.setdefault(name, [])
+                k = bisect.bisect_left(positions, j)
+                if k == len(positions) or positions[k] != j:
+                    positions.insert(k, j)
+
+    @staticmethod
+    def first(table: dict, names, idx: int) -> int:
+        """The first position after `idx` listed for any of `names` in `table`."""
+        return min((_next_after(table.get(n, ()), idx) for n in names), default=1 << 62)
+
+
+def _next_after(positions, idx: int) -> int:
+    """The first of the sorted `positions` after `idx` (a large number if none)."""
+    k = bisect.bisect_right(positions, idx)
+    return positions[k] if k < len(positions) else 1 << 62
+
+
 def _name_counts(body) -> tuple[dict, dict]:
     """(reads, writes) of every name in `body`."""
     counts: dict[str, int] = {}
     defs: dict[str, int] = {}
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Name):
-            table = counts if isinstance(node.ctx, gast.Load) else defs
-            table[node.id] = table.get(node.id, 0) + 1
+    for node in _name_nodes(body):
+        table = counts if isinstance(node.ctx, gast.Load) else defs
+        table[node.id] = table.get(node.id, 0) + 1
     return counts, defs
+
+
+def _name_nodes(body: list) -> list:
+    """Every Name node in the statements `body` (in no particular order)."""
+    return [node for node in all_nodes(body) if type(node) is gast.Name]
+
+
+def all_nodes(body: list) -> list:
+    """Every node under the statements `body`, in no particular order (what gast.walk
+    yields, several times faster: the optimizer asks for these sets on every pass)."""
+    out, todo = [], list(body)
+    pop, push, ast_type = todo.pop, todo.append, gast.AST
+    while todo:
+        sub = pop()
+        out.append(sub)
+        for field in sub._fields:
+            value = getattr(sub, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast_type):
+                        push(item)
+            elif isinstance(value, ast_type):
+                push(value)
+    return out
 
 
 def _peeked_tapes(body) -> set[str]:
     """Tapes whose top `zeros_like_last(tape, x)` reads: their pops must all stay, even
     those whose value nothing reads, or the top is not the value it stands for."""
-    return {node.args[0].id for node in gast.walk(gast.Module(body=body, type_ignores=[]))
+    return {node.args[0].id for node in all_nodes(body)
             if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and
             node.func.id == "zeros_like_last" and node.args and
             isinstance(node.args[0], gast.Name)}
@@ -346,6 +467,13 @@ def _is_section(stmt) -> bool:
     return _is_marker(stmt) and isinstance(stmt.value.value[1], str)
 
 
+def _mutated(stmt) -> set:
+    """The names `stmt` changes in place (the first argument of add_at)."""
+    return {node.args[0].id for node in all_nodes([stmt])
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and
+            node.func.id == "add_at" and node.args and isinstance(node.args[0], gast.Name)}
+
+
 def _mutates(stmt, names: set) -> bool:
     """Whether `stmt` may change one of `names` in place (add_at, tape ops)."""
     for node in gast.walk(stmt):
@@ -366,18 +494,27 @@ def _rename_reads(node, old: str, new: str) -> None:
             sub.id = new
 
 
-class _ReplaceRead(gast.NodeTransformer):
-    def __init__(self, name, expr):
-        self.name, self.expr = name, expr
-
-    def visit_Name(self, node):
-        if node.id == self.name and isinstance(node.ctx, gast.Load):
-            return copy.deepcopy(self.expr)
-        return node
-
-
 def _replace_read(stmt, name, expr):
-    _ReplaceRead(name, expr).visit(stmt)
+    """Replace each read of `name` in `stmt` by a copy of `expr` (in place)."""
+    todo = [stmt]
+    while todo:
+        node = todo.pop()
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for k, item in enumerate(value):
+                    if _is_read_of(item, name):
+                        value[k] = copy.deepcopy(expr)
+                    elif isinstance(item, gast.AST):
+                        todo.append(item)
+            elif _is_read_of(value, name):
+                setattr(node, field, copy.deepcopy(expr))
+            elif isinstance(value, gast.AST):
+                todo.append(value)
+
+
+def _is_read_of(node, name: str) -> bool:
+    return type(node) is gast.Name and node.id == name and type(node.ctx) is gast.Load
 
 
 # -- algebra -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import astor
 import gast
 
 from .. import runtime
-from ..optimize import MARKER
+from ..optimize import MARKER, names_with_ctx
 
 _MARKER_LINE = re.compile(r"^(\s*)(?:'|\"\"\"|\")__line__:(.+?)(?:'|\"\"\"|\")\s*$")
 
@@ -64,15 +64,11 @@ def function_source(func: gast.FunctionDef, lines: list[str]) -> str:
 def free_names(funcs: list[gast.FunctionDef]) -> list[str]:
     """Names the functions read but do not define: globals, builtins, helpers."""
     defined = {f.name for f in funcs}
-    free = []
+    free = set()
     for func in funcs:
         local = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
-        local |= {n.id for n in gast.walk(func) if isinstance(n, gast.Name)
-                  and isinstance(n.ctx, gast.Store)}
-        for node in gast.walk(func):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and \
-                    node.id not in local and node.id not in defined and node.id not in free:
-                free.append(node.id)
+        local |= names_with_ctx(func, gast.Store)
+        free |= names_with_ctx(func, gast.Load) - local - defined
     return sorted(free)
 
 

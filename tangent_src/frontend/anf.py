@@ -296,7 +296,10 @@ class ANF:
     def block(self, stmts, after_reads: set[str]) -> list:
         saved, self.out = self.out, []
         for idx, stmt in enumerate(stmts):
-            later = reads(stmts[idx + 1:]) | after_reads
+            # only a loop needs what the rest of the block reads (its carried names):
+            # computing it for every statement was quadratic in the block's length
+            later = reads(stmts[idx + 1:]) | after_reads \
+                if isinstance(stmt, (gast.For, gast.While)) else after_reads
             self.stmt(stmt, later)
         built, self.out = self.out, saved
         return built

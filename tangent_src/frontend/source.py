@@ -2,9 +2,12 @@
 from __future__ import annotations
 import __future__
 
+import ast
 import contextlib
+import functools
 import inspect
 import linecache
+import sys
 import textwrap
 from dataclasses import dataclass, field
 
@@ -49,6 +52,7 @@ class ParsedFunction:
     resolved: set = field(default_factory=set)  # names resolved to objects while generating
     paths: set = field(default_factory=set)  # dotted names (mod.w, obj.method) resolved
     guards: list = field(default_factory=list)  # other facts generation relied on (Guard)
+    renamed: dict = field(default_factory=dict)  # new name -> the user's (see reserved.py)
 
     def ref(self, name: str) -> Ref | None:
         """Where the function reads free name `name` (None: a builtin or unknown), in
@@ -137,11 +141,17 @@ def parse_function(func) -> ParsedFunction:
             f"cannot read the source of {name}: {exc}; define it in a file (or a notebook cell)"
         ) from exc
     raw = "".join(src_lines)
+    if getattr(func, "__name__", "") == "<lambda>":
+        found = _lambda_in_file(func, filename)
+        if found is not None:
+            return _finish(func, found, filename, linecache.getlines(filename), 0)
     dedented = textwrap.dedent(raw)
     col_shift = len(src_lines[0]) - len(src_lines[0].lstrip()) if src_lines else 0
     col_shift -= len(dedented.splitlines()[0]) - len(dedented.splitlines()[0].lstrip())
     try:
-        module = gast.parse(dedented)
+        tree = ast.parse(dedented)
+        allow_depth(nesting_depth(tree))
+        module = gast.ast_to_gast(tree)
     except SyntaxError as exc:  # a lambda inside a longer expression
         raise SourceUnavailableError(
             f"{filename}:{first_line}: cannot parse the source of "
@@ -161,6 +171,11 @@ def parse_function(func) -> ParsedFunction:
             "the code Python runs for it (the file was edited after the function was "
             "defined); reload the module (importlib.reload) or re-run the cell that defines "
             "it, then differentiate again")
+    return _finish(func, node, filename, lines, col_shift)
+
+
+def _finish(func, node, filename: str, lines: list, col_shift: int) -> ParsedFunction:
+    """The ParsedFunction of `node`, with defaults bound and reserved names kept apart."""
     parsed = ParsedFunction(func, node, filename, lines, col_shift, _namespace(func),
                             func.__globals__)
     parsed.fixed = _bind_defaults(node, func, parsed.namespace)
@@ -168,10 +183,47 @@ def parse_function(func) -> ParsedFunction:
         parsed.namespace[name] = ref.value
     if isinstance(node, gast.AsyncFunctionDef):
         raise parsed.unsupported(node, "async def", "differentiate a plain (synchronous) function")
+    from .reserved import protect_reserved
+    protect_reserved(parsed)
     return parsed
 
 
 _SIMPLE = (bool, int, float, complex, str, bytes, type(None))
+
+# Python frames the passes spend per level of AST nesting (gast conversion, deepcopy,
+# NodeTransformers, ANF): a 1000-term sum is a 1000-deep tree of BinOps
+FRAMES_PER_LEVEL = 12
+
+
+def nesting_depth(tree) -> int:
+    """The depth of the deepest node of `tree`, found without recursion."""
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def allow_depth(depth: int) -> None:
+    """Raise Python's recursion limit (never lower it) so that the recursive AST passes
+    handle a tree `depth` levels deep; `keeps_recursion_limit` puts the old limit back."""
+    needed = 1000 + FRAMES_PER_LEVEL * depth
+    if sys.getrecursionlimit() < needed:
+        sys.setrecursionlimit(needed)
+
+
+def keeps_recursion_limit(func):
+    """Decorator: the recursion limit in force when `func` is called is restored when it
+    returns (what `allow_depth` raised while generating code is not left behind)."""
+    @functools.wraps(func)
+    def scoped(*args, **kwargs):
+        limit = sys.getrecursionlimit()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            sys.setrecursionlimit(limit)
+    return scoped
 
 
 def _is_literal(expr) -> bool:
@@ -233,6 +285,61 @@ def _bind_defaults(node, func, namespace: dict) -> dict:
         _default_expr(e, kw_values[a.id], a.id, func, taken, fixed) if a.id in kw_values
         else None for a, e in zip(args.kwonlyargs, args.kw_defaults)]
     return fixed
+
+
+_FILE_TREES: dict = {}  # (filename, text) -> the file's ast, for finding lambdas
+
+
+def _lambda_in_file(func, filename: str):
+    """The lambda `func` was made from, found in its whole file (so a lambda written across
+    lines, or one of several on a line, is found): the one that starts on the code's first
+    line, has its parameters, and whose body spans where the code's instructions come from
+    (`co_positions`). As `def <name>(args): return <body>`; None if not exactly one."""
+    lines = linecache.getlines(filename)
+    if not lines:
+        return None
+    text = "".join(lines)
+    tree = _FILE_TREES.get((filename, text))
+    if tree is None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            return None
+        if len(_FILE_TREES) > 16:
+            _FILE_TREES.clear()
+        _FILE_TREES[(filename, text)] = tree
+    code = func.__code__
+    params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    spans = [(line, col, end_line, end_col) for line, end_line, col, end_col in
+             code.co_positions() if None not in (line, end_line, col, end_col)
+             and (line, col) != (end_line, end_col)]
+    found, assigned = [], {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and \
+                isinstance(node.targets[0], ast.Name):
+            assigned[id(node.value)] = node.targets[0].id
+        if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno and \
+                [a.arg for a in node.args.posonlyargs + node.args.args +
+                 node.args.kwonlyargs] == params and _spans_inside(node.body, spans):
+            found.append(node)
+    if len(found) != 1:
+        return None
+    lam = found[0]
+    allow_depth(nesting_depth(lam))
+    converted = gast.ast_to_gast(lam)
+    ret = gast.copy_location(gast.Return(value=converted.body), converted.body)
+    def_node = gast.FunctionDef(name=assigned.get(id(lam), "lambda_"), args=converted.args,
+                                body=[ret], decorator_list=[],
+                                returns=None, type_comment=None, type_params=[])
+    return gast.copy_location(def_node, converted)
+
+
+def _spans_inside(body, spans: list) -> bool:
+    """Whether every (line, col, end line, end col) span lies within `body`'s extent."""
+    start = (body.lineno, body.col_offset)
+    end = (body.end_lineno, body.end_col_offset)
+    return all(start <= (line, col) and (end_line, end_col) <= end
+               for line, col, end_line, end_col in spans)
 
 
 def _lambda_def(module, func):
