@@ -169,11 +169,26 @@ def arg_classes(sig, args, kwargs) -> tuple:
     return tuple((name, shape_class(value)) for name, value in bound.arguments.items())
 
 
+def _unbind(func, wrt: tuple) -> tuple:
+    """A bound method `obj.loss` is differentiated as `type(obj).loss` with `obj` passed
+    first (never differentiated): (function, wrt shifted past it, the bound arguments)."""
+    if isinstance(func, Transform) and func._bound:
+        bound = func._bound
+    elif inspect.ismethod(func) and inspect.isfunction(func.__func__):
+        bound, func = (func.__self__,), func.__func__
+    else:
+        return func, wrt, ()
+    shifted = tuple(w + len(bound) if isinstance(w, int) and w >= 0 else w for w in wrt)
+    return func, shifted, bound
+
+
 class Transform:
     """What grad/value_and_grad/autodiff return: call it like the function it transforms."""
 
     def __init__(self, func, wrt, single: bool, mode: str, return_value: bool, verbose: int,
                  kind: str, has_aux: bool = False, backend: str = "python"):
+        self._built_from = (func, wrt)
+        func, wrt, self._bound = _unbind(func, wrt)
         self.func, self.wrt, self.single = func, wrt, single
         self.has_aux = has_aux
         if backend not in ("python", "numba"):
@@ -202,7 +217,8 @@ class Transform:
             found = getattr(found, part, None)
         if found is self:
             return self.__qualname__
-        return (Transform, (self.func, self.wrt, self.single, self.mode, self.return_value,
+        func, wrt = self._built_from
+        return (Transform, (func, wrt, self.single, self.mode, self.return_value,
                             self.verbose, self.kind, self.has_aux, self.backend))
 
     # -- generation ------------------------------------------------------------------
@@ -253,7 +269,7 @@ class Transform:
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        args = guards.real_scalars(args)
+        args = self._bound + guards.real_scalars(args)
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
             # a function argument is specialized on (the code calls it by name): by identity
@@ -285,7 +301,9 @@ class Transform:
         """Call with the derivative's own inputs given by meaning rather than position:
         `extras` maps a wrt argument (index or name) to its tangent (forward mode), or
         "seed" to the output cotangent (reverse mode)."""
-        args = guards.real_scalars(args)
+        args = self._bound + guards.real_scalars(args)
+        extras = {key + len(self._bound) if isinstance(key, int) and key >= 0 else key: value
+                  for key, value in extras.items()}
         compiled = self.compile(arg_classes(self._sig, args, {}))
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
@@ -384,6 +402,7 @@ class Transform:
         0.0 when the source proves a scalar (or a scalar was seen for these shape classes
         before), a tuple when it returns a tuple display, else the value as the generated
         gradient computes it. The user's function is not run."""
+        args = self._bound + tuple(args)
         classes = arg_classes(self._sig, args, {})
         output = self.compile(classes).output
         if output == "scalar" or classes in self._scalar_seen:

@@ -98,7 +98,9 @@ def import_lines(names: list[str], namespace: dict, module_of: dict,
         else:
             original = originals.get(name, name)
             entry = name if original == name else f"{original} as {name}"
-            froms.setdefault(module_of.get(name, "__main__"), []).append(entry)
+            # a value bound under a generated name (`Model_predict`) has no module global
+            # of its own: it comes from the module that defines it
+            froms.setdefault(module_of.get(name) or obj_module or "__main__", []).append(entry)
     lines = sorted(modules)
     if helpers and not inline_runtime:
         lines.append(f"from tangent_src.runtime import {', '.join(sorted(helpers))}")
