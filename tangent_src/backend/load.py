@@ -99,7 +99,7 @@ def load_real_module(source: str, name: str, namespace: dict, live: dict,
     import types
     text = _neutralize_imports(source, user_modules)
     frozen = {key: ref.read() for key, ref in live.items() if ref.available()}
-    fingerprint = "\n".join(f"{k}={_fingerprint(v)}" for k, v in sorted(frozen.items()))
+    fingerprint = "\n".join(f"{k}={stable_text(v)}" for k, v in sorted(frozen.items()))
     fingerprint += salt
     digest = hashlib.sha1((text + fingerprint).encode()).hexdigest()[:12]
     stem = _stem(name, digest)
@@ -115,8 +115,12 @@ def load_real_module(source: str, name: str, namespace: dict, live: dict,
     return module.__dict__, path
 
 
-def _fingerprint(value) -> str:
-    """A stable text standing for a value numba freezes (same text: same compiled code)."""
+def stable_text(value) -> str:
+    """A text standing for `value` that is the same in every process for the same value
+    (arrays by contents, functions by their code and defaults): what numba freezes,
+    named in the generated file's name so its disk cache never serves other values."""
+    import types
+
     import numpy as np
     if isinstance(value, np.ndarray):
         data = hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()
@@ -124,7 +128,13 @@ def _fingerprint(value) -> str:
     if isinstance(value, (bool, int, float, complex, str, bytes, type(None), np.generic)):
         return f"{type(value).__name__}({value!r})"
     if isinstance(value, tuple):
-        return "(" + ",".join(_fingerprint(v) for v in value) + ")"
+        return "(" + ",".join(stable_text(v) for v in value) + ")"
+    if isinstance(value, types.ModuleType):
+        return f"module({value.__name__})"
+    name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
     code = getattr(value, "__code__", None)
-    body = hashlib.sha1(code.co_code).hexdigest() if code is not None else ""
-    return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}{body}"
+    if code is None:
+        return name or type(value).__name__
+    from ..frontend.source import _code_key
+    digest = hashlib.sha1(repr(_code_key(code)).encode()).hexdigest()
+    return f"{name}[{digest}]{stable_text(value.__defaults__)}"

@@ -11,6 +11,7 @@ import re
 
 from ..errors import TangentError, UnsupportedSyntaxError
 from ..frontend.source import is_user_function
+from .load import stable_text
 
 
 class NumbaUnavailableError(TangentError):
@@ -144,7 +145,7 @@ def frozen_salt(guards: list) -> str:
             value = guard.ref.read()
         except KeyError:
             continue
-        lines.add(f"{_label(guard.ref)}={_stable(value)}")
+        lines.add(f"{_label(guard.ref)}={stable_text(value)}")
     return "\n" + "\n".join(sorted(lines))
 
 
@@ -158,35 +159,10 @@ def _label(ref) -> str:
     if isinstance(ref, PathRef):
         return _label(ref.head) + "." + ".".join(ref.path)
     if isinstance(ref, AttrRef):
-        return f"{_stable(ref.owner)}.{ref.name}"
+        return f"{stable_text(ref.owner)}.{ref.name}"
     if isinstance(ref, FixedRef):
-        return _stable(ref.value)
+        return stable_text(ref.value)
     return type(ref).__name__
-
-
-def _stable(value) -> str:
-    """A text standing for `value` that is the same in every process for the same value
-    (arrays by contents, functions by their code and defaults)."""
-    import hashlib
-    import types
-
-    import numpy as np
-    if isinstance(value, np.ndarray):
-        data = hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest()
-        return f"array({value.dtype},{value.shape},{data})"
-    if isinstance(value, (bool, int, float, complex, str, bytes, type(None), np.generic)):
-        return f"{type(value).__name__}({value!r})"
-    if isinstance(value, tuple):
-        return "(" + ",".join(_stable(v) for v in value) + ")"
-    if isinstance(value, types.ModuleType):
-        return f"module({value.__name__})"
-    name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
-    code = getattr(value, "__code__", None)
-    if code is None:
-        return name or type(value).__name__
-    from ..frontend.source import _code_key
-    digest = hashlib.sha1(repr(_code_key(code)).encode()).hexdigest()
-    return f"{name}[{digest}]{_stable(value.__defaults__)}"
 
 
 def compile_module(module_ns: dict, names: list[str], main: str, user_modules: tuple):
