@@ -25,6 +25,7 @@ from .analysis.shapes import (
     start_class,
 )
 from .backend import emit
+from .core.walk import clone, walk
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.aliases import check_aliased_writes, check_inplace_sites, inlined_sites
 from .frontend.anf import assigned, to_anf
@@ -159,7 +160,7 @@ class ModuleBuilder:
             return "unknown"
         name = ret.value.id
         classes = self.infer_classes(func, arg_classes)
-        defs = [n.value for n in gast.walk(core) if isinstance(n, gast.Assign) and
+        defs = [n.value for n in walk(core) if isinstance(n, gast.Assign) and
                 isinstance(n.targets[0], gast.Name) and n.targets[0].id == name]
         if defs and all(isinstance(v, gast.Tuple) for v in defs):
             if not has_aux or any(len(v.elts) != 2 for v in defs):
@@ -472,13 +473,13 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     bwd_return = gast.Return(value=grads)
     live = Optimizer(set(), set())._live_block(backward + [bwd_return], set())
     local = {a.id for a in node.args.args + node.args.kwonlyargs} | {
-        n.id for s in forward for n in gast.walk(s)
+        n.id for s in forward for n in walk(s)
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     saved = sorted((live & local) - {seed})
     saved_param = namer.fresh("saved")
     saved_tuple = gast.Tuple(elts=[gast.Name(id=n, ctx=gast.Load(), annotation=None,
                                              type_comment=None) for n in saved], ctx=gast.Load())
-    fwd_args = copy.deepcopy(node.args)
+    fwd_args = clone(node.args)
     _drop_param(fwd_args, seed)
     params = {a.id for a in fwd_args.args + fwd_args.kwonlyargs}
     maybe_unset = [n for n in saved if n not in params and n not in _always_assigned(forward)]
@@ -493,7 +494,7 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
                                                      ctx=gast.Load()))])
     unpack = []
     if saved:
-        target = copy.deepcopy(saved_tuple)
+        target = clone(saved_tuple)
         for elt in target.elts:
             elt.ctx = gast.Store()
         target.ctx = gast.Store()
@@ -512,7 +513,7 @@ def _always_assigned(stmts) -> set:
     out = set()
     for stmt in stmts:
         if isinstance(stmt, gast.Assign):
-            out |= {n.id for n in gast.walk(stmt.targets[0]) if isinstance(n, gast.Name)}
+            out |= {n.id for n in walk(stmt.targets[0]) if isinstance(n, gast.Name)}
         elif isinstance(stmt, gast.If):
             out |= _always_assigned(stmt.body) & _always_assigned(stmt.orelse)
     return out
@@ -548,7 +549,7 @@ def _params(core) -> list[str]:
 
 
 def _all_names(node) -> set[str]:
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 def _resolver(parsed: ParsedFunction):
@@ -603,7 +604,7 @@ def _path_guard(parsed: ParsedFunction, dotted: str):
 def _rename_free(nodes: list, name: str, new: str) -> None:
     """Rename free name `name` to `new` in generated functions (it is never local there)."""
     for node in nodes:
-        for sub in gast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, gast.Name) and sub.id == name:
                 sub.id = new
 

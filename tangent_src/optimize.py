@@ -7,10 +7,12 @@ Statements are pure except tape pushes/pops and `add_at` (in-place accumulation)
 from __future__ import annotations
 
 import bisect
-import copy
 import itertools
 
 import gast
+
+from .core.dataflow import names_with_ctx, reads_writes
+from .core.walk import all_nodes, clone, walk
 
 MARKER = "__line__"
 
@@ -21,31 +23,6 @@ def _names_read(node) -> set[str]:
 
 def _names_written(node) -> set[str]:
     return names_with_ctx(node, gast.Store)
-
-
-def names_with_ctx(node, ctx: type) -> set[str]:
-    """The ids of the Name nodes under `node` whose context is `ctx` (Load, Store): what
-    `gast.walk` finds, in a tight loop (these sets are the optimizer's hottest path)."""
-    out: set[str] = set()
-    todo = [node]
-    pop, push, name_type, ast_type = todo.pop, todo.append, gast.Name, gast.AST
-    while todo:
-        sub = pop()
-        if type(sub) is name_type:
-            if type(sub.ctx) is ctx:
-                out.add(sub.id)
-            if sub.annotation is not None:
-                push(sub.annotation)
-            continue
-        for field in sub._fields:
-            value = getattr(sub, field, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, ast_type):
-                        push(item)
-            elif isinstance(value, ast_type):
-                push(value)
-    return out
 
 
 def _is_marker(stmt) -> bool:
@@ -235,7 +212,7 @@ class Optimizer:
                             continue
                         if isinstance(prev, gast.Assign) and b in _names_written(prev) and \
                                 a not in _names_read(prev):
-                            for node in gast.walk(prev.targets[0]):
+                            for node in walk(prev.targets[0]):
                                 if isinstance(node, gast.Name) and node.id == b:
                                     node.id = a
                             del stmts[idx]
@@ -267,9 +244,10 @@ class Optimizer:
         for j, stmt in enumerate(stmts):
             if _is_marker(stmt):
                 continue
-            for name in _names_read(stmt):
+            reads, writes = reads_writes(stmt)
+            for name in reads:
                 reads_at.setdefault(name, []).append(j)
-            for name in _names_written(stmt):
+            for name in writes:
                 writes_at.setdefault(name, []).append(j)
             if isinstance(stmt, gast.Return):
                 returns.append(j)
@@ -386,8 +364,8 @@ class _BlockIndex:
     def update(self, j: int, stmt) -> None:
         """Index statement `j` again after it changed (its old entries may stay: a stale
         read only makes a later look-up stop earlier, never move code across a write)."""
-        for table, names in ((self.reads, _names_read(stmt)),
-                             (self.writes, _names_written(stmt)),
+        reads, writes = reads_writes(stmt)
+        for table, names in ((self.reads, reads), (self.writes, writes),
                              (self.mutates, _mutated(stmt))):
             for name in names:
                 positions = table.setdefault(name, [])
@@ -420,25 +398,6 @@ def _name_counts(body) -> tuple[dict, dict]:
 def _name_nodes(body: list) -> list:
     """Every Name node in the statements `body` (in no particular order)."""
     return [node for node in all_nodes(body) if type(node) is gast.Name]
-
-
-def all_nodes(body: list) -> list:
-    """Every node under the statements `body`, in no particular order (what gast.walk
-    yields, several times faster: the optimizer asks for these sets on every pass)."""
-    out, todo = [], list(body)
-    pop, push, ast_type = todo.pop, todo.append, gast.AST
-    while todo:
-        sub = pop()
-        out.append(sub)
-        for field in sub._fields:
-            value = getattr(sub, field, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, ast_type):
-                        push(item)
-            elif isinstance(value, ast_type):
-                push(value)
-    return out
 
 
 def _peeked_tapes(body) -> set[str]:
@@ -476,7 +435,7 @@ def _mutated(stmt) -> set:
 
 def _mutates(stmt, names: set) -> bool:
     """Whether `stmt` may change one of `names` in place (add_at, tape ops)."""
-    for node in gast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                 node.func.id == "add_at" and node.args and isinstance(node.args[0], gast.Name) \
                 and node.args[0].id in names:
@@ -489,7 +448,7 @@ def _has_code(stmts) -> bool:
 
 
 def _rename_reads(node, old: str, new: str) -> None:
-    for sub in gast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load) and sub.id == old:
             sub.id = new
 
@@ -504,11 +463,11 @@ def _replace_read(stmt, name, expr):
             if type(value) is list:
                 for k, item in enumerate(value):
                     if _is_read_of(item, name):
-                        value[k] = copy.deepcopy(expr)
+                        value[k] = clone(expr)
                     elif isinstance(item, gast.AST):
                         todo.append(item)
             elif _is_read_of(value, name):
-                setattr(node, field, copy.deepcopy(expr))
+                setattr(node, field, clone(expr))
             elif isinstance(value, gast.AST):
                 todo.append(value)
 
@@ -599,7 +558,7 @@ def _constant_slope(node):
     if not (isinstance(value, gast.Constant) and type(value.value) in (int, float)) or \
             value.value == 0:
         return None
-    lowered = gast.BinOp(left=copy.deepcopy(exponent), op=gast.Sub(),
+    lowered = gast.BinOp(left=clone(exponent), op=gast.Sub(),
                          right=gast.Constant(value=1, kind=None))
     return exponent, gast.BinOp(left=base, op=gast.Pow(), right=lowered)
 
@@ -702,11 +661,11 @@ def accumulate_in_place(body: list, inplace: set) -> None:
     passed on whole. Saves one allocation per iteration (it matters under numba)."""
     assigned: dict = {}
     shared = set(inplace)
-    returned = {id(n.value) for n in gast.walk(gast.Module(body=body, type_ignores=[]))
+    returned = {id(n.value) for n in walk(gast.Module(body=body, type_ignores=[]))
                 if isinstance(n, gast.Return)}
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, gast.Assign):
-            for target in gast.walk(node.targets[0]):
+            for target in walk(node.targets[0]):
                 if isinstance(target, gast.Name) and isinstance(target.ctx, gast.Store):
                     assigned.setdefault(target.id, []).append(node.value)
             if isinstance(node.value, gast.Name):
@@ -762,15 +721,15 @@ def own_accumulators(func: gast.FunctionDef) -> None:
     opaque = set(params)  # names bound other than by `name = value`
     tree = gast.Module(body=func.body, type_ignores=[])
     plain = set()
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             defs.setdefault(node.targets[0].id, []).append(node)
             plain.add(id(node.targets[0]))
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and \
                 id(node) not in plain:
             opaque.add(node.id)
-    sites = [node for node in gast.walk(tree) if _is_add_at(node)]
+    sites = [node for node in walk(tree) if _is_add_at(node)]
     settled: set = set()
 
     def own(name: str) -> bool:
@@ -802,7 +761,7 @@ def _viewed_names(body) -> set:
     """Names whose array may be viewed by another value: a subscript (`x[1:]`), an
     attribute (`x.T`) or an argument of a call that may return a view (np.reshape...)."""
     viewed = set()
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in walk(gast.Module(body=body, type_ignores=[])):
         if isinstance(node, (gast.Subscript, gast.Attribute)) and \
                 isinstance(node.value, gast.Name):
             viewed.add(node.value.id)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
+from ..core.walk import walk
 from ..errors import ComplexValueError
 from ..rules.registry import REGISTRY
 
@@ -48,7 +49,7 @@ def array_attribute_without_rule(attr: str) -> bool:
 
 
 def _atoms(expr) -> list[str]:
-    return [n.id for n in gast.walk(expr) if isinstance(n, gast.Name)
+    return [n.id for n in walk(expr) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)]
 
 
@@ -126,7 +127,7 @@ def useful_names(body: list, result: str, resolve, objects: frozenset = frozense
         nonlocal changed
         for stmt in reversed(stmts):
             if isinstance(stmt, gast.Assign):
-                targets = [n.id for n in gast.walk(stmt.targets[0]) if isinstance(n, gast.Name)]
+                targets = [n.id for n in walk(stmt.targets[0]) if isinstance(n, gast.Name)]
                 if any(t in useful for t in targets) and _propagates(stmt.value, resolve, objects):
                     for name in _atoms(stmt.value):
                         if name not in useful:
@@ -166,11 +167,11 @@ def refuse_complex_constants(parsed, body, varied: set) -> None:
     """Raise ComplexValueError at the first statement that combines a complex constant
     (`1j * theta`) with a differentiated value: every rule assumes real arguments, so such a
     derivative would come out complex or silently drop its imaginary part."""
-    for node in gast.walk(gast.Module(body=body, type_ignores=[])):
+    for node in walk(gast.Module(body=body, type_ignores=[])):
         if not isinstance(node, gast.Assign):
             continue
-        names = {n.id for n in gast.walk(node.value) if isinstance(n, gast.Name)}
-        constant = next((c for c in gast.walk(node.value) if isinstance(c, gast.Constant)
+        names = {n.id for n in walk(node.value) if isinstance(n, gast.Name)}
+        constant = next((c for c in walk(node.value) if isinstance(c, gast.Constant)
                          and isinstance(c.value, complex)), None)
         if constant is not None and names & varied:
             raise parsed.error(

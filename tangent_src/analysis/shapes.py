@@ -17,6 +17,7 @@ import gast
 import numpy as np
 
 from .. import runtime as _runtime
+from ..core.walk import walk
 from ..rules.arrays import REDUCTIONS
 from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
@@ -136,7 +137,7 @@ def mutable_scalars(func: gast.FunctionDef, classes: dict, arg_classes, resolve)
     array argument (class ARRAY0), a copy or view of one, or the result of a call that can
     return one. `z op= v` updates such a value in place (Python rebinds a number)."""
     found = {p for p, c in arg_classes if c == ARRAY0}
-    defs = [n for n in gast.walk(func) if isinstance(n, gast.Assign) and
+    defs = [n for n in walk(func) if isinstance(n, gast.Assign) and
             len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)]
     changed = True
     while changed:

@@ -11,7 +11,9 @@ import astor
 import gast
 
 from .. import runtime
-from ..optimize import MARKER, names_with_ctx
+from ..core.dataflow import names_with_ctx
+from ..core.walk import walk
+from ..optimize import MARKER
 
 _MARKER_LINE = re.compile(r"^(\s*)(?:'|\"\"\"|\")__line__:(.+?)(?:'|\"\"\"|\")\s*$")
 
@@ -34,7 +36,7 @@ class _SignedConstants(ast.NodeTransformer):
 def _prepare(func: gast.FunctionDef):
     """Turn line markers into string statements astor can print."""
     func = _SignedConstants().visit(gast.gast_to_ast(func))
-    for node in ast.walk(func):
+    for node in walk(func):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and \
                 isinstance(node.value.value, tuple) and node.value.value[:1] == (MARKER,):
             node.value = ast.Constant(value=f"__line__:{node.value.value[1]}")

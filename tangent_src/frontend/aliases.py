@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 import gast
 
 from ..analysis.shapes import ARRAY0, SCALAR
+from ..core.walk import walk
 
 VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze",
                   "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "asarray",
@@ -86,7 +87,7 @@ class _Effect:
 
 
 def _loads(node) -> set[str]:
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and
             isinstance(n.ctx, gast.Load)}
 
 
@@ -107,7 +108,7 @@ def _closure_reads(body) -> set[str]:
     """Names read inside nested defs and lambdas: read whenever those are called."""
     out: set[str] = set()
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, (gast.FunctionDef, gast.Lambda)):
                 out |= _loads(node)
     return out
@@ -199,7 +200,7 @@ class _Aliases:
         self.sites: dict[int, InPlaceSite] = {}
         self.effects: dict[str, list[_Effect]] = {}
         self.nested: dict[str, gast.FunctionDef] = {
-            n.name: n for stmt in body for n in gast.walk(stmt)
+            n.name: n for stmt in body for n in walk(stmt)
             if isinstance(n, gast.FunctionDef)}
         self.containers = _untouched(body, list(params) + list(containers))
         self.immutable = _immutable_names(body, set(params) | set(containers))
@@ -220,22 +221,22 @@ class _Aliases:
     def item_names(self, body) -> dict:
         """Names bound to one item of a parameter, or else to new arrays: such a name is
         never another item of that parameter."""
-        updated = {id(n.target) for stmt in body for n in gast.walk(stmt)
+        updated = {id(n.target) for stmt in body for n in walk(stmt)
                    if isinstance(n, gast.AugAssign)}  # `w += v` keeps w's array (or a number)
-        same = {id(n.targets[0]) for stmt in body for n in gast.walk(stmt)
+        same = {id(n.targets[0]) for stmt in body for n in walk(stmt)
                 if isinstance(n, gast.Assign) and len(n.targets) == 1 and
                 isinstance(n.targets[0], gast.Name) and isinstance(n.value, gast.Name) and
                 n.value.id == n.targets[0].id}  # `w = w`
         keys: dict[str, list] = {}
         for stmt in body:
-            for node in gast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, gast.Assign) and id(node.targets[0]) not in same:
                     for target in node.targets:
                         for name, key in self.target_items(target, node.value):
                             keys.setdefault(name, []).append(key)
         stores: dict[str, int] = {}
         for stmt in body:
-            for node in gast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and \
                         id(node) not in updated and id(node) not in same:
                     stores[node.id] = stores.get(node.id, 0) + 1
@@ -530,7 +531,7 @@ class _Aliases:
                                                 gast.Try, gast.FunctionDef)) else \
             [getattr(stmt, k) for k in ("test", "iter") if hasattr(stmt, k)]
         for head in heads:
-            for call in gast.walk(head):
+            for call in walk(head):
                 if isinstance(call, gast.Call):
                     self.call(stmt, call, pairs)
 
@@ -583,7 +584,7 @@ class _Aliases:
         else:
             heads = [stmt]
         for head in heads:
-            for node in gast.walk(head):
+            for node in walk(head):
                 if not isinstance(node, gast.Call):
                     continue
                 for keyword in node.keywords:
@@ -604,7 +605,7 @@ def _read_later(stmt, call) -> set[str]:
     heads = [stmt] if not isinstance(stmt, (gast.If, gast.For, gast.While, gast.With,
                                             gast.Try, gast.FunctionDef)) else \
         [getattr(stmt, k) for k in ("test", "iter") if hasattr(stmt, k)]
-    return {n.id for head in heads for n in gast.walk(head)
+    return {n.id for head in heads for n in walk(head)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and
             (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)) >= end}
 
@@ -637,7 +638,7 @@ def _immutable_names(body, params) -> set[str]:
     bindings: dict[str, list] = {}
     stores: dict[str, int] = {}
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param)):
                 stores[node.id] = stores.get(node.id, 0) + 1  # a nested def's parameter too
             if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
@@ -662,7 +663,7 @@ def _untouched(body, params) -> set[str]:
     """Parameters the body never rebinds nor writes an item of (`p[k] = ...`)."""
     out = set(params)
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 out.discard(node.id)
             elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) and \
@@ -713,7 +714,7 @@ def _site_classes(core, site: InPlaceSite, classes, mutable=frozenset()) -> list
     AugAssign was lowered to (same line, column and operator), or of the argument of the
     core call at the site's call. None found (inlined, say) means unknown."""
     out = []
-    for node in gast.walk(core):
+    for node in walk(core):
         if isinstance(site.node, gast.AugAssign):
             if isinstance(node, gast.Assign) and isinstance(node.value, gast.BinOp) and \
                     type(node.value.op) is type(site.node.op) and _located_at(node, site) \
@@ -734,7 +735,7 @@ def _site_classes(core, site: InPlaceSite, classes, mutable=frozenset()) -> list
 def _inlined_arguments(core, lineno: int) -> list:
     """A call inlined into its caller (higher order) leaves `param = argument` copies on
     its line: their values stand for the arguments (every copy on the line, to be safe)."""
-    return [node.value for node in gast.walk(core) if isinstance(node, gast.Assign) and
+    return [node.value for node in walk(core) if isinstance(node, gast.Assign) and
             getattr(node, "lineno", None) == lineno and
             isinstance(node.value, (gast.Name, gast.Constant))]
 

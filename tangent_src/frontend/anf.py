@@ -15,6 +15,7 @@ import copy
 
 import gast
 
+from ..core.walk import clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
 from .lower import _assign, _const, _dotted, _name, is_list_method
@@ -28,7 +29,7 @@ def reads(nodes) -> set[str]:
     """Names loaded anywhere in `nodes`."""
     out = set()
     for node in nodes:
-        for sub in gast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load):
                 out.add(sub.id)
     return out
@@ -38,7 +39,7 @@ def assigned(nodes) -> set[str]:
     """Names stored anywhere in `nodes` (loop targets included)."""
     out = set()
     for node in nodes:
-        for sub in gast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
                 out.add(sub.id)
     return out
@@ -132,7 +133,7 @@ class ANF:
 
     # -- expressions -------------------------------------------------------------
     def emit(self, stmt, loc) -> None:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if getattr(node, "lineno", None) is None:
                 node.lineno = getattr(loc, "lineno", None)
                 node.col_offset = getattr(loc, "col_offset", 0)
@@ -453,7 +454,7 @@ class ANF:
                     name.id = versions[name.id]
                 return name
 
-        hook.body = [Current().visit(copy.deepcopy(s)) for s in node.body]
+        hook.body = [Current().visit(clone(s)) for s in node.body]
         self.emit(hook, node)
 
     def stmt_While(self, node, after_reads):
@@ -463,8 +464,8 @@ class ANF:
         else:
             cond = self.namer.fresh("cond")
             self.user_locals.add(cond)
-            self.stmt_Assign(_locate(_assign(cond, copy.deepcopy(test)), node))
-            body_in = node.body + [_locate(_assign(cond, copy.deepcopy(test)), node)]
+            self.stmt_Assign(_locate(_assign(cond, clone(test)), node))
+            body_in = node.body + [_locate(_assign(cond, clone(test)), node)]
         carried = self.carried(body_in, {cond}, after_reads | reads(body_in) | {cond})
         outer = self.open_loop()
         body = self.block(body_in, after_reads | reads(body_in) | {cond})
@@ -489,11 +490,11 @@ def _safe(expr) -> bool:
     """Whether evaluating `expr` can neither fail nor have an effect."""
     return all(isinstance(n, (gast.Name, gast.Constant, gast.Compare, gast.BoolOp, gast.UnaryOp,
                               gast.Load, gast.cmpop, gast.boolop, gast.unaryop))
-               for n in gast.walk(expr))
+               for n in walk(expr))
 
 
 def _locate(stmt, loc):
-    for node in gast.walk(stmt):
+    for node in walk(stmt):
         if getattr(node, "lineno", None) is None:
             node.lineno = getattr(loc, "lineno", None)
             node.col_offset = getattr(loc, "col_offset", 0)

@@ -8,11 +8,11 @@ statements. Names are renamed apart; comments point at the call's line.
 """
 from __future__ import annotations
 
-import copy
 import inspect
 
 import gast
 
+from ..core.walk import clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
 from .lower import _assign, _name
@@ -88,26 +88,26 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
         raise parsed.error(UnsupportedSyntaxError, call, f"bad call: {exc}", construct="call",
                            hint="match the function's parameters") from exc
     defaults = _defaults(callee_core)
-    local = set(params) | {n.id for n in gast.walk(callee_core)
+    local = set(params) | {n.id for n in walk(callee_core)
                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     mapping = {name: namer.fresh(name) for name in sorted(local)}
-    free = sorted({n.id for n in gast.walk(callee_core) if isinstance(n, gast.Name)
+    free = sorted({n.id for n in walk(callee_core) if isinstance(n, gast.Name)
                    and n.id not in local and n.id in callee_parsed.namespace})
     # the callee's free names join the caller's, renamed apart if needed
     mapping.update(callee_parsed.adopt_into(parsed, free, _locals(parsed), namer))
     lineno = stmt.lineno
     out = []
-    defaults = {p: _Rename(mapping, stmt.lineno).visit(copy.deepcopy(d))  # callee's scope
+    defaults = {p: _Rename(mapping, stmt.lineno).visit(clone(d))  # callee's scope
                 for p, d in defaults.items()}
     for p in params:
         value = bound.arguments.get(p, defaults.get(p))
         if value is None:
             raise parsed.error(UnsupportedSyntaxError, call, f"missing argument '{p}'",
                                construct="call", hint="pass every argument")
-        new = _assign(mapping[p], copy.deepcopy(value))
+        new = _assign(mapping[p], clone(value))
         new.lineno, new.col_offset = lineno, stmt.col_offset
         out.append(new)
-    body = copy.deepcopy(callee_core.body)
+    body = clone(callee_core.body)
     ret = body.pop()
     renamer = _Rename(mapping, lineno)
     for s in body:
@@ -123,5 +123,5 @@ def _locals(parsed: ParsedFunction) -> set:
     captured by them)."""
     args = parsed.node.args
     return {a.id for a in args.posonlyargs + args.args + args.kwonlyargs} | {
-        n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)
+        n.id for n in walk(parsed.node) if isinstance(n, gast.Name)
         and isinstance(n.ctx, gast.Store)}

@@ -7,13 +7,13 @@ flattens them. Anything else is rejected with a located error and a hint.
 """
 from __future__ import annotations
 
-import copy
 import inspect
 import re
 
 import gast
 import numpy
 
+from ..core.walk import clone, walk
 from ..naming import Namer
 from .bindings import AttrRef, FunctionGuard, Guard
 from .source import ParsedFunction, is_library_object, is_user_function, parse_function
@@ -92,7 +92,7 @@ def _const(value):
 
 def _located(new, old):
     """Give a synthesized node (and its children) the source location of `old`."""
-    for node in gast.walk(new):
+    for node in walk(new):
         if getattr(node, "lineno", None) is None and hasattr(old, "lineno"):
             node.lineno = old.lineno
             node.col_offset = getattr(old, "col_offset", 0)
@@ -108,7 +108,7 @@ class Lowerer:
         self.result_name: str | None = None
         node = parsed.node
         self.locals = {a.id for a in node.args.posonlyargs + node.args.args +
-                       node.args.kwonlyargs} | {n.id for n in gast.walk(node)
+                       node.args.kwonlyargs} | {n.id for n in walk(node)
                                                if isinstance(n, gast.Name)
                                                and isinstance(n.ctx, gast.Store)}
         self.methods = _Methods(self)
@@ -139,7 +139,7 @@ class Lowerer:
     def check_expr(self, expr):
         """Lower array methods in `expr` and reject unsupported constructs; returns `expr`."""
         expr = self.methods.visit(expr)
-        for node in gast.walk(expr):
+        for node in walk(expr):
             kind = type(node)
             if kind in UNSUPPORTED:
                 construct, hint = UNSUPPORTED[kind]
@@ -180,7 +180,7 @@ class Lowerer:
                 setattr(node, field, new)
                 return pre + self._stmt(node)
         if isinstance(node, gast.While) and any(
-                isinstance(n, gast.Call) and self.is_local_call(n) for n in gast.walk(node.test)):
+                isinstance(n, gast.Call) and self.is_local_call(n) for n in walk(node.test)):
             raise self.parsed.unsupported(node.test, "a call to a nested function in a "
                                           "while condition",
                                           "compute the condition in a variable at the end of "
@@ -281,20 +281,20 @@ class Lowerer:
         except TypeError as exc:
             raise self.parsed.unsupported(call, f"this call of '{node.name}' ({exc})",
                                           "match the factory's parameters") from exc
-        body = copy.deepcopy(node.body)
+        body = clone(node.body)
         ret = body.pop()
         if isinstance(ret.value, gast.Lambda):
             inner = self.namer.fresh("lambda_fn")
             body.append(_located(gast.Assign(targets=[_name(inner, gast.Store())],
                                              value=ret.value, type_comment=None), ret))
             ret.value = _name(inner)
-        own = set(params) | {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and
+        own = set(params) | {n.id for n in walk(node) if isinstance(n, gast.Name) and
                              not isinstance(n.ctx, gast.Load)} | {
-            n.name for n in gast.walk(node) if isinstance(n, gast.FunctionDef) and n is not node}
-        own |= {n.id for s in body for n in gast.walk(s) if isinstance(n, gast.Name)
+            n.name for n in walk(node) if isinstance(n, gast.FunctionDef) and n is not node}
+        own |= {n.id for s in body for n in walk(s) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Store)}
         mapping = {name: self.namer.fresh(name) for name in sorted(own)}
-        free = sorted({n.id for s in body for n in gast.walk(s) if isinstance(n, gast.Name)
+        free = sorted({n.id for s in body for n in walk(s) if isinstance(n, gast.Name)
                        and n.id not in own and n.id in callee.namespace} |
                       {d.id for d in defaults.values() if isinstance(d, gast.Name)})
         mapping.update(callee.adopt_into(self.parsed, free, self.locals, self.namer))
@@ -303,12 +303,12 @@ class Lowerer:
         for p in params:
             value = bound.arguments.get(p)
             if value is None:
-                value = _Relocate(mapping, call).visit(copy.deepcopy(defaults[p])) \
+                value = _Relocate(mapping, call).visit(clone(defaults[p])) \
                     if p in defaults else None
             if value is None:
                 raise self.parsed.unsupported(call, f"missing argument '{p}' of '{node.name}'",
                                               "pass every argument")
-            stmts.append(_located(_assign(mapping[p], copy.deepcopy(value)), call))
+            stmts.append(_located(_assign(mapping[p], clone(value)), call))
         body = [_Relocate(mapping, call).visit(b) for b in body]
         self.inlining.append(callee.func)
         try:
@@ -400,7 +400,7 @@ class Lowerer:
 
     def needs_hoisting(self, node) -> bool:
         """Whether a statement holds a nested-function call, a comprehension or a dict."""
-        for sub in gast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, (gast.ListComp, gast.GeneratorExp, gast.DictComp, gast.Dict)):
                 return True
             if isinstance(sub, gast.Call) and self.is_local_call(sub):
@@ -435,24 +435,24 @@ class Lowerer:
         for gen in node.generators:
             if gen.is_async:
                 raise self.parsed.unsupported(node, "async comprehension", "use a loop")
-            it = Rename().visit(copy.deepcopy(gen.iter))
-            for target in gast.walk(gen.target):
+            it = Rename().visit(clone(gen.iter))
+            for target in walk(gen.target):
                 if isinstance(target, gast.Name):
                     mapping[target.id] = self.namer.fresh(target.id)
                     self.locals.add(mapping[target.id])
-            target = Rename().visit(copy.deepcopy(gen.target))
-            conds = [Rename().visit(copy.deepcopy(c)) for c in gen.ifs]
+            target = Rename().visit(clone(gen.target))
+            conds = [Rename().visit(clone(c)) for c in gen.ifs]
             loops.append((target, it, conds))
         if is_dict:
             from .. import runtime
             self.parsed.namespace.setdefault("set_at", runtime.set_at)
-            key, value = (Rename().visit(copy.deepcopy(e)) for e in (node.key, node.value))
+            key, value = (Rename().visit(clone(e)) for e in (node.key, node.value))
             inner = [_located(_assign(acc, gast.Call(func=_name("set_at"),
                                                      args=[_name(acc), key, value],
                                                      keywords=[])), node)]
             start = gast.Dict(keys=[], values=[])
         else:
-            elt = Rename().visit(copy.deepcopy(node.elt))
+            elt = Rename().visit(clone(node.elt))
             inner = [_located(gast.Expr(value=gast.Call(
                 func=gast.Attribute(value=_name(acc), attr="append", ctx=gast.Load()),
                 args=[elt], keywords=[])), node)]
@@ -518,11 +518,11 @@ class Lowerer:
                 pre.extend(stmts)
                 return _name(result)
 
-        for node in gast.walk(expr):
+        for node in walk(expr):
             if isinstance(node, (gast.IfExp, gast.BoolOp)) and any(
                     (isinstance(n, gast.Call) and self.is_local_call(n)) or
                     isinstance(n, (gast.ListComp, gast.GeneratorExp, gast.DictComp))
-                    for n in gast.walk(node)):
+                    for n in walk(node)):
                 raise self.parsed.unsupported(
                     node, "a nested function called inside a conditional expression",
                     "call it in a separate statement")
@@ -545,7 +545,7 @@ class Lowerer:
         except TypeError as exc:
             raise self.parsed.unsupported(call, f"this call of '{fn.name}' ({exc})",
                                           "match the nested function's parameters") from exc
-        own = set(params) | {n.id for stmt in fn.body for n in gast.walk(stmt)
+        own = set(params) | {n.id for stmt in fn.body for n in walk(stmt)
                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         mapping = {name: self.namer.fresh(name) for name in sorted(own)}
         self.locals |= set(mapping.values())
@@ -555,8 +555,8 @@ class Lowerer:
             if value is None:
                 raise self.parsed.unsupported(call, f"missing argument '{p}' of '{fn.name}'",
                                               "pass every argument")
-            stmts.append(_located(_assign(mapping[p], copy.deepcopy(value)), call))
-        body = copy.deepcopy(fn.body)
+            stmts.append(_located(_assign(mapping[p], clone(value)), call))
+        body = clone(fn.body)
 
         class Rename(gast.NodeTransformer):
             def visit_Name(self, node):
@@ -747,7 +747,7 @@ class Lowerer:
         prologue = [_located(_assign(stop_name, stop), node),
                     _located(_assign(target, start), node)]
         increment = [_located(_assign(target, gast.BinOp(left=_name(target), op=gast.Add(),
-                                                        right=copy.deepcopy(step))), node)]
+                                                        right=clone(step))), node)]
         return pre + self.loop_exits(node, _located(test, node), body, prologue, increment)
 
     def dict_iteration(self, node) -> None:
@@ -965,8 +965,8 @@ class Lowerer:
                     "store the result in a variable, break, and return after the loop")
             if isinstance(stmt, gast.If) and _contains([stmt], gast.Return):
                 rest = stmts[idx + 1:]
-                body, body_returns = self.returns(stmt.body + copy.deepcopy(rest), result)
-                orelse, else_returns = self.returns(stmt.orelse + copy.deepcopy(rest), result)
+                body, body_returns = self.returns(stmt.body + clone(rest), result)
+                orelse, else_returns = self.returns(stmt.orelse + clone(rest), result)
                 stmt.body, stmt.orelse = body, orelse
                 out.append(stmt)
                 return out, body_returns and else_returns
@@ -1188,7 +1188,7 @@ def _reversed_range_call(rng):
     args = rng.args
     if len(args) == 1:
         return gast.Call(func=_name("range"), args=[
-            gast.BinOp(left=copy.deepcopy(args[0]), op=gast.Sub(), right=_const(1)),
+            gast.BinOp(left=clone(args[0]), op=gast.Sub(), right=_const(1)),
             _const(-1), _const(-1)], keywords=[])
     start, stop = args[0], args[1]
     step = args[2] if len(args) > 2 else _const(1)
@@ -1197,21 +1197,21 @@ def _reversed_range_call(rng):
         isinstance(step.operand, gast.Constant) else None)
     if step_value == 1:
         return gast.Call(func=_name("range"), args=[
-            gast.BinOp(left=copy.deepcopy(stop), op=gast.Sub(), right=_const(1)),
-            gast.BinOp(left=copy.deepcopy(start), op=gast.Sub(), right=_const(1)),
+            gast.BinOp(left=clone(stop), op=gast.Sub(), right=_const(1)),
+            gast.BinOp(left=clone(start), op=gast.Sub(), right=_const(1)),
             _const(-1)], keywords=[])
     if step_value == -1:
         return gast.Call(func=_name("range"), args=[
-            gast.BinOp(left=copy.deepcopy(stop), op=gast.Add(), right=_const(1)),
-            gast.BinOp(left=copy.deepcopy(start), op=gast.Add(), right=_const(1))],
+            gast.BinOp(left=clone(stop), op=gast.Add(), right=_const(1)),
+            gast.BinOp(left=clone(start), op=gast.Add(), right=_const(1))],
             keywords=[])
-    count = gast.Call(func=_name("len"), args=[copy.deepcopy(rng)], keywords=[])
-    last = gast.BinOp(left=copy.deepcopy(start), op=gast.Add(), right=gast.BinOp(
+    count = gast.Call(func=_name("len"), args=[clone(rng)], keywords=[])
+    last = gast.BinOp(left=clone(start), op=gast.Add(), right=gast.BinOp(
         left=gast.BinOp(left=count, op=gast.Sub(), right=_const(1)), op=gast.Mult(),
-        right=copy.deepcopy(step)))
-    end = gast.BinOp(left=copy.deepcopy(start), op=gast.Sub(), right=copy.deepcopy(step))
+        right=clone(step)))
+    end = gast.BinOp(left=clone(start), op=gast.Sub(), right=clone(step))
     return gast.Call(func=_name("range"), args=[last, end, gast.UnaryOp(
-        op=gast.USub(), operand=copy.deepcopy(step))], keywords=[])
+        op=gast.USub(), operand=clone(step))], keywords=[])
 
 
 def _index_value(index):
@@ -1223,7 +1223,7 @@ def _index_value(index):
         return gast.Call(func=_name("slice"), args=parts, keywords=[])
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
-    return copy.deepcopy(index)
+    return clone(index)
 
 
 def is_list_method(expr, method: str) -> bool:
@@ -1234,8 +1234,8 @@ def is_list_method(expr, method: str) -> bool:
 
 
 def _to_load(target):
-    node = copy.deepcopy(target)
-    for sub in gast.walk(node):
+    node = clone(target)
+    for sub in walk(node):
         if hasattr(sub, "ctx"):
             sub.ctx = gast.Load()
     return node
@@ -1277,7 +1277,7 @@ def _item(seq: str, index: str):
 
 def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.FunctionDef:
     """Return a copy of the user's function in core statement forms (expressions still nested)."""
-    node = copy.deepcopy(parsed.node)
+    node = clone(parsed.node)
     args = node.args
     if args.vararg is not None or args.kwarg is not None:
         bad = args.vararg or args.kwarg
@@ -1293,7 +1293,7 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.Funct
         else:
             lowerer.functions[param] = cls[1]
     body = lowerer.block(lowerer.lift_loop_returns(node.body))
-    returns = [n for n in gast.walk(gast.Module(body=body, type_ignores=[]))
+    returns = [n for n in walk(gast.Module(body=body, type_ignores=[]))
                if isinstance(n, gast.Return)]
     if not returns:
         raise parsed.unsupported(node, "function without a return value",

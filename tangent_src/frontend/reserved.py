@@ -19,6 +19,7 @@ import types
 
 import gast
 
+from ..core.walk import walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer, reserved_meanings
 from .bindings import FixedRef
@@ -31,8 +32,8 @@ def protect_reserved(parsed) -> None:
     reserved names to their generated meaning where the user's scope binds them otherwise."""
     meanings = reserved_meanings()
     node = parsed.node
-    names = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
-    local = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    names = {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    local = {n.id for n in walk(node) if isinstance(n, gast.Name)
              and not isinstance(n.ctx, gast.Load)}
     renames = {}
     namer = Namer(names | set(parsed.namespace) | set(dir(builtins)) | set(meanings))
@@ -73,7 +74,7 @@ def _bind(parsed, name: str, meaning) -> None:
 
 
 def _rename(node, renames: dict) -> None:
-    for sub in gast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, gast.Name) and sub.id in renames:
             sub.id = renames[sub.id]
 

@@ -7,12 +7,14 @@ import contextlib
 import functools
 import inspect
 import linecache
+import re
 import sys
 import textwrap
 from dataclasses import dataclass, field
 
 import gast
 
+from ..core.walk import walk
 from ..errors import SourceChangedError, SourceUnavailableError, UnsupportedSyntaxError
 from .bindings import CellRef, FixedRef, GlobalRef, Ref
 
@@ -123,6 +125,35 @@ def _namespace(func) -> dict:
     return namespace
 
 
+_DEF_LINE = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
+
+
+def _source_lines(func, code) -> tuple[str, list, int]:
+    """(file name, the lines of `code`'s definition, its first line number): what
+    `inspect.getsourcelines` finds, without its `inspect.getmodule` search, which resolves
+    the path of every loaded module (a third of a second on the first call in a process
+    that imported numpy). The function's globals stand in for its module's namespace
+    (linecache needs them for modules loaded from zip files)."""
+    filename = inspect.getsourcefile(code)
+    if filename:
+        linecache.checkcache(filename)
+    else:
+        filename = inspect.getfile(code)
+        if not (filename.startswith("<") and filename.endswith(">")):
+            raise OSError("source code not available")
+    lines = linecache.getlines(filename, getattr(func, "__globals__", None))
+    if not lines:
+        raise OSError("could not get source code")
+    lnum = code.co_firstlineno - 1
+    while lnum > 0:
+        if lnum >= len(lines):
+            raise OSError("lineno is out of bounds")
+        if _DEF_LINE.match(lines[lnum]):
+            break
+        lnum -= 1
+    return filename, inspect.getblock(lines[lnum:]), lnum + 1
+
+
 def parse_function(func) -> ParsedFunction:
     """Parse `func` into a gast FunctionDef whose line numbers match its file."""
     func = _unwrap(func)
@@ -133,8 +164,7 @@ def parse_function(func) -> ParsedFunction:
             filename, first_line = code.co_filename, code.co_firstlineno
             src_lines = inspect.getblock(generated[first_line - 1:])
         else:
-            filename = inspect.getsourcefile(code) or inspect.getfile(code)
-            src_lines, first_line = inspect.getsourcelines(code)
+            filename, src_lines, first_line = _source_lines(func, code)
     except (OSError, TypeError) as exc:
         name = getattr(func, "__qualname__", repr(func))
         raise SourceUnavailableError(
@@ -272,7 +302,7 @@ def _bind_defaults(node, func, namespace: dict) -> dict:
     fixed: dict = {}
     if not hasattr(func, "__code__"):
         return fixed
-    taken = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)} | set(namespace)
+    taken = {n.id for n in walk(node) if isinstance(n, gast.Name)} | set(namespace)
     args = node.args
     positional = [a.id for a in args.posonlyargs + args.args]
     values = func.__defaults__ or ()
@@ -314,7 +344,7 @@ def _lambda_in_file(func, filename: str):
              code.co_positions() if None not in (line, end_line, col, end_col)
              and (line, col) != (end_line, end_col)]
     found, assigned = [], {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda) and \
                 isinstance(node.targets[0], ast.Name):
             assigned[id(node.value)] = node.targets[0].id
@@ -348,7 +378,7 @@ def _lambda_def(module, func):
     code = func.__code__
     params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     found = []
-    for node in gast.walk(module):
+    for node in walk(module):
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
             node.value.assigned = node.targets[0].id if isinstance(node.targets[0], gast.Name) \
                 else None
@@ -385,7 +415,7 @@ def _passes_through(wrapper) -> bool:
     node = next((n for n in module.body if isinstance(n, gast.FunctionDef)), None)
     if node is None or not node.body:
         return False
-    returns = [n for n in gast.walk(node) if isinstance(n, gast.Return)]
+    returns = [n for n in walk(node) if isinstance(n, gast.Return)]
     last = node.body[-1]
     if returns != [last] or not isinstance(last.value, gast.Call):
         return False

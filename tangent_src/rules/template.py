@@ -1,11 +1,11 @@
 """Instantiate a rule template: substitute argument atoms and adjoint names into its body."""
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import gast
 
+from ..core.walk import clone, walk
 from .registry import Template
 
 
@@ -32,7 +32,7 @@ def bind(template: Template, result, args: list, keywords: dict) -> dict:
     defaulted = set()
     for name in template.params:
         if name not in values and name in template.defaults:
-            values[name] = copy.deepcopy(template.defaults[name])
+            values[name] = clone(template.defaults[name])
             defaulted.add(name)
     values[DEFAULTED] = defaulted
     return values
@@ -54,12 +54,12 @@ class _Substitute(gast.NodeTransformer):
                 # derivatives are linear in d[...]: an inactive one is zeros of its value
                 return gast.Call(func=gast.Name(id="zeros_like", ctx=gast.Load(),
                                                 annotation=None, type_comment=None),
-                                 args=[_clone(self.values[node.slice.id])],
+                                 args=[clone(self.values[node.slice.id])],
                                  keywords=[])
             if name is None:
                 raise _Inactive(node.slice.id)
             if not isinstance(name, str):  # an expression (see array_operands)
-                return _clone(name)
+                return clone(name)
             return gast.Name(id=name, ctx=node.ctx, annotation=None, type_comment=None)
         return self.generic_visit(node)
 
@@ -76,24 +76,11 @@ class _Substitute(gast.NodeTransformer):
             return gast.Name(id=self.locals[node.id], ctx=node.ctx, annotation=None,
                              type_comment=None)
         if node.id in self.values and isinstance(node.ctx, gast.Load):
-            value = _clone(self.values[node.id])
+            value = clone(self.values[node.id])
             if node.id in self.values.get(DEFAULTED, ()) and isinstance(value, gast.Constant):
                 value.default_of = node.id
             return value
         return node
-
-
-def _clone(node):
-    """A deep copy of a gast tree (lists and nodes copied, leaf values shared: names,
-    numbers and strings are immutable), several times faster than copy.deepcopy, which
-    every instantiated rule statement needs."""
-    if type(node) is list:
-        return [_clone(item) for item in node]
-    if not isinstance(node, gast.AST):
-        return node
-    new = node.__class__.__new__(node.__class__)
-    new.__dict__.update({key: _clone(value) for key, value in node.__dict__.items()})
-    return new
 
 
 class _Inactive(Exception):
@@ -126,10 +113,10 @@ def instantiate(template: Template, values: dict, dnames: dict, fresh) -> tuple[
                 reads_self = _reads_adjoint(stmt.value, param)
                 mixed = any(dnames.get(p) is not None for p in _adjoints_read(stmt.value))
                 value = _Substitute(values, dnames, locals_, zero_inactive=mixed).visit(
-                    _clone(stmt.value))
+                    clone(stmt.value))
                 contributions.append(Contribution(param, value, not reads_self))
             else:
-                value = _Substitute(values, dnames, locals_).visit(_clone(stmt.value))
+                value = _Substitute(values, dnames, locals_).visit(clone(stmt.value))
                 locals_[target.id] = fresh(target.id)
                 helpers.append(gast.Assign(
                     targets=[gast.Name(id=locals_[target.id], ctx=gast.Store(), annotation=None,
@@ -140,7 +127,7 @@ def instantiate(template: Template, values: dict, dnames: dict, fresh) -> tuple[
 
 
 def _reads_adjoint(expr, param: str) -> bool:
-    for node in gast.walk(expr):
+    for node in walk(expr):
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and \
                 node.value.id == "d" and isinstance(node.slice, gast.Name) and \
                 node.slice.id == param:
@@ -150,7 +137,7 @@ def _reads_adjoint(expr, param: str) -> bool:
 
 def _adjoints_read(expr) -> set:
     """The parameters whose adjoint (or tangent) `expr` reads as d[param]."""
-    return {node.slice.id for node in gast.walk(expr)
+    return {node.slice.id for node in walk(expr)
             if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
             and node.value.id == "d" and isinstance(node.slice, gast.Name)}
 

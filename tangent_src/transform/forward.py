@@ -19,6 +19,7 @@ from ..analysis.activity import (
     varied_names,
 )
 from ..analysis.shapes import TREE, call_class
+from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction
@@ -86,7 +87,7 @@ class Forward:
 
     # -- driver ------------------------------------------------------------------
     def build(self) -> gast.FunctionDef:
-        core = copy.deepcopy(self.core)
+        core = clone(self.core)
         body, ret = core.body[:-1], core.body[-1]
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
         refuse_complex_constants(self.parsed, body, self.varied)
@@ -103,7 +104,7 @@ class Forward:
         dresult = _name(self.d(result)) if result in self.varied else self.zeros(result)
         value = gast.Tuple(elts=[_name(result), dresult], ctx=gast.Load()) \
             if self.return_value else dresult
-        args = copy.deepcopy(core.args)
+        args = clone(core.args)
         for w in self.wrt:
             args.args.append(_name(self.d(w), gast.Param()))
             args.defaults.append(_const(1.0))
@@ -171,7 +172,7 @@ class Forward:
             return _name(self.d(value.id)) if self.active(value) else self.zeros(target)
         if isinstance(value, gast.List):
             return gast.List(elts=[_name(self.d(e.id)) if self.active(e) else
-                                   _call("zeros_like", [copy.deepcopy(e)])
+                                   _call("zeros_like", [clone(e)])
                                    for e in value.elts], ctx=gast.Load())
         if isinstance(value, gast.Dict):
             return gast.Dict(keys=[], values=[])
@@ -198,10 +199,10 @@ class Forward:
             if not self.active(value.value):  # a constant read at a varying index
                 raise no_rule_for_subscript(self.parsed, value)
             return gast.Subscript(value=_name(self.d(value.value.id)),
-                                  slice=copy.deepcopy(value.slice), ctx=gast.Load())
+                                  slice=clone(value.slice), ctx=gast.Load())
         if isinstance(value, gast.Tuple):
             return gast.Tuple(elts=[_name(self.d(e.id)) if self.active(e) else
-                                    _call("zeros_like", [copy.deepcopy(e)])
+                                    _call("zeros_like", [clone(e)])
                                     for e in value.elts], ctx=gast.Load())
         if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and \
                 self.is_sequence(value.left, value.right):
@@ -236,7 +237,7 @@ class Forward:
     def tangent_or_zeros(self, atom):
         if self.active(atom):
             return _name(self.d(atom.id))
-        return _call("zeros_like", [copy.deepcopy(atom)])
+        return _call("zeros_like", [clone(atom)])
 
     def apply_rule(self, key, target, args, keywords, loc):
         label = _dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
@@ -295,14 +296,14 @@ class Forward:
         if self.active(acc):
             self.inplace.add(self.d(acc.id))
         self.inplace.add(self.d(values["y"].id))
-        return _call("add_at", [start, copy.deepcopy(index), _name(self.d(g.id))])
+        return _call("add_at", [start, clone(index), _name(self.d(g.id))])
 
     def set_at_tangent(self, values):
         """set_at(a, index, value) is linear in (a, value); either may be constant."""
         a, index, value = values["a"], values["index"], values["value"]
         start = _name(self.d(a.id)) if self.active(a) else _call("zeros_like", [a])
         new = _name(self.d(value.id)) if self.active(value) else _const(0.0)
-        return _call("set_at", [start, copy.deepcopy(index), new])
+        return _call("set_at", [start, clone(index), new])
 
     def fills(self, operand, operands, target) -> bool:
         """Whether `operand` already has the result's shape (so its tangent does too)."""
@@ -325,7 +326,7 @@ class Forward:
         active = tuple(p for p, v in bound.arguments.items() if self.active(v))
         classes = tuple((p, self.call_class(v)) for p, v in bound.arguments.items())
         callee = self.subroutine(func, active, classes)
-        keywords = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value))
+        keywords = [gast.keyword(arg=k.arg, value=clone(k.value))
                     for k in call.keywords]
         keywords += [gast.keyword(arg=callee.tangent_params[p],
                                   value=_name(self.d(bound.arguments[p].id))) for p in active]
@@ -333,7 +334,7 @@ class Forward:
         targets = gast.Tuple(elts=[_name(target, gast.Store()),
                                    _name(self.d(target), gast.Store())], ctx=gast.Store())
         new = gast.Assign(targets=[targets], value=gast.Call(
-            func=_name(callee.name), args=copy.deepcopy(call.args), keywords=keywords),
+            func=_name(callee.name), args=clone(call.args), keywords=keywords),
             type_comment=None)
         new.lineno = stmt.lineno
         return new
@@ -348,7 +349,7 @@ def _param_of(values: dict, atom) -> str | None:
 
 def _reads(expr, name) -> bool:
     return name is not None and any(isinstance(n, gast.Name) and n.id == name
-                                    for n in gast.walk(expr))
+                                    for n in walk(expr))
 
 
 class _StripBroadcast(gast.NodeTransformer):

@@ -26,6 +26,7 @@ from ..analysis.activity import (
     varied_names,
 )
 from ..analysis.shapes import call_class
+from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
 from ..frontend.anf import assigned
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
@@ -128,9 +129,9 @@ class Reverse:
         self.block_ids[id(stmts)] = len(self.block_ids)
         here = path + (id(stmts),)
         for stmt in stmts:
-            names = [n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)] \
+            names = [n.id for n in walk(stmt) if isinstance(n, gast.Name)] \
                 if not isinstance(stmt, (gast.If, gast.For, gast.While)) else \
-                [n.id for n in gast.walk(getattr(stmt, "test", None) or stmt.iter)
+                [n.id for n in walk(getattr(stmt, "test", None) or stmt.iter)
                  if isinstance(n, gast.Name)] + ([stmt.target.id] if isinstance(stmt, gast.For)
                                                  else [])
             for name in names:
@@ -144,7 +145,7 @@ class Reverse:
 
     # -- driver ------------------------------------------------------------------
     def build(self) -> ReverseResult:
-        core = copy.deepcopy(self.core)
+        core = clone(self.core)
         body = core.body
         ret = body[-1]
         if not isinstance(ret, gast.Return):
@@ -159,7 +160,7 @@ class Reverse:
         self.count_while_loops(body)
         params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
         self._params = params
-        self.lists = {n.targets[0].id for n in gast.walk(core) if isinstance(n, gast.Assign)
+        self.lists = {n.targets[0].id for n in walk(core) if isinstance(n, gast.Assign)
                       and isinstance(n.value, gast.List)}
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
             useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
@@ -190,7 +191,7 @@ class Reverse:
         unbound = [_assign(var, _const(None)) for var in sorted(self.prebound)]
         fn_body = self.tape_inits + unbound + primal + adjoint + [gast.Return(value=returned)]
 
-        args = copy.deepcopy(core.args)
+        args = clone(core.args)
         seed_arg = _name(seed, gast.Param())
         if args.kwonlyargs:
             args.kwonlyargs.append(seed_arg)
@@ -265,10 +266,10 @@ class Reverse:
         for idx, stmt in enumerate(stmts):
             if not isinstance(stmt, gast.If):
                 continue
-            maybe = {n.targets[0].id for n in gast.walk(stmt) if isinstance(n, gast.Assign)
+            maybe = {n.targets[0].id for n in walk(stmt) if isinstance(n, gast.Assign)
                      and not _is_copy_back(n)} - set(_definitely_assigned([stmt]))
             for later in stmts[idx + 1:]:
-                for node in gast.walk(later):
+                for node in walk(later):
                     if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and \
                             node.id in maybe and self._matters(node.id, stmts[idx + 1:]):
                         where = node if getattr(node, "lineno", None) else later
@@ -283,8 +284,8 @@ class Reverse:
         if var in self.varied:
             return True
         return any(isinstance(n, gast.Assign) and n.targets[0].id in self.varied and
-                   var in {m.id for m in gast.walk(n.value) if isinstance(m, gast.Name)}
-                   for stmt in stmts for n in gast.walk(stmt))
+                   var in {m.id for m in walk(n.value) if isinstance(m, gast.Name)}
+                   for stmt in stmts for n in walk(stmt))
 
     def keep_values(self, names, kept: list) -> list:
         """Record the current values of `names` (each on a tape of its own, added to `kept`)."""
@@ -316,8 +317,8 @@ class Reverse:
                                           "loop over range(n) or range(a, b)")
         start, stop = (args[0], args[1]) if len(args) > 1 else (_const(0), args[0])
         every = self.namer.fresh("every")
-        count = gast.BinOp(left=copy.deepcopy(stop), op=gast.Sub(), right=copy.deepcopy(start))
-        out = [_assign(every, _call("checkpoint_every", [count, copy.deepcopy(loop.checkpoint)]))]
+        count = gast.BinOp(left=clone(stop), op=gast.Sub(), right=clone(start))
+        out = [_assign(every, _call("checkpoint_every", [count, clone(loop.checkpoint)]))]
         index = loop.target.id
         saves = []
         loop.checkpoint_tapes = []
@@ -326,12 +327,12 @@ class Reverse:
             self.tape_inits.append(_assign(tape, gast.List(elts=[], ctx=gast.Load())))
             loop.checkpoint_tapes.append((var, tape))
             saves.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
-        offset = gast.BinOp(left=_name(index), op=gast.Sub(), right=copy.deepcopy(start))
+        offset = gast.BinOp(left=_name(index), op=gast.Sub(), right=clone(start))
         due = gast.Compare(left=gast.BinOp(left=offset, op=gast.Mod(), right=_name(every)),
                            ops=[gast.Eq()], comparators=[_const(0)])
         plain = copy.copy(loop)
-        plain.body = [gast.If(test=due, body=saves, orelse=[])] + copy.deepcopy(loop.body) \
-            if saves else copy.deepcopy(loop.body)
+        plain.body = [gast.If(test=due, body=saves, orelse=[])] + clone(loop.body) \
+            if saves else clone(loop.body)
         loop.checkpoint_bounds = (start, stop, every)
         loop.segment_body = self.taped_body(loop)
         return out + [plain]
@@ -343,15 +344,15 @@ class Reverse:
         index = loop.target.id
         seg = self.namer.fresh("segment")
         seg_end = self.namer.fresh("segment_end")
-        count = gast.BinOp(left=copy.deepcopy(stop), op=gast.Sub(), right=copy.deepcopy(start))
-        last = gast.BinOp(left=copy.deepcopy(start), op=gast.Add(), right=gast.BinOp(
+        count = gast.BinOp(left=clone(stop), op=gast.Sub(), right=clone(start))
+        last = gast.BinOp(left=clone(start), op=gast.Add(), right=gast.BinOp(
             left=gast.BinOp(left=gast.BinOp(left=count, op=gast.Sub(), right=_const(1)),
                             op=gast.FloorDiv(), right=_name(every)),
             op=gast.Mult(), right=_name(every)))
         body = [_assign(var, _attr_call(tape, "pop", [])) for var, tape in loop.checkpoint_tapes]
         body.append(_assign(seg_end, _call("min", [
             gast.BinOp(left=_name(seg), op=gast.Add(), right=_name(every)),
-            copy.deepcopy(stop)])))
+            clone(stop)])))
         body.append(gast.For(target=_name(index, gast.Store()),
                              iter=_call("range", [_name(seg), _name(seg_end)]),
                              body=loop.segment_body, orelse=[], type_comment=None))
@@ -360,7 +361,7 @@ class Reverse:
                                                   _const(-1)]),
                              body=self.adjoint_block(loop.body, loop.carried_tapes, []),
                              orelse=[], type_comment=None))
-        stop_at = gast.BinOp(left=copy.deepcopy(start), op=gast.Sub(), right=_const(1))
+        stop_at = gast.BinOp(left=clone(start), op=gast.Sub(), right=_const(1))
         return [gast.For(target=_name(seg, gast.Store()),
                          iter=_call("range", [last, stop_at, gast.UnaryOp(
                              op=gast.USub(), operand=_name(every))]),
@@ -379,7 +380,7 @@ class Reverse:
                 name.id = mapping.get(name.id, name.id)
                 return name
 
-        return [_comment_marker(stmt)] + [Alias().visit(copy.deepcopy(s)) for s in stmt.body]
+        return [_comment_marker(stmt)] + [Alias().visit(clone(s)) for s in stmt.body]
 
     def _carried(self, loop) -> set[str]:
         """Names a loop assigns that were defined before it (the loop names of anf.py)."""
@@ -430,7 +431,7 @@ class Reverse:
                                        orelse=orelse))
             elif isinstance(stmt, gast.For):
                 body = self.adjoint_block(stmt.body, getattr(stmt, "carried_tapes", []), [])
-                out.append(gast.For(target=copy.deepcopy(stmt.target),
+                out.append(gast.For(target=clone(stmt.target),
                                     iter=_reversed_range(stmt.iter), body=body, orelse=[],
                                     type_comment=None))
             elif isinstance(stmt, gast.While):
@@ -533,7 +534,7 @@ class Reverse:
         """`y = a or b` is whichever operand decided: `if a: da += dy else: db += dy`."""
         chain: list = []
         for test, operand in reversed(bool_op_choices(value)):
-            body = [self.accumulate(operand.id, copy.deepcopy(dtarget))] if \
+            body = [self.accumulate(operand.id, clone(dtarget))] if \
                 isinstance(operand, gast.Name) and operand.id in self.varied else [gast.Pass()]
             chain = body if test is None else [gast.If(test=test, body=body, orelse=chain)]
         return chain
@@ -555,7 +556,7 @@ class Reverse:
         definitions, the adjoint belongs to the value before it, which starts from zero."""
         if not hasattr(self, "_multi"):
             counts: dict[str, int] = {p: 1 for p in self._params}
-            for node in gast.walk(self.core):
+            for node in walk(self.core):
                 if isinstance(node, gast.Assign):
                     name = node.targets[0].id
                     counts[name] = counts.get(name, 0) + 1
@@ -679,8 +680,8 @@ class Reverse:
         self.split_calls[id(stmt)] = (sub, saved, active, bound)
         targets = gast.Tuple(elts=[_name(target, gast.Store()), _name(saved, gast.Store())],
                              ctx=gast.Store())
-        fwd_call = gast.Call(func=_name(sub.fwd_name), args=copy.deepcopy(call.args),
-                             keywords=copy.deepcopy(call.keywords))
+        fwd_call = gast.Call(func=_name(sub.fwd_name), args=clone(call.args),
+                             keywords=clone(call.keywords))
         new = gast.Assign(targets=[targets], value=fwd_call, type_comment=None)
         return _located(new, stmt)
 
@@ -719,7 +720,7 @@ def _read_at_top(stmts) -> set:
     for stmt in stmts:
         if isinstance(stmt, (gast.Assign, gast.Expr)):
             value = stmt.value
-            names |= {n.id for n in gast.walk(value)
+            names |= {n.id for n in walk(value)
                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     return names
 
@@ -729,7 +730,7 @@ def bool_op_choices(value) -> list:
     the result, the operand); for `and` the tests are `not a`, `not b`."""
     out = []
     for operand in value.values[:-1]:
-        test = copy.deepcopy(operand)
+        test = clone(operand)
         if isinstance(value.op, gast.And):
             test = gast.UnaryOp(op=gast.Not(), operand=test)
         out.append((test, operand))
@@ -768,7 +769,7 @@ def _sequence_names(stmts) -> set:
     changed = True
     while changed:
         changed = False
-        for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+        for node in walk(gast.Module(body=stmts, type_ignores=[])):
             if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
                 continue
             value, name = node.value, node.targets[0].id
@@ -792,7 +793,7 @@ def _tree_names(stmts, trees: set) -> set:
     changed = True
     while changed:
         changed = False
-        for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+        for node in walk(gast.Module(body=stmts, type_ignores=[])):
             if isinstance(node, gast.Expr) and is_list_method(node.value, "append"):
                 tape, item = node.value.func.value.id, node.value.args[0]
                 if isinstance(item, gast.Name) and item.id in trees and \
@@ -841,7 +842,7 @@ def _same_shape(stmts, resolve) -> dict:
     from ..rules.elementwise import UNARY
     counts: dict = {}
     found: dict = {}
-    for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+    for node in walk(gast.Module(body=stmts, type_ignores=[])):
         if isinstance(node, gast.Assign):
             name = node.targets[0].id
             counts[name] = counts.get(name, 0) + 1
@@ -885,8 +886,8 @@ def _overwritten(stmt) -> set[str]:
     """Names a compound statement may leave with a new value: the copy-backs of its loops,
     every name assigned inside it (also one first assigned in a nested loop, `for j ...:
     v = ...`, which is no copy-back) and the targets of its for-loops."""
-    names = {n.targets[0].id for n in gast.walk(stmt) if isinstance(n, gast.Assign)}
-    return names | {n.target.id for n in gast.walk(stmt)
+    names = {n.targets[0].id for n in walk(stmt) if isinstance(n, gast.Assign)}
+    return names | {n.target.id for n in walk(stmt)
                     if isinstance(n, gast.For) and isinstance(n.target, gast.Name)}
 
 
@@ -927,7 +928,7 @@ def _is_copy_back(stmt) -> bool:
 
 
 def _located(stmt, loc):
-    for node in gast.walk(stmt):
+    for node in walk(stmt):
         if getattr(node, "lineno", None) is None:
             node.lineno = getattr(loc, "lineno", None)
             node.col_offset = getattr(loc, "col_offset", 0)
@@ -957,12 +958,12 @@ def _reversed_range(iter_call):
     if step == -1:  # range(a, b, -1) backwards: b + 1 up to a
         return _call("range", [_add1(args[1]), _add1(args[0])])
     # range(a, b, c) backwards, for a step of either sign: from its last element down to a
-    start, _, step_node = (copy.deepcopy(a) for a in args)
-    count = _call("len", [copy.deepcopy(iter_call)])
+    start, _, step_node = (clone(a) for a in args)
+    count = _call("len", [clone(iter_call)])
     last = gast.BinOp(left=start, op=gast.Add(), right=gast.BinOp(
         left=gast.BinOp(left=count, op=gast.Sub(), right=_const(1)), op=gast.Mult(),
-        right=copy.deepcopy(step_node)))
-    stop = gast.BinOp(left=copy.deepcopy(args[0]), op=gast.Sub(), right=copy.deepcopy(step_node))
+        right=clone(step_node)))
+    stop = gast.BinOp(left=clone(args[0]), op=gast.Sub(), right=clone(step_node))
     return _call("range", [last, stop, gast.UnaryOp(op=gast.USub(), operand=step_node)])
 
 
@@ -978,13 +979,13 @@ def _int_value(node):
 def _add1(atom):
     if isinstance(atom, gast.Constant) and isinstance(atom.value, int):
         return _const(atom.value + 1)
-    return gast.BinOp(left=copy.deepcopy(atom), op=gast.Add(), right=_const(1))
+    return gast.BinOp(left=clone(atom), op=gast.Add(), right=_const(1))
 
 
 def _sub1(atom):
     if isinstance(atom, gast.Constant) and isinstance(atom.value, int):
         return _const(atom.value - 1)
-    return gast.BinOp(left=copy.deepcopy(atom), op=gast.Sub(), right=_const(1))
+    return gast.BinOp(left=clone(atom), op=gast.Sub(), right=_const(1))
 
 
 def _index_value(index):
@@ -993,11 +994,11 @@ def _index_value(index):
         parts = [index.lower, index.upper, index.step]
         if parts[2] is None:
             parts.pop()
-        return _call("slice", [copy.deepcopy(p) if p is not None else _const(None)
+        return _call("slice", [clone(p) if p is not None else _const(None)
                                for p in parts] or [_const(None)])
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
-    return copy.deepcopy(index)
+    return clone(index)
 
 
 _is_user_function = is_user_function  # the older name
@@ -1033,7 +1034,7 @@ def check_wrt(parsed: ParsedFunction, core: gast.FunctionDef, wrt) -> list[str]:
 def _adopt_globals(parsed: ParsedFunction, template, nodes) -> None:
     """A user's rule may read names of its own module (e.g. `math`): make them visible."""
     for node in nodes:
-        for sub in gast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, gast.Name) and sub.id not in parsed.namespace and \
                     sub.id in template.namespace:
                 parsed.namespace[sub.id] = template.namespace[sub.id]

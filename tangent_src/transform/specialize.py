@@ -6,9 +6,9 @@ are matrices). Anything not provably equivalent is left to the runtime helper.
 """
 from __future__ import annotations
 
-import copy
-
 import gast
+
+from ..core.walk import clone
 
 
 def _name(id_):
@@ -105,7 +105,7 @@ class Specializer(gast.NodeTransformer):
     def matmul(self, func, node):
         g, a, b = node.args
         ra, rb = self.rank(a), self.rank(b)
-        a, b = copy.deepcopy(a), copy.deepcopy(b)
+        a, b = clone(a), clone(b)
         table = {
             ("matmul_lhs", 2, 2): lambda: _matmul(g, _t(b)),
             ("matmul_rhs", 2, 2): lambda: _matmul(_t(a), g),
@@ -140,5 +140,5 @@ def _sum(g, axes: list, keepdims: bool):
     call = _np("sum", [g])
     call.keywords = [gast.keyword(arg="axis", value=axis)]
     if keepdims:  # np.expand_dims(np.sum(...)) rather than keepdims=, which numba lacks
-        return _np("expand_dims", [call, copy.deepcopy(axis)])
+        return _np("expand_dims", [call, clone(axis)])
     return call
