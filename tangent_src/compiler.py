@@ -25,6 +25,8 @@ from .analysis.shapes import (
     start_class,
 )
 from .backend import emit
+from .core import build
+from .core.markers import is_section
 from .core.walk import clone, walk
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.aliases import check_aliased_writes, check_inplace_sites, inlined_sites
@@ -40,10 +42,10 @@ from .frontend.bindings import (
     binding_key,
 )
 from .frontend.inline import inline_calls
-from .frontend.lower import _dotted, lower
+from .frontend.lower import lower
 from .frontend.source import LIBRARY_MODULES, ParsedFunction, parse_function
 from .naming import Namer
-from .optimize import Optimizer, optimize, own_accumulators
+from .optimize import live_before, optimize, own_accumulators
 from .transform.forward import Forward
 from .transform.reverse import Reverse, check_wrt
 
@@ -99,7 +101,7 @@ class ModuleBuilder:
             lowered = lower(parsed, namer, dicts)
             core = to_anf(parsed, lowered, namer)
             if self.inline:
-                from .transform.reverse import _is_user_function
+                from .frontend.source import is_user_function
                 *body, ret = core.body
                 self.expanding.add(func)
 
@@ -109,7 +111,7 @@ class ModuleBuilder:
                     return found
                 try:
                     core.body = inline_calls(parsed, body, namer, _resolver(parsed),
-                                             callee_front_end, _is_user_function) + [ret]
+                                             callee_front_end, is_user_function) + [ret]
                 finally:
                     self.expanding.discard(func)
             self.cores[key] = (parsed, core, namer)
@@ -139,8 +141,8 @@ class ModuleBuilder:
 
     def return_class(self, func, classes: tuple):
         """The shape class of a user function's result, for inference in its callers."""
-        from .transform.reverse import _is_user_function
-        if not _is_user_function(func):
+        from .frontend.source import is_user_function
+        if not is_user_function(func):
             return None
         try:
             _, core, _ = self.front_end(func)
@@ -464,14 +466,14 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     `fwd(args) -> (value, saved)` and `bwd(saved, seed) -> grads`; `saved` holds exactly
     the values (and tapes) the backward pass reads."""
     body = node.body
-    cut = next((i for i, s in enumerate(body) if _is_section(s, "backward pass")), None)
+    cut = next((i for i, s in enumerate(body) if is_section(s, "backward pass")), None)
     ret = body[-1]
     value, grads = ret.value.elts
     backward = body[cut + 1:-1] if cut is not None else []
     forward = [s for s in body[:cut if cut is not None else -1]
-               if not _is_section(s, "forward pass")]
+               if not is_section(s, "forward pass")]
     bwd_return = gast.Return(value=grads)
-    live = Optimizer(set(), set())._live_block(backward + [bwd_return], set())
+    live = live_before(backward + [bwd_return], set())
     local = {a.id for a in node.args.args + node.args.kwonlyargs} | {
         n.id for s in forward for n in walk(s)
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
@@ -519,11 +521,6 @@ def _always_assigned(stmts) -> set:
     return out
 
 
-def _is_section(stmt, title: str) -> bool:
-    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) and \
-        stmt.value.value == ("__line__", title)
-
-
 def _load(name: str):
     return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
 
@@ -555,7 +552,7 @@ def _all_names(node) -> set[str]:
 def _resolver(parsed: ParsedFunction):
     """Map a function reference in user code (a name or dotted name) to the Python object."""
     def resolve(expr):
-        dotted = _dotted(expr)
+        dotted = build.dotted(expr)
         if dotted is None:
             return None
         head, *rest = dotted.split(".")

@@ -76,3 +76,8 @@ class CacheWarning(UserWarning):
     symbolic link, owned by another user, writable by others, read-only or full): the
     generated code is kept in memory instead. Issued once per directory and problem; the
     derivatives are unaffected."""
+
+
+class OptimizerWarning(UserWarning):
+    """The optimizer reached its round limit without settling: the generated code is
+    correct but may be less simplified than usual."""

@@ -12,10 +12,10 @@ import gast
 
 from .. import runtime
 from ..core.dataflow import names_with_ctx
+from ..core.markers import MARKER, marker_text
 from ..core.walk import walk
-from ..optimize import MARKER
 
-_MARKER_LINE = re.compile(r"^(\s*)(?:'|\"\"\"|\")__line__:(.+?)(?:'|\"\"\"|\")\s*$")
+_MARKER_LINE = re.compile(rf"^(\s*)(?:'|\"\"\"|\"){MARKER}:(.+?)(?:'|\"\"\"|\")\s*$")
 
 
 class _SignedConstants(ast.NodeTransformer):
@@ -37,9 +37,10 @@ def _prepare(func: gast.FunctionDef):
     """Turn line markers into string statements astor can print."""
     func = _SignedConstants().visit(gast.gast_to_ast(func))
     for node in walk(func):
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and \
-                isinstance(node.value.value, tuple) and node.value.value[:1] == (MARKER,):
-            node.value = ast.Constant(value=f"__line__:{node.value.value[1]}")
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            text = marker_text(node.value.value)
+            if text is not None:
+                node.value = ast.Constant(value=text)
     ast.fix_missing_locations(func)
     return func
 

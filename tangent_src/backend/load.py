@@ -135,6 +135,6 @@ def stable_text(value) -> str:
     code = getattr(value, "__code__", None)
     if code is None:
         return name or type(value).__name__
-    from ..frontend.source import _code_key
-    digest = hashlib.sha1(repr(_code_key(code)).encode()).hexdigest()
+    from ..frontend.source import code_key
+    digest = hashlib.sha1(repr(code_key(code)).encode()).hexdigest()
     return f"{name}[{digest}]{stable_text(value.__defaults__)}"

@@ -15,10 +15,11 @@ import copy
 
 import gast
 
+from ..core import build
 from ..core.walk import clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
-from .lower import _assign, _const, _dotted, _name, is_list_method
+from .lower import is_list_method
 from .source import ParsedFunction
 
 OP_WORDS = {gast.Add: "plus", gast.Sub: "minus", gast.Mult: "times", gast.Div: "over",
@@ -123,13 +124,13 @@ class ANF:
     def load(self, node):
         var = node.id
         if var in self.versions:
-            return _name(self.versions[var])
+            return build.name(self.versions[var])
         if var in self.user_locals:
             raise self.parsed.error(
                 UnsupportedSyntaxError, node, f"'{var}' may be used before it is assigned",
                 construct="possibly unassigned variable",
                 hint=f"assign '{var}' before the loop or branch that reads it")
-        return _name(var)  # a global or builtin
+        return build.name(var)  # a global or builtin
 
     # -- expressions -------------------------------------------------------------
     def emit(self, stmt, loc) -> None:
@@ -142,12 +143,12 @@ class ANF:
     def temp(self, expr, loc) -> gast.Name:
         """Evaluate `expr` (already flat) into a fresh temporary."""
         name = self.namer.fresh(self.hint(expr))
-        self.emit(_assign(name, expr), loc)
-        return _name(name)
+        self.emit(build.assign(name, expr), loc)
+        return build.name(name)
 
     def hint(self, expr) -> str:
         if isinstance(expr, gast.Call):
-            func = (_dotted(expr.func) or "call").split(".")[-1]
+            func = (build.dotted(expr.func) or "call").split(".")[-1]
             if expr.args and isinstance(expr.args[0], gast.Name):
                 return f"{func}_{expr.args[0].id}"
             return func
@@ -182,8 +183,8 @@ class ANF:
                 return flat
         if isinstance(expr, gast.Name):
             return self.load(expr)
-        if isinstance(expr, gast.Attribute) and _dotted(expr) and \
-                _dotted(expr).split(".")[0] not in self.user_locals:
+        if isinstance(expr, gast.Attribute) and build.dotted(expr) and \
+                build.dotted(expr).split(".")[0] not in self.user_locals:
             return expr  # a module attribute such as np.pi
         if isinstance(expr, gast.Tuple) and all(isinstance(e, gast.Constant) for e in expr.elts):
             return expr
@@ -203,7 +204,7 @@ class ANF:
             if isinstance(expr.op, gast.USub) and isinstance(expr.operand, gast.Constant) and \
                     isinstance(expr.operand.value, (int, float)) and \
                     not isinstance(expr.operand.value, bool):
-                return _const(-expr.operand.value)
+                return build.const(-expr.operand.value)
             operand = self.atom(expr.operand)
             if isinstance(expr.op, gast.UAdd):
                 return operand
@@ -253,7 +254,7 @@ class ANF:
             raise self.parsed.unsupported(
                 expr, f"calling the local variable '{func.id}'",
                 "call a module-level function by its name")
-        if not _dotted(func):
+        if not build.dotted(func):
             raise self.parsed.unsupported(expr, "call of a computed function",
                                           "call a module-level function by its name")
         args = [self.atom(a) for a in expr.args]
@@ -273,9 +274,10 @@ class ANF:
         """`body if test else orelse` as an if-statement assigning one temporary."""
         var = self.namer.fresh("choice")
         self.user_locals.add(var)
-        stmt = gast.If(test=test, body=[_assign(var, body)], orelse=[_assign(var, orelse)])
+        stmt = gast.If(test=test, body=[build.assign(var, body)],
+                       orelse=[build.assign(var, orelse)])
         self.stmt_If(_locate(stmt, loc))
-        return _name(self.versions[var])
+        return build.name(self.versions[var])
 
     def bool_op(self, expr):
         """`a and b` as `t = a; if t: t = b` (short-circuit preserved), or as one eager
@@ -285,13 +287,13 @@ class ANF:
         var = self.namer.fresh("cond")
         self.user_locals.add(var)
         first, *rest = expr.values
-        self.stmt_Assign(_locate(_assign(var, first), expr))
+        self.stmt_Assign(_locate(build.assign(var, first), expr))
         for value in rest:
-            test = _name(var) if isinstance(expr.op, gast.And) else \
-                gast.UnaryOp(op=gast.Not(), operand=_name(var))
-            self.stmt_If(_locate(gast.If(test=test, body=[_assign(var, value)], orelse=[]),
+            test = build.name(var) if isinstance(expr.op, gast.And) else \
+                gast.UnaryOp(op=gast.Not(), operand=build.name(var))
+            self.stmt_If(_locate(gast.If(test=test, body=[build.assign(var, value)], orelse=[]),
                                  expr))
-        return _name(self.versions[var])
+        return build.name(self.versions[var])
 
     # -- statements --------------------------------------------------------------
     def block(self, stmts, after_reads: set[str]) -> list:
@@ -323,15 +325,15 @@ class ANF:
         target = node.targets[0].id
         value = self.flat(node.value)
         name = self.define(target)
-        self.emit(_assign(name, value), node)
+        self.emit(build.assign(name, value), node)
 
     def stmt_Return(self, node):
         if isinstance(node.value, gast.Name):
             value = self.atom(node.value)
         else:  # the returned expression is computed into `out`, so the seed reads `dout`
             flat = self.flat(node.value)
-            value = _name(self.namer.fresh("out"))
-            self.emit(_assign(value.id, flat), node)
+            value = build.name(self.namer.fresh("out"))
+            self.emit(build.assign(value.id, flat), node)
         self.emit(gast.Return(value=value), node)
 
     def stmt_If(self, node):
@@ -356,11 +358,11 @@ class ANF:
                 merged[var] = b
             elif b != p:
                 self.bind_placeholder(o, node)
-                orelse.append(_locate(_assign(b, _name(o)), node))
+                orelse.append(_locate(build.assign(b, build.name(o)), node))
                 merged[var] = b
             else:
                 self.bind_placeholder(b, node)
-                body.append(_locate(_assign(o, _name(b)), node))
+                body.append(_locate(build.assign(o, build.name(b)), node))
                 merged[var] = o
         self.versions = merged
         self.emit(gast.If(test=test, body=body, orelse=orelse), node)
@@ -374,7 +376,7 @@ class ANF:
         keeps a wrong read loud."""
         for where in self.unbound_in.pop(version, ()):
             if isinstance(where, list):
-                where.append(_locate(_assign(version, _const(None)), loc))
+                where.append(_locate(build.assign(version, build.const(None)), loc))
             elif version not in where["pending"]:
                 where["pending"].append(version)
                 if where["loop"] is not None:
@@ -397,7 +399,7 @@ class ANF:
     def emit_placeholders(self, frame: dict, versions) -> None:
         out = frame["out"]
         at = next(k for k, stmt in enumerate(out) if stmt is frame["loop"])
-        out[at:at] = [_locate(_assign(v, _const(None)), frame["loop"]) for v in versions]
+        out[at:at] = [_locate(build.assign(v, build.const(None)), frame["loop"]) for v in versions]
 
     def carried(self, loop_body, head_reads, after_reads) -> dict[str, str]:
         """Names a loop updates whose value crosses an iteration or the loop's end."""
@@ -408,7 +410,7 @@ class ANF:
     def close_loop(self, carried: dict[str, str], body: list, node) -> None:
         for var, loop_name in carried.items():
             if self.versions.get(var) != loop_name:
-                copy_back = _locate(_assign(loop_name, _name(self.versions[var])), node)
+                copy_back = _locate(build.assign(loop_name, build.name(self.versions[var])), node)
                 copy_back.copy_back = True
                 body.append(copy_back)
             self.versions[var] = loop_name
@@ -430,7 +432,7 @@ class ANF:
         body = self.block(node.body, after_reads | reads(node.body))
         self.close_loop(carried, body, node)
         self.versions[index] = name
-        loop = gast.For(target=_name(name, gast.Store()), iter=iter_call, body=body, orelse=[],
+        loop = gast.For(target=build.name(name, gast.Store()), iter=iter_call, body=body, orelse=[],
                         type_comment=None)
         if hasattr(node, "checkpoint"):
             loop.checkpoint = self.atom(node.checkpoint)
@@ -464,13 +466,13 @@ class ANF:
         else:
             cond = self.namer.fresh("cond")
             self.user_locals.add(cond)
-            self.stmt_Assign(_locate(_assign(cond, clone(test)), node))
-            body_in = node.body + [_locate(_assign(cond, clone(test)), node)]
+            self.stmt_Assign(_locate(build.assign(cond, clone(test)), node))
+            body_in = node.body + [_locate(build.assign(cond, clone(test)), node)]
         carried = self.carried(body_in, {cond}, after_reads | reads(body_in) | {cond})
         outer = self.open_loop()
         body = self.block(body_in, after_reads | reads(body_in) | {cond})
         self.close_loop(carried, body, node)
-        loop = gast.While(test=_name(self.versions[cond]), body=body, orelse=[])
+        loop = gast.While(test=build.name(self.versions[cond]), body=body, orelse=[])
         self.emit(loop, node)
         self.close_frame(outer, loop)
 

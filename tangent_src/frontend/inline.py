@@ -12,10 +12,10 @@ import inspect
 
 import gast
 
+from ..core import build
 from ..core.walk import clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
-from .lower import _assign, _name
 from .source import ParsedFunction
 
 
@@ -104,7 +104,7 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
         if value is None:
             raise parsed.error(UnsupportedSyntaxError, call, f"missing argument '{p}'",
                                construct="call", hint="pass every argument")
-        new = _assign(mapping[p], clone(value))
+        new = build.assign(mapping[p], clone(value))
         new.lineno, new.col_offset = lineno, stmt.col_offset
         out.append(new)
     body = clone(callee_core.body)
@@ -112,7 +112,7 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     renamer = _Rename(mapping, lineno)
     for s in body:
         out.append(renamer.visit(s))
-    result = _assign(stmt.targets[0].id, _name(mapping[ret.value.id]))
+    result = build.assign(stmt.targets[0].id, build.name(mapping[ret.value.id]))
     result.lineno, result.col_offset = lineno, stmt.col_offset
     out.append(result)
     return out

@@ -13,6 +13,7 @@ import re
 import gast
 import numpy
 
+from ..core import build
 from ..core.walk import clone, walk
 from ..naming import Namer
 from .bindings import AttrRef, FunctionGuard, Guard
@@ -72,22 +73,6 @@ def _walk_scope(node):
         yield current
         todo.extend(child for child in gast.iter_child_nodes(current)
                     if not isinstance(child, _SCOPES))
-
-
-def _name(id_, ctx=None):
-    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
-
-
-def _assign(target: str, value):
-    return gast.Assign(targets=[_name(target, gast.Store())], value=value, type_comment=None)
-
-
-def _not(expr):
-    return gast.UnaryOp(op=gast.Not(), operand=expr)
-
-
-def _const(value):
-    return gast.Constant(value=value, kind=None)
 
 
 def _located(new, old):
@@ -239,9 +224,9 @@ class Lowerer:
         """The parsed source of the user function `call` calls, when that function is a
         closure factory: its body ends with `return inner` (inner one of its nested defs
         or lambdas) or `return lambda ...`. None otherwise."""
-        if not isinstance(call, gast.Call) or not _dotted(call.func):
+        if not isinstance(call, gast.Call) or not build.dotted(call.func):
             return None
-        head, *rest = _dotted(call.func).split(".")
+        head, *rest = build.dotted(call.func).split(".")
         if head in self.locals or head in self.local_functions:
             return None
         func = self.parsed.namespace.get(head)
@@ -250,7 +235,7 @@ class Lowerer:
         if not is_user_function(func):
             return None
         if rest:
-            self.parsed.paths.add(_dotted(call.func))
+            self.parsed.paths.add(build.dotted(call.func))
         if func not in self.factories:
             self.factories[func] = _parse_factory(func)
         found = self.factories[func]
@@ -285,9 +270,9 @@ class Lowerer:
         ret = body.pop()
         if isinstance(ret.value, gast.Lambda):
             inner = self.namer.fresh("lambda_fn")
-            body.append(_located(gast.Assign(targets=[_name(inner, gast.Store())],
+            body.append(_located(gast.Assign(targets=[build.name(inner, gast.Store())],
                                              value=ret.value, type_comment=None), ret))
-            ret.value = _name(inner)
+            ret.value = build.name(inner)
         own = set(params) | {n.id for n in walk(node) if isinstance(n, gast.Name) and
                              not isinstance(n.ctx, gast.Load)} | {
             n.name for n in walk(node) if isinstance(n, gast.FunctionDef) and n is not node}
@@ -308,7 +293,7 @@ class Lowerer:
             if value is None:
                 raise self.parsed.unsupported(call, f"missing argument '{p}' of '{node.name}'",
                                               "pass every argument")
-            stmts.append(_located(_assign(mapping[p], clone(value)), call))
+            stmts.append(_located(build.assign(mapping[p], clone(value)), call))
         body = [_Relocate(mapping, call).visit(b) for b in body]
         self.inlining.append(callee.func)
         try:
@@ -363,12 +348,12 @@ class Lowerer:
                 raise self.parsed.unsupported(node, "checkpoint() without a for-loop",
                                               "put a 'for i in range(n):' loop inside it")
             for loop in loops:
-                loop.checkpoint = every if every is not None else _const(0)
+                loop.checkpoint = every if every is not None else build.const(0)
             return body
         raise self.parsed.unsupported(node, "with", hint)
 
     def _resolve_dotted(self, func):
-        name = _dotted(func)
+        name = build.dotted(func)
         if not name:
             return None
         head, *rest = name.split(".")
@@ -393,8 +378,8 @@ class Lowerer:
             # Python evaluates a default where the def runs, not where it is called
             name = self.namer.fresh(f"{node.name}_default")
             self.locals.add(name)
-            captured += self.block([_located(_assign(name, default), default)])
-            node.args.defaults[k] = _located(_name(name), default)
+            captured += self.block([_located(build.assign(name, default), default)])
+            node.args.defaults[k] = _located(build.name(name), default)
         self.local_functions[node.name] = node
         return captured
 
@@ -447,14 +432,14 @@ class Lowerer:
             from .. import runtime
             self.parsed.namespace.setdefault("set_at", runtime.set_at)
             key, value = (Rename().visit(clone(e)) for e in (node.key, node.value))
-            inner = [_located(_assign(acc, gast.Call(func=_name("set_at"),
-                                                     args=[_name(acc), key, value],
+            inner = [_located(build.assign(acc, gast.Call(func=build.name("set_at"),
+                                                     args=[build.name(acc), key, value],
                                                      keywords=[])), node)]
             start = gast.Dict(keys=[], values=[])
         else:
             elt = Rename().visit(clone(node.elt))
             inner = [_located(gast.Expr(value=gast.Call(
-                func=gast.Attribute(value=_name(acc), attr="append", ctx=gast.Load()),
+                func=gast.Attribute(value=build.name(acc), attr="append", ctx=gast.Load()),
                 args=[elt], keywords=[])), node)]
             start = gast.List(elts=[], ctx=gast.Load())
         for target, it, conds in reversed(loops):
@@ -462,7 +447,7 @@ class Lowerer:
                 inner = [_located(gast.If(test=cond, body=inner, orelse=[]), node)]
             inner = [_located(gast.For(target=target, iter=it, body=inner, orelse=[],
                                        type_comment=None), node)]
-        stmts = [_located(_assign(acc, start), node)] + inner
+        stmts = [_located(build.assign(acc, start), node)] + inner
         return self.block(stmts), acc
 
     def expand_dict(self, node):
@@ -471,12 +456,12 @@ class Lowerer:
         self.parsed.namespace.setdefault("set_at", runtime.set_at)
         acc = self.namer.fresh("mapping")
         self.locals.add(acc)
-        stmts = [_located(_assign(acc, gast.Dict(keys=[], values=[])), node)]
+        stmts = [_located(build.assign(acc, gast.Dict(keys=[], values=[])), node)]
         for key, value in zip(node.keys, node.values):
             if key is None:
                 raise self.parsed.unsupported(node, "dict unpacking (**)", "list the keys")
-            stmts.append(_located(_assign(acc, gast.Call(
-                func=_name("set_at"), args=[_name(acc), key, value], keywords=[])), node))
+            stmts.append(_located(build.assign(acc, gast.Call(
+                func=build.name("set_at"), args=[build.name(acc), key, value], keywords=[])), node))
         return self.block(stmts), acc
 
     def hoist_local_calls(self, expr):
@@ -492,20 +477,20 @@ class Lowerer:
             def visit_Call(self, node):
                 if lowerer.factory(node.func) is not None:  # make(c)(x)
                     stmts, fn = lowerer.expand_factory(node.func)
-                    node.func = _located(_name(fn.name), node.func)
+                    node.func = _located(build.name(fn.name), node.func)
                     lowerer.local_functions[fn.name] = fn
                     pre.extend(stmts)
                 node = self.generic_visit(node)
                 if isinstance(node.func, gast.Name) and node.func.id in lowerer.local_functions:
                     stmts, result = lowerer.expand_local_call(node)
                     pre.extend(stmts)
-                    return _name(result)
+                    return build.name(result)
                 return node
 
             def visit_ListComp(self, node):
                 stmts, result = lowerer.expand_comprehension(node)
                 pre.extend(stmts)
-                return _name(result)
+                return build.name(result)
 
             visit_GeneratorExp = visit_ListComp
             visit_DictComp = visit_ListComp
@@ -516,7 +501,7 @@ class Lowerer:
                     return node
                 stmts, result = lowerer.expand_dict(node)
                 pre.extend(stmts)
-                return _name(result)
+                return build.name(result)
 
         for node in walk(expr):
             if isinstance(node, (gast.IfExp, gast.BoolOp)) and any(
@@ -555,7 +540,7 @@ class Lowerer:
             if value is None:
                 raise self.parsed.unsupported(call, f"missing argument '{p}' of '{fn.name}'",
                                               "pass every argument")
-            stmts.append(_located(_assign(mapping[p], clone(value)), call))
+            stmts.append(_located(build.assign(mapping[p], clone(value)), call))
         body = clone(fn.body)
 
         class Rename(gast.NodeTransformer):
@@ -628,7 +613,7 @@ class Lowerer:
 
     def assign(self, target, value, node) -> list:
         if isinstance(target, gast.Name):
-            return [_located(_assign(target.id, value), node)]
+            return [_located(build.assign(target.id, value), node)]
         if isinstance(target, (gast.Tuple, gast.List)):
             return self.unpack(target, value, node)
         if isinstance(target, gast.Subscript):
@@ -650,10 +635,10 @@ class Lowerer:
         if self.parsed.namespace["set_at"] is not runtime.set_at:
             raise self.parsed.unsupported(target, "array writes in a module that defines "
                                           "'set_at'", "rename your 'set_at'")
-        call = gast.Call(func=_name("set_at"),
-                         args=[_name(target.value.id), _index_value(target.slice), value],
+        call = gast.Call(func=build.name("set_at"),
+                         args=[build.name(target.value.id), _index_value(target.slice), value],
                          keywords=[])
-        return [_located(_assign(target.value.id, _located(call, node)), node)]
+        return [_located(build.assign(target.value.id, _located(call, node)), node)]
 
     def unpack(self, target, value, node) -> list:
         elts = target.elts
@@ -667,15 +652,15 @@ class Lowerer:
                 base = elt.id if isinstance(elt, gast.Name) else "t"
                 tmp = self.namer.fresh(base + "_new")
                 temps.append(tmp)
-                out.append(_located(_assign(tmp, val), node))
+                out.append(_located(build.assign(tmp, val), node))
             for elt, tmp in zip(elts, temps):
-                out += self.assign(elt, _name(tmp), node)
+                out += self.assign(elt, build.name(tmp), node)
             return out
         base = "_".join(e.id for e in elts if isinstance(e, gast.Name)) or "packed"
         packed = self.namer.fresh(base)
-        out = [_located(_assign(packed, value), node)]
+        out = [_located(build.assign(packed, value), node)]
         for k, elt in enumerate(elts):
-            item = gast.Subscript(value=_name(packed), slice=_const(k), ctx=gast.Load())
+            item = gast.Subscript(value=build.name(packed), slice=build.const(k), ctx=gast.Load())
             out += self.assign(elt, _located(item, node), node)
         return out
 
@@ -729,13 +714,13 @@ class Lowerer:
         if not _contains(body, gast.Break, stop=(gast.For, gast.While)):
             if _contains(body, gast.Continue, stop=(gast.For, gast.While)):
                 body = self.guard_exits(body, None, self.namer.fresh("skip"))
-            loop = gast.For(target=_name(target, gast.Store()), iter=iter_call, body=body,
+            loop = gast.For(target=build.name(target, gast.Store()), iter=iter_call, body=body,
                             orelse=[], type_comment=None)
             return pre + [_located(loop, node)]
         # A for-loop with break becomes a counted while-loop.
         args = iter_call.args
-        start, stop = (args[0], args[1]) if len(args) > 1 else (_const(0), args[0])
-        step = args[2] if len(args) > 2 else _const(1)
+        start, stop = (args[0], args[1]) if len(args) > 1 else (build.const(0), args[0])
+        step = args[2] if len(args) > 2 else build.const(1)
         if not (isinstance(step, gast.Constant) and isinstance(step.value, int)) and not (
                 isinstance(step, gast.UnaryOp) and isinstance(step.operand, gast.Constant)):
             raise self.parsed.unsupported(node, "break in a for-loop with a computed step",
@@ -743,11 +728,11 @@ class Lowerer:
         negative = isinstance(step, gast.UnaryOp) or step.value < 0
         stop_name = self.namer.fresh("stop")
         cmp = gast.Gt() if negative else gast.Lt()
-        test = gast.Compare(left=_name(target), ops=[cmp], comparators=[_name(stop_name)])
-        prologue = [_located(_assign(stop_name, stop), node),
-                    _located(_assign(target, start), node)]
-        increment = [_located(_assign(target, gast.BinOp(left=_name(target), op=gast.Add(),
-                                                        right=clone(step))), node)]
+        test = gast.Compare(left=build.name(target), ops=[cmp], comparators=[build.name(stop_name)])
+        prologue = [_located(build.assign(stop_name, stop), node),
+                    _located(build.assign(target, start), node)]
+        step_up = gast.BinOp(left=build.name(target), op=gast.Add(), right=clone(step))
+        increment = [_located(build.assign(target, step_up), node)]
         return pre + self.loop_exits(node, _located(test, node), body, prologue, increment)
 
     def dict_iteration(self, node) -> None:
@@ -757,7 +742,7 @@ class Lowerer:
         if isinstance(it, gast.Name) and it.id in self.dicts:
             from .. import runtime
             self.parsed.namespace.setdefault("dict_keys", runtime.dict_keys)
-            node.iter = _located(gast.Call(func=_name("dict_keys"), args=[it], keywords=[]), it)
+            node.iter = _located(build.call("dict_keys", [it]), it)
             return
         if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and
                 it.func.attr in ("items", "values", "keys") and not it.args and
@@ -766,7 +751,7 @@ class Lowerer:
         from .. import runtime
         self.parsed.namespace.setdefault("dict_keys", runtime.dict_keys)
         mapping = it.func.value
-        keys = gast.Call(func=_name("dict_keys"), args=[mapping], keywords=[])
+        keys = gast.Call(func=build.name("dict_keys"), args=[mapping], keywords=[])
         kind, target = it.func.attr, node.target
         if kind == "keys":
             node.iter = _located(keys, it)
@@ -778,11 +763,12 @@ class Lowerer:
                                               "write: for key, value in d.items():")
             key, value_target = target.elts
         else:
-            key, value_target = _name(self.namer.fresh("key"), gast.Store()), target
+            key, value_target = build.name(self.namer.fresh("key"), gast.Store()), target
             self.locals.add(key.id)
-        read = gast.Subscript(value=_name(mapping.id), slice=_name(key.id), ctx=gast.Load())
+        read = gast.Subscript(value=build.name(mapping.id), slice=build.name(key.id),
+                              ctx=gast.Load())
         head = gast.Assign(targets=[value_target], value=read, type_comment=None)
-        node.target = _name(key.id, gast.Store())
+        node.target = build.name(key.id, gast.Store())
         node.iter = _located(keys, it)
         node.body = [_located(head, node)] + node.body
 
@@ -811,8 +797,8 @@ class Lowerer:
             else:  # enumerate(xs, start=k): the count is the position plus k
                 index = self.namer.fresh("i_" + tgt.elts[0].id)
                 self.locals.add(index)
-                head = [_located(_assign(tgt.elts[0].id, gast.BinOp(
-                    left=_name(index), op=gast.Add(), right=start)), node)]
+                head = [_located(build.assign(tgt.elts[0].id, gast.BinOp(
+                    left=build.name(index), op=gast.Add(), right=start)), node)]
             head += self.assign(tgt.elts[1], _item(seq, index), node)
             return pre, index, _range_len(seq), head
         if _is_call_to(it, "zip") and isinstance(tgt, gast.Tuple) and \
@@ -826,12 +812,12 @@ class Lowerer:
             head = []
             for elt, seq in zip(tgt.elts, seqs):
                 head += self.assign(elt, _item(seq, index), node)
-            length = gast.Call(func=_name("min"), args=[_len(s) for s in seqs], keywords=[]) \
+            length = gast.Call(func=build.name("min"), args=[_len(s) for s in seqs], keywords=[]) \
                 if len(seqs) > 1 else _len(seqs[0])
-            rng = gast.Call(func=_name("range"), args=[length], keywords=[])
+            rng = gast.Call(func=build.name("range"), args=[length], keywords=[])
             return pre, index, _located(rng, node), head
         if isinstance(it, gast.Call) and not _is_call_to(it, "dict_keys"):
-            name = _dotted(it.func) or "this call"
+            name = build.dotted(it.func) or "this call"
             raise self.parsed.unsupported(it, f"iterating over {name}(...)",
                                           "loop over range(...), an array, enumerate or zip")
         pre, seq = self.sequence(it, node)
@@ -845,7 +831,7 @@ class Lowerer:
         if isinstance(expr, gast.Name):
             return [], expr.id
         seq = self.namer.fresh("seq")
-        return [_located(_assign(seq, expr), node)], seq
+        return [_located(build.assign(seq, expr), node)], seq
 
     def loop_exits(self, node, test, body, prologue, step):
         """Lower break/continue in a while-loop body to flags; returns the new statements."""
@@ -857,8 +843,8 @@ class Lowerer:
             body = self.guard_exits(body, stop_flag, skip_flag)
         body = body + step
         if stop_flag:
-            prologue = prologue + [_located(_assign(stop_flag, _const(False)), node)]
-            test = gast.BoolOp(op=gast.And(), values=[_not(_name(stop_flag)), test])
+            prologue = prologue + [_located(build.assign(stop_flag, build.const(False)), node)]
+            test = gast.BoolOp(op=gast.And(), values=[build.not_(build.name(stop_flag)), test])
         loop = gast.While(test=_located(test, node), body=body, orelse=[])
         return prologue + [_located(loop, node)]
 
@@ -866,7 +852,8 @@ class Lowerer:
         """Replace break/continue by flag writes and guard what follows them."""
         out = []
         if skip_flag is not None and stmts is not None:
-            out.append(_located(_assign(skip_flag, _const(False)), stmts[0]) if stmts else None)
+            out.append(_located(build.assign(skip_flag, build.const(False)), stmts[0])
+                       if stmts else None)
             out = [s for s in out if s is not None]
         out += self._guard(stmts, stop_flag, skip_flag)
         return out
@@ -875,10 +862,10 @@ class Lowerer:
         out = []
         for idx, stmt in enumerate(stmts):
             if isinstance(stmt, gast.Break):
-                out.append(_located(_assign(stop_flag, _const(True)), stmt))
+                out.append(_located(build.assign(stop_flag, build.const(True)), stmt))
                 return out
             if isinstance(stmt, gast.Continue):
-                out.append(_located(_assign(skip_flag, _const(True)), stmt))
+                out.append(_located(build.assign(skip_flag, build.const(True)), stmt))
                 return out
             exits = _contains([stmt], (gast.Break, gast.Continue), stop=(gast.For, gast.While))
             if isinstance(stmt, gast.If) and exits:
@@ -887,9 +874,9 @@ class Lowerer:
                 out.append(stmt)
                 rest = self._guard(stmts[idx + 1:], stop_flag, skip_flag)
                 if rest:
-                    flags = [_name(f) for f in (stop_flag, skip_flag) if f is not None]
+                    flags = [build.name(f) for f in (stop_flag, skip_flag) if f is not None]
                     cond = flags[0] if len(flags) == 1 else gast.BoolOp(op=gast.Or(), values=flags)
-                    out.append(_located(gast.If(test=_not(cond), body=rest, orelse=[]), stmt))
+                    out.append(_located(gast.If(test=build.not_(cond), body=rest, orelse=[]), stmt))
                 return out
             out.append(stmt)
         return out
@@ -908,10 +895,11 @@ class Lowerer:
                 sites: list = []
                 endless = _endless(stmt)
                 stmt.body = self._replace_returns(stmt.body, sites)
-                out += [_located(_assign(flag, _const(False)), stmt) for flag, _, _ in sites]
+                out += [_located(build.assign(flag, build.const(False)), stmt)
+                        for flag, _, _ in sites]
                 out.append(stmt)
-                exits = [_located(gast.If(test=_name(flag), body=[_located(
-                    gast.Return(value=_name(value)), ret)], orelse=[]), ret)
+                exits = [_located(gast.If(test=build.name(flag), body=[_located(
+                    gast.Return(value=build.name(value)), ret)], orelse=[]), ret)
                     for flag, value, ret in sites]
                 if endless:  # only a return leaves it: the last site needs no flag
                     exits[-1] = exits[-1].body[0]
@@ -933,8 +921,9 @@ class Lowerer:
                 flag, value = self.namer.fresh("returned"), self.namer.fresh("result")
                 self.locals.update((flag, value))
                 sites.append((flag, value, stmt))
-                out += [_located(_assign(value, stmt.value), stmt),
-                        _located(_assign(flag, _const(True)), stmt), _located(gast.Break(), stmt)]
+                out += [_located(build.assign(value, stmt.value), stmt),
+                        _located(build.assign(flag, build.const(True)), stmt),
+                        _located(gast.Break(), stmt)]
                 return out
             if isinstance(stmt, gast.If):
                 stmt.body = self._replace_returns(stmt.body, sites)
@@ -944,7 +933,7 @@ class Lowerer:
                 stmt.body = self._replace_returns(stmt.body, inner)
                 sites += inner
                 out.append(stmt)
-                flags = [_name(flag) for flag, _, _ in inner]
+                flags = [build.name(flag) for flag, _, _ in inner]
                 test = flags[0] if len(flags) == 1 else gast.BoolOp(op=gast.Or(), values=flags)
                 stmt = _located(gast.If(test=test, body=[_located(gast.Break(), stmt)],
                                         orelse=[]), stmt)
@@ -956,7 +945,7 @@ class Lowerer:
         out = []
         for idx, stmt in enumerate(stmts):
             if isinstance(stmt, gast.Return):
-                out.append(_located(_assign(result, stmt.value), stmt))
+                out.append(_located(build.assign(result, stmt.value), stmt))
                 return out, True
             if isinstance(stmt, (gast.For, gast.While)) and _contains(stmt.body, gast.Return):
                 node = next(n for n in _walk_scope(stmt) if isinstance(n, gast.Return))
@@ -1016,7 +1005,7 @@ class _Methods(gast.NodeTransformer):
         namespace = self.lowerer.parsed.namespace
         if namespace.setdefault(alias, method.__func__) is not method.__func__:
             return node
-        call = gast.Call(func=_name(alias), args=[node.func.value, *node.args],
+        call = gast.Call(func=build.name(alias), args=[node.func.value, *node.args],
                          keywords=node.keywords)
         return _located(call, node)
 
@@ -1034,7 +1023,7 @@ class _Methods(gast.NodeTransformer):
             raise self.lowerer.parsed.unsupported(node, f"a call that needs the name '{alias}'",
                                                   f"rename the module's '{alias}'")
         self.lowerer.namer.reserve(alias)  # no temporary may shadow it
-        return _name(alias)
+        return build.name(alias)
 
     def bind_function(self, target, node):
         """A name for a function passed as an argument (or a parameter's default): its own
@@ -1062,7 +1051,8 @@ class _Methods(gast.NodeTransformer):
         for item in items.elts:
             if isinstance(item, gast.Constant) and item.value in ("r", "c"):
                 raise self.lowerer.parsed.unsupported(
-                    item, f"'{item.value}' in {_dotted(node.value)}[...] (it builds np.matrix)",
+                    item,
+                    f"'{item.value}' in {build.dotted(node.value)}[...] (it builds np.matrix)",
                     "use a directive such as '0,2' or '-1,2,0', which builds an ndarray")
         from .. import runtime
         func = self.bind("index_concat", runtime.index_concat, node)
@@ -1076,7 +1066,7 @@ class _Methods(gast.NodeTransformer):
                 not self.is_method(node):
             return node
         np_name = self.lowerer.numpy_name()
-        call = gast.Call(func=gast.Attribute(value=_name(np_name), attr="real",
+        call = gast.Call(func=gast.Attribute(value=build.name(np_name), attr="real",
                                              ctx=gast.Load()), args=[node.value], keywords=[])
         return _located(call, node)
 
@@ -1109,9 +1099,9 @@ class _Methods(gast.NodeTransformer):
         np_name = None
         if method == "copy" and not node.args:
             return obj
-        if method == "astype" and len(node.args) == 1 and _dotted(node.args[0]) in (
+        if method == "astype" and len(node.args) == 1 and build.dotted(node.args[0]) in (
                 "float", "np.float64", "numpy.float64"):
-            return gast.BinOp(left=_const(1.0), op=gast.Mult(), right=obj)
+            return gast.BinOp(left=build.const(1.0), op=gast.Mult(), right=obj)
         if method not in ARRAY_METHODS:
             raise self.lowerer.parsed.unsupported(
                 node, f"method call '.{method}()' on a local value",
@@ -1123,8 +1113,8 @@ class _Methods(gast.NodeTransformer):
         if packing == "shape" and len(args) > 1:
             args = [gast.Tuple(elts=args, ctx=gast.Load())]
         elif packing == "flat":
-            target, args = "reshape", [gast.Tuple(elts=[_const(-1)], ctx=gast.Load())]
-        call = gast.Call(func=gast.Attribute(value=_name(np_name), attr=target,
+            target, args = "reshape", [gast.Tuple(elts=[build.const(-1)], ctx=gast.Load())]
+        call = gast.Call(func=gast.Attribute(value=build.name(np_name), attr=target,
                                              ctx=gast.Load()),
                          args=[obj, *args], keywords=node.keywords)
         return _located(call, node)
@@ -1187,40 +1177,40 @@ def _reversed_range_call(rng):
     """reversed(range(...)) as a range: from the last element back to the first."""
     args = rng.args
     if len(args) == 1:
-        return gast.Call(func=_name("range"), args=[
-            gast.BinOp(left=clone(args[0]), op=gast.Sub(), right=_const(1)),
-            _const(-1), _const(-1)], keywords=[])
+        return gast.Call(func=build.name("range"), args=[
+            gast.BinOp(left=clone(args[0]), op=gast.Sub(), right=build.const(1)),
+            build.const(-1), build.const(-1)], keywords=[])
     start, stop = args[0], args[1]
-    step = args[2] if len(args) > 2 else _const(1)
+    step = args[2] if len(args) > 2 else build.const(1)
     step_value = step.value if isinstance(step, gast.Constant) else (
         -step.operand.value if isinstance(step, gast.UnaryOp) and
         isinstance(step.operand, gast.Constant) else None)
     if step_value == 1:
-        return gast.Call(func=_name("range"), args=[
-            gast.BinOp(left=clone(stop), op=gast.Sub(), right=_const(1)),
-            gast.BinOp(left=clone(start), op=gast.Sub(), right=_const(1)),
-            _const(-1)], keywords=[])
+        return gast.Call(func=build.name("range"), args=[
+            gast.BinOp(left=clone(stop), op=gast.Sub(), right=build.const(1)),
+            gast.BinOp(left=clone(start), op=gast.Sub(), right=build.const(1)),
+            build.const(-1)], keywords=[])
     if step_value == -1:
-        return gast.Call(func=_name("range"), args=[
-            gast.BinOp(left=clone(stop), op=gast.Add(), right=_const(1)),
-            gast.BinOp(left=clone(start), op=gast.Add(), right=_const(1))],
+        return gast.Call(func=build.name("range"), args=[
+            gast.BinOp(left=clone(stop), op=gast.Add(), right=build.const(1)),
+            gast.BinOp(left=clone(start), op=gast.Add(), right=build.const(1))],
             keywords=[])
-    count = gast.Call(func=_name("len"), args=[clone(rng)], keywords=[])
+    count = gast.Call(func=build.name("len"), args=[clone(rng)], keywords=[])
     last = gast.BinOp(left=clone(start), op=gast.Add(), right=gast.BinOp(
-        left=gast.BinOp(left=count, op=gast.Sub(), right=_const(1)), op=gast.Mult(),
+        left=gast.BinOp(left=count, op=gast.Sub(), right=build.const(1)), op=gast.Mult(),
         right=clone(step)))
     end = gast.BinOp(left=clone(start), op=gast.Sub(), right=clone(step))
-    return gast.Call(func=_name("range"), args=[last, end, gast.UnaryOp(
+    return gast.Call(func=build.name("range"), args=[last, end, gast.UnaryOp(
         op=gast.USub(), operand=clone(step))], keywords=[])
 
 
 def _index_value(index):
     """An index as a value: `1:3` -> `slice(1, 3)`, `i, :` -> `(i, slice(None))`."""
     if isinstance(index, gast.Slice):
-        parts = [index.lower or _const(None), index.upper or _const(None)]
+        parts = [index.lower or build.const(None), index.upper or build.const(None)]
         if index.step is not None:
             parts.append(index.step)
-        return gast.Call(func=_name("slice"), args=parts, keywords=[])
+        return gast.Call(func=build.name("slice"), args=parts, keywords=[])
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
     return clone(index)
@@ -1247,32 +1237,21 @@ def _is_dotted_name(node) -> bool:
     return isinstance(node, gast.Name)
 
 
-def _dotted(node) -> str | None:
-    parts = []
-    while isinstance(node, gast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, gast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 def _is_call_to(node, name: str) -> bool:
     return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
         node.func.id == name
 
 
 def _len(seq: str):
-    return gast.Call(func=_name("len"), args=[_name(seq)], keywords=[])
+    return gast.Call(func=build.name("len"), args=[build.name(seq)], keywords=[])
 
 
 def _range_len(seq: str):
-    return gast.Call(func=_name("range"), args=[_len(seq)], keywords=[])
+    return gast.Call(func=build.name("range"), args=[_len(seq)], keywords=[])
 
 
 def _item(seq: str, index: str):
-    return gast.Subscript(value=_name(seq), slice=_name(index), ctx=gast.Load())
+    return gast.Subscript(value=build.name(seq), slice=build.name(index), ctx=gast.Load())
 
 
 def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.FunctionDef:
@@ -1306,5 +1285,5 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.Funct
     if not always:
         raise parsed.unsupported(node, "a path that ends without return",
                                  "return a value on every path")
-    node.body = body + [_located(gast.Return(value=_name(result)), returns[-1])]
+    node.body = body + [_located(gast.Return(value=build.name(result)), returns[-1])]
     return node

@@ -462,7 +462,7 @@ def _source_matches(func, text: str) -> bool | None:
         return None
     imported = _imported_names(code.co_filename)
     variants = [imported] if imported is not None else [(), _module_names(func)]
-    want = _code_key(code)
+    want = code_key(code)
     for names in variants:
         # a name bound by `import` in the defining module is called differently (3.11)
         head = "".join(f"import {n}\n" for n in sorted(names))
@@ -471,7 +471,7 @@ def _source_matches(func, text: str) -> bool | None:
                                flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
         except (SyntaxError, ValueError):
             return None
-        if any(_code_key(c) == want for c in _codes(compiled) if c.co_name == code.co_name):
+        if any(code_key(c) == want for c in _codes(compiled) if c.co_name == code.co_name):
             return True
     return False
 
@@ -549,7 +549,7 @@ def _codes(code):
             yield from _codes(const)
 
 
-def _code_key(code) -> tuple:
+def code_key(code) -> tuple:
     """What two compilations of the same source share: bytecode, constants, names."""
     return (code.co_code, tuple(_const_key(c) for c in code.co_consts), code.co_names,
             code.co_varnames, code.co_argcount, code.co_kwonlyargcount)
@@ -557,7 +557,7 @@ def _code_key(code) -> tuple:
 
 def _const_key(const):
     if isinstance(const, type(_const_key.__code__)):
-        return ("code", const.co_name, _code_key(const))
+        return ("code", const.co_name, code_key(const))
     if isinstance(const, tuple):
         return ("tuple", tuple(_const_key(c) for c in const))
     if isinstance(const, frozenset):

@@ -19,27 +19,23 @@ from ..analysis.activity import (
     varied_names,
 )
 from ..analysis.shapes import TREE, call_class
+from ..core import build
+from ..core.markers import line_marker
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
-from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
-from ..frontend.source import ParsedFunction
+from ..frontend.lower import is_list_method
+from ..frontend.source import ParsedFunction, is_user_function
 from ..naming import Namer
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, array_operands, bind, instantiate
-from .reverse import (
-    _adopt_globals,
-    _comment_marker,
-    _is_user_function,
-    _sequence_names,
-    _tree_names,
+from .base import (
+    adopt_globals,
     bool_op_choices,
     no_rule_for_attribute,
     no_rule_for_subscript,
+    sequence_names,
+    tree_names,
 )
-
-
-def _call(func: str, args):
-    return gast.Call(func=_name(func), args=list(args), keywords=[])
 
 
 class Forward:
@@ -82,8 +78,8 @@ class Forward:
 
     def zeros(self, var: str):
         if self.classes.get(var) == ():
-            return _const(0.0)
-        return _call("zeros_like", [_name(var)])
+            return build.const(0.0)
+        return build.call("zeros_like", [build.name(var)])
 
     # -- driver ------------------------------------------------------------------
     def build(self) -> gast.FunctionDef:
@@ -91,23 +87,23 @@ class Forward:
         body, ret = core.body[:-1], core.body[-1]
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
         refuse_complex_constants(self.parsed, body, self.varied)
-        self.trees = _tree_names(body, self.trees)
-        self.sequences = _sequence_names(body)
+        self.trees = tree_names(body, self.trees)
+        self.sequences = sequence_names(body)
         result = ret.value.id
         for w in self.wrt:
             self.tangent_params[w] = self.d(w)
         params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
         # a parameter outside `wrt` that is reassigned from varying values starts at zero
-        starts = [_assign(self.d(p), self.zeros(p)) for p in params
+        starts = [build.assign(self.d(p), self.zeros(p)) for p in params
                   if p in self.varied and p not in self.wrt]
         new_body = starts + self.block(body)
-        dresult = _name(self.d(result)) if result in self.varied else self.zeros(result)
-        value = gast.Tuple(elts=[_name(result), dresult], ctx=gast.Load()) \
+        dresult = build.name(self.d(result)) if result in self.varied else self.zeros(result)
+        value = gast.Tuple(elts=[build.name(result), dresult], ctx=gast.Load()) \
             if self.return_value else dresult
         args = clone(core.args)
         for w in self.wrt:
-            args.args.append(_name(self.d(w), gast.Param()))
-            args.defaults.append(_const(1.0))
+            args.args.append(build.name(self.d(w), gast.Param()))
+            args.defaults.append(build.const(1.0))
         if args.kwonlyargs:  # tangents follow every original parameter
             raise self.parsed.unsupported(core, "keyword-only parameters in forward mode",
                                           "make them positional")
@@ -137,10 +133,10 @@ class Forward:
                 out.append(stmt)
                 tape, item = stmt.value.func.value.id, stmt.value.args[0]
                 if tape in self.varied:
-                    tangent = _name(self.d(item.id)) if self.active(item) else \
-                        self.zeros(item.id) if isinstance(item, gast.Name) else _const(0.0)
+                    tangent = build.name(self.d(item.id)) if self.active(item) else \
+                        self.zeros(item.id) if isinstance(item, gast.Name) else build.const(0.0)
                     out.append(gast.Expr(value=gast.Call(
-                        func=gast.Attribute(value=_name(self.d(tape)), attr="append",
+                        func=gast.Attribute(value=build.name(self.d(tape)), attr="append",
                                             ctx=gast.Load()), args=[tangent], keywords=[])))
             else:
                 out.append(stmt)
@@ -156,53 +152,53 @@ class Forward:
         if target not in self.varied:
             return [stmt]
         value = stmt.value
-        markers = [] if getattr(stmt, "copy_back", False) else [_comment_marker(stmt)]
+        markers = [] if getattr(stmt, "copy_back", False) else [line_marker(stmt.lineno)]
         if isinstance(value, gast.Call) and not is_list_method(value, "pop"):
             func = self.resolve(value.func)
-            if _is_user_function(func) and REGISTRY.lookup(REGISTRY.tangents, func) is None:
+            if is_user_function(func) and REGISTRY.lookup(REGISTRY.tangents, func) is None:
                 return [*markers, self.call_subroutine(stmt, value, func)]
         tangent = self.tangent_of(stmt, target, value)
-        return [*markers, stmt, _assign(self.d(target), tangent)]
+        return [*markers, stmt, build.assign(self.d(target), tangent)]
 
     def active(self, atom) -> bool:
         return isinstance(atom, gast.Name) and atom.id in self.varied
 
     def tangent_of(self, stmt, target, value):
         if isinstance(value, gast.Name):
-            return _name(self.d(value.id)) if self.active(value) else self.zeros(target)
+            return build.name(self.d(value.id)) if self.active(value) else self.zeros(target)
         if isinstance(value, gast.List):
-            return gast.List(elts=[_name(self.d(e.id)) if self.active(e) else
-                                   _call("zeros_like", [clone(e)])
+            return gast.List(elts=[build.name(self.d(e.id)) if self.active(e) else
+                                   build.call("zeros_like", [clone(e)])
                                    for e in value.elts], ctx=gast.Load())
         if isinstance(value, gast.Dict):
             return gast.Dict(keys=[], values=[])
         if is_list_method(value, "pop"):
-            return gast.Call(func=gast.Attribute(value=_name(self.d(value.func.value.id)),
+            return gast.Call(func=gast.Attribute(value=build.name(self.d(value.func.value.id)),
                                                  attr="pop", ctx=gast.Load()),
                              args=[], keywords=[])
         if isinstance(value, gast.Attribute) and value.attr == "T":
             if not self.active(value.value):
                 return self.zeros(target)
-            return gast.Attribute(value=_name(self.d(value.value.id)), attr="T",
+            return gast.Attribute(value=build.name(self.d(value.value.id)), attr="T",
                                   ctx=gast.Load())
         if isinstance(value, gast.Attribute):  # obj.W: the tangent of an object is a dict
             if not self.active(value.value):
                 return self.zeros(target)
             if array_attribute_without_rule(value.attr) and \
-                    _dotted(value.value) not in self.trees:
+                    build.dotted(value.value) not in self.trees:
                 raise no_rule_for_attribute(self.parsed, value)
-            return _call("attribute_tangent", [_name(self.d(value.value.id)),
-                                               _const(value.attr)])
+            return build.call("attribute_tangent", [build.name(self.d(value.value.id)),
+                                               build.const(value.attr)])
         if isinstance(value, gast.Constant):
             return self.zeros(target)
         if isinstance(value, gast.Subscript):
             if not self.active(value.value):  # a constant read at a varying index
                 raise no_rule_for_subscript(self.parsed, value)
-            return gast.Subscript(value=_name(self.d(value.value.id)),
+            return gast.Subscript(value=build.name(self.d(value.value.id)),
                                   slice=clone(value.slice), ctx=gast.Load())
         if isinstance(value, gast.Tuple):
-            return gast.Tuple(elts=[_name(self.d(e.id)) if self.active(e) else
-                                    _call("zeros_like", [clone(e)])
+            return gast.Tuple(elts=[build.name(self.d(e.id)) if self.active(e) else
+                                    build.call("zeros_like", [clone(e)])
                                     for e in value.elts], ctx=gast.Load())
         if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and \
                 self.is_sequence(value.left, value.right):
@@ -216,7 +212,7 @@ class Forward:
         if isinstance(value, gast.BoolOp):  # the tangent of whichever operand decided
             tangent = None
             for test, operand in reversed(bool_op_choices(value)):
-                mine = _name(self.d(operand.id)) if self.active(operand) else _const(0.0)
+                mine = build.name(self.d(operand.id)) if self.active(operand) else build.const(0.0)
                 tangent = mine if test is None else gast.IfExp(test=test, body=mine,
                                                                 orelse=tangent)
             return tangent
@@ -236,11 +232,11 @@ class Forward:
 
     def tangent_or_zeros(self, atom):
         if self.active(atom):
-            return _name(self.d(atom.id))
-        return _call("zeros_like", [clone(atom)])
+            return build.name(self.d(atom.id))
+        return build.call("zeros_like", [clone(atom)])
 
     def apply_rule(self, key, target, args, keywords, loc):
-        label = _dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
+        label = build.dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
         template = REGISTRY.lookup(REGISTRY.tangents, key)
         if template is None:
             raise self.parsed.error(
@@ -249,7 +245,7 @@ class Forward:
                 hint=f"register one with @tangent_src.tangent({label}), or mark it with "
                      f"tangent_src.nondifferentiable({label})")
         try:
-            values = bind(template, _name(target), list(args), dict(keywords))
+            values = bind(template, build.name(target), list(args), dict(keywords))
         except TemplateError as exc:
             raise self.parsed.unsupported(loc, f"this call of {label} ({exc})",
                                           "call it with the arguments its rule declares") \
@@ -260,7 +256,7 @@ class Forward:
         result_param = template.params[0]
         dnames[result_param] = self.d(target)
         helpers, contributions = instantiate(template, values, dnames, self.namer.fresh)
-        _adopt_globals(self.parsed, template, helpers + [c.expr for c in contributions])
+        adopt_globals(self.parsed, template, helpers + [c.expr for c in contributions])
         if helpers:
             raise AssertionError("tangent templates are single expressions")
         operands = [values[p] for p in template.params[1:] if p not in template.defaults]
@@ -277,9 +273,9 @@ class Forward:
         if key is _runtime.set_at:
             return self.set_at_tangent(values)
         if key is _runtime.plus:  # structure-preserving sum of two pytrees
-            parts = [_name(self.d(values[p].id)) if self.active(values[p]) else
-                     _call("zeros_like", [values[p]]) for p in ("a", "b")]
-            return _call("plus", parts)
+            parts = [build.name(self.d(values[p].id)) if self.active(values[p]) else
+                     build.call("zeros_like", [values[p]]) for p in ("a", "b")]
+            return build.call("plus", parts)
         if not terms:
             return self.zeros(target)
         total = terms[0]
@@ -291,19 +287,21 @@ class Forward:
         """add_at(acc, index, g) is linear in (acc, g); either may be constant."""
         acc, index, g = values["acc"], values["index"], values["g"]
         if not self.active(g):
-            return _name(self.d(acc.id)) if self.active(acc) else _call("zeros_like", [acc])
-        start = _name(self.d(acc.id)) if self.active(acc) else _call("zeros_like", [acc])
+            if self.active(acc):
+                return build.name(self.d(acc.id))
+            return build.call("zeros_like", [acc])
+        start = build.name(self.d(acc.id)) if self.active(acc) else build.call("zeros_like", [acc])
         if self.active(acc):
             self.inplace.add(self.d(acc.id))
         self.inplace.add(self.d(values["y"].id))
-        return _call("add_at", [start, clone(index), _name(self.d(g.id))])
+        return build.call("add_at", [start, clone(index), build.name(self.d(g.id))])
 
     def set_at_tangent(self, values):
         """set_at(a, index, value) is linear in (a, value); either may be constant."""
         a, index, value = values["a"], values["index"], values["value"]
-        start = _name(self.d(a.id)) if self.active(a) else _call("zeros_like", [a])
-        new = _name(self.d(value.id)) if self.active(value) else _const(0.0)
-        return _call("set_at", [start, clone(index), new])
+        start = build.name(self.d(a.id)) if self.active(a) else build.call("zeros_like", [a])
+        new = build.name(self.d(value.id)) if self.active(value) else build.const(0.0)
+        return build.call("set_at", [start, clone(index), new])
 
     def fills(self, operand, operands, target) -> bool:
         """Whether `operand` already has the result's shape (so its tangent does too)."""
@@ -329,12 +327,12 @@ class Forward:
         keywords = [gast.keyword(arg=k.arg, value=clone(k.value))
                     for k in call.keywords]
         keywords += [gast.keyword(arg=callee.tangent_params[p],
-                                  value=_name(self.d(bound.arguments[p].id))) for p in active]
+                                  value=build.name(self.d(bound.arguments[p].id))) for p in active]
         target = stmt.targets[0].id
-        targets = gast.Tuple(elts=[_name(target, gast.Store()),
-                                   _name(self.d(target), gast.Store())], ctx=gast.Store())
+        targets = gast.Tuple(elts=[build.name(target, gast.Store()),
+                                   build.name(self.d(target), gast.Store())], ctx=gast.Store())
         new = gast.Assign(targets=[targets], value=gast.Call(
-            func=_name(callee.name), args=clone(call.args), keywords=keywords),
+            func=build.name(callee.name), args=clone(call.args), keywords=keywords),
             type_comment=None)
         new.lineno = stmt.lineno
         return new

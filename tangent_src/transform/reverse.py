@@ -26,33 +26,26 @@ from ..analysis.activity import (
     varied_names,
 )
 from ..analysis.shapes import call_class
+from ..core import build
+from ..core.markers import line_marker, section_marker
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
 from ..frontend.anf import assigned
-from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
+from ..frontend.lower import is_list_method
 from ..frontend.source import ParsedFunction, is_user_function
 from ..naming import Namer
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, array_operands, bind, instantiate
+from .base import (
+    adopt_globals,
+    bool_op_choices,
+    describe,
+    no_rule_for_attribute,
+    no_rule_for_subscript,
+    sequence_names,
+    tree_names,
+)
 from .specialize import Specializer
-
-
-def _call(func: str, args, keywords=()):
-    return gast.Call(func=_name(func) if isinstance(func, str) else func, args=list(args),
-                     keywords=list(keywords))
-
-
-def _attr_call(obj: str, method: str, args):
-    func = gast.Attribute(value=_name(obj), attr=method, ctx=gast.Load())
-    return gast.Call(func=func, args=list(args), keywords=[])
-
-
-def _expr_stmt(value):
-    return gast.Expr(value=value)
-
-
-def _add(a, b):
-    return gast.BinOp(left=a, op=gast.Add(), right=b)
 
 
 @dataclass
@@ -106,7 +99,7 @@ class Reverse:
 
     def tape(self, var: str) -> str:
         tape = self.namer.fresh(f"_{var}_tape")
-        self.tape_inits.append(_assign(tape, gast.List(elts=[], ctx=gast.Load())))
+        self.tape_inits.append(build.assign(tape, gast.List(elts=[], ctx=gast.Load())))
         return tape
 
     # -- analysis ----------------------------------------------------------------
@@ -120,9 +113,9 @@ class Reverse:
             if isinstance(stmt, gast.While):
                 count = self.namer.fresh("n_iter")
                 stmt.counter = count
-                stmts.insert(idx, _located(_assign(count, _const(0)), stmt))
-                stmt.body.append(_located(_assign(
-                    count, _add(_name(count), _const(1))), stmt))
+                stmts.insert(idx, _located(build.assign(count, build.const(0)), stmt))
+                stmt.body.append(_located(build.assign(
+                    count, build.add(build.name(count), build.const(1))), stmt))
 
     def place_inits(self, stmts, path: tuple) -> None:
         """Record, per variable, the innermost block enclosing every statement that touches it."""
@@ -154,9 +147,9 @@ class Reverse:
         returned_value = ret.value.id
         if self.has_aux:  # f returns (loss, aux): differentiate the loss, hand back both
             loss = self.namer.fresh("loss")
-            body.append(_located(_assign(loss, gast.Subscript(
-                value=_name(returned_value), slice=_const(0), ctx=gast.Load())), ret))
-            ret = gast.Return(value=_name(loss))
+            body.append(_located(build.assign(loss, gast.Subscript(
+                value=build.name(returned_value), slice=build.const(0), ctx=gast.Load())), ret))
+            ret = gast.Return(value=build.name(loss))
         self.count_while_loops(body)
         params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
         self._params = params
@@ -166,8 +159,8 @@ class Reverse:
             useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
         refuse_complex_constants(self.parsed, body, self.varied)
         self.same_shape = _same_shape(body, self.resolve)
-        self.sequences = _sequence_names(body)
-        self.trees = _tree_names(body, self.trees) | self.sequences
+        self.sequences = sequence_names(body)
+        self.trees = tree_names(body, self.trees) | self.sequences
         self.result = ret.value.id
         if self.result not in self.varied:
             self.varied.add(self.result)  # its gradient is zero; still well defined
@@ -179,26 +172,26 @@ class Reverse:
 
         primal = self.primal_block(body, in_loop=False, restored=set())
         adjoint = self.adjoint_block(body, carried=[], pushed=[], top=True)
-        primal = [_section("forward pass")] + primal
-        adjoint = [_section("backward pass")] + adjoint
-        grads = [_name(self.d(w)) for w in self.wrt]
+        primal = [section_marker("forward pass")] + primal
+        adjoint = [section_marker("backward pass")] + adjoint
+        grads = [build.name(self.d(w)) for w in self.wrt]
         returned = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
         if self.return_value:
             # the backward pass restores loop-carried names: keep the value as computed
             value = self.namer.fresh(returned_value + "_value")
-            primal.append(_assign(value, _name(returned_value)))
-            returned = gast.Tuple(elts=[_name(value), returned], ctx=gast.Load())
-        unbound = [_assign(var, _const(None)) for var in sorted(self.prebound)]
+            primal.append(build.assign(value, build.name(returned_value)))
+            returned = gast.Tuple(elts=[build.name(value), returned], ctx=gast.Load())
+        unbound = [build.assign(var, build.const(None)) for var in sorted(self.prebound)]
         fn_body = self.tape_inits + unbound + primal + adjoint + [gast.Return(value=returned)]
 
         args = clone(core.args)
-        seed_arg = _name(seed, gast.Param())
+        seed_arg = build.name(seed, gast.Param())
         if args.kwonlyargs:
             args.kwonlyargs.append(seed_arg)
-            args.kw_defaults.append(_const(1.0))
+            args.kw_defaults.append(build.const(1.0))
         else:
             args.args.append(seed_arg)
-            args.defaults.append(_const(1.0))
+            args.defaults.append(build.const(1.0))
         node = gast.FunctionDef(name=self.name, args=args, body=fn_body, decorator_list=[],
                                 returns=None, type_comment=None, type_params=[])
         node.lineno = core.lineno
@@ -254,7 +247,7 @@ class Reverse:
                 tape = self.tape(var)
                 pushed.append((var, tape))
                 self.value_tapes.setdefault(var, []).append(tape)
-                out.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
+                out.append(build.expr(build.attr_call(tape, "append", [build.name(var)])))
             # popped last: they override the value the iteration started with
             self.pushed[id(stmts)] = pushed + kept
         return out
@@ -293,7 +286,7 @@ class Reverse:
         for var in names:
             tape = self.tape(var)
             kept.append((var, tape))
-            out.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
+            out.append(build.expr(build.attr_call(tape, "append", [build.name(var)])))
         return out
 
     def taped_body(self, loop) -> list:
@@ -305,7 +298,7 @@ class Reverse:
         for var in carried:
             tape = self.tape(var)
             loop.carried_tapes.append((var, tape))
-            pushes.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
+            pushes.append(build.expr(build.attr_call(tape, "append", [build.name(var)])))
         return pushes + body
 
     def checkpointed_primal(self, loop) -> list:
@@ -315,21 +308,21 @@ class Reverse:
         if len(args) > 2 and _int_value(args[2]) != 1:
             raise self.parsed.unsupported(loop, "checkpoint() around a range with a step",
                                           "loop over range(n) or range(a, b)")
-        start, stop = (args[0], args[1]) if len(args) > 1 else (_const(0), args[0])
+        start, stop = (args[0], args[1]) if len(args) > 1 else (build.const(0), args[0])
         every = self.namer.fresh("every")
         count = gast.BinOp(left=clone(stop), op=gast.Sub(), right=clone(start))
-        out = [_assign(every, _call("checkpoint_every", [count, clone(loop.checkpoint)]))]
+        out = [build.assign(every, build.call("checkpoint_every", [count, clone(loop.checkpoint)]))]
         index = loop.target.id
         saves = []
         loop.checkpoint_tapes = []
         for var in sorted(self._carried(loop)):
             tape = self.namer.fresh(f"_{var}_checkpoints")
-            self.tape_inits.append(_assign(tape, gast.List(elts=[], ctx=gast.Load())))
+            self.tape_inits.append(build.assign(tape, gast.List(elts=[], ctx=gast.Load())))
             loop.checkpoint_tapes.append((var, tape))
-            saves.append(_expr_stmt(_attr_call(tape, "append", [_name(var)])))
-        offset = gast.BinOp(left=_name(index), op=gast.Sub(), right=clone(start))
-        due = gast.Compare(left=gast.BinOp(left=offset, op=gast.Mod(), right=_name(every)),
-                           ops=[gast.Eq()], comparators=[_const(0)])
+            saves.append(build.expr(build.attr_call(tape, "append", [build.name(var)])))
+        offset = gast.BinOp(left=build.name(index), op=gast.Sub(), right=clone(start))
+        due = gast.Compare(left=gast.BinOp(left=offset, op=gast.Mod(), right=build.name(every)),
+                           ops=[gast.Eq()], comparators=[build.const(0)])
         plain = copy.copy(loop)
         plain.body = [gast.If(test=due, body=saves, orelse=[])] + clone(loop.body) \
             if saves else clone(loop.body)
@@ -346,25 +339,26 @@ class Reverse:
         seg_end = self.namer.fresh("segment_end")
         count = gast.BinOp(left=clone(stop), op=gast.Sub(), right=clone(start))
         last = gast.BinOp(left=clone(start), op=gast.Add(), right=gast.BinOp(
-            left=gast.BinOp(left=gast.BinOp(left=count, op=gast.Sub(), right=_const(1)),
-                            op=gast.FloorDiv(), right=_name(every)),
-            op=gast.Mult(), right=_name(every)))
-        body = [_assign(var, _attr_call(tape, "pop", [])) for var, tape in loop.checkpoint_tapes]
-        body.append(_assign(seg_end, _call("min", [
-            gast.BinOp(left=_name(seg), op=gast.Add(), right=_name(every)),
+            left=gast.BinOp(left=gast.BinOp(left=count, op=gast.Sub(), right=build.const(1)),
+                            op=gast.FloorDiv(), right=build.name(every)),
+            op=gast.Mult(), right=build.name(every)))
+        body = [build.assign(var, build.attr_call(tape, "pop", []))
+                for var, tape in loop.checkpoint_tapes]
+        body.append(build.assign(seg_end, build.call("min", [
+            gast.BinOp(left=build.name(seg), op=gast.Add(), right=build.name(every)),
             clone(stop)])))
-        body.append(gast.For(target=_name(index, gast.Store()),
-                             iter=_call("range", [_name(seg), _name(seg_end)]),
+        body.append(gast.For(target=build.name(index, gast.Store()),
+                             iter=build.call("range", [build.name(seg), build.name(seg_end)]),
                              body=loop.segment_body, orelse=[], type_comment=None))
-        body.append(gast.For(target=_name(index, gast.Store()),
-                             iter=_call("range", [_sub1(_name(seg_end)), _sub1(_name(seg)),
-                                                  _const(-1)]),
+        body.append(gast.For(target=build.name(index, gast.Store()),
+                             iter=build.call("range", [_sub1(build.name(seg_end)),
+                                                       _sub1(build.name(seg)), build.const(-1)]),
                              body=self.adjoint_block(loop.body, loop.carried_tapes, []),
                              orelse=[], type_comment=None))
-        stop_at = gast.BinOp(left=clone(start), op=gast.Sub(), right=_const(1))
-        return [gast.For(target=_name(seg, gast.Store()),
-                         iter=_call("range", [last, stop_at, gast.UnaryOp(
-                             op=gast.USub(), operand=_name(every))]),
+        stop_at = gast.BinOp(left=clone(start), op=gast.Sub(), right=build.const(1))
+        return [gast.For(target=build.name(seg, gast.Store()),
+                         iter=build.call("range", [last, stop_at, gast.UnaryOp(
+                             op=gast.USub(), operand=build.name(every))]),
                          body=body, orelse=[], type_comment=None)]
 
     def hook(self, stmt) -> list:
@@ -380,7 +374,7 @@ class Reverse:
                 name.id = mapping.get(name.id, name.id)
                 return name
 
-        return [_comment_marker(stmt)] + [Alias().visit(clone(s)) for s in stmt.body]
+        return [line_marker(stmt.lineno)] + [Alias().visit(clone(s)) for s in stmt.body]
 
     def _carried(self, loop) -> set[str]:
         """Names a loop assigns that were defined before it (the loop names of anf.py)."""
@@ -402,18 +396,18 @@ class Reverse:
     def _adjoint_block(self, stmts, carried, top) -> list:
         out = []
         for var, tape in carried + self.pushed.get(id(stmts), []):
-            out.append(_assign(var, _attr_call(tape, "pop", [])))
+            out.append(build.assign(var, build.attr_call(tape, "pop", [])))
         block = id(stmts)
         defined = set(_definitely_assigned(stmts)) | (set(self._params) if top else set())
         defined |= _read_at_top(stmts)  # bound there, or the forward pass would have failed
         for var in sorted(v for v, path in self._paths.items()
                           if path[-1] == block and v in self.varied and v != self.result):
             if var in defined or self.classes.get(var) == ():
-                zero = self.zeros(var) if var in defined else _const(0.0)
+                zero = self.zeros(var) if var in defined else build.const(0.0)
             else:  # maybe never assigned: bound to None at the start, zeros of its shape
                 self.prebound.add(var)
-                zero = _call("zeros_like", [_name(var)])
-            out.append(_assign(self.d(var), zero))
+                zero = build.call("zeros_like", [build.name(var)])
+            out.append(build.assign(self.d(var), zero))
         for stmt in reversed(stmts):
             if isinstance(stmt, gast.Assign):
                 out += self.adjoint_assign(stmt)
@@ -436,8 +430,8 @@ class Reverse:
                                     type_comment=None))
             elif isinstance(stmt, gast.While):
                 body = self.adjoint_block(stmt.body, getattr(stmt, "carried_tapes", []), [])
-                out.append(gast.For(target=_name(self.namer.fresh("_"), gast.Store()),
-                                    iter=_call("range", [_name(stmt.counter)]), body=body,
+                out.append(gast.For(target=build.name(self.namer.fresh("_"), gast.Store()),
+                                    iter=build.call("range", [build.name(stmt.counter)]), body=body,
                                     orelse=[], type_comment=None))
         return out
 
@@ -446,8 +440,8 @@ class Reverse:
         if target not in self.varied:
             return []
         value = stmt.value
-        dtarget = _name(self.d(target))
-        out = [_comment_marker(stmt)] if not _is_copy_back(stmt) else []
+        dtarget = build.name(self.d(target))
+        out = [line_marker(stmt.lineno)] if not _is_copy_back(stmt) else []
         if isinstance(value, gast.Name):
             if value.id in self.varied:
                 out.append(self.accumulate(value.id, dtarget))
@@ -458,42 +452,42 @@ class Reverse:
             if isinstance(value.value, gast.Name) and value.value.id in self.varied:
                 src = value.value.id
                 self.inplace.add(self.d(src))
-                out.append(_assign(self.d(src), _call(
-                    "add_at", [_name(self.d(src)), _index_value(value.slice), dtarget])))
+                out.append(build.assign(self.d(src), build.call(
+                    "add_at", [build.name(self.d(src)), _index_value(value.slice), dtarget])))
             else:
                 raise no_rule_for_subscript(self.parsed, value)
         elif isinstance(value, (gast.Tuple, gast.List)):
             for k, elt in enumerate(value.elts):
                 if isinstance(elt, gast.Name) and elt.id in self.varied:
-                    item = gast.Subscript(value=dtarget, slice=_const(k), ctx=gast.Load())
+                    item = gast.Subscript(value=dtarget, slice=build.const(k), ctx=gast.Load())
                     out.append(self.accumulate(elt.id, item))
         elif isinstance(value, gast.Attribute) and value.attr == "T":
             if isinstance(value.value, gast.Name) and value.value.id in self.varied:
                 out.append(self.accumulate(value.value.id, gast.Call(
-                    func=gast.Attribute(value=_name("np"), attr="transpose", ctx=gast.Load()),
+                    func=gast.Attribute(value=build.name("np"), attr="transpose", ctx=gast.Load()),
                     args=[dtarget], keywords=[])))
         elif isinstance(value, gast.Attribute):  # obj.W of a parameter-holder object
             if array_attribute_without_rule(value.attr) and \
-                    _dotted(value.value) not in self.trees:
+                    build.dotted(value.value) not in self.trees:
                 raise no_rule_for_attribute(self.parsed, value)
             if isinstance(value.value, gast.Name) and value.value.id in self.varied:
                 src = value.value.id
                 self.inplace.add(self.d(src))
-                out.append(_assign(self.d(src), _call(
-                    "add_at", [_name(self.d(src)), _const(value.attr), dtarget])))
+                out.append(build.assign(self.d(src), build.call(
+                    "add_at", [build.name(self.d(src)), build.const(value.attr), dtarget])))
         elif is_list_method(value, "pop"):
             tape = value.func.value.id
             if tape in self.varied:
-                out.append(_expr_stmt(_attr_call(self.d(tape), "append", [dtarget])))
+                out.append(build.expr(build.attr_call(self.d(tape), "append", [dtarget])))
         elif isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and any(
                 isinstance(v, gast.Name) and v.id in self.sequences for v in (value.left,
                                                                              value.right)):
             # list/tuple concatenation: each operand gets its own part of the adjoint
             left, right = value.left, value.right
             if isinstance(left, gast.Name) and left.id in self.varied:
-                out.append(self.accumulate(left.id, _call("left_part", [dtarget, left])))
+                out.append(self.accumulate(left.id, build.call("left_part", [dtarget, left])))
             if isinstance(right, gast.Name) and right.id in self.varied:
-                out.append(self.accumulate(right.id, _call("right_part", [dtarget, left])))
+                out.append(self.accumulate(right.id, build.call("right_part", [dtarget, left])))
         elif isinstance(value, (gast.BinOp, gast.UnaryOp)):
             args = [value.left, value.right] if isinstance(value, gast.BinOp) else [value.operand]
             out += self.apply_rule(type(value.op), stmt, args, {}, value)
@@ -505,9 +499,9 @@ class Reverse:
             raise self.parsed.unsupported(value, f"'{type(value).__name__}' of a varying value",
                                           "rewrite the expression with NumPy functions")
         if _is_copy_back(stmt):  # the name now holds the value of the iteration's start
-            out.append(_assign(self.d(target), self.zeros(target)))
+            out.append(build.assign(self.d(target), self.zeros(target)))
         elif target in self._multi_defined() or self.outlives_iteration(target):
-            out.append(_assign(self.d(target), self.previous_zeros(target)))
+            out.append(build.assign(self.d(target), self.previous_zeros(target)))
         return out
 
     def outlives_iteration(self, var: str) -> bool:
@@ -528,7 +522,7 @@ class Reverse:
         tapes = self.value_tapes.get(var, [])
         if self.classes.get(var) == () or len(tapes) != 1:
             return self.zeros(var)
-        return _call("zeros_like_last", [_name(tapes[0]), _name(var)])
+        return build.call("zeros_like_last", [build.name(tapes[0]), build.name(var)])
 
     def adjoint_bool_op(self, value, dtarget) -> list:
         """`y = a or b` is whichever operand decided: `if a: da += dy else: db += dy`."""
@@ -547,9 +541,9 @@ class Reverse:
                                            item.id in self.varied):
             return []
         part = self.namer.fresh(f"{self.d(item.id)}_popped")
-        return [_comment_marker(stmt),
-                _assign(part, _attr_call(self.d(tape), "pop", [])),
-                self.accumulate(item.id, _name(part))]
+        return [line_marker(stmt.lineno),
+                build.assign(part, build.attr_call(self.d(tape), "pop", [])),
+                self.accumulate(item.id, build.name(part))]
 
     def _multi_defined(self) -> set[str]:
         """Names assigned by more than one statement: past the adjoint of one of their
@@ -581,24 +575,25 @@ class Reverse:
         """A zero adjoint for `var`: 0.0 for a scalar, else an array of its shape."""
         cls = self.classes.get(var)
         if var in self.lists:
-            return _call("zeros_like", [_name(var)])  # a tape: [] at that point; a list: zeros
+            # a tape: [] at that point; a list: zeros
+            return build.call("zeros_like", [build.name(var)])
         if cls == ():
-            return _const(0.0)
+            return build.const(0.0)
         if cls:
-            return gast.Call(func=gast.Attribute(value=_name("np"), attr="zeros_like",
+            return gast.Call(func=gast.Attribute(value=build.name("np"), attr="zeros_like",
                                                  ctx=gast.Load()),
-                             args=[_name(var)], keywords=[])
-        return _call("zeros_like", [_name(var)])
+                             args=[build.name(var)], keywords=[])
+        return build.call("zeros_like", [build.name(var)])
 
     def accumulate(self, var: str, expr):
         dvar = self.d(var)
         if var in self.trees:
-            return _assign(dvar, _call("plus", [_name(dvar), expr]))
-        return _assign(dvar, _add(_name(dvar), expr))
+            return build.assign(dvar, build.call("plus", [build.name(dvar), expr]))
+        return build.assign(dvar, build.add(build.name(dvar), expr))
 
     def adjoint_call(self, stmt, call) -> list:
         func = self.resolve(call.func)
-        label = _dotted(call.func) or "function"
+        label = build.dotted(call.func) or "function"
         active = [a for a in call.args + [k.value for k in call.keywords]
                   if isinstance(a, gast.Name) and a.id in self.varied]
         if not active:
@@ -608,25 +603,25 @@ class Reverse:
         if REGISTRY.lookup(REGISTRY.adjoints, func) is not None:
             return self.apply_rule(func, stmt, call.args,
                                    {k.arg: k.value for k in call.keywords}, call)
-        if _is_user_function(func):
+        if is_user_function(func):
             return self.call_subroutine(stmt, call, func)
         raise self.parsed.error(
             NoDerivativeRuleError, call,
-            f"no derivative rule for {label} ({_describe(func)})",
+            f"no derivative rule for {label} ({describe(func)})",
             construct=label,
             hint=f"register one with @tangent_src.adjoint({label}) (and @tangent_src.tangent), "
                  f"or mark it with tangent_src.nondifferentiable({label})")
 
     def apply_rule(self, key, stmt, args, keywords, loc) -> list:
         template = REGISTRY.adjoints.get(key)
-        label = _dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
+        label = build.dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
         if template is None:
             raise self.parsed.error(NoDerivativeRuleError, loc,
                                     f"no derivative rule for {label}", construct=label,
                                     hint="register one with @tangent_src.adjoint(...)")
         result = stmt.targets[0]
         try:
-            values = bind(template, _name(result.id), list(args), dict(keywords))
+            values = bind(template, build.name(result.id), list(args), dict(keywords))
         except TemplateError as exc:
             raise self.parsed.unsupported(loc, f"this call of {label} ({exc})",
                                           "call it with the arguments its rule declares") \
@@ -639,7 +634,7 @@ class Reverse:
         dnames[template.params[0]] = self.d(result.id)
         helpers, contributions = instantiate(template, values, dnames,
                                              lambda base: self.namer.fresh(base))
-        _adopt_globals(self.parsed, template, helpers + [c.expr for c in contributions])
+        adopt_globals(self.parsed, template, helpers + [c.expr for c in contributions])
         operands = [values[p] for p in template.params[1:] if p not in template.defaults]
         co_atoms = {}
         for atom in operands:
@@ -652,12 +647,12 @@ class Reverse:
         for c in contributions:
             var = converted.get(c.param) or values[c.param].id
             if c.param in converted:  # an array's adjoint, for a list: a list again
-                c.expr = _call("convert_like", [c.expr, _name(var)])
+                c.expr = build.call("convert_like", [c.expr, build.name(var)])
             if c.accumulates:
                 out.append(self.accumulate(var, c.expr))
             else:
                 self.inplace.add(self.d(var))
-                out.append(_assign(self.d(var), c.expr))
+                out.append(build.assign(self.d(var), c.expr))
         return out
 
     def split_call(self, stmt):
@@ -669,7 +664,7 @@ class Reverse:
                 is_list_method(call, "pop"):
             return None
         func = self.resolve(call.func)
-        if not _is_user_function(func) or REGISTRY.lookup(REGISTRY.adjoints, func) is not None:
+        if not is_user_function(func) or REGISTRY.lookup(REGISTRY.adjoints, func) is not None:
             return None
         bound, active = self._bind_call(call, func)
         if not active:
@@ -678,9 +673,10 @@ class Reverse:
         sub = self.subroutine(func, tuple(active), arg_ranks)
         saved = self.namer.fresh(f"{func.__name__}_saved")
         self.split_calls[id(stmt)] = (sub, saved, active, bound)
-        targets = gast.Tuple(elts=[_name(target, gast.Store()), _name(saved, gast.Store())],
+        targets = gast.Tuple(elts=[build.name(target, gast.Store()),
+                                   build.name(saved, gast.Store())],
                              ctx=gast.Store())
-        fwd_call = gast.Call(func=_name(sub.fwd_name), args=clone(call.args),
+        fwd_call = gast.Call(func=build.name(sub.fwd_name), args=clone(call.args),
                              keywords=clone(call.keywords))
         new = gast.Assign(targets=[targets], value=fwd_call, type_comment=None)
         return _located(new, stmt)
@@ -699,15 +695,15 @@ class Reverse:
 
     def call_subroutine(self, stmt, call, func) -> list:
         sub, saved, active, bound = self.split_calls[id(stmt)]
-        seed = _name(self.d(stmt.targets[0].id))
-        grad_call = _call(sub.bwd_name, [_name(saved), seed])
+        seed = build.name(self.d(stmt.targets[0].id))
+        grad_call = build.call(sub.bwd_name, [build.name(saved), seed])
         callee = getattr(func, "__name__", "call")
         parts = [self.namer.fresh(f"{self.d(bound.arguments[p].id)}_{callee}") for p in active]
-        target = _name(parts[0], gast.Store()) if len(parts) == 1 else gast.Tuple(
-            elts=[_name(p, gast.Store()) for p in parts], ctx=gast.Store())
+        target = build.name(parts[0], gast.Store()) if len(parts) == 1 else gast.Tuple(
+            elts=[build.name(p, gast.Store()) for p in parts], ctx=gast.Store())
         out = [gast.Assign(targets=[target], value=grad_call, type_comment=None)]
         for p, part in zip(active, parts):
-            out.append(self.accumulate(bound.arguments[p].id, _name(part)))
+            out.append(self.accumulate(bound.arguments[p].id, build.name(part)))
         return out
 
 
@@ -723,109 +719,6 @@ def _read_at_top(stmts) -> set:
             names |= {n.id for n in walk(value)
                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     return names
-
-
-def bool_op_choices(value) -> list:
-    """`a or b or c` -> [(a, a), (b, b), (None, c)]: (the test under which the operand is
-    the result, the operand); for `and` the tests are `not a`, `not b`."""
-    out = []
-    for operand in value.values[:-1]:
-        test = clone(operand)
-        if isinstance(value.op, gast.And):
-            test = gast.UnaryOp(op=gast.Not(), operand=test)
-        out.append((test, operand))
-    return out + [(None, value.values[-1])]
-
-
-def no_rule_for_subscript(parsed: ParsedFunction, value):
-    """`obj[index]` with a varying index of an object no rule knows (np.r_ and np.c_ are
-    lowered to calls with rules; a constant table read at a varying index is not)."""
-    label = _dotted(value.value) or "this object"
-    return parsed.error(
-        NoDerivativeRuleError, value,
-        f"no derivative rule for indexing {label} with a varying value",
-        construct=f"{label}[...]",
-        hint="an integer index: say so with int(...) (or a function registered with "
-             "tangent_src.nondifferentiable); values: compute them with NumPy functions that "
-             "have rules (np.concatenate, np.take, ...), or register one with "
-             "@tangent_src.adjoint and @tangent_src.tangent")
-
-
-def no_rule_for_attribute(parsed: ParsedFunction, value):
-    """`x.flat`, `x.imag`, ... of a varying array: an attribute with no rule."""
-    label = f"{_dotted(value) or value.attr}"
-    return parsed.error(
-        NoDerivativeRuleError, value, f"no derivative rule for the array attribute {label}",
-        construct=f".{value.attr}",
-        hint="use a NumPy function with a rule instead (np.ravel(x), np.real(x), x.T, "
-             "...), or wrap the computation in a function registered with "
-             "@tangent_src.adjoint and @tangent_src.tangent")
-
-
-def _sequence_names(stmts) -> set:
-    """Names that certainly hold a list or tuple built in the function: literals, list()/
-    tuple() results, copies and concatenations of those (so `+` there concatenates)."""
-    found: set = set()
-    changed = True
-    while changed:
-        changed = False
-        for node in walk(gast.Module(body=stmts, type_ignores=[])):
-            if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
-                continue
-            value, name = node.value, node.targets[0].id
-            sequence = isinstance(value, (gast.List, gast.Tuple)) or (
-                isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
-                value.func.id in ("list", "tuple")) or (
-                isinstance(value, gast.Name) and value.id in found) or (
-                isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and any(
-                    isinstance(v, gast.Name) and v.id in found
-                    for v in (value.left, value.right)))
-            if sequence and name not in found:
-                found.add(name)
-                changed = True
-    return found
-
-
-def _tree_names(stmts, trees: set) -> set:
-    """Names that may hold a tuple, list or dict: from pytree arguments, their items, copies
-    and container literals (flow-insensitive, to a fixed point)."""
-    trees = set(trees)
-    changed = True
-    while changed:
-        changed = False
-        for node in walk(gast.Module(body=stmts, type_ignores=[])):
-            if isinstance(node, gast.Expr) and is_list_method(node.value, "append"):
-                tape, item = node.value.func.value.id, node.value.args[0]
-                if isinstance(item, gast.Name) and item.id in trees and \
-                        f"{tape}<items>" not in trees:
-                    trees.add(f"{tape}<items>")  # the tape holds containers
-                    changed = True
-                continue
-            if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
-                continue
-            if is_list_method(node.value, "pop") and \
-                    f"{node.value.func.value.id}<items>" in trees and \
-                    node.targets[0].id not in trees:
-                trees.add(node.targets[0].id)
-                changed = True
-                continue
-            value, name = node.value, node.targets[0].id
-            tree = isinstance(value, (gast.Tuple, gast.List, gast.Dict)) or (
-                isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
-                value.func.id in ("set_at", "zero_at", "plus", "add_at", "zeros_like") and
-                value.args and
-                isinstance(value.args[0], gast.Name) and value.args[0].id in trees) or (
-                isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
-                value.func.id in ("list", "tuple", "dict_keys")) or (
-                isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name)
-                and value.value.id in trees and value.attr != "T") or (
-                isinstance(value, gast.Name) and value.id in trees) or (
-                isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
-                and value.value.id in trees)
-            if tree and name not in trees:
-                trees.add(name)
-                changed = True
-    return trees
 
 
 def is_hashable(obj) -> bool:
@@ -935,36 +828,24 @@ def _located(stmt, loc):
     return stmt
 
 
-def _comment_marker(stmt):
-    """A placeholder the emitter turns into `# line N: <source>` above the adjoint block."""
-    marker = gast.Expr(value=gast.Constant(value=("__line__", stmt.lineno), kind=None))
-    marker.lineno = stmt.lineno
-    return marker
-
-
-def _section(title: str):
-    """A placeholder the emitter turns into a `# title` comment."""
-    return gast.Expr(value=gast.Constant(value=("__line__", title), kind=None))
-
-
 def _reversed_range(iter_call):
     """The iterations of `range(...)` in reverse order, as another range."""
     args = iter_call.args
     if len(args) == 1:
-        return _call("range", [_sub1(args[0]), _const(-1), _const(-1)])
+        return build.call("range", [_sub1(args[0]), build.const(-1), build.const(-1)])
     step = _int_value(args[2]) if len(args) == 3 else 1
     if step == 1:   # range(a, b) backwards: b - 1 down to a
-        return _call("range", [_sub1(args[1]), _sub1(args[0]), _const(-1)])
+        return build.call("range", [_sub1(args[1]), _sub1(args[0]), build.const(-1)])
     if step == -1:  # range(a, b, -1) backwards: b + 1 up to a
-        return _call("range", [_add1(args[1]), _add1(args[0])])
+        return build.call("range", [_add1(args[1]), _add1(args[0])])
     # range(a, b, c) backwards, for a step of either sign: from its last element down to a
     start, _, step_node = (clone(a) for a in args)
-    count = _call("len", [clone(iter_call)])
+    count = build.call("len", [clone(iter_call)])
     last = gast.BinOp(left=start, op=gast.Add(), right=gast.BinOp(
-        left=gast.BinOp(left=count, op=gast.Sub(), right=_const(1)), op=gast.Mult(),
+        left=gast.BinOp(left=count, op=gast.Sub(), right=build.const(1)), op=gast.Mult(),
         right=clone(step_node)))
     stop = gast.BinOp(left=clone(args[0]), op=gast.Sub(), right=clone(step_node))
-    return _call("range", [last, stop, gast.UnaryOp(op=gast.USub(), operand=step_node)])
+    return build.call("range", [last, stop, gast.UnaryOp(op=gast.USub(), operand=step_node)])
 
 
 def _int_value(node):
@@ -978,14 +859,14 @@ def _int_value(node):
 
 def _add1(atom):
     if isinstance(atom, gast.Constant) and isinstance(atom.value, int):
-        return _const(atom.value + 1)
-    return gast.BinOp(left=clone(atom), op=gast.Add(), right=_const(1))
+        return build.const(atom.value + 1)
+    return gast.BinOp(left=clone(atom), op=gast.Add(), right=build.const(1))
 
 
 def _sub1(atom):
     if isinstance(atom, gast.Constant) and isinstance(atom.value, int):
-        return _const(atom.value - 1)
-    return gast.BinOp(left=clone(atom), op=gast.Sub(), right=_const(1))
+        return build.const(atom.value - 1)
+    return gast.BinOp(left=clone(atom), op=gast.Sub(), right=build.const(1))
 
 
 def _index_value(index):
@@ -994,20 +875,11 @@ def _index_value(index):
         parts = [index.lower, index.upper, index.step]
         if parts[2] is None:
             parts.pop()
-        return _call("slice", [clone(p) if p is not None else _const(None)
-                               for p in parts] or [_const(None)])
+        return build.call("slice", [clone(p) if p is not None else build.const(None)
+                               for p in parts] or [build.const(None)])
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
     return clone(index)
-
-
-_is_user_function = is_user_function  # the older name
-
-
-def _describe(func) -> str:
-    module = getattr(func, "__module__", None)
-    kind = type(func).__name__
-    return f"a {kind} from {module}" if module else f"a {kind}"
 
 
 def check_wrt(parsed: ParsedFunction, core: gast.FunctionDef, wrt) -> list[str]:
@@ -1029,12 +901,3 @@ def check_wrt(parsed: ParsedFunction, core: gast.FunctionDef, wrt) -> list[str]:
                     f"{', '.join(params)}")
             out.append(w)
     return out
-
-
-def _adopt_globals(parsed: ParsedFunction, template, nodes) -> None:
-    """A user's rule may read names of its own module (e.g. `math`): make them visible."""
-    for node in nodes:
-        for sub in walk(node):
-            if isinstance(sub, gast.Name) and sub.id not in parsed.namespace and \
-                    sub.id in template.namespace:
-                parsed.namespace[sub.id] = template.namespace[sub.id]

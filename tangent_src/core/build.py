@@ -1,0 +1,60 @@
+"""Builders for the nodes of the core language, used by every stage that writes code
+(`build.assign("y", build.call("f", [build.name("x")]))` is `y = f(x)`), and the one
+reader of dotted names (`np.linalg.norm` -> "np.linalg.norm")."""
+from __future__ import annotations
+
+import gast
+
+
+def name(id_: str, ctx=None) -> gast.Name:
+    """A Name node; a read unless `ctx` (gast.Store(), gast.Del()) says otherwise."""
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def assign(target: str, value) -> gast.Assign:
+    """`target = value`."""
+    return gast.Assign(targets=[name(target, gast.Store())], value=value, type_comment=None)
+
+
+def const(value) -> gast.Constant:
+    """A literal."""
+    return gast.Constant(value=value, kind=None)
+
+
+def call(func, args, keywords=()) -> gast.Call:
+    """`func(*args, **keywords)`; `func` a name (str) or an expression node."""
+    return gast.Call(func=name(func) if isinstance(func, str) else func, args=list(args),
+                     keywords=list(keywords))
+
+
+def attr_call(obj: str, method: str, args) -> gast.Call:
+    """`obj.method(*args)`."""
+    func = gast.Attribute(value=name(obj), attr=method, ctx=gast.Load())
+    return gast.Call(func=func, args=list(args), keywords=[])
+
+
+def expr(value) -> gast.Expr:
+    """An expression statement (a call whose result is not kept)."""
+    return gast.Expr(value=value)
+
+
+def add(a, b) -> gast.BinOp:
+    """`a + b`."""
+    return gast.BinOp(left=a, op=gast.Add(), right=b)
+
+
+def not_(operand) -> gast.UnaryOp:
+    """`not operand`."""
+    return gast.UnaryOp(op=gast.Not(), operand=operand)
+
+
+def dotted(node) -> str | None:
+    """"a.b.c" for the expression `a.b.c` (or a bare name); None for anything else."""
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, gast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None

@@ -1,0 +1,49 @@
+"""Clean generated code until nothing changes: one pass per module, run to a fixed point.
+
+Every pass has the signature `pass_(body, inplace, protected) -> bool` (whether it changed
+anything): `inplace` are adjoints updated in place by `add_at` (never aliased),
+`protected` the user-visible names (never renamed or inlined away). Statements are pure
+except tape pushes/pops and `add_at`. Each module's docstring shows a before/after.
+"""
+from __future__ import annotations
+
+import warnings
+
+import gast
+
+from ..errors import OptimizerWarning
+from .accumulate import accumulate_in_place, own_accumulators
+from .algebra import algebra
+from .coalesce import coalesce
+from .copies import copies
+from .dead_code import dead_code, live_before
+from .inline import inline
+from .markers import drop_empty_markers
+from .zeros import zeros
+
+# The fixed-point passes, in the order each round runs them.
+PASSES = (zeros, coalesce, copies, dead_code, algebra, inline)
+MAX_ROUNDS = 50
+
+__all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
+           "accumulate_in_place", "drop_empty_markers"]
+
+
+def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str]) -> int:
+    """Run every pass until none reports a change, then the one-off finishing passes;
+    the number of rounds run. Reaching MAX_ROUNDS (a pass that keeps reporting changes)
+    leaves correct but less simplified code, and says so with an OptimizerWarning."""
+    rounds, changed = 0, True
+    while changed and rounds < MAX_ROUNDS:
+        rounds += 1
+        changed = False
+        for pass_ in PASSES:
+            changed |= pass_(func.body, inplace, protected)
+    if changed:
+        warnings.warn(f"the optimizer of {func.name} stopped after {MAX_ROUNDS} rounds "
+                      "without settling; the generated code is correct but may be less "
+                      "simplified (please report it)", OptimizerWarning, stacklevel=2)
+    params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
+    accumulate_in_place(func.body, inplace | params)  # a parameter's array is the caller's
+    drop_empty_markers(func.body)
+    return rounds

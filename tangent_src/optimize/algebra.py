@@ -1,0 +1,130 @@
+"""Algebraic simplification of generated arithmetic.
+
+Before:                              After:
+    dx = dy * 1.0 + 0.0                  dx = dy
+    dz = -(-g) * power_slope(a, 3)       dz = g * 3 * a ** 2
+
+`x * 1 -> x`, `x + 0 -> x`, `-(-x) -> x`, `power_slope(a, c)` with a nonzero constant c
+(the derivative of `a ** c`) -> `c * a ** (c - 1)`, and arithmetic on two literals folded
+when the result prints exactly.
+"""
+from __future__ import annotations
+
+import gast
+
+from ..core.walk import clone
+
+
+class _Algebra(gast.NodeTransformer):
+    """x * 1.0 -> x, 1.0 * x -> x, x + 0 -> x, -(-x) -> x, (c - 1) folded for int constants."""
+
+    changed = False
+
+    def visit_BinOp(self, node):
+        slope = _constant_slope(node.right)
+        if isinstance(node.op, gast.Mult) and slope is not None:
+            self.changed = True  # e * power_slope(a, 3) -> e * 3 * a ** (3 - 1)
+            factor, power = slope
+            node = gast.BinOp(left=gast.BinOp(left=node.left, op=gast.Mult(), right=factor),
+                              op=gast.Mult(), right=power)
+        node = self.generic_visit(node)
+        left, right = node.left, node.right
+        one = lambda n: isinstance(n, gast.Constant) and n.value in (1, 1.0) and \
+            not isinstance(n.value, bool)  # noqa: E731
+        zero = lambda n: isinstance(n, gast.Constant) and n.value in (0, 0.0) and \
+            not isinstance(n.value, bool)  # noqa: E731
+        if isinstance(node.op, (gast.Mult, gast.Pow, gast.Div)) and one(right):
+            self.changed = True
+            return left
+        if isinstance(node.op, gast.Mult) and one(left):
+            self.changed = True
+            return right
+        if isinstance(node.op, (gast.Add, gast.Sub)) and zero(right):
+            self.changed = True
+            return left
+        if isinstance(node.op, gast.Add) and zero(left):
+            self.changed = True
+            return right
+        if isinstance(node.op, (gast.Mult, gast.Div)) and isinstance(left, gast.UnaryOp) and \
+                isinstance(left.op, gast.USub):
+            self.changed = True
+            return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left.operand,
+                                                                   op=node.op, right=right))
+        if isinstance(node.op, gast.Add) and isinstance(right, gast.UnaryOp) and \
+                isinstance(right.op, gast.USub):
+            self.changed = True
+            return gast.BinOp(left=left, op=gast.Sub(), right=right.operand)
+        if isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(left, gast.BinOp) and \
+                isinstance(left.op, (gast.Add, gast.Sub)) and type(left.op) is not type(node.op) \
+                and isinstance(right, gast.Constant) and isinstance(left.right, gast.Constant) \
+                and left.right.value == right.value and type(right.value) is int:
+            self.changed = True  # (n - 1) + 1 -> n
+            return left.left
+        folded = _fold(node)
+        if folded is not None:
+            self.changed = True
+            return folded
+        return node
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        slope = _constant_slope(node)
+        if slope is None:
+            return node
+        self.changed = True  # power_slope(a, 3) -> 3 * a ** (3 - 1)
+        return gast.BinOp(left=slope[0], op=gast.Mult(), right=slope[1])
+
+    def visit_UnaryOp(self, node):
+        node = self.generic_visit(node)
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) and \
+                isinstance(node.operand.op, gast.USub):
+            self.changed = True
+            return node.operand.operand
+        return node
+
+
+def _constant_slope(node):
+    """For `power_slope(a, c)` with a nonzero numeric constant c (the derivative of a ** c,
+    which needs power_slope's guard only for c == 0): (c, a ** (c - 1)) as gast; else None."""
+    if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and
+            node.func.id == "power_slope" and len(node.args) == 2 and not node.keywords):
+        return None
+    base, exponent = node.args
+    value = exponent
+    negative = isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub)
+    value = value.operand if negative else value
+    if not (isinstance(value, gast.Constant) and type(value.value) in (int, float)) or \
+            value.value == 0:
+        return None
+    lowered = gast.BinOp(left=clone(exponent), op=gast.Sub(),
+                         right=gast.Constant(value=1, kind=None))
+    return exponent, gast.BinOp(left=base, op=gast.Pow(), right=lowered)
+
+
+FOLDABLE = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
+            gast.Mult: lambda a, b: a * b, gast.Div: lambda a, b: a / b}
+
+
+def _fold(node):
+    """Constant-fold arithmetic on two numeric literals when the result prints exactly."""
+    left, right = node.left, node.right
+    if not (isinstance(left, gast.Constant) and isinstance(right, gast.Constant)):
+        return None
+    a, b = left.value, right.value
+    if type(a) not in (int, float) or type(b) not in (int, float) or type(node.op) not in \
+            FOLDABLE or (isinstance(node.op, gast.Div) and b == 0):
+        return None
+    value = FOLDABLE[type(node.op)](a, b)
+    if isinstance(value, float) and len(repr(value)) > 8:
+        return None  # keep 1.0 / 3 readable rather than 0.3333333333333333
+    return gast.Constant(value=value, kind=None)
+
+
+def algebra(body: list, inplace: set = frozenset(), protected: set = frozenset()) -> bool:
+    """Simplify arithmetic in `body`; whether anything changed."""
+    pass_ = _Algebra()
+    for stmt in body:
+        pass_.visit(stmt)
+    return pass_.changed
+
+

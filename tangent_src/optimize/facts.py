@@ -1,0 +1,191 @@
+"""What the optimizer passes ask about generated statements: names read and written,
+tape pushes and pops, fresh zeros, in-place accumulation (`add_at`), and a per-block
+index of where each name is used (so a pass finds the next use by bisection, not scan).
+
+Statements are pure except tape pushes/pops and `add_at`, which updates its first
+argument in place."""
+from __future__ import annotations
+
+import bisect
+
+import gast
+
+from ..core.dataflow import names_with_ctx, reads_writes
+from ..core.markers import is_marker, is_section
+from ..core.walk import all_nodes, clone, walk
+
+# Calls whose result is always a new array (never a view of an argument, never read-only).
+ZERO_CALLS = ("zeros_like", "zeros_like_last")
+FRESH_CALLS = {"outer", "dot", "matmul", "sum", "zeros_like", "zeros", "exp", "log", "tanh",
+               "sin", "cos", "sqrt", "square", "where", "clip", "maximum", "minimum"}
+COMPOUND = (gast.If, gast.For, gast.While)
+
+
+def names_read(node) -> set[str]:
+    return names_with_ctx(node, gast.Load)
+
+
+def names_written(node) -> set[str]:
+    return names_with_ctx(node, gast.Store)
+
+
+def tape_call(stmt, method: str) -> str | None:
+    """The tape name if `stmt` is `_t.append(x)` / `v = _t.pop()`, else None."""
+    value = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and \
+            value.func.attr == method and isinstance(value.func.value, gast.Name):
+        return value.func.value.id
+    return None
+
+
+def target_names(stmt) -> list[str]:
+    """The names an assignment binds (one name, or a tuple of names)."""
+    target = stmt.targets[0]
+    if isinstance(target, gast.Name):
+        return [target.id]
+    return [e.id for e in target.elts]
+
+
+def has_code(stmts) -> bool:
+    """Whether `stmts` holds anything but markers and `pass`."""
+    return any(not is_marker(s) and not isinstance(s, gast.Pass) for s in stmts)
+
+
+def is_zeros(value) -> bool:
+    """`zeros_like(x)`, `np.zeros_like(x)` or the literal 0.0: a fresh zero adjoint."""
+    if isinstance(value, gast.Constant):
+        return value.value == 0.0 and not isinstance(value.value, bool)
+    if isinstance(value, gast.Call):
+        func = value.func
+        name = func.id if isinstance(func, gast.Name) else \
+            func.attr if isinstance(func, gast.Attribute) else None
+        return name in ZERO_CALLS
+    return False
+
+
+def is_fresh(value) -> bool:
+    """Whether an expression certainly builds a new, writable value."""
+    if isinstance(value, gast.BinOp):
+        return True
+    if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+        return True
+    if isinstance(value, gast.Constant):
+        return True
+    if isinstance(value, gast.Call):
+        func = value.func
+        name = func.attr if isinstance(func, gast.Attribute) and isinstance(
+            func.value, gast.Name) and func.value.id == "np" else \
+            func.id if isinstance(func, gast.Name) and func.id in ZERO_CALLS else None
+        return name in FRESH_CALLS
+    return False
+
+
+def is_add_at(value) -> bool:
+    """`add_at(acc, index, g)`: accumulates into `acc`'s array in place."""
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and \
+        value.func.id == "add_at" and bool(value.args)
+
+
+def mutated(stmt) -> set:
+    """The names `stmt` changes in place (the first argument of add_at)."""
+    return {node.args[0].id for node in all_nodes([stmt])
+            if is_add_at(node) and isinstance(node.args[0], gast.Name)}
+
+
+def mutates(stmt, names: set) -> bool:
+    """Whether `stmt` may change one of `names` in place."""
+    return any(is_add_at(node) and isinstance(node.args[0], gast.Name) and
+               node.args[0].id in names for node in all_nodes([stmt]))
+
+
+def peeked_tapes(body) -> set[str]:
+    """Tapes whose top `zeros_like_last(tape, x)` reads: their pops must all stay, even
+    those whose value nothing reads, or the top is not the value it stands for."""
+    return {node.args[0].id for node in all_nodes(body)
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and
+            node.func.id == "zeros_like_last" and node.args and
+            isinstance(node.args[0], gast.Name)}
+
+
+def name_counts(body) -> tuple[dict, dict]:
+    """(reads, writes) of every name in `body`: how many times each is read and bound."""
+    counts: dict[str, int] = {}
+    defs: dict[str, int] = {}
+    for node in all_nodes(body):
+        if type(node) is gast.Name:
+            table = counts if isinstance(node.ctx, gast.Load) else defs
+            table[node.id] = table.get(node.id, 0) + 1
+    return counts, defs
+
+
+def rename_reads(node, old: str, new: str) -> None:
+    """Every read of `old` under `node` reads `new` instead (in place)."""
+    for sub in walk(node):
+        if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load) and sub.id == old:
+            sub.id = new
+
+
+def replace_read(stmt, name: str, expr) -> None:
+    """Replace each read of `name` in `stmt` by a copy of `expr` (in place)."""
+    todo = [stmt]
+    while todo:
+        node = todo.pop()
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for k, item in enumerate(value):
+                    if _is_read_of(item, name):
+                        value[k] = clone(expr)
+                    elif isinstance(item, gast.AST):
+                        todo.append(item)
+            elif _is_read_of(value, name):
+                setattr(node, field, clone(expr))
+            elif isinstance(value, gast.AST):
+                todo.append(value)
+
+
+def _is_read_of(node, name: str) -> bool:
+    return type(node) is gast.Name and node.id == name and type(node.ctx) is gast.Load
+
+
+def next_after(positions, idx: int) -> int:
+    """The first of the sorted `positions` after `idx` (a large number if none)."""
+    k = bisect.bisect_right(positions, idx)
+    return positions[k] if k < len(positions) else 1 << 62
+
+
+class BlockIndex:
+    """For one block: the sorted positions of the statements that read, write or mutate
+    (add_at) each name, of the section markers, and of the statements other than
+    assignments and expressions (where moving code stops)."""
+
+    def __init__(self, stmts):
+        self.reads: dict = {}
+        self.writes: dict = {}
+        self.mutates: dict = {}
+        self.sections, self.other = [], []
+        for j, stmt in enumerate(stmts):
+            if is_section(stmt):
+                self.sections.append(j)
+            elif is_marker(stmt):
+                continue
+            elif not isinstance(stmt, (gast.Assign, gast.Expr)):
+                self.other.append(j)
+            self.update(j, stmt)
+
+    def update(self, j: int, stmt) -> None:
+        """Index statement `j` again after it changed (its old entries may stay: a stale
+        read only makes a later look-up stop earlier, never move code across a write)."""
+        reads, writes = reads_writes(stmt)
+        for table, names in ((self.reads, reads), (self.writes, writes),
+                             (self.mutates, mutated(stmt))):
+            for name in names:
+                positions = table.setdefault(name, [])
+                k = bisect.bisect_left(positions, j)
+                if k == len(positions) or positions[k] != j:
+                    positions.insert(k, j)
+
+    @staticmethod
+    def first(table: dict, names, idx: int) -> int:
+        """The first position after `idx` listed for any of `names` in `table`."""
+        return min((next_after(table.get(n, ()), idx) for n in names), default=1 << 62)

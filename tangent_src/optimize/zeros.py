@@ -1,0 +1,52 @@
+"""Zero propagation: an accumulation into a fresh zero is the value itself.
+
+Before:                          After:
+    dx = zeros_like(x)               dx = zeros_like(x)
+    dx = dx + dy * 2.0               dx = dy * 2.0
+
+(the now-unread `zeros_like` goes in dead-code elimination). Not for adjoints updated in
+place (`inplace`), whose array must be the zeros one.
+"""
+from __future__ import annotations
+
+import gast
+
+from .facts import is_zeros, names_read, names_written
+
+
+def zeros(body: list, inplace: set, protected: set) -> bool:
+    """Propagate known zeros through `body`; whether anything changed."""
+    return _Zeros(inplace).block(body, set())[1]
+
+
+class _Zeros:
+    def __init__(self, inplace: set):
+        self.inplace = inplace
+
+    def block(self, stmts, zero: set) -> tuple[set, bool]:
+        """(names certainly zero after `stmts`, whether anything changed)."""
+        changed = False
+        for stmt in stmts:
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+                name = stmt.targets[0].id
+                value = stmt.value
+                if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and \
+                        isinstance(value.left, gast.Name) and value.left.id == name and \
+                        name in zero and name not in self.inplace and \
+                        name not in names_read(value.right):
+                    stmt.value = value.right
+                    changed = True
+                zero -= names_written(stmt)
+                if is_zeros(stmt.value):
+                    zero.add(name)
+            elif isinstance(stmt, gast.If):
+                zb, changed_b = self.block(stmt.body, set(zero))
+                zo, changed_o = self.block(stmt.orelse, set(zero))
+                zero = zb & zo
+                changed |= changed_b or changed_o
+            elif isinstance(stmt, (gast.For, gast.While)):
+                zero -= names_written(stmt)
+                changed |= self.block(stmt.body, set(zero))[1]
+            else:
+                zero -= names_written(stmt)
+        return zero, changed

@@ -1,0 +1,130 @@
+"""What both transforms (reverse and forward) share: the errors for constructs without a
+rule, the choices of a boolean operator, which names hold containers, and the globals a
+user's rule reads."""
+from __future__ import annotations
+
+import gast
+
+from ..core import build
+from ..core.walk import clone, walk
+from ..errors import NoDerivativeRuleError
+from ..frontend.lower import is_list_method
+from ..frontend.source import ParsedFunction
+
+
+def bool_op_choices(value) -> list:
+    """`a or b or c` -> [(a, a), (b, b), (None, c)]: (the test under which the operand is
+    the result, the operand); for `and` the tests are `not a`, `not b`."""
+    out = []
+    for operand in value.values[:-1]:
+        test = clone(operand)
+        if isinstance(value.op, gast.And):
+            test = gast.UnaryOp(op=gast.Not(), operand=test)
+        out.append((test, operand))
+    return out + [(None, value.values[-1])]
+
+
+def no_rule_for_subscript(parsed: ParsedFunction, value):
+    """`obj[index]` with a varying index of an object no rule knows (np.r_ and np.c_ are
+    lowered to calls with rules; a constant table read at a varying index is not)."""
+    label = build.dotted(value.value) or "this object"
+    return parsed.error(
+        NoDerivativeRuleError, value,
+        f"no derivative rule for indexing {label} with a varying value",
+        construct=f"{label}[...]",
+        hint="an integer index: say so with int(...) (or a function registered with "
+             "tangent_src.nondifferentiable); values: compute them with NumPy functions that "
+             "have rules (np.concatenate, np.take, ...), or register one with "
+             "@tangent_src.adjoint and @tangent_src.tangent")
+
+
+def no_rule_for_attribute(parsed: ParsedFunction, value):
+    """`x.flat`, `x.imag`, ... of a varying array: an attribute with no rule."""
+    label = f"{build.dotted(value) or value.attr}"
+    return parsed.error(
+        NoDerivativeRuleError, value, f"no derivative rule for the array attribute {label}",
+        construct=f".{value.attr}",
+        hint="use a NumPy function with a rule instead (np.ravel(x), np.real(x), x.T, "
+             "...), or wrap the computation in a function registered with "
+             "@tangent_src.adjoint and @tangent_src.tangent")
+
+
+def sequence_names(stmts) -> set:
+    """Names that certainly hold a list or tuple built in the function: literals, list()/
+    tuple() results, copies and concatenations of those (so `+` there concatenates)."""
+    found: set = set()
+    changed = True
+    while changed:
+        changed = False
+        for node in walk(gast.Module(body=stmts, type_ignores=[])):
+            if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
+                continue
+            value, name = node.value, node.targets[0].id
+            sequence = isinstance(value, (gast.List, gast.Tuple)) or (
+                isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
+                value.func.id in ("list", "tuple")) or (
+                isinstance(value, gast.Name) and value.id in found) or (
+                isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and any(
+                    isinstance(v, gast.Name) and v.id in found
+                    for v in (value.left, value.right)))
+            if sequence and name not in found:
+                found.add(name)
+                changed = True
+    return found
+
+
+def tree_names(stmts, trees: set) -> set:
+    """Names that may hold a tuple, list or dict: from pytree arguments, their items, copies
+    and container literals (flow-insensitive, to a fixed point)."""
+    trees = set(trees)
+    changed = True
+    while changed:
+        changed = False
+        for node in walk(gast.Module(body=stmts, type_ignores=[])):
+            if isinstance(node, gast.Expr) and is_list_method(node.value, "append"):
+                tape, item = node.value.func.value.id, node.value.args[0]
+                if isinstance(item, gast.Name) and item.id in trees and \
+                        f"{tape}<items>" not in trees:
+                    trees.add(f"{tape}<items>")  # the tape holds containers
+                    changed = True
+                continue
+            if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
+                continue
+            if is_list_method(node.value, "pop") and \
+                    f"{node.value.func.value.id}<items>" in trees and \
+                    node.targets[0].id not in trees:
+                trees.add(node.targets[0].id)
+                changed = True
+                continue
+            value, name = node.value, node.targets[0].id
+            tree = isinstance(value, (gast.Tuple, gast.List, gast.Dict)) or (
+                isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
+                value.func.id in ("set_at", "zero_at", "plus", "add_at", "zeros_like") and
+                value.args and
+                isinstance(value.args[0], gast.Name) and value.args[0].id in trees) or (
+                isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
+                value.func.id in ("list", "tuple", "dict_keys")) or (
+                isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name)
+                and value.value.id in trees and value.attr != "T") or (
+                isinstance(value, gast.Name) and value.id in trees) or (
+                isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+                and value.value.id in trees)
+            if tree and name not in trees:
+                trees.add(name)
+                changed = True
+    return trees
+
+
+def describe(func) -> str:
+    module = getattr(func, "__module__", None)
+    kind = type(func).__name__
+    return f"a {kind} from {module}" if module else f"a {kind}"
+
+
+def adopt_globals(parsed: ParsedFunction, template, nodes) -> None:
+    """A user's rule may read names of its own module (e.g. `math`): make them visible."""
+    for node in nodes:
+        for sub in walk(node):
+            if isinstance(sub, gast.Name) and sub.id not in parsed.namespace and \
+                    sub.id in template.namespace:
+                parsed.namespace[sub.id] = template.namespace[sub.id]
