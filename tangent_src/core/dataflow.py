@@ -26,6 +26,11 @@ def reads_writes(node) -> tuple[set[str], set[str]]:
     return reads, writes
 
 
+def all_names(node) -> set[str]:
+    """Every name under `node`, read or written."""
+    return {sub.id for sub in _names(node)}
+
+
 def _names(node) -> list:
     """Every Name node under `node`."""
     out = []

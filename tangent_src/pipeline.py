@@ -1,0 +1,86 @@
+"""The compiler's stages, in the order a function goes through them, and its options.
+
+    user function
+      -> source -> aliases -> lower -> anf -> [inline] -> analyses
+      -> reverse | forward -> optimize -> accumulators -> [split] -> emit -> load
+
+`STAGES` names each stage, the module that does it and what it does; the README's
+"How it works" is this table (a test checks that they agree). `front_end` and
+`back_end` run the stages on either side of the transform, with the options as
+parameters; compiler.ModuleBuilder calls them for each function it generates.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import gast
+
+from .frontend.aliases import check_aliased_writes
+from .frontend.anf import to_anf
+from .frontend.lower import lower
+from .frontend.source import ParsedFunction
+from .naming import Namer
+from .optimize import optimize, own_accumulators
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    module: str
+    does: str
+
+
+STAGES = (
+    Stage("source", "frontend/source.py",
+          "read the source (file and line numbers kept), parse it, bind every free name"),
+    Stage("aliases", "frontend/aliases.py",
+          "refuse in-place writes into arrays that may share memory with another name"),
+    Stage("lower", "frontend/lower.py",
+          "desugar to the core language: loops with flags for break/continue, one return"),
+    Stage("anf", "frontend/anf.py",
+          "one operation per statement, versioned names (h, h2) instead of overwrites"),
+    Stage("inline", "frontend/inline.py",
+          "inline user functions (only for code that will be differentiated again)"),
+    Stage("analyses", "analysis/",
+          "activity (what varies with the inputs) and shape classes"),
+    Stage("reverse | forward", "transform/",
+          "primal and adjoint sweeps with tapes in loops | tangents beside primal values"),
+    Stage("optimize", "optimize/",
+          "zero and copy propagation, dead code and tapes, inlining temporaries, algebra"),
+    Stage("accumulators", "optimize/accumulate.py",
+          "every array updated in place by add_at is one the function allocated"),
+    Stage("split", "transform/split.py",
+          "a called function's gradient as a forward/backward pair"),
+    Stage("emit", "backend/emit.py + backend/assemble.py",
+          "gast -> source with line comments, imports and the module's free names"),
+    Stage("load", "backend/load.py | backend/numba.py",
+          "execute in memory (linecache for tracebacks) or compile with numba"),
+)
+
+
+def _optimize_default() -> bool:
+    """TANGENT_SRC_NO_OPT=1 turns the optimizer off (to read the unoptimized code)."""
+    return not os.environ.get("TANGENT_SRC_NO_OPT")
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the pipeline runs (not what it differentiates: that is the request)."""
+    optimize: bool = field(default_factory=_optimize_default)
+    inline: bool = False  # inline user functions: for generated code differentiated again
+
+
+def front_end(parsed: ParsedFunction, namer: Namer, dicts: frozenset) -> tuple:
+    """source -> aliases -> lower -> anf: (core function, the in-place write sites that
+    later stages decide on). `dicts` names the parameters known to be dicts."""
+    sites = check_aliased_writes(parsed, parsed.node)
+    lowered = lower(parsed, namer, dicts)
+    return to_anf(parsed, lowered, namer), sites
+
+
+def back_end(node: gast.FunctionDef, inplace: set, protected: set, options: Options) -> None:
+    """optimize -> accumulators, on a generated function in place."""
+    if options.optimize:
+        optimize(node, inplace, protected)
+    own_accumulators(node)

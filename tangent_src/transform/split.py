@@ -1,0 +1,96 @@
+"""Split a joint gradient into a forward/backward pair, for a user function that another
+differentiated function calls:
+
+    def dsquare(x, dy):              def square_fwd(x):           def square_bwd(saved, dy):
+        # forward pass                   y = x * x                    x = saved
+        y = x * x            ->          return y, x                  dx = 2 * x * dy
+        # backward pass                                               return dx
+        dx = 2 * x * dy
+        return y, dx
+
+The caller runs `square_fwd` in its forward pass, keeps `saved`, and passes it to
+`square_bwd` in its backward pass; `saved` holds exactly what the backward pass reads."""
+from __future__ import annotations
+
+import gast
+
+from ..core.markers import is_section
+from ..core.walk import clone, walk
+from ..naming import Namer
+from ..optimize import live_before
+
+
+def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: str,
+                   namer: Namer) -> list:
+    """Cut a joint gradient `(args, seed) -> (value, grads)` at its backward pass into
+    `fwd(args) -> (value, saved)` and `bwd(saved, seed) -> grads`; `saved` holds exactly
+    the values (and tapes) the backward pass reads."""
+    body = node.body
+    cut = next((i for i, s in enumerate(body) if is_section(s, "backward pass")), None)
+    ret = body[-1]
+    value, grads = ret.value.elts
+    backward = body[cut + 1:-1] if cut is not None else []
+    forward = [s for s in body[:cut if cut is not None else -1]
+               if not is_section(s, "forward pass")]
+    bwd_return = gast.Return(value=grads)
+    live = live_before(backward + [bwd_return], set())
+    local = {a.id for a in node.args.args + node.args.kwonlyargs} | {
+        n.id for s in forward for n in walk(s)
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    saved = sorted((live & local) - {seed})
+    saved_param = namer.fresh("saved")
+    saved_tuple = gast.Tuple(elts=[gast.Name(id=n, ctx=gast.Load(), annotation=None,
+                                             type_comment=None) for n in saved], ctx=gast.Load())
+    fwd_args = clone(node.args)
+    _drop_param(fwd_args, seed)
+    params = {a.id for a in fwd_args.args + fwd_args.kwonlyargs}
+    maybe_unset = [n for n in saved if n not in params and n not in _always_assigned(forward)]
+    forward = [gast.Assign(targets=[gast.Name(id=n, ctx=gast.Store(), annotation=None,
+                                              type_comment=None)],
+                           value=gast.Constant(value=None, kind=None), type_comment=None)
+               for n in maybe_unset] + forward
+    fwd = gast.FunctionDef(
+        name=fwd_name, args=fwd_args, decorator_list=[], returns=None, type_comment=None,
+        type_params=[],
+        body=forward + [gast.Return(value=gast.Tuple(elts=[value, saved_tuple],
+                                                     ctx=gast.Load()))])
+    unpack = []
+    if saved:
+        target = clone(saved_tuple)
+        for elt in target.elts:
+            elt.ctx = gast.Store()
+        target.ctx = gast.Store()
+        unpack = [gast.Assign(targets=[target], value=_load(saved_param), type_comment=None)]
+    params = [gast.Name(id=saved_param, ctx=gast.Param(), annotation=None, type_comment=None),
+              gast.Name(id=seed, ctx=gast.Param(), annotation=None, type_comment=None)]
+    bwd_args = gast.arguments(args=params, posonlyargs=[], vararg=None, kwonlyargs=[],
+                              kw_defaults=[], kwarg=None, defaults=[])
+    bwd = gast.FunctionDef(name=bwd_name, args=bwd_args, body=unpack + backward + [bwd_return],
+                           decorator_list=[], returns=None, type_comment=None, type_params=[])
+    return [fwd, bwd]
+
+
+def _always_assigned(stmts) -> set:
+    """Names every path through `stmts` assigns (loops may run zero times)."""
+    out = set()
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            out |= {n.id for n in walk(stmt.targets[0]) if isinstance(n, gast.Name)}
+        elif isinstance(stmt, gast.If):
+            out |= _always_assigned(stmt.body) & _always_assigned(stmt.orelse)
+    return out
+
+
+def _load(name: str):
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _drop_param(args, name: str) -> None:
+    for group, defaults in ((args.args, args.defaults), (args.kwonlyargs, args.kw_defaults)):
+        for i, arg in enumerate(group):
+            if arg.id == name:
+                del group[i]
+                offset = i - (len(group) + 1 - len(defaults))
+                if 0 <= offset < len(defaults):
+                    del defaults[offset]
+                return
