@@ -2,7 +2,7 @@
 
     user function
       -> source -> aliases -> lower -> anf -> [inline] -> analyses
-      -> reverse | forward -> optimize -> accumulators -> [split] -> emit -> load
+      -> reverse or forward -> optimize -> accumulators -> [split] -> emit -> load
 
 `STAGES` names each stage, the module that does it and what it does; the README's
 "How it works" is this table (a test checks that they agree). `front_end` and
@@ -44,17 +44,17 @@ STAGES = (
           "inline user functions (only for code that will be differentiated again)"),
     Stage("analyses", "analysis/",
           "activity (what varies with the inputs) and shape classes"),
-    Stage("reverse | forward", "transform/",
-          "primal and adjoint sweeps with tapes in loops | tangents beside primal values"),
+    Stage("reverse or forward", "transform/",
+          "reverse: primal and adjoint sweeps, tapes in loops; forward: tangents beside values"),
     Stage("optimize", "optimize/",
           "zero and copy propagation, dead code and tapes, inlining temporaries, algebra"),
     Stage("accumulators", "optimize/accumulate.py",
           "every array updated in place by add_at is one the function allocated"),
     Stage("split", "transform/split.py",
           "a called function's gradient as a forward/backward pair"),
-    Stage("emit", "backend/emit.py + backend/assemble.py",
+    Stage("emit", "backend/emit.py, backend/assemble.py",
           "gast -> source with line comments, imports and the module's free names"),
-    Stage("load", "backend/load.py | backend/numba.py",
+    Stage("load", "backend/load.py, backend/numba.py",
           "execute in memory (linecache for tracebacks) or compile with numba"),
 )
 
