@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gast
 
+from ..analysis.shapes import call_class
 from ..core import build
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError
@@ -128,3 +129,36 @@ def adopt_globals(parsed: ParsedFunction, template, nodes) -> None:
             if isinstance(sub, gast.Name) and sub.id not in parsed.namespace and \
                     sub.id in template.namespace:
                 parsed.namespace[sub.id] = template.namespace[sub.id]
+
+
+def located(stmt, loc):
+    """Give every node of `stmt` without a line number `loc`'s position."""
+    for node in walk(stmt):
+        if getattr(node, "lineno", None) is None:
+            node.lineno = getattr(loc, "lineno", None)
+            node.col_offset = getattr(loc, "col_offset", 0)
+    return stmt
+
+
+def is_copy_back(stmt) -> bool:
+    """A statement lowering added to restore a loop variable's start-of-iteration value."""
+    return getattr(stmt, "copy_back", False)
+
+
+class SharedQueries:
+    """Questions both transforms ask of the function they transform (they set `classes`,
+    `trees`, `tree_classes` and `mutable`)."""
+
+    def shape(self, atom):
+        """The shape class of an atom (see analysis/shapes.py)."""
+        if isinstance(atom, gast.Name):
+            return self.classes.get(atom.id)
+        if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float, bool)):
+            return ()
+        return None
+
+    def call_class(self, atom):
+        """The class a user function called with `atom` is specialized to."""
+        name = atom.id if isinstance(atom, gast.Name) else None
+        return call_class(self.shape(atom), name, self.trees, self.tree_classes,
+                          self.mutable)

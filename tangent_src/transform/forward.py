@@ -18,7 +18,7 @@ from ..analysis.activity import (
     refuse_complex_constants,
     varied_names,
 )
-from ..analysis.shapes import TREE, call_class
+from ..analysis.shapes import TREE
 from ..core import build
 from ..core.markers import line_marker
 from ..core.walk import clone, walk
@@ -29,6 +29,7 @@ from ..naming import Namer
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, array_operands, bind, instantiate
 from .base import (
+    SharedQueries,
     adopt_globals,
     bool_op_choices,
     no_rule_for_attribute,
@@ -38,7 +39,7 @@ from .base import (
 )
 
 
-class Forward:
+class Forward(SharedQueries):
     """Builds the tangent FunctionDef of one core function."""
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
@@ -62,19 +63,6 @@ class Forward:
         if var not in self.tangents:
             self.tangents[var] = self.namer.fresh("d" + var)
         return self.tangents[var]
-
-    def call_class(self, atom):
-        """The class a user function called with `atom` is specialized to."""
-        name = atom.id if isinstance(atom, gast.Name) else None
-        return call_class(self.shape(atom), name, self.trees, self.tree_classes,
-                          self.mutable)
-
-    def shape(self, atom):
-        if isinstance(atom, gast.Name):
-            return self.classes.get(atom.id)
-        if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float, bool)):
-            return ()
-        return None
 
     def zeros(self, var: str):
         if self.classes.get(var) == ():

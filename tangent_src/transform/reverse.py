@@ -13,39 +13,41 @@ statement the gradient does not read, so the rule is simple and the output small
 from __future__ import annotations
 
 import copy
-import inspect
 from dataclasses import dataclass, field
 
 import gast
 
 from ..analysis.activity import (
     array_attribute_without_rule,
-    is_nondifferentiable,
     refuse_complex_constants,
     useful_names,
     varied_names,
 )
-from ..analysis.shapes import call_class
+from ..analysis.adjoint_reads import (
+    definitely_assigned,
+    last_overwrites,
+    read_at_top,
+    same_shape,
+)
 from ..core import build
 from ..core.markers import line_marker, section_marker
 from ..core.walk import clone, walk
-from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
-from ..frontend.anf import assigned
+from ..errors import NotDifferentiableError
 from ..frontend.lower import is_list_method
-from ..frontend.source import ParsedFunction, is_user_function
+from ..frontend.source import ParsedFunction
 from ..naming import Namer
-from ..rules.registry import REGISTRY
-from ..rules.template import TemplateError, array_operands, bind, instantiate
 from .base import (
-    adopt_globals,
+    SharedQueries,
     bool_op_choices,
-    describe,
+    is_copy_back,
+    located,
     no_rule_for_attribute,
     no_rule_for_subscript,
     sequence_names,
     tree_names,
 )
-from .specialize import Specializer
+from .calls import CallAdjoints
+from .loops import LoopSweeps, reversed_range
 
 
 @dataclass
@@ -62,7 +64,7 @@ class ReverseResult:
     seed: str = "dout"
 
 
-class Reverse:
+class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
     """Builds the gradient FunctionDef of one core function."""
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
@@ -103,38 +105,7 @@ class Reverse:
         return tape
 
     # -- analysis ----------------------------------------------------------------
-    def count_while_loops(self, stmts) -> None:
-        """Give every while-loop an iteration counter, which its adjoint loop runs on."""
-        for idx in range(len(stmts) - 1, -1, -1):
-            stmt = stmts[idx]
-            if isinstance(stmt, (gast.If, gast.For, gast.While)):
-                self.count_while_loops(stmt.body)
-                self.count_while_loops(stmt.orelse)
-            if isinstance(stmt, gast.While):
-                count = self.namer.fresh("n_iter")
-                stmt.counter = count
-                stmts.insert(idx, _located(build.assign(count, build.const(0)), stmt))
-                stmt.body.append(_located(build.assign(
-                    count, build.add(build.name(count), build.const(1))), stmt))
 
-    def place_inits(self, stmts, path: tuple) -> None:
-        """Record, per variable, the innermost block enclosing every statement that touches it."""
-        self.block_ids[id(stmts)] = len(self.block_ids)
-        here = path + (id(stmts),)
-        for stmt in stmts:
-            names = [n.id for n in walk(stmt) if isinstance(n, gast.Name)] \
-                if not isinstance(stmt, (gast.If, gast.For, gast.While)) else \
-                [n.id for n in walk(getattr(stmt, "test", None) or stmt.iter)
-                 if isinstance(n, gast.Name)] + ([stmt.target.id] if isinstance(stmt, gast.For)
-                                                 else [])
-            for name in names:
-                old = self._paths.get(name)
-                self._paths[name] = here if old is None else _common(old, here)
-            if isinstance(stmt, (gast.If, gast.For, gast.While)):
-                if not isinstance(stmt, gast.If):
-                    self.loop_bodies.add(id(stmt.body))
-                self.place_inits(stmt.body, here)
-                self.place_inits(stmt.orelse, here)
 
     # -- driver ------------------------------------------------------------------
     def build(self) -> ReverseResult:
@@ -147,7 +118,7 @@ class Reverse:
         returned_value = ret.value.id
         if self.has_aux:  # f returns (loss, aux): differentiate the loss, hand back both
             loss = self.namer.fresh("loss")
-            body.append(_located(build.assign(loss, gast.Subscript(
+            body.append(located(build.assign(loss, gast.Subscript(
                 value=build.name(returned_value), slice=build.const(0), ctx=gast.Load())), ret))
             ret = gast.Return(value=build.name(loss))
         self.count_while_loops(body)
@@ -158,7 +129,7 @@ class Reverse:
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
             useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
         refuse_complex_constants(self.parsed, body, self.varied)
-        self.same_shape = _same_shape(body, self.resolve)
+        self.same_shape = same_shape(body, self.resolve)
         self.sequences = sequence_names(body)
         self.trees = tree_names(body, self.trees) | self.sequences
         self.result = ret.value.id
@@ -203,9 +174,9 @@ class Reverse:
         defined = []
         # names this block tapes at its end anyway (their value there is the one left)
         own = {s.targets[0].id for s in stmts if isinstance(s, gast.Assign)
-               and not _is_copy_back(s)} | set(_definitely_assigned(
+               and not is_copy_back(s)} | set(definitely_assigned(
                    [s for s in stmts if isinstance(s, gast.If)]))
-        after = _last_overwrites(stmts, own - restored) if in_loop else {}
+        after = last_overwrites(stmts, own - restored) if in_loop else {}
         if in_loop:
             self.check_branch_values(stmts)
         kept = []  # (var, tape): values a nested loop leaves, read by the rest of the block
@@ -214,17 +185,17 @@ class Reverse:
             if isinstance(stmt, gast.Assign):
                 split = self.split_call(stmt)
                 out.append(split or stmt)
-                if not _is_copy_back(stmt):
+                if not is_copy_back(stmt):
                     defined.append(stmt.targets[0].id)
                 if split is not None:
                     defined.append(self.split_calls[id(stmt)][1])
             elif isinstance(stmt, gast.If):
-                inner = restored | set(_definitely_assigned([stmt]))
+                inner = restored | set(definitely_assigned([stmt]))
                 new = copy.copy(stmt)
                 new.body = self.primal_block(stmt.body, in_loop, inner)
                 new.orelse = self.primal_block(stmt.orelse, in_loop, inner)
                 out.append(new)
-                defined += _definitely_assigned([stmt])
+                defined += definitely_assigned([stmt])
             elif isinstance(stmt, gast.Expr):  # tape.append(x) of code being re-differentiated
                 out.append(stmt)
             elif isinstance(stmt, gast.With):  # insert_grad_of: runs in the backward pass only
@@ -260,7 +231,7 @@ class Reverse:
             if not isinstance(stmt, gast.If):
                 continue
             maybe = {n.targets[0].id for n in walk(stmt) if isinstance(n, gast.Assign)
-                     and not _is_copy_back(n)} - set(_definitely_assigned([stmt]))
+                     and not is_copy_back(n)} - set(definitely_assigned([stmt]))
             for later in stmts[idx + 1:]:
                 for node in walk(later):
                     if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and \
@@ -289,77 +260,6 @@ class Reverse:
             out.append(build.expr(build.attr_call(tape, "append", [build.name(var)])))
         return out
 
-    def taped_body(self, loop) -> list:
-        """A loop body that records what its adjoint reads (carried values at the start)."""
-        carried = sorted(self._carried(loop))
-        body = self.primal_block(loop.body, True, set())
-        pushes = []
-        loop.carried_tapes = []
-        for var in carried:
-            tape = self.tape(var)
-            loop.carried_tapes.append((var, tape))
-            pushes.append(build.expr(build.attr_call(tape, "append", [build.name(var)])))
-        return pushes + body
-
-    def checkpointed_primal(self, loop) -> list:
-        """`for i in range(a, b)` under checkpoint(): store the carried state every
-        `every` iterations and nothing else; the backward pass recomputes in between."""
-        args = loop.iter.args
-        if len(args) > 2 and _int_value(args[2]) != 1:
-            raise self.parsed.unsupported(loop, "checkpoint() around a range with a step",
-                                          "loop over range(n) or range(a, b)")
-        start, stop = (args[0], args[1]) if len(args) > 1 else (build.const(0), args[0])
-        every = self.namer.fresh("every")
-        count = gast.BinOp(left=clone(stop), op=gast.Sub(), right=clone(start))
-        out = [build.assign(every, build.call("checkpoint_every", [count, clone(loop.checkpoint)]))]
-        index = loop.target.id
-        saves = []
-        loop.checkpoint_tapes = []
-        for var in sorted(self._carried(loop)):
-            tape = self.namer.fresh(f"_{var}_checkpoints")
-            self.tape_inits.append(build.assign(tape, gast.List(elts=[], ctx=gast.Load())))
-            loop.checkpoint_tapes.append((var, tape))
-            saves.append(build.expr(build.attr_call(tape, "append", [build.name(var)])))
-        offset = gast.BinOp(left=build.name(index), op=gast.Sub(), right=clone(start))
-        due = gast.Compare(left=gast.BinOp(left=offset, op=gast.Mod(), right=build.name(every)),
-                           ops=[gast.Eq()], comparators=[build.const(0)])
-        plain = copy.copy(loop)
-        plain.body = [gast.If(test=due, body=saves, orelse=[])] + clone(loop.body) \
-            if saves else clone(loop.body)
-        loop.checkpoint_bounds = (start, stop, every)
-        loop.segment_body = self.taped_body(loop)
-        return out + [plain]
-
-    def checkpointed_adjoint(self, loop) -> list:
-        """Segments last to first: restore the state, recompute the segment with tapes,
-        then run its adjoint."""
-        start, stop, every = loop.checkpoint_bounds
-        index = loop.target.id
-        seg = self.namer.fresh("segment")
-        seg_end = self.namer.fresh("segment_end")
-        count = gast.BinOp(left=clone(stop), op=gast.Sub(), right=clone(start))
-        last = gast.BinOp(left=clone(start), op=gast.Add(), right=gast.BinOp(
-            left=gast.BinOp(left=gast.BinOp(left=count, op=gast.Sub(), right=build.const(1)),
-                            op=gast.FloorDiv(), right=build.name(every)),
-            op=gast.Mult(), right=build.name(every)))
-        body = [build.assign(var, build.attr_call(tape, "pop", []))
-                for var, tape in loop.checkpoint_tapes]
-        body.append(build.assign(seg_end, build.call("min", [
-            gast.BinOp(left=build.name(seg), op=gast.Add(), right=build.name(every)),
-            clone(stop)])))
-        body.append(gast.For(target=build.name(index, gast.Store()),
-                             iter=build.call("range", [build.name(seg), build.name(seg_end)]),
-                             body=loop.segment_body, orelse=[], type_comment=None))
-        body.append(gast.For(target=build.name(index, gast.Store()),
-                             iter=build.call("range", [_sub1(build.name(seg_end)),
-                                                       _sub1(build.name(seg)), build.const(-1)]),
-                             body=self.adjoint_block(loop.body, loop.carried_tapes, []),
-                             orelse=[], type_comment=None))
-        stop_at = gast.BinOp(left=clone(start), op=gast.Sub(), right=build.const(1))
-        return [gast.For(target=build.name(seg, gast.Store()),
-                         iter=build.call("range", [last, stop_at, gast.UnaryOp(
-                             op=gast.USub(), operand=build.name(every))]),
-                         body=body, orelse=[], type_comment=None)]
 
     def hook(self, stmt) -> list:
         """insert_grad_of(x) as dx: the body, with dx naming x's adjoint at this point."""
@@ -376,14 +276,6 @@ class Reverse:
 
         return [line_marker(stmt.lineno)] + [Alias().visit(clone(s)) for s in stmt.body]
 
-    def _carried(self, loop) -> set[str]:
-        """Names a loop assigns that were defined before it (the loop names of anf.py)."""
-        names = assigned(loop.body)
-        if isinstance(loop, gast.For):
-            names.discard(loop.target.id)
-        return {n for n in names if any(
-            isinstance(s, gast.Assign) and s.targets[0].id == n and _is_copy_back(s)
-            for s in loop.body)}
 
     # -- adjoint sweep -----------------------------------------------------------
     def adjoint_block(self, stmts, carried, pushed, top=False) -> list:
@@ -398,8 +290,8 @@ class Reverse:
         for var, tape in carried + self.pushed.get(id(stmts), []):
             out.append(build.assign(var, build.attr_call(tape, "pop", [])))
         block = id(stmts)
-        defined = set(_definitely_assigned(stmts)) | (set(self._params) if top else set())
-        defined |= _read_at_top(stmts)  # bound there, or the forward pass would have failed
+        defined = set(definitely_assigned(stmts)) | (set(self._params) if top else set())
+        defined |= read_at_top(stmts)  # bound there, or the forward pass would have failed
         for var in sorted(v for v, path in self._paths.items()
                           if path[-1] == block and v in self.varied and v != self.result):
             if var in defined or self.classes.get(var) == ():
@@ -426,7 +318,7 @@ class Reverse:
             elif isinstance(stmt, gast.For):
                 body = self.adjoint_block(stmt.body, getattr(stmt, "carried_tapes", []), [])
                 out.append(gast.For(target=clone(stmt.target),
-                                    iter=_reversed_range(stmt.iter), body=body, orelse=[],
+                                    iter=reversed_range(stmt.iter), body=body, orelse=[],
                                     type_comment=None))
             elif isinstance(stmt, gast.While):
                 body = self.adjoint_block(stmt.body, getattr(stmt, "carried_tapes", []), [])
@@ -441,7 +333,7 @@ class Reverse:
             return []
         value = stmt.value
         dtarget = build.name(self.d(target))
-        out = [line_marker(stmt.lineno)] if not _is_copy_back(stmt) else []
+        out = [line_marker(stmt.lineno)] if not is_copy_back(stmt) else []
         if isinstance(value, gast.Name):
             if value.id in self.varied:
                 out.append(self.accumulate(value.id, dtarget))
@@ -498,31 +390,12 @@ class Reverse:
         else:
             raise self.parsed.unsupported(value, f"'{type(value).__name__}' of a varying value",
                                           "rewrite the expression with NumPy functions")
-        if _is_copy_back(stmt):  # the name now holds the value of the iteration's start
+        if is_copy_back(stmt):  # the name now holds the value of the iteration's start
             out.append(build.assign(self.d(target), self.zeros(target)))
         elif target in self._multi_defined() or self.outlives_iteration(target):
             out.append(build.assign(self.d(target), self.previous_zeros(target)))
         return out
 
-    def outlives_iteration(self, var: str) -> bool:
-        """Whether the adjoint of `var`, defined here, is initialised outside a loop this
-        definition is in: then one adjoint variable spans all the values the definition
-        gives `var`, and it must be reset to zero past each (the adjoint of a value
-        defined in iteration k must not leak into iteration k-1)."""
-        site = self._paths.get(var, ())[-1:]
-        blocks = self.open_blocks
-        deeper = blocks[blocks.index(site[0]) + 1:] if site and site[0] in blocks else blocks
-        return any(block in self.loop_bodies for block in deeper)
-
-    def previous_zeros(self, var: str):
-        """The adjoint of the value `var` held before the definition just differentiated:
-        zero, shaped like that value. Inside a loop this is the value of an earlier
-        iteration (the top of its tape), whose shape may differ (layers of different
-        widths); without one no earlier code reads the name, and any zero does."""
-        tapes = self.value_tapes.get(var, [])
-        if self.classes.get(var) == () or len(tapes) != 1:
-            return self.zeros(var)
-        return build.call("zeros_like_last", [build.name(tapes[0]), build.name(var)])
 
     def adjoint_bool_op(self, value, dtarget) -> list:
         """`y = a or b` is whichever operand decided: `if a: da += dy else: db += dy`."""
@@ -557,20 +430,6 @@ class Reverse:
             self._multi = {n for n, c in counts.items() if c > 1}
         return self._multi
 
-    def call_class(self, atom):
-        """The class a user function called with `atom` is specialized to."""
-        name = atom.id if isinstance(atom, gast.Name) else None
-        return call_class(self.shape(atom), name, self.trees, self.tree_classes,
-                          self.mutable)
-
-    def shape(self, atom):
-        """The shape class of an atom (see analysis/shapes.py)."""
-        if isinstance(atom, gast.Name):
-            return self.classes.get(atom.id)
-        if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float, bool)):
-            return ()
-        return None
-
     def zeros(self, var: str):
         """A zero adjoint for `var`: 0.0 for a scalar, else an array of its shape."""
         cls = self.classes.get(var)
@@ -591,180 +450,6 @@ class Reverse:
             return build.assign(dvar, build.call("plus", [build.name(dvar), expr]))
         return build.assign(dvar, build.add(build.name(dvar), expr))
 
-    def adjoint_call(self, stmt, call) -> list:
-        func = self.resolve(call.func)
-        label = build.dotted(call.func) or "function"
-        active = [a for a in call.args + [k.value for k in call.keywords]
-                  if isinstance(a, gast.Name) and a.id in self.varied]
-        if not active:
-            return []
-        if is_nondifferentiable(func):
-            return []
-        if REGISTRY.lookup(REGISTRY.adjoints, func) is not None:
-            return self.apply_rule(func, stmt, call.args,
-                                   {k.arg: k.value for k in call.keywords}, call)
-        if is_user_function(func):
-            return self.call_subroutine(stmt, call, func)
-        raise self.parsed.error(
-            NoDerivativeRuleError, call,
-            f"no derivative rule for {label} ({describe(func)})",
-            construct=label,
-            hint=f"register one with @tangent_src.adjoint({label}) (and @tangent_src.tangent), "
-                 f"or mark it with tangent_src.nondifferentiable({label})")
-
-    def apply_rule(self, key, stmt, args, keywords, loc) -> list:
-        template = REGISTRY.adjoints.get(key)
-        label = build.dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
-        if template is None:
-            raise self.parsed.error(NoDerivativeRuleError, loc,
-                                    f"no derivative rule for {label}", construct=label,
-                                    hint="register one with @tangent_src.adjoint(...)")
-        result = stmt.targets[0]
-        try:
-            values = bind(template, build.name(result.id), list(args), dict(keywords))
-        except TemplateError as exc:
-            raise self.parsed.unsupported(loc, f"this call of {label} ({exc})",
-                                          "call it with the arguments its rule declares") \
-                from exc
-        dnames = {}
-        for param, value in values.items():
-            if isinstance(value, gast.Name) and value.id in self.varied:
-                dnames[param] = self.d(value.id)
-        converted = array_operands(template, values, dnames, self.sequences)
-        dnames[template.params[0]] = self.d(result.id)
-        helpers, contributions = instantiate(template, values, dnames,
-                                             lambda base: self.namer.fresh(base))
-        adopt_globals(self.parsed, template, helpers + [c.expr for c in contributions])
-        operands = [values[p] for p in template.params[1:] if p not in template.defaults]
-        co_atoms = {}
-        for atom in operands:
-            if isinstance(atom, gast.Name):
-                co_atoms[atom.id] = [o for o in operands if o is not atom]
-        specializer = Specializer(self.shape, self.shape(result), co_atoms, self.same_shape)
-        for c in contributions:
-            c.expr = specializer.visit(c.expr)
-        out = list(helpers)
-        for c in contributions:
-            var = converted.get(c.param) or values[c.param].id
-            if c.param in converted:  # an array's adjoint, for a list: a list again
-                c.expr = build.call("convert_like", [c.expr, build.name(var)])
-            if c.accumulates:
-                out.append(self.accumulate(var, c.expr))
-            else:
-                self.inplace.add(self.d(var))
-                out.append(build.assign(self.d(var), c.expr))
-        return out
-
-    def split_call(self, stmt):
-        """`v = g(x)` with g a user function -> `v, g_saved = g_fwd(x)`, its backward half
-        called in the adjoint sweep (so g's forward computation is not repeated)."""
-        call = stmt.value
-        target = stmt.targets[0].id
-        if not isinstance(call, gast.Call) or target not in self.varied or \
-                is_list_method(call, "pop"):
-            return None
-        func = self.resolve(call.func)
-        if not is_user_function(func) or REGISTRY.lookup(REGISTRY.adjoints, func) is not None:
-            return None
-        bound, active = self._bind_call(call, func)
-        if not active:
-            return None
-        arg_ranks = tuple((p, self.call_class(v)) for p, v in bound.arguments.items())
-        sub = self.subroutine(func, tuple(active), arg_ranks)
-        saved = self.namer.fresh(f"{func.__name__}_saved")
-        self.split_calls[id(stmt)] = (sub, saved, active, bound)
-        targets = gast.Tuple(elts=[build.name(target, gast.Store()),
-                                   build.name(saved, gast.Store())],
-                             ctx=gast.Store())
-        fwd_call = gast.Call(func=build.name(sub.fwd_name), args=clone(call.args),
-                             keywords=clone(call.keywords))
-        new = gast.Assign(targets=[targets], value=fwd_call, type_comment=None)
-        return _located(new, stmt)
-
-    def _bind_call(self, call, func):
-        sig = inspect.signature(func)
-        try:
-            bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
-        except TypeError as exc:
-            raise self.parsed.error(UnsupportedSyntaxError, call, f"bad call: {exc}",
-                                    construct="call", hint="match the function's parameters") \
-                from exc
-        active = [p for p, v in bound.arguments.items()
-                  if isinstance(v, gast.Name) and v.id in self.varied]
-        return bound, active
-
-    def call_subroutine(self, stmt, call, func) -> list:
-        sub, saved, active, bound = self.split_calls[id(stmt)]
-        seed = build.name(self.d(stmt.targets[0].id))
-        grad_call = build.call(sub.bwd_name, [build.name(saved), seed])
-        callee = getattr(func, "__name__", "call")
-        parts = [self.namer.fresh(f"{self.d(bound.arguments[p].id)}_{callee}") for p in active]
-        target = build.name(parts[0], gast.Store()) if len(parts) == 1 else gast.Tuple(
-            elts=[build.name(p, gast.Store()) for p in parts], ctx=gast.Store())
-        out = [gast.Assign(targets=[target], value=grad_call, type_comment=None)]
-        for p, part in zip(active, parts):
-            out.append(self.accumulate(bound.arguments[p].id, build.name(part)))
-        return out
-
-
-def _read_at_top(stmts) -> set:
-    """Names that a statement directly in `stmts` (not inside a loop or branch) reads: when
-    the backward pass of `stmts` runs, each of them is bound, even one that only a loop
-    assigns, so its adjoint can start as zeros of its shape (a float 0.0 cannot take
-    add_at's element-wise contributions)."""
-    names = set()
-    for stmt in stmts:
-        if isinstance(stmt, (gast.Assign, gast.Expr)):
-            value = stmt.value
-            names |= {n.id for n in walk(value)
-                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-    return names
-
-
-def is_hashable(obj) -> bool:
-    try:
-        hash(obj)
-    except TypeError:
-        return False
-    return True
-
-
-def _same_shape(stmts, resolve) -> dict:
-    """name -> argument name, for single-definition results of shape-preserving
-    elementwise operations (`log_q = np.log(q)`): a shape can be read from the argument."""
-    from ..rules.elementwise import UNARY
-    counts: dict = {}
-    found: dict = {}
-    for node in walk(gast.Module(body=stmts, type_ignores=[])):
-        if isinstance(node, gast.Assign):
-            name = node.targets[0].id
-            counts[name] = counts.get(name, 0) + 1
-            value = node.value
-            if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub) and \
-                    isinstance(value.operand, gast.Name):
-                found[name] = value.operand.id
-            elif isinstance(value, gast.BinOp) and not isinstance(value.op, gast.MatMult):
-                left, right = value.left, value.right
-                if isinstance(left, gast.Name) and (
-                        isinstance(right, gast.Constant) or
-                        (isinstance(right, gast.Name) and right.id == left.id)):
-                    found[name] = left.id
-                elif isinstance(right, gast.Name) and isinstance(left, gast.Constant):
-                    found[name] = right.id
-            elif isinstance(value, gast.Call) and len(value.args) == 1 and \
-                    not value.keywords and isinstance(value.args[0], gast.Name):
-                func = resolve(value.func)
-                if is_hashable(func) and func in UNARY:
-                    found[name] = value.args[0].id
-    return {k: v for k, v in found.items() if counts.get(k) == 1 and counts.get(v, 0) <= 1}
-
-
-def _common(a: tuple, b: tuple) -> tuple:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return a[:n]
-
 
 def _unique(names):
     seen, out = set(), []
@@ -773,100 +458,6 @@ def _unique(names):
             seen.add(n)
             out.append(n)
     return out
-
-
-def _overwritten(stmt) -> set[str]:
-    """Names a compound statement may leave with a new value: the copy-backs of its loops,
-    every name assigned inside it (also one first assigned in a nested loop, `for j ...:
-    v = ...`, which is no copy-back) and the targets of its for-loops."""
-    names = {n.targets[0].id for n in walk(stmt) if isinstance(n, gast.Assign)}
-    return names | {n.target.id for n in walk(stmt)
-                    if isinstance(n, gast.For) and isinstance(n.target, gast.Name)}
-
-
-def _last_overwrites(stmts, taped: set) -> dict:
-    """id(statement after S) -> names whose last overwrite in `stmts` is inside the
-    compound statement S (a nested loop, or a branch holding one), except the `taped`
-    names, which the block records at its end anyway. In a loop body, the
-    statements after S read the value S leaves, not the one the iteration started with
-    (nor the one the nested loop's own tapes restore only inside its adjoint, which runs
-    after theirs), so that value is recorded where S ends (the id key is the next
-    statement, or None)."""
-    last: dict = {}
-    for idx, stmt in enumerate(stmts):
-        if isinstance(stmt, (gast.If, gast.For, gast.While)):
-            for var in _overwritten(stmt) - taped:
-                last[var] = idx
-    out: dict = {}
-    for var, idx in sorted(last.items()):
-        following = id(stmts[idx + 1]) if idx + 1 < len(stmts) else None
-        out.setdefault(following, []).append(var)
-    return out
-
-
-def _definitely_assigned(stmts) -> list[str]:
-    out = []
-    for stmt in stmts:
-        if isinstance(stmt, gast.Assign):
-            out.append(stmt.targets[0].id)
-        elif isinstance(stmt, gast.If):
-            body = _definitely_assigned(stmt.body)
-            orelse = set(_definitely_assigned(stmt.orelse))
-            out += [n for n in body if n in orelse]
-    return out
-
-
-def _is_copy_back(stmt) -> bool:
-    return getattr(stmt, "copy_back", False)
-
-
-def _located(stmt, loc):
-    for node in walk(stmt):
-        if getattr(node, "lineno", None) is None:
-            node.lineno = getattr(loc, "lineno", None)
-            node.col_offset = getattr(loc, "col_offset", 0)
-    return stmt
-
-
-def _reversed_range(iter_call):
-    """The iterations of `range(...)` in reverse order, as another range."""
-    args = iter_call.args
-    if len(args) == 1:
-        return build.call("range", [_sub1(args[0]), build.const(-1), build.const(-1)])
-    step = _int_value(args[2]) if len(args) == 3 else 1
-    if step == 1:   # range(a, b) backwards: b - 1 down to a
-        return build.call("range", [_sub1(args[1]), _sub1(args[0]), build.const(-1)])
-    if step == -1:  # range(a, b, -1) backwards: b + 1 up to a
-        return build.call("range", [_add1(args[1]), _add1(args[0])])
-    # range(a, b, c) backwards, for a step of either sign: from its last element down to a
-    start, _, step_node = (clone(a) for a in args)
-    count = build.call("len", [clone(iter_call)])
-    last = gast.BinOp(left=start, op=gast.Add(), right=gast.BinOp(
-        left=gast.BinOp(left=count, op=gast.Sub(), right=build.const(1)), op=gast.Mult(),
-        right=clone(step_node)))
-    stop = gast.BinOp(left=clone(args[0]), op=gast.Sub(), right=clone(step_node))
-    return build.call("range", [last, stop, gast.UnaryOp(op=gast.USub(), operand=step_node)])
-
-
-def _int_value(node):
-    if isinstance(node, gast.Constant) and type(node.value) is int:
-        return node.value
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
-        inner = _int_value(node.operand)
-        return None if inner is None else -inner
-    return None
-
-
-def _add1(atom):
-    if isinstance(atom, gast.Constant) and isinstance(atom.value, int):
-        return build.const(atom.value + 1)
-    return gast.BinOp(left=clone(atom), op=gast.Add(), right=build.const(1))
-
-
-def _sub1(atom):
-    if isinstance(atom, gast.Constant) and isinstance(atom.value, int):
-        return build.const(atom.value - 1)
-    return gast.BinOp(left=clone(atom), op=gast.Sub(), right=build.const(1))
 
 
 def _index_value(index):
