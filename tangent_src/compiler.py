@@ -29,9 +29,10 @@ from .core import build
 from .core.dataflow import all_names
 from .core.walk import walk
 from .errors import TangentError, UnsupportedSyntaxError
-from .frontend.aliases import check_inplace_sites, inlined_sites
+from .frontend.alias_facts import inlined_sites
 from .frontend.anf import assigned
 from .frontend.inline import inline_calls
+from .frontend.inplace_sites import check_inplace_sites
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
 from .pipeline import Options, back_end, front_end
