@@ -23,7 +23,7 @@ from .backend.load import load_module, load_real_module
 from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
 from .frontend.bindings import FunctionGuard
-from .frontend.source import keeps_recursion_limit
+from .frontend.depth import keeps_recursion_limit
 
 # key -> _Compiled, least recently used first. Bounded: an entry holds the user functions
 # it was generated from (and any function passed as an argument), so an unbounded cache

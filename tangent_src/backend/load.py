@@ -84,7 +84,7 @@ def remember_source(namespace: dict, path: str, text: str) -> None:
     parse it from there, never from the file, which may have been edited or replaced
     since) and in linecache for tracebacks and pdb (an entry without a modification time,
     which checkcache leaves alone)."""
-    from ..frontend.source import GENERATED_SOURCE
+    from ..frontend.freshness import GENERATED_SOURCE
     namespace[GENERATED_SOURCE] = text
     linecache.cache[path] = (len(text), None, text.splitlines(True), path)
 
@@ -135,6 +135,6 @@ def stable_text(value) -> str:
     code = getattr(value, "__code__", None)
     if code is None:
         return name or type(value).__name__
-    from ..frontend.source import code_key
+    from ..frontend.freshness import code_key
     digest = hashlib.sha1(repr(code_key(code)).encode()).hexdigest()
     return f"{name}[{digest}]{stable_text(value.__defaults__)}"
