@@ -43,8 +43,9 @@ from .frontend.lower import _dotted, lower
 from .frontend.source import LIBRARY_MODULES, ParsedFunction, parse_function
 from .naming import Namer
 from .optimize import Optimizer, optimize, own_accumulators
+from .request import Params, resolve_wrt
 from .transform.forward import Forward
-from .transform.reverse import Reverse, check_wrt
+from .transform.reverse import Reverse
 
 
 @dataclass
@@ -73,6 +74,7 @@ class ModuleBuilder:
     expanding: set = field(default_factory=set)  # functions being inlined (recursion check)
     inplace: dict = field(default_factory=dict)  # front-end key -> `z op= v` sites to decide
     inline: bool = False  # inline user functions (for code that is differentiated again)
+    run_optimizer: bool = True  # Request.optimize
     renamed: dict = field(default_factory=dict)  # generated name -> the user's name
     namers: list = field(default_factory=list)  # of the functions being generated
     _bindings: dict | None = None
@@ -197,7 +199,7 @@ class ModuleBuilder:
             re.sub(r"\d+$", "", n) in user)}
         protected |= {reverse.adjoints[v] for v in protected if v in reverse.adjoints}
         protected.add(result.seed)
-        if not os.environ.get("TANGENT_SRC_NO_OPT"):
+        if self.run_optimizer:
             optimize(result.node, result.inplace, protected)
         own_accumulators(result.node)
         generated = GeneratedFunction(name, result.node, parsed, result.seed, wrt_names,
@@ -221,7 +223,9 @@ class ModuleBuilder:
         for used in self.module_names:
             namer.reserve(used)
         self.namers.append(namer)
-        wrt_names = check_wrt(parsed, core, wrt)
+        # the entries the user's signature could not resolve (a transform of a transform),
+        # and the callee's active parameters, are names of the lowered function's parameters
+        wrt_names = list(resolve_wrt(wrt, Params.of_definition(core)))
         classes = self.infer_classes(func, arg_classes)
         check_inplace_sites(parsed, core, self.inplace[(func, _dicts(arg_classes))], classes,
                             self.mutable_scalars(func, arg_classes))
@@ -252,7 +256,7 @@ class ModuleBuilder:
         node = forward.build()
         protected = self._protected(parsed, core, forward.tangents)
         protected |= set(forward.tangent_params.values())
-        if not os.environ.get("TANGENT_SRC_NO_OPT"):
+        if self.run_optimizer:
             optimize(node, forward.inplace, protected)
         own_accumulators(node)
         generated = GeneratedFunction(name, node, parsed, "", wrt_names, nodes=[node],

@@ -76,3 +76,14 @@ class CacheWarning(UserWarning):
     symbolic link, owned by another user, writable by others, read-only or full): the
     generated code is kept in memory instead. Issued once per directory and problem; the
     derivatives are unaffected."""
+
+
+class RequestError(NotDifferentiableError, ValueError):
+    """A transform's options are malformed: `wrt` names no parameter or one twice, an
+    unknown mode or backend, an order below 1. Raised when the transform is built (by
+    `request.make_request`), before any code is generated; a `ValueError` too, which is
+    what these options raised before."""
+
+    def __init__(self, message: str, *, field: str = ""):
+        self.field = field  # the option at fault: "wrt", "mode", "backend", "order", ...
+        super().__init__(message)

@@ -26,6 +26,7 @@ import numpy as np
 from . import guards
 from .api import Transform
 from .errors import NotDifferentiableError
+from .request import Params
 
 _FORWARD, _REVERSE = "fwd", "rev"
 _MAX_ELEMENTS = 256  # larger arguments: reverse mode is compared along random directions
@@ -364,16 +365,12 @@ def _positions(transform: Transform, n: int) -> list | None:
     inner = transform.func
     while isinstance(inner, Transform):
         inner = inner.func
-    positions = []
-    for w in transform.wrt:
-        if isinstance(w, str):
-            try:
-                w = list(inspect.signature(inner).parameters).index(w)
-            except (TypeError, ValueError):
-                return None
-        if not 0 <= w < n:
-            return None
-        positions.append(w)
+    params = Params.of(inner)
+    if params is None:
+        return None
+    positions = [params.position(w) for w in transform.wrt]
+    if any(p is None or not 0 <= p < n for p in positions):
+        return None
     return positions
 
 

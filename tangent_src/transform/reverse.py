@@ -26,7 +26,7 @@ from ..analysis.activity import (
     varied_names,
 )
 from ..analysis.shapes import call_class
-from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
+from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.anf import assigned
 from ..frontend.lower import _assign, _const, _dotted, _name, is_list_method
 from ..frontend.source import ParsedFunction, is_user_function
@@ -1007,27 +1007,6 @@ def _describe(func) -> str:
     module = getattr(func, "__module__", None)
     kind = type(func).__name__
     return f"a {kind} from {module}" if module else f"a {kind}"
-
-
-def check_wrt(parsed: ParsedFunction, core: gast.FunctionDef, wrt) -> list[str]:
-    """Normalize `wrt` (index, name or tuple of them) to parameter names."""
-    params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
-    out = []
-    for w in wrt:
-        if isinstance(w, bool) or not isinstance(w, (int, str)):
-            raise NotDifferentiableError(f"wrt entries are argument indices or names, got {w!r}")
-        if isinstance(w, int):
-            if not -len(params) <= w < len(params):
-                raise NotDifferentiableError(
-                    f"wrt={w} is out of range: {parsed.node.name} has {len(params)} arguments")
-            out.append(params[w])
-        else:
-            if w not in params:
-                raise NotDifferentiableError(
-                    f"wrt={w!r} is not an argument of {parsed.node.name}; its arguments are "
-                    f"{', '.join(params)}")
-            out.append(w)
-    return out
 
 
 def _adopt_globals(parsed: ParsedFunction, template, nodes) -> None:
