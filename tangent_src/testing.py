@@ -26,7 +26,7 @@ import numpy as np
 from . import guards
 from .api import Transform
 from .errors import NotDifferentiableError
-from .request import Params
+from .request import Params, make_request
 
 _FORWARD, _REVERSE = "fwd", "rev"
 _MAX_ELEMENTS = 256  # larger arguments: reverse mode is compared along random directions
@@ -186,7 +186,7 @@ def _name(func) -> str:
 
 def _transform(func, k: int, mode: str, return_value: bool = False) -> Transform:
     kind = "forward" if mode == _FORWARD else "reverse"
-    return Transform(func, (k,), True, kind, return_value, 0, kind)
+    return Transform(make_request(func, k, kind=kind, mode=kind, return_value=return_value))
 
 
 def _modes(modes) -> tuple:
