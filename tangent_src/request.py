@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from . import guards
 from .errors import RequestError
 
 MODES = ("reverse", "forward")
@@ -228,6 +229,8 @@ def make_request(func: Callable, wrt=0, *, argnums=None, kind: str = "grad",
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise RequestError(f"order must be at least 1, not {order!r}", field="order")
     single = not isinstance(wrt, (tuple, list))
-    return Request(func, resolve_wrt(wrt, Params.of(func)), single, kind, mode,
+    # a function with a derivative rule is parsed as a wrapper with the rule's parameters
+    params = Params.of(guards.rule_wrapper(func) or func)
+    return Request(func, resolve_wrt(wrt, params), single, kind, mode,
                    bool(return_value), bool(has_aux), backend, order,
                    default_optimize() if optimize is None else bool(optimize))
