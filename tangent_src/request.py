@@ -35,7 +35,7 @@ from typing import Any
 from . import guards
 from .errors import RequestError
 
-MODES = ("reverse", "forward")
+MODES = ("forward", "reverse")
 BACKENDS = ("python", "numba")
 KINDS = ("grad", "value_and_grad", "reverse", "forward")
 NO_OPT_VARIABLE = "TANGENT_SRC_NO_OPT"  # set (non-empty): generated code is not optimized

@@ -360,7 +360,7 @@ def _arity(func) -> int | None:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
-def _positions(transform: Transform, n: int) -> list | None:
+def _wrt_positions(transform: Transform, n: int) -> list | None:
     """The argument positions a transform differentiates (names resolved), or None."""
     inner = transform.func
     while isinstance(inner, Transform):
@@ -383,7 +383,7 @@ def _check_transform(func: Transform, args: tuple, ctx: _Context) -> None:
     if n is None or _arity(func) != len(args) or (func.return_value and
                                                   func.kind in ("forward", "reverse")):
         return
-    positions = _positions(func, n)
+    positions = _wrt_positions(func, n)
     if positions is None:
         return
     primal = args[:n]

@@ -384,7 +384,7 @@ def test_request_is_frozen_hashable_and_picklable():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"mode": "sideways"}, "mode must be 'reverse' or 'forward', not 'sideways'"),
+    ({"mode": "sideways"}, "mode must be 'forward' or 'reverse', not 'sideways'"),
     ({"backend": "cuda"}, "backend must be 'python' or 'numba', not 'cuda'"),
     ({"order": 0}, "order must be at least 1, not 0"),
 ])
