@@ -24,6 +24,7 @@ from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
 from .frontend.bindings import FunctionGuard
 from .frontend.depth import keeps_recursion_limit
+from .request import Request, make_request
 
 # key -> _Compiled, least recently used first. Bounded: an entry holds the user functions
 # it was generated from (and any function passed as an argument), so an unbounded cache
@@ -41,22 +42,16 @@ def clear_cache() -> None:
         _CACHE.clear()
 
 
-def _normalize_wrt(wrt, argnums):
-    if argnums is not None:
-        wrt = argnums
-    single = not isinstance(wrt, (tuple, list))
-    return (wrt,) if single else tuple(wrt), single
-
-
 class _Compiled:
     """A generated module: its source, its loaded function and facts about it."""
 
     @keeps_recursion_limit  # a deep expression raises it while the code is generated
-    def __init__(self, func, wrt: tuple, mode: str, return_value: bool, classes: tuple,
-                 inline: bool, has_aux: bool = False, backend: str = "python"):
+    def __init__(self, request: Request, classes: tuple, inline: bool):
+        func, wrt, mode, backend = request.func, request.wrt, request.mode, request.backend
+        return_value, has_aux = request.return_value, request.has_aux
         if backend == "numba":
             numba_backend.require_numba()
-        builder = ModuleBuilder(inline=inline)
+        builder = ModuleBuilder(inline=inline, run_optimizer=request.optimize)
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
                                          arg_classes=classes, has_aux=has_aux)
@@ -126,14 +121,19 @@ class _Compiled:
         return result
 
 
-def _compiled(func, wrt, mode, return_value, classes=(), inline=False,
-              has_aux=False, backend="python") -> _Compiled:
-    key = (func, wrt, mode, return_value, classes, inline, has_aux, backend)
+def _key(request: Request, classes: tuple, inline: bool) -> tuple:
+    """The cache key of a generated module: what its code was generated from."""
+    return (request.code_key(), classes, inline)
+
+
+def _compiled(request: Request, classes: tuple = (), inline: bool = False) -> _Compiled:
+    """The generated module of `request` (whose `func` is the function parsed) for
+    arguments of these shape classes: cached while its guards hold."""
+    key = _key(request, classes, inline)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is None or hit.guards and hit.stale():
-            hit = _CACHE[key] = _Compiled(func, wrt, mode, return_value, classes, inline,
-                                          has_aux, backend)
+            hit = _CACHE[key] = _Compiled(request, classes, inline)
             while len(_CACHE) > CACHE_SIZE:
                 _CACHE.popitem(last=False)
         else:
@@ -183,27 +183,35 @@ def _unbind(func, wrt: tuple) -> tuple:
 
 
 class Transform:
-    """What grad/value_and_grad/autodiff return: call it like the function it transforms."""
+    """What grad/value_and_grad/autodiff return: call it like the function it transforms.
 
-    def __init__(self, func, wrt, single: bool, mode: str, return_value: bool, verbose: int,
-                 kind: str, has_aux: bool = False, backend: str = "python"):
-        self._built_from = (func, wrt)
-        func, wrt, self._bound = _unbind(func, wrt)
-        self.func, self.wrt, self.single = func, wrt, single
-        self.has_aux = has_aux
-        if backend not in ("python", "numba"):
-            raise ValueError(f"backend must be 'python' or 'numba', not {backend!r}")
-        self.backend = backend
-        self.mode, self.return_value, self.verbose = mode, return_value, verbose
-        self.kind = kind                    # "grad", "value_and_grad", "forward", "reverse"
-        self._sig = _signature(func)
+    Built from a validated `Request`; `func` and `wrt` are the function it generates code
+    from (a bound method unbound, its object passed first) and the entries for it."""
+
+    def __init__(self, request: Request, verbose: int = 0):
+        self.request = request
+        self.func, self.wrt, self._bound = _unbind(request.func, request.wrt)
+        self.verbose = verbose
+        self._sig = _signature(self.func)
         self._last = None
         self._fast: dict = {}
         self._scalar_seen: set = set()  # shape classes whose output was checked scalar
-        inner = _innermost(func)
+        inner = _innermost(self.func)
         functools.update_wrapper(self, inner)
         del self.__wrapped__  # so inspect does not mistake this for the function itself
-        self.__name__ = f"{kind}_{getattr(inner, '__name__', 'f')}"
+        self.__name__ = f"{request.kind}_{getattr(inner, '__name__', 'f')}"
+
+    single = property(lambda self: self.request.single, doc="wrt was one entry")
+    kind = property(lambda self: self.request.kind,
+                    doc='"grad", "value_and_grad", "forward" or "reverse"')
+    mode = property(lambda self: self.request.mode)
+    return_value = property(lambda self: self.request.return_value)
+    has_aux = property(lambda self: self.request.has_aux)
+    backend = property(lambda self: self.request.backend)
+
+    def _generation(self, target, **changes) -> Request:
+        """The request for the code generated from `target` (what `target()` returns)."""
+        return self.request.with_func(target, wrt=self.wrt, **changes)
 
     # -- pickling --------------------------------------------------------------------
     def __reduce__(self):
@@ -217,9 +225,7 @@ class Transform:
             found = getattr(found, part, None)
         if found is self:
             return self.__qualname__
-        func, wrt = self._built_from
-        return (Transform, (func, wrt, self.single, self.mode, self.return_value,
-                            self.verbose, self.kind, self.has_aux, self.backend))
+        return (Transform, (self.request, self.verbose))
 
     # -- generation ------------------------------------------------------------------
     def target(self, classes: tuple):
@@ -241,17 +247,16 @@ class Transform:
             raise NotDifferentiableError(
                 f"cannot differentiate {self.__name__} built with {what}; differentiate "
                 "the transform without it (wrt=k, no aux)")
-        return _compiled(self.target(classes), self.wrt, self.mode, self.return_value,
-                         classes, inline=True).function
+        # generated for another transform to read: plain Python, no aux
+        request = self._generation(self.target(classes), has_aux=False,
+                                   backend="python")
+        return _compiled(request, classes, inline=True).function
 
     def compile(self, classes: tuple = ()) -> _Compiled:
-        target = self.target(classes)
-        returns_value = self.return_value or self.has_aux
-        key = (target, self.wrt, self.mode, returns_value, classes, False, self.has_aux,
-               self.backend)
-        fresh = key not in _CACHE
-        compiled = _compiled(target, self.wrt, self.mode, returns_value, classes,
-                             has_aux=self.has_aux, backend=self.backend)
+        request = self._generation(self.target(classes),
+                                   return_value=self.return_value or self.has_aux)
+        fresh = _key(request, classes, False) not in _CACHE
+        compiled = _compiled(request, classes)
         if self.verbose and fresh:
             print(compiled.source)
         return compiled
@@ -388,8 +393,8 @@ class Transform:
         return (value, grads) if self.return_value or self.has_aux else grads
 
     def _split(self, classes: tuple) -> _Compiled:
-        return _compiled(self.target(classes), self.wrt, "split", True, classes,
-                         has_aux=self.has_aux)
+        return _compiled(self._generation(self.target(classes), mode="split",
+                                          return_value=True, backend="python"), classes)
 
     def _forward_half(self, classes: tuple, args, kwargs):
         """(value, saved) from the forward half of this gradient: the function's value as
@@ -492,8 +497,8 @@ def grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False, verbose: int 
     if func is None:
         return functools.partial(grad, wrt=wrt, argnums=argnums, has_aux=has_aux,
                                  verbose=verbose, backend=backend)
-    wrt, single = _normalize_wrt(wrt, argnums)
-    return Transform(func, wrt, single, "reverse", False, verbose, "grad", has_aux, backend)
+    return Transform(make_request(func, wrt, argnums=argnums, kind="grad", has_aux=has_aux,
+                                  backend=backend), verbose)
 
 
 def value_and_grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False,
@@ -502,9 +507,9 @@ def value_and_grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False,
     if func is None:
         return functools.partial(value_and_grad, wrt=wrt, argnums=argnums, has_aux=has_aux,
                                  verbose=verbose, backend=backend)
-    wrt, single = _normalize_wrt(wrt, argnums)
-    return Transform(func, wrt, single, "reverse", True, verbose, "value_and_grad", has_aux,
-                     backend)
+    return Transform(make_request(func, wrt, argnums=argnums, kind="value_and_grad",
+                                  return_value=True, has_aux=has_aux, backend=backend),
+                     verbose)
 
 
 def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0,
@@ -514,10 +519,7 @@ def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0,
     mode="forward": `g(*args, *tangents) -> tangent of the output`, one tangent per `wrt`
     argument (each defaults to 1.0). mode="reverse": `g(*args, seed=1.0) -> gradient(s)`,
     where the seed is the cotangent of the output (any shape)."""
-    if mode not in ("forward", "reverse"):
-        raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}")
-    wrt, single = _normalize_wrt(wrt, None)
-    return Transform(func, wrt, single, mode, False, verbose, mode, backend=backend)
+    return Transform(make_request(func, wrt, kind=mode, mode=mode, backend=backend), verbose)
 
 
 def source(df, *example_args, **example_kwargs) -> str:
@@ -533,21 +535,28 @@ def source(df, *example_args, **example_kwargs) -> str:
     raise TypeError(f"source() takes a function returned by grad(), got {type(df).__name__}")
 
 
+def standalone_request(func, wrt=0, mode: str = "reverse", order: int = 1,
+                       numba: bool = False) -> Request:
+    """The request `standalone_source` (and the command line) builds: `numba=True` is the
+    numba back end, as `backend="numba"` is for grad."""
+    return make_request(func, wrt, kind=mode, mode=mode, order=order,
+                        backend="numba" if numba else "python")
+
+
 def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse",
                       order: int = 1, numba: bool = False) -> str:
     """A complete module defining the derivative of `func`, runnable without tangent_src.
 
     order > 1 differentiates the generated derivative again (the same `wrt` each time),
-    e.g. order=2 with mode="reverse" gives d/dx of the gradient of a scalar function."""
-    if order < 1:
-        raise ValueError(f"order must be at least 1, not {order}")
-    wrt, _ = _normalize_wrt(wrt, None)
+    e.g. order=2 with mode="reverse" gives d/dx of the gradient of a scalar function.
+    numba=True decorates the generated functions with numba.njit."""
+    request = standalone_request(func, wrt, mode, order, numba)
     func = guards.differentiable_target(func)
-    for _ in range(order - 1):
-        func = _compiled(func, wrt, mode, False, (), inline=True).function
-    builder = ModuleBuilder()
+    for _ in range(order - 1):  # each time the generated derivative, as plain Python
+        func = _compiled(request.with_func(func, backend="python"), inline=True).function
+    builder = ModuleBuilder(run_optimizer=request.optimize)
     if mode == "reverse":
-        main = builder.gradient(func, wrt, name=name)
+        main = builder.gradient(func, request.wrt, name=name)
     else:
-        main = builder.tangent(func, wrt, name=name)
-    return builder.source(main, standalone=True, numba=numba)
+        main = builder.tangent(func, request.wrt, name=name)
+    return builder.source(main, standalone=True, numba=request.backend == "numba")

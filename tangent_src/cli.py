@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import importlib.machinery
 import importlib.util
-import inspect
 import keyword
 import os
 import sys
@@ -25,7 +24,7 @@ import tempfile
 import traceback
 import warnings
 
-from tangent_src.errors import TangentError, UserCodeError
+from tangent_src.errors import RequestError, TangentError, UserCodeError
 
 PROG = "tangent-src"
 EXIT_USAGE = 2
@@ -199,35 +198,14 @@ def check_name(name: str | None) -> None:
         raise CLIError(f"--name: {name!r} is not a valid Python identifier")
 
 
-def check_wrt(func, func_name: str, wrt) -> None:
-    """Check that every --wrt entry names or indexes an argument of func."""
+def check_request(func, wrt, mode: str, order: int, numba: bool) -> None:
+    """Validate the options as the library does (the same `Request`, the same errors),
+    before anything is compiled."""
+    from tangent_src.api import standalone_request
     try:
-        params = list(inspect.signature(func).parameters.values())
-    except (TypeError, ValueError):
-        return  # no signature to check against; leave it to the compiler
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    positional = [p.name for p in params if p.kind in kinds]
-    named = [p.name for p in params
-             if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
-    seen: set[str] = set()
-    for item in wrt if isinstance(wrt, tuple) else (wrt,):
-        if isinstance(item, int):
-            if item >= len(positional):
-                if not positional:
-                    raise CLIError(f"--wrt: {func_name}() has no arguments to differentiate")
-                raise CLIError(f"--wrt: position {item} is out of range: {func_name}() has "
-                               f"{len(positional)} positional argument(s) "
-                               f"({', '.join(positional)})")
-            pname = positional[item]
-        else:
-            if item not in named:
-                listed = ", ".join(named) if named else "none"
-                raise CLIError(f"--wrt: {func_name}() has no argument {item!r} "
-                               f"(its arguments: {listed})")
-            pname = item
-        if pname in seen:
-            raise CLIError(f"--wrt: argument {pname!r} is listed twice")
-        seen.add(pname)
+        standalone_request(func, wrt, mode, order, numba)
+    except RequestError as exc:
+        raise CLIError(f"--{exc}" if exc.field in ("wrt", "order") else str(exc)) from None
 
 
 # --------------------------------------------------------------------------- loading
@@ -388,7 +366,7 @@ def _write_derivative(args, mode: str) -> int:
 
     with loaded_module(path) as module:
         func = find_function(module, path, func_name)
-        check_wrt(func, func_name, wrt)
+        check_request(func, wrt, mode, args.order, getattr(args, "numba", False))
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 text = tangent_src.standalone_source(func, wrt=wrt, name=args.name,

@@ -36,8 +36,9 @@ from .frontend.inplace_sites import check_inplace_sites
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
 from .pipeline import Options, back_end, front_end
+from .request import Params, resolve_wrt
 from .transform.forward import Forward
-from .transform.reverse import Reverse, check_wrt
+from .transform.reverse import Reverse
 from .transform.split import split_function
 
 
@@ -67,14 +68,15 @@ class ModuleBuilder(ModuleAssembly):
     expanding: set = field(default_factory=set)  # functions being inlined (recursion check)
     inplace: dict = field(default_factory=dict)  # front-end key -> `z op= v` sites to decide
     inline: bool = False  # inline user functions (for code that is differentiated again)
-    options: Options = None  # type: ignore[assignment]  (from `inline` when not given)
+    run_optimizer: bool = True  # Request.optimize
+    options: Options = None  # type: ignore[assignment]  (from the two above when not given)
     renamed: dict = field(default_factory=dict)  # generated name -> the user's name
     namers: list = field(default_factory=list)  # of the functions being generated
     _bindings: dict | None = None
 
     def __post_init__(self) -> None:
         if self.options is None:
-            self.options = Options(inline=self.inline)
+            self.options = Options(optimize=self.run_optimizer, inline=self.inline)
 
     def _recursion(self, func):
         parsed = parse_function(func)
@@ -216,7 +218,9 @@ class ModuleBuilder(ModuleAssembly):
         for used in self.module_names:
             namer.reserve(used)
         self.namers.append(namer)
-        wrt_names = check_wrt(parsed, core, wrt)
+        # the entries the user's signature could not resolve (a transform of a transform),
+        # and the callee's active parameters, are names of the lowered function's parameters
+        wrt_names = list(resolve_wrt(wrt, Params.of_definition(core)))
         classes = self.infer_classes(func, arg_classes)
         check_inplace_sites(parsed, core, self.inplace[(func, _dicts(arg_classes))], classes,
                             self.mutable_scalars(func, arg_classes))

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import guards
-from .api import Transform, _normalize_wrt
-from .errors import NotDifferentiableError
+from .api import Transform
+from .errors import NotDifferentiableError, RequestError
+from .request import Params, make_request
 from .testing import check_grads
 
 __all__ = ["check_grads", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "vjp"]
@@ -77,7 +78,32 @@ def _name(func) -> str:
 
 def _transform(func, wrt: tuple, mode: str, return_value: bool = False,
                backend: str = "python") -> Transform:
-    return Transform(func, wrt, len(wrt) == 1, mode, return_value, 0, mode, backend=backend)
+    """autodiff(func) with these options (one result per entry of `wrt`, unwrapped when
+    there is one)."""
+    return Transform(make_request(func, wrt[0] if len(wrt) == 1 else wrt, kind=mode,
+                                  mode=mode, return_value=return_value, backend=backend))
+
+
+def _gradient(func, position: int) -> Transform:
+    """grad(func, wrt=position): what hvp and hessian differentiate again."""
+    return Transform(make_request(func, position))
+
+
+def _argument(func, wrt, what: str, backend: str) -> int:
+    """The position of the one argument hvp, hessian and jacobian differentiate with
+    respect to (they take it from the positional arguments of their call), validated by
+    the same rules as grad's `wrt`."""
+    entry = make_request(func, wrt, backend=backend).one_argument(what)
+    params = Params.of(func)
+    if params is not None:
+        position = params.position(entry)
+    else:
+        position = entry if isinstance(entry, int) and entry >= 0 else None
+    if position is None:
+        raise RequestError(f"wrt: {what} takes the argument it differentiates by position; "
+                           f"{entry!r} cannot be given that way (keyword-only, or a negative "
+                           "position of a function without a signature)", field="wrt")
+    return position
 
 
 def jvp(func, primals, tangents, *, backend: str = "python"):
@@ -162,19 +188,18 @@ def _require_scalar(gradient: Transform, args, what: str) -> None:
 def hvp(func, wrt=0, *, backend: str = "python"):
     """`h(*args, v)`: the Hessian of scalar `func` with respect to argument `wrt`, times v
     (forward mode over the generated reverse-mode gradient)."""
-    (index,), _ = _normalize_wrt(wrt, None)
-    gradient = Transform(func, (index,), True, "reverse", False, 0, "grad")
-    forward = _transform(gradient, (index,), "forward", backend=backend)
+    position = _argument(func, wrt, "hvp", backend)
+    gradient = _gradient(func, position)
+    forward = _transform(gradient, (position,), "forward", backend=backend)
 
     def h(*args):
         *args, v = args
         _require_scalar(gradient, args, "hvp")
-        position = _position(func, index)
         if np.shape(v) != np.shape(args[position]):
             raise NotDifferentiableError(
-                f"hvp: v has shape {np.shape(v)}, but argument {index} has shape "
+                f"hvp: v has shape {np.shape(v)}, but argument {position} has shape "
                 f"{np.shape(args[position])}")
-        return forward.call_with(tuple(args), {index: v})
+        return forward.call_with(tuple(args), {position: v})
 
     return _Rebuildable(h, hvp, func, wrt, backend=backend)
 
@@ -182,13 +207,13 @@ def hvp(func, wrt=0, *, backend: str = "python"):
 def hessian(func, wrt=0, *, backend: str = "python"):
     """`H(*args)`: second derivatives of scalar `func` with respect to argument `wrt`,
     shape x.shape + x.shape (a float for a scalar x)."""
-    product = hvp(func, wrt, backend=backend)
-    (index,), _ = _normalize_wrt(wrt, None)
-    gradient = Transform(func, (index,), True, "reverse", False, 0, "grad")
+    position = _argument(func, wrt, "hessian", backend)
+    product = hvp(func, position, backend=backend)
+    gradient = _gradient(func, position)
 
     def H(*args):
         _require_scalar(gradient, args, "hessian")
-        x = args[_position(func, index)]
+        x = args[position]
         if np.ndim(x) == 0:
             return product(*args, 1.0)
         shape = np.shape(x)
@@ -206,23 +231,23 @@ def hessian(func, wrt=0, *, backend: str = "python"):
 def jacobian(func, wrt=0, mode: str = "rev", *, backend: str = "python"):
     """`J(*args)`: d func / d argument `wrt`, shape out.shape + x.shape; mode "rev" builds
     it a row at a time (vjp), "fwd" a column at a time (jvp)."""
-    (index,), _ = _normalize_wrt(wrt, None)
+    position = _argument(func, wrt, "jacobian", backend)
     if mode not in ("rev", "fwd", "reverse", "forward"):
         raise ValueError(f"mode must be 'rev' or 'fwd', not {mode!r}")
     forward_mode = mode in ("fwd", "forward")
-    transform = _transform(func, (index,), "reverse", backend=backend)
-    with_value = _transform(func, (index,), "forward", return_value=True, backend=backend)
+    transform = _transform(func, (position,), "reverse", backend=backend)
+    with_value = _transform(func, (position,), "forward", return_value=True, backend=backend)
 
     def J(*args):
-        x = args[_position(func, index)]
+        x = args[position]
         x_shape = np.shape(x)
         if forward_mode and np.size(x):  # each column comes with the value: its shape
             columns = {}
             for idx in np.ndindex(*x_shape):
                 e = np.zeros(x_shape)
                 e[idx] = 1.0
-                value, columns[idx] = with_value.call_with(args, {index: e if x_shape
-                                                                  else 1.0})
+                value, columns[idx] = with_value.call_with(args, {position: e if x_shape
+                                                                     else 1.0})
             jac = np.zeros(np.shape(value) + x_shape)
             for idx, col in columns.items():
                 jac[(Ellipsis,) + idx] = col
@@ -245,14 +270,3 @@ def jacfwd(func, wrt=0, *, backend: str = "python"):
 
 def jacrev(func, wrt=0, *, backend: str = "python"):
     return jacobian(func, wrt, mode="rev", backend=backend)
-
-
-def _position(func, index) -> int:
-    """The position of argument `index` (an int or a parameter name) among positional args."""
-    if isinstance(index, int):
-        return index
-    import inspect
-    inner = func
-    while isinstance(inner, Transform):
-        inner = inner.func
-    return list(inspect.signature(inner).parameters).index(index)

@@ -81,3 +81,14 @@ class CacheWarning(UserWarning):
 class OptimizerWarning(UserWarning):
     """The optimizer reached its round limit without settling: the generated code is
     correct but may be less simplified than usual."""
+
+
+class RequestError(NotDifferentiableError, ValueError):
+    """A transform's options are malformed: `wrt` names no parameter or one twice, an
+    unknown mode or backend, an order below 1. Raised when the transform is built (by
+    `request.make_request`), before any code is generated; a `ValueError` too, which is
+    what these options raised before."""
+
+    def __init__(self, message: str, *, field: str = ""):
+        self.field = field  # the option at fault: "wrt", "mode", "backend", "order", ...
+        super().__init__(message)

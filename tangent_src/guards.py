@@ -157,14 +157,23 @@ def _wrap(func):
     return wrapper
 
 
+def rule_wrapper(func):
+    """The generated wrapper a transform parses for a function that has a derivative rule
+    (its parameters are the rule's), or None for a function without one."""
+    if not _has_rule(func):
+        return None
+    wrapper = _WRAPPERS.get(func)
+    if wrapper is None:
+        wrapper = _WRAPPERS[func] = _wrap(func)
+    return wrapper
+
+
 def differentiable_target(func):
     """The function a transform should parse: `func` itself for a user function; a
     generated wrapper for a function that has a derivative rule; an error for a NumPy or
     SciPy function that has none (its source is NumPy's implementation, not a rule)."""
-    if _has_rule(func):
-        wrapper = _WRAPPERS.get(func)
-        if wrapper is None:
-            wrapper = _WRAPPERS[func] = _wrap(func)
+    wrapper = rule_wrapper(func)
+    if wrapper is not None:
         return wrapper
     module = (getattr(func, "__module__", "") or "").split(".")[0]
     if module in _FOREIGN or isinstance(func, np.ufunc):

@@ -11,7 +11,6 @@ parameters; compiler.ModuleBuilder calls them for each function it generates.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import gast
@@ -22,6 +21,7 @@ from .frontend.lower import lower
 from .frontend.source import ParsedFunction
 from .naming import Namer
 from .optimize import optimize, own_accumulators
+from .request import default_optimize
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,10 @@ STAGES = (
 )
 
 
-def _optimize_default() -> bool:
-    """TANGENT_SRC_NO_OPT=1 turns the optimizer off (to read the unoptimized code)."""
-    return not os.environ.get("TANGENT_SRC_NO_OPT")
-
-
 @dataclass(frozen=True)
 class Options:
     """How the pipeline runs (not what it differentiates: that is the request)."""
-    optimize: bool = field(default_factory=_optimize_default)
+    optimize: bool = field(default_factory=default_optimize)
     inline: bool = False  # inline user functions: for generated code differentiated again
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from . import guards
 from .api import Transform
 from .errors import NotDifferentiableError
+from .request import Params, make_request
 
 _FORWARD, _REVERSE = "fwd", "rev"
 _MAX_ELEMENTS = 256  # larger arguments: reverse mode is compared along random directions
@@ -185,7 +186,7 @@ def _name(func) -> str:
 
 def _transform(func, k: int, mode: str, return_value: bool = False) -> Transform:
     kind = "forward" if mode == _FORWARD else "reverse"
-    return Transform(func, (k,), True, kind, return_value, 0, kind)
+    return Transform(make_request(func, k, kind=kind, mode=kind, return_value=return_value))
 
 
 def _modes(modes) -> tuple:
@@ -359,21 +360,17 @@ def _arity(func) -> int | None:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
-def _positions(transform: Transform, n: int) -> list | None:
+def _wrt_positions(transform: Transform, n: int) -> list | None:
     """The argument positions a transform differentiates (names resolved), or None."""
     inner = transform.func
     while isinstance(inner, Transform):
         inner = inner.func
-    positions = []
-    for w in transform.wrt:
-        if isinstance(w, str):
-            try:
-                w = list(inspect.signature(inner).parameters).index(w)
-            except (TypeError, ValueError):
-                return None
-        if not 0 <= w < n:
-            return None
-        positions.append(w)
+    params = Params.of(inner)
+    if params is None:
+        return None
+    positions = [params.position(w) for w in transform.wrt]
+    if any(p is None or not 0 <= p < n for p in positions):
+        return None
     return positions
 
 
@@ -386,7 +383,7 @@ def _check_transform(func: Transform, args: tuple, ctx: _Context) -> None:
     if n is None or _arity(func) != len(args) or (func.return_value and
                                                   func.kind in ("forward", "reverse")):
         return
-    positions = _positions(func, n)
+    positions = _wrt_positions(func, n)
     if positions is None:
         return
     primal = args[:n]

@@ -32,7 +32,6 @@ from ..analysis.adjoint_reads import (
 from ..core import build
 from ..core.markers import line_marker, section_marker
 from ..core.walk import clone, walk
-from ..errors import NotDifferentiableError
 from ..frontend.lower import is_list_method
 from ..frontend.source import ParsedFunction
 from ..naming import Namer
@@ -471,24 +470,3 @@ def _index_value(index):
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
     return clone(index)
-
-
-def check_wrt(parsed: ParsedFunction, core: gast.FunctionDef, wrt) -> list[str]:
-    """Normalize `wrt` (index, name or tuple of them) to parameter names."""
-    params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
-    out = []
-    for w in wrt:
-        if isinstance(w, bool) or not isinstance(w, (int, str)):
-            raise NotDifferentiableError(f"wrt entries are argument indices or names, got {w!r}")
-        if isinstance(w, int):
-            if not -len(params) <= w < len(params):
-                raise NotDifferentiableError(
-                    f"wrt={w} is out of range: {parsed.node.name} has {len(params)} arguments")
-            out.append(params[w])
-        else:
-            if w not in params:
-                raise NotDifferentiableError(
-                    f"wrt={w!r} is not an argument of {parsed.node.name}; its arguments are "
-                    f"{', '.join(params)}")
-            out.append(w)
-    return out
