@@ -26,11 +26,10 @@ from .analysis.shapes import (
 from .backend import emit
 from .backend.assemble import ModuleAssembly
 from .core import build
-from .core.dataflow import all_names
+from .core.dataflow import all_names, assigned
 from .core.walk import walk
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.alias_facts import inlined_sites
-from .frontend.anf import assigned
 from .frontend.inline import inline_calls
 from .frontend.inplace_sites import check_inplace_sites
 from .frontend.source import ParsedFunction, parse_function

@@ -87,15 +87,3 @@ def last_overwrites(stmts, taped: set) -> dict:
         following = id(stmts[idx + 1]) if idx + 1 < len(stmts) else None
         out.setdefault(following, []).append(var)
     return out
-
-
-def definitely_assigned(stmts) -> list[str]:
-    out = []
-    for stmt in stmts:
-        if isinstance(stmt, gast.Assign):
-            out.append(stmt.targets[0].id)
-        elif isinstance(stmt, gast.If):
-            body = definitely_assigned(stmt.body)
-            orelse = set(definitely_assigned(stmt.orelse))
-            out += [n for n in body if n in orelse]
-    return out

@@ -1,5 +1,6 @@
-"""Which names a piece of code reads and writes: the facts every analysis and pass asks
-for, computed by one tight traversal each (these sets are the optimizer's hottest path)."""
+"""Which names a piece of code reads and writes, may read before writing, or writes on
+every path: the dataflow facts every stage asks for, written once (the name sets are the
+optimizer's hottest path, so each is one tight traversal)."""
 from __future__ import annotations
 
 import gast
@@ -53,3 +54,60 @@ def _names(node) -> list:
             elif isinstance(value, ast_type):
                 push(value)
     return out
+
+
+def reads(nodes) -> set[str]:
+    """Names loaded anywhere in the nodes `nodes`."""
+    out: set[str] = set()
+    for node in nodes:
+        out |= reads_writes(node)[0]
+    return out
+
+
+def assigned(nodes) -> set[str]:
+    """Names stored anywhere in the nodes `nodes` (loop targets included)."""
+    out: set[str] = set()
+    for node in nodes:
+        out |= reads_writes(node)[1]
+    return out
+
+
+def definitely_assigned(stmts) -> list[str]:
+    """Names every path through the core statements `stmts` assigns, in order of first
+    assignment (a loop may run zero times, so only assignments and both arms of an if)."""
+    out: list[str] = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            found = [n.id for target in stmt.targets for n in _names(target)
+                     if type(n.ctx) is gast.Store]
+        elif isinstance(stmt, gast.If):
+            orelse = set(definitely_assigned(stmt.orelse))
+            found = [n for n in definitely_assigned(stmt.body) if n in orelse]
+        else:
+            continue
+        out += [n for n in found if n not in out]
+    return out
+
+
+def upward_exposed(stmts, defined=frozenset()) -> set[str]:
+    """Names the core statements `stmts` may read before they assign them."""
+    exposed, defined = set(), set(defined)
+    for stmt in stmts:
+        if isinstance(stmt, gast.Assign):
+            exposed |= reads([stmt.value]) - defined
+            defined |= assigned(stmt.targets)
+        elif isinstance(stmt, gast.If):
+            exposed |= reads([stmt.test]) - defined
+            exposed |= upward_exposed(stmt.body, defined)
+            exposed |= upward_exposed(stmt.orelse, defined)
+            defined |= set(definitely_assigned(stmt.body)) & set(
+                definitely_assigned(stmt.orelse))
+        elif isinstance(stmt, gast.For):
+            exposed |= reads([stmt.iter]) - defined
+            exposed |= upward_exposed(stmt.body, defined | {stmt.target.id})
+        elif isinstance(stmt, gast.While):
+            exposed |= reads([stmt.test]) - defined
+            exposed |= upward_exposed(stmt.body, defined)
+        else:
+            exposed |= reads([stmt]) - defined
+    return exposed

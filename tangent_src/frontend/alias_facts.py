@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import gast
 
+from ..core.dataflow import reads
 from ..core.walk import walk
 
 NUMBER_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"}
@@ -48,8 +49,8 @@ class Effect:
 
 
 def loads(node) -> set[str]:
-    return {n.id for n in walk(node) if isinstance(n, gast.Name) and
-            isinstance(n.ctx, gast.Load)}
+    """Names read under `node`."""
+    return reads([node])
 
 
 def stores(targets) -> set[str]:

@@ -16,6 +16,7 @@ import copy
 import gast
 
 from ..core import build
+from ..core.dataflow import assigned, reads, upward_exposed
 from ..core.walk import clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
@@ -24,59 +25,6 @@ from .source import ParsedFunction
 
 OP_WORDS = {gast.Add: "plus", gast.Sub: "minus", gast.Mult: "times", gast.Div: "over",
             gast.Pow: "pow", gast.MatMult: "at", gast.FloorDiv: "floordiv", gast.Mod: "mod"}
-
-
-def reads(nodes) -> set[str]:
-    """Names loaded anywhere in `nodes`."""
-    out = set()
-    for node in nodes:
-        for sub in walk(node):
-            if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load):
-                out.add(sub.id)
-    return out
-
-
-def assigned(nodes) -> set[str]:
-    """Names stored anywhere in `nodes` (loop targets included)."""
-    out = set()
-    for node in nodes:
-        for sub in walk(node):
-            if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
-                out.add(sub.id)
-    return out
-
-
-def upward_exposed(stmts, defined=frozenset()) -> set[str]:
-    """Names a block may read before it assigns them."""
-    exposed, defined = set(), set(defined)
-    for stmt in stmts:
-        if isinstance(stmt, gast.Assign):
-            exposed |= reads([stmt.value]) - defined
-            defined |= assigned(stmt.targets)
-        elif isinstance(stmt, gast.If):
-            exposed |= reads([stmt.test]) - defined
-            exposed |= upward_exposed(stmt.body, defined)
-            exposed |= upward_exposed(stmt.orelse, defined)
-            defined |= _definitely_assigned(stmt.body) & _definitely_assigned(stmt.orelse)
-        elif isinstance(stmt, gast.For):
-            exposed |= reads([stmt.iter]) - defined
-            exposed |= upward_exposed(stmt.body, defined | {stmt.target.id})
-        elif isinstance(stmt, gast.While):
-            exposed |= reads([stmt.test]) - defined
-            exposed |= upward_exposed(stmt.body, defined)
-        else:
-            exposed |= reads([stmt]) - defined
-    return exposed
-
-
-def _definitely_assigned(stmts) -> set[str]:
-    out = set()
-    for stmt in stmts:
-        if isinstance(stmt, gast.Assign):
-            out |= assigned(stmt.targets)
-        elif isinstance(stmt, gast.If):
-            out |= _definitely_assigned(stmt.body) & _definitely_assigned(stmt.orelse)
-    return out
 
 
 class _Rename(gast.NodeTransformer):

@@ -9,8 +9,8 @@ import copy
 import gast
 
 from ..core import build
+from ..core.dataflow import assigned
 from ..core.walk import clone, walk
-from ..frontend.anf import assigned
 from .base import is_copy_back, located
 
 

@@ -24,12 +24,12 @@ from ..analysis.activity import (
     varied_names,
 )
 from ..analysis.adjoint_reads import (
-    definitely_assigned,
     last_overwrites,
     read_at_top,
     same_shape,
 )
 from ..core import build
+from ..core.dataflow import definitely_assigned
 from ..core.markers import line_marker, section_marker
 from ..core.walk import clone, walk
 from ..frontend.lower import is_list_method

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gast
 
+from ..core.dataflow import definitely_assigned
 from ..core.markers import is_section
 from ..core.walk import clone, walk
 from ..naming import Namer
@@ -44,7 +45,8 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     fwd_args = clone(node.args)
     _drop_param(fwd_args, seed)
     params = {a.id for a in fwd_args.args + fwd_args.kwonlyargs}
-    maybe_unset = [n for n in saved if n not in params and n not in _always_assigned(forward)]
+    always = set(definitely_assigned(forward))
+    maybe_unset = [n for n in saved if n not in params and n not in always]
     forward = [gast.Assign(targets=[gast.Name(id=n, ctx=gast.Store(), annotation=None,
                                               type_comment=None)],
                            value=gast.Constant(value=None, kind=None), type_comment=None)
@@ -68,17 +70,6 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     bwd = gast.FunctionDef(name=bwd_name, args=bwd_args, body=unpack + backward + [bwd_return],
                            decorator_list=[], returns=None, type_comment=None, type_params=[])
     return [fwd, bwd]
-
-
-def _always_assigned(stmts) -> set:
-    """Names every path through `stmts` assigns (loops may run zero times)."""
-    out = set()
-    for stmt in stmts:
-        if isinstance(stmt, gast.Assign):
-            out |= {n.id for n in walk(stmt.targets[0]) if isinstance(n, gast.Name)}
-        elif isinstance(stmt, gast.If):
-            out |= _always_assigned(stmt.body) & _always_assigned(stmt.orelse)
-    return out
 
 
 def _load(name: str):
