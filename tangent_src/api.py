@@ -21,7 +21,7 @@ from .analysis.shapes import FUNCTION_TYPES, shape_class
 from .backend import numba as numba_backend
 from .backend.load import load_module, load_real_module
 from .compiler import ModuleBuilder
-from .errors import NotDifferentiableError
+from .errors import InvalidArgumentError, InvalidArgumentTypeError, NotDifferentiableError
 from .frontend.bindings import FunctionGuard
 from .frontend.source import keeps_recursion_limit
 
@@ -192,7 +192,7 @@ class Transform:
         self.func, self.wrt, self.single = func, wrt, single
         self.has_aux = has_aux
         if backend not in ("python", "numba"):
-            raise ValueError(f"backend must be 'python' or 'numba', not {backend!r}")
+            raise InvalidArgumentError(f"backend must be 'python' or 'numba', not {backend!r}")
         self.backend = backend
         self.mode, self.return_value, self.verbose = mode, return_value, verbose
         self.kind = kind                    # "grad", "value_and_grad", "forward", "reverse"
@@ -515,7 +515,7 @@ def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0,
     argument (each defaults to 1.0). mode="reverse": `g(*args, seed=1.0) -> gradient(s)`,
     where the seed is the cotangent of the output (any shape)."""
     if mode not in ("forward", "reverse"):
-        raise ValueError(f"mode must be 'forward' or 'reverse', not {mode!r}")
+        raise InvalidArgumentError(f"mode must be 'forward' or 'reverse', not {mode!r}")
     wrt, single = _normalize_wrt(wrt, None)
     return Transform(func, wrt, single, mode, False, verbose, mode, backend=backend)
 
@@ -530,7 +530,8 @@ def source(df, *example_args, **example_kwargs) -> str:
         if example_args or example_kwargs:
             return df.compile(arg_classes(df._sig, example_args, example_kwargs)).source
         return df.source
-    raise TypeError(f"source() takes a function returned by grad(), got {type(df).__name__}")
+    raise InvalidArgumentTypeError(
+        f"source() takes a function returned by grad(), got {type(df).__name__}")
 
 
 def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse",
@@ -540,7 +541,9 @@ def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse
     order > 1 differentiates the generated derivative again (the same `wrt` each time),
     e.g. order=2 with mode="reverse" gives d/dx of the gradient of a scalar function."""
     if order < 1:
-        raise ValueError(f"order must be at least 1, not {order}")
+        raise InvalidArgumentError(f"order must be at least 1, not {order}")
+    if mode not in ("forward", "reverse"):  # any other mode printed the forward derivative
+        raise InvalidArgumentError(f"mode must be 'forward' or 'reverse', not {mode!r}")
     wrt, _ = _normalize_wrt(wrt, None)
     func = guards.differentiable_target(func)
     for _ in range(order - 1):

@@ -1,4 +1,27 @@
-"""Error types: one base class, and errors about user code that say what and where."""
+"""Error types: one base class, and errors about user code that say what and where.
+
+Every error tangent_src raises on purpose is a TangentError. Errors about a bad argument of
+a public function also subclass the built-in error Python code would expect there
+(InvalidArgumentError is a ValueError, InvalidArgumentTypeError a TypeError), so that
+`except ValueError` around a call keeps working.
+
+    TangentError
+        UserCodeError                 located in the user's source (file, line, hint)
+            UnsupportedSyntaxError
+            NoDerivativeRuleError
+            ComplexValueError         (also a NotDifferentiableError)
+        NotDifferentiableError        the request is ill-posed
+            DerivativeNotImplementedError   (also NotImplementedError)
+            DerivativeUndefinedError        (also ValueError)
+            UnsupportedTypeError            (also TypeError)
+        SourceUnavailableError
+            SourceChangedError
+        InvalidArgumentError          (also ValueError)
+        InvalidArgumentTypeError      (also TypeError)
+        TemplateError                 a call or a rule body does not fit its rule
+        NumbaUnavailableError
+        CLIError                      bad command-line input
+"""
 from __future__ import annotations
 
 
@@ -69,6 +92,34 @@ class DerivativeUndefinedError(NotDifferentiableError, ValueError):
 class ComplexValueError(UserCodeError, NotDifferentiableError):
     """A complex constant (`1j`, `complex(...)`) meets a differentiated value in the user's
     code: every rule assumes real arguments, so this is refused where it is written."""
+
+
+class UnsupportedTypeError(NotDifferentiableError, TypeError):
+    """Raised while a generated derivative runs: a value of a type tangent_src does not
+    differentiate met the computation (np.matrix, from np.r_['r', ...])."""
+
+
+class InvalidArgumentError(TangentError, ValueError):
+    """An argument of a public function has a value it does not accept (an unknown mode
+    or backend, an order below 1)."""
+
+
+class InvalidArgumentTypeError(TangentError, TypeError):
+    """An argument of a public function is of a type it does not accept (source() of
+    something that is not a transform)."""
+
+
+class TemplateError(TangentError):
+    """A call does not fit its rule's parameters, or a rule's body is not a template of
+    assignments (the message says why). The transforms report it at the user's call."""
+
+
+class NumbaUnavailableError(TangentError):
+    """backend="numba" was requested but numba is not installed."""
+
+
+class CLIError(TangentError):
+    """Bad command-line input: the command line prints it and exits with status 2."""
 
 
 class CacheWarning(UserWarning):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import UnsupportedTypeError  # noqa: F401  (read by index_concat)
 from .containers import attribute_tangent
-from .refusals import NotDifferentiableError  # noqa: F401  (read by index_concat)
 
 
 def set_at(a, index, value):
@@ -55,8 +55,10 @@ def index_concat(maker, items):
     """`maker[items]` for np.r_ / np.c_, refusing the np.matrix results of 'r'/'c'."""
     out = maker[tuple(items)]
     if isinstance(out, np.matrix):
-        raise TypeError("np.r_['r', ...] / np.r_['c', ...] build np.matrix, which "
-                        "tangent_src does not differentiate; use np.r_['0,2', ...]")
+        # UnsupportedTypeError here (a TypeError); TypeError in a standalone copy
+        refusal = globals().get("UnsupportedTypeError", TypeError)
+        raise refusal("np.r_['r', ...] / np.r_['c', ...] build np.matrix, which "
+                      "tangent_src does not differentiate; use np.r_['0,2', ...]")
     return out
 
 
