@@ -98,4 +98,4 @@ def _is_zero(x) -> bool:
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("zeros_like", "copy_of", "add_at", "plus",)
+HELPERS = ("zeros_like", "copy_of", "add_at", "plus")

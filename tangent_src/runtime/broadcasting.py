@@ -74,4 +74,4 @@ def extremum_mask(a, y, axis=None, keepdims=False):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("unbroadcast", "broadcast_like", "sum_to", "unreduce", "reduced_size", "extremum_mask",)
+HELPERS = ("unbroadcast", "broadcast_like", "sum_to", "unreduce", "reduced_size", "extremum_mask")

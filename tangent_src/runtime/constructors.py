@@ -36,4 +36,4 @@ def linspace_weights(start, stop, num=50, endpoint=True, axis=0):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("linspace_ramp", "arange_count", "arange_unit", "linspace_weights",)
+HELPERS = ("linspace_ramp", "arange_count", "arange_unit", "linspace_weights")

@@ -70,4 +70,4 @@ def unarray(g, obj):
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("attribute_tangent", "convert_like", "dict_keys", "left_part", "right_part",
-           "replicate", "unarray",)
+           "replicate", "unarray")

@@ -68,4 +68,4 @@ def power_slope(a, b, n=1):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("clip_part", "reciprocal_or_zero", "log_or_zero", "pow_term", "falling", "power_slope",)
+HELPERS = ("clip_part", "reciprocal_or_zero", "log_or_zero", "pow_term", "falling", "power_slope")

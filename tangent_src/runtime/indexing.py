@@ -93,4 +93,4 @@ def index_concat_vjp(g, maker, items):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("set_at", "zero_at", "read_at", "index_concat", "index_concat_jvp", "index_concat_vjp",)
+HELPERS = ("set_at", "zero_at", "read_at", "index_concat", "index_concat_jvp", "index_concat_vjp")

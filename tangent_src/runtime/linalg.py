@@ -169,4 +169,4 @@ def expm_np(a):
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("undiagonal", "diag_adjoint", "pair_diff", "inv_offdiag", "symmetrize", "symmetrize_t",
            "transpose_if", "triangle", "unit_eye", "svd_checked", "solve_checked", "qr_checked",
-           "cross_checked", "block_embed", "block_part", "expm_np",)
+           "cross_checked", "block_embed", "block_part", "expm_np")

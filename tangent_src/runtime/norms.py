@@ -96,4 +96,4 @@ def norm_axes(axis=None, kind="norm"):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("norm_dual", "norm_inv", "norm_curvature_check", "norm_axes",)
+HELPERS = ("norm_dual", "norm_inv", "norm_curvature_check", "norm_axes")

@@ -178,4 +178,4 @@ def kron_shape(a, b):
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("matmul_lhs", "matmul_rhs", "product", "dot_lhs", "dot_rhs", "einsum_spec",
-           "einsum_open", "product_spec", "kron_shape",)
+           "einsum_open", "product_spec", "kron_shape")

@@ -85,4 +85,4 @@ def average_weights(w, a, axis=None):
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("group_axes", "ungroup_axes", "masked_rows", "masked_rows_t", "prod_others", "cumsum_t",
-           "average_weights",)
+           "average_weights")

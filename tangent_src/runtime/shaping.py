@@ -146,4 +146,4 @@ def untake_along_axis(g, arr, indices, axis=-1):
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("inverse_permutation", "pieces", "join", "untile", "unrepeat", "unpad", "pad_checked",
-           "untake", "untake_along_axis",)
+           "untake", "untake_along_axis")

@@ -68,4 +68,4 @@ def one_if_none(b):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("sinc_derivative", "polygamma_np", "one_if_none",)
+HELPERS = ("sinc_derivative", "polygamma_np", "one_if_none")

@@ -21,4 +21,4 @@ def checkpoint_every(count, every):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("zeros_like_last", "checkpoint_every",)
+HELPERS = ("zeros_like_last", "checkpoint_every")
