@@ -86,7 +86,7 @@ def _notes() -> dict:
 
 
 def _is_helper(key) -> bool:
-    return getattr(key, "__module__", None) == runtime.__name__
+    return getattr(key, "__module__", None) in {m.__name__ for m in runtime.MODULES}
 
 
 def _mark(flag: bool) -> str:
@@ -175,7 +175,7 @@ def render() -> str:
     for names, note in sorted(zero):
         lines.append(f"| {', '.join(f'`{n}`' for n in names)} | {note} |")
     lines += ["", f"## Runtime helpers ({len(helpers)})", "",
-              "Functions of `tangent_src/runtime.py` that generated code calls; their rules "
+              "Functions of `tangent_src/runtime/` that generated code calls; their rules "
               "(`tangent_src/rules/runtime_rules.py`) make generated code differentiable "
               "again.", "", *header]
     lines += [f"| {' | '.join(row)} |" for _, row in sorted(helpers)]

@@ -1,9 +1,10 @@
 """tangent_src: source-to-source automatic differentiation for Python and NumPy."""
 from . import errors
 from .api import autodiff, clear_cache, grad, source, standalone_source, value_and_grad
-from .derivatives import check_grads, hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
+from .derivatives import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
 from .rules.registry import adjoint, d, nondifferentiable, tangent
 from .surgery import checkpoint, insert_grad_of, stop_gradient
+from .testing import check_grads
 
 __all__ = ["adjoint", "autodiff", "check_grads", "checkpoint", "clear_cache", "d", "errors",
            "grad", "hessian", "hvp", "insert_grad_of", "jacfwd", "jacobian", "jacrev", "jvp",

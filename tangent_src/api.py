@@ -21,7 +21,7 @@ from .analysis.shapes import FUNCTION_TYPES, shape_class
 from .backend import numba as numba_backend
 from .backend.load import load_module, load_real_module
 from .compiler import ModuleBuilder
-from .errors import NotDifferentiableError
+from .errors import InvalidArgumentTypeError, NotDifferentiableError
 from .frontend.bindings import FunctionGuard
 from .frontend.depth import keeps_recursion_limit
 from .request import Request, make_request
@@ -532,7 +532,8 @@ def source(df, *example_args, **example_kwargs) -> str:
         if example_args or example_kwargs:
             return df.compile(arg_classes(df._sig, example_args, example_kwargs)).source
         return df.source
-    raise TypeError(f"source() takes a function returned by grad(), got {type(df).__name__}")
+    raise InvalidArgumentTypeError(
+        f"source() takes a function returned by grad(), got {type(df).__name__}")
 
 
 def standalone_request(func, wrt=0, mode: str = "reverse", order: int = 1,

@@ -24,15 +24,11 @@ import tempfile
 import traceback
 import warnings
 
-from tangent_src.errors import RequestError, TangentError, UserCodeError
+from tangent_src.errors import CLIError, RequestError, TangentError, UserCodeError
 
 PROG = "tangent-src"
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
-
-
-class CLIError(Exception):
-    """A user-facing error: reported as one line on stderr, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,17 +1,23 @@
 """Derivatives built from the two generated modes: jvp, vjp, hvp, hessian, jacobian. Each
 calls generated code; nothing here differentiates numerically. check_grads, which compares
-them with finite differences, lives in testing.py (and is importable from here too)."""
+them with finite differences, is a testing utility: it lives in testing.py (still importable
+from here, its old home)."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import guards
 from .api import Transform
-from .errors import NotDifferentiableError, RequestError
+from .errors import (
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    NotDifferentiableError,
+    RequestError,
+)
 from .request import Params, make_request
-from .testing import check_grads
+from .testing import check_grads  # noqa: F401  (its old home: importable from here too)
 
-__all__ = ["check_grads", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "vjp"]
+__all__ = ["hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "vjp"]
 
 
 def _mismatch(a, b, where: str = ""):
@@ -106,9 +112,20 @@ def _argument(func, wrt, what: str, backend: str) -> int:
     return position
 
 
+def _sequence(values, what: str) -> tuple:
+    """jvp's `primals` or `tangents` as a tuple: one entry per argument of the function."""
+    try:
+        return tuple(values)
+    except TypeError:
+        raise InvalidArgumentTypeError(
+            f"jvp: {what} is a tuple with one entry per argument, got "
+            f"{type(values).__name__} (write jvp(f, (x,), (v,)) for a function of one "
+            "argument)") from None
+
+
 def jvp(func, primals, tangents, *, backend: str = "python"):
     """Forward mode, JAX style: `(func(*primals), derivative along tangents)`."""
-    primals, tangents = tuple(primals), tuple(tangents)
+    primals, tangents = _sequence(primals, "primals"), _sequence(tangents, "tangents")
     if len(primals) != len(tangents):
         raise NotDifferentiableError(
             f"jvp: {len(primals)} primals but {len(tangents)} tangents; give one tangent per "
@@ -233,7 +250,7 @@ def jacobian(func, wrt=0, mode: str = "rev", *, backend: str = "python"):
     it a row at a time (vjp), "fwd" a column at a time (jvp)."""
     position = _argument(func, wrt, "jacobian", backend)
     if mode not in ("rev", "fwd", "reverse", "forward"):
-        raise ValueError(f"mode must be 'rev' or 'fwd', not {mode!r}")
+        raise InvalidArgumentError(f"mode must be 'rev' or 'fwd', not {mode!r}")
     forward_mode = mode in ("fwd", "forward")
     transform = _transform(func, (position,), "reverse", backend=backend)
     with_value = _transform(func, (position,), "forward", return_value=True, backend=backend)

@@ -1,4 +1,32 @@
-"""Error types: one base class, and errors about user code that say what and where."""
+"""Error types: one base class, and errors about user code that say what and where.
+
+Every error tangent_src raises on purpose is a TangentError. Errors about a bad argument of
+a public function also subclass the built-in error Python code would expect there
+(InvalidArgumentError is a ValueError, InvalidArgumentTypeError a TypeError), so that
+`except ValueError` around a call keeps working.
+
+    TangentError
+        UserCodeError                 located in the user's source (file, line, hint)
+            UnsupportedSyntaxError
+            NoDerivativeRuleError
+            ComplexValueError         (also a NotDifferentiableError)
+        NotDifferentiableError        the request is ill-posed
+            DerivativeNotImplementedError   (also NotImplementedError)
+            DerivativeUndefinedError        (also ValueError)
+            UnsupportedTypeError            (also TypeError)
+        SourceUnavailableError
+            SourceChangedError
+        InvalidArgumentError          (also ValueError)
+            RequestError              a transform's wrt/mode/backend/order (also a
+                                      NotDifferentiableError)
+        InvalidArgumentTypeError      (also TypeError)
+        TemplateError                 a call or a rule body does not fit its rule
+        NumbaUnavailableError
+        CLIError                      bad command-line input
+
+Warnings: CacheWarning (the cache directory is unsafe or unusable: kept in memory),
+OptimizerWarning (the optimizer stopped at its round limit: correct, less tidy code).
+"""
 from __future__ import annotations
 
 
@@ -71,6 +99,34 @@ class ComplexValueError(UserCodeError, NotDifferentiableError):
     code: every rule assumes real arguments, so this is refused where it is written."""
 
 
+class UnsupportedTypeError(NotDifferentiableError, TypeError):
+    """Raised while a generated derivative runs: a value of a type tangent_src does not
+    differentiate met the computation (np.matrix, from np.r_['r', ...])."""
+
+
+class InvalidArgumentError(TangentError, ValueError):
+    """An argument of a public function has a value it does not accept (an unknown mode
+    or backend, an order below 1)."""
+
+
+class InvalidArgumentTypeError(TangentError, TypeError):
+    """An argument of a public function is of a type it does not accept (source() of
+    something that is not a transform)."""
+
+
+class TemplateError(TangentError):
+    """A call does not fit its rule's parameters, or a rule's body is not a template of
+    assignments (the message says why). The transforms report it at the user's call."""
+
+
+class NumbaUnavailableError(TangentError):
+    """backend="numba" was requested but numba is not installed."""
+
+
+class CLIError(TangentError):
+    """Bad command-line input: the command line prints it and exits with status 2."""
+
+
 class CacheWarning(UserWarning):
     """The directory for generated modules cannot be used safely (not a directory, a
     symbolic link, owned by another user, writable by others, read-only or full): the
@@ -83,7 +139,7 @@ class OptimizerWarning(UserWarning):
     correct but may be less simplified than usual."""
 
 
-class RequestError(NotDifferentiableError, ValueError):
+class RequestError(InvalidArgumentError, NotDifferentiableError):
     """A transform's options are malformed: `wrt` names no parameter or one twice, an
     unknown mode or backend, an order below 1. Raised when the transform is built (by
     `request.make_request`), before any code is generated; a `ValueError` too, which is

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import guards
 from .api import Transform
-from .errors import NotDifferentiableError
+from .errors import InvalidArgumentError, NotDifferentiableError
 from .request import Params, make_request
 
 _FORWARD, _REVERSE = "fwd", "rev"
@@ -195,7 +195,7 @@ def _modes(modes) -> tuple:
         modes = (modes,)
     unknown = [m for m in modes if m not in names]
     if unknown or not modes:
-        raise ValueError(f"unknown mode {unknown[0] if unknown else modes!r}; use 'fwd' "
+        raise InvalidArgumentError(f"unknown mode {unknown[0] if unknown else modes!r}; use 'fwd' "
                          "and/or 'rev'")
     return tuple(dict.fromkeys(names[m] for m in modes))
 
@@ -418,7 +418,7 @@ def check_grads(func, args, order: int = 1, modes=("fwd", "rev"), eps: float = 1
     function, argument, mode, order, both values and the worst element on a mismatch, and
     NotDifferentiableError for complex arguments or outputs."""
     if order < 1:
-        raise ValueError(f"order must be at least 1, not {order}")
+        raise InvalidArgumentError(f"order must be at least 1, not {order}")
     args = tuple(args)
     modes = _modes(modes)
     ctx = _Context(eps, rtol, atol, seed)

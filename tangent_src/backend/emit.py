@@ -117,22 +117,22 @@ LIBRARIES = ("numpy", "scipy", "math")
 
 def helper_closure(helpers) -> list[str]:
     """The helpers and every runtime function they call, in a stable order."""
-    names = {n for n, v in vars(runtime).items() if inspect.isfunction(v) and
-             v.__module__ == runtime.__name__}
+    names = runtime.functions()
     todo, found = list(helpers), set()
     while todo:
         name = todo.pop()
         if name in found or name not in names:
             continue
         found.add(name)
-        source = inspect.getsource(getattr(runtime, name))
+        source = inspect.getsource(names[name])
         todo += [n for n in names if re.search(rf"\b{n}\(", source) and n not in found]
     return sorted(found)
 
 
 def runtime_source(helpers: list[str]) -> str:
     """The source of the runtime helpers (and what they call), for standalone modules."""
-    chunks = [inspect.getsource(getattr(runtime, h)) for h in helper_closure(helpers)]
+    functions = runtime.functions()
+    chunks = [inspect.getsource(functions[h]) for h in helper_closure(helpers)]
     return "\n\n".join(chunks)
 
 

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import re
 
-from ..errors import TangentError, UnsupportedSyntaxError
+from ..errors import NumbaUnavailableError, TangentError, UnsupportedSyntaxError
 from ..frontend.source import is_user_function
 from .load import stable_text
-
-
-class NumbaUnavailableError(TangentError):
-    """backend="numba" was requested but numba is not installed."""
 
 
 def require_numba():

@@ -6,7 +6,7 @@ conventions:
 
 - einsum (any subscripts: implicit output, ellipsis, repeated letters, up to 8 operands;
   not the interleaved operand/sublist form): the derivative with respect to an operand is
-  one `einsum_open` (runtime.py) with the subscripts rotated so that the operand is the
+  one `einsum_open` (runtime/products.py) with the subscripts rotated so that the operand is the
   output (`einsum_spec(subscripts, k)`); tensordot, inner and kron use the same helper.
 - np.dot: matmul's rule up to 2-D; above, a contraction of a's last axis with b's
   second-to-last (runtime dot_lhs / dot_rhs).

@@ -3,7 +3,7 @@ padding, gathering, sorting, and building arrays from computed values.
 
 All of these are linear in the array arguments: the tangent is the function applied to the
 tangents, the adjoint the transposed map (`pieces`, `untile`, `unrepeat`, `unpad`,
-`untake`, `untake_along_axis`, `unarray` in runtime.py, which add up repeated elements).
+`untake`, `untake_along_axis`, `unarray` in runtime/, which add up repeated elements).
 Sequence arguments (`np.concatenate((a, b))`) are tuples in the core language, and their
 adjoints tuples of adjoints. np.sort is np.take_along_axis with the (constant) argsort
 permutation. Integer index arguments and shapes are not differentiated.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import gast
 
 from ..core.walk import clone, walk
+from ..errors import TemplateError  # noqa: F401  (its old home: imported from here too)
 from .registry import Template
 
 
@@ -16,10 +17,6 @@ class Contribution:
     param: str
     expr: object
     accumulates: bool   # False when the template reads d[param] itself (it accumulates in place)
-
-
-class TemplateError(Exception):
-    """The call does not fit the rule's parameters (message says why)."""
 
 
 def bind(template: Template, result, args: list, keywords: dict) -> dict:

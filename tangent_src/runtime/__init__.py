@@ -1,0 +1,173 @@
+"""The helpers generated code calls, one module per family; this package re-exports them all.
+
+Generated modules import their helpers by name (`from tangent_src.runtime import
+unbroadcast`), rules and the numba overloads refer to them as `runtime.<name>`, and a
+standalone module copies their source (`functions()` finds every function a helper calls,
+private ones included). Each helper is self-contained NumPy and calls the others by their
+plain names, so the copies run without tangent_src.
+
+    refusals      refuse a case (`refuse`) or a complex value (`real_values`, `real_only`)
+    broadcasting  unbroadcast / broadcast_like / unreduce: gradients across broadcasts
+    accumulation  zeros_like, plus, copy_of, add_at: adjoints summed, also in place
+    indexing      set_at, zero_at, read_at: functional array writes; np.r_ / np.c_
+    tapes         the zeros of a taped value and the interval of checkpoints
+    containers    tuples, lists, dicts and objects as values
+    products      matmul, dot and einsum adjoints
+    elementwise   derivative factors with care at 0 (1 / x, log, a ** b, clip)
+    reductions    prod, cumsum, cumprod, median, average adjoints
+    special       sinc, polygamma, logsumexp weights
+    linalg        diagonals, triangles, blocks, expm, factorization guards
+    norms         np.linalg.norm and its variants
+    shaping       concatenate/stack, tile, repeat, pad, take adjoints
+    constructors  np.linspace and np.arange
+"""
+from __future__ import annotations
+
+import inspect
+import types
+
+from ..errors import (
+    DerivativeNotImplementedError,
+    DerivativeUndefinedError,
+    NotDifferentiableError,
+)
+from . import (
+    accumulation,
+    broadcasting,
+    constructors,
+    containers,
+    elementwise,
+    indexing,
+    linalg,
+    norms,
+    products,
+    reductions,
+    refusals,
+    shaping,
+    special,
+    tapes,
+)
+from .accumulation import add_at, add_attribute, copy_of, plus, zeros_like
+from .broadcasting import (
+    broadcast_like,
+    extremum_mask,
+    reduced_size,
+    sum_to,
+    unbroadcast,
+    unreduce,
+)
+from .constructors import arange_count, arange_unit, linspace_ramp, linspace_weights
+from .containers import (
+    attribute_tangent,
+    convert_like,
+    dict_keys,
+    left_part,
+    replicate,
+    right_part,
+    tuple_field,
+    unarray,
+)
+from .elementwise import (
+    clip_part,
+    falling,
+    log_or_zero,
+    pow_term,
+    power_slope,
+    reciprocal_or_zero,
+)
+from .indexing import (
+    index_concat,
+    index_concat_jvp,
+    index_concat_vjp,
+    read_at,
+    set_at,
+    zero_at,
+)
+from .linalg import (
+    block_embed,
+    block_part,
+    cross_checked,
+    diag_adjoint,
+    expm_np,
+    inv_offdiag,
+    pair_diff,
+    qr_checked,
+    solve_checked,
+    svd_checked,
+    symmetrize,
+    symmetrize_t,
+    transpose_if,
+    triangle,
+    undiagonal,
+    unit_eye,
+)
+from .norms import norm_axes, norm_curvature_check, norm_dual, norm_inv
+from .products import (
+    dot_lhs,
+    dot_rhs,
+    einsum_open,
+    einsum_spec,
+    kron_shape,
+    matmul_lhs,
+    matmul_rhs,
+    product,
+    product_spec,
+)
+from .reductions import (
+    average_weights,
+    cumsum_t,
+    group_axes,
+    masked_rows,
+    masked_rows_t,
+    prod_others,
+    ungroup_axes,
+)
+from .refusals import REFUSALS, real_only, real_values, refuse
+from .shaping import (
+    inverse_permutation,
+    join,
+    pad_checked,
+    pieces,
+    unpad,
+    unrepeat,
+    untake,
+    untake_along_axis,
+    untile,
+)
+from .special import one_if_none, polygamma_np, sinc_derivative
+from .tapes import checkpoint_every, zeros_like_last
+
+# the families, in the order their helpers are listed in HELPERS
+MODULES = (broadcasting, products, shaping, accumulation, tapes, indexing, containers,
+           elementwise, reductions, special, linalg, norms, constructors, refusals)
+
+# every helper generated code may call by name (a reserved name: see frontend/reserved.py)
+HELPERS: tuple[str, ...] = tuple(name for module in MODULES
+                                 for name in getattr(module, "HELPERS", ()))
+
+
+def functions() -> dict[str, types.FunctionType]:
+    """Every function of the runtime by name, private ones included: what a standalone
+    module may need to copy (a helper and the functions it calls)."""
+    return {name: value for module in MODULES for name, value in vars(module).items()
+            if inspect.isfunction(value) and value.__module__ == module.__name__}
+
+
+__all__ = [
+    "HELPERS", "MODULES", "REFUSALS", "add_at", "add_attribute", "arange_count", "arange_unit",
+    "attribute_tangent", "average_weights", "block_embed", "block_part", "broadcast_like",
+    "checkpoint_every", "clip_part", "convert_like", "copy_of", "cross_checked", "cumsum_t",
+    "DerivativeNotImplementedError", "DerivativeUndefinedError", "diag_adjoint", "dict_keys",
+    "dot_lhs", "dot_rhs", "einsum_open", "einsum_spec", "expm_np", "extremum_mask", "falling",
+    "functions", "group_axes", "index_concat", "index_concat_jvp", "index_concat_vjp",
+    "inv_offdiag", "inverse_permutation", "join", "kron_shape", "left_part", "linspace_ramp",
+    "linspace_weights", "log_or_zero", "masked_rows", "masked_rows_t", "matmul_lhs", "matmul_rhs",
+    "norm_axes", "norm_curvature_check", "norm_dual", "norm_inv", "NotDifferentiableError",
+    "one_if_none", "pad_checked", "pair_diff", "pieces", "plus", "polygamma_np", "pow_term",
+    "power_slope", "prod_others", "product", "product_spec", "qr_checked", "read_at", "real_only",
+    "real_values", "reciprocal_or_zero", "reduced_size", "refuse", "replicate", "right_part",
+    "set_at", "sinc_derivative", "solve_checked", "sum_to", "svd_checked", "symmetrize",
+    "symmetrize_t", "transpose_if", "triangle", "tuple_field", "unarray", "unbroadcast",
+    "undiagonal", "ungroup_axes", "unit_eye", "unpad", "unreduce", "unrepeat", "untake",
+    "untake_along_axis", "untile", "zero_at", "zeros_like", "zeros_like_last"
+]

@@ -1,0 +1,101 @@
+"""Adjoint accumulation: zeros of any structure (`zeros_like`), the sum of two adjoints
+that may be pytrees (`plus`), and in-place accumulation into an adjoint that generated code
+allocated itself (`copy_of`, `add_at`, `add_attribute`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .containers import tuple_field
+from .refusals import refuse
+
+
+def zeros_like(x):
+    """A float zero shaped like `x`; for a tuple, list or dict, the same structure of zeros."""
+    if isinstance(x, tuple):
+        items = tuple(zeros_like(item) for item in x)
+        return type(x)(*items) if hasattr(x, "_fields") else items  # keep a named tuple
+    if isinstance(x, list):
+        return [zeros_like(item) for item in x]
+    if isinstance(x, dict):
+        return {key: zeros_like(value) for key, value in x.items()}
+    if isinstance(x, (float, int)):
+        return 0.0
+    if hasattr(x, "__dict__") and not isinstance(x, np.ndarray):  # a parameter holder
+        return {key: zeros_like(value) for key, value in vars(x).items()
+                if isinstance(value, (float, np.ndarray, tuple, list, dict))}
+    return np.zeros(np.shape(x))
+
+
+def copy_of(x):
+    """A copy of `x` that generated code may write into: an array, list or dict is copied
+    (one level: add_at replaces items, it does not write into them), a number or tuple is
+    returned as is. Generated code starts every in-place accumulation (add_at) from a value
+    it allocated itself, never from an argument, a seed or tangent, or a global."""
+    if isinstance(x, np.ndarray):
+        return np.array(x, copy=True)
+    if isinstance(x, list):
+        return list(x)
+    if isinstance(x, dict):
+        return dict(x)
+    return x
+
+
+def add_at(acc, index, g):
+    """`acc[index] += g` for an adjoint accumulator; repeated indices add up. It writes into
+    `acc`, which generated code always allocated itself (see copy_of)."""
+    if isinstance(index, str) and not isinstance(acc, dict):
+        return add_attribute(acc, index, g)
+    if isinstance(acc, tuple):
+        items = list(acc)
+        items[index] = plus(items[index], g)
+        return type(acc)(*items) if hasattr(acc, "_fields") else tuple(items)
+    if isinstance(acc, (list, dict)):
+        acc[index] = plus(acc[index], g)
+        return acc
+    if isinstance(index, (int, np.integer, slice)) or (
+            isinstance(index, tuple) and all(isinstance(i, (int, np.integer, slice))
+                                             for i in index)):
+        acc[index] += g
+    else:
+        np.add.at(acc, index, g)
+    return acc
+
+
+def add_attribute(acc, name, g):
+    """acc plus the adjoint g of `value.name`: a field of a named tuple (slogdet's
+    .logabsdet), or an attribute of a real array (.T, .mT, .real, .imag)."""
+    if isinstance(acc, tuple):
+        fields = getattr(acc, "_fields", ())
+        return add_at(acc, fields.index(name) if name in fields else tuple_field(name), g)
+    if not isinstance(acc, (np.ndarray, float, int)):
+        refuse(f"the derivative of the attribute .{name} of a {type(acc).__name__}")
+    if name == "real":
+        return acc + g
+    if name == "imag":  # constant zero for a real array
+        return acc
+    if name in ("T", "mT"):
+        return acc + (np.transpose(g) if name == "T" else np.swapaxes(g, -1, -2))
+    refuse(f"the derivative of the attribute .{name} of an array")
+
+
+def plus(a, b):
+    """a + b, item by item for tuples, lists and dicts of arrays (pytree adjoints); a plain
+    0.0 stands for a zero of any structure."""
+    if _is_zero(b) and not _is_zero(a):
+        return a
+    if _is_zero(a) and isinstance(b, (dict, tuple, list)):
+        return b
+    if isinstance(a, dict):  # keys missing on one side are zeros there
+        keys = list(a) + [key for key in b if key not in a]
+        return {key: plus(a.get(key, 0.0), b.get(key, 0.0)) for key in keys}
+    if isinstance(a, (tuple, list)):
+        return type(a)(plus(x, y) for x, y in zip(a, b))
+    return a + b
+
+
+def _is_zero(x) -> bool:
+    return isinstance(x, float) and x == 0.0
+
+
+# the helpers generated code calls by name (imported from tangent_src.runtime)
+HELPERS = ("zeros_like", "copy_of", "add_at", "plus")

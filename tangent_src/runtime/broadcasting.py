@@ -1,0 +1,77 @@
+"""Broadcasting and reductions, in both directions: `unbroadcast` / `sum_to` sum a gradient
+back to the shape of the value NumPy broadcast, `broadcast_like` / `unreduce` spread a tangent
+or gradient over the shape a broadcast or reduction read, and `reduced_size` /
+`extremum_mask` give the weights of mean and of max/min."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def unbroadcast(g, like):
+    """Sum `g` over the axes NumPy broadcasting added or stretched, to the shape of `like`."""
+    if isinstance(like, (tuple, list, dict)):
+        return g  # containers are never broadcast
+    shape = np.shape(like)
+    if np.shape(g) == shape:
+        return g
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    return g.reshape(shape) if shape else g[()]
+
+
+def broadcast_like(t, like):
+    """A tangent `t` given the shape of `like` (forward mode: the result of broadcasting)."""
+    if isinstance(like, (tuple, list, dict)):
+        return t
+    shape = np.shape(like)
+    return t if np.shape(t) == shape else np.broadcast_to(t, shape)
+
+
+def sum_to(g, shape):
+    """Sum g over the axes that np.broadcast_to(x, np.shape(g)) added or stretched, for an x
+    of the given shape (the adjoint of np.broadcast_to)."""
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    return g.reshape(shape) if shape else g[()]
+
+
+def unreduce(g, like, axis=None, keepdims=False):
+    """Broadcast the gradient of a reduction over `axis` back to the shape of `like`."""
+    shape = np.shape(like)
+    if axis is not None and not keepdims:
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
+    return np.broadcast_to(g, shape) if shape else g
+
+
+def reduced_size(a, axis=None):
+    """How many elements a reduction over `axis` combines into each result (for mean), as a
+    NumPy integer so that var/std with ddof >= n divide by 0 as NumPy does (inf, then NaN,
+    like their values) instead of raising ZeroDivisionError."""
+    if axis is None:
+        return np.int64(np.size(a))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    shape = np.shape(a)
+    return np.int64(np.prod([shape[ax] for ax in axes]))
+
+
+def extremum_mask(a, y, axis=None, keepdims=False):
+    """Where `a` attains its max/min `y` (ties share the gradient evenly)."""
+    hit = np.asarray(a) == unreduce(y, a, axis=axis, keepdims=keepdims)
+    count = np.sum(hit, axis=axis, keepdims=True)
+    return hit / count
+
+
+# the helpers generated code calls by name (imported from tangent_src.runtime)
+HELPERS = ("unbroadcast", "broadcast_like", "sum_to", "unreduce", "reduced_size", "extremum_mask")

@@ -1,0 +1,96 @@
+"""Indexed reads and writes made functional: `set_at` / `zero_at` (an array write that keeps
+every earlier version for the backward pass), `read_at` (an adjoint read back by index or
+field), and np.r_ / np.c_.
+
+np.r_ / np.c_ (and any NumPy AxisConcatenator): `np.r_[a, 1:3, b]` is lowered to
+`index_concat(np.r_, (a, slice(1, 3), b))`. The result is a rearrangement of the value
+items (arrays, numbers, lists) next to constants made from the slices, so it is affine
+in the value items: the tangent is f(tangents) - f(zeros), and each item's adjoint reads
+g where a labelled probe of that item lands."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UnsupportedTypeError  # noqa: F401  (read by index_concat)
+from .containers import attribute_tangent
+
+
+def set_at(a, index, value):
+    """A copy of `a` with `a[index] = value` (an array write, made functional so every
+    earlier version stays intact for the backward pass)."""
+    if isinstance(a, dict):
+        out = dict(a)
+        out[index] = value
+        return out
+    if isinstance(a, list):
+        out = list(a)
+        out[index] = value
+        return out
+    out = np.array(a, dtype=np.result_type(a, value), copy=True)
+    out[index] = value
+    return out
+
+
+def zero_at(g, index):
+    """A copy of `g` with `g[index] = 0`: the adjoint that flows past an overwrite."""
+    return set_at(g, index, 0.0)
+
+
+def read_at(x, index):
+    """x[index]; for a str index, the field or attribute `index` (an adjoint read back by
+    the rules of add_at: `.logabsdet` of slogdet's result, `.real` of an array)."""
+    return attribute_tangent(x, index) if isinstance(index, str) else x[index]
+
+
+def _is_value_item(item) -> bool:
+    """An item of np.r_[...] that holds values (not a slice or a directive string)."""
+    return not isinstance(item, (slice, str))
+
+
+def _zeroed_items(items) -> tuple:
+    return tuple(np.zeros(np.shape(i)) if _is_value_item(i) else i for i in items)
+
+
+def index_concat(maker, items):
+    """`maker[items]` for np.r_ / np.c_, refusing the np.matrix results of 'r'/'c'."""
+    out = maker[tuple(items)]
+    if isinstance(out, np.matrix):
+        # UnsupportedTypeError here (a TypeError); TypeError in a standalone copy
+        refusal = globals().get("UnsupportedTypeError", TypeError)
+        raise refusal("np.r_['r', ...] / np.r_['c', ...] build np.matrix, which "
+                      "tangent_src does not differentiate; use np.r_['0,2', ...]")
+    return out
+
+
+def index_concat_jvp(maker, items, tangents):
+    """The tangent of index_concat(maker, items) for the tangents of its value items."""
+    moved = tuple(t if _is_value_item(i) else i for i, t in zip(items, tangents))
+    zeroed = _zeroed_items(items)
+    return np.asarray(maker[moved], dtype=float) - np.asarray(maker[zeroed], dtype=float)
+
+
+def index_concat_vjp(g, maker, items):
+    """The adjoint of index_concat(maker, items): per item, the part of g it filled,
+    shaped like the item (0.0 for slices and directive strings)."""
+    zeroed = _zeroed_items(items)
+    base = np.asarray(maker[zeroed], dtype=float)
+    g = np.broadcast_to(g, base.shape)
+    parts = []
+    for k, item in enumerate(items):
+        if not _is_value_item(item):
+            parts.append(0.0)
+            continue
+        shape = np.shape(item)
+        size = int(np.prod(shape))
+        probe = list(zeroed)
+        probe[k] = np.arange(1.0, size + 1.0).reshape(shape)
+        where = np.asarray(maker[tuple(probe)], dtype=float) - base
+        hit = where != 0
+        part = np.zeros(size)
+        np.add.at(part, where[hit].astype(np.intp) - 1, g[hit])
+        parts.append(part.reshape(shape) if shape else part[0])
+    return tuple(parts)
+
+
+# the helpers generated code calls by name (imported from tangent_src.runtime)
+HELPERS = ("set_at", "zero_at", "read_at", "index_concat", "index_concat_jvp", "index_concat_vjp")

@@ -1,0 +1,172 @@
+"""Linear algebra: diagonals and triangles (`undiagonal`, `diag_adjoint`, `symmetrize`,
+`symmetrize_t`, `transpose_if`, `triangle`, `unit_eye`), the gaps of eigen- and singular
+values (`pair_diff`, `inv_offdiag`), 2x2 block matrices (`block_embed`, `block_part`), the
+matrix exponential (`expm_np`), and the `*_checked` guards that refuse the factorizations
+and calls whose derivative is not implemented or not defined."""
+from __future__ import annotations
+
+import numpy as np
+
+from .refusals import real_values, refuse
+
+
+def undiagonal(g, like, offset=0, axis1=0, axis2=1):
+    """An array shaped like `like`, zero except for its diagonal (offset, axis1, axis2), which
+    holds g (shaped like np.diagonal's result): the adjoint of np.diagonal."""
+    out = np.zeros(np.shape(like), dtype=np.result_type(np.asarray(g).dtype, float))
+    moved = np.moveaxis(out, (axis1, axis2), (-2, -1))
+    n = np.shape(np.diagonal(moved, offset, -2, -1))[-1]
+    i = np.arange(n)
+    moved[..., i + max(-offset, 0), i + max(offset, 0)] = g
+    return out
+
+
+def diag_adjoint(g, v, k=0):
+    """The adjoint of np.diag(v, k): the k-th diagonal of g for a vector v, and for a
+    matrix v an array shaped like v that holds g on its k-th diagonal."""
+    if np.ndim(v) == 1:
+        return np.diagonal(g, k).copy()
+    out = np.zeros(np.shape(v), dtype=np.result_type(np.asarray(g).dtype, float))
+    i = np.arange(np.size(g))
+    out[i + max(-k, 0), i + max(k, 0)] = g
+    return out
+
+
+def pair_diff(w):
+    """D[..., i, j] = w[..., j] - w[..., i]: the gaps between eigen- or singular values."""
+    w = np.asarray(w)
+    return w[..., None, :] - w[..., :, None]
+
+
+def inv_offdiag(d):
+    """1 / d off the diagonal of the last two axes, 0 on it (infinite where two eigen- or
+    singular values coincide: there the vectors are not differentiable)."""
+    d = real_values(d)
+    eye = np.eye(np.shape(d)[-1], dtype=bool)
+    with np.errstate(divide="ignore"):
+        return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, d))
+
+
+def symmetrize(x, upper=False):
+    """The symmetric matrix that np.linalg.eigh / cholesky read from x: its lower triangle
+    mirrored (`upper` true or "U": its upper triangle)."""
+    upper = upper == "U" if isinstance(upper, str) else bool(upper)
+    if upper:
+        return np.triu(x) + np.swapaxes(np.triu(x, 1), -1, -2)
+    return np.tril(x) + np.swapaxes(np.tril(x, -1), -1, -2)
+
+
+def symmetrize_t(g, upper=False):
+    """The adjoint of symmetrize: g's triangle plus the mirror of the other one."""
+    upper = upper == "U" if isinstance(upper, str) else bool(upper)
+    gt = np.swapaxes(g, -1, -2)
+    if upper:
+        return np.triu(g) + np.triu(gt, 1)
+    return np.tril(g) + np.tril(gt, -1)
+
+
+def transpose_if(x, trans=False):
+    """np.swapaxes(x, -1, -2) if trans (True, 1, 2, "T" or "C"), else x."""
+    if not trans or trans == "N":
+        return x
+    return np.swapaxes(x, -1, -2)
+
+
+def triangle(a, lower=False, unit_diagonal=False):
+    """The triangle of `a` that scipy.linalg.solve_triangular reads (its diagonal zeroed when
+    unit_diagonal; add unit_eye for the ones)."""
+    t = np.tril(a) if lower else np.triu(a)
+    if unit_diagonal:
+        t = t - np.tril(np.triu(t))
+    return t
+
+
+def unit_eye(a, unit_diagonal=False):
+    """The identity shaped like the matrix `a` if unit_diagonal, else 0.0."""
+    return np.eye(np.shape(a)[-1]) if unit_diagonal else 0.0
+
+
+def svd_checked(x, a, full_matrices=True):
+    """x, a factor of np.linalg.svd(a, full_matrices), after checking that the factors are
+    differentiable: full_matrices=False, or a square `a` (else the extra singular vectors
+    are not unique)."""
+    m, n = np.shape(a)[-2:]
+    if full_matrices and m != n:
+        refuse("the derivative of np.linalg.svd(a, full_matrices=True) is defined "
+               "only for square a; pass full_matrices=False", undefined=True)
+    return x
+
+
+def solve_checked(x, a, b):
+    """x, after checking that np.linalg.solve(a, b) is not a 1-D b solved against a stack of
+    matrices (NumPy 2 broadcasts it; its derivative is not implemented)."""
+    if np.ndim(b) == 1 and np.ndim(a) > 2:
+        refuse("the derivative of np.linalg.solve(a, b) with a stacked `a` "
+               "and a 1-D `b`; pass b[..., None] (and take [..., 0])")
+    return x
+
+
+def qr_checked(x, a, mode="reduced"):
+    """x, a factor of np.linalg.qr(a, mode), after checking that the factorization is one
+    whose derivative is implemented: mode "reduced" (or "complete" with a square `a`), m >= n."""
+    m, n = np.shape(a)[-2:]
+    if mode not in ("reduced", "complete") or m < n or (mode == "complete" and m != n):
+        refuse(f"the derivative of np.linalg.qr is implemented for mode='reduced' "
+               f"and m >= n, not mode={mode!r} with shape {np.shape(a)}",
+               undefined=True)
+    return x
+
+
+def cross_checked(x, a, b):
+    """x, after checking that np.cross(a, b) is of 3-vectors (the rules' case; 2-vectors
+    have a scalar cross product)."""
+    if np.shape(a)[-1:] != (3,) or np.shape(b)[-1:] != (3,):
+        refuse("the derivative of np.cross of 2-vectors; pad them with a zero third "
+               "component")
+    return x
+
+
+def block_embed(g, i, j):
+    """A (2n, 2n) matrix (stacked over leading axes) that is zero except block (i, j) = g."""
+    g = np.asarray(g)
+    n = np.shape(g)[-1]
+    out = np.zeros(np.shape(g)[:-2] + (2 * n, 2 * n), dtype=np.result_type(g.dtype, float))
+    out[..., i * n:(i + 1) * n, j * n:(j + 1) * n] = g
+    return out
+
+
+def block_part(c, i, j):
+    """Block (i, j) of a (2n, 2n) matrix (stacked over leading axes)."""
+    n = np.shape(c)[-1] // 2
+    return c[..., i * n:(i + 1) * n, j * n:(j + 1) * n]
+
+
+def expm_np(a):
+    """The matrix exponential of `a` (stacked over leading axes), in NumPy: scaling and
+    squaring with the [13/13] Pade approximant (Higham 2005)."""
+    a = real_values(a)
+    n = a.shape[-1]
+    norm = float(np.max(np.sum(np.abs(a), axis=-2), initial=0.0))
+    squarings = max(0, int(np.ceil(np.log2(norm / 5.371920351148152)))) if norm > 0 else 0
+    a = a / 2.0 ** squarings
+    b = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+         129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+         40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+    eye = np.eye(n)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 +
+             b[3] * a2 + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + \
+        b[0] * eye
+    out = np.linalg.solve(v - u, v + u)
+    for _ in range(squarings):
+        out = out @ out
+    return out
+
+
+# the helpers generated code calls by name (imported from tangent_src.runtime)
+HELPERS = ("undiagonal", "diag_adjoint", "pair_diff", "inv_offdiag", "symmetrize", "symmetrize_t",
+           "transpose_if", "triangle", "unit_eye", "svd_checked", "solve_checked", "qr_checked",
+           "cross_checked", "block_embed", "block_part", "expm_np")

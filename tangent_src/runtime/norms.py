@@ -1,0 +1,99 @@
+"""Derivatives of np.linalg.norm, vector_norm and matrix_norm: the first derivative
+(`norm_dual`), the factor of the second (`norm_inv`), the refusal of second derivatives that
+are not implemented (`norm_curvature_check`) and the axes a norm reduces (`norm_axes`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .elementwise import reciprocal_or_zero
+from .refusals import real_values, refuse
+
+
+def norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+    """The derivative of y = np.linalg.norm(x, ord, axis, keepdims) with respect to x, shaped
+    like x: dy = sum(norm_dual * dx) over the reduced axes (kind "vector" / "matrix":
+    np.linalg.vector_norm / matrix_norm). Conventions: 0 where the norm is 0 (the
+    subgradient of least norm); ties of max/min-type norms share equally."""
+    x = real_values(x)
+    nd = x.ndim
+    if kind == "matrix":
+        axes = (nd - 2, nd - 1)
+    elif axis is None:
+        axes = tuple(range(nd))
+    else:
+        axes = tuple(a % nd for a in (axis if isinstance(axis, tuple) else (axis,)))
+    matrix = kind == "matrix" or (kind == "norm" and ord is not None and len(axes) == 2)
+    big = np.broadcast_to(y if keepdims else np.expand_dims(y, axes), x.shape)
+    if ord is None or ord == "fro" or (ord == 2 and not matrix):
+        return x / np.where(big == 0, 1.0, big)
+    sign = np.sign(x)
+    if not matrix:
+        if ord == 1:
+            return sign
+        if ord in (np.inf, -np.inf):
+            hit = np.abs(x) == big
+            return sign * hit / np.sum(hit, axis=axes, keepdims=True)
+        if ord == 0:  # the number of nonzero entries: piecewise constant
+            return np.zeros(x.shape)
+        if isinstance(ord, (int, float, np.integer, np.floating)):
+            return sign * (np.abs(x) / np.where(big == 0, 1.0, big)) ** (ord - 1)
+        refuse(f"the derivative of the vector norm ord={ord!r}")
+    r, c = axes
+    if ord in (1, -1, np.inf, -np.inf):
+        along = r if ord in (1, -1) else c
+        sums = np.sum(np.abs(x), axis=along, keepdims=True)
+        hit = sums == np.take(big, [0], axis=along)
+        return sign * hit / np.sum(hit, axis=(r, c), keepdims=True)
+    if ord in (2, -2, "nuc"):
+        u, s, vh = np.linalg.svd(np.moveaxis(x, (r, c), (-2, -1)), full_matrices=False)
+        if ord == "nuc":
+            w = np.ones_like(s)
+        else:
+            hit = s == (np.max(s, axis=-1, keepdims=True) if ord == 2 else
+                        np.min(s, axis=-1, keepdims=True))
+            w = hit / np.sum(hit, axis=-1, keepdims=True)
+        return np.moveaxis((u * w[..., None, :]) @ vh, (-2, -1), (r, c))
+    refuse(f"the derivative of the matrix norm ord={ord!r}")
+
+
+def norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+    """1 / y broadcast to x's shape for the 2-norm and the Frobenius norm (0 where y is 0:
+    second derivatives at 0 are 0, as for std and hypot; docs/conventions.md),
+    0 for the other norms: norm_dual is x * norm_inv plus a piecewise-constant part (or, for
+    the spectral and nuclear norms, a part built from singular vectors)."""
+    x = real_values(x)
+    nd = x.ndim
+    if kind == "matrix":
+        axes = (nd - 2, nd - 1)
+    elif axis is None:
+        axes = tuple(range(nd))
+    else:
+        axes = tuple(a % nd for a in (axis if isinstance(axis, tuple) else (axis,)))
+    matrix = kind == "matrix" or (kind == "norm" and ord is not None and len(axes) == 2)
+    if not (ord is None or ord == "fro" or (ord == 2 and not matrix)):
+        return np.zeros(x.shape)
+    big = np.broadcast_to(y if keepdims else np.expand_dims(y, axes), x.shape)
+    return reciprocal_or_zero(big)
+
+
+def norm_curvature_check(x, ord=None, axis=None, kind="norm"):
+    """0.0 where second derivatives of the norm are implemented (the 2-norm and Frobenius
+    norm, through norm_inv, and the piecewise-linear norms, whose duals are constant);
+    raises for the spectral and nuclear matrix norms and the vector p-norms of other p."""
+    nd = np.ndim(x)
+    n_axes = nd if axis is None else len(axis) if isinstance(axis, tuple) else 1
+    matrix = kind == "matrix" or (kind == "norm" and ord is not None and n_axes == 2)
+    if matrix and ord in (2, -2, "nuc"):
+        refuse(f"second derivatives of the matrix norm ord={ord!r}")
+    if not matrix and ord not in (None, "fro", 0, 1, 2, np.inf, -np.inf):
+        refuse(f"second derivatives of the vector norm ord={ord!r}")
+    return 0.0
+
+
+def norm_axes(axis=None, kind="norm"):
+    """The axes a norm reduces: (-2, -1) for np.linalg.matrix_norm, else `axis`."""
+    return (-2, -1) if kind == "matrix" else axis
+
+
+# the helpers generated code calls by name (imported from tangent_src.runtime)
+HELPERS = ("norm_dual", "norm_inv", "norm_curvature_check", "norm_axes")
