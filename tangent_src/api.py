@@ -9,136 +9,25 @@ from __future__ import annotations
 
 import functools
 import inspect
-import numbers
 import sys
-import threading
-from collections import OrderedDict
 
 import numpy as np
 
-from . import guards, runtime
-from .analysis.shapes import FUNCTION_TYPES, shape_class
-from .backend import numba as numba_backend
-from .backend.load import load_module, load_real_module
+from . import compiled as cache
+from . import guards
+from .analysis.shapes import FUNCTION_TYPES
+from .compiled import (
+    Compiled,
+    clear_cache,  # noqa: F401  (part of the public API, exported by __init__)
+    compiled_module,
+    is_cached,
+)
 from .compiler import ModuleBuilder
 from .errors import InvalidArgumentTypeError, NotDifferentiableError
-from .frontend.bindings import FunctionGuard
-from .frontend.depth import keeps_recursion_limit
 from .request import Request, make_request
+from .values import arg_classes, is_number, not_differentiable
 
-# key -> _Compiled, least recently used first. Bounded: an entry holds the user functions
-# it was generated from (and any function passed as an argument), so an unbounded cache
-# would keep every closure ever differentiated alive. A transform keeps the entries it
-# uses itself, so eviction costs at most a regeneration.
-_CACHE: OrderedDict = OrderedDict()
-CACHE_SIZE = 256
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
-_LOCK = threading.RLock()
-
-
-def clear_cache() -> None:
-    """Forget every generated function (the next call regenerates it)."""
-    with _LOCK:
-        _CACHE.clear()
-
-
-class _Compiled:
-    """A generated module: its source, its loaded function and facts about it."""
-
-    @keeps_recursion_limit  # a deep expression raises it while the code is generated
-    def __init__(self, request: Request, classes: tuple, inline: bool):
-        func, wrt, mode, backend = request.func, request.wrt, request.mode, request.backend
-        return_value, has_aux = request.return_value, request.has_aux
-        if backend == "numba":
-            numba_backend.require_numba()
-        builder = ModuleBuilder(inline=inline, run_optimizer=request.optimize)
-        if mode == "reverse":
-            self.main = builder.gradient(func, wrt, return_value=return_value,
-                                         arg_classes=classes, has_aux=has_aux)
-        elif mode == "split":  # value, saved = fwd(args); gradients = bwd(saved, seed)
-            self.main = builder.gradient(func, wrt, arg_classes=classes, split=True,
-                                         has_aux=has_aux)
-        else:
-            self.main = builder.tangent(func, wrt, return_value=return_value,
-                                        arg_classes=classes)
-        self.builder = builder
-        # grad checks that func returns a scalar; where shape inference proves it, the
-        # check costs nothing at run time
-        self.output = builder.output_kind(func, classes, has_aux) if mode != "forward" \
-            else "unknown"
-        self.source = builder.source(self.main)
-        fixed, live, user_modules = builder.live_globals()
-        fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
-        fixed.setdefault("np", np)
-        self.guards = builder.guards()
-        if hasattr(func, "__code__") and all(g.value is not func for g in self.guards):
-            self.guards.insert(0, FunctionGuard(func))  # a wrapper, unwrapped when parsed
-        loader = load_module
-        if backend == "numba":
-            self.guards = numba_backend.frozen_guards(live, self.guards, fixed, self.source)
-            loader = functools.partial(load_real_module,
-                                       salt=numba_backend.frozen_salt(self.guards))
-        module_ns, self.path = loader(self.source, self.main.name, fixed, live, user_modules,
-                                      self.guards)
-        if mode == "split":
-            self.function = module_ns[self.main.fwd_name]
-            self.backward = module_ns[self.main.bwd_name]
-        else:
-            self.function = module_ns[self.main.name]
-        args = self.main.parsed.node.args
-        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
-        self.backend = backend
-        self.checked = backend == "python"
-        if backend == "numba":
-            names = [node.name for fn in builder.functions for node in fn.nodes]
-            self.function = numba_backend.compile_module(module_ns, names, self.main.name,
-                                                         user_modules)
-
-    def stale(self) -> bool:
-        """Whether something the code was generated (or, under numba, compiled) for has
-        changed since (a callee rebound, a function's code or defaults replaced, a method
-        monkeypatched, a module attribute's shape class): then it is generated again."""
-        for guard in self.guards:  # noqa: SIM110  (a loop: half the cost of all() here)
-            if not guard.holds():
-                return True
-        return False
-
-    def call(self, args, kwargs):
-        """Run the generated function; under numba, a compilation failure (on the first
-        call) becomes an error located at the user's line."""
-        if self.checked:
-            return self.function(*args, **kwargs)
-        try:
-            result = self.function(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - numba's errors have many classes
-            if "numba" not in type(exc).__module__:
-                raise
-            parsed = self.main.parsed
-            raise numba_backend.located_numba_error(exc, self.source, self.path,
-                                                    parsed.filename, parsed.lines,
-                                                    parsed.node.lineno) from None
-        self.checked = True
-        return result
-
-
-def _key(request: Request, classes: tuple, inline: bool) -> tuple:
-    """The cache key of a generated module: what its code was generated from."""
-    return (request.code_key(), classes, inline)
-
-
-def _compiled(request: Request, classes: tuple = (), inline: bool = False) -> _Compiled:
-    """The generated module of `request` (whose `func` is the function parsed) for
-    arguments of these shape classes: cached while its guards hold."""
-    key = _key(request, classes, inline)
-    with _LOCK:
-        hit = _CACHE.get(key)
-        if hit is None or hit.guards and hit.stale():
-            hit = _CACHE[key] = _Compiled(request, classes, inline)
-            while len(_CACHE) > CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        else:
-            _CACHE.move_to_end(key)
-        return hit
 
 
 def _innermost(func):
@@ -152,21 +41,6 @@ def _signature(func):
         return inspect.signature(_innermost(func))
     except (TypeError, ValueError):
         return None
-
-
-def arg_classes(sig, args, kwargs) -> tuple:
-    """(parameter, shape class) pairs of a call: the key of one specialization."""
-    if sig is None:
-        return ()
-    try:
-        bound = sig.bind(*args, **kwargs)
-    except TypeError:  # extra trailing arguments: tangents or a seed
-        try:
-            bound = sig.bind(*args[:len(sig.parameters)], **kwargs)
-        except TypeError:
-            return ()
-    bound.apply_defaults()
-    return tuple((name, shape_class(value)) for name, value in bound.arguments.items())
 
 
 def _unbind(func, wrt: tuple) -> tuple:
@@ -250,13 +124,13 @@ class Transform:
         # generated for another transform to read: plain Python, no aux
         request = self._generation(self.target(classes), has_aux=False,
                                    backend="python")
-        return _compiled(request, classes, inline=True).function
+        return compiled_module(request, classes, inline=True).function
 
-    def compile(self, classes: tuple = ()) -> _Compiled:
+    def compile(self, classes: tuple = ()) -> Compiled:
         request = self._generation(self.target(classes),
                                    return_value=self.return_value or self.has_aux)
-        fresh = _key(request, classes, False) not in _CACHE
-        compiled = _compiled(request, classes)
+        fresh = not is_cached(request, classes)
+        compiled = compiled_module(request, classes)
         if self.verbose and fresh:
             print(compiled.source)
         return compiled
@@ -297,7 +171,7 @@ class Transform:
         self._check_inputs(compiled, args, kwargs)
         result = self._checked_call(compiled, classes, args, kwargs)
         if key is not None and compiled.checked:  # numba: compiled and run once already
-            if len(self._fast) >= CACHE_SIZE:  # keyed by function arguments too: bounded
+            if len(self._fast) >= cache.CACHE_SIZE:  # keyed by function arguments too: bounded
                 self._fast.clear()
             self._fast[key] = compiled
         return self._finish(result)
@@ -355,7 +229,7 @@ class Transform:
             return result
         return (result,)
 
-    def _check_inputs(self, compiled: _Compiled, args, kwargs) -> None:
+    def _check_inputs(self, compiled: Compiled, args, kwargs) -> None:
         """Refuse a wrt argument that has no derivative: an integer/bool, a string, None,
         or a container or object with no float inside. Runs on every new combination of
         argument types, shapes and dtypes (the fast path's key), so the answer does not
@@ -366,12 +240,12 @@ class Transform:
         for name in compiled.main.wrt:
             if name not in values:
                 continue  # a default value: the generated code's own business
-            problem = _not_differentiable(values[name])
+            problem = not_differentiable(values[name])
             if problem:
                 raise NotDifferentiableError(
                     f"cannot differentiate {name_of} with respect to '{name}': {problem}")
 
-    def _checked_call(self, compiled: _Compiled, classes: tuple, args, kwargs):
+    def _checked_call(self, compiled: Compiled, classes: tuple, args, kwargs):
         """Run the generated code for a new specialization, checking what `func` returned
         (a scalar for grad, a pair for has_aux) on the value the generated code computes:
         the user's function itself is never run, so a function that writes into its
@@ -392,8 +266,8 @@ class Transform:
         grads = self._split(classes).backward(saved, 1.0)
         return (value, grads) if self.return_value or self.has_aux else grads
 
-    def _split(self, classes: tuple) -> _Compiled:
-        return _compiled(self._generation(self.target(classes), mode="split",
+    def _split(self, classes: tuple) -> Compiled:
+        return compiled_module(self._generation(self.target(classes), mode="split",
                                           return_value=True, backend="python"), classes)
 
     def _forward_half(self, classes: tuple, args, kwargs):
@@ -436,55 +310,10 @@ class Transform:
                 f"grad requires {name_of} to return a scalar, but it returned an array of "
                 f"shape {np.shape(out)}; for array outputs use a vector-Jacobian product "
                 "(tangent_src.vjp) or sum the output")
-        if not _is_number(out):
+        if not is_number(out):
             raise NotDifferentiableError(
                 f"grad requires {name_of} to return a number, but it returned a "
                 f"{type(out).__name__} ({out!r:.40})")
-
-
-def _is_float_value(value) -> bool:
-    """A float or complex scalar or array (what a derivative can be taken of)."""
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    if isinstance(value, (float, complex, np.floating, np.complexfloating)):
-        return True
-    dtype = getattr(value, "dtype", None)
-    return isinstance(value, np.ndarray) and dtype.kind in "fc"
-
-
-def _is_number(value) -> bool:
-    """A number or numeric array (an integer result has a zero derivative)."""
-    if isinstance(value, (numbers.Number, np.number, np.bool_)):
-        return True
-    return isinstance(value, np.ndarray) and value.dtype.kind in "biufc"
-
-
-def _not_differentiable(value, depth: int = 0) -> str | None:
-    """Why a wrt argument has no derivative, or None when it has one: it is (or holds) a
-    float/complex number or array. Integers and bools are refused at the top level; inside
-    a container they are constants (their gradient is zero), but a container or object
-    with nothing differentiable in it is refused."""
-    if _is_float_value(value):
-        return None
-    kind = type(value).__name__
-    if isinstance(value, (bool, int, np.integer, np.bool_)) or (
-            isinstance(value, np.ndarray) and value.dtype.kind in "biu"):
-        return (f"it is an integer/bool value ({kind}); pass a float" if depth == 0 else
-                "integer")
-    if isinstance(value, (tuple, list, dict)):
-        items = list(value.values()) if isinstance(value, dict) else list(value)
-    elif hasattr(value, "__dict__") and not callable(value) and \
-            not isinstance(value, np.ndarray):
-        items = list(vars(value).values())  # a parameter holder: its attributes
-    else:
-        return f"it is of type {kind} ({value!r:.40}), not a float or an array of floats"
-    found = [_not_differentiable(item, depth + 1) for item in items]
-    if not found or any(f is None for f in found):
-        return None
-    if depth:
-        return "no float"
-    return (f"it is a {kind} with no float or float array in it ({value!r:.60}); pass "
-            "floats")
 
 
 def grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False, verbose: int = 0,
@@ -554,7 +383,7 @@ def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse
     request = standalone_request(func, wrt, mode, order, numba)
     func = guards.differentiable_target(func)
     for _ in range(order - 1):  # each time the generated derivative, as plain Python
-        func = _compiled(request.with_func(func, backend="python"), inline=True).function
+        func = compiled_module(request.with_func(func, backend="python"), inline=True).function
     builder = ModuleBuilder(run_optimizer=request.optimize)
     if mode == "reverse":
         main = builder.gradient(func, request.wrt, name=name)

@@ -1,0 +1,137 @@
+"""The in-memory cache of generated modules: a request (and the shape classes of the
+arguments) -> its generated source, the loaded function and the guards that say when it
+is stale. Bounded (least recently used goes first), so it never keeps every closure ever
+differentiated alive; thread-safe."""
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from . import runtime
+from .backend import numba as numba_backend
+from .backend.load import load_module, load_real_module
+from .compiler import ModuleBuilder
+from .frontend.bindings import FunctionGuard
+from .frontend.depth import keeps_recursion_limit
+from .request import Request
+
+# key -> Compiled, least recently used first. Bounded: an entry holds the user functions
+# it was generated from (and any function passed as an argument), so an unbounded cache
+# would keep every closure ever differentiated alive. A transform keeps the entries it
+# uses itself, so eviction costs at most a regeneration.
+_CACHE: OrderedDict = OrderedDict()
+CACHE_SIZE = 256
+_LOCK = threading.RLock()
+
+
+def clear_cache() -> None:
+    """Forget every generated function (the next call regenerates it)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+class Compiled:
+    """A generated module: its source, its loaded function and facts about it."""
+
+    @keeps_recursion_limit  # a deep expression raises it while the code is generated
+    def __init__(self, request: Request, classes: tuple, inline: bool):
+        func, wrt, mode, backend = request.func, request.wrt, request.mode, request.backend
+        return_value, has_aux = request.return_value, request.has_aux
+        if backend == "numba":
+            numba_backend.require_numba()
+        builder = ModuleBuilder(inline=inline, run_optimizer=request.optimize)
+        if mode == "reverse":
+            self.main = builder.gradient(func, wrt, return_value=return_value,
+                                         arg_classes=classes, has_aux=has_aux)
+        elif mode == "split":  # value, saved = fwd(args); gradients = bwd(saved, seed)
+            self.main = builder.gradient(func, wrt, arg_classes=classes, split=True,
+                                         has_aux=has_aux)
+        else:
+            self.main = builder.tangent(func, wrt, return_value=return_value,
+                                        arg_classes=classes)
+        self.builder = builder
+        # grad checks that func returns a scalar; where shape inference proves it, the
+        # check costs nothing at run time
+        self.output = builder.output_kind(func, classes, has_aux) if mode != "forward" \
+            else "unknown"
+        self.source = builder.source(self.main)
+        fixed, live, user_modules = builder.live_globals()
+        fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
+        fixed.setdefault("np", np)
+        self.guards = builder.guards()
+        if hasattr(func, "__code__") and all(g.value is not func for g in self.guards):
+            self.guards.insert(0, FunctionGuard(func))  # a wrapper, unwrapped when parsed
+        loader = load_module
+        if backend == "numba":
+            self.guards = numba_backend.frozen_guards(live, self.guards, fixed, self.source)
+            loader = functools.partial(load_real_module,
+                                       salt=numba_backend.frozen_salt(self.guards))
+        module_ns, self.path = loader(self.source, self.main.name, fixed, live, user_modules,
+                                      self.guards)
+        if mode == "split":
+            self.function = module_ns[self.main.fwd_name]
+            self.backward = module_ns[self.main.bwd_name]
+        else:
+            self.function = module_ns[self.main.name]
+        args = self.main.parsed.node.args
+        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.backend = backend
+        self.checked = backend == "python"
+        if backend == "numba":
+            names = [node.name for fn in builder.functions for node in fn.nodes]
+            self.function = numba_backend.compile_module(module_ns, names, self.main.name,
+                                                         user_modules)
+
+    def stale(self) -> bool:
+        """Whether something the code was generated (or, under numba, compiled) for has
+        changed since (a callee rebound, a function's code or defaults replaced, a method
+        monkeypatched, a module attribute's shape class): then it is generated again."""
+        for guard in self.guards:  # noqa: SIM110  (a loop: half the cost of all() here)
+            if not guard.holds():
+                return True
+        return False
+
+    def call(self, args, kwargs):
+        """Run the generated function; under numba, a compilation failure (on the first
+        call) becomes an error located at the user's line."""
+        if self.checked:
+            return self.function(*args, **kwargs)
+        try:
+            result = self.function(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - numba's errors have many classes
+            if "numba" not in type(exc).__module__:
+                raise
+            parsed = self.main.parsed
+            raise numba_backend.located_numba_error(exc, self.source, self.path,
+                                                    parsed.filename, parsed.lines,
+                                                    parsed.node.lineno) from None
+        self.checked = True
+        return result
+
+
+def cache_key(request: Request, classes: tuple, inline: bool) -> tuple:
+    """The cache key of a generated module: what its code was generated from."""
+    return (request.code_key(), classes, inline)
+
+
+def is_cached(request: Request, classes: tuple, inline: bool = False) -> bool:
+    """Whether the module of `request` for these classes is in the cache (fresh or not)."""
+    return cache_key(request, classes, inline) in _CACHE
+
+
+def compiled_module(request: Request, classes: tuple = (), inline: bool = False) -> Compiled:
+    """The generated module of `request` (whose `func` is the function parsed) for
+    arguments of these shape classes: cached while its guards hold."""
+    key = cache_key(request, classes, inline)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is None or hit.guards and hit.stale():
+            hit = _CACHE[key] = Compiled(request, classes, inline)
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        else:
+            _CACHE.move_to_end(key)
+        return hit

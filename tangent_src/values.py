@@ -1,0 +1,69 @@
+"""What the transforms ask of argument values: their shape classes (the key of one
+specialization of generated code) and whether a value can be differentiated."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .analysis.shapes import shape_class
+
+
+def arg_classes(sig, args, kwargs) -> tuple:
+    """(parameter, shape class) pairs of a call: the key of one specialization."""
+    if sig is None:
+        return ()
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError:  # extra trailing arguments: tangents or a seed
+        try:
+            bound = sig.bind(*args[:len(sig.parameters)], **kwargs)
+        except TypeError:
+            return ()
+    bound.apply_defaults()
+    return tuple((name, shape_class(value)) for name, value in bound.arguments.items())
+
+
+def is_float_value(value) -> bool:
+    """A float or complex scalar or array (what a derivative can be taken of)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (float, complex, np.floating, np.complexfloating)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    return isinstance(value, np.ndarray) and dtype.kind in "fc"
+
+
+def is_number(value) -> bool:
+    """A number or numeric array (an integer result has a zero derivative)."""
+    if isinstance(value, (numbers.Number, np.number, np.bool_)):
+        return True
+    return isinstance(value, np.ndarray) and value.dtype.kind in "biufc"
+
+
+def not_differentiable(value, depth: int = 0) -> str | None:
+    """Why a wrt argument has no derivative, or None when it has one: it is (or holds) a
+    float/complex number or array. Integers and bools are refused at the top level; inside
+    a container they are constants (their gradient is zero), but a container or object
+    with nothing differentiable in it is refused."""
+    if is_float_value(value):
+        return None
+    kind = type(value).__name__
+    if isinstance(value, (bool, int, np.integer, np.bool_)) or (
+            isinstance(value, np.ndarray) and value.dtype.kind in "biu"):
+        return (f"it is an integer/bool value ({kind}); pass a float" if depth == 0 else
+                "integer")
+    if isinstance(value, (tuple, list, dict)):
+        items = list(value.values()) if isinstance(value, dict) else list(value)
+    elif hasattr(value, "__dict__") and not callable(value) and \
+            not isinstance(value, np.ndarray):
+        items = list(vars(value).values())  # a parameter holder: its attributes
+    else:
+        return f"it is of type {kind} ({value!r:.40}), not a float or an array of floats"
+    found = [not_differentiable(item, depth + 1) for item in items]
+    if not found or any(f is None for f in found):
+        return None
+    if depth:
+        return "no float"
+    return (f"it is a {kind} with no float or float array in it ({value!r:.60}); pass "
+            "floats")
