@@ -25,13 +25,13 @@ from .analysis.shapes import (
 )
 from .backend import emit
 from .backend.assemble import ModuleAssembly
-from .core import build
 from .core.dataflow import all_names, assigned
 from .core.walk import walk
-from .errors import TangentError, UnsupportedSyntaxError
+from .errors import TangentError
 from .frontend.alias_facts import inlined_sites
 from .frontend.inline import inline_calls
 from .frontend.inplace_sites import check_inplace_sites
+from .frontend.resolve import resolver
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
 from .pipeline import Options, back_end, front_end
@@ -105,7 +105,7 @@ class ModuleBuilder(ModuleAssembly):
                     sites.extend(inlined_sites(found[0], self.inplace[(callee, frozenset())]))
                     return found
                 try:
-                    core.body = inline_calls(parsed, body, namer, _resolver(parsed),
+                    core.body = inline_calls(parsed, body, namer, resolver(parsed),
                                              callee_front_end, is_user_function) + [ret]
                 finally:
                     self.expanding.discard(func)
@@ -123,7 +123,7 @@ class ModuleBuilder(ModuleAssembly):
             given = dict(arg_classes)
             start = {p: None if is_container(given.get(p)) or is_binding(given.get(p))
                      else start_class(given.get(p)) for p in _params(core)}
-            inference = ShapeInference(_resolver(parsed), self.return_class)
+            inference = ShapeInference(resolver(parsed), self.return_class)
             self.class_cache[key] = inference.run(core, start)
         return self.class_cache[key]
 
@@ -132,7 +132,7 @@ class ModuleBuilder(ModuleAssembly):
         analysis/shapes.py: mutable_scalars)."""
         parsed, core, _ = self.front_end(func, _dicts(arg_classes))
         return frozenset(mutable_scalars(core, self.infer_classes(func, arg_classes),
-                                         arg_classes, _resolver(parsed)))
+                                         arg_classes, resolver(parsed)))
 
     def return_class(self, func, classes: tuple):
         """The shape class of a user function's result, for inference in its callers."""
@@ -184,7 +184,7 @@ class ModuleBuilder(ModuleAssembly):
         def subroutine(callee, active, call_ranks):
             return self.gradient(callee, active, arg_classes=call_ranks, split=True)
 
-        reverse = Reverse(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
+        reverse = Reverse(parsed, core, wrt_names, namer, resolver(parsed), subroutine, name,
                           return_value=return_value or split, classes=classes,
                           trees={p: c for p, c in arg_classes if is_container(c)},
                           has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)},
@@ -242,7 +242,7 @@ class ModuleBuilder(ModuleAssembly):
         def subroutine(callee, active, call_classes):
             return self.tangent(callee, active, return_value=True, arg_classes=call_classes)
 
-        forward = Forward(parsed, core, wrt_names, namer, _resolver(parsed), subroutine, name,
+        forward = Forward(parsed, core, wrt_names, namer, resolver(parsed), subroutine, name,
                           return_value=return_value, classes=classes,
                           trees={p: c for p, c in arg_classes if is_container(c)},
                           objects={p for p, c in arg_classes if is_object(c)},
@@ -285,33 +285,5 @@ def _dicts(arg_classes: tuple) -> frozenset:
 
 def _params(core) -> list[str]:
     return [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
-
-
-def _resolver(parsed: ParsedFunction):
-    """Map a function reference in user code (a name or dotted name) to the Python object."""
-    def resolve(expr):
-        dotted = build.dotted(expr)
-        if dotted is None:
-            return None
-        head, *rest = dotted.split(".")
-        parsed.resolved.add(head)
-        if rest:
-            parsed.paths.add(dotted)
-        if head in parsed.namespace:
-            obj = parsed.namespace[head]
-        elif hasattr(builtins, head):
-            obj = getattr(builtins, head)
-        else:
-            raise parsed.error(UnsupportedSyntaxError, expr, f"name '{head}' is not defined",
-                               construct="undefined name", hint="define or import it")
-        for part in rest:
-            try:
-                obj = getattr(obj, part)
-            except AttributeError:
-                raise parsed.error(UnsupportedSyntaxError, expr,
-                                   f"'{dotted}' does not exist", construct="undefined name",
-                                   hint="check the spelling") from None
-        return obj
-    return resolve
 
 

@@ -15,6 +15,7 @@ from .alias_facts import (
     params_of,
     read_later,
 )
+from .resolve import lookup
 
 
 class CallEffects:
@@ -39,7 +40,7 @@ class CallEffects:
         if name in self.nested:
             node, parsed, key = self.nested[name], self.parsed, id(self.nested[name])
         else:
-            func = self.parsed.namespace.get(name)
+            func = lookup(self.parsed, call.func)
             if not is_user_function(func):
                 return None
             key = func
