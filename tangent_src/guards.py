@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from .core.libraries import FOREIGN, root_module
 from .errors import NoDerivativeRuleError, NotDifferentiableError
 from .rules.registry import REGISTRY
 
@@ -99,7 +100,6 @@ def real_scalars(values: tuple) -> tuple:
 # -- transforming a function that has a rule --------------------------------------------
 _WRAPPERS: dict = {}
 _COUNTER = itertools.count()
-_FOREIGN = ("numpy", "scipy", "math", "builtins")
 
 
 def _has_rule(func) -> bool:
@@ -175,8 +175,8 @@ def differentiable_target(func):
     wrapper = rule_wrapper(func)
     if wrapper is not None:
         return wrapper
-    module = (getattr(func, "__module__", "") or "").split(".")[0]
-    if module in _FOREIGN or isinstance(func, np.ufunc):
+    module = root_module(func)
+    if module in FOREIGN or isinstance(func, np.ufunc):
         name = getattr(func, "__qualname__", repr(func))
         raise NoDerivativeRuleError(
             f"no derivative rule for {module}.{name}, so it cannot be transformed directly",

@@ -12,6 +12,7 @@ import gast
 
 from ..analysis.shapes import shape_class
 from ..core.dataflow import all_names
+from ..core.libraries import IMPORTABLE, LIBRARY_MODULES
 from ..core.walk import walk
 from ..errors import UnsupportedSyntaxError
 from ..frontend.bindings import (
@@ -24,7 +25,7 @@ from ..frontend.bindings import (
     ShapeGuard,
     binding_key,
 )
-from ..frontend.source import LIBRARY_MODULES, ParsedFunction
+from ..frontend.source import ParsedFunction
 from ..naming import Namer
 from . import emit
 
@@ -193,7 +194,7 @@ class ModuleAssembly:
             user_functions = sorted(
                 name for name in names if name in namespace and
                 inspect.isfunction(namespace[name]) and
-                (namespace[name].__module__ or "").split(".")[0] not in emit.LIBRARIES)
+                (namespace[name].__module__ or "").split(".")[0] not in IMPORTABLE)
             if user_functions:  # what the gradient calls must be compiled too
                 chunks.append("\n".join(f"{n} = numba.njit({n})" for n in user_functions))
         for fn in self.functions:
@@ -250,4 +251,4 @@ def _importable(value) -> bool:
     if isinstance(value, type(os)):
         return True
     module = (getattr(value, "__module__", None) or "").split(".")[0]
-    return module in emit.LIBRARIES and bool(getattr(value, "__name__", None))
+    return module in IMPORTABLE and bool(getattr(value, "__name__", None))

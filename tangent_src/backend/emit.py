@@ -12,6 +12,7 @@ import gast
 
 from .. import runtime
 from ..core.dataflow import names_with_ctx
+from ..core.libraries import IMPORTABLE
 from ..core.markers import MARKER, marker_text
 from ..core.walk import walk
 
@@ -95,7 +96,7 @@ def import_lines(names: list[str], namespace: dict, module_of: dict,
             continue
         obj_module = getattr(value, "__module__", None) or ""
         obj_name = getattr(value, "__name__", None)
-        if obj_name and obj_module.split(".")[0] in LIBRARIES:
+        if obj_name and obj_module.split(".")[0] in IMPORTABLE:
             entry = obj_name if obj_name == name else f"{obj_name} as {name}"
             froms.setdefault(obj_module, []).append(entry)
         else:
@@ -112,7 +113,6 @@ def import_lines(names: list[str], namespace: dict, module_of: dict,
     return lines, helpers
 
 
-LIBRARIES = ("numpy", "scipy", "math")
 
 
 def helper_closure(helpers) -> list[str]:

@@ -78,7 +78,7 @@ def _unique(guards: list) -> list:
 def _user_module(value) -> bool:
     import types
 
-    from ..frontend.source import LIBRARY_MODULES
+    from ..core.libraries import LIBRARY_MODULES
     return isinstance(value, types.ModuleType) and \
         value.__name__.split(".")[0] not in LIBRARY_MODULES
 

@@ -14,10 +14,11 @@ import gast
 import numpy
 
 from ..core import build
+from ..core.libraries import is_library_object
 from ..core.walk import clone, walk
 from ..naming import Namer
 from .bindings import AttrRef, FunctionGuard, Guard
-from .source import ParsedFunction, is_library_object, is_user_function, parse_function
+from .source import ParsedFunction, is_user_function, parse_function
 
 # construct -> (what to call it, hint). One line per unsupported statement or expression.
 UNSUPPORTED = {

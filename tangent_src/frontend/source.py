@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import gast
 
+from ..core.libraries import is_library_object
 from ..core.walk import walk
 from ..errors import SourceChangedError, SourceUnavailableError, UnsupportedSyntaxError
 from .bindings import CellRef, FixedRef, GlobalRef, Ref
@@ -18,24 +19,12 @@ from .depth import allow_depth, nesting_depth
 from .find_def import lambda_def, lambda_in_file, unwrap
 from .freshness import generated_lines, source_matches
 
-# Libraries whose Python functions are never differentiated from their source: a call of
-# one needs a registered rule (or a nondifferentiable registration), else it is refused.
-# The one list every stage consults (reverse/forward/compiler via is_user_function, the
-# method lowering in lower.py, the numba back end).
-LIBRARY_MODULES = ("numpy", "scipy", "math", "builtins", "tangent_src", "numba")
-
 
 def is_user_function(func) -> bool:
     """A plain Python function outside the libraries: differentiated from its source."""
     if not inspect.isfunction(func):
         return False
     return not is_library_object(func)
-
-
-def is_library_object(obj) -> bool:
-    """Whether `obj` (a function or class) is defined by one of LIBRARY_MODULES."""
-    module = (getattr(obj, "__module__", "") or "").split(".")[0]
-    return module in LIBRARY_MODULES
 
 
 @dataclass

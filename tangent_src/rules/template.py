@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import gast
 
+from ..core.libraries import ARRAY_LIBRARIES
 from ..core.walk import clone, walk
 from ..errors import TemplateError  # noqa: F401  (its old home: imported from here too)
 from .registry import Template
@@ -153,7 +154,7 @@ def array_operands(template: Template, values: dict, dnames: dict, sequences: se
     {parameter: the list's name} for the parameters converted."""
     converted: dict = {}
     module = getattr(template.key, "__module__", None) or type(template.key).__module__
-    if module.split(".")[0] not in ("numpy", "scipy"):  # operators, builtins, helpers
+    if module.split(".")[0] not in ARRAY_LIBRARIES:  # operators, builtins, helpers
         return converted
     for param in template.params[1:]:
         value = values.get(param)
