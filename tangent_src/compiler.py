@@ -31,7 +31,7 @@ from .core.walk import walk
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.aliases import check_inplace_sites, inlined_sites
 from .frontend.anf import assigned
-from .frontend.inline import inline_calls
+from .transform.inline import inline_calls
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
 from .pipeline import Options, back_end, front_end

@@ -40,7 +40,7 @@ STAGES = (
           "desugar to the core language: loops with flags for break/continue, one return"),
     Stage("anf", "frontend/anf.py",
           "one operation per statement, versioned names (h, h2) instead of overwrites"),
-    Stage("inline", "frontend/inline.py",
+    Stage("inline", "transform/inline.py",
           "inline user functions (only for code that will be differentiated again)"),
     Stage("analyses", "analysis/",
           "activity (what varies with the inputs) and shape classes"),
