@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 
 import gast
 
-from . import rules  # noqa: F401  (registers the rule tables)
+from . import (
+    rules,  # noqa: F401  (registers the rule tables)
+    runtime,
+)
 from .analysis.shapes import (
     ShapeInference,
     is_binding,
@@ -27,15 +30,16 @@ from .backend import emit
 from .backend.assemble import ModuleAssembly
 from .core import build
 from .core.dataflow import all_names
+from .core.helpers import CORE_HELPERS
 from .core.walk import walk
 from .errors import TangentError, UnsupportedSyntaxError
 from .frontend.aliases import check_inplace_sites, inlined_sites
 from .frontend.anf import assigned
-from .transform.inline import inline_calls
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
 from .pipeline import Options, back_end, front_end
 from .transform.forward import Forward
+from .transform.inline import inline_calls
 from .transform.reverse import Reverse, check_wrt
 from .transform.split import split_function
 
@@ -295,6 +299,8 @@ def _resolver(parsed: ParsedFunction):
             parsed.paths.add(dotted)
         if head in parsed.namespace:
             obj = parsed.namespace[head]
+        elif head in CORE_HELPERS:  # written by lowering (core/helpers.py)
+            obj = getattr(runtime, head)
         elif hasattr(builtins, head):
             obj = getattr(builtins, head)
         else:

@@ -13,7 +13,9 @@ import re
 import gast
 import numpy
 
-from ..core import build
+from ..core import blocks, build
+from ..core.helpers import CORE_HELPERS
+from ..core.tables import CHECKPOINT, HOOK, Hook
 from ..core.walk import clone, walk
 from ..naming import Namer
 from .bindings import AttrRef, FunctionGuard, Guard
@@ -119,6 +121,13 @@ class Lowerer:
                                           "import numpy as np in the module")
         self.parsed.namespace["np"] = numpy
         return "np"
+
+    def helper(self, name: str) -> gast.Name:
+        """A call target for one of the core language's helpers (core/helpers.py); the
+        name is reserved so that no temporary shadows it."""
+        assert name in CORE_HELPERS, name
+        self.namer.reserve(name)
+        return build.name(name)
 
     # -- checks -----------------------------------------------------------------
     def check_expr(self, expr):
@@ -322,24 +331,24 @@ class Lowerer:
         return []
 
     def stmt_With(self, node):
-        """Only the gradient-surgery blocks: insert_grad_of(x) as dx, and checkpoint()."""
-        from .. import surgery
+        """Only the gradient-surgery blocks (core/blocks.py): insert_grad_of(x) as dx, and
+        checkpoint()."""
         hint = ("only 'with tangent_src.insert_grad_of(x) as dx:' and "
                 "'with tangent_src.checkpoint():' are supported; move this block out")
         if len(node.items) != 1 or not isinstance(node.items[0].context_expr, gast.Call):
             raise self.parsed.unsupported(node, "with", hint)
         item = node.items[0]
         call = item.context_expr
-        kind = self._resolve_dotted(call.func)
-        if kind is surgery.insert_grad_of:
+        kind = blocks.block_kind(self._resolve_dotted(call.func))
+        if kind == blocks.HOOK_BLOCK:
             if len(call.args) != 1 or not isinstance(call.args[0], gast.Name) or \
                     not isinstance(item.optional_vars, gast.Name) or call.keywords:
                 raise self.parsed.unsupported(node, "insert_grad_of without 'as'",
                                               "write: with insert_grad_of(x) as dx:")
             hook = gast.With(items=[], body=node.body, type_comment=None)
-            hook.hook = (call.args[0].id, item.optional_vars.id)
+            HOOK[hook] = Hook(call.args[0].id, item.optional_vars.id)
             return [_located(hook, node)]
-        if kind is surgery.checkpoint:
+        if kind == blocks.CHECKPOINT_BLOCK:
             every = call.args[0] if call.args else next(
                 (k.value for k in call.keywords if k.arg == "every"), None)
             body = self.block(node.body)
@@ -348,7 +357,7 @@ class Lowerer:
                 raise self.parsed.unsupported(node, "checkpoint() without a for-loop",
                                               "put a 'for i in range(n):' loop inside it")
             for loop in loops:
-                loop.checkpoint = every if every is not None else build.const(0)
+                CHECKPOINT[loop] = every if every is not None else build.const(0)
             return body
         raise self.parsed.unsupported(node, "with", hint)
 
@@ -429,10 +438,8 @@ class Lowerer:
             conds = [Rename().visit(clone(c)) for c in gen.ifs]
             loops.append((target, it, conds))
         if is_dict:
-            from .. import runtime
-            self.parsed.namespace.setdefault("set_at", runtime.set_at)
             key, value = (Rename().visit(clone(e)) for e in (node.key, node.value))
-            inner = [_located(build.assign(acc, gast.Call(func=build.name("set_at"),
+            inner = [_located(build.assign(acc, gast.Call(func=self.helper("set_at"),
                                                      args=[build.name(acc), key, value],
                                                      keywords=[])), node)]
             start = gast.Dict(keys=[], values=[])
@@ -452,8 +459,6 @@ class Lowerer:
 
     def expand_dict(self, node):
         """`{'W': W, 'b': b}` -> a dict built key by key (its adjoint is a dict too)."""
-        from .. import runtime
-        self.parsed.namespace.setdefault("set_at", runtime.set_at)
         acc = self.namer.fresh("mapping")
         self.locals.add(acc)
         stmts = [_located(build.assign(acc, gast.Dict(keys=[], values=[])), node)]
@@ -461,7 +466,8 @@ class Lowerer:
             if key is None:
                 raise self.parsed.unsupported(node, "dict unpacking (**)", "list the keys")
             stmts.append(_located(build.assign(acc, gast.Call(
-                func=build.name("set_at"), args=[build.name(acc), key, value], keywords=[])), node))
+                func=self.helper("set_at"), args=[build.name(acc), key, value], keywords=[])),
+                node))
         return self.block(stmts), acc
 
     def hoist_local_calls(self, expr):
@@ -630,12 +636,7 @@ class Lowerer:
         if not isinstance(target.value, gast.Name):
             raise self.parsed.unsupported(target, "assignment into a nested element",
                                           "assign to a local array: a[i, j] = v")
-        from .. import runtime
-        self.parsed.namespace.setdefault("set_at", runtime.set_at)
-        if self.parsed.namespace["set_at"] is not runtime.set_at:
-            raise self.parsed.unsupported(target, "array writes in a module that defines "
-                                          "'set_at'", "rename your 'set_at'")
-        call = gast.Call(func=build.name("set_at"),
+        call = gast.Call(func=self.helper("set_at"),
                          args=[build.name(target.value.id), _index_value(target.slice), value],
                          keywords=[])
         return [_located(build.assign(target.value.id, _located(call, node)), node)]
@@ -740,18 +741,14 @@ class Lowerer:
         value read as `d[k]` at the top of the body; `for k in d` for a dict parameter too."""
         it = node.iter
         if isinstance(it, gast.Name) and it.id in self.dicts:
-            from .. import runtime
-            self.parsed.namespace.setdefault("dict_keys", runtime.dict_keys)
-            node.iter = _located(build.call("dict_keys", [it]), it)
+            node.iter = _located(build.call(self.helper("dict_keys"), [it]), it)
             return
         if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and
                 it.func.attr in ("items", "values", "keys") and not it.args and
                 isinstance(it.func.value, gast.Name) and it.func.value.id in self.locals):
             return
-        from .. import runtime
-        self.parsed.namespace.setdefault("dict_keys", runtime.dict_keys)
         mapping = it.func.value
-        keys = gast.Call(func=build.name("dict_keys"), args=[mapping], keywords=[])
+        keys = gast.Call(func=self.helper("dict_keys"), args=[mapping], keywords=[])
         kind, target = it.func.attr, node.target
         if kind == "keys":
             node.iter = _located(keys, it)
@@ -1054,8 +1051,7 @@ class _Methods(gast.NodeTransformer):
                     item,
                     f"'{item.value}' in {build.dotted(node.value)}[...] (it builds np.matrix)",
                     "use a directive such as '0,2' or '-1,2,0', which builds an ndarray")
-        from .. import runtime
-        func = self.bind("index_concat", runtime.index_concat, node)
+        func = self.lowerer.helper("index_concat")
         return _located(gast.Call(func=func, args=[node.value, items], keywords=[]), node)
 
     def visit_Attribute(self, node):

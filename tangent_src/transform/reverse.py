@@ -28,6 +28,7 @@ from ..analysis.activity import (
 from ..analysis.shapes import call_class
 from ..core import build
 from ..core.markers import line_marker, section_marker
+from ..core.tables import CHECKPOINT, COPY_BACK, HOOK, NodeTable
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError, NotDifferentiableError, UnsupportedSyntaxError
 from ..frontend.anf import assigned
@@ -46,6 +47,10 @@ from .base import (
     tree_names,
 )
 from .specialize import Specializer
+
+# On a while-loop of the primal: the name of its iteration counter (the adjoint loop runs
+# that many times).
+WHILE_COUNTER: NodeTable[str] = NodeTable("while_counter", str)
 
 
 @dataclass
@@ -112,7 +117,7 @@ class Reverse:
                 self.count_while_loops(stmt.orelse)
             if isinstance(stmt, gast.While):
                 count = self.namer.fresh("n_iter")
-                stmt.counter = count
+                WHILE_COUNTER[stmt] = count
                 stmts.insert(idx, _located(build.assign(count, build.const(0)), stmt))
                 stmt.body.append(_located(build.assign(
                     count, build.add(build.name(count), build.const(1))), stmt))
@@ -229,7 +234,7 @@ class Reverse:
                 out.append(stmt)
             elif isinstance(stmt, gast.With):  # insert_grad_of: runs in the backward pass only
                 continue
-            elif getattr(stmt, "checkpoint", None) is not None:
+            elif stmt in CHECKPOINT:
                 if in_loop:
                     raise self.parsed.unsupported(stmt, "checkpoint() inside another loop",
                                                   "checkpoint the outermost loop")
@@ -311,7 +316,8 @@ class Reverse:
         start, stop = (args[0], args[1]) if len(args) > 1 else (build.const(0), args[0])
         every = self.namer.fresh("every")
         count = gast.BinOp(left=clone(stop), op=gast.Sub(), right=clone(start))
-        out = [build.assign(every, build.call("checkpoint_every", [count, clone(loop.checkpoint)]))]
+        out = [build.assign(every, build.call("checkpoint_every",
+                                              [count, clone(CHECKPOINT[loop])]))]
         index = loop.target.id
         saves = []
         loop.checkpoint_tapes = []
@@ -363,7 +369,7 @@ class Reverse:
 
     def hook(self, stmt) -> list:
         """insert_grad_of(x) as dx: the body, with dx naming x's adjoint at this point."""
-        var, alias = stmt.hook
+        var, alias = HOOK[stmt]
         dname = self.d(var) if var in self.varied else None
         if dname is None:
             return []
@@ -431,8 +437,8 @@ class Reverse:
             elif isinstance(stmt, gast.While):
                 body = self.adjoint_block(stmt.body, getattr(stmt, "carried_tapes", []), [])
                 out.append(gast.For(target=build.name(self.namer.fresh("_"), gast.Store()),
-                                    iter=build.call("range", [build.name(stmt.counter)]), body=body,
-                                    orelse=[], type_comment=None))
+                                    iter=build.call("range", [build.name(WHILE_COUNTER[stmt])]),
+                                    body=body, orelse=[], type_comment=None))
         return out
 
     def adjoint_assign(self, stmt) -> list:
@@ -817,7 +823,7 @@ def _definitely_assigned(stmts) -> list[str]:
 
 
 def _is_copy_back(stmt) -> bool:
-    return getattr(stmt, "copy_back", False)
+    return stmt in COPY_BACK
 
 
 def _located(stmt, loc):
