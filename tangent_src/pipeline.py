@@ -36,7 +36,7 @@ STAGES = (
           "read the source (file and line numbers kept), parse it, bind every free name"),
     Stage("aliases", "frontend/aliases.py",
           "refuse in-place writes into arrays that may share memory with another name"),
-    Stage("lower", "frontend/lower.py",
+    Stage("lower", "frontend/lower/",
           "desugar to the core language: loops with flags for break/continue, one return"),
     Stage("anf", "frontend/anf.py",
           "one operation per statement, versioned names (h, h2) instead of overwrites"),
