@@ -56,17 +56,9 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         self.factories: dict = {}         # user function -> its ParsedFunction, or None
 
     def numpy_name(self) -> str:
-        """The name the user's module binds NumPy to (bound as `np` if it has none)."""
-        for name in ("np", "numpy"):
-            if self.parsed.namespace.get(name) is numpy:
-                return name
-        for name, value in sorted(self.parsed.namespace.items()):
-            if value is numpy:
-                return name
-        if "np" in self.parsed.namespace or "np" in self.locals:
-            raise self.parsed.unsupported(self.parsed.node, "array methods without numpy",
-                                          "import numpy as np in the module")
-        self.parsed.namespace["np"] = numpy
+        """The name lowered code reads NumPy by: `np`, which the front end binds to NumPy in
+        every parsed function (a user's own `np` is renamed apart: reserved.py)."""
+        assert self.parsed.namespace.get("np") is numpy
         return "np"
 
     def helper(self, name: str) -> gast.Name:
