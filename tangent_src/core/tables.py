@@ -2,7 +2,7 @@
 
 A stage that learns something about a node another stage needs (this assignment copies a
 loop's new value back, this loop is checkpointed) records it in a table rather than as an
-ad-hoc attribute: `getattr(stmt, "copy_back", False)` reads a typo as "absent", while a
+ad-hoc attribute: `getattr(stmt, 'copy_back', False)` reads a typo as "absent", while a
 table is one named object (a typo is a NameError), checks the type of what is stored, and
 is where the fact is documented.
 
