@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import builtins
 import copy
+import functools
 import re
 from dataclasses import dataclass, field
 
 import gast
 
-from . import rules  # noqa: F401  (registers the rule tables)
+from . import (
+    rules,  # noqa: F401  (registers the rule tables)
+    runtime,
+)
 from .analysis.shapes import (
     ShapeInference,
     is_binding,
@@ -26,17 +30,18 @@ from .analysis.shapes import (
 from .backend import emit
 from .backend.assemble import ModuleAssembly
 from .core.dataflow import all_names, assigned
+from .core.helpers import CORE_HELPERS
 from .core.walk import walk
 from .errors import TangentError
 from .frontend.alias_facts import inlined_sites
-from .frontend.inline import inline_calls
 from .frontend.inplace_sites import check_inplace_sites
-from .frontend.resolve import resolver
+from .frontend.resolve import lookup
 from .frontend.source import ParsedFunction, parse_function
 from .naming import Namer
 from .pipeline import Options, back_end, front_end
 from .request import Params, resolve_wrt
 from .transform.forward import Forward
+from .transform.inline import inline_calls
 from .transform.reverse import Reverse
 from .transform.split import split_function
 
@@ -285,5 +290,14 @@ def _dicts(arg_classes: tuple) -> frozenset:
 
 def _params(core) -> list[str]:
     return [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
+
+
+def resolver(parsed: ParsedFunction):
+    """Find what a name or dotted name in `parsed` refers to (frontend/resolve.py), where
+    the helpers lowering writes (core/helpers.py) mean the runtime functions."""
+    return functools.partial(lookup, parsed, strict=True, helpers=_CORE_HELPER_FUNCTIONS)
+
+
+_CORE_HELPER_FUNCTIONS = {name: getattr(runtime, name) for name in CORE_HELPERS}
 
 

@@ -1,6 +1,7 @@
 """Gradient surgery that user code calls directly."""
 from __future__ import annotations
 
+from .core.blocks import CHECKPOINT_BLOCK, HOOK_BLOCK, register_block
 from .rules.registry import nondifferentiable
 
 
@@ -27,6 +28,9 @@ class insert_grad_of:  # noqa: N801 - used as a context manager, like a function
         return False
 
 
+register_block(insert_grad_of, HOOK_BLOCK)
+
+
 class checkpoint:  # noqa: N801 - used as a context manager, like a function
     """`with checkpoint():` around a `for i in range(...)` loop: the gradient stores the
     loop state only every `every` iterations (default: about sqrt(n)) and recomputes the
@@ -40,3 +44,6 @@ class checkpoint:  # noqa: N801 - used as a context manager, like a function
 
     def __exit__(self, *exc):
         return False
+
+
+register_block(checkpoint, CHECKPOINT_BLOCK)

@@ -17,6 +17,7 @@ import gast
 
 from ..core import build
 from ..core.dataflow import assigned, reads, upward_exposed
+from ..core.tables import CHECKPOINT, COPY_BACK, HOOK, Hook
 from ..core.walk import clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
@@ -359,7 +360,7 @@ class ANF:
         for var, loop_name in carried.items():
             if self.versions.get(var) != loop_name:
                 copy_back = _locate(build.assign(loop_name, build.name(self.versions[var])), node)
-                copy_back.copy_back = True
+                COPY_BACK[copy_back] = True
                 body.append(copy_back)
             self.versions[var] = loop_name
 
@@ -382,19 +383,19 @@ class ANF:
         self.versions[index] = name
         loop = gast.For(target=build.name(name, gast.Store()), iter=iter_call, body=body, orelse=[],
                         type_comment=None)
-        if hasattr(node, "checkpoint"):
-            loop.checkpoint = self.atom(node.checkpoint)
+        if node in CHECKPOINT:
+            CHECKPOINT[loop] = self.atom(CHECKPOINT[node])
         self.emit(loop, node)
         self.close_frame(outer, loop)
 
     def stmt_With(self, node):
         """insert_grad_of: its body reads the current versions of the names it uses."""
-        var, alias = node.hook
+        var, alias = HOOK[node]
         if var not in self.versions:
             raise self.parsed.unsupported(node, f"insert_grad_of of '{var}' before it is "
                                           "assigned", "call it after the assignment")
         hook = gast.With(items=[], body=node.body, type_comment=None)
-        hook.hook = (self.versions[var], alias)
+        HOOK[hook] = Hook(self.versions[var], alias)
         versions = dict(self.versions)
 
         class Current(gast.NodeTransformer):

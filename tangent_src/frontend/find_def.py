@@ -74,11 +74,11 @@ def lambda_def(module, func):
     the variable it is assigned to); None when the line holds no unique match."""
     code = func.__code__
     params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
-    found = []
+    found, assigned = [], {}  # assigned: id of a lambda -> the name it is assigned to
     for node in walk(module):
-        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
-            node.value.assigned = node.targets[0].id if isinstance(node.targets[0], gast.Name) \
-                else None
+        if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) and \
+                isinstance(node.targets[0], gast.Name):
+            assigned[id(node.value)] = node.targets[0].id
         if isinstance(node, gast.Lambda) and node.lineno == code.co_firstlineno:
             args = node.args
             if [a.id for a in args.posonlyargs + args.args + args.kwonlyargs] == params:
@@ -86,7 +86,7 @@ def lambda_def(module, func):
     if len(found) != 1:
         return None
     lam = found[0]
-    name = getattr(lam, "assigned", None) or "lambda_"
+    name = assigned.get(id(lam), "lambda_")
     node = gast.FunctionDef(name=name, args=lam.args,
                             body=[gast.Return(value=lam.body)], decorator_list=[],
                             returns=None, type_comment=None, type_params=[])

@@ -11,10 +11,11 @@ from ..core import build
 from ..errors import UnsupportedSyntaxError
 
 
-def lookup(parsed, expr, strict: bool = False):
+def lookup(parsed, expr, strict: bool = False, helpers=None):
     """The object `expr` (a Name or dotted Attribute chain) refers to in `parsed`'s scope.
     None for any other expression; an undefined name or attribute is None, or with
-    `strict` a located UnsupportedSyntaxError."""
+    `strict` a located UnsupportedSyntaxError. `helpers` (name -> object) are looked up
+    after the user's names and before builtins: the core helpers lowering writes."""
     dotted = build.dotted(expr)
     if dotted is None:
         return None
@@ -24,6 +25,8 @@ def lookup(parsed, expr, strict: bool = False):
         parsed.paths.add(dotted)
     if head in parsed.namespace:
         obj = parsed.namespace[head]
+    elif helpers and head in helpers:
+        obj = helpers[head]
     elif hasattr(builtins, head):
         obj = getattr(builtins, head)
     elif strict:

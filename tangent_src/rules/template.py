@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import gast
 
 from ..core.libraries import ARRAY_LIBRARIES
+from ..core.tables import NodeTable
 from ..core.walk import clone, walk
 from ..errors import TemplateError  # noqa: F401  (its old home: imported from here too)
 from .registry import Template
@@ -38,6 +39,9 @@ def bind(template: Template, result, args: list, keywords: dict) -> dict:
 
 DEFAULTED = "<defaulted>"  # key in bind()'s result: parameters left at their default
 
+# On a literal substituted for a parameter left at its default: that parameter's name
+_DEFAULT_OF: NodeTable[str] = NodeTable("default_of", str)
+
 
 class _Substitute(gast.NodeTransformer):
     def __init__(self, values: dict, dnames: dict, locals_: dict, zero_inactive: bool = False):
@@ -66,7 +70,7 @@ class _Substitute(gast.NodeTransformer):
         # drop `keepdims=keepdims` when the rule's keepdims was left at its default, but not
         # a literal the template wrote itself (`np.mean(a, axis=axis, keepdims=True)`)
         node.keywords = [k for k in node.keywords
-                         if getattr(k.value, "default_of", None) != k.arg]
+                         if _DEFAULT_OF.get(k.value) != k.arg]
         return node
 
     def visit_Name(self, node):
@@ -76,7 +80,7 @@ class _Substitute(gast.NodeTransformer):
         if node.id in self.values and isinstance(node.ctx, gast.Load):
             value = clone(self.values[node.id])
             if node.id in self.values.get(DEFAULTED, ()) and isinstance(value, gast.Constant):
-                value.default_of = node.id
+                _DEFAULT_OF[value] = node.id
             return value
         return node
 

@@ -7,6 +7,7 @@ import gast
 
 from ..analysis.shapes import call_class
 from ..core import build
+from ..core.tables import COPY_BACK
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError
 from ..frontend.lower import is_list_method
@@ -142,7 +143,7 @@ def located(stmt, loc):
 
 def is_copy_back(stmt) -> bool:
     """A statement lowering added to restore a loop variable's start-of-iteration value."""
-    return getattr(stmt, "copy_back", False)
+    return stmt in COPY_BACK
 
 
 class SharedQueries:

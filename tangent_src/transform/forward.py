@@ -21,6 +21,7 @@ from ..analysis.activity import (
 from ..analysis.shapes import TREE
 from ..core import build
 from ..core.markers import line_marker
+from ..core.tables import COPY_BACK
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import is_list_method
@@ -140,7 +141,7 @@ class Forward(SharedQueries):
         if target not in self.varied:
             return [stmt]
         value = stmt.value
-        markers = [] if getattr(stmt, "copy_back", False) else [line_marker(stmt.lineno)]
+        markers = [] if stmt in COPY_BACK else [line_marker(stmt.lineno)]
         if isinstance(value, gast.Call) and not is_list_method(value, "pop"):
             func = self.resolve(value.func)
             if is_user_function(func) and REGISTRY.lookup(REGISTRY.tangents, func) is None:

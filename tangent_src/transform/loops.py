@@ -10,8 +10,13 @@ import gast
 
 from ..core import build
 from ..core.dataflow import assigned
+from ..core.tables import CHECKPOINT, NodeTable
 from ..core.walk import clone, walk
 from .base import is_copy_back, located
+
+# On a while-loop of the primal: the name of its iteration counter (the adjoint loop runs
+# that many times).
+WHILE_COUNTER: NodeTable[str] = NodeTable("while_counter", str)
 
 
 class LoopSweeps:
@@ -26,7 +31,7 @@ class LoopSweeps:
                 self.count_while_loops(stmt.orelse)
             if isinstance(stmt, gast.While):
                 count = self.namer.fresh("n_iter")
-                stmt.counter = count
+                WHILE_COUNTER[stmt] = count
                 stmts.insert(idx, located(build.assign(count, build.const(0)), stmt))
                 stmt.body.append(located(build.assign(
                     count, build.add(build.name(count), build.const(1))), stmt))
@@ -72,7 +77,8 @@ class LoopSweeps:
         start, stop = (args[0], args[1]) if len(args) > 1 else (build.const(0), args[0])
         every = self.namer.fresh("every")
         count = gast.BinOp(left=clone(stop), op=gast.Sub(), right=clone(start))
-        out = [build.assign(every, build.call("checkpoint_every", [count, clone(loop.checkpoint)]))]
+        out = [build.assign(every, build.call("checkpoint_every",
+                                              [count, clone(CHECKPOINT[loop])]))]
         index = loop.target.id
         saves = []
         loop.checkpoint_tapes = []

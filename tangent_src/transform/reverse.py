@@ -31,6 +31,7 @@ from ..analysis.adjoint_reads import (
 from ..core import build
 from ..core.dataflow import definitely_assigned
 from ..core.markers import line_marker, section_marker
+from ..core.tables import CHECKPOINT, HOOK
 from ..core.walk import clone, walk
 from ..frontend.lower import is_list_method
 from ..frontend.source import ParsedFunction
@@ -46,7 +47,7 @@ from .base import (
     tree_names,
 )
 from .calls import CallAdjoints
-from .loops import LoopSweeps, reversed_range
+from .loops import WHILE_COUNTER, LoopSweeps, reversed_range
 
 
 @dataclass
@@ -199,7 +200,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
                 out.append(stmt)
             elif isinstance(stmt, gast.With):  # insert_grad_of: runs in the backward pass only
                 continue
-            elif getattr(stmt, "checkpoint", None) is not None:
+            elif stmt in CHECKPOINT:
                 if in_loop:
                     raise self.parsed.unsupported(stmt, "checkpoint() inside another loop",
                                                   "checkpoint the outermost loop")
@@ -262,7 +263,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
 
     def hook(self, stmt) -> list:
         """insert_grad_of(x) as dx: the body, with dx naming x's adjoint at this point."""
-        var, alias = stmt.hook
+        var, alias = HOOK[stmt]
         dname = self.d(var) if var in self.varied else None
         if dname is None:
             return []
@@ -322,8 +323,8 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
             elif isinstance(stmt, gast.While):
                 body = self.adjoint_block(stmt.body, getattr(stmt, "carried_tapes", []), [])
                 out.append(gast.For(target=build.name(self.namer.fresh("_"), gast.Store()),
-                                    iter=build.call("range", [build.name(stmt.counter)]), body=body,
-                                    orelse=[], type_comment=None))
+                                    iter=build.call("range", [build.name(WHILE_COUNTER[stmt])]),
+                                    body=body, orelse=[], type_comment=None))
         return out
 
     def adjoint_assign(self, stmt) -> list:

@@ -1,4 +1,5 @@
-"""Inline calls to user functions into the caller's core form.
+"""Inline calls to user functions into the caller's core form (a transform-stage pass:
+whether a call is inlined depends on the rule registry, which the front end knows nothing of).
 
 Before:  `p = predict(W, b)`  (predict: `z = W * b; out = np.tanh(z); return out`)
 After:   `W2 = W; b2 = b; z = W2 * b2; out = np.tanh(z); p = out`
@@ -12,11 +13,13 @@ import inspect
 
 import gast
 
+from ..analysis.activity import is_nondifferentiable
 from ..core import build
 from ..core.walk import clone, walk
 from ..errors import UnsupportedSyntaxError
+from ..frontend.source import ParsedFunction
 from ..naming import Namer
-from .source import ParsedFunction
+from ..rules.registry import REGISTRY
 
 
 class _Rename(gast.NodeTransformer):
@@ -72,8 +75,6 @@ def inline_calls(parsed: ParsedFunction, body: list, namer: Namer, resolve, fron
 
 def _has_rule(func) -> bool:
     """A registered rule, or a nondifferentiable registration, decides, not the source."""
-    from ..analysis.activity import is_nondifferentiable
-    from ..rules.registry import REGISTRY
     return REGISTRY.lookup(REGISTRY.adjoints, func) is not None or \
         REGISTRY.lookup(REGISTRY.tangents, func) is not None or is_nondifferentiable(func)
 

@@ -1,0 +1,80 @@
+"""Typed facts about nodes, kept beside the tree: one `NodeTable` per kind of fact.
+
+A stage that learns something about a node another stage needs (this assignment copies a
+loop's new value back, this loop is checkpointed) records it in a table rather than as an
+ad-hoc attribute: `getattr(stmt, 'copy_back', False)` reads a typo as "absent", while a
+table is one named object (a typo is a NameError), checks the type of what is stored, and
+is where the fact is documented.
+
+Entries live in the node's own `__dict__` under a key no attribute access can spell
+("table:<name>"), so they travel with the node wherever it goes: `walk.clone` and
+`copy.copy` copy them (the transforms clone the core function before changing it), and
+a node that is dropped takes its entries with it.
+
+    COPY_BACK[stmt] = True          # anf.py
+    if stmt in COPY_BACK: ...       # reverse.py, forward.py
+
+The tables the stages share are defined here; a stage may define its own.
+"""
+from __future__ import annotations
+
+from typing import Generic, NamedTuple, TypeVar
+
+import gast
+
+T = TypeVar("T")
+_ABSENT = object()
+
+
+class NodeTable(Generic[T]):
+    """A map from nodes to one kind of fact (`kind`: the type every value must have)."""
+
+    __slots__ = ("name", "kind", "_key")
+
+    def __init__(self, name: str, kind: type | tuple):
+        self.name, self.kind = name, kind
+        self._key = f"table:{name}"
+
+    def __setitem__(self, node, value: T) -> None:
+        if not isinstance(value, self.kind):
+            raise TypeError(f"{self.name}: {type(value).__name__} is not a {self.kind}")
+        node.__dict__[self._key] = value
+
+    def __getitem__(self, node) -> T:
+        value = node.__dict__.get(self._key, _ABSENT)
+        if value is _ABSENT:
+            raise KeyError(f"{self.name}: no entry for this {type(node).__name__}")
+        return value
+
+    def __contains__(self, node) -> bool:
+        return self._key in node.__dict__
+
+    def get(self, node, default=None):
+        """The fact recorded for `node`, or `default`."""
+        return node.__dict__.get(self._key, default)
+
+    def pop(self, node, default=None):
+        """Remove and return the fact recorded for `node` (or `default`)."""
+        return node.__dict__.pop(self._key, default)
+
+    def __repr__(self) -> str:
+        return f"NodeTable({self.name!r})"
+
+
+class Hook(NamedTuple):
+    """`with insert_grad_of(target) as alias:`: the name whose adjoint the block reads, and
+    the name the block gives that adjoint."""
+    target: str
+    alias: str
+
+
+# On the `with` statement (no items) a hook block lowers to: which adjoint it reads.
+HOOK: NodeTable[Hook] = NodeTable("hook", Hook)
+
+# On a `for` loop inside `with checkpoint(every):`: the `every` expression (0: about
+# sqrt(n) iterations per segment).
+CHECKPOINT: NodeTable[gast.expr] = NodeTable("checkpoint", gast.expr)
+
+# On an assignment anf.py adds at the end of a loop body, `h = h2`: it copies a value the
+# loop updated back to the name the next iteration reads (no source line of its own).
+COPY_BACK: NodeTable[bool] = NodeTable("copy_back", bool)

@@ -1,0 +1,174 @@
+"""Method calls and subscripts rewritten to the functions the rule tables know.
+
+Before:  `x.sum(axis=0)`, `x.reshape(2, 3)`, `x.astype(float)`, `x.copy()`, `x.real`
+After:   `np.sum(x, axis=0)`, `np.reshape(x, (2, 3))`, `1.0 * x`, `x`, `np.real(x)`
+Also `model.predict(x)` (a user method) -> `Model_predict(model, x)`, a function passed
+as an argument called by its own name, and `np.r_[a, 1:3]` -> `index_concat(np.r_, (a,
+slice(1, 3)))`.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+
+import gast
+import numpy
+
+from ...core import build
+from ...core.libraries import is_library_object
+from ..bindings import AttrRef, Guard
+from .common import index_value, located
+
+# NumPy's class of np.r_ and np.c_ (named here by its instance: its module moved in NumPy 2)
+_AXIS_CONCATENATOR = type(numpy.r_).__mro__[1]
+
+
+# array method -> how to call the NumPy function: (function, how the arguments pack)
+ARRAY_METHODS = {
+    "sum": ("sum", "same"), "mean": ("mean", "same"), "max": ("max", "same"),
+    "min": ("min", "same"), "prod": ("prod", "same"), "std": ("std", "same"),
+    "var": ("var", "same"), "cumsum": ("cumsum", "same"), "cumprod": ("cumprod", "same"),
+    "all": ("all", "same"), "any": ("any", "same"), "argmax": ("argmax", "same"),
+    "argmin": ("argmin", "same"), "ptp": ("ptp", "same"), "clip": ("clip", "same"),
+    "dot": ("dot", "same"), "squeeze": ("squeeze", "same"), "round": ("round", "same"),
+    "reshape": ("reshape", "shape"), "transpose": ("transpose", "shape"),
+    "ravel": ("ravel", "flat"), "flatten": ("ravel", "flat"),
+    "trace": ("trace", "same"), "diagonal": ("diagonal", "same"), "repeat": ("repeat", "same"),
+    "take": ("take", "same"), "swapaxes": ("swapaxes", "same"), "conj": ("conjugate", "same"),
+    "conjugate": ("conjugate", "same"), "nonzero": ("nonzero", "same"),
+    "argsort": ("argsort", "same"),
+}
+
+
+class Methods(gast.NodeTransformer):
+    """`x.sum(axis=0)` -> `np.sum(x, axis=0)`, `x.reshape(2, 3)` -> `np.reshape(x, (2, 3))`,
+    `x.astype(float)` -> `1.0 * x`, `x.copy()` -> `x`: methods become the functions the
+    rule tables know."""
+
+    def __init__(self, lowerer):
+        self.lowerer = lowerer
+
+    def global_method(self, node):
+        """`model.predict(x)` on a module-level object -> `Model_predict(model, x)`, so the
+        method is differentiated like any user function (self.W reads the object)."""
+        method = self.lowerer.resolve_dotted(node.func)
+        if not (inspect.ismethod(method) and inspect.isfunction(method.__func__)):
+            return node
+        if is_library_object(method.__func__):  # a library method: needs a rule
+            return node
+        owner = type(method.__self__).__name__
+        alias = f"{owner}_{method.__func__.__name__}"
+        namespace = self.lowerer.parsed.namespace
+        if namespace.setdefault(alias, method.__func__) is not method.__func__:
+            return node
+        call = gast.Call(func=build.name(alias), args=[node.func.value, *node.args],
+                         keywords=node.keywords)
+        return located(call, node)
+
+    def is_method(self, func) -> bool:
+        if not isinstance(func, gast.Attribute):
+            return False
+        base = func.value
+        while isinstance(base, gast.Attribute):
+            base = base.value
+        return not isinstance(base, gast.Name) or base.id in self.lowerer.locals
+
+    def bind(self, alias: str, value, node):
+        namespace = self.lowerer.parsed.namespace
+        if namespace.setdefault(alias, value) is not value:
+            raise self.lowerer.parsed.unsupported(node, f"a call that needs the name '{alias}'",
+                                                  f"rename the module's '{alias}'")
+        self.lowerer.namer.reserve(alias)  # no temporary may shadow it
+        return build.name(alias)
+
+    def bind_function(self, target, node):
+        """A name for a function passed as an argument (or a parameter's default): its own
+        name unless a local variable or another global already has that name."""
+        base = re.sub(r"\W", "_", getattr(target, "__name__", "") or "fn").strip("_") or "fn"
+        if base in self.lowerer.locals or \
+                self.lowerer.parsed.namespace.get(base, target) is not target:
+            base = self.lowerer.namer.fresh(base)
+        return self.bind(base, target, node)
+
+    def visit_Subscript(self, node):
+        """`np.r_[a, 1:3, b]` / `np.c_[...]` -> `index_concat(np.r_, (a, slice(1, 3), b))`:
+        a call with rules, not a subscript of an object the transforms know nothing of."""
+        node = self.generic_visit(node)
+        if not isinstance(node.value, (gast.Name, gast.Attribute)) or \
+                self.is_method(node.value) or (isinstance(node.value, gast.Name) and
+                                               node.value.id in self.lowerer.locals):
+            return node
+        maker = self.lowerer.resolve_dotted(node.value)
+        if not isinstance(maker, _AXIS_CONCATENATOR):
+            return node
+        items = index_value(node.slice)
+        if not isinstance(items, gast.Tuple):
+            items = gast.Tuple(elts=[items], ctx=gast.Load())
+        for item in items.elts:
+            if isinstance(item, gast.Constant) and item.value in ("r", "c"):
+                raise self.lowerer.parsed.unsupported(
+                    item,
+                    f"'{item.value}' in {build.dotted(node.value)}[...] (it builds np.matrix)",
+                    "use a directive such as '0,2' or '-1,2,0', which builds an ndarray")
+        func = self.lowerer.helper("index_concat")
+        return located(gast.Call(func=func, args=[node.value, items], keywords=[]), node)
+
+    def visit_Attribute(self, node):
+        """`x.real` of a local value -> `np.real(x)` (np.real(obj) is obj.real for any obj),
+        so the attribute goes through a rule like every other operation."""
+        node = self.generic_visit(node)
+        if node.attr != "real" or not isinstance(node.ctx, gast.Load) or \
+                not self.is_method(node):
+            return node
+        np_name = self.lowerer.numpy_name()
+        call = gast.Call(func=gast.Attribute(value=build.name(np_name), attr="real",
+                                             ctx=gast.Load()), args=[node.value], keywords=[])
+        return located(call, node)
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        func = node.func
+        if isinstance(func, gast.Name) and func.id in self.lowerer.functions:
+            target = self.lowerer.functions[func.id]  # a function passed as an argument
+            call = gast.Call(func=self.bind_function(target, node), args=node.args,
+                             keywords=node.keywords)
+            return located(call, node)
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
+                func.value.id in self.lowerer.objects:
+            cls = self.lowerer.objects[func.value.id]
+            method = inspect.getattr_static(cls, func.attr, None)
+            if inspect.isfunction(method):  # model.predict(x) -> Model_predict(model, x)
+                alias = self.bind(f"{cls.__name__}_{func.attr}", method, node)
+                # `Model.predict = ...` later makes the generated code stale
+                self.lowerer.parsed.guards.append(Guard(AttrRef(cls, func.attr), method))
+                call = gast.Call(func=alias, args=[func.value, *node.args],
+                                 keywords=node.keywords)
+                return located(call, node)
+        if isinstance(func, gast.Attribute) and not self.is_method(func):
+            return self.global_method(node)
+        if not self.is_method(func) or (isinstance(func.value, gast.Name) and func.attr in (
+                "append", "pop")):
+            return node
+        obj, method = func.value, func.attr
+        np_name = None
+        if method == "copy" and not node.args:
+            return obj
+        if method == "astype" and len(node.args) == 1 and build.dotted(node.args[0]) in (
+                "float", "np.float64", "numpy.float64"):
+            return gast.BinOp(left=build.const(1.0), op=gast.Mult(), right=obj)
+        if method not in ARRAY_METHODS:
+            raise self.lowerer.parsed.unsupported(
+                node, f"method call '.{method}()' on a local value",
+                f"for an array call the NumPy function (np.{method}(x, ...)); for an object "
+                f"call the class's function with it: ClassName.{method}(obj, ...)")
+        np_name = self.lowerer.numpy_name()
+        target, packing = ARRAY_METHODS[method]
+        args = list(node.args)
+        if packing == "shape" and len(args) > 1:
+            args = [gast.Tuple(elts=args, ctx=gast.Load())]
+        elif packing == "flat":
+            target, args = "reshape", [gast.Tuple(elts=[build.const(-1)], ctx=gast.Load())]
+        call = gast.Call(func=gast.Attribute(value=build.name(np_name), attr=target,
+                                             ctx=gast.Load()),
+                         args=[obj, *args], keywords=node.keywords)
+        return located(call, node)
