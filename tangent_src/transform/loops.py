@@ -5,6 +5,7 @@ reverse.Reverse."""
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import gast
 
@@ -17,6 +18,22 @@ from .base import is_copy_back, located
 # On a while-loop of the primal: the name of its iteration counter (the adjoint loop runs
 # that many times).
 WHILE_COUNTER: NodeTable[str] = NodeTable("while_counter", str)
+
+# On a taped loop of the primal: (name, tape) of each value carried into an iteration,
+# pushed at its start; the adjoint loop pops them.
+CARRIED_TAPES: NodeTable[list] = NodeTable("carried_tapes", list)
+
+
+class CheckpointPlan(NamedTuple):
+    """A checkpointed loop: (name, tape) of each carried value saved every `every`
+    iterations, the loop's (start, stop, every), and the taped body a segment reruns."""
+    tapes: list
+    bounds: tuple
+    segment_body: list
+
+
+# On a checkpointed loop of the primal: how its backward pass recomputes it.
+CHECKPOINT_PLAN: NodeTable[CheckpointPlan] = NodeTable("checkpoint_plan", CheckpointPlan)
 
 
 class LoopSweeps:
@@ -60,10 +77,10 @@ class LoopSweeps:
         carried = sorted(self._carried(loop))
         body = self.primal_block(loop.body, True, set())
         pushes = []
-        loop.carried_tapes = []
+        CARRIED_TAPES[loop] = tapes = []
         for var in carried:
             tape = self.tape(var)
-            loop.carried_tapes.append((var, tape))
+            tapes.append((var, tape))
             pushes.append(build.expr(build.attr_call(tape, "append", [build.name(var)])))
         return pushes + body
 
@@ -81,11 +98,11 @@ class LoopSweeps:
                                               [count, clone(CHECKPOINT[loop])]))]
         index = loop.target.id
         saves = []
-        loop.checkpoint_tapes = []
+        checkpoint_tapes = []
         for var in sorted(self._carried(loop)):
             tape = self.namer.fresh(f"_{var}_checkpoints")
             self.tape_inits.append(build.assign(tape, gast.List(elts=[], ctx=gast.Load())))
-            loop.checkpoint_tapes.append((var, tape))
+            checkpoint_tapes.append((var, tape))
             saves.append(build.expr(build.attr_call(tape, "append", [build.name(var)])))
         offset = gast.BinOp(left=build.name(index), op=gast.Sub(), right=clone(start))
         due = gast.Compare(left=gast.BinOp(left=offset, op=gast.Mod(), right=build.name(every)),
@@ -93,14 +110,15 @@ class LoopSweeps:
         plain = copy.copy(loop)
         plain.body = [gast.If(test=due, body=saves, orelse=[])] + clone(loop.body) \
             if saves else clone(loop.body)
-        loop.checkpoint_bounds = (start, stop, every)
-        loop.segment_body = self.taped_body(loop)
+        CHECKPOINT_PLAN[loop] = CheckpointPlan(checkpoint_tapes, (start, stop, every),
+                                               self.taped_body(loop))
         return out + [plain]
 
     def checkpointed_adjoint(self, loop) -> list:
         """Segments last to first: restore the state, recompute the segment with tapes,
         then run its adjoint."""
-        start, stop, every = loop.checkpoint_bounds
+        plan = CHECKPOINT_PLAN[loop]
+        start, stop, every = plan.bounds
         index = loop.target.id
         seg = self.namer.fresh("segment")
         seg_end = self.namer.fresh("segment_end")
@@ -110,17 +128,17 @@ class LoopSweeps:
                             op=gast.FloorDiv(), right=build.name(every)),
             op=gast.Mult(), right=build.name(every)))
         body = [build.assign(var, build.attr_call(tape, "pop", []))
-                for var, tape in loop.checkpoint_tapes]
+                for var, tape in plan.tapes]
         body.append(build.assign(seg_end, build.call("min", [
             gast.BinOp(left=build.name(seg), op=gast.Add(), right=build.name(every)),
             clone(stop)])))
         body.append(gast.For(target=build.name(index, gast.Store()),
                              iter=build.call("range", [build.name(seg), build.name(seg_end)]),
-                             body=loop.segment_body, orelse=[], type_comment=None))
+                             body=plan.segment_body, orelse=[], type_comment=None))
         body.append(gast.For(target=build.name(index, gast.Store()),
                              iter=build.call("range", [_sub1(build.name(seg_end)),
                                                        _sub1(build.name(seg)), build.const(-1)]),
-                             body=self.adjoint_block(loop.body, loop.carried_tapes, []),
+                             body=self.adjoint_block(loop.body, CARRIED_TAPES[loop], []),
                              orelse=[], type_comment=None))
         stop_at = gast.BinOp(left=clone(start), op=gast.Sub(), right=build.const(1))
         return [gast.For(target=build.name(seg, gast.Store()),

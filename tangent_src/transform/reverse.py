@@ -47,7 +47,7 @@ from .base import (
     tree_names,
 )
 from .calls import CallAdjoints
-from .loops import WHILE_COUNTER, LoopSweeps, reversed_range
+from .loops import CARRIED_TAPES, CHECKPOINT_PLAN, WHILE_COUNTER, LoopSweeps, reversed_range
 
 
 @dataclass
@@ -307,7 +307,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
                 out += self.adjoint_append(stmt)
             elif isinstance(stmt, gast.With):
                 out += self.hook(stmt)
-            elif hasattr(stmt, "checkpoint_bounds"):
+            elif stmt in CHECKPOINT_PLAN:
                 out += self.checkpointed_adjoint(stmt)
             elif isinstance(stmt, gast.If):
                 body = self.adjoint_block(stmt.body, [], [])
@@ -316,12 +316,12 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
                     out.append(gast.If(test=stmt.test, body=body or [gast.Pass()],
                                        orelse=orelse))
             elif isinstance(stmt, gast.For):
-                body = self.adjoint_block(stmt.body, getattr(stmt, "carried_tapes", []), [])
+                body = self.adjoint_block(stmt.body, CARRIED_TAPES.get(stmt, []), [])
                 out.append(gast.For(target=clone(stmt.target),
                                     iter=reversed_range(stmt.iter), body=body, orelse=[],
                                     type_comment=None))
             elif isinstance(stmt, gast.While):
-                body = self.adjoint_block(stmt.body, getattr(stmt, "carried_tapes", []), [])
+                body = self.adjoint_block(stmt.body, CARRIED_TAPES.get(stmt, []), [])
                 out.append(gast.For(target=build.name(self.namer.fresh("_"), gast.Store()),
                                     iter=build.call("range", [build.name(WHILE_COUNTER[stmt])]),
                                     body=body, orelse=[], type_comment=None))
