@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gast
 
+from .walk import clone, walk
+
 
 def name(id_: str, ctx=None) -> gast.Name:
     """A Name node; a read unless `ctx` (gast.Store(), gast.Del()) says otherwise."""
@@ -58,3 +60,27 @@ def dotted(node) -> str | None:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None
+
+
+def located(stmt, loc):
+    """Give every node of `stmt` without a line number `loc`'s position (where the
+    generated code came from, for comments and error messages)."""
+    for node in walk(stmt):
+        if getattr(node, "lineno", None) is None:
+            node.lineno = getattr(loc, "lineno", None)
+            node.col_offset = getattr(loc, "col_offset", 0)
+    return stmt
+
+
+def index_value(index):
+    """An index as a runtime value: `1:3` -> `slice(1, 3)`, `i, :` -> `(i, slice(None,
+    None))`; other indices copied."""
+    if isinstance(index, gast.Slice):
+        parts = [clone(index.lower) if index.lower is not None else const(None),
+                 clone(index.upper) if index.upper is not None else const(None)]
+        if index.step is not None:
+            parts.append(clone(index.step))
+        return call("slice", parts)
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
+    return clone(index)

@@ -16,11 +16,12 @@ import copy
 import gast
 
 from ..core import build
-from ..core.dataflow import assigned, reads, upward_exposed
-from ..core.tables import CHECKPOINT, COPY_BACK, HOOK, Hook
+from ..core.dataflow import assigned, reads
+from ..core.tables import HOOK, Hook
 from ..core.walk import clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
+from .anf_loops import LoopVersions
 from .lower import is_list_method
 from .source import ParsedFunction
 
@@ -38,7 +39,7 @@ class _Rename(gast.NodeTransformer):
         return node
 
 
-class ANF:
+class ANF(LoopVersions):
     """Flattens expressions and versions names; see the module docstring."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer, user_locals: set[str]):
@@ -225,7 +226,7 @@ class ANF:
         self.user_locals.add(var)
         stmt = gast.If(test=test, body=[build.assign(var, body)],
                        orelse=[build.assign(var, orelse)])
-        self.stmt_If(_locate(stmt, loc))
+        self.stmt_If(build.located(stmt, loc))
         return build.name(self.versions[var])
 
     def bool_op(self, expr):
@@ -236,12 +237,12 @@ class ANF:
         var = self.namer.fresh("cond")
         self.user_locals.add(var)
         first, *rest = expr.values
-        self.stmt_Assign(_locate(build.assign(var, first), expr))
+        self.stmt_Assign(build.located(build.assign(var, first), expr))
         for value in rest:
             test = build.name(var) if isinstance(expr.op, gast.And) else \
                 gast.UnaryOp(op=gast.Not(), operand=build.name(var))
-            self.stmt_If(_locate(gast.If(test=test, body=[build.assign(var, value)], orelse=[]),
-                                 expr))
+            branch = gast.If(test=test, body=[build.assign(var, value)], orelse=[])
+            self.stmt_If(build.located(branch, expr))
         return build.name(self.versions[var])
 
     # -- statements --------------------------------------------------------------
@@ -307,11 +308,11 @@ class ANF:
                 merged[var] = b
             elif b != p:
                 self.bind_placeholder(o, node)
-                orelse.append(_locate(build.assign(b, build.name(o)), node))
+                orelse.append(build.located(build.assign(b, build.name(o)), node))
                 merged[var] = b
             else:
                 self.bind_placeholder(b, node)
-                body.append(_locate(build.assign(o, build.name(b)), node))
+                body.append(build.located(build.assign(o, build.name(b)), node))
                 merged[var] = o
         self.versions = merged
         self.emit(gast.If(test=test, body=body, orelse=orelse), node)
@@ -325,68 +326,12 @@ class ANF:
         keeps a wrong read loud."""
         for where in self.unbound_in.pop(version, ()):
             if isinstance(where, list):
-                where.append(_locate(build.assign(version, build.const(None)), loc))
+                where.append(build.located(build.assign(version, build.const(None)), loc))
             elif version not in where["pending"]:
                 where["pending"].append(version)
                 if where["loop"] is not None:
                     self.emit_placeholders(where, [version])
 
-    def open_loop(self) -> dict | None:
-        """Enter a loop; returns the enclosing frame to restore (None: this is outermost)."""
-        outer = self.loop_frame
-        if outer is None:
-            self.loop_frame = {"out": self.out, "loop": None, "pending": []}
-        return outer
-
-    def close_frame(self, outer, loop) -> None:
-        """The loop is built: bind the placeholders its body asked for before it."""
-        if outer is None:
-            frame, self.loop_frame = self.loop_frame, None
-            frame["loop"] = loop
-            self.emit_placeholders(frame, frame["pending"])
-
-    def emit_placeholders(self, frame: dict, versions) -> None:
-        out = frame["out"]
-        at = next(k for k, stmt in enumerate(out) if stmt is frame["loop"])
-        out[at:at] = [_locate(build.assign(v, build.const(None)), frame["loop"]) for v in versions]
-
-    def carried(self, loop_body, head_reads, after_reads) -> dict[str, str]:
-        """Names a loop updates whose value crosses an iteration or the loop's end."""
-        live = upward_exposed(loop_body) | head_reads | after_reads
-        return {var: self.versions[var] for var in sorted(assigned(loop_body))
-                if var in self.versions and var in live}
-
-    def close_loop(self, carried: dict[str, str], body: list, node) -> None:
-        for var, loop_name in carried.items():
-            if self.versions.get(var) != loop_name:
-                copy_back = _locate(build.assign(loop_name, build.name(self.versions[var])), node)
-                COPY_BACK[copy_back] = True
-                body.append(copy_back)
-            self.versions[var] = loop_name
-
-    def stmt_For(self, node, after_reads):
-        iter_call = gast.Call(func=node.iter.func, args=[self.atom(a) for a in node.iter.args],
-                              keywords=[])
-        index = node.target.id
-        carried = self.carried(node.body, set(), after_reads | reads(node.body))
-        carried.pop(index, None)
-        reusable = index not in self.versions or (
-            index in self.loop_indices and index not in after_reads)
-        name = index if reusable else self.namer.fresh(index)
-        self.namer.reserve(name)
-        self.loop_indices.add(name)
-        self._seen.add(index)
-        self.versions[index] = name
-        outer = self.open_loop()
-        body = self.block(node.body, after_reads | reads(node.body))
-        self.close_loop(carried, body, node)
-        self.versions[index] = name
-        loop = gast.For(target=build.name(name, gast.Store()), iter=iter_call, body=body, orelse=[],
-                        type_comment=None)
-        if node in CHECKPOINT:
-            CHECKPOINT[loop] = self.atom(CHECKPOINT[node])
-        self.emit(loop, node)
-        self.close_frame(outer, loop)
 
     def stmt_With(self, node):
         """insert_grad_of: its body reads the current versions of the names it uses."""
@@ -408,23 +353,6 @@ class ANF:
         hook.body = [Current().visit(clone(s)) for s in node.body]
         self.emit(hook, node)
 
-    def stmt_While(self, node, after_reads):
-        test = node.test
-        if isinstance(test, gast.Name):
-            cond, body_in = test.id, node.body
-        else:
-            cond = self.namer.fresh("cond")
-            self.user_locals.add(cond)
-            self.stmt_Assign(_locate(build.assign(cond, clone(test)), node))
-            body_in = node.body + [_locate(build.assign(cond, clone(test)), node)]
-        carried = self.carried(body_in, {cond}, after_reads | reads(body_in) | {cond})
-        outer = self.open_loop()
-        body = self.block(body_in, after_reads | reads(body_in) | {cond})
-        self.close_loop(carried, body, node)
-        loop = gast.While(test=build.name(self.versions[cond]), body=body, orelse=[])
-        self.emit(loop, node)
-        self.close_frame(outer, loop)
-
 
 CONST_WORDS = {0: "zero", 1: "one", 2: "two", 3: "three", 0.5: "half"}
 
@@ -442,14 +370,6 @@ def _safe(expr) -> bool:
     return all(isinstance(n, (gast.Name, gast.Constant, gast.Compare, gast.BoolOp, gast.UnaryOp,
                               gast.Load, gast.cmpop, gast.boolop, gast.unaryop))
                for n in walk(expr))
-
-
-def _locate(stmt, loc):
-    for node in walk(stmt):
-        if getattr(node, "lineno", None) is None:
-            node.lineno = getattr(loc, "lineno", None)
-            node.col_offset = getattr(loc, "col_offset", 0)
-    return stmt
 
 
 def to_anf(parsed: ParsedFunction, lowered: gast.FunctionDef, namer: Namer) -> gast.FunctionDef:

@@ -132,15 +132,6 @@ def adopt_globals(parsed: ParsedFunction, template, nodes) -> None:
                 parsed.namespace[sub.id] = template.namespace[sub.id]
 
 
-def located(stmt, loc):
-    """Give every node of `stmt` without a line number `loc`'s position."""
-    for node in walk(stmt):
-        if getattr(node, "lineno", None) is None:
-            node.lineno = getattr(loc, "lineno", None)
-            node.col_offset = getattr(loc, "col_offset", 0)
-    return stmt
-
-
 def is_copy_back(stmt) -> bool:
     """A statement lowering added to restore a loop variable's start-of-iteration value."""
     return stmt in COPY_BACK

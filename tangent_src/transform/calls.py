@@ -15,7 +15,7 @@ from ..frontend.lower import is_list_method
 from ..frontend.source import is_user_function
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, array_operands, bind, instantiate
-from .base import adopt_globals, describe, located
+from .base import adopt_globals, describe
 from .specialize import Specializer
 
 
@@ -110,7 +110,7 @@ class CallAdjoints:
         fwd_call = gast.Call(func=build.name(sub.fwd_name), args=clone(call.args),
                              keywords=clone(call.keywords))
         new = gast.Assign(targets=[targets], value=fwd_call, type_comment=None)
-        return located(new, stmt)
+        return build.located(new, stmt)
 
     def _bind_call(self, call, func):
         sig = inspect.signature(func)

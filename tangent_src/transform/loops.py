@@ -13,7 +13,7 @@ from ..core import build
 from ..core.dataflow import assigned
 from ..core.tables import CHECKPOINT, NodeTable
 from ..core.walk import clone, walk
-from .base import is_copy_back, located
+from .base import is_copy_back
 
 # On a while-loop of the primal: the name of its iteration counter (the adjoint loop runs
 # that many times).
@@ -49,8 +49,8 @@ class LoopSweeps:
             if isinstance(stmt, gast.While):
                 count = self.namer.fresh("n_iter")
                 WHILE_COUNTER[stmt] = count
-                stmts.insert(idx, located(build.assign(count, build.const(0)), stmt))
-                stmt.body.append(located(build.assign(
+                stmts.insert(idx, build.located(build.assign(count, build.const(0)), stmt))
+                stmt.body.append(build.located(build.assign(
                     count, build.add(build.name(count), build.const(1))), stmt))
 
     def place_inits(self, stmts, path: tuple) -> None:

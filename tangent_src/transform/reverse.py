@@ -31,7 +31,7 @@ from ..analysis.adjoint_reads import (
 from ..core import build
 from ..core.dataflow import definitely_assigned
 from ..core.markers import line_marker, section_marker
-from ..core.tables import CHECKPOINT, HOOK
+from ..core.tables import CHECKPOINT
 from ..core.walk import clone, walk
 from ..frontend.lower import is_list_method
 from ..frontend.source import ParsedFunction
@@ -40,13 +40,13 @@ from .base import (
     SharedQueries,
     bool_op_choices,
     is_copy_back,
-    located,
     no_rule_for_attribute,
     no_rule_for_subscript,
     sequence_names,
     tree_names,
 )
 from .calls import CallAdjoints
+from .hooks import HookAdjoints
 from .loops import CARRIED_TAPES, CHECKPOINT_PLAN, WHILE_COUNTER, LoopSweeps, reversed_range
 
 
@@ -64,7 +64,7 @@ class ReverseResult:
     seed: str = "dout"
 
 
-class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
+class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
     """Builds the gradient FunctionDef of one core function."""
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
@@ -118,7 +118,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
         returned_value = ret.value.id
         if self.has_aux:  # f returns (loss, aux): differentiate the loss, hand back both
             loss = self.namer.fresh("loss")
-            body.append(located(build.assign(loss, gast.Subscript(
+            body.append(build.located(build.assign(loss, gast.Subscript(
                 value=build.name(returned_value), slice=build.const(0), ctx=gast.Load())), ret))
             ret = gast.Return(value=build.name(loss))
         self.count_while_loops(body)
@@ -212,7 +212,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
         out += self.keep_values(after.get(None, ()), kept)
         if in_loop:
             pushed = []
-            for var in _unique(defined):
+            for var in dict.fromkeys(defined):
                 if var in restored:
                     continue
                 tape = self.tape(var)
@@ -259,22 +259,6 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
             kept.append((var, tape))
             out.append(build.expr(build.attr_call(tape, "append", [build.name(var)])))
         return out
-
-
-    def hook(self, stmt) -> list:
-        """insert_grad_of(x) as dx: the body, with dx naming x's adjoint at this point."""
-        var, alias = HOOK[stmt]
-        dname = self.d(var) if var in self.varied else None
-        if dname is None:
-            return []
-        mapping = {alias: dname}
-
-        class Alias(gast.NodeTransformer):
-            def visit_Name(self, name):
-                name.id = mapping.get(name.id, name.id)
-                return name
-
-        return [line_marker(stmt.lineno)] + [Alias().visit(clone(s)) for s in stmt.body]
 
 
     # -- adjoint sweep -----------------------------------------------------------
@@ -345,7 +329,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
                 src = value.value.id
                 self.inplace.add(self.d(src))
                 out.append(build.assign(self.d(src), build.call(
-                    "add_at", [build.name(self.d(src)), _index_value(value.slice), dtarget])))
+                    "add_at", [build.name(self.d(src)), build.index_value(value.slice), dtarget])))
             else:
                 raise no_rule_for_subscript(self.parsed, value)
         elif isinstance(value, (gast.Tuple, gast.List)):
@@ -449,25 +433,3 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints):
         if var in self.trees:
             return build.assign(dvar, build.call("plus", [build.name(dvar), expr]))
         return build.assign(dvar, build.add(build.name(dvar), expr))
-
-
-def _unique(names):
-    seen, out = set(), []
-    for n in names:
-        if n not in seen:
-            seen.add(n)
-            out.append(n)
-    return out
-
-
-def _index_value(index):
-    """An index expression (slices included) as a runtime value: 1:3 -> slice(1, 3)."""
-    if isinstance(index, gast.Slice):
-        parts = [index.lower, index.upper, index.step]
-        if parts[2] is None:
-            parts.pop()
-        return build.call("slice", [clone(p) if p is not None else build.const(None)
-                               for p in parts] or [build.const(None)])
-    if isinstance(index, gast.Tuple):
-        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
-    return clone(index)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gast
 
-from ...core import build
 from ...core.walk import clone, walk
 
 # construct -> (what to call it, hint). One line per unsupported statement or expression.
@@ -97,15 +96,3 @@ def is_dotted_name(node) -> bool:
 def is_call_to(node, name: str) -> bool:
     return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
         node.func.id == name
-
-
-def index_value(index):
-    """An index as a value: `1:3` -> `slice(1, 3)`, `i, :` -> `(i, slice(None))`."""
-    if isinstance(index, gast.Slice):
-        parts = [index.lower or build.const(None), index.upper or build.const(None)]
-        if index.step is not None:
-            parts.append(index.step)
-        return gast.Call(func=build.name("slice"), args=parts, keywords=[])
-    if isinstance(index, gast.Tuple):
-        return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
-    return clone(index)

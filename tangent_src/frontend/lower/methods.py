@@ -17,7 +17,7 @@ import numpy
 from ...core import build
 from ...core.libraries import is_library_object
 from ..bindings import AttrRef, Guard
-from .common import index_value, located
+from .common import located
 
 # NumPy's class of np.r_ and np.c_ (named here by its instance: its module moved in NumPy 2)
 _AXIS_CONCATENATOR = type(numpy.r_).__mro__[1]
@@ -101,7 +101,7 @@ class Methods(gast.NodeTransformer):
         maker = self.lowerer.resolve_dotted(node.value)
         if not isinstance(maker, _AXIS_CONCATENATOR):
             return node
-        items = index_value(node.slice)
+        items = build.index_value(node.slice)
         if not isinstance(items, gast.Tuple):
             items = gast.Tuple(elts=[items], ctx=gast.Load())
         for item in items.elts:

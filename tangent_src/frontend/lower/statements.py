@@ -9,7 +9,7 @@ from __future__ import annotations
 import gast
 
 from ...core import build
-from .common import index_value, is_list_method, located, to_load
+from .common import is_list_method, located, to_load
 
 
 class StatementLowering:
@@ -81,7 +81,7 @@ class StatementLowering:
             raise self.parsed.unsupported(target, "assignment into a nested element",
                                           "assign to a local array: a[i, j] = v")
         call = gast.Call(func=self.helper("set_at"),
-                         args=[build.name(target.value.id), index_value(target.slice), value],
+                         args=[build.name(target.value.id), build.index_value(target.slice), value],
                          keywords=[])
         return [located(build.assign(target.value.id, located(call, node)), node)]
 
