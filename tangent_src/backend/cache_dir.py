@@ -141,14 +141,39 @@ def _parent_problem(parent: str, euid: int | None) -> str | None:
 
 
 def _create(path: str) -> bool:
-    """Create the directory (and missing parents) 0700; whether it was created."""
+    """Create the directory (and every missing parent) 0700; whether it was created.
+
+    Each directory is made by `_mkdir_private` (os.makedirs gives the mode to the last
+    one only: under umask 0 the parents came out 0777, which then made the cache
+    unusable and left world-writable directories behind)."""
+    missing = []
     parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        os.makedirs(parent, mode=0o700, exist_ok=True)
+    while parent and not os.path.isdir(parent):
+        missing.append(parent)
+        up = os.path.dirname(parent)
+        if up == parent:
+            break
+        parent = up
+    for directory in reversed(missing):
+        _mkdir_private(directory)
+    return _mkdir_private(path)
+
+
+def _mkdir_private(path: str) -> bool:
+    """mkdir 0700 whatever the umask; False if something is already there."""
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         return False
+    # the umask may have taken bits away; never follow a link put there since
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    with contextlib.suppress(OSError):
+        fd = os.open(path, flags)
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
     return True
 
 
@@ -182,9 +207,7 @@ def checked_subdirectory(directory: str, name: str, consequence: str = "") -> st
     one CacheWarning saying `consequence`)."""
     path = os.path.join(directory, name)
     try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
+        _mkdir_private(path)
     except OSError as exc:
         warn_once(path, f"cannot create it ({_why(exc)})", consequence)
         return None
@@ -378,7 +401,7 @@ def numba_cache_ready(path: str | None) -> bool:
         return checked_subdirectory(directory, "__pycache__", consequence) is not None
     target = os.path.abspath(os.path.expanduser(config.CACHE_DIR))
     try:
-        os.makedirs(target, mode=0o700, exist_ok=True)
+        _create(target)
     except OSError as exc:
         warn_once(target, f"cannot create NUMBA_CACHE_DIR ({_why(exc)})", consequence)
         return False
