@@ -98,6 +98,7 @@ class _Compiled:
             names = [node.name for fn in builder.functions for node in fn.nodes]
             self.function = numba_backend.compile_module(module_ns, names, self.main.name,
                                                          user_modules)
+            self.dispatchers = [module_ns[name] for name in names]
 
     def stale(self) -> bool:
         """Whether something the code was generated (or, under numba, compiled) for has
@@ -123,6 +124,8 @@ class _Compiled:
                                                     parsed.filename, parsed.lines,
                                                     parsed.node.lineno) from None
         self.checked = True
+        for dispatcher in getattr(self, "dispatchers", ()):  # compiled now: cache written
+            numba_backend.restrict_cache_files(dispatcher)
         return result
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import concurrent.futures
 import errno
 import functools
-import gc
 import importlib
 import linecache
 import multiprocessing
@@ -22,12 +21,9 @@ import pickle
 import stat
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
-import types
 import warnings
-import weakref
 from itertools import count
 from pathlib import Path
 
@@ -37,7 +33,7 @@ import pytest
 from fdcheck import numerical_grad
 
 import tangent_src as ts
-from tangent_src import api, cli
+from tangent_src import cli
 from tangent_src.backend import cache_dir
 from tangent_src.errors import CacheWarning, TangentError
 
@@ -341,7 +337,7 @@ def test_class_attribute_read_directly_changed(restore_scaler):
 
 
 def test_closures_over_a_loop_variable():
-    late = [lambda x: np.sin(x) * k for k in range(1, 4)]          # all see k = 3
+    late = [lambda x: np.sin(x) * k for k in range(1, 4)]  # noqa: B023 - all see k = 3
     early = [lambda x, k=k: np.sin(x) * k for k in range(1, 4)]    # each its own k
     for f in late + early:
         close(ts.grad(f)(0.4), fd(f, 0.4))
@@ -1204,3 +1200,279 @@ def test_numba_with_a_full_cache_disk(cache, monkeypatch):
         close(ts.grad(cubic, backend="numba")(X), fd(cubic, X))
     expect_one_warning(run, os.strerror(errno.ENOSPC))
     assert list(cache.iterdir()) == []
+
+
+# ========================================================================== 4. security
+def learned_names(tmp_path, monkeypatch, action, numba: bool = False) -> tuple:
+    """The file names `action` makes the library write (learned in a directory of its
+    own): generated modules, and numba's cache files."""
+    probe = tmp_path / "learn"
+    monkeypatch.setenv("TANGENT_SRC_CACHE", str(probe))
+    action()
+    ts.clear_cache()
+    modules = sorted(p.name for p in probe.glob("*.py"))
+    numba_files = sorted(p.name for p in (probe / "__pycache__").glob("*")) if numba else []
+    return modules, numba_files
+
+
+class _Evil:
+    """Unpickling this creates the marker file: proof that a planted pickle was loaded."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def evil_module(marker) -> str:
+    return (f"open({str(marker)!r}, 'w').close()\n"
+            "def dwave(x, dout=1.0):\n    return x * 1000.0\n"
+            "def dtwice(x, dout=1.0):\n    return x * 1000.0\n")
+
+
+def cubic(x):
+    return np.sum(x * x * x + np.sin(x))
+
+
+def run_cubic_numba():
+    close(ts.grad(cubic, backend="numba")(X), fd(cubic, X))
+
+
+@pytest.mark.parametrize("owner", ["other_uid", "self_0644", "self_0600"])
+def test_planted_modules_under_the_generated_names_never_run(cache, tmp_path, monkeypatch,
+                                                            owner):
+    names, _ = learned_names(tmp_path, monkeypatch, run_all)
+    monkeypatch.setenv("TANGENT_SRC_CACHE", str(cache))
+    cache.mkdir(mode=0o700)
+    marker = tmp_path / "ran"
+    for name in names:
+        path = cache / name
+        path.write_text(evil_module(marker))
+        os.chmod(path, 0o600 if owner == "self_0600" else 0o644)
+        if owner == "other_uid":
+            os.chown(path, OTHER_UID, -1)
+    run_all()
+    assert not marker.exists()
+    for name in names:
+        st = (cache / name).lstat()
+        assert st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) == 0o600
+        assert "1000.0" not in (cache / name).read_text()
+
+
+def test_planted_pyc_files_are_never_imported(cache, tmp_path, monkeypatch):
+    import py_compile
+    names, _ = learned_names(tmp_path, monkeypatch, run_all)
+    monkeypatch.setenv("TANGENT_SRC_CACHE", str(cache))
+    marker = tmp_path / "ran"
+    source = tmp_path / "evil.py"
+    source.write_text(evil_module(marker))
+    pycache = cache / "__pycache__"
+    pycache.mkdir(parents=True)
+    os.chmod(cache, 0o700)
+    for name in names:
+        compiled = pycache / f"{name[:-3]}.{sys.implementation.cache_tag}.pyc"
+        py_compile.compile(str(source), cfile=str(compiled))
+        (cache / f"{name[:-3]}.pyc").write_bytes(compiled.read_bytes())
+    run_all()
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("owner", ["other_uid", "self"])
+def test_planted_numba_index_and_data_are_never_unpickled(cache, tmp_path, monkeypatch,
+                                                         owner):
+    pytest.importorskip("numba")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    _, nb_names = learned_names(tmp_path, monkeypatch, run_cubic_numba, numba=True)
+    assert nb_names
+    monkeypatch.setenv("TANGENT_SRC_CACHE", str(cache))
+    pycache = cache / "__pycache__"
+    pycache.mkdir(parents=True)
+    os.chmod(cache, 0o700)
+    os.chmod(pycache, 0o700)
+    marker = tmp_path / "unpickled"
+    payload = pickle.dumps(_Evil(marker))
+    for name in nb_names:
+        path = pycache / name
+        path.write_bytes(payload + payload)
+        if owner == "other_uid":
+            os.chown(path, OTHER_UID, -1)
+        else:
+            os.chmod(path, 0o666)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        run_cubic_numba()
+    assert not marker.exists()
+
+
+def test_numba_cache_files_are_private(cache, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    run_cubic_numba()
+    files = [p for p in (cache / "__pycache__").iterdir()]
+    assert files
+    for p in files:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+
+
+@pytest.mark.parametrize("problem", ["other_uid", "symlink", "world_writable"])
+def test_numba_pycache_that_is_not_ours_is_not_used(cache, tmp_path, monkeypatch, problem):
+    pytest.importorskip("numba")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    cache.mkdir(mode=0o700)
+    pycache = cache / "__pycache__"
+    if problem == "symlink":
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir(mode=0o700)
+        pycache.symlink_to(elsewhere)
+    else:
+        pycache.mkdir(mode=0o700)
+        if problem == "other_uid":
+            os.chown(pycache, OTHER_UID, -1)
+        else:
+            os.chmod(pycache, 0o777)
+    expect_one_warning(run_cubic_numba, "numba compiles")
+    target = tmp_path / "elsewhere" if problem == "symlink" else pycache
+    assert list(target.iterdir()) == []
+
+
+def test_numba_cache_dir_of_another_user_is_not_used(cache, tmp_path, monkeypatch):
+    numba = pytest.importorskip("numba")
+    theirs = tmp_path / "numba_theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, OTHER_UID, -1)
+    monkeypatch.setattr(numba.core.config, "CACHE_DIR", str(theirs))
+    expect_one_warning(run_cubic_numba, "NUMBA_CACHE_DIR")
+    assert list(theirs.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o777, 0o707, 0o720, 0o702, 0o1777])
+def test_cache_writable_by_others_is_refused(cache, mode):
+    cache.mkdir()
+    os.chmod(cache, mode)
+    expect_one_warning(run_all, "writable by group or others")
+    assert list(cache.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", [0o700, 0o750, 0o755, 0o500])
+def test_cache_readable_by_others_is_used_and_files_stay_private(cache, mode):
+    cache.mkdir()
+    os.chmod(cache, mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        run_all()
+    for p in cache.glob("*.py"):
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
+
+
+def test_cache_owned_by_another_user_gets_nothing_written(cache, tmp_path, monkeypatch):
+    cache.mkdir(mode=0o700)
+    os.chown(cache, OTHER_UID, -1)
+    expect_one_warning(run_all, f"owned by uid {OTHER_UID}")
+    assert list(cache.iterdir()) == []
+    with warnings.catch_warnings():  # once per process and directory
+        warnings.simplefilter("error", CacheWarning)
+        ts.clear_cache()
+        run_all()
+
+
+def test_cache_group_owned_by_another_group_but_private_is_used(cache):
+    cache.mkdir(mode=0o700)
+    os.chown(cache, -1, OTHER_UID)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        run_all()
+
+
+def test_world_writable_non_sticky_parent_is_refused(tmp_path, monkeypatch):
+    parent = tmp_path / "shared"
+    parent.mkdir()
+    os.chmod(parent, 0o777)
+    monkeypatch.setenv("TANGENT_SRC_CACHE", str(parent / "cache"))
+    expect_one_warning(run_all, "not sticky")
+
+
+def test_symlinked_cache_directory_is_refused_even_if_ours(cache, tmp_path):
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    cache.symlink_to(real)
+    expect_one_warning(run_all, "symbolic link")
+    assert list(real.iterdir()) == []
+
+
+def test_hardlink_under_the_module_name_leaves_its_target_alone(cache, tmp_path, monkeypatch):
+    names, _ = learned_names(tmp_path, monkeypatch, run_all)
+    monkeypatch.setenv("TANGENT_SRC_CACHE", str(cache))
+    cache.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    for name in names:
+        os.link(victim, cache / name)
+    run_all()
+    assert victim.read_text() == "precious\n"
+
+
+def test_clear_and_prune_unlink_planted_links_not_their_targets(cache, tmp_path):
+    run_all()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (cache / "planted_0123456789ab.py").symlink_to(victim)
+    (cache / "__pycache__").mkdir(exist_ok=True)
+    (cache / "__pycache__" / "planted_0123456789ab.f-1.py311.nbi").symlink_to(victim)
+    cache_dir.prune(str(cache), max_files=0, max_bytes=0)
+    assert victim.read_text() == "precious\n"
+    (cache / "planted_0123456789ab.py").symlink_to(victim)
+    cache_dir.clear()
+    assert victim.read_text() == "precious\n"
+    assert not (cache / "planted_0123456789ab.py").is_symlink()
+
+
+def test_clear_does_not_follow_a_symlinked_pycache(cache, tmp_path):
+    run_all()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    keep = elsewhere / "dwave_0123456789ab.f-1.py311.nbi"
+    keep.write_text("theirs")
+    (cache / "__pycache__").symlink_to(elsewhere)
+    cache_dir.clear()
+    assert keep.read_text() == "theirs"
+
+
+def test_info_lists_nothing_from_an_unusable_directory(cache):
+    run_all()
+    os.chown(cache, OTHER_UID, -1)
+    facts = cache_dir.info()
+    assert facts["files"] == 0 and "owned by uid" in facts["problem"]
+
+
+def test_in_memory_modules_have_tracebacks_but_no_file(cache):
+    cache.write_text("file")
+
+    def boom(x):
+        return np.sum(np.log(x)) * np.sqrt(x[0])
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        df = ts.grad(boom)
+        df(X * -1.0 + 2.0)
+    path = df._last.path
+    assert path.startswith("<tangent_src generated") and not os.path.exists(path)
+    assert linecache.getline(path, 1)
+
+
+def test_generated_source_with_user_comments_is_owner_only(cache):
+    def secret_model(x):
+        # the secret: 42
+        return np.sum(x * 42.0)
+    ts.grad(secret_model)(X)
+    files = [p for p in cache.glob("*.py") if "secret" in p.read_text()]
+    assert files
+    for p in files:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
+
+
+def test_pickled_transforms_carry_no_code_and_no_path(cache):
+    df = ts.grad(pm.twice)
+    df(X)
+    data = pickle.dumps(df)
+    assert str(cache).encode() not in data and b"def " not in data
+    close(pickle.loads(data)(X), fd(pm.twice, X))

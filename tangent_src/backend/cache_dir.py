@@ -307,6 +307,8 @@ def _own_files(directory: str) -> list[tuple[float, int, str]]:
     now = time.time()
     for folder, pattern in ((directory, _OWN_FILE),
                             (os.path.join(directory, "__pycache__"), _NUMBA_FILE)):
+        if folder != directory and problem_with(folder):
+            continue  # a link planted as __pycache__: never delete through it
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -383,6 +385,47 @@ def clear() -> tuple[str, int]:
             not os.listdir(numba_dir):
         shutil.rmtree(numba_dir, ignore_errors=True)
     return path, removed
+
+
+def _foreign(st: os.stat_result) -> bool:
+    """A directory entry another user could have planted or can change."""
+    euid = _euid()
+    return not stat.S_ISREG(st.st_mode) or bool(st.st_mode & 0o022) or \
+        (euid is not None and st.st_uid != euid)
+
+
+def _entries(directory: str, prefix: str) -> list:
+    return [entry for entry in os.scandir(directory) if entry.name.startswith(prefix)]
+
+
+def remove_foreign_files(directory: str, prefix: str) -> int:
+    """Delete every entry of `directory` whose name starts with `prefix` and that is not a
+    regular file of the current user's, unwritable by group and others (a symbolic link,
+    another user's file, a world-writable one). Returns how many were deleted."""
+    removed = 0
+    for entry in _entries(directory, prefix):
+        if _foreign(entry.stat(follow_symlinks=False)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def make_private(directory: str, prefix: str) -> None:
+    """chmod 0600 the user's own regular files in `directory` whose names start with
+    `prefix` (never following a symbolic link)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    with contextlib.suppress(OSError):
+        for entry in _entries(directory, prefix):
+            with contextlib.suppress(OSError):
+                fd = os.open(entry.path, flags)
+                try:
+                    st = os.fstat(fd)
+                    if not _foreign(st) and stat.S_IMODE(st.st_mode) != 0o600 and \
+                            hasattr(os, "fchmod"):
+                        os.fchmod(fd, 0o600)
+                finally:
+                    os.close(fd)
 
 
 def numba_cache_ready(path: str | None) -> bool:
