@@ -1476,3 +1476,332 @@ def test_pickled_transforms_carry_no_code_and_no_path(cache):
     data = pickle.dumps(df)
     assert str(cache).encode() not in data and b"def " not in data
     close(pickle.loads(data)(X), fd(pm.twice, X))
+
+
+# ============================================================================= 5. names
+# Names generated code and the runtime use: runtime helpers, NumPy/math/module names, and
+# what the generated source of the gradients above contains (adjoints `dx`, seeds `dout`,
+# forward/backward pairs `g_fwd`/`g_bwd`, tapes `_g_saved_tape`, temporaries `tanh_x`,
+# `cond`, versions `h2`/`h3`, saved tuples `saved`/`g_saved`).
+LOCAL_NAMES = ["numpy", "tangent_src", "runtime", "math", "_t", "dx", "d_x", "dh",
+               "dout", "out", "saved", "result", "dresult", "unbroadcast", "unreduce",
+               "add_at", "zeros_like", "stack", "push", "pop", "append", "tape", "_h_tape",
+               "_g_saved_tape", "g_saved", "cond", "tanh_x", "h2", "h3", "g_fwd", "g_bwd",
+               "jvp_g", "dg", "seed", "grad", "df", "builtins", "sum", "len",
+               "float", "abs", "i", "k", "_", "__", "self", "cls", "x2", "dx2", "d"]
+
+
+def _names_module():
+    lines = ["import numpy as np", "", "",
+             "def g(x):", "    return np.tanh(x) * 2.0", ""]
+    for name in LOCAL_NAMES:
+        lines += [f"def local_{name.strip('_') or 'u'}_{len(name)}(x):",
+                  f"    {name} = np.sin(x) * 1.5",
+                  "    h = x",
+                  "    for i_ in range(3):",
+                  f"        h = g(h * 0.5) + h * {name}",
+                  "    if np.sum(h) > 0:",
+                  f"        h = h * {name}",
+                  f"    return np.sum(h * h) + np.sum({name})", ""]
+    return lines
+
+
+NAMES = __import__("fdcheck").import_generated("probe_names_locals", _names_module())
+
+
+def _local(name):
+    return getattr(NAMES, f"local_{name.strip('_') or 'u'}_{len(name)}")
+
+
+@pytest.mark.parametrize("name", LOCAL_NAMES)
+def test_local_named_like_generated_code(name):
+    f = _local(name)
+    for transform in ("grad", "value_and_grad", "jvp", "hvp"):
+        TRANSFORMS[transform](f, X)
+
+
+@pytest.mark.parametrize("name", ["numpy", "dx", "dout", "saved", "g_fwd", "cond", "tanh_x",
+                                  "unbroadcast", "sum", "len", "_g_saved_tape"])
+def test_local_named_like_generated_code_second_order(name):
+    TRANSFORMS["grad_grad"](_local(name), X)
+
+
+GLOBALS_MOD = __import__("fdcheck").import_generated("probe_names_globals", """
+import numpy as np
+
+dx = 0.5
+dout = np.array([1.0, 2.0, 3.0])
+out = 2.0
+saved = 3.0
+cond = -1.0
+tanh_x = 0.25
+h2 = 1.5
+seed = 4.0
+result = 0.75
+_g_saved_tape = 2.5
+
+
+def g(x):
+    return np.tanh(x) * out
+
+
+def g_fwd(x):          # the name of g's generated forward function
+    return x * 1000.0
+
+
+def g_bwd(saved, dx):  # and of its backward function
+    return dx * 1000.0
+
+
+def jvp_g(x, dx=1.0):  # and of its forward-mode derivative
+    return x * 1000.0, dx * 1000.0
+
+
+def dglobals_user(x):  # the name grad would give the gradient of globals_user
+    return x * 1000.0
+
+
+def globals_user(x):
+    h = x
+    for i in range(3):
+        h = g(h * dx) + h * saved * tanh_x
+    if np.sum(h) > cond:
+        h = h * h2
+    return np.sum(h * dout) * seed + result * _g_saved_tape + g_fwd(1.0) * 0.0
+
+
+def f(x):
+    return np.sum(np.sin(x) * 2.0)
+
+
+def f_fwd(x):
+    return x * 1000.0
+
+
+def f_bwd(saved, dout):
+    return dout * 1000.0
+
+
+def df(x):
+    return x * 1000.0
+
+
+def calls_f_and_df(x):
+    return f(x) + np.sum(df(np.ones(3))) * 0.0 + np.sum(f_fwd(x)) * 0.0
+""".splitlines())
+
+
+@pytest.mark.parametrize("transform", sorted(TRANSFORMS))
+def test_globals_and_functions_named_like_generated_code(transform):
+    TRANSFORMS[transform](GLOBALS_MOD.globals_user, X)
+    TRANSFORMS[transform](GLOBALS_MOD.calls_f_and_df, X)
+    TRANSFORMS[transform](GLOBALS_MOD.f, X)
+
+
+def test_globals_named_like_generated_code_read_live():
+    f = GLOBALS_MOD.globals_user
+    old = GLOBALS_MOD.seed
+    try:
+        GLOBALS_MOD.seed = -2.0
+        TRANSFORMS["grad"](f, X)
+        TRANSFORMS["jvp"](f, X)
+    finally:
+        GLOBALS_MOD.seed = old
+
+
+STYLES = __import__("fdcheck").import_generated("probe_names_styles", """
+import numpy
+import numpy as jnp
+import numpy as onp
+import numpy.linalg as la
+from numpy import *  # noqa: F403
+from numpy import sin as s, cos
+
+
+def uses_jnp(x):
+    return jnp.sum(jnp.tanh(x) * jnp.exp(x * 0.5))
+
+
+def uses_onp_and_numpy(x):
+    return onp.sum(numpy.sin(x) * onp.cos(x))
+
+
+def uses_star(x):
+    return sum(tanh(x) * exp(x * 0.3)) + dot(x, x)  # noqa: F405
+
+
+def uses_la(x):
+    return la.norm(x) * jnp.sum(x)
+
+
+def uses_aliases(x):
+    return jnp.sum(s(x) * cos(x))
+
+
+def np_dict(x):
+    np = {"scale": 2.0}
+    return jnp.sum(jnp.sin(x) * np["scale"])
+
+
+sum = jnp.sum        # builtins shadowed at module level
+len = jnp.size
+abs = jnp.abs
+
+
+def shadowed_builtins(x):
+    return sum(jnp.sin(x) * len(x)) + sum(abs(x) * x)
+
+
+def range(n):        # a module-level `range` that is not the builtin
+    return [0, 2]
+
+
+def user_range(x):
+    total = 0.0
+    for i in range(3):
+        total = total + jnp.sum(jnp.sin(x * (i + 1.0)))
+    return total
+
+
+def lambda_param(x, lambda_=0.5):
+    return jnp.sum(x * x) * lambda_ + jnp.sum(jnp.sin(x))
+
+
+def unicode_names(x):
+    λ = 0.7
+    Δx = jnp.sin(x) * λ
+    x̄ = Δx * x
+    return jnp.sum(x̄ + Δx ** 2)
+
+
+def unicode_param(ξ):
+    return jnp.sum(jnp.tanh(ξ) * ξ)
+""".splitlines())
+
+
+@pytest.mark.parametrize("name", ["uses_jnp", "uses_onp_and_numpy", "uses_star", "uses_la",
+                                  "uses_aliases", "np_dict", "shadowed_builtins",
+                                  "user_range", "lambda_param", "unicode_names",
+                                  "unicode_param"])
+@pytest.mark.parametrize("transform", ["grad", "value_and_grad", "jvp", "forward", "vjp",
+                                       "hessian", "jacfwd"])
+def test_import_styles_and_shadowed_names(name, transform):
+    f = getattr(STYLES, name)
+    if name == "lambda_param" and transform == "forward":
+        transform = "jvp"  # autodiff's tangents follow every argument, lambda_ included
+    if name == "user_range":  # a module-level `range` returning a list: a located refusal
+        with pytest.raises(TangentError, match=r"iterating over range\(\.\.\.\)") as info:
+            TRANSFORMS[transform](f, X)
+        assert info.value.lineno == f.__code__.co_firstlineno + 2
+        return
+    TRANSFORMS[transform](f, X)
+
+
+@pytest.mark.parametrize("name", ["uses_jnp", "uses_star", "np_dict", "shadowed_builtins",
+                                  "unicode_names"])
+def test_import_styles_second_order(name):
+    TRANSFORMS["grad_grad"](getattr(STYLES, name), X)
+
+
+def test_parameter_lambda_underscore_by_name():
+    f = STYLES.lambda_param
+    close(ts.grad(f, wrt="lambda_")(X, 0.5), np.sum(X * X))
+    close(ts.grad(f, wrt=(0, 1))(X, 0.5)[0], fd(f, X, 0.5))
+
+
+@pytest.mark.parametrize("name", ["dx", "dout", "saved", "result", "seed", "out", "cond",
+                                  "g_saved", "h2", "tanh_x", "d_x", "self", "df"])
+def test_parameter_named_like_generated_code(name):
+    source = (f"def p(x, {name}):\n"
+              f"    h = np.tanh(x * {name}) * x\n"
+              f"    return np.sum(h * {name})\n")
+    ns = {"np": np}
+    run_cell(source, ns)
+    f = ns["p"]
+    w = np.array([0.5, -1.2, 2.0])
+    close(ts.grad(f)(X, w), fd(f, X, w))
+    close(ts.grad(f, wrt=1)(X, w), numerical_grad(f, (X, w), 1))
+    value, t = ts.jvp(f, (X, w), (V, V))
+    close(t, np.dot(fd(f, X, w), V) + np.dot(numerical_grad(f, (X, w), 1), V))
+
+
+@pytest.mark.parametrize("name", ["np", "unbroadcast", "zeros_like", "sum", "range", "math"])
+def test_parameter_named_like_a_reserved_name_is_correct_or_refused(name):
+    ns = {"np": np}
+    run_cell(f"def p(x, {name}):\n    return np.sum(np.sin(x) * 2.0) + 0.0 * x[0]\n", ns)
+    f = ns["p"]
+    try:
+        got = ts.grad(f)(X, 1.0)
+    except TangentError as err:
+        assert "reserved" in str(err)
+        return
+    close(got, fd(f, X, 1.0))
+
+
+def test_transform_of_a_function_named_like_its_gradient():
+    ns = {"np": np}
+    run_cell("def dg(x):\n    return np.sum(np.sin(x) * x)\n"
+             "def g(x):\n    return dg(x) * 2.0\n", ns)
+    for f in (ns["dg"], ns["g"]):
+        for transform in ("grad", "jvp", "hessian", "grad_grad"):
+            TRANSFORMS[transform](f, X)
+
+
+def test_lambda_named_by_assignment_like_generated_functions():
+    ns = {"np": np}
+    run_cell("g_fwd = lambda x: np.sum(np.sin(x) * x)\n"
+             "g = lambda x: g_fwd(x) * 3.0\n", ns)
+    for transform in ("grad", "jvp", "hessian"):
+        TRANSFORMS[transform](ns["g"], X)
+
+
+def test_closure_variables_named_like_generated_code():
+    def make():
+        dx, dout, np_ = 0.5, 2.0, np
+
+        def f(x):
+            saved = np_.sin(x) * dx
+            return np_.sum(saved * dout * x)
+        return f
+
+    f = make()
+    for transform in ("grad", "jvp", "hessian", "grad_grad"):
+        TRANSFORMS[transform](f, X)
+
+
+def test_nested_function_named_like_generated_helpers():
+    def f(x):
+        def unbroadcast(a):
+            return a * 2.0
+
+        def g_bwd(a):
+            return np.sin(a)
+        return np.sum(unbroadcast(g_bwd(x)) * x)
+
+    for transform in ("grad", "jvp", "hessian"):
+        TRANSFORMS[transform](f, X)
+
+
+def _writes_an_array(x):
+    w = np.zeros(3)
+    w[1] = 2.0
+    return np.sum(np.sin(x) * w)
+
+
+def _fills_a_dict(x):
+    params = {"a": 2.0}
+    params["b"] = 0.5
+    return np.sum(np.sin(x) * params["a"] + x * params["b"])
+
+
+@pytest.mark.parametrize("helper", [_writes_an_array, _fills_a_dict])
+def test_second_order_through_a_helper_that_writes_an_array_or_a_dict(helper):
+    """The inlined helper's runtime call (`set_at`) was renamed `set_at2` in the caller and
+    imported from tangent_src.runtime under that name: ImportError."""
+    def scalar(t):
+        return helper(np.full(3, t)) * 1.5
+    h = 1e-4
+    expected = (fd(scalar, 0.35 + h) - fd(scalar, 0.35 - h)) / (2 * h)
+    close(ts.grad(ts.grad(scalar))(0.35), expected, rtol=1e-4, atol=1e-6)
+    close(ts.hessian(lambda x: helper(x) * 1.5)(X), fd_hessian(lambda x: helper(x) * 1.5, X),
+          rtol=1e-4, atol=1e-5)

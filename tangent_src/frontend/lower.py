@@ -832,6 +832,8 @@ class Lowerer:
             return pre, index, _located(rng, node), head
         if isinstance(it, gast.Call) and not _is_call_to(it, "dict_keys"):
             name = _dotted(it.func) or "this call"
+            head, dot, rest = name.partition(".")
+            name = self.parsed.renamed.get(head, head) + dot + rest  # the user's spelling
             raise self.parsed.unsupported(it, f"iterating over {name}(...)",
                                           "loop over range(...), an array, enumerate or zip")
         pre, seq = self.sequence(it, node)
