@@ -199,7 +199,7 @@ class Transform:
         self.backend = backend
         self.mode, self.return_value, self.verbose = mode, return_value, verbose
         self.kind = kind                    # "grad", "value_and_grad", "forward", "reverse"
-        self._sig = _signature(func)
+        self._signature_of: tuple = (None, (), None)  # (defaults, kwdefaults, signature)
         self._last = None
         self._fast: dict = {}
         self._scalar_seen: set = set()  # shape classes whose output was checked scalar
@@ -207,6 +207,23 @@ class Transform:
         functools.update_wrapper(self, inner)
         del self.__wrapped__  # so inspect does not mistake this for the function itself
         self.__name__ = f"{kind}_{getattr(inner, '__name__', 'f')}"
+
+    @property
+    def _sig(self):
+        """The signature of the innermost function, with its current defaults: the shape
+        classes of defaulted arguments (a function-valued default above all) key the
+        generated code, and `f.__defaults__ = ...` replaces them after this transform was
+        made (a signature taken once kept the old default: code for the old function)."""
+        inner = _innermost(self.func)
+        defaults = getattr(inner, "__defaults__", None)
+        kwdefaults = getattr(inner, "__kwdefaults__", None)
+        old_defaults, old_kwdefaults, sig = self._signature_of
+        kwitems = tuple(kwdefaults.items()) if kwdefaults else ()
+        if sig is None or old_defaults is not defaults or len(old_kwdefaults) != len(kwitems) \
+                or any(k != j or a is not b for (k, a), (j, b) in zip(old_kwdefaults, kwitems)):
+            sig = _signature(self.func)
+            self._signature_of = (defaults, kwitems, sig)
+        return sig
 
     # -- pickling --------------------------------------------------------------------
     def __reduce__(self):

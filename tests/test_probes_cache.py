@@ -1805,3 +1805,47 @@ def test_second_order_through_a_helper_that_writes_an_array_or_a_dict(helper):
     close(ts.grad(ts.grad(scalar))(0.35), expected, rtol=1e-4, atol=1e-6)
     close(ts.hessian(lambda x: helper(x) * 1.5)(X), fd_hessian(lambda x: helper(x) * 1.5, X),
           rtol=1e-4, atol=1e-5)
+
+
+def test_function_valued_default_replaced_after_the_first_call():
+    """The transform took the signature (with its default values) once: replacing a
+    function-valued default specialized the new code on the old function."""
+    def f(x, act=np.tanh):
+        return np.sum(act(x) * x)
+
+    def g(x, *, act=np.tanh):
+        return np.sum(act(x) * x)
+
+    df, dg = ts.grad(f), ts.grad(g)
+    close(df(X), fd(f, X))
+    close(dg(X), fd(g, X))
+    f.__defaults__ = (np.sin,)
+    g.__kwdefaults__["act"] = np.sin
+    close(df(X), np.sin(X) + X * np.cos(X))
+    close(dg(X), np.sin(X) + X * np.cos(X))
+    close(ts.jvp(f, (X,), (V,))[1], np.dot(fd(f, X), V))
+    close(ts.hessian(f)(X), fd_hessian(f, X), rtol=1e-4, atol=1e-5)
+    close(df(X, np.cos), fd(f, X, np.cos))
+
+
+def test_instance_attributes_and_containers_holding_functions_refuse_or_are_right():
+    class Model:
+        pass
+
+    m = Model()
+    m.act, m.w = np.tanh, 2.0
+
+    def loss(x, m):
+        return np.sum(m.act(x * m.w))
+
+    def pair(x, p):
+        g, w = p
+        return np.sum(g(x) * w)
+
+    for f, arg in ((loss, m), (pair, (np.tanh, 2.0)), (pair, (np.sin, 2.0))):
+        try:
+            got = ts.grad(f)(X, arg)
+        except TangentError as err:
+            assert err.lineno  # a located refusal
+            continue
+        close(got, fd(f, X, arg))
