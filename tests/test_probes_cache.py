@@ -1849,3 +1849,54 @@ def test_instance_attributes_and_containers_holding_functions_refuse_or_are_righ
             assert err.lineno  # a located refusal
             continue
         close(got, fd(f, X, arg))
+
+
+X2 = np.arange(6.0).reshape(2, 3) * 0.1 + 0.2
+
+# (source, first value of the global, later values, argument): a global that decides a
+# shape, a loop count, a branch, an index, an axis or an exponent, rebound between calls
+LIVE_GLOBALS = {
+    "dict_entry": ("CFG = {'w': 2.0}\ndef f(x):\n    return np.sum(np.sin(x) * CFG['w'])\n",
+                   "CFG", [{"w": -3.0}, {"w": np.array([1.0, 2.0, 3.0])}], X),
+    "list": ("W = [1.0, 2.0, 3.0]\ndef f(x):\n    return np.sum(np.sin(x) * np.array(W))\n",
+             "W", [[1.0, -5.0, 3.0]], X),
+    "loop_count": ("N = 3\ndef f(x):\n    s = 0.0\n    for i in range(N):\n"
+                   "        s = s + np.sum(np.sin(x * (i + 1.0)))\n    return s\n",
+                   "N", [5, 1, 3], X),
+    "branch": ("FLAG = True\ndef f(x):\n    if FLAG:\n        return np.sum(np.sin(x))\n"
+               "    return np.sum(x ** 3)\n", "FLAG", [False, True], X),
+    "index": ("IDX = 0\ndef f(x):\n    return np.sum(np.sin(x[IDX]) * x[IDX])\n",
+              "IDX", [2, slice(0, 2), [0, 0, 2], -1], X),
+    "string_mode": ("MODE = 'tanh'\ndef f(x):\n    if MODE == 'tanh':\n        y = np.tanh(x)\n"
+                    "    else:\n        y = np.sin(x)\n    return np.sum(y)\n",
+                    "MODE", ["sin", "tanh"], X),
+    "axis": ("AXIS = 0\ndef f(x):\n    return np.sum(np.sin(np.sum(x * x, axis=AXIS)))\n",
+             "AXIS", [1, None, (0, 1), -1], X2),
+    "reshape": ("SHAPE = (3, 1)\ndef f(x):\n    y = np.reshape(x, SHAPE)\n"
+                "    return np.sum(np.sin(y * y.T))\n", "SHAPE", [(1, 3)], X),
+    "exponent": ("K = 2\ndef f(x):\n    return np.sum(x ** K)\n", "K", [3, 0.5, 0, 1.5],
+                 np.abs(X) + 0.1),
+    "tile": ("REPS = 2\ndef f(x):\n    return np.sum(np.sin(np.tile(x, REPS)) * "
+             "np.arange(3 * REPS))\n", "REPS", [3, 1], X),
+    "norm_order": ("ORD = 2\ndef f(x):\n    return np.linalg.norm(x, ord=ORD)\n",
+                   "ORD", [1, np.inf, 2], X),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIVE_GLOBALS))
+def test_globals_that_decide_shapes_loops_and_branches_rebound(case):
+    source, name, later, x = LIVE_GLOBALS[case]
+    nb = Notebook()
+    nb.run(source)
+    f = nb["f"]
+    df, hf = ts.grad(f), ts.hessian(f)
+    flat = np.ravel(x)
+
+    def flat_f(y):
+        return f(y.reshape(np.shape(x)))
+    for value in [nb[name]] + later:
+        nb.ns[name] = value
+        close(df(x), fd(f, x))
+        close(ts.jvp(f, (x,), (np.ones_like(x) * 0.7,))[1], np.sum(fd(f, x) * 0.7))
+        close(np.reshape(hf(x), (flat.size, flat.size)), fd_hessian(flat_f, flat),
+              rtol=1e-4, atol=2e-5)
