@@ -19,7 +19,7 @@ import numpy as np
 from . import guards, runtime
 from .analysis.shapes import FUNCTION_TYPES, shape_class
 from .backend import numba as numba_backend
-from .backend.load import load_module, load_real_module
+from .backend.load import load_module, load_real_module, release_with
 from .compiler import ModuleBuilder
 from .errors import NotDifferentiableError
 from .frontend.bindings import FunctionGuard
@@ -99,6 +99,7 @@ class _Compiled:
             self.function = numba_backend.compile_module(module_ns, names, self.main.name,
                                                          user_modules)
             self.dispatchers = [module_ns[name] for name in names]
+            release_with(self, module_ns)
 
     def stale(self) -> bool:
         """Whether something the code was generated (or, under numba, compiled) for has

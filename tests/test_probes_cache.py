@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import errno
 import functools
+import gc
 import importlib
 import linecache
 import multiprocessing
@@ -33,7 +34,7 @@ import pytest
 from fdcheck import numerical_grad
 
 import tangent_src as ts
-from tangent_src import cli
+from tangent_src import api, cli
 from tangent_src.backend import cache_dir
 from tangent_src.errors import CacheWarning, TangentError
 
@@ -1900,3 +1901,43 @@ def test_globals_that_decide_shapes_loops_and_branches_rebound(case):
         close(ts.jvp(f, (x,), (np.ones_like(x) * 0.7,))[1], np.sum(fd(f, x) * 0.7))
         close(np.reshape(hf(x), (flat.size, flat.size)), fd_hessian(flat_f, flat),
               rtol=1e-4, atol=2e-5)
+
+
+# ======================================================= numba modules in sys.modules
+def _closure_calling_a_helper(k):
+    def helper(n):
+        return n * k
+
+    def f(x):
+        return np.sum(np.sin(x) * helper(3.0))
+    return f
+
+
+def _generated_modules() -> set:
+    return {m for m in sys.modules if m.startswith("tangent_src_generated")}
+
+
+@pytest.mark.parametrize("how", ["clear_cache", "eviction"])
+def test_numba_generated_modules_leave_sys_modules_with_their_cache_entry(monkeypatch, how):
+    """numba-compiled generated modules are registered in sys.modules (numba's disk cache
+    imports them by name); they stayed there, holding their frozen values and the user
+    functions numba compiled, for the life of the process. Now they go when their entry
+    leaves the in-memory cache (and no transform uses it any more)."""
+    pytest.importorskip("numba")
+    monkeypatch.setattr(api, "CACHE_SIZE", 2)
+    before = _generated_modules()
+    made = set()
+    for k in (2.0, 5.0, 7.0):
+        f = _closure_calling_a_helper(k)
+        df = ts.grad(f, backend="numba")
+        close(df(X), 3.0 * k * np.cos(X))
+        made |= _generated_modules() - before
+        del f, df
+    assert len(made) == 3
+    if how == "clear_cache":
+        ts.clear_cache()
+        gc.collect()
+        assert not made & _generated_modules()
+    else:  # the first entry was evicted by the third; the last two are still cached
+        gc.collect()
+        assert len(made & _generated_modules()) == 2
