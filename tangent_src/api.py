@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+import os
 import sys
 import threading
 from collections import OrderedDict
@@ -33,6 +34,18 @@ _CACHE: OrderedDict = OrderedDict()
 CACHE_SIZE = 256
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 _LOCK = threading.RLock()
+
+
+def _new_lock_after_fork() -> None:
+    """A child forked while another thread of the parent was generating code (holding the
+    lock) would wait for that thread forever: it does not exist in the child. (The cache
+    itself is consistent: it is only changed under the GIL, by whole assignments.)"""
+    global _LOCK
+    _LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def clear_cache() -> None:

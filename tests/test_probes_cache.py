@@ -1941,3 +1941,151 @@ def test_numba_generated_modules_leave_sys_modules_with_their_cache_entry(monkey
     else:  # the first entry was evicted by the third; the last two are still cached
         gc.collect()
         assert len(made & _generated_modules()) == 2
+
+
+_FORK_WHILE_BUSY = """
+import linecache, multiprocessing, sys, threading, time
+import numpy as np
+import tangent_src as ts
+import _probe_mod as pm
+stop = threading.Event()
+def busy(k):
+    n = 0
+    while not stop.is_set():
+        ns = {"np": np}
+        src = f"def f(x):\\n    return np.sum(np.sin(x) * {k}.{n} + x ** 3)\\n"
+        name = f"<busy-{k}-{n}>"
+        linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+        exec(compile(src, name, "exec"), ns)
+        ts.grad(ns["f"])(np.ones(3))
+        n += 1
+threads = [threading.Thread(target=busy, args=(k,)) for k in range(2)]
+for t in threads:
+    t.start()
+time.sleep(0.3)
+try:
+    for i in range(4):
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            out = pool.map(ts.grad(pm.wave), [np.full(3, 0.1 * i), np.full(3, 0.5)])
+        print(repr([list(map(float, g)) for g in out]), flush=True)
+finally:
+    stop.set()
+    for t in threads:
+        t.join()
+"""
+
+
+def test_fork_while_other_threads_generate_code(tmp_path):
+    """A Pool forked while another thread holds the generation lock: the children waited
+    forever for a lock whose owner they do not have."""
+    env = dict(os.environ, TANGENT_SRC_CACHE=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    try:
+        out = subprocess.run([sys.executable, "-c", _FORK_WHILE_BUSY], env=env,
+                             capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("forked workers deadlocked")
+    assert out.returncode == 0, out.stderr
+    rounds = out.stdout.split("\n")
+    assert len([r for r in rounds if r]) == 4
+    for i, line in enumerate(r for r in rounds if r):
+        for x, g in zip((np.full(3, 0.1 * i), np.full(3, 0.5)), eval(line)):  # noqa: S307
+            close(g, fd(pm.wave, x))
+
+
+@pytest.mark.parametrize("home", ["", "relative/home"])
+def test_default_location_is_absolute_whatever_home_says(tmp_path, monkeypatch, home):
+    """A relative (or empty) $HOME put the default cache under the current directory,
+    wherever that happened to be."""
+    import pwd
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TANGENT_SRC_CACHE", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", home)
+    path = cache_dir.location()
+    assert os.path.isabs(path) and not path.startswith(str(tmp_path))
+    assert path == os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".cache", "tangent_src")
+
+
+def test_cache_directory_removed_while_a_file_is_written(cache, monkeypatch):
+    import shutil
+    cache.mkdir(mode=0o700)
+    real_replace = os.replace
+
+    def vanish(src, dst, **kwargs):
+        shutil.rmtree(cache, ignore_errors=True)
+        return real_replace(src, dst, **kwargs)
+    monkeypatch.setattr(os, "replace", vanish)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        run_all()
+    assert len(cache_warnings(record)) <= 1
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert not cache.exists() or tmp_files(cache) == []
+
+
+def test_cache_cleared_on_disk_while_threads_compute(cache):
+    stop = threading.Event()
+
+    def clearer():
+        while not stop.is_set():
+            cache_dir.clear()
+
+    nb = Notebook()
+    for k in range(12):
+        nb.run(f"def f{k}(x):\n    return np.sum(np.tanh(x * {k + 1}.0) + x ** 3)\n")
+    thread = threading.Thread(target=clearer)
+    thread.start()
+    try:
+        results = _many(lambda k: (ts.grad(nb[f"f{k}"])(X), ts.hessian(nb[f"f{k}"])(X)),
+                        range(12))
+    finally:
+        stop.set()
+        thread.join()
+    for k, (g, h) in enumerate(results):
+        f = nb[f"f{k}"]
+        close(g, fd(f, X))
+        close(h, fd_hessian(f, X), rtol=1e-4, atol=1e-5)
+
+
+def test_helper_redefined_while_threads_compute():
+    """Each result is the derivative of one version of the helper, never a mixture, and
+    once the redefinition is done every new call sees it."""
+    nb = Notebook()
+    nb.run("def g(x):\n    return np.sin(x) * 2.0\n"
+           "def f(x):\n    return np.sum(g(x) * x)\n")
+    old = fd(nb["f"], X)
+    stop = threading.Event()
+    df = ts.grad(nb["f"])
+
+    def compute(_):
+        seen = []
+        while not stop.is_set() and len(seen) < 200:
+            seen.append(df(X))
+        return seen
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(compute, k) for k in range(4)]
+        nb.run("def g(x):\n    return np.cos(x) * x * 3.0\n")
+        stop.set()
+        results = [v for fut in futures for v in fut.result()]
+    new = fd(nb["f"], X)
+    for value in results:
+        assert np.allclose(value, old, rtol=1e-5, atol=1e-7) or \
+            np.allclose(value, new, rtol=1e-5, atol=1e-7), value
+    close(df(X), new)
+
+
+def test_numba_gradients_built_in_threads():
+    pytest.importorskip("numba")
+
+    def f1(x):
+        return np.sum(np.sin(x) * x)
+
+    def f2(x):
+        return np.sum(np.tanh(x) * x * x)
+
+    jobs = [f1, f2, f1, f2]
+    results = _many(lambda f: ts.grad(f, backend="numba")(X), jobs, workers=4)
+    for f, g in zip(jobs, results):
+        close(g, fd(f, X))

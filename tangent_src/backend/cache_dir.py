@@ -45,14 +45,37 @@ _LOCK = threading.Lock()
 _writes = 0
 
 
+def _new_lock_after_fork() -> None:
+    """A forked child must not inherit the lock held by a thread it does not have."""
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 def location() -> str:
     """Where the cache lives (whether or not it exists or is usable)."""
     explicit = os.environ.get("TANGENT_SRC_CACHE")
     if explicit:
         return os.path.abspath(os.path.expanduser(explicit))
     xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = xdg if os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    base = xdg if os.path.isabs(xdg) else os.path.join(_home(), ".cache")
     return os.path.join(base, "tangent_src")
+
+
+def _home() -> str:
+    """The user's home directory as an absolute path: $HOME when it is one, else the
+    password database's (a relative or empty $HOME put the cache under whatever the
+    current directory happened to be)."""
+    home = os.path.expanduser("~")
+    if os.path.isabs(home) and home != os.sep:
+        return home
+    with contextlib.suppress(ImportError, KeyError, OSError):
+        import pwd
+        home = pwd.getpwuid(os.getuid()).pw_dir
+    return os.path.abspath(home)
 
 
 def warn_once(path: str, problem: str, consequence: str = "") -> None:
