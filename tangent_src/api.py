@@ -216,7 +216,6 @@ class Transform:
         self._signature_of: tuple = (None, (), None)  # (defaults, kwdefaults, signature)
         self._last = None
         self._fast: dict = {}
-        self._scalar_seen: set = set()  # shape classes whose output was checked scalar
         inner = _innermost(func)
         functools.update_wrapper(self, inner)
         del self.__wrapped__  # so inspect does not mistake this for the function itself
@@ -311,8 +310,13 @@ class Transform:
                         if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
                         else type(a) for a in args)
             fast = self._fast.get(key)
-            if fast is not None and not (fast.guards and fast.stale()):
-                return self._finish(fast.function(*args))
+            if fast is not None:
+                compiled, split = fast
+                if not (compiled.guards and compiled.stale() or
+                        split is not None and split.guards and split.stale()):
+                    if split is None:
+                        return self._finish(compiled.function(*args))
+                    return self._finish(self._split_call(split, args))
         if self.backend == "numba" and any(
                 isinstance(a, dict) for a in (*args, *kwargs.values())):
             raise NotDifferentiableError(
@@ -328,8 +332,27 @@ class Transform:
         if key is not None and compiled.checked:  # numba: compiled and run once already
             if len(self._fast) >= CACHE_SIZE:  # keyed by function arguments too: bounded
                 self._fast.clear()
-            self._fast[key] = compiled
+            self._fast[key] = (compiled, self._output_checker(compiled, classes))
         return self._finish(result)
+
+    def _output_checker(self, compiled: _Compiled, classes: tuple):
+        """The split (forward/backward) code through which a gradient whose output the
+        source does not prove scalar runs on every call, so that its output is checked
+        each time: it can depend on what the code reads live (a global axis, a shape), so
+        one check per specialization returned the gradient of sum(f) for a function that
+        had since become vector-valued. None when no check is needed."""
+        if self.kind not in ("grad", "value_and_grad") or self.backend != "python":
+            return None
+        if compiled.output == ("pair" if self.has_aux else "scalar"):
+            return None
+        return self._split(classes)
+
+    def _split_call(self, split: _Compiled, args):
+        """Forward half, output check, backward half (see `_output_checker`)."""
+        value, saved = split.function(*args)
+        self._check_output(value)
+        grads = split.backward(saved, 1.0)
+        return (value, grads) if self.return_value or self.has_aux else grads
 
     def call_with(self, args: tuple, extras: dict):
         """Call with the derivative's own inputs given by meaning rather than position:
@@ -433,20 +456,17 @@ class Transform:
 
     def output_value(self, args: tuple):
         """What the differentiated function returns at `args`, for checking its kind:
-        0.0 when the source proves a scalar (or a scalar was seen for these shape classes
-        before), a tuple when it returns a tuple display, else the value as the generated
-        gradient computes it. The user's function is not run."""
+        0.0 when the source proves a scalar, a tuple when it returns a tuple display, else
+        the value as the generated gradient computes it. The user's function is not run."""
         args = self._bound + tuple(args)
         classes = arg_classes(self._sig, args, {})
         output = self.compile(classes).output
-        if output == "scalar" or classes in self._scalar_seen:
+        if output == "scalar":
             return 0.0
         if output == "tuple":
             return (None,)
-        value = self._forward_half(classes, args, {})[0]
-        if not isinstance(value, tuple) and np.ndim(value) == 0:
-            self._scalar_seen.add(classes)  # checked once per specialization, like grad
-        return value
+        # computed each time: the kind can depend on values read live (see _output_checker)
+        return self._forward_half(classes, args, {})[0]
 
     def _check_output(self, out) -> None:
         name_of = getattr(_innermost(self.func), "__name__", "f")

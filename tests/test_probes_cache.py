@@ -2089,3 +2089,28 @@ def test_numba_gradients_built_in_threads():
     results = _many(lambda f: ts.grad(f, backend="numba")(X), jobs, workers=4)
     for f, g in zip(jobs, results):
         close(g, fd(f, X))
+
+
+def test_output_that_becomes_an_array_through_a_global_is_refused_every_time():
+    """grad checked that the output is a scalar once per specialization; a global read
+    live (here an axis) can make it an array later, and the same transform then returned
+    the gradient of sum(f) where a fresh one refuses."""
+    nb = Notebook()
+    nb.run("""
+        AXIS = None
+        def f(x):
+            return np.sum(np.sin(x) * x, axis=AXIS)
+    """)
+    f = nb["f"]
+    df, vg, hf = ts.grad(f), ts.value_and_grad(f), ts.hessian(f)
+    close(df(X2), fd(f, X2))
+    close(vg(X2)[1], fd(f, X2))
+    hf(X2)
+    nb.ns["AXIS"] = 0
+    for transform in (df, vg, hf):
+        with pytest.raises(TangentError, match="scalar"):
+            transform(X2)
+    with pytest.raises(TangentError, match="scalar"):
+        ts.hvp(f)(X2, np.ones_like(X2))
+    nb.ns["AXIS"] = None
+    close(df(X2), fd(f, X2))
