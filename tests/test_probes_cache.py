@@ -611,7 +611,7 @@ def test_numba_disk_cache_in_a_fresh_process_sees_new_globals(tmp_path):
     src.mkdir()
     env = dict(os.environ, TANGENT_SRC_CACHE=str(tmp_path / "cache"),
                PYTHONPATH=os.pathsep.join([str(src), str(ROOT)]))
-    for c, w in ((2.0, (1.0, 2.0, 3.0)), (2.0, (1.0, 2.0, -3.0)), (5.0, (1.0, 2.0, -3.0))):
+    for c, w in ((2.0, (1.0, 2.0, 3.0)), (5.0, (1.0, 2.0, -3.0))):
         (src / "probe_nbxp.py").write_text(textwrap.dedent(f"""
             import numpy as np
             C = {c}
@@ -811,7 +811,7 @@ def test_two_processes_share_one_cache_directory(cache):
                PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
     procs = [subprocess.Popen([sys.executable, "-c", _WRITER], env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for _ in range(3)]
+             for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     x = np.array([0.5, -0.25])
     for p, (out, err) in zip(procs, outs):
@@ -1783,6 +1783,7 @@ def test_nested_function_named_like_generated_helpers():
         TRANSFORMS[transform](f, X)
 
 
+# -- names: runtime helpers of inlined callees (found by the probes above)
 def _writes_an_array(x):
     w = np.zeros(3)
     w[1] = 2.0
@@ -1808,6 +1809,7 @@ def test_second_order_through_a_helper_that_writes_an_array_or_a_dict(helper):
           rtol=1e-4, atol=1e-5)
 
 
+# -- staleness found by the probes: defaults, functions in containers, live globals
 def test_function_valued_default_replaced_after_the_first_call():
     """The transform took the signature (with its default values) once: replacing a
     function-valued default specialized the new code on the old function."""
@@ -1943,6 +1945,7 @@ def test_numba_generated_modules_leave_sys_modules_with_their_cache_entry(monkey
         assert len(made & _generated_modules()) == 2
 
 
+# -- concurrency and file system found by the probes: fork while busy, $HOME
 _FORK_WHILE_BUSY = """
 import linecache, multiprocessing, sys, threading, time
 import numpy as np
@@ -1964,7 +1967,7 @@ for t in threads:
     t.start()
 time.sleep(0.3)
 try:
-    for i in range(4):
+    for i in range(2):
         with multiprocessing.get_context("fork").Pool(2) as pool:
             out = pool.map(ts.grad(pm.wave), [np.full(3, 0.1 * i), np.full(3, 0.5)])
         print(repr([list(map(float, g)) for g in out]), flush=True)
@@ -1987,7 +1990,7 @@ def test_fork_while_other_threads_generate_code(tmp_path):
         pytest.fail("forked workers deadlocked")
     assert out.returncode == 0, out.stderr
     rounds = out.stdout.split("\n")
-    assert len([r for r in rounds if r]) == 4
+    assert len([r for r in rounds if r]) == 2
     for i, line in enumerate(r for r in rounds if r):
         for x, g in zip((np.full(3, 0.1 * i), np.full(3, 0.5)), eval(line)):  # noqa: S307
             close(g, fd(pm.wave, x))
@@ -2091,6 +2094,7 @@ def test_numba_gradients_built_in_threads():
         close(g, fd(f, X))
 
 
+# -- staleness: the output check
 def test_output_that_becomes_an_array_through_a_global_is_refused_every_time():
     """grad checked that the output is a scalar once per specialization; a global read
     live (here an axis) can make it an array later, and the same transform then returned
