@@ -2118,3 +2118,43 @@ def test_output_that_becomes_an_array_through_a_global_is_refused_every_time():
         ts.hvp(f)(X2, np.ones_like(X2))
     nb.ns["AXIS"] = None
     close(df(X2), fd(f, X2))
+
+
+# -- security: a FIFO under a generated module's name
+_FIFO = """
+import os, sys
+import numpy as np
+import tangent_src as ts
+import _probe_mod as pm
+os.environ["TANGENT_SRC_CACHE"] = sys.argv[1]
+ts.grad(pm.twice)(np.ones(3))
+ts.grad(ts.grad(pm.bump))(0.5)
+names = [n for n in os.listdir(sys.argv[1]) if n.endswith(".py")]
+ts.clear_cache()
+os.makedirs(sys.argv[2], mode=0o700)
+for name in names:
+    os.mkfifo(os.path.join(sys.argv[2], name), 0o600)
+os.environ["TANGENT_SRC_CACHE"] = sys.argv[2]
+print(repr([float(v) for v in ts.grad(pm.twice)(np.ones(3))]))
+print(repr(float(ts.grad(ts.grad(pm.bump))(0.5))))
+"""
+
+
+def test_fifo_under_the_module_name_does_not_hang(tmp_path):
+    """Checking whether the file already holds the module opened it for reading, which
+    waits for ever on a FIFO."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    try:
+        out = subprocess.run([sys.executable, "-c", _FIFO, str(tmp_path / "learn"),
+                              str(tmp_path / "cache")], env=env, capture_output=True,
+                             text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a FIFO in the cache directory blocked the process")
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.split("\n")[:2]
+    close(eval(first), fd(pm.twice, np.ones(3)))  # noqa: S307 - our own repr of floats
+    t = 0.5
+    expected = -2 * 1.5 * np.tanh(t) * (1 - np.tanh(t) ** 2) + 2.0
+    close(eval(second), expected)  # noqa: S307
+    for p in (tmp_path / "cache").iterdir():
+        assert not stat.S_ISFIFO(p.lstat().st_mode), p

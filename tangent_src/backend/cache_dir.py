@@ -244,13 +244,17 @@ def checked_subdirectory(directory: str, name: str, consequence: str = "") -> st
 # --------------------------------------------------------------------------- writing
 
 
+# Opening an entry of the cache to inspect it: never through a symbolic link, and never
+# waiting (a FIFO planted under a generated module's name blocked open() for ever).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 def _holds(path: str, data: bytes) -> bool:
     """Whether `path` is a regular file of ours holding exactly `data` (never following a
     symbolic link): then it need not be written again (and numba's cache of it stays
     valid, as its time stamp does not change)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, _READ_FLAGS)
     except OSError:
         return False
     try:
@@ -437,11 +441,10 @@ def remove_foreign_files(directory: str, prefix: str) -> int:
 def make_private(directory: str, prefix: str) -> None:
     """chmod 0600 the user's own regular files in `directory` whose names start with
     `prefix` (never following a symbolic link)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     with contextlib.suppress(OSError):
         for entry in _entries(directory, prefix):
             with contextlib.suppress(OSError):
-                fd = os.open(entry.path, flags)
+                fd = os.open(entry.path, _READ_FLAGS)
                 try:
                     st = os.fstat(fd)
                     if not _foreign(st) and stat.S_IMODE(st.st_mode) != 0o600 and \
