@@ -573,7 +573,7 @@ def test_numba_module_global_changed_within_the_process(modules):
     """)
     user = importlib.import_module("probe_nb_user")
     df = ts.grad(user.f, backend="numba")
-    for c in (2.0, -1.5, 2.0):
+    for c in (2.0, -1.5):
         user.C = c
         close(df(X), fd(user.f, X))
 
@@ -714,7 +714,7 @@ def test_clear_cache_while_other_threads_compute():
     def worker(k):
         x = X * (k % 5 + 1) * 0.3
         try:
-            for _ in range(4):
+            for _ in range(2):
                 close(ts.grad(pm.twice)(x), fd(pm.twice, x))
                 close(ts.hessian(pm.wave)(x), fd_hessian(pm.wave, x), rtol=1e-4, atol=1e-5)
         except Exception as exc:  # noqa: BLE001 - collected and re-raised below
@@ -753,9 +753,9 @@ def test_threads_while_the_cache_prunes_every_write(cache, monkeypatch):
     monkeypatch.setattr(cache_dir, "PRUNE_EVERY", 1)
     monkeypatch.setattr(cache_dir, "MAX_FILES", 3)
     nb = Notebook()
-    for k in range(12):
+    for k in range(8):
         nb.run(f"def f{k}(x):\n    return np.sum(np.sin(x) * {k + 1}.0 + x * x)\n")
-    fs = [nb[f"f{k}"] for k in range(12)]
+    fs = [nb[f"f{k}"] for k in range(8)]
     results = _many(lambda f: (ts.grad(f)(X), ts.grad(ts.grad(
         lambda t: f(np.array([t]))))(0.4)), fs)
     for k, (f, (g, g2)) in enumerate(zip(fs, results)):
@@ -793,7 +793,7 @@ import numpy as np
 import tangent_src as ts
 ns = {"np": np}
 out = []
-for k in range(12):
+for k in range(6):
     text = f"def f{k}(x):\\n    return np.sum(np.sin(x) * {k + 1}.0 + x ** 3)\\n"
     linecache.cache[f"<cell{k}>"] = (len(text), None, text.splitlines(True), f"<cell{k}>")
     exec(compile(text, f"<cell{k}>", "exec"), ns)
