@@ -32,6 +32,7 @@ from .frontend.source import keeps_recursion_limit
 # uses itself, so eviction costs at most a regeneration.
 _CACHE: OrderedDict = OrderedDict()
 CACHE_SIZE = 256
+_UNKNOWN = object()  # a signature not computed yet
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 _LOCK = threading.RLock()
 
@@ -213,7 +214,7 @@ class Transform:
         self.backend = backend
         self.mode, self.return_value, self.verbose = mode, return_value, verbose
         self.kind = kind                    # "grad", "value_and_grad", "forward", "reverse"
-        self._signature_of: tuple = (None, (), None)  # (defaults, kwdefaults, signature)
+        self._signature_of: tuple = (None, (), _UNKNOWN)  # (defaults, kwdefaults, signature)
         self._last = None
         self._fast: dict = {}
         inner = _innermost(func)
@@ -232,9 +233,10 @@ class Transform:
         kwdefaults = getattr(inner, "__kwdefaults__", None)
         old_defaults, old_kwdefaults, sig = self._signature_of
         kwitems = tuple(kwdefaults.items()) if kwdefaults else ()
-        if sig is None or old_defaults is not defaults or len(old_kwdefaults) != len(kwitems) \
-                or any(k != j or a is not b for (k, a), (j, b) in zip(old_kwdefaults, kwitems)):
-            sig = _signature(self.func)
+        if sig is _UNKNOWN or old_defaults is not defaults or \
+                len(old_kwdefaults) != len(kwitems) or \
+                any(k != j or a is not b for (k, a), (j, b) in zip(old_kwdefaults, kwitems)):
+            sig = _signature(self.func)  # None when it has none (a ufunc)
             self._signature_of = (defaults, kwitems, sig)
         return sig
 
