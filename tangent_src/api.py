@@ -28,6 +28,7 @@ from .request import Request, make_request
 from .values import arg_classes, is_number, not_differentiable
 
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
+_UNKNOWN = object()  # a signature not computed yet
 
 
 def _innermost(func):
@@ -66,10 +67,9 @@ class Transform:
         self.request = request
         self.func, self.wrt, self._bound = _unbind(request.func, request.wrt)
         self.verbose = verbose
-        self._sig = _signature(self.func)
+        self._signature_of: tuple = (None, (), _UNKNOWN)  # (defaults, kwdefaults, signature)
         self._last = None
         self._fast: dict = {}
-        self._scalar_seen: set = set()  # shape classes whose output was checked scalar
         inner = _innermost(self.func)
         functools.update_wrapper(self, inner)
         del self.__wrapped__  # so inspect does not mistake this for the function itself
@@ -86,6 +86,24 @@ class Transform:
     def _generation(self, target, **changes) -> Request:
         """The request for the code generated from `target` (what `target()` returns)."""
         return self.request.with_func(target, wrt=self.wrt, **changes)
+
+    @property
+    def _sig(self):
+        """The signature of the innermost function, with its current defaults: the shape
+        classes of defaulted arguments (a function-valued default above all) key the
+        generated code, and `f.__defaults__ = ...` replaces them after this transform was
+        made (a signature taken once kept the old default: code for the old function)."""
+        inner = _innermost(self.func)
+        defaults = getattr(inner, "__defaults__", None)
+        kwdefaults = getattr(inner, "__kwdefaults__", None)
+        old_defaults, old_kwdefaults, sig = self._signature_of
+        kwitems = tuple(kwdefaults.items()) if kwdefaults else ()
+        if sig is _UNKNOWN or old_defaults is not defaults or \
+                len(old_kwdefaults) != len(kwitems) or \
+                any(k != j or a is not b for (k, a), (j, b) in zip(old_kwdefaults, kwitems)):
+            sig = _signature(self.func)  # None when it has none (a ufunc)
+            self._signature_of = (defaults, kwitems, sig)
+        return sig
 
     # -- pickling --------------------------------------------------------------------
     def __reduce__(self):
@@ -156,8 +174,13 @@ class Transform:
                         if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
                         else type(a) for a in args)
             fast = self._fast.get(key)
-            if fast is not None and not (fast.guards and fast.stale()):
-                return self._finish(fast.function(*args))
+            if fast is not None:
+                compiled, split = fast
+                if not (compiled.guards and compiled.stale() or
+                        split is not None and split.guards and split.stale()):
+                    if split is None:
+                        return self._finish(compiled.function(*args))
+                    return self._finish(self._split_call(split, args))
         if self.backend == "numba" and any(
                 isinstance(a, dict) for a in (*args, *kwargs.values())):
             raise NotDifferentiableError(
@@ -173,8 +196,27 @@ class Transform:
         if key is not None and compiled.checked:  # numba: compiled and run once already
             if len(self._fast) >= cache.CACHE_SIZE:  # keyed by function arguments too: bounded
                 self._fast.clear()
-            self._fast[key] = compiled
+            self._fast[key] = (compiled, self._output_checker(compiled, classes))
         return self._finish(result)
+
+    def _output_checker(self, compiled: Compiled, classes: tuple):
+        """The split (forward/backward) code through which a gradient whose output the
+        source does not prove scalar runs on every call, so that its output is checked
+        each time: it can depend on what the code reads live (a global axis, a shape), so
+        one check per specialization returned the gradient of sum(f) for a function that
+        had since become vector-valued. None when no check is needed."""
+        if self.kind not in ("grad", "value_and_grad") or self.backend != "python":
+            return None
+        if compiled.output == ("pair" if self.has_aux else "scalar"):
+            return None
+        return self._split(classes)
+
+    def _split_call(self, split: Compiled, args):
+        """Forward half, output check, backward half (see `_output_checker`)."""
+        value, saved = split.function(*args)
+        self._check_output(value)
+        grads = split.backward(saved, 1.0)
+        return (value, grads) if self.return_value or self.has_aux else grads
 
     def call_with(self, args: tuple, extras: dict):
         """Call with the derivative's own inputs given by meaning rather than position:
@@ -278,20 +320,17 @@ class Transform:
 
     def output_value(self, args: tuple):
         """What the differentiated function returns at `args`, for checking its kind:
-        0.0 when the source proves a scalar (or a scalar was seen for these shape classes
-        before), a tuple when it returns a tuple display, else the value as the generated
-        gradient computes it. The user's function is not run."""
+        0.0 when the source proves a scalar, a tuple when it returns a tuple display, else
+        the value as the generated gradient computes it. The user's function is not run."""
         args = self._bound + tuple(args)
         classes = arg_classes(self._sig, args, {})
         output = self.compile(classes).output
-        if output == "scalar" or classes in self._scalar_seen:
+        if output == "scalar":
             return 0.0
         if output == "tuple":
             return (None,)
-        value = self._forward_half(classes, args, {})[0]
-        if not isinstance(value, tuple) and np.ndim(value) == 0:
-            self._scalar_seen.add(classes)  # checked once per specialization, like grad
-        return value
+        # computed each time: the kind can depend on values read live (see _output_checker)
+        return self._forward_half(classes, args, {})[0]
 
     def _check_output(self, out) -> None:
         name_of = getattr(_innermost(self.func), "__name__", "f")

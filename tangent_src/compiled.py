@@ -5,6 +5,7 @@ differentiated alive; thread-safe."""
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections import OrderedDict
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from . import runtime
 from .backend import numba as numba_backend
-from .backend.load import load_module, load_real_module
+from .backend.load import load_module, load_real_module, release_with
 from .compiler import ModuleBuilder
 from .frontend.bindings import FunctionGuard
 from .frontend.depth import keeps_recursion_limit
@@ -25,6 +26,18 @@ from .request import Request
 _CACHE: OrderedDict = OrderedDict()
 CACHE_SIZE = 256
 _LOCK = threading.RLock()
+
+
+def _new_lock_after_fork() -> None:
+    """A child forked while another thread of the parent was generating code (holding the
+    lock) would wait for that thread forever: it does not exist in the child. (The cache
+    itself is consistent: it is only changed under the GIL, by whole assignments.)"""
+    global _LOCK
+    _LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def clear_cache() -> None:
@@ -84,6 +97,8 @@ class Compiled:
             names = [node.name for fn in builder.functions for node in fn.nodes]
             self.function = numba_backend.compile_module(module_ns, names, self.main.name,
                                                          user_modules)
+            self.dispatchers = [module_ns[name] for name in names]
+            release_with(self, module_ns)
 
     def stale(self) -> bool:
         """Whether something the code was generated (or, under numba, compiled) for has
@@ -109,6 +124,8 @@ class Compiled:
                                                     parsed.filename, parsed.lines,
                                                     parsed.node.lineno) from None
         self.checked = True
+        for dispatcher in getattr(self, "dispatchers", ()):  # compiled now: cache written
+            numba_backend.restrict_cache_files(dispatcher)
         return result
 
 

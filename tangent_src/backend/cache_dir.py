@@ -45,14 +45,37 @@ _LOCK = threading.Lock()
 _writes = 0
 
 
+def _new_lock_after_fork() -> None:
+    """A forked child must not inherit the lock held by a thread it does not have."""
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 def location() -> str:
     """Where the cache lives (whether or not it exists or is usable)."""
     explicit = os.environ.get("TANGENT_SRC_CACHE")
     if explicit:
         return os.path.abspath(os.path.expanduser(explicit))
     xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = xdg if os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    base = xdg if os.path.isabs(xdg) else os.path.join(_home(), ".cache")
     return os.path.join(base, "tangent_src")
+
+
+def _home() -> str:
+    """The user's home directory as an absolute path: $HOME when it is one, else the
+    password database's (a relative or empty $HOME put the cache under whatever the
+    current directory happened to be)."""
+    home = os.path.expanduser("~")
+    if os.path.isabs(home) and home != os.sep:
+        return home
+    with contextlib.suppress(ImportError, KeyError, OSError):
+        import pwd
+        home = pwd.getpwuid(os.getuid()).pw_dir
+    return os.path.abspath(home)
 
 
 def warn_once(path: str, problem: str, consequence: str = "") -> None:
@@ -141,14 +164,39 @@ def _parent_problem(parent: str, euid: int | None) -> str | None:
 
 
 def _create(path: str) -> bool:
-    """Create the directory (and missing parents) 0700; whether it was created."""
+    """Create the directory (and every missing parent) 0700; whether it was created.
+
+    Each directory is made by `_mkdir_private` (os.makedirs gives the mode to the last
+    one only: under umask 0 the parents came out 0777, which then made the cache
+    unusable and left world-writable directories behind)."""
+    missing = []
     parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        os.makedirs(parent, mode=0o700, exist_ok=True)
+    while parent and not os.path.isdir(parent):
+        missing.append(parent)
+        up = os.path.dirname(parent)
+        if up == parent:
+            break
+        parent = up
+    for directory in reversed(missing):
+        _mkdir_private(directory)
+    return _mkdir_private(path)
+
+
+def _mkdir_private(path: str) -> bool:
+    """mkdir 0700 whatever the umask; False if something is already there."""
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         return False
+    # the umask may have taken bits away; never follow a link put there since
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    with contextlib.suppress(OSError):
+        fd = os.open(path, flags)
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
     return True
 
 
@@ -182,9 +230,7 @@ def checked_subdirectory(directory: str, name: str, consequence: str = "") -> st
     one CacheWarning saying `consequence`)."""
     path = os.path.join(directory, name)
     try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
+        _mkdir_private(path)
     except OSError as exc:
         warn_once(path, f"cannot create it ({_why(exc)})", consequence)
         return None
@@ -198,13 +244,17 @@ def checked_subdirectory(directory: str, name: str, consequence: str = "") -> st
 # --------------------------------------------------------------------------- writing
 
 
+# Opening an entry of the cache to inspect it: never through a symbolic link, and never
+# waiting (a FIFO planted under a generated module's name blocked open() for ever).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 def _holds(path: str, data: bytes) -> bool:
     """Whether `path` is a regular file of ours holding exactly `data` (never following a
     symbolic link): then it need not be written again (and numba's cache of it stays
     valid, as its time stamp does not change)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, _READ_FLAGS)
     except OSError:
         return False
     try:
@@ -284,6 +334,8 @@ def _own_files(directory: str) -> list[tuple[float, int, str]]:
     now = time.time()
     for folder, pattern in ((directory, _OWN_FILE),
                             (os.path.join(directory, "__pycache__"), _NUMBA_FILE)):
+        if folder != directory and problem_with(folder):
+            continue  # a link planted as __pycache__: never delete through it
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -362,6 +414,46 @@ def clear() -> tuple[str, int]:
     return path, removed
 
 
+def _foreign(st: os.stat_result) -> bool:
+    """A directory entry another user could have planted or can change."""
+    euid = _euid()
+    return not stat.S_ISREG(st.st_mode) or bool(st.st_mode & 0o022) or \
+        (euid is not None and st.st_uid != euid)
+
+
+def _entries(directory: str, prefix: str) -> list:
+    return [entry for entry in os.scandir(directory) if entry.name.startswith(prefix)]
+
+
+def remove_foreign_files(directory: str, prefix: str) -> int:
+    """Delete every entry of `directory` whose name starts with `prefix` and that is not a
+    regular file of the current user's, unwritable by group and others (a symbolic link,
+    another user's file, a world-writable one). Returns how many were deleted."""
+    removed = 0
+    for entry in _entries(directory, prefix):
+        if _foreign(entry.stat(follow_symlinks=False)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def make_private(directory: str, prefix: str) -> None:
+    """chmod 0600 the user's own regular files in `directory` whose names start with
+    `prefix` (never following a symbolic link)."""
+    with contextlib.suppress(OSError):
+        for entry in _entries(directory, prefix):
+            with contextlib.suppress(OSError):
+                fd = os.open(entry.path, _READ_FLAGS)
+                try:
+                    st = os.fstat(fd)
+                    if not _foreign(st) and stat.S_IMODE(st.st_mode) != 0o600 and \
+                            hasattr(os, "fchmod"):
+                        os.fchmod(fd, 0o600)
+                finally:
+                    os.close(fd)
+
+
 def numba_cache_ready(path: str | None) -> bool:
     """Whether numba may keep a disk cache for functions defined in the generated file
     `path` (numba unpickles what it finds there): `path` is a file in the checked cache
@@ -378,7 +470,7 @@ def numba_cache_ready(path: str | None) -> bool:
         return checked_subdirectory(directory, "__pycache__", consequence) is not None
     target = os.path.abspath(os.path.expanduser(config.CACHE_DIR))
     try:
-        os.makedirs(target, mode=0o700, exist_ok=True)
+        _create(target)
     except OSError as exc:
         warn_once(target, f"cannot create NUMBA_CACHE_DIR ({_why(exc)})", consequence)
         return False

@@ -138,3 +138,23 @@ def stable_text(value) -> str:
     from ..frontend.freshness import code_key
     digest = hashlib.sha1(repr(code_key(code)).encode()).hexdigest()
     return f"{name}[{digest}]{stable_text(value.__defaults__)}"
+
+
+def release_with(owner, namespace: dict) -> None:
+    """Drop the module `load_real_module` registered for `namespace` from sys.modules when
+    `owner` (the in-memory cache entry using it) is garbage collected, so that generated
+    modules, and the values and user functions frozen into them, do not accumulate in
+    sys.modules for the life of the process. A newer module loaded under the same name
+    (the same source and frozen values) is left alone."""
+    import weakref
+    name = namespace.get("__name__", "")
+    module = sys.modules.get(name)
+    if module is None or module.__dict__ is not namespace:
+        return
+    weakref.finalize(owner, _forget, name, weakref.ref(module))
+
+
+def _forget(name: str, module_ref) -> None:
+    module = module_ref()
+    if module is not None and sys.modules.get(name) is module:
+        del sys.modules[name]

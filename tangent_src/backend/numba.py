@@ -175,8 +175,57 @@ def compile_module(module_ns: dict, names: list[str], main: str, user_modules: t
         if is_user_function(value) and name not in names:
             module_ns[name] = numba.njit(value)
     for name in names:
-        module_ns[name] = numba.njit(cache=cache)(module_ns[name])
+        function = module_ns[name]
+        compiled = numba.njit(cache=cache)(function)
+        if cache and not _cache_files_safe(compiled):
+            compiled = numba.njit(function)
+        module_ns[name] = compiled
     return module_ns[main]
+
+
+def _cache_place(dispatcher) -> tuple[str, str] | None:
+    """(directory, file name prefix) of numba's disk cache for `dispatcher`, or None."""
+    cache = getattr(dispatcher, "_cache", None)
+    files = getattr(cache, "_cache_file", None)
+    directory = getattr(files, "_cache_path", None)
+    index = getattr(files, "_index_name", "")
+    if not directory or not index.endswith(".nbi"):
+        return None
+    return directory, index[:-len(".nbi")]
+
+
+def _cache_files_safe(dispatcher) -> bool:
+    """Whether numba may read its disk cache for `dispatcher`: the directory numba chose
+    passes the cache directory's checks, and every file there under the function's name
+    that another user could have planted or changed (not a regular file of ours, or
+    writable by group/others) is deleted first, since numba unpickles its index and data
+    files. False (after one CacheWarning): compile without the disk cache."""
+    from . import cache_dir
+    place = _cache_place(dispatcher)
+    consequence = "numba compiles the generated code without its disk cache"
+    if place is None:
+        return False
+    directory, prefix = place
+    problem = cache_dir.problem_with(directory)
+    if problem:
+        cache_dir.warn_once(directory, problem, consequence)
+        return False
+    try:
+        cache_dir.remove_foreign_files(directory, prefix + ".")
+    except OSError as exc:
+        cache_dir.warn_once(directory, f"cannot remove a file not written by you "
+                            f"({exc.strerror or exc})", consequence)
+        return False
+    return True
+
+
+def restrict_cache_files(dispatcher) -> None:
+    """Make numba's cache files for `dispatcher` readable by the owner only (numba writes
+    them with the umask's mode, like any file)."""
+    from . import cache_dir
+    place = _cache_place(dispatcher)
+    if place is not None:
+        cache_dir.make_private(place[0], place[1] + ".")
 
 
 def located_numba_error(exc: Exception, source: str, path: str, user_file: str,

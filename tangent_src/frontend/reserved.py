@@ -33,8 +33,10 @@ def protect_reserved(parsed) -> None:
     meanings = reserved_meanings()
     node = parsed.node
     names = {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    nested = _nested_definitions(node)
+    names |= set(nested)
     local = {n.id for n in walk(node) if isinstance(n, gast.Name)
-             and not isinstance(n.ctx, gast.Load)}
+             and not isinstance(n.ctx, gast.Load)} | set(nested)
     renames = {}
     namer = Namer(names | set(parsed.namespace) | set(dir(builtins)) | set(meanings))
     for name in sorted(names & set(meanings)):
@@ -73,10 +75,20 @@ def _bind(parsed, name: str, meaning) -> None:
         parsed.namespace[name] = meaning
 
 
+def _nested_definitions(node) -> list:
+    """Names bound by `def` (or `class`) statements inside the function: bindings too,
+    though not Name nodes (a nested `def unbroadcast` was renamed at its uses only)."""
+    return [sub.name for sub in gast.walk(node) if sub is not node and
+            isinstance(sub, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef))]
+
+
 def _rename(node, renames: dict) -> None:
     for sub in walk(node):
         if isinstance(sub, gast.Name) and sub.id in renames:
             sub.id = renames[sub.id]
+        elif isinstance(sub, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)) \
+                and sub is not node and sub.name in renames:
+            sub.name = renames[sub.name]
 
 
 def _refuse_params(parsed, renames: dict, meanings: dict) -> dict:

@@ -70,12 +70,22 @@ class ParsedFunction:
         (this function's body is being expanded into the caller's): a name the caller
         binds the same way is kept, any other gets a name of its own there, bound to
         where this function reads it. Returns {this function's name: the caller's}."""
+        from ..naming import reserved_meanings
         from .bindings import binding_key
+        meanings = reserved_meanings()
         mapping = {}
         for name in free:
             theirs = self.ref(name)
             mine = None if name in caller_locals else caller.ref(name)
             if mine is not None and binding_key(mine) == binding_key(theirs):
+                continue
+            if name in meanings and name not in caller_locals and \
+                    self.namespace.get(name) is meanings[name]:
+                # a runtime helper (`set_at` from a dict display or an array write), NumPy
+                # as `np`, a builtin: generated code means the same object by that name in
+                # every function (a renamed copy, `set_at2`, was imported from the runtime
+                # under a name it does not have)
+                caller.namespace[name] = meanings[name]
                 continue
             new = name if name not in namer.used and name not in caller.namespace else \
                 namer.fresh(name)

@@ -144,6 +144,8 @@ class LoopLowering:
             return pre, index, located(rng, node), head
         if isinstance(it, gast.Call) and not is_call_to(it, "dict_keys"):
             name = build.dotted(it.func) or "this call"
+            head, dot, rest = name.partition(".")
+            name = self.parsed.renamed.get(head, head) + dot + rest  # the user's spelling
             raise self.parsed.unsupported(it, f"iterating over {name}(...)",
                                           "loop over range(...), an array, enumerate or zip")
         pre, seq = self.sequence(it, node)
