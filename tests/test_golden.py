@@ -239,9 +239,12 @@ def _central(loss, value: float) -> float:
 
 
 def _replaced(items, index: int, new):
-    items = list(items)
-    items[index] = new
-    return items
+    """A copy of the list or tuple (named tuples too) `items` with items[index] = new."""
+    changed = list(items)
+    changed[index] = new
+    if isinstance(items, list):
+        return changed
+    return type(items)(*changed) if hasattr(items, "_fields") else tuple(changed)
 
 
 def _with_attribute(obj, attribute: str, new):
@@ -259,9 +262,11 @@ def _fd_gradient(value, loss):
         return {key: _fd_gradient(item, lambda new, key=key: loss({**value, key: new}))
                 for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        items = [_fd_gradient(item, lambda new, i=i: loss(type(value)(_replaced(value, i, new))))
+        items = [_fd_gradient(item, lambda new, i=i: loss(_replaced(value, i, new)))
                  for i, item in enumerate(value)]
-        return items if isinstance(value, list) else tuple(items)
+        if isinstance(value, list):
+            return items
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     if isinstance(value, np.ndarray):
         grad = np.zeros(value.shape)
         for index in np.ndindex(value.shape):
@@ -340,5 +345,5 @@ def test_gradient_golden_matches_finite_differences(name):
             expected = hand(*args)
         else:
             expected = _fd_gradient(args[position], lambda new, p=position: loss(
-                tuple(_replaced(args, p, new))))
+                _replaced(args, p, new)))
         _assert_tree_close(actual, expected, f"{name}: gradient wrt {names[position]}")
