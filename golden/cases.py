@@ -411,3 +411,76 @@ SECOND = [
     ("call_user_function_dd", call_user_function, 0, lambda: (0.9,)),
     ("scalar_loop_dd", scalar_loop, 0, lambda: (0.5, 10)),
 ]
+
+
+# --- arguments for running the gradient golden files --------------------------------------
+# tests/test_golden.py calls every gradient golden file (CASES, SPECIALIZED) at these
+# arguments and compares it with central finite differences: every general case needs an
+# entry. They keep away from kinks (abs, max, min, where, relu, branches, clip) and inside
+# the domains (log); array arguments of several shapes exercise broadcasting. A SPECIALIZED
+# entry overrides example arguments that sit on a tie of max or saturate tanh, with arguments
+# of the same shapes (the golden code is specialized to shapes, not values).
+
+
+def _normal(*shapes, scale=1.0):
+    """Standard normal arrays of these shapes (a float for shape ()), from one fixed seed."""
+    rng = np.random.default_rng(12)
+    return tuple(float(scale * rng.normal()) if shape == () else scale * rng.normal(size=shape)
+                 for shape in shapes)
+
+
+def _positive(*shapes):
+    """Arrays of these shapes with entries in [0.5, 1.5), from one fixed seed."""
+    rng = np.random.default_rng(13)
+    return tuple(0.5 + rng.random(size=shape) for shape in shapes)
+
+
+CHECK_ARGS.update({
+    "arith": lambda: (_normal((2, 3))[0], _positive((3,))[0]),
+    "poly": lambda: _normal((4,)),
+    "broadcast_add": lambda: _normal((3, 4), (4,)),
+    "matmul_sum": lambda: _normal((2, 3), (3, 4)),
+    "tanh_sum": lambda: _normal((2, 3)),
+    "exp_sum": lambda: _normal((5,)),
+    "log_sum": lambda: _positive((2, 2)),
+    "sum_axis_keepdims": lambda: _normal((3, 4)),
+    "mean_square": lambda: _normal((2, 5)),
+    "relu": lambda: (np.array([-1.2, 0.4, 2.0, -0.3, 0.7]),),
+    "leaky_relu_where": lambda: (np.array([[0.5, -1.5, 0.25], [-0.2, 1.1, -0.9]]),),
+    "reshape_transpose": lambda: _normal((3, 2)),
+    "index_slice": lambda: _normal((5,)),
+    "augassign": lambda: _normal((3,)),
+    "tuple_unpack": lambda: _normal((2, 2)),
+    "if_elif_else": lambda: (1.7,),
+    "cond_expr": lambda: (0.8,),
+    "for_range": lambda: (0.7, 4),
+    "for_rows": lambda: _normal((4, 3)),
+    "while_loop": lambda: _normal((3,)),
+    "loop_break": lambda: (0.7,),
+    "loop_continue": lambda: (1.3, 5),
+    "multiple_returns": lambda: (0.6,),
+    "call_user_function": lambda: _normal((3,)),
+    "module_constant": lambda: _normal((2, 2)),
+    "builtins_min_max_abs": lambda: (0.3, 1.1),
+    "kwargs_defaults": lambda: (0.9, 1.5, -0.2),
+    "call_with_keywords": lambda: _normal((3,)),
+    "logistic_loss": lambda: (*_normal((3,), (), (4, 3)), np.array([0.0, 1.0, 1.0, 0.0])),
+    # SPECIALIZED: the example arguments are all ones (saturated tanh, tied maxima)
+    "mlp_softmax": lambda: (*_normal((5, 4), (4,), (4, 3), (3,), (6, 5), scale=0.5),
+                            np.eye(3)[[0, 1, 2, 0, 1, 2]]),
+    "rnn": lambda: _normal((4, 4), (4, 3), (4,), (5, 3), scale=0.4),
+    "methods_and_attributes": lambda: (np.array([[0.3, -0.2], [0.1, 0.4], [-0.5, 0.2]]),
+                                       np.array([0.2, -0.1, 0.4])),
+})
+
+
+def _surgery_gradient(x):
+    """What surgery's gradient is by design, derived by hand: the adjoint of y, which is
+    stop_gradient(x), clipped to [-1, 1] and taken back through y = x * x. It is not the
+    derivative 3 x**2 of the function, so finite differences cannot be its reference."""
+    return 2.0 * x * np.clip(x, -1.0, 1.0)
+
+
+# Gradient cases whose reference is derived by hand instead of finite differences:
+# name -> function of the check arguments returning the gradient (one wrt argument).
+HAND_GRADIENTS = {"surgery": _surgery_gradient}
