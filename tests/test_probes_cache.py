@@ -34,7 +34,7 @@ import pytest
 from fdcheck import numerical_grad
 
 import tangent_src as ts
-from tangent_src import api, cli
+from tangent_src import cli
 from tangent_src.backend import cache_dir
 from tangent_src.errors import CacheWarning, TangentError
 
