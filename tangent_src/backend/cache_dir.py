@@ -114,7 +114,7 @@ def problem_with(path: str) -> str | None:
         return "it is a symbolic link"
     if not stat.S_ISDIR(st.st_mode):
         return "it is not a directory"
-    euid = _euid()
+    euid = effective_uid()
     if euid is not None and st.st_uid != euid:
         return f"it is owned by uid {st.st_uid}, not by you (uid {euid})"
     if st.st_mode & 0o022:
@@ -127,7 +127,8 @@ def problem_with(path: str) -> str | None:
     return None
 
 
-def _euid() -> int | None:
+def effective_uid() -> int | None:
+    """The effective user id (None where the platform has none)."""
     return os.geteuid() if hasattr(os, "geteuid") else None
 
 
@@ -163,7 +164,7 @@ def _parent_problem(parent: str, euid: int | None) -> str | None:
         current = up
 
 
-def _create(path: str) -> bool:
+def create_directory(path: str) -> bool:
     """Create the directory (and every missing parent) 0700; whether it was created.
 
     Each directory is made by `_mkdir_private` (os.makedirs gives the mode to the last
@@ -205,9 +206,9 @@ def usable() -> str | None:
     it must not or cannot be used."""
     path = location()
     try:
-        created = _create(path)
+        created = create_directory(path)
     except OSError as exc:
-        warn_once(path, f"cannot create it ({_why(exc)})")
+        warn_once(path, f"cannot create it ({why_failed(exc)})")
         return None
     problem = problem_with(path)
     if problem:
@@ -219,7 +220,7 @@ def usable() -> str | None:
     return path
 
 
-def _why(exc: OSError) -> str:
+def why_failed(exc: OSError) -> str:
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
         return "a file is in the way"
     return exc.strerror or str(exc)
@@ -232,7 +233,7 @@ def checked_subdirectory(directory: str, name: str, consequence: str = "") -> st
     try:
         _mkdir_private(path)
     except OSError as exc:
-        warn_once(path, f"cannot create it ({_why(exc)})", consequence)
+        warn_once(path, f"cannot create it ({why_failed(exc)})", consequence)
         return None
     problem = problem_with(path)
     if problem:
@@ -246,7 +247,7 @@ def checked_subdirectory(directory: str, name: str, consequence: str = "") -> st
 
 # Opening an entry of the cache to inspect it: never through a symbolic link, and never
 # waiting (a FIFO planted under a generated module's name blocked open() for ever).
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def _holds(path: str, data: bytes) -> bool:
@@ -254,12 +255,12 @@ def _holds(path: str, data: bytes) -> bool:
     symbolic link): then it need not be written again (and numba's cache of it stays
     valid, as its time stamp does not change)."""
     try:
-        fd = os.open(path, _READ_FLAGS)
+        fd = os.open(path, READ_FLAGS)
     except OSError:
         return False
     try:
         st = os.fstat(fd)
-        euid = _euid()
+        euid = effective_uid()
         if not stat.S_ISREG(st.st_mode) or st.st_size != len(data) or \
                 (euid is not None and st.st_uid != euid) or st.st_mode & 0o077:
             return False
@@ -414,68 +415,3 @@ def clear() -> tuple[str, int]:
     return path, removed
 
 
-def _foreign(st: os.stat_result) -> bool:
-    """A directory entry another user could have planted or can change."""
-    euid = _euid()
-    return not stat.S_ISREG(st.st_mode) or bool(st.st_mode & 0o022) or \
-        (euid is not None and st.st_uid != euid)
-
-
-def _entries(directory: str, prefix: str) -> list:
-    return [entry for entry in os.scandir(directory) if entry.name.startswith(prefix)]
-
-
-def remove_foreign_files(directory: str, prefix: str) -> int:
-    """Delete every entry of `directory` whose name starts with `prefix` and that is not a
-    regular file of the current user's, unwritable by group and others (a symbolic link,
-    another user's file, a world-writable one). Returns how many were deleted."""
-    removed = 0
-    for entry in _entries(directory, prefix):
-        if _foreign(entry.stat(follow_symlinks=False)):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-                removed += 1
-    return removed
-
-
-def make_private(directory: str, prefix: str) -> None:
-    """chmod 0600 the user's own regular files in `directory` whose names start with
-    `prefix` (never following a symbolic link)."""
-    with contextlib.suppress(OSError):
-        for entry in _entries(directory, prefix):
-            with contextlib.suppress(OSError):
-                fd = os.open(entry.path, _READ_FLAGS)
-                try:
-                    st = os.fstat(fd)
-                    if not _foreign(st) and stat.S_IMODE(st.st_mode) != 0o600 and \
-                            hasattr(os, "fchmod"):
-                        os.fchmod(fd, 0o600)
-                finally:
-                    os.close(fd)
-
-
-def numba_cache_ready(path: str | None) -> bool:
-    """Whether numba may keep a disk cache for functions defined in the generated file
-    `path` (numba unpickles what it finds there): `path` is a file in the checked cache
-    directory, and numba's cache for it (`$NUMBA_CACHE_DIR` if set, else `__pycache__`
-    beside the file) is a checked directory too. Otherwise numba compiles without one."""
-    if not path or not os.path.isabs(path) or not os.path.isfile(path):
-        return False
-    directory = os.path.dirname(path)
-    if problem_with(directory):
-        return False
-    from numba.core import config
-    consequence = "numba compiles the generated code without its disk cache"
-    if not config.CACHE_DIR:
-        return checked_subdirectory(directory, "__pycache__", consequence) is not None
-    target = os.path.abspath(os.path.expanduser(config.CACHE_DIR))
-    try:
-        _create(target)
-    except OSError as exc:
-        warn_once(target, f"cannot create NUMBA_CACHE_DIR ({_why(exc)})", consequence)
-        return False
-    problem = problem_with(target)
-    if problem:
-        warn_once(target, f"NUMBA_CACHE_DIR: {problem}", consequence)
-        return False
-    return True

@@ -168,7 +168,7 @@ def compile_module(module_ns: dict, names: list[str], main: str, user_modules: t
     namespace (numba treats globals as compile-time constants). numba's disk cache is used
     only for a module file in the checked cache directory (numba unpickles what it finds
     in its cache; a module kept in memory has no file to cache against)."""
-    from .cache_dir import numba_cache_ready
+    from .numba_cache import numba_cache_ready
     numba = require_numba()
     cache = numba_cache_ready(module_ns.get("__file__"))
     for name, value in list(module_ns.items()):
@@ -200,7 +200,7 @@ def _cache_files_safe(dispatcher) -> bool:
     that another user could have planted or changed (not a regular file of ours, or
     writable by group/others) is deleted first, since numba unpickles its index and data
     files. False (after one CacheWarning): compile without the disk cache."""
-    from . import cache_dir
+    from . import cache_dir, numba_cache
     place = _cache_place(dispatcher)
     consequence = "numba compiles the generated code without its disk cache"
     if place is None:
@@ -211,7 +211,7 @@ def _cache_files_safe(dispatcher) -> bool:
         cache_dir.warn_once(directory, problem, consequence)
         return False
     try:
-        cache_dir.remove_foreign_files(directory, prefix + ".")
+        numba_cache.remove_foreign_files(directory, prefix + ".")
     except OSError as exc:
         cache_dir.warn_once(directory, f"cannot remove a file not written by you "
                             f"({exc.strerror or exc})", consequence)
@@ -222,10 +222,10 @@ def _cache_files_safe(dispatcher) -> bool:
 def restrict_cache_files(dispatcher) -> None:
     """Make numba's cache files for `dispatcher` readable by the owner only (numba writes
     them with the umask's mode, like any file)."""
-    from . import cache_dir
+    from . import numba_cache
     place = _cache_place(dispatcher)
     if place is not None:
-        cache_dir.make_private(place[0], place[1] + ".")
+        numba_cache.make_private(place[0], place[1] + ".")
 
 
 def located_numba_error(exc: Exception, source: str, path: str, user_file: str,

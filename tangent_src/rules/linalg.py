@@ -25,19 +25,15 @@ conventions:
   Eigen- and singular vectors carry NumPy's sign choice; functions invariant to the
   signs (u u^T, v * v, ...) are what the derivative describes robustly.
 - qr: mode "reduced" (or "complete" with a square `a`), m >= n and full column rank.
-- pinv: `a` of full rank (the derivative of the pseudo-inverse exists where the rank is
-  locally constant).
+- pinv: `a` of full rank (the pseudo-inverse is differentiable where its rank is fixed).
 - matrix_power (any integer n; negative n: `a` nonsingular) and scipy.linalg.expm, through
   the identity d f(A)[E] = upper-right block of f([[A, E], [0, A]]); expm's rules call
   `expm_np` (Pade, NumPy only), so derivatives of every order stay in NumPy.
 - scipy.linalg.inv, det, solve (default assume_a), svd: as their NumPy counterparts.
-- norm: ord None / "fro" / 2 on vectors (and the Frobenius norm of matrices) have
-  derivative x / |x|, taken as 0 at x = 0 (the subgradient of least norm); ord 1 / inf /
-  -inf (vectors and matrices) are piecewise linear, with ties sharing equally; matrix ord
-  2 / -2 / "nuc" use singular vectors (distinct singular values) and have first
-  derivatives only (second derivatives raise NotImplementedError).
-- scipy.linalg.solve_triangular and cho_solve read only the triangle they use; their
-  rules solve with np.linalg.solve on that triangle.
+- norm: ord None / "fro" / 2 on vectors (and Frobenius on matrices): x / |x|, 0 at x = 0
+  (the least-norm subgradient); ord 1 / inf / -inf: piecewise linear, ties share equally;
+  matrix ord 2 / -2 / "nuc": singular vectors (distinct values), first derivatives only.
+- scipy.linalg.solve_triangular and cho_solve read only the triangle they use.
 """
 from __future__ import annotations
 
@@ -406,7 +402,7 @@ register_template(A, scipy.linalg.cho_solve, _CHO,
                   "d[c_and_lower] = (triangle(transpose_if(gk, trans=not c_and_lower[1]), "
                   "lower=c_and_lower[1]), 0.0)\n")
 
-# conventions shown in docs/coverage.md (scripts/coverage.py reads NOTES of rule modules)
+# conventions shown in docs/coverage.md (scripts/coverage.py reads the modules' NOTES)
 _NONSINGULAR = "`a` nonsingular"
 _ONE_TRIANGLE = ("reads one triangle of `a` ({}); the derivative is with respect to that "
                  "triangle, the other one gets zero")
