@@ -14,36 +14,48 @@ from .. import runtime
 from ..core.dataflow import names_with_ctx
 from ..core.libraries import IMPORTABLE
 from ..core.markers import MARKER, marker_text
-from ..core.walk import walk
+from ..core.walk import all_nodes
 
 _MARKER_LINE = re.compile(rf"^(\s*)(?:'|\"\"\"|\"){MARKER}:(.+?)(?:'|\"\"\"|\")\s*$")
 
 
-class _SignedConstants(ast.NodeTransformer):
-    """Print a negative number as `-(literal)` so astor parenthesizes it like Python parses it.
-
-    A folded constant such as -0.45 is one `Constant` node, which astor prints bare: as the
-    base of a power, `(-0.45) ** 2` would come out as `-0.45 ** 2`, i.e. -(0.45 ** 2).
-    """
-
-    def visit_Constant(self, node):
-        value = node.value
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and \
-                math.copysign(1.0, value) < 0:
-            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
-        return node
+def _signed(node):
+    """A negative number as `-(literal)`, so astor parenthesizes it like Python parses it
+    (None for anything else). A folded constant such as -0.45 is one `Constant` node, which
+    astor prints bare: as the base of a power, `(-0.45) ** 2` would come out as
+    `-0.45 ** 2`, i.e. -(0.45 ** 2)."""
+    if type(node) is not ast.Constant:
+        return None
+    value = node.value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            math.copysign(1.0, value) < 0:
+        return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
+    return None
 
 
 def _prepare(func: gast.FunctionDef):
-    """Turn line markers into string statements astor can print."""
-    func = _SignedConstants().visit(gast.gast_to_ast(func))
-    for node in walk(func):
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+    """The function as a Python ast astor can print: negative numbers signed (see
+    `_signed`), line markers as string statements. One pass over the nodes."""
+    tree = gast.gast_to_ast(func)
+    for node in all_nodes([tree]):
+        if type(node) is ast.Expr and type(node.value) is ast.Constant:
             text = marker_text(node.value.value)
             if text is not None:
                 node.value = ast.Constant(value=text)
-    ast.fix_missing_locations(func)
-    return func
+                continue
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for k, item in enumerate(value):
+                    signed = _signed(item)
+                    if signed is not None:
+                        value[k] = signed
+            else:
+                signed = _signed(value)
+                if signed is not None:
+                    setattr(node, field, signed)
+    ast.fix_missing_locations(tree)
+    return tree
 
 
 def function_source(func: gast.FunctionDef, lines: list[str]) -> str:
