@@ -23,6 +23,7 @@ from ...naming import Namer
 from ..resolve import lookup
 from ..source import ParsedFunction
 from .common import UNSUPPORTED, is_dotted_name, is_list_method, located
+from .effects import EffectLowering
 from .functions import FunctionLowering
 from .hoist import HoistLowering
 from .loops import LoopLowering
@@ -35,7 +36,7 @@ __all__ = ["Lowerer", "is_list_method", "lower"]
 
 
 class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
-              HoistLowering, BlockLowering):
+              HoistLowering, BlockLowering, EffectLowering):
     """Rewrites one function body into core-language statement forms."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):

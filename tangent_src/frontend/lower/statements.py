@@ -24,9 +24,16 @@ class StatementLowering:
         if is_list_method(node.value, "append"):
             node.value = self.check_expr(node.value)
             return [node]
+        if isinstance(node.value, (gast.Name, gast.Constant)):
+            return []  # a value left unused (a hoisted call of a nested function)
+        effect = self.effect_call(node)
+        if effect is not None:
+            return effect
         raise self.parsed.unsupported(
             node, "expression statement",
-            "a call whose result is unused has no effect on the gradient; remove it or assign it")
+            "a call whose result is unused must only report (print, logging, warnings, "
+            "plotting, a function that writes into none of its arguments); assign the "
+            "result, or move the call outside the differentiated function")
 
     def stmt_Assign(self, node):
         if isinstance(node.value, gast.Lambda) and len(node.targets) == 1 and \
