@@ -26,6 +26,7 @@ from .common import UNSUPPORTED, is_dotted_name, is_list_method, located
 from .effects import EffectLowering
 from .functions import FunctionLowering
 from .hoist import HoistLowering
+from .lambdas import LambdaLowering
 from .loops import LoopLowering
 from .methods import Methods
 from .returns import ReturnLowering
@@ -36,7 +37,7 @@ __all__ = ["Lowerer", "is_list_method", "lower"]
 
 
 class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
-              HoistLowering, BlockLowering, EffectLowering):
+              HoistLowering, BlockLowering, EffectLowering, LambdaLowering):
     """Rewrites one function body into core-language statement forms."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):
@@ -105,6 +106,9 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         expression holds, then dispatch to the stmt_<Kind> method of its part."""
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
             return self._stmt(node)
+        split = self.split_lambda_tuple(node)
+        if split is not None:
+            return split
         bound = self.bind_local_function(node)
         if bound is not None:
             return bound

@@ -21,6 +21,7 @@ import textwrap
 
 import gast
 
+from ...core import build
 from ...core.tables import EFFECT
 from ..source import is_user_function
 from .common import located
@@ -54,12 +55,37 @@ class EffectLowering:
         """The side-effect statement for the expression statement `node`, or None when its
         call may change a value (then it is refused)."""
         call = node.value
-        if not isinstance(call, gast.Call):
-            return None
-        target = self.resolve_dotted(call.func)
+        target = self.called_object(call)
         if target is None or not reports_only(target):
             return None
         return self.effect(node, call)
+
+    def reporting_assign(self, node) -> list | None:
+        """`r = print(...)` (a lambda or nested function whose body is a print, expanded
+        where it is called): the call as a side-effect statement, then `r = None`. Only for
+        library functions that report (print, logging, warnings): their result is None."""
+        call = node.value
+        if isinstance(node, gast.Assign) and (
+                len(node.targets) != 1 or not isinstance(node.targets[0], gast.Name)):
+            return None
+        target = self.called_object(call)
+        if target is None or is_user_function(target) or not reports_only(target):
+            return None
+        if isinstance(node, gast.Return):  # `lambda v: print(v)`, expanded
+            return self.effect(node, call) + [located(gast.Return(
+                value=build.const(None)), node)]
+        none = located(build.assign(node.targets[0].id, build.const(None)), node)
+        return self.effect(node, call) + [none]
+
+    def called_object(self, call):
+        """The module-level object a call's target (a name or dotted name that is not a
+        local variable) refers to; None for anything else."""
+        if not isinstance(call, gast.Call):
+            return None
+        dotted = build.dotted(call.func)
+        if dotted is None or dotted.split(".")[0] in self.locals:
+            return None
+        return self.resolve_dotted(call.func)
 
 
 def reports_only(func, depth: int = 0) -> bool:

@@ -44,6 +44,9 @@ class StatementLowering:
                                   decorator_list=[], returns=None, type_comment=None,
                                   type_params=[])
             return self.stmt_FunctionDef(located(fn, node))
+        effect = self.reporting_assign(node)
+        if effect is not None:
+            return effect
         node.value = self.check_expr(node.value)
         if len(node.targets) > 1:  # a = b = value
             first, *rest = node.targets
@@ -120,6 +123,9 @@ class StatementLowering:
         if node.value is None:
             raise self.parsed.unsupported(node, "return without a value",
                                           "return the value to differentiate")
+        effect = self.reporting_assign(node) if self.inlining else None
+        if effect is not None:
+            return effect
         node.value = self.check_expr(node.value)
         return [node]
 
