@@ -17,6 +17,7 @@ import gast
 from ...core import build
 from ...core.walk import clone, walk
 from ...errors import TangentError
+from ..bindings import FunctionGuard
 from ..source import is_user_function, parse_function
 from .common import located
 
@@ -59,9 +60,18 @@ class LambdaLowering:
             return True
         values = call.args + [k.value for k in call.keywords]
         if not any(isinstance(v, gast.Lambda) or isinstance(v, gast.Name) and
-                   v.id in self.local_functions for v in values):
+                   v.id in self.local_functions or self.module_lambda(v) is not None
+                   for v in values):
             return False
         return self.user_callee(call) is not None
+
+    def module_lambda(self, expr):
+        """The lambda a module-level name refers to (`square = lambda z: z * z`), or None."""
+        if not isinstance(expr, gast.Name) or expr.id in self.locals or \
+                expr.id in self.local_functions:
+            return None
+        func = self.parsed.namespace.get(expr.id)
+        return func if is_user_function(func) and func.__name__ == "<lambda>" else None
 
     def user_callee(self, call):
         """The user function a call names (not a local variable or nested function)."""
@@ -81,13 +91,22 @@ class LambdaLowering:
             call.func = self._bind(call.func, pre)
             return call
         callee = self.user_callee(call)
-        call.args = [self._bind(a, pre) if isinstance(a, gast.Lambda) else a
-                     for a in call.args]
+        call.args = [self._bind_value(a, pre) for a in call.args]
         for keyword in call.keywords:
-            if isinstance(keyword.value, gast.Lambda):
-                keyword.value = self._bind(keyword.value, pre)
+            keyword.value = self._bind_value(keyword.value, pre)
         call.func = located(build.name(self.adopt_function(callee, call)), call.func)
         return call
+
+    def _bind_value(self, value, pre: list):
+        """A lambda argument bound to a nested function's name; a module-level lambda
+        adopted as one; any other argument as it is."""
+        if isinstance(value, gast.Lambda):
+            return self._bind(value, pre)
+        func = self.module_lambda(value)
+        if func is not None:
+            self.parsed.resolved.add(value.id)  # rebinding it makes the code stale
+            return located(build.name(self.adopt_function(func, value)), value)
+        return value
 
     def _bind(self, lam, pre: list) -> gast.Name:
         name = self.namer.fresh("lambda_fn")
@@ -110,6 +129,7 @@ class LambdaLowering:
             raise self.parsed.unsupported(
                 call, f"passing a lambda to '{func.__name__}' (its source: {exc})",
                 "define the function in a source file") from exc
+        self.parsed.guards.append(FunctionGuard(func))  # its code changing makes ours stale
         node = clone(callee.node)
         args = node.args
         if args.vararg or args.kwarg or args.kwonlyargs or node.decorator_list:
