@@ -322,3 +322,47 @@ def test_numpy_functions_differentiated_directly():
     x = np.array([0.1, 0.5, -0.3])
     np.testing.assert_allclose(tangent_src.jacobian(np.sin)(x), np.diag(np.cos(x)))
     np.testing.assert_allclose(tangent_src.grad(np.linalg.norm)(x), x / np.linalg.norm(x))
+
+
+def test_prints_in_branches_and_while_loops(capsys):
+    def f(w):
+        s = 0.0
+        for i in range(4):
+            s = s + np.sin(w * i)
+            if i % 2 == 0:
+                print("even", i, s)
+            else:
+                print("odd {:.3f}".format(s))  # noqa: UP032
+        k = 0
+        while k < 2:
+            s = np.cos(s)
+            print("k", k)
+            k = k + 1
+        return s
+
+    check_both_modes(f, (0.3,))
+    capsys.readouterr()
+    tangent_src.grad(f)(0.3)
+    tangent_src.grad(tangent_src.grad(f))(0.3)
+    assert len(capsys.readouterr().out.splitlines()) == 12
+
+
+def test_nested_procedures_without_return(capsys):
+    def f(x):
+        outs = []
+
+        def log(v):
+            print("v", v)
+
+        def push(v):
+            outs.append(np.sin(v))
+
+        for k in range(3):
+            push(x * k)
+            log(k)
+        return sum(outs)
+
+    check_both_modes(f, (0.3,))
+    capsys.readouterr()
+    tangent_src.grad(f)(0.3)
+    assert capsys.readouterr().out.splitlines() == ["v 0", "v 1", "v 2"]

@@ -271,6 +271,9 @@ class FunctionLowering:
                 return node
 
         body = [Rename().visit(b) for b in body]
+        if not any(isinstance(n, gast.Return) for b in body for n in walk_scope(b)):
+            # a procedure (`def log(v): print(v)`): Python returns None at its end
+            body.append(located(gast.Return(value=build.const(None)), body[-1]))
         result = self.namer.fresh(f"{fn.name}_out")
         self.locals.add(result)
         self.inlining.append(fn.name)
