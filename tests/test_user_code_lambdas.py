@@ -366,3 +366,11 @@ def test_nested_procedures_without_return(capsys):
     capsys.readouterr()
     tangent_src.grad(f)(0.3)
     assert capsys.readouterr().out.splitlines() == ["v 0", "v 1", "v 2"]
+
+
+def test_nested_def_passed_to_a_user_function():
+    """Was refused ("using the nested function as a value"); now the callee is expanded
+    with its parameter bound to the nested function."""
+    from test_local_functions import nested_def_passed
+
+    check_both_modes(nested_def_passed, (np.array([0.3, 0.7]),))

@@ -63,13 +63,13 @@ class EffectLowering:
     def reporting_assign(self, node) -> list | None:
         """`r = print(...)` (a lambda or nested function whose body is a print, expanded
         where it is called): the call as a side-effect statement, then `r = None`. Only for
-        library functions that report (print, logging, warnings): their result is None."""
+        library functions that report and return None (print, logging, warnings.warn)."""
         call = node.value
         if isinstance(node, gast.Assign) and (
                 len(node.targets) != 1 or not isinstance(node.targets[0], gast.Name)):
             return None
         target = self.called_object(call)
-        if target is None or is_user_function(target) or not reports_only(target):
+        if target is None or not returns_none(target):
             return None
         if isinstance(node, gast.Return):  # `lambda v: print(v)`, expanded
             return self.effect(node, call) + [located(gast.Return(
@@ -86,6 +86,16 @@ class EffectLowering:
         if dotted is None or dotted.split(".")[0] in self.locals:
             return None
         return self.resolve_dotted(call.func)
+
+
+def returns_none(func) -> bool:
+    """Whether `func` is a library function that reports and always returns None (print,
+    a logging function or logger method, warnings.warn); matplotlib's return objects."""
+    if func is builtins.print or isinstance(getattr(func, "__self__", None), logging.Logger):
+        return True
+    module = (getattr(func, "__module__", None) or "").split(".")[0]
+    return module in ("logging", "warnings", "_warnings") and not isinstance(func, type) \
+        and getattr(func, "__name__", "") not in ("getLogger", "getLevelName", "catch_warnings")
 
 
 def reports_only(func, depth: int = 0) -> bool:
