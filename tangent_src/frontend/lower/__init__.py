@@ -7,9 +7,11 @@ flattens them. Anything else is rejected with a located error and a hint.
 
 `Lowerer` dispatches each statement to its part: statements.py (assignments, if,
 return), loops.py (loops, break, continue), returns.py (early returns), functions.py
-(nested functions, lambdas, closure factories), hoist.py (what expressions hold that
-becomes statements), with_blocks.py (gradient surgery), methods.py (methods and
-subscripts as functions); common.py and ranges.py hold what they share.
+(nested functions, lambdas, closure factories), lambdas.py (lambdas called where written
+or passed to user functions), effects.py (print, logging, assert: side effects run on
+the values), hoist.py (what expressions hold that becomes statements), with_blocks.py
+(gradient surgery), methods.py (methods and subscripts as functions); common.py and
+ranges.py hold what they share.
 """
 from __future__ import annotations
 
