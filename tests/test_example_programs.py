@@ -1294,10 +1294,6 @@ PROGRAMS.append(Program("complex_phase_rotation", phase_rotation,
 
 # Programs tangent_src refuses, with the error class (and a fragment of the message).
 REFUSED: dict[str, tuple[type, str]] = {
-    # print(...) as a statement
-    "neural_net_inline_l2_print": (UnsupportedSyntaxError, "expression statement"),
-    "pytorch_style_epoch_minibatches": (UnsupportedSyntaxError, "expression statement"),
-    "unrolled_sgd_hyperparameter": (UnsupportedSyntaxError, "expression statement"),
     # def concat_and_multiply(weights, *args)
     "rnn_log_likelihood": (UnsupportedSyntaxError, "*args"),
     "lstm_log_likelihood": (UnsupportedSyntaxError, "*args"),

@@ -308,9 +308,8 @@ def chooser_result_unused(x):  # returns one of two functions: refused where it 
 @pytest.mark.parametrize("f, line_text, construct", [
     (defined_in_branches, "return np.sum(g(x))", "after the if"),
     (factory_in_branches, "return np.sum(g(x))", "after the if"),
-    (nested_def_passed, "return apply_twice(g, x)", "as a value"),
     (factory_result_passed, "return apply_twice(make0(2.0), x)", "used as a value"),
     (chooser_result_unused, "g = pick(1.0)", "as a value"),
-], ids=["def_in_branches", "factory_in_branches", "def_passed", "factory_passed", "chooser"])
+], ids=["def_in_branches", "factory_in_branches", "factory_passed", "chooser"])
 def test_unsupported_is_refused_with_a_location_in_every_mode(f, line_text, construct):
     assert_refused_everywhere(f, line_text, construct)

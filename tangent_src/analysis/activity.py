@@ -22,6 +22,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
+from ..core.tables import is_effect
 from ..core.walk import walk
 from ..errors import ComplexValueError
 from ..rules.registry import REGISTRY
@@ -69,6 +70,8 @@ def varied_names(body: list, inputs: set[str], resolve,
                                                           objects):
                     varied.add(target)
                     changed = True
+            elif is_effect(stmt):  # print(...): varies nothing
+                continue
             elif isinstance(stmt, gast.Expr):  # tape.append(x): the tape varies with x
                 call = stmt.value
                 tape, item = call.func.value.id, call.args[0]
@@ -133,6 +136,8 @@ def useful_names(body: list, result: str, resolve, objects: frozenset = frozense
                         if name not in useful:
                             useful.add(name)
                             changed = True
+            elif is_effect(stmt):  # print(...): makes nothing useful
+                continue
             elif isinstance(stmt, gast.Expr):  # tape.append(x): x is useful if the tape is
                 call = stmt.value
                 tape, item = call.func.value.id, call.args[0]

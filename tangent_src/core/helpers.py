@@ -15,5 +15,7 @@ CORE_HELPERS = {
     "set_at": "set_at(a, index, value): a copy of `a` with a[index] = value (arrays, "
               "lists, tuples, dicts)",
     "dict_keys": "dict_keys(d): the keys of `d`, in order, as a list",
+    "check_assert": "check_assert(condition, message): `assert condition, message`, run "
+                    "on the primal values",
     "index_concat": "index_concat(maker, items): np.r_[items] / np.c_[items] as a call",
 }

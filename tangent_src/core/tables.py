@@ -78,3 +78,33 @@ CHECKPOINT: NodeTable[gast.expr] = NodeTable("checkpoint", gast.expr)
 # On an assignment anf.py adds at the end of a loop body, `h = h2`: it copies a value the
 # loop updated back to the name the next iteration reads (no source line of its own).
 COPY_BACK: NodeTable[bool] = NodeTable("copy_back", bool)
+
+# On an expression statement lowering keeps for its side effect (`print(...)`, a logging
+# call, an assert, a user function that only prints or plots): it runs on the primal
+# values, once per primal execution, and is never differentiated.
+EFFECT: NodeTable[bool] = NodeTable("effect", bool)
+
+
+def is_effect(stmt) -> bool:
+    """Whether `stmt` is a side-effect statement (see EFFECT)."""
+    return isinstance(stmt, gast.Expr) and stmt in EFFECT
+
+
+def strip_effects(stmts: list) -> list:
+    """`stmts` without side-effect statements, at every depth (code that recomputes
+    values already computed once, such as a checkpointed segment, must not repeat them)."""
+    out = []
+    for stmt in stmts:
+        if is_effect(stmt):
+            continue
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and any(is_effect(s) for s in inner) or \
+                    isinstance(inner, list) and _has_effect(inner):
+                setattr(stmt, field, strip_effects(inner) or [gast.Pass()])
+        out.append(stmt)
+    return out
+
+
+def _has_effect(stmts: list) -> bool:
+    return any(is_effect(node) for stmt in stmts for node in gast.walk(stmt))

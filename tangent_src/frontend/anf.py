@@ -17,7 +17,7 @@ import gast
 
 from ..core import build
 from ..core.dataflow import assigned, reads
-from ..core.tables import HOOK, Hook
+from ..core.tables import EFFECT, HOOK, Hook
 from ..core.walk import clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
@@ -263,7 +263,20 @@ class ANF(LoopVersions):
             getattr(self, "stmt_" + type(node).__name__)(node)
 
     def stmt_Expr(self, node):
-        """`tape.append(x)`: the only expression statement of the core language."""
+        """`tape.append(x)`, or a side-effect statement (EFFECT: kept whole, reading the
+        current versions of the names it reads)."""
+        if node in EFFECT:
+            call = clone(node.value)
+            bound = {n.id for n in walk(call) if isinstance(n, gast.Name) and
+                     isinstance(n.ctx, (gast.Store, gast.Param))}
+            for sub in walk(call):
+                if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load) and \
+                        sub.id not in bound:
+                    sub.id = self.load(sub).id
+            stmt = gast.Expr(value=call)
+            EFFECT[stmt] = True
+            self.emit(stmt, node)
+            return
         call = node.value
         tape = self.load(call.func.value)
         value = self.atom(call.args[0])

@@ -122,7 +122,7 @@ from .reductions import (
     prod_others,
     ungroup_axes,
 )
-from .refusals import REFUSALS, real_only, real_values, refuse
+from .refusals import REFUSALS, check_assert, real_only, real_values, refuse
 from .shaping import (
     inverse_permutation,
     join,
@@ -156,7 +156,8 @@ def functions() -> dict[str, types.FunctionType]:
 __all__ = [
     "HELPERS", "MODULES", "REFUSALS", "add_at", "add_attribute", "arange_count", "arange_unit",
     "attribute_tangent", "average_weights", "block_embed", "block_part", "broadcast_like",
-    "checkpoint_every", "clip_part", "convert_like", "copy_of", "cross_checked", "cumsum_t",
+    "check_assert", "checkpoint_every", "clip_part", "convert_like", "copy_of",
+    "cross_checked", "cumsum_t",
     "DerivativeNotImplementedError", "DerivativeUndefinedError", "diag_adjoint", "dict_keys",
     "dot_lhs", "dot_rhs", "einsum_open", "einsum_spec", "expm_np", "extremum_mask", "falling",
     "functions", "group_axes", "index_concat", "index_concat_jvp", "index_concat_vjp",

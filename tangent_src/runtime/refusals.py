@@ -50,5 +50,12 @@ def real_only(t):
     return t
 
 
+def check_assert(condition, message=None) -> None:
+    """`assert condition, message` of the user's code, run on the primal values (lowering
+    writes an assert as a call of this, a side-effect statement)."""
+    if not condition:
+        raise AssertionError(message) if message is not None else AssertionError()
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("real_only",)
+HELPERS = ("real_only", "check_assert")

@@ -21,7 +21,7 @@ from ..analysis.activity import (
 from ..analysis.shapes import TREE
 from ..core import build
 from ..core.markers import line_marker
-from ..core.tables import COPY_BACK
+from ..core.tables import COPY_BACK, is_effect
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import is_list_method
@@ -118,6 +118,8 @@ class Forward(SharedQueries):
                 out.append(new)
             elif isinstance(stmt, gast.With):  # insert_grad_of acts in reverse mode only
                 continue
+            elif is_effect(stmt):  # print(...): runs on the values, once
+                out.append(stmt)
             elif isinstance(stmt, gast.Expr):  # tape.append(x): the tangent tape follows
                 out.append(stmt)
                 tape, item = stmt.value.func.value.id, stmt.value.args[0]

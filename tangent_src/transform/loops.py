@@ -11,7 +11,7 @@ import gast
 
 from ..core import build
 from ..core.dataflow import assigned
-from ..core.tables import CHECKPOINT, NodeTable
+from ..core.tables import CHECKPOINT, NodeTable, strip_effects
 from ..core.walk import clone, walk
 from .base import is_copy_back
 
@@ -110,8 +110,10 @@ class LoopSweeps:
         plain = copy.copy(loop)
         plain.body = [gast.If(test=due, body=saves, orelse=[])] + clone(loop.body) \
             if saves else clone(loop.body)
+        # the backward pass recomputes segments: without the loop's side effects (print),
+        # which ran once here
         CHECKPOINT_PLAN[loop] = CheckpointPlan(checkpoint_tapes, (start, stop, every),
-                                               self.taped_body(loop))
+                                               strip_effects(self.taped_body(loop)))
         return out + [plain]
 
     def checkpointed_adjoint(self, loop) -> list:

@@ -31,7 +31,7 @@ from ..analysis.adjoint_reads import (
 from ..core import build
 from ..core.dataflow import definitely_assigned
 from ..core.markers import line_marker, section_marker
-from ..core.tables import CHECKPOINT
+from ..core.tables import CHECKPOINT, is_effect
 from ..core.walk import clone, walk
 from ..frontend.lower import is_list_method
 from ..frontend.source import ParsedFunction
@@ -196,7 +196,8 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
                 new.orelse = self.primal_block(stmt.orelse, in_loop, inner)
                 out.append(new)
                 defined += definitely_assigned([stmt])
-            elif isinstance(stmt, gast.Expr):  # tape.append(x) of code being re-differentiated
+            elif isinstance(stmt, gast.Expr):  # tape.append(x) of code being re-differentiated,
+                # or a side effect (print): runs here, on the primal values, once
                 out.append(stmt)
             elif isinstance(stmt, gast.With):  # insert_grad_of: runs in the backward pass only
                 continue
@@ -287,6 +288,8 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
         for stmt in reversed(stmts):
             if isinstance(stmt, gast.Assign):
                 out += self.adjoint_assign(stmt)
+            elif is_effect(stmt):  # print(...): runs in the primal sweep only
+                continue
             elif isinstance(stmt, gast.Expr):
                 out += self.adjoint_append(stmt)
             elif isinstance(stmt, gast.With):

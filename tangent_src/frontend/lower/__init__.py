@@ -7,9 +7,11 @@ flattens them. Anything else is rejected with a located error and a hint.
 
 `Lowerer` dispatches each statement to its part: statements.py (assignments, if,
 return), loops.py (loops, break, continue), returns.py (early returns), functions.py
-(nested functions, lambdas, closure factories), hoist.py (what expressions hold that
-becomes statements), with_blocks.py (gradient surgery), methods.py (methods and
-subscripts as functions); common.py and ranges.py hold what they share.
+(nested functions, lambdas, closure factories), lambdas.py (lambdas called where written
+or passed to user functions), effects.py (print, logging, assert: side effects run on
+the values), hoist.py (what expressions hold that becomes statements), with_blocks.py
+(gradient surgery), methods.py (methods and subscripts as functions); common.py and
+ranges.py hold what they share.
 """
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from ...naming import Namer
 from ..resolve import lookup
 from ..source import ParsedFunction
 from .common import UNSUPPORTED, is_dotted_name, is_list_method, located
+from .effects import EffectLowering
 from .functions import FunctionLowering
 from .hoist import HoistLowering
+from .lambdas import LambdaLowering
 from .loops import LoopLowering
 from .methods import Methods
 from .returns import ReturnLowering
@@ -35,7 +39,7 @@ __all__ = ["Lowerer", "is_list_method", "lower"]
 
 
 class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
-              HoistLowering, BlockLowering):
+              HoistLowering, BlockLowering, EffectLowering, LambdaLowering):
     """Rewrites one function body into core-language statement forms."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):
@@ -104,6 +108,9 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         expression holds, then dispatch to the stmt_<Kind> method of its part."""
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
             return self._stmt(node)
+        split = self.split_lambda_tuple(node)
+        if split is not None:
+            return split
         bound = self.bind_local_function(node)
         if bound is not None:
             return bound

@@ -28,7 +28,6 @@ UNSUPPORTED = {
     gast.JoinedStr: ("f-string", "remove string formatting from the differentiated function"),
     gast.NamedExpr: ("assignment expression (:=)", "assign in a separate statement"),
     gast.Match: ("match statement", "use if/elif/else"),
-    gast.Assert: ("assert", "check inputs before calling the differentiated function"),
     gast.AsyncFor: ("async for", "differentiate a synchronous function"),
 }
 

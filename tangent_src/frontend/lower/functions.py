@@ -97,7 +97,9 @@ class FunctionLowering:
         for expr in exprs:
             if expr is None:
                 continue
-            called = {id(n.func) for n in walk_scope(expr) if isinstance(n, gast.Call)}
+            called = {id(n.func) for n in walk_scope(expr) if isinstance(n, gast.Call)} | {
+                id(a) for n in walk_scope(expr) if self.passes_function(n)
+                for a in n.args + [k.value for k in n.keywords]}
             for sub in walk_scope(expr):
                 if isinstance(sub, gast.Name) and id(sub) not in called and \
                         isinstance(sub.ctx, gast.Load) and (
@@ -229,7 +231,7 @@ class FunctionLowering:
                 call, f"calling '{func.id}' after the if that defines it in a branch",
                 "define the nested function before the if (or call it inside the branch)")
         return (isinstance(func, gast.Name) and func.id in self.local_functions) or \
-            self.factory(func) is not None
+            self.factory(func) is not None or self.passes_function(call)
 
     def expand_local_call(self, call):
         fn = self.local_functions[call.func.id]
@@ -256,6 +258,10 @@ class FunctionLowering:
             if value is None:
                 raise self.parsed.unsupported(call, f"missing argument '{p}' of '{fn.name}'",
                                               "pass every argument")
+            if isinstance(value, gast.Name) and value.id in self.local_functions:
+                # a nested function (a lambda) passed in: the parameter names it
+                self.local_functions[mapping[p]] = self.local_functions[value.id]
+                continue
             stmts.append(located(build.assign(mapping[p], clone(value)), call))
         body = clone(fn.body)
 
@@ -265,6 +271,9 @@ class FunctionLowering:
                 return node
 
         body = [Rename().visit(b) for b in body]
+        if not any(isinstance(n, gast.Return) for b in body for n in walk_scope(b)):
+            # a procedure (`def log(v): print(v)`): Python returns None at its end
+            body.append(located(gast.Return(value=build.const(None)), body[-1]))
         result = self.namer.fresh(f"{fn.name}_out")
         self.locals.add(result)
         self.inlining.append(fn.name)

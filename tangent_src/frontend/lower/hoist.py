@@ -38,6 +38,8 @@ class HoistLowering:
                                                  "assign it to a name: f = lambda x: ...")
 
             def visit_Call(self, node):
+                if lowerer.passes_function(node):  # (lambda z: ...)(x), apply(lambda ...)
+                    node = lowerer.bind_lambdas(node, pre)
                 if lowerer.factory(node.func) is not None:  # make(c)(x)
                     stmts, fn = lowerer.expand_factory(node.func)
                     node.func = located(build.name(fn.name), node.func)

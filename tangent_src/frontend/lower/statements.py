@@ -24,9 +24,16 @@ class StatementLowering:
         if is_list_method(node.value, "append"):
             node.value = self.check_expr(node.value)
             return [node]
+        if isinstance(node.value, (gast.Name, gast.Constant)):
+            return []  # a value left unused (a hoisted call of a nested function)
+        effect = self.effect_call(node)
+        if effect is not None:
+            return effect
         raise self.parsed.unsupported(
             node, "expression statement",
-            "a call whose result is unused has no effect on the gradient; remove it or assign it")
+            "a call whose result is unused must only report (print, logging, warnings, "
+            "plotting, a function that writes into none of its arguments); assign the "
+            "result, or move the call outside the differentiated function")
 
     def stmt_Assign(self, node):
         if isinstance(node.value, gast.Lambda) and len(node.targets) == 1 and \
@@ -37,6 +44,9 @@ class StatementLowering:
                                   decorator_list=[], returns=None, type_comment=None,
                                   type_params=[])
             return self.stmt_FunctionDef(located(fn, node))
+        effect = self.reporting_assign(node)
+        if effect is not None:
+            return effect
         node.value = self.check_expr(node.value)
         if len(node.targets) > 1:  # a = b = value
             first, *rest = node.targets
@@ -113,6 +123,9 @@ class StatementLowering:
         if node.value is None:
             raise self.parsed.unsupported(node, "return without a value",
                                           "return the value to differentiate")
+        effect = self.reporting_assign(node) if self.inlining else None
+        if effect is not None:
+            return effect
         node.value = self.check_expr(node.value)
         return [node]
 
