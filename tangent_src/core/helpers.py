@@ -15,5 +15,8 @@ CORE_HELPERS = {
     "set_at": "set_at(a, index, value): a copy of `a` with a[index] = value (arrays, "
               "lists, tuples, dicts)",
     "dict_keys": "dict_keys(d): the keys of `d`, in order, as a list",
+    "random_draw": "random_draw(gen, method, *args, **kwargs): gen.method(...) for a NumPy "
+                   "random generator, a constant for the derivative",
+    "as_integers": "as_integers(x, dtype): x.astype(dtype) for an integer or bool dtype",
     "index_concat": "index_concat(maker, items): np.r_[items] / np.c_[items] as a call",
 }

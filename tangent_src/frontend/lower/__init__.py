@@ -23,6 +23,7 @@ from ...naming import Namer
 from ..resolve import lookup
 from ..source import ParsedFunction
 from .common import UNSUPPORTED, is_dotted_name, is_list_method, located
+from .computed import ComputedCalls
 from .functions import FunctionLowering
 from .hoist import HoistLowering
 from .loops import LoopLowering
@@ -35,7 +36,7 @@ __all__ = ["Lowerer", "is_list_method", "lower"]
 
 
 class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
-              HoistLowering, BlockLowering):
+              HoistLowering, BlockLowering, ComputedCalls):
     """Rewrites one function body into core-language statement forms."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):
@@ -55,6 +56,8 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         self.inlining: list = []          # the local functions being expanded (no recursion)
         self.branch_functions: dict = {}  # nested function defined in an if-branch -> the if
         self.factories: dict = {}         # user function -> its ParsedFunction, or None
+        self._stored_once = None          # names assigned once (computed.py)
+        self.aliases: dict = {}           # name -> the function (spec) it holds
 
     def numpy_name(self) -> str:
         """The name lowered code reads NumPy by: `np`, which the front end binds to NumPy in
@@ -104,6 +107,9 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         expression holds, then dispatch to the stmt_<Kind> method of its part."""
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
             return self._stmt(node)
+        computed = self.computed_stmt(node)
+        if computed is not None:
+            return computed
         bound = self.bind_local_function(node)
         if bound is not None:
             return bound
