@@ -2,8 +2,9 @@
 tape pushes and pops, fresh zeros, in-place accumulation (`add_at`), and a per-block
 index of where each name is used (so a pass finds the next use by bisection, not scan).
 
-Statements are pure except tape pushes/pops and `add_at`, which updates its first
-argument in place."""
+Statements are pure except tape pushes/pops, `add_at`, which updates its first
+argument in place, and the calls of EFFECT_CALLS (a draw from a random generator changes
+its state: it is neither removed nor moved)."""
 from __future__ import annotations
 
 import bisect
@@ -19,6 +20,14 @@ ZERO_CALLS = ("zeros_like", "zeros_like_last")
 FRESH_CALLS = {"outer", "dot", "matmul", "sum", "zeros_like", "zeros", "exp", "log", "tanh",
                "sin", "cos", "sqrt", "square", "where", "clip", "maximum", "minimum"}
 COMPOUND = (gast.If, gast.For, gast.While)
+# Calls with an effect: kept even when their result is unused, never moved past another.
+EFFECT_CALLS = frozenset({"random_draw"})
+
+
+def has_effect(expr) -> bool:
+    """Whether `expr` calls one of EFFECT_CALLS (by its plain name)."""
+    return any(isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
+               n.func.id in EFFECT_CALLS for n in walk(expr))
 
 
 def names_read(node) -> set[str]:

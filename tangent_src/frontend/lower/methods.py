@@ -40,6 +40,18 @@ ARRAY_METHODS = {
 }
 
 
+# methods of np.random.RandomState / np.random.Generator that return new draws (not the
+# in-place shuffle): on a local value they become random_draw(gen, "name", ...), which
+# refuses any other object at run time
+RANDOM_METHODS = frozenset(
+    name for cls in (numpy.random.RandomState, numpy.random.Generator) for name in dir(cls)
+    if not name.startswith("_") and name not in ARRAY_METHODS and name not in (
+        "shuffle", "seed", "set_state", "get_state", "bit_generator", "spawn",
+        "__getstate__", "__setstate__"))
+_INTEGER_TYPES = ("int", "bool", "np.int64", "np.int32", "np.intp", "np.bool_", "np.int_",
+                  "numpy.int64", "numpy.int32", "numpy.intp", "numpy.bool_", "numpy.int_")
+
+
 class Methods(gast.NodeTransformer):
     """`x.sum(axis=0)` -> `np.sum(x, axis=0)`, `x.reshape(2, 3)` -> `np.reshape(x, (2, 3))`,
     `x.astype(float)` -> `1.0 * x`, `x.copy()` -> `x`: methods become the functions the
@@ -156,6 +168,15 @@ class Methods(gast.NodeTransformer):
         if method == "astype" and len(node.args) == 1 and build.dotted(node.args[0]) in (
                 "float", "np.float64", "numpy.float64"):
             return gast.BinOp(left=build.const(1.0), op=gast.Mult(), right=obj)
+        if method == "astype" and len(node.args) == 1 and not node.keywords and \
+                build.dotted(node.args[0]) in _INTEGER_TYPES:
+            call = build.call(self.lowerer.helper("as_integers"), [obj, node.args[0]])
+            return located(call, node)
+        if method in RANDOM_METHODS:
+            call = gast.Call(func=self.lowerer.helper("random_draw"),
+                             args=[obj, build.const(method), *node.args],
+                             keywords=node.keywords)
+            return located(call, node)
         if method not in ARRAY_METHODS:
             raise self.lowerer.parsed.unsupported(
                 node, f"method call '.{method}()' on a local value",
