@@ -131,21 +131,44 @@ class ComputedCalls:
         self.aliases.pop(node.target.id, None)
         return out
 
+    def display_of(self, expr):
+        """The tuple/list display `expr` is, or holds (a name assigned once to one and never
+        written into or extended, or an item of such), else None."""
+        if isinstance(expr, (gast.Tuple, gast.List)):
+            return None if any(isinstance(e, gast.Starred) for e in expr.elts) else expr
+        if isinstance(expr, gast.Subscript) and isinstance(expr.slice, gast.Constant) and \
+                type(expr.slice.value) is int:
+            outer = self.display_of(expr.value)
+            if outer is None or not -len(outer.elts) <= expr.slice.value < len(outer.elts):
+                return None
+            return self.display_of(outer.elts[expr.slice.value])
+        if not (isinstance(expr, gast.Name) and expr.id in self.stored_once()):
+            return None
+        found = None
+        for n in walk(self.parsed.node):
+            if isinstance(n, gast.Assign) and len(n.targets) == 1 and \
+                    isinstance(n.targets[0], gast.Name) and n.targets[0].id == expr.id:
+                found = n.value
+            if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and \
+                    isinstance(n.value, gast.Name) and n.value.id == expr.id:
+                return None  # written into
+            if isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name) and \
+                    n.value.id == expr.id:
+                return None  # xs.append(...) and the like
+        return self.display_of(found) if found is not None else None
+
     def known_items(self, expr) -> list | None:
         """The items of `*expr` when its length is fixed by the source: a tuple or list
-        display, or a name assigned once to one."""
+        display, or a name assigned once to one (then its items are read by index)."""
         if isinstance(expr, (gast.Tuple, gast.List)):
-            return list(expr.elts)
-        if isinstance(expr, gast.Name) and expr.id in self.stored_once():
-            for n in walk(self.parsed.node):
-                if isinstance(n, gast.Assign) and len(n.targets) == 1 and \
-                        isinstance(n.targets[0], gast.Name) and n.targets[0].id == expr.id \
-                        and isinstance(n.value, (gast.Tuple, gast.List)) and \
-                        not any(isinstance(e, gast.Starred) for e in n.value.elts):
-                    return [located(gast.Subscript(value=build.name(expr.id),
-                                                   slice=build.const(k), ctx=gast.Load()),
-                                    expr) for k in range(len(n.value.elts))]
-        return None
+            return None if any(isinstance(e, gast.Starred) for e in expr.elts) \
+                else list(expr.elts)
+        display = self.display_of(expr)
+        if display is None:
+            return None
+        return [located(gast.Subscript(value=clone(expr), slice=build.const(k),
+                                       ctx=gast.Load()), expr)
+                for k in range(len(display.elts))]
 
 
 class _CallRewriter(gast.NodeTransformer):
@@ -212,9 +235,14 @@ class _CallRewriter(gast.NodeTransformer):
         comp = gast.comprehension(target=tgt, iter=it, ifs=[], is_async=0)
         return located(gast.ListComp(elt=call, generators=[comp]), node)
 
-    @staticmethod
-    def library_call(node, target):
-        """list(<comprehension>), operator.*, dict(k=v) as the expressions they compute."""
+    def library_call(self, node, target):
+        """list(<comprehension>), operator.*, dict(k=v), zip of sequences of known length,
+        as the expressions they compute."""
+        if target is zip and node.args and not node.keywords:
+            columns = [self.lowerer.known_items(a) for a in node.args]
+            if all(c is not None for c in columns):
+                rows = [gast.Tuple(elts=list(row), ctx=gast.Load()) for row in zip(*columns)]
+                return located(gast.List(elts=rows, ctx=gast.Load()), node)
         if target is list and len(node.args) == 1 and isinstance(node.args[0], gast.ListComp):
             return node.args[0]
         if target in _BINARY and len(node.args) == 2 and not node.keywords:
