@@ -8,6 +8,7 @@ import inspect
 import gast
 
 from ..analysis.activity import is_nondifferentiable
+from ..analysis.shapes import default_function_classes
 from ..core import build
 from ..core.walk import clone
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
@@ -100,7 +101,8 @@ class CallAdjoints:
         bound, active = self._bind_call(call, func)
         if not active:
             return None
-        arg_ranks = tuple((p, self.call_class(v)) for p, v in bound.arguments.items())
+        arg_ranks = tuple((p, self.call_class(v)) for p, v in bound.arguments.items()) + \
+            default_function_classes(func, bound.arguments)
         sub = self.subroutine(func, tuple(active), arg_ranks)
         saved = self.namer.fresh(f"{func.__name__}_saved")
         self.split_calls[id(stmt)] = (sub, saved, active, bound)
