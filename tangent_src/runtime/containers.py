@@ -80,6 +80,15 @@ def random_draw(generator, method, *args, **kwargs):
     return getattr(generator, method)(*args, **kwargs)
 
 
+def dict_has(mapping, key) -> bool:
+    """`key in mapping` for `mapping.get(key, default)`; refuses anything but a dict, so
+    another object's `.get` method is never silently taken for a dict's."""
+    if not isinstance(mapping, dict):
+        raise TypeError(f"{type(mapping).__name__}.get() called from a differentiated "
+                        "function: only a dict's .get(key, default) is supported")
+    return key in mapping
+
+
 def as_integers(x, dtype):
     """`x.astype(int)` (or bool, or another integer type): piecewise constant, so no
     derivative; refused for a floating dtype, whose derivative is not zero."""
@@ -89,5 +98,5 @@ def as_integers(x, dtype):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("as_integers", "attribute_tangent", "convert_like", "dict_keys", "left_part",
+HELPERS = ("as_integers", "attribute_tangent", "convert_like", "dict_has", "dict_keys", "left_part",
            "random_draw", "right_part", "replicate", "unarray")

@@ -16,6 +16,7 @@ import numpy
 
 from ...core import build
 from ...core.libraries import is_library_object
+from ...core.walk import clone
 from ..bindings import AttrRef, Guard
 from .common import located
 
@@ -172,6 +173,16 @@ class Methods(gast.NodeTransformer):
                 build.dotted(node.args[0]) in _INTEGER_TYPES:
             call = build.call(self.lowerer.helper("as_integers"), [obj, node.args[0]])
             return located(call, node)
+        if method == "get" and 1 <= len(node.args) <= 2 and not node.keywords and \
+                isinstance(obj, gast.Name) and isinstance(node.args[0], (gast.Name,
+                                                                         gast.Constant)):
+            # d.get(k, default) -> d[k] if dict_has(d, k) else default: each branch has
+            # its own derivative, and the keys a dict holds are fixed when the code runs
+            key = node.args[0]
+            default = node.args[1] if len(node.args) > 1 else build.const(None)
+            test = build.call(self.lowerer.helper("dict_has"), [obj, clone(key)])
+            read = gast.Subscript(value=clone(obj), slice=clone(key), ctx=gast.Load())
+            return located(gast.IfExp(test=test, body=read, orelse=default), node)
         if method in RANDOM_METHODS:
             call = gast.Call(func=self.lowerer.helper("random_draw"),
                              args=[obj, build.const(method), *node.args],
