@@ -127,6 +127,9 @@ class CallAdjoints:
         return bound, active
 
     def call_subroutine(self, stmt, call, func) -> list:
+        if id(stmt) not in self.split_calls:  # its differentiated arguments are not names
+            raise self.parsed.unsupported(call, f"this call of '{func.__name__}'",
+                                          "pass each differentiated value by name")
         sub, saved, active, bound = self.split_calls[id(stmt)]
         seed = build.name(self.d(stmt.targets[0].id))
         grad_call = build.call(sub.bwd_name, [build.name(saved), seed])

@@ -30,13 +30,14 @@ from .loops import LoopLowering
 from .methods import Methods
 from .returns import ReturnLowering
 from .statements import StatementLowering
+from .variadic import VariadicCalls
 from .with_blocks import BlockLowering
 
 __all__ = ["Lowerer", "is_list_method", "lower"]
 
 
 class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
-              HoistLowering, BlockLowering, ComputedCalls):
+              HoistLowering, BlockLowering, ComputedCalls, VariadicCalls):
     """Rewrites one function body into core-language statement forms."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):
