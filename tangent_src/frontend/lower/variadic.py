@@ -24,8 +24,7 @@ class VariadicCalls:
 
     def variadic_callee(self, call):
         """The parsed source of the user function `call` calls when it has a *args or
-        **kwargs parameter (and no rule of its own); else None."""
-        from ...rules.registry import REGISTRY
+        **kwargs parameter; else None."""
         if not isinstance(call, gast.Call) or not isinstance(
                 call.func, (gast.Name, gast.Attribute)) or not build.dotted(call.func):
             return None
@@ -33,7 +32,7 @@ class VariadicCalls:
         if head in self.locals or head in self.local_functions:
             return None
         func = self.resolve_dotted(call.func)
-        if not is_user_function(func) or REGISTRY.lookup(REGISTRY.adjoints, func) is not None:
+        if not is_user_function(func):
             return None
         code = func.__code__
         if not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
