@@ -8,7 +8,6 @@ import inspect
 import gast
 
 from ..analysis.activity import is_nondifferentiable
-from ..analysis.shapes import default_function_classes
 from ..core import build
 from ..core.walk import clone
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
@@ -101,8 +100,7 @@ class CallAdjoints:
         bound, active = self._bind_call(call, func)
         if not active:
             return None
-        arg_ranks = tuple((p, self.call_class(v)) for p, v in bound.arguments.items()) + \
-            default_function_classes(func, bound.arguments)
+        arg_ranks = self.call_classes(func, bound)
         sub = self.subroutine(func, tuple(active), arg_ranks)
         saved = self.namer.fresh(f"{func.__name__}_saved")
         self.split_calls[id(stmt)] = (sub, saved, active, bound)

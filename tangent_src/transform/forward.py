@@ -18,7 +18,7 @@ from ..analysis.activity import (
     refuse_complex_constants,
     varied_names,
 )
-from ..analysis.shapes import TREE, default_function_classes
+from ..analysis.shapes import TREE
 from ..core import build
 from ..core.markers import line_marker
 from ..core.tables import COPY_BACK
@@ -311,8 +311,7 @@ class Forward(SharedQueries):
                                     construct="call", hint="match the function's parameters") \
                 from exc
         active = tuple(p for p, v in bound.arguments.items() if self.active(v))
-        classes = tuple((p, self.call_class(v)) for p, v in bound.arguments.items()) + \
-            default_function_classes(func, bound.arguments)
+        classes = self.call_classes(func, bound)
         callee = self.subroutine(func, active, classes)
         keywords = [gast.keyword(arg=k.arg, value=clone(k.value))
                     for k in call.keywords]

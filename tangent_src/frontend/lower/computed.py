@@ -238,6 +238,11 @@ class _CallRewriter(gast.NodeTransformer):
     def library_call(self, node, target):
         """list(<comprehension>), operator.*, dict(k=v), zip of sequences of known length,
         as the expressions they compute."""
+        if target in (sorted, list) and len(node.args) == 1 and isinstance(
+                node.args[0], gast.Name) and node.args[0].id in self.lowerer.dicts:
+            keys = build.call(self.lowerer.helper("dict_keys"), [node.args[0]])
+            node.args = [located(keys, node.args[0])]  # sorted(d): its keys, no derivative
+            return node
         if target is zip and node.args and not node.keywords:
             columns = [self.lowerer.known_items(a) for a in node.args]
             if all(c is not None for c in columns):

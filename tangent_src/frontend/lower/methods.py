@@ -183,6 +183,8 @@ class Methods(gast.NodeTransformer):
             test = build.call(self.lowerer.helper("dict_has"), [obj, clone(key)])
             read = gast.Subscript(value=clone(obj), slice=clone(key), ctx=gast.Load())
             return located(gast.IfExp(test=test, body=read, orelse=default), node)
+        if method == "keys" and not node.args and not node.keywords:
+            return located(build.call(self.lowerer.helper("dict_keys"), [obj]), node)
         if method in RANDOM_METHODS:
             call = gast.Call(func=self.lowerer.helper("random_draw"),
                              args=[obj, build.const(method), *node.args],
