@@ -222,6 +222,22 @@ def test_second_order_through_computed_calls(f):
     np.testing.assert_allclose(hv, expected, rtol=1e-5, atol=1e-7)
 
 
+def global_generator(w):
+    _seeded = np.random.seed(0)                  # (a bare call: the print/side-effect work)
+    _burn = np.random.randn(2)
+    a = np.random.randn(3)
+    return np.sum(np.sin(w * a))
+
+
+def test_draws_of_the_global_generator_are_kept_in_order():
+    """Was silently wrong: the unused seed and draw were removed as dead code, so the
+    gradient was taken at other draws than the function's."""
+    expected = numerical_grad(global_generator, (W,))
+    np.testing.assert_allclose(tangent_src.grad(global_generator)(W), expected, rtol=1e-6)
+    _, tangent = tangent_src.jvp(global_generator, (W,), (V,))
+    assert tangent == pytest.approx(expected @ V, rel=1e-6)
+
+
 def test_local_generators_give_the_values_python_gives():
     value, _ = tangent_src.value_and_grad(local_generators)(W, X)
     assert value == pytest.approx(local_generators(W, X), rel=1e-12)

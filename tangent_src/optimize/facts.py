@@ -11,6 +11,7 @@ import bisect
 
 import gast
 
+from ..core import build
 from ..core.dataflow import names_with_ctx, reads_writes
 from ..core.markers import is_marker, is_section
 from ..core.walk import all_nodes, clone, walk
@@ -25,9 +26,16 @@ EFFECT_CALLS = frozenset({"random_draw"})
 
 
 def has_effect(expr) -> bool:
-    """Whether `expr` calls one of EFFECT_CALLS (by its plain name)."""
-    return any(isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and
-               n.func.id in EFFECT_CALLS for n in walk(expr))
+    """Whether `expr` calls one of EFFECT_CALLS (by its plain name) or a function of
+    np.random (np.random.seed, np.random.randn: the global generator's state)."""
+    for n in walk(expr):
+        if not isinstance(n, gast.Call):
+            continue
+        if isinstance(n.func, gast.Name) and n.func.id in EFFECT_CALLS:
+            return True
+        if (build.dotted(n.func) or "").startswith("np.random."):
+            return True
+    return False
 
 
 def names_read(node) -> set[str]:
