@@ -9,7 +9,9 @@ flattens them. Anything else is rejected with a located error and a hint.
 return), loops.py (loops, break, continue), returns.py (early returns), functions.py
 (nested functions, lambdas, closure factories), hoist.py (what expressions hold that
 becomes statements), with_blocks.py (gradient surgery), methods.py (methods and
-subscripts as functions); common.py and ranges.py hold what they share.
+subscripts as functions), computed.py (functions held in variables, tables, partial, map,
+operator.*), variadic.py (helpers with *args/**kwargs expanded at the call); common.py and
+ranges.py hold what they share.
 """
 from __future__ import annotations
 
