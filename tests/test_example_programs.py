@@ -1300,8 +1300,6 @@ REFUSED: dict[str, tuple[type, str]] = {
     "unrolled_sgd_hyperparameter": (UnsupportedSyntaxError, "expression statement"),
     # for W, b in unpack_layers(weights), a generator function
     "bayesian_neural_net_elbo": (UnsupportedSyntaxError, "iterating over unpack_layers"),
-    # for W, b in bnn_unpack_layers_list(samples): a loop over a call's result
-    "bayesian_neural_net_elbo_no_generator": (UnsupportedSyntaxError, "iterating over"),
     # zip(*unpack_gmm_params(params)): a starred call's result, of a length the source
     # does not fix
     "gmm_mvn_logpdf": (UnsupportedSyntaxError, "starred argument of unknown length"),

@@ -8,11 +8,14 @@ After:   `stop = len(xs); i = 0; stop_loop = False`
 """
 from __future__ import annotations
 
+import inspect
+
 import gast
 import numpy
 
 from ...core import build
 from ...core.walk import clone
+from ..source import is_user_function
 from .common import contains, is_call_to, located
 from .ranges import item_of, len_of, range_len, reversed_range_call
 
@@ -177,7 +180,10 @@ class LoopLowering:
         dotted = build.dotted(func) if isinstance(func, (gast.Name, gast.Attribute)) else None
         if not dotted or dotted.split(".")[0] in self.locals:
             return False
-        return any(self.resolve_dotted(func) is f for f in _SEQUENCE_BUILDERS)
+        target = self.resolve_dotted(func)
+        if is_user_function(target) and not inspect.isgeneratorfunction(target):
+            return True  # a helper returning a list of layers: its result is indexed
+        return any(target is f for f in _SEQUENCE_BUILDERS)
 
     def sequence(self, expr, node):
         """Name the iterated value so it is evaluated once."""
