@@ -59,7 +59,8 @@ def uses_nested_class(x):
 
 
 def uses_starred_call(x):
-    pair = (x, x)
+    pair = [x]
+    pair.append(x)  # a length the source does not fix (a fixed one is supported)
     return two_sum(*pair)
 
 

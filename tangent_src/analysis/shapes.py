@@ -74,6 +74,19 @@ def is_function_value(value) -> bool:
     return type(value) in FUNCTION_TYPES
 
 
+def default_function_classes(func, given) -> tuple:
+    """The classes of `func`'s parameters a call leaves to a function-valued default
+    (`nonlinearity=np.tanh`): the callee is specialized to that function, as it is when
+    the caller passes one (the top-level call applies defaults the same way)."""
+    import inspect
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return ()
+    return tuple((p, ("function", param.default)) for p, param in params.items()
+                 if p not in given and is_function_value(param.default))
+
+
 def shape_class(value):
     """The shape class of a runtime argument."""
     if isinstance(value, (bool, int, float, complex, np.number, np.bool_)):

@@ -17,5 +17,9 @@ CORE_HELPERS = {
     "dict_keys": "dict_keys(d): the keys of `d`, in order, as a list",
     "check_assert": "check_assert(condition, message): `assert condition, message`, run "
                     "on the primal values",
+    "random_draw": "random_draw(gen, method, *args, **kwargs): gen.method(...) for a NumPy "
+                   "random generator, a constant for the derivative",
+    "dict_has": "dict_has(d, key): key in d, for d.get(key, default) (d must be a dict)",
+    "as_integers": "as_integers(x, dtype): x.astype(dtype) for an integer or bool dtype",
     "index_concat": "index_concat(maker, items): np.r_[items] / np.c_[items] as a call",
 }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gast
 
 from ..core.markers import is_marker
-from .facts import has_code, names_read, peeked_tapes, tape_call, target_names
+from .facts import has_code, has_effect, names_read, peeked_tapes, tape_call, target_names
 
 
 class DeadCode:
@@ -67,7 +67,8 @@ class DeadCode:
         if isinstance(stmt, gast.Assign):
             targets = target_names(stmt)
             popped = tape_call(stmt, "pop")
-            if not any(t in live for t in targets) and popped not in self.peeked:
+            if not any(t in live for t in targets) and popped not in self.peeked and \
+                    not has_effect(stmt.value):
                 return False, live
             if isinstance(stmt.value, gast.Name) and targets == [stmt.value.id]:
                 return False, live  # x = x

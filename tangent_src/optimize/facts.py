@@ -2,14 +2,16 @@
 tape pushes and pops, fresh zeros, in-place accumulation (`add_at`), and a per-block
 index of where each name is used (so a pass finds the next use by bisection, not scan).
 
-Statements are pure except tape pushes/pops and `add_at`, which updates its first
-argument in place."""
+Statements are pure except tape pushes/pops, `add_at`, which updates its first
+argument in place, and the calls of EFFECT_CALLS (a draw from a random generator changes
+its state: it is neither removed nor moved)."""
 from __future__ import annotations
 
 import bisect
 
 import gast
 
+from ..core import build
 from ..core.dataflow import names_with_ctx, reads_writes
 from ..core.markers import is_marker, is_section
 from ..core.walk import all_nodes, clone, walk
@@ -19,6 +21,21 @@ ZERO_CALLS = ("zeros_like", "zeros_like_last")
 FRESH_CALLS = {"outer", "dot", "matmul", "sum", "zeros_like", "zeros", "exp", "log", "tanh",
                "sin", "cos", "sqrt", "square", "where", "clip", "maximum", "minimum"}
 COMPOUND = (gast.If, gast.For, gast.While)
+# Calls with an effect: kept even when their result is unused, never moved past another.
+EFFECT_CALLS = frozenset({"random_draw"})
+
+
+def has_effect(expr) -> bool:
+    """Whether `expr` calls one of EFFECT_CALLS (by its plain name) or a function of
+    np.random (np.random.seed, np.random.randn: the global generator's state)."""
+    for n in walk(expr):
+        if not isinstance(n, gast.Call):
+            continue
+        if isinstance(n.func, gast.Name) and n.func.id in EFFECT_CALLS:
+            return True
+        if (build.dotted(n.func) or "").startswith("np.random."):
+            return True
+    return False
 
 
 def names_read(node) -> set[str]:

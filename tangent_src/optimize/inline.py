@@ -20,6 +20,7 @@ from ..core.markers import is_marker
 from .facts import (
     COMPOUND,
     BlockIndex,
+    has_effect,
     is_add_at,
     is_zeros,
     mutates,
@@ -92,4 +93,5 @@ class _Inliner:
                 return False
         if tape_call(stmt, "pop") or name in self.inplace:
             return False
-        return not is_zeros(stmt.value) and not is_add_at(stmt.value)
+        return not is_zeros(stmt.value) and not is_add_at(stmt.value) and \
+            not has_effect(stmt.value)

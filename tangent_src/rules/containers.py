@@ -21,4 +21,4 @@ for _kind in (tuple, list):
 register_template(A, rt.convert_like, "y, items, like", "d[items] = convert_like(d[y], items)")
 register_template(T, rt.convert_like, "y, items, like", "d[y] = convert_like(d[items], like)")
 
-nondifferentiable(rt.dict_keys)
+nondifferentiable(rt.dict_keys, rt.dict_has, rt.random_draw, rt.as_integers)

@@ -58,10 +58,13 @@ from .broadcasting import (
 )
 from .constructors import arange_count, arange_unit, linspace_ramp, linspace_weights
 from .containers import (
+    as_integers,
     attribute_tangent,
     convert_like,
+    dict_has,
     dict_keys,
     left_part,
+    random_draw,
     replicate,
     right_part,
     tuple_field,
@@ -154,18 +157,21 @@ def functions() -> dict[str, types.FunctionType]:
 
 
 __all__ = [
-    "HELPERS", "MODULES", "REFUSALS", "add_at", "add_attribute", "arange_count", "arange_unit",
+    "HELPERS", "MODULES", "REFUSALS", "add_at", "as_integers", "add_attribute", "arange_count",
+    "arange_unit",
     "attribute_tangent", "average_weights", "block_embed", "block_part", "broadcast_like",
     "check_assert", "checkpoint_every", "clip_part", "convert_like", "copy_of",
     "cross_checked", "cumsum_t",
-    "DerivativeNotImplementedError", "DerivativeUndefinedError", "diag_adjoint", "dict_keys",
+    "DerivativeNotImplementedError", "DerivativeUndefinedError", "diag_adjoint", "dict_has",
+    "dict_keys",
     "dot_lhs", "dot_rhs", "einsum_open", "einsum_spec", "expm_np", "extremum_mask", "falling",
     "functions", "group_axes", "index_concat", "index_concat_jvp", "index_concat_vjp",
     "inv_offdiag", "inverse_permutation", "join", "kron_shape", "left_part", "linspace_ramp",
     "linspace_weights", "log_or_zero", "masked_rows", "masked_rows_t", "matmul_lhs", "matmul_rhs",
     "norm_axes", "norm_curvature_check", "norm_dual", "norm_inv", "NotDifferentiableError",
     "one_if_none", "pad_checked", "pair_diff", "pieces", "plus", "polygamma_np", "pow_term",
-    "power_slope", "prod_others", "product", "product_spec", "qr_checked", "read_at", "real_only",
+    "power_slope", "prod_others", "product", "product_spec", "qr_checked", "random_draw",
+    "read_at", "real_only",
     "real_values", "reciprocal_or_zero", "reduced_size", "refuse", "replicate", "right_part",
     "set_at", "sinc_derivative", "solve_checked", "sum_to", "svd_checked", "symmetrize",
     "symmetrize_t", "transpose_if", "triangle", "tuple_field", "unarray", "unbroadcast",

@@ -68,6 +68,35 @@ def unarray(g, obj):
     return np.reshape(g, np.shape(obj))
 
 
+def random_draw(generator, method, *args, **kwargs):
+    """`rs.randn(3)` / `rng.normal(size=3)` on a NumPy random generator: a draw, computed
+    once where the forward pass runs and a constant for the derivative. Any other object
+    is refused, so a method of a user object is never silently treated as a constant."""
+    import numpy.random as npr
+    if not isinstance(generator, (npr.RandomState, npr.Generator)):
+        raise TypeError(f"{type(generator).__name__}.{method}() called from a differentiated "
+                        "function: only methods of np.random.RandomState/Generator can be "
+                        "called on a local value; call the class's function with it instead")
+    return getattr(generator, method)(*args, **kwargs)
+
+
+def dict_has(mapping, key) -> bool:
+    """`key in mapping` for `mapping.get(key, default)`; refuses anything but a dict, so
+    another object's `.get` method is never silently taken for a dict's."""
+    if not isinstance(mapping, dict):
+        raise TypeError(f"{type(mapping).__name__}.get() called from a differentiated "
+                        "function: only a dict's .get(key, default) is supported")
+    return key in mapping
+
+
+def as_integers(x, dtype):
+    """`x.astype(int)` (or bool, or another integer type): piecewise constant, so no
+    derivative; refused for a floating dtype, whose derivative is not zero."""
+    if np.issubdtype(np.dtype(dtype), np.inexact):
+        raise TypeError(f"astype({dtype!r}) is not an integer conversion")
+    return np.asarray(x).astype(dtype)
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("attribute_tangent", "convert_like", "dict_keys", "left_part", "right_part",
-           "replicate", "unarray")
+HELPERS = ("as_integers", "attribute_tangent", "convert_like", "dict_has", "dict_keys", "left_part",
+           "random_draw", "right_part", "replicate", "unarray")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import gast
 
-from ..analysis.shapes import call_class
+from ..analysis.shapes import call_class, default_function_classes, is_function_value
 from ..core import build
 from ..core.tables import COPY_BACK
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError
 from ..frontend.lower import is_list_method
+from ..frontend.resolve import lookup
 from ..frontend.source import ParsedFunction
 
 
@@ -154,3 +155,23 @@ class SharedQueries:
         name = atom.id if isinstance(atom, gast.Name) else None
         return call_class(self.shape(atom), name, self.trees, self.tree_classes,
                           self.mutable)
+
+    def call_classes(self, func, bound) -> tuple:
+        """(parameter, class) of a call of the user function `func`: each argument's class,
+        a function passed by its global name (`nonlinearity=softplus`) as that function,
+        and the function-valued defaults the call leaves (`nonlinearity=np.tanh`)."""
+        local = getattr(self, "_local_names", None)
+        if local is None:
+            local = self._local_names = {
+                n.id for n in walk(self.core) if isinstance(n, gast.Name) and
+                isinstance(n.ctx, (gast.Store, gast.Param, gast.Del))}
+        out = []
+        for p, v in bound.arguments.items():
+            cls = self.call_class(v)
+            dotted = build.dotted(v) if isinstance(v, (gast.Name, gast.Attribute)) else None
+            if cls is None and dotted and dotted.split(".")[0] not in local:
+                value = lookup(self.parsed, v)
+                if is_function_value(value):
+                    cls = ("function", value)
+            out.append((p, cls))
+        return tuple(out) + default_function_classes(func, bound.arguments)

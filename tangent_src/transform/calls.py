@@ -100,7 +100,7 @@ class CallAdjoints:
         bound, active = self._bind_call(call, func)
         if not active:
             return None
-        arg_ranks = tuple((p, self.call_class(v)) for p, v in bound.arguments.items())
+        arg_ranks = self.call_classes(func, bound)
         sub = self.subroutine(func, tuple(active), arg_ranks)
         saved = self.namer.fresh(f"{func.__name__}_saved")
         self.split_calls[id(stmt)] = (sub, saved, active, bound)
@@ -125,6 +125,9 @@ class CallAdjoints:
         return bound, active
 
     def call_subroutine(self, stmt, call, func) -> list:
+        if id(stmt) not in self.split_calls:  # its differentiated arguments are not names
+            raise self.parsed.unsupported(call, f"this call of '{func.__name__}'",
+                                          "pass each differentiated value by name")
         sub, saved, active, bound = self.split_calls[id(stmt)]
         seed = build.name(self.d(stmt.targets[0].id))
         grad_call = build.call(sub.bwd_name, [build.name(saved), seed])

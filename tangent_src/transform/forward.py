@@ -313,7 +313,7 @@ class Forward(SharedQueries):
                                     construct="call", hint="match the function's parameters") \
                 from exc
         active = tuple(p for p, v in bound.arguments.items() if self.active(v))
-        classes = tuple((p, self.call_class(v)) for p, v in bound.arguments.items())
+        classes = self.call_classes(func, bound)
         callee = self.subroutine(func, active, classes)
         keywords = [gast.keyword(arg=k.arg, value=clone(k.value))
                     for k in call.keywords]

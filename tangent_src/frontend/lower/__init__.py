@@ -10,7 +10,9 @@ return), loops.py (loops, break, continue), returns.py (early returns), function
 (nested functions, lambdas, closure factories), lambdas.py (lambdas called where written
 or passed to user functions), effects.py (print, logging, assert: side effects run on
 the values), hoist.py (what expressions hold that becomes statements), with_blocks.py
-(gradient surgery), methods.py (methods and subscripts as functions); common.py and
+(gradient surgery), methods.py (methods and subscripts as functions), computed.py
+(functions held in variables, tables, partial, map, operator.*), variadic.py (helpers
+with *args/**kwargs expanded at the call); common.py and
 ranges.py hold what they share.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ...naming import Namer
 from ..resolve import lookup
 from ..source import ParsedFunction
 from .common import UNSUPPORTED, is_dotted_name, is_list_method, located
+from .computed import ComputedCalls
 from .effects import EffectLowering
 from .functions import FunctionLowering
 from .hoist import HoistLowering
@@ -33,13 +36,15 @@ from .loops import LoopLowering
 from .methods import Methods
 from .returns import ReturnLowering
 from .statements import StatementLowering
+from .variadic import VariadicCalls
 from .with_blocks import BlockLowering
 
 __all__ = ["Lowerer", "is_list_method", "lower"]
 
 
 class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
-              HoistLowering, BlockLowering, EffectLowering, LambdaLowering):
+              HoistLowering, BlockLowering, EffectLowering, LambdaLowering, ComputedCalls,
+              VariadicCalls):
     """Rewrites one function body into core-language statement forms."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):
@@ -59,6 +64,8 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         self.inlining: list = []          # the local functions being expanded (no recursion)
         self.branch_functions: dict = {}  # nested function defined in an if-branch -> the if
         self.factories: dict = {}         # user function -> its ParsedFunction, or None
+        self._stored_once = None          # names assigned once (computed.py)
+        self.aliases: dict = {}           # name -> the function (spec) it holds
 
     def numpy_name(self) -> str:
         """The name lowered code reads NumPy by: `np`, which the front end binds to NumPy in
@@ -111,6 +118,9 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         split = self.split_lambda_tuple(node)
         if split is not None:
             return split
+        computed = self.computed_stmt(node)
+        if computed is not None:
+            return computed
         bound = self.bind_local_function(node)
         if bound is not None:
             return bound

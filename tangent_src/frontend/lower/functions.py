@@ -231,7 +231,8 @@ class FunctionLowering:
                 call, f"calling '{func.id}' after the if that defines it in a branch",
                 "define the nested function before the if (or call it inside the branch)")
         return (isinstance(func, gast.Name) and func.id in self.local_functions) or \
-            self.factory(func) is not None or self.passes_function(call)
+            self.factory(func) is not None or self.passes_function(call) or \
+            self.variadic_callee(call) is not None
 
     def expand_local_call(self, call):
         fn = self.local_functions[call.func.id]

@@ -50,6 +50,10 @@ class HoistLowering:
                     stmts, result = lowerer.expand_local_call(node)
                     pre.extend(stmts)
                     return build.name(result)
+                if lowerer.variadic_callee(node) is not None:  # f(*args, **kwargs)
+                    stmts, result = lowerer.expand_variadic(node)
+                    pre.extend(stmts)
+                    return build.name(result)
                 return node
 
             def visit_ListComp(self, node):

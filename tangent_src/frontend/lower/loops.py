@@ -8,12 +8,20 @@ After:   `stop = len(xs); i = 0; stop_loop = False`
 """
 from __future__ import annotations
 
+import inspect
+
 import gast
+import numpy
 
 from ...core import build
 from ...core.walk import clone
+from ..source import is_user_function
 from .common import contains, is_call_to, located
 from .ranges import item_of, len_of, range_len, reversed_range_call
+
+# calls whose result a for-loop can index: built lists and arrays
+_SEQUENCE_BUILDERS = (sorted, list, tuple, numpy.array, numpy.asarray, numpy.arange,
+                      numpy.linspace, numpy.atleast_1d, numpy.stack, numpy.concatenate)
 
 
 class LoopLowering:
@@ -111,6 +119,13 @@ class LoopLowering:
                 raise self.parsed.unsupported(it, "range() with these arguments",
                                               "call range(stop), range(start, stop[, step])")
             return [], tgt.id, it, []
+        if is_call_to(it, "enumerate") and len(it.args) == 1 and not it.keywords and \
+                isinstance(tgt, gast.Tuple) and len(tgt.elts) == 2 and \
+                isinstance(tgt.elts[0], gast.Name) and is_call_to(it.args[0], "zip") and \
+                isinstance(tgt.elts[1], gast.Tuple) and \
+                len(tgt.elts[1].elts) == len(it.args[0].args) and not it.args[0].keywords:
+            # for i, (a, b) in enumerate(zip(xs, ys)): the position is the loop index
+            return self.zip_header(it.args[0], tgt.elts[1].elts, node, tgt.elts[0].id)
         if is_call_to(it, "enumerate") and 1 <= len(it.args) <= 2 and \
                 isinstance(tgt, gast.Tuple) and len(tgt.elts) == 2 and \
                 isinstance(tgt.elts[0], gast.Name):
@@ -129,20 +144,9 @@ class LoopLowering:
             return pre, index, range_len(seq), head
         if is_call_to(it, "zip") and isinstance(tgt, gast.Tuple) and \
                 len(tgt.elts) == len(it.args) and not it.keywords:
-            pre, seqs = [], []
-            for arg in it.args:
-                p, seq = self.sequence(arg, node)
-                pre += p
-                seqs.append(seq)
-            index = self.namer.fresh("i")
-            head = []
-            for elt, seq in zip(tgt.elts, seqs):
-                head += self.assign(elt, item_of(seq, index), node)
-            length = build.call("min", [len_of(s) for s in seqs]) if len(seqs) > 1 \
-                else len_of(seqs[0])
-            rng = gast.Call(func=build.name("range"), args=[length], keywords=[])
-            return pre, index, located(rng, node), head
-        if isinstance(it, gast.Call) and not is_call_to(it, "dict_keys"):
+            return self.zip_header(it, tgt.elts, node, self.namer.fresh("i"))
+        if isinstance(it, gast.Call) and not is_call_to(it, "dict_keys") and \
+                not self.builds_sequence(it):
             name = build.dotted(it.func) or "this call"
             head, dot, rest = name.partition(".")
             name = self.parsed.renamed.get(head, head) + dot + rest  # the user's spelling
@@ -153,6 +157,33 @@ class LoopLowering:
         index = self.namer.fresh("i_" + base)
         head = self.assign(tgt, item_of(seq, index), node)
         return pre, index, located(range_len(seq), node), head
+
+    def zip_header(self, it, elts, node, index):
+        """The header of `for a, b in zip(xs, ys)` with loop index `index`."""
+        pre, seqs = [], []
+        for arg in it.args:
+            p, seq = self.sequence(arg, node)
+            pre += p
+            seqs.append(seq)
+        head = []
+        for elt, seq in zip(elts, seqs):
+            head += self.assign(elt, item_of(seq, index), node)
+        length = build.call("min", [len_of(s) for s in seqs]) if len(seqs) > 1 \
+            else len_of(seqs[0])
+        rng = gast.Call(func=build.name("range"), args=[length], keywords=[])
+        return pre, index, located(rng, node), head
+
+    def builds_sequence(self, call) -> bool:
+        """Whether `call` builds a list or array by a global name (sorted, list, np.array...):
+        iterated like a variable holding it (named first, so evaluated once)."""
+        func = call.func
+        dotted = build.dotted(func) if isinstance(func, (gast.Name, gast.Attribute)) else None
+        if not dotted or dotted.split(".")[0] in self.locals:
+            return False
+        target = self.resolve_dotted(func)
+        if is_user_function(target) and not inspect.isgeneratorfunction(target):
+            return True  # a helper returning a list of layers: its result is indexed
+        return any(target is f for f in _SEQUENCE_BUILDERS)
 
     def sequence(self, expr, node):
         """Name the iterated value so it is evaluated once."""

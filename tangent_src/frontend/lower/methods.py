@@ -16,6 +16,7 @@ import numpy
 
 from ...core import build
 from ...core.libraries import is_library_object
+from ...core.walk import clone
 from ..bindings import AttrRef, Guard
 from .common import located
 
@@ -38,6 +39,18 @@ ARRAY_METHODS = {
     "conjugate": ("conjugate", "same"), "nonzero": ("nonzero", "same"),
     "argsort": ("argsort", "same"),
 }
+
+
+# methods of np.random.RandomState / np.random.Generator that return new draws (not the
+# in-place shuffle): on a local value they become random_draw(gen, "name", ...), which
+# refuses any other object at run time
+RANDOM_METHODS = frozenset(
+    name for cls in (numpy.random.RandomState, numpy.random.Generator) for name in dir(cls)
+    if not name.startswith("_") and name not in ARRAY_METHODS and name not in (
+        "shuffle", "seed", "set_state", "get_state", "bit_generator", "spawn",
+        "__getstate__", "__setstate__"))
+_INTEGER_TYPES = ("int", "bool", "np.int64", "np.int32", "np.intp", "np.bool_", "np.int_",
+                  "numpy.int64", "numpy.int32", "numpy.intp", "numpy.bool_", "numpy.int_")
 
 
 class Methods(gast.NodeTransformer):
@@ -156,6 +169,27 @@ class Methods(gast.NodeTransformer):
         if method == "astype" and len(node.args) == 1 and build.dotted(node.args[0]) in (
                 "float", "np.float64", "numpy.float64"):
             return gast.BinOp(left=build.const(1.0), op=gast.Mult(), right=obj)
+        if method == "astype" and len(node.args) == 1 and not node.keywords and \
+                build.dotted(node.args[0]) in _INTEGER_TYPES:
+            call = build.call(self.lowerer.helper("as_integers"), [obj, node.args[0]])
+            return located(call, node)
+        if method == "get" and 1 <= len(node.args) <= 2 and not node.keywords and \
+                isinstance(obj, gast.Name) and isinstance(node.args[0], (gast.Name,
+                                                                         gast.Constant)):
+            # d.get(k, default) -> d[k] if dict_has(d, k) else default: each branch has
+            # its own derivative, and the keys a dict holds are fixed when the code runs
+            key = node.args[0]
+            default = node.args[1] if len(node.args) > 1 else build.const(None)
+            test = build.call(self.lowerer.helper("dict_has"), [obj, clone(key)])
+            read = gast.Subscript(value=clone(obj), slice=clone(key), ctx=gast.Load())
+            return located(gast.IfExp(test=test, body=read, orelse=default), node)
+        if method == "keys" and not node.args and not node.keywords:
+            return located(build.call(self.lowerer.helper("dict_keys"), [obj]), node)
+        if method in RANDOM_METHODS:
+            call = gast.Call(func=self.lowerer.helper("random_draw"),
+                             args=[obj, build.const(method), *node.args],
+                             keywords=node.keywords)
+            return located(call, node)
         if method not in ARRAY_METHODS:
             raise self.lowerer.parsed.unsupported(
                 node, f"method call '.{method}()' on a local value",

@@ -1,0 +1,288 @@
+"""Computed functions: calls whose target is a value the source fixes, rewritten to calls of
+that function by name, so they are differentiated like any other call.
+
+Before:  `act = np.tanh; h = act(z)` / `acts = {"tanh": np.tanh}; acts["tanh"](z)`
+         `sq = functools.partial(power, k=2.0); sq(x)` / `for f in [np.sin, np.cos]: f(x)`
+         `list(map(f, xs))` / `operator.mul(a, b)` / `dict(W=w)` / `g(*pair)`
+After:   `h = np.tanh(z)` / `np.tanh(z)` / `k1 = 2.0; power(x, k=k1)` / the body once per
+         function / `[f(v) for v in xs]` / `a * b` / `{"W": w}` / `g(pair[0], pair[1])`
+A name is a function alias only when the function assigns it exactly once; using such a
+name in any other way than calling it (or passing a plain alias on) is refused.
+"""
+from __future__ import annotations
+
+import functools
+import operator
+
+import gast
+
+from ...core import build
+from ...core.walk import clone, walk
+from ..source import is_user_function
+from .common import contains, located
+
+_BINARY = {operator.add: gast.Add, operator.sub: gast.Sub, operator.mul: gast.Mult,
+           operator.truediv: gast.Div, operator.floordiv: gast.FloorDiv,
+           operator.pow: gast.Pow, operator.mod: gast.Mod, operator.matmul: gast.MatMult}
+_UNARY = {operator.neg: gast.USub, operator.pos: gast.UAdd}
+
+
+def _is_function(value) -> bool:
+    """A value whose calls can go to it by name: a NumPy/builtin function or ufunc, or a
+    user function (differentiated from its source)."""
+    from ...analysis.shapes import is_function_value
+    return is_function_value(value) or is_user_function(value)
+
+
+class ComputedCalls:
+    """Lowerer's part for computed function values (see the module docstring)."""
+
+    def stored_once(self) -> set:
+        """Names the function assigns exactly once (not parameters): the only ones that
+        can be aliases of a function for the whole body."""
+        if getattr(self, "_stored_once", None) is None:
+            counts: dict = {}
+            for n in walk(self.parsed.node):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+                    counts[n.id] = counts.get(n.id, 0) + 1
+            args = self.parsed.node.args
+            params = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+            self._stored_once = {n for n, c in counts.items() if c == 1} - params
+        return self._stored_once
+
+    def function_spec(self, expr):
+        """(callee expression, bound args, bound keywords) when `expr` is a function the
+        source fixes; a dict/list spec for a display of them; else None."""
+        if isinstance(expr, gast.Name) and expr.id in self.aliases:
+            return self.aliases[expr.id]
+        if isinstance(expr, gast.Name) and expr.id in self.local_functions:
+            return ("call", expr, [], [])
+        if isinstance(expr, (gast.Name, gast.Attribute)) and build.dotted(expr):
+            base = build.dotted(expr).split(".")[0]
+            if base in self.locals:
+                return None
+            if _is_function(self.resolve_dotted(expr)):
+                return ("call", expr, [], [])
+            return None
+        if isinstance(expr, gast.Dict) and expr.keys and all(
+                isinstance(k, gast.Constant) for k in expr.keys):
+            specs = [self.function_spec(v) for v in expr.values]
+            if all(s is not None and s[0] == "call" for s in specs):
+                return ("table", {k.value: s for k, s in zip(expr.keys, specs)})
+        if isinstance(expr, (gast.List, gast.Tuple)) and expr.elts:
+            specs = [self.function_spec(v) for v in expr.elts]
+            if all(s is not None and s[0] == "call" for s in specs):
+                return ("table", dict(enumerate(specs)))
+        return None
+
+    def partial_spec(self, expr, node):
+        """`functools.partial(f, a, k=b)`: its arguments assigned to fresh names here (where
+        Python evaluates them), and the spec of a call of f with them bound first."""
+        if not (isinstance(expr, gast.Call) and expr.args and
+                self.resolve_dotted(expr.func) is functools.partial and
+                not any(k.arg is None for k in expr.keywords)):
+            return None
+        inner = self.function_spec(expr.args[0])
+        if inner is None or inner[0] != "call":
+            return None
+        pre, args, keywords = [], [], []
+        for value in expr.args[1:] + [k.value for k in expr.keywords]:
+            temp = self.namer.fresh("bound")
+            self.locals.add(temp)
+            pre.append(located(build.assign(temp, value), node))
+            (args if len(pre) <= len(expr.args) - 1 else keywords).append(build.name(temp))
+        keywords = [gast.keyword(arg=k.arg, value=v) for k, v in zip(expr.keywords, keywords)]
+        return pre, ("call", inner[1], inner[2] + args, inner[3] + keywords)
+
+    def computed_stmt(self, node) -> list | None:
+        """Record an alias assignment (returning its replacement), unroll a loop over
+        functions, or rewrite the calls in `node` in place (returning None)."""
+        once = self.stored_once()
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], gast.Name) and node.targets[0].id in once:
+            name = node.targets[0].id
+            found = self.partial_spec(node.value, node)
+            if found is not None:
+                self.aliases[name] = found[1]
+                return self.block(found[0])
+            spec = self.function_spec(node.value)
+            if spec is not None and not (isinstance(node.value, gast.Name) and
+                                         node.value.id in self.local_functions):
+                self.aliases[name] = spec
+                return []
+        if isinstance(node, gast.For) and isinstance(node.target, gast.Name) and \
+                node.target.id in once:
+            spec = self.function_spec(node.iter)
+            if spec is not None and spec[0] == "table":
+                return self.unroll(node, spec)
+        _CallRewriter(self).visit(node)
+        return None
+
+    def unroll(self, node, spec) -> list:
+        """`for f in [g, h]: body` -> body with f = g, then body with f = h."""
+        if node.orelse or contains(node.body, (gast.Break, gast.Continue),
+                                   stop=(gast.For, gast.While)):
+            raise self.parsed.unsupported(node, "break, continue or else in a loop over "
+                                          "functions", "compute a flag and test it instead")
+        out = []
+        for item in spec[1].values():
+            self.aliases[node.target.id] = item
+            out += self.block([clone(s) for s in node.body])
+        self.aliases.pop(node.target.id, None)
+        return out
+
+    def display_of(self, expr):
+        """The tuple/list display `expr` is, or holds (a name assigned once to one and never
+        written into or extended, or an item of such), else None."""
+        if isinstance(expr, (gast.Tuple, gast.List)):
+            return None if any(isinstance(e, gast.Starred) for e in expr.elts) else expr
+        if isinstance(expr, gast.Subscript) and isinstance(expr.slice, gast.Constant) and \
+                type(expr.slice.value) is int:
+            outer = self.display_of(expr.value)
+            if outer is None or not -len(outer.elts) <= expr.slice.value < len(outer.elts):
+                return None
+            return self.display_of(outer.elts[expr.slice.value])
+        if not (isinstance(expr, gast.Name) and expr.id in self.stored_once()):
+            return None
+        found = None
+        for n in walk(self.parsed.node):
+            if isinstance(n, gast.Assign) and len(n.targets) == 1 and \
+                    isinstance(n.targets[0], gast.Name) and n.targets[0].id == expr.id:
+                found = n.value
+            if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and \
+                    isinstance(n.value, gast.Name) and n.value.id == expr.id:
+                return None  # written into
+            if isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name) and \
+                    n.value.id == expr.id:
+                return None  # xs.append(...) and the like
+        return self.display_of(found) if found is not None else None
+
+    def known_items(self, expr) -> list | None:
+        """The items of `*expr` when its length is fixed by the source: a tuple or list
+        display, or a name assigned once to one (then its items are read by index)."""
+        if isinstance(expr, (gast.Tuple, gast.List)):
+            return None if any(isinstance(e, gast.Starred) for e in expr.elts) \
+                else list(expr.elts)
+        display = self.display_of(expr)
+        if display is None:
+            return None
+        return [located(gast.Subscript(value=clone(expr), slice=build.const(k),
+                                       ctx=gast.Load()), expr)
+                for k in range(len(display.elts))]
+
+
+class _CallRewriter(gast.NodeTransformer):
+    """Rewrites the calls of one statement (its nested statements are lowered later)."""
+
+    def __init__(self, lowerer):
+        self.lowerer = lowerer
+
+    def visit_FunctionDef(self, node):
+        return node  # a nested def's body is lowered where it is expanded
+
+    def visit_Lambda(self, node):
+        return node
+
+    def spec_call(self, spec, node):
+        _, func, args, keywords = spec
+        call = gast.Call(func=clone(func), args=[clone(a) for a in args] + node.args,
+                         keywords=[gast.keyword(arg=k.arg, value=clone(k.value))
+                                   for k in keywords] + node.keywords)
+        return located(call, node)
+
+    def visit_Call(self, node):
+        low = self.lowerer
+        func = node.func
+        spec = None
+        if isinstance(func, gast.Name) and func.id in low.aliases:
+            spec = low.aliases[func.id]
+        elif isinstance(func, gast.Subscript) and isinstance(func.value, gast.Name) and \
+                func.value.id in low.aliases and isinstance(func.slice, gast.Constant):
+            table = low.aliases[func.value.id]
+            spec = table[1].get(func.slice.value) if table[0] == "table" else None
+            if spec is None:
+                raise low.parsed.unsupported(func, "this key of a table of functions",
+                                             "use one of the keys the table was built with")
+        if spec is not None and spec[0] == "call":
+            return self.visit(self.spec_call(spec, node))
+        target = self.target(node)
+        if target is map and len(node.args) >= 2 and not node.keywords and \
+                not isinstance(node.args[0], gast.Lambda):  # a lambda: refused where it is
+            return self.visit(self.map_comprehension(node))
+        node = self.generic_visit(node)
+        if any(isinstance(a, gast.Starred) for a in node.args):
+            node.args = self.unstar(node.args)
+        return self.library_call(node, target)
+
+    def target(self, node):
+        """The library object a call by a global (dotted) name calls, else None."""
+        low = self.lowerer
+        if not isinstance(node.func, (gast.Name, gast.Attribute)) or not build.dotted(
+                node.func) or build.dotted(node.func).split(".")[0] in low.locals:
+            return None
+        return low.resolve_dotted(node.func)
+
+    def map_comprehension(self, node):
+        """`map(f, xs, ys)` -> `[f(a, b) for a, b in zip(xs, ys)]`."""
+        low = self.lowerer
+        names = [low.namer.fresh("item") for _ in node.args[1:]]
+        low.locals.update(names)
+        call = located(gast.Call(func=node.args[0], args=[build.name(n) for n in names],
+                                 keywords=[]), node)
+        it = node.args[1] if len(names) == 1 else gast.Call(
+            func=build.name("zip"), args=node.args[1:], keywords=[])
+        tgt = build.name(names[0], gast.Store()) if len(names) == 1 else gast.Tuple(
+            elts=[build.name(n, gast.Store()) for n in names], ctx=gast.Store())
+        comp = gast.comprehension(target=tgt, iter=it, ifs=[], is_async=0)
+        return located(gast.ListComp(elt=call, generators=[comp]), node)
+
+    def library_call(self, node, target):
+        """list(<comprehension>), operator.*, dict(k=v), zip of sequences of known length,
+        as the expressions they compute."""
+        if target in (sorted, list) and len(node.args) == 1 and isinstance(
+                node.args[0], gast.Name) and node.args[0].id in self.lowerer.dicts:
+            keys = build.call(self.lowerer.helper("dict_keys"), [node.args[0]])
+            node.args = [located(keys, node.args[0])]  # sorted(d): its keys, no derivative
+            return node
+        if target is zip and node.args and not node.keywords:
+            columns = [self.lowerer.known_items(a) for a in node.args]
+            if all(c is not None for c in columns):
+                rows = [gast.Tuple(elts=list(row), ctx=gast.Load()) for row in zip(*columns)]
+                return located(gast.List(elts=rows, ctx=gast.Load()), node)
+        if target is list and len(node.args) == 1 and isinstance(node.args[0], gast.ListComp):
+            return node.args[0]
+        if target in _BINARY and len(node.args) == 2 and not node.keywords:
+            return located(gast.BinOp(left=node.args[0], op=_BINARY[target](),
+                                      right=node.args[1]), node)
+        if target in _UNARY and len(node.args) == 1 and not node.keywords:
+            return located(gast.UnaryOp(op=_UNARY[target](), operand=node.args[0]), node)
+        if target is dict and not node.args and node.keywords and \
+                all(k.arg for k in node.keywords):
+            return located(gast.Dict(keys=[build.const(k.arg) for k in node.keywords],
+                                     values=[k.value for k in node.keywords]), node)
+        return node
+
+    def unstar(self, args) -> list:
+        out = []
+        for a in args:
+            if not isinstance(a, gast.Starred):
+                out.append(a)
+                continue
+            items = self.lowerer.known_items(a.value)
+            if items is None:
+                raise self.lowerer.parsed.unsupported(
+                    a, "a starred argument of unknown length",
+                    "star a tuple or list written out in the function (xs = (a, b); f(*xs))")
+            out += items
+        return out
+
+    def visit_Name(self, node):
+        low = self.lowerer
+        if isinstance(node.ctx, gast.Load) and node.id in low.aliases:
+            spec = low.aliases[node.id]
+            if spec[0] == "call" and not spec[2] and not spec[3]:
+                return located(clone(spec[1]), node)  # a plain alias passed on
+            raise low.parsed.unsupported(node, f"using '{node.id}' (a partial or a table of "
+                                         "functions) other than by calling it",
+                                         "call it here, or pass the function itself")
+        return node

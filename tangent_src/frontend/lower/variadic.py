@@ -1,0 +1,137 @@
+"""Calls of module-level helpers with `*args` / `**kwargs` parameters: the helper's body is
+expanded where it is called (its names renamed apart), `args` bound to a tuple of the
+extra positional arguments and `kwargs` to a dict of the extra keywords, so the arity
+of each call is fixed by its source.
+
+Before:  `def total(*args): s = 0.0; for a in args: s = s + a; return s` ... `total(x, y)`
+After:   `args = (x, y); s = 0.0; for a in args: ...; total_out = s`
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+
+import gast
+
+from ...core import build
+from ...core.libraries import root_module
+from ...core.walk import clone, walk
+from ..bindings import FunctionGuard
+from ..source import is_user_function, parse_function
+from .common import located
+
+
+class VariadicCalls:
+    """Lowerer's part for calls of helpers with *args/**kwargs (see the module docstring)."""
+
+    def variadic_callee(self, call):
+        """The parsed source of the user function `call` calls when it has a *args or
+        **kwargs parameter; else None."""
+        if not isinstance(call, gast.Call) or not isinstance(
+                call.func, (gast.Name, gast.Attribute)) or not build.dotted(call.func):
+            return None
+        head = build.dotted(call.func).split(".")[0]
+        if head in self.locals or head in self.local_functions:
+            return None
+        func = self.resolve_dotted(call.func)
+        if not is_user_function(func) or root_module(func) in sys.stdlib_module_names:
+            return None  # logging.debug(msg, *args) is Python's own: a call, not a helper
+        code = func.__code__
+        if not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+            return None
+        cache = self.__dict__.setdefault("_variadic", {})
+        if func not in cache:
+            cache[func] = parse_function(func)
+            self.parsed.guards.append(FunctionGuard(func))  # its code changing: stale
+        return cache[func]
+
+    def expand_variadic(self, call):
+        """(statements, result name) of the callee's body expanded at `call`."""
+        callee = self.variadic_callee(call)
+        node = callee.node
+        if callee.func in self.inlining:
+            raise self.parsed.unsupported(call, f"recursive function '{node.name}'",
+                                          "write the recursion as a loop")
+        if any(isinstance(a, gast.Starred) for a in call.args):
+            raise self.parsed.unsupported(call, "a starred argument of unknown length",
+                                          "pass the arguments one by one")
+        sig = inspect.signature(callee.func)
+        try:
+            bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+        except TypeError as exc:
+            raise self.parsed.unsupported(call, f"this call of '{node.name}' ({exc})",
+                                          "match the function's parameters") from exc
+        args = node.args
+        names = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs] + [
+            a.id for a in (args.vararg, args.kwarg) if a is not None]
+        own = set(names) | {n.id for n in walk(node) if isinstance(n, gast.Name) and
+                            isinstance(n.ctx, gast.Store)}
+        mapping = {name: self.namer.fresh(name) for name in sorted(own)}
+        free = sorted({n.id for n in walk(node) if isinstance(n, gast.Name)
+                       and n.id not in own and n.id in callee.namespace})
+        mapping.update(callee.adopt_into(self.parsed, free, self.locals, self.namer))
+        self.locals |= set(mapping.values())
+        defaults = _default_nodes(args)
+        stmts = []
+        for p, param in sig.parameters.items():
+            value = self.bound_value(param, bound.arguments, defaults.get(p), call, mapping)
+            stmts.append(located(build.assign(mapping[p], value), call))
+        body = [_Rename(mapping, call).visit(clone(s)) for s in node.body]
+        result = self.namer.fresh(f"{node.name}_out")
+        self.locals.add(result)
+        self.inlining.append(callee.func)
+        try:
+            lowered = self.block(self.lift_loop_returns(body))
+            lowered, always = self.returns(lowered, result)
+        finally:
+            self.inlining.pop()
+        if not always:
+            raise self.parsed.unsupported(call, f"a path through '{node.name}' without return",
+                                          "return a value on every path")
+        return self.block(stmts) + lowered, result
+
+    def bound_value(self, param, arguments: dict, default, call, mapping):
+        """The expression parameter `param` takes at this call."""
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            return gast.Tuple(elts=list(arguments.get(param.name, ())), ctx=gast.Load())
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            given = arguments.get(param.name, {})
+            return gast.Dict(keys=[build.const(k) for k in given],
+                             values=list(given.values()))
+        if param.name in arguments:
+            return clone(arguments[param.name])
+        if default is None:
+            raise self.parsed.unsupported(call, f"missing argument '{param.name}'",
+                                          "pass every argument")
+        if not all(isinstance(n, (gast.Constant, gast.Name, gast.Attribute, gast.Load,
+                                  gast.UnaryOp, gast.USub, gast.Tuple))
+                   for n in walk(default)):
+            raise self.parsed.unsupported(call, f"the computed default of '{param.name}'",
+                                          "pass it at the call")
+        return _Rename(mapping, call).visit(clone(default))
+
+
+def _default_nodes(args) -> dict:
+    """Parameter name -> the AST of its default."""
+    positional = args.posonlyargs + args.args
+    out = {a.id: d for a, d in zip(positional[len(positional) - len(args.defaults):],
+                                   args.defaults)}
+    out.update({a.id: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+    return out
+
+
+class _Rename(gast.NodeTransformer):
+    """Rename names by `mapping`, every node moved to the call's location."""
+
+    def __init__(self, mapping: dict, where):
+        self.mapping, self.where = mapping, where
+
+    def generic_visit(self, node):
+        if hasattr(node, "lineno"):
+            node.lineno = self.where.lineno
+            node.col_offset = getattr(self.where, "col_offset", 0)
+        return super().generic_visit(node)
+
+    def visit_Name(self, node):
+        node.id = self.mapping.get(node.id, node.id)
+        return self.generic_visit(node)
