@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from .. import runtime as rt
 from .optional import optional_module
 from .registry import REGISTRY, register_template
 
@@ -92,3 +93,61 @@ for _dist, (_shapes, _logf, _g, _slopes) in FAMILIES.items():
 for _method, _weight in (("logpmf", "1.0"), ("pmf", "y")):
     _register(getattr(st.poisson, _method), "y, k, mu, loc=0", [("w", _weight)],
               {"mu": "(k - loc) / mu - 1.0"})
+
+# -- the shape helpers' own rules (linear; read runtime/stats.py) ------------------------------
+register_template(A, rt.mvn_residual, "y, x, mean, cov",
+                  "d[x] = np.reshape(d[y], np.shape(x))\nd[mean] = unbroadcast(-d[y], mean)\n")
+register_template(T, rt.mvn_residual, "y, x, mean, cov",
+                  "d[y] = np.reshape(d[x], np.shape(y))\nd[y] = np.zeros_like(y) - d[mean]\n")
+register_template(A, rt.mvn_cov, "y, cov, r", "d[cov] = mvn_cov_t(d[y], cov)")
+register_template(T, rt.mvn_cov, "y, cov, r", "d[y] = mvn_cov(d[cov], r)")
+register_template(A, rt.mvn_cov_t, "y, g, cov", "d[g] = mvn_cov(d[y], g)")
+register_template(T, rt.mvn_cov_t, "y, g, cov", "d[y] = mvn_cov_t(d[g], cov)")
+register_template(A, rt.dirichlet_alpha, "y, alpha, x",
+                  "d[alpha] = np.reshape(d[y], np.shape(alpha))")
+register_template(T, rt.dirichlet_alpha, "y, alpha, x", "d[y] = dirichlet_alpha(d[alpha], x)")
+
+# -- multivariate_normal.logpdf/pdf(x, mean, cov): r = x - mean, s = r C^-1 -------------------
+# d/dx = -s, d/dmean = s, d/dC = (s s^T - C^-1) / 2, read back into cov's form by mvn_cov_t
+_MVN = "y, x, mean=None, cov=1, allow_singular=False"
+_MVN_HELPERS = [("r", "mvn_residual(x, mean, cov)"), ("c", "mvn_cov(cov, r)"),
+                ("p", "np.linalg.inv(c)"), ("s", "r @ p")]
+
+
+def _mvn(key, weight: str) -> None:
+    adj = "".join(f"{n} = {e}\n" for n, e in _MVN_HELPERS) + (
+        f"v = np.expand_dims(np.reshape(d[y] * {weight}, np.shape(r)[:-1]), -1)\n"
+        "k = np.shape(r)[-1]\n"
+        "d[x] = np.reshape(-v * s, np.shape(x))\n"
+        "d[mean] = unbroadcast(v * s, mean)\n"
+        "d[cov] = mvn_cov_t(0.5 * (np.transpose(np.reshape(v * s, (-1, k))) @ "
+        "np.reshape(s, (-1, k)) - np.sum(v) * p), cov)\n")
+    dc = "mvn_cov(d[cov], r)"
+    tan = (f"d[y] = np.reshape(-{weight} * np.sum(s * np.reshape(d[x], np.shape(r)), axis=-1),"
+           " np.shape(y))\n"
+           f"d[y] = np.reshape({weight} * np.sum(s * d[mean], axis=-1), np.shape(y))\n"
+           f"d[y] = np.reshape({weight} * 0.5 * (np.sum((s @ {dc}) * s, axis=-1) - "
+           f"np.sum(p * {dc})), np.shape(y))\n")
+    for name, expr in reversed(_MVN_HELPERS):
+        tan = re.sub(rf"\b{name}\b", f"({expr})", tan)
+    register_template(A, key, _MVN, adj)
+    register_template(T, key, _MVN, tan)
+
+
+_mvn(st.multivariate_normal.logpdf, "1.0")
+_mvn(st.multivariate_normal.pdf, "y")
+
+# -- dirichlet.logpdf/pdf(x, alpha): x (k,) or (k, n), components first ------------------------
+# d/dx = (alpha - 1) / x, d/dalpha = psi(sum alpha) - psi(alpha) + log x
+_DIR_SLOPE = "polygamma_np(0, np.sum(alpha)) - polygamma_np(0, alpha)"
+for _method, _weight in (("logpdf", "1.0"), ("pdf", "y")):
+    register_template(A, getattr(st.dirichlet, _method), "y, x, alpha",
+                      f"v = d[y] * {_weight}\n"
+                      "d[x] = v * (dirichlet_alpha(alpha, x) - 1.0) / x\n"
+                      f"d[alpha] = ({_DIR_SLOPE}) * np.sum(v) + "
+                      "np.reshape(np.log(x), (np.shape(x)[0], -1)) @ np.reshape(v, (-1,))\n")
+    register_template(T, getattr(st.dirichlet, _method), "y, x, alpha",
+                      f"d[y] = {_weight} * np.sum(d[x] * (dirichlet_alpha(alpha, x) - 1.0) / x,"
+                      " axis=0)\n"
+                      f"d[y] = {_weight} * (np.sum(d[alpha] * ({_DIR_SLOPE})) + "
+                      "np.sum(dirichlet_alpha(d[alpha], x) * np.log(x), axis=0))\n")
