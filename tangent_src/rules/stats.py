@@ -151,3 +151,6 @@ for _method, _weight in (("logpdf", "1.0"), ("pdf", "y")):
                       " axis=0)\n"
                       f"d[y] = {_weight} * (np.sum(d[alpha] * ({_DIR_SLOPE})) + "
                       "np.sum(dirichlet_alpha(d[alpha], x) * np.log(x), axis=0))\n")
+
+# the callables this module registers (tests/test_rules_stats.py checks each one)
+CALLABLES = tuple(key for key, t in A.items() if id(t) not in _EARLIER)
