@@ -9,7 +9,11 @@ import scipy.stats
 from scipy.stats import multivariate_normal, norm
 
 import tangent_src
-from tangent_src.errors import UnsupportedSyntaxError
+from tangent_src.errors import (
+    DerivativeNotImplementedError,
+    DerivativeUndefinedError,
+    UnsupportedSyntaxError,
+)
 from tangent_src.rules import REGISTRY
 from tangent_src.rules import stats as stats_rules
 from tests.fdcheck import numerical_grad
@@ -101,6 +105,47 @@ def test_shape_families(name, method, setting):
     _check(fn, (x, *shapes))
     loc, scale = (-0.1, 1.4) if name != "beta" else (-0.05, 1.2)
     _check(fn, (x, *shapes, loc, scale))
+
+
+@pytest.mark.parametrize("method", ["cdf", "logcdf", "sf", "logsf"])
+@pytest.mark.parametrize("name", sorted(SHAPED))
+def test_shape_families_cdf_wrt_x_loc_scale(name, method):
+    """The cdf family of t, gamma, chi2, beta: x, loc and scale (shape parameters fixed)."""
+    x, shapes = SHAPED[name][1]
+    fn = getattr(getattr(st, name), method)
+    loc, scale = (-0.1, 1.4) if name != "beta" else (-0.05, 1.2)
+    if name == "beta":
+        def f(x, loc, scale):
+            return np.sum(fn(x, 0.7, 2.5, loc, scale))
+    else:
+        def f(x, loc, scale):
+            return np.sum(fn(x, 2.5, loc=loc, scale=scale))
+    tangent_src.check_grads(f, (x, loc, scale))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_missing_derivatives_are_refused_not_zero(mode):
+    """A cdf's shape parameter (not implemented) and poisson's integer k (undefined) raise
+    when their derivative is asked for."""
+    def cdf_in_shape(x, a):
+        return np.sum(st.gamma.cdf(x, a))
+
+    def pmf_in_k(k, mu):
+        return np.sum(st.poisson.logpmf(k, mu))
+    with pytest.raises(DerivativeNotImplementedError, match="gamma.cdf with respect to a"):
+        tangent_src.autodiff(cdf_in_shape, mode=mode, wrt=1)(np.array([0.5, 1.5]), 2.0)
+    with pytest.raises(DerivativeUndefinedError, match="with respect to k"):
+        tangent_src.autodiff(pmf_in_k, mode=mode, wrt=0)(np.array([1.0, 3.0]), 2.0)
+
+
+logpdf = norm.logpdf  # a library method held in a module global under another name
+
+
+def test_library_method_held_in_a_global():
+    """Generated code imports it from the user's module (its own module has no `logpdf`)."""
+    def f(x, loc):
+        return np.sum(logpdf(x, loc, 2.0))
+    tangent_src.check_grads(f, (np.array([0.3, -0.4]), 0.2))
 
 
 @pytest.mark.parametrize("method", ["logpmf", "pmf"])
@@ -242,8 +287,9 @@ def test_every_rule_of_the_module_is_exercised_in_both_modes():
     exercised |= {getattr(getattr(st, n), m) for n in SHAPED for m in ("logpdf", "pdf")}
     exercised |= {st.poisson.logpmf, st.poisson.pmf, multivariate_normal.logpdf,
                   multivariate_normal.pdf, st.dirichlet.logpdf, st.dirichlet.pdf}
+    exercised |= {getattr(getattr(st, n), m) for n in SHAPED for m in METHODS[2:]}
     keys = set(stats_rules.CALLABLES)
-    assert len(keys) >= 44
+    assert len(keys) >= 60
     for key in keys:
         assert key in REGISTRY.adjoints and key in REGISTRY.tangents, key
     distributions = {k for k in keys if not getattr(k, "__module__", "").startswith("tangent")}

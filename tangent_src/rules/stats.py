@@ -18,7 +18,7 @@ import re
 
 from .. import runtime as rt
 from .optional import optional_module
-from .registry import REGISTRY, register_template
+from .registry import REGISTRY, nondifferentiable, register_template
 
 st = optional_module("scipy.stats")  # SciPy is optional
 
@@ -57,18 +57,27 @@ _CDF_METHODS = {"cdf": "np.exp({lp})", "logcdf": "np.exp({lp} - y)",
                 "sf": "-np.exp({lp})", "logsf": "-np.exp({lp} - y)"}
 
 
-def _register(key, params: str, helpers: list, slopes: dict) -> None:
+def _register(key, params: str, helpers: list, slopes: dict, refused=()) -> None:
     """Both modes of an elementwise rule: y's slope with respect to each parameter, the
     adjoint undoing broadcasting (unbroadcast), the tangent a sum of terms. `helpers` are
     (name, expression) pairs: local statements of the adjoint, inlined in the tangent
-    (whose templates are single expressions)."""
+    (whose templates are single expressions). `refused`: (parameter, message) pairs whose
+    derivative raises when it is needed (never a silent zero)."""
     adj = "".join(f"{n} = {e}\n" for n, e in helpers) + "".join(
         f"d[{p}] = unbroadcast(d[y] * w * ({s}), {p})\n" for p, s in slopes.items())
     tan = "".join(f"d[y] = d[{p}] * w * ({s})\n" for p, s in slopes.items())
     for name, expr in reversed(helpers):
         tan = re.sub(rf"\b{name}\b", f"({expr})", tan)
+    for p, (message, undefined) in refused:
+        adj += f"d[{p}] = derivative_refused({message!r}, d[y], undefined={undefined})\n"
+        tan += f"d[y] = derivative_refused({message!r}, d[{p}], undefined={undefined})\n"
     register_template(A, key, params, adj)
     register_template(T, key, params, tan)
+
+
+# shape families: the runtime helper giving their log density (for the cdf family's rules)
+_LOGPDF_HELPERS = {st.t: rt.t_logpdf, st.gamma: rt.gamma_logpdf, st.chi2: rt.chi2_logpdf,
+                   st.beta: rt.beta_logpdf}
 
 
 def _location_scale(dist, shapes, logf, g, shape_slopes) -> None:
@@ -79,11 +88,18 @@ def _location_scale(dist, shapes, logf, g, shape_slopes) -> None:
     for method, weight in _DENSITY_METHODS.items():
         _register(getattr(dist, method), params, [z, ("w", weight)], slopes)
     if logf is None:
-        return
-    lp = f"{logf} - np.log(scale)"
+        helper = _LOGPDF_HELPERS[dist]
+        _register(helper, params.replace("=0.0", "").replace("=1.0", ""),
+                  [z, ("w", "1.0")], slopes)
+        lp = f"{helper.__name__}(x{''.join(', ' + s for s in shapes)}, loc, scale)"
+    else:
+        lp = f"{logf} - np.log(scale)"
     for method, weight in _CDF_METHODS.items():
+        name = f"{dist.name}.{method}"
+        refused = [(s, (f"{name} with respect to {s} (its shape parameter)", False))
+                   for s in shapes]
         _register(getattr(dist, method), params, [z, ("w", weight.format(lp=lp))],
-                  {"x": "1.0", "loc": "-1.0", "scale": "-z"})
+                  {"x": "1.0", "loc": "-1.0", "scale": "-z"}, refused)
 
 
 for _dist, (_shapes, _logf, _g, _slopes) in FAMILIES.items():
@@ -92,9 +108,12 @@ for _dist, (_shapes, _logf, _g, _slopes) in FAMILIES.items():
 # poisson.logpmf(k, mu, loc=0): d/dmu = (k - loc) / mu - 1; k and loc are integers
 for _method, _weight in (("logpmf", "1.0"), ("pmf", "y")):
     _register(getattr(st.poisson, _method), "y, k, mu, loc=0", [("w", _weight)],
-              {"mu": "(k - loc) / mu - 1.0"})
+              {"mu": "(k - loc) / mu - 1.0"},
+              [(p, (f"poisson.{_method} with respect to {p} (an integer)", True))
+               for p in ("k", "loc")])
 
 # -- the shape helpers' own rules (linear; read runtime/stats.py) ------------------------------
+nondifferentiable(rt.derivative_refused)
 register_template(A, rt.mvn_residual, "y, x, mean, cov",
                   "d[x] = np.reshape(d[y], np.shape(x))\nd[mean] = unbroadcast(-d[y], mean)\n")
 register_template(T, rt.mvn_residual, "y, x, mean, cov",

@@ -137,7 +137,17 @@ from .shaping import (
     untile,
 )
 from .special import one_if_none, polygamma_np, sinc_derivative
-from .stats import dirichlet_alpha, mvn_cov, mvn_cov_t, mvn_residual
+from .stats import (
+    beta_logpdf,
+    chi2_logpdf,
+    derivative_refused,
+    dirichlet_alpha,
+    gamma_logpdf,
+    mvn_cov,
+    mvn_cov_t,
+    mvn_residual,
+    t_logpdf,
+)
 from .tapes import checkpoint_every, zeros_like_last
 
 # the families, in the order their helpers are listed in HELPERS
@@ -161,7 +171,8 @@ __all__ = [
     "attribute_tangent", "average_weights", "block_embed", "block_part", "broadcast_like",
     "checkpoint_every", "clip_part", "convert_like", "copy_of", "cross_checked", "cumsum_t",
     "DerivativeNotImplementedError", "DerivativeUndefinedError", "diag_adjoint", "dict_keys",
-    "dirichlet_alpha", "mvn_cov", "mvn_cov_t", "mvn_residual",
+    "dirichlet_alpha", "mvn_cov", "mvn_cov_t", "mvn_residual", "derivative_refused",
+    "t_logpdf", "gamma_logpdf", "chi2_logpdf", "beta_logpdf",
     "dot_lhs", "dot_rhs", "einsum_open", "einsum_spec", "expm_np", "extremum_mask", "falling",
     "functions", "group_axes", "index_concat", "index_concat_jvp", "index_concat_vjp",
     "inv_offdiag", "inverse_permutation", "join", "kron_shape", "left_part", "linspace_ramp",

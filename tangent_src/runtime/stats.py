@@ -62,5 +62,37 @@ def dirichlet_alpha(alpha, x):
     return np.reshape(alpha, alpha.shape + (1,) * (np.ndim(x) - 1))
 
 
+def derivative_refused(message, like, undefined=False):
+    """Refuse a derivative a scipy.stats rule does not have (`like` ties the call to the
+    adjoint or tangent it would compute, so it runs only when that one is needed)."""
+    refuse(message, undefined=undefined)
+
+
+def t_logpdf(x, df, loc, scale):
+    """scipy.stats.t.logpdf: the density the cdf rules of the shape families need (its
+    derivatives are those of the distribution's own logpdf)."""
+    import scipy.stats
+    return scipy.stats.t.logpdf(x, df, loc, scale)
+
+
+def gamma_logpdf(x, a, loc, scale):
+    """scipy.stats.gamma.logpdf (see t_logpdf)."""
+    import scipy.stats
+    return scipy.stats.gamma.logpdf(x, a, loc, scale)
+
+
+def chi2_logpdf(x, df, loc, scale):
+    """scipy.stats.chi2.logpdf (see t_logpdf)."""
+    import scipy.stats
+    return scipy.stats.chi2.logpdf(x, df, loc, scale)
+
+
+def beta_logpdf(x, a, b, loc, scale):
+    """scipy.stats.beta.logpdf (see t_logpdf)."""
+    import scipy.stats
+    return scipy.stats.beta.logpdf(x, a, b, loc, scale)
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("mvn_residual", "mvn_cov", "mvn_cov_t", "dirichlet_alpha")
+HELPERS = ("mvn_residual", "mvn_cov", "mvn_cov_t", "dirichlet_alpha", "derivative_refused",
+           "t_logpdf", "gamma_logpdf", "chi2_logpdf", "beta_logpdf")
