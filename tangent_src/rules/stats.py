@@ -173,3 +173,21 @@ for _method, _weight in (("logpdf", "1.0"), ("pdf", "y")):
 
 # the callables this module registers (tests/test_rules_stats.py checks each one)
 CALLABLES = tuple(key for key, t in A.items() if id(t) not in _EARLIER)
+
+# conventions shown in docs/coverage.md (scripts/coverage.py reads NOTES of rule modules)
+_LS = "wrt x, loc, scale"
+_SHAPES = "wrt x, loc, scale and the shape parameters"
+_CDF = "wrt x, loc, scale; the shape parameters are refused"
+NOTES = {**{getattr(_d, _m): _LS for _d in FAMILIES if not FAMILIES[_d][0]
+            for _m in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")},
+         **{getattr(_d, _m): _SHAPES for _d in FAMILIES if FAMILIES[_d][0]
+            for _m in ("logpdf", "pdf")},
+         **{getattr(_d, _m): _CDF for _d in FAMILIES if FAMILIES[_d][0]
+            for _m in ("cdf", "logcdf", "sf", "logsf")},
+         st.poisson.logpmf: "wrt mu; k and loc (integers) refused", st.poisson.pmf:
+         "wrt mu; k and loc (integers) refused",
+         st.multivariate_normal.logpdf: "wrt x, mean, cov (scalar, diagonal or matrix; a "
+         "matrix's lower triangle, as SciPy reads it)",
+         st.multivariate_normal.pdf: "as multivariate_normal.logpdf",
+         st.dirichlet.logpdf: "wrt x (all k components) and alpha",
+         st.dirichlet.pdf: "wrt x (all k components) and alpha"}
