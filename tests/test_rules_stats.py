@@ -220,18 +220,45 @@ def test_frozen_in_the_call_is_the_module_method():
 
 
 RV = norm(0.0, 2.0)
+PRIOR = st.gamma(2.0, scale=1.5)
+MVN = multivariate_normal(np.zeros(2), np.eye(2))
 
 
-def test_frozen_distribution_refused_where_called():
-    def global_frozen(x):
-        return np.sum(RV.logpdf(x))
+def test_frozen_distribution_in_a_global():
+    """`RV.logpdf(x)` reads the frozen parameters from the object; its `.dist` is a copy of
+    the module's distribution, whose rules the registry finds (same class and support)."""
+    def f(x):
+        return np.sum(RV.logpdf(x)) + np.sum(PRIOR.logpdf(x)) + PRIOR.cdf(x[0])
+    x = np.array([0.3, 1.2])
+    tangent_src.check_grads(f, (x,))
+    assert RV.dist is not norm and RV.dist.logpdf in REGISTRY.adjoints
+
+
+def test_frozen_global_rebound_is_read_again():
+    global RV
+
+    def f(x):
+        return RV.logpdf(x)
+    df = tangent_src.grad(f)
+    saved = RV
+    try:
+        assert np.isclose(df(1.0), -1.0 / 4.0)
+        RV = norm(0.5, 1.0)
+        assert np.isclose(df(1.0), -0.5)
+    finally:
+        RV = saved
+
+
+def test_frozen_distribution_refused_where_not_supported():
+    def multivariate_global(x):
+        return MVN.logpdf(x)
 
     def local_frozen(mu):
         d = norm(mu, 1.0)
         return d.logpdf(0.3)
-    for f, line in ((global_frozen, "RV.logpdf"), (local_frozen, "d.logpdf")):
+    for f, line in ((multivariate_global, "MVN.logpdf"), (local_frozen, "d.logpdf")):
         with pytest.raises(UnsupportedSyntaxError, match="frozen") as info:
-            tangent_src.grad(f)(0.5)
+            tangent_src.grad(f)(np.array([0.5, 0.1]))
         assert line in str(info.value) and "scipy.stats.norm.logpdf" in str(info.value)
 
 

@@ -70,6 +70,9 @@ class Methods(gast.NodeTransformer):
         if not (inspect.ismethod(method) and inspect.isfunction(method.__func__)):
             return node
         if _is_distribution(method.__self__, frozen=True):
+            thawed = self.thaw(node, method.__self__)
+            if thawed is not None:
+                return thawed
             raise self.lowerer.parsed.unsupported(
                 node, f"a method of the frozen distribution '{build.dotted(node.func.value)}'",
                 "call the distribution's own method with the parameters, e.g. "
@@ -101,6 +104,27 @@ class Methods(gast.NodeTransformer):
         func = gast.Attribute(value=inner.func, attr=node.func.attr, ctx=gast.Load())
         call = gast.Call(func=func, args=[*node.args, *inner.args],
                          keywords=[*node.keywords, *inner.keywords])
+        return located(call, node)
+
+    def thaw(self, node, frozen):
+        """`RV.logpdf(x)` with a global `RV = norm(0, 2)` -> `RV.dist.logpdf(x, RV.args[0],
+        RV.args[1])`: the distribution's own method with the frozen parameters read from
+        the object (None: not a density/cdf method, or a multivariate frozen object)."""
+        args, kwds = getattr(frozen, "args", None), getattr(frozen, "kwds", None)
+        if node.func.attr not in _DISTRIBUTION_METHODS or not isinstance(args, tuple) or \
+                not isinstance(kwds, dict) or not _is_distribution(
+                    getattr(frozen, "dist", None), frozen=False):
+            return None
+        owner = node.func.value
+
+        def field(name, key):
+            return gast.Subscript(value=gast.Attribute(value=owner, attr=name, ctx=gast.Load()),
+                                  slice=build.const(key), ctx=gast.Load())
+        func = gast.Attribute(value=gast.Attribute(value=owner, attr="dist", ctx=gast.Load()),
+                              attr=node.func.attr, ctx=gast.Load())
+        call = gast.Call(func=func, args=[*node.args, *(field("args", i) for i in range(
+            len(args)))], keywords=[*node.keywords, *(gast.keyword(arg=k, value=field(
+                "kwds", k)) for k in kwds)])
         return located(call, node)
 
     def is_method(self, func) -> bool:
