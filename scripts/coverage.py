@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import inspect
 import pkgutil
 import sys
 from pathlib import Path
@@ -28,10 +29,10 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "coverage.md"
 # Where names are looked up, in order of preference: (prefix shown, module name).
 NAMESPACES = [("np.", "numpy"), ("np.linalg.", "numpy.linalg"), ("math.", "math"),
               ("", "builtins"), ("scipy.special.", "scipy.special"),
-              ("scipy.linalg.", "scipy.linalg")]
+              ("scipy.linalg.", "scipy.linalg"), ("scipy.stats.", "scipy.stats")]
 SECTIONS = [("NumPy", ("numpy",)), ("NumPy linear algebra", ("numpy.linalg",)),
             ("math", ("math",)), ("Python builtins", ("builtins",)),
-            ("SciPy", ("scipy.special", "scipy.linalg")), ("Other", (None,))]
+            ("SciPy", ("scipy.special", "scipy.linalg", "scipy.stats")), ("Other", (None,))]
 OPERATORS = {gast.Add: "a + b", gast.Sub: "a - b", gast.Mult: "a * b", gast.Div: "a / b",
              gast.Pow: "a ** b", gast.Mod: "a % b", gast.FloorDiv: "a // b",
              gast.MatMult: "a @ b", gast.USub: "-a", gast.UAdd: "+a"}
@@ -51,6 +52,7 @@ def _modules() -> list[tuple[str, str, dict]]:
 def _names(key, modules) -> tuple[str | None, list[str]]:
     """(home namespace, every public name of `key`), preferred name first."""
     home, names = None, []
+    owner = getattr(key, "__self__", None) if inspect.ismethod(key) else None
     for prefix, module, namespace in modules:
         for attr in sorted(namespace):
             if attr.startswith("_"):
@@ -62,6 +64,9 @@ def _names(key, modules) -> tuple[str | None, list[str]]:
             if same:
                 home = home or module
                 names.append(prefix + attr)
+            elif owner is not None and namespace[attr] is owner:  # norm.logpdf: a method
+                home = home or module
+                names.append(f"{prefix}{attr}.{key.__name__}")
     if not names:
         names = [f"{getattr(key, '__module__', '?')}.{getattr(key, '__qualname__', key)}"]
     own = getattr(key, "__name__", None)

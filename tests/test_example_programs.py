@@ -1302,13 +1302,6 @@ REFUSED: dict[str, tuple[type, str]] = {
     "gmm_mvn_by_hand_zip_star": (UnsupportedSyntaxError, "starred argument of unknown length"),
     # sum(map(lambda seq: ..., sequences))
     "hmm_normalized_sequences_map_lambda": (UnsupportedSyntaxError, "Lambda"),
-    # scipy.stats densities have no rules
-    "black_box_svi_norm_logpdf": (NoDerivativeRuleError, "norm.logpdf"),
-    "vae_lower_bound_norm_logpdf": (NoDerivativeRuleError, "norm.logpdf"),
-    "mixture_1d_norm_logpdf": (NoDerivativeRuleError, "norm.logpdf"),
-    "regression_norm_logpdf_keywords": (NoDerivativeRuleError, "norm.logpdf"),
-    "gp_mvn_logpdf": (NoDerivativeRuleError, "multivariate_normal.logpdf"),
-    "ica_student_t_logpdf": (NoDerivativeRuleError, "t.logpdf"),
     # complex intermediate values: np.fft has no rules
     "fft_spectral_energy": (NoDerivativeRuleError, "np.fft.fft"),
     # z * np.exp(1j * theta): complex arithmetic on a differentiated value

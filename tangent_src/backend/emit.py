@@ -5,6 +5,7 @@ import ast
 import inspect
 import math
 import re
+import sys
 import types
 
 import astor
@@ -108,14 +109,16 @@ def import_lines(names: list[str], namespace: dict, module_of: dict,
             continue
         obj_module = getattr(value, "__module__", None) or ""
         obj_name = getattr(value, "__name__", None)
-        if obj_name and obj_module.split(".")[0] in IMPORTABLE:
+        if obj_name and obj_module.split(".")[0] in IMPORTABLE and \
+                getattr(sys.modules.get(obj_module), obj_name, None) is value:
             entry = obj_name if obj_name == name else f"{obj_name} as {name}"
             froms.setdefault(obj_module, []).append(entry)
         else:
             original = originals.get(name, name)
             entry = name if original == name else f"{original} as {name}"
             # a value bound under a generated name (`Model_predict`) has no module global
-            # of its own: it comes from the module that defines it
+            # of its own: it comes from the module that defines it; so does a library
+            # object its module does not hold by that name (`logpdf = norm.logpdf`)
             froms.setdefault(module_of.get(name) or obj_module or "__main__", []).append(entry)
     lines = sorted(modules)
     if helpers and not inline_runtime:

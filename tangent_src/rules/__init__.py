@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     runtime_rules,
     shaping,
     special,
+    stats,
 )
 from .registry import REGISTRY, adjoint, nondifferentiable, tangent
 

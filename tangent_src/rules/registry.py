@@ -42,10 +42,55 @@ class Template:
     namespace: dict = field(default_factory=dict)  # globals the template's code may read
 
 
+# What defines a scipy.stats distribution's mathematics besides its class: its support and
+# shape parameters (a frozen distribution's `.dist` is a new instance with the same ones).
+_DISTRIBUTION_STATE = ("a", "b", "name", "shapes")
+
+
+def _same_distribution(one, other) -> bool:
+    missing = object()
+    return all(getattr(one, k, missing) is not missing and
+               getattr(one, k, missing) == getattr(other, k, missing)
+               for k in _DISTRIBUTION_STATE)
+
+
+class RuleTable(dict):
+    """Rules by key. A bound method (`scipy.stats.norm.logpdf`) also finds the rule of the
+    same method of another instance of its class with the same support and shapes: the copy
+    a frozen distribution holds (`norm(0, 1).dist.logpdf`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.methods: dict = {}  # (class, function) -> registered bound methods
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if inspect.ismethod(key) and not isinstance(key.__self__, type):
+            self.methods.setdefault((type(key.__self__), key.__func__), []).append(key)
+
+    def canonical(self, key):
+        """The registered key `key` stands for (itself when it is registered or no copy)."""
+        if dict.__contains__(self, key) or not inspect.ismethod(key):
+            return key
+        for known in self.methods.get((type(key.__self__), key.__func__), ()):
+            if _same_distribution(known.__self__, key.__self__):
+                return known
+        return key
+
+    def get(self, key, default=None):
+        return dict.get(self, self.canonical(key), default)
+
+    def __contains__(self, key) -> bool:
+        return dict.__contains__(self, self.canonical(key))
+
+    def __getitem__(self, key):
+        return dict.__getitem__(self, self.canonical(key))
+
+
 @dataclass
 class Registry:
-    adjoints: dict = field(default_factory=dict)
-    tangents: dict = field(default_factory=dict)
+    adjoints: dict = field(default_factory=RuleTable)
+    tangents: dict = field(default_factory=RuleTable)
     nondifferentiable: set = field(default_factory=set)
 
     def lookup(self, table: dict, key):

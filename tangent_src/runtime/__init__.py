@@ -16,6 +16,7 @@ plain names, so the copies run without tangent_src.
     elementwise   derivative factors with care at 0 (1 / x, log, a ** b, clip)
     reductions    prod, cumsum, cumprod, median, average adjoints
     special       sinc, polygamma, logsumexp weights
+    stats         multivariate_normal and dirichlet shapes for the scipy.stats rules
     linalg        diagonals, triangles, blocks, expm, factorization guards
     norms         np.linalg.norm and its variants
     shaping       concatenate/stack, tile, repeat, pad, take adjoints
@@ -45,6 +46,7 @@ from . import (
     refusals,
     shaping,
     special,
+    stats,
     tapes,
 )
 from .accumulation import add_at, add_attribute, copy_of, plus, zeros_like
@@ -138,11 +140,22 @@ from .shaping import (
     untile,
 )
 from .special import one_if_none, polygamma_np, sinc_derivative
+from .stats import (
+    beta_logpdf,
+    chi2_logpdf,
+    derivative_refused,
+    dirichlet_alpha,
+    gamma_logpdf,
+    mvn_cov,
+    mvn_cov_t,
+    mvn_residual,
+    t_logpdf,
+)
 from .tapes import checkpoint_every, zeros_like_last
 
 # the families, in the order their helpers are listed in HELPERS
 MODULES = (broadcasting, products, shaping, accumulation, tapes, indexing, containers,
-           elementwise, reductions, special, linalg, norms, constructors, refusals)
+           elementwise, reductions, special, stats, linalg, norms, constructors, refusals)
 
 # every helper generated code may call by name (a reserved name: see frontend/reserved.py)
 HELPERS: tuple[str, ...] = tuple(name for module in MODULES
@@ -164,6 +177,8 @@ __all__ = [
     "cross_checked", "cumsum_t",
     "DerivativeNotImplementedError", "DerivativeUndefinedError", "diag_adjoint", "dict_has",
     "dict_keys",
+    "dirichlet_alpha", "mvn_cov", "mvn_cov_t", "mvn_residual", "derivative_refused",
+    "t_logpdf", "gamma_logpdf", "chi2_logpdf", "beta_logpdf",
     "dot_lhs", "dot_rhs", "einsum_open", "einsum_spec", "expm_np", "extremum_mask", "falling",
     "functions", "group_axes", "index_concat", "index_concat_jvp", "index_concat_vjp",
     "inv_offdiag", "inverse_permutation", "join", "kron_shape", "left_part", "linspace_ramp",

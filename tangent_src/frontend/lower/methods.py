@@ -53,6 +53,21 @@ _INTEGER_TYPES = ("int", "bool", "np.int64", "np.int32", "np.intp", "np.bool_", 
                   "numpy.int64", "numpy.int32", "numpy.intp", "numpy.bool_", "numpy.int_")
 
 
+# methods of scipy.stats distributions whose frozen form `dist(*p).f(x)` is `dist.f(x, *p)`
+# (not rvs, expect, entropy: their own parameters come first or are keywords)
+_DISTRIBUTION_METHODS = frozenset({"logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "logpmf",
+                                   "pmf", "ppf", "isf"})
+
+
+def _is_distribution(obj, frozen: bool) -> bool:
+    """Whether `obj` is a scipy.stats distribution (frozen: one with fixed parameters),
+    judged by its classes' names so the front end does not import SciPy."""
+    names = {(c.__module__.split(".")[0], c.__name__) for c in type(obj).__mro__}
+    if frozen:
+        return ("scipy", "rv_frozen") in names or ("scipy", "multi_rv_frozen") in names
+    return ("scipy", "rv_generic") in names or ("scipy", "multi_rv_generic") in names
+
+
 class Methods(gast.NodeTransformer):
     """`x.sum(axis=0)` -> `np.sum(x, axis=0)`, `x.reshape(2, 3)` -> `np.reshape(x, (2, 3))`,
     `x.astype(float)` -> `1.0 * x`, `x.copy()` -> `x`: methods become the functions the
@@ -67,6 +82,15 @@ class Methods(gast.NodeTransformer):
         method = self.lowerer.resolve_dotted(node.func)
         if not (inspect.ismethod(method) and inspect.isfunction(method.__func__)):
             return node
+        if _is_distribution(method.__self__, frozen=True):
+            thawed = self.thaw(node, method.__self__)
+            if thawed is not None:
+                return thawed
+            raise self.lowerer.parsed.unsupported(
+                node, f"a method of the frozen distribution '{build.dotted(node.func.value)}'",
+                "call the distribution's own method with the parameters, e.g. "
+                "scipy.stats.norm.logpdf(x, loc, scale) instead of norm(loc, scale).logpdf(x) "
+                "built outside the function")
         if is_library_object(method.__func__):  # a library method: needs a rule
             return node
         owner = type(method.__self__).__name__
@@ -76,6 +100,44 @@ class Methods(gast.NodeTransformer):
             return node
         call = gast.Call(func=build.name(alias), args=[node.func.value, *node.args],
                          keywords=node.keywords)
+        return located(call, node)
+
+    def unfreeze(self, node):
+        """`norm(mu, sigma).logpdf(x)` -> `norm.logpdf(x, mu, sigma)`: a scipy.stats
+        distribution frozen in the call is its module-level method with the frozen
+        parameters after the method's own (None: not such a call)."""
+        inner = node.func.value
+        if not isinstance(inner, gast.Call) or self.is_method(inner.func) or \
+                not isinstance(inner.func, (gast.Name, gast.Attribute)):
+            return None
+        dist = self.lowerer.resolve_dotted(inner.func)
+        if node.func.attr not in _DISTRIBUTION_METHODS or \
+                not _is_distribution(dist, frozen=False):
+            return None
+        func = gast.Attribute(value=inner.func, attr=node.func.attr, ctx=gast.Load())
+        call = gast.Call(func=func, args=[*node.args, *inner.args],
+                         keywords=[*node.keywords, *inner.keywords])
+        return located(call, node)
+
+    def thaw(self, node, frozen):
+        """`RV.logpdf(x)` with a global `RV = norm(0, 2)` -> `RV.dist.logpdf(x, RV.args[0],
+        RV.args[1])`: the distribution's own method with the frozen parameters read from
+        the object (None: not a density/cdf method, or a multivariate frozen object)."""
+        args, kwds = getattr(frozen, "args", None), getattr(frozen, "kwds", None)
+        if node.func.attr not in _DISTRIBUTION_METHODS or not isinstance(args, tuple) or \
+                not isinstance(kwds, dict) or not _is_distribution(
+                    getattr(frozen, "dist", None), frozen=False):
+            return None
+        owner = node.func.value
+
+        def field(name, key):
+            return gast.Subscript(value=gast.Attribute(value=owner, attr=name, ctx=gast.Load()),
+                                  slice=build.const(key), ctx=gast.Load())
+        func = gast.Attribute(value=gast.Attribute(value=owner, attr="dist", ctx=gast.Load()),
+                              attr=node.func.attr, ctx=gast.Load())
+        call = gast.Call(func=func, args=[*node.args, *(field("args", i) for i in range(
+            len(args)))], keywords=[*node.keywords, *(gast.keyword(arg=k, value=field(
+                "kwds", k)) for k in kwds)])
         return located(call, node)
 
     def is_method(self, func) -> bool:
@@ -157,6 +219,10 @@ class Methods(gast.NodeTransformer):
                 call = gast.Call(func=alias, args=[func.value, *node.args],
                                  keywords=node.keywords)
                 return located(call, node)
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call):
+            unfrozen = self.unfreeze(node)
+            if unfrozen is not None:
+                return unfrozen
         if isinstance(func, gast.Attribute) and not self.is_method(func):
             return self.global_method(node)
         if not self.is_method(func) or (isinstance(func.value, gast.Name) and func.attr in (
@@ -190,6 +256,12 @@ class Methods(gast.NodeTransformer):
                              args=[obj, build.const(method), *node.args],
                              keywords=node.keywords)
             return located(call, node)
+        if method not in ARRAY_METHODS and method in _DISTRIBUTION_METHODS:
+            raise self.lowerer.parsed.unsupported(
+                node, f"method call '.{method}()' on a local value (a frozen distribution?)",
+                f"call the scipy.stats distribution's method with its parameters, e.g. "
+                f"scipy.stats.norm.{method}(x, loc, scale) instead of d = norm(loc, scale); "
+                f"d.{method}(x)")
         if method not in ARRAY_METHODS:
             raise self.lowerer.parsed.unsupported(
                 node, f"method call '.{method}()' on a local value",
