@@ -275,15 +275,22 @@ class FunctionLowering:
         if not any(isinstance(n, gast.Return) for b in body for n in walk_scope(b)):
             # a procedure (`def log(v): print(v)`): Python returns None at its end
             body.append(located(gast.Return(value=build.const(None)), body[-1]))
-        result = self.namer.fresh(f"{fn.name}_out")
+        lowered, result = self.expand_body(body, fn.name, fn.name, fn)
+        return stmts + lowered, result
+
+    def expand_body(self, body: list, name: str, key, where) -> tuple[list, str]:
+        """A callee's body (its parameters already bound) lowered where it is called:
+        (statements, the name that holds its result). `key` marks it as being expanded
+        (recursion check); `where` locates the error for a path without a return."""
+        result = self.namer.fresh(f"{name}_out")
         self.locals.add(result)
-        self.inlining.append(fn.name)
+        self.inlining.append(key)
         try:
             lowered = self.block(self.lift_loop_returns(body))
             lowered, always = self.returns(lowered, result)
         finally:
             self.inlining.pop()
         if not always:
-            raise self.parsed.unsupported(fn, f"a path through '{fn.name}' without return",
+            raise self.parsed.unsupported(where, f"a path through '{name}' without return",
                                           "return a value on every path")
-        return stmts + lowered, result
+        return lowered, result

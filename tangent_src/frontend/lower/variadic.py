@@ -77,17 +77,7 @@ class VariadicCalls:
             value = self.bound_value(param, bound.arguments, defaults.get(p), call, mapping)
             stmts.append(located(build.assign(mapping[p], value), call))
         body = [_Rename(mapping, call).visit(clone(s)) for s in node.body]
-        result = self.namer.fresh(f"{node.name}_out")
-        self.locals.add(result)
-        self.inlining.append(callee.func)
-        try:
-            lowered = self.block(self.lift_loop_returns(body))
-            lowered, always = self.returns(lowered, result)
-        finally:
-            self.inlining.pop()
-        if not always:
-            raise self.parsed.unsupported(call, f"a path through '{node.name}' without return",
-                                          "return a value on every path")
+        lowered, result = self.expand_body(body, node.name, callee.func, call)
         return self.block(stmts) + lowered, result
 
     def bound_value(self, param, arguments: dict, default, call, mapping):
