@@ -2,12 +2,13 @@
 from . import errors
 from .api import autodiff, clear_cache, grad, source, standalone_source, value_and_grad
 from .derivatives import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
+from .pytrees import elementwise_grad, ravel_pytree
 from .rules.registry import adjoint, d, nondifferentiable, tangent
 from .surgery import checkpoint, insert_grad_of, stop_gradient
 from .testing import check_grads
 
-__all__ = ["adjoint", "autodiff", "check_grads", "checkpoint", "clear_cache", "d", "errors",
-           "grad", "hessian", "hvp", "insert_grad_of", "jacfwd", "jacobian", "jacrev", "jvp",
-           "nondifferentiable", "source", "standalone_source", "stop_gradient", "tangent",
-           "value_and_grad", "vjp"]
+__all__ = ["adjoint", "autodiff", "check_grads", "checkpoint", "clear_cache", "d",
+           "elementwise_grad", "errors", "grad", "hessian", "hvp", "insert_grad_of", "jacfwd",
+           "jacobian", "jacrev", "jvp", "nondifferentiable", "ravel_pytree", "source",
+           "standalone_source", "stop_gradient", "tangent", "value_and_grad", "vjp"]
 __version__ = "0.1.0"

@@ -1,0 +1,59 @@
+"""Helpers autograd and JAX users reach for: `ravel_pytree` (a parameter pytree as one flat
+float vector and back, for `scipy.optimize.minimize(fun, x0, jac=True)`) and
+`elementwise_grad` (the derivative of an elementwise function at every point at once)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .derivatives import vjp
+from .errors import InvalidArgumentTypeError
+
+
+def ravel_pytree(tree) -> tuple[np.ndarray, Callable]:
+    """`(flat, unravel)`: the leaves of `tree` (numbers and arrays inside dicts, in sorted
+    key order, lists, tuples and named tuples) concatenated into one 1-D float64 array,
+    and the function that rebuilds a tree of the same structure, shapes and dtypes from
+    such an array (a copy: it never shares memory with `flat`)."""
+    if isinstance(tree, dict):
+        keys = sorted(tree)
+        flat, unravel_items = ravel_pytree([tree[k] for k in keys])
+        return flat, lambda v: dict(zip(keys, unravel_items(v)))
+    if isinstance(tree, (list, tuple)):
+        parts = [ravel_pytree(item) for item in tree]
+        sizes = np.cumsum([0] + [p[0].size for p in parts])
+        flat = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0)
+
+        def unravel_sequence(v):
+            items = [p[1](v[a:b]) for p, a, b in zip(parts, sizes[:-1], sizes[1:])]
+            if isinstance(tree, list):
+                return items
+            return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+        return flat, unravel_sequence
+    if isinstance(tree, (bool, np.bool_)) or not isinstance(
+            tree, (int, float, complex, np.number, np.ndarray)):
+        raise InvalidArgumentTypeError(
+            f"ravel_pytree: a leaf of type {type(tree).__name__} is not a number or an "
+            "array (pytrees are dicts, lists and tuples of those)")
+    array = np.asarray(tree)
+    shape, dtype, scalar = array.shape, array.dtype, not isinstance(tree, np.ndarray)
+    flat = np.array(array, dtype=np.float64).ravel()
+
+    def unravel_leaf(v):
+        value = np.asarray(v, dtype=np.float64).reshape(shape).astype(dtype, copy=True)
+        return value.item() if scalar else value
+    return flat, unravel_leaf
+
+
+def elementwise_grad(func: Callable, wrt: int = 0) -> Callable:
+    """For `func` computing each output element from the matching input element
+    (`np.tanh`, a user function of NumPy ufuncs): its derivative at every element at
+    once, `d func(x)[i] / d x[i]`, as autograd's elementwise_grad (the gradient of
+    sum(func(x)), computed with one reverse pass)."""
+    def derivative(*args):
+        value, vjp_fun = vjp(func, *args)
+        return vjp_fun(np.ones_like(value, dtype=np.float64) if np.ndim(value) else 1.0)[wrt]
+    derivative.__name__ = f"elementwise_grad_{getattr(func, '__name__', 'f')}"
+    derivative.__doc__ = f"Elementwise derivative of {getattr(func, '__name__', 'f')}."
+    return derivative
