@@ -44,28 +44,14 @@ def second(x):
     return numerical_grad(lambda t: numerical_grad(loss, (t,), eps=1e-5), (x,), eps=1e-4)
 
 
-@pytest.fixture(autouse=True)
-def fresh(monkeypatch):
-    """Every test generates its modules anew and may see the warnings again."""
-    ts.clear_cache()
-    cache_dir._WARNED.clear()
-    yield
-    ts.clear_cache()
-    cache_dir._WARNED.clear()
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    path = tmp_path / "cache"
-    monkeypatch.setenv("TANGENT_SRC_CACHE", str(path))
-    return path
-
-
 def run_gradients() -> None:
     """First and second derivatives (the second re-reads the first's generated source)."""
     for x in (0.3, -0.8):
         np.testing.assert_allclose(ts.grad(loss)(x), numerical_grad(loss, (x,)), rtol=1e-6)
         np.testing.assert_allclose(ts.grad(ts.grad(loss))(x), second(x), rtol=1e-4)
+
+
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def cache_warnings(record) -> list:

@@ -62,27 +62,6 @@ class Notebook:
         return self.ns[name]
 
 
-@pytest.fixture
-def modules(tmp_path, monkeypatch):
-    """Write importable modules into a fresh directory; forget them afterwards."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    written = []
-
-    def write(name: str, source: str):
-        path = tmp_path / f"{name}.py"
-        path.write_text(textwrap.dedent(source))
-        # a later version of the file must look newer to linecache/importlib
-        stamp = path.stat().st_mtime + len(written) + 1
-        os.utime(path, (stamp, stamp))
-        written.append(name)
-        importlib.invalidate_caches()
-        return path
-
-    yield write
-    for name in written:
-        sys.modules.pop(name, None)
-
-
 # -- a helper redefined ---------------------------------------------------------------
 def test_notebook_helper_redefined_old_and_fresh_grad():
     nb = Notebook()

@@ -159,41 +159,7 @@ class Notebook:
         return self.ns[name]
 
 
-@pytest.fixture(autouse=True)
-def fresh():
-    """Each probe starts from an empty in-memory cache and may see warnings again."""
-    ts.clear_cache()
-    cache_dir._WARNED.clear()
-    yield
-    ts.clear_cache()
-    cache_dir._WARNED.clear()
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    path = tmp_path / "cache"
-    monkeypatch.setenv("TANGENT_SRC_CACHE", str(path))
-    return path
-
-
-@pytest.fixture
-def modules(tmp_path, monkeypatch):
-    """Write importable modules into a fresh directory; forget them afterwards."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    written = []
-
-    def write(name: str, source: str):
-        path = tmp_path / f"{name}.py"
-        path.write_text(textwrap.dedent(source))
-        stamp = path.stat().st_mtime + len(written) + 1
-        os.utime(path, (stamp, stamp))
-        written.append(name)
-        importlib.invalidate_caches()
-        return path
-
-    yield write
-    for name in written:
-        sys.modules.pop(name, None)
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def cache_warnings(record) -> list:
