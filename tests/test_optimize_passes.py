@@ -116,7 +116,7 @@ def test_pass_before_after(pass_, inplace, protected, before, after):
     func = _func(before)
     assert pass_(func.body, inplace, protected) is True
     assert _text(func).strip() == textwrap.dedent(after).strip()
-    assert pass_(func.body, inplace, protected) is False or pass_ is algebra
+    assert pass_(func.body, inplace, protected) is False  # settled: nothing left to do
     args = [np.array([0.3, -1.2, 2.0]), np.array([1.5, 0.25, -0.75])][
         :len(func.args.args)]
     np.testing.assert_allclose(_run(func, *args), _run(before, *args), rtol=0, atol=0)
