@@ -24,6 +24,7 @@ from .compiled import (
 )
 from .compiler import ModuleBuilder
 from .errors import InvalidArgumentTypeError, NotDifferentiableError
+from .pipeline import Options
 from .request import Request, make_request
 from .values import arg_classes, is_number, not_differentiable
 
@@ -423,7 +424,7 @@ def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse
     func = guards.differentiable_target(func)
     for _ in range(order - 1):  # each time the generated derivative, as plain Python
         func = compiled_module(request.with_func(func, backend="python"), inline=True).function
-    builder = ModuleBuilder(run_optimizer=request.optimize)
+    builder = ModuleBuilder(options=Options(optimize=request.optimize))
     if mode == "reverse":
         main = builder.gradient(func, request.wrt, name=name)
     else:

@@ -17,6 +17,7 @@ from .backend.load import load_module, load_real_module, release_with
 from .compiler import ModuleBuilder
 from .frontend.bindings import FunctionGuard
 from .frontend.depth import keeps_recursion_limit
+from .pipeline import Options
 from .request import Request
 
 # key -> Compiled, least recently used first. Bounded: an entry holds the user functions
@@ -55,7 +56,7 @@ class Compiled:
         return_value, has_aux = request.return_value, request.has_aux
         if backend == "numba":
             numba_backend.require_numba()
-        builder = ModuleBuilder(inline=inline, run_optimizer=request.optimize)
+        builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline))
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
                                          arg_classes=classes, has_aux=has_aux)

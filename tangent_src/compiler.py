@@ -71,16 +71,10 @@ class ModuleBuilder(ModuleAssembly):
     class_cache: dict = field(default_factory=dict)
     expanding: set = field(default_factory=set)  # functions being inlined (recursion check)
     inplace: dict = field(default_factory=dict)  # front-end key -> `z op= v` sites to decide
-    inline: bool = False  # inline user functions (for code that is differentiated again)
-    run_optimizer: bool = True  # Request.optimize
-    options: Options = None  # type: ignore[assignment]  (from the two above when not given)
+    options: Options = field(default_factory=Options)  # optimizer on/off, inlining
     renamed: dict = field(default_factory=dict)  # generated name -> the user's name
     namers: list = field(default_factory=list)  # of the functions being generated
     _bindings: dict | None = None
-
-    def __post_init__(self) -> None:
-        if self.options is None:
-            self.options = Options(optimize=self.run_optimizer, inline=self.inline)
 
     def _recursion(self, func):
         parsed = parse_function(func)
