@@ -7,7 +7,6 @@ import gast
 
 from ..analysis.shapes import call_class, default_function_classes, is_function_value
 from ..core import build
-from ..core.tables import COPY_BACK
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError
 from ..frontend.lower import is_list_method
@@ -131,11 +130,6 @@ def adopt_globals(parsed: ParsedFunction, template, nodes) -> None:
             if isinstance(sub, gast.Name) and sub.id not in parsed.namespace and \
                     sub.id in template.namespace:
                 parsed.namespace[sub.id] = template.namespace[sub.id]
-
-
-def is_copy_back(stmt) -> bool:
-    """A statement lowering added to restore a loop variable's start-of-iteration value."""
-    return stmt in COPY_BACK
 
 
 class SharedQueries:

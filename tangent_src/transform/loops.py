@@ -11,9 +11,8 @@ import gast
 
 from ..core import build
 from ..core.dataflow import assigned
-from ..core.tables import CHECKPOINT, NodeTable, strip_effects
+from ..core.tables import CHECKPOINT, COPY_BACK, NodeTable, strip_effects
 from ..core.walk import clone, walk
-from .base import is_copy_back
 
 # On a while-loop of the primal: the name of its iteration counter (the adjoint loop runs
 # that many times).
@@ -154,7 +153,7 @@ class LoopSweeps:
         if isinstance(loop, gast.For):
             names.discard(loop.target.id)
         return {n for n in names if any(
-            isinstance(s, gast.Assign) and s.targets[0].id == n and is_copy_back(s)
+            isinstance(s, gast.Assign) and s.targets[0].id == n and s in COPY_BACK
             for s in loop.body)}
 
     def outlives_iteration(self, var: str) -> bool:

@@ -31,7 +31,7 @@ from ..analysis.adjoint_reads import (
 from ..core import build
 from ..core.dataflow import definitely_assigned
 from ..core.markers import line_marker, section_marker
-from ..core.tables import CHECKPOINT, is_effect
+from ..core.tables import CHECKPOINT, COPY_BACK, is_effect
 from ..core.walk import clone, walk
 from ..frontend.lower import is_list_method
 from ..frontend.source import ParsedFunction
@@ -39,7 +39,6 @@ from ..naming import Namer
 from .base import (
     SharedQueries,
     bool_op_choices,
-    is_copy_back,
     no_rule_for_attribute,
     no_rule_for_subscript,
     sequence_names,
@@ -174,7 +173,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
         defined = []
         # names this block tapes at its end anyway (their value there is the one left)
         own = {s.targets[0].id for s in stmts if isinstance(s, gast.Assign)
-               and not is_copy_back(s)} | set(definitely_assigned(
+               and s not in COPY_BACK} | set(definitely_assigned(
                    [s for s in stmts if isinstance(s, gast.If)]))
         after = last_overwrites(stmts, own - restored) if in_loop else {}
         if in_loop:
@@ -185,7 +184,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
             if isinstance(stmt, gast.Assign):
                 split = self.split_call(stmt)
                 out.append(split or stmt)
-                if not is_copy_back(stmt):
+                if stmt not in COPY_BACK:
                     defined.append(stmt.targets[0].id)
                 if split is not None:
                     defined.append(self.split_calls[id(stmt)][1])
@@ -232,7 +231,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
             if not isinstance(stmt, gast.If):
                 continue
             maybe = {n.targets[0].id for n in walk(stmt) if isinstance(n, gast.Assign)
-                     and not is_copy_back(n)} - set(definitely_assigned([stmt]))
+                     and n not in COPY_BACK} - set(definitely_assigned([stmt]))
             for later in stmts[idx + 1:]:
                 for node in walk(later):
                     if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and \
@@ -320,7 +319,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
             return []
         value = stmt.value
         dtarget = build.name(self.d(target))
-        out = [line_marker(stmt.lineno)] if not is_copy_back(stmt) else []
+        out = [line_marker(stmt.lineno)] if stmt not in COPY_BACK else []
         if isinstance(value, gast.Name):
             if value.id in self.varied:
                 out.append(self.accumulate(value.id, dtarget))
@@ -377,7 +376,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
         else:
             raise self.parsed.unsupported(value, f"'{type(value).__name__}' of a varying value",
                                           "rewrite the expression with NumPy functions")
-        if is_copy_back(stmt):  # the name now holds the value of the iteration's start
+        if stmt in COPY_BACK:  # the name now holds the value of the iteration's start
             out.append(build.assign(self.d(target), self.zeros(target)))
         elif target in self._multi_defined() or self.outlives_iteration(target):
             out.append(build.assign(self.d(target), self.previous_zeros(target)))
