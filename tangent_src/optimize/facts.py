@@ -111,8 +111,7 @@ def mutated(stmt) -> set:
 
 def mutates(stmt, names: set) -> bool:
     """Whether `stmt` may change one of `names` in place."""
-    return any(is_add_at(node) and isinstance(node.args[0], gast.Name) and
-               node.args[0].id in names for node in all_nodes([stmt]))
+    return not mutated(stmt).isdisjoint(names)
 
 
 def peeked_tapes(body) -> set[str]:
