@@ -55,7 +55,6 @@ def _prepare(func: gast.FunctionDef):
                 signed = _signed(value)
                 if signed is not None:
                     setattr(node, field, signed)
-    ast.fix_missing_locations(tree)
     return tree
 
 

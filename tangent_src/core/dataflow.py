@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import gast
 
+from .walk import FieldTable
+
+# contexts and operators hold no names
+_NAME_FIELDS = FieldTable(frozenset({"ctx", "op", "ops"}))
+
 
 def names_with_ctx(node, ctx: type) -> set[str]:
     """The ids of the Name nodes under `node` whose context is `ctx` (gast.Load, Store)."""
@@ -37,7 +42,7 @@ def _names(node) -> list:
     out = []
     todo = [node]
     pop, push, add = todo.pop, todo.append, out.append
-    name_type, ast_type = gast.Name, gast.AST
+    name_type, ast_type, fields = gast.Name, gast.AST, _NAME_FIELDS
     while todo:
         sub = pop()
         if type(sub) is name_type:
@@ -45,7 +50,7 @@ def _names(node) -> list:
             if sub.annotation is not None:
                 push(sub.annotation)
             continue
-        for field in sub._fields:
+        for field in fields[type(sub)]:
             value = getattr(sub, field, None)
             if type(value) is list:
                 for item in value:

@@ -11,7 +11,30 @@ import ast
 from collections import deque
 from collections.abc import Iterator
 
+import gast
+
 _AST = ast.AST
+_CONTEXTS = frozenset({ast.Load, ast.Store, ast.Del, gast.Load, gast.Store, gast.Del})
+# Fields that hold only strings, numbers or flags, never a node: not worth a getattr.
+_SCALAR_FIELDS = frozenset({"id", "attr", "type_comment", "kind", "conversion", "is_async",
+                            "simple", "level", "module", "arg", "str", "tag", "lineno"})
+
+
+class FieldTable(dict):
+    """node class -> the fields that may hold nodes, minus `skip` (computed once per
+    class, on first use)."""
+
+    def __init__(self, skip: frozenset = frozenset()):
+        super().__init__()
+        self.skip = _SCALAR_FIELDS | skip
+
+    def __missing__(self, cls) -> tuple:
+        fields = self[cls] = () if cls.__name__ == "Constant" else tuple(
+            f for f in cls._fields if f not in self.skip)
+        return fields
+
+
+_FIELDS = FieldTable()
 
 
 def walk(node) -> Iterator:
@@ -22,7 +45,7 @@ def walk(node) -> Iterator:
     while todo:
         sub = pop()
         yield sub
-        for field in sub._fields:
+        for field in _FIELDS[type(sub)]:
             value = getattr(sub, field, None)
             if type(value) is list:
                 for item in value:
@@ -41,7 +64,7 @@ def all_nodes(body) -> list:
     while todo:
         sub = pop()
         add(sub)
-        for field in sub._fields:
+        for field in _FIELDS[type(sub)]:
             value = getattr(sub, field, None)
             if type(value) is list:
                 for item in value:
@@ -54,12 +77,66 @@ def all_nodes(body) -> list:
 
 def clone(node):
     """A deep copy of a tree or a list of trees. Lists and nodes are copied; leaf values
-    (names, numbers, strings, tuples of those) are immutable and shared. Facts set as
-    attributes on nodes are copied with them."""
+    (names, numbers, strings, tuples of those) and the context markers (Load, Store: no
+    fields, never changed in place) are shared. Facts set as attributes on nodes are
+    copied with them."""
     if type(node) is list:
-        return [clone(item) for item in node]
-    if not isinstance(node, _AST):
+        return [clone(item) if isinstance(item, _AST) else item for item in node]
+    if not isinstance(node, _AST) or type(node) in _CONTEXTS:
         return node
     new = node.__class__.__new__(node.__class__)
-    new.__dict__.update({key: clone(value) for key, value in node.__dict__.items()})
+    copied = {}
+    for key, value in node.__dict__.items():
+        if type(value) is list:
+            value = [clone(item) if isinstance(item, _AST) else item for item in value]
+        elif isinstance(value, _AST) and type(value) not in _CONTEXTS:
+            value = clone(value)
+        copied[key] = value
+    new.__dict__.update(copied)
     return new
+
+
+class Transformer(ast.NodeTransformer):
+    """`ast.NodeTransformer` (same contract: `visit_<Class>` methods return the node that
+    replaces it, None to drop it, or a list to splice), faster: the visit method of each
+    node class is looked up once per transformer class, and fields that hold no nodes
+    (names, operators' scalar fields, constants' values) are not visited. The passes that
+    run over every generated statement use it."""
+
+    _methods: dict
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._methods = {}
+
+    def visit(self, node):
+        kind = type(node)
+        try:
+            method = self._methods[kind]
+        except KeyError:
+            method = self._methods[kind] = getattr(type(self), "visit_" + kind.__name__,
+                                                   None) or type(self).generic_visit
+        return method(self, node)
+
+    def generic_visit(self, node):
+        for field in _FIELDS[type(node)]:
+            old = getattr(node, field, None)
+            if type(old) is list:
+                new = []
+                for item in old:
+                    if isinstance(item, _AST):
+                        item = self.visit(item)
+                        if item is None:
+                            continue
+                        if not isinstance(item, _AST):
+                            new.extend(item)
+                            continue
+                    new.append(item)
+                old[:] = new
+            elif isinstance(old, _AST):
+                replacement = self.visit(old)
+                if replacement is None:
+                    delattr(node, field)
+                else:
+                    setattr(node, field, replacement)
+        return node

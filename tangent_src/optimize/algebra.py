@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import gast
 
-from ..core.walk import clone
+from ..core.walk import Transformer, clone
 
 
-class _Algebra(gast.NodeTransformer):
+class _Algebra(Transformer):
     """x * 1.0 -> x, 1.0 * x -> x, x + 0 -> x, -(-x) -> x, (c - 1) folded for int constants."""
 
     changed = False

@@ -12,9 +12,11 @@ import bisect
 import gast
 
 from ..core import build
-from ..core.dataflow import names_with_ctx, reads_writes
+from ..core.dataflow import names_with_ctx
 from ..core.markers import is_marker, is_section
-from ..core.walk import all_nodes, clone, walk
+from ..core.walk import FieldTable, all_nodes, clone, walk
+
+_NAME_FIELDS = FieldTable(frozenset({"ctx", "op", "ops"}))  # where names can be
 
 # Calls whose result is always a new array (never a view of an argument, never read-only).
 ZERO_CALLS = ("zeros_like", "zeros_like_last")
@@ -105,8 +107,42 @@ def is_add_at(value) -> bool:
 
 def mutated(stmt) -> set:
     """The names `stmt` changes in place (the first argument of add_at)."""
-    return {node.args[0].id for node in all_nodes([stmt])
-            if is_add_at(node) and isinstance(node.args[0], gast.Name)}
+    return stmt_facts(stmt)[2]
+
+
+def stmt_facts(stmt) -> tuple[set, set, set]:
+    """(names read, names written, names mutated by add_at) under `stmt`, in one
+    traversal: BlockIndex asks all three of every statement."""
+    reads: set[str] = set()
+    writes: set[str] = set()
+    mutated_: set[str] = set()
+    todo = [stmt]
+    pop, push = todo.pop, todo.append
+    name_type, call_type, ast_type, fields = gast.Name, gast.Call, gast.AST, _NAME_FIELDS
+    load, store = gast.Load, gast.Store
+    while todo:
+        sub = pop()
+        kind = type(sub)
+        if kind is name_type:
+            ctx = type(sub.ctx)
+            if ctx is load:
+                reads.add(sub.id)
+            elif ctx is store:
+                writes.add(sub.id)
+            if sub.annotation is not None:
+                push(sub.annotation)
+            continue
+        if kind is call_type and is_add_at(sub) and type(sub.args[0]) is name_type:
+            mutated_.add(sub.args[0].id)
+        for field in fields[kind]:
+            value = getattr(sub, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast_type):
+                        push(item)
+            elif isinstance(value, ast_type):
+                push(value)
+    return reads, writes, mutated_
 
 
 def mutates(stmt, names: set) -> bool:
@@ -142,8 +178,12 @@ def rename_reads(node, old: str, new: str) -> None:
 
 
 def replace_read(stmt, name: str, expr) -> None:
-    """Replace each read of `name` in `stmt` by a copy of `expr` (in place)."""
-    todo = [stmt]
+    """Replace each read of `name` in `stmt` by `expr` (in place): the first read gets
+    `expr` itself and any later one a copy, so `expr` must not be used elsewhere after."""
+    todo, spare = [stmt], [expr]
+
+    def take():
+        return spare.pop() if spare else clone(expr)
     while todo:
         node = todo.pop()
         for field in node._fields:
@@ -151,11 +191,11 @@ def replace_read(stmt, name: str, expr) -> None:
             if type(value) is list:
                 for k, item in enumerate(value):
                     if _is_read_of(item, name):
-                        value[k] = clone(expr)
+                        value[k] = take()
                     elif isinstance(item, gast.AST):
                         todo.append(item)
             elif _is_read_of(value, name):
-                setattr(node, field, clone(expr))
+                setattr(node, field, take())
             elif isinstance(value, gast.AST):
                 todo.append(value)
 
@@ -192,9 +232,9 @@ class BlockIndex:
     def update(self, j: int, stmt) -> None:
         """Index statement `j` again after it changed (its old entries may stay: a stale
         read only makes a later look-up stop earlier, never move code across a write)."""
-        reads, writes = reads_writes(stmt)
+        reads, writes, mutated_ = stmt_facts(stmt)
         for table, names in ((self.reads, reads), (self.writes, writes),
-                             (self.mutates, mutated(stmt))):
+                             (self.mutates, mutated_)):
             for name in names:
                 positions = table.setdefault(name, [])
                 k = bisect.bisect_left(positions, j)

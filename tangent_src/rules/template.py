@@ -7,7 +7,7 @@ import gast
 
 from ..core.libraries import ARRAY_LIBRARIES
 from ..core.tables import NodeTable
-from ..core.walk import clone, walk
+from ..core.walk import Transformer, clone, walk
 from ..errors import TemplateError  # noqa: F401  (its old home: imported from here too)
 from .registry import Template
 
@@ -43,7 +43,7 @@ DEFAULTED = "<defaulted>"  # key in bind()'s result: parameters left at their de
 _DEFAULT_OF: NodeTable[str] = NodeTable("default_of", str)
 
 
-class _Substitute(gast.NodeTransformer):
+class _Substitute(Transformer):
     def __init__(self, values: dict, dnames: dict, locals_: dict, zero_inactive: bool = False):
         self.values, self.dnames, self.locals = values, dnames, locals_
         self.zero_inactive = zero_inactive
