@@ -24,6 +24,7 @@ from .compiled import (
 )
 from .compiler import ModuleBuilder
 from .errors import InvalidArgumentTypeError, NotDifferentiableError
+from .gcpause import pauses_gc
 from .pipeline import Options
 from .request import Request, make_request
 from .values import arg_classes, is_number, not_differentiable
@@ -413,6 +414,7 @@ def standalone_request(func, wrt=0, mode: str = "reverse", order: int = 1,
                         backend="numba" if numba else "python")
 
 
+@pauses_gc  # generating code: see gcpause
 def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse",
                       order: int = 1, numba: bool = False) -> str:
     """A complete module defining the derivative of `func`, runnable without tangent_src.

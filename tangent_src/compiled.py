@@ -17,6 +17,7 @@ from .backend.load import load_module, load_real_module, release_with
 from .compiler import ModuleBuilder
 from .frontend.bindings import FunctionGuard
 from .frontend.depth import keeps_recursion_limit
+from .gcpause import pauses_gc
 from .pipeline import Options
 from .request import Request
 
@@ -51,6 +52,7 @@ class Compiled:
     """A generated module: its source, its loaded function and facts about it."""
 
     @keeps_recursion_limit  # a deep expression raises it while the code is generated
+    @pauses_gc
     def __init__(self, request: Request, classes: tuple, inline: bool):
         func, wrt, mode, backend = request.func, request.wrt, request.mode, request.backend
         return_value, has_aux = request.return_value, request.has_aux

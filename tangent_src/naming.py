@@ -9,6 +9,9 @@ class Namer:
 
     def __init__(self, used: set[str] | None = None):
         self.used: set[str] = set(used or ())
+        # stem -> the number to try first: every number below it is taken (`used` only
+        # grows), so numbering stays linear in a function of thousands of statements
+        self._next: dict[str, int] = {}
 
     def reserve(self, name: str) -> None:
         self.used.add(name)
@@ -21,9 +24,10 @@ class Namer:
             self.used.add(base)
             return base
         stem = re.sub(r"\d+$", "", base) or base
-        k = 2
+        k = self._next.get(stem, 2)
         while f"{stem}{k}" in self.used:
             k += 1
+        self._next[stem] = k + 1
         name = f"{stem}{k}"
         self.used.add(name)
         return name

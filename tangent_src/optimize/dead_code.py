@@ -17,7 +17,7 @@ from __future__ import annotations
 import gast
 
 from ..core.markers import is_marker
-from .facts import has_code, has_effect, names_read, peeked_tapes, tape_call, target_names
+from .facts import COMPOUND, has_code, has_effect, names_read, peeked_tapes, tape_call, target_names
 
 
 class DeadCode:
@@ -48,46 +48,57 @@ class DeadCode:
         live = set(live)
         effect = False
         for stmt in reversed(stmts):
-            keep, live = self._live_stmt(stmt, live)
-            if keep and not is_marker(stmt) and not isinstance(stmt, gast.Pass):
+            if self._step(stmt, live) and not is_marker(stmt) and \
+                    not isinstance(stmt, gast.Pass):
                 effect = True
         return live, effect
 
-    def _live_stmt(self, stmt, live: set):
-        """(keep?, live before) for one statement; loops iterate to a fixed point."""
+    def _step(self, stmt, live: set) -> bool:
+        """Whether `stmt` stays; `live` (the names live after it) becomes the names live
+        before it, in place: a backward pass keeps a thousand forward values live, and a
+        new set per statement made the pass quadratic. Loops iterate to a fixed point."""
         if isinstance(stmt, gast.Return):
-            return True, live | names_read(stmt)
+            live |= names_read(stmt)
+            return True
         if is_marker(stmt) or isinstance(stmt, gast.Pass):
-            return True, live
+            return True
         if isinstance(stmt, gast.Expr):
             tape = tape_call(stmt, "append")
             if tape is not None and tape not in live:
-                return False, live  # nothing reads the list (or pops the tape) later
-            return True, live | names_read(stmt)
+                return False  # nothing reads the list (or pops the tape) later
+            live |= names_read(stmt)
+            return True
         if isinstance(stmt, gast.Assign):
             targets = target_names(stmt)
             popped = tape_call(stmt, "pop")
             if not any(t in live for t in targets) and popped not in self.peeked and \
                     not has_effect(stmt.value):
-                return False, live
+                return False
             if isinstance(stmt.value, gast.Name) and targets == [stmt.value.id]:
-                return False, live  # x = x
+                return False  # x = x
             if popped is not None:
                 self.needed_tapes.add(popped)
-            return True, (live - set(targets)) | names_read(stmt.value)
+            live.difference_update(targets)
+            live |= names_read(stmt.value)
+            return True
         if isinstance(stmt, gast.If):
             live_b, effect_b = self._scan_block(stmt.body, live)
             live_o, effect_o = self._scan_block(stmt.orelse, live)
-            keep = effect_b or effect_o
-            return keep, (live_b | live_o | names_read(stmt.test)) if keep else live
+            if not (effect_b or effect_o):
+                return False
+            live.clear()
+            live |= live_b | live_o | names_read(stmt.test)
+            return True
         if isinstance(stmt, (gast.For, gast.While)):
             head = names_read(stmt.iter if isinstance(stmt, gast.For) else stmt.test)
             target = {stmt.target.id} if isinstance(stmt, gast.For) else set()
-            loop_live = self._loop_live(stmt, live)
-            live_in, effect = self._scan_block(stmt.body, loop_live)
-            keep = effect or bool(target & live)
-            return keep, (live | (live_in - target) | head) if keep else live
-        return True, live | names_read(stmt)
+            live_in, effect = self._scan_block(stmt.body, self._loop_live(stmt, live))
+            if not (effect or target & live):
+                return False
+            live |= (live_in - target) | head
+            return True
+        live |= names_read(stmt)
+        return True
 
     def _loop_live(self, stmt, live: set) -> set:
         """Names live at the end of a loop body: after the loop, or in the next iteration."""
@@ -105,13 +116,13 @@ class DeadCode:
         out = []
         live = set(live)
         for stmt in reversed(stmts):
-            keep, live_before = self._live_stmt(stmt, live)
-            if not keep:
+            after = set(live) if isinstance(stmt, COMPOUND) else live
+            if not self._step(stmt, live):  # live: now the names live before stmt
                 self.removed = True
                 continue
             if isinstance(stmt, gast.If):
-                stmt.body = self._sweep_block(stmt.body, live)
-                stmt.orelse = self._sweep_block(stmt.orelse, live)
+                stmt.body = self._sweep_block(stmt.body, after)
+                stmt.orelse = self._sweep_block(stmt.orelse, after)
                 if not has_code(stmt.body):  # if c: pass else: X  ->  if not c: X
                     stmt.test = gast.UnaryOp(op=gast.Not(), operand=stmt.test)
                     stmt.body, stmt.orelse = stmt.orelse, []
@@ -119,12 +130,11 @@ class DeadCode:
                 if not has_code(stmt.orelse):
                     stmt.orelse = []
             elif isinstance(stmt, (gast.For, gast.While)):
-                stmt.body = self._sweep_block(stmt.body, self._loop_live(stmt, live))
+                stmt.body = self._sweep_block(stmt.body, self._loop_live(stmt, after))
                 if not has_code(stmt.body):
                     stmt.body = [s for s in stmt.body if not isinstance(s, gast.Pass)] + \
                         [gast.Pass()]
             out.append(stmt)
-            live = live_before
         out.reverse()
         return out
 
