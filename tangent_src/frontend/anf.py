@@ -18,7 +18,7 @@ import gast
 from ..core import build
 from ..core.dataflow import assigned, reads
 from ..core.tables import EFFECT, HOOK, Hook
-from ..core.walk import clone, walk
+from ..core.walk import Transformer, clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
 from .anf_loops import LoopVersions
@@ -29,7 +29,7 @@ OP_WORDS = {gast.Add: "plus", gast.Sub: "minus", gast.Mult: "times", gast.Div: "
             gast.Pow: "pow", gast.MatMult: "at", gast.FloorDiv: "floordiv", gast.Mod: "mod"}
 
 
-class _Rename(gast.NodeTransformer):
+class _Rename(Transformer):
     def __init__(self, old: str, new: str):
         self.old, self.new = old, new
 
@@ -356,7 +356,7 @@ class ANF(LoopVersions):
         HOOK[hook] = Hook(self.versions[var], alias)
         versions = dict(self.versions)
 
-        class Current(gast.NodeTransformer):
+        class Current(Transformer):
             def visit_Name(self, name):
                 if isinstance(name.ctx, gast.Load) and name.id != alias and \
                         name.id in versions:

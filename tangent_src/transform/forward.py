@@ -22,7 +22,7 @@ from ..analysis.shapes import TREE
 from ..core import build
 from ..core.markers import line_marker
 from ..core.tables import COPY_BACK, is_effect
-from ..core.walk import clone, walk
+from ..core.walk import Transformer, clone, walk
 from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import is_list_method
 from ..frontend.source import ParsedFunction, is_user_function
@@ -341,7 +341,7 @@ def _reads(expr, name) -> bool:
                                     for n in walk(expr))
 
 
-class _StripBroadcast(gast.NodeTransformer):
+class _StripBroadcast(Transformer):
     def visit_Call(self, node):
         node = self.generic_visit(node)
         if isinstance(node.func, gast.Name) and node.func.id == "broadcast_like":

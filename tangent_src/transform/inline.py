@@ -15,14 +15,14 @@ import gast
 
 from ..analysis.activity import is_nondifferentiable
 from ..core import build
-from ..core.walk import clone, walk
+from ..core.walk import Transformer, clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..frontend.source import ParsedFunction
 from ..naming import Namer
 from ..rules.registry import REGISTRY
 
 
-class _Rename(gast.NodeTransformer):
+class _Rename(Transformer):
     def __init__(self, mapping: dict, lineno: int):
         self.mapping, self.lineno = mapping, lineno
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gast
 
-from ..core.walk import clone
+from ..core.walk import Transformer, clone
 
 
 def _name(id_):
@@ -28,7 +28,7 @@ def _matmul(a, b):
     return gast.BinOp(left=a, op=gast.MatMult(), right=b)
 
 
-class Specializer(gast.NodeTransformer):
+class Specializer(Transformer):
     """`shape(atom)` gives an operand's shape class; `co_operands` maps a bound atom's id
     to the other operands of the same rule (the ones it is broadcast against)."""
 
