@@ -3,6 +3,7 @@
     tangent-src grad path/to/mod.py:loss --wrt W,b -o dloss.py     # reverse mode
     tangent-src jvp path/to/mod.py:f --wrt x -o jvp_f.py           # forward mode
     tangent-src grad path/to/mod.py:f --order 2 -o ddf.py          # second derivative
+    tangent-src show path/to/mod.py:loss --wrt W                   # the gradient beside loss
     tangent-src cache --info                                       # where generated code is cached
     tangent-src cache --clear                                      # delete it
 
@@ -20,10 +21,10 @@ import importlib.util
 import keyword
 import os
 import sys
-import tempfile
 import traceback
 import warnings
 
+from tangent_src.atomic_write import write_atomically
 from tangent_src.errors import CLIError, RequestError, TangentError, UserCodeError
 
 PROG = "tangent-src"
@@ -60,7 +61,8 @@ def _add_common_arguments(command, default_name: str, what: str) -> None:
     command.add_argument(
         "target",
         metavar="PATH:FUNC",
-        help="the Python file and the name of the function in it, e.g. model.py:loss",
+        help="the Python file and the name of the function in it, e.g. model.py:loss; "
+        "the file is imported (its top-level code runs) to find the function",
     )
     command.add_argument(
         "--wrt",
@@ -103,8 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Source-to-source automatic differentiation for Python/NumPy: "
-        "writes readable derivative code that runs without tangent_src installed.",
+        "writes readable derivative code that runs without tangent_src installed. "
+        "PATH is imported to find FUNC, so its top-level code runs (anything it prints "
+        "goes to stderr).",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -140,6 +145,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_arguments(jvp, "'jvp_' + FUNC, e.g. jvp_f for f; 'jvp_jvp_' + FUNC "
                           "with --order 2", "derivative")
     jvp.set_defaults(handler=_cmd_jvp)
+
+    show = commands.add_parser(
+        "show",
+        help="print the generated derivative with the original lines beside it",
+        description="Print the derivative of FUNC (reverse mode unless --mode forward) with "
+        "each original line of FUNC beside the generated code that stands for it.",
+    )
+    show.add_argument("target", metavar="PATH:FUNC",
+                      help="the Python file and the function in it, e.g. model.py:loss; "
+                      "the file is imported (its top-level code runs)")
+    show.add_argument("--wrt", metavar="ARGS", default=None,
+                      help="comma-separated argument names or positions (default: the "
+                      "first argument)")
+    show.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
+                      help="reverse (gradient, the default) or forward (tangent) mode")
+    show.set_defaults(handler=_cmd_show)
 
     cache = commands.add_parser(
         "cache",
@@ -274,44 +295,6 @@ def find_function(module, path: str, func_name: str):
     return obj
 
 
-# --------------------------------------------------------------------------- output
-
-
-def _new_file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write text to path via a temporary file in the same directory and os.replace."""
-    target = os.path.abspath(path)
-    directory = os.path.dirname(target)
-    if os.path.isdir(target):
-        raise CLIError(f"cannot write {path}: it is a directory")
-    if not os.path.isdir(directory):
-        raise CLIError(f"cannot write {path}: directory {directory} does not exist")
-    try:
-        mode = os.stat(target).st_mode & 0o777 if os.path.exists(target) else _new_file_mode()
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
-                                   dir=directory)
-    except OSError as exc:
-        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-
-
 # --------------------------------------------------------------------------- commands
 
 
@@ -342,6 +325,14 @@ def _cmd_cache(args) -> int:
     return 0
 
 
+def _cmd_show(args) -> int:
+    from tangent_src.show import beside
+    args.name, args.order, args.numba, args.output = None, 1, False, None
+    text = _derivative_text(args, args.mode)
+    sys.stdout.write(beside(text))
+    return 0
+
+
 def _cmd_grad(args) -> int:
     return _write_derivative(args, mode="reverse")
 
@@ -351,6 +342,17 @@ def _cmd_jvp(args) -> int:
 
 
 def _write_derivative(args, mode: str) -> int:
+    text = _derivative_text(args, mode)
+    if args.output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomically(args.output, text)
+    return 0
+
+
+def _derivative_text(args, mode: str) -> str:
+    """The standalone module the options ask for (every user error a CLIError)."""
     import tangent_src  # looked up at call time, so tests can substitute the compiler
 
     path, func_name = parse_target(args.target)
@@ -373,14 +375,12 @@ def _write_derivative(args, mode: str) -> int:
         except TangentError as exc:
             raise CLIError(_one_line(str(exc)) or type(exc).__name__) from None
 
-    if not text.endswith("\n"):
-        text += "\n"
-    if args.output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        write_atomically(args.output, text)
-    return 0
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _version() -> str:
+    from tangent_src import __version__
+    return __version__
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -731,3 +731,51 @@ def test_numba_module_runs_without_tangent_src(tmp_path, user_modules, name, fun
     result = call_isolated(tmp_path, f"grad_{name}_numba", f"d{func}", args)
     target = getattr(import_from_path(user_modules[name]), func)
     assert_close(result, central_difference(target, args, 0))
+
+
+# --------------------------------------------------------------------------- show, version
+
+
+def test_show_puts_each_original_line_beside_its_generated_code(tmp_path, user_modules):
+    proc = run_cli_ok("show", str(user_modules["logistic"]) + ":loss", "--wrt", "W,b")
+    rows = [line for line in proc.stdout.splitlines() if "|" in line]
+    originals = {row.split("|", 1)[1].split(None, 1)[0]: row.split("|", 1)[1].split(None, 1)[1]
+                 for row in rows}
+    source = LOGISTIC_SRC.splitlines()
+    assert originals, proc.stdout
+    for number, text in originals.items():  # each is line N of the user's file, verbatim
+        assert source[int(number) - 1].strip() == text.strip()
+    assert "return -np.mean(Y * np.log(p) + (1.0 - Y) * np.log(1.0 - p))" in originals.values()
+    assert "# line " not in proc.stdout  # the markers moved into the column
+    assert "def dloss(W, b, dout=1.0):" in proc.stdout
+
+
+def test_show_forward_mode_and_errors(tmp_path, user_modules):
+    proc = run_cli_ok("show", str(user_modules["poly"]) + ":poly", "--mode", "forward")
+    assert "def jvp_poly(x, dx=1.0):" in proc.stdout
+    assert "|" in proc.stdout and "return 3.0 * x ** 3" in proc.stdout
+    assert_one_line_error(run_cli("show", str(user_modules["poly"]) + ":nope"))
+
+
+def test_beside_aligns_the_original_column():
+    from tangent_src.show import beside
+    text = beside("def df(x, dy=1.0):\n    # line 3: y = x * x\n    dx = dy * 2 * x\n"
+                  "    # line 2: z = y\n    return dx\n")
+    assert text == ("def df(x, dy=1.0):\n"
+                    "    dx = dy * 2 * x  |   3  y = x * x\n"
+                    "    return dx        |   2  z = y\n")
+
+
+def test_version_and_python_dash_m(tmp_path, user_modules):
+    proc = run_cli_ok("--version")
+    assert proc.stdout.strip() == f"tangent-src {tangent_src.__version__}"
+    module_run = subprocess.run(
+        [sys.executable, "-m", "tangent_src", "grad", str(user_modules["poly"]) + ":poly"],
+        cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert module_run.returncode == 0, module_run.stderr
+    assert "def dpoly(x, dout=1.0):" in module_run.stdout
+
+
+def test_help_says_the_module_is_imported():
+    text = " ".join(run_cli("--help").stdout.split())
+    assert "imported" in text and "top-level code runs" in text
