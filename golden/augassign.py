@@ -2,11 +2,11 @@
 from tangent_src.runtime import unbroadcast
 
 
-def daugassign(x, dy3=1.0):
+def daugassign(x, dout=1.0):
     # forward pass
     # backward pass
     # line 78: y *= 3.0
-    dy2 = dy3 * 3.0
+    dy2 = dout * 3.0
     # line 77: y += x * x
     dy = unbroadcast(dy2, x)
     dx_times_x = unbroadcast(dy2, x)

@@ -2,14 +2,14 @@
 from tangent_src.runtime import unbroadcast
 
 
-def ddcall_user_function(x, dout=1.0, ddx4=1.0):
+def ddcall_user_function(x, dout=1.0, dout2=1.0):
     # forward pass
     dx2 = dout * x
     dout_times_x = dout * x
     dx3 = dx2 + dout_times_x
     # backward pass
     # line 11: dx = dx + dx2
-    ddx3 = unbroadcast(ddx4, dx3)
+    ddx3 = unbroadcast(dout2, dx3)
     # line 10: dx2 = dx2 + dout * x
     ddx2 = unbroadcast(ddx3, dx2)
     dx5 = unbroadcast(unbroadcast(ddx3, dout_times_x) * dout, x)

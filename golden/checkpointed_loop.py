@@ -3,7 +3,7 @@ import numpy as np
 from tangent_src.runtime import checkpoint_every
 
 
-def dcheckpointed_loop(y, n, dy=1.0):
+def dcheckpointed_loop(y, n, dout=1.0):
     _y_checkpoints = []
     _sin_y_tape = []
     _y_tape = []
@@ -20,6 +20,7 @@ def dcheckpointed_loop(y, n, dy=1.0):
         y2 = y + c_times_t
         y = y2
     # backward pass
+    dy = dout
     for segment in range((n - 1) // every * every, -1, -every):
         y = _y_checkpoints.pop()
         segment_end = min(segment + every, n)

@@ -3,15 +3,15 @@ import numpy as np
 from tangent_src.runtime import unbroadcast
 
 
-def ddcubic_sin(x, dout=1.0, ddx2=1.0):
+def ddcubic_sin(x, dout=1.0, dout2=1.0):
     # forward pass
     dx = dout * np.cos(x)
     dout_times_three = dout * 3
     t = dout_times_three * x ** 2
     # backward pass
     # line 10: dx = dx + dout * 3 * x ** 2
-    ddx = unbroadcast(ddx2, dx)
-    dx3 = unbroadcast(unbroadcast(ddx2, t) * dout_times_three, x) * 2 * x
+    ddx = unbroadcast(dout2, dx)
+    dx3 = unbroadcast(unbroadcast(dout2, t) * dout_times_three, x) * 2 * x
     # line 9: dx = dout * np.cos(x)
     dx3 = dx3 + unbroadcast(ddx * dout, x) * -np.sin(x)
     return dx3

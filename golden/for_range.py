@@ -2,7 +2,7 @@
 from tangent_src.runtime import unbroadcast, zeros_like
 
 
-def dfor_range(x, n=3, dy=1.0):
+def dfor_range(x, n=3, dout=1.0):
     _y_tape = []
     # forward pass
     y = x
@@ -13,10 +13,10 @@ def dfor_range(x, n=3, dy=1.0):
     dx = zeros_like(x)
     for i in range(n - 1, -1, -1):
         y = _y_tape.pop()
-        dy2 = dy
+        dy2 = dout
         # line 107: y = y * x + i
-        dy = unbroadcast(dy * x, y)
+        dout = unbroadcast(dout * x, y)
         dx += unbroadcast(dy2 * y, x)
     # line 105: y = x
-    dx = dx + dy
+    dx = dx + dout
     return dx

@@ -2,7 +2,7 @@
 from tangent_src.runtime import add_at, unreduce, zeros_like
 
 
-def dfor_rows(X, dtotal=1.0):
+def dfor_rows(X, dout=1.0):
     _row_tape = []
     # forward pass
     len_X = len(X)
@@ -14,7 +14,7 @@ def dfor_rows(X, dtotal=1.0):
     for i_row in range(len_X - 1, -1, -1):
         row = _row_tape.pop()
         # line 114: total = total + np.sum(row * row)
-        drow_times_row = unreduce(dtotal, row)
+        drow_times_row = unreduce(dout, row)
         drow = drow_times_row * row
         drow = drow + drow_times_row * row
         # line 113: for row in X:

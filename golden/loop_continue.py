@@ -2,7 +2,7 @@
 from tangent_src.runtime import unbroadcast, zeros_like
 
 
-def dloop_continue(x, n=4, dy=1.0):
+def dloop_continue(x, n=4, dout=1.0):
     _x_times_i_tape = []
     _t_tape = []
     _y_tape = []
@@ -30,13 +30,13 @@ def dloop_continue(x, n=4, dy=1.0):
     for i in range(n - 1, -1, -1):
         y = _y_tape.pop()
         t = _t_tape.pop()
-        dy2 = dy
+        dy2 = dout
         if t:
             x_times_i = _x_times_i_tape.pop()
             # line 141: y = y + x * i
-            dy = unbroadcast(dy2, y)
+            dout = unbroadcast(dy2, y)
             dx += unbroadcast(dy2, x_times_i) * i
         else:
             # line 139: if i % 2 == 0:
-            dy = dy2
+            dout = dy2
     return dx

@@ -2,7 +2,7 @@
 from tangent_src.runtime import unbroadcast
 
 
-def ddpoly(x, dout=1.0, ddx3=1.0):
+def ddpoly(x, dout=1.0, dout2=1.0):
     # forward pass
     dx = dout * 5.0
     t = dout * 2.0 * 2
@@ -12,8 +12,8 @@ def ddpoly(x, dout=1.0, ddx3=1.0):
     t3 = t2 * x ** 2
     # backward pass
     # line 10: dx = dx + dout * 3.0 * 3 * x ** 2
-    ddx2 = unbroadcast(ddx3, dx2)
-    dx4 = unbroadcast(unbroadcast(ddx3, t3) * t2, x) * 2 * x
+    ddx2 = unbroadcast(dout2, dx2)
+    dx4 = unbroadcast(unbroadcast(dout2, t3) * t2, x) * 2 * x
     # line 9: dx = dx - dout * 2.0 * 2 * x
     dx4 = dx4 + unbroadcast(unbroadcast(-ddx2, t_times_x) * t, x)
     return dx4

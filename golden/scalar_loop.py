@@ -2,7 +2,7 @@
 import numpy as np
 
 
-def dscalar_loop(y, n, dy=1.0):
+def dscalar_loop(y, n, dout=1.0):
     _sin_y_tape = []
     _y_tape = []
     # forward pass
@@ -12,6 +12,7 @@ def dscalar_loop(y, n, dy=1.0):
         y = y + 0.01 * (sin_y * y - y ** 3)
         _sin_y_tape.append(sin_y)
     # backward pass
+    dy = dout
     for i in range(n - 1, -1, -1):
         y = _y_tape.pop()
         sin_y = _sin_y_tape.pop()

@@ -3,14 +3,14 @@ import numpy as np
 from tangent_src.runtime import unbroadcast
 
 
-def ddtanh_scalar(x, dout=1.0, ddx=1.0):
+def ddtanh_scalar(x, dout=1.0, dout2=1.0):
     # forward pass
     out = np.tanh(x)
     # backward pass
     # line 10: dx = dout * (1.0 - out * out)
-    dout_times_out = -unbroadcast(ddx * dout, x)
-    dout2 = dout_times_out * out
-    dout2 = dout2 + dout_times_out * out
+    dout_times_out = -unbroadcast(dout2 * dout, x)
+    dout3 = dout_times_out * out
+    dout3 = dout3 + dout_times_out * out
     # line 7: out = np.tanh(x)
-    dx2 = dout2 * (1.0 - out * out)
+    dx2 = dout3 * (1.0 - out * out)
     return dx2

@@ -2,7 +2,7 @@
 from tangent_src.runtime import unbroadcast, zeros_like
 
 
-def dwhile_loop(x, dy=1.0):
+def dwhile_loop(x, dout=1.0):
     _y_tape = []
     # forward pass
     y = 1.0
@@ -21,8 +21,8 @@ def dwhile_loop(x, dy=1.0):
     dx = zeros_like(x)
     for _ in range(n_iter):
         y = _y_tape.pop()
-        dy2 = dy
+        dy2 = dout
         # line 122: y = y * x
-        dy = unbroadcast(dy * x, y)
+        dout = unbroadcast(dout * x, y)
         dx += unbroadcast(dy2 * y, x)
     return dx

@@ -23,6 +23,7 @@ from .compiled import (
     is_cached,
 )
 from .compiler import ModuleBuilder
+from .display import Displayed
 from .errors import InvalidArgumentTypeError, NotDifferentiableError
 from .gcpause import pauses_gc
 from .pipeline import Options
@@ -59,7 +60,7 @@ def _unbind(func, wrt: tuple) -> tuple:
     return func, shifted, bound
 
 
-class Transform:
+class Transform(Displayed):
     """What grad/value_and_grad/autodiff return: call it like the function it transforms.
 
     Built from a validated `Request`; `func` and `wrt` are the function it generates code
@@ -303,11 +304,14 @@ class Transform:
         if output == ("pair" if self.has_aux else "scalar"):
             return compiled.call(args, kwargs)
         # not provably a scalar: compute the value, check it, then run the backward pass
-        value, saved = self._forward_half(classes, args, kwargs)
+        # (with the seed if one was passed by name: the forward half does not take it)
+        seed_name = compiled.main.seed
+        primal_kwargs = {k: v for k, v in kwargs.items() if k != seed_name}
+        value, saved = self._forward_half(classes, args, primal_kwargs)
         self._check_output(value)
         if self.backend != "python":  # the check ran the Python forward half; now numba's
             return compiled.call(args, kwargs)
-        grads = self._split(classes).backward(saved, 1.0)
+        grads = self._split(classes).backward(saved, kwargs.get(seed_name, 1.0))
         return (value, grads) if self.return_value or self.has_aux else grads
 
     def _split(self, classes: tuple) -> Compiled:

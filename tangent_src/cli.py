@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         "gradient with respect to the --wrt arguments (a tuple when there are several). "
         "With --order 2 it differentiates that gradient again: for a scalar function of "
         "one argument x, the result is f''(x) (times the seeds), e.g. ddf(x, dout=1.0, "
-        "ddx2=1.0).",
+        "dout2=1.0).",
     )
     _add_common_arguments(grad, "'d' + FUNC, e.g. dloss for loss; 'dd' + FUNC with "
                           "--order 2", "gradient")

@@ -90,12 +90,14 @@ class Forward(SharedQueries):
         value = gast.Tuple(elts=[build.name(result), dresult], ctx=gast.Load()) \
             if self.return_value else dresult
         args = clone(core.args)
-        for w in self.wrt:
-            args.args.append(build.name(self.d(w), gast.Param()))
-            args.defaults.append(build.const(1.0))
-        if args.kwonlyargs:  # tangents follow every original parameter
-            raise self.parsed.unsupported(core, "keyword-only parameters in forward mode",
-                                          "make them positional")
+        for w in self.wrt:  # tangents follow every original parameter (keyword-only
+            tangent = build.name(self.d(w), gast.Param())  # after keyword-only ones)
+            if args.kwonlyargs:
+                args.kwonlyargs.append(tangent)
+                args.kw_defaults.append(build.const(1.0))
+            else:
+                args.args.append(tangent)
+                args.defaults.append(build.const(1.0))
         node = gast.FunctionDef(name=self.name, args=args,
                                 body=new_body + [gast.Return(value=value)], decorator_list=[],
                                 returns=None, type_comment=None, type_params=[])

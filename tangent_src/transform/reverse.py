@@ -137,13 +137,19 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
         self._paths = {p: (id(body),) for p in params}
         self.place_inits(body, ())
         self._paths[self.result] = (id(body),)
-        seed = self.namer.fresh("d" + self.result)
-        self.adjoints[self.result] = seed
+        # the output's seed is `dout`, never `d<name>`: `dloop(y, n, dy=1.0)` read like a
+        # tangent of the input y; a returned parameter's adjoint starts as a copy of it
+        seed = self.namer.fresh("dout")
+        adjoint = self.namer.fresh("d" + self.result) if self.result in params else seed
+        self.adjoints[self.result] = adjoint
 
         primal = self.primal_block(body, in_loop=False, restored=set())
+        adjoint_of_result = adjoint
         adjoint = self.adjoint_block(body, carried=[], pushed=[], top=True)
         primal = [section_marker("forward pass")] + primal
-        adjoint = [section_marker("backward pass")] + adjoint
+        seeded = [build.assign(adjoint_of_result, build.name(seed))] \
+            if adjoint_of_result != seed else []
+        adjoint = [section_marker("backward pass")] + seeded + adjoint
         grads = [build.name(self.d(w)) for w in self.wrt]
         returned = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
         if self.return_value:
