@@ -28,6 +28,7 @@ from .errors import InvalidArgumentTypeError, NotDifferentiableError
 from .gcpause import pauses_gc
 from .pipeline import Options
 from .request import Request, make_request
+from .tracebacks import generation_errors_short
 from .values import arg_classes, is_number, not_differentiable
 
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
@@ -130,6 +131,7 @@ class Transform(Displayed):
             return self.func.differentiable(classes)
         return guards.differentiable_target(self.func)
 
+    @generation_errors_short
     def differentiable(self, classes: tuple):
         """This transform's generated function, in the form another transform can read:
         user functions inlined (no forward/backward pairs), specialized to `classes`. It
@@ -147,6 +149,7 @@ class Transform(Displayed):
                                    backend="python")
         return compiled_module(request, classes, inline=True).function
 
+    @generation_errors_short
     def compile(self, classes: tuple = ()) -> Compiled:
         request = self._generation(self.target(classes),
                                    return_value=self.return_value or self.has_aux)
@@ -418,6 +421,7 @@ def standalone_request(func, wrt=0, mode: str = "reverse", order: int = 1,
                         backend="numba" if numba else "python")
 
 
+@generation_errors_short
 @pauses_gc  # generating code: see gcpause
 def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse",
                       order: int = 1, numba: bool = False) -> str:
