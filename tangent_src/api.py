@@ -24,6 +24,7 @@ from .compiled import (
 )
 from .compiler import ModuleBuilder
 from .display import Displayed
+from .dtypes import dtype_plan, restore
 from .errors import InvalidArgumentTypeError, NotDifferentiableError
 from .gcpause import pauses_gc
 from .pipeline import Options
@@ -181,12 +182,12 @@ class Transform(Displayed):
                         else type(a) for a in args)
             fast = self._fast.get(key)
             if fast is not None:
-                compiled, split = fast
+                compiled, split, plan = fast
                 if not (compiled.guards and compiled.stale() or
                         split is not None and split.guards and split.stale()):
                     if split is None:
-                        return self._finish(compiled.function(*args))
-                    return self._finish(self._split_call(split, args))
+                        return self._finish(compiled.function(*args), plan)
+                    return self._finish(self._split_call(split, args), plan)
         if self.backend == "numba" and any(
                 isinstance(a, dict) for a in (*args, *kwargs.values())):
             raise NotDifferentiableError(
@@ -199,11 +200,13 @@ class Transform(Displayed):
                                         args, kwargs)
         self._check_inputs(compiled, args, kwargs)
         result = self._checked_call(compiled, classes, args, kwargs)
+        plan = None if self.mode == "forward" else \
+            dtype_plan(compiled.params, compiled.main.wrt, args, kwargs)
         if key is not None and compiled.checked:  # numba: compiled and run once already
             if len(self._fast) >= cache.CACHE_SIZE:  # keyed by function arguments too: bounded
                 self._fast.clear()
-            self._fast[key] = (compiled, self._output_checker(compiled, classes))
-        return self._finish(result)
+            self._fast[key] = (compiled, self._output_checker(compiled, classes), plan)
+        return self._finish(result, plan)
 
     def _output_checker(self, compiled: Compiled, classes: tuple):
         """The split (forward/backward) code through which a gradient whose output the
@@ -245,7 +248,9 @@ class Transform(Displayed):
             else:
                 name = compiled.params[key] if isinstance(key, int) else key
                 kwargs[compiled.main.tangent_params[name]] = value
-        return self._finish(compiled.call(args, kwargs))
+        plan = None if self.mode == "forward" else \
+            dtype_plan(compiled.params, compiled.main.wrt, args, {})
+        return self._finish(compiled.call(args, kwargs), plan)
 
     def _name(self) -> str:
         return getattr(_innermost(self.func), "__name__", "f")
@@ -261,10 +266,16 @@ class Transform(Displayed):
             derivative = result
         guards.refuse_complex_result(derivative, self._name())
 
-    def _finish(self, result):
+    def _finish(self, result, plan: tuple | None = None):
+        """The generated result in the transform's shape; gradients in their arguments'
+        dtypes (`plan`, see dtypes.py)."""
         self._refuse_complex(result)
         if self.mode == "forward":
             return result
+        if plan is not None:
+            single = self.single or len(self.wrt) == 1
+            result = (result[0], restore(result[1], plan, single)) \
+                if self.return_value or self.has_aux else restore(result, plan, single)
         if self.return_value or self.has_aux:
             value, grads = result
             grads = grads if self.single or len(self.wrt) > 1 else (grads,)

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import guards
 from .api import Transform
+from .dtypes import cast, narrow_dtype
 from .errors import (
     InvalidArgumentError,
     InvalidArgumentTypeError,
@@ -232,7 +233,7 @@ def hessian(func, wrt=0, *, backend: str = "python"):
         _require_scalar(gradient, args, "hessian")
         x = args[position]
         if np.ndim(x) == 0:
-            return product(*args, 1.0)
+            return cast(product(*args, 1.0), narrow_dtype(x))
         shape = np.shape(x)
         n = int(np.prod(shape))
         out = np.zeros((n, n))
@@ -240,7 +241,7 @@ def hessian(func, wrt=0, *, backend: str = "python"):
             e = np.zeros(n)
             e[j] = 1.0
             out[:, j] = np.ravel(product(*args, e.reshape(shape)))
-        return out.reshape(shape + shape)
+        return cast(out.reshape(shape + shape), narrow_dtype(x))  # float32 in, float32 out
 
     return _Rebuildable(H, hessian, func, wrt, backend=backend)
 
@@ -276,7 +277,7 @@ def jacobian(func, wrt=0, mode: str = "rev", *, backend: str = "python"):
                 e[idx] = 1.0
                 row = transform.call_with(args, {"seed": e if out_shape else 1.0})
                 jac[idx] = row
-        return jac if jac.shape else float(jac)
+        return cast(jac if jac.shape else float(jac), narrow_dtype(x))
 
     return _Rebuildable(J, jacobian, func, wrt, mode, backend=backend)
 

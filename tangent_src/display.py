@@ -20,6 +20,8 @@ _KIND = {"grad": "gradient", "value_and_grad": "value and gradient",
 class Displayed:
     """Mixin for `Transform`: repr, signature and notebook display."""
 
+    resolved_at_generation = True  # see request.Params.of
+
     def _wrt_names(self) -> list[str]:
         sig = self._sig
         names = list(sig.parameters) if sig is not None else []

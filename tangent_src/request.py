@@ -61,8 +61,10 @@ class Params:
     @classmethod
     def of(cls, func: Callable) -> Params | None:
         """The parameters of a callable, or None when Python cannot tell (a ufunc, a
-        builtin). A transform's own signature is `(*args, **kwargs)`: its entries are
-        resolved when its code is generated."""
+        builtin). A transform's entries are resolved against its generated code, when that
+        is generated (its displayed signature only predicts the seed's name)."""
+        if getattr(func, "resolved_at_generation", False):
+            return cls(getattr(func, "__name__", "f"), (), (), "args", "kwargs")
         try:
             sig = inspect.signature(func)
         except (TypeError, ValueError):

@@ -211,8 +211,8 @@ def test_a_wrong_primal_value_of_value_and_grad_is_caught(monkeypatch):
     """value_and_grad runs its own generated function; its value must be func's value."""
     finish = tangent_src.api.Transform._finish
 
-    def off_by_one(self, result):
-        out = finish(self, result)
+    def off_by_one(self, result, plan=None):
+        out = finish(self, result, plan)
         if self.return_value and self.mode == "reverse":
             return out[0] + 1.0, out[1]
         return out
@@ -226,8 +226,8 @@ def test_a_gradient_of_the_wrong_shape_is_caught(monkeypatch):
     contracts it with a direction."""
     finish = tangent_src.api.Transform._finish
 
-    def extra_axis(self, result):
-        out = finish(self, result)
+    def extra_axis(self, result, plan=None):
+        out = finish(self, result, plan)
         return out[None] if self.mode == "reverse" and not self.return_value else out
     monkeypatch.setattr(tangent_src.api.Transform, "_finish", extra_axis)
     message = _raises(smooth, (X,), modes=("rev",))

@@ -1,0 +1,59 @@
+"""Gradients come back in the dtype of what they differentiate (as in JAX): float32 in,
+float32 out; float16 likewise.
+
+The generated code computes with NumPy's promotion rules, under which the seed 1.0 and
+the constants of derivative rules can widen float32 values to float64 along the way.
+Rather than constrain every rule, the gradients are cast back at the end: a `plan` per
+specialization says which differentiated arguments are narrower floats (None when all
+are float64, the common case, which then costs nothing)."""
+from __future__ import annotations
+
+import numpy as np
+
+NARROW = (np.dtype(np.float16), np.dtype(np.float32))
+
+
+def narrow_dtype(value):
+    """The dtype of `value` if it is a float16/float32 array or NumPy scalar (or a
+    tuple/list/dict of them, all alike), else None."""
+    if isinstance(value, (np.ndarray, np.floating)):
+        return value.dtype if value.dtype in NARROW else None
+    if isinstance(value, (tuple, list)) and value:
+        found = {narrow_dtype(v) for v in value}
+        return found.pop() if len(found) == 1 else None
+    if isinstance(value, dict) and value:
+        return narrow_dtype(list(value.values()))
+    return None
+
+
+def dtype_plan(params: list, wrt: list, args: tuple, kwargs: dict) -> tuple | None:
+    """For each differentiated argument, the narrow float dtype its gradient takes (None
+    for float64 and non-floats); None when no gradient needs a cast."""
+    values = dict(zip(params, args))
+    values.update(kwargs)
+    plan = tuple(narrow_dtype(values.get(name)) for name in wrt)
+    return plan if any(d is not None for d in plan) else None
+
+
+def cast(value, dtype):
+    """`value` (a gradient: array, number, or tuple/list/dict of them) in `dtype`."""
+    if dtype is None:
+        return value
+    if isinstance(value, np.ndarray):
+        return value.astype(dtype, copy=False)
+    if isinstance(value, (float, np.floating)):
+        return dtype.type(value)
+    if isinstance(value, tuple):
+        return tuple(cast(v, dtype) for v in value)
+    if isinstance(value, list):
+        return [cast(v, dtype) for v in value]
+    if isinstance(value, dict):
+        return {k: cast(v, dtype) for k, v in value.items()}
+    return value
+
+
+def restore(grads, plan: tuple, single: bool):
+    """The gradients (one, or a tuple in wrt order) cast by `plan`."""
+    if single:
+        return cast(grads, plan[0])
+    return tuple(cast(g, d) for g, d in zip(grads, plan))
