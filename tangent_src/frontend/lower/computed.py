@@ -206,8 +206,7 @@ class _CallRewriter(gast.NodeTransformer):
         if spec is not None and spec[0] == "call":
             return self.visit(self.spec_call(spec, node))
         target = self.target(node)
-        if target is map and len(node.args) >= 2 and not node.keywords and \
-                not isinstance(node.args[0], gast.Lambda):  # a lambda: refused where it is
+        if target is map and len(node.args) >= 2 and not node.keywords:
             return self.visit(self.map_comprehension(node))
         node = self.generic_visit(node)
         if any(isinstance(a, gast.Starred) for a in node.args):
