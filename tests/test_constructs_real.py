@@ -155,3 +155,102 @@ def test_map_lambda(f):
 def test_map_lambda_whose_parameter_shadows_an_argument():
     check_both_modes(loss_map_lambda_shadows_argument, (rs.randn(3), 1.5))
     check_both_modes(loss_map_lambda_shadows_argument, (rs.randn(3), 1.5), wrt=1)
+
+
+# ============================================================ 2. starred calls: zip(*unpack(...))
+MIXTURE = {"logits": rs.randn(3), "means": rs.randn(3, 2), "log_scales": 0.3 * rs.randn(3, 2)}
+DATA = rs.randn(4, 2)
+
+
+def unpack_mixture(params):
+    log_weights = params["logits"] - np.log(np.sum(np.exp(params["logits"])))
+    return log_weights, params["means"], np.exp(params["log_scales"])
+
+
+def unpack_mixture_list(params):
+    """A list display on both paths of an if: the length is still fixed."""
+    if params["logits"][0] > 100.0:
+        return [params["logits"], params["means"], params["log_scales"]]
+    return [params["logits"] * 1.0, params["means"], np.exp(params["log_scales"])]
+
+
+def component_ll(log_weight, mean, scale, x):
+    return log_weight + np.sum(-0.5 * ((x - mean) / scale) ** 2 - np.log(scale), axis=-1)
+
+
+def mixture_zip_star(params, data):
+    lls = []
+    for log_weight, mean, scale in zip(*unpack_mixture(params)):
+        print("component weight", log_weight)
+        lls.append(component_ll(log_weight, mean, scale, data))
+    return np.sum(np.log(np.sum(np.exp(np.stack(lls)), axis=0)))
+
+
+def mixture_zip_star_list(params, data):
+    total = 0.0
+    for log_weight, mean, scale in zip(*unpack_mixture_list(params)):
+        total = total + np.sum(component_ll(log_weight, mean, scale, data))
+    return total
+
+
+def mixture_star_into_user_function(params, data):
+    w, m, s = unpack_mixture(params)
+    return np.sum(component_ll(*unpack_mixture(params), data[:, None, :])) + np.sum(w * m[:, 0])
+
+
+def sin_cos(x):
+    return np.sin(x), np.cos(x)
+
+
+def sum_of_squares(*arrays):
+    s = 0.0
+    for a in arrays:
+        s = s + np.sum(a * a)
+    return s
+
+
+def star_into_variadic_helper(x):
+    return sum_of_squares(*sin_cos(x)) + sum_of_squares(x, *sin_cos(2.0 * x))
+
+
+def star_nested_function_and_display(x):
+    def halves(v):
+        return v[:2], v[2:]
+    joined = np.concatenate([*halves(x)])
+    return np.sum(np.maximum(*halves(x * x))) + np.sum(joined ** 3) + \
+        np.sum(np.stack([*sin_cos(x), x]))
+
+
+@pytest.mark.parametrize("f", [mixture_zip_star, mixture_zip_star_list,
+                               mixture_star_into_user_function], ids=lambda f: f.__name__)
+def test_starred_call_of_a_function_returning_a_tuple(f):
+    check_both_modes(f, (MIXTURE, DATA))
+
+
+@pytest.mark.parametrize("f", [star_into_variadic_helper, star_nested_function_and_display],
+                         ids=lambda f: f.__name__)
+def test_starred_call_into_helpers_and_displays(f):
+    check_both_modes(f, (rs.randn(4),))
+
+
+def returns_two_or_three(x):
+    if x[0] > 0:
+        return x, x
+    return x, x, x
+
+
+def star_of_varying_length(x):
+    return np.sum(np.maximum(*returns_two_or_three(x)))
+
+
+def star_of_argument(xs):
+    return np.sum(np.maximum(*xs))
+
+
+@pytest.mark.parametrize("f, arg", [(star_of_varying_length, np.ones(3)),
+                                    (star_of_argument, [np.ones(3), np.zeros(3)])],
+                         ids=["varying_length", "argument"])
+def test_starred_value_of_unknown_length_is_a_located_refusal(f, arg):
+    assert_located_refusal(lambda: tangent_src.grad(f)(arg), "starred argument of unknown")
+    assert_located_refusal(lambda: tangent_src.jvp(f, (arg,), (arg,)),
+                           "starred argument of unknown")

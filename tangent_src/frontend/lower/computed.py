@@ -115,6 +115,9 @@ class ComputedCalls:
             spec = self.function_spec(node.iter)
             if spec is not None and spec[0] == "table":
                 return self.unroll(node, spec)
+        pre = self.hoist_starred_calls(node)
+        if pre:  # `g(*f(x))`: `packed = f(x)` first, then the statement reads its items
+            return self.block(pre) + self.stmt(node)
         _CallRewriter(self).visit(node)
         return None
 
@@ -163,6 +166,10 @@ class ComputedCalls:
         if isinstance(expr, (gast.Tuple, gast.List)):
             return None if any(isinstance(e, gast.Starred) for e in expr.elts) \
                 else list(expr.elts)
+        length = getattr(self, "known_lengths", {}).get(getattr(expr, "id", None))
+        if isinstance(expr, gast.Name) and length is not None:
+            return [located(gast.Subscript(value=clone(expr), slice=build.const(k),
+                                           ctx=gast.Load()), expr) for k in range(length)]
         display = self.display_of(expr)
         if display is None:
             return None
@@ -261,6 +268,19 @@ class _CallRewriter(gast.NodeTransformer):
                                      values=[k.value for k in node.keywords]), node)
         return node
 
+    def visit_List(self, node):
+        """`[*pair, x]` with the starred length known: its items written out."""
+        node = self.generic_visit(node)
+        if isinstance(node.ctx, gast.Load) and any(isinstance(e, gast.Starred)
+                                                   for e in node.elts):
+            items = [[e] if not isinstance(e, gast.Starred) else
+                     self.lowerer.known_items(e.value) for e in node.elts]
+            if all(i is not None for i in items):
+                node.elts = [e for i in items for e in i]
+        return node
+
+    visit_Tuple = visit_List
+
     def unstar(self, args) -> list:
         out = []
         for a in args:
@@ -271,7 +291,8 @@ class _CallRewriter(gast.NodeTransformer):
             if items is None:
                 raise self.lowerer.parsed.unsupported(
                     a, "a starred argument of unknown length",
-                    "star a tuple or list written out in the function (xs = (a, b); f(*xs))")
+                    "star a tuple or list written out in the function (xs = (a, b); f(*xs)), "
+                    "or a call of a function that returns one (return a, b) on every path")
             out += items
         return out
 

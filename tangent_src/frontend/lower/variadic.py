@@ -5,6 +5,12 @@ of each call is fixed by its source.
 
 Before:  `def total(*args): s = 0.0; for a in args: s = s + a; return s` ... `total(x, y)`
 After:   `args = (x, y); s = 0.0; for a in args: ...; total_out = s`
+
+A starred call `g(*f(x))` whose callee returns tuple (or list) displays of one length on
+every path is given that length: the call is hoisted into a name before the statement
+(Python evaluates it there too, once) and its items read by index.
+Before:  `for m, s in zip(*unpack(params)):` with `def unpack(p): return p['m'], p['s']`
+After:   `packed = unpack(params)`; `for m, s in zip(packed, ...)` -> `[(packed[0][0], ...`
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import gast
 from ...core import build
 from ...core.libraries import root_module
 from ...core.walk import clone, walk
+from ...errors import TangentError
 from ..bindings import FunctionGuard
 from ..source import is_user_function, parse_function
 from .common import located
@@ -44,6 +51,56 @@ class VariadicCalls:
             cache[func] = parse_function(func)
             self.parsed.guards.append(FunctionGuard(func))  # its code changing: stale
         return cache[func]
+
+    def hoist_starred_calls(self, node) -> list:
+        """`packed = f(x)` statements for the starred calls of fixed result length in the
+        expression(s) `node` evaluates itself (not in its body, a lambda or comprehension,
+        nor where Python may skip them); each star then names the result instead."""
+        fields = {gast.For: "iter", gast.If: "test"}.get(type(node), "value")
+        if not isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return,
+                                 gast.Expr, gast.For, gast.If)) or \
+                getattr(node, fields, None) is None:
+            return []
+        pre: list = []
+        for star in _starred_evaluated(getattr(node, fields)):
+            length = self.returned_length(star.value)
+            if length is None:
+                continue
+            name = self.namer.fresh("packed")
+            self.locals.add(name)
+            self.__dict__.setdefault("known_lengths", {})[name] = length
+            pre.append(located(build.assign(name, star.value), star))
+            star.value = located(build.name(name), star.value)
+        return pre
+
+    def returned_length(self, expr) -> int | None:
+        """The length of what the call `expr` returns when its callee (a user function or
+        a nested function) returns tuple or list displays of one length on every path."""
+        if not isinstance(expr, gast.Call):
+            return None
+        if isinstance(expr.func, gast.Name) and expr.func.id in self.local_functions:
+            node = self.local_functions[expr.func.id]
+        else:
+            callee = self.user_callee(expr)
+            if callee is None or self.variadic_callee(expr) is not None:
+                return None
+            try:
+                node = parse_function(callee).node
+            except TangentError:
+                return None  # reported where the call is differentiated
+            self.parsed.guards.append(FunctionGuard(callee))  # its code changing: stale
+        returns, lengths = [], set()
+        for sub in _own_nodes(node):
+            if isinstance(sub, (gast.Yield, gast.YieldFrom)):
+                return None
+            if isinstance(sub, gast.Return):
+                returns.append(sub)
+                value = sub.value
+                if not isinstance(value, (gast.Tuple, gast.List)) or any(
+                        isinstance(e, gast.Starred) for e in value.elts):
+                    return None
+                lengths.add(len(value.elts))
+        return lengths.pop() if returns and len(lengths) == 1 else None
 
     def expand_variadic(self, call):
         """(statements, result name) of the callee's body expanded at `call`."""
@@ -99,6 +156,30 @@ class VariadicCalls:
             raise self.parsed.unsupported(call, f"the computed default of '{param.name}'",
                                           "pass it at the call")
         return _Rename(mapping, call).visit(clone(default))
+
+
+def _own_nodes(func):
+    """The nodes of a function's body, not those of the functions and lambdas it holds."""
+    todo = list(func.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.ClassDef)):
+            todo.extend(gast.iter_child_nodes(node))
+
+
+def _starred_evaluated(expr):
+    """The starred calls an expression evaluates exactly once when it is evaluated (not
+    those under a lambda, comprehension, conditional expression or and/or)."""
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
+                             gast.GeneratorExp, gast.IfExp, gast.BoolOp)):
+            continue
+        if isinstance(node, gast.Starred) and isinstance(node.value, gast.Call):
+            yield node
+        todo.extend(gast.iter_child_nodes(node))
 
 
 def _default_nodes(args) -> dict:
