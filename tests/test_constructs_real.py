@@ -254,3 +254,140 @@ def test_starred_value_of_unknown_length_is_a_located_refusal(f, arg):
     assert_located_refusal(lambda: tangent_src.grad(f)(arg), "starred argument of unknown")
     assert_located_refusal(lambda: tangent_src.jvp(f, (arg,), (arg,)),
                            "starred argument of unknown")
+
+
+# ============================================================ 3. generators consumed by a loop
+SHAPES = [(3, 4), (4, 2)]
+FLAT = rs.randn(3 * 4 + 4 + 4 * 2 + 2)
+INPUTS = rs.randn(5, 3)
+
+
+def unpack_layers(flat, shapes):
+    start = 0
+    for m, n in shapes:
+        yield flat[start:start + m * n].reshape((m, n)), flat[start + m * n:start + m * n + n]
+        start += m * n + n
+
+
+def mlp_generator_loop(flat, x):
+    h = x
+    for W, b in unpack_layers(flat, SHAPES):
+        h = np.tanh(h @ W + b)
+    return np.sum(h ** 2)
+
+
+def mlp_generator_enumerate_print(flat, x):
+    h = x
+    for i, (W, b) in enumerate(unpack_layers(flat, SHAPES)):
+        print("layer", i, W.shape)
+        h = np.tanh(h @ W + b)
+    return np.sum(h ** 2)
+
+
+def mlp_generator_listed(flat, x):
+    layers = list(unpack_layers(flat, SHAPES))
+    h = x
+    for W, b in layers:
+        h = np.tanh(h @ W + b)
+    return np.sum(h) + np.sum(layers[0][0])
+
+
+def make_bnn(shapes):
+    """The autograd bayesian_neural_net style: the generator is a closure of a factory."""
+    def unpack(weights):
+        for m, n in shapes:
+            yield weights[:m * n].reshape((m, n)), weights[m * n:m * n + n]
+            weights = weights[(m + 1) * n:]
+
+    def predict(weights, inputs):
+        for W, b in unpack(weights):
+            outputs = inputs @ W + b
+            inputs = np.tanh(outputs)
+        return outputs
+    return predict
+
+
+bnn_predict = make_bnn(SHAPES)
+
+
+def bnn_loss(flat, x):
+    return np.mean((bnn_predict(flat, x) - 1.0) ** 2) + 0.01 * np.sum(flat ** 2)
+
+
+def scaled_layers(params, c):
+    seen = []
+    for W, b in params:
+        seen.append(W)
+        yield c * W, b
+
+
+def net_over_scaled_layers(params, x):
+    h = x
+    for W, b in scaled_layers(params, 0.5):
+        h = np.sin(h @ W + b)
+    return np.sum(h)
+
+
+@pytest.mark.parametrize("f", [mlp_generator_loop, mlp_generator_enumerate_print,
+                               mlp_generator_listed, bnn_loss], ids=lambda f: f.__name__)
+def test_generator_consumed_by_a_loop(f):
+    check_both_modes(f, (FLAT, INPUTS))
+
+
+def test_generator_over_a_params_list():
+    check_both_modes(net_over_scaled_layers, (PARAMS, BATCHES[0]))
+
+
+def noisy_layers(flat, shapes):
+    for m, n in shapes:
+        print("unpacking", m, n)
+        yield flat[:m * n].reshape((m, n))
+        flat = flat[m * n + n:]
+
+
+def loss_noisy_generator(flat):
+    total = 0.0
+    for W in noisy_layers(flat, SHAPES):
+        total = total + np.sum(W ** 2)
+    return total
+
+
+def endless(flat):
+    k = 0
+    while True:
+        yield flat * k
+        k += 1
+
+
+def loss_endless_generator(flat):
+    total = 0.0
+    for v in endless(flat):
+        total = total + np.sum(v)
+        if total > 10.0:
+            break
+    return total
+
+
+def loss_generator_stepped_by_next(flat):
+    layers = unpack_layers(flat, SHAPES)
+    W, b = next(layers)
+    return np.sum(W)
+
+
+def loss_loop_writes_what_the_generator_reads(flat):
+    w = flat * 1.0
+    total = 0.0
+    for W, b in unpack_layers(w, SHAPES):
+        w[-1] = 0.0
+        total = total + np.sum(W) + np.sum(b)
+    return total
+
+
+@pytest.mark.parametrize("f, fragment", [
+    (loss_noisy_generator, "effect"), (loss_endless_generator, "while loop in a generator"),
+    (loss_generator_stepped_by_next, "calling the generator function"),
+    (loss_loop_writes_what_the_generator_reads, "changing 'w' in a loop over a generator")],
+    ids=["print", "while", "next", "writes"])
+def test_generator_that_is_not_its_list_is_a_located_refusal(f, fragment):
+    assert_located_refusal(lambda: tangent_src.grad(f)(FLAT), fragment)
+    assert_located_refusal(lambda: tangent_src.jvp(f, (FLAT,), (FLAT,)), fragment)

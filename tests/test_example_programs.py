@@ -1294,8 +1294,6 @@ PROGRAMS.append(Program("complex_phase_rotation", phase_rotation,
 
 # Programs tangent_src refuses, with the error class (and a fragment of the message).
 REFUSED: dict[str, tuple[type, str]] = {
-    # for W, b in unpack_layers(weights), a generator function
-    "bayesian_neural_net_elbo": (UnsupportedSyntaxError, "iterating over unpack_layers"),
     # complex intermediate values: np.fft has no rules
     "fft_spectral_energy": (NoDerivativeRuleError, "np.fft.fft"),
     # z * np.exp(1j * theta): complex arithmetic on a differentiated value

@@ -12,7 +12,8 @@ or passed to user functions), effects.py (print, logging, assert: side effects r
 the values), hoist.py (what expressions hold that becomes statements), with_blocks.py
 (gradient surgery), methods.py (methods and subscripts as functions), computed.py
 (functions held in variables, tables, partial, map, operator.*), variadic.py (helpers
-with *args/**kwargs expanded at the call); common.py and
+with *args/**kwargs expanded at the call), generators.py (generators consumed whole, as
+the list they yield); common.py and
 ranges.py hold what they share.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .common import UNSUPPORTED, is_dotted_name, is_list_method, located
 from .computed import ComputedCalls
 from .effects import EffectLowering
 from .functions import FunctionLowering
+from .generators import GeneratorCalls, generator_as_list, is_generator
 from .hoist import HoistLowering
 from .lambdas import LambdaLowering
 from .loops import LoopLowering
@@ -44,7 +46,7 @@ __all__ = ["Lowerer", "is_list_method", "lower"]
 
 class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
               HoistLowering, BlockLowering, EffectLowering, LambdaLowering, ComputedCalls,
-              VariadicCalls):
+              VariadicCalls, GeneratorCalls):
     """Rewrites one function body into core-language statement forms."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):
@@ -115,6 +117,7 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         expression holds, then dispatch to the stmt_<Kind> method of its part."""
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
             return self._stmt(node)
+        self.check_generator_calls(node)
         split = self.split_lambda_tuple(node)
         if split is not None:
             return split
@@ -156,8 +159,11 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         return method(node)
 
 
-def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.FunctionDef:
-    """Return a copy of the user's function in core statement forms (expressions still nested)."""
+def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset(),
+          consumed_whole: bool = False) -> gast.FunctionDef:
+    """Return a copy of the user's function in core statement forms (expressions still nested).
+    With `consumed_whole`, a generator becomes the function returning the list it
+    yields (its callers consume it whole: generators.py); otherwise its yield is refused."""
     node = clone(parsed.node)
     args = node.args
     if args.vararg is not None or args.kwarg is not None:
@@ -165,6 +171,8 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.Funct
         raise parsed.unsupported(bad, "*args/**kwargs parameters", "list the parameters by name")
     if node.decorator_list:
         node.decorator_list = []
+    if consumed_whole and is_generator(node):  # its callers consume it whole
+        generator_as_list(parsed, node, namer)
     lowerer = Lowerer(parsed, namer)
     for param, cls in dicts:
         if cls == "dict":
