@@ -38,7 +38,6 @@ from tangent_src.errors import (
     ComplexValueError,
     NoDerivativeRuleError,
     TangentError,
-    UnsupportedSyntaxError,
     UserCodeError,
 )
 
