@@ -128,7 +128,7 @@ class Transform:
             return self.func.differentiable(classes)
         return guards.differentiable_target(self.func)
 
-    def differentiable(self, classes: tuple):
+    def differentiable(self, classes: tuple, **changes):
         """This transform's generated function, in the form another transform can read:
         user functions inlined (no forward/backward pairs), specialized to `classes`. It
         returns what calling the transform returns (value_and_grad: the value too); where
@@ -142,8 +142,19 @@ class Transform:
                 "the transform without it (wrt=k, no aux)")
         # generated for another transform to read: plain Python, no aux
         request = self._generation(self.target(classes), has_aux=False,
-                                   backend="python")
+                                   backend="python", **changes)
         return compiled_module(request, classes, inline=True).function
+
+    def __tangent_src_callee__(self) -> tuple:
+        """(the generated function a differentiated function calling this transform calls
+        instead, the user function it was generated from, how its result is read): the
+        general code, specialized to no shapes, differentiated again like grad(grad(f)).
+        A grad or value_and_grad gives its value too, "grad" or "value_and_grad", so the
+        caller checks the value is a scalar as calling the transform does; else None."""
+        inner = _innermost(self.func)
+        if self.kind in ("grad", "value_and_grad"):
+            return self.differentiable((), return_value=True), inner, self.kind
+        return self.differentiable(()), inner, None
 
     def compile(self, classes: tuple = ()) -> Compiled:
         request = self._generation(self.target(classes),
@@ -379,6 +390,12 @@ def value_and_grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False,
     return Transform(make_request(func, wrt, argnums=argnums, kind="value_and_grad",
                                   return_value=True, has_aux=has_aux, backend=backend),
                      verbose)
+
+
+# transforms a differentiated function may build where it is written: grad(f)(x) there calls
+# the generated code (frontend/lower/nested.py)
+grad.__tangent_src_transform__ = True
+value_and_grad.__tangent_src_transform__ = True
 
 
 def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0,

@@ -391,3 +391,109 @@ def loss_loop_writes_what_the_generator_reads(flat):
 def test_generator_that_is_not_its_list_is_a_located_refusal(f, fragment):
     assert_located_refusal(lambda: tangent_src.grad(f)(FLAT), fragment)
     assert_located_refusal(lambda: tangent_src.jvp(f, (FLAT,), (FLAT,)), fragment)
+
+
+# ============================================================ 4. derivatives taken inside
+def energy(x):
+    return np.sum(np.sin(x) * x ** 2)
+
+
+def loss_gradient_norm_penalty(x):
+    g = tangent_src.grad(energy)(x)
+    return energy(x) + 0.1 * np.sum(g ** 2)
+
+
+d_energy = tangent_src.grad(energy)
+
+
+def loss_named_gradient(x):
+    return energy(x) + 0.1 * np.sum(d_energy(x) ** 2)
+
+
+def mse(params, x, y):
+    for W, b in params:
+        x = np.tanh(x @ W + b)
+    return np.mean((x - y) ** 2)
+
+
+TARGETS = rs.randn(5, 2)
+
+
+def meta_loss_one_sgd_step(params, lr):
+    """Loss after one inner gradient step: differentiate it w.r.t. the learning rate and the
+    initial parameters."""
+    grads = tangent_src.grad(mse)(params, BATCHES[0], TARGETS)
+    stepped = []
+    for (W, b), (dW, db) in zip(params, grads):
+        stepped.append((W - lr * dW, b - lr * db))
+    print("inner loss", mse(stepped, BATCHES[0], TARGETS))
+    return mse(stepped, BATCHES[0], TARGETS)
+
+
+def input_gradient_penalty(params, x):
+    gx = tangent_src.grad(mse, wrt=1)(params, x, TARGETS)
+    return mse(params, x, TARGETS) + np.sum(gx ** 2)
+
+
+def quartic(x, a):
+    return 0.25 * x ** 4 - a * x
+
+
+def newton_root(a):
+    """Three Newton steps on quartic'(x) = 0 inside the function: value_and_grad and a
+    second derivative grad(grad(...)), all differentiated again."""
+    x = 1.0
+    for i in range(3):
+        value, slope = tangent_src.value_and_grad(quartic)(x, a)
+        curvature = tangent_src.grad(tangent_src.grad(quartic))(x, a)
+        x = x - slope / curvature
+        print("newton step", i, value)
+    return x
+
+
+@pytest.mark.parametrize("f", [loss_gradient_norm_penalty, loss_named_gradient],
+                         ids=lambda f: f.__name__)
+def test_gradient_inside_a_differentiated_function(f):
+    check_both_modes(f, (rs.randn(3),))
+
+
+def test_meta_learning_through_an_inner_gradient_step():
+    check_both_modes(meta_loss_one_sgd_step, (PARAMS, 0.3), wrt=1)
+    check_both_modes(meta_loss_one_sgd_step, (PARAMS, 0.3), wrt=0)
+
+
+def test_penalty_on_the_input_gradient():
+    check_both_modes(input_gradient_penalty, (PARAMS, BATCHES[0]), wrt=0)
+    check_both_modes(input_gradient_penalty, (PARAMS, BATCHES[0]), wrt=1)
+
+
+def test_newton_steps_with_value_and_grad_and_second_derivative():
+    check_both_modes(newton_root, (2.0,))
+
+
+def squares(x):
+    return x ** 2
+
+
+def sum_of_vector_gradient(x):
+    return np.sum(tangent_src.grad(squares)(x))
+
+
+def test_inner_gradient_of_a_vector_function_fails_as_calling_it_does():
+    x = np.ones(3)
+    with pytest.raises(tangent_src.errors.NotDifferentiableError):
+        sum_of_vector_gradient(x)
+    with pytest.raises(AssertionError, match="requires squares to return a scalar"):
+        tangent_src.grad(sum_of_vector_gradient)(x)
+
+
+def gradient_of_a_local_function(x):
+    def cube_sum(z):
+        return np.sum(z ** 3)
+    return np.sum(tangent_src.grad(cube_sum)(x))
+
+
+def test_gradient_of_a_function_made_inside_is_a_located_refusal():
+    x = rs.randn(3)
+    assert_located_refusal(lambda: tangent_src.grad(gradient_of_a_local_function)(x),
+                           "of a value computed in the function")

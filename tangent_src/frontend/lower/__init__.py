@@ -13,7 +13,7 @@ the values), hoist.py (what expressions hold that becomes statements), with_bloc
 (gradient surgery), methods.py (methods and subscripts as functions), computed.py
 (functions held in variables, tables, partial, map, operator.*), variadic.py (helpers
 with *args/**kwargs expanded at the call), generators.py (generators consumed whole, as
-the list they yield); common.py and
+the list they yield), nested.py (transforms called inside: their generated code); common.py and
 ranges.py hold what they share.
 """
 from __future__ import annotations
@@ -36,6 +36,7 @@ from .hoist import HoistLowering
 from .lambdas import LambdaLowering
 from .loops import LoopLowering
 from .methods import Methods
+from .nested import NestedTransforms
 from .returns import ReturnLowering
 from .statements import StatementLowering
 from .variadic import VariadicCalls
@@ -46,7 +47,7 @@ __all__ = ["Lowerer", "is_list_method", "lower"]
 
 class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
               HoistLowering, BlockLowering, EffectLowering, LambdaLowering, ComputedCalls,
-              VariadicCalls, GeneratorCalls):
+              VariadicCalls, GeneratorCalls, NestedTransforms):
     """Rewrites one function body into core-language statement forms."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):

@@ -115,8 +115,8 @@ class ComputedCalls:
             spec = self.function_spec(node.iter)
             if spec is not None and spec[0] == "table":
                 return self.unroll(node, spec)
-        pre = self.hoist_starred_calls(node)
-        if pre:  # `g(*f(x))`: `packed = f(x)` first, then the statement reads its items
+        pre = self.hoist_starred_calls(node) + self.hoist_transform_calls(node)
+        if pre:  # `g(*f(x))`, `grad(f)(x)`: computed first, the statement reads the result
             return self.block(pre) + self.stmt(node)
         _CallRewriter(self).visit(node)
         return None
