@@ -181,10 +181,11 @@ class Transform:
         args = self._bound + guards.real_scalars(args)
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
-            # a function argument is specialized on (the code calls it by name): by identity
+            # a function argument is specialized on (the code calls it by name): by identity;
+            # a string by value (a key of a table of functions: acts[name](z))
             key = tuple((a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
                         if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
-                        else type(a) for a in args)
+                        else ("string", a) if type(a) is str else type(a) for a in args)
             fast = self._fast.get(key)
             if fast is not None:
                 compiled, split = fast

@@ -497,3 +497,78 @@ def test_gradient_of_a_function_made_inside_is_a_located_refusal():
     x = rs.randn(3)
     assert_located_refusal(lambda: tangent_src.grad(gradient_of_a_local_function)(x),
                            "of a value computed in the function")
+
+
+# ============================================================ 5. tables of functions, run-time key
+def relu(z):
+    return np.maximum(z, 0.0)
+
+
+def softplus(z):
+    return np.log1p(np.exp(z))
+
+
+ACTIVATIONS = {"tanh": np.tanh, "softplus": softplus, "sin": np.sin}
+
+
+def net_local_table(params, x, activation):
+    acts = {"tanh": np.tanh, "softplus": softplus, "sin": np.sin}
+    for W, b in params:
+        x = acts[activation](x @ W + b)
+    return np.sum(x ** 2)
+
+
+def net_module_table(params, x, activation):
+    for i, (W, b) in enumerate(params):
+        print("layer", i, activation)
+        x = ACTIVATIONS[activation](x @ W + b)
+    return np.sum(x ** 2)
+
+
+def dense(W, b, x, activation="tanh"):
+    acts = {"tanh": np.tanh, "sin": np.sin}
+    return acts[activation](x @ W + b)
+
+
+def net_string_passed_to_helper(params, x):
+    h = dense(params[0][0], params[0][1], x, "sin")
+    return np.sum(dense(params[1][0], params[1][1], h) ** 2)
+
+
+@pytest.mark.parametrize("f", [net_local_table, net_module_table], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "sin"])
+def test_table_of_functions_keyed_by_an_argument_string(f, activation):
+    check_both_modes(f, (PARAMS, BATCHES[0], activation))
+
+
+def test_one_transform_called_with_different_strings_specializes_on_each():
+    df = tangent_src.grad(net_local_table)
+    for activation in ["tanh", "sin", "tanh", "softplus"]:
+        np.testing.assert_allclose(
+            flat(df(PARAMS, BATCHES[0], activation)),
+            fd_gradient(net_local_table, (PARAMS, BATCHES[0], activation), 0),
+            rtol=RTOL, atol=ATOL, err_msg=activation)
+
+
+def test_string_key_passed_to_a_helper():
+    check_both_modes(net_string_passed_to_helper, (PARAMS, BATCHES[0]))
+
+
+def test_module_table_changed_after_differentiating():
+    df = tangent_src.grad(net_module_table)
+    df(PARAMS, BATCHES[0], "sin")
+    old = ACTIVATIONS["sin"]
+    ACTIVATIONS["sin"] = np.cos
+    try:
+        np.testing.assert_allclose(
+            flat(df(PARAMS, BATCHES[0], "sin")),
+            fd_gradient(net_module_table, (PARAMS, BATCHES[0], "sin"), 0),
+            rtol=RTOL, atol=ATOL)
+    finally:
+        ACTIVATIONS["sin"] = old
+
+
+def test_key_the_table_does_not_hold_is_a_located_refusal():
+    for f in [net_local_table, net_module_table]:
+        assert_located_refusal(lambda f=f: tangent_src.grad(f)(PARAMS, BATCHES[0], "elu"),
+                               "elu" if f is net_module_table else "key of a table")

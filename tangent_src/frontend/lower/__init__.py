@@ -64,6 +64,7 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         self.dicts: set = set()           # parameters known (at this call) to be dicts
         self.objects: dict = {}           # parameter -> its class (for method calls)
         self.functions: dict = {}         # parameter -> the function passed in it
+        self.strings: dict = {}           # parameter -> the string passed in it
         self.inlining: list = []          # the local functions being expanded (no recursion)
         self.branch_functions: dict = {}  # nested function defined in an if-branch -> the if
         self.factories: dict = {}         # user function -> its ParsedFunction, or None
@@ -180,6 +181,8 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset(),
             lowerer.dicts.add(param)
         elif cls[0] == "object":
             lowerer.objects[param] = cls[1]
+        elif cls[0] == "string":
+            lowerer.strings[param] = cls[1]
         else:
             lowerer.functions[param] = cls[1]
     body = lowerer.block(lowerer.lift_loop_returns(node.body))

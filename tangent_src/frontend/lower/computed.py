@@ -18,6 +18,7 @@ import gast
 
 from ...core import build
 from ...core.walk import clone, walk
+from ..bindings import FixedRef, Guard, ItemRef
 from ..source import is_user_function
 from .common import contains, located
 
@@ -121,6 +122,44 @@ class ComputedCalls:
         _CallRewriter(self).visit(node)
         return None
 
+    def known_key(self, expr):
+        """The key `expr` is when the lowering knows it: a constant, or a string argument
+        the function never rebinds (its value is part of the specialization, as a
+        function-valued argument is); else None."""
+        if isinstance(expr, gast.Constant):
+            return expr.value
+        if isinstance(expr, gast.Name) and expr.id in self.strings and not any(
+                isinstance(n, gast.Name) and n.id == expr.id and
+                isinstance(n.ctx, (gast.Store, gast.Del)) for n in walk(self.parsed.node)):
+            return self.strings[expr.id]
+        return None
+
+    def global_table_item(self, func):
+        """`ACTS[key](z)` with ACTS a module-level dict (or list/tuple) of functions and
+        the key known (known_key): the spec of a call of that function, bound to a fixed
+        name and guarded (the table still holding it there); None otherwise."""
+        key = self.known_key(func.slice)
+        dotted = build.dotted(func.value) if isinstance(func.value, (gast.Name,
+                                                                     gast.Attribute)) else None
+        if key is None or not dotted or dotted.split(".")[0] in self.locals:
+            return None
+        table = self.resolve_dotted(func.value)
+        if not isinstance(table, (dict, list, tuple)):
+            return None
+        try:
+            value = table[key]
+        except (KeyError, IndexError, TypeError):
+            raise self.parsed.unsupported(func, f"key {key!r}, which {dotted} does not hold",
+                                          f"use one of the keys of {dotted}") from None
+        if not _is_function(value):
+            return None
+        name = self.namer.fresh(getattr(value, "__name__", "table_item"))
+        self.namer.reserve(name)
+        self.parsed.fixed[name] = FixedRef(value, f"{dotted}[{key!r}]")
+        self.parsed.namespace[name] = value
+        self.parsed.guards.append(Guard(ItemRef(table, key), value))  # ACTS[key] = other
+        return ("call", located(build.name(name), func), [], [])
+
     def unroll(self, node, spec) -> list:
         """`for f in [g, h]: body` -> body with f = g, then body with f = h."""
         if node.orelse or contains(node.body, (gast.Break, gast.Continue),
@@ -204,12 +243,14 @@ class _CallRewriter(gast.NodeTransformer):
         if isinstance(func, gast.Name) and func.id in low.aliases:
             spec = low.aliases[func.id]
         elif isinstance(func, gast.Subscript) and isinstance(func.value, gast.Name) and \
-                func.value.id in low.aliases and isinstance(func.slice, gast.Constant):
+                func.value.id in low.aliases and low.known_key(func.slice) is not None:
             table = low.aliases[func.value.id]
-            spec = table[1].get(func.slice.value) if table[0] == "table" else None
+            spec = table[1].get(low.known_key(func.slice)) if table[0] == "table" else None
             if spec is None:
                 raise low.parsed.unsupported(func, "this key of a table of functions",
                                              "use one of the keys the table was built with")
+        if spec is None and isinstance(func, gast.Subscript):
+            spec = low.global_table_item(func)
         if spec is not None and spec[0] == "call":
             return self.visit(self.spec_call(spec, node))
         target = self.target(node)
