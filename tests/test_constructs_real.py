@@ -577,8 +577,8 @@ def test_key_the_table_does_not_hold_is_a_located_refusal():
 # ============================================================ standalone modules (the CLI's output)
 @pytest.mark.parametrize("f, args", [
     (loss_gradient_norm_penalty, (np.array([0.3, -1.2, 0.8]),)), (newton_root, (2.0,)),
-    (mixture_zip_star, (MIXTURE, DATA)), (loss_sum_map_lambda, (PARAMS, BATCHES)),
-    (mlp_generator_loop, (FLAT, INPUTS))], ids=lambda v: getattr(v, "__name__", ""))
+    (mixture_zip_star, (MIXTURE, DATA)), (mlp_generator_loop, (FLAT, INPUTS))],
+    ids=lambda v: getattr(v, "__name__", ""))
 def test_standalone_module_runs_without_tangent_src_state(f, args):
     namespace: dict = {}
     exec(compile(tangent_src.standalone_source(f), "<standalone>", "exec"), namespace)
