@@ -584,3 +584,64 @@ def test_standalone_module_runs_without_tangent_src_state(f, args):
     exec(compile(tangent_src.standalone_source(f), "<standalone>", "exec"), namespace)
     np.testing.assert_allclose(flat(namespace["d" + f.__name__](*args)),
                                fd_gradient(f, args, 0), rtol=RTOL, atol=ATOL)
+
+
+# ============================================================ 6. recursion bounded by a literal
+def power(x, n):
+    return 1.0 if n == 0 else x * power(x, n - 1)
+
+
+def smooth(x, depth):
+    """Recursion written with if statements and a print on the way down."""
+    if depth == 0:
+        return np.sum(x)
+    print("depth", depth)
+    return smooth(np.tanh(x) + 0.1 * x, depth - 1) + np.mean(x ** 2)
+
+
+def fib_mix(x, n):
+    """Two recursive calls per level: f(n - 1) and f(n - 2)."""
+    if n < 2:
+        return np.sin(x) if n == 1 else x
+    return fib_mix(x, n - 1) * 0.5 + np.cos(fib_mix(x, n - 2))
+
+
+def loss_power(x):
+    return np.sum(power(x, 3)) + np.sum(power(x, n=1))
+
+
+def loss_smooth(x):
+    return smooth(x, 3)
+
+
+def loss_fib(x):
+    return np.sum(fib_mix(x, 5))
+
+
+@pytest.mark.parametrize("f", [loss_power, loss_smooth, loss_fib], ids=lambda f: f.__name__)
+def test_recursion_bounded_by_an_integer_literal(f):
+    check_both_modes(f, (rs.randn(3),))
+
+
+def loss_power_of_argument(x, k):
+    return np.sum(power(x, k))
+
+
+def count_up(x, n):
+    if n > 100000:
+        return x
+    return count_up(x, n + 1)
+
+
+def loss_recursion_that_does_not_end_soon(x):
+    return np.sum(count_up(x, 0))
+
+
+def test_recursion_not_bounded_by_the_source_is_a_located_refusal():
+    x = rs.randn(3)
+    for run in [lambda: tangent_src.grad(loss_power_of_argument)(x, 3),
+                lambda: tangent_src.jvp(loss_power_of_argument, (x, 3), (x, None))]:
+        with pytest.raises(UnsupportedSyntaxError, match="recursion"):
+            run()
+    assert_located_refusal(lambda: tangent_src.grad(loss_recursion_that_does_not_end_soon)(x),
+                           "recursion deeper than")

@@ -13,7 +13,8 @@ the values), hoist.py (what expressions hold that becomes statements), with_bloc
 (gradient surgery), methods.py (methods and subscripts as functions), computed.py
 (functions held in variables, tables, partial, map, operator.*), variadic.py (helpers
 with *args/**kwargs expanded at the call), generators.py (generators consumed whole, as
-the list they yield), nested.py (transforms called inside: their generated code); common.py and
+the list they yield), nested.py (transforms called inside: their generated code),
+recursion.py (recursion bounded by an integer literal, expanded); common.py and
 ranges.py hold what they share.
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .lambdas import LambdaLowering
 from .loops import LoopLowering
 from .methods import Methods
 from .nested import NestedTransforms
+from .recursion import BoundedRecursion
 from .returns import ReturnLowering
 from .statements import StatementLowering
 from .variadic import VariadicCalls
@@ -47,7 +49,7 @@ __all__ = ["Lowerer", "is_list_method", "lower"]
 
 class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
               HoistLowering, BlockLowering, EffectLowering, LambdaLowering, ComputedCalls,
-              VariadicCalls, GeneratorCalls, NestedTransforms):
+              VariadicCalls, GeneratorCalls, NestedTransforms, BoundedRecursion):
     """Rewrites one function body into core-language statement forms."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):

@@ -26,6 +26,7 @@ from ...errors import TangentError
 from ..bindings import FunctionGuard
 from ..source import is_user_function, parse_function
 from .common import located
+from .recursion import substitute_integers
 
 
 class VariadicCalls:
@@ -102,11 +103,13 @@ class VariadicCalls:
                 lengths.add(len(value.elts))
         return lengths.pop() if returns and len(lengths) == 1 else None
 
-    def expand_variadic(self, call):
-        """(statements, result name) of the callee's body expanded at `call`."""
-        callee = self.variadic_callee(call)
+    def expand_variadic(self, call, bounded: bool = False):
+        """(statements, result name) of the callee's body expanded at `call`; `bounded`:
+        a level of a bounded recursion (recursion.py), its integer literals substituted."""
+        callee = self.variadic_callee(call) if not bounded else self.parsed_callee(
+            self.recursive_callee(call))
         node = callee.node
-        if callee.func in self.inlining:
+        if callee.func in self.inlining and not bounded:
             raise self.parsed.unsupported(call, f"recursive function '{node.name}'",
                                           "write the recursion as a loop")
         if any(isinstance(a, gast.Starred) for a in call.args):
@@ -127,15 +130,29 @@ class VariadicCalls:
         free = sorted({n.id for n in walk(node) if isinstance(n, gast.Name)
                        and n.id not in own and n.id in callee.namespace})
         mapping.update(callee.adopt_into(self.parsed, free, self.locals, self.namer))
-        self.locals |= set(mapping.values())
-        defaults = _default_nodes(args)
-        stmts = []
+        self.locals |= set(mapping.values()) - ({mapping.get(node.name)} if bounded else set())
+        defaults = _default_nodes(args)  # (bounded: the function's own name stays global)
+        stmts, integers = [], {}
         for p, param in sig.parameters.items():
             value = self.bound_value(param, bound.arguments, defaults.get(p), call, mapping)
+            if bounded and isinstance(value, gast.Constant) and type(value.value) is int \
+                    and p not in own - set(names):  # never rebound: the literal itself
+                integers[mapping[p]] = value.value
+                continue
             stmts.append(located(build.assign(mapping[p], value), call))
         body = [_Rename(mapping, call).visit(clone(s)) for s in node.body]
+        if integers:
+            body = substitute_integers(body, integers)
         lowered, result = self.expand_body(body, node.name, callee.func, call)
         return self.block(stmts) + lowered, result
+
+    def parsed_callee(self, func):
+        """The parsed source of user function `func` (cached; its code guarded)."""
+        cache = self.__dict__.setdefault("_variadic", {})
+        if func not in cache:
+            cache[func] = parse_function(func)
+            self.parsed.guards.append(FunctionGuard(func))  # its code changing: stale
+        return cache[func]
 
     def bound_value(self, param, arguments: dict, default, call, mapping):
         """The expression parameter `param` takes at this call."""
