@@ -26,6 +26,7 @@ from ...errors import TangentError
 from ..bindings import FunctionGuard
 from ..source import is_user_function, parse_function
 from .common import located
+from .generators import own_nodes
 from .recursion import substitute_integers
 
 
@@ -47,11 +48,7 @@ class VariadicCalls:
         code = func.__code__
         if not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
             return None
-        cache = self.__dict__.setdefault("_variadic", {})
-        if func not in cache:
-            cache[func] = parse_function(func)
-            self.parsed.guards.append(FunctionGuard(func))  # its code changing: stale
-        return cache[func]
+        return self.parsed_callee(func)
 
     def hoist_starred_calls(self, node) -> list:
         """`packed = f(x)` statements for the starred calls of fixed result length in the
@@ -91,7 +88,7 @@ class VariadicCalls:
                 return None  # reported where the call is differentiated
             self.parsed.guards.append(FunctionGuard(callee))  # its code changing: stale
         returns, lengths = [], set()
-        for sub in _own_nodes(node):
+        for sub in own_nodes(node.body):
             if isinstance(sub, (gast.Yield, gast.YieldFrom)):
                 return None
             if isinstance(sub, gast.Return):
@@ -175,28 +172,17 @@ class VariadicCalls:
         return _Rename(mapping, call).visit(clone(default))
 
 
-def _own_nodes(func):
-    """The nodes of a function's body, not those of the functions and lambdas it holds."""
-    todo = list(func.body)
-    while todo:
-        node = todo.pop()
-        yield node
-        if not isinstance(node, (gast.FunctionDef, gast.Lambda, gast.ClassDef)):
-            todo.extend(gast.iter_child_nodes(node))
-
-
 def _starred_evaluated(expr):
     """The starred calls an expression evaluates exactly once when it is evaluated (not
-    those under a lambda, comprehension, conditional expression or and/or)."""
-    todo = [expr]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
-                             gast.GeneratorExp, gast.IfExp, gast.BoolOp)):
-            continue
-        if isinstance(node, gast.Starred) and isinstance(node.value, gast.Call):
-            yield node
-        todo.extend(gast.iter_child_nodes(node))
+    those under a lambda, comprehension, conditional expression or and/or), in source
+    order."""
+    if isinstance(expr, (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
+                         gast.GeneratorExp, gast.IfExp, gast.BoolOp)):
+        return
+    if isinstance(expr, gast.Starred) and isinstance(expr.value, gast.Call):
+        yield expr
+    for child in gast.iter_child_nodes(expr):
+        yield from _starred_evaluated(child)
 
 
 def _default_nodes(args) -> dict:
