@@ -292,6 +292,18 @@ def mlp_generator_listed(flat, x):
     return np.sum(h) + np.sum(layers[0][0])
 
 
+def layer_norms_generator(flat, shapes):
+    for W, b in unpack_layers(flat, shapes):
+        yield np.sum(W ** 2) + np.sum(b ** 2)
+
+
+def mlp_generator_summed(flat, x):
+    """sum(...) and tuple(...) of generators, one generator iterating another."""
+    layers = tuple(unpack_layers(flat, SHAPES))
+    h = np.tanh(x @ layers[0][0] + layers[0][1])
+    return np.sum(h) + 0.1 * sum(layer_norms_generator(flat, SHAPES))
+
+
 def make_bnn(shapes):
     """The autograd bayesian_neural_net style: the generator is a closure of a factory."""
     def unpack(weights):
@@ -329,7 +341,8 @@ def net_over_scaled_layers(params, x):
 
 
 @pytest.mark.parametrize("f", [mlp_generator_loop, mlp_generator_enumerate_print,
-                               mlp_generator_listed, bnn_loss], ids=lambda f: f.__name__)
+                               mlp_generator_listed, mlp_generator_summed, bnn_loss],
+                         ids=lambda f: f.__name__)
 def test_generator_consumed_by_a_loop(f):
     check_both_modes(f, (FLAT, INPUTS))
 

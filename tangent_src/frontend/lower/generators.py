@@ -16,7 +16,7 @@ arrays, attributes or containers it did not create, no `global`/`nonlocal`), (3)
 finite by construction (`for` loops only: no `while`, no `return` in the middle), and
 (4) be called only where it is consumed whole: the iterable of a `for` loop (or an
 argument of its `enumerate`/`zip`) whose body writes nothing in place into the call's
-arguments, or the argument of `list(...)`.
+arguments, or the argument of `list(...)`, `tuple(...)` or `sum(...)`.
 Anything else is refused where it is written.
 """
 from __future__ import annotations
@@ -30,6 +30,8 @@ from ...core.walk import walk
 from .common import SCOPES, located
 
 _HINT = "return a list of the values instead of yielding them"
+# builtins that consume their first argument whole (name -> how many arguments they take)
+_CONSUMERS = {"list": 1, "tuple": 1, "sum": 2}
 
 
 def own_nodes(stmts):
@@ -138,11 +140,12 @@ class GeneratorCalls:
     def check_generator_calls(self, node) -> None:
         """Refuse a call of a user generator function in `node` other than as the iterable
         of a `for` loop (or an argument of its `enumerate`/`zip`) that writes nothing in
-        place into the call's arguments, or as the argument of `list(...)`."""
+        place into the call's arguments, or as the argument of `list(...)`, `tuple(...)`
+        or `sum(...)`."""
         whole = {id(sub.args[0]) for sub in walk(node) if isinstance(sub, gast.Call) and
-                 len(sub.args) == 1 and not sub.keywords and
-                 isinstance(sub.func, gast.Name) and sub.func.id == "list" and
-                 "list" not in self.locals}
+                 sub.args and not sub.keywords and isinstance(sub.func, gast.Name) and
+                 sub.func.id in _CONSUMERS and sub.func.id not in self.locals and
+                 len(sub.args) <= _CONSUMERS[sub.func.id]}
         looped = [node.iter] if isinstance(node, gast.For) else []
         if looped and isinstance(node.iter, gast.Call) and isinstance(node.iter.func, gast.Name) \
                 and node.iter.func.id in ("enumerate", "zip") and \
@@ -154,7 +157,7 @@ class GeneratorCalls:
             elif id(call) not in whole:
                 raise self.parsed.unsupported(
                     call, f"calling the generator function '{build.dotted(call.func)}' "
-                    "other than in a for loop or list(...)",
+                    "other than in a for loop, list(...), tuple(...) or sum(...)",
                     "iterate it with for, or make it return a list")
 
     def _check_loop_writes(self, loop, call) -> None:
