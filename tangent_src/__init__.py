@@ -1,9 +1,10 @@
 """tangent_src: source-to-source automatic differentiation for Python and NumPy."""
 from . import errors
-from .api import autodiff, clear_cache, grad, source, standalone_source, value_and_grad
+from .api import autodiff, clear_cache, grad, source, value_and_grad
 from .derivatives import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
 from .pytrees import elementwise_grad, ravel_pytree
 from .rules.registry import adjoint, d, nondifferentiable, tangent
+from .standalone import standalone_source
 from .surgery import checkpoint, insert_grad_of, stop_gradient
 from .testing import check_grads
 

@@ -22,12 +22,9 @@ from .compiled import (
     compiled_module,
     is_cached,
 )
-from .compiler import ModuleBuilder
 from .display import Displayed
 from .dtypes import dtype_plan, restore
 from .errors import InvalidArgumentTypeError, NotDifferentiableError
-from .gcpause import pauses_gc
-from .pipeline import Options
 from .request import Request, make_request
 from .tracebacks import generation_errors_short
 from .values import arg_classes, is_number, not_differentiable
@@ -133,7 +130,7 @@ class Transform(Displayed):
         return guards.differentiable_target(self.func)
 
     @generation_errors_short
-    def differentiable(self, classes: tuple):
+    def differentiable(self, classes: tuple, **changes):
         """This transform's generated function, in the form another transform can read:
         user functions inlined (no forward/backward pairs), specialized to `classes`. It
         returns what calling the transform returns (value_and_grad: the value too); where
@@ -147,8 +144,19 @@ class Transform(Displayed):
                 "the transform without it (wrt=k, no aux)")
         # generated for another transform to read: plain Python, no aux
         request = self._generation(self.target(classes), has_aux=False,
-                                   backend="python")
+                                   backend="python", **changes)
         return compiled_module(request, classes, inline=True).function
+
+    def __tangent_src_callee__(self) -> tuple:
+        """(the generated function a differentiated function calling this transform calls
+        instead, the user function it was generated from, how its result is read): the
+        general code, specialized to no shapes, differentiated again like grad(grad(f)).
+        A grad or value_and_grad gives its value too, "grad" or "value_and_grad", so the
+        caller checks the value is a scalar as calling the transform does; else None."""
+        inner = _innermost(self.func)
+        if self.kind in ("grad", "value_and_grad"):
+            return self.differentiable((), return_value=True), inner, self.kind
+        return self.differentiable(()), inner, None
 
     @generation_errors_short
     def compile(self, classes: tuple = ()) -> Compiled:
@@ -176,10 +184,11 @@ class Transform(Displayed):
         args = self._bound + guards.real_scalars(args)
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
-            # a function argument is specialized on (the code calls it by name): by identity
+            # a function argument is specialized on (the code calls it by name): by identity;
+            # a string by value (a key of a table of functions: acts[name](z))
             key = tuple((a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
                         if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
-                        else type(a) for a in args)
+                        else ("string", a) if type(a) is str else type(a) for a in args)
             fast = self._fast.get(key)
             if fast is not None:
                 compiled, split, plan = fast
@@ -400,6 +409,12 @@ def value_and_grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False,
                      verbose)
 
 
+# transforms a differentiated function may build where it is written: grad(f)(x) there calls
+# the generated code (frontend/lower/nested.py)
+grad.__tangent_src_transform__ = True
+value_and_grad.__tangent_src_transform__ = True
+
+
 def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0,
              backend: str = "python"):
     """The generated derivative function itself.
@@ -422,32 +437,3 @@ def source(df, *example_args, **example_kwargs) -> str:
         return df.source
     raise InvalidArgumentTypeError(
         f"source() takes a function returned by grad(), got {type(df).__name__}")
-
-
-def standalone_request(func, wrt=0, mode: str = "reverse", order: int = 1,
-                       numba: bool = False) -> Request:
-    """The request `standalone_source` (and the command line) builds: `numba=True` is the
-    numba back end, as `backend="numba"` is for grad."""
-    return make_request(func, wrt, kind=mode, mode=mode, order=order,
-                        backend="numba" if numba else "python")
-
-
-@generation_errors_short
-@pauses_gc  # generating code: see gcpause
-def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse",
-                      order: int = 1, numba: bool = False) -> str:
-    """A complete module defining the derivative of `func`, runnable without tangent_src.
-
-    order > 1 differentiates the generated derivative again (the same `wrt` each time),
-    e.g. order=2 with mode="reverse" gives d/dx of the gradient of a scalar function.
-    numba=True decorates the generated functions with numba.njit."""
-    request = standalone_request(func, wrt, mode, order, numba)
-    func = guards.differentiable_target(func)
-    for _ in range(order - 1):  # each time the generated derivative, as plain Python
-        func = compiled_module(request.with_func(func, backend="python"), inline=True).function
-    builder = ModuleBuilder(options=Options(optimize=request.optimize))
-    if mode == "reverse":
-        main = builder.gradient(func, request.wrt, name=name)
-    else:
-        main = builder.tangent(func, request.wrt, name=name)
-    return builder.source(main, standalone=True, numba=request.backend == "numba")

@@ -218,7 +218,7 @@ def check_name(name: str | None) -> None:
 def check_request(func, wrt, mode: str, order: int, numba: bool) -> None:
     """Validate the options as the library does (the same `Request`, the same errors),
     before anything is compiled."""
-    from tangent_src.api import standalone_request
+    from tangent_src.standalone import standalone_request
     try:
         standalone_request(func, wrt, mode, order, numba)
     except RequestError as exc:

@@ -74,6 +74,7 @@ class ModuleBuilder(ModuleAssembly):
     options: Options = field(default_factory=Options)  # optimizer on/off, inlining
     renamed: dict = field(default_factory=dict)  # generated name -> the user's name
     namers: list = field(default_factory=list)  # of the functions being generated
+    root: object = None  # the function asked for (front-ended first); the rest are callees
     _bindings: dict | None = None
 
     def _recursion(self, func):
@@ -93,7 +94,9 @@ class ModuleBuilder(ModuleAssembly):
             # helper cumsum_t that the derivative calls
             namer = Namer(all_names(parsed.node) | set(self.module_names) | set(dir(builtins))
                           | set(parsed.namespace) | set(emit.runtime.HELPERS))
-            core, sites = front_end(parsed, namer, dicts)
+            if self.root is None:
+                self.root = func
+            core, sites = front_end(parsed, namer, dicts, callee=func is not self.root)
             if self.options.inline:
                 from .frontend.source import is_user_function
                 *body, ret = core.body

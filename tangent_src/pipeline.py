@@ -66,11 +66,13 @@ class Options:
     inline: bool = False  # inline user functions: for generated code differentiated again
 
 
-def front_end(parsed: ParsedFunction, namer: Namer, dicts: frozenset) -> tuple:
+def front_end(parsed: ParsedFunction, namer: Namer, dicts: frozenset,
+              callee: bool = False) -> tuple:
     """source -> aliases -> lower -> anf: (core function, the in-place write sites that
-    later stages decide on). `dicts` names the parameters known to be dicts."""
+    later stages decide on). `dicts` names the parameters known to be dicts; a `callee`
+    (not the function asked for) that is a generator is lowered to the list it yields."""
     sites = check_aliased_writes(parsed, parsed.node)
-    lowered = lower(parsed, namer, dicts)
+    lowered = lower(parsed, namer, dicts, consumed_whole=callee)
     return to_anf(parsed, lowered, namer), sites
 
 

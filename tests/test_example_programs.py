@@ -38,7 +38,6 @@ from tangent_src.errors import (
     ComplexValueError,
     NoDerivativeRuleError,
     TangentError,
-    UnsupportedSyntaxError,
     UserCodeError,
 )
 
@@ -1294,14 +1293,6 @@ PROGRAMS.append(Program("complex_phase_rotation", phase_rotation,
 
 # Programs tangent_src refuses, with the error class (and a fragment of the message).
 REFUSED: dict[str, tuple[type, str]] = {
-    # for W, b in unpack_layers(weights), a generator function
-    "bayesian_neural_net_elbo": (UnsupportedSyntaxError, "iterating over unpack_layers"),
-    # zip(*unpack_gmm_params(params)): a starred call's result, of a length the source
-    # does not fix
-    "gmm_mvn_logpdf": (UnsupportedSyntaxError, "starred argument of unknown length"),
-    "gmm_mvn_by_hand_zip_star": (UnsupportedSyntaxError, "starred argument of unknown length"),
-    # sum(map(lambda seq: ..., sequences))
-    "hmm_normalized_sequences_map_lambda": (UnsupportedSyntaxError, "Lambda"),
     # complex intermediate values: np.fft has no rules
     "fft_spectral_energy": (NoDerivativeRuleError, "np.fft.fft"),
     # z * np.exp(1j * theta): complex arithmetic on a differentiated value

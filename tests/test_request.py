@@ -403,8 +403,8 @@ def test_public_entry_points_validate_mode_backend_and_order_there():
 
 
 def test_numba_flag_of_standalone_source_is_the_numba_backend():
-    assert tangent_src.api.standalone_request(layer_loss, numba=True).backend == "numba"
-    assert tangent_src.api.standalone_request(layer_loss).backend == "python"
+    assert tangent_src.standalone.standalone_request(layer_loss, numba=True).backend == "numba"
+    assert tangent_src.standalone.standalone_request(layer_loss).backend == "python"
 
 
 def test_optimizer_switch_is_a_field_and_part_of_the_cache_key(monkeypatch):

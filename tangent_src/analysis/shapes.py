@@ -58,9 +58,10 @@ def is_object(cls) -> bool:
 
 
 def is_binding(cls) -> bool:
-    """A class that the front end uses: a dict, an object (methods) or a function value."""
+    """A class that the front end uses: a dict, an object (methods), a function value or a
+    string (the key of a table of functions: `acts[name](z)`)."""
     return cls == DICT or (isinstance(cls, tuple) and len(cls) == 2 and
-                           cls[0] in ("object", "function"))
+                           cls[0] in ("object", "function", "string"))
 
 
 # What a function-valued argument can be: a user function (differentiated from its
@@ -75,16 +76,18 @@ def is_function_value(value) -> bool:
 
 
 def default_function_classes(func, given) -> tuple:
-    """The classes of `func`'s parameters a call leaves to a function-valued default
-    (`nonlinearity=np.tanh`): the callee is specialized to that function, as it is when
-    the caller passes one (the top-level call applies defaults the same way)."""
+    """The classes of `func`'s parameters a call leaves to a function-valued or string
+    default (`nonlinearity=np.tanh`, `act="tanh"`): the callee is specialized to that
+    value, as it is when the caller passes one (the top-level call applies defaults the
+    same way)."""
     import inspect
     try:
         params = inspect.signature(func).parameters
     except (TypeError, ValueError):
         return ()
-    return tuple((p, ("function", param.default)) for p, param in params.items()
-                 if p not in given and is_function_value(param.default))
+    return tuple((p, shape_class(param.default)) for p, param in params.items()
+                 if p not in given and (is_function_value(param.default) or
+                                        type(param.default) is str))
 
 
 def shape_class(value):
@@ -97,6 +100,8 @@ def shape_class(value):
         return TREE
     if is_function_value(value):
         return ("function", value)  # calls of this argument go to this function
+    if type(value) is str:
+        return ("string", value)  # a key of a table of functions: specialized on it
     if hasattr(value, "__dict__") and not isinstance(value, np.ndarray) and \
             not callable(value):
         return ("object", type(value))  # its methods are those of this class

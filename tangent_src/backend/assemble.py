@@ -50,6 +50,9 @@ class ModuleAssembly:
                 if name in defined:
                     continue
                 ref = fn.parsed.ref(name)
+                if ref is not None and name in emit.runtime.HELPERS and ref.available() and \
+                        ref.read() is getattr(emit.runtime, name):
+                    ref = None  # generated code (a transform called inside) reading a helper
                 if ref is None and hasattr(builtins, name) and out.get(name) is not None:
                     ref = FixedRef(getattr(builtins, name))  # a builtin the module shadows
                 if name not in out:

@@ -164,6 +164,24 @@ class AttrRef(Ref):
         return ("attr", id(self.owner), self.name)
 
 
+class ItemRef(Ref):
+    """Item `key` of a fixed container (a module-level table of functions, ACTS["tanh"])."""
+
+    kind = "item"
+
+    def __init__(self, owner, key):
+        self.owner, self.key = owner, key
+
+    def read(self):
+        try:
+            return self.owner[self.key]
+        except (KeyError, IndexError, TypeError):
+            raise KeyError(self.key) from None
+
+    def identity(self) -> tuple:
+        return ("item", id(self.owner), self.key)
+
+
 # -- guards: what generated code was specialized on ---------------------------------------
 def _same(a, b) -> bool:
     """Identity, except that a bound method is the same when its function and object are

@@ -163,6 +163,8 @@ class SharedQueries:
         for p, v in bound.arguments.items():
             cls = self.call_class(v)
             dotted = build.dotted(v) if isinstance(v, (gast.Name, gast.Attribute)) else None
+            if isinstance(v, gast.Constant) and type(v.value) is str:
+                cls = ("string", v.value)  # layer(x, "tanh"): the callee's table key
             if cls is None and dotted and dotted.split(".")[0] not in local:
                 value = lookup(self.parsed, v)
                 if is_function_value(value):

@@ -12,7 +12,9 @@ or passed to user functions), effects.py (print, logging, assert: side effects r
 the values), hoist.py (what expressions hold that becomes statements), with_blocks.py
 (gradient surgery), methods.py (methods and subscripts as functions), computed.py
 (functions held in variables, tables, partial, map, operator.*), variadic.py (helpers
-with *args/**kwargs expanded at the call); common.py and
+with *args/**kwargs expanded at the call), generators.py (generators consumed whole, as
+the list they yield), nested.py (transforms called inside: their generated code),
+recursion.py (recursion bounded by an integer literal, expanded); common.py and
 ranges.py hold what they share.
 """
 from __future__ import annotations
@@ -30,10 +32,13 @@ from .common import UNSUPPORTED, is_dotted_name, is_list_method, located
 from .computed import ComputedCalls
 from .effects import EffectLowering
 from .functions import FunctionLowering
+from .generators import GeneratorCalls, generator_as_list, is_generator
 from .hoist import HoistLowering
 from .lambdas import LambdaLowering
 from .loops import LoopLowering
 from .methods import Methods
+from .nested import NestedTransforms
+from .recursion import BoundedRecursion
 from .returns import ReturnLowering
 from .statements import StatementLowering
 from .variadic import VariadicCalls
@@ -44,7 +49,7 @@ __all__ = ["Lowerer", "is_list_method", "lower"]
 
 class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
               HoistLowering, BlockLowering, EffectLowering, LambdaLowering, ComputedCalls,
-              VariadicCalls):
+              VariadicCalls, GeneratorCalls, NestedTransforms, BoundedRecursion):
     """Rewrites one function body into core-language statement forms."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):
@@ -61,6 +66,7 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         self.dicts: set = set()           # parameters known (at this call) to be dicts
         self.objects: dict = {}           # parameter -> its class (for method calls)
         self.functions: dict = {}         # parameter -> the function passed in it
+        self.strings: dict = {}           # parameter -> the string passed in it
         self.inlining: list = []          # the local functions being expanded (no recursion)
         self.branch_functions: dict = {}  # nested function defined in an if-branch -> the if
         self.factories: dict = {}         # user function -> its ParsedFunction, or None
@@ -115,6 +121,7 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         expression holds, then dispatch to the stmt_<Kind> method of its part."""
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
             return self._stmt(node)
+        self.check_generator_calls(node)
         split = self.split_lambda_tuple(node)
         if split is not None:
             return split
@@ -156,8 +163,11 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         return method(node)
 
 
-def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.FunctionDef:
-    """Return a copy of the user's function in core statement forms (expressions still nested)."""
+def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset(),
+          consumed_whole: bool = False) -> gast.FunctionDef:
+    """Return a copy of the user's function in core statement forms (expressions still nested).
+    With `consumed_whole`, a generator becomes the function returning the list it
+    yields (its callers consume it whole: generators.py); otherwise its yield is refused."""
     node = clone(parsed.node)
     args = node.args
     if args.vararg is not None or args.kwarg is not None:
@@ -165,12 +175,16 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset()) -> gast.Funct
         raise parsed.unsupported(bad, "*args/**kwargs parameters", "list the parameters by name")
     if node.decorator_list:
         node.decorator_list = []
+    if consumed_whole and is_generator(node):  # its callers consume it whole
+        generator_as_list(parsed, node, namer)
     lowerer = Lowerer(parsed, namer)
     for param, cls in dicts:
         if cls == "dict":
             lowerer.dicts.add(param)
         elif cls[0] == "object":
             lowerer.objects[param] = cls[1]
+        elif cls[0] == "string":
+            lowerer.strings[param] = cls[1]
         else:
             lowerer.functions[param] = cls[1]
     body = lowerer.block(lowerer.lift_loop_returns(node.body))

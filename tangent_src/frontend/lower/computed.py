@@ -18,6 +18,7 @@ import gast
 
 from ...core import build
 from ...core.walk import clone, walk
+from ..bindings import FixedRef, Guard, ItemRef
 from ..source import is_user_function
 from .common import contains, located
 
@@ -115,8 +116,49 @@ class ComputedCalls:
             spec = self.function_spec(node.iter)
             if spec is not None and spec[0] == "table":
                 return self.unroll(node, spec)
+        pre = self.hoist_starred_calls(node) + self.hoist_transform_calls(node)
+        if pre:  # `g(*f(x))`, `grad(f)(x)`: computed first, the statement reads the result
+            return self.block(pre) + self.stmt(node)
         _CallRewriter(self).visit(node)
         return None
+
+    def known_key(self, expr):
+        """The key `expr` is when the lowering knows it: a constant, or a string argument
+        the function never rebinds (its value is part of the specialization, as a
+        function-valued argument is); else None."""
+        if isinstance(expr, gast.Constant):
+            return expr.value
+        if isinstance(expr, gast.Name) and expr.id in self.strings and not any(
+                isinstance(n, gast.Name) and n.id == expr.id and
+                isinstance(n.ctx, (gast.Store, gast.Del)) for n in walk(self.parsed.node)):
+            return self.strings[expr.id]
+        return None
+
+    def global_table_item(self, func):
+        """`ACTS[key](z)` with ACTS a module-level dict (or list/tuple) of functions and
+        the key known (known_key): the spec of a call of that function, bound to a fixed
+        name and guarded (the table still holding it there); None otherwise."""
+        key = self.known_key(func.slice)
+        dotted = build.dotted(func.value) if isinstance(func.value, (gast.Name,
+                                                                     gast.Attribute)) else None
+        if key is None or not dotted or dotted.split(".")[0] in self.locals:
+            return None
+        table = self.resolve_dotted(func.value)
+        if not isinstance(table, (dict, list, tuple)):
+            return None
+        try:
+            value = table[key]
+        except (KeyError, IndexError, TypeError):
+            raise self.parsed.unsupported(func, f"key {key!r}, which {dotted} does not hold",
+                                          f"use one of the keys of {dotted}") from None
+        if not _is_function(value):
+            return None
+        name = self.namer.fresh(getattr(value, "__name__", "table_item"))
+        self.namer.reserve(name)
+        self.parsed.fixed[name] = FixedRef(value, f"{dotted}[{key!r}]")
+        self.parsed.namespace[name] = value
+        self.parsed.guards.append(Guard(ItemRef(table, key), value))  # ACTS[key] = other
+        return ("call", located(build.name(name), func), [], [])
 
     def unroll(self, node, spec) -> list:
         """`for f in [g, h]: body` -> body with f = g, then body with f = h."""
@@ -163,6 +205,10 @@ class ComputedCalls:
         if isinstance(expr, (gast.Tuple, gast.List)):
             return None if any(isinstance(e, gast.Starred) for e in expr.elts) \
                 else list(expr.elts)
+        length = getattr(self, "known_lengths", {}).get(getattr(expr, "id", None))
+        if isinstance(expr, gast.Name) and length is not None:
+            return [located(gast.Subscript(value=clone(expr), slice=build.const(k),
+                                           ctx=gast.Load()), expr) for k in range(length)]
         display = self.display_of(expr)
         if display is None:
             return None
@@ -197,17 +243,18 @@ class _CallRewriter(gast.NodeTransformer):
         if isinstance(func, gast.Name) and func.id in low.aliases:
             spec = low.aliases[func.id]
         elif isinstance(func, gast.Subscript) and isinstance(func.value, gast.Name) and \
-                func.value.id in low.aliases and isinstance(func.slice, gast.Constant):
+                func.value.id in low.aliases and low.known_key(func.slice) is not None:
             table = low.aliases[func.value.id]
-            spec = table[1].get(func.slice.value) if table[0] == "table" else None
+            spec = table[1].get(low.known_key(func.slice)) if table[0] == "table" else None
             if spec is None:
                 raise low.parsed.unsupported(func, "this key of a table of functions",
                                              "use one of the keys the table was built with")
+        if spec is None and isinstance(func, gast.Subscript):
+            spec = low.global_table_item(func)
         if spec is not None and spec[0] == "call":
             return self.visit(self.spec_call(spec, node))
         target = self.target(node)
-        if target is map and len(node.args) >= 2 and not node.keywords and \
-                not isinstance(node.args[0], gast.Lambda):  # a lambda: refused where it is
+        if target is map and len(node.args) >= 2 and not node.keywords:
             return self.visit(self.map_comprehension(node))
         node = self.generic_visit(node)
         if any(isinstance(a, gast.Starred) for a in node.args):
@@ -262,6 +309,19 @@ class _CallRewriter(gast.NodeTransformer):
                                      values=[k.value for k in node.keywords]), node)
         return node
 
+    def visit_List(self, node):
+        """`[*pair, x]` with the starred length known: its items written out."""
+        node = self.generic_visit(node)
+        if isinstance(node.ctx, gast.Load) and any(isinstance(e, gast.Starred)
+                                                   for e in node.elts):
+            items = [[e] if not isinstance(e, gast.Starred) else
+                     self.lowerer.known_items(e.value) for e in node.elts]
+            if all(i is not None for i in items):
+                node.elts = [e for i in items for e in i]
+        return node
+
+    visit_Tuple = visit_List
+
     def unstar(self, args) -> list:
         out = []
         for a in args:
@@ -272,7 +332,8 @@ class _CallRewriter(gast.NodeTransformer):
             if items is None:
                 raise self.lowerer.parsed.unsupported(
                     a, "a starred argument of unknown length",
-                    "star a tuple or list written out in the function (xs = (a, b); f(*xs))")
+                    "star a tuple or list written out in the function (xs = (a, b); f(*xs)), "
+                    "or a call of a function that returns one (return a, b) on every path")
             out += items
         return out
 

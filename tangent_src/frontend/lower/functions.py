@@ -232,7 +232,7 @@ class FunctionLowering:
                 "define the nested function before the if (or call it inside the branch)")
         return (isinstance(func, gast.Name) and func.id in self.local_functions) or \
             self.factory(func) is not None or self.passes_function(call) or \
-            self.variadic_callee(call) is not None
+            self.variadic_callee(call) is not None or self.recursive_callee(call) is not None
 
     def expand_local_call(self, call):
         fn = self.local_functions[call.func.id]

@@ -54,6 +54,10 @@ class HoistLowering:
                     stmts, result = lowerer.expand_variadic(node)
                     pre.extend(stmts)
                     return build.name(result)
+                if lowerer.recursive_callee(node) is not None:  # power(x, 3)
+                    stmts, result = lowerer.expand_recursive(node)
+                    pre.extend(stmts)
+                    return build.name(result)
                 return node
 
             def visit_ListComp(self, node):

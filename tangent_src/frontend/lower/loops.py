@@ -8,8 +8,6 @@ After:   `stop = len(xs); i = 0; stop_loop = False`
 """
 from __future__ import annotations
 
-import inspect
-
 import gast
 import numpy
 
@@ -181,7 +179,7 @@ class LoopLowering:
         if not dotted or dotted.split(".")[0] in self.locals:
             return False
         target = self.resolve_dotted(func)
-        if is_user_function(target) and not inspect.isgeneratorfunction(target):
+        if is_user_function(target):  # a generator: as the list it yields (generators.py)
             return True  # a helper returning a list of layers: its result is indexed
         return any(target is f for f in _SEQUENCE_BUILDERS)
 

@@ -5,6 +5,12 @@ of each call is fixed by its source.
 
 Before:  `def total(*args): s = 0.0; for a in args: s = s + a; return s` ... `total(x, y)`
 After:   `args = (x, y); s = 0.0; for a in args: ...; total_out = s`
+
+A starred call `g(*f(x))` whose callee returns tuple (or list) displays of one length on
+every path is given that length: the call is hoisted into a name before the statement
+(Python evaluates it there too, once) and its items read by index.
+Before:  `for m, s in zip(*unpack(params)):` with `def unpack(p): return p['m'], p['s']`
+After:   `packed = unpack(params)`; `for m, s in zip(packed, ...)` -> `[(packed[0][0], ...`
 """
 from __future__ import annotations
 
@@ -16,9 +22,12 @@ import gast
 from ...core import build
 from ...core.libraries import root_module
 from ...core.walk import clone, walk
+from ...errors import TangentError
 from ..bindings import FunctionGuard
 from ..source import is_user_function, parse_function
 from .common import located
+from .generators import own_nodes
+from .recursion import substitute_integers
 
 
 class VariadicCalls:
@@ -39,17 +48,65 @@ class VariadicCalls:
         code = func.__code__
         if not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
             return None
-        cache = self.__dict__.setdefault("_variadic", {})
-        if func not in cache:
-            cache[func] = parse_function(func)
-            self.parsed.guards.append(FunctionGuard(func))  # its code changing: stale
-        return cache[func]
+        return self.parsed_callee(func)
 
-    def expand_variadic(self, call):
-        """(statements, result name) of the callee's body expanded at `call`."""
-        callee = self.variadic_callee(call)
+    def hoist_starred_calls(self, node) -> list:
+        """`packed = f(x)` statements for the starred calls of fixed result length in the
+        expression(s) `node` evaluates itself (not in its body, a lambda or comprehension,
+        nor where Python may skip them); each star then names the result instead."""
+        fields = {gast.For: "iter", gast.If: "test"}.get(type(node), "value")
+        if not isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return,
+                                 gast.Expr, gast.For, gast.If)) or \
+                getattr(node, fields, None) is None:
+            return []
+        pre: list = []
+        for star in _starred_evaluated(getattr(node, fields)):
+            length = self.returned_length(star.value)
+            if length is None:
+                continue
+            name = self.namer.fresh("packed")
+            self.locals.add(name)
+            self.__dict__.setdefault("known_lengths", {})[name] = length
+            pre.append(located(build.assign(name, star.value), star))
+            star.value = located(build.name(name), star.value)
+        return pre
+
+    def returned_length(self, expr) -> int | None:
+        """The length of what the call `expr` returns when its callee (a user function or
+        a nested function) returns tuple or list displays of one length on every path."""
+        if not isinstance(expr, gast.Call):
+            return None
+        if isinstance(expr.func, gast.Name) and expr.func.id in self.local_functions:
+            node = self.local_functions[expr.func.id]
+        else:
+            callee = self.user_callee(expr)
+            if callee is None or self.variadic_callee(expr) is not None:
+                return None
+            try:
+                node = parse_function(callee).node
+            except TangentError:
+                return None  # reported where the call is differentiated
+            self.parsed.guards.append(FunctionGuard(callee))  # its code changing: stale
+        returns, lengths = [], set()
+        for sub in own_nodes(node.body):
+            if isinstance(sub, (gast.Yield, gast.YieldFrom)):
+                return None
+            if isinstance(sub, gast.Return):
+                returns.append(sub)
+                value = sub.value
+                if not isinstance(value, (gast.Tuple, gast.List)) or any(
+                        isinstance(e, gast.Starred) for e in value.elts):
+                    return None
+                lengths.add(len(value.elts))
+        return lengths.pop() if returns and len(lengths) == 1 else None
+
+    def expand_variadic(self, call, bounded: bool = False):
+        """(statements, result name) of the callee's body expanded at `call`; `bounded`:
+        a level of a bounded recursion (recursion.py), its integer literals substituted."""
+        callee = self.variadic_callee(call) if not bounded else self.parsed_callee(
+            self.recursive_callee(call))
         node = callee.node
-        if callee.func in self.inlining:
+        if callee.func in self.inlining and not bounded:
             raise self.parsed.unsupported(call, f"recursive function '{node.name}'",
                                           "write the recursion as a loop")
         if any(isinstance(a, gast.Starred) for a in call.args):
@@ -70,15 +127,29 @@ class VariadicCalls:
         free = sorted({n.id for n in walk(node) if isinstance(n, gast.Name)
                        and n.id not in own and n.id in callee.namespace})
         mapping.update(callee.adopt_into(self.parsed, free, self.locals, self.namer))
-        self.locals |= set(mapping.values())
-        defaults = _default_nodes(args)
-        stmts = []
+        self.locals |= set(mapping.values()) - ({mapping.get(node.name)} if bounded else set())
+        defaults = _default_nodes(args)  # (bounded: the function's own name stays global)
+        stmts, integers = [], {}
         for p, param in sig.parameters.items():
             value = self.bound_value(param, bound.arguments, defaults.get(p), call, mapping)
+            if bounded and isinstance(value, gast.Constant) and type(value.value) is int \
+                    and p not in own - set(names):  # never rebound: the literal itself
+                integers[mapping[p]] = value.value
+                continue
             stmts.append(located(build.assign(mapping[p], value), call))
         body = [_Rename(mapping, call).visit(clone(s)) for s in node.body]
+        if integers:
+            body = substitute_integers(body, integers)
         lowered, result = self.expand_body(body, node.name, callee.func, call)
         return self.block(stmts) + lowered, result
+
+    def parsed_callee(self, func):
+        """The parsed source of user function `func` (cached; its code guarded)."""
+        cache = self.__dict__.setdefault("_variadic", {})
+        if func not in cache:
+            cache[func] = parse_function(func)
+            self.parsed.guards.append(FunctionGuard(func))  # its code changing: stale
+        return cache[func]
 
     def bound_value(self, param, arguments: dict, default, call, mapping):
         """The expression parameter `param` takes at this call."""
@@ -99,6 +170,19 @@ class VariadicCalls:
             raise self.parsed.unsupported(call, f"the computed default of '{param.name}'",
                                           "pass it at the call")
         return _Rename(mapping, call).visit(clone(default))
+
+
+def _starred_evaluated(expr):
+    """The starred calls an expression evaluates exactly once when it is evaluated (not
+    those under a lambda, comprehension, conditional expression or and/or), in source
+    order."""
+    if isinstance(expr, (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
+                         gast.GeneratorExp, gast.IfExp, gast.BoolOp)):
+        return
+    if isinstance(expr, gast.Starred) and isinstance(expr.value, gast.Call):
+        yield expr
+    for child in gast.iter_child_nodes(expr):
+        yield from _starred_evaluated(child)
 
 
 def _default_nodes(args) -> dict:

@@ -1,0 +1,150 @@
+"""Derivatives taken inside a differentiated function: a call of a transform (`dE(x)` with
+`dE = tangent_src.grad(energy)`, or `tangent_src.grad(energy)(x)` written in place) calls the
+transform's generated code instead -- plain Python read from its source like any user
+function, so it is differentiated again (how `grad(grad(f))` works).
+
+Before:  `g = tangent_src.grad(energy)(x)`; `penalty = np.sum(g ** 2)`
+After:   `value_and_grad = denergy(x)`; `check_assert(np.ndim(value_and_grad[0]) == 0, ...)`;
+         `g = value_and_grad[1]` -- `denergy` the generated code of value_and_grad(energy)
+         (general, specialized to no shapes), bound to a fixed name of the generated
+         module; the value is checked to be a scalar where grad(energy)(x) checks it.
+
+The transform is built where the differentiated function is lowered, so everything it is
+built from must be fixed there: the callee and each argument a module-level name, a
+dotted name or a constant (never a local value). A transform object exposes its code
+through `__tangent_src_callee__`; a transform constructor (grad, value_and_grad) is
+marked by `__tangent_src_transform__` -- so the front end needs no import of the API.
+"""
+from __future__ import annotations
+
+import gast
+
+from ...core import build
+from ...errors import TangentError
+from ..bindings import FixedRef, FunctionGuard
+from .common import located
+
+
+class NestedTransforms:
+    """Lowerer's part for transforms called inside the function (see the module docstring)."""
+
+    def hoist_transform_calls(self, node) -> list:
+        """For each transform call the statement `node` evaluates itself (not under a
+        lambda, comprehension or conditional: those become statements of their own and
+        come back here): the statements computing it before `node`, the call replaced by
+        their result. A grad's value is checked to be a scalar there, as grad checks."""
+        field = {gast.For: "iter", gast.If: "test"}.get(type(node), "value")
+        if not isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Return,
+                                 gast.Expr, gast.For, gast.If)) or \
+                getattr(node, field, None) is None:
+            return []
+        pre: list = []
+        setattr(node, field, _Replace(self, pre).visit(getattr(node, field)))
+        return pre
+
+    def transform_call(self, call, pre: list):
+        """The expression standing for `call` of a transform (statements go to `pre`), or
+        None when `call` calls no transform."""
+        transform = self._transform_of(call.func)
+        if transform is None:
+            return None
+        try:
+            generated, source_function, reads = transform.__tangent_src_callee__()
+        except TangentError as exc:
+            raise self.parsed.unsupported(
+                call.func, f"differentiating through {transform.__name__} ({exc})",
+                "differentiate a function that calls the original function instead") from exc
+        if source_function is not None and hasattr(source_function, "__code__"):
+            self.parsed.guards.append(FunctionGuard(source_function))  # its code: stale
+        name = self.namer.fresh(generated.__name__)
+        self.namer.reserve(name)
+        self.parsed.fixed[name] = FixedRef(generated, f"the generated code of "
+                                           f"{transform.__name__}", source_function)
+        self.parsed.namespace[name] = generated
+        call.func = located(build.name(name), call.func)
+        if reads is None:
+            return call
+        pair = self.namer.fresh("value_and_grad")
+        self.locals.add(pair)
+        pre.append(located(build.assign(pair, call), call))
+        value = gast.Subscript(value=build.name(pair), slice=build.const(0), ctx=gast.Load())
+        scalar = gast.Compare(left=build.attr_call(self.numpy_name(), "ndim", [value]),
+                              ops=[gast.Eq()], comparators=[build.const(0)])
+        owner = getattr(source_function, "__name__", "f")
+        message = build.const(f"{reads} requires {owner} to return a scalar")
+        pre.append(located(gast.Assert(test=scalar, msg=message), call))  # lowered as one
+        if reads == "value_and_grad":
+            return located(build.name(pair), call)
+        return located(gast.Subscript(value=build.name(pair), slice=build.const(1),
+                                      ctx=gast.Load()), call)
+
+    def _transform_of(self, func):
+        """The transform object `func` is: a name or dotted name bound to one, or a call
+        of a transform constructor on fixed values; else None."""
+        if isinstance(func, (gast.Name, gast.Attribute)):
+            dotted = build.dotted(func)
+            if not dotted or dotted.split(".")[0] in self.locals or \
+                    dotted in self.local_functions:
+                return None
+            found = self.resolve_dotted(func)
+            return found if hasattr(found, "__tangent_src_callee__") else None
+        if not isinstance(func, gast.Call) or not isinstance(func.func,
+                                                             (gast.Name, gast.Attribute)):
+            return None
+        maker = self._fixed_value(func.func)
+        if not getattr(maker, "__tangent_src_transform__", False):
+            return None
+        transform = self._built_transform(maker, func)
+        return transform if hasattr(transform, "__tangent_src_callee__") else None
+
+    def _built_transform(self, maker, func):
+        """`maker(...)` (grad(f, wrt=1), grad(grad(f))) built now from its fixed values."""
+        args = [self._fixed_value(a) for a in func.args]
+        keywords = {k.arg: self._fixed_value(k.value) for k in func.keywords}
+        if any(a is _UNFIXED for a in args + list(keywords.values())) or None in keywords:
+            raise self.parsed.unsupported(
+                func, f"{build.dotted(func.func)}(...) of a value computed in the function",
+                "build the transform from module-level functions and constants")
+        try:
+            transform = maker(*args, **keywords)
+        except TangentError as exc:
+            raise self.parsed.unsupported(func, f"this {build.dotted(func.func)}(...) "
+                                          f"({exc})", "check its arguments") from exc
+        return transform
+
+    def _fixed_value(self, expr):
+        """The value of a constant or a non-local (dotted) name; _UNFIXED otherwise."""
+        if isinstance(expr, gast.Constant):
+            return expr.value
+        if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Name, gast.Attribute)):
+            maker = self._fixed_value(expr.func)
+            if getattr(maker, "__tangent_src_transform__", False):  # grad(grad(f))
+                return self._built_transform(maker, expr)
+        if isinstance(expr, (gast.Name, gast.Attribute)) and build.dotted(expr) and \
+                build.dotted(expr).split(".")[0] not in self.locals and \
+                build.dotted(expr) not in self.local_functions:
+            found = self.resolve_dotted(expr)
+            return _UNFIXED if found is None else found
+        return _UNFIXED
+
+
+_UNFIXED = object()  # an expression whose value the lowering cannot know
+
+
+class _Replace(gast.NodeTransformer):
+    """Replaces the transform calls an expression evaluates exactly once (see
+    `hoist_transform_calls`), innermost first, in evaluation order."""
+
+    def __init__(self, lowerer, pre: list):
+        self.lowerer, self.pre = lowerer, pre
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        found = self.lowerer.transform_call(node, self.pre)
+        return node if found is None else found
+
+    def skip(self, node):
+        return node
+
+    visit_Lambda = visit_ListComp = visit_SetComp = visit_DictComp = skip
+    visit_GeneratorExp = visit_IfExp = visit_BoolOp = skip

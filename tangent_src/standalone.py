@@ -1,0 +1,41 @@
+"""Standalone derivative modules: the source `tangent-src grad/jvp` writes and
+`standalone_source` returns, complete and runnable without tangent_src (the general
+version, for arguments of any shape)."""
+from __future__ import annotations
+
+from . import guards
+from .compiled import compiled_module
+from .compiler import ModuleBuilder
+from .gcpause import pauses_gc
+from .pipeline import Options
+from .request import Request, make_request
+from .tracebacks import generation_errors_short
+
+
+def standalone_request(func, wrt=0, mode: str = "reverse", order: int = 1,
+                       numba: bool = False) -> Request:
+    """The request `standalone_source` (and the command line) builds: `numba=True` is the
+    numba back end, as `backend="numba"` is for grad."""
+    return make_request(func, wrt, kind=mode, mode=mode, order=order,
+                        backend="numba" if numba else "python")
+
+
+@generation_errors_short
+@pauses_gc  # generating code: see gcpause
+def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse",
+                      order: int = 1, numba: bool = False) -> str:
+    """A complete module defining the derivative of `func`, runnable without tangent_src.
+
+    order > 1 differentiates the generated derivative again (the same `wrt` each time),
+    e.g. order=2 with mode="reverse" gives d/dx of the gradient of a scalar function.
+    numba=True decorates the generated functions with numba.njit."""
+    request = standalone_request(func, wrt, mode, order, numba)
+    func = guards.differentiable_target(func)
+    for _ in range(order - 1):  # each time the generated derivative, as plain Python
+        func = compiled_module(request.with_func(func, backend="python"), inline=True).function
+    builder = ModuleBuilder(options=Options(optimize=request.optimize))
+    if mode == "reverse":
+        main = builder.gradient(func, request.wrt, name=name)
+    else:
+        main = builder.tangent(func, request.wrt, name=name)
+    return builder.source(main, standalone=True, numba=request.backend == "numba")
