@@ -379,8 +379,8 @@ def _derivative_text(args, mode: str) -> str:
 
 
 def _version() -> str:
-    from tangent_src import __version__
-    return __version__
+    import tangent_src
+    return tangent_src.__version__
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
