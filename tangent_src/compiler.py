@@ -57,6 +57,7 @@ class GeneratedFunction:
     bwd_name: str = ""
     tangent_params: dict = field(default_factory=dict)  # forward mode: param -> tangent name
     nodes: list = field(default_factory=list)   # what is emitted: [node] or [fwd, bwd]
+    containers: frozenset = frozenset()  # reverse mode: parameters whose adjoint may be a tree
 
 
 @dataclass
@@ -190,7 +191,8 @@ class ModuleBuilder(ModuleAssembly):
                           return_value=return_value or split, classes=classes,
                           trees={p: c for p, c in arg_classes if is_container(c)},
                           has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)},
-                          mutable=self.mutable_scalars(func, arg_classes))
+                          mutable=self.mutable_scalars(func, arg_classes),
+                          known=frozenset(p for p, c in arg_classes if c is not None))
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in all_names(core) if n in user or (
@@ -199,7 +201,7 @@ class ModuleBuilder(ModuleAssembly):
         protected.add(result.seed)
         back_end(result.node, result.inplace, protected, self.options)
         generated = GeneratedFunction(name, result.node, parsed, result.seed, wrt_names,
-                                      nodes=[result.node])
+                                      nodes=[result.node], containers=result.containers)
         if split:
             generated.fwd_name = self._function_name(parsed.node.name + "_fwd")
             generated.bwd_name = self._function_name(parsed.node.name + "_bwd")

@@ -75,6 +75,45 @@ def sequence_names(stmts) -> set:
     return found
 
 
+ITERATING_CALLS = ("enumerate", "zip", "reversed", "list", "tuple", "sorted")
+
+
+def iterated_names(stmts, candidates: set) -> set:
+    """The `candidates` that the statements iterate over (`for a in p`, through enumerate/
+    zip/reversed, or lowered: `for i in range(len(p))`) or unpack (`a, b = p`,
+    `a, b = p[i]`): in code generated for any argument, these may be lists or tuples
+    (arrays too: their adjoints then add with plus(), which adds arrays as `+` does)."""
+    found = set()
+    nodes = list(walk(gast.Module(body=stmts, type_ignores=[])))
+    lengths = {n.targets[0].id: _len_argument(n.value) for n in nodes  # n = len(p)
+               if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+               and _len_argument(n.value) is not None}
+    for node in nodes:
+        if isinstance(node, (gast.For, gast.comprehension)):
+            sources = [node.iter]
+            if isinstance(node.iter, gast.Call) and isinstance(node.iter.func, gast.Name) \
+                    and node.iter.func.id in ITERATING_CALLS + ("range",):
+                sources = list(node.iter.args)
+            sources = [_len_argument(s) or (lengths.get(s.id) if isinstance(s, gast.Name)
+                                            else None) or s for s in sources]
+        elif isinstance(node, gast.Assign) and isinstance(node.targets[0],
+                                                           (gast.Tuple, gast.List)):
+            value = node.targets and node.value
+            sources = [value.value if isinstance(value, gast.Subscript) else value]
+        else:
+            continue
+        found |= {s.id for s in sources if isinstance(s, gast.Name) and s.id in candidates}
+    return found
+
+
+def _len_argument(node):
+    """`p` for `len(p)`, else None."""
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+            node.func.id == "len" and len(node.args) == 1:
+        return node.args[0]
+    return None
+
+
 def tree_names(stmts, trees: set) -> set:
     """Names that may hold a tuple, list or dict: from pytree arguments, their items, copies
     and container literals (flow-insensitive, to a fixed point)."""

@@ -137,5 +137,6 @@ class CallAdjoints:
             elts=[build.name(p, gast.Store()) for p in parts], ctx=gast.Store())
         out = [gast.Assign(targets=[target], value=grad_call, type_comment=None)]
         for p, part in zip(active, parts):
-            out.append(self.accumulate(bound.arguments[p].id, build.name(part)))
+            out.append(self.accumulate(bound.arguments[p].id, build.name(part),
+                                       container=p in sub.containers))
         return out

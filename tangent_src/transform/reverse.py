@@ -39,6 +39,7 @@ from ..naming import Namer
 from .base import (
     SharedQueries,
     bool_op_choices,
+    iterated_names,
     no_rule_for_attribute,
     no_rule_for_subscript,
     sequence_names,
@@ -61,6 +62,7 @@ class ReverseResult:
     node: gast.FunctionDef
     inplace: set = field(default_factory=set)     # adjoints updated in place (add_at)
     seed: str = "dout"
+    containers: frozenset = frozenset()  # parameters whose adjoint may be a list/tuple/dict
 
 
 class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
@@ -70,8 +72,9 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
                  classes: dict | None = None, trees: set | None = None,
                  has_aux: bool = False, objects: set | None = None,
-                 mutable: frozenset = frozenset()):
+                 mutable: frozenset = frozenset(), known: frozenset = frozenset()):
         self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.known = known  # parameters whose shape class the caller gave
         self.mutable = mutable  # scalars that may be 0-d arrays (their callees are told)
         self.objects = frozenset(objects or ())  # parameter-holder object arguments
         self.namer, self.resolve, self.subroutine = namer, resolve, subroutine
@@ -131,6 +134,14 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
         self.same_shape = same_shape(body, self.resolve)
         self.sequences = sequence_names(body)
         self.trees = tree_names(body, self.trees) | self.sequences
+        # general code (no class given): a parameter the function iterates over or unpacks
+        # may be a list or tuple, and `+` on its adjoint would concatenate
+        unknown = set(params) - self.known - self.trees
+        # (asked of the source as written too: lowering turns `W, b = wb` into indexing)
+        iterated = iterated_names(body, unknown) | iterated_names(self.parsed.node.body,
+                                                                  unknown)
+        self.maybe_trees = iterated  # only the parameters: their items are arrays or
+        # are unpacked further (adjoints built with add_at, which handles both)
         self.result = ret.value.id
         if self.result not in self.varied:
             self.varied.add(self.result)  # its gradient is zero; still well defined
@@ -171,7 +182,8 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
         node = gast.FunctionDef(name=self.name, args=args, body=fn_body, decorator_list=[],
                                 returns=None, type_comment=None, type_params=[])
         node.lineno = core.lineno
-        return ReverseResult(node, self.inplace, seed)
+        containers = frozenset(p for p in params if p in self.trees or p in self.maybe_trees)
+        return ReverseResult(node, self.inplace, seed, containers)
 
     # -- primal sweep ------------------------------------------------------------
     def primal_block(self, stmts, in_loop: bool, restored: set) -> list:
@@ -436,8 +448,12 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
                              args=[build.name(var)], keywords=[])
         return build.call("zeros_like", [build.name(var)])
 
-    def accumulate(self, var: str, expr):
+    def accumulate(self, var: str, expr, container: bool = False):
+        """`dvar = dvar + expr`; with plus() where var may hold a container (`container`:
+        a callee says its parameter may)."""
         dvar = self.d(var)
-        if var in self.trees:
+        if container:
+            self.maybe_trees.add(var)
+        if var in self.trees or var in self.maybe_trees:
             return build.assign(dvar, build.call("plus", [build.name(dvar), expr]))
         return build.assign(dvar, build.add(build.name(dvar), expr))
