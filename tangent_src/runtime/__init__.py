@@ -139,7 +139,14 @@ from .shaping import (
     untake_along_axis,
     untile,
 )
-from .special import one_if_none, polygamma_np, sinc_derivative
+from .special import (
+    bessel,
+    bessel_coef,
+    lgamma_np,
+    one_if_none,
+    polygamma_np,
+    sinc_derivative,
+)
 from .stats import (
     beta_logpdf,
     chi2_logpdf,
@@ -191,5 +198,6 @@ __all__ = [
     "set_at", "sinc_derivative", "solve_checked", "sum_to", "svd_checked", "symmetrize",
     "symmetrize_t", "transpose_if", "triangle", "tuple_field", "unarray", "unbroadcast",
     "undiagonal", "ungroup_axes", "unit_eye", "unpad", "unreduce", "unrepeat", "untake",
-    "untake_along_axis", "untile", "zero_at", "zeros_like", "zeros_like_last"
+    "untake_along_axis", "untile", "zero_at", "zeros_like", "zeros_like_last",
+    "bessel", "bessel_coef", "lgamma_np",
 ]
