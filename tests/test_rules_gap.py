@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-import scipy.linalg
-import scipy.signal
 import scipy.special as sp
 from fdcheck import import_generated, numerical_grad
 
@@ -110,6 +108,55 @@ add("scipy.special.huber(1.0, {0})", F(4), second=True)
 add("scipy.special.pseudo_huber({0}, {1})", P(3), F(3), second=True)
 add("scipy.special.gammasgn({1}) * {0}", F(3), K(np.array([-1.5, 0.5, 2.0])))
 
+# -- differences ------------------------------------------------------------------------
+add("np.diff({0})", F(5), second=True)
+add("np.diff({0}, 2)", F(6), second=True)
+add("np.diff({0}, n=3, axis=0)", F(5, 2))
+add("np.diff({0}, axis=1)", F(2, 4, 3))
+add("np.diff({0}, 0)", F(3))
+add("np.diff({0}, prepend={1})", F(4), F(), second=True)
+add("np.diff({0}, 2, prepend={1}, append={2})", F(4), F(2), F(1))
+add("np.diff({0}, axis=0, append={1})", F(3, 2), F(1, 2))
+add("np.diff({0}, prepend=0.0, append={1})", F(2, 3), F())
+add("np.diff({0}, prepend={1})", F(3), K(np.array([0.0, 1.0])))
+add("np.diff({1}, prepend={0})", F(), K(np.array([0.5, 1.0, 3.0])))
+add("np.ediff1d({0})", F(2, 3), second=True)
+add("np.ediff1d({0}, to_end={1}, to_begin={2})", F(4), F(2), F())
+add("np.ediff1d({0}, to_begin=[1.0, 2.0])", F(3))
+add("np.ediff1d({1}, to_end={0})", F(2), K(np.array([1.0, 4.0, 2.0])))
+
+# -- convolutions -----------------------------------------------------------------------
+for mode in ("full", "same", "valid"):
+    for n, m in ((5, 3), (3, 4), (4, 4)):
+        for f in ("np.convolve", "np.correlate"):
+            add(f"{f}({{0}}, {{1}}, '{mode}')", F(n), F(m), second=(n, m, mode) == (5, 3, "same"))
+add("np.convolve({0}, {1})", F(4), K(np.array([0.25, 0.5, 0.25])))
+add("np.correlate({0}, {1})", F(5), F(2))
+add("np.correlate({0}, {1}, mode='full')", F(2), F(5))
+for mode in ("full", "same", "valid"):
+    for sa, sb in (((4, 5), (2, 3)), ((2, 3), (4, 5)), ((3,), (2,))):
+        for f in ("scipy.signal.convolve", "scipy.signal.correlate"):
+            add(f"{f}({{0}}, {{1}}, mode='{mode}')", F(*sa), F(*sb),
+                second=(sa, mode) == ((4, 5), "valid"))
+add("scipy.signal.convolve({0}, {1}, method='direct')", F(3, 2, 2), F(2, 2, 2))
+add("scipy.signal.correlate({0}, {1}, 'same', method='fft')", F(4, 3), F(2, 2))
+
+# -- rearrangements ---------------------------------------------------------------------
+add("np.partition({0}, 2)", Spread((6,)), second=True)
+add("np.partition({0}, (1, 3), axis=0)", Spread((5, 3)))
+add("np.partition({0}, 3, axis=None) * np.arange(12.0)", Spread((3, 4)))
+add("np.partition({0}, -1)[..., -1]", Spread((2, 2, 4)))
+add("np.rollaxis({0}, 2)", F(2, 3, 4), second=True)
+add("np.rollaxis({0}, 0, 3) * np.arange(2.0)", F(2, 3, 4))
+add("np.rollaxis({0}, -1, 1)", F(2, 3, 4))
+add("np.real_if_close({0}) * {0}", F(3), second=True)
+_HOLES = np.array([1.0, np.nan, np.inf, -np.inf, 2.0])
+add("np.nan_to_num(np.where(np.isnan({1}), {1}, {0}))", F(5), K(_HOLES), second=True)
+add("np.nan_to_num(np.where(np.isfinite({1}), {0} * {0}, {1}), nan={2}, posinf={3}, "
+    "neginf=-2.0)", F(5), K(_HOLES), F(), F(), second=True)
+add("np.nan_to_num(np.where(np.isfinite({1}), {0}, {1}), neginf={2}, posinf=3.0)", F(5),
+    K(_HOLES), F(1))
+
 
 # --------------------------------------------------------------------------- the module
 
@@ -138,7 +185,7 @@ def _write_module(table):
                   f"{body}    loss = np.sum(W{n} * ({result}))", "    return loss", "", ""]
     module = import_generated("gap_cases", lines)
     samples = []
-    for n, ((call, args, _), drawn) in enumerate(zip(table, drawn_all)):
+    for n, ((_, args, _), drawn) in enumerate(zip(table, drawn_all)):
         for k, (gen, value) in enumerate(zip(args, drawn)):
             if gen.const:
                 setattr(module, f"C{n}_{k}", value)
@@ -189,6 +236,17 @@ def test_forward_matches_finite_differences(n):
 @pytest.mark.parametrize("n", [p for p, entry in zip(PARAMS, TABLE) if entry[2]])
 def test_second_order(n):
     tangent_src.check_grads(getattr(MODULE, f"case_{n}"), SAMPLES[n], order=2)
+
+
+def test_every_new_callable_has_an_entry():
+    from tangent_src import runtime as rt
+    from tangent_src.rules import REGISTRY, signals
+    calls = " ".join(call for call, _, _ in TABLE)
+    keys = [k for k in signals.CALLABLES if getattr(k, "__name__", "") not in rt.HELPERS]
+    keys += [sp.j0, sp.kve, sp.gammainc, sp.betainc, sp.rgamma, sp.huber, np.i0]
+    for key in keys:
+        assert key in REGISTRY.adjoints and key in REGISTRY.tangents, key
+        assert f"{key.__name__}(" in calls, f"no entry exercises {key.__name__}"
 
 
 # --------------------------------------------------------------------------- refusals

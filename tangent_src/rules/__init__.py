@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     ranges,
     runtime_rules,
     shaping,
+    signals,
     special,
     stats,
 )

@@ -21,6 +21,7 @@ plain names, so the copies run without tangent_src.
     norms         np.linalg.norm and its variants
     shaping       concatenate/stack, tile, repeat, pad, take adjoints
     constructors  np.linspace and np.arange
+    signals       np.diff, ediff1d, convolutions, partition, rollaxis bookkeeping
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ from . import (
     reductions,
     refusals,
     shaping,
+    signals,
     special,
     stats,
     tapes,
@@ -139,6 +141,18 @@ from .shaping import (
     untake_along_axis,
     untile,
 )
+from .signals import (
+    axis_widths,
+    conv_widths,
+    convolve_nd,
+    correlate_nd,
+    diff_ends,
+    diff_span,
+    ediff1d_span,
+    matching_permutation,
+    rollaxis_axes,
+    zeros_or_none,
+)
 from .special import (
     bessel,
     bessel_coef,
@@ -162,7 +176,8 @@ from .tapes import checkpoint_every, zeros_like_last
 
 # the families, in the order their helpers are listed in HELPERS
 MODULES = (broadcasting, products, shaping, accumulation, tapes, indexing, containers,
-           elementwise, reductions, special, stats, linalg, norms, constructors, refusals)
+           elementwise, reductions, special, stats, linalg, norms, constructors, refusals,
+           signals)
 
 # every helper generated code may call by name (a reserved name: see frontend/reserved.py)
 HELPERS: tuple[str, ...] = tuple(name for module in MODULES
@@ -199,5 +214,7 @@ __all__ = [
     "symmetrize_t", "transpose_if", "triangle", "tuple_field", "unarray", "unbroadcast",
     "undiagonal", "ungroup_axes", "unit_eye", "unpad", "unreduce", "unrepeat", "untake",
     "untake_along_axis", "untile", "zero_at", "zeros_like", "zeros_like_last",
-    "bessel", "bessel_coef", "lgamma_np",
+    "bessel", "bessel_coef", "lgamma_np", "axis_widths", "conv_widths", "convolve_nd",
+    "correlate_nd", "diff_ends", "diff_span", "ediff1d_span", "matching_permutation",
+    "rollaxis_axes", "zeros_or_none",
 ]

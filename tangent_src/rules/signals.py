@@ -1,0 +1,117 @@
+"""Differences, convolutions and rearrangements: np.diff, np.ediff1d, np.convolve,
+np.correlate, scipy.signal.convolve / correlate, np.partition, np.rollaxis,
+np.real_if_close and np.nan_to_num.
+
+All are linear in their array arguments (convolutions: in each one), so the tangent is the
+function applied to the tangents and the adjoint the transposed map:
+
+- np.diff is n first differences D of [prepend, a, append] along `axis`; D^T g is
+  -diff(g padded with a zero at both ends), so (D^T)^n g = (-1)^n diff_n(g padded with n
+  zeros), cut back into the parts prepend, a and append (`diff_span`);
+- a full convolution y = a * v has adjoints correlate(g, v, 'valid') and
+  correlate(g, a, 'valid'); 'same' and 'valid' results are the centre of the full one, so
+  their g is first padded to the full length (`conv_widths`). correlate(a, v) is
+  convolve(a, flip(v)).
+- np.partition is a permutation of `a` along `axis`, found by matching the result to `a`
+  (`matching_permutation`), like np.sort's argsort.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import runtime as rt
+from .optional import optional_module
+from .registry import REGISTRY, nondifferentiable, register_template
+
+ss = optional_module("scipy.signal")  # SciPy is optional
+
+A, T = REGISTRY.adjoints, REGISTRY.tangents
+_EARLIER = {id(t) for t in A.values()}
+
+
+def _pair(key, params: str, forward: str, reverse: str) -> None:
+    register_template(T, key, params, forward)  # (keywords `k=k` of a defaulted k are
+    # dropped by template.py: arguments whose default differs between callees go by position)
+    register_template(A, key, params, reverse)
+
+
+# np.diff(a, n, axis, prepend, append); runtime diff_ends is the same with None for absent ends
+_SPAN = "diff_span(a, n, axis, prepend, append, {})"
+for _f in (np.diff, rt.diff_ends):
+    _pair(_f, "y, a, n=1, axis=-1, prepend=None, append=None",
+          "d[y] = diff_ends(d[a], n, axis, zeros_or_none(prepend), zeros_or_none(append))\n"
+          "d[y] = diff_ends(zeros_like(a), n, axis, d[prepend], zeros_or_none(append))\n"
+          "d[y] = diff_ends(zeros_like(a), n, axis, zeros_or_none(prepend), d[append])\n",
+          "gc = (-1.0) ** n * np.diff(np.pad(d[y], axis_widths(y, axis, n)), n, axis)\n"
+          f"d[a] = np.take(gc, {_SPAN.format(1)}, axis)\n"
+          f"d[prepend] = sum_to(np.take(gc, {_SPAN.format(0)}, axis), np.shape(prepend))\n"
+          f"d[append] = sum_to(np.take(gc, {_SPAN.format(2)}, axis), np.shape(append))\n")
+
+# np.ediff1d(ary, to_end, to_begin) = [to_begin, diff(ravel(ary)), to_end]
+_EDIFF = "np.take(d[y], ediff1d_span(ary, to_end, to_begin, {}))"
+_pair(np.ediff1d, "y, ary, to_end=None, to_begin=None",
+      "d[y] = np.ediff1d(d[ary], to_end=zeros_or_none(to_end), "
+      "to_begin=zeros_or_none(to_begin))\n"
+      "d[y] = np.ediff1d(zeros_like(ary), to_end=d[to_end], to_begin=zeros_or_none(to_begin))\n"
+      "d[y] = np.ediff1d(zeros_like(ary), to_end=zeros_or_none(to_end), to_begin=d[to_begin])\n",
+      f"d[ary] = np.reshape(-np.diff(np.pad({_EDIFF.format(1)}, 1)), np.shape(ary))\n"
+      f"d[to_begin] = np.reshape({_EDIFF.format(0)}, np.shape(to_begin))\n"
+      f"d[to_end] = np.reshape({_EDIFF.format(2)}, np.shape(to_end))\n")
+
+
+def _convolution(key, params: str, conv: str, corr: str, flipped: bool) -> None:
+    """y = conv(a, v, mode) (flipped: y = corr(a, v, mode) = conv(a, flip(v), mode)), with
+    `conv` and `corr` the convolution and correlation of the same library."""
+    a, v = params.split(", ")[1:3]
+    back = f"np.flip({corr}(gf, {a}, 'valid'))" if flipped else f"{corr}(gf, {a}, 'valid')"
+    _pair(key, params,
+          f"d[y] = {corr if flipped else conv}(d[{a}], {v}, mode)\n"
+          f"d[y] = {corr if flipped else conv}({a}, d[{v}], mode)\n",
+          f"gf = np.pad(d[y], conv_widths(y, {a}, {v}))\n"
+          f"d[{a}] = np.reshape({conv if flipped else corr}(gf, {v}, 'valid'), np.shape({a}))\n"
+          f"d[{v}] = np.reshape({back}, np.shape({v}))\n")
+
+
+_convolution(np.convolve, "y, a, v, mode='full'", "np.convolve", "np.correlate", False)
+_convolution(np.correlate, "y, a, v, mode='valid'", "np.convolve", "np.correlate", True)
+_SIGNAL = "y, in1, in2, mode='full', method='auto'"
+_convolution(ss.convolve, _SIGNAL, "convolve_nd", "correlate_nd", False)
+_convolution(ss.correlate, _SIGNAL, "convolve_nd", "correlate_nd", True)
+_convolution(rt.convolve_nd, "y, a, v, mode='full'", "convolve_nd", "correlate_nd", False)
+_convolution(rt.correlate_nd, "y, a, v, mode='full'", "convolve_nd", "correlate_nd", True)
+
+# rearrangements
+_PERM = "matching_permutation(a, y, axis)"
+_pair(np.partition, "y, a, kth, axis=-1, kind='introselect', order=None",
+      f"d[y] = np.take_along_axis(d[a], {_PERM}, axis)",
+      f"d[a] = untake_along_axis(d[y], a, {_PERM}, axis)")
+_pair(np.rollaxis, "y, a, axis, start=0", "d[y] = np.rollaxis(d[a], axis, start)",
+      "d[a] = np.transpose(d[y], inverse_permutation(rollaxis_axes(a, axis, start)))")
+_pair(np.real_if_close, "y, a, tol=100", "d[y] = real_only(d[a])", "d[a] = d[y]")
+# np.nan_to_num: x where finite, else the replacement value (nan, posinf, neginf)
+_REPLACED = (("nan", "np.isnan(x)"), ("posinf", "np.isposinf(x)"), ("neginf", "np.isneginf(x)"))
+_pair(np.nan_to_num, "y, x, copy=True, nan=0.0, posinf=None, neginf=None",
+      "d[y] = np.where(np.isfinite(x), d[x], 0.0)\n" + "".join(
+          f"d[y] = np.where({mask}, d[{p}], 0.0)\n" for p, mask in _REPLACED),
+      "d[x] = np.where(np.isfinite(x), d[y], 0.0)\n" + "".join(
+          f"d[{p}] = unbroadcast(np.where({mask}, d[y], 0.0), {p})\n" for p, mask in _REPLACED))
+
+nondifferentiable(rt.zeros_or_none, rt.diff_span, rt.axis_widths, rt.ediff1d_span,
+                  rt.conv_widths, rt.matching_permutation, rt.rollaxis_axes)
+
+# conventions shown in docs/coverage.md (scripts/coverage.py reads NOTES of rule modules)
+NOTES = {
+    np.diff: "any n, axis; prepend and append (scalars or arrays) differentiated too",
+    np.ediff1d: "to_begin and to_end differentiated too",
+    np.convolve: "modes full, same, valid; the adjoints are correlations (np.correlate)",
+    np.correlate: "modes full, same, valid; real arguments",
+    ss.convolve: "n-d, modes full, same, valid (any method); adjoints are correlations",
+    ss.correlate: "n-d, modes full, same, valid (any method); real arguments",
+    np.partition: "a permutation of `a`, matched to the result; at ties, equal values paired "
+                  "in order",
+    np.nan_to_num: "zero derivative at the replaced entries; nan, posinf, neginf "
+                   "differentiated where they are used",
+}
+
+# the callables this module registers (tests/test_rules_gap.py checks each one)
+CALLABLES = tuple(key for key, t in A.items() if id(t) not in _EARLIER)

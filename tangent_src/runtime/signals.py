@@ -1,0 +1,114 @@
+"""Differences, convolutions and rearrangements: the index bookkeeping of the rules of
+np.diff, np.ediff1d, np.convolve / np.correlate, scipy.signal.convolve / correlate,
+np.partition, np.rollaxis and np.nan_to_num (which ends of an array prepend and append
+fill, how far a 'same' or 'valid' convolution sits inside the full one, the permutation a
+partition applied), and the n-d convolutions themselves (`convolve_nd`, `correlate_nd`)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def diff_ends(a, n=1, axis=-1, prepend=None, append=None):
+    """np.diff(a, n, axis, prepend, append) with None for an absent prepend or append (the
+    form the rules of np.diff write its tangents in)."""
+    extra = {}
+    if prepend is not None:
+        extra["prepend"] = prepend
+    if append is not None:
+        extra["append"] = append
+    return np.diff(a, n=n, axis=axis, **extra)
+
+
+def zeros_or_none(x):
+    """Zeros shaped like `x`, or None for None: the tangent of an argument that is absent or
+    does not vary (np.diff's prepend and append, np.ediff1d's to_begin and to_end)."""
+    return None if x is None else np.zeros(np.shape(x))
+
+
+def _end_size(end, a, axis):
+    if end is None:
+        return 0
+    return 1 if np.ndim(end) == 0 else np.shape(end)[axis]
+
+
+def diff_span(a, n, axis, prepend, append, part):
+    """Indices along `axis` of np.diff's extended input (prepend, a, append joined) that
+    hold part 0 (prepend), 1 (a) or 2 (append); with n = 0 NumPy ignores prepend/append."""
+    axis = axis % np.ndim(a)
+    size = np.shape(a)[axis]
+    before = _end_size(prepend, a, axis) if n else 0
+    after = _end_size(append, a, axis) if n else 0
+    bounds = (0, before, before + size, before + size + after)
+    return np.arange(bounds[part], bounds[part + 1])
+
+
+def axis_widths(g, axis, n):
+    """np.pad widths putting n zeros before and after g along `axis` only."""
+    widths = [(0, 0)] * np.ndim(g)
+    widths[axis % np.ndim(g)] = (n, n)
+    return widths
+
+
+def ediff1d_span(ary, to_end, to_begin, part):
+    """Indices of np.ediff1d's result holding to_begin (part 0), the differences (1) or
+    to_end (2)."""
+    sizes = [0 if to_begin is None else np.size(to_begin), max(np.size(ary) - 1, 0),
+             0 if to_end is None else np.size(to_end)]
+    start = sum(sizes[:part])
+    return np.arange(start, start + sizes[part])
+
+
+def conv_widths(y, a, v):
+    """np.pad widths that place a 'same' or 'valid' convolution result y where it sits in
+    the full one (centred: start = (full - len) // 2 along each axis, also for 'valid'),
+    for inputs shaped like a and v (0-d inputs count as length 1, like np.convolve)."""
+    shape_a, shape_v = np.shape(np.atleast_1d(a)), np.shape(np.atleast_1d(v))
+    widths = []
+    for na, nv, ny in zip(shape_a, shape_v, np.shape(y)):
+        extra = na + nv - 1 - ny
+        widths.append((extra // 2, extra - extra // 2))
+    return widths
+
+
+def convolve_nd(a, v, mode="full"):
+    """scipy.signal.convolve(a, v, mode): the n-d convolution the rules of
+    scipy.signal.convolve and correlate write their derivatives with."""
+    import scipy.signal
+    return scipy.signal.convolve(a, v, mode=mode)
+
+
+def correlate_nd(a, v, mode="full"):
+    """scipy.signal.correlate(a, v, mode) (see convolve_nd)."""
+    import scipy.signal
+    return scipy.signal.correlate(a, v, mode=mode)
+
+
+def matching_permutation(a, y, axis=-1):
+    """Indices p with np.take_along_axis(a, p, axis) == y for y a rearrangement of a along
+    `axis` (None: of the flattened a), e.g. y = np.partition(a, kth): matched through the
+    sorted order of both, so equal values are paired in order."""
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    by_a = np.argsort(a, axis=axis, kind="stable")
+    by_y = np.argsort(y, axis=axis, kind="stable")
+    out = np.empty_like(by_a)
+    np.put_along_axis(out, by_y, by_a, axis=axis)
+    return out
+
+
+def rollaxis_axes(a, axis, start=0):
+    """The permutation np.transpose applies for np.rollaxis(a, axis, start)."""
+    ndim = np.ndim(a)
+    axis = axis % ndim
+    start = start + ndim if start < 0 else start
+    if axis < start:
+        start -= 1
+    axes = [k for k in range(ndim) if k != axis]
+    axes.insert(start, axis)
+    return tuple(axes)
+
+
+# the helpers generated code calls by name (imported from tangent_src.runtime)
+HELPERS = ("diff_ends", "zeros_or_none", "diff_span", "axis_widths", "ediff1d_span",
+           "conv_widths", "convolve_nd", "correlate_nd", "matching_permutation",
+           "rollaxis_axes")
