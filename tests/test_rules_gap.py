@@ -158,6 +158,27 @@ add("np.nan_to_num(np.where(np.isfinite({1}), {0}, {1}), neginf={2}, posinf=3.0)
     K(_HOLES), F(1))
 
 
+# -- matrix equations and functions -----------------------------------------------------
+@dataclass
+class Well:
+    """2 I + 0.3 N: well conditioned, eigenvalues near 2 (real square roots and logs)."""
+
+    n: int
+    const = False
+
+    def draw(self, rng):
+        return 2.0 * np.eye(self.n) + 0.3 * rng.normal(size=(self.n, self.n))
+
+
+add("scipy.linalg.solve_sylvester({0}, {1}, {2})", Well(3), Well(2), F(3, 2), second=True)
+add("scipy.linalg.solve_sylvester({0}, {0}.T, {1})", Well(3), F(3, 3))
+add("scipy.linalg.solve_continuous_lyapunov({0}, {1})", Well(3), F(3, 3), second=True)
+add("scipy.linalg.sqrtm({0})", Well(3), second=True)
+add("x = scipy.linalg.sqrtm({0} @ {0}.T)\nx @ x", Well(3))
+add("scipy.linalg.logm({0})", Well(3), second=True)
+add("np.trace(scipy.linalg.logm({0}))", Well(2))
+
+
 # --------------------------------------------------------------------------- the module
 
 
@@ -240,9 +261,10 @@ def test_second_order(n):
 
 def test_every_new_callable_has_an_entry():
     from tangent_src import runtime as rt
-    from tangent_src.rules import REGISTRY, signals
+    from tangent_src.rules import REGISTRY, matrix_equations, signals
     calls = " ".join(call for call, _, _ in TABLE)
-    keys = [k for k in signals.CALLABLES if getattr(k, "__name__", "") not in rt.HELPERS]
+    keys = [k for k in signals.CALLABLES + matrix_equations.CALLABLES
+            if getattr(k, "__name__", "") not in rt.HELPERS]
     keys += [sp.j0, sp.kve, sp.gammainc, sp.betainc, sp.rgamma, sp.huber, np.i0]
     for key in keys:
         assert key in REGISTRY.adjoints and key in REGISTRY.tangents, key
