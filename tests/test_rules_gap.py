@@ -157,6 +157,20 @@ add("np.nan_to_num(np.where(np.isfinite({1}), {0} * {0}, {1}), nan={2}, posinf={
 add("np.nan_to_num(np.where(np.isfinite({1}), {0}, {1}), neginf={2}, posinf=3.0)", F(5),
     K(_HOLES), F(1))
 
+_CONDS = "[{1} < -0.3, {1} > 0.4]"
+add(f"np.select({_CONDS}, [{{0}} * {{0}}, np.sin({{0}})])", F(6), K(np.linspace(-0.9, 0.8, 6)),
+    second=True)
+add(f"np.select({_CONDS}, [{{0}}, {{0}} ** 3], default={{2}})", F(6),
+    K(np.linspace(-0.9, 0.8, 6)), F(), second=True)
+add("choices = [{0}, 2.0 * {0}]\nnp.select([{1}, ~{1}], choices, {2})", F(2, 3),
+    K(np.array([[True, False, False], [False, True, True]])), F(3))
+add("np.trapezoid({0})", F(5), second=True)
+add("np.trapezoid({0} * {0}, dx={1})", F(5), P(), second=True)
+add("np.trapezoid({0}, {1}, axis=0)", F(4, 3), K(np.array([0.0, 0.2, 0.7, 1.5])))
+add("np.trapezoid(np.exp({0}), {1})", F(2, 4), K(np.array([[0.0, 0.5, 0.6, 1.0],
+                                                               [0.1, 0.2, 0.4, 0.9]])))
+add("np.trapezoid({0}, dx={1}, axis=1)", F(2, 3, 2), P())
+
 
 # -- matrix equations and functions -----------------------------------------------------
 @dataclass
@@ -294,6 +308,18 @@ def test_derivatives_without_a_closed_form_are_refused_not_zero():
     g = tangent_src.grad(incomplete_gamma_in_shape, wrt=1)(2.0, x)
     np.testing.assert_allclose(g, numerical_grad(incomplete_gamma_in_shape, (2.0, x), 1),
                                rtol=RTOL)
+
+
+def trapezoid_in_the_grid(y, x):
+    return np.trapezoid(y, x)
+
+
+def test_trapezoid_refuses_moving_sample_points():
+    y, x = np.array([1.0, 2.0, 0.5]), np.array([0.0, 0.4, 1.0])
+    with pytest.raises(NotImplementedError, match="sample points"):
+        tangent_src.grad(trapezoid_in_the_grid, wrt=1)(y, x)
+    with pytest.raises(NotImplementedError, match="sample points"):
+        tangent_src.jvp(trapezoid_in_the_grid, (y, x), (y, x))
 
 
 def uses_a_function_without_rules(x):

@@ -96,7 +96,33 @@ _pair(np.nan_to_num, "y, x, copy=True, nan=0.0, posinf=None, neginf=None",
       "d[x] = np.where(np.isfinite(x), d[y], 0.0)\n" + "".join(
           f"d[{p}] = unbroadcast(np.where({mask}, d[y], 0.0), {p})\n" for p, mask in _REPLACED))
 
-nondifferentiable(rt.zeros_or_none, rt.diff_span, rt.axis_widths, rt.ediff1d_span,
+# np.select: choice k where condition k holds and none before it, else the default
+_MASKS = "select_masks(condlist, choicelist)"
+_pair(np.select, "y, condlist, choicelist, default=0",
+      "d[y] = np.select(condlist, d[choicelist], 0.0)\n"
+      "d[y] = np.where(np.any(select_masks(condlist, choicelist), axis=0), 0.0, d[default])\n",
+      f"d[choicelist] = unbroadcast(np.where({_MASKS}, d[y], 0.0), choicelist)\n"
+      f"d[default] = unbroadcast(np.where(np.any({_MASKS}, axis=0), 0.0, d[y]), default)\n")
+
+# np.trapezoid(y, x, dx, axis) = sum(y * w, axis), w = trapezoid_weights (half the spacing on
+# either side of each sample): linear in y and in dx; a varying x is refused.
+_TRAP_X = "np.trapezoid: no derivative rule with respect to the sample points x"
+_UNIT = "np.trapezoid(y, None, 1.0, axis) * float(x is None)"   # d/d dx (x absent)
+_pair(np.trapezoid, "out, y, x=None, dx=1.0, axis=-1",
+      "d[out] = np.trapezoid(d[y], x, dx, axis)\n"
+      f"d[out] = d[dx] * {_UNIT}\n"
+      f"d[out] = derivative_refused({_TRAP_X!r}, d[x])\n",
+      "d[y] = np.expand_dims(d[out], axis) * trapezoid_weights(y, x, dx, axis)\n"
+      f"d[dx] = np.sum(d[out] * {_UNIT})\n"
+      f"d[x] = derivative_refused({_TRAP_X!r}, d[out])\n")
+_WEIGHTS_X = "trapezoid_weights: no derivative rule with respect to x"
+_pair(rt.trapezoid_weights, "w, y, x=None, dx=1.0, axis=-1",
+      "d[w] = trapezoid_weights(y, None, d[dx], axis) * float(x is None)\n"
+      f"d[w] = derivative_refused({_WEIGHTS_X!r}, d[x])\n",
+      "d[dx] = np.sum(d[w] * trapezoid_weights(y, None, 1.0, axis)) * float(x is None)\n"
+      f"d[x] = derivative_refused({_WEIGHTS_X!r}, d[w])\n")
+
+nondifferentiable(rt.select_masks, rt.zeros_or_none, rt.diff_span, rt.axis_widths, rt.ediff1d_span,
                   rt.conv_widths, rt.matching_permutation, rt.rollaxis_axes)
 
 # conventions shown in docs/coverage.md (scripts/coverage.py reads NOTES of rule modules)
@@ -109,6 +135,8 @@ NOTES = {
     ss.correlate: "n-d, modes full, same, valid (any method); real arguments",
     np.partition: "a permutation of `a`, matched to the result; at ties, equal values paired "
                   "in order",
+    np.select: "choices of one shape (or broadcasting); default differentiated too",
+    np.trapezoid: "wrt y and dx; the sample points x refused",
     np.nan_to_num: "zero derivative at the replaced entries; nan, posinf, neginf "
                    "differentiated where they are used",
 }

@@ -153,6 +153,8 @@ from .signals import (
     ediff1d_span,
     matching_permutation,
     rollaxis_axes,
+    select_masks,
+    trapezoid_weights,
     zeros_or_none,
 )
 from .special import (
@@ -219,4 +221,5 @@ __all__ = [
     "bessel", "bessel_coef", "lgamma_np", "axis_widths", "conv_widths", "convolve_nd",
     "correlate_nd", "diff_ends", "diff_span", "ediff1d_span", "matching_permutation",
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
+    "select_masks", "trapezoid_weights",
 ]

@@ -108,7 +108,44 @@ def rollaxis_axes(a, axis, start=0):
     return tuple(axes)
 
 
+def select_masks(condlist, choicelist):
+    """Where np.select(condlist, choicelist) takes each choice: mask k is condition k and
+    none before it, stacked (k first) and broadcast against the choices."""
+    conds = np.broadcast_arrays(*condlist, *choicelist)[:len(condlist)]
+    taken = np.zeros(np.shape(conds[0]), dtype=bool)
+    masks = []
+    for cond in conds:
+        masks.append(cond & ~taken)
+        taken = taken | cond
+    return np.stack(masks)
+
+
+def trapezoid_weights(y, x=None, dx=1.0, axis=-1):
+    """Weights w, shaped like y, with np.trapezoid(y, x, dx, axis) = sum(y * w, axis): half
+    the spacing on either side of each sample (dx, or the differences of x along axis)."""
+    y = np.asarray(y)
+    axis = axis % y.ndim
+    n = y.shape[axis]
+    if x is None:
+        w = np.full(n, 1.0) * dx
+        w[[0, -1]] = 0.5 * dx
+        shape = [1] * y.ndim
+        shape[axis] = n
+        return np.broadcast_to(np.reshape(w, shape), y.shape)
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        shape = [1] * y.ndim
+        shape[axis] = n
+        x = np.reshape(x, shape)
+    steps = np.diff(x, axis=axis)
+    widths = [(0, 0)] * x.ndim
+    after, before = list(widths), list(widths)
+    after[axis], before[axis] = (0, 1), (1, 0)
+    return np.broadcast_to(0.5 * (np.pad(steps, after) + np.pad(steps, before)), y.shape)
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("diff_ends", "zeros_or_none", "diff_span", "axis_widths", "ediff1d_span",
            "conv_widths", "convolve_nd", "correlate_nd", "matching_permutation",
-           "rollaxis_axes")
+           "rollaxis_axes", "select_masks", "trapezoid_weights")
+
