@@ -171,6 +171,16 @@ add("np.trapezoid(np.exp({0}), {1})", F(2, 4), K(np.array([[0.0, 0.5, 0.6, 1.0],
                                                                [0.1, 0.2, 0.4, 0.9]])))
 add("np.trapezoid({0}, dx={1}, axis=1)", F(2, 3, 2), P())
 
+add("np.median({0})", Spread((5,)), second=True)
+add("np.median({0})", Spread((2, 3)))
+add("np.median({0}, axis=1, keepdims=True)", Spread((3, 4)))
+add("np.median({0}, axis=(0, 2))", Spread((2, 3, 3)))
+add("np.quantile({0}, {1})", Spread((6,)), R((), 0.05, 0.95), second=True)
+add("np.quantile({0}, 0.3, axis=0)", Spread((4, 3)))
+add("np.quantile({0}, {1}, axis=-1, keepdims=True)", Spread((2, 5)), R((), 0.1, 0.9))
+add("np.percentile({0}, {1}, axis=1)", Spread((2, 6)), R((), 10.0, 90.0), second=True)
+add("np.percentile({0}, 75)", Spread((3, 3)))
+
 
 # -- matrix equations and functions -----------------------------------------------------
 @dataclass
@@ -320,6 +330,15 @@ def test_trapezoid_refuses_moving_sample_points():
         tangent_src.grad(trapezoid_in_the_grid, wrt=1)(y, x)
     with pytest.raises(NotImplementedError, match="sample points"):
         tangent_src.jvp(trapezoid_in_the_grid, (y, x), (y, x))
+
+
+def quantiles(a):
+    return np.sum(np.quantile(a, [0.25, 0.75]))
+
+
+def test_quantiles_of_an_array_of_q_are_refused():
+    with pytest.raises(NotImplementedError, match="scalar q"):
+        tangent_src.grad(quantiles)(np.array([0.3, 1.2, -0.4, 2.0]))
 
 
 def uses_a_function_without_rules(x):

@@ -122,6 +122,28 @@ _pair(rt.trapezoid_weights, "w, y, x=None, dx=1.0, axis=-1",
       "d[dx] = np.sum(d[w] * trapezoid_weights(y, None, 1.0, axis)) * float(x is None)\n"
       f"d[x] = derivative_refused({_WEIGHTS_X!r}, d[w])\n")
 
+# order statistics: quantile = sum(a * w, axis), w on the two order statistics around
+# q (n - 1) (quantile_weights; piecewise constant in a, linear in q)
+_QW = "quantile_weights(a, {q}, axis, method, {part})"
+for _f, _q, _scale in ((np.quantile, "q", ""), (np.percentile, "q / 100.0", " * 0.01")):
+    _pair(_f, "y, a, q, axis=None, out=None, overwrite_input=False, method='linear', "
+          "keepdims=False",
+          f"d[y] = np.sum(d[a] * {_QW.format(q=_q, part=0)}, axis=axis, keepdims=keepdims)\n"
+          f"d[y] = d[q]{_scale} * np.sum(a * {_QW.format(q=_q, part=1)}, axis=axis, "
+          "keepdims=keepdims)\n",
+          # the weights first: they refuse the unsupported forms
+          f"d[a] = {_QW.format(q=_q, part=0)} * unreduce(d[y], a, axis=axis, "
+          "keepdims=keepdims)\n"
+          f"d[q] = np.sum(d[y] * np.sum(a * {_QW.format(q=_q, part=1)}, axis=axis, "
+          f"keepdims=keepdims)){_scale}\n")
+_pair(np.median, "y, a, axis=None, out=None, overwrite_input=False, keepdims=False",
+      "d[y] = np.sum(d[a] * quantile_weights(a, 0.5, axis), axis=axis, keepdims=keepdims)",
+      "d[a] = quantile_weights(a, 0.5, axis) * unreduce(d[y], a, axis=axis, keepdims=keepdims)")
+# (in a the weights are piecewise constant: no d[a]; in q part 0 moves with slope part 1)
+_pair(rt.quantile_weights, "w, a, q, axis=None, method='linear', part=0",
+      "d[w] = d[q] * quantile_weights(a, q, axis, method, 1) * float(part == 0)",
+      "d[q] = np.sum(d[w] * quantile_weights(a, q, axis, method, 1)) * float(part == 0)")
+
 nondifferentiable(rt.select_masks, rt.zeros_or_none, rt.diff_span, rt.axis_widths, rt.ediff1d_span,
                   rt.conv_widths, rt.matching_permutation, rt.rollaxis_axes)
 
@@ -137,6 +159,11 @@ NOTES = {
                   "in order",
     np.select: "choices of one shape (or broadcasting); default differentiated too",
     np.trapezoid: "wrt y and dx; the sample points x refused",
+    np.quantile: "method 'linear', scalar q (differentiated too); at ties, equal values "
+                 "ranked in order",
+    np.percentile: "method 'linear', scalar q (differentiated too); at ties, equal values "
+                   "ranked in order",
+    np.median: "the middle value (mean of the two middle ones); at ties, ranked in order",
     np.nan_to_num: "zero derivative at the replaced entries; nan, posinf, neginf "
                    "differentiated where they are used",
 }

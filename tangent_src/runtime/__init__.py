@@ -152,6 +152,7 @@ from .signals import (
     diff_span,
     ediff1d_span,
     matching_permutation,
+    quantile_weights,
     rollaxis_axes,
     select_masks,
     trapezoid_weights,
@@ -221,5 +222,5 @@ __all__ = [
     "bessel", "bessel_coef", "lgamma_np", "axis_widths", "conv_widths", "convolve_nd",
     "correlate_nd", "diff_ends", "diff_span", "ediff1d_span", "matching_permutation",
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
-    "select_masks", "trapezoid_weights",
+    "select_masks", "trapezoid_weights", "quantile_weights",
 ]

@@ -144,8 +144,41 @@ def trapezoid_weights(y, x=None, dx=1.0, axis=-1):
     return np.broadcast_to(0.5 * (np.pad(steps, after) + np.pad(steps, before)), y.shape)
 
 
+def quantile_weights(a, q, axis=None, method="linear", part=0):
+    """Weights w shaped like `a` with np.quantile(a, q, axis) = sum(a * w, axis) (part 0:
+    1 - f and f on the two order statistics around position q (n - 1), f its fraction;
+    the middle one or two for the median) or, part 1, its slope in q: sum(a * w, axis).
+    Equal values are ranked in order (stable argsort). Only method 'linear' and a scalar
+    q are supported."""
+    from .refusals import refuse
+    if method != "linear" or np.ndim(q) != 0:
+        refuse("np.quantile / np.percentile / np.median: derivatives need method='linear' "
+               "and a scalar q")
+    a = np.asarray(a, dtype=float)
+    axes = tuple(range(a.ndim)) if axis is None else \
+        tuple(k % a.ndim for k in np.atleast_1d(axis))
+    kept = [k for k in range(a.ndim) if k not in axes]
+    moved = np.transpose(a, kept + list(axes))
+    flat = np.reshape(moved, moved.shape[:len(kept)] + (-1,))
+    n = flat.shape[-1]
+    position = float(q) * (n - 1)
+    low = min(int(np.floor(position)), n - 1)
+    high = min(low + 1, n - 1)
+    fraction = position - low
+    ranks = np.argsort(flat, axis=-1, kind="stable")
+    w = np.zeros(flat.shape)
+    pick = [(low, 1.0 - fraction), (high, fraction)] if part == 0 else \
+        [(low, -(n - 1.0)), (high, n - 1.0)] if high > low else []
+    for rank, weight in pick:
+        np.put_along_axis(w, ranks[..., rank:rank + 1], np.take_along_axis(
+            w, ranks[..., rank:rank + 1], axis=-1) + weight, axis=-1)
+    w = np.reshape(w, moved.shape)
+    return np.transpose(w, np.argsort(kept + list(axes)))
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("diff_ends", "zeros_or_none", "diff_span", "axis_widths", "ediff1d_span",
            "conv_widths", "convolve_nd", "correlate_nd", "matching_permutation",
-           "rollaxis_axes", "select_masks", "trapezoid_weights")
+           "rollaxis_axes", "select_masks", "trapezoid_weights",
+           "quantile_weights")
 
