@@ -181,6 +181,11 @@ add("np.quantile({0}, {1}, axis=-1, keepdims=True)", Spread((2, 5)), R((), 0.1, 
 add("np.percentile({0}, {1}, axis=1)", Spread((2, 6)), R((), 10.0, 90.0), second=True)
 add("np.percentile({0}, 75)", Spread((3, 3)))
 
+add("np.cov({0})", F(3, 5), second=True)
+add("np.cov({0}, rowvar=False, bias=True)", F(6, 2))
+add("np.cov({0}, ddof=2)", F(5))
+add("np.cov({0}.T, rowvar=False) @ {0}", F(2, 4))
+
 
 # -- matrix equations and functions -----------------------------------------------------
 @dataclass
@@ -339,6 +344,16 @@ def quantiles(a):
 def test_quantiles_of_an_array_of_q_are_refused():
     with pytest.raises(NotImplementedError, match="scalar q"):
         tangent_src.grad(quantiles)(np.array([0.3, 1.2, -0.4, 2.0]))
+
+
+def covariance_with_a_second_array(a, b):
+    return np.sum(np.cov(a, b))
+
+
+def test_covariance_with_a_second_array_is_refused():
+    a, b = np.array([0.3, 1.2, -0.4]), np.array([1.0, 0.5, 2.0])
+    with pytest.raises(NotImplementedError, match="no y"):
+        tangent_src.grad(covariance_with_a_second_array)(a, b)
 
 
 def uses_a_function_without_rules(x):

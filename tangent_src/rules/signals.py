@@ -144,8 +144,28 @@ _pair(rt.quantile_weights, "w, a, q, axis=None, method='linear', part=0",
       "d[w] = d[q] * quantile_weights(a, q, axis, method, 1) * float(part == 0)",
       "d[q] = np.sum(d[w] * quantile_weights(a, q, axis, method, 1)) * float(part == 0)")
 
-nondifferentiable(rt.select_masks, rt.zeros_or_none, rt.diff_span, rt.axis_widths, rt.ediff1d_span,
-                  rt.conv_widths, rt.matching_permutation, rt.rollaxis_axes)
+# np.cov(m) = xc xc^T / f: x the variables as rows, xc = x - row means, f = n - ddof;
+# dC = (dxc xc^T + xc dxc^T) / f, and the adjoint (G + G^T) xc / f has zero row means
+# already (its rows combine those of xc), so centering it again changes nothing.
+_COV = "c, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None"
+_LAYOUT = "cov_layout(m, y, rowvar, bias, ddof, fweights, aweights)"
+_ROWS = "transpose_if(np.atleast_2d({}), layout[0])"
+_CENTRED = "{0} - np.mean({0}, axis=1, keepdims=True)"
+_XC = _CENTRED.format(_ROWS.format("m")).replace("layout", _LAYOUT)
+_DXC = _CENTRED.format(_ROWS.format("d[m]")).replace("layout", _LAYOUT)
+register_template(T, np.cov, _COV,   # (tangent templates are one expression: inlined)
+                  f"d[c] = np.reshape((({_DXC}) @ np.transpose({_XC}) + ({_XC}) @ "
+                  f"np.transpose({_DXC})) / {_LAYOUT}[1], np.shape(c))\n")
+register_template(A, np.cov, _COV,
+                  f"layout = {_LAYOUT}\n"
+                  f"xc = {_CENTRED.format(_ROWS.format('m'))}\n"
+                  "g = np.reshape(d[c], (np.shape(xc)[0], np.shape(xc)[0]))\n"
+                  "d[m] = np.reshape(transpose_if((g + np.transpose(g)) @ xc / layout[1], "
+                  "layout[0]), np.shape(m))\n")
+
+nondifferentiable(rt.cov_layout, rt.select_masks, rt.zeros_or_none, rt.diff_span,
+                  rt.axis_widths, rt.ediff1d_span, rt.conv_widths, rt.matching_permutation,
+                  rt.rollaxis_axes)
 
 # conventions shown in docs/coverage.md (scripts/coverage.py reads NOTES of rule modules)
 NOTES = {
@@ -164,6 +184,7 @@ NOTES = {
     np.percentile: "method 'linear', scalar q (differentiated too); at ties, equal values "
                    "ranked in order",
     np.median: "the middle value (mean of the two middle ones); at ties, ranked in order",
+    np.cov: "m, rowvar, bias, ddof; a second array y and weights refused",
     np.nan_to_num: "zero derivative at the replaced entries; nan, posinf, neginf "
                    "differentiated where they are used",
 }

@@ -148,6 +148,7 @@ from .signals import (
     conv_widths,
     convolve_nd,
     correlate_nd,
+    cov_layout,
     diff_ends,
     diff_span,
     ediff1d_span,
@@ -223,4 +224,5 @@ __all__ = [
     "correlate_nd", "diff_ends", "diff_span", "ediff1d_span", "matching_permutation",
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
     "select_masks", "trapezoid_weights", "quantile_weights",
+    "cov_layout",
 ]

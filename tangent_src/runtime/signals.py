@@ -176,9 +176,21 @@ def quantile_weights(a, q, axis=None, method="linear", part=0):
     return np.transpose(w, np.argsort(kept + list(axes)))
 
 
+def cov_layout(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None):
+    """(transposed, n - ddof) for np.cov(m, rowvar=..., bias=..., ddof=...): whether the
+    variables are m's columns, and the divisor. A second array y and weights are refused."""
+    from .refusals import refuse
+    if y is not None or fweights is not None or aweights is not None:
+        refuse("np.cov / np.corrcoef: derivatives take one array m (no y, fweights, aweights)")
+    x = np.atleast_2d(m)
+    transposed = not rowvar and x.shape[0] != 1
+    n = x.shape[0] if transposed else x.shape[1]
+    return transposed, n - ((0 if bias else 1) if ddof is None else ddof)
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("diff_ends", "zeros_or_none", "diff_span", "axis_widths", "ediff1d_span",
            "conv_widths", "convolve_nd", "correlate_nd", "matching_permutation",
            "rollaxis_axes", "select_masks", "trapezoid_weights",
-           "quantile_weights")
+           "quantile_weights", "cov_layout")
 
