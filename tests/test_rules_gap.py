@@ -185,6 +185,8 @@ add("np.cov({0})", F(3, 5), second=True)
 add("np.cov({0}, rowvar=False, bias=True)", F(6, 2))
 add("np.cov({0}, ddof=2)", F(5))
 add("np.cov({0}.T, rowvar=False) @ {0}", F(2, 4))
+add("np.corrcoef({0})", F(3, 5), second=True)
+add("np.corrcoef({0}, rowvar=False) ** 2", F(6, 2))
 
 
 # -- matrix equations and functions -----------------------------------------------------

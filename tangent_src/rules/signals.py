@@ -163,6 +163,33 @@ register_template(A, np.cov, _COV,
                   "d[m] = np.reshape(transpose_if((g + np.transpose(g)) @ xc / layout[1], "
                   "layout[0]), np.shape(m))\n")
 
+# np.corrcoef(x) = C / (s s^T), C = np.cov(x), s = sqrt(diag C): with u = diag(dC) / (2 diag C),
+# dR = dC / (s s^T) - R (u_i + u_j), so the adjoint in C is G / (s s^T) - diag((row sums +
+# column sums of G R) / (2 diag C)), then np.cov's adjoint.
+_CORR = "r, x, y=None, rowvar=True"
+_LAYOUT_X = "cov_layout(x, y, rowvar)"
+_C = "np.atleast_2d(np.cov(x, y, rowvar))"
+_S = f"np.sqrt(np.diagonal({_C}))"
+_DC = (_CENTRED.format(_ROWS.format("d[x]")).replace("layout", _LAYOUT_X),
+       _CENTRED.format(_ROWS.format("x")).replace("layout", _LAYOUT_X))
+_DC = (f"((({_DC[0]}) @ np.transpose({_DC[1]}) + ({_DC[1]}) @ np.transpose({_DC[0]})) / "
+       f"{_LAYOUT_X}[1])")
+_U = f"(np.diagonal({_DC}) / (2.0 * np.diagonal({_C})))"
+register_template(T, np.corrcoef, _CORR,
+                  f"d[r] = np.reshape({_DC} / np.outer({_S}, {_S}) - np.reshape(r, np.shape("
+                  f"{_C})) * (np.expand_dims({_U}, 1) + {_U}), np.shape(r))\n")
+register_template(A, np.corrcoef, _CORR,
+                  f"layout = {_LAYOUT_X}\n"
+                  f"xc = {_CENTRED.format(_ROWS.format('x'))}\n"
+                  "c = xc @ np.transpose(xc) / layout[1]\n"
+                  "s = np.sqrt(np.diagonal(c))\n"
+                  "g = np.reshape(d[r], np.shape(c))\n"
+                  "h = g * np.reshape(r, np.shape(c))\n"
+                  "gc = g / np.outer(s, s) - np.diag((np.sum(h, axis=1) + np.sum(h, axis=0)) / "
+                  "(2.0 * np.diagonal(c)))\n"
+                  "d[x] = np.reshape(transpose_if((gc + np.transpose(gc)) @ xc / layout[1], "
+                  "layout[0]), np.shape(x))\n")
+
 nondifferentiable(rt.cov_layout, rt.select_masks, rt.zeros_or_none, rt.diff_span,
                   rt.axis_widths, rt.ediff1d_span, rt.conv_widths, rt.matching_permutation,
                   rt.rollaxis_axes)
@@ -185,6 +212,7 @@ NOTES = {
                    "ranked in order",
     np.median: "the middle value (mean of the two middle ones); at ties, ranked in order",
     np.cov: "m, rowvar, bias, ddof; a second array y and weights refused",
+    np.corrcoef: "x, rowvar; a second array y refused",
     np.nan_to_num: "zero derivative at the replaced entries; nan, posinf, neginf "
                    "differentiated where they are used",
 }
