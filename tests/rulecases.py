@@ -662,6 +662,8 @@ for call, args, second in [
         ("np.correlate({0}, {1}, 'full')", (R(4), R(2)), False),
         ("np.rollaxis({0}, 2)", (R(2, 3, 2),), False),
         ("np.real_if_close({0})", (R(3),), False),
+        ("np.nanquantile({0}, 0.4, axis=0)", (SP(4, 2),), False),
+        ("np.nanpercentile({0}, 60)", (SP(5),), False),
         ("scipy.linalg.solve_sylvester({0}, {1}, {2})", (M(2), M(3), R(2, 3)), False),
         ("scipy.linalg.solve_continuous_lyapunov({0}, {1})", (M(2), R(2, 2)), False),
         (f"{_SP}.betainc(2.0, 3.0, {{0}})", (R(3, lo=0.1, hi=0.9),), False),

@@ -180,6 +180,15 @@ add("np.quantile({0}, 0.3, axis=0)", Spread((4, 3)))
 add("np.quantile({0}, {1}, axis=-1, keepdims=True)", Spread((2, 5)), R((), 0.1, 0.9))
 add("np.percentile({0}, {1}, axis=1)", Spread((2, 6)), R((), 10.0, 90.0), second=True)
 add("np.percentile({0}, 75)", Spread((3, 3)))
+_NANS = np.array([[True, False, True, True], [False, True, True, False], [True] * 4])
+add("np.nanmedian(np.where({1}, {0}, np.nan))", Spread((3, 4)), K(_NANS), second=True)
+add("np.nanmedian(np.where({1}, {0}, np.nan), axis=1)", Spread((3, 4)), K(_NANS))
+add("np.nanmedian(np.where({1}, {0}, np.nan), axis=0, keepdims=True)", Spread((3, 4)),
+    K(_NANS))
+add("np.nanquantile(np.where({2}, {0}, np.nan), {1}, axis=1)", Spread((3, 4)),
+    R((), 0.1, 0.9), K(_NANS), second=True)
+add("np.nanpercentile(np.where({2}, {0}, np.nan), {1})", Spread((3, 4)), R((), 10.0, 90.0),
+    K(_NANS))
 
 add("np.cov({0})", F(3, 5), second=True)
 add("np.cov({0}, rowvar=False, bias=True)", F(6, 2))

@@ -123,26 +123,35 @@ _pair(rt.trapezoid_weights, "w, y, x=None, dx=1.0, axis=-1",
       f"d[x] = derivative_refused({_WEIGHTS_X!r}, d[w])\n")
 
 # order statistics: quantile = sum(a * w, axis), w on the two order statistics around
-# q (n - 1) (quantile_weights; piecewise constant in a, linear in q)
-_QW = "quantile_weights(a, {q}, axis, method, {part})"
-for _f, _q, _scale in ((np.quantile, "q", ""), (np.percentile, "q / 100.0", " * 0.01")):
-    _pair(_f, "y, a, q, axis=None, out=None, overwrite_input=False, method='linear', "
-          "keepdims=False",
-          f"d[y] = np.sum(d[a] * {_QW.format(q=_q, part=0)}, axis=axis, keepdims=keepdims)\n"
-          f"d[y] = d[q]{_scale} * np.sum(a * {_QW.format(q=_q, part=1)}, axis=axis, "
-          "keepdims=keepdims)\n",
+# q (n - 1) (quantile_weights; piecewise constant in a, linear in q); the nan- variants
+# count only the entries that are not NaN (which get weight 0, and a tangent of 0)
+_QW = "quantile_weights(a, {q}, axis, method, {part}, {nan})"
+_QUANTILE = ("y, a, q, axis=None, out=None, overwrite_input=False, method='linear', "
+             "keepdims=False")
+for _f, _q, _scale, _nan in ((np.quantile, "q", "", False),
+                             (np.percentile, "q / 100.0", " * 0.01", False),
+                             (np.nanquantile, "q", "", True),
+                             (np.nanpercentile, "q / 100.0", " * 0.01", True)):
+    _a, _ta = ("np.where(np.isnan(a), 0.0, a)", "np.where(np.isnan(a), 0.0, d[a])") if _nan \
+        else ("a", "d[a]")
+    _w0, _w1 = _QW.format(q=_q, part=0, nan=_nan), _QW.format(q=_q, part=1, nan=_nan)
+    _pair(_f, _QUANTILE,
+          f"d[y] = np.sum({_ta} * {_w0}, axis=axis, keepdims=keepdims)\n"
+          f"d[y] = d[q]{_scale} * np.sum({_a} * {_w1}, axis=axis, keepdims=keepdims)\n",
           # the weights first: they refuse the unsupported forms
-          f"d[a] = {_QW.format(q=_q, part=0)} * unreduce(d[y], a, axis=axis, "
-          "keepdims=keepdims)\n"
-          f"d[q] = np.sum(d[y] * np.sum(a * {_QW.format(q=_q, part=1)}, axis=axis, "
-          f"keepdims=keepdims)){_scale}\n")
-_pair(np.median, "y, a, axis=None, out=None, overwrite_input=False, keepdims=False",
-      "d[y] = np.sum(d[a] * quantile_weights(a, 0.5, axis), axis=axis, keepdims=keepdims)",
-      "d[a] = quantile_weights(a, 0.5, axis) * unreduce(d[y], a, axis=axis, keepdims=keepdims)")
+          f"d[a] = {_w0} * unreduce(d[y], a, axis=axis, keepdims=keepdims)\n"
+          f"d[q] = np.sum(d[y] * np.sum({_a} * {_w1}, axis=axis, keepdims=keepdims)){_scale}\n")
+for _f, _nan in ((np.median, False), (np.nanmedian, True)):
+    _ta = "np.where(np.isnan(a), 0.0, d[a])" if _nan else "d[a]"
+    _w0 = f"quantile_weights(a, 0.5, axis, 'linear', 0, {_nan})"
+    _pair(_f, "y, a, axis=None, out=None, overwrite_input=False, keepdims=False",
+          f"d[y] = np.sum({_ta} * {_w0}, axis=axis, keepdims=keepdims)",
+          f"d[a] = {_w0} * unreduce(d[y], a, axis=axis, keepdims=keepdims)")
 # (in a the weights are piecewise constant: no d[a]; in q part 0 moves with slope part 1)
-_pair(rt.quantile_weights, "w, a, q, axis=None, method='linear', part=0",
-      "d[w] = d[q] * quantile_weights(a, q, axis, method, 1) * float(part == 0)",
-      "d[q] = np.sum(d[w] * quantile_weights(a, q, axis, method, 1)) * float(part == 0)")
+_pair(rt.quantile_weights, "w, a, q, axis=None, method='linear', part=0, skipnan=False",
+      "d[w] = d[q] * quantile_weights(a, q, axis, method, 1, skipnan) * float(part == 0)",
+      "d[q] = np.sum(d[w] * quantile_weights(a, q, axis, method, 1, skipnan)) * "
+      "float(part == 0)")
 
 # np.cov(m) = xc xc^T / f: x the variables as rows, xc = x - row means, f = n - ddof;
 # dC = (dxc xc^T + xc dxc^T) / f, and the adjoint (G + G^T) xc / f has zero row means
@@ -210,6 +219,9 @@ NOTES = {
                  "ranked in order",
     np.percentile: "method 'linear', scalar q (differentiated too); at ties, equal values "
                    "ranked in order",
+    np.nanquantile: "as np.quantile over the entries that are not NaN",
+    np.nanpercentile: "as np.percentile over the entries that are not NaN",
+    np.nanmedian: "as np.median over the entries that are not NaN",
     np.median: "the middle value (mean of the two middle ones); at ties, ranked in order",
     np.cov: "m, rowvar, bias, ddof; a second array y and weights refused",
     np.corrcoef: "x, rowvar; a second array y refused",

@@ -144,10 +144,11 @@ def trapezoid_weights(y, x=None, dx=1.0, axis=-1):
     return np.broadcast_to(0.5 * (np.pad(steps, after) + np.pad(steps, before)), y.shape)
 
 
-def quantile_weights(a, q, axis=None, method="linear", part=0):
+def quantile_weights(a, q, axis=None, method="linear", part=0, skipnan=False):
     """Weights w shaped like `a` with np.quantile(a, q, axis) = sum(a * w, axis) (part 0:
     1 - f and f on the two order statistics around position q (n - 1), f its fraction;
     the middle one or two for the median) or, part 1, its slope in q: sum(a * w, axis).
+    skipnan: n counts the entries that are not NaN (np.nanquantile; NaN get weight 0).
     Equal values are ranked in order (stable argsort). Only method 'linear' and a scalar
     q are supported."""
     from .refusals import refuse
@@ -160,18 +161,21 @@ def quantile_weights(a, q, axis=None, method="linear", part=0):
     kept = [k for k in range(a.ndim) if k not in axes]
     moved = np.transpose(a, kept + list(axes))
     flat = np.reshape(moved, moved.shape[:len(kept)] + (-1,))
-    n = flat.shape[-1]
-    position = float(q) * (n - 1)
-    low = min(int(np.floor(position)), n - 1)
-    high = min(low + 1, n - 1)
+    count = np.sum(~np.isnan(flat), axis=-1, keepdims=True) if skipnan else \
+        np.full(flat.shape[:-1] + (1,), flat.shape[-1])
+    last = np.maximum(count - 1, 0)
+    position = float(q) * last
+    low = np.minimum(np.floor(position).astype(int), last)
+    high = np.minimum(low + 1, last)
     fraction = position - low
-    ranks = np.argsort(flat, axis=-1, kind="stable")
-    w = np.zeros(flat.shape)
+    ranks = np.argsort(flat, axis=-1, kind="stable")   # NaN sort last
+    moves = np.where(high > low, last, 0.0)
     pick = [(low, 1.0 - fraction), (high, fraction)] if part == 0 else \
-        [(low, -(n - 1.0)), (high, n - 1.0)] if high > low else []
+        [(low, -moves), (high, moves)]
+    w = np.zeros(flat.shape)
     for rank, weight in pick:
-        np.put_along_axis(w, ranks[..., rank:rank + 1], np.take_along_axis(
-            w, ranks[..., rank:rank + 1], axis=-1) + weight, axis=-1)
+        at = np.take_along_axis(ranks, rank, axis=-1)
+        np.put_along_axis(w, at, np.take_along_axis(w, at, axis=-1) + weight, axis=-1)
     w = np.reshape(w, moved.shape)
     return np.transpose(w, np.argsort(kept + list(axes)))
 
