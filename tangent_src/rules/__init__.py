@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     shaping,
     signals,
     special,
+    special_families,
     stats,
 )
 from .registry import REGISTRY, adjoint, nondifferentiable, tangent
