@@ -29,10 +29,12 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "coverage.md"
 # Where names are looked up, in order of preference: (prefix shown, module name).
 NAMESPACES = [("np.", "numpy"), ("np.linalg.", "numpy.linalg"), ("math.", "math"),
               ("", "builtins"), ("scipy.special.", "scipy.special"),
-              ("scipy.linalg.", "scipy.linalg"), ("scipy.stats.", "scipy.stats")]
+              ("scipy.linalg.", "scipy.linalg"), ("scipy.stats.", "scipy.stats"),
+              ("scipy.signal.", "scipy.signal")]
 SECTIONS = [("NumPy", ("numpy",)), ("NumPy linear algebra", ("numpy.linalg",)),
             ("math", ("math",)), ("Python builtins", ("builtins",)),
-            ("SciPy", ("scipy.special", "scipy.linalg", "scipy.stats")), ("Other", (None,))]
+            ("SciPy", ("scipy.special", "scipy.linalg", "scipy.stats", "scipy.signal")),
+            ("Other", (None,))]
 OPERATORS = {gast.Add: "a + b", gast.Sub: "a - b", gast.Mult: "a * b", gast.Div: "a / b",
              gast.Pow: "a ** b", gast.Mod: "a % b", gast.FloorDiv: "a // b",
              gast.MatMult: "a @ b", gast.USub: "-a", gast.UAdd: "+a"}

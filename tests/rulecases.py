@@ -656,6 +656,33 @@ for call, args, second in [
         ("scipy.signal.convolve({0}, {1})", (R(3), R(2)), False),
         ]:
     add(call, *args, second=second)
+# the rules of tests/test_rules_gap.py (each checked there in more forms)
+for call, args, second in [
+        ("scipy.signal.correlate({0}, {1}, 'same')", (R(2, 3), R(2, 2)), False),
+        ("np.correlate({0}, {1}, 'full')", (R(4), R(2)), False),
+        ("np.rollaxis({0}, 2)", (R(2, 3, 2),), False),
+        ("np.real_if_close({0})", (R(3),), False),
+        ("np.nanquantile({0}, 0.4, axis=0)", (SP(4, 2),), False),
+        ("np.nanpercentile({0}, 60)", (SP(5),), False),
+        ("scipy.linalg.solve_sylvester({0}, {1}, {2})", (M(2), M(3), R(2, 3)), False),
+        ("scipy.linalg.solve_continuous_lyapunov({0}, {1})", (M(2), R(2, 2)), False),
+        (f"{_SP}.betainc(2.0, 3.0, {{0}})", (R(3, lo=0.1, hi=0.9),), False),
+        (f"{_SP}.binom({{0}}, {{1}})", (R(3, lo=3.0, hi=5.0), P(3)), False),
+        (f"{_SP}.cosm1({{0}})", (R(3),), False), (f"{_SP}.rgamma({{0}})", (P(3),), False),
+        (f"{_SP}.gammaincc(2.0, {{0}})", (P(3),), False),
+        (f"{_SP}.gammaincinv(2.0, {{0}})", (R(3, lo=0.1, hi=0.9),), False),
+        (f"{_SP}.gammainccinv(2.0, {{0}})", (R(3, lo=0.1, hi=0.9),), False),
+        (f"{_SP}.huber(1.0, {{0}})", (R(3),), False),
+        (f"{_SP}.pseudo_huber({{0}}, {{1}})", (P(3), R(3)), False),
+        (f"{_SP}.poch({{0}}, {{1}})", (P(3), P(3)), False),
+        (f"{_SP}.powm1({{0}}, {{1}})", (P(3), R(3)), False),
+        (f"{_SP}.j0({{0}}) + {_SP}.j1({{0}}) + {_SP}.y0({{0}}) + {_SP}.y1({{0}})", (P(3),), True),
+        (f"{_SP}.k0({{0}}) + {_SP}.k1({{0}}) + {_SP}.k0e({{0}}) + {_SP}.k1e({{0}})", (P(3),), False),
+        (f"{_SP}.i0e({{0}}) * {_SP}.i1e({{0}})", (R(3),), False),
+        (f"{_SP}.yn(2, {{0}}) + {_SP}.yv(1.5, {{0}}) + {_SP}.kv(0.5, {{0}})", (P(3),), False),
+        (f"{_SP}.ive(1.5, {{0}}) + {_SP}.kve(2.0, {{0}})", (P(3),), False),
+        ]:
+    add(call, *args, second=second)
 
 # --------------------------------------------------------------------------- math, builtins
 

@@ -5,12 +5,15 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     containers,
     elementwise,
     linalg,
+    matrix_equations,
     nondiff,
     operators,
     ranges,
     runtime_rules,
     shaping,
+    signals,
     special,
+    special_families,
     stats,
 )
 from .registry import REGISTRY, adjoint, nondifferentiable, tangent

@@ -21,6 +21,7 @@ plain names, so the copies run without tangent_src.
     norms         np.linalg.norm and its variants
     shaping       concatenate/stack, tile, repeat, pad, take adjoints
     constructors  np.linspace and np.arange
+    signals       np.diff, ediff1d, convolutions, partition, rollaxis bookkeeping
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ from . import (
     reductions,
     refusals,
     shaping,
+    signals,
     special,
     stats,
     tapes,
@@ -95,10 +97,12 @@ from .linalg import (
     diag_adjoint,
     expm_np,
     inv_offdiag,
+    logm_real,
     pair_diff,
     qr_checked,
     solve_checked,
     svd_checked,
+    sylvester,
     symmetrize,
     symmetrize_t,
     transpose_if,
@@ -139,7 +143,30 @@ from .shaping import (
     untake_along_axis,
     untile,
 )
-from .special import one_if_none, polygamma_np, sinc_derivative
+from .signals import (
+    axis_widths,
+    conv_widths,
+    convolve_nd,
+    correlate_nd,
+    cov_layout,
+    diff_ends,
+    diff_span,
+    ediff1d_span,
+    matching_permutation,
+    quantile_weights,
+    rollaxis_axes,
+    select_masks,
+    trapezoid_weights,
+    zeros_or_none,
+)
+from .special import (
+    bessel,
+    bessel_coef,
+    lgamma_np,
+    one_if_none,
+    polygamma_np,
+    sinc_derivative,
+)
 from .stats import (
     beta_logpdf,
     chi2_logpdf,
@@ -155,7 +182,8 @@ from .tapes import checkpoint_every, zeros_like_last
 
 # the families, in the order their helpers are listed in HELPERS
 MODULES = (broadcasting, products, shaping, accumulation, tapes, indexing, containers,
-           elementwise, reductions, special, stats, linalg, norms, constructors, refusals)
+           elementwise, reductions, special, stats, linalg, norms, constructors, refusals,
+           signals)
 
 # every helper generated code may call by name (a reserved name: see frontend/reserved.py)
 HELPERS: tuple[str, ...] = tuple(name for module in MODULES
@@ -191,5 +219,10 @@ __all__ = [
     "set_at", "sinc_derivative", "solve_checked", "sum_to", "svd_checked", "symmetrize",
     "symmetrize_t", "transpose_if", "triangle", "tuple_field", "unarray", "unbroadcast",
     "undiagonal", "ungroup_axes", "unit_eye", "unpad", "unreduce", "unrepeat", "untake",
-    "untake_along_axis", "untile", "zero_at", "zeros_like", "zeros_like_last"
+    "untake_along_axis", "untile", "zero_at", "zeros_like", "zeros_like_last",
+    "bessel", "bessel_coef", "lgamma_np", "axis_widths", "conv_widths", "convolve_nd",
+    "correlate_nd", "diff_ends", "diff_span", "ediff1d_span", "matching_permutation",
+    "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
+    "select_masks", "trapezoid_weights", "quantile_weights",
+    "cov_layout",
 ]

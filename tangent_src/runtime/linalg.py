@@ -166,7 +166,23 @@ def expm_np(a):
     return out
 
 
+def sylvester(a, b, q):
+    """The X with a X + X b = q (scipy.linalg.solve_sylvester, real square a and b, no
+    common eigenvalues of a and -b): the derivatives of solve_sylvester, sqrtm and
+    solve_continuous_lyapunov solve one."""
+    import scipy.linalg
+    return scipy.linalg.solve_sylvester(real_values(a), real_values(b), real_values(q))
+
+
+def logm_real(a):
+    """scipy.linalg.logm(a) for a real `a` whose logarithm is real (no eigenvalues on the
+    closed negative real axis); a complex logarithm is refused (see real_values)."""
+    import scipy.linalg
+    return real_values(scipy.linalg.logm(real_values(a)))
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("undiagonal", "diag_adjoint", "pair_diff", "inv_offdiag", "symmetrize", "symmetrize_t",
            "transpose_if", "triangle", "unit_eye", "svd_checked", "solve_checked", "qr_checked",
-           "cross_checked", "block_embed", "block_part", "expm_np")
+           "cross_checked", "block_embed", "block_part", "expm_np",
+           "sylvester", "logm_real")

@@ -1,6 +1,7 @@
 """Special functions written in NumPy for the rules of np.sinc and scipy.special
-(`sinc_derivative`, `polygamma_np`: digamma and its derivatives) and logsumexp's optional
-weights (`one_if_none`)."""
+(`sinc_derivative`, `polygamma_np`: digamma and its derivatives, `lgamma_np`), the Bessel
+functions of every kind in one helper (`bessel`, `bessel_coef`: their derivatives by the
+recurrences) and logsumexp's optional weights (`one_if_none`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -67,5 +68,36 @@ def one_if_none(b):
     return 1.0 if b is None else b
 
 
+def lgamma_np(x):
+    """log |Gamma(x)| elementwise, from math.lgamma (no SciPy needed): the normalizing
+    constants of the incomplete gamma and beta functions' slopes."""
+    import math
+    x = real_values(x)
+    out = np.vectorize(math.lgamma, otypes=[float])(x)
+    return out if np.ndim(out) else out[()]
+
+
+# kind -> (scipy.special function, its coefficients in the recurrence for d/dx f_v(x):
+# c0 f_{v-1} + c1 f_{v+1} + (c2 sign(x) + c3) f_v)
+_BESSEL = {"j": ("jv", (0.5, -0.5, 0.0, 0.0)), "y": ("yv", (0.5, -0.5, 0.0, 0.0)),
+           "i": ("iv", (0.5, 0.5, 0.0, 0.0)), "k": ("kv", (-0.5, -0.5, 0.0, 0.0)),
+           "ie": ("ive", (0.5, 0.5, -1.0, 0.0)), "ke": ("kve", (-0.5, -0.5, 0.0, 1.0))}
+
+
+def bessel(kind, v, x):
+    """The Bessel function of `kind` ('j', 'y', 'i', 'k', and the exponentially scaled
+    'ie' = iv(v, x) exp(-|x|), 'ke' = kv(v, x) exp(x)) of order v at x, from SciPy: the
+    functions the derivatives of scipy.special.j0, ..., kve are written with."""
+    import scipy.special
+    return getattr(scipy.special, _BESSEL[kind][0])(v, x)
+
+
+def bessel_coef(kind, k):
+    """Coefficient k of d/dx bessel(kind, v, x) = c0 bessel(kind, v - 1, x) +
+    c1 bessel(kind, v + 1, x) + (c2 sign(x) + c3) bessel(kind, v, x)."""
+    return _BESSEL[kind][1][k]
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("sinc_derivative", "polygamma_np", "one_if_none")
+HELPERS = ("sinc_derivative", "polygamma_np", "one_if_none", "lgamma_np", "bessel",
+           "bessel_coef")
