@@ -232,8 +232,8 @@ class Transform:
                                         args, {})
         kwargs = {}
         for key, value in extras.items():
-            guards.refuse_complex(value, f"{self._name()} along this "
-                                  f"{'seed' if key == 'seed' else 'tangent'}")
+            if key != "seed":  # a complex result takes a complex cotangent
+                guards.refuse_complex(value, f"{self._name()} along this tangent")
             (value,) = guards.real_scalars((value,))
             if key == "seed":
                 kwargs[compiled.main.seed] = value
@@ -248,6 +248,8 @@ class Transform:
     def _refuse_complex(self, result) -> None:
         """The derivatives in `result` (and a grad's loss) must be real."""
         if self.mode == "forward":
+            if self._last is not None and self._last.main.complex_output:
+                return  # a complex result (an FFT of real inputs) has a complex tangent
             derivative = result[1] if self.return_value else result
         elif self.return_value or self.has_aux:
             value, derivative = result

@@ -57,6 +57,7 @@ class GeneratedFunction:
     bwd_name: str = ""
     tangent_params: dict = field(default_factory=dict)  # forward mode: param -> tangent name
     nodes: list = field(default_factory=list)   # what is emitted: [node] or [fwd, bwd]
+    complex_output: bool = False  # forward mode: the result may be complex (so its tangent)
 
 
 @dataclass
@@ -251,7 +252,8 @@ class ModuleBuilder(ModuleAssembly):
         protected |= set(forward.tangent_params.values())
         back_end(node, forward.inplace, protected, self.options)
         generated = GeneratedFunction(name, node, parsed, "", wrt_names, nodes=[node],
-                                      tangent_params=forward.tangent_params)
+                                      tangent_params=forward.tangent_params,
+                                      complex_output=forward.complex_output)
         self.functions.append(generated)
         self.by_key[key] = generated
         self.in_progress.discard(key)

@@ -45,6 +45,9 @@ class CallAdjoints:
 
     def apply_rule(self, key, stmt, args, keywords, loc) -> list:
         template = REGISTRY.adjoints.get(key)
+        complex_stmt = self.complex.involved(stmt)
+        if complex_stmt:
+            template = REGISTRY.lookup(REGISTRY.complex_adjoints, key) or template
         label = build.dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
         if template is None:
             raise self.parsed.error(NoDerivativeRuleError, loc,
@@ -79,6 +82,9 @@ class CallAdjoints:
             var = converted.get(c.param) or values[c.param].id
             if c.param in converted:  # an array's adjoint, for a list: a list again
                 c.expr = build.call("convert_like", [c.expr, build.name(var)])
+            elif complex_stmt and var not in self.complex.names:
+                # the cotangent of a complex result, for a real operand: its real part
+                c.expr = build.call("real_like", [c.expr, build.name(var)])
             if c.accumulates:
                 out.append(self.accumulate(var, c.expr))
             else:

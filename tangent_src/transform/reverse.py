@@ -19,7 +19,6 @@ import gast
 
 from ..analysis.activity import (
     array_attribute_without_rule,
-    refuse_complex_constants,
     useful_names,
     varied_names,
 )
@@ -28,6 +27,7 @@ from ..analysis.adjoint_reads import (
     read_at_top,
     same_shape,
 )
+from ..analysis.complexity import check_complex_statements, complex_facts
 from ..core import build
 from ..core.dataflow import definitely_assigned
 from ..core.markers import line_marker, section_marker
@@ -127,7 +127,8 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
                       and isinstance(n.value, gast.List)}
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
             useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
-        refuse_complex_constants(self.parsed, body, self.varied)
+        self.complex = complex_facts(body, self.resolve)
+        check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex)
         self.same_shape = same_shape(body, self.resolve)
         self.sequences = sequence_names(body)
         self.trees = tree_names(body, self.trees) | self.sequences
