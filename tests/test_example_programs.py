@@ -35,8 +35,6 @@ from scipy.stats import norm
 
 import tangent_src
 from tangent_src.errors import (
-    ComplexValueError,
-    NoDerivativeRuleError,
     TangentError,
     UnsupportedSyntaxError,
     UserCodeError,
@@ -1302,10 +1300,6 @@ REFUSED: dict[str, tuple[type, str]] = {
     "gmm_mvn_by_hand_zip_star": (UnsupportedSyntaxError, "starred argument of unknown length"),
     # sum(map(lambda seq: ..., sequences))
     "hmm_normalized_sequences_map_lambda": (UnsupportedSyntaxError, "Lambda"),
-    # complex intermediate values: np.fft has no rules
-    "fft_spectral_energy": (NoDerivativeRuleError, "np.fft.fft"),
-    # z * np.exp(1j * theta): complex arithmetic on a differentiated value
-    "complex_phase_rotation": (ComplexValueError, "complex constant"),
 }
 
 

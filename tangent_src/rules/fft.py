@@ -111,6 +111,7 @@ REGISTRY.complex_safe.update((
     gast.Add, gast.Sub, gast.Mult, gast.Div, gast.USub, gast.UAdd, COPY,
     np.add, np.subtract, np.multiply, np.divide, np.negative, np.positive,
     np.sum, np.mean, np.exp, np.real, np.real_if_close, np.imag, np.angle,
+    rt.unbroadcast, rt.broadcast_like, rt.unreduce,  # sums and broadcasts (first order code)
 ))
 for _table in (CA, CT):
     REGISTRY.complex_safe.update(_table)

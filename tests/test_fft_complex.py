@@ -1,0 +1,240 @@
+"""Complex intermediates and outputs from real inputs (issue 13): the np.fft family and
+np.real/imag/conj/angle/abs/real_if_close, in both modes, against central finite
+differences in float64 (docs/conventions.md "Complex numbers").
+
+A real output is checked as a gradient (reverse) and a directional derivative (forward);
+a complex output's forward tangent against the complex difference quotient, and its
+reverse mode through the convention's pairing Re(sum(v * jvp(u))) = <vjp(v), u>.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tangent_src as ts
+from tangent_src.errors import ComplexValueError, TangentError
+
+RNG = np.random.default_rng(13)
+EPS = 1e-6
+
+
+def _fd_direction(f, args, k, u):
+    """(f(x + eps u) - f(x - eps u)) / 2 eps in argument k; complex outputs stay complex."""
+    plus, minus = list(args), list(args)
+    plus[k] = args[k] + EPS * u
+    minus[k] = args[k] - EPS * u
+    return (np.asarray(f(*plus)) - np.asarray(f(*minus))) / (2 * EPS)
+
+
+def _fd_grad(f, args, k):
+    x = np.asarray(args[k], dtype=float)
+    out = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = 1.0
+        out.flat[i] = np.real(_fd_direction(f, args, k, e if x.ndim else 1.0))
+    return out
+
+
+def check_both_modes(f, *args, wrt=0, rtol=1e-5, atol=1e-6):
+    """Reverse and forward mode of `f` with respect to argument `wrt`, against differences."""
+    out = f(*args)
+    u = RNG.normal(size=np.shape(args[wrt]))
+    tangent = ts.autodiff(f, mode="forward", wrt=wrt)(*args, u)
+    np.testing.assert_allclose(tangent, _fd_direction(f, args, wrt, u), rtol=rtol, atol=atol)
+    if np.iscomplexobj(out):  # reverse by the pairing with a complex cotangent v
+        v = RNG.normal(size=np.shape(out)) + 1j * RNG.normal(size=np.shape(out))
+        back = ts.autodiff(f, mode="reverse", wrt=wrt)(*args, v)
+        assert not np.iscomplexobj(back)
+        np.testing.assert_allclose(np.sum(back * u), np.real(np.sum(v * tangent)),
+                                   rtol=rtol, atol=atol)
+    else:
+        v = RNG.normal(size=np.shape(out))
+        back = ts.autodiff(f, mode="reverse", wrt=wrt)(*args, v)
+        np.testing.assert_allclose(np.sum(back * u), np.sum(v * tangent), rtol=rtol, atol=atol)
+        if np.ndim(out) == 0:
+            np.testing.assert_allclose(ts.grad(f, wrt=wrt)(*args), _fd_grad(f, args, wrt),
+                                       rtol=rtol, atol=atol)
+    return tangent
+
+
+# --------------------------------------------------------------------------- spectral losses
+def spectral_energy(x):
+    return np.sum(np.abs(np.fft.rfft(x)) ** 2)
+
+
+def high_frequency_penalty(x, cutoff):
+    spectrum = np.fft.fft(x, norm="ortho")
+    power = np.real(spectrum * np.conj(spectrum))
+    return np.mean(power[cutoff:])
+
+
+def phase_spread(x):
+    spectrum = np.fft.rfft(x)
+    return np.sum(np.angle(spectrum[1:4]) ** 2)
+
+
+def test_spectral_losses_both_modes():
+    x = RNG.normal(size=9)
+    check_both_modes(spectral_energy, x)
+    check_both_modes(high_frequency_penalty, x, 3)
+    check_both_modes(phase_spread, x)
+
+
+# --------------------------------------------------------------------------- filtering
+def lowpass(x, h):
+    return np.real(np.fft.ifft(np.fft.fft(x) * h))
+
+
+def fft_convolve(a, b, n):
+    return np.fft.irfft(np.fft.rfft(a, n) * np.fft.rfft(b, n), n)
+
+
+def smooth_weights(x, w):
+    spectrum = np.fft.rfft(x)
+    shaped = np.fft.irfft(spectrum * w, len(x))
+    return np.sum(shaped ** 2) + np.sum(np.imag(spectrum) * w)
+
+
+def test_filtering_through_the_spectrum():
+    x = RNG.normal(size=8)
+    h = np.exp(-0.3 * np.arange(8)) * np.exp(1j * np.linspace(0, 1, 8))  # complex filter
+    check_both_modes(lowpass, x, h)
+    a, b = RNG.normal(size=5), RNG.normal(size=4)
+    check_both_modes(fft_convolve, a, b, 8, wrt=0)
+    check_both_modes(fft_convolve, a, b, 8, wrt=1)
+    np.testing.assert_allclose(fft_convolve(a, b, 8), np.convolve(a, b))
+    w = RNG.uniform(0.5, 1.5, size=5)
+    check_both_modes(smooth_weights, x, w, wrt=0)
+    check_both_modes(smooth_weights, x, w, wrt=1)
+
+
+# --------------------------------------------------------------------------- 2-D images
+def image_smoothness(img):
+    spectrum = np.fft.fftshift(np.fft.fft2(img))
+    rows, cols = img.shape
+    ky = np.arange(rows) - rows // 2
+    kx = np.arange(cols) - cols // 2
+    weight = ky[:, None] ** 2 + kx[None, :] ** 2
+    return np.sum(weight * np.abs(spectrum) ** 2) / img.size
+
+
+def test_image_smoothness_fft2_and_fftshift():
+    check_both_modes(image_smoothness, RNG.normal(size=(5, 6)))
+
+
+# --------------------------------------------------------------------------- every member
+CASES = {
+    "fft": lambda x: np.fft.fft(x),
+    "fft_n_pad": lambda x: np.fft.fft(x, 11),
+    "fft_n_trunc_axis0": lambda x: np.fft.fft(x, 3, axis=0),
+    "ifft_ortho": lambda x: np.fft.ifft(x, norm="ortho"),
+    "ifft_forward": lambda x: np.fft.ifft(x, 5, norm="forward"),
+    "rfft": lambda x: np.fft.rfft(x),
+    "rfft_n_odd": lambda x: np.fft.rfft(x, n=7, axis=0),
+    "rfft_ortho": lambda x: np.fft.rfft(x, norm="ortho"),
+    "irfft": lambda x: np.fft.irfft(np.fft.rfft(x) * (1.0 + 1j)),
+    "irfft_n_odd": lambda x: np.fft.irfft(x * (0.5 - 2j), n=9),
+    "irfft_n_even_forward": lambda x: np.fft.irfft(x * 1j + x, 6, norm="forward"),
+    "irfft_axis0_ortho": lambda x: np.fft.irfft(np.exp(1j * x), axis=0, norm="ortho"),
+    "fft2": lambda x: np.fft.fft2(x),
+    "fft2_s": lambda x: np.fft.fft2(x, s=(3, 7)),
+    "ifft2_axes": lambda x: np.fft.ifft2(x, axes=(1, 0), norm="ortho"),
+    "fftn": lambda x: np.fft.fftn(x),
+    "fftn_axes": lambda x: np.fft.fftn(x, axes=(0,)),
+    "ifftn_s": lambda x: np.fft.ifftn(x, s=(2, 3), axes=(0, 1)),
+    "rfftn": lambda x: np.fft.rfftn(x),
+    "rfftn_s_axes": lambda x: np.fft.rfftn(x, s=(6, 3), axes=(1, 0), norm="ortho"),
+    "irfftn": lambda x: np.fft.irfftn(np.fft.rfftn(x) * (2.0 - 1j)),
+    "irfftn_s": lambda x: np.fft.irfftn(x + 1j * x ** 2, s=(4, 5), axes=(0, 1)),
+    "fftshift": lambda x: np.fft.fftshift(np.fft.fft(x, axis=0) * 1j, axes=0),
+    "ifftshift": lambda x: np.fft.ifftshift(np.fft.fft2(x)),
+    "real_imag_conj": lambda x: np.real(np.fft.fft(x)) * np.imag(np.conj(np.fft.fft(x))),
+    "angle_deg": lambda x: np.angle(np.fft.fft(x) + 0.5, deg=True),
+    "real_if_close_real": lambda x: np.real_if_close(np.fft.ifft(np.fft.fft(x))),
+    "real_if_close_complex": lambda x: np.real_if_close(np.fft.fft(x)),
+    "exp_phase": lambda x: np.sum(np.exp(1j * x) * x, axis=0) / (x[0] + 3.0 - 1j),
+    "abs": lambda x: np.abs(np.fft.fft(x) - 1.0),
+    "negate_subtract": lambda x: -(np.fft.fft(x) - np.fft.ifft(x)) + x,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_member_both_modes(name):
+    check_both_modes(CASES[name], RNG.normal(size=(4, 5)))
+
+
+def test_vector_cases_both_modes():
+    x = RNG.normal(size=6)
+    for name in ("fft", "fft_n_pad", "ifft_ortho", "rfft", "irfft", "irfft_n_odd",
+                 "irfft_n_even_forward", "abs", "angle_deg"):
+        check_both_modes(CASES[name], x)
+
+
+# --------------------------------------------------------------------------- second order
+def test_second_order_of_a_spectral_loss():
+    def loss(x):
+        return np.sum(np.abs(np.fft.rfft(np.tanh(x))) ** 2) + np.sum(np.real(np.fft.fft(x)) ** 3)
+
+    x = RNG.normal(size=6)
+    g = ts.grad(loss)
+    u = RNG.normal(size=6)
+    np.testing.assert_allclose(ts.hvp(loss)(x, u), _fd_direction(g, (x,), 0, u), rtol=1e-5,
+                               atol=1e-6)
+    row = _fd_grad(lambda y: g(y)[2], (x,), 0)
+    np.testing.assert_allclose(ts.hessian(loss)(x)[2], row, rtol=1e-5, atol=1e-6)
+
+
+def test_jax_style_jvp_and_vjp_of_a_complex_output():
+    def spectrum(x):
+        return np.fft.rfft(x * x, norm="ortho")
+
+    x, u = RNG.normal(size=7), RNG.normal(size=7)
+    value, tangent = ts.jvp(spectrum, (x,), (u,))
+    np.testing.assert_allclose(value, spectrum(x))
+    np.testing.assert_allclose(tangent, _fd_direction(spectrum, (x,), 0, u), rtol=1e-5,
+                               atol=1e-6)
+    v = RNG.normal(size=4) + 1j * RNG.normal(size=4)
+    _, pullback = ts.vjp(spectrum, x)
+    (back,) = pullback(v)
+    np.testing.assert_allclose(np.dot(back, u), np.real(np.sum(v * tangent)), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- in user code
+def test_layers_loop_with_spectral_regularizer_and_print(capsys):
+    def model(params, x):
+        h = x
+        for W in params:
+            h = np.tanh(W @ h)
+            print("energy", np.sum(np.abs(np.fft.rfft(h)) ** 2) > -1)
+        spectrum = np.fft.rfft(h)
+        return np.sum(h ** 2) + 0.1 * np.sum(np.abs(spectrum[1:]))
+
+    params = [RNG.normal(size=(6, 6)) * 0.5 for _ in range(2)]
+    x = RNG.normal(size=6)
+    grads = ts.grad(model)(params, x)
+    for k in range(2):
+        def along(Wk, k=k):
+            ps = list(params)
+            ps[k] = Wk
+            return model(ps, x)
+        np.testing.assert_allclose(grads[k], _fd_grad(along, (params[k],), 0), rtol=1e-5,
+                                   atol=1e-6)
+    assert "energy True" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- still refused
+def test_unaudited_rule_on_a_complex_value_is_refused_located():
+    def f(x):
+        z = np.fft.fft(x)
+        return np.sum(np.real(np.tanh(z)))
+
+    for mode in ("reverse", "forward"):
+        with pytest.raises(ComplexValueError) as info:
+            ts.autodiff(f, mode=mode)(np.ones(4))
+        assert "np.tanh" in str(info.value) and info.value.lineno is not None
+
+
+def test_complex_argument_is_still_refused():
+    with pytest.raises(TangentError, match="complex"):
+        ts.grad(lambda z: np.sum(np.abs(np.fft.fft(z))))(np.ones(3) + 1j)
