@@ -180,8 +180,8 @@ class Transform:
                 if not (compiled.guards and compiled.stale() or
                         split is not None and split.guards and split.stale()):
                     if split is None:
-                        return self._finish(compiled.function(*args))
-                    return self._finish(self._split_call(split, args))
+                        return self._finish(compiled.function(*args), compiled)
+                    return self._finish(self._split_call(split, args), compiled)
         if self.backend == "numba" and any(
                 isinstance(a, dict) for a in (*args, *kwargs.values())):
             raise NotDifferentiableError(
@@ -198,7 +198,7 @@ class Transform:
             if len(self._fast) >= cache.CACHE_SIZE:  # keyed by function arguments too: bounded
                 self._fast.clear()
             self._fast[key] = (compiled, self._output_checker(compiled, classes))
-        return self._finish(result)
+        return self._finish(result, compiled)
 
     def _output_checker(self, compiled: Compiled, classes: tuple):
         """The split (forward/backward) code through which a gradient whose output the
@@ -240,15 +240,15 @@ class Transform:
             else:
                 name = compiled.params[key] if isinstance(key, int) else key
                 kwargs[compiled.main.tangent_params[name]] = value
-        return self._finish(compiled.call(args, kwargs))
+        return self._finish(compiled.call(args, kwargs), compiled)
 
     def _name(self) -> str:
         return getattr(_innermost(self.func), "__name__", "f")
 
-    def _refuse_complex(self, result) -> None:
+    def _refuse_complex(self, result, compiled: Compiled) -> None:
         """The derivatives in `result` (and a grad's loss) must be real."""
         if self.mode == "forward":
-            if self._last is not None and self._last.main.complex_output:
+            if compiled.main.complex_output:
                 return  # a complex result (an FFT of real inputs) has a complex tangent
             derivative = result[1] if self.return_value else result
         elif self.return_value or self.has_aux:
@@ -258,8 +258,8 @@ class Transform:
             derivative = result
         guards.refuse_complex_result(derivative, self._name())
 
-    def _finish(self, result):
-        self._refuse_complex(result)
+    def _finish(self, result, compiled: Compiled):
+        self._refuse_complex(result, compiled)
         if self.mode == "forward":
             return result
         if self.return_value or self.has_aux:

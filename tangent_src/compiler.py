@@ -57,7 +57,7 @@ class GeneratedFunction:
     bwd_name: str = ""
     tangent_params: dict = field(default_factory=dict)  # forward mode: param -> tangent name
     nodes: list = field(default_factory=list)   # what is emitted: [node] or [fwd, bwd]
-    complex_output: bool = False  # forward mode: the result may be complex (so its tangent)
+    complex_output: bool = False  # the result may be complex (so its tangent, its seed)
 
 
 @dataclass
@@ -197,7 +197,7 @@ class ModuleBuilder(ModuleAssembly):
         protected.add(result.seed)
         back_end(result.node, result.inplace, protected, self.options)
         generated = GeneratedFunction(name, result.node, parsed, result.seed, wrt_names,
-                                      nodes=[result.node])
+                                      nodes=[result.node], complex_output=result.complex_output)
         if split:
             generated.fwd_name = self._function_name(parsed.node.name + "_fwd")
             generated.bwd_name = self._function_name(parsed.node.name + "_bwd")

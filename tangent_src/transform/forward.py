@@ -38,6 +38,7 @@ from .base import (
     sequence_names,
     tree_names,
 )
+from .calls import refuse_complex_return
 
 
 class Forward(SharedQueries):
@@ -327,6 +328,7 @@ class Forward(SharedQueries):
         active = tuple(p for p, v in bound.arguments.items() if self.active(v))
         classes = self.call_classes(func, bound)
         callee = self.subroutine(func, active, classes)
+        refuse_complex_return(self.parsed, call, func, callee)
         keywords = [gast.keyword(arg=k.arg, value=clone(k.value))
                     for k in call.keywords]
         keywords += [gast.keyword(arg=callee.tangent_params[p],

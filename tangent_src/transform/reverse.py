@@ -61,6 +61,7 @@ class ReverseResult:
     node: gast.FunctionDef
     inplace: set = field(default_factory=set)     # adjoints updated in place (add_at)
     seed: str = "dout"
+    complex_output: bool = False  # the result may be complex (a caller must know)
 
 
 class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
@@ -166,7 +167,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
         node = gast.FunctionDef(name=self.name, args=args, body=fn_body, decorator_list=[],
                                 returns=None, type_comment=None, type_params=[])
         node.lineno = core.lineno
-        return ReverseResult(node, self.inplace, seed)
+        return ReverseResult(node, self.inplace, seed, returned_value in self.complex.names)
 
     # -- primal sweep ------------------------------------------------------------
     def primal_block(self, stmts, in_loop: bool, restored: set) -> list:
