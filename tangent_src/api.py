@@ -179,9 +179,10 @@ class Transform:
                 compiled, split = fast
                 if not (compiled.guards and compiled.stale() or
                         split is not None and split.guards and split.stale()):
+                    self._last = compiled  # what _finish reads (complex_output)
                     if split is None:
-                        return self._finish(compiled.function(*args), compiled)
-                    return self._finish(self._split_call(split, args), compiled)
+                        return self._finish(compiled.function(*args))
+                    return self._finish(self._split_call(split, args))
         if self.backend == "numba" and any(
                 isinstance(a, dict) for a in (*args, *kwargs.values())):
             raise NotDifferentiableError(
@@ -198,7 +199,7 @@ class Transform:
             if len(self._fast) >= cache.CACHE_SIZE:  # keyed by function arguments too: bounded
                 self._fast.clear()
             self._fast[key] = (compiled, self._output_checker(compiled, classes))
-        return self._finish(result, compiled)
+        return self._finish(result)
 
     def _output_checker(self, compiled: Compiled, classes: tuple):
         """The split (forward/backward) code through which a gradient whose output the
@@ -240,26 +241,30 @@ class Transform:
             else:
                 name = compiled.params[key] if isinstance(key, int) else key
                 kwargs[compiled.main.tangent_params[name]] = value
-        return self._finish(compiled.call(args, kwargs), compiled)
+        return self._finish(compiled.call(args, kwargs))
 
     def _name(self) -> str:
         return getattr(_innermost(self.func), "__name__", "f")
 
-    def _refuse_complex(self, result, compiled: Compiled) -> None:
-        """The derivatives in `result` (and a grad's loss) must be real."""
+    def _refuse_complex(self, result) -> None:
+        """The derivatives in `result` (and a grad's loss) must be real, unless the output
+        may be complex (an FFT of real inputs: a complex tangent, a vjp's complex value)."""
+        compiled = self._last
         if self.mode == "forward":
             if compiled.main.complex_output:
                 return  # a complex result (an FFT of real inputs) has a complex tangent
             derivative = result[1] if self.return_value else result
         elif self.return_value or self.has_aux:
             value, derivative = result
-            guards.refuse_complex_result(value[0] if self.has_aux else value, self._name())
+            if not (compiled.main.complex_output and self.kind == "reverse"):  # a vjp's
+                guards.refuse_complex_result(value[0] if self.has_aux else value,
+                                             self._name())
         else:
             derivative = result
         guards.refuse_complex_result(derivative, self._name())
 
-    def _finish(self, result, compiled: Compiled):
-        self._refuse_complex(result, compiled)
+    def _finish(self, result):
+        self._refuse_complex(result)
         if self.mode == "forward":
             return result
         if self.return_value or self.has_aux:

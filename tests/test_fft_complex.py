@@ -324,3 +324,24 @@ def test_a_subroutine_returning_a_complex_value_is_refused(mode):
     with pytest.raises(ComplexValueError, match="spectrum_of") as info:
         ts.autodiff(through_complex_subroutine, mode=mode)(np.ones(4))
     assert info.value.lineno == through_complex_subroutine.__code__.co_firstlineno + 1
+
+
+# --------------------------------------------------------------------------- check_grads
+def test_check_grads_on_complex_outputs_of_real_inputs():
+    x = RNG.normal(size=6)
+    ts.check_grads(lambda v: np.fft.rfft(v * v, norm="ortho"), (x,), order=2)
+    ts.check_grads(lambda v: np.fft.fft2(v.reshape(2, 3)) * (1.0 - 2j), (x,))
+    ts.check_grads(lambda v: np.sum(np.abs(np.fft.fft(np.tanh(v)))), (x,), order=2)
+
+
+def test_check_grads_catches_a_conjugated_fft_adjoint(monkeypatch):
+    """The conjugate-transpose adjoint (PyTorch's convention) is wrong under JAX's: the
+    complex-output check must see it."""
+    from tangent_src.rules.registry import REGISTRY, template_from_source
+
+    wrong = template_from_source(
+        np.fft.fft, "y, a, n=None, axis=-1, norm=None",
+        "d[a] = fix_shape(np.fft.ifft(d[y], axis=axis, norm=swapped_norm(norm)), a)")
+    monkeypatch.setitem(REGISTRY.adjoints, np.fft.fft, wrong)
+    with pytest.raises(AssertionError, match="mode rev"):
+        ts.check_grads(lambda v: np.fft.fft(v) * 2.0, (RNG.normal(size=5),), modes="rev")
