@@ -345,3 +345,11 @@ def test_check_grads_catches_a_conjugated_fft_adjoint(monkeypatch):
     monkeypatch.setitem(REGISTRY.adjoints, np.fft.fft, wrong)
     with pytest.raises(AssertionError, match="mode rev"):
         ts.check_grads(lambda v: np.fft.fft(v) * 2.0, (RNG.normal(size=5),), modes="rev")
+
+
+# --------------------------------------------------------------------------- numba
+def test_numba_back_end_refuses_fft_code_with_a_located_error():
+    with pytest.raises(TangentError, match="numba cannot compile") as info:
+        ts.grad(spectral_energy, backend="numba")(RNG.normal(size=6))
+    assert info.value.filename.endswith("test_fft_complex.py")
+    assert info.value.lineno == spectral_energy.__code__.co_firstlineno + 1
