@@ -250,6 +250,10 @@ class Transform:
         """The derivatives in `result` (and a grad's loss) must be real, unless the output
         may be complex (an FFT of real inputs: a complex tangent, a vjp's complex value)."""
         compiled = self._last
+        if self.kind in ("grad", "value_and_grad") and compiled.main.complex_output:
+            raise NotDifferentiableError(
+                f"{self.kind} of {self._name()}: its output may be complex (np.fft, a complex "
+                "constant); differentiate a real loss (np.real, np.abs of it), or use vjp/jvp")
         if self.mode == "forward":
             if compiled.main.complex_output:
                 return  # a complex result (an FFT of real inputs) has a complex tangent

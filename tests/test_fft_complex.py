@@ -353,3 +353,17 @@ def test_numba_back_end_refuses_fft_code_with_a_located_error():
         ts.grad(spectral_energy, backend="numba")(RNG.normal(size=6))
     assert info.value.filename.endswith("test_fft_complex.py")
     assert info.value.lineno == spectral_energy.__code__.co_firstlineno + 1
+
+
+def complex_total(x):
+    return np.sum(np.fft.fft(x) * (1.0 + 1.0j))
+
+
+def test_grad_of_a_complex_output_is_refused_not_its_real_part():
+    """grad needs a real loss: the gradient of Re(f) would be silently returned otherwise."""
+    x = RNG.normal(size=4)
+    for transform in (ts.grad, ts.value_and_grad):
+        with pytest.raises(TangentError, match="output may be complex"):
+            transform(complex_total)(x)
+    # vjp is how to differentiate it: Re(sum(v * jvp(u))) against finite differences
+    check_both_modes(complex_total, x)
