@@ -367,3 +367,12 @@ def test_grad_of_a_complex_output_is_refused_not_its_real_part():
             transform(complex_total)(x)
     # vjp is how to differentiate it: Re(sum(v * jvp(u))) against finite differences
     check_both_modes(complex_total, x)
+
+
+@pytest.mark.parametrize("f", [
+    lambda v: np.fft.irfftn(np.fft.rfftn(v * v) * (1 - 1j), s=(3, 4), axes=(0, 1)),
+    lambda v: np.abs(np.fft.fftshift(np.fft.fft2(np.sin(v)))),
+    lambda v: np.angle(np.fft.ifft(v, 6, axis=0) + 0.3),
+], ids=["irfftn_rfftn", "abs_fftshift_fft2", "angle_ifft"])
+def test_second_order_check_grads(f):
+    ts.check_grads(f, (RNG.normal(size=(3, 4)),), order=2)
