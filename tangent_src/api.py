@@ -194,6 +194,7 @@ class Transform(Displayed):
                 compiled, split, plan = fast
                 if not (compiled.guards and compiled.stale() or
                         split is not None and split.guards and split.stale()):
+                    self._last = compiled  # what _finish reads (complex_output)
                     if split is None:
                         return self._finish(compiled.function(*args), plan)
                     return self._finish(self._split_call(split, args), plan)
@@ -249,8 +250,8 @@ class Transform(Displayed):
                                         args, {})
         kwargs = {}
         for key, value in extras.items():
-            guards.refuse_complex(value, f"{self._name()} along this "
-                                  f"{'seed' if key == 'seed' else 'tangent'}")
+            if key != "seed":  # a complex result takes a complex cotangent
+                guards.refuse_complex(value, f"{self._name()} along this tangent")
             (value,) = guards.real_scalars((value,))
             if key == "seed":
                 kwargs[compiled.main.seed] = value
@@ -265,12 +266,22 @@ class Transform(Displayed):
         return getattr(_innermost(self.func), "__name__", "f")
 
     def _refuse_complex(self, result) -> None:
-        """The derivatives in `result` (and a grad's loss) must be real."""
+        """The derivatives in `result` (and a grad's loss) must be real, unless the output
+        may be complex (an FFT of real inputs: a complex tangent, a vjp's complex value)."""
+        compiled = self._last
+        if self.kind in ("grad", "value_and_grad") and compiled.main.complex_output:
+            raise NotDifferentiableError(
+                f"{self.kind} of {self._name()}: its output may be complex (np.fft, a complex "
+                "constant); differentiate a real loss (np.real, np.abs of it), or use vjp/jvp")
         if self.mode == "forward":
+            if compiled.main.complex_output:
+                return  # a complex result (an FFT of real inputs) has a complex tangent
             derivative = result[1] if self.return_value else result
         elif self.return_value or self.has_aux:
             value, derivative = result
-            guards.refuse_complex_result(value[0] if self.has_aux else value, self._name())
+            if not (compiled.main.complex_output and self.kind == "reverse"):  # a vjp's
+                guards.refuse_complex_result(value[0] if self.has_aux else value,
+                                             self._name())
         else:
             derivative = result
         guards.refuse_complex_result(derivative, self._name())

@@ -58,6 +58,7 @@ class GeneratedFunction:
     tangent_params: dict = field(default_factory=dict)  # forward mode: param -> tangent name
     nodes: list = field(default_factory=list)   # what is emitted: [node] or [fwd, bwd]
     containers: frozenset = frozenset()  # reverse mode: parameters whose adjoint may be a tree
+    complex_output: bool = False  # the result may be complex (so its tangent, its seed)
 
 
 @dataclass
@@ -201,7 +202,8 @@ class ModuleBuilder(ModuleAssembly):
         protected.add(result.seed)
         back_end(result.node, result.inplace, protected, self.options)
         generated = GeneratedFunction(name, result.node, parsed, result.seed, wrt_names,
-                                      nodes=[result.node], containers=result.containers)
+                                      nodes=[result.node], containers=result.containers,
+                                      complex_output=result.complex_output)
         if split:
             generated.fwd_name = self._function_name(parsed.node.name + "_fwd")
             generated.bwd_name = self._function_name(parsed.node.name + "_bwd")
@@ -256,7 +258,8 @@ class ModuleBuilder(ModuleAssembly):
         protected |= set(forward.tangent_params.values())
         back_end(node, forward.inplace, protected, self.options)
         generated = GeneratedFunction(name, node, parsed, "", wrt_names, nodes=[node],
-                                      tangent_params=forward.tangent_params)
+                                      tangent_params=forward.tangent_params,
+                                      complex_output=forward.complex_output)
         self.functions.append(generated)
         self.by_key[key] = generated
         self.in_progress.discard(key)

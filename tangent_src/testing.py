@@ -80,11 +80,16 @@ def _gather(tree, like, path: str = "") -> list:
                             f"got {_describe(tree)}")
         return [part for k, (t, lk) in enumerate(zip(tree, like))
                 for part in _gather(t, lk, f"{path}[{k}]")]
-    if _kind(like) != "float":
+    if _kind(like) not in ("float", "complex"):
         return []
     if isinstance(tree, (dict, list, tuple)) or np.shape(tree) != np.shape(like):
         raise _Mismatch(f"{path or 'the value'} should have shape {np.shape(like)}, got "
                         f"{_describe(tree)}")
+    if _kind(like) == "complex":  # a complex output: its real and imaginary parts
+        if _kind(tree) not in ("float", "complex"):
+            raise _Mismatch(f"{path or 'the value'} should be a number, got "
+                            f"{_describe(tree)}")
+        return [np.ravel(np.real(tree)).astype(float), np.ravel(np.imag(tree)).astype(float)]
     if _kind(tree) != "float":
         raise _Mismatch(f"{path or 'the value'} should be a real float, got "
                         f"{_describe(tree)}")
@@ -133,9 +138,25 @@ def _random_like(like, rng):
         return {key: _random_like(value, rng) for key, value in like.items()}
     if isinstance(like, (list, tuple)):
         return type(like)(_random_like(item, rng) for item in like)
+    if _kind(like) == "complex":  # the cotangent of a complex output is complex
+        draw = rng.normal(size=np.shape(like)) + 1j * rng.normal(size=np.shape(like))
+        return draw if isinstance(like, np.ndarray) else complex(draw)
     draw = rng.normal(size=np.shape(like)) if _kind(like) == "float" else \
         np.zeros(np.shape(like))
     return draw if isinstance(like, np.ndarray) else float(draw)
+
+
+def _conjugate(tree):
+    """The pytree conjugated: the convention's <seed, out> = Re(sum(seed * out))."""
+    if isinstance(tree, dict):
+        return {key: _conjugate(value) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_conjugate(item) for item in tree)
+    return np.conj(tree) if _kind(tree) == "complex" else tree
+
+
+def _has_complex(tree) -> bool:
+    return any(_kind(leaf) == "complex" for _, leaf in _leaves(tree))
 
 
 def _size(like) -> int:
@@ -230,10 +251,7 @@ def _outputs(func, args: tuple, label: str):
     """func(*args), refusing outputs check_grads cannot difference."""
     out = func(*args)
     kinds = [_kind(leaf) for _, leaf in _leaves(out)]
-    if "complex" in kinds:
-        raise NotDifferentiableError(f"check_grads: {label} returns a complex value; "
-                                     "tangent_src differentiates real float values only")
-    if "float" not in kinds:
+    if "float" not in kinds and "complex" not in kinds:
         raise NotDifferentiableError(f"check_grads: {label} returns no float value "
                                      f"({_describe(out)}); there is nothing to differentiate")
     return out
@@ -245,7 +263,7 @@ def _fd_cotangent(func, args, k, seed_tree, out, ctx, directions=None) -> np.nda
     base = _flat(args[k], args[k])
     steps = np.eye(base.size) if directions is None else directions
     grad = np.zeros(len(steps))
-    seed = _flat(seed_tree, out)
+    seed = _flat(_conjugate(seed_tree), out)
     for i, step in enumerate(steps):
         values = []
         for sign in (1.0, -1.0):
@@ -334,7 +352,9 @@ def _check(func, args: tuple, wrt: list, order: int, modes: tuple, ctx: _Context
         # the derivative takes its seed (rev) or tangent (fwd) as one more argument, and is
         # checked with respect to it too: it must be linear in it
         derivative = _transform(func, k, mode)
-        _check(derivative, (*args, extra), [*wrt, len(args)], order - 1, modes, ctx,
+        # a complex seed (of a complex output) is not differentiated: inputs are real
+        more = [] if _has_complex(extra) else [len(args)]
+        _check(derivative, (*args, extra), [*wrt, *more], order - 1, modes, ctx,
                f"{mode}-derivative (d/d argument {k}) of {label}", top=False)
 
 
@@ -416,7 +436,9 @@ def check_grads(func, args, order: int = 1, modes=("fwd", "rev"), eps: float = 1
     """Compare the generated derivatives of `func` at `args` (every mode in `modes`, up to
     `order`) with central finite differences of `func`; raise AssertionError naming the
     function, argument, mode, order, both values and the worst element on a mismatch, and
-    NotDifferentiableError for complex arguments or outputs."""
+    NotDifferentiableError for complex arguments. A complex output (an FFT of real inputs)
+    is compared by its real and imaginary parts, with a complex seed in reverse mode paired
+    as Re(sum(seed * output)) (docs/conventions.md)."""
     if order < 1:
         raise InvalidArgumentError(f"order must be at least 1, not {order}")
     args = tuple(args)

@@ -919,6 +919,26 @@ add("np.linalg.matrix_transpose({0})", R(2, 3, 2))
 add("scipy.special.cosdg({0}) + scipy.special.tandg({0}) + scipy.special.cotdg({1})",
     R(3, lo=-30.0, hi=30.0), R(3, lo=20.0, hi=70.0))
 
+# --------------------------------------------------------------------------- np.fft
+
+group("fft")  # complex intermediates of real arguments (docs/conventions.md)
+add("np.real(np.fft.fft({0}))", R(6))
+add("np.abs(np.fft.fft({0}, 8))", R(5), second=True)
+add("np.imag(np.fft.ifft({0}, norm='ortho'))", R(6))
+add("np.abs(np.fft.rfft({0}, axis=0)) + 0.1", R(5, 2), second=True)
+add("np.fft.irfft(np.fft.rfft({0}) * {1}, 8)", R(8), R(5), second=True)
+add("np.fft.irfft({0} * (1.0 - 0.5j), 7, norm='forward')", R(5))
+add("np.real(np.fft.fft2({0}) * 1j)", R(3, 4))
+add("np.imag(np.fft.ifft2({0}, s=(4, 4)))", R(3, 4))
+add("np.abs(np.fft.fftn({0}, axes=(0,)))", R(3, 4))
+add("np.real(np.fft.ifftn({0}, norm='forward'))", R(2, 3))
+add("np.angle(np.fft.rfftn({0}) + 0.5)", R(3, 4))
+add("np.fft.irfftn({0} * (1 + 2j), s=(3, 4), axes=(0, 1))", R(3, 3))
+add("np.fft.fftshift({0}, axes=0) * np.fft.ifftshift({0})", R(3, 4), second=True)
+add("np.real_if_close(np.fft.ifft(np.fft.fft({0})))", R(4))
+add("z = np.fft.fft({0})\nz.imag * np.conj(z).real", R(5))
+
+
 # --------------------------------------------------------------------------- user code
 
 group("user")

@@ -35,8 +35,6 @@ from scipy.stats import norm
 
 import tangent_src
 from tangent_src.errors import (
-    ComplexValueError,
-    NoDerivativeRuleError,
     TangentError,
     UserCodeError,
 )
@@ -1293,10 +1291,6 @@ PROGRAMS.append(Program("complex_phase_rotation", phase_rotation,
 
 # Programs tangent_src refuses, with the error class (and a fragment of the message).
 REFUSED: dict[str, tuple[type, str]] = {
-    # complex intermediate values: np.fft has no rules
-    "fft_spectral_energy": (NoDerivativeRuleError, "np.fft.fft"),
-    # z * np.exp(1j * theta): complex arithmetic on a differentiated value
-    "complex_phase_rotation": (ComplexValueError, "complex constant"),
 }
 
 

@@ -24,7 +24,6 @@ import numpy as np
 
 from ..core.tables import is_effect
 from ..core.walk import walk
-from ..errors import ComplexValueError
 from ..rules.registry import REGISTRY
 
 # Integer-valued metadata of arrays: explicitly zero derivative.
@@ -166,22 +165,3 @@ def _propagates(expr, resolve, objects=frozenset()) -> bool:
                                             expr.func.attr == "pop"):
         return not is_nondifferentiable(resolve(expr.func))
     return True
-
-
-def refuse_complex_constants(parsed, body, varied: set) -> None:
-    """Raise ComplexValueError at the first statement that combines a complex constant
-    (`1j * theta`) with a differentiated value: every rule assumes real arguments, so such a
-    derivative would come out complex or silently drop its imaginary part."""
-    for node in walk(gast.Module(body=body, type_ignores=[])):
-        if not isinstance(node, gast.Assign):
-            continue
-        names = {n.id for n in walk(node.value) if isinstance(n, gast.Name)}
-        constant = next((c for c in walk(node.value) if isinstance(c, gast.Constant)
-                         and isinstance(c.value, complex)), None)
-        if constant is not None and names & varied:
-            raise parsed.error(
-                ComplexValueError, constant,
-                "a complex constant meets a differentiated value: complex arithmetic is "
-                "not supported", construct="complex constant",
-                hint="write the computation in real arithmetic (real and imaginary parts as "
-                     "separate float arrays)")

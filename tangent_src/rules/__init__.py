@@ -4,6 +4,7 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     constructors,
     containers,
     elementwise,
+    fft,
     linalg,
     matrix_equations,
     nondiff,

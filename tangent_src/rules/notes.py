@@ -32,8 +32,8 @@ NOTES: dict = {
     np.arcsin: "infinite derivative at x = +-1", np.arccos: "infinite derivative at x = +-1",
     np.arccosh: "infinite derivative at x = 1", np.arctanh: "infinite derivative at x = +-1",
     np.sinc: "exact at x = 0 to every order (Maclaurin series there; sinc_derivative)",
-    np.conjugate: "real arguments only (derivative 1)",
-    np.real: "real arguments only (derivative 1); also x.real. np.imag / x.imag have no rule",
+    np.conjugate: "complex values: conj of the cotangent/tangent (docs/conventions.md)",
+    np.real: "complex values: cotangent g, tangent Re(dz); also x.real",
     np.clip: ("the gradient goes to the argument the value came from: `a` inside "
               "[a_min, a_max] (ends included), a_min below, a_max above; a_min/a_max may be "
               "None, scalars or arrays, also spelled min=/max="),

@@ -92,6 +92,23 @@ class Registry:
     adjoints: dict = field(default_factory=RuleTable)
     tangents: dict = field(default_factory=RuleTable)
     nondifferentiable: set = field(default_factory=set)
+    # complex values (docs/conventions.md "Complex numbers"): in a statement where a value
+    # may be complex, only these rules apply -- a key of complex_adjoints/complex_tangents
+    # (its complex-correct rule), or of complex_safe (its own rule is complex-correct);
+    # complex_sources may return complex values from real ones, real_results return real
+    # values from complex ones.
+    complex_adjoints: dict = field(default_factory=RuleTable)
+    complex_tangents: dict = field(default_factory=RuleTable)
+    complex_safe: set = field(default_factory=set)
+    complex_sources: set = field(default_factory=set)
+    real_results: set = field(default_factory=set)
+
+    def complex_audited(self, key) -> bool:
+        """Whether a statement of `key` may meet complex values (see the fields above)."""
+        try:
+            return key in self.complex_safe or key in self.complex_adjoints
+        except TypeError:  # unhashable callee
+            return False
 
     def lookup(self, table: dict, key):
         try:

@@ -22,6 +22,7 @@ plain names, so the copies run without tangent_src.
     shaping       concatenate/stack, tile, repeat, pad, take adjoints
     constructors  np.linspace and np.arange
     signals       np.diff, ediff1d, convolutions, partition, rollaxis bookkeeping
+    fft           the np.fft family and the complex helpers (real parts, padding)
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from . import (
     constructors,
     containers,
     elementwise,
+    fft,
     indexing,
     linalg,
     norms,
@@ -81,6 +83,18 @@ from .elementwise import (
     pow_term,
     power_slope,
     reciprocal_or_zero,
+)
+from .fft import (
+    angle_scale,
+    fft_axes,
+    fft_length,
+    fix_shape,
+    full_lengths,
+    hermitian_weights,
+    last_axis,
+    like_result,
+    real_like,
+    swapped_norm,
 )
 from .indexing import (
     index_concat,
@@ -182,7 +196,7 @@ from .tapes import checkpoint_every, zeros_like_last
 
 # the families, in the order their helpers are listed in HELPERS
 MODULES = (broadcasting, products, shaping, accumulation, tapes, indexing, containers,
-           elementwise, reductions, special, stats, linalg, norms, constructors, refusals,
+           elementwise, reductions, special, stats, linalg, norms, constructors, fft, refusals,
            signals)
 
 # every helper generated code may call by name (a reserved name: see frontend/reserved.py)
@@ -198,7 +212,9 @@ def functions() -> dict[str, types.FunctionType]:
 
 
 __all__ = [
-    "HELPERS", "MODULES", "REFUSALS", "add_at", "as_integers", "add_attribute", "arange_count",
+    "HELPERS", "MODULES", "angle_scale", "fft_axes", "fft_length", "fix_shape", "full_lengths",
+    "hermitian_weights", "last_axis", "like_result", "real_like", "swapped_norm",
+    "REFUSALS", "add_at", "as_integers", "add_attribute", "arange_count",
     "arange_unit",
     "attribute_tangent", "average_weights", "block_embed", "block_part", "broadcast_like",
     "check_assert", "checkpoint_every", "clip_part", "convert_like", "copy_of",

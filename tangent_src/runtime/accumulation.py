@@ -23,6 +23,8 @@ def zeros_like(x):
     if hasattr(x, "__dict__") and not isinstance(x, np.ndarray):  # a parameter holder
         return {key: zeros_like(value) for key, value in vars(x).items()
                 if isinstance(value, (float, np.ndarray, tuple, list, dict))}
+    if np.iscomplexobj(x):  # the adjoint of a complex value (docs/conventions.md)
+        return np.zeros(np.shape(x), dtype=complex)
     return np.zeros(np.shape(x))
 
 

@@ -10,13 +10,26 @@ import gast
 from ..analysis.activity import is_nondifferentiable
 from ..core import build
 from ..core.walk import clone
-from ..errors import NoDerivativeRuleError, UnsupportedSyntaxError
+from ..errors import ComplexValueError, NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import is_list_method
 from ..frontend.source import is_user_function
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, array_operands, bind, instantiate
 from .base import adopt_globals, describe
 from .specialize import Specializer
+
+
+def refuse_complex_return(parsed, call, func, callee) -> None:
+    """A user function whose result may be complex, called from differentiated code: the
+    caller's analysis takes its result as real, so its rules could be wrong for it."""
+    if callee.complex_output:
+        name = getattr(func, "__name__", "function")
+        raise parsed.error(
+            ComplexValueError, call,
+            f"'{name}' returns a complex value to differentiated code; complex values do "
+            "not cross calls of user functions", construct=f"call of {name}",
+            hint=f"write the complex part in the caller, or return np.real/np.abs of it "
+                 f"from '{name}'")
 
 
 class CallAdjoints:
@@ -45,6 +58,9 @@ class CallAdjoints:
 
     def apply_rule(self, key, stmt, args, keywords, loc) -> list:
         template = REGISTRY.adjoints.get(key)
+        complex_stmt = self.complex.involved(stmt)
+        if complex_stmt:
+            template = REGISTRY.lookup(REGISTRY.complex_adjoints, key) or template
         label = build.dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
         if template is None:
             raise self.parsed.error(NoDerivativeRuleError, loc,
@@ -79,6 +95,9 @@ class CallAdjoints:
             var = converted.get(c.param) or values[c.param].id
             if c.param in converted:  # an array's adjoint, for a list: a list again
                 c.expr = build.call("convert_like", [c.expr, build.name(var)])
+            elif complex_stmt and var not in self.complex.names:
+                # the cotangent of a complex result, for a real operand: its real part
+                c.expr = build.call("real_like", [c.expr, build.name(var)])
             if c.accumulates:
                 out.append(self.accumulate(var, c.expr))
             else:
@@ -102,6 +121,7 @@ class CallAdjoints:
             return None
         arg_ranks = self.call_classes(func, bound)
         sub = self.subroutine(func, tuple(active), arg_ranks)
+        refuse_complex_return(self.parsed, call, func, sub)
         saved = self.namer.fresh(f"{func.__name__}_saved")
         self.split_calls[id(stmt)] = (sub, saved, active, bound)
         targets = gast.Tuple(elts=[build.name(target, gast.Store()),

@@ -15,9 +15,9 @@ from .. import runtime as _runtime
 from ..analysis.activity import (
     array_attribute_without_rule,
     is_nondifferentiable,
-    refuse_complex_constants,
     varied_names,
 )
+from ..analysis.complexity import check_complex_statements, complex_facts
 from ..analysis.shapes import TREE
 from ..core import build
 from ..core.markers import line_marker
@@ -38,6 +38,7 @@ from .base import (
     sequence_names,
     tree_names,
 )
+from .calls import refuse_complex_return
 
 
 class Forward(SharedQueries):
@@ -59,6 +60,8 @@ class Forward(SharedQueries):
         self.sequences: set[str] = set()  # locals built as tuples/lists (`+` concatenates)
         self.tangent_params: dict[str, str] = {}
         self.inplace: set[str] = set()  # tangents updated in place (add_at): never aliased
+        self.statement = None  # the statement being differentiated
+        self.complex_output = False  # the result may be complex
 
     def d(self, var: str) -> str:
         if var not in self.tangents:
@@ -75,10 +78,12 @@ class Forward(SharedQueries):
         core = clone(self.core)
         body, ret = core.body[:-1], core.body[-1]
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
-        refuse_complex_constants(self.parsed, body, self.varied)
+        self.complex = complex_facts(body, self.resolve)
+        check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex)
         self.trees = tree_names(body, self.trees)
         self.sequences = sequence_names(body)
         result = ret.value.id
+        self.complex_output = result in self.complex.names
         for w in self.wrt:
             self.tangent_params[w] = self.d(w)
         params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
@@ -150,6 +155,7 @@ class Forward(SharedQueries):
             func = self.resolve(value.func)
             if is_user_function(func) and REGISTRY.lookup(REGISTRY.tangents, func) is None:
                 return [*markers, self.call_subroutine(stmt, value, func)]
+        self.statement = stmt  # apply_rule picks the complex rule of a complex statement
         tangent = self.tangent_of(stmt, target, value)
         return [*markers, stmt, build.assign(self.d(target), tangent)]
 
@@ -231,6 +237,9 @@ class Forward(SharedQueries):
     def apply_rule(self, key, target, args, keywords, loc):
         label = build.dotted(loc.func) if isinstance(loc, gast.Call) else type(loc).__name__
         template = REGISTRY.lookup(REGISTRY.tangents, key)
+        complex_stmt = self.complex.involved(self.statement)
+        if complex_stmt:
+            template = REGISTRY.lookup(REGISTRY.complex_tangents, key) or template
         if template is None:
             raise self.parsed.error(
                 NoDerivativeRuleError, loc, f"no forward-mode rule for {label}",
@@ -249,6 +258,10 @@ class Forward(SharedQueries):
         result_param = template.params[0]
         dnames[result_param] = self.d(target)
         helpers, contributions = instantiate(template, values, dnames, self.namer.fresh)
+        if complex_stmt:
+            _checked_real(contributions, {dnames[p] for p, v in values.items() if p in dnames
+                                          and p != result_param and isinstance(v, gast.Name)
+                                          and v.id not in self.complex.names})
         adopt_globals(self.parsed, template, helpers + [c.expr for c in contributions])
         if helpers:
             raise AssertionError("tangent templates are single expressions")
@@ -317,6 +330,7 @@ class Forward(SharedQueries):
         active = tuple(p for p, v in bound.arguments.items() if self.active(v))
         classes = self.call_classes(func, bound)
         callee = self.subroutine(func, active, classes)
+        refuse_complex_return(self.parsed, call, func, callee)
         keywords = [gast.keyword(arg=k.arg, value=clone(k.value))
                     for k in call.keywords]
         keywords += [gast.keyword(arg=callee.tangent_params[p],
@@ -329,6 +343,24 @@ class Forward(SharedQueries):
             type_comment=None)
         new.lineno = stmt.lineno
         return new
+
+
+class _RealOnly(gast.NodeTransformer):
+    """`dx` -> `real_only(dx)` for the tangents of real operands of a complex statement: a
+    complex tangent there means a complex value reached an unaudited rule upstream."""
+
+    def __init__(self, names: set):
+        self.names = names
+
+    def visit_Name(self, node):
+        if node.id in self.names and isinstance(node.ctx, gast.Load):
+            return build.call("real_only", [node])
+        return node
+
+
+def _checked_real(contributions, names: set) -> None:
+    for c in contributions:
+        c.expr = _RealOnly(names).visit(c.expr)
 
 
 def _param_of(values: dict, atom) -> str | None:

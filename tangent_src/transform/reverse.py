@@ -19,7 +19,6 @@ import gast
 
 from ..analysis.activity import (
     array_attribute_without_rule,
-    refuse_complex_constants,
     useful_names,
     varied_names,
 )
@@ -28,6 +27,7 @@ from ..analysis.adjoint_reads import (
     read_at_top,
     same_shape,
 )
+from ..analysis.complexity import check_complex_statements, complex_facts
 from ..core import build
 from ..core.dataflow import definitely_assigned
 from ..core.markers import line_marker, section_marker
@@ -63,6 +63,7 @@ class ReverseResult:
     inplace: set = field(default_factory=set)     # adjoints updated in place (add_at)
     seed: str = "dout"
     containers: frozenset = frozenset()  # parameters whose adjoint may be a list/tuple/dict
+    complex_output: bool = False  # the result may be complex (a caller must know)
 
 
 class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
@@ -130,7 +131,8 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
                       and isinstance(n.value, gast.List)}
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
             useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
-        refuse_complex_constants(self.parsed, body, self.varied)
+        self.complex = complex_facts(body, self.resolve)
+        check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex)
         self.same_shape = same_shape(body, self.resolve)
         self.sequences = sequence_names(body)
         self.trees = tree_names(body, self.trees) | self.sequences
@@ -183,7 +185,8 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
                                 returns=None, type_comment=None, type_params=[])
         node.lineno = core.lineno
         containers = frozenset(p for p in params if p in self.trees or p in self.maybe_trees)
-        return ReverseResult(node, self.inplace, seed, containers)
+        return ReverseResult(node, self.inplace, seed, containers,
+                             returned_value in self.complex.names)
 
     # -- primal sweep ------------------------------------------------------------
     def primal_block(self, stmts, in_loop: bool, restored: set) -> list:

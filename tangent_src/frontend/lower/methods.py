@@ -189,14 +189,15 @@ class Methods(gast.NodeTransformer):
         return located(gast.Call(func=func, args=[node.value, items], keywords=[]), node)
 
     def visit_Attribute(self, node):
-        """`x.real` of a local value -> `np.real(x)` (np.real(obj) is obj.real for any obj),
-        so the attribute goes through a rule like every other operation."""
+        """`x.real` / `x.imag` of a local value -> `np.real(x)` / `np.imag(x)` (np.real(obj)
+        is obj.real for any obj), so the attribute goes through a rule like every other
+        operation (and the complex ones: docs/conventions.md)."""
         node = self.generic_visit(node)
-        if node.attr != "real" or not isinstance(node.ctx, gast.Load) or \
+        if node.attr not in ("real", "imag") or not isinstance(node.ctx, gast.Load) or \
                 not self.is_method(node):
             return node
         np_name = self.lowerer.numpy_name()
-        call = gast.Call(func=gast.Attribute(value=build.name(np_name), attr="real",
+        call = gast.Call(func=gast.Attribute(value=build.name(np_name), attr=node.attr,
                                              ctx=gast.Load()), args=[node.value], keywords=[])
         return located(call, node)
 

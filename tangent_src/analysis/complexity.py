@@ -1,0 +1,163 @@
+"""Which values may be complex, and which statements differentiate a complex value.
+
+A name may be complex when a complex constant, an FFT (`REGISTRY.complex_sources`) or an
+operation on a maybe-complex operand assigns it, unless the operation returns real values
+(np.real, np.abs, np.fft.irfft: `REGISTRY.real_results`). Flow-insensitive, so conservative
+in loops. A statement that assigns a differentiated name and reads a maybe-complex value is
+*complex*: its rule must be one audited for complex values (`REGISTRY.complex_audited`),
+otherwise ComplexValueError is raised at it. Everything else keeps the real rules, so code
+without complex values is generated exactly as before.
+
+    z = np.fft.rfft(x)      # complex (a source)
+    p = np.abs(z)           # real result; a complex statement (abs's complex rule)
+    q = np.tanh(z)          # refused: tanh's rule is not audited for complex values
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gast
+import numpy as np
+
+from ..core.walk import walk
+from ..errors import ComplexValueError
+from ..rules.registry import COPY, REGISTRY
+from .activity import is_nondifferentiable
+
+# no-derivative functions whose result has their argument's dtype
+_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
+_HINT = ("complex values may flow through the np.fft family, np.real/imag/conj/angle/abs/"
+         "real_if_close, +, -, *, /, np.exp, np.sum, np.mean and indexing (docs/"
+         "conventions.md); write the rest in real arithmetic (real and imaginary parts)")
+
+
+@dataclass
+class ComplexFacts:
+    names: set = field(default_factory=set)        # names that may hold complex values
+    statements: set = field(default_factory=set)   # ids of complex statements
+
+    def involved(self, stmt) -> bool:
+        return id(stmt) in self.statements
+
+
+def _key(value, resolve):
+    """The rule key of an assignment's value (None for structure: containers, reads)."""
+    if isinstance(value, gast.Name):
+        return COPY
+    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+        return type(value.op)
+    if isinstance(value, gast.Call):
+        try:
+            return resolve(value.func)
+        except Exception:  # noqa: BLE001 - an unresolvable callee has no rule anyway
+            return None
+    return None
+
+
+def _has_complex_constant(expr) -> bool:
+    return any(isinstance(c, gast.Constant) and isinstance(c.value, complex)
+               for c in walk(expr))
+
+
+def _result_complex(value, key, operands: bool) -> bool:
+    if isinstance(value, (gast.Compare, gast.BoolOp)) or (
+            isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.Not)):
+        return False
+    if isinstance(value, gast.Attribute) and value.attr != "T":
+        return False  # metadata (.shape, .ndim) or an object's field
+    if key is not None and _safe_in(key, REGISTRY.real_results):
+        return False
+    if isinstance(value, gast.Call) and is_nondifferentiable(key):
+        return operands and any(key is f for f in _LIKE)
+    if key is not None and _safe_in(key, REGISTRY.complex_sources):
+        return True
+    return operands or _has_complex_constant(value)
+
+
+def _safe_in(key, table) -> bool:
+    try:
+        return key in table
+    except TypeError:
+        return False
+
+
+def complex_facts(body: list, resolve, params_complex: set = frozenset()) -> ComplexFacts:
+    """The names that may be complex (a fixed point over every assignment)."""
+    facts = ComplexFacts(names=set(params_complex))
+    changed = True
+    while changed:
+        changed = False
+        for node in walk(gast.Module(body=body, type_ignores=[])):
+            target = None
+            if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+                target, value = node.targets[0].id, node.value
+                if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                        and value.func.attr == "pop":
+                    value = value.func.value  # x = tape.pop(): complex if the tape is
+            elif isinstance(node, gast.Expr) and isinstance(node.value, gast.Call) and \
+                    isinstance(node.value.func, gast.Attribute) and \
+                    node.value.func.attr == "append" and node.value.args:
+                target, value = build_name(node.value.func.value), node.value.args[0]
+            if target is None or target in facts.names:
+                continue
+            reads = {n.id for n in walk(value) if isinstance(n, gast.Name)}
+            if _result_complex(value, _key(value, resolve), bool(reads & facts.names)):
+                facts.names.add(target)
+                changed = True
+    return facts
+
+
+def build_name(node) -> str | None:
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def check_complex_statements(parsed, body: list, varied: set, resolve,
+                             facts: ComplexFacts) -> None:
+    """Record the complex statements of `body` in `facts`; refuse one whose rule is not
+    audited for complex values (ComplexValueError, located at the statement)."""
+    for node in walk(gast.Module(body=body, type_ignores=[])):
+        if not (isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name)
+                and node.targets[0].id in varied):
+            continue
+        value = node.value
+        reads = {n.id for n in walk(value) if isinstance(n, gast.Name)}
+        key = _key(value, resolve)
+        source = key is not None and _safe_in(key, REGISTRY.complex_sources)
+        if not (reads & facts.names or _has_complex_constant(value) or source):
+            continue
+        if not reads & varied or isinstance(value, (gast.Compare, gast.Constant)):
+            continue
+        facts.statements.add(id(node))
+        if _structural(value) or (key is not None and REGISTRY.complex_audited(key)) or \
+                (isinstance(value, gast.Call) and is_nondifferentiable(key)):
+            continue
+        label = build_label(value)
+        raise parsed.error(
+            ComplexValueError, value,
+            f"a complex value meets a differentiated value in {label}, whose derivative "
+            "rule is written for real arguments", construct=label, hint=_HINT)
+
+
+def _structural(value) -> bool:
+    """Reads and containers: their adjoints move values without arithmetic."""
+    if isinstance(value, (gast.Subscript, gast.Tuple, gast.List, gast.Name)):
+        return True
+    if isinstance(value, gast.Attribute) and value.attr == "T":
+        return True
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and \
+        value.func.attr == "pop"
+
+
+def build_label(value) -> str:
+    if isinstance(value, gast.Call):
+        func = value.func
+        parts = []
+        while isinstance(func, gast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        if isinstance(func, gast.Name):
+            parts.append(func.id)
+        return ".".join(reversed(parts)) or "a call"
+    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+        return f"the operator {type(value.op).__name__}"
+    return type(value).__name__
