@@ -1,6 +1,6 @@
 """Differences, convolutions and rearrangements: np.diff, np.ediff1d, np.convolve,
-np.correlate, scipy.signal.convolve / correlate, np.partition, np.rollaxis,
-np.real_if_close and np.nan_to_num.
+np.correlate, scipy.signal.convolve / correlate, np.partition, np.rollaxis and
+np.nan_to_num (np.real_if_close is with the complex rules, rules/fft.py).
 
 All are linear in their array arguments (convolutions: in each one), so the tangent is the
 function applied to the tangents and the adjoint the transposed map:
@@ -87,7 +87,6 @@ _pair(np.partition, "y, a, kth, axis=-1, kind='introselect', order=None",
       f"d[a] = untake_along_axis(d[y], a, {_PERM}, axis)")
 _pair(np.rollaxis, "y, a, axis, start=0", "d[y] = np.rollaxis(d[a], axis, start)",
       "d[a] = np.transpose(d[y], inverse_permutation(rollaxis_axes(a, axis, start)))")
-_pair(np.real_if_close, "y, a, tol=100", "d[y] = real_only(d[a])", "d[a] = d[y]")
 # np.nan_to_num: x where finite, else the replacement value (nan, posinf, neginf)
 _REPLACED = (("nan", "np.isnan(x)"), ("posinf", "np.isposinf(x)"), ("neginf", "np.isneginf(x)"))
 _pair(np.nan_to_num, "y, x, copy=True, nan=0.0, posinf=None, neginf=None",

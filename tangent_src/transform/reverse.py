@@ -36,6 +36,7 @@ from ..core.walk import clone, walk
 from ..frontend.lower import is_list_method
 from ..frontend.source import ParsedFunction
 from ..naming import Namer
+from .adjoint_values import AdjointValues
 from .base import (
     SharedQueries,
     bool_op_choices,
@@ -66,7 +67,7 @@ class ReverseResult:
     complex_output: bool = False  # the result may be complex (a caller must know)
 
 
-class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
+class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValues):
     """Builds the gradient FunctionDef of one core function."""
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
@@ -425,38 +426,4 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints):
                 build.assign(part, build.attr_call(self.d(tape), "pop", [])),
                 self.accumulate(item.id, build.name(part))]
 
-    def _multi_defined(self) -> set[str]:
-        """Names assigned by more than one statement: past the adjoint of one of their
-        definitions, the adjoint belongs to the value before it, which starts from zero."""
-        if not hasattr(self, "_multi"):
-            counts: dict[str, int] = {p: 1 for p in self._params}
-            for node in walk(self.core):
-                if isinstance(node, gast.Assign):
-                    name = node.targets[0].id
-                    counts[name] = counts.get(name, 0) + 1
-            self._multi = {n for n, c in counts.items() if c > 1}
-        return self._multi
 
-    def zeros(self, var: str):
-        """A zero adjoint for `var`: 0.0 for a scalar, else an array of its shape."""
-        cls = self.classes.get(var)
-        if var in self.lists:
-            # a tape: [] at that point; a list: zeros
-            return build.call("zeros_like", [build.name(var)])
-        if cls == ():
-            return build.const(0.0)
-        if cls:
-            return gast.Call(func=gast.Attribute(value=build.name("np"), attr="zeros_like",
-                                                 ctx=gast.Load()),
-                             args=[build.name(var)], keywords=[])
-        return build.call("zeros_like", [build.name(var)])
-
-    def accumulate(self, var: str, expr, container: bool = False):
-        """`dvar = dvar + expr`; with plus() where var may hold a container (`container`:
-        a callee says its parameter may)."""
-        dvar = self.d(var)
-        if container:
-            self.maybe_trees.add(var)
-        if var in self.trees or var in self.maybe_trees:
-            return build.assign(dvar, build.call("plus", [build.name(dvar), expr]))
-        return build.assign(dvar, build.add(build.name(dvar), expr))
