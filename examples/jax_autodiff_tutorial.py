@@ -139,7 +139,11 @@ def jacobians(W, b) -> dict:
     print(J_fwd)
     print("jacrev result, with shape", J_rev.shape)
     print(J_rev)
-    return {"J_fwd": J_fwd, "J_rev": J_rev}
+    # a Hessian is the Jacobian of the gradient: forward mode over reverse mode
+    H = tangent_src.jacfwd(tangent_src.grad(loss, wrt=0), wrt=0)(W, b, INPUTS, TARGETS)
+    print("Hessian, jacfwd(grad(loss)), with shape", H.shape)
+    print(H)
+    return {"J_fwd": J_fwd, "J_rev": J_rev, "H": H}
 
 
 def jvp_and_vjp(W, b, rng) -> dict:

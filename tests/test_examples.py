@@ -123,6 +123,7 @@ def test_tutorial_hessian_vector_product_matches_hand_derived(tutorial, tutorial
     H = X.T @ (X * (p * (1 - p))[:, None])
     got = tutorial_results["hvp"]
     assert_tree_close(got["H"], H)
+    assert_tree_close(tutorial_results["jacobians"]["H"], H)
     assert_tree_close(got["Hv"], H @ got["v"])
 
 
@@ -139,9 +140,11 @@ def test_tutorial_jacobians_jvp_vjp_match_finite_differences(tutorial, tutorial_
 def test_tutorial_prints_its_sections_in_the_tutorial_order(tutorial, capsys):
     tutorial.main()
     out = capsys.readouterr().out
-    sections = ["Starting with grad", "logistic regression", "dict", "value_and_grad",
-                "numerical differences", "Hessian-vector", "Jacobians", "jvp and vjp"]
-    positions = [out.find(f"## {s}") if s[0].isupper() else out.find(s) for s in sections]
+    sections = ["Starting with grad", "Gradients of a logistic regression",
+                "Differentiating with respect to a dict", "value_and_grad",
+                "Checking against numerical differences", "Hessian-vector products",
+                "Jacobians and Hessians", "jvp and vjp"]
+    positions = [out.find(f"\n## {s}\n") for s in sections]
     assert -1 not in positions and positions == sorted(positions), positions
 
 
