@@ -48,10 +48,12 @@ def _signature(func):
 
 def _unbind(func, wrt: tuple) -> tuple:
     """A bound method `obj.loss` is differentiated as `type(obj).loss` with `obj` passed
-    first (never differentiated): (function, wrt shifted past it, the bound arguments)."""
+    first (never differentiated): (function, wrt shifted past it, the bound arguments).
+    A bound method with a derivative rule of its own (`scipy.stats.norm.pdf`) stays bound."""
     if isinstance(func, Transform) and func._bound:
         bound = func._bound
-    elif inspect.ismethod(func) and inspect.isfunction(func.__func__):
+    elif inspect.ismethod(func) and inspect.isfunction(func.__func__) and \
+            guards.rule_wrapper(func) is None:
         bound, func = (func.__self__,), func.__func__
     else:
         return func, wrt, ()

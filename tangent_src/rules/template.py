@@ -147,6 +147,7 @@ def _adjoints_read(expr) -> set:
 # Parameters that take a sequence as such (np.concatenate's arrays, np.array's object, the
 # builtins' items, cho_solve's (c, lower), the structure `obj`/`like` of runtime helpers).
 SEQUENCE_PARAMS = frozenset({"arrays", "tup", "object", "items", "parts", "obj", "like",
+                             "choicelist", "condlist",
                              "c_and_lower"})
 
 

@@ -1,0 +1,39 @@
+"""Transforming a distribution's method directly (`grad(scipy.stats.norm.logpdf)`,
+`check_grads(stats.gamma.pdf, ...)`), as another library's test suite does: the bound
+method has a rule of its own and must not be unbound into SciPy's generic
+`rv_continuous.pdf` (which has none). Checked against central finite differences."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats as stats
+
+import tangent_src
+
+X = np.array([0.3, 1.7, 2.2])
+LOC = np.array([0.1, -0.2, 0.4])
+SCALE = np.array([1.3, 0.8, 2.1])
+
+
+@pytest.mark.parametrize("method, args", [
+    (stats.norm.pdf, (X, LOC, SCALE)),
+    (stats.norm.logcdf, (X, LOC, SCALE)),
+    (stats.norm.sf, (X, LOC, SCALE)),
+    (stats.t.logpdf, (X, np.array([2.5, 4.0, 7.0]))),
+    (stats.gamma.pdf, (X, np.array([1.5, 2.5, 3.0]))),
+    (stats.beta.logpdf, (np.array([0.2, 0.5, 0.7]), np.array([1.5, 2.0, 3.0]), 2.5)),
+    (stats.chi2.cdf, (X, 3)),  # df an integer: not differentiated (its cdf slope is refused)
+    (stats.poisson.logpmf, (np.array([0, 2, 5]), np.array([1.3, 2.2, 4.1]))),
+], ids=["norm.pdf", "norm.logcdf", "norm.sf", "t.logpdf", "gamma.pdf", "beta.logpdf",
+        "chi2.cdf", "poisson.logpmf"])
+def test_distribution_methods_transformed_directly(method, args):
+    tangent_src.check_grads(method, args, order=1)
+
+
+def test_grad_of_a_distribution_method_matches_finite_differences():
+    d = tangent_src.grad(stats.norm.logpdf, wrt=(0, 2))
+    dx, dscale = d(0.7, 0.2, 1.5)
+    h = 1e-6
+    fd_x = (stats.norm.logpdf(0.7 + h, 0.2, 1.5) - stats.norm.logpdf(0.7 - h, 0.2, 1.5)) / (2 * h)
+    fd_s = (stats.norm.logpdf(0.7, 0.2, 1.5 + h) - stats.norm.logpdf(0.7, 0.2, 1.5 - h)) / (2 * h)
+    np.testing.assert_allclose([dx, dscale], [fd_x, fd_s], rtol=1e-7)
