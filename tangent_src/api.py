@@ -22,9 +22,9 @@ from .compiled import (
     compiled_module,
     is_cached,
 )
-from .display import Displayed
+from .display import Displayed, source  # noqa: F401  (source: public, from here too)
 from .dtypes import dtype_plan, restore
-from .errors import InvalidArgumentTypeError, NotDifferentiableError
+from .errors import NotDifferentiableError
 from .request import Request, make_request
 from .tracebacks import generation_errors_short
 from .values import arg_classes, is_number, not_differentiable
@@ -437,16 +437,3 @@ def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0,
     where the seed is the cotangent of the output (any shape)."""
     return Transform(make_request(func, wrt, kind=mode, mode=mode, backend=backend), verbose)
 
-
-def source(df, *example_args, **example_kwargs) -> str:
-    """The generated source of a function returned by a transform.
-
-    With example arguments: the version specialized to their shape classes, which is
-    what a call with such arguments runs. Without: the version last run, or the
-    general one if it was never called."""
-    if isinstance(df, Transform):
-        if example_args or example_kwargs:
-            return df.compile(arg_classes(df._sig, example_args, example_kwargs)).source
-        return df.source
-    raise InvalidArgumentTypeError(
-        f"source() takes a function returned by grad(), got {type(df).__name__}")

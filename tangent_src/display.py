@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import inspect
 
-from .errors import TangentError
+from .errors import InvalidArgumentTypeError, TangentError
+from .values import arg_classes
 
 _KIND = {"grad": "gradient", "value_and_grad": "value and gradient",
          "reverse": "reverse-mode derivative", "forward": "forward-mode derivative"}
@@ -87,3 +88,17 @@ class Displayed:
         except ImportError:
             return f"{title}<pre>{html.escape(text)}</pre>"
         return title + highlight(text, PythonLexer(), HtmlFormatter(noclasses=True))
+
+
+def source(df, *example_args, **example_kwargs) -> str:
+    """The generated source of a function returned by a transform.
+
+    With example arguments: the version specialized to their shape classes, which is
+    what a call with such arguments runs. Without: the version last run, or the
+    general one if it was never called."""
+    if isinstance(df, Displayed):
+        if example_args or example_kwargs:
+            return df.compile(arg_classes(df._sig, example_args, example_kwargs)).source
+        return df.source
+    raise InvalidArgumentTypeError(
+        f"source() takes a function returned by grad(), got {type(df).__name__}")

@@ -19,14 +19,14 @@ float arrays, and tuples/lists/dicts of them; integers and strings are skipped):
 from __future__ import annotations
 
 import copy
-import inspect
 
 import numpy as np
 
 from . import guards
 from .api import Transform
 from .errors import InvalidArgumentError, NotDifferentiableError
-from .request import Params, make_request
+from .request import make_request
+from .testing_defaults import arity, with_defaults, wrt_positions
 
 _FORWARD, _REVERSE = "fwd", "rev"
 _MAX_ELEMENTS = 256  # larger arguments: reverse mode is compared along random directions
@@ -348,62 +348,29 @@ def _check(func, args: tuple, wrt: list, order: int, modes: tuple, ctx: _Context
                                                   variants)
     if order <= 1:
         return
+    full = with_defaults(func, args)
     for (k, mode), extra in extras.items():
-        # the derivative takes its seed (rev) or tangent (fwd) as one more argument, and is
-        # checked with respect to it too: it must be linear in it
+        # the derivative takes its seed (rev) or tangent (fwd) as one more argument (after
+        # every positional parameter), checked too: the derivative must be linear in it
         derivative = _transform(func, k, mode)
         # a complex seed (of a complex output) is not differentiated: inputs are real
-        more = [] if _has_complex(extra) else [len(args)]
-        _check(derivative, (*args, extra), [*wrt, *more], order - 1, modes, ctx,
+        more = [] if _has_complex(extra) else [len(full)]
+        _check(derivative, (*full, extra), [*wrt, *more], order - 1, modes, ctx,
                f"{mode}-derivative (d/d argument {k}) of {label}", top=False)
 
 
+
 # --------------------------------------------------------------------------- transforms
-def _arity(func) -> int | None:
-    """How many positional arguments a call of `func` takes with every derivative input
-    (tangent, seed) given, or None when that is not known."""
-    if isinstance(func, Transform):
-        inner = _arity(func.func)
-        if inner is None or func.has_aux:
-            return None
-        if func.kind == "forward":
-            return inner + len(func.wrt)
-        if func.kind == "reverse":
-            return inner + 1
-        return inner
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-        return None
-    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
-
-
-def _wrt_positions(transform: Transform, n: int) -> list | None:
-    """The argument positions a transform differentiates (names resolved), or None."""
-    inner = transform.func
-    while isinstance(inner, Transform):
-        inner = inner.func
-    params = Params.of(inner)
-    if params is None:
-        return None
-    positions = [params.position(w) for w in transform.wrt]
-    if any(p is None or not 0 <= p < n for p in positions):
-        return None
-    return positions
-
-
 def _check_transform(func: Transform, args: tuple, ctx: _Context) -> None:
     """The transform's own output against finite differences of the function it
     transforms (recursively: grad(grad(f)) is checked against grad(f), which is checked
     against f)."""
     inner = func.func
-    n = _arity(inner)
-    if n is None or _arity(func) != len(args) or (func.return_value and
+    n = arity(inner)
+    if n is None or arity(func) != len(args) or (func.return_value and
                                                   func.kind in ("forward", "reverse")):
         return
-    positions = _wrt_positions(func, n)
+    positions = wrt_positions(func, n)
     if positions is None:
         return
     primal = args[:n]

@@ -37,3 +37,13 @@ def test_grad_of_a_distribution_method_matches_finite_differences():
     fd_x = (stats.norm.logpdf(0.7 + h, 0.2, 1.5) - stats.norm.logpdf(0.7 - h, 0.2, 1.5)) / (2 * h)
     fd_s = (stats.norm.logpdf(0.7, 0.2, 1.5 + h) - stats.norm.logpdf(0.7, 0.2, 1.5 - h)) / (2 * h)
     np.testing.assert_allclose([dx, dscale], [fd_x, fd_s], rtol=1e-7)
+
+
+@pytest.mark.parametrize("func", [np.sum, np.max, np.mean, np.prod, np.var])
+def test_second_order_check_of_a_numpy_reduction_transformed_directly(func):
+    """At second order the seed is appended after every positional parameter of the
+    rule's wrapper (np.sum(a, axis=None, dtype=None, keepdims=False)): it used to land in
+    `axis` and crash."""
+    x = np.array([[0.3, -1.2, 0.5], [1.0, 2.0, -0.4]])
+    tangent_src.check_grads(func, (x,), order=2)
+    tangent_src.check_grads(func, (3.5,), order=2)
