@@ -61,11 +61,7 @@ def positions(func, wrt, argnums, what: str, backend: str = "python") -> tuple[t
     hessian, jacobian, vjp, check_grads) differentiates, validated by grad's rules for
     `wrt`/`argnums`, and whether one was given (the result is then not wrapped in a tuple,
     as JAX's int argnums)."""
-    if argnums is not None and wrt not in (0, None):
-        raise RequestError(f"{what}: give wrt or argnums, not both (wrt={wrt!r}, "
-                           f"argnums={argnums!r})", field="wrt")
-    request = make_request(func, 0 if wrt is None else wrt, argnums=argnums,
-                           backend=backend)
+    request = make_request(func, wrt, argnums=argnums, backend=backend)
     params = Params.of(func)
     found = []
     for entry in request.wrt:

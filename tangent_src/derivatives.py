@@ -170,6 +170,6 @@ def hvp(func, wrt=0, *, argnums=None, backend: str = "python"):
                 raise NotDifferentiableError(
                     f"hvp: v does not match argument {p}: {found}")
         result = forward.call_with(tuple(args), dict(zip(where, directions)))
-        return tuple(result) if not single and len(where) == 1 else result
+        return (result,) if not single and len(where) == 1 else result
 
     return Rebuildable(h, hvp, func, wrt, argnums=argnums, backend=backend)
