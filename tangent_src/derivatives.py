@@ -16,6 +16,7 @@ from .derivative_support import (
     name_of,
     positions,
     require_scalar,
+    with_dtypes,
 )
 from .errors import InvalidArgumentTypeError, NotDifferentiableError
 from .matrices import Rebuildable, hessian, jacfwd, jacobian, jacrev
@@ -170,6 +171,9 @@ def hvp(func, wrt=0, *, argnums=None, backend: str = "python"):
                 raise NotDifferentiableError(
                     f"hvp: v does not match argument {p}: {found}")
         result = forward.call_with(tuple(args), dict(zip(where, directions)))
-        return (result,) if not single and len(where) == 1 else result
+        result = (result,) if len(where) == 1 else tuple(result)
+        # forward mode keeps NumPy's promotion: float32 arguments, float32 products (JAX's)
+        result = [with_dtypes(r, args[p]) for r, p in zip(result, where)]
+        return result[0] if single else tuple(result)
 
     return Rebuildable(h, hvp, func, wrt, argnums=argnums, backend=backend)

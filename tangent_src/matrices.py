@@ -20,7 +20,7 @@ from .derivative_support import (
     require_scalar,
     size,
 )
-from .errors import InvalidArgumentError, NotDifferentiableError
+from .errors import InvalidArgumentError, NotDifferentiableError, RequestError
 
 __all__ = ["hessian", "jacfwd", "jacobian", "jacrev"]
 
@@ -62,10 +62,15 @@ def hessian(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = 
     """`H(*args)`: second derivatives of scalar `func` (forward mode over the generated
     gradient, a column at a time). One argument: shape x.shape + x.shape (a float for a
     scalar x); a tuple: `H[i][j]` of shape xi.shape + xj.shape; a pytree argument: its
-    structure, nested twice. With has_aux=True, `func` returns (loss, aux) and H returns
-    (H, aux)."""
+    structure, nested twice. has_aux=True (JAX's) is refused: a gradient built with it
+    cannot be differentiated again here."""
+    if has_aux:
+        raise RequestError("has_aux: hessian does not take has_aux=True (the gradient of a "
+                           "function returning (loss, aux) cannot be differentiated again); "
+                           "differentiate a function that returns only the loss",
+                           field="has_aux")
     where, single = positions(func, wrt, argnums, "hessian", backend)
-    grad = gradient(func, where, has_aux)
+    grad = gradient(func, where)
     columns = {p: make_transform(grad, (p,), "forward", backend=backend) for p in where}
 
     def H(*args):
@@ -76,16 +81,10 @@ def hessian(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = 
         for j in where:
             for c in range(rows[j]):
                 tangent = columns[j].call_with(args, {j: basis(args[j], c)})
-                if has_aux:
-                    tangent = tangent[0]
                 for i, part in zip(where, (tangent,) if len(where) == 1 else tangent):
                     matrices[i, j][:, c] = flat(part, args[i])
-        result = one_or_tuple([one_or_tuple([blocks(args[i], args[j], matrices[i, j])
-                                             for j in where], single) for i in where],
-                              single)
-        if has_aux:
-            return result, _split_aux(func(*fresh_args(args)), True, "hessian", func)[1]
-        return result
+        return one_or_tuple([one_or_tuple([blocks(args[i], args[j], matrices[i, j])
+                                           for j in where], single) for i in where], single)
 
     return Rebuildable(H, hessian, func, wrt, argnums=argnums, has_aux=has_aux,
                        backend=backend)
