@@ -123,7 +123,13 @@ def flat(tree, like) -> np.ndarray:
                                          f"{len(like)}, got {type(tree).__name__}")
         parts = [flat(t, lk) for t, lk in zip(tree, like)]
     else:
-        return np.ravel(np.broadcast_to(np.asarray(tree, dtype=np.float64), np.shape(like)))
+        value = np.asarray(tree, dtype=np.float64)
+        if value.shape != np.shape(like):
+            if value.ndim:  # only a zero scalar stands for a whole array: never broadcast
+                raise NotDifferentiableError(f"a derivative has shape {value.shape}, "
+                                             f"expected {np.shape(like)}")
+            value = np.broadcast_to(value, np.shape(like))
+        return np.ravel(value)
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
