@@ -161,10 +161,12 @@ def hvp(func, wrt=0, *, argnums=None, backend: str = "python"):
         *args, v = args
         check_count(args, where, "hvp", func)
         require_scalar(grad, args, "hvp")
-        directions = (v,) if single else _sequence(v, "v")
-        if len(directions) != len(where):
-            raise NotDifferentiableError(f"hvp: v has {len(directions)} directions for "
-                                         f"{len(where)} arguments")
+        directions = (v,) if single else tuple(v) if isinstance(v, (tuple, list)) else None
+        if directions is None or len(directions) != len(where):
+            raise NotDifferentiableError(
+                f"hvp: with wrt={tuple(where)}, v is a tuple with one direction per "
+                f"argument ({len(where)}), got {type(v).__name__}"
+                + (f" of {len(directions)}" if directions is not None else ""))
         for p, d in zip(where, directions):
             found = _mismatch(args[p], d)
             if found:

@@ -367,3 +367,8 @@ def test_jacobian_refuses_a_tuple_output_and_a_missing_argument():
         tangent_src.jacobian(pair)(X0, Y0)
     with pytest.raises(RequestError, match="passes 1 positional"):
         tangent_src.jacobian(vec, wrt=1)(X0)
+
+
+def test_hvp_with_several_arguments_takes_a_tuple_of_directions():
+    with pytest.raises(TangentError, match=r"v is a tuple with one direction per argument"):
+        tangent_src.hvp(loss, wrt=(0, 1))(X0, Y0, X0)
