@@ -117,6 +117,8 @@ def vjp(func, *primals, wrt=None, argnums=None, has_aux: bool = False,
     cotangent per primal (zeros for integer arguments). With has_aux=True, `func` returns
     (output, aux) and vjp returns `(output, vjp_fun, aux)` as JAX's. `wrt`/`argnums` (not in
     JAX) restrict the cotangents to those arguments."""
+    chosen = wrt is not None or argnums is not None
+    wrt, single = _vjp_positions(func, primals, wrt, argnums)  # refused before any call
     value = func(*fresh_args(primals))
     aux = None
     if has_aux:
@@ -124,8 +126,6 @@ def vjp(func, *primals, wrt=None, argnums=None, has_aux: bool = False,
             raise NotDifferentiableError(f"vjp: has_aux=True requires {name_of(func)} to "
                                          "return a pair (output, aux)")
         value, aux = value
-    chosen = wrt is not None or argnums is not None
-    wrt, single = _vjp_positions(func, primals, wrt, argnums)
     reverse = make_transform(func, wrt, "reverse", backend=backend, has_aux=has_aux) \
         if wrt else None
 
