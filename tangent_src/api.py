@@ -428,12 +428,12 @@ grad.__tangent_src_transform__ = True
 value_and_grad.__tangent_src_transform__ = True
 
 
-def autodiff(func, mode: str = "reverse", wrt=0, *, verbose: int = 0,
+def autodiff(func, mode: str = "reverse", wrt=0, *, argnums=None, verbose: int = 0,
              backend: str = "python"):
-    """The generated derivative function itself.
-
+    """The generated derivative function itself (`argnums`, JAX's name, replaces `wrt`).
     mode="forward": `g(*args, *tangents) -> tangent of the output`, one tangent per `wrt`
     argument (each defaults to 1.0). mode="reverse": `g(*args, seed=1.0) -> gradient(s)`,
     where the seed is the cotangent of the output (any shape)."""
-    return Transform(make_request(func, wrt, kind=mode, mode=mode, backend=backend), verbose)
+    return Transform(make_request(func, wrt, argnums=argnums, kind=mode, mode=mode,
+                                  backend=backend), verbose)
 

@@ -22,145 +22,20 @@ import copy
 
 import numpy as np
 
-from . import guards
+from . import derivative_support, guards
+from . import testing_trees as trees
 from .api import Transform
-from .errors import InvalidArgumentError, NotDifferentiableError
+from .errors import (
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    NotDifferentiableError,
+    RequestError,
+)
 from .request import make_request
 from .testing_defaults import arity, with_defaults, wrt_positions
 
 _FORWARD, _REVERSE = "fwd", "rev"
 _MAX_ELEMENTS = 256  # larger arguments: reverse mode is compared along random directions
-
-
-class _Mismatch(Exception):
-    """A derivative whose structure or shape differs from what it should be."""
-
-
-# --------------------------------------------------------------------------- pytrees
-def _kind(value) -> str:
-    """'float', 'int', 'complex', 'str' or 'other' for one pytree leaf."""
-    if isinstance(value, (str, bytes)):
-        return "str"
-    if isinstance(value, (bool, np.bool_, int, np.integer)):
-        return "int"
-    if isinstance(value, (float, np.floating)):
-        return "float"
-    if isinstance(value, (complex, np.complexfloating)):
-        return "complex"
-    if isinstance(value, np.ndarray):
-        return {"f": "float", "c": "complex", "b": "int", "i": "int", "u": "int",
-                "U": "str", "S": "str"}.get(value.dtype.kind, "other")
-    return "other"
-
-
-def _leaves(tree, path: str = ""):
-    """(path, leaf) pairs of a pytree (tuples, lists and dicts are its containers)."""
-    if isinstance(tree, dict):
-        for key in tree:
-            yield from _leaves(tree[key], f"{path}[{key!r}]")
-    elif isinstance(tree, (list, tuple)):
-        for i, item in enumerate(tree):
-            yield from _leaves(item, f"{path}[{i}]")
-    else:
-        yield path, tree
-
-
-def _gather(tree, like, path: str = "") -> list:
-    """The float leaves of `tree`, walked in the order of `like`'s float leaves, raveled;
-    raise _Mismatch where `tree` does not have `like`'s structure and shapes."""
-    if isinstance(like, dict):
-        if not isinstance(tree, dict) or set(tree) != set(like):
-            raise _Mismatch(f"{path or 'the value'} should be a dict with keys "
-                            f"{sorted(map(repr, like))}, got {_describe(tree)}")
-        return [part for key in like for part in _gather(tree[key], like[key],
-                                                          f"{path}[{key!r}]")]
-    if isinstance(like, (list, tuple)):
-        if not isinstance(tree, (list, tuple)) or len(tree) != len(like):
-            raise _Mismatch(f"{path or 'the value'} should be a sequence of {len(like)}, "
-                            f"got {_describe(tree)}")
-        return [part for k, (t, lk) in enumerate(zip(tree, like))
-                for part in _gather(t, lk, f"{path}[{k}]")]
-    if _kind(like) not in ("float", "complex"):
-        return []
-    if isinstance(tree, (dict, list, tuple)) or np.shape(tree) != np.shape(like):
-        raise _Mismatch(f"{path or 'the value'} should have shape {np.shape(like)}, got "
-                        f"{_describe(tree)}")
-    if _kind(like) == "complex":  # a complex output: its real and imaginary parts
-        if _kind(tree) not in ("float", "complex"):
-            raise _Mismatch(f"{path or 'the value'} should be a number, got "
-                            f"{_describe(tree)}")
-        return [np.ravel(np.real(tree)).astype(float), np.ravel(np.imag(tree)).astype(float)]
-    if _kind(tree) != "float":
-        raise _Mismatch(f"{path or 'the value'} should be a real float, got "
-                        f"{_describe(tree)}")
-    return [np.ravel(np.asarray(tree, dtype=np.float64))]
-
-
-def _describe(value) -> str:
-    if isinstance(value, dict):
-        return f"a dict with keys {sorted(map(repr, value))}"
-    if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)}"
-    dtype = getattr(value, "dtype", None)
-    return f"{type(value).__name__} of shape {np.shape(value)}" + \
-        (f" and dtype {dtype}" if dtype is not None else "")
-
-
-def _flat(tree, like) -> np.ndarray:
-    parts = _gather(tree, like)
-    return np.concatenate(parts) if parts else np.zeros(0)
-
-
-def _rebuild(like, vec: np.ndarray):
-    """`like` with its float leaves replaced, in order, by the entries of `vec`."""
-    position = 0
-
-    def build(node):
-        nonlocal position
-        if isinstance(node, dict):
-            return {key: build(value) for key, value in node.items()}
-        if isinstance(node, (list, tuple)):
-            return type(node)(build(item) for item in node)
-        if _kind(node) != "float":
-            return node
-        size = int(np.size(node))
-        chunk = vec[position:position + size]
-        position += size
-        if isinstance(node, np.ndarray):
-            return np.array(chunk, dtype=np.float64).reshape(np.shape(node))
-        return float(chunk[0])
-    return build(like)
-
-
-def _random_like(like, rng):
-    """A float pytree shaped like `like`: normal draws for float leaves, zeros elsewhere."""
-    if isinstance(like, dict):
-        return {key: _random_like(value, rng) for key, value in like.items()}
-    if isinstance(like, (list, tuple)):
-        return type(like)(_random_like(item, rng) for item in like)
-    if _kind(like) == "complex":  # the cotangent of a complex output is complex
-        draw = rng.normal(size=np.shape(like)) + 1j * rng.normal(size=np.shape(like))
-        return draw if isinstance(like, np.ndarray) else complex(draw)
-    draw = rng.normal(size=np.shape(like)) if _kind(like) == "float" else \
-        np.zeros(np.shape(like))
-    return draw if isinstance(like, np.ndarray) else float(draw)
-
-
-def _conjugate(tree):
-    """The pytree conjugated: the convention's <seed, out> = Re(sum(seed * out))."""
-    if isinstance(tree, dict):
-        return {key: _conjugate(value) for key, value in tree.items()}
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(_conjugate(item) for item in tree)
-    return np.conj(tree) if _kind(tree) == "complex" else tree
-
-
-def _has_complex(tree) -> bool:
-    return any(_kind(leaf) == "complex" for _, leaf in _leaves(tree))
-
-
-def _size(like) -> int:
-    return sum(int(np.size(leaf)) for _, leaf in _leaves(like) if _kind(leaf) == "float")
 
 
 # --------------------------------------------------------------------------- arguments
@@ -169,7 +44,7 @@ def _differentiable(args: tuple, name: str) -> list:
     inside a differentiated container."""
     positions = []
     for k, arg in enumerate(args):
-        kinds = {path: _kind(leaf) for path, leaf in _leaves(arg)}
+        kinds = {path: trees.kind(leaf) for path, leaf in trees.leaves(arg)}
         complex_at = [path for path, kind in kinds.items() if kind == "complex"]
         if complex_at:
             guards.refuse_complex(arg, f"check_grads: {name} with respect to argument "
@@ -189,11 +64,11 @@ def _assert_unchanged(args: tuple, snapshot: tuple, what: str) -> None:
     """Raise AssertionError when `what` changed an argument in place."""
     for k, (now, before) in enumerate(zip(args, snapshot)):
         try:
-            _gather(now, before)
-        except _Mismatch as exc:
+            trees.gather(now, before)
+        except trees.Mismatch as exc:
             raise AssertionError(f"check_grads: {what} changed argument {k} in place: "
                                  f"{exc}") from None
-        for (path, a), (_, b) in zip(_leaves(now), _leaves(before)):
+        for (path, a), (_, b) in zip(trees.leaves(now), trees.leaves(before)):
             if isinstance(b, np.ndarray) and not np.array_equal(a, b, equal_nan=b.dtype.kind
                                                                 in "fc"):
                 raise AssertionError(
@@ -205,9 +80,11 @@ def _name(func) -> str:
     return getattr(func, "__name__", "f")
 
 
-def _transform(func, k: int, mode: str, return_value: bool = False) -> Transform:
+def _transform(func, ks: list, mode: str, return_value: bool = False) -> Transform:
+    """autodiff(func, wrt=ks) (one entry unwrapped: the transform grad(f, wrt=k) runs)."""
     kind = "forward" if mode == _FORWARD else "reverse"
-    return Transform(make_request(func, k, kind=kind, mode=kind, return_value=return_value))
+    return Transform(make_request(func, ks[0] if len(ks) == 1 else tuple(ks), kind=kind,
+                                  mode=kind, return_value=return_value))
 
 
 def _modes(modes) -> tuple:
@@ -250,113 +127,136 @@ def _short(values: np.ndarray) -> str:
 def _outputs(func, args: tuple, label: str):
     """func(*args), refusing outputs check_grads cannot difference."""
     out = func(*args)
-    kinds = [_kind(leaf) for _, leaf in _leaves(out)]
+    kinds = [trees.kind(leaf) for _, leaf in trees.leaves(out)]
     if "float" not in kinds and "complex" not in kinds:
         raise NotDifferentiableError(f"check_grads: {label} returns no float value "
-                                     f"({_describe(out)}); there is nothing to differentiate")
+                                     f"({trees.describe(out)}); there is nothing to differentiate")
     return out
 
 
 def _fd_cotangent(func, args, k, seed_tree, out, ctx, directions=None) -> np.ndarray:
     """d <seed, func(args)> / d args[k]: one central difference per float element, or per
     row of `directions` (vectors over those elements) when given."""
-    base = _flat(args[k], args[k])
+    base = trees.flat(args[k], args[k])
     steps = np.eye(base.size) if directions is None else directions
     grad = np.zeros(len(steps))
-    seed = _flat(_conjugate(seed_tree), out)
+    seed = trees.flat(trees.conjugate(seed_tree), out)
     for i, step in enumerate(steps):
         values = []
         for sign in (1.0, -1.0):
             shifted = list(args)
-            shifted[k] = _rebuild(args[k], base + sign * ctx.eps * step)
-            values.append(np.dot(seed, _flat(func(*shifted), out)))
+            shifted[k] = trees.rebuild(args[k], base + sign * ctx.eps * step)
+            values.append(np.dot(seed, trees.flat(func(*shifted), out)))
         grad[i] = (values[0] - values[1]) / (2 * ctx.eps)
     return grad
 
 
 def _fd_tangent(func, args, k, direction, out, ctx) -> np.ndarray:
     """d func(args) along `direction` of args[k], by one central difference."""
-    base, step = _flat(args[k], args[k]), _flat(direction, args[k])
+    base, step = trees.flat(args[k], args[k]), trees.flat(direction, args[k])
     values = []
     for sign in (1.0, -1.0):
         shifted = list(args)
-        shifted[k] = _rebuild(args[k], base + sign * ctx.eps * step)
-        values.append(_flat(func(*shifted), out))
+        shifted[k] = trees.rebuild(args[k], base + sign * ctx.eps * step)
+        values.append(trees.flat(func(*shifted), out))
     return (values[0] - values[1]) / (2 * ctx.eps)
 
 
 def _structured(result, like, label: str) -> np.ndarray:
     try:
-        return _flat(result, like)
-    except _Mismatch as exc:
+        return trees.flat(result, like)
+    except trees.Mismatch as exc:
         raise AssertionError(f"check_grads: {label}: {exc}") from None
 
 
-def _check_reverse(func, args, k, out, snapshot, ctx, label, variants) -> object:
-    """The generated reverse-mode functions (as grad and, in `variants`, as value_and_grad
-    run them) for a random seed; returns the seed."""
-    seed = _random_like(out, ctx.rng)
-    size = _size(args[k])
-    directions = ctx.rng.normal(size=(3, size)) if size > _MAX_ELEMENTS else None
-    numeric = _fd_cotangent(func, args, k, seed, out, ctx, directions)
+def _check_reverse(func, args, ks, out, snapshot, ctx, labels, variants) -> object:
+    """The generated reverse-mode functions for the arguments `ks` (one transform for all
+    of them; as grad and, in `variants`, as value_and_grad run them) for a random seed,
+    each gradient against its own differences; returns the seed."""
+    seed = trees.random_like(out, ctx.rng)
+    numeric, directions = {}, {}
+    for k in ks:
+        size = trees.size(args[k])
+        directions[k] = ctx.rng.normal(size=(3, size)) if size > _MAX_ELEMENTS else None
+        numeric[k] = _fd_cotangent(func, args, k, seed, out, ctx, directions[k])
     for return_value in variants:
-        what = f"{label}, mode rev" + (" (with value)" if return_value else "")
-        result = _transform(func, k, _REVERSE, return_value).call_with(args, {"seed": seed})
-        _assert_unchanged(args, snapshot, f"the reverse-mode derivative of {label}")
+        suffix = ", mode rev" + (" (with value)" if return_value else "")
+        result = _transform(func, ks, _REVERSE, return_value).call_with(args, {"seed": seed})
+        _assert_unchanged(args, snapshot, f"the reverse-mode derivative of {labels[ks[0]]}")
         if return_value:
             value, result = result
-            ctx.compare(_structured(value, out, f"{what}: primal value"), _flat(out, out),
-                        f"{what}: primal value")
-        computed = _structured(result, args[k], what)
-        ctx.compare(computed if directions is None else directions @ computed, numeric, what)
+            what = f"{labels[ks[0]]}{suffix}: primal value"
+            ctx.compare(_structured(value, out, what), trees.flat(out, out), what)
+        if len(ks) > 1 and not (isinstance(result, tuple) and len(result) == len(ks)):
+            raise AssertionError(f"check_grads: {labels[ks[0]]}{suffix}: {len(ks)} gradients "
+                                 f"expected, got {trees.describe(result)}")
+        for k, grad in zip(ks, (result,) if len(ks) == 1 else result):
+            what = labels[k] + suffix
+            computed = _structured(grad, args[k], what)
+            ctx.compare(computed if directions[k] is None else directions[k] @ computed,
+                        numeric[k], what)
     return seed
 
 
-def _check_forward(func, args, k, out, snapshot, ctx, label, variants) -> object:
-    """The generated forward-mode functions (as autodiff and, in `variants`, as jvp run
-    them) along a random direction; returns the direction."""
-    direction = _random_like(args[k], ctx.rng)
-    numeric = _fd_tangent(func, args, k, direction, out, ctx)
+def _zeros(like):
+    return trees.rebuild(like, np.zeros(trees.size(like)))
+
+
+def _check_forward(func, args, ks, out, snapshot, ctx, labels, variants) -> tuple:
+    """The generated forward-mode functions for the arguments `ks` (one transform for all
+    of them; as autodiff and, in `variants`, as jvp run them), each along a random
+    direction of its own argument (zero tangents for the others); returns the
+    directions."""
+    directions = {k: trees.random_like(args[k], ctx.rng) for k in ks}
+    numeric = {k: _fd_tangent(func, args, k, directions[k], out, ctx) for k in ks}
     for return_value in variants:
-        what = f"{label}, mode fwd" + (" (with value)" if return_value else "")
-        result = _transform(func, k, _FORWARD, return_value).call_with(args, {k: direction})
-        _assert_unchanged(args, snapshot, f"the forward-mode derivative of {label}")
-        if return_value:
-            value, result = result
-            ctx.compare(_structured(value, out, f"{what}: primal value"), _flat(out, out),
-                        f"{what}: primal value")
-        ctx.compare(_structured(result, out, what), numeric, what)
-    return direction
+        transform = _transform(func, ks, _FORWARD, return_value)
+        for k in ks:
+            what = f"{labels[k]}, mode fwd" + (" (with value)" if return_value else "")
+            tangents = {j: directions[j] if j == k else _zeros(args[j]) for j in ks}
+            result = transform.call_with(args, tangents)
+            _assert_unchanged(args, snapshot, f"the forward-mode derivative of {labels[k]}")
+            if return_value:
+                value, result = result
+                ctx.compare(_structured(value, out, f"{what}: primal value"),
+                            trees.flat(out, out), f"{what}: primal value")
+            ctx.compare(_structured(result, out, what), numeric[k], what)
+    return tuple(directions[k] for k in ks)
 
 
 def _check(func, args: tuple, wrt: list, order: int, modes: tuple, ctx: _Context,
            label: str, top: bool = True) -> None:
-    # the with-value variants (value_and_grad, jvp) only for the user's function: inside
-    # higher derivatives they would double the code generated for little gain
+    """The derivatives of `func` with respect to `wrt`, then (order > 1) theirs. For the
+    user's function every argument has transforms of its own, as grad(f, wrt=k) and
+    value_and_grad/jvp run them; a derivative is checked with one transform per mode for
+    all its arguments, which keeps the code generated at order 2 (the slow part) small."""
     variants = (False, True) if top else (False,)
     snapshot = copy.deepcopy(args)
     out = _outputs(func, args, label)
     _assert_unchanged(args, snapshot, label)
+    labels = {k: f"{label}, d/d argument {k}, order {order}" for k in wrt}
+    groups = [[k] for k in wrt] if top else [list(wrt)]
     extras = {}
-    for k in wrt:
-        where = f"{label}, d/d argument {k}, order {order}"
+    for ks in groups:
         if _REVERSE in modes:
-            extras[k, _REVERSE] = _check_reverse(func, args, k, out, snapshot, ctx, where,
-                                                  variants)
+            extras[tuple(ks), _REVERSE] = _check_reverse(func, args, ks, out, snapshot, ctx,
+                                                         labels, variants)
         if _FORWARD in modes:
-            extras[k, _FORWARD] = _check_forward(func, args, k, out, snapshot, ctx, where,
-                                                  variants)
+            extras[tuple(ks), _FORWARD] = _check_forward(func, args, ks, out, snapshot, ctx,
+                                                         labels, variants)
     if order <= 1:
         return
-    full = with_defaults(func, args)
-    for (k, mode), extra in extras.items():
-        # the derivative takes its seed (rev) or tangent (fwd) as one more argument (after
-        # every positional parameter), checked too: the derivative must be linear in it
-        derivative = _transform(func, k, mode)
+    full = with_defaults(func, args)  # the seed goes after every positional parameter
+    for (ks, mode), extra in extras.items():
+        # the derivative takes its seed (rev) or tangents (fwd) as more arguments, and is
+        # checked with respect to them too: it must be linear in them
+        derivative = _transform(func, list(ks), mode)
+        extra = (extra,) if mode == _REVERSE else extra
         # a complex seed (of a complex output) is not differentiated: inputs are real
-        more = [] if _has_complex(extra) else [len(full)]
-        _check(derivative, (*full, extra), [*wrt, *more], order - 1, modes, ctx,
-               f"{mode}-derivative (d/d argument {k}) of {label}", top=False)
+        more = [len(full) + i for i, e in enumerate(extra) if not trees.has_complex(e)]
+        what = ", ".join(map(str, ks))
+        _check(derivative, (*full, *extra), [*wrt, *more], order - 1, modes, ctx,
+               f"{mode}-derivative (d/d argument {what}) of {label}", top=False)
 
 
 
@@ -389,7 +289,7 @@ def _check_transform(func: Transform, args: tuple, ctx: _Context) -> None:
         return  # grad of a non-scalar function: the transform refuses it when called
     if func.kind == "value_and_grad":
         value, result = result
-        ctx.compare(_structured(value, out, f"{name}: value"), _flat(out, out),
+        ctx.compare(_structured(value, out, f"{name}: value"), trees.flat(out, out),
                     f"{name}: value")
     grads = (result,) if func.single else tuple(result)
     for k, g in zip(positions, grads):
@@ -398,20 +298,44 @@ def _check_transform(func: Transform, args: tuple, ctx: _Context) -> None:
                     f"{name}, d/d argument {k}")
 
 
+def _selected(func, args: tuple, wrt, argnums) -> list:
+    """The positions check_grads checks: every differentiable argument by default, or
+    those `wrt`/`argnums` select (grad's rules), each of which must hold a float."""
+    found = _differentiable(args, _name(func))
+    if wrt is None and argnums is None:
+        return found
+    where, _ = derivative_support.positions(func, wrt, argnums, "check_grads")
+    derivative_support.check_count(args, where, "check_grads", func)
+    for k in where:
+        if k not in found:
+            raise RequestError(f"wrt: check_grads: argument {k} of {_name(func)} holds no "
+                               f"float value ({trees.describe(args[k])}); there is nothing "
+                               "to differentiate", field="wrt")
+    return list(where)
+
+
 def check_grads(func, args, order: int = 1, modes=("fwd", "rev"), eps: float = 1e-6,
-                rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0) -> None:
+                rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0, *, wrt=None,
+                argnums=None) -> None:
     """Compare the generated derivatives of `func` at `args` (every mode in `modes`, up to
     `order`) with central finite differences of `func`; raise AssertionError naming the
     function, argument, mode, order, both values and the worst element on a mismatch, and
     NotDifferentiableError for complex arguments. A complex output (an FFT of real inputs)
     is compared by its real and imaginary parts, with a complex seed in reverse mode paired
-    as Re(sum(seed * output)) (docs/conventions.md)."""
+    as Re(sum(seed * output)) (docs/conventions.md). `args` is a tuple of arguments, each
+    a number, array or pytree; `wrt`/`argnums` (grad's rules) restrict the check to those
+    arguments (default: every one holding a float)."""
     if order < 1:
         raise InvalidArgumentError(f"order must be at least 1, not {order}")
+    if not isinstance(args, (tuple, list)):
+        raise InvalidArgumentTypeError(
+            f"check_grads: args is a tuple with one entry per argument, got "
+            f"{type(args).__name__} (write check_grads(f, (x,)) for a function of one "
+            "argument)")
     args = tuple(args)
     modes = _modes(modes)
     ctx = _Context(eps, rtol, atol, seed)
-    wrt = _differentiable(args, _name(func))
+    wrt = _selected(func, args, wrt, argnums)
     if isinstance(func, Transform):
         _check_transform(func, args, ctx)
     _check(func, args, wrt, order, modes, ctx, _name(func))

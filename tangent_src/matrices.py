@@ -1,0 +1,169 @@
+"""hessian and jacobian (jacfwd, jacrev): whole derivative matrices, built a row (reverse
+mode) or a column (forward mode) at a time from generated code, with JAX's semantics for
+`argnums`/`wrt` (an int: one result; a tuple: a tuple of results, a Hessian a tuple of
+tuples), `has_aux` and pytree arguments (derivative_support.blocks gives the layout)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .derivative_support import (
+    basis,
+    blocks,
+    check_count,
+    flat,
+    fresh_args,
+    gradient,
+    make_transform,
+    one_or_tuple,
+    positions,
+    refuse_tuple_output,
+    require_scalar,
+    size,
+)
+from .errors import InvalidArgumentError, NotDifferentiableError, RequestError
+
+__all__ = ["hessian", "jacfwd", "jacobian", "jacrev"]
+
+
+def _rebuild(builder, args: tuple, kwargs: dict):
+    return builder(*args, **kwargs)
+
+
+class Rebuildable:
+    """What hvp/hessian/jacobian return: their function, pickled as the call that built
+    it (the function by reference and the options), so that it runs in another process
+    (multiprocessing) where it generates its code again."""
+
+    def __init__(self, call, builder, *args, **kwargs):
+        self._call = call
+        self._recipe = (builder, args, kwargs)
+        self.__name__ = call.__name__
+        self.__qualname__ = call.__qualname__
+        self.__doc__ = call.__doc__
+
+    def __call__(self, *args):
+        return self._call(*args)
+
+    def __reduce__(self):
+        return (_rebuild, self._recipe)
+
+
+def _split_aux(out, has_aux: bool, what: str, func):
+    """(output, aux) of what the function returned."""
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise NotDifferentiableError(f"{what}: has_aux=True requires the function to return "
+                                     "a pair (output, aux)")
+    return out
+
+
+def hessian(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = "python"):
+    """`H(*args)`: second derivatives of scalar `func` (forward mode over the generated
+    gradient, a column at a time). One argument: shape x.shape + x.shape (a float for a
+    scalar x); a tuple: `H[i][j]` of shape xi.shape + xj.shape; a pytree argument: its
+    structure, nested twice. has_aux=True (JAX's) is refused: a gradient built with it
+    cannot be differentiated again here."""
+    if has_aux:
+        raise RequestError("has_aux: hessian does not take has_aux=True (the gradient of a "
+                           "function returning (loss, aux) cannot be differentiated again); "
+                           "differentiate a function that returns only the loss",
+                           field="has_aux")
+    where, single = positions(func, wrt, argnums, "hessian", backend)
+    grad = gradient(func, where)
+    columns = {p: make_transform(grad, (p,), "forward", backend=backend) for p in where}
+
+    def H(*args):
+        check_count(args, where, "hessian", func)
+        require_scalar(grad, args, "hessian")
+        rows = {p: size(args[p]) for p in where}
+        matrices = {(i, j): np.zeros((rows[i], rows[j])) for i in where for j in where}
+        for j in where:
+            for c in range(rows[j]):
+                tangent = columns[j].call_with(args, {j: basis(args[j], c)})
+                for i, part in zip(where, (tangent,) if len(where) == 1 else tangent):
+                    matrices[i, j][:, c] = flat(part, args[i])
+        return one_or_tuple([one_or_tuple([blocks(args[i], args[j], matrices[i, j])
+                                           for j in where], single) for i in where], single)
+
+    return Rebuildable(H, hessian, func, wrt, argnums=argnums, has_aux=has_aux,
+                       backend=backend)
+
+
+def _rows(func, args, where, has_aux, backend, reverse):
+    """(output, aux, {position: matrix}) by reverse mode: one row per output element."""
+    out, aux = _split_aux(func(*fresh_args(args)), has_aux, "jacobian", func)
+    refuse_tuple_output(out, "jacobian", func)
+    out_shape = np.shape(out)
+    matrices = {p: np.zeros((int(np.prod(out_shape)), size(args[p]))) for p in where}
+    for r, idx in enumerate(np.ndindex(*out_shape)):
+        seed = np.zeros(out_shape)
+        seed[idx] = 1.0
+        grads = reverse.call_with(args, {"seed": seed if out_shape else 1.0})
+        if has_aux:
+            grads = grads[0]
+        for p, g in zip(where, (grads,) if len(where) == 1 else grads):
+            matrices[p][r] = flat(g, args[p])
+    return out, aux, matrices
+
+
+def _columns(func, args, where, has_aux, forward):
+    """(output, aux, {position: matrix}) by forward mode: one column per input element."""
+    out = aux = None
+    found = {}
+    for p in where:
+        cols = []
+        for c in range(size(args[p])):
+            value, tangent = forward[p].call_with(args, {p: basis(args[p], c)})
+            out, aux = _split_aux(value, has_aux, "jacobian", func)
+            if has_aux:
+                tangent = tangent[0]
+            refuse_tuple_output(out, "jacobian", func)
+            cols.append(np.ravel(np.asarray(tangent, dtype=np.float64)))
+        found[p] = cols
+    if out is None:  # every argument empty: the output's shape from the function itself
+        out, aux = _split_aux(func(*fresh_args(args)), has_aux, "jacobian", func)
+        refuse_tuple_output(out, "jacobian", func)
+    n = int(np.size(out))
+    matrices = {p: np.stack(cols, axis=1) if cols else np.zeros((n, 0))
+                for p, cols in found.items()}
+    return out, aux, matrices
+
+
+def jacobian(func, wrt=0, mode: str = "rev", *, argnums=None, has_aux: bool = False,
+             backend: str = "python"):
+    """`J(*args)`: d func / d argument `wrt`, shape out.shape + x.shape (a tuple of them
+    for a tuple `wrt`; a pytree argument's structure with out.shape + leaf.shape leaves);
+    mode "rev" builds it a row at a time (vjp), "fwd" a column at a time (jvp). With
+    has_aux=True, `func` returns (output, aux) and J returns (J, aux)."""
+    where, single = positions(func, wrt, argnums, "jacobian", backend)
+    if mode not in ("rev", "fwd", "reverse", "forward"):
+        raise InvalidArgumentError(f"mode must be 'rev' or 'fwd', not {mode!r}")
+    forward_mode = mode in ("fwd", "forward")
+    reverse = None if forward_mode else \
+        make_transform(func, where, "reverse", backend=backend, has_aux=has_aux)
+    # forward mode ignores has_aux: it differentiates the pair, and the aux part is dropped
+    forward = {p: make_transform(func, (p,), "forward", return_value=True, backend=backend)
+               for p in where} if forward_mode else None
+
+    def J(*args):
+        check_count(args, where, "jacobian", func)
+        if forward_mode:
+            out, aux, matrices = _columns(func, args, where, has_aux, forward)
+        else:
+            out, aux, matrices = _rows(func, args, where, has_aux, backend, reverse)
+        result = one_or_tuple([blocks(out, args[p], matrices[p]) for p in where], single)
+        return (result, aux) if has_aux else result
+
+    return Rebuildable(J, jacobian, func, wrt, mode, argnums=argnums, has_aux=has_aux,
+                       backend=backend)
+
+
+def jacfwd(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = "python"):
+    """jacobian in forward mode (JAX's jacfwd)."""
+    return jacobian(func, wrt, mode="fwd", argnums=argnums, has_aux=has_aux, backend=backend)
+
+
+def jacrev(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = "python"):
+    """jacobian in reverse mode (JAX's jacrev)."""
+    return jacobian(func, wrt, mode="rev", argnums=argnums, has_aux=has_aux, backend=backend)
