@@ -432,7 +432,7 @@ def autodiff(func, mode: str = "reverse", wrt=0, *, argnums=None, verbose: int =
              backend: str = "python"):
     """The generated derivative function itself (`argnums`, JAX's name, replaces `wrt`).
     mode="forward": `g(*args, *tangents) -> tangent of the output`, one tangent per `wrt`
-    argument (each defaults to 1.0). mode="reverse": `g(*args, seed=1.0) -> gradient(s)`,
+    argument (each defaults to 1.0). mode="reverse": `g(*args, dout=1.0) -> gradient(s)`,
     where the seed is the cotangent of the output (any shape)."""
     return Transform(make_request(func, wrt, argnums=argnums, kind=mode, mode=mode,
                                   backend=backend), verbose)
