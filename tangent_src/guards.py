@@ -139,15 +139,40 @@ def _spelling(func) -> str:
     return "_rule_target"
 
 
+def _optional_operands(func, params: list[str]) -> list[str]:
+    """Rule parameters defaulting to None that `func` does not take by keyword: operands
+    of a variadic function (np.einsum's z2..z8 stand for `*operands`), passed by position
+    only when given."""
+    try:
+        real = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    if not any(p.kind == p.VAR_POSITIONAL for p in real):
+        return []
+    keywords = {p.name for p in real if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return [p.split("=")[0].strip() for p in params
+            if p.replace(" ", "").endswith("=None") and p.split("=")[0].strip() not in keywords]
+
+
 def _wrap(func):
-    """A generated `def name(params): return target(params)` whose only call is `func`."""
+    """A generated `def name(params): return target(params)` whose only call is `func`
+    (for a variadic function, one call per number of operands given)."""
     params = _parameters(func)
     names = [p.split("=")[0].strip() for p in params]
-    call = ", ".join(n if "=" not in p else f"{n}={n}" for n, p in zip(names, params))
+    optional = _optional_operands(func, params)
+    positional = [n for n, p in zip(names, params) if "=" not in p]
+    keywords = [f"{n}={n}" for n, p in zip(names, params) if "=" in p and n not in optional]
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
     filename = f"<tangent_src rule wrapper {next(_COUNTER)}: {name}>"
-    source = f"def {name}({', '.join(params)}):\n    return {_spelling(func)}({call})\n"
+    body = ""
+    for k in range(len(optional) + 1):  # `if z2 is None: return f(s, z1)`, and so on
+        call = ", ".join(positional + optional[:k] + keywords)
+        if k < len(optional):
+            body += f"    if {optional[k]} is None:\n        return {_spelling(func)}({call})\n"
+        else:
+            body += f"    return {_spelling(func)}({call})\n"
+    source = f"def {name}({', '.join(params)}):\n{body}"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"_rule_target": func, "np": np, "math": math,
                  "__name__": "tangent_src_rule_wrapper"}

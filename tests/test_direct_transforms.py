@@ -47,3 +47,15 @@ def test_second_order_check_of_a_numpy_reduction_transformed_directly(func):
     x = np.array([[0.3, -1.2, 0.5], [1.0, 2.0, -0.4]])
     tangent_src.check_grads(func, (x,), order=2)
     tangent_src.check_grads(func, (3.5,), order=2)
+
+
+@pytest.mark.parametrize("subscripts, shapes", [("ij->ji", [(3, 4)]),
+                                               ("ij,jk->ik", [(3, 4), (4, 2)]),
+                                               ("ij,jk,k->i", [(3, 4), (4, 2), (2,)]),
+                                               ("...i,...i->...", [(2, 3), (2, 3)])])
+def test_einsum_transformed_directly_with_any_number_of_operands(subscripts, shapes):
+    """np.einsum takes `*operands`; its rule names them z1..z8 (None when absent), and the
+    wrapper used to pass `z2=None` by keyword (a TypeError on every direct transform)."""
+    rng = np.random.default_rng(len(shapes))
+    operands = tuple(rng.normal(size=s) for s in shapes)
+    tangent_src.check_grads(np.einsum, (subscripts, *operands), order=2)
