@@ -37,6 +37,7 @@ class Rebuildable:
     def __init__(self, call, builder, *args, **kwargs):
         self._call = call
         self._recipe = (builder, args, kwargs)
+        self.built_by = builder.__name__  # read by guards.differentiable_target
         self.__name__ = call.__name__
         self.__qualname__ = call.__qualname__
         self.__doc__ = call.__doc__
