@@ -23,7 +23,7 @@ from .compiled import (
     is_cached,
 )
 from .display import Displayed, source  # noqa: F401  (source: public, from here too)
-from .dtypes import dtype_plan, restore
+from .dtypes import cast, common_narrow, dtype_plan, restore, widen
 from .errors import NotDifferentiableError
 from .request import Request, make_request
 from .tracebacks import generation_errors_short
@@ -183,6 +183,10 @@ class Transform(Displayed):
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        if self.backend == "numba":  # float32 in: computed in float64, float32 out
+            narrow = common_narrow((args, kwargs))
+            if narrow is not None:
+                return cast(self(*widen(args), **widen(kwargs)), narrow)
         args = self._bound + guards.real_scalars(args)
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes

@@ -57,3 +57,39 @@ def restore(grads, plan: tuple, single: bool):
     if single:
         return cast(grads, plan[0])
     return tuple(cast(g, d) for g, d in zip(grads, plan))
+
+
+def common_narrow(values) -> np.dtype | None:
+    """The narrow float dtype shared by every float leaf of `values` (None if there is a
+    float64 leaf, no float leaf, or two narrow dtypes)."""
+    found: set = set()
+
+    def visit(value) -> None:
+        if isinstance(value, (tuple, list)):
+            for v in value:
+                visit(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                visit(v)
+        elif isinstance(value, (float, np.floating, np.ndarray)) and \
+                np.issubdtype(np.asarray(value).dtype, np.floating):
+            found.add(np.asarray(value).dtype)
+    visit(values)
+    return found.pop() if len(found) == 1 and next(iter(found)) in NARROW else None
+
+
+def widen(value):
+    """`value` with its float16/float32 leaves as float64 (numba's generated code then
+    meets the float64 seed and constants without mixed-dtype products, which it does not
+    compile)."""
+    if isinstance(value, np.ndarray) and value.dtype in NARROW:
+        return value.astype(np.float64)
+    if isinstance(value, np.floating) and value.dtype in NARROW:
+        return np.float64(value)
+    if isinstance(value, tuple):
+        return tuple(widen(v) for v in value)
+    if isinstance(value, list):
+        return [widen(v) for v in value]
+    if isinstance(value, dict):
+        return {k: widen(v) for k, v in value.items()}
+    return value

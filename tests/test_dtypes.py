@@ -107,3 +107,28 @@ def test_integer_inputs_are_refused_before_and_after_a_float_call():
         used(3)
     with pytest.raises(NotDifferentiableError, match="integer"):
         used(np.arange(3))
+
+
+def rnn_loss(Wh, Wx, xs, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(Wh @ h + Wx @ xs[t])
+    return np.sum(h * h)
+
+
+def test_numba_backend_takes_float32_and_gives_float32():
+    """numba did not compile float32 loops (a float32 matrix times the float64 that the
+    seed brings in: `Cannot unify`); float32 arguments are now computed in float64 and the
+    results cast back, as the Python back end returns them."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(11)
+    Wh = (rng.normal(size=(4, 4)) * 0.3).astype(np.float32)
+    Wx = (rng.normal(size=(4, 3)) * 0.3).astype(np.float32)
+    xs = rng.normal(size=(5, 3)).astype(np.float32)
+    h0 = np.zeros(4, np.float32)
+    value, (gWh, gWx) = tangent_src.value_and_grad(rnn_loss, wrt=(0, 1),
+                                                   backend="numba")(Wh, Wx, xs, h0)
+    assert np.asarray(value).dtype == gWh.dtype == gWx.dtype == np.float32
+    args = [Wh, Wx, xs, h0]
+    np.testing.assert_allclose(gWh, fd_grad(rnn_loss, args, 0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gWx, fd_grad(rnn_loss, args, 1), rtol=1e-4, atol=1e-5)
