@@ -176,10 +176,11 @@ class ModuleBuilder(ModuleAssembly):
 
     def gradient(self, func, wrt: tuple, name: str | None = None,
                  return_value: bool = False, arg_classes: tuple = (),
-                 split: bool = False, has_aux: bool = False) -> GeneratedFunction:
+                 split: bool = False, has_aux: bool = False,
+                 check_output: bool = False) -> GeneratedFunction:
         """Generate the gradient of `func`; `split` makes a forward/backward pair instead
         (`f_fwd(args) -> (value, saved)`, `f_bwd(saved, seed) -> gradients`)."""
-        key = (func, tuple(wrt), return_value, arg_classes, split, has_aux)
+        key = (func, tuple(wrt), return_value, arg_classes, split, has_aux, check_output)
         if key in self.by_key:
             return self.by_key[key]
         parsed, core, namer, wrt_names, classes, name = self._start(key, func, wrt, name,
@@ -193,7 +194,8 @@ class ModuleBuilder(ModuleAssembly):
                           trees={p: c for p, c in arg_classes if is_container(c)},
                           has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)},
                           mutable=self.mutable_scalars(func, arg_classes),
-                          known=frozenset(p for p, c in arg_classes if c is not None))
+                          known=frozenset(p for p, c in arg_classes if c is not None),
+                          check_output=check_output)
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in all_names(core) if n in user or (

@@ -34,8 +34,9 @@ def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse
     for _ in range(order - 1):  # each time the generated derivative, as plain Python
         func = compiled_module(request.with_func(func, backend="python"), inline=True).function
     builder = ModuleBuilder(options=Options(optimize=request.optimize))
-    if mode == "reverse":
-        main = builder.gradient(func, request.wrt, name=name)
+    if mode == "reverse":  # a first derivative's output not proven scalar is checked
+        check = order == 1 and not numba and builder.output_kind(func, ()) != "scalar"
+        main = builder.gradient(func, request.wrt, name=name, check_output=check)
     else:
         main = builder.tangent(func, request.wrt, name=name)
     return builder.source(main, standalone=True, numba=request.backend == "numba")

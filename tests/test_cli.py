@@ -779,3 +779,36 @@ def test_version_and_python_dash_m(tmp_path, user_modules):
 def test_help_says_the_module_is_imported():
     text = " ".join(run_cli("--help").stdout.split())
     assert "imported" in text and "top-level code runs" in text
+
+
+VECTOR_SRC = '''\
+import numpy as np
+
+
+def vec(x):
+    return np.sin(x) * 2.0
+
+
+def total(x):
+    return np.sum(np.sin(x))
+'''
+
+
+def test_standalone_gradient_of_a_vector_function_refuses_the_default_seed(tmp_path):
+    """grad of a function that does not return a scalar is refused, as the API refuses it
+    (the default seed 1.0 would give the gradient of the sum of the outputs); a seed of
+    the output's shape is a vector-Jacobian product. Provably scalar outputs get no
+    check."""
+    path = write_module(tmp_path, "vector_mod", VECTOR_SRC)
+    out = tmp_path / "dvec_mod.py"
+    run_cli_ok("grad", f"{path}:vec", "-o", str(out))
+    generated = import_from_path(out)
+    x = np.array([0.1, -0.4, 0.9])
+    with pytest.raises(ValueError, match="must return a scalar"):
+        generated.dvec(x)
+    v = np.array([1.0, 2.0, -1.0])
+    np.testing.assert_allclose(generated.dvec(x, v), v * 2.0 * np.cos(x), rtol=1e-12)
+    assert generated.dvec(0.3) == pytest.approx(2.0 * np.cos(0.3), rel=1e-12)
+    scalar = tmp_path / "dtotal_mod.py"
+    run_cli_ok("grad", f"{path}:total", "-o", str(scalar))
+    assert "must return a scalar" not in scalar.read_text()

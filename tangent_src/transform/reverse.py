@@ -58,6 +58,20 @@ class Site:
     block: int
 
 
+def output_check(name: str, func: str, result: str, seed: str) -> gast.If:
+    """`if getattr(seed, "shape", ()) != getattr(result, "shape", ()): raise ValueError`:
+    what grad's output check does, in standalone code (the CLI's), where no API runs it:
+    the default seed 1.0 of a vector-valued function would give the gradient of its sum."""
+    def shape(var):
+        return build.call("getattr", [build.name(var), build.const("shape"),
+                                      gast.Tuple(elts=[], ctx=gast.Load())])
+    message = (f"{name}: {func} must return a scalar to have a gradient; for a "
+               f"vector-Jacobian product pass {seed} with the shape of its output")
+    test = gast.Compare(left=shape(seed), ops=[gast.NotEq()], comparators=[shape(result)])
+    fail = gast.Raise(exc=build.call("ValueError", [build.const(message)]), cause=None)
+    return gast.If(test=test, body=[fail], orelse=[])
+
+
 @dataclass
 class ReverseResult:
     node: gast.FunctionDef
@@ -74,8 +88,10 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
                  classes: dict | None = None, trees: set | None = None,
                  has_aux: bool = False, objects: set | None = None,
-                 mutable: frozenset = frozenset(), known: frozenset = frozenset()):
+                 mutable: frozenset = frozenset(), known: frozenset = frozenset(),
+                 check_output: bool = False):
         self.parsed, self.core, self.wrt = parsed, core, wrt
+        self.check_output = check_output  # standalone code: refuse a seed unlike the output
         self.known = known  # parameters whose shape class the caller gave
         self.mutable = mutable  # scalars that may be 0-d arrays (their callees are told)
         self.objects = frozenset(objects or ())  # parameter-holder object arguments
@@ -161,6 +177,8 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         adjoint_of_result = adjoint
         adjoint = self.adjoint_block(body, carried=[], pushed=[], top=True)
         primal = [section_marker("forward pass")] + primal
+        if self.check_output:
+            primal.append(output_check(self.name, self.parsed.node.name, self.result, seed))
         seeded = [build.assign(adjoint_of_result, build.name(seed))] \
             if adjoint_of_result != seed else []
         adjoint = [section_marker("backward pass")] + seeded + adjoint
