@@ -781,7 +781,7 @@ def test_help_says_the_module_is_imported():
     assert "imported" in text and "top-level code runs" in text
 
 
-VECTOR_SRC = '''\
+NONSCALAR_SRC = '''\
 import numpy as np
 
 
@@ -799,7 +799,7 @@ def test_standalone_gradient_of_a_vector_function_refuses_the_default_seed(tmp_p
     (the default seed 1.0 would give the gradient of the sum of the outputs); a seed of
     the output's shape is a vector-Jacobian product. Provably scalar outputs get no
     check."""
-    path = write_module(tmp_path, "vector_mod", VECTOR_SRC)
+    path = write_module(tmp_path, "nonscalar_mod", NONSCALAR_SRC)
     out = tmp_path / "dvec_mod.py"
     run_cli_ok("grad", f"{path}:vec", "-o", str(out))
     generated = import_from_path(out)
