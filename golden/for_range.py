@@ -10,13 +10,14 @@ def dfor_range(x, n=3, dout=1.0):
         _y_tape.append(y)
         y = y * x + i
     # backward pass
+    dy = dout
     dx = zeros_like(x)
     for i in range(n - 1, -1, -1):
         y = _y_tape.pop()
-        dy2 = dout
+        dy2 = dy
         # line 107: y = y * x + i
-        dout = unbroadcast(dout * x, y)
+        dy = unbroadcast(dy * x, y)
         dx += unbroadcast(dy2 * y, x)
     # line 105: y = x
-    dx = dx + dout
+    dx = dx + dy
     return dx

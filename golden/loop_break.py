@@ -29,13 +29,14 @@ def dloop_break(x, dout=1.0):
         n_iter = n_iter + 1
         _t2_tape.append(t2)
     # backward pass
+    dy = dout
     for _ in range(n_iter):
         t2 = _t2_tape.pop()
-        dy2 = dout
+        dy2 = dy
         if t2:
             # line 132: y = y * 2.0
-            dout = dy2 * 2.0
+            dy = dy2 * 2.0
         else:
             # line 130: if y > 5.0:
-            dout = dy2
-    return dout
+            dy = dy2
+    return dy

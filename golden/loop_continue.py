@@ -26,17 +26,18 @@ def dloop_continue(x, n=4, dout=1.0):
         y = y2
         _t_tape.append(t)
     # backward pass
+    dy = dout
     dx = zeros_like(x)
     for i in range(n - 1, -1, -1):
         y = _y_tape.pop()
         t = _t_tape.pop()
-        dy2 = dout
+        dy2 = dy
         if t:
             x_times_i = _x_times_i_tape.pop()
             # line 141: y = y + x * i
-            dout = unbroadcast(dy2, y)
+            dy = unbroadcast(dy2, y)
             dx += unbroadcast(dy2, x_times_i) * i
         else:
             # line 139: if i % 2 == 0:
-            dout = dy2
+            dy = dy2
     return dx

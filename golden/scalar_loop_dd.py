@@ -76,6 +76,7 @@ def ddscalar_loop(y, n, dout=1.0, dout2=1.0):
         _cos_y3_tape.append(cos_y3)
         _t3_tape.append(t3)
     # backward pass
+    ddy = dout2
     d_sin_y_tape = zeros_like(_sin_y_tape)
     d_y_tape = zeros_like(_y_tape)
     dsin_y = zeros_like(sin_y)
@@ -101,8 +102,8 @@ def ddscalar_loop(y, n, dout=1.0, dout2=1.0):
         dsin_y2 = dsin_y
         dsin_y = zeros_like(sin_y)
         # line 23: dy = dy + dt * y * np.cos(y)
-        ddy3 = unbroadcast(dout2, dy3)
-        dt3 = unbroadcast(dout2, t3)
+        ddy3 = unbroadcast(ddy, dy3)
+        dt3 = unbroadcast(ddy, t3)
         ddt_times_y3 = unbroadcast(dt3 * cos_y3, dt_times_y3)
         dy6 = dy6 + unbroadcast(dt3 * dt_times_y3, y3) * -np.sin(y3)
         ddt = unbroadcast(ddt_times_y3 * y3, dt)
@@ -113,12 +114,12 @@ def ddscalar_loop(y, n, dout=1.0, dout2=1.0):
         ddt = ddt + unbroadcast(ddt_times_sin_y2 * sin_y2, dt)
         dsin_y2 = dsin_y2 + unbroadcast(ddt_times_sin_y2 * dt, sin_y2)
         # line 21: dy = dy - dt * 3 * y ** 2
-        dout2 = unbroadcast(ddy2, dy)
+        ddy = unbroadcast(ddy2, dy)
         dt2 = unbroadcast(-ddy2, t2)
         dy6 = dy6 + unbroadcast(dt2 * dt_times_three, y3) * 2 * y3
         ddt = ddt + unbroadcast(dt2 * y3_pow_two, dt) * 3
         # line 20: dt = dy * 0.01
-        dout2 = dout2 + ddt * 0.01
+        ddy = ddy + ddt * 0.01
         # line 18: sin_y = _sin_y_tape.pop()
         d_sin_y_tape.append(dsin_y2)
         # line 17: y = _y_tape.pop()

@@ -18,11 +18,12 @@ def dwhile_loop(x, dout=1.0):
         y = y2
         n_iter = n_iter + 1
     # backward pass
+    dy = dout
     dx = zeros_like(x)
     for _ in range(n_iter):
         y = _y_tape.pop()
-        dy2 = dout
+        dy2 = dy
         # line 122: y = y * x
-        dout = unbroadcast(dout * x, y)
+        dy = unbroadcast(dy * x, y)
         dx += unbroadcast(dy2 * y, x)
     return dx

@@ -29,7 +29,7 @@ from ..analysis.adjoint_reads import (
 )
 from ..analysis.complexity import check_complex_statements, complex_facts
 from ..core import build
-from ..core.dataflow import definitely_assigned
+from ..core.dataflow import assigned, definitely_assigned
 from ..core.markers import line_marker, section_marker
 from ..core.tables import CHECKPOINT, COPY_BACK, is_effect
 from ..core.walk import clone, walk
@@ -168,9 +168,11 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         self.place_inits(body, ())
         self._paths[self.result] = (id(body),)
         # the output's seed is `dout`, never `d<name>`: `dloop(y, n, dy=1.0)` read like a
-        # tangent of the input y; a returned parameter's adjoint starts as a copy of it
+        # tangent of the input y; the adjoint of a returned name the user wrote (a parameter,
+        # a variable) starts as a copy of it, so it keeps its d<name>
         seed = self.namer.fresh("dout")
-        adjoint = self.namer.fresh("d" + self.result) if self.result in params else seed
+        named = self.result in params or self.result in assigned(self.parsed.node.body)
+        adjoint = self.namer.fresh("d" + self.result) if named else seed
         self.adjoints[self.result] = adjoint
 
         primal = self.primal_block(body, in_loop=False, restored=set())
