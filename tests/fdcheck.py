@@ -176,3 +176,42 @@ def import_generated(module_name: str, lines: list[str]):
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def write_case_module(module_name: str, imports: list[str], cases: list, seed: int):
+    """One pair of functions per case (`raw_<n>`: the expression; `case_<n>`: its sum
+    weighted by a random array `W<n>`, a scalar loss) in a real module file, imported.
+    `cases` are (call template, argument generators) pairs: the template's `{k}` are the
+    arguments, a generator with `.const` a module constant rather than a parameter.
+    Returns the module and each case's (non-constant) arguments."""
+    rng = np.random.default_rng(seed)
+    lines = [f'"""Generated test cases ({module_name})."""', *imports, ""]
+    drawn_all = []
+    for n, (call, args) in enumerate(cases):
+        drawn_all.append([gen.draw(rng) for gen in args])
+        params, atoms = [], []
+        for k, gen in enumerate(args):
+            if gen.const:
+                atoms.append(f"C{n}_{k}")
+                lines.append(f"C{n}_{k} = None")
+            else:
+                params.append(f"x{k}")
+                atoms.append(f"x{k}")
+        *statements, result = call.format(*atoms).split("\n")
+        body = "".join(f"    {s}\n" for s in statements)
+        lines += [f"W{n} = None", "", "", f"def raw_{n}({', '.join(params)}):",
+                  f"{body}    return {result}", "", "",
+                  f"def case_{n}({', '.join(params)}):",
+                  f"{body}    return np.sum(W{n} * ({result}))", "", ""]
+    module = import_generated(module_name, lines)
+    samples = []
+    for n, ((_, args), drawn) in enumerate(zip(cases, drawn_all)):
+        for k, (gen, value) in enumerate(zip(args, drawn)):
+            if gen.const:
+                setattr(module, f"C{n}_{k}", value)
+        values = tuple(v for gen, v in zip(args, drawn) if not gen.const)
+        out = getattr(module, f"raw_{n}")(*values)
+        weight = rng.normal(size=np.shape(out))
+        setattr(module, f"W{n}", float(weight) if np.ndim(out) == 0 else weight)
+        samples.append(values)
+    return module, samples
