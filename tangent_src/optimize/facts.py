@@ -14,9 +14,7 @@ import gast
 from ..core import build
 from ..core.dataflow import names_with_ctx
 from ..core.markers import is_marker, is_section
-from ..core.walk import FieldTable, all_nodes, clone, walk
-
-_NAME_FIELDS = FieldTable(frozenset({"ctx", "op", "ops"}))  # where names can be
+from ..core.walk import all_nodes, clone, walk
 
 # Calls whose result is always a new array (never a view of an argument, never read-only).
 ZERO_CALLS = ("zeros_like", "zeros_like_last")
@@ -116,12 +114,8 @@ def stmt_facts(stmt) -> tuple[set, set, set]:
     reads: set[str] = set()
     writes: set[str] = set()
     mutated_: set[str] = set()
-    todo = [stmt]
-    pop, push = todo.pop, todo.append
-    name_type, call_type, ast_type, fields = gast.Name, gast.Call, gast.AST, _NAME_FIELDS
-    load, store = gast.Load, gast.Store
-    while todo:
-        sub = pop()
+    name_type, call_type, load, store = gast.Name, gast.Call, gast.Load, gast.Store
+    for sub in all_nodes([stmt]):
         kind = type(sub)
         if kind is name_type:
             ctx = type(sub.ctx)
@@ -129,19 +123,8 @@ def stmt_facts(stmt) -> tuple[set, set, set]:
                 reads.add(sub.id)
             elif ctx is store:
                 writes.add(sub.id)
-            if sub.annotation is not None:
-                push(sub.annotation)
-            continue
-        if kind is call_type and is_add_at(sub) and type(sub.args[0]) is name_type:
+        elif kind is call_type and is_add_at(sub) and type(sub.args[0]) is name_type:
             mutated_.add(sub.args[0].id)
-        for field in fields[kind]:
-            value = getattr(sub, field, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, ast_type):
-                        push(item)
-            elif isinstance(value, ast_type):
-                push(value)
     return reads, writes, mutated_
 
 
