@@ -183,10 +183,7 @@ class Transform(Displayed):
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self.backend == "numba":  # float32 in: computed in float64, float32 out
-            narrow = common_narrow((args, kwargs))
-            if narrow is not None:
-                return cast(self(*widen(args), **widen(kwargs)), narrow)
+        given = args
         args = self._bound + guards.real_scalars(args)
         key = None
         if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
@@ -204,6 +201,10 @@ class Transform(Displayed):
                     if split is None:
                         return self._finish(compiled.function(*args), plan)
                     return self._finish(self._split_call(split, args), plan)
+        if self.backend == "numba":  # float32 in: computed in float64, float32 out (never
+            narrow = common_narrow((given, kwargs))  # on the fast path: not cached as such)
+            if narrow is not None:
+                return cast(self(*widen(given), **widen(kwargs)), narrow)
         if self.backend == "numba" and any(
                 isinstance(a, dict) for a in (*args, *kwargs.values())):
             raise NotDifferentiableError(
