@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .api import Transform
 from . import guards
+from .api import Transform
 from .dtypes import cast, narrow_dtype
 from .errors import NotDifferentiableError, RequestError
 from .request import Params, make_request
