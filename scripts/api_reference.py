@@ -21,7 +21,7 @@ SECTIONS = [
     ("Transforms", ["grad", "value_and_grad", "autodiff", "jvp", "vjp", "hvp", "hessian",
                     "jacobian", "jacfwd", "jacrev", "elementwise_grad"]),
     ("Generated source", ["source", "standalone_source"]),
-    ("Checking and pytrees", ["check_grads", "ravel_pytree"]),
+    ("Checking, pytrees and optimizers", ["check_grads", "ravel_pytree", "optimizers"]),
     ("Rules", ["adjoint", "tangent", "d", "nondifferentiable"]),
     ("Gradient surgery", ["stop_gradient", "insert_grad_of", "checkpoint"]),
     ("Cache and errors", ["clear_cache", "errors"]),

@@ -1,5 +1,5 @@
 """tangent_src: source-to-source automatic differentiation for Python and NumPy."""
-from . import errors
+from . import errors, optimizers
 from .api import autodiff, clear_cache, grad, source, value_and_grad
 from .derivatives import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
 from .pytrees import elementwise_grad, ravel_pytree
@@ -10,6 +10,6 @@ from .testing import check_grads
 
 __all__ = ["adjoint", "autodiff", "check_grads", "checkpoint", "clear_cache", "d",
            "elementwise_grad", "errors", "grad", "hessian", "hvp", "insert_grad_of", "jacfwd",
-           "jacobian", "jacrev", "jvp", "nondifferentiable", "ravel_pytree", "source",
+           "jacobian", "jacrev", "jvp", "nondifferentiable", "optimizers", "ravel_pytree", "source",
            "standalone_source", "stop_gradient", "tangent", "value_and_grad", "vjp"]
 __version__ = "0.1.0"
