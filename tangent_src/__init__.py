@@ -2,6 +2,7 @@
 from . import errors, optimizers
 from .api import autodiff, clear_cache, grad, source, value_and_grad
 from .derivatives import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
+from .flat_functions import flatten_func
 from .pytrees import elementwise_grad, ravel_pytree
 from .rules.registry import adjoint, d, nondifferentiable, tangent
 from .standalone import standalone_source
@@ -9,7 +10,8 @@ from .surgery import checkpoint, insert_grad_of, stop_gradient
 from .testing import check_grads
 
 __all__ = ["adjoint", "autodiff", "check_grads", "checkpoint", "clear_cache", "d",
-           "elementwise_grad", "errors", "grad", "hessian", "hvp", "insert_grad_of", "jacfwd",
-           "jacobian", "jacrev", "jvp", "nondifferentiable", "optimizers", "ravel_pytree", "source",
-           "standalone_source", "stop_gradient", "tangent", "value_and_grad", "vjp"]
+           "elementwise_grad", "errors", "flatten_func", "grad", "hessian", "hvp",
+           "insert_grad_of", "jacfwd", "jacobian", "jacrev", "jvp", "nondifferentiable",
+           "optimizers", "ravel_pytree", "source", "standalone_source", "stop_gradient", "tangent",
+           "value_and_grad", "vjp"]
 __version__ = "0.1.0"

@@ -66,3 +66,32 @@ def test_sgd_with_momentum_matches_a_hand_loop():
         velocity = 0.8 * velocity - 0.2 * g
         x = x + 0.2 * velocity
     assert np.allclose(result, x, rtol=1e-12)
+
+
+def test_flatten_func_for_scipy_newton_cg():
+    """flatten_func as autograd's GMM example uses it: minimize(flat_obj, x0,
+    jac=grad(flat_obj), hessp=hvp(flat_obj), method="Newton-CG"); the flat gradient and
+    Hessian-vector product are checked against central differences first."""
+    from scipy.optimize import minimize
+    data = np.linspace(-1.0, 1.0, 12).reshape(6, 2)
+
+    def objective(params, data, scale=2.0):
+        z = data @ params["W"] + params["b"][0]
+        return scale * np.sum(np.log1p(z ** 2)) + params["b"][1] ** 2 + np.sum(
+            params["W"] ** 2)
+
+    init = {"W": np.arange(6.0).reshape(2, 3) / 10, "b": [np.ones(3), 0.5]}
+    flat_obj, unflatten, x0 = tangent_src.flatten_func(objective, init)
+    assert flat_obj(x0, data) == objective(init, data)
+    tangent_src.check_grads(flat_obj, (x0, data), order=2, argnums=0)
+    v = np.linspace(-1.0, 1.0, x0.size)
+    eps = 1e-5
+    gradient = tangent_src.grad(flat_obj)
+    expected = (gradient(x0 + eps * v, data) - gradient(x0 - eps * v, data)) / (2 * eps)
+    assert np.allclose(tangent_src.hvp(flat_obj)(x0, data, v), expected, rtol=1e-6)
+    result = minimize(flat_obj, x0, args=(data,), jac=gradient,
+                      hessp=lambda x, p, d: tangent_src.hvp(flat_obj)(x, d, p),
+                      method="Newton-CG")
+    assert result.success and np.linalg.norm(gradient(result.x, data)) < 1e-4
+    fitted = unflatten(result.x)
+    assert set(fitted) == {"W", "b"} and isinstance(fitted["b"][1], float)
