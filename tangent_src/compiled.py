@@ -92,6 +92,8 @@ class Compiled:
             self.backward = module_ns[self.main.bwd_name]
         else:
             self.function = module_ns[self.main.name]
+            if self.main.tangent_params:  # read when this code is differentiated again
+                self.function.__tangent_src_tangents__ = dict(self.main.tangent_params)
         args = self.main.parsed.node.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
         self.backend = backend
