@@ -23,7 +23,7 @@ SECTIONS = [
     ("Generated source", ["source", "standalone_source"]),
     ("Checking, pytrees and optimizers", ["check_grads", "ravel_pytree", "flatten_func",
                                           "optimizers"]),
-    ("Rules", ["adjoint", "tangent", "d", "nondifferentiable"]),
+    ("Rules", ["adjoint", "tangent", "d", "nondifferentiable", "primitive", "defvjp", "defjvp"]),
     ("Gradient surgery", ["stop_gradient", "insert_grad_of", "checkpoint"]),
     ("Cache and errors", ["clear_cache", "errors"]),
 ]

@@ -1,6 +1,7 @@
 """tangent_src: source-to-source automatic differentiation for Python and NumPy."""
 from . import errors, optimizers
 from .api import autodiff, clear_cache, grad, source, value_and_grad
+from .custom import defjvp, defvjp, primitive
 from .derivatives import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
 from .flat_functions import flatten_func
 from .pytrees import elementwise_grad, ravel_pytree
@@ -9,9 +10,9 @@ from .standalone import standalone_source
 from .surgery import checkpoint, insert_grad_of, stop_gradient
 from .testing import check_grads
 
-__all__ = ["adjoint", "autodiff", "check_grads", "checkpoint", "clear_cache", "d",
-           "elementwise_grad", "errors", "flatten_func", "grad", "hessian", "hvp",
+__all__ = ["adjoint", "autodiff", "check_grads", "checkpoint", "clear_cache", "d", "defjvp",
+           "defvjp", "elementwise_grad", "errors", "flatten_func", "grad", "hessian", "hvp",
            "insert_grad_of", "jacfwd", "jacobian", "jacrev", "jvp", "nondifferentiable",
-           "optimizers", "ravel_pytree", "source", "standalone_source", "stop_gradient", "tangent",
-           "value_and_grad", "vjp"]
+           "optimizers", "primitive", "ravel_pytree", "source", "standalone_source",
+           "stop_gradient", "tangent", "value_and_grad", "vjp"]
 __version__ = "0.1.0"
