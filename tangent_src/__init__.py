@@ -3,8 +3,8 @@ from . import errors, optimizers
 from .api import autodiff, clear_cache, grad, source, value_and_grad
 from .custom import defjvp, defvjp, primitive
 from .derivatives import hessian, hvp, jacfwd, jacobian, jacrev, jvp, vjp
-from .flat_functions import flatten_func
-from .pytrees import elementwise_grad, ravel_pytree
+from .flat_functions import elementwise_grad, flatten_func
+from .pytrees import ravel_pytree
 from .rules.registry import adjoint, d, nondifferentiable, tangent
 from .standalone import standalone_source
 from .surgery import checkpoint, insert_grad_of, stop_gradient

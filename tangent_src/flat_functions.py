@@ -1,12 +1,15 @@
-"""`flatten_func(f, example)`: a function of a parameter pytree as a function of one flat
-vector that transforms can differentiate (autograd's `flatten_func`, what
-`scipy.optimize.minimize(flat_f, x0, jac=grad(flat_f), hessp=hvp(flat_f))` needs).
+"""Functions built from the user's as generated source, so transforms read them like user
+code (a Python closure would be opaque to the compiler) and can differentiate them again:
 
-The flat function is generated source that rebuilds the tree with slices, so the compiler
-reads it like user code (a closure over `unravel` would be opaque to it):
+- `flatten_func(f, example)`: a function of a parameter pytree as a function of one flat
+  vector (autograd's; what `minimize(flat_f, x0, jac=grad(flat_f), hessp=hvp(flat_f))`
+  needs); the tree is rebuilt with slices:
 
     def objective_flat(flat, data):
         return objective({"means": np.reshape(flat[0:20], (10, 2)), "scale": flat[20]}, data)
+
+- `elementwise_grad(f)`: the gradient of `np.sum(f(x))`, which for an elementwise f is its
+  derivative at every element; `elementwise_grad(elementwise_grad(np.tanh))` works.
 """
 from __future__ import annotations
 
@@ -17,8 +20,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import guards
 from .errors import InvalidArgumentTypeError
 from .pytrees import ravel_pytree
+from .request import Request
 
 _COUNTER = itertools.count()
 
@@ -49,10 +54,10 @@ def _rebuild(tree, start: int) -> tuple[str, int]:
     return f"np.reshape(flat[{start}:{start + size}], {tree.shape!r})", start + size
 
 
-def _extra_parameters(func: Callable) -> list[str]:
-    """The parameters of `func` after the first, as they are spelled in a def."""
+def _extra_parameters(func: Callable, skip: int = 1) -> list[str]:
+    """The parameters of `func` after the first `skip`, as they are spelled in a def."""
     try:
-        params = list(inspect.signature(func).parameters.values())[1:]
+        params = list(inspect.signature(func).parameters.values())[skip:]
     except (TypeError, ValueError):
         return []
     return [str(p) for p in params]
@@ -78,10 +83,38 @@ def flatten_func(func: Callable, example) -> tuple[Callable, Callable, np.ndarra
     call = ", ".join([tree_source] + _call_arguments(params))
     source = (f"def {name}_flat({', '.join(['flat'] + params)}):\n"
               f"    return {name}({call})\n")
-    filename = f"<tangent_src flatten_func {next(_COUNTER)}: {name}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"np": np, name: func, "__name__": "tangent_src_flat_function"}
-    exec(compile(source, filename, "exec"), namespace)
-    flat_func = namespace[f"{name}_flat"]
+    flat_func = _define(source, f"{name}_flat", {name: func}, "flatten_func")
     flat_func.__doc__ = f"{name} of a flat parameter vector (tangent_src.flatten_func)."
     return flat_func, unflatten, flat_example
+
+
+def _define(source: str, name: str, names: dict, what: str) -> Callable:
+    """Execute generated `source` (kept in linecache, so the compiler can read it) with
+    `names` as its globals, and return its function `name`."""
+    filename = f"<tangent_src {what} {next(_COUNTER)}: {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"np": np, "__name__": "tangent_src_generated_wrapper", **names}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]
+
+
+def elementwise_grad(func: Callable, wrt: int = 0) -> Callable:
+    """For `func` computing each output element from the matching input element
+    (`np.tanh`, a user function of NumPy ufuncs): its derivative at every element at
+    once, `d func(x)[i] / d x[i]`, as autograd's elementwise_grad: the gradient of
+    `np.sum(func(x))`, one reverse pass. It is a transform, so it can be nested."""
+    from .api import grad  # the transforms import this module's package
+    name = getattr(func, "__name__", "f")
+    name = name if name.isidentifier() else "f"
+    inner = func
+    while isinstance(getattr(inner, "request", None), Request):  # a transform: the
+        inner = inner.func  # parameters of what it differentiates, not its seed
+    # a function with a rule (np.tanh): the parameters of its rule
+    params = _extra_parameters(guards.rule_wrapper(inner) or inner, skip=0) or ["x"]
+    call = ", ".join(_call_arguments(params))
+    source = (f"def summed_{name}({', '.join(params)}):\n"
+              f"    return np.sum({name}({call}))\n")
+    summed = _define(source, f"summed_{name}", {name: func}, "elementwise_grad")
+    derivative = grad(summed, wrt=wrt)
+    derivative.__doc__ = f"Elementwise derivative of {name}."
+    return derivative

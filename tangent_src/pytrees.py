@@ -1,14 +1,12 @@
-"""Helpers autograd and JAX users reach for: `ravel_pytree` (a parameter pytree as one flat
-float vector and back, for `scipy.optimize.minimize(fun, x0, jac=True)`; differentiable,
-so an L2 penalty written `flat, _ = ravel_pytree(params); np.dot(flat, flat)` works) and
-`elementwise_grad` (the derivative of an elementwise function at every point at once)."""
+"""`ravel_pytree`: a parameter pytree as one flat float vector and back (JAX's; autograd's
+`flatten`), for `scipy.optimize.minimize(fun, x0, jac=True)`. Differentiable, so an L2
+penalty written `flat, _ = ravel_pytree(params); np.dot(flat, flat)` works."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
 
-from .derivatives import vjp
 from .errors import InvalidArgumentTypeError
 from .rules.registry import adjoint, d, tangent
 
@@ -46,19 +44,6 @@ def ravel_pytree(tree) -> tuple[np.ndarray, Callable]:
         value = np.asarray(v, dtype=np.float64).reshape(shape).astype(dtype, copy=True)
         return value.item() if scalar else value
     return flat, unravel_leaf
-
-
-def elementwise_grad(func: Callable, wrt: int = 0) -> Callable:
-    """For `func` computing each output element from the matching input element
-    (`np.tanh`, a user function of NumPy ufuncs): its derivative at every element at
-    once, `d func(x)[i] / d x[i]`, as autograd's elementwise_grad (the gradient of
-    sum(func(x)), computed with one reverse pass)."""
-    def derivative(*args):
-        value, vjp_fun = vjp(func, *args)
-        return vjp_fun(np.ones_like(value, dtype=np.float64) if np.ndim(value) else 1.0)[wrt]
-    derivative.__name__ = f"elementwise_grad_{getattr(func, '__name__', 'f')}"
-    derivative.__doc__ = f"Elementwise derivative of {getattr(func, '__name__', 'f')}."
-    return derivative
 
 
 def unravel_like(tree, flat: np.ndarray):
