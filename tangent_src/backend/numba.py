@@ -22,7 +22,7 @@ def require_numba():
             'backend="numba" needs numba: pip install "tangent_src[numba]"') from exc
     import numba
 
-    from . import numba_runtime  # noqa: F401  (registers the helpers' overloads)
+    from . import numba_numpy, numba_runtime  # noqa: F401  (register their overloads)
     return numba
 
 
