@@ -86,18 +86,14 @@ def _add(acc, counts, k, v):
 
 @numba.njit
 def _larger(acc, counts, k, v):
-    if counts[k] == 0:
-        acc[k] = v
-    elif acc[k] == acc[k] and (v != v or v > acc[k]):  # NaN stays (NumPy propagates it)
+    if counts[k] == 0 or acc[k] == acc[k] and (v != v or v > acc[k]):
         acc[k] = v
     counts[k] += 1
 
 
 @numba.njit
 def _smaller(acc, counts, k, v):
-    if counts[k] == 0:
-        acc[k] = v
-    elif acc[k] == acc[k] and (v != v or v < acc[k]):
+    if counts[k] == 0 or acc[k] == acc[k] and (v != v or v < acc[k]):
         acc[k] = v
     counts[k] += 1
 

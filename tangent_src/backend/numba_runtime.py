@@ -249,12 +249,20 @@ def _add_at(acc, index, g):
         exec(f"def f(acc, index, g):\n    return ({items}{',' if len(acc) == 1 else ''})",
              namespace)
         return namespace["f"]
-    if isinstance(acc, types.Array):
+    if isinstance(acc, types.Array) and not _integer_array_index(index):
         def add(acc, index, g):
             acc[index] += g
             return acc
         return add
     return None
+
+
+def _integer_array_index(index) -> bool:
+    """Whether an index holds an integer array (numba_containers' add_at adds repeated
+    entries; `acc[index] += g` would keep one of them)."""
+    items = tuple(index) if isinstance(index, types.BaseTuple) else (index,)
+    return any(isinstance(t, types.Array) and isinstance(t.dtype, types.Integer)
+               for t in items)
 
 
 @overload(rt.copy_of)
