@@ -196,6 +196,14 @@ def _np_sum(a, axis=None, keepdims=False):
     return _reduction("sum", a, axis, keepdims)
 
 
+@overload(np.reshape)
+def _np_reshape_scalar(a, newshape):
+    """np.reshape of a number (the adjoint of a size-1 array squeezed to a number)."""
+    if isinstance(a, (types.Number, types.Boolean)):
+        return lambda a, newshape: np.full(newshape, a)
+    return None
+
+
 @overload(np.squeeze)
 def _np_squeeze(a, axis=None):
     """np.squeeze(a, axis=k) (numba has only the form without axis)."""
