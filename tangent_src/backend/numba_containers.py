@@ -48,6 +48,17 @@ def _plus_lists(a, b):
     return None
 
 
+@overload(rt.add_at)
+def _add_at_list(acc, index, g):
+    """The adjoint of reading item `index` of a list (`for W in params`)."""
+    if isinstance(acc, (types.List, types.ListType)) and isinstance(index, types.Integer):
+        def add(acc, index, g):
+            acc[index] = rt.plus(acc[index], g)
+            return acc
+        return add
+    return None
+
+
 # -- the adjoint of joining arrays --------------------------------------------------------
 @overload(rt.pieces, prefer_literal=True)
 def _pieces(g, arrays, kind="concatenate", axis=0):
