@@ -276,6 +276,9 @@ def _batched_matmul(a, b):
 
     def impl(a, b):
         n = max(a.shape[0] if a.ndim == 3 else 1, b.shape[0] if b.ndim == 3 else 1)
+        if (a.ndim == 3 and a.shape[0] not in (1, n)) or (
+                b.ndim == 3 and b.shape[0] not in (1, n)):
+            raise ValueError("matmul: the stacks of matrices do not broadcast")
         out = np.empty((n, a.shape[-2], b.shape[-1]), dtype=dtype)
         for k in range(n):
             out[k] = left(a, k) @ right(b, k)
