@@ -280,4 +280,4 @@ def located_numba_error(exc: Exception, source: str, path: str, user_file: str,
         source_line=user_lines[user_line - 1] if 0 < user_line <= len(user_lines) else "",
         construct=construct or "code numba cannot compile",
         hint="use NumPy functions numba supports in nopython mode (no Python objects, "
-             "dicts, keepdims=, axis= on max/mean), or use the default Python back end")
+             "dicts or caches in module globals), or use the default Python back end")
