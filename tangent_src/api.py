@@ -241,7 +241,7 @@ class Transform(Displayed):
         """Forward half, output check, backward half (see `_output_checker`)."""
         value, saved = split.function(*args)
         self._check_output(value)
-        grads = split.backward(saved, 1.0)
+        grads = split.backward(saved, self._seed(value))
         return (value, grads) if self.return_value or self.has_aux else grads
 
     def call_with(self, args: tuple, extras: dict):
@@ -350,6 +350,8 @@ class Transform(Displayed):
         primal_kwargs = {k: v for k, v in kwargs.items() if k != seed_name}
         value, saved = self._forward_half(classes, args, primal_kwargs)
         self._check_output(value)
+        if seed_name not in kwargs and np.ndim(value[0] if self.has_aux else value):
+            kwargs = {**kwargs, seed_name: self._seed(value)}  # a size-1 array's own shape
         if self.backend != "python":  # the check ran the Python forward half; now numba's
             return compiled.call(args, kwargs)
         grads = self._split(classes).backward(saved, kwargs.get(seed_name, 1.0))
@@ -379,6 +381,13 @@ class Transform(Displayed):
         # computed each time: the kind can depend on values read live (see _output_checker)
         return self._forward_half(classes, args, {})[0]
 
+    def _seed(self, value):
+        """The output's cotangent: 1.0 for a scalar; ones in the output's shape for an
+        array of one element (shape (1,) or (1, 1): accepted as a scalar, as autograd
+        does, so that `np.dot(x.T, A @ x)` of a column x has a gradient)."""
+        out = value[0] if self.has_aux else value
+        return np.ones(np.shape(out)) if np.ndim(out) else 1.0
+
     def _check_output(self, out) -> None:
         name_of = getattr(_innermost(self.func), "__name__", "f")
         if self.has_aux:
@@ -391,7 +400,7 @@ class Transform(Displayed):
                 f"grad requires {name_of} to return a scalar, but it returned a tuple; to "
                 "return auxiliary values use has_aux=True (return (loss, aux)) or return only "
                 "the loss")
-        if np.ndim(out) != 0:
+        if np.ndim(out) != 0 and np.size(out) != 1:
             raise NotDifferentiableError(
                 f"grad requires {name_of} to return a scalar, but it returned an array of "
                 f"shape {np.shape(out)}; for array outputs use a vector-Jacobian product "
