@@ -53,6 +53,32 @@ _INTEGER_TYPES = ("int", "bool", "np.int64", "np.int32", "np.intp", "np.bool_", 
                   "numpy.int64", "numpy.int32", "numpy.intp", "numpy.bool_", "numpy.int_")
 
 
+def _dtype_kind(arg) -> str | None:
+    """How `x.astype(arg)` is lowered: "float64" (`float`, `np.float64`, "float64": the
+    value itself), "integer" (an integer or bool type or its name: no derivative), or None
+    (another dtype: refused as a method call)."""
+    dotted = build.dotted(arg)
+    if dotted in ("float", "np.float64", "numpy.float64", "np.double", "numpy.double"):
+        return "float64"
+    if dotted in _INTEGER_TYPES:
+        return "integer"
+    if isinstance(arg, gast.Constant) and isinstance(arg.value, str):
+        try:
+            dtype = numpy.dtype(arg.value)
+        except TypeError:
+            return None
+        if dtype == numpy.float64:
+            return "float64"
+        return "integer" if dtype.kind in "biu" else None
+    return None
+
+
+def _is_integer_type(obj) -> bool:
+    """A NumPy integer or bool scalar type (np.int64, np.intp, np.bool_): calling one casts
+    its argument (the builtins int and bool have rules of their own)."""
+    return isinstance(obj, type) and issubclass(obj, (numpy.integer, numpy.bool_))
+
+
 # methods of scipy.stats distributions whose frozen form `dist(*p).f(x)` is `dist.f(x, *p)`
 # (not rvs, expect, entropy: their own parameters come first or are keywords)
 _DISTRIBUTION_METHODS = frozenset({"logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "logpmf",
@@ -220,6 +246,13 @@ class Methods(gast.NodeTransformer):
                 call = gast.Call(func=alias, args=[func.value, *node.args],
                                  keywords=node.keywords)
                 return located(call, node)
+        if len(node.args) == 1 and not node.keywords and \
+                isinstance(func, (gast.Name, gast.Attribute)) and build.dotted(func) and \
+                build.dotted(func).split(".")[0] not in self.lowerer.locals and \
+                _is_integer_type(self.lowerer.resolve_dotted(func)):
+            # np.int64(W[:, -1]): a cast to integers, piecewise constant (no derivative)
+            call = build.call(self.lowerer.helper("as_integers"), [node.args[0], func])
+            return located(call, node)
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call):
             unfrozen = self.unfreeze(node)
             if unfrozen is not None:
@@ -233,11 +266,11 @@ class Methods(gast.NodeTransformer):
         np_name = None
         if method == "copy" and not node.args:
             return obj
-        if method == "astype" and len(node.args) == 1 and build.dotted(node.args[0]) in (
-                "float", "np.float64", "numpy.float64"):
+        kind = _dtype_kind(node.args[0]) if method == "astype" and len(node.args) == 1 \
+            and not node.keywords else None
+        if kind == "float64":
             return gast.BinOp(left=build.const(1.0), op=gast.Mult(), right=obj)
-        if method == "astype" and len(node.args) == 1 and not node.keywords and \
-                build.dotted(node.args[0]) in _INTEGER_TYPES:
+        if kind == "integer":
             call = build.call(self.lowerer.helper("as_integers"), [obj, node.args[0]])
             return located(call, node)
         if method == "get" and 1 <= len(node.args) <= 2 and not node.keywords and \
