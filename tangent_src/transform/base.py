@@ -40,6 +40,13 @@ def no_rule_for_subscript(parsed: ParsedFunction, value):
              "@tangent_src.adjoint and @tangent_src.tangent")
 
 
+def constant_read(value, varied) -> bool:
+    """`obj[index]` with neither `obj` nor the index varying: a constant, whatever the
+    target (varying through another assignment: the other branch of `d.get(k, x)`, the
+    tangent `dx[3, 0, 1]` read in generated code that is differentiated again)."""
+    return not any(isinstance(n, gast.Name) and n.id in varied for n in gast.walk(value))
+
+
 def no_rule_for_attribute(parsed: ParsedFunction, value):
     """`x.flat`, `x.imag`, ... of a varying array: an attribute with no rule."""
     label = f"{build.dotted(value) or value.attr}"

@@ -35,6 +35,22 @@ def _is_function(value) -> bool:
     return is_function_value(value) or is_user_function(value)
 
 
+def _literal_pairs(args) -> list | None:
+    """`dict([("a", x), ("b", y)])`'s (key, value) pairs when the argument is a list or
+    tuple display of pairs whose keys are constants ([] with no argument); else None."""
+    if not args:
+        return []
+    if len(args) != 1 or not isinstance(args[0], (gast.List, gast.Tuple)):
+        return None
+    pairs = []
+    for item in args[0].elts:
+        if not (isinstance(item, (gast.Tuple, gast.List)) and len(item.elts) == 2 and
+                isinstance(item.elts[0], gast.Constant)):
+            return None
+        pairs.append((item.elts[0], item.elts[1]))
+    return pairs
+
+
 class ComputedCalls:
     """Lowerer's part for computed function values (see the module docstring)."""
 
@@ -303,10 +319,12 @@ class _CallRewriter(gast.NodeTransformer):
                                       right=node.args[1]), node)
         if target in _UNARY and len(node.args) == 1 and not node.keywords:
             return located(gast.UnaryOp(op=_UNARY[target](), operand=node.args[0]), node)
-        if target is dict and not node.args and node.keywords and \
-                all(k.arg for k in node.keywords):
-            return located(gast.Dict(keys=[build.const(k.arg) for k in node.keywords],
-                                     values=[k.value for k in node.keywords]), node)
+        if target is dict and all(k.arg for k in node.keywords):
+            pairs = _literal_pairs(node.args)
+            if pairs is not None and (pairs or node.keywords):
+                pairs += [(build.const(k.arg), k.value) for k in node.keywords]
+                return located(gast.Dict(keys=[k for k, _ in pairs],
+                                         values=[v for _, v in pairs]), node)
         return node
 
     def visit_List(self, node):
