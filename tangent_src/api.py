@@ -16,6 +16,7 @@ import numpy as np
 from . import compiled as cache
 from . import guards
 from .analysis.shapes import FUNCTION_TYPES
+from .arity import fixed_arity
 from .compiled import (
     Compiled,
     clear_cache,  # noqa: F401  (part of the public API, exported by __init__)
@@ -109,6 +110,11 @@ class Transform(Displayed):
             self._signature_of = (defaults, kwitems, sig)
         return sig
 
+    def _arg_classes(self, args: tuple, kwargs: dict) -> tuple:
+        """The shape classes of a call. Under a *args parameter every positional argument
+        is one of the function's (a seed or tangents go by name: `call_with`)."""
+        return arg_classes(self._sig, args, kwargs)
+
     # -- pickling --------------------------------------------------------------------
     def __reduce__(self):
         """Pickle as what the transform was built from: the function (by reference, as
@@ -129,7 +135,7 @@ class Transform(Displayed):
         generated code of the inner one, specialized to `classes`)."""
         if isinstance(self.func, Transform):
             return self.func.differentiable(classes)
-        return guards.differentiable_target(self.func)
+        return fixed_arity(guards.differentiable_target(self.func), classes)
 
     @generation_errors_short
     def differentiable(self, classes: tuple, **changes):
@@ -210,7 +216,7 @@ class Transform(Displayed):
             raise NotDifferentiableError(
                 "backend='numba' does not take dict arguments; pass a tuple of arrays "
                 "(numba compiles tuples of arrays)")
-        classes = arg_classes(self._sig, args, kwargs)
+        classes = self._arg_classes(args, kwargs)
         compiled = self.compile(classes)
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
@@ -251,7 +257,7 @@ class Transform(Displayed):
         args = self._bound + guards.real_scalars(args)
         extras = {key + len(self._bound) if isinstance(key, int) and key >= 0 else key: value
                   for key, value in extras.items()}
-        compiled = self.compile(arg_classes(self._sig, args, {}))
+        compiled = self.compile(self._arg_classes(args, {}))
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
                                         args, {})
@@ -372,7 +378,7 @@ class Transform(Displayed):
         0.0 when the source proves a scalar, a tuple when it returns a tuple display, else
         the value as the generated gradient computes it. The user's function is not run."""
         args = self._bound + tuple(args)
-        classes = arg_classes(self._sig, args, {})
+        classes = self._arg_classes(args, {})
         output = self.compile(classes).output
         if output == "scalar":
             return 0.0

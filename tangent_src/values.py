@@ -2,11 +2,13 @@
 specialization of generated code) and whether a value can be differentiated."""
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
 
 from .analysis.shapes import shape_class
+from .arity import item_name
 
 
 def arg_classes(sig, args, kwargs) -> tuple:
@@ -21,7 +23,16 @@ def arg_classes(sig, args, kwargs) -> tuple:
         except TypeError:
             return ()
     bound.apply_defaults()
-    return tuple((name, shape_class(value)) for name, value in bound.arguments.items())
+    out = []
+    for name, value in bound.arguments.items():
+        kind = sig.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:  # one entry per item (arity.py)
+            out += [(item_name(name, k), shape_class(v)) for k, v in enumerate(value)]
+        elif kind is inspect.Parameter.VAR_KEYWORD:   # one entry per keyword passed
+            out += [(key, shape_class(v)) for key, v in value.items()]
+        else:
+            out.append((name, shape_class(value)))
+    return tuple(out)
 
 
 def is_float_value(value) -> bool:

@@ -221,6 +221,14 @@ class ComputedCalls:
         if isinstance(expr, (gast.Tuple, gast.List)):
             return None if any(isinstance(e, gast.Starred) for e in expr.elts) \
                 else list(expr.elts)
+        if isinstance(expr, gast.Subscript) and isinstance(expr.slice, gast.Slice):
+            whole = self.known_items(expr.value)
+            bounds = [b.value if isinstance(b, gast.Constant) else b for b in (
+                expr.slice.lower, expr.slice.upper, expr.slice.step)]
+            if whole is None or not all(b is None or type(b) is int for b in bounds) or \
+                    bounds[2] == 0:
+                return None
+            return whole[slice(*bounds)]  # `*args[1:]`
         length = getattr(self, "known_lengths", {}).get(getattr(expr, "id", None))
         if isinstance(expr, gast.Name) and length is not None:
             return [located(gast.Subscript(value=clone(expr), slice=build.const(k),
@@ -275,7 +283,31 @@ class _CallRewriter(gast.NodeTransformer):
         node = self.generic_visit(node)
         if any(isinstance(a, gast.Starred) for a in node.args):
             node.args = self.unstar(node.args)
+        if any(k.arg is None for k in node.keywords):
+            node.keywords = self.unstar_keywords(node.keywords)
         return self.library_call(node, target)
+
+    def unstar_keywords(self, keywords) -> list:
+        """`f(**kwargs)` with the keys of kwargs known (a `**kwargs` parameter of a helper
+        expanded at its call, a dict display): one keyword per key, read by key."""
+        out = []
+        for k in keywords:
+            value = k.value
+            if k.arg is not None:
+                out.append(k)
+            elif isinstance(value, gast.Dict) and all(
+                    isinstance(key, gast.Constant) and isinstance(key.value, str)
+                    for key in value.keys):
+                out += [gast.keyword(arg=key.value, value=v)
+                        for key, v in zip(value.keys, value.values)]
+            elif isinstance(value, gast.Name) and \
+                    value.id in getattr(self.lowerer, "known_keys", {}):
+                out += [gast.keyword(arg=key, value=located(gast.Subscript(
+                    value=clone(value), slice=build.const(key), ctx=gast.Load()), value))
+                    for key in self.lowerer.known_keys[value.id]]
+            else:
+                out.append(k)  # refused where the call is checked
+        return out
 
     def target(self, node):
         """The library object a call by a global (dotted) name calls, else None."""

@@ -130,8 +130,11 @@ class VariadicCalls:
         self.locals |= set(mapping.values()) - ({mapping.get(node.name)} if bounded else set())
         defaults = _default_nodes(args)  # (bounded: the function's own name stays global)
         stmts, integers = [], {}
+        rebound = _rebound(node.body)
         for p, param in sig.parameters.items():
             value = self.bound_value(param, bound.arguments, defaults.get(p), call, mapping)
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) and p not in rebound:
+                self.known_packs(mapping[p], value)
             if bounded and isinstance(value, gast.Constant) and type(value.value) is int \
                     and p not in own - set(names):  # never rebound: the literal itself
                 integers[mapping[p]] = value.value
@@ -142,6 +145,15 @@ class VariadicCalls:
             body = substitute_integers(body, integers)
         lowered, result = self.expand_body(body, node.name, callee.func, call)
         return self.block(stmts) + lowered, result
+
+    def known_packs(self, name: str, value) -> None:
+        """Record that `name` holds the tuple display `value` (`*args`: its length) or the
+        dict display `value` (`**kwargs`: its keys) for the whole body, so that `f(*args)`
+        and `f(**kwargs)` in it pass the items one by one."""
+        if isinstance(value, gast.Tuple):
+            self.__dict__.setdefault("known_lengths", {})[name] = len(value.elts)
+        elif isinstance(value, gast.Dict):
+            self.__dict__.setdefault("known_keys", {})[name] = [k.value for k in value.keys]
 
     def parsed_callee(self, func):
         """The parsed source of user function `func` (cached; its code guarded)."""
@@ -183,6 +195,20 @@ def _starred_evaluated(expr):
         yield expr
     for child in gast.iter_child_nodes(expr):
         yield from _starred_evaluated(child)
+
+
+def _rebound(body) -> set:
+    """Names the body assigns, writes into or calls a method of (`args = args[1:]`,
+    `kwargs.pop("k")`): their packed contents are not known from the call."""
+    out = set()
+    for n in walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+            out.add(n.id)
+        if isinstance(n, (gast.Subscript, gast.Attribute)) and \
+                isinstance(n.value, gast.Name) and (not isinstance(n.ctx, gast.Load) or
+                                                    isinstance(n, gast.Attribute)):
+            out.add(n.value.id)
+    return out
 
 
 def _default_nodes(args) -> dict:
