@@ -18,7 +18,7 @@ import gast
 
 from ...core import build
 from ...core.walk import clone, walk
-from ..bindings import FixedRef, Guard, ItemRef
+from ..bindings import FixedRef, Guard, ItemRef, LengthGuard
 from ..source import is_user_function
 from .common import contains, located
 
@@ -78,8 +78,17 @@ class ComputedCalls:
             base = build.dotted(expr).split(".")[0]
             if base in self.locals:
                 return None
-            if _is_function(self.resolve_dotted(expr)):
+            found = self.resolve_dotted(expr)
+            if _is_function(found):
                 return ("call", expr, [], [])
+            if isinstance(found, (list, tuple)) and found and all(
+                    _is_function(v) for v in found):
+                # a global (or closure) list of functions: `for f in FUNS` unrolled, each
+                # item called by index (global_table_item); a list that grows is stale
+                self.parsed.guards.append(LengthGuard(FixedRef(found), len(found)))
+                return ("table", {k: ("call", located(gast.Subscript(
+                    value=clone(expr), slice=build.const(k), ctx=gast.Load()), expr), [], [])
+                    for k in range(len(found))})
             return None
         if isinstance(expr, gast.Dict) and expr.keys and all(
                 isinstance(k, gast.Constant) for k in expr.keys):
@@ -127,8 +136,10 @@ class ComputedCalls:
                                          node.value.id in self.local_functions):
                 self.aliases[name] = spec
                 return []
-        if isinstance(node, gast.For) and isinstance(node.target, gast.Name) and \
-                node.target.id in once:
+        if isinstance(node, gast.For) and isinstance(node.target, gast.Name) and (
+                node.target.id in once or not any(  # or a comprehension's fresh name
+                    isinstance(n, gast.Name) and n.id == node.target.id
+                    for n in walk(self.parsed.node))):
             spec = self.function_spec(node.iter)
             if spec is not None and spec[0] == "table":
                 return self.unroll(node, spec)
