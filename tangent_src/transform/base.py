@@ -87,8 +87,8 @@ ITERATING_CALLS = ("enumerate", "zip", "reversed", "list", "tuple", "sorted")
 
 def iterated_names(stmts, candidates: set) -> set:
     """The `candidates` that the statements iterate over (`for a in p`, through enumerate/
-    zip/reversed, or lowered: `for i in range(len(p))`) or unpack (`a, b = p`,
-    `a, b = p[i]`): in code generated for any argument, these may be lists or tuples
+    zip/reversed, or lowered: `for i in range(len(p))`), unpack (`a, b = p`,
+    `a, b = p[i]`) or read by a string key (`p['b']`): in code generated for any argument, these may be lists or tuples
     (arrays too: their adjoints then add with plus(), which adds arrays as `+` does)."""
     found = set()
     nodes = list(walk(gast.Module(body=stmts, type_ignores=[])))
@@ -96,7 +96,10 @@ def iterated_names(stmts, candidates: set) -> set:
                if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
                and _len_argument(n.value) is not None}
     for node in nodes:
-        if isinstance(node, (gast.For, gast.comprehension)):
+        if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant) and \
+                isinstance(node.slice.value, str):
+            sources = [node.value]  # d['b']: a dict (a seed of a dict-valued function)
+        elif isinstance(node, (gast.For, gast.comprehension)):
             sources = [node.iter]
             if isinstance(node.iter, gast.Call) and isinstance(node.iter.func, gast.Name) \
                     and node.iter.func.id in ITERATING_CALLS + ("range",):

@@ -37,9 +37,13 @@ def _is_function(value) -> bool:
 
 def _literal_pairs(args) -> list | None:
     """`dict([("a", x), ("b", y)])`'s (key, value) pairs when the argument is a list or
-    tuple display of pairs whose keys are constants ([] with no argument); else None."""
+    tuple display of pairs, or a dict display, whose keys are constants ([] with no
+    argument); else None."""
     if not args:
         return []
+    if len(args) == 1 and isinstance(args[0], gast.Dict) and all(
+            isinstance(k, gast.Constant) for k in args[0].keys):
+        return list(zip(args[0].keys, args[0].values))  # dict({"a": x}): a copy
     if len(args) != 1 or not isinstance(args[0], (gast.List, gast.Tuple)):
         return None
     pairs = []
