@@ -88,8 +88,9 @@ ITERATING_CALLS = ("enumerate", "zip", "reversed", "list", "tuple", "sorted")
 def iterated_names(stmts, candidates: set) -> set:
     """The `candidates` that the statements iterate over (`for a in p`, through enumerate/
     zip/reversed, or lowered: `for i in range(len(p))`), unpack (`a, b = p`,
-    `a, b = p[i]`) or read by a string key (`p['b']`): in code generated for any argument, these may be lists or tuples
-    (arrays too: their adjoints then add with plus(), which adds arrays as `+` does)."""
+    `a, b = p[i]`) or read by a string key (`p['b']`): in code generated for any
+    argument, these may be lists, tuples or dicts (arrays too: their adjoints then add
+    with plus(), which adds arrays as `+` does)."""
     found = set()
     nodes = list(walk(gast.Module(body=stmts, type_ignores=[])))
     lengths = {n.targets[0].id: _len_argument(n.value) for n in nodes  # n = len(p)
