@@ -49,23 +49,33 @@ def fixed_arity(func: Callable, classes: tuple) -> Callable:
     items = [] if star is None else [n for n in given if n.startswith(star + "_") and
                                      n not in named + keyword_only]
     extra = [n for n in given if n not in named + keyword_only + items]
-    key = (func, tuple(items), tuple(extra))
+    # a parameter left to its default keeps it (not before items: all were passed); the
+    # key holds the defaults' identities (`f.__kwdefaults__[k] = v` makes another wrapper)
+    defaults = {p.name: p.default for p in params if p.default is not p.empty and
+                (p.kind is kind.KEYWORD_ONLY or not items)}
+    key = (func, tuple(items), tuple(extra), tuple((k, id(v)) for k, v in defaults.items()))
     wrapper = _WRAPPERS.get(key)
     if wrapper is None:
-        wrapper = _WRAPPERS[key] = _wrap(func, named, items, keyword_only + extra)
+        wrapper = _WRAPPERS[key] = _wrap(func, named, items, keyword_only + extra, defaults)
     return wrapper
 
 
-def _wrap(func, named: list, items: list, keywords: list):
-    """`def name(named..., items..., *, keywords...): return _variadic(...)`."""
+def _wrap(func, named: list, items: list, keywords: list, defaults: dict):
+    """`def name(named..., items..., *, keywords...): return _variadic(...)`, each
+    parameter that has a default defaulting to the same object."""
     name = func.__name__ if func.__name__.isidentifier() else "f"
-    params = ", ".join(named + items + (["*"] + keywords if keywords else []))
+
+    def param(p: str) -> str:
+        return f"{p}=_default_{p}" if p in defaults else p
+    params = ", ".join([param(p) for p in named + items] +
+                       (["*"] + [param(k) for k in keywords] if keywords else []))
     call = ", ".join(named + items + [f"{k}={k}" for k in keywords])
     source = f"def {name}({params}):\n    return _variadic({call})\n"
     filename = f"<tangent_src fixed-arity wrapper {next(_COUNTER)}: {name}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"_variadic": func, "__name__": getattr(func, "__module__", None) or
                  "tangent_src_arity_wrapper"}
+    namespace.update({f"_default_{p}": value for p, value in defaults.items()})
     exec(compile(source, filename, "exec"), namespace)
     wrapper = namespace[name]
     wrapper.__doc__ = f"Calls {name} with this many arguments (it has *args/**kwargs)."

@@ -171,6 +171,22 @@ def test_root_function_with_keyword_arguments_by_name():
         rtol=RTOL, atol=ATOL)
 
 
+def test_star_args_function_with_defaults_left_out():
+    def model(W, *inputs, scale=1.0, **extra):
+        return scale * energy(W, inputs[0])
+    g = tangent_src.grad(model)
+    np.testing.assert_allclose(g(A, X3), numerical_grad(lambda W: model(W, X3), (A,)),
+                               rtol=RTOL, atol=ATOL)
+    model.__kwdefaults__ = {"scale": 3.0}  # the new default is used
+    np.testing.assert_allclose(g(A, X3), numerical_grad(lambda W: model(W, X3), (A,)),
+                               rtol=RTOL, atol=ATOL)
+
+    def shifted(a, b=2.0, *rest):
+        return a * b + np.sum(np.array(rest) ** 2) if rest else a * b
+    for args in ((1.0,), (1.0, 3.0), (1.0, 3.0, 4.0)):
+        check_both_modes(shifted, args)
+
+
 def test_star_args_second_order():
     f = lambda *a: np.sum(np.sin(a[0]) * a[1] ** 2)  # noqa: E731
     tangent_src.check_grads(f, (X3, 2.0 * X3), order=2)
