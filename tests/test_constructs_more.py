@@ -141,6 +141,20 @@ def test_star_args_kwargs_wrapper_forwards_everything():
     check_both_modes(loss, (X3, SPD), wrt=1)
 
 
+def apply_packed(f_args):
+    """A helper that unpacks a parameter tuple into a call."""
+    return mvn_logpdf(*f_args)
+
+
+def test_starred_parameter_tuple_of_known_length_at_the_call():
+    def loss(x, cov):
+        packed = (x, 0.5 * x, symmetrize(cov))
+        return apply_packed(packed) + apply_packed((x, -x, cov))
+    check_both_modes(loss, (X3, SPD), wrt=0)
+    check_both_modes(loss, (X3, SPD), wrt=1)
+    tangent_src.check_grads(loss, (X3, SPD), order=2)
+
+
 def test_grad_of_star_args_function_of_any_arity():
     def total(*xs):
         s = 0.0
