@@ -18,6 +18,8 @@ import types
 import gast
 
 from ...core.walk import clone, walk
+from ...errors import TangentError
+from ..source import is_user_function, parse_function
 
 _COUNTER = itertools.count()
 
@@ -64,3 +66,43 @@ def lifted_function(node, captured: list[str], scope: dict, owner: str):
     code = compile(source, filename, "exec")
     body = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     return types.FunctionType(body, scope, node.name)
+
+
+def thin_transform_wrapper(func) -> bool:
+    """Whether user function `func`'s body is only `return T(...)`, T a transform
+    constructor (marked `__tangent_src_transform__`) read from its globals, applied to its
+    own parameters and constants: calling it only builds a transform."""
+    if not is_user_function(func) or getattr(func, "__closure__", None):
+        return False
+    try:
+        node = parse_function(func).node
+    except TangentError:
+        return False
+    body = [s for s in node.body if not (isinstance(s, gast.Expr) and
+                                         isinstance(s.value, gast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], gast.Return) or \
+            not isinstance(body[0].value, gast.Call):
+        return False
+    call, args = body[0].value, node.args
+    params = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+    if args.vararg or args.kwarg or not all(
+            isinstance(v, gast.Constant) or isinstance(v, gast.Name) and v.id in params
+            for v in call.args + [k.value for k in call.keywords]) or \
+            any(k.arg is None for k in call.keywords):
+        return False
+    target = dotted_value(call.func, func.__globals__)
+    return bool(getattr(target, "__tangent_src_transform__", False))
+
+
+def dotted_value(expr, scope: dict):
+    """The object a name or dotted name refers to in `scope` (None if it does not)."""
+    parts = []
+    while isinstance(expr, gast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, gast.Name) or expr.id not in scope:
+        return None
+    value = scope[expr.id]
+    for part in reversed(parts):
+        value = getattr(value, part, None)
+    return value

@@ -23,7 +23,7 @@ from ...core import build
 from ...errors import TangentError
 from ..bindings import FixedRef, FunctionGuard
 from .common import located
-from .lift import as_def, free_names, lifted_function
+from .lift import as_def, free_names, lifted_function, thin_transform_wrapper
 
 
 class NestedTransforms:
@@ -95,7 +95,7 @@ class NestedTransforms:
                                                              (gast.Name, gast.Attribute)):
             return None
         maker = self._fixed_value(func.func)
-        if not getattr(maker, "__tangent_src_transform__", False):
+        if not self._is_maker(maker):
             return None
         transform = self._built_transform(maker, func)
         return transform if hasattr(transform, "__tangent_src_callee__") else None
@@ -118,6 +118,17 @@ class NestedTransforms:
             raise self.parsed.unsupported(func, f"this {build.dotted(func.func)}(...) "
                                           f"({exc})", "check its arguments") from exc
         return transform
+
+    def _is_maker(self, maker) -> bool:
+        """A transform constructor (grad, value_and_grad), or a user function that only
+        returns one applied to its parameters (`def grad(fun, argnum=0): return
+        tangent_src.grad(fun, wrt=argnum)`): calling it builds the transform."""
+        if getattr(maker, "__tangent_src_transform__", False):
+            return True
+        if not thin_transform_wrapper(maker):
+            return False
+        self.parsed.guards.append(FunctionGuard(maker))  # its code changing: stale
+        return True
 
     def _is_local_function(self, expr) -> bool:
         return isinstance(expr, gast.Lambda) or (
@@ -159,7 +170,7 @@ class NestedTransforms:
             return expr.value
         if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Name, gast.Attribute)):
             maker = self._fixed_value(expr.func)
-            if getattr(maker, "__tangent_src_transform__", False):  # grad(grad(f))
+            if self._is_maker(maker):  # grad(grad(f))
                 return self._built_transform(maker, expr)
         if isinstance(expr, (gast.Name, gast.Attribute)) and build.dotted(expr) and \
                 build.dotted(expr).split(".")[0] not in self.locals and \
