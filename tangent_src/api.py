@@ -28,7 +28,7 @@ from .dtypes import cast, common_narrow, dtype_plan, restore, widen
 from .errors import NotDifferentiableError
 from .request import Request, make_request
 from .tracebacks import generation_errors_short
-from .values import arg_classes, is_number, not_differentiable
+from .values import arg_classes, is_number, not_differentiable, output_seed
 
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 _UNKNOWN = object()  # a signature not computed yet
@@ -109,11 +109,6 @@ class Transform(Displayed):
             sig = _signature(self.func)  # None when it has none (a ufunc)
             self._signature_of = (defaults, kwitems, sig)
         return sig
-
-    def _arg_classes(self, args: tuple, kwargs: dict) -> tuple:
-        """The shape classes of a call. Under a *args parameter every positional argument
-        is one of the function's (a seed or tangents go by name: `call_with`)."""
-        return arg_classes(self._sig, args, kwargs)
 
     # -- pickling --------------------------------------------------------------------
     def __reduce__(self):
@@ -216,7 +211,7 @@ class Transform(Displayed):
             raise NotDifferentiableError(
                 "backend='numba' does not take dict arguments; pass a tuple of arrays "
                 "(numba compiles tuples of arrays)")
-        classes = self._arg_classes(args, kwargs)
+        classes = arg_classes(self._sig, args, kwargs)
         compiled = self.compile(classes)
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
@@ -247,7 +242,7 @@ class Transform(Displayed):
         """Forward half, output check, backward half (see `_output_checker`)."""
         value, saved = split.function(*args)
         self._check_output(value)
-        grads = split.backward(saved, self._seed(value))
+        grads = split.backward(saved, output_seed(value[0] if self.has_aux else value))
         return (value, grads) if self.return_value or self.has_aux else grads
 
     def call_with(self, args: tuple, extras: dict):
@@ -257,7 +252,7 @@ class Transform(Displayed):
         args = self._bound + guards.real_scalars(args)
         extras = {key + len(self._bound) if isinstance(key, int) and key >= 0 else key: value
                   for key, value in extras.items()}
-        compiled = self.compile(self._arg_classes(args, {}))
+        compiled = self.compile(arg_classes(self._sig, args, {}))
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
                                         args, {})
@@ -356,8 +351,8 @@ class Transform(Displayed):
         primal_kwargs = {k: v for k, v in kwargs.items() if k != seed_name}
         value, saved = self._forward_half(classes, args, primal_kwargs)
         self._check_output(value)
-        if seed_name not in kwargs and np.ndim(value[0] if self.has_aux else value):
-            kwargs = {**kwargs, seed_name: self._seed(value)}  # a size-1 array's own shape
+        if seed_name not in kwargs:  # a one-element array output: seeded in its shape
+            kwargs = {**kwargs, seed_name: output_seed(value[0] if self.has_aux else value)}
         if self.backend != "python":  # the check ran the Python forward half; now numba's
             return compiled.call(args, kwargs)
         grads = self._split(classes).backward(saved, kwargs.get(seed_name, 1.0))
@@ -378,7 +373,7 @@ class Transform(Displayed):
         0.0 when the source proves a scalar, a tuple when it returns a tuple display, else
         the value as the generated gradient computes it. The user's function is not run."""
         args = self._bound + tuple(args)
-        classes = self._arg_classes(args, {})
+        classes = arg_classes(self._sig, args, {})
         output = self.compile(classes).output
         if output == "scalar":
             return 0.0
@@ -386,13 +381,6 @@ class Transform(Displayed):
             return (None,)
         # computed each time: the kind can depend on values read live (see _output_checker)
         return self._forward_half(classes, args, {})[0]
-
-    def _seed(self, value):
-        """The output's cotangent: 1.0 for a scalar; ones in the output's shape for an
-        array of one element (shape (1,) or (1, 1): accepted as a scalar, as autograd
-        does, so that `np.dot(x.T, A @ x)` of a column x has a gradient)."""
-        out = value[0] if self.has_aux else value
-        return np.ones(np.shape(out)) if np.ndim(out) else 1.0
 
     def _check_output(self, out) -> None:
         name_of = getattr(_innermost(self.func), "__name__", "f")

@@ -78,3 +78,10 @@ def not_differentiable(value, depth: int = 0) -> str | None:
         return "no float"
     return (f"it is a {kind} with no float or float array in it ({value!r:.60}); pass "
             "floats")
+
+
+def output_seed(out):
+    """A grad's cotangent for its output `out`: 1.0 for a scalar; ones in the output's
+    shape for an array of one element (shape (1,) or (1, 1): accepted as a scalar, as
+    autograd does, so that `np.dot(x.T, A @ x)` of a column x has a gradient)."""
+    return np.ones(np.shape(out)) if np.ndim(out) else 1.0
