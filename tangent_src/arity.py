@@ -17,6 +17,8 @@ import itertools
 import linecache
 from collections.abc import Callable
 
+from .core.libraries import is_library_object
+
 _WRAPPERS: dict = {}
 _COUNTER = itertools.count()
 
@@ -27,10 +29,12 @@ def item_name(star: str, k: int) -> str:
 
 
 def is_variadic(func) -> bool:
-    """A user function (not a library one) with a *args or **kwargs parameter."""
+    """A user function (not a library one: np.einsum has a rule) with a *args or
+    **kwargs parameter."""
     code = getattr(func, "__code__", None)
-    return code is not None and bool(code.co_flags & (inspect.CO_VARARGS |
-                                                      inspect.CO_VARKEYWORDS))
+    return code is not None and inspect.isfunction(func) and \
+        not is_library_object(func) and bool(
+            code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
 
 
 def fixed_arity(func: Callable, classes: tuple) -> Callable:
