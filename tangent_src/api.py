@@ -16,6 +16,7 @@ import numpy as np
 from . import compiled as cache
 from . import guards
 from .analysis.shapes import FUNCTION_TYPES
+from .arity import fixed_arity
 from .compiled import (
     Compiled,
     clear_cache,  # noqa: F401  (part of the public API, exported by __init__)
@@ -27,7 +28,7 @@ from .dtypes import cast, common_narrow, dtype_plan, restore, widen
 from .errors import NotDifferentiableError
 from .request import Request, make_request
 from .tracebacks import generation_errors_short
-from .values import arg_classes, is_number, not_differentiable
+from .values import arg_classes, is_number, not_differentiable, output_seed
 
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 _UNKNOWN = object()  # a signature not computed yet
@@ -129,7 +130,7 @@ class Transform(Displayed):
         generated code of the inner one, specialized to `classes`)."""
         if isinstance(self.func, Transform):
             return self.func.differentiable(classes)
-        return guards.differentiable_target(self.func)
+        return fixed_arity(guards.differentiable_target(self.func), classes)
 
     @generation_errors_short
     def differentiable(self, classes: tuple, **changes):
@@ -241,7 +242,7 @@ class Transform(Displayed):
         """Forward half, output check, backward half (see `_output_checker`)."""
         value, saved = split.function(*args)
         self._check_output(value)
-        grads = split.backward(saved, 1.0)
+        grads = split.backward(saved, output_seed(value[0] if self.has_aux else value))
         return (value, grads) if self.return_value or self.has_aux else grads
 
     def call_with(self, args: tuple, extras: dict):
@@ -350,6 +351,8 @@ class Transform(Displayed):
         primal_kwargs = {k: v for k, v in kwargs.items() if k != seed_name}
         value, saved = self._forward_half(classes, args, primal_kwargs)
         self._check_output(value)
+        if seed_name not in kwargs:  # a one-element array output: seeded in its shape
+            kwargs = {**kwargs, seed_name: output_seed(value[0] if self.has_aux else value)}
         if self.backend != "python":  # the check ran the Python forward half; now numba's
             return compiled.call(args, kwargs)
         grads = self._split(classes).backward(saved, kwargs.get(seed_name, 1.0))
@@ -391,7 +394,7 @@ class Transform(Displayed):
                 f"grad requires {name_of} to return a scalar, but it returned a tuple; to "
                 "return auxiliary values use has_aux=True (return (loss, aux)) or return only "
                 "the loss")
-        if np.ndim(out) != 0:
+        if np.ndim(out) != 0 and np.size(out) != 1:
             raise NotDifferentiableError(
                 f"grad requires {name_of} to return a scalar, but it returned an array of "
                 f"shape {np.shape(out)}; for array outputs use a vector-Jacobian product "

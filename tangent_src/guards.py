@@ -18,6 +18,7 @@ import inspect
 import itertools
 import linecache
 import math
+import operator
 
 import numpy as np
 
@@ -182,14 +183,45 @@ def _wrap(func):
     return wrapper
 
 
+# operator.add and the rest (C functions, no source) as the Python expression they compute
+_OPERATORS = {operator.add: "a + b", operator.sub: "a - b", operator.mul: "a * b",
+              operator.truediv: "a / b", operator.floordiv: "a // b", operator.mod: "a % b",
+              operator.pow: "a ** b", operator.matmul: "a @ b", operator.neg: "-a",
+              operator.pos: "+a", operator.abs: "abs(a)"}
+
+
+def _is_operator(func) -> bool:
+    try:
+        return func in _OPERATORS
+    except TypeError:  # unhashable
+        return False
+
+
+def _wrap_operator(func):
+    """`def add(a, b): return a + b` for operator.add: transformed like the operator."""
+    expr = _OPERATORS[func]
+    params = "a, b" if "b" in expr else "a"
+    name = func.__name__
+    filename = f"<tangent_src operator wrapper {next(_COUNTER)}: {name}>"
+    source = f"def {name}({params}):\n    return {expr}\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": "tangent_src_rule_wrapper"}
+    exec(compile(source, filename, "exec"), namespace)
+    wrapper = namespace[name]
+    wrapper.__doc__ = f"Computes operator.{name}, so that transforms differentiate it."
+    return wrapper
+
+
 def rule_wrapper(func):
     """The generated wrapper a transform parses for a function that has a derivative rule
-    (its parameters are the rule's), or None for a function without one."""
-    if not _has_rule(func):
+    (its parameters are the rule's), or for an `operator` function (`a + b`); None for a
+    function without one."""
+    is_op = _is_operator(func)
+    if not is_op and not _has_rule(func):
         return None
     wrapper = _WRAPPERS.get(func)
     if wrapper is None:
-        wrapper = _WRAPPERS[func] = _wrap(func)
+        wrapper = _WRAPPERS[func] = _wrap_operator(func) if is_op else _wrap(func)
     return wrapper
 
 

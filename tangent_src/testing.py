@@ -19,12 +19,14 @@ float arrays, and tuples/lists/dicts of them; integers and strings are skipped):
 from __future__ import annotations
 
 import copy
+import inspect
 
 import numpy as np
 
 from . import derivative_support, guards
 from . import testing_trees as trees
 from .api import Transform
+from .arity import fixed_arity, is_variadic
 from .errors import (
     InvalidArgumentError,
     InvalidArgumentTypeError,
@@ -33,6 +35,7 @@ from .errors import (
 )
 from .request import make_request
 from .testing_defaults import arity, with_defaults, wrt_positions
+from .values import arg_classes
 
 _FORWARD, _REVERSE = "fwd", "rev"
 _MAX_ELEMENTS = 256  # larger arguments: reverse mode is compared along random directions
@@ -345,7 +348,9 @@ def check_grads(func, args=None, order: int = 1, modes=("fwd", "rev"), eps: floa
             f"{type(args).__name__} (write check_grads(f, (x,)) for a function of one "
             "argument)")
     args = tuple(args)
-    modes = _modes(modes)
+    if is_variadic(func):  # its fixed-arity form, whose derivatives take their seed or
+        func = fixed_arity(func, arg_classes(inspect.signature(func), args, {}))  # tangents
+    modes = _modes(modes)                              # after its own arguments
     ctx = _Context(eps, rtol, atol, seed)
     wrt = _selected(func, args, wrt, argnums)
     if isinstance(func, Transform):

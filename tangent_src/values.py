@@ -2,11 +2,13 @@
 specialization of generated code) and whether a value can be differentiated."""
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
 
 from .analysis.shapes import shape_class
+from .arity import item_name
 
 
 def arg_classes(sig, args, kwargs) -> tuple:
@@ -21,7 +23,16 @@ def arg_classes(sig, args, kwargs) -> tuple:
         except TypeError:
             return ()
     bound.apply_defaults()
-    return tuple((name, shape_class(value)) for name, value in bound.arguments.items())
+    out = []
+    for name, value in bound.arguments.items():
+        kind = sig.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:  # one entry per item (arity.py)
+            out += [(item_name(name, k), shape_class(v)) for k, v in enumerate(value)]
+        elif kind is inspect.Parameter.VAR_KEYWORD:   # one entry per keyword passed
+            out += [(key, shape_class(v)) for key, v in value.items()]
+        else:
+            out.append((name, shape_class(value)))
+    return tuple(out)
 
 
 def is_float_value(value) -> bool:
@@ -67,3 +78,10 @@ def not_differentiable(value, depth: int = 0) -> str | None:
         return "no float"
     return (f"it is a {kind} with no float or float array in it ({value!r:.60}); pass "
             "floats")
+
+
+def output_seed(out):
+    """A grad's cotangent for its output `out`: 1.0 for a scalar; ones in the output's
+    shape for an array of one element (shape (1,) or (1, 1): accepted as a scalar, as
+    autograd does, so that `np.dot(x.T, A @ x)` of a column x has a gradient)."""
+    return np.ones(np.shape(out)) if np.ndim(out) else 1.0

@@ -229,6 +229,21 @@ class ShapeGuard(Guard):
             return False
 
 
+class LengthGuard(Guard):
+    """A list of functions a loop was unrolled over: it must keep its length (an appended
+    function would not be called). Its items are guarded one by one where they are read."""
+
+    def __init__(self, ref: Ref, length: int):
+        super().__init__(ref, None)
+        self.length = length
+
+    def holds(self) -> bool:
+        try:
+            return len(self.ref.read()) == self.length
+        except (KeyError, TypeError):
+            return False
+
+
 class ContentGuard(Guard):
     """An array numba froze into compiled code (numba treats global arrays as constants):
     the code is stale when the array is rebound or changed in place. The check reads the

@@ -57,5 +57,10 @@ def check_assert(condition, message=None) -> None:
         raise AssertionError(message) if message is not None else AssertionError()
 
 
+# generated code read again (second order) calls it as a statement: the front end keeps it
+# as a side effect, as it kept the user's `assert` (lower/effects.py reads this mark)
+check_assert.__tangent_src_effect__ = True
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("real_only", "check_assert")

@@ -40,6 +40,13 @@ def no_rule_for_subscript(parsed: ParsedFunction, value):
              "@tangent_src.adjoint and @tangent_src.tangent")
 
 
+def constant_read(value, varied) -> bool:
+    """`obj[index]` with neither `obj` nor the index varying: a constant, whatever the
+    target (varying through another assignment: the other branch of `d.get(k, x)`, the
+    tangent `dx[3, 0, 1]` read in generated code that is differentiated again)."""
+    return not any(isinstance(n, gast.Name) and n.id in varied for n in gast.walk(value))
+
+
 def no_rule_for_attribute(parsed: ParsedFunction, value):
     """`x.flat`, `x.imag`, ... of a varying array: an attribute with no rule."""
     label = f"{build.dotted(value) or value.attr}"
@@ -80,16 +87,20 @@ ITERATING_CALLS = ("enumerate", "zip", "reversed", "list", "tuple", "sorted")
 
 def iterated_names(stmts, candidates: set) -> set:
     """The `candidates` that the statements iterate over (`for a in p`, through enumerate/
-    zip/reversed, or lowered: `for i in range(len(p))`) or unpack (`a, b = p`,
-    `a, b = p[i]`): in code generated for any argument, these may be lists or tuples
-    (arrays too: their adjoints then add with plus(), which adds arrays as `+` does)."""
+    zip/reversed, or lowered: `for i in range(len(p))`), unpack (`a, b = p`,
+    `a, b = p[i]`) or read by a string key (`p['b']`): in code generated for any
+    argument, these may be lists, tuples or dicts (arrays too: their adjoints then add
+    with plus(), which adds arrays as `+` does)."""
     found = set()
     nodes = list(walk(gast.Module(body=stmts, type_ignores=[])))
     lengths = {n.targets[0].id: _len_argument(n.value) for n in nodes  # n = len(p)
                if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
                and _len_argument(n.value) is not None}
     for node in nodes:
-        if isinstance(node, (gast.For, gast.comprehension)):
+        if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant) and \
+                isinstance(node.slice.value, str):
+            sources = [node.value]  # d['b']: a dict (a seed of a dict-valued function)
+        elif isinstance(node, (gast.For, gast.comprehension)):
             sources = [node.iter]
             if isinstance(node.iter, gast.Call) and isinstance(node.iter.func, gast.Name) \
                     and node.iter.func.id in ITERATING_CALLS + ("range",):

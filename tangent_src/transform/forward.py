@@ -33,6 +33,7 @@ from .base import (
     SharedQueries,
     adopt_globals,
     bool_op_choices,
+    constant_read,
     no_rule_for_attribute,
     no_rule_for_subscript,
     sequence_names,
@@ -191,6 +192,8 @@ class Forward(SharedQueries):
         if isinstance(value, gast.Constant):
             return self.zeros(target)
         if isinstance(value, gast.Subscript):
+            if not self.active(value.value) and constant_read(value, self.varied):
+                return self.zeros(target)
             if not self.active(value.value):  # a constant read at a varying index
                 raise no_rule_for_subscript(self.parsed, value)
             return gast.Subscript(value=build.name(self.d(value.value.id)),

@@ -40,6 +40,7 @@ from .adjoint_values import AdjointValues
 from .base import (
     SharedQueries,
     bool_op_choices,
+    constant_read,
     iterated_names,
     no_rule_for_attribute,
     no_rule_for_subscript,
@@ -374,7 +375,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
                 self.inplace.add(self.d(src))
                 out.append(build.assign(self.d(src), build.call(
                     "add_at", [build.name(self.d(src)), build.index_value(value.slice), dtarget])))
-            else:
+            elif not constant_read(value, self.varied):
                 raise no_rule_for_subscript(self.parsed, value)
         elif isinstance(value, (gast.Tuple, gast.List)):
             for k, elt in enumerate(value.elts):

@@ -121,6 +121,7 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
         expression holds, then dispatch to the stmt_<Kind> method of its part."""
         if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda):
             return self._stmt(node)
+        self.methods.dict_views(node)
         self.check_generator_calls(node)
         split = self.split_lambda_tuple(node)
         if split is not None:

@@ -18,7 +18,7 @@ import gast
 
 from ...core import build
 from ...core.walk import clone, walk
-from ..bindings import FixedRef, Guard, ItemRef
+from ..bindings import FixedRef, Guard, ItemRef, LengthGuard
 from ..source import is_user_function
 from .common import contains, located
 
@@ -33,6 +33,26 @@ def _is_function(value) -> bool:
     user function (differentiated from its source)."""
     from ...analysis.shapes import is_function_value
     return is_function_value(value) or is_user_function(value)
+
+
+def _literal_pairs(args) -> list | None:
+    """`dict([("a", x), ("b", y)])`'s (key, value) pairs when the argument is a list or
+    tuple display of pairs, or a dict display, whose keys are constants ([] with no
+    argument); else None."""
+    if not args:
+        return []
+    if len(args) == 1 and isinstance(args[0], gast.Dict) and all(
+            isinstance(k, gast.Constant) for k in args[0].keys):
+        return list(zip(args[0].keys, args[0].values))  # dict({"a": x}): a copy
+    if len(args) != 1 or not isinstance(args[0], (gast.List, gast.Tuple)):
+        return None
+    pairs = []
+    for item in args[0].elts:
+        if not (isinstance(item, (gast.Tuple, gast.List)) and len(item.elts) == 2 and
+                isinstance(item.elts[0], gast.Constant)):
+            return None
+        pairs.append((item.elts[0], item.elts[1]))
+    return pairs
 
 
 class ComputedCalls:
@@ -62,8 +82,17 @@ class ComputedCalls:
             base = build.dotted(expr).split(".")[0]
             if base in self.locals:
                 return None
-            if _is_function(self.resolve_dotted(expr)):
+            found = self.resolve_dotted(expr)
+            if _is_function(found):
                 return ("call", expr, [], [])
+            if isinstance(found, (list, tuple)) and found and all(
+                    _is_function(v) for v in found):
+                # a global (or closure) list of functions: `for f in FUNS` unrolled, each
+                # item called by index (global_table_item); a list that grows is stale
+                self.parsed.guards.append(LengthGuard(FixedRef(found), len(found)))
+                return ("table", {k: ("call", located(gast.Subscript(
+                    value=clone(expr), slice=build.const(k), ctx=gast.Load()), expr), [], [])
+                    for k in range(len(found))})
             return None
         if isinstance(expr, gast.Dict) and expr.keys and all(
                 isinstance(k, gast.Constant) for k in expr.keys):
@@ -111,8 +140,10 @@ class ComputedCalls:
                                          node.value.id in self.local_functions):
                 self.aliases[name] = spec
                 return []
-        if isinstance(node, gast.For) and isinstance(node.target, gast.Name) and \
-                node.target.id in once:
+        if isinstance(node, gast.For) and isinstance(node.target, gast.Name) and (
+                node.target.id in once or not any(  # or a comprehension's fresh name
+                    isinstance(n, gast.Name) and n.id == node.target.id
+                    for n in walk(self.parsed.node))):
             spec = self.function_spec(node.iter)
             if spec is not None and spec[0] == "table":
                 return self.unroll(node, spec)
@@ -205,6 +236,14 @@ class ComputedCalls:
         if isinstance(expr, (gast.Tuple, gast.List)):
             return None if any(isinstance(e, gast.Starred) for e in expr.elts) \
                 else list(expr.elts)
+        if isinstance(expr, gast.Subscript) and isinstance(expr.slice, gast.Slice):
+            whole = self.known_items(expr.value)
+            bounds = [b.value if isinstance(b, gast.Constant) else b for b in (
+                expr.slice.lower, expr.slice.upper, expr.slice.step)]
+            if whole is None or not all(b is None or type(b) is int for b in bounds) or \
+                    bounds[2] == 0:
+                return None
+            return whole[slice(*bounds)]  # `*args[1:]`
         length = getattr(self, "known_lengths", {}).get(getattr(expr, "id", None))
         if isinstance(expr, gast.Name) and length is not None:
             return [located(gast.Subscript(value=clone(expr), slice=build.const(k),
@@ -259,7 +298,31 @@ class _CallRewriter(gast.NodeTransformer):
         node = self.generic_visit(node)
         if any(isinstance(a, gast.Starred) for a in node.args):
             node.args = self.unstar(node.args)
+        if any(k.arg is None for k in node.keywords):
+            node.keywords = self.unstar_keywords(node.keywords)
         return self.library_call(node, target)
+
+    def unstar_keywords(self, keywords) -> list:
+        """`f(**kwargs)` with the keys of kwargs known (a `**kwargs` parameter of a helper
+        expanded at its call, a dict display): one keyword per key, read by key."""
+        out = []
+        for k in keywords:
+            value = k.value
+            if k.arg is not None:
+                out.append(k)
+            elif isinstance(value, gast.Dict) and all(
+                    isinstance(key, gast.Constant) and isinstance(key.value, str)
+                    for key in value.keys):
+                out += [gast.keyword(arg=key.value, value=v)
+                        for key, v in zip(value.keys, value.values)]
+            elif isinstance(value, gast.Name) and \
+                    value.id in getattr(self.lowerer, "known_keys", {}):
+                out += [gast.keyword(arg=key, value=located(gast.Subscript(
+                    value=clone(value), slice=build.const(key), ctx=gast.Load()), value))
+                    for key in self.lowerer.known_keys[value.id]]
+            else:
+                out.append(k)  # refused where the call is checked
+        return out
 
     def target(self, node):
         """The library object a call by a global (dotted) name calls, else None."""
@@ -303,10 +366,12 @@ class _CallRewriter(gast.NodeTransformer):
                                       right=node.args[1]), node)
         if target in _UNARY and len(node.args) == 1 and not node.keywords:
             return located(gast.UnaryOp(op=_UNARY[target](), operand=node.args[0]), node)
-        if target is dict and not node.args and node.keywords and \
-                all(k.arg for k in node.keywords):
-            return located(gast.Dict(keys=[build.const(k.arg) for k in node.keywords],
-                                     values=[k.value for k in node.keywords]), node)
+        if target is dict and all(k.arg for k in node.keywords):
+            pairs = _literal_pairs(node.args)
+            if pairs is not None and (pairs or node.keywords):
+                pairs += [(build.const(k.arg), k.value) for k in node.keywords]
+                return located(gast.Dict(keys=[k for k, _ in pairs],
+                                         values=[v for _, v in pairs]), node)
         return node
 
     def visit_List(self, node):

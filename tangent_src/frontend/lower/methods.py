@@ -9,6 +9,7 @@ slice(1, 3)))`.
 from __future__ import annotations
 
 import inspect
+import operator
 import re
 
 import gast
@@ -51,6 +52,51 @@ RANDOM_METHODS = frozenset(
         "__getstate__", "__setstate__"))
 _INTEGER_TYPES = ("int", "bool", "np.int64", "np.int32", "np.intp", "np.bool_", "np.int_",
                   "numpy.int64", "numpy.int32", "numpy.intp", "numpy.bool_", "numpy.int_")
+
+
+def _dtype_kind(arg) -> str | None:
+    """How `x.astype(arg)` is lowered: "float64" (`float`, `np.float64`, "float64": the
+    value itself), "integer" (an integer or bool type or its name: no derivative), or None
+    (another dtype: refused as a method call)."""
+    dotted = build.dotted(arg)
+    if dotted in ("float", "np.float64", "numpy.float64", "np.double", "numpy.double"):
+        return "float64"
+    if dotted in _INTEGER_TYPES:
+        return "integer"
+    if isinstance(arg, gast.Constant) and isinstance(arg.value, str):
+        try:
+            dtype = numpy.dtype(arg.value)
+        except TypeError:
+            return None
+        if dtype == numpy.float64:
+            return "float64"
+        return "integer" if dtype.kind in "biu" else None
+    return None
+
+
+def _is_integer_type(obj) -> bool:
+    """A NumPy integer or bool scalar type (np.int64, np.intp, np.bool_): calling one casts
+    its argument (the builtins int and bool have rules of their own)."""
+    return isinstance(obj, type) and issubclass(obj, (numpy.integer, numpy.bool_))
+
+
+class _DictViews(gast.NodeTransformer):
+    """See `Methods.dict_views`."""
+
+    def __init__(self, methods: Methods):
+        self.methods = methods
+
+    def visit_Call(self, node):
+        rewritten = self.methods.sorted_items(node)
+        if rewritten is node:
+            obj = self.methods.view_call(node)
+            if obj is not None:
+                keys = build.call(self.methods.lowerer.helper("dict_keys"), [obj])
+                rewritten = self.methods.dict_items(obj, node.func.attr, keys, node)
+        return self.generic_visit(rewritten)
+
+    def visit_Lambda(self, node):
+        return node  # its own scope: expanded (and rewritten) where it is called
 
 
 # methods of scipy.stats distributions whose frozen form `dist(*p).f(x)` is `dist.f(x, *p)`
@@ -101,6 +147,77 @@ class Methods(gast.NodeTransformer):
         call = gast.Call(func=build.name(alias), args=[node.func.value, *node.args],
                          keywords=node.keywords)
         return located(call, node)
+
+    def dict_views(self, stmt) -> None:
+        """Before hoisting (which turns comprehensions into loops): `d.items()` and
+        `d.values()` of a local dict in the expressions `stmt` evaluates become list
+        comprehensions over its keys, `sorted(d.items(), key=itemgetter(0))` one over its
+        sorted keys. `for k, v in d.items():` itself stays (loops.py reads it by key)."""
+        field = {gast.For: "iter", gast.If: "test", gast.While: "test"}.get(type(stmt),
+                                                                            "value")
+        expr = getattr(stmt, field, None)
+        if not isinstance(expr, gast.AST) or not any(
+                isinstance(n, gast.Attribute) and n.attr in ("items", "values")
+                for n in gast.walk(expr)):
+            return
+        views = _DictViews(self)
+        if isinstance(stmt, gast.For) and self.view_call(expr) is not None:
+            expr.func.value = views.visit(expr.func.value)
+            return
+        setattr(stmt, field, views.visit(expr))
+
+    def view_call(self, node):
+        """The dict name of `d.items()` / `d.values()` (d a local name), or None."""
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+                node.func.attr in ("items", "values") and not node.args and \
+                not node.keywords and isinstance(node.func.value, gast.Name) and \
+                node.func.value.id in self.lowerer.locals:
+            return node.func.value
+        return None
+
+    def dict_items(self, obj, method: str, keys, node):
+        """`d.items()` -> `[(k, d[k]) for k in keys]`, `d.values()` -> `[d[k] for k in
+        keys]`: a list whose values are read by key (each has its own derivative)."""
+        key = self.lowerer.namer.fresh("key")
+        self.lowerer.locals.add(key)
+        read = gast.Subscript(value=clone(obj), slice=build.name(key), ctx=gast.Load())
+        elt = read if method == "values" else gast.Tuple(elts=[build.name(key), read],
+                                                          ctx=gast.Load())
+        comp = gast.comprehension(target=build.name(key, gast.Store()), iter=keys, ifs=[],
+                                  is_async=0)
+        return located(gast.ListComp(elt=elt, generators=[comp]), node)
+
+    def sorted_items(self, node):
+        """`sorted(d.items())`, with `key=operator.itemgetter(0)` or `key=lambda kv: kv[0]`
+        (the keys of a dict are distinct, so the order is the keys' order) -> `[(k, d[k])
+        for k in sorted(dict_keys(d))]`; any other call as it is."""
+        if not (isinstance(node.func, gast.Name) and len(node.args) == 1 and
+                node.func.id not in self.lowerer.locals and
+                self.lowerer.resolve_dotted(node.func) is sorted):
+            return node
+        inner = node.args[0]
+        if self.view_call(inner) is None or inner.func.attr != "items":
+            return node
+        if any(k.arg != "key" or not self._first_item(k.value) for k in node.keywords):
+            return node
+        keys = build.call(build.name(node.func.id), [build.call(
+            self.lowerer.helper("dict_keys"), [inner.func.value])])
+        return self.dict_items(inner.func.value, "items", located(keys, inner), node)
+
+    def _first_item(self, expr) -> bool:
+        """`operator.itemgetter(0)` or `lambda p: p[0]`: a sort key reading item 0."""
+        if isinstance(expr, gast.Lambda) and len(expr.args.args) == 1 and \
+                isinstance(expr.body, gast.Subscript) and \
+                isinstance(expr.body.value, gast.Name) and \
+                expr.body.value.id == expr.args.args[0].id:
+            index = build.index_value(expr.body.slice)
+            return isinstance(index, gast.Constant) and index.value == 0
+        if isinstance(expr, gast.Call) and len(expr.args) == 1 and not expr.keywords and \
+                isinstance(expr.args[0], gast.Constant) and expr.args[0].value == 0 and \
+                isinstance(expr.func, (gast.Name, gast.Attribute)) and \
+                build.dotted(expr.func).split(".")[0] not in self.lowerer.locals:
+            return self.lowerer.resolve_dotted(expr.func) is operator.itemgetter
+        return False
 
     def unfreeze(self, node):
         """`norm(mu, sigma).logpdf(x)` -> `norm.logpdf(x, mu, sigma)`: a scipy.stats
@@ -220,6 +337,13 @@ class Methods(gast.NodeTransformer):
                 call = gast.Call(func=alias, args=[func.value, *node.args],
                                  keywords=node.keywords)
                 return located(call, node)
+        if len(node.args) == 1 and not node.keywords and \
+                isinstance(func, (gast.Name, gast.Attribute)) and build.dotted(func) and \
+                build.dotted(func).split(".")[0] not in self.lowerer.locals and \
+                _is_integer_type(self.lowerer.resolve_dotted(func)):
+            # np.int64(W[:, -1]): a cast to integers, piecewise constant (no derivative)
+            call = build.call(self.lowerer.helper("as_integers"), [node.args[0], func])
+            return located(call, node)
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call):
             unfrozen = self.unfreeze(node)
             if unfrozen is not None:
@@ -233,11 +357,11 @@ class Methods(gast.NodeTransformer):
         np_name = None
         if method == "copy" and not node.args:
             return obj
-        if method == "astype" and len(node.args) == 1 and build.dotted(node.args[0]) in (
-                "float", "np.float64", "numpy.float64"):
+        kind = _dtype_kind(node.args[0]) if method == "astype" and len(node.args) == 1 \
+            and not node.keywords else None
+        if kind == "float64":
             return gast.BinOp(left=build.const(1.0), op=gast.Mult(), right=obj)
-        if method == "astype" and len(node.args) == 1 and not node.keywords and \
-                build.dotted(node.args[0]) in _INTEGER_TYPES:
+        if kind == "integer":
             call = build.call(self.lowerer.helper("as_integers"), [obj, node.args[0]])
             return located(call, node)
         if method == "get" and 1 <= len(node.args) <= 2 and not node.keywords and \

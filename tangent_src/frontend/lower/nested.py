@@ -23,6 +23,7 @@ from ...core import build
 from ...errors import TangentError
 from ..bindings import FixedRef, FunctionGuard
 from .common import located
+from .lift import as_def, free_names, lifted_function, thin_transform_wrapper
 
 
 class NestedTransforms:
@@ -62,6 +63,8 @@ class NestedTransforms:
                                            f"{transform.__name__}", source_function)
         self.parsed.namespace[name] = generated
         call.func = located(build.name(name), call.func)
+        call.args = list(call.args) + [located(build.name(c), call)
+                                       for c in self.__dict__.pop("lifted_captures", [])]
         if reads is None:
             return call
         pair = self.namer.fresh("value_and_grad")
@@ -92,14 +95,18 @@ class NestedTransforms:
                                                              (gast.Name, gast.Attribute)):
             return None
         maker = self._fixed_value(func.func)
-        if not getattr(maker, "__tangent_src_transform__", False):
+        if not self._is_maker(maker):
             return None
         transform = self._built_transform(maker, func)
         return transform if hasattr(transform, "__tangent_src_callee__") else None
 
     def _built_transform(self, maker, func):
-        """`maker(...)` (grad(f, wrt=1), grad(grad(f))) built now from its fixed values."""
+        """`maker(...)` (grad(f, wrt=1), grad(grad(f))) built now from its fixed values; a
+        nested function or lambda as `f` is lifted (lift.py), the outer variables it reads
+        passed at the call (`lifted_captures`)."""
         args = [self._fixed_value(a) for a in func.args]
+        if args and args[0] is _UNFIXED and self._is_local_function(func.args[0]):
+            args[0] = self._lift(func.args[0])
         keywords = {k.arg: self._fixed_value(k.value) for k in func.keywords}
         if any(a is _UNFIXED for a in args + list(keywords.values())) or None in keywords:
             raise self.parsed.unsupported(
@@ -112,13 +119,58 @@ class NestedTransforms:
                                           f"({exc})", "check its arguments") from exc
         return transform
 
+    def _is_maker(self, maker) -> bool:
+        """A transform constructor (grad, value_and_grad), or a user function that only
+        returns one applied to its parameters (`def grad(fun, argnum=0): return
+        tangent_src.grad(fun, wrt=argnum)`): calling it builds the transform."""
+        if getattr(maker, "__tangent_src_transform__", False):
+            return True
+        if not thin_transform_wrapper(maker):
+            return False
+        self.parsed.guards.append(FunctionGuard(maker))  # its code changing: stale
+        return True
+
+    def _is_local_function(self, expr) -> bool:
+        return isinstance(expr, gast.Lambda) or (
+            isinstance(expr, gast.Name) and expr.id in self.local_functions)
+
+    def _lift(self, expr):
+        """The nested function (or lambda) `expr` as a function of its own whose trailing
+        parameters are the outer function's variables it reads (recorded in
+        `lifted_captures`, passed where the transform is called)."""
+        node = self.local_functions[expr.id] if isinstance(expr, gast.Name) else expr
+        name = expr.id if isinstance(expr, gast.Name) else "lambda_fn"
+        args = node.args
+        if args.vararg or args.kwarg or args.kwonlyargs or args.defaults or \
+                getattr(node, "decorator_list", None):
+            raise self.parsed.unsupported(
+                expr, f"passing the nested function '{name}' (with defaults, *args, "
+                "keyword-only parameters or decorators) to a transform",
+                "list its parameters without defaults, or define it at module level")
+        code = getattr(self.parsed.func, "__code__", None)
+        cells = set(code.co_freevars) if code is not None else set()
+        captured = []
+        for free in free_names(node):
+            if free in self.local_functions or free in self.aliases or \
+                    free in getattr(self, "branch_functions", {}):
+                raise self.parsed.unsupported(
+                    expr, f"passing '{name}', which uses the nested function or function "
+                    f"value '{free}', to a transform",
+                    "define the functions it calls at module level")
+            if free in self.locals or free in cells:
+                captured.append(free)
+        lifted = lifted_function(as_def(node, name), captured, self.parsed.live_globals,
+                                 getattr(self.parsed.func, "__name__", "f"))
+        self.__dict__.setdefault("lifted_captures", []).extend(captured)
+        return lifted
+
     def _fixed_value(self, expr):
         """The value of a constant or a non-local (dotted) name; _UNFIXED otherwise."""
         if isinstance(expr, gast.Constant):
             return expr.value
         if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Name, gast.Attribute)):
             maker = self._fixed_value(expr.func)
-            if getattr(maker, "__tangent_src_transform__", False):  # grad(grad(f))
+            if self._is_maker(maker):  # grad(grad(f))
                 return self._built_transform(maker, expr)
         if isinstance(expr, (gast.Name, gast.Attribute)) and build.dotted(expr) and \
                 build.dotted(expr).split(".")[0] not in self.locals and \

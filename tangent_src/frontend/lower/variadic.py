@@ -46,9 +46,33 @@ class VariadicCalls:
         if not is_user_function(func) or root_module(func) in sys.stdlib_module_names:
             return None  # logging.debug(msg, *args) is Python's own: a call, not a helper
         code = func.__code__
-        if not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        if not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) and \
+                not self.passes_known_pack(call, func):
             return None
         return self.parsed_callee(func)
+
+    def passes_known_pack(self, call, func) -> bool:
+        """Whether `call` passes a tuple display (or a tuple of known length) for a
+        parameter that `func` stars (`def apply(args): return g(*args)`): then `func` is
+        expanded at the call like a variadic helper, the length known there."""
+        if not isinstance(call, gast.Call) or any(isinstance(a, gast.Starred)
+                                                  for a in call.args):
+            return False
+        try:
+            bound = inspect.signature(func).bind_partial(
+                *call.args, **{k.arg: k.value for k in call.keywords if k.arg})
+        except (TypeError, ValueError):
+            return False
+        packs = {p for p, v in bound.arguments.items() if isinstance(v, gast.AST) and
+                 self.known_items(v) is not None}
+        if not packs:
+            return False
+        try:
+            node = parse_function(func).node
+        except TangentError:
+            return False
+        return any(isinstance(n, gast.Starred) and isinstance(n.value, gast.Name) and
+                   n.value.id in packs for n in walk(node))
 
     def hoist_starred_calls(self, node) -> list:
         """`packed = f(x)` statements for the starred calls of fixed result length in the
@@ -130,8 +154,11 @@ class VariadicCalls:
         self.locals |= set(mapping.values()) - ({mapping.get(node.name)} if bounded else set())
         defaults = _default_nodes(args)  # (bounded: the function's own name stays global)
         stmts, integers = [], {}
+        rebound = _rebound(node.body)
         for p, param in sig.parameters.items():
             value = self.bound_value(param, bound.arguments, defaults.get(p), call, mapping)
+            if p not in rebound:  # *args, **kwargs, or a tuple display passed in
+                self.known_packs(mapping[p], value)
             if bounded and isinstance(value, gast.Constant) and type(value.value) is int \
                     and p not in own - set(names):  # never rebound: the literal itself
                 integers[mapping[p]] = value.value
@@ -142,6 +169,17 @@ class VariadicCalls:
             body = substitute_integers(body, integers)
         lowered, result = self.expand_body(body, node.name, callee.func, call)
         return self.block(stmts) + lowered, result
+
+    def known_packs(self, name: str, value) -> None:
+        """Record that `name` holds `value`, a tuple of known length (a display: `*args`)
+        or a dict display (`**kwargs`: its keys), for the whole body, so that `f(*args)`
+        and `f(**kwargs)` in it pass the items one by one."""
+        items = self.known_items(value) if isinstance(value, gast.AST) and \
+            not isinstance(value, gast.Dict) else None
+        if items is not None:
+            self.__dict__.setdefault("known_lengths", {})[name] = len(items)
+        elif isinstance(value, gast.Dict):
+            self.__dict__.setdefault("known_keys", {})[name] = [k.value for k in value.keys]
 
     def parsed_callee(self, func):
         """The parsed source of user function `func` (cached; its code guarded)."""
@@ -183,6 +221,20 @@ def _starred_evaluated(expr):
         yield expr
     for child in gast.iter_child_nodes(expr):
         yield from _starred_evaluated(child)
+
+
+def _rebound(body) -> set:
+    """Names the body assigns, writes into or calls a method of (`args = args[1:]`,
+    `kwargs.pop("k")`): their packed contents are not known from the call."""
+    out = set()
+    for n in walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+            out.add(n.id)
+        if isinstance(n, (gast.Subscript, gast.Attribute)) and \
+                isinstance(n.value, gast.Name) and (not isinstance(n.ctx, gast.Load) or
+                                                    isinstance(n, gast.Attribute)):
+            out.add(n.value.id)
+    return out
 
 
 def _default_nodes(args) -> dict:
