@@ -214,7 +214,7 @@ class Transform(Displayed):
         compiled = self.compile(classes)
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
-                                        args, kwargs)
+                                        args, kwargs, compiled.complex_params)
         self._check_inputs(compiled, args, kwargs)
         result = self._checked_call(compiled, classes, args, kwargs)
         plan = None if self.mode == "forward" else \
@@ -254,17 +254,17 @@ class Transform(Displayed):
         compiled = self.compile(arg_classes(self._sig, args, {}))
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
-                                        args, {})
+                                        args, {}, compiled.complex_params)
         kwargs = {}
         for key, value in extras.items():
-            if key != "seed":  # a complex result takes a complex cotangent
-                guards.refuse_complex(value, f"{self._name()} along this tangent")
             (value,) = guards.real_scalars((value,))
-            if key == "seed":
+            if key == "seed":  # a complex result takes a complex cotangent
                 kwargs[compiled.main.seed] = value
-            else:
-                name = compiled.params[key] if isinstance(key, int) else key
-                kwargs[compiled.main.tangent_params[name]] = value
+                continue
+            name = compiled.params[key] if isinstance(key, int) else key
+            if name not in compiled.complex_params:  # a complex argument, a complex tangent
+                guards.refuse_complex(value, f"{self._name()} along this tangent")
+            kwargs[compiled.main.tangent_params[name]] = value
         plan = None if self.mode == "forward" else \
             dtype_plan(compiled.params, compiled.main.wrt, args, {})
         return self._finish(compiled.call(args, kwargs), plan)
@@ -291,6 +291,9 @@ class Transform(Displayed):
                                              self._name())
         else:
             derivative = result
+        if self.mode != "forward":  # complex arguments have complex gradients
+            derivative = guards.real_gradients(derivative, compiled.main.wrt,
+                                               compiled.complex_params)
         guards.refuse_complex_result(derivative, self._name())
 
     def _finish(self, result, plan: tuple | None = None):

@@ -12,6 +12,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import runtime
+from .analysis.complexity import split_complex_args
 from .backend import numba as numba_backend
 from .backend.load import load_module, load_real_module, release_with
 from .compiler import ModuleBuilder
@@ -68,6 +69,9 @@ class Compiled:
         else:
             self.main = builder.tangent(func, wrt, return_value=return_value,
                                         arg_classes=classes)
+        # the complex arguments the code is specialized to (numba's refuses them)
+        classes, complex_params = split_complex_args(classes)
+        self.complex_params = complex_params if backend == "python" else frozenset()
         self.builder = builder
         # grad checks that func returns a scalar; where shape inference proves it, the
         # check costs nothing at run time

@@ -6,11 +6,14 @@ import numbers
 
 import numpy as np
 
+from .analysis.complexity import with_complex_args
 from .analysis.shapes import shape_class
 
 
 def arg_classes(sig, args, kwargs) -> tuple:
-    """(parameter, shape class) pairs of a call: the key of one specialization."""
+    """(parameter, shape class) pairs of a call: the key of one specialization, marked with
+    the parameters that receive complex values (numbers, arrays, or inside a tuple, list,
+    dict or an object's attributes: see analysis/complexity.py)."""
     if sig is None:
         return ()
     try:
@@ -21,7 +24,26 @@ def arg_classes(sig, args, kwargs) -> tuple:
         except TypeError:
             return ()
     bound.apply_defaults()
-    return tuple((name, shape_class(value)) for name, value in bound.arguments.items())
+    classes = tuple((name, shape_class(value)) for name, value in bound.arguments.items())
+    complex_names = [name for name, value in bound.arguments.items() if holds_complex(value)]
+    return with_complex_args(classes, complex_names)
+
+
+def holds_complex(value) -> bool:
+    """True if `value` (a number, an array, a tuple/list/dict of them, or a parameter
+    holder object's attributes) holds a complex number."""
+    if isinstance(value, (complex, np.complexfloating)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind == "c"
+    if isinstance(value, dict):
+        return any(holds_complex(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return any(holds_complex(v) for v in value)
+    if hasattr(value, "__dict__") and not callable(value) and not isinstance(value, type):
+        return any(holds_complex(v) for v in vars(value).values())
+    return False
 
 
 def is_float_value(value) -> bool:

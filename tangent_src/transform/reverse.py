@@ -148,7 +148,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
                       and isinstance(n.value, gast.List)}
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
             useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
-        self.complex = complex_facts(body, self.resolve)
+        self.complex = complex_facts(body, self.resolve, self.complex_params, self.parsed)
         check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex)
         self.same_shape = same_shape(body, self.resolve)
         self.sequences = sequence_names(body)
