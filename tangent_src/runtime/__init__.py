@@ -124,7 +124,14 @@ from .linalg import (
     undiagonal,
     unit_eye,
 )
-from .norms import norm_axes, norm_curvature_check, norm_dual, norm_inv
+from .norms import (
+    complex_norm_dual,
+    complex_norm_inv,
+    norm_axes,
+    norm_curvature_check,
+    norm_dual,
+    norm_inv,
+)
 from .products import (
     dot_lhs,
     dot_rhs,
@@ -240,5 +247,5 @@ __all__ = [
     "correlate_nd", "diff_ends", "diff_span", "ediff1d_span", "matching_permutation",
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
     "select_masks", "trapezoid_weights", "quantile_weights",
-    "cov_layout",
+    "cov_layout", "complex_norm_dual", "complex_norm_inv",
 ]
