@@ -27,7 +27,7 @@ from .dtypes import cast, common_narrow, dtype_plan, restore, widen
 from .errors import NotDifferentiableError
 from .request import Request, make_request
 from .tracebacks import generation_errors_short
-from .values import arg_classes, is_number, not_differentiable
+from .values import NUMBER_TYPES, arg_classes, holds_complex, is_number, not_differentiable
 
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 _UNKNOWN = object()  # a signature not computed yet
@@ -191,7 +191,9 @@ class Transform(Displayed):
             # a string by value (a key of a table of functions: acts[name](z))
             key = tuple((a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
                         if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
-                        else ("string", a) if type(a) is str else type(a) for a in args)
+                        else ("string", a) if type(a) is str else
+                        type(a) if type(a) in NUMBER_TYPES else (type(a), holds_complex(a))
+                        for a in args)  # (a container, an object: specialized to complex?)
             fast = self._fast.get(key)
             if fast is not None:
                 compiled, split, plan = fast
@@ -258,13 +260,13 @@ class Transform(Displayed):
         kwargs = {}
         for key, value in extras.items():
             (value,) = guards.real_scalars((value,))
-            if key == "seed":  # a complex result takes a complex cotangent
-                kwargs[compiled.main.seed] = value
-                continue
-            name = compiled.params[key] if isinstance(key, int) else key
-            if name not in compiled.complex_params:  # a complex argument, a complex tangent
-                guards.refuse_complex(value, f"{self._name()} along this tangent")
-            kwargs[compiled.main.tangent_params[name]] = value
+            name = key if key == "seed" or not isinstance(key, int) else compiled.params[key]
+            if not (compiled.main.complex_output if key == "seed"  # complex results and
+                    else name in compiled.complex_params):  # arguments: complex ok
+                guards.refuse_complex(value, f"{self._name()} along this " + (
+                    "cotangent" if key == "seed" else f"tangent of '{name}'"))
+            kwargs[compiled.main.seed if key == "seed" else
+                   compiled.main.tangent_params[name]] = value
         plan = None if self.mode == "forward" else \
             dtype_plan(compiled.params, compiled.main.wrt, args, {})
         return self._finish(compiled.call(args, kwargs), plan)
@@ -273,10 +275,10 @@ class Transform(Displayed):
         return getattr(_innermost(self.func), "__name__", "f")
 
     def _refuse_complex(self, result) -> None:
-        """The derivatives in `result` (and a grad's loss) must be real, unless the output
-        may be complex (an FFT of real inputs: a complex tangent, a vjp's complex value)."""
+        """Derivatives (and a grad's loss) are real but for complex outputs and arguments."""
         compiled = self._last
-        if self.kind in ("grad", "value_and_grad") and compiled.main.complex_output:
+        if self.kind in ("grad", "value_and_grad") and compiled.main.complex_output and \
+                not compiled.complex_params:  # (else checked on the value: _check_output)
             raise NotDifferentiableError(
                 f"{self.kind} of {self._name()}: its output may be complex (np.fft, a complex "
                 "constant); differentiate a real loss (np.real, np.abs of it), or use vjp/jvp")
@@ -399,10 +401,11 @@ class Transform(Displayed):
                 f"grad requires {name_of} to return a scalar, but it returned an array of "
                 f"shape {np.shape(out)}; for array outputs use a vector-Jacobian product "
                 "(tangent_src.vjp) or sum the output")
-        if not is_number(out):
+        if not is_number(out) or np.iscomplexobj(out):
             raise NotDifferentiableError(
-                f"grad requires {name_of} to return a number, but it returned a "
-                f"{type(out).__name__} ({out!r:.40})")
+                f"grad requires {name_of} to return a real number, but it returned a "
+                f"{type(out).__name__} ({out!r:.40}); if its output may be complex, "
+                "differentiate a real loss (np.real, np.abs of it), or use vjp/jvp")
 
 
 def grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False, verbose: int = 0,

@@ -76,7 +76,7 @@ class Compiled:
         # grad checks that func returns a scalar; where shape inference proves it, the
         # check costs nothing at run time
         self.output = builder.output_kind(func, classes, has_aux) if mode != "forward" \
-            else "unknown"
+            and not (complex_params and self.main.complex_output) else "unknown"
         self.source = builder.source(self.main)
         fixed, live, user_modules = builder.live_globals()
         fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})

@@ -35,12 +35,24 @@ def gradient_dtype(value):
         return np.dtype(np.complex128)
     if isinstance(value, (np.ndarray, np.complexfloating)) and value.dtype.kind == "c":
         return value.dtype
-    if isinstance(value, (tuple, list, dict)) and any(
-            _holds_complex(v) for v in (value.values() if isinstance(value, dict) else value)):
-        if isinstance(value, dict):
-            return {k: gradient_dtype(v) for k, v in value.items()}
-        return type(value)(gradient_dtype(v) for v in value)
+    if isinstance(value, (tuple, list, dict)) and _holds_complex(value):
+        return _leaf_dtypes(value)
     return narrow_dtype(value)
+
+
+def _leaf_dtypes(value):
+    """Inside a container holding a complex leaf: every float or complex leaf's dtype (a
+    real leaf's gradient, computed beside complex values, may come out complex: its real
+    part is its gradient)."""
+    if isinstance(value, dict):
+        return {k: _leaf_dtypes(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_leaf_dtypes(v) for v in value)
+    if isinstance(value, (float, complex)):
+        return np.dtype(type(value))
+    if isinstance(value, (np.ndarray, np.number)) and value.dtype.kind in "fc":
+        return value.dtype
+    return None
 
 
 def _holds_complex(value) -> bool:
@@ -70,6 +82,8 @@ def cast(value, dtype):
         return type(value)(cast(v, d) for v, d in zip(value, dtype))
     if isinstance(dtype, dict) and isinstance(value, dict):
         return {k: cast(v, dtype.get(k)) for k, v in value.items()}
+    if np.iscomplexobj(value) and dtype.kind != "c":
+        value = np.real(value)  # the real part pairs with a real argument's tangent
     if isinstance(value, np.ndarray):
         return value.astype(dtype, copy=False)
     if isinstance(value, (int, float, complex, np.number)) and not isinstance(value, bool):

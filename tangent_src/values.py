@@ -9,6 +9,11 @@ import numpy as np
 from .analysis.complexity import with_complex_args
 from .analysis.shapes import shape_class
 
+# argument types the fast path of a transform keys by type alone (a container or an object
+# is keyed by whether it holds a complex number too)
+NUMBER_TYPES = frozenset((float, int, bool, complex, type(None), np.float64, np.float32,
+                          np.complex128, np.complex64, np.int64))
+
 
 def arg_classes(sig, args, kwargs) -> tuple:
     """(parameter, shape class) pairs of a call: the key of one specialization, marked with

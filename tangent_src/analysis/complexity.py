@@ -204,8 +204,8 @@ def _structural(value) -> bool:
     """Reads and containers: their adjoints move values without arithmetic."""
     if isinstance(value, (gast.Subscript, gast.Tuple, gast.List, gast.Name)):
         return True
-    if isinstance(value, gast.Attribute) and value.attr == "T":
-        return True
+    if isinstance(value, gast.Attribute):
+        return True  # .T, or an object's field
     return isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and \
         value.func.attr == "pop"
 
