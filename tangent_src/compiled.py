@@ -70,7 +70,9 @@ class Compiled:
             self.main = builder.tangent(func, wrt, return_value=return_value,
                                         arg_classes=classes)
         # the complex arguments the code is specialized to (numba's refuses them)
-        classes, complex_params = split_complex_args(classes)
+        args = self.main.parsed.node.args
+        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        classes, complex_params = split_complex_args(classes, self.params)
         self.complex_params = complex_params if backend == "python" else frozenset()
         self.builder = builder
         # grad checks that func returns a scalar; where shape inference proves it, the
@@ -96,8 +98,6 @@ class Compiled:
             self.backward = module_ns[self.main.bwd_name]
         else:
             self.function = module_ns[self.main.name]
-        args = self.main.parsed.node.args
-        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
         self.backend = backend
         self.checked = backend == "python"
         if backend == "numba":

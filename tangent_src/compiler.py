@@ -186,7 +186,8 @@ class ModuleBuilder(ModuleAssembly):
         key = (func, tuple(wrt), return_value, arg_classes, split, has_aux, check_output)
         if key in self.by_key:
             return self.by_key[key]
-        arg_classes, complex_params = split_complex_args(arg_classes)
+        arg_classes, complex_params = split_complex_args(
+            arg_classes, _params(self.front_end(func, _dicts(arg_classes))[1]))
         parsed, core, namer, wrt_names, classes, name = self._start(key, func, wrt, name,
                                                                     arg_classes, "d")
 
@@ -249,7 +250,8 @@ class ModuleBuilder(ModuleAssembly):
         key = ("forward", func, tuple(wrt), return_value, arg_classes)
         if key in self.by_key:
             return self.by_key[key]
-        arg_classes, complex_params = split_complex_args(arg_classes)
+        arg_classes, complex_params = split_complex_args(
+            arg_classes, _params(self.front_end(func, _dicts(arg_classes))[1]))
         parsed, core, namer, wrt_names, classes, name = self._start(key, func, wrt, name,
                                                                     arg_classes, "jvp_")
 

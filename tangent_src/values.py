@@ -21,16 +21,20 @@ def arg_classes(sig, args, kwargs) -> tuple:
     dict or an object's attributes: see analysis/complexity.py)."""
     if sig is None:
         return ()
+    extra = ()
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError:  # extra trailing arguments: tangents or a seed
         try:
             bound = sig.bind(*args[:len(sig.parameters)], **kwargs)
+            extra = args[len(sig.parameters):]
         except TypeError:
             return ()
     bound.apply_defaults()
     classes = tuple((name, shape_class(value)) for name, value in bound.arguments.items())
+    # the extra arguments by position (the generated function names them)
     complex_names = [name for name, value in bound.arguments.items() if holds_complex(value)]
+    complex_names += [len(sig.parameters) + k for k, v in enumerate(extra) if holds_complex(v)]
     return with_complex_args(classes, complex_names)
 
 

@@ -46,11 +46,17 @@ def with_complex_args(classes: tuple, names) -> tuple:
     return classes + ((COMPLEX_ARGS, frozenset(names)),) if names else classes
 
 
-def split_complex_args(classes: tuple) -> tuple[tuple, frozenset]:
-    """(the shape classes without the mark, the complex parameters) of a key."""
-    if classes and classes[-1][0] == COMPLEX_ARGS:
-        return classes[:-1], classes[-1][1]
-    return classes, frozenset()
+def split_complex_args(classes: tuple, params: list | None = None) -> tuple[tuple, frozenset]:
+    """(the shape classes without the mark, the complex parameters) of a key. The mark
+    names parameters, or gives the positions of extra arguments (a seed or tangents that
+    a generated function being differentiated again takes): `params` names those."""
+    if not (classes and classes[-1][0] == COMPLEX_ARGS):
+        return classes, frozenset()
+    marked = classes[-1][1]
+    names = {p for p in marked if isinstance(p, str)}
+    if params is not None:
+        names |= {params[p] for p in marked if isinstance(p, int) and p < len(params)}
+    return classes[:-1], frozenset(names)
 
 
 @dataclass
