@@ -27,8 +27,10 @@ from .errors import NoDerivativeRuleError, NotDifferentiableError
 from .rules.registry import REGISTRY
 from .values import holds_complex
 
-_COMPLEX_HINT = ("complex inputs are not supported: tangent_src differentiates real "
-                 "functions; pass the real and imaginary parts as separate float arguments")
+_COMPLEX_HINT = ("a complex value is differentiated where the generated code is specialized "
+                 "to it: a complex argument in wrt (backend='python'), its tangent, or the "
+                 "cotangent of a complex output; otherwise pass the real and imaginary parts "
+                 "as separate float arguments")
 
 
 def is_complex(value) -> bool:

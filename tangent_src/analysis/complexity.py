@@ -33,9 +33,9 @@ from .activity import is_nondifferentiable
 _METADATA = ("shape", "ndim", "size", "dtype", "real", "imag")  # real/imag are lowered
 # no-derivative functions whose result has their argument's dtype
 _LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
-_HINT = ("complex values may flow through the np.fft family, np.real/imag/conj/angle/abs/"
-         "real_if_close, +, -, *, /, np.exp, np.sum, np.mean and indexing (docs/"
-         "conventions.md); write the rest in real arithmetic (real and imaginary parts)")
+_HINT = ("complex values may flow through the rules audited for them (docs/conventions.md "
+         "'Complex numbers': np.fft, holomorphic functions, powers, products, sums, "
+         "shaping, norms...); write the rest in real arithmetic (real and imaginary parts)")
 
 
 COMPLEX_ARGS = "<complex arguments>"  # the key entry naming the complex parameters
