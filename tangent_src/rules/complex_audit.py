@@ -24,7 +24,7 @@ CA, CT = REGISTRY.complex_adjoints, REGISTRY.complex_tangents
 
 HOLOMORPHIC = (np.sin, np.cos, np.tan, np.sinh, np.cosh, np.tanh, np.exp2, np.expm1,
                np.log, np.log2, np.log10, np.log1p, np.sqrt, np.square, np.reciprocal,
-               np.arcsin, np.arccos, np.arctan, np.arcsinh, np.arccosh, np.arctanh,
+               np.arcsin, np.arccos, np.arctan, np.arcsinh, np.arctanh,
                scipy.special.erf, scipy.special.erfc)
 POWERS = (gast.Pow, np.power, np.float_power, pow, rt.power_slope, rt.pow_term, rt.log_or_zero,
           rt.reciprocal_or_zero)
@@ -43,6 +43,11 @@ SHAPING = (np.reshape, np.transpose, np.swapaxes, np.ravel, np.concatenate, np.s
 AUDITED = HOLOMORPHIC + POWERS + PRODUCTS + REDUCTIONS + SHAPING
 
 REGISTRY.complex_safe.update(AUDITED)
+# np.arccosh: its real rule 1 / sqrt(x^2 - 1) has the sign of the principal branch only in
+# the right half plane; 1 / (sqrt(z - 1) sqrt(z + 1)) has arccosh's branch cut
+_ACOSH = "(np.sqrt(x - 1.0) * np.sqrt(x + 1.0))"
+register_template(CA, np.arccosh, "y, x", f"d[x] = d[y] / {_ACOSH}")
+register_template(CT, np.arccosh, "y, x", f"d[y] = d[x] / {_ACOSH}")
 # real results of complex values (their cotangents and tangents are real)
 REGISTRY.real_results.update((np.var, np.std, np.linalg.norm, np.linalg.vector_norm,
                               np.linalg.matrix_norm))
@@ -100,5 +105,13 @@ register_template(REGISTRY.tangents, rt.complex_norm_inv, _NORM,
 register_template(REGISTRY.adjoints, rt.complex_norm_inv, _NORM,
                   f"d[y] = -np.sum(d[out] * out * out, axis={_AXES}, keepdims=keepdims)")
 REGISTRY.complex_safe.update((rt.complex_norm_dual, rt.complex_norm_inv))
+
+# the projection of a mixed container's gradient (transform/adjoint_values.py): R-linear,
+# its own adjoint under the pairing
+register_template(REGISTRY.adjoints, rt.real_leaves, "y, g, like",
+                  "d[g] = real_leaves(d[y], like)")
+register_template(REGISTRY.tangents, rt.real_leaves, "y, g, like",
+                  "d[y] = real_leaves(d[g], like)")
+REGISTRY.complex_safe.add(rt.real_leaves)
 for _table in (CA, CT):
     REGISTRY.complex_safe.update(_table)

@@ -93,6 +93,7 @@ from .fft import (
     hermitian_weights,
     last_axis,
     like_result,
+    real_leaves,
     real_like,
     swapped_norm,
 )
@@ -220,7 +221,8 @@ def functions() -> dict[str, types.FunctionType]:
 
 __all__ = [
     "HELPERS", "MODULES", "angle_scale", "fft_axes", "fft_length", "fix_shape", "full_lengths",
-    "hermitian_weights", "last_axis", "like_result", "real_like", "swapped_norm",
+    "hermitian_weights", "last_axis", "like_result", "real_like", "real_leaves",
+    "swapped_norm",
     "REFUSALS", "add_at", "as_integers", "add_attribute", "arange_count",
     "arange_unit",
     "attribute_tangent", "average_weights", "block_embed", "block_part", "broadcast_like",

@@ -32,6 +32,17 @@ def real_like(g, like):
     return np.real(g)
 
 
+def real_leaves(g, like):
+    """real_like leaf by leaf: the gradient `g` of a container (or an object: a dict of its
+    fields) holding complex and real leaves, each real leaf's entry its real part."""
+    if isinstance(g, dict):
+        fields = like if isinstance(like, dict) else vars(like)
+        return {key: real_leaves(value, fields[key]) for key, value in g.items()}
+    if isinstance(g, (tuple, list)) and isinstance(like, (tuple, list)):
+        return type(g)(real_leaves(a, b) for a, b in zip(g, like))
+    return real_like(g, like)
+
+
 def like_result(t, y):
     """The tangent of np.real_if_close(a) = y: the real part of `t` where the result came
     out real, `t` itself where it stayed complex."""
@@ -91,5 +102,5 @@ def fft_axes(a, s, axes):
     return tuple(range(ndim - len(s), ndim)) if s is not None else tuple(range(ndim))
 
 
-HELPERS = ("fix_shape", "real_like", "like_result", "hermitian_weights", "fft_length",
-           "full_lengths", "fft_axes", "last_axis", "swapped_norm", "angle_scale")
+HELPERS = ("fix_shape", "real_like", "real_leaves", "like_result", "hermitian_weights",
+           "fft_length", "full_lengths", "fft_axes", "last_axis", "swapped_norm", "angle_scale")

@@ -184,7 +184,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         seeded = [build.assign(adjoint_of_result, build.name(seed))] \
             if adjoint_of_result != seed else []
         adjoint = [section_marker("backward pass")] + seeded + adjoint
-        grads = [build.name(self.d(w)) for w in self.wrt]
+        grads = self.returned_gradients()
         returned = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
         if self.return_value:
             # the backward pass restores loop-carried names: keep the value as computed
