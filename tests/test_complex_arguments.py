@@ -438,3 +438,33 @@ def test_numba_back_end_refuses_complex_arguments():
         warnings.simplefilter("ignore")
         with pytest.raises(TangentError, match="complex"):
             ts.grad(power_spectrum, backend="numba")(cplx(3))
+
+
+CLI_MODULE = '''import numpy as np
+
+
+def energy(z, w):
+    total = 0.0
+    for k in range(3):
+        total = total + np.abs(z[k] * w[k] + 1.0) ** 2
+    return total
+'''
+
+
+def test_command_line_writes_a_module_for_complex_arguments(tmp_path):
+    from tangent_src import cli
+    source = tmp_path / "signal_model.py"
+    source.write_text(CLI_MODULE)
+    out = tmp_path / "denergy.py"
+    assert cli.main(["grad", f"{source}:energy", "--complex", "z", "-o", str(out)]) == 0
+    namespace = {}
+    exec(compile(out.read_text(), str(out), "exec"), namespace)
+    model = {}
+    exec(compile(CLI_MODULE, str(source), "exec"), model)
+    z, w = cplx(3), np.array([0.5, 2.0, -1.0])
+    close(namespace["denergy"](z, w), fd_grad(lambda z: model["energy"](z, w), z))
+    out2 = tmp_path / "jvp_energy.py"
+    assert cli.main(["jvp", f"{source}:energy", "--complex", "0", "-o", str(out2)]) == 0
+    exec(compile(out2.read_text(), str(out2), "exec"), namespace)
+    v = cplx(3)
+    close(namespace["jvp_energy"](z, w, v), fd_along(lambda z: model["energy"](z, w), z, v))
