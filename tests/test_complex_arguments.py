@@ -372,6 +372,34 @@ def test_grad_of_grad_style_second_order_via_check_grads():
     ts.check_grads(ts.grad(loss), (cplx(4), np.array([1.0, 0.5, -0.3, 2.0])), rtol=1e-4)
 
 
+def ripple(z):
+    return np.sum(np.abs(z) ** 2 * np.real(np.sin(z)))
+
+
+def test_reverse_over_reverse_of_complex_arguments():
+    u = cplx(3)
+    g = ts.grad(ripple)
+
+    def along_u(z):
+        return np.sum(np.real(u * g(z)))
+    z = cplx(3)
+    got = derivatives.vjp(ts.grad(ripple), z)[1](u)[0]  # the vjp of the gradient
+    close(got, fd_grad(along_u, z, eps=1e-5), rtol=1e-4, atol=1e-6)
+
+
+def test_a_nested_transform_called_with_complex_values_is_refused_not_wrong():
+    """A transform called inside a differentiated function calls its general code, which
+    is generated for real arguments: complex values reaching it are refused, located."""
+    u = cplx(3)
+    inner = ts.grad(ripple)
+
+    def along_u(z):
+        return np.sum(np.real(u * inner(z)))
+    for f in (along_u, lambda z: np.sum(np.real(u * ts.grad(ripple)(z)))):
+        with pytest.raises(ComplexValueError, match="generated for real arguments"):
+            ts.grad(f)(cplx(3))
+
+
 def test_check_grads_catches_a_wrong_complex_rule(monkeypatch):
     """sin's rule with a conjugate (the PyTorch-style mistake) must fail the check."""
     wrong = type(REGISTRY.complex_adjoints)()

@@ -197,8 +197,15 @@ def check_complex_statements(parsed, body: list, varied: set, resolve,
                 (isinstance(value, gast.Call) and is_nondifferentiable(key)):
             continue
         if isinstance(value, gast.Call) and is_user_function(key) and \
-                REGISTRY.lookup(REGISTRY.adjoints, key) is None:
+                REGISTRY.lookup(REGISTRY.adjoints, key) is None and \
+                getattr(key, "__tangent_src_complex__", None) != frozenset():
             continue  # generated for the complex values it is passed (call_classes)
+        if getattr(key, "__tangent_src_complex__", None) == frozenset():
+            raise parsed.error(
+                ComplexValueError, value, "a complex value is passed to the generated code "
+                "of a transform called here, which was generated for real arguments",
+                construct="call of a transform", hint="take the derivative outside the "
+                "function instead: grad(grad(f)), hvp(f), jvp(grad(f), ...)")
         label = build_label(value)
         raise parsed.error(
             ComplexValueError, value,
