@@ -106,12 +106,12 @@ register_template(REGISTRY.adjoints, rt.complex_norm_inv, _NORM,
                   f"d[y] = -np.sum(d[out] * out * out, axis={_AXES}, keepdims=keepdims)")
 REGISTRY.complex_safe.update((rt.complex_norm_dual, rt.complex_norm_inv))
 
-# the projection of a mixed container's gradient (transform/adjoint_values.py): R-linear,
-# its own adjoint under the pairing
-register_template(REGISTRY.adjoints, rt.real_leaves, "y, g, like",
-                  "d[g] = real_leaves(d[y], like)")
-register_template(REGISTRY.tangents, rt.real_leaves, "y, g, like",
-                  "d[y] = real_leaves(d[g], like)")
-REGISTRY.complex_safe.add(rt.real_leaves)
+# a complex argument's gradient in its argument's kinds (transform/adjoint_values.py):
+# R-linear; its adjoint puts the cotangent in the kinds of g
+register_template(REGISTRY.adjoints, rt.like_kinds, "y, g, like",
+                  "d[g] = like_kinds(d[y], g)")
+register_template(REGISTRY.tangents, rt.like_kinds, "y, g, like",
+                  "d[y] = like_kinds(d[g], like)")
+REGISTRY.complex_safe.add(rt.like_kinds)
 for _table in (CA, CT):
     REGISTRY.complex_safe.update(_table)

@@ -93,7 +93,7 @@ from .fft import (
     hermitian_weights,
     last_axis,
     like_result,
-    real_leaves,
+    like_kinds,
     real_like,
     swapped_norm,
 )
@@ -221,7 +221,7 @@ def functions() -> dict[str, types.FunctionType]:
 
 __all__ = [
     "HELPERS", "MODULES", "angle_scale", "fft_axes", "fft_length", "fix_shape", "full_lengths",
-    "hermitian_weights", "last_axis", "like_result", "real_like", "real_leaves",
+    "hermitian_weights", "last_axis", "like_result", "real_like", "like_kinds",
     "swapped_norm",
     "REFUSALS", "add_at", "as_integers", "add_attribute", "arange_count",
     "arange_unit",

@@ -32,14 +32,18 @@ def real_like(g, like):
     return np.real(g)
 
 
-def real_leaves(g, like):
-    """real_like leaf by leaf: the gradient `g` of a container (or an object: a dict of its
-    fields) holding complex and real leaves, each real leaf's entry its real part."""
+def like_kinds(g, like):
+    """The gradient `g` of a complex argument `like` (a number, an array, a container, or
+    an object: a dict of its fields) with each leaf of its argument's kind: the real part
+    for a real leaf (computed beside complex values), complex for a complex one (where the
+    code computed it real), so that generated code and its derivatives agree with it."""
     if isinstance(g, dict):
         fields = like if isinstance(like, dict) else vars(like)
-        return {key: real_leaves(value, fields[key]) for key, value in g.items()}
+        return {key: like_kinds(value, fields[key]) for key, value in g.items()}
     if isinstance(g, (tuple, list)) and isinstance(like, (tuple, list)):
-        return type(g)(real_leaves(a, b) for a, b in zip(g, like))
+        return type(g)(like_kinds(a, b) for a, b in zip(g, like))
+    if np.iscomplexobj(like) and not np.iscomplexobj(g):
+        return g + 0j
     return real_like(g, like)
 
 
@@ -102,5 +106,5 @@ def fft_axes(a, s, axes):
     return tuple(range(ndim - len(s), ndim)) if s is not None else tuple(range(ndim))
 
 
-HELPERS = ("fix_shape", "real_like", "real_leaves", "like_result", "hermitian_weights",
+HELPERS = ("fix_shape", "real_like", "like_kinds", "like_result", "hermitian_weights",
            "fft_length", "full_lengths", "fft_axes", "last_axis", "swapped_norm", "angle_scale")

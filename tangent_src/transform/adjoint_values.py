@@ -49,13 +49,13 @@ class AdjointValues:
         return build.assign(dvar, build.add(build.name(dvar), expr))
 
     def returned_gradients(self) -> list:
-        """The gradients returned, in wrt order; a complex argument that is a container or
-        an object as `real_leaves(dp, p)`: its real leaves' gradients, computed beside
-        complex values, are the real parts (also when the code is differentiated again)."""
+        """The gradients returned, in wrt order; a complex argument's as `like_kinds(dp, p)`:
+        complex, and its real leaves' (computed beside complex values) real, also when the
+        code is differentiated again."""
         out = []
         for w in self.wrt:
             grad = build.name(self.d(w))
-            if w in self.complex_params and (w in self.trees or w in self.objects):
-                grad = build.call("real_leaves", [grad, build.name(w)])
+            if w in self.complex_params:
+                grad = build.call("like_kinds", [grad, build.name(w)])
             out.append(grad)
         return out
