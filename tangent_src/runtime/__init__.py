@@ -92,8 +92,8 @@ from .fft import (
     full_lengths,
     hermitian_weights,
     last_axis,
-    like_result,
     like_kinds,
+    like_result,
     real_like,
     swapped_norm,
 )
