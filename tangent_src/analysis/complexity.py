@@ -50,13 +50,14 @@ def split_complex_args(classes: tuple, params: list | None = None) -> tuple[tupl
     """(the shape classes without the mark, the complex parameters) of a key. The mark
     names parameters, or gives the positions of extra arguments (a seed or tangents that
     a generated function being differentiated again takes): `params` names those."""
-    if not (classes and classes[-1][0] == COMPLEX_ARGS):
+    marks = [c for c in classes if c[0] == COMPLEX_ARGS]
+    if not marks:
         return classes, frozenset()
-    marked = classes[-1][1]
+    marked = marks[0][1]  # (entries may have been added after it)
     names = {p for p in marked if isinstance(p, str)}
     if params is not None:
         names |= {params[p] for p in marked if isinstance(p, int) and p < len(params)}
-    return classes[:-1], frozenset(names)
+    return tuple(c for c in classes if c[0] != COMPLEX_ARGS), frozenset(names)
 
 
 @dataclass
