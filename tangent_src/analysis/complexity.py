@@ -12,9 +12,10 @@ without complex values is generated exactly as before.
     p = np.abs(z)           # real result; a complex statement (abs's complex rule)
     q = np.arcsin(z)        # refused: arcsin's rule is not audited for complex values
 
-Complex arguments: the specialization key (the arguments' shape classes) ends with a
+Complex arguments: the specialization key (the arguments' shape classes) carries a
 `(COMPLEX_ARGS, names)` entry naming the parameters that receive complex values; those are
-sources too. Real calls have no such entry, so their key and their code are unchanged.
+sources too, as are complex globals and closure values. Real calls have no such entry, so
+their key and their code are unchanged.
 """
 from __future__ import annotations
 
@@ -160,6 +161,8 @@ def _free_complex(body: list, parsed, guard_real: bool) -> set:
         if ref is not None and (guard_real or name in found):
             parsed.guards.append(ShapeGuard(ref, value, holds_complex_value))
     return found
+
+
 def holds_complex_value(value) -> bool:
     """A complex number or array, or a tuple/list of them (a module, a function: no)."""
     if isinstance(value, (complex, np.complexfloating)):
