@@ -82,7 +82,8 @@ def cast(value, dtype):
         return type(value)(cast(v, d) for v, d in zip(value, dtype))
     if isinstance(dtype, dict) and isinstance(value, dict):
         return {k: cast(v, dtype.get(k)) for k, v in value.items()}
-    if np.iscomplexobj(value) and dtype.kind != "c":
+    if isinstance(value, (np.ndarray, np.generic, complex)) and np.iscomplexobj(value) \
+            and dtype.kind != "c":
         value = np.real(value)  # the real part pairs with a real argument's tangent
     if isinstance(value, np.ndarray):
         return value.astype(dtype, copy=False)

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import gast
 import numpy as np
-import scipy.special
+
+try:  # scipy is optional
+    import scipy.special as _special
+except ImportError:  # pragma: no cover - exercised by test_regressions
+    _special = None
 
 from .. import runtime as rt
 from .registry import REGISTRY, register_template
@@ -24,8 +28,8 @@ CA, CT = REGISTRY.complex_adjoints, REGISTRY.complex_tangents
 
 HOLOMORPHIC = (np.sin, np.cos, np.tan, np.sinh, np.cosh, np.tanh, np.exp2, np.expm1,
                np.log, np.log2, np.log10, np.log1p, np.sqrt, np.square, np.reciprocal,
-               np.arcsin, np.arccos, np.arctan, np.arcsinh, np.arctanh,
-               scipy.special.erf, scipy.special.erfc)
+               np.arcsin, np.arccos, np.arctan, np.arcsinh, np.arctanh) + (
+    (_special.erf, _special.erfc) if _special is not None else ())
 POWERS = (gast.Pow, np.power, np.float_power, pow, rt.power_slope, rt.pow_term, rt.log_or_zero,
           rt.reciprocal_or_zero)
 PRODUCTS = (gast.MatMult, np.dot, np.matmul, np.outer, np.kron, np.tensordot, np.inner,
