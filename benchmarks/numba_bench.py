@@ -61,7 +61,15 @@ if str(REPO_ROOT) not in [str(Path(p).resolve()) for p in sys.path if p]:
 import numpy as np  # noqa: E402
 
 from benchmarks.seed import FULL, QUICK, fmt_time, machine_lines, time_call  # noqa: E402
-from benchmarks.workloads import Workload, finite_difference_checks  # noqa: E402
+from benchmarks.workloads import (  # noqa: E402
+    RNN_H,
+    RNN_T,
+    Workload,
+    finite_difference_checks,
+    rnn_args,
+    rnn_grad_hand,
+    rnn_loss,
+)
 
 ADBENCH_DATA = Path(os.environ.get("ADBENCH_DATA", "/work/shared/data/adbench"))
 NUMBA_VS_PYTHON_RTOL = 1e-9
@@ -77,13 +85,6 @@ def scalar_loop(y, n):
     for _ in range(n):
         y = y + 0.01 * (np.sin(y) * y - y**3)
     return y
-
-
-def rnn_loss(W, U, b, h0, xs):
-    h = h0
-    for t in range(xs.shape[0]):
-        h = np.tanh(W @ h + U @ xs[t] + b)
-    return np.sum(h * h)
 
 
 def gmm_objective(alphas, means, icf, x, wishart_gamma, wishart_m):
@@ -164,31 +165,6 @@ def scalar_loop_grad_hand_fwd(y, n):
     return dy
 
 
-def rnn_grad_hand(W, U, b, h0, xs):
-    """Backpropagation through time; the weight gradients as three matrix products at the end."""
-    T = xs.shape[0]
-    H = h0.shape[0]
-    hs = np.empty((T + 1, H))
-    hs[0] = h0
-    for t in range(T):
-        hs[t + 1] = np.tanh(W @ hs[t] + U @ xs[t] + b)
-    WT = np.ascontiguousarray(W.T)
-    das = np.empty((T, H))
-    dh = 2.0 * hs[T]
-    for t in range(T - 1, -1, -1):
-        h1 = hs[t + 1]
-        da = dh * (1.0 - h1 * h1)
-        das[t] = da
-        dh = WT @ da
-    dasT = np.ascontiguousarray(das.T)
-    dW = dasT @ hs[:T]
-    dU = dasT @ xs
-    db = np.zeros(H)
-    for t in range(T):
-        db += das[t]
-    return dW, dU, db
-
-
 def gmm_grad_hand(alphas, means, icf, x, wishart_gamma, wishart_m):
     """Loop form, exploiting Q_k's triangularity; dQ accumulated over points, mapped to icf last."""
     n = x.shape[0]
@@ -264,22 +240,11 @@ def gmm_grad_hand(alphas, means, icf, x, wishart_gamma, wishart_m):
 # Data
 # ---------------------------------------------------------------------------
 
-RNN_T, RNN_H = 200, 32
 GMM_N, GMM_D, GMM_K = 1000, 10, 5
 
 
 def scalar_loop_args():
     return 0.5, 1000
-
-
-def rnn_args(seed=0):
-    rng = np.random.default_rng(seed)
-    W = rng.standard_normal((RNN_H, RNN_H)) * (0.9 / np.sqrt(RNN_H))
-    U = rng.standard_normal((RNN_H, RNN_H)) * (0.5 / np.sqrt(RNN_H))
-    b = 0.1 * rng.standard_normal(RNN_H)
-    h0 = np.zeros(RNN_H)
-    xs = rng.standard_normal((RNN_T, RNN_H))
-    return W, U, b, h0, xs
 
 
 def gmm_args(n=GMM_N, d=GMM_D, K=GMM_K, seed=0):

@@ -20,9 +20,12 @@ derivative is checked against the reference (the hand-written one, else
 tangent_src's) by ADBench's criterion |x - y| / max(1, |x| + |y|) <= 1e-8 before it
 is timed.
 
-Timing follows ADBench: a function is called repeatedly, each call timed alone, until
-the calls add up to at least 0.5 s and at least 3 calls were made (``--quick``: 0.05 s,
-1 call); the minimum is reported.
+Timing: three trials per function; a trial follows ADBench (the function is called
+repeatedly, each call timed alone, until the calls add up to at least 0.5 s and at least
+3 calls were made; ``--quick``: 0.05 s, 1 call) and keeps the fastest call. The median of
+the three trials is reported, with their spread ((max - min) / median). Every tool runs
+on one thread (``--threads``, default 1: OMP/MKL/OPENBLAS/NUMBA_NUM_THREADS, XLA's
+flags, ``torch.set_num_threads``).
 The first call (tangent_src's code generation, JAX's compilation) is not timed. The
 ratios divide by the NumPy objective's time (ADBench's metric, derivative ÷
 objective) or by another tool's derivative time, measured in the same process.
@@ -54,12 +57,16 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def _limit_threads(argv: list[str]) -> None:
-    """``--threads N``: set the thread-count variables before NumPy is imported (they are
-    read once, when the BLAS library loads)."""
+    """``--threads N`` (default 1, for every tool alike): set the thread-count variables
+    before NumPy is imported (they are read once, when the BLAS library loads)."""
+    given = ["1"]
     for k, arg in enumerate(argv):
         value = arg.split("=", 1)[1] if arg.startswith("--threads=") else (
             argv[k + 1] if arg == "--threads" and k + 1 < len(argv) else None)
-        if value is not None and value.isdigit():
+        if value is not None:
+            given.append(value)
+    for value in given[-1:]:
+        if value.isdigit():
             for name in THREAD_VARIABLES:
                 os.environ[name] = value
             flags = os.environ.get("XLA_FLAGS", "")
@@ -125,6 +132,7 @@ class Cell:
     status: str = "n/a"  # "ok", or the text shown instead of a time
     error: float | None = None  # ADBench criterion against the reference
     runs: int = 0
+    spread: float = 0.0  # (max - min) / median of the trials
     first_call: float | None = None  # includes generation / compilation
     note: str = ""
 
@@ -134,6 +142,7 @@ class Result:
     case: Case
     objective: float | None = None
     objective_runs: int = 0
+    objective_spread: float = 0.0
     objective_numba: float | None = None  # njit-compiled objective, when numba ran
     objective_numba_note: str = ""
     cells: dict = dataclasses.field(default_factory=dict)
@@ -144,7 +153,23 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def measure(fn, args, min_time: float, min_runs: int = 1) -> tuple[float, int]:
+TRIALS = 3
+
+
+def measure(fn, args, min_time: float, min_runs: int = 1) -> tuple[float, int, float]:
+    """(median over TRIALS trials, calls made, spread = (max - min) / median), a trial
+    being :func:`trial`."""
+    times, runs = [], 0
+    for _ in range(TRIALS):
+        best, n = trial(fn, args, min_time, min_runs)
+        times.append(best)
+        runs += n
+    times.sort()
+    median = times[len(times) // 2]
+    return median, runs, (times[-1] - times[0]) / median if median > 0 else 0.0
+
+
+def trial(fn, args, min_time: float, min_runs: int = 1) -> tuple[float, int]:
     """ADBench's method: call ``fn(*args)`` repeatedly, timing each call, until the calls
     add up to ``min_time`` (and at least ``min_runs`` calls were made); return (fastest
     call, number of calls). GC off meanwhile."""
@@ -224,13 +249,15 @@ class Runner:
                              f"{TOLERANCE:g}")
                 log(f"[{key}] {TOOL_LABELS[tool]}: {cell.note}")
                 return None
-        cell.time, cell.runs = measure(fn, args, self.cfg.min_time, self.cfg.min_runs)
+        cell.time, cell.runs, cell.spread = measure(fn, args, self.cfg.min_time,
+                                                    self.cfg.min_runs)
         cell.status = "ok"
         ratio = (f" = {cell.time / result.objective:.2f}x objective"
                  if result.objective else "")
         check = f", error {cell.error:.1e}" if cell.error is not None else ""
         log(f"[{key}] {TOOL_LABELS[tool]}: {fmt_time(cell.time)}{ratio} "
-            f"({cell.runs} run{'s' if cell.runs != 1 else ''}, first call "
+            f"(spread {cell.spread:.0%}, {cell.runs} run{'s' if cell.runs != 1 else ''}, "
+            "first call "
             f"{fmt_time(cell.first_call)}{check})")
         return flat
 
@@ -249,15 +276,15 @@ class Runner:
         """Time the objective compiled by numba.njit (the numba derivative's denominator)."""
         key = result.case.key
         try:
-            compiled = njit_objective(result.case.objective)
+            compiled = njit_objective(result.case.numba_objective or result.case.objective)
             t0 = time.perf_counter()
             value = compiled(*args)
             first = time.perf_counter() - t0
             error = adbench_error(value, result.case.objective(*args))
             if not error <= TOLERANCE:
                 raise AssertionError(f"njit objective differs: ADBench error {error:.2e}")
-            result.objective_numba, runs = measure(compiled, args, self.cfg.min_time,
-                                                   self.cfg.min_runs)
+            result.objective_numba, runs, _ = measure(compiled, args, self.cfg.min_time,
+                                                      self.cfg.min_runs)
         except Exception as exc:  # noqa: BLE001 - reported
             result.objective_numba_note = f"numba.njit(objective) failed: {_short(exc)}"
             log(f"[{key}] objective under numba.njit: FAILED: {_short(exc)}")
@@ -272,8 +299,8 @@ class Runner:
         key = case.key
         args = case.load()
         case.objective(*args)
-        result.objective, result.objective_runs = measure(case.objective, args,
-                                                          self.cfg.min_time, self.cfg.min_runs)
+        result.objective, result.objective_runs, result.objective_spread = measure(
+            case.objective, args, self.cfg.min_time, self.cfg.min_runs)
         log(f"[{key}] objective: {fmt_time(result.objective)} ({result.objective_runs} runs)")
 
         reference = None
@@ -361,7 +388,7 @@ def _cell_text(cell: Cell | None, objective: float | None) -> str:
     if cell.status != "ok":
         return "—" if cell.status == "n/a" else cell.status
     ratio = f" ({cell.time / objective:.2f}×)" if objective else ""
-    return f"{fmt_time(cell.time)}{ratio}"
+    return f"{fmt_time(cell.time)} ±{cell.spread:.0%}{ratio}"
 
 
 def _ratio(cell_a: Cell | None, cell_b: Cell | None) -> str:
@@ -395,10 +422,12 @@ def render_tables(results: list[Result], tools: tuple[str, ...]) -> list[str]:
         lines.append("| " + " | ".join(row) + " |")
     peers_shown = [t for t in ("autograd", "jax", "torch") if t in tools]
     head2 = (["Workload", "tangent_src ÷ objective", "÷ hand-written"]
-             + [f"÷ {TOOL_LABELS[p]}" for p in peers_shown])
+             + [f"÷ {TOOL_LABELS[p]}" for p in peers_shown]
+             + ["numba ÷ njit objective", "numba ÷ JAX"])
     lines += [
         "",
-        "tangent_src's derivative (Python back end, reverse mode) relative to the others "
+        "tangent_src's derivative (Python back end, reverse mode) relative to the others, "
+        "and the numba back end's relative to the njit-compiled objective and to JAX "
         "(below 1 means tangent_src is faster):",
         "",
         "| " + " | ".join(head2) + " |",
@@ -410,15 +439,19 @@ def render_tables(results: list[Result], tools: tuple[str, ...]) -> list[str]:
                and r.objective else "—")
         row = [r.case.key, obj, _ratio(ts, r.cells.get("hand"))]
         row += [_ratio(ts, r.cells.get(p)) for p in peers_shown]
+        nb = r.cells.get("numba")
+        row += [f"{nb.time / r.objective_numba:.2f}×" if nb is not None and nb.status == "ok"
+                and r.objective_numba else "—", _ratio(nb, r.cells.get("jax"))]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
 
 def render_notes(results: list[Result], runner: Runner) -> list[str]:
     notes = [
-        f"Times: minimum over calls timed one by one until they add up to "
+        f"Times: median of {TRIALS} trials (± their spread, (max - min) / median); a trial "
+        f"is the fastest of calls timed one by one until they add up to "
         f">= {runner.cfg.min_time:g} s, at least {runner.cfg.min_runs} call(s) (ADBench's "
-        "method; GC disabled; first call excluded). "
+        "method; GC disabled; first call excluded). One thread for every tool. "
         "Ratios divide by the NumPy objective's time or by the other tool's derivative "
         "time, measured in the same process. Every derivative was checked against the "
         "reference (the hand-written derivative, else tangent_src's) by ADBench's "
@@ -546,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="output folder (default benchmarks/results)")
     parser.add_argument("--traceback", action="store_true",
                         help="print tracebacks of failures")
-    parser.add_argument("--threads", type=int, metavar="N",
+    parser.add_argument("--threads", type=int, metavar="N", default=1,
                         help="limit BLAS/OpenMP/numba/XLA/PyTorch to N threads (set before "
                              "NumPy loads, so only when run as a script or with -m)")
     opts = parser.parse_args(argv)
@@ -559,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
             import torch
 
             torch.set_num_threads(opts.threads)
+            torch.set_num_interop_threads(opts.threads)
 
     if not (data_dir() / "OBJECTIVES.md").exists():
         print(f"error: ADBench data not found at {data_dir()} (set ADBENCH_DATA)",

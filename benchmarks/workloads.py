@@ -148,6 +148,55 @@ def scalar_loop_args():
 # ---------------------------------------------------------------------------
 # Registry
 # ---------------------------------------------------------------------------
+# (d) RNN: 200 steps of a 32-wide tanh cell
+# ---------------------------------------------------------------------------
+
+RNN_T, RNN_H = 200, 32
+
+
+def rnn_loss(W, U, b, h0, xs):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t] + b)
+    return np.sum(h * h)
+
+
+def rnn_grad_hand(W, U, b, h0, xs):
+    """Backpropagation through time; the weight gradients as three matrix products at the end."""
+    T = xs.shape[0]
+    H = h0.shape[0]
+    hs = np.empty((T + 1, H))
+    hs[0] = h0
+    for t in range(T):
+        hs[t + 1] = np.tanh(W @ hs[t] + U @ xs[t] + b)
+    WT = np.ascontiguousarray(W.T)
+    das = np.empty((T, H))
+    dh = 2.0 * hs[T]
+    for t in range(T - 1, -1, -1):
+        h1 = hs[t + 1]
+        da = dh * (1.0 - h1 * h1)
+        das[t] = da
+        dh = WT @ da
+    dasT = np.ascontiguousarray(das.T)
+    dW = dasT @ hs[:T]
+    dU = dasT @ xs
+    db = np.zeros(H)
+    for t in range(T):
+        db += das[t]
+    return dW, dU, db
+
+
+def rnn_args(seed=0):
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((RNN_H, RNN_H)) * (0.9 / np.sqrt(RNN_H))
+    U = rng.standard_normal((RNN_H, RNN_H)) * (0.5 / np.sqrt(RNN_H))
+    b = 0.1 * rng.standard_normal(RNN_H)
+    h0 = np.zeros(RNN_H)
+    xs = rng.standard_normal((RNN_T, RNN_H))
+    return W, U, b, h0, xs
+
+
+# ---------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,6 +246,15 @@ WORKLOADS: tuple[Workload, ...] = (
         hand_grad=scalar_loop_grad,
         make_args=scalar_loop_args,
         wrt=0,
+    ),
+    Workload(
+        name="rnn",
+        description=f"RNN, {RNN_T} steps of a tanh cell of width {RNN_H}, loss sum(h*h), "
+                    "d/d(W, U, b)",
+        objective=rnn_loss,
+        hand_grad=rnn_grad_hand,
+        make_args=rnn_args,
+        wrt=(0, 1, 2),
     ),
 )
 

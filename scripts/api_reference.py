@@ -21,8 +21,9 @@ SECTIONS = [
     ("Transforms", ["grad", "value_and_grad", "autodiff", "jvp", "vjp", "hvp", "hessian",
                     "jacobian", "jacfwd", "jacrev", "elementwise_grad"]),
     ("Generated source", ["source", "standalone_source"]),
-    ("Checking and pytrees", ["check_grads", "ravel_pytree"]),
-    ("Rules", ["adjoint", "tangent", "d", "nondifferentiable"]),
+    ("Checking, pytrees and optimizers", ["check_grads", "ravel_pytree", "flatten_func",
+                                          "optimizers"]),
+    ("Rules", ["adjoint", "tangent", "d", "nondifferentiable", "primitive", "defvjp", "defjvp"]),
     ("Gradient surgery", ["stop_gradient", "insert_grad_of", "checkpoint"]),
     ("Cache and errors", ["clear_cache", "errors"]),
 ]

@@ -98,6 +98,8 @@ class Compiled:
             self.backward = module_ns[self.main.bwd_name]
         else:
             self.function = module_ns[self.main.name]
+            if self.main.tangent_params:  # read when this code is differentiated again
+                self.function.__tangent_src_tangents__ = dict(self.main.tangent_params)
         if inline:  # code another transform reads: which arguments it is written complex for
             self.function.__tangent_src_complex__ = complex_params
         self.backend = backend

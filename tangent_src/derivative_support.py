@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import guards
 from .api import Transform
 from .dtypes import cast, narrow_dtype
 from .errors import NotDifferentiableError, RequestError
@@ -62,7 +63,8 @@ def positions(func, wrt, argnums, what: str, backend: str = "python") -> tuple[t
     `wrt`/`argnums`, and whether one was given (the result is then not wrapped in a tuple,
     as JAX's int argnums)."""
     request = make_request(func, wrt, argnums=argnums, backend=backend)
-    params = Params.of(func)
+    # as make_request: a function with a rule has the parameters of its rule's wrapper
+    params = Params.of(guards.rule_wrapper(func) or func)
     found = []
     for entry in request.wrt:
         if params is not None:

@@ -1,14 +1,14 @@
-"""Helpers autograd and JAX users reach for: `ravel_pytree` (a parameter pytree as one flat
-float vector and back, for `scipy.optimize.minimize(fun, x0, jac=True)`) and
-`elementwise_grad` (the derivative of an elementwise function at every point at once)."""
+"""`ravel_pytree`: a parameter pytree as one flat float vector and back (JAX's; autograd's
+`flatten`), for `scipy.optimize.minimize(fun, x0, jac=True)`. Differentiable, so an L2
+penalty written `flat, _ = ravel_pytree(params); np.dot(flat, flat)` works."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
 
-from .derivatives import vjp
 from .errors import InvalidArgumentTypeError
+from .rules.registry import adjoint, d, tangent
 
 
 def ravel_pytree(tree) -> tuple[np.ndarray, Callable]:
@@ -46,14 +46,28 @@ def ravel_pytree(tree) -> tuple[np.ndarray, Callable]:
     return flat, unravel_leaf
 
 
-def elementwise_grad(func: Callable, wrt: int = 0) -> Callable:
-    """For `func` computing each output element from the matching input element
-    (`np.tanh`, a user function of NumPy ufuncs): its derivative at every element at
-    once, `d func(x)[i] / d x[i]`, as autograd's elementwise_grad (the gradient of
-    sum(func(x)), computed with one reverse pass)."""
-    def derivative(*args):
-        value, vjp_fun = vjp(func, *args)
-        return vjp_fun(np.ones_like(value, dtype=np.float64) if np.ndim(value) else 1.0)[wrt]
-    derivative.__name__ = f"elementwise_grad_{getattr(func, '__name__', 'f')}"
-    derivative.__doc__ = f"Elementwise derivative of {getattr(func, '__name__', 'f')}."
-    return derivative
+def unravel_like(tree, flat: np.ndarray):
+    """A tree shaped like `tree` holding the values of `flat` (ravel_pytree's inverse, as
+    a named function the derivative code of ravel_pytree can call and differentiate)."""
+    return ravel_pytree(tree)[1](flat)
+
+
+# ravel_pytree and unravel_like are linear and each other's transpose.
+@adjoint(ravel_pytree)
+def _ravel_adjoint(y, tree):
+    d[tree] = unravel_like(tree, d[y][0])
+
+
+@tangent(ravel_pytree)
+def _ravel_tangent(y, tree):
+    d[y] = (ravel_pytree(d[tree])[0], y[1])
+
+
+@adjoint(unravel_like)
+def _unravel_adjoint(y, tree, flat):
+    d[flat] = ravel_pytree(d[y])[0]
+
+
+@tangent(unravel_like)
+def _unravel_tangent(y, tree, flat):
+    d[y] = unravel_like(tree, d[flat])

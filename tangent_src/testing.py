@@ -313,9 +313,18 @@ def _selected(func, args: tuple, wrt, argnums) -> list:
     return list(where)
 
 
-def check_grads(func, args, order: int = 1, modes=("fwd", "rev"), eps: float = 1e-6,
+def _curried(func, order, modes, eps, rtol, atol, seed, wrt, argnums):
+    """check_grads(func, ...) without its arguments: a function of them (autograd's form)."""
+    def check_at(*args) -> None:
+        check_grads(func, args, order, modes, eps, rtol, atol, seed, wrt=wrt,
+                    argnums=argnums)
+    check_at.__name__ = f"check_grads_{_name(func)}"
+    return check_at
+
+
+def check_grads(func, args=None, order: int = 1, modes=("fwd", "rev"), eps: float = 1e-6,
                 rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0, *, wrt=None,
-                argnums=None) -> None:
+                argnums=None):
     """Compare the generated derivatives of `func` at `args` (every mode in `modes`, up to
     `order`) with central finite differences of `func`; raise AssertionError naming the
     function, argument, mode, order, both values and the worst element on a mismatch. A
@@ -324,7 +333,11 @@ def check_grads(func, args, order: int = 1, modes=("fwd", "rev"), eps: float = 1
     its real and imaginary parts, its gradient g paired with a tangent v as Re(sum(g * v)),
     its forward mode along a complex direction (docs/conventions.md). `args` is a tuple of
     arguments, each a number, array or pytree; `wrt`/`argnums` (grad's rules) restrict the
-    check to those arguments (default: every one holding a float or complex number)."""
+    check to those arguments (default: every one holding a float or complex number).
+    Without `args`, autograd's curried form: `check_grads(f, modes=["rev"])(x, y)` checks
+    f at (x, y)."""
+    if args is None:
+        return _curried(func, order, modes, eps, rtol, atol, seed, wrt, argnums)
     if order < 1:
         raise InvalidArgumentError(f"order must be at least 1, not {order}")
     if not isinstance(args, (tuple, list)):

@@ -3,6 +3,7 @@ an API reference kept in sync by a test)."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import tangent_src
@@ -26,5 +27,6 @@ def test_api_reference_is_fresh():
 def test_every_export_is_documented_once_with_a_docstring():
     text = (ROOT / "docs" / "api.md").read_text()
     for name in tangent_src.__all__:
-        assert text.count(f"### `tangent_src.{name}") == 1, name
+        # the heading is the name, then its signature or the closing backtick
+        assert len(re.findall(rf"^### `tangent_src\.{name}[(`]", text, re.M)) == 1, name
     assert "(no docstring)" not in text

@@ -409,3 +409,20 @@ def test_forward_mode_of_a_tuple_concatenation_with_a_constant_part():
     """`(c,) + (x,)` concatenates; its tangent used to be (dx,) alone, so pair[0] read x's
     tangent in place of the constant's zeros."""
     tangent_src.check_grads(first_of_concatenation, (X[:3],), order=1, modes=("fwd",))
+
+
+def test_curried_form_as_autograd_writes_it():
+    """check_grads(f, modes=..., order=...)(x, y): autograd's curried form checks f at
+    those arguments -- it passes for a correct gradient and catches a wrong one."""
+    def loss(w, x):
+        return np.sum(np.tanh(x @ w) ** 2)
+
+    w, x = np.linspace(-1.0, 1.0, 3), np.linspace(0.5, 1.5, 6).reshape(2, 3)
+    tangent_src.check_grads(loss, modes=["rev"], order=2)(w, x)
+    tangent_src.check_grads(loss, argnums=0)(w, x)
+
+    def frozen(w):
+        return np.sum(tangent_src.stop_gradient(w) ** 3)
+
+    with pytest.raises(AssertionError, match="frozen"):
+        tangent_src.check_grads(frozen, modes=["rev"])(w)

@@ -92,3 +92,18 @@ def test_elementwise_grad_second_argument():
     x, a = np.array([0.1, 0.5, 1.0]), np.array([2.0, -1.0, 0.5])
     np.testing.assert_allclose(tangent_src.elementwise_grad(scaled, wrt=1)(x, a), np.sin(x))
     np.testing.assert_allclose(tangent_src.elementwise_grad(scaled)(x, a), a * np.cos(x))
+
+
+def test_elementwise_grad_nests_to_higher_derivatives():
+    """egrad(egrad(tanh)) as autograd's tanh example plots it: an elementwise_grad is a
+    transform, so it can be differentiated again (it was a closure, refused)."""
+    def tanh(x):
+        y = np.exp(-2.0 * x)
+        return (1.0 - y) / (1.0 + y)
+
+    x = np.linspace(-2.0, 2.0, 9)
+    first = tangent_src.elementwise_grad(tanh)
+    second = tangent_src.elementwise_grad(first)
+    t = np.tanh(x)
+    np.testing.assert_allclose(first(x), 1.0 - t ** 2, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(second(x), -2.0 * t * (1.0 - t ** 2), rtol=1e-10, atol=1e-12)

@@ -17,6 +17,7 @@ Q_k's diagonal, then Q_k's strictly lower triangle column by column.
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 
@@ -26,20 +27,37 @@ _Q_INDEX: dict[int, np.ndarray] = {}
 def q_index(d):
     """(d, d) integer array placing a row ``[exp(q) (d), l (d(d-1)/2), 0]`` into Q:
     ``Q[r, c] = row[q_index(d)[r, c]]`` (diagonal, column-major strict lower
-    triangle, and the trailing zero above the diagonal)."""
+    triangle, and the trailing zero above the diagonal). Built once per d."""
     found = _Q_INDEX.get(d)
     if found is None:
-        tri = d * (d - 1) // 2
-        found = np.full((d, d), d + tri, dtype=np.intp)
-        found[np.arange(d), np.arange(d)] = np.arange(d)
-        pos = d
-        for c in range(d):
-            for r in range(c + 1, d):
-                found[r, c] = pos
-                pos += 1
+        found = build_q_index(d)
         found.setflags(write=False)
         _Q_INDEX[d] = found
     return found
+
+
+def build_q_index(d):
+    """What :func:`q_index` returns, built every call (numba compiles this; it cannot
+    compile q_index's dictionary)."""
+    tri = d * (d - 1) // 2
+    found = np.full((d, d), d + tri, dtype=np.intp)
+    for j in range(d):
+        found[j, j] = j
+    pos = d
+    for c in range(d):
+        for r in range(c + 1, d):
+            found[r, c] = pos
+            pos += 1
+    return found
+
+
+def numba_form(func):
+    """``func`` reading :func:`build_q_index` as ``q_index``: the form numba compiles
+    (the same objective; only the table's cache is gone)."""
+    namespace = dict(globals())
+    namespace["q_index"] = build_q_index
+    return types.FunctionType(func.__code__, namespace, func.__name__, func.__defaults__,
+                              func.__closure__)
 
 
 def wishart_constant(d, wishart_gamma, wishart_m):

@@ -237,6 +237,8 @@ def prepare_jax(kind: str, args: tuple) -> Prepared:
             return ba_mod.assemble_jacobian(rows, w, obs, cams.shape[0], X.shape[0])
 
         return Prepared(blocks, args, _ba_values)
+    if kind in ("seed:scalar_loop", "seed:rnn"):
+        return _jax_loop(jax, jnp, kind, args)
     if kind.startswith("seed:"):
         from benchmarks import workloads
 
@@ -252,6 +254,28 @@ def prepare_jax(kind: str, args: tuple) -> Prepared:
         jargs = tuple(a if k in static else jnp.asarray(a) for k, a in enumerate(args))
         return Prepared(lambda *a: _blocked(g(*a)), jargs, _flat)
     raise PeerUnsupported(f"no JAX version of {kind!r}")
+
+
+def _jax_loop(jax, jnp, kind: str, args: tuple) -> Prepared:
+    """The loop workloads as JAX writes them: the loop in ``lax.fori_loop`` (compiled
+    once, not unrolled), under ``jit(grad)``."""
+    lax = jax.lax
+    if kind == "seed:scalar_loop":
+        def scalar_loop(y, n):
+            return lax.fori_loop(0, n, lambda i, v: v + 0.01 * (jnp.sin(v) * v - v**3), y)
+        g = jax.jit(jax.grad(scalar_loop), static_argnums=1)
+        y, n = args
+        return Prepared(lambda y, n: _blocked(g(y, n)), (jnp.asarray(y), n), _flat_one)
+
+    def rnn_loss(W, U, b, h0, xs):
+        h = lax.fori_loop(0, xs.shape[0], lambda t, h: jnp.tanh(W @ h + U @ xs[t] + b), h0)
+        return jnp.sum(h * h)
+    g = jax.jit(jax.grad(rnn_loss, argnums=(0, 1, 2)))
+    return Prepared(lambda *a: _blocked(g(*a)), tuple(jnp.asarray(a) for a in args), _flat)
+
+
+def _flat_one(value) -> np.ndarray:
+    return _flat([value])
 
 
 # --------------------------------------------------------------------------- PyTorch
@@ -345,6 +369,13 @@ def _seed_objective_torch(torch, name: str):
                 y = y + 0.01 * (torch.sin(y) * y - y**3)
             return y
         return scalar_loop
+    if name == "rnn":
+        def rnn_loss(W, U, b, h0, xs):
+            h = h0
+            for t in range(xs.shape[0]):
+                h = torch.tanh(W @ h + U @ xs[t] + b)
+            return torch.sum(h * h)
+        return rnn_loss
     raise PeerUnsupported(f"no PyTorch version of seed workload {name!r}")
 
 

@@ -7,6 +7,7 @@ reported at the user's line: the generated file's `# line N:` comments map it ba
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from ..errors import NumbaUnavailableError, TangentError, UnsupportedSyntaxError
@@ -22,7 +23,11 @@ def require_numba():
             'backend="numba" needs numba: pip install "tangent_src[numba]"') from exc
     import numba
 
-    from . import numba_runtime  # noqa: F401  (registers the helpers' overloads)
+    from . import (  # noqa: F401  (register their overloads)
+        numba_containers,
+        numba_numpy,
+        numba_runtime,
+    )
     return numba
 
 
@@ -142,7 +147,28 @@ def frozen_salt(guards: list) -> str:
         except KeyError:
             continue
         lines.add(f"{_label(guard.ref)}={stable_text(value)}")
+    lines.add(f"overloads={overloads_digest()}")
     return "\n" + "\n".join(sorted(lines))
+
+
+@functools.cache
+def overloads_digest() -> str:
+    """A digest of the numba implementations of NumPy forms and runtime helpers (and of
+    the runtime they implement): numba's disk cache of a generated module holds code
+    compiled through them, so a changed implementation must not be served old code."""
+    import hashlib
+    import inspect
+
+    from .. import runtime
+    from . import numba_containers, numba_numpy, numba_runtime
+    modules = [numba_containers, numba_numpy, numba_runtime, *(
+        getattr(runtime, name) for name in sorted(vars(runtime))
+        if inspect.ismodule(getattr(runtime, name)) and
+        getattr(runtime, name).__name__.startswith(runtime.__name__))]
+    digest = hashlib.sha1()
+    for module in modules:
+        digest.update(inspect.getsource(module).encode())
+    return digest.hexdigest()[:16]
 
 
 def _label(ref) -> str:
@@ -254,4 +280,4 @@ def located_numba_error(exc: Exception, source: str, path: str, user_file: str,
         source_line=user_lines[user_line - 1] if 0 < user_line <= len(user_lines) else "",
         construct=construct or "code numba cannot compile",
         hint="use NumPy functions numba supports in nopython mode (no Python objects, "
-             "dicts, keepdims=, axis= on max/mean), or use the default Python back end")
+             "dicts or caches in module globals), or use the default Python back end")

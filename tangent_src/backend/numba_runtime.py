@@ -51,33 +51,37 @@ def _plus(a, b):
 
 @overload(rt.unbroadcast)
 def _unbroadcast(g, like):
-    if _is_scalar(like):
+    """Sum g over the axes broadcasting added or stretched (any number of added leading
+    axes: one loop over g); a 0-d `like` gets a scalar, as NumPy's `g[()]`."""
+    if _is_scalar(like) or (isinstance(like, types.Array) and like.ndim == 0):
         if _is_scalar(g):
             return lambda g, like: g
         return lambda g, like: np.sum(g)
-    if isinstance(like, types.Array) and isinstance(g, types.Array):
-        extra = g.ndim - like.ndim
-        if extra == 0:
-            def same_rank(g, like):
-                if g.shape == like.shape:
-                    return g
-                out = np.zeros(like.shape)
-                flat_out = out.reshape(-1)
-                idx = np.zeros(like.ndim, dtype=np.int64)
-                for pos in np.ndindex(g.shape):
-                    k = 0
-                    for d in range(like.ndim):
-                        idx[d] = pos[d] if like.shape[d] != 1 else 0
-                        k = k * like.shape[d] + idx[d]
-                    flat_out[k] += g[pos]
-                return out
-            return same_rank
-        if extra > 0 and like.ndim == 1 and g.ndim == 2:
-            def rows(g, like):
-                s = np.sum(g, axis=0)
-                return s if s.shape == like.shape else np.full(like.shape, np.sum(s))
-            return rows
-    return None
+    if isinstance(like, types.Array) and _is_scalar(g):
+        return lambda g, like: np.full(like.shape, g)
+    if not (isinstance(like, types.Array) and isinstance(g, types.Array)) or \
+            g.ndim < like.ndim:
+        return None
+    extra = g.ndim - like.ndim
+    if extra == 1 and like.ndim == 1:
+        def rows(g, like):
+            s = np.sum(g, axis=0)
+            return s if s.shape == like.shape else np.full(like.shape, np.sum(s))
+        return rows
+
+    def summed(g, like):
+        out = np.zeros(like.shape)
+        flat_out = out.reshape(-1)
+        for pos in np.ndindex(g.shape):
+            k = 0
+            for d in range(like.ndim):
+                k = k * like.shape[d] + (pos[extra + d] if like.shape[d] != 1 else 0)
+            flat_out[k] += g[pos]
+        return out
+    if extra:
+        return summed
+    summed_jit = numba.njit(summed)
+    return lambda g, like: g if g.shape == like.shape else summed_jit(g, like)
 
 
 @overload(rt.broadcast_like)
@@ -249,12 +253,20 @@ def _add_at(acc, index, g):
         exec(f"def f(acc, index, g):\n    return ({items}{',' if len(acc) == 1 else ''})",
              namespace)
         return namespace["f"]
-    if isinstance(acc, types.Array):
+    if isinstance(acc, types.Array) and not _integer_array_index(index):
         def add(acc, index, g):
             acc[index] += g
             return acc
         return add
     return None
+
+
+def _integer_array_index(index) -> bool:
+    """Whether an index holds an integer array (numba_containers' add_at adds repeated
+    entries; `acc[index] += g` would keep one of them)."""
+    items = tuple(index) if isinstance(index, types.BaseTuple) else (index,)
+    return any(isinstance(t, types.Array) and isinstance(t.dtype, types.Integer)
+               for t in items)
 
 
 @overload(rt.copy_of)

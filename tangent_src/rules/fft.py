@@ -45,21 +45,23 @@ for _f, _inverse in ((np.fft.fftn, False), (np.fft.ifftn, True), (np.fft.fft2, F
     FFT[_f] = (_TWO if "2" in _f.__name__ else _MANY,
                f"fix_shape(np.fft.{_name}(d[y], axes={_AXES}, norm=norm), a)",
                f"np.fft.{_f.__name__}(d[a], s=s, axes=axes, norm=norm)")
-FFT[np.fft.rfftn] = (_MANY, f"fix_shape(np.fft.fftn(d[y], s=full_lengths(a, s, axes), "
-                            f"axes={_AXES}, norm=norm), a)",
-                     "np.fft.rfftn(d[a], s=s, axes=axes, norm=norm)")
-FFT[np.fft.irfftn] = (_MANY, "fix_shape(hermitian_weights(y, last_axis(fft_axes(y, s, axes)))"
-                             " * np.conj(np.fft.rfftn(d[y], axes=fft_axes(y, s, axes), "
-                             "norm=swapped_norm(norm))), a)",
-                      "np.fft.irfftn(d[a], s=s, axes=axes, norm=norm)")
+for _f, _params in ((np.fft.rfftn, _MANY), (np.fft.rfft2, _TWO)):
+    FFT[_f] = (_params, f"fix_shape(np.fft.fftn(d[y], s=full_lengths(a, s, axes), "
+                        f"axes={_AXES}, norm=norm), a)",
+               f"np.fft.{_f.__name__}(d[a], s=s, axes=axes, norm=norm)")
+for _f, _params in ((np.fft.irfftn, _MANY), (np.fft.irfft2, _TWO)):
+    FFT[_f] = (_params, "fix_shape(hermitian_weights(y, last_axis(fft_axes(y, s, axes))) * "
+                        "np.conj(np.fft.rfftn(d[y], axes=fft_axes(y, s, axes), "
+                        "norm=swapped_norm(norm))), a)",
+               f"np.fft.{_f.__name__}(d[a], s=s, axes=axes, norm=norm)")
 
 for _f, (_params, _adjoint, _tangent) in FFT.items():
     register_template(A, _f, _params, f"d[a] = {_adjoint}")
     register_template(T, _f, _params, f"d[y] = {_tangent}")
     REGISTRY.complex_safe.add(_f)
-    if _f not in (np.fft.irfft, np.fft.irfftn):
+    if _f not in (np.fft.irfft, np.fft.irfftn, np.fft.irfft2):
         REGISTRY.complex_sources.add(_f)
-REGISTRY.real_results.update((np.fft.irfft, np.fft.irfftn))
+REGISTRY.real_results.update((np.fft.irfft, np.fft.irfftn, np.fft.irfft2))
 
 for _f, _inverse in ((np.fft.fftshift, np.fft.ifftshift), (np.fft.ifftshift, np.fft.fftshift)):
     register_template(A, _f, "y, x, axes=None",
