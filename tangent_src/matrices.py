@@ -115,16 +115,20 @@ def _rows(func, args, where, has_aux, backend, reverse):
             "jacobian: a complex output of complex arguments: the derivative of a function "
             "that need not be holomorphic is no complex matrix (JAX's jacrev refuses it "
             "too); take the Jacobians of np.real and np.imag of the output")
+    complex_out = np.iscomplexobj(out)  # of real arguments: a complex matrix, whose row r
+    # is vjp(e_r) + i vjp(-i e_r) (a vjp pairs as Re(sum(u * out)): Re and Im of row r)
     matrices = {p: np.zeros((int(np.prod(out_shape)), size(args[p])),
-                            dtype=complex if holds_complex(args[p]) else float) for p in where}
+                            dtype=complex if complex_out or holds_complex(args[p]) else float)
+                for p in where}
     for r, idx in enumerate(np.ndindex(*out_shape)):
-        seed = np.zeros(out_shape)
-        seed[idx] = 1.0
-        grads = reverse.call_with(args, {"seed": seed if out_shape else 1.0})
-        if has_aux:
-            grads = grads[0]
-        for p, g in zip(where, (grads,) if len(where) == 1 else grads):
-            matrices[p][r] = flat(g, args[p])
+        for part in ((1.0, -1j) if complex_out else (1.0,)):
+            seed = np.zeros(out_shape, dtype=type(part))
+            seed[idx] = part
+            grads = reverse.call_with(args, {"seed": seed if out_shape else part})
+            if has_aux:
+                grads = grads[0]
+            for p, g in zip(where, (grads,) if len(where) == 1 else grads):
+                matrices[p][r] += flat(g, args[p]) * (1j if part == -1j else 1.0)
     return out, aux, matrices
 
 
@@ -140,7 +144,8 @@ def _columns(func, args, where, has_aux, forward):
             if has_aux:
                 tangent = tangent[0]
             refuse_tuple_output(out, "jacobian", func)
-            cols.append(np.ravel(np.asarray(tangent, dtype=np.float64)))
+            cols.append(np.ravel(np.asarray(  # a complex output: complex columns
+                tangent, dtype=complex if np.iscomplexobj(tangent) else np.float64)))
         found[p] = cols
     if out is None:  # every argument empty: the output's shape from the function itself
         out, aux = _split_aux(func(*fresh_args(args)), has_aux, "jacobian", func)

@@ -358,6 +358,19 @@ def test_elementwise_grad_and_jacobian_rev():
         close(J[r], fd_grad(lambda z, r=r: f(z)[r], z))
 
 
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_jacobian_of_a_complex_output_of_real_arguments_keeps_its_imaginary_part(mode):
+    """(It was the Jacobian of the real part, silently, in both modes.)"""
+    x = np.array([1.0, 2.0, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning
+        J = derivatives.jacobian(lambda x: np.fft.fft(x * x), mode=mode)(x)
+    for c in range(3):
+        e = np.zeros(3)
+        e[c] = 1.0
+        close(J[:, c], fd_along(lambda x: np.fft.fft(x * x), x, e))
+
+
 def test_autodiff_forward_and_reverse():
     f = lambda z: np.sum(np.abs(np.tanh(z)) ** 2)  # noqa: E731
     z, v = cplx(3), cplx(3)
