@@ -28,7 +28,13 @@ from .dtypes import cast, common_narrow, dtype_plan, restore, widen
 from .errors import NotDifferentiableError
 from .request import Request, make_request
 from .tracebacks import generation_errors_short
-from .values import arg_classes, is_number, not_differentiable, output_seed
+from .values import (
+    NUMBER_TYPES,
+    arg_classes,
+    holds_complex,
+    not_differentiable,
+    output_seed,
+)
 
 _FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 _UNKNOWN = object()  # a signature not computed yet
@@ -192,7 +198,9 @@ class Transform(Displayed):
             # a string by value (a key of a table of functions: acts[name](z))
             key = tuple((a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
                         if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
-                        else ("string", a) if type(a) is str else type(a) for a in args)
+                        else ("string", a) if type(a) is str else
+                        type(a) if type(a) in NUMBER_TYPES else (type(a), holds_complex(a))
+                        for a in args)  # (a container, an object: specialized to complex?)
             fast = self._fast.get(key)
             if fast is not None:
                 compiled, split, plan = fast
@@ -215,7 +223,7 @@ class Transform(Displayed):
         compiled = self.compile(classes)
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
-                                        args, kwargs)
+                                        args, kwargs, compiled.complex_params)
         self._check_inputs(compiled, args, kwargs)
         result = self._checked_call(compiled, classes, args, kwargs)
         plan = None if self.mode == "forward" else \
@@ -255,17 +263,17 @@ class Transform(Displayed):
         compiled = self.compile(arg_classes(self._sig, args, {}))
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
-                                        args, {})
+                                        args, {}, compiled.complex_params)
         kwargs = {}
         for key, value in extras.items():
-            if key != "seed":  # a complex result takes a complex cotangent
-                guards.refuse_complex(value, f"{self._name()} along this tangent")
             (value,) = guards.real_scalars((value,))
-            if key == "seed":
-                kwargs[compiled.main.seed] = value
-            else:
-                name = compiled.params[key] if isinstance(key, int) else key
-                kwargs[compiled.main.tangent_params[name]] = value
+            name = key if key == "seed" or not isinstance(key, int) else compiled.params[key]
+            if not (compiled.main.complex_output if key == "seed"  # complex results and
+                    else name in compiled.complex_params):  # arguments: complex ok
+                guards.refuse_complex(value, f"{self._name()} along this " + (
+                    "cotangent" if key == "seed" else f"tangent of '{name}'"))
+            kwargs[compiled.main.seed if key == "seed" else
+                   compiled.main.tangent_params[name]] = value
         plan = None if self.mode == "forward" else \
             dtype_plan(compiled.params, compiled.main.wrt, args, {})
         return self._finish(compiled.call(args, kwargs), plan)
@@ -274,10 +282,10 @@ class Transform(Displayed):
         return getattr(_innermost(self.func), "__name__", "f")
 
     def _refuse_complex(self, result) -> None:
-        """The derivatives in `result` (and a grad's loss) must be real, unless the output
-        may be complex (an FFT of real inputs: a complex tangent, a vjp's complex value)."""
+        """Derivatives (and a grad's loss) are real but for complex outputs and arguments."""
         compiled = self._last
-        if self.kind in ("grad", "value_and_grad") and compiled.main.complex_output:
+        if self.kind in ("grad", "value_and_grad") and compiled.main.complex_output and \
+                not compiled.complex_params:  # (else checked on the value: _check_output)
             raise NotDifferentiableError(
                 f"{self.kind} of {self._name()}: its output may be complex (np.fft, a complex "
                 "constant); differentiate a real loss (np.real, np.abs of it), or use vjp/jvp")
@@ -292,6 +300,9 @@ class Transform(Displayed):
                                              self._name())
         else:
             derivative = result
+        if self.mode != "forward":  # complex arguments have complex gradients
+            derivative = guards.real_gradients(derivative, compiled.main.wrt,
+                                               compiled.complex_params)
         guards.refuse_complex_result(derivative, self._name())
 
     def _finish(self, result, plan: tuple | None = None):
@@ -383,26 +394,8 @@ class Transform(Displayed):
         return self._forward_half(classes, args, {})[0]
 
     def _check_output(self, out) -> None:
-        name_of = getattr(_innermost(self.func), "__name__", "f")
-        if self.has_aux:
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise NotDifferentiableError(
-                    f"has_aux=True requires {name_of} to return a pair (loss, aux)")
-            out = out[0]
-        if isinstance(out, tuple):
-            raise NotDifferentiableError(
-                f"grad requires {name_of} to return a scalar, but it returned a tuple; to "
-                "return auxiliary values use has_aux=True (return (loss, aux)) or return only "
-                "the loss")
-        if np.ndim(out) != 0 and np.size(out) != 1:
-            raise NotDifferentiableError(
-                f"grad requires {name_of} to return a scalar, but it returned an array of "
-                f"shape {np.shape(out)}; for array outputs use a vector-Jacobian product "
-                "(tangent_src.vjp) or sum the output")
-        if not is_number(out):
-            raise NotDifferentiableError(
-                f"grad requires {name_of} to return a number, but it returned a "
-                f"{type(out).__name__} ({out!r:.40})")
+        guards.check_grad_output(out, getattr(_innermost(self.func), "__name__", "f"),
+                                 self.has_aux)
 
 
 def grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False, verbose: int = 0,

@@ -81,6 +81,14 @@ def _add_common_arguments(command, default_name: str, what: str) -> None:
         "its own seed arguments, default 1.0 (default: 1)",
     )
     command.add_argument(
+        "--complex",
+        metavar="ARGS",
+        default=None,
+        help="comma-separated argument names or positions that are complex: the "
+        f"generated {what} is written for complex values there (JAX's convention; "
+        "default: every argument real)",
+    )
+    command.add_argument(
         "--name",
         metavar="NAME",
         default=None,
@@ -190,6 +198,10 @@ def parse_target(target: str) -> tuple[str, str]:
     if not all(part.isidentifier() for part in parts):
         raise CLIError(f"{func!r} is not a valid function name")
     return path, func
+
+
+def _as_tuple(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def parse_wrt(text: str | None) -> int | str | tuple[int | str, ...]:
@@ -357,6 +369,8 @@ def _derivative_text(args, mode: str) -> str:
 
     path, func_name = parse_target(args.target)
     wrt = parse_wrt(args.wrt)
+    complex_args = {} if getattr(args, "complex", None) is None else {
+        "complex_args": _as_tuple(parse_wrt(args.complex))}
     check_name(args.name)
     what = "gradient" if mode == "reverse" else "derivative"
     if args.output is not None and _same_file(args.output, path):
@@ -369,7 +383,8 @@ def _derivative_text(args, mode: str) -> str:
             with contextlib.redirect_stdout(sys.stderr):
                 text = tangent_src.standalone_source(func, wrt=wrt, name=args.name,
                                                      mode=mode, order=args.order,
-                                                     numba=getattr(args, "numba", False))
+                                                     numba=getattr(args, "numba", False),
+                                                     **complex_args)
         except UserCodeError as exc:
             raise CLIError(_one_line(exc.one_line())) from None
         except TangentError as exc:

@@ -12,6 +12,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import runtime
+from .analysis.complexity import split_complex_args
 from .backend import numba as numba_backend
 from .backend.load import load_module, load_real_module, release_with
 from .compiler import ModuleBuilder
@@ -68,11 +69,16 @@ class Compiled:
         else:
             self.main = builder.tangent(func, wrt, return_value=return_value,
                                         arg_classes=classes)
+        # the complex arguments the code is specialized to (numba's refuses them)
+        args = self.main.parsed.node.args
+        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        classes, complex_params = split_complex_args(classes, self.params)
+        self.complex_params = complex_params if backend == "python" else frozenset()
         self.builder = builder
         # grad checks that func returns a scalar; where shape inference proves it, the
         # check costs nothing at run time
         self.output = builder.output_kind(func, classes, has_aux) if mode != "forward" \
-            else "unknown"
+            and not (complex_params and self.main.complex_output) else "unknown"
         self.source = builder.source(self.main)
         fixed, live, user_modules = builder.live_globals()
         fixed.update({h: getattr(runtime, h) for h in runtime.HELPERS})
@@ -94,8 +100,8 @@ class Compiled:
             self.function = module_ns[self.main.name]
             if self.main.tangent_params:  # read when this code is differentiated again
                 self.function.__tangent_src_tangents__ = dict(self.main.tangent_params)
-        args = self.main.parsed.node.args
-        self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        if inline:  # code another transform reads: which arguments it is written complex for
+            self.function.__tangent_src_complex__ = complex_params
         self.backend = backend
         self.checked = backend == "python"
         if backend == "numba":

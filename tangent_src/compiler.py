@@ -19,6 +19,7 @@ from . import (
     rules,  # noqa: F401  (registers the rule tables)
     runtime,
 )
+from .analysis.complexity import split_complex_args
 from .analysis.shapes import (
     ShapeInference,
     is_binding,
@@ -179,11 +180,15 @@ class ModuleBuilder(ModuleAssembly):
                  split: bool = False, has_aux: bool = False,
                  check_output: bool = False) -> GeneratedFunction:
         """Generate the gradient of `func`; `split` makes a forward/backward pair instead
-        (`f_fwd(args) -> (value, saved)`, `f_bwd(saved, seed) -> gradients`)."""
+        (`f_fwd(args) -> (value, saved)`, `f_bwd(saved, seed) -> gradients`).
+        `arg_classes` may carry the parameters that receive complex values
+        (analysis/complexity.py: split_complex_args)."""
         arg_classes = tangent_classes(func, arg_classes)
         key = (func, tuple(wrt), return_value, arg_classes, split, has_aux, check_output)
         if key in self.by_key:
             return self.by_key[key]
+        arg_classes, complex_params = split_complex_args(
+            arg_classes, _params(self.front_end(func, _dicts(arg_classes))[1]))
         parsed, core, namer, wrt_names, classes, name = self._start(key, func, wrt, name,
                                                                     arg_classes, "d")
 
@@ -197,6 +202,7 @@ class ModuleBuilder(ModuleAssembly):
                           mutable=self.mutable_scalars(func, arg_classes),
                           known=frozenset(p for p, c in arg_classes if c is not None),
                           check_output=check_output)
+        reverse.complex_params = complex_params
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in all_names(core) if n in user or (
@@ -246,6 +252,8 @@ class ModuleBuilder(ModuleAssembly):
         key = ("forward", func, tuple(wrt), return_value, arg_classes)
         if key in self.by_key:
             return self.by_key[key]
+        arg_classes, complex_params = split_complex_args(
+            arg_classes, _params(self.front_end(func, _dicts(arg_classes))[1]))
         parsed, core, namer, wrt_names, classes, name = self._start(key, func, wrt, name,
                                                                     arg_classes, "jvp_")
 
@@ -257,6 +265,7 @@ class ModuleBuilder(ModuleAssembly):
                           trees={p: c for p, c in arg_classes if is_container(c)},
                           objects={p for p, c in arg_classes if is_object(c)},
                           mutable=self.mutable_scalars(func, arg_classes))
+        forward.complex_params = complex_params
         node = forward.build()
         protected = self._protected(parsed, core, forward.tangents)
         protected |= set(forward.tangent_params.values())

@@ -112,8 +112,9 @@ def leaves(tree) -> list:
 
 
 def flat(tree, like) -> np.ndarray:
-    """The leaves of `tree` (a derivative shaped like `like`) as one float64 vector, walked
-    in `like`'s order; a structure that does not match is refused."""
+    """The leaves of `tree` (a derivative shaped like `like`) as one float64 vector (complex128
+    where `like` has a complex leaf), walked in `like`'s order; a structure that does not
+    match is refused."""
     if isinstance(like, dict):
         if not isinstance(tree, dict) or set(tree) != set(like):
             raise NotDifferentiableError(f"a derivative should be a dict with keys "
@@ -125,7 +126,7 @@ def flat(tree, like) -> np.ndarray:
                                          f"{len(like)}, got {type(tree).__name__}")
         parts = [flat(t, lk) for t, lk in zip(tree, like)]
     else:
-        value = np.asarray(tree, dtype=np.float64)
+        value = np.asarray(tree, dtype=np.complex128 if np.iscomplexobj(like) else np.float64)
         if value.shape != np.shape(like):
             if value.ndim:  # only a zero scalar stands for a whole array: never broadcast
                 raise NotDifferentiableError(f"a derivative has shape {value.shape}, "
@@ -161,7 +162,9 @@ def unflat(like, vec: np.ndarray, prefix: tuple = ()):
         n = int(np.size(node))
         block = rows[:, offset:offset + n].reshape(prefix + np.shape(node))
         offset += n
-        return block if block.shape or isinstance(node, np.ndarray) else float(block)
+        if block.shape or isinstance(node, np.ndarray):
+            return block
+        return complex(block) if np.iscomplexobj(block) else float(block)
     return build(like)
 
 

@@ -1,5 +1,6 @@
 """Gradients come back in the dtype of what they differentiate (as in JAX): float32 in,
-float32 out; float16 likewise.
+float32 out; float16 likewise; a complex argument's gradient is complex (of its dtype),
+even where the code computed a real one (the gradient of np.real(z) is 1+0j).
 
 The generated code computes with NumPy's promotion rules, under which the seed 1.0 and
 the constants of derivative rules can widen float32 values to float64 along the way.
@@ -26,22 +27,67 @@ def narrow_dtype(value):
     return None
 
 
+def gradient_dtype(value):
+    """The dtype the gradient of `value` is cast to: a narrow float or a complex dtype (of
+    an array, a NumPy scalar or a Python complex); for a tuple/list/dict holding a complex
+    leaf, the same structure of such dtypes; None when no cast is needed."""
+    if isinstance(value, complex):
+        return np.dtype(np.complex128)
+    if isinstance(value, (np.ndarray, np.complexfloating)) and value.dtype.kind == "c":
+        return value.dtype
+    if isinstance(value, (tuple, list, dict)) and _holds_complex(value):
+        return _leaf_dtypes(value)
+    return narrow_dtype(value)
+
+
+def _leaf_dtypes(value):
+    """Inside a container holding a complex leaf: every float or complex leaf's dtype (a
+    real leaf's gradient, computed beside complex values, may come out complex: its real
+    part is its gradient)."""
+    if isinstance(value, dict):
+        return {k: _leaf_dtypes(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_leaf_dtypes(v) for v in value)
+    if isinstance(value, (float, complex)):
+        return np.dtype(type(value))
+    if isinstance(value, (np.ndarray, np.number)) and value.dtype.kind in "fc":
+        return value.dtype
+    return None
+
+
+def _holds_complex(value) -> bool:
+    if isinstance(value, (tuple, list)):
+        return any(_holds_complex(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_complex(v) for v in value.values())
+    return isinstance(value, complex) or getattr(value, "dtype", None) is not None and \
+        np.dtype(value.dtype).kind == "c"
+
+
 def dtype_plan(params: list, wrt: list, args: tuple, kwargs: dict) -> tuple | None:
-    """For each differentiated argument, the narrow float dtype its gradient takes (None
-    for float64 and non-floats); None when no gradient needs a cast."""
+    """For each differentiated argument, the dtype its gradient takes (see gradient_dtype;
+    None for float64 and non-floats); None when no gradient needs a cast."""
     values = dict(zip(params, args))
     values.update(kwargs)
-    plan = tuple(narrow_dtype(values.get(name)) for name in wrt)
+    plan = tuple(gradient_dtype(values.get(name)) for name in wrt)
     return plan if any(d is not None for d in plan) else None
 
 
 def cast(value, dtype):
-    """`value` (a gradient: array, number, or tuple/list/dict of them) in `dtype`."""
+    """`value` (a gradient: array, number, or tuple/list/dict of them) in `dtype` (or in
+    a tuple/list/dict of dtypes of its structure)."""
     if dtype is None:
         return value
+    if isinstance(dtype, (tuple, list)) and isinstance(value, (tuple, list)):
+        return type(value)(cast(v, d) for v, d in zip(value, dtype))
+    if isinstance(dtype, dict) and isinstance(value, dict):
+        return {k: cast(v, dtype.get(k)) for k, v in value.items()}
+    if isinstance(value, (np.ndarray, np.generic, complex)) and np.iscomplexobj(value) \
+            and dtype.kind != "c":
+        value = np.real(value)  # the real part pairs with a real argument's tangent
     if isinstance(value, np.ndarray):
         return value.astype(dtype, copy=False)
-    if isinstance(value, (float, np.floating)):
+    if isinstance(value, (int, float, complex, np.number)) and not isinstance(value, bool):
         return dtype.type(value)
     if isinstance(value, tuple):
         return tuple(cast(v, dtype) for v in value)

@@ -1,10 +1,11 @@
 """Checks at the boundary between the user and generated code.
 
-- Complex numbers: every rule is written for real arguments (np.abs's derivative is
-  sign(x), np.conj's is 1), so a complex input, tangent or seed would be differentiated as
-  if every function were holomorphic and give wrong values. They are refused up front, and
-  a derivative that comes out complex (a complex constant met the differentiated values)
-  is refused after the call rather than returned.
+- Complex numbers: a complex argument is differentiated only by code specialized to it
+  being complex (analysis/complexity.py: its statements use the rules audited for complex
+  values); one the specialization does not cover (an object's attribute, the numba back
+  end) is refused up front, and a derivative that comes out complex for a real argument
+  (a complex constant met the differentiated values) is refused after the call rather
+  than returned.
 - Python floats become np.float64 on the way in, so that derivatives at singular points
   follow IEEE arithmetic (d log(x) at 0 is inf, as in JAX) instead of raising
   ZeroDivisionError from `1.0 / x` on a Python float.
@@ -25,24 +26,18 @@ import numpy as np
 from .core.libraries import FOREIGN, root_module
 from .errors import NoDerivativeRuleError, NotDifferentiableError
 from .rules.registry import REGISTRY
+from .values import holds_complex, is_number
 
-_COMPLEX_HINT = ("complex inputs are not supported: tangent_src differentiates real "
-                 "functions; pass the real and imaginary parts as separate float arguments")
+_COMPLEX_HINT = ("a complex value is differentiated where the generated code is specialized "
+                 "to it: a complex argument in wrt (backend='python'), its tangent, or the "
+                 "cotangent of a complex output; otherwise pass the real and imaginary parts "
+                 "as separate float arguments")
 
 
 def is_complex(value) -> bool:
     """True if `value` (a number, an array, or a tuple/list/dict of them) holds a complex
     number."""
-    if isinstance(value, (complex, np.complexfloating)):
-        return True
-    dtype = getattr(value, "dtype", None)
-    if isinstance(dtype, np.dtype):
-        return dtype.kind == "c"
-    if isinstance(value, dict):
-        return any(is_complex(v) for v in value.values())
-    if isinstance(value, (tuple, list)):
-        return any(is_complex(v) for v in value)
-    return False
+    return holds_complex(value)
 
 
 def refuse_complex(value, what: str) -> None:
@@ -52,13 +47,15 @@ def refuse_complex(value, what: str) -> None:
                                      + _COMPLEX_HINT)
 
 
-def refuse_complex_arguments(name: str, params: list, wrt: list, args, kwargs) -> None:
-    """Refuse complex values among the arguments being differentiated (the others may be
-    complex as long as they never meet a differentiated value)."""
+def refuse_complex_arguments(name: str, params: list, wrt: list, args, kwargs,
+                             allowed: frozenset = frozenset()) -> None:
+    """Refuse complex values among the arguments being differentiated, except those of the
+    `allowed` parameters (the generated code was specialized to them being complex); the
+    others may be complex as long as they never meet a differentiated value."""
     values = dict(zip(params, args))
     values.update(kwargs)
     for param in wrt:
-        if param in values:
+        if param in values and param not in allowed:
             refuse_complex(values[param], f"{name} with respect to '{param}'")
 
 
@@ -90,6 +87,15 @@ def refuse_complex_result(derivative, name: str) -> None:
             f"the derivative of {name} came out complex: a complex value met the "
             "differentiated computation (a complex constant such as 1j, np.fft, or a complex "
             "argument); " + _COMPLEX_HINT + ", and write the computation in real arithmetic")
+
+
+def real_gradients(derivative, wrt: list, complex_params: frozenset):
+    """The gradients (one, or a tuple in `wrt` order) of the arguments that are real, whose
+    gradients must be real (a complex argument's may be complex)."""
+    if not complex_params:
+        return derivative
+    grads = (derivative,) if len(wrt) == 1 else derivative
+    return tuple(g for g, w in zip(grads, wrt) if w not in complex_params)
 
 
 def real_scalars(values: tuple) -> tuple:
@@ -248,3 +254,28 @@ def differentiable_target(func):
             hint="register one with @tangent_src.adjoint / @tangent_src.tangent, or call it "
                  "from a function of your own written with functions that have rules")
     return func
+
+
+def check_grad_output(out, name_of: str, has_aux: bool) -> None:
+    """Refuse what grad cannot differentiate: a has_aux function not returning a pair, a
+    tuple, an array of more than one element, a non-number or a complex number."""
+    if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise NotDifferentiableError(
+                f"has_aux=True requires {name_of} to return a pair (loss, aux)")
+        out = out[0]
+    if isinstance(out, tuple):
+        raise NotDifferentiableError(
+            f"grad requires {name_of} to return a scalar, but it returned a tuple; to "
+            "return auxiliary values use has_aux=True (return (loss, aux)) or return only "
+            "the loss")
+    if np.ndim(out) != 0 and np.size(out) != 1:
+        raise NotDifferentiableError(
+            f"grad requires {name_of} to return a scalar, but it returned an array of "
+            f"shape {np.shape(out)}; for array outputs use a vector-Jacobian product "
+            "(tangent_src.vjp) or sum the output")
+    if not is_number(out) or np.iscomplexobj(out):
+        raise NotDifferentiableError(
+            f"grad requires {name_of} to return a real number, but it returned a "
+            f"{type(out).__name__} ({out!r:.40}); if its output may be complex, "
+            "differentiate a real loss (np.real, np.abs of it), or use vjp/jvp")

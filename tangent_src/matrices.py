@@ -21,6 +21,7 @@ from .derivative_support import (
     size,
 )
 from .errors import InvalidArgumentError, NotDifferentiableError, RequestError
+from .values import holds_complex
 
 __all__ = ["hessian", "jacfwd", "jacobian", "jacrev"]
 
@@ -59,6 +60,18 @@ def _split_aux(out, has_aux: bool, what: str, func):
     return out
 
 
+def _refuse_complex_arguments(args: tuple, where: tuple, what: str) -> None:
+    """Forward-mode matrices take real basis directions: for a complex argument they would
+    hold the derivatives along the real parts only (JAX's jacfwd and hessian refuse them)."""
+    for p in where:
+        if holds_complex(args[p]):
+            raise NotDifferentiableError(
+                f"{what} of complex argument {p}: its columns would be the derivatives "
+                "along the real parts only; use jacobian(mode='rev') (gradients under the "
+                "convention of docs/conventions.md), jvp/hvp along complex directions, or "
+                "pass the real and imaginary parts as float arguments")
+
+
 def hessian(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = "python"):
     """`H(*args)`: second derivatives of scalar `func` (forward mode over the generated
     gradient, a column at a time). One argument: shape x.shape + x.shape (a float for a
@@ -76,6 +89,7 @@ def hessian(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = 
 
     def H(*args):
         check_count(args, where, "hessian", func)
+        _refuse_complex_arguments(args, where, "hessian")
         require_scalar(grad, args, "hessian")
         rows = {p: size(args[p]) for p in where}
         matrices = {(i, j): np.zeros((rows[i], rows[j])) for i in where for j in where}
@@ -96,15 +110,25 @@ def _rows(func, args, where, has_aux, backend, reverse):
     out, aux = _split_aux(func(*fresh_args(args)), has_aux, "jacobian", func)
     refuse_tuple_output(out, "jacobian", func)
     out_shape = np.shape(out)
-    matrices = {p: np.zeros((int(np.prod(out_shape)), size(args[p]))) for p in where}
+    if np.iscomplexobj(out) and any(holds_complex(args[p]) for p in where):
+        raise NotDifferentiableError(
+            "jacobian: a complex output of complex arguments: the derivative of a function "
+            "that need not be holomorphic is no complex matrix (JAX's jacrev refuses it "
+            "too); take the Jacobians of np.real and np.imag of the output")
+    complex_out = np.iscomplexobj(out)  # of real arguments: a complex matrix, whose row r
+    # is vjp(e_r) + i vjp(-i e_r) (a vjp pairs as Re(sum(u * out)): Re and Im of row r)
+    matrices = {p: np.zeros((int(np.prod(out_shape)), size(args[p])),
+                            dtype=complex if complex_out or holds_complex(args[p]) else float)
+                for p in where}
     for r, idx in enumerate(np.ndindex(*out_shape)):
-        seed = np.zeros(out_shape)
-        seed[idx] = 1.0
-        grads = reverse.call_with(args, {"seed": seed if out_shape else 1.0})
-        if has_aux:
-            grads = grads[0]
-        for p, g in zip(where, (grads,) if len(where) == 1 else grads):
-            matrices[p][r] = flat(g, args[p])
+        for part in ((1.0, -1j) if complex_out else (1.0,)):
+            seed = np.zeros(out_shape, dtype=type(part))
+            seed[idx] = part
+            grads = reverse.call_with(args, {"seed": seed if out_shape else part})
+            if has_aux:
+                grads = grads[0]
+            for p, g in zip(where, (grads,) if len(where) == 1 else grads):
+                matrices[p][r] += flat(g, args[p]) * (1j if part == -1j else 1.0)
     return out, aux, matrices
 
 
@@ -120,7 +144,8 @@ def _columns(func, args, where, has_aux, forward):
             if has_aux:
                 tangent = tangent[0]
             refuse_tuple_output(out, "jacobian", func)
-            cols.append(np.ravel(np.asarray(tangent, dtype=np.float64)))
+            cols.append(np.ravel(np.asarray(  # a complex output: complex columns
+                tangent, dtype=complex if np.iscomplexobj(tangent) else np.float64)))
         found[p] = cols
     if out is None:  # every argument empty: the output's shape from the function itself
         out, aux = _split_aux(func(*fresh_args(args)), has_aux, "jacobian", func)
@@ -150,6 +175,7 @@ def jacobian(func, wrt=0, mode: str = "rev", *, argnums=None, has_aux: bool = Fa
     def J(*args):
         check_count(args, where, "jacobian", func)
         if forward_mode:
+            _refuse_complex_arguments(args, where, "jacobian in forward mode")
             out, aux, matrices = _columns(func, args, where, has_aux, forward)
         else:
             out, aux, matrices = _rows(func, args, where, has_aux, backend, reverse)

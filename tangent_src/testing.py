@@ -23,7 +23,7 @@ import inspect
 
 import numpy as np
 
-from . import derivative_support, guards
+from . import derivative_support
 from . import testing_trees as trees
 from .api import Transform
 from .arity import fixed_arity, is_variadic
@@ -43,16 +43,12 @@ _MAX_ELEMENTS = 256  # larger arguments: reverse mode is compared along random d
 
 # --------------------------------------------------------------------------- arguments
 def _differentiable(args: tuple, name: str) -> list:
-    """Positions of the arguments to differentiate; refuse complex values and strings
-    inside a differentiated container."""
+    """Positions of the arguments to differentiate (floats, complex numbers, and
+    containers of them); refuse strings inside a differentiated container."""
     positions = []
     for k, arg in enumerate(args):
         kinds = {path: trees.kind(leaf) for path, leaf in trees.leaves(arg)}
-        complex_at = [path for path, kind in kinds.items() if kind == "complex"]
-        if complex_at:
-            guards.refuse_complex(arg, f"check_grads: {name} with respect to argument "
-                                  f"{k}{complex_at[0]}")
-        if "float" not in kinds.values():
+        if "float" not in kinds.values() and "complex" not in kinds.values():
             continue  # ints, bools, strings, callables, None: not differentiated
         strings = [path for path, kind in kinds.items() if kind == "str"]
         if strings:
@@ -195,7 +191,9 @@ def _check_reverse(func, args, ks, out, snapshot, ctx, labels, variants) -> obje
                                  f"expected, got {trees.describe(result)}")
         for k, grad in zip(ks, (result,) if len(ks) == 1 else result):
             what = labels[k] + suffix
-            computed = _structured(grad, args[k], what)
+            # a complex argument's gradient g pairs with a tangent v as Re(sum(g * v)): its
+            # conjugate's parts are the derivatives along the real and imaginary parts
+            computed = _structured(trees.conjugate(grad), args[k], what)
             ctx.compare(computed if directions[k] is None else directions[k] @ computed,
                         numeric[k], what)
     return seed
@@ -297,7 +295,8 @@ def _check_transform(func: Transform, args: tuple, ctx: _Context) -> None:
     grads = (result,) if func.single else tuple(result)
     for k, g in zip(positions, grads):
         numeric = _fd_cotangent(inner, primal, k, seed, out, ctx)
-        ctx.compare(_structured(g, primal[k], f"{name}, d/d argument {k}"), numeric,
+        ctx.compare(_structured(trees.conjugate(g), primal[k], f"{name}, d/d argument {k}"),
+                    numeric,
                     f"{name}, d/d argument {k}")
 
 
@@ -331,13 +330,15 @@ def check_grads(func, args=None, order: int = 1, modes=("fwd", "rev"), eps: floa
                 argnums=None):
     """Compare the generated derivatives of `func` at `args` (every mode in `modes`, up to
     `order`) with central finite differences of `func`; raise AssertionError naming the
-    function, argument, mode, order, both values and the worst element on a mismatch, and
-    NotDifferentiableError for complex arguments. A complex output (an FFT of real inputs)
-    is compared by its real and imaginary parts, with a complex seed in reverse mode paired
-    as Re(sum(seed * output)) (docs/conventions.md). `args` is a tuple of arguments, each
-    a number, array or pytree; `wrt`/`argnums` (grad's rules) restrict the check to those
-    arguments (default: every one holding a float). Without `args`, autograd's curried
-    form: `check_grads(f, modes=["rev"])(x, y)` checks f at (x, y)."""
+    function, argument, mode, order, both values and the worst element on a mismatch. A
+    complex output is compared by its real and imaginary parts, with a complex seed in
+    reverse mode paired as Re(sum(seed * output)); a complex argument is differenced along
+    its real and imaginary parts, its gradient g paired with a tangent v as Re(sum(g * v)),
+    its forward mode along a complex direction (docs/conventions.md). `args` is a tuple of
+    arguments, each a number, array or pytree; `wrt`/`argnums` (grad's rules) restrict the
+    check to those arguments (default: every one holding a float or complex number).
+    Without `args`, autograd's curried form: `check_grads(f, modes=["rev"])(x, y)` checks
+    f at (x, y)."""
     if args is None:
         return _curried(func, order, modes, eps, rtol, atol, seed, wrt, argnums)
     if order < 1:

@@ -85,7 +85,8 @@ def flat(tree, like) -> np.ndarray:
 
 
 def rebuild(like, vec: np.ndarray):
-    """`like` with its float leaves replaced, in order, by the entries of `vec`."""
+    """`like` with its float (and complex) leaves replaced, in order, by the entries of
+    `vec` (gather's order)."""
     position = 0
 
     def build(node):
@@ -94,6 +95,14 @@ def rebuild(like, vec: np.ndarray):
             return {key: build(value) for key, value in node.items()}
         if isinstance(node, (list, tuple)):
             return type(node)(build(item) for item in node)
+        if kind(node) == "complex":  # its real parts, then its imaginary parts (gather's)
+            size = int(np.size(node))
+            chunk = vec[position:position + size] + 1j * vec[position + size:
+                                                           position + 2 * size]
+            position += 2 * size
+            if isinstance(node, np.ndarray):
+                return np.array(chunk, dtype=np.complex128).reshape(np.shape(node))
+            return complex(chunk[0])
         if kind(node) != "float":
             return node
         size = int(np.size(node))
@@ -106,12 +115,14 @@ def rebuild(like, vec: np.ndarray):
 
 
 def random_like(like, rng):
-    """A float pytree shaped like `like`: normal draws for float leaves, zeros elsewhere."""
+    """A pytree shaped like `like`: normal draws for float leaves, complex ones for complex
+    leaves, zeros elsewhere."""
     if isinstance(like, dict):
         return {key: random_like(value, rng) for key, value in like.items()}
     if isinstance(like, (list, tuple)):
         return type(like)(random_like(item, rng) for item in like)
-    if kind(like) == "complex":  # the cotangent of a complex output is complex
+    if kind(like) == "complex":  # the cotangent of a complex output, the tangent of a
+        # complex argument: complex
         draw = rng.normal(size=np.shape(like)) + 1j * rng.normal(size=np.shape(like))
         return draw if isinstance(like, np.ndarray) else complex(draw)
     draw = rng.normal(size=np.shape(like)) if kind(like) == "float" else \
@@ -133,4 +144,6 @@ def has_complex(tree) -> bool:
 
 
 def size(like) -> int:
-    return sum(int(np.size(leaf)) for _, leaf in leaves(like) if kind(leaf) == "float")
+    """The number of real coordinates of `like` (a complex leaf has two per element)."""
+    return sum(int(np.size(leaf)) * (2 if kind(leaf) == "complex" else 1)
+               for _, leaf in leaves(like) if kind(leaf) in ("float", "complex"))

@@ -7,32 +7,63 @@ import numbers
 
 import numpy as np
 
+from .analysis.complexity import with_complex_args
 from .analysis.shapes import shape_class
 from .arity import item_name
 
+# argument types the fast path of a transform keys by type alone (a container or an object
+# is keyed by whether it holds a complex number too)
+NUMBER_TYPES = frozenset((float, int, bool, complex, type(None), np.float64, np.float32,
+                          np.complex128, np.complex64, np.int64))
+
 
 def arg_classes(sig, args, kwargs) -> tuple:
-    """(parameter, shape class) pairs of a call: the key of one specialization."""
+    """(parameter, shape class) pairs of a call: the key of one specialization, marked with
+    the parameters that receive complex values (numbers, arrays, or inside a tuple, list,
+    dict or an object's attributes: see analysis/complexity.py)."""
     if sig is None:
         return ()
+    extra = ()
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError:  # extra trailing arguments: tangents or a seed
         try:
             bound = sig.bind(*args[:len(sig.parameters)], **kwargs)
+            extra = args[len(sig.parameters):]
         except TypeError:
             return ()
     bound.apply_defaults()
-    out = []
+    pairs = []  # (name, value): *args one entry per item, **kwargs one per keyword (arity.py)
     for name, value in bound.arguments.items():
         kind = sig.parameters[name].kind
-        if kind is inspect.Parameter.VAR_POSITIONAL:  # one entry per item (arity.py)
-            out += [(item_name(name, k), shape_class(v)) for k, v in enumerate(value)]
-        elif kind is inspect.Parameter.VAR_KEYWORD:   # one entry per keyword passed
-            out += [(key, shape_class(v)) for key, v in value.items()]
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            pairs += [(item_name(name, k), v) for k, v in enumerate(value)]
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            pairs += list(value.items())
         else:
-            out.append((name, shape_class(value)))
-    return tuple(out)
+            pairs.append((name, value))
+    classes = tuple((name, shape_class(value)) for name, value in pairs)
+    # the extra arguments by position (the generated function names them)
+    complex_names = [name for name, value in pairs if holds_complex(value)]
+    complex_names += [len(sig.parameters) + k for k, v in enumerate(extra) if holds_complex(v)]
+    return with_complex_args(classes, complex_names)
+
+
+def holds_complex(value) -> bool:
+    """True if `value` (a number, an array, a tuple/list/dict of them, or a parameter
+    holder object's attributes) holds a complex number."""
+    if isinstance(value, (complex, np.complexfloating)):
+        return True
+    dtype = getattr(value, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind == "c"
+    if isinstance(value, dict):
+        return any(holds_complex(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return any(holds_complex(v) for v in value)
+    if hasattr(value, "__dict__") and not callable(value) and not isinstance(value, type):
+        return any(holds_complex(v) for v in vars(value).values())
+    return False
 
 
 def is_float_value(value) -> bool:

@@ -10,7 +10,12 @@ without complex values is generated exactly as before.
 
     z = np.fft.rfft(x)      # complex (a source)
     p = np.abs(z)           # real result; a complex statement (abs's complex rule)
-    q = np.tanh(z)          # refused: tanh's rule is not audited for complex values
+    q = np.arcsin(z)        # refused: arcsin's rule is not audited for complex values
+
+Complex arguments: the specialization key (the arguments' shape classes) carries a
+`(COMPLEX_ARGS, names)` entry naming the parameters that receive complex values; those are
+sources too, as are complex globals and closure values. Real calls have no such entry, so
+their key and their code are unchanged.
 """
 from __future__ import annotations
 
@@ -21,14 +26,39 @@ import numpy as np
 
 from ..core.walk import walk
 from ..errors import ComplexValueError
+from ..frontend.bindings import ShapeGuard
+from ..frontend.source import is_user_function
 from ..rules.registry import COPY, REGISTRY
 from .activity import is_nondifferentiable
 
+_METADATA = ("shape", "ndim", "size", "dtype", "real", "imag")  # real/imag are lowered
 # no-derivative functions whose result has their argument's dtype
 _LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
-_HINT = ("complex values may flow through the np.fft family, np.real/imag/conj/angle/abs/"
-         "real_if_close, +, -, *, /, np.exp, np.sum, np.mean and indexing (docs/"
-         "conventions.md); write the rest in real arithmetic (real and imaginary parts)")
+_HINT = ("complex values may flow through the rules audited for them (docs/conventions.md "
+         "'Complex numbers': np.fft, holomorphic functions, powers, products, sums, "
+         "shaping, norms...); write the rest in real arithmetic (real and imaginary parts)")
+
+
+COMPLEX_ARGS = "<complex arguments>"  # the key entry naming the complex parameters
+
+
+def with_complex_args(classes: tuple, names) -> tuple:
+    """`classes` (a specialization key) marked with the parameters that are complex."""
+    return classes + ((COMPLEX_ARGS, frozenset(names)),) if names else classes
+
+
+def split_complex_args(classes: tuple, params: list | None = None) -> tuple[tuple, frozenset]:
+    """(the shape classes without the mark, the complex parameters) of a key. The mark
+    names parameters, or gives the positions of extra arguments (a seed or tangents that
+    a generated function being differentiated again takes): `params` names those."""
+    marks = [c for c in classes if c[0] == COMPLEX_ARGS]
+    if not marks:
+        return classes, frozenset()
+    marked = marks[0][1]  # (entries may have been added after it)
+    names = {p for p in marked if isinstance(p, str)}
+    if params is not None:
+        names |= {params[p] for p in marked if isinstance(p, int) and p < len(params)}
+    return tuple(c for c in classes if c[0] != COMPLEX_ARGS), frozenset(names)
 
 
 @dataclass
@@ -63,8 +93,8 @@ def _result_complex(value, key, operands: bool) -> bool:
     if isinstance(value, (gast.Compare, gast.BoolOp)) or (
             isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.Not)):
         return False
-    if isinstance(value, gast.Attribute) and value.attr != "T":
-        return False  # metadata (.shape, .ndim) or an object's field
+    if isinstance(value, gast.Attribute) and value.attr in _METADATA:
+        return False  # .shape, .ndim...
     if key is not None and _safe_in(key, REGISTRY.real_results):
         return False
     if isinstance(value, gast.Call) and is_nondifferentiable(key):
@@ -81,9 +111,13 @@ def _safe_in(key, table) -> bool:
         return False
 
 
-def complex_facts(body: list, resolve, params_complex: set = frozenset()) -> ComplexFacts:
-    """The names that may be complex (a fixed point over every assignment)."""
-    facts = ComplexFacts(names=set(params_complex))
+def complex_facts(body: list, resolve, params_complex: set = frozenset(),
+                  parsed=None) -> ComplexFacts:
+    """The names that may be complex (a fixed point over every assignment): the complex
+    parameters, free names of `parsed` bound to complex values (a global or closure
+    array), and what they flow into."""
+    free = _free_complex(body, parsed, bool(params_complex)) if parsed is not None else set()
+    facts = ComplexFacts(names=set(params_complex) | free)
     changed = True
     while changed:
         changed = False
@@ -105,6 +139,41 @@ def complex_facts(body: list, resolve, params_complex: set = frozenset()) -> Com
                 facts.names.add(target)
                 changed = True
     return facts
+
+
+def _free_complex(body: list, parsed, guard_real: bool) -> set:
+    """Names read but never assigned in `body` whose value (a global or closure cell)
+    holds a complex number: sources, like a complex argument. Code specialized to complex
+    arguments (`guard_real`) is regenerated when a real one of them becomes complex (the
+    real arguments' code needs no guard: a complex gradient of a real argument is refused
+    after the call)."""
+    module = gast.Module(body=body, type_ignores=[])
+    assigned = {n.id for n in walk(module) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, (gast.Store, gast.Param))}
+    found = set()
+    for name in sorted({n.id for n in walk(module) if isinstance(n, gast.Name)} - assigned):
+        value = parsed.namespace.get(name)
+        if not isinstance(value, (complex, float, np.number, np.ndarray, tuple, list, dict)):
+            continue
+        if holds_complex_value(value):
+            found.add(name)
+        ref = parsed.ref(name)
+        if ref is not None and (guard_real or name in found):
+            parsed.guards.append(ShapeGuard(ref, value, holds_complex_value))
+    return found
+
+
+def holds_complex_value(value) -> bool:
+    """A complex number or array, or a tuple/list of them (a module, a function: no)."""
+    if isinstance(value, (complex, np.complexfloating)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "c"
+    if isinstance(value, (tuple, list)):
+        return any(holds_complex_value(v) for v in value)
+    if isinstance(value, dict):
+        return any(holds_complex_value(v) for v in value.values())
+    return False
 
 
 def build_name(node) -> str | None:
@@ -131,6 +200,16 @@ def check_complex_statements(parsed, body: list, varied: set, resolve,
         if _structural(value) or (key is not None and REGISTRY.complex_audited(key)) or \
                 (isinstance(value, gast.Call) and is_nondifferentiable(key)):
             continue
+        if isinstance(value, gast.Call) and is_user_function(key) and \
+                REGISTRY.lookup(REGISTRY.adjoints, key) is None and \
+                getattr(key, "__tangent_src_complex__", None) != frozenset():
+            continue  # generated for the complex values it is passed (call_classes)
+        if getattr(key, "__tangent_src_complex__", None) == frozenset():
+            raise parsed.error(
+                ComplexValueError, value, "a complex value is passed to the generated code "
+                "of a transform called here, which was generated for real arguments",
+                construct="call of a transform", hint="take the derivative outside the "
+                "function instead: grad(grad(f)), hvp(f), jvp(grad(f), ...)")
         label = build_label(value)
         raise parsed.error(
             ComplexValueError, value,
@@ -142,8 +221,8 @@ def _structural(value) -> bool:
     """Reads and containers: their adjoints move values without arithmetic."""
     if isinstance(value, (gast.Subscript, gast.Tuple, gast.List, gast.Name)):
         return True
-    if isinstance(value, gast.Attribute) and value.attr == "T":
-        return True
+    if isinstance(value, gast.Attribute):
+        return True  # .T, or an object's field
     return isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) and \
         value.func.attr == "pop"
 

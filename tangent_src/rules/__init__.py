@@ -1,6 +1,7 @@
 """Derivative rules, one module per family; importing this package registers them all."""
 from . import (  # noqa: F401  (linalg and shaping come after arrays: they refine its rules)
     arrays,
+    complex_audit,
     constructors,
     containers,
     elementwise,

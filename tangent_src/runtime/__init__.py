@@ -92,6 +92,7 @@ from .fft import (
     full_lengths,
     hermitian_weights,
     last_axis,
+    like_kinds,
     like_result,
     real_like,
     swapped_norm,
@@ -124,7 +125,14 @@ from .linalg import (
     undiagonal,
     unit_eye,
 )
-from .norms import norm_axes, norm_curvature_check, norm_dual, norm_inv
+from .norms import (
+    complex_norm_dual,
+    complex_norm_inv,
+    norm_axes,
+    norm_curvature_check,
+    norm_dual,
+    norm_inv,
+)
 from .products import (
     dot_lhs,
     dot_rhs,
@@ -213,7 +221,8 @@ def functions() -> dict[str, types.FunctionType]:
 
 __all__ = [
     "HELPERS", "MODULES", "angle_scale", "fft_axes", "fft_length", "fix_shape", "full_lengths",
-    "hermitian_weights", "last_axis", "like_result", "real_like", "swapped_norm",
+    "hermitian_weights", "last_axis", "like_result", "real_like", "like_kinds",
+    "swapped_norm",
     "REFUSALS", "add_at", "as_integers", "add_attribute", "arange_count",
     "arange_unit",
     "attribute_tangent", "average_weights", "block_embed", "block_part", "broadcast_like",
@@ -240,5 +249,5 @@ __all__ = [
     "correlate_nd", "diff_ends", "diff_span", "ediff1d_span", "matching_permutation",
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
     "select_masks", "trapezoid_weights", "quantile_weights",
-    "cov_layout",
+    "cov_layout", "complex_norm_dual", "complex_norm_inv",
 ]

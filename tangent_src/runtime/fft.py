@@ -32,6 +32,21 @@ def real_like(g, like):
     return np.real(g)
 
 
+def like_kinds(g, like):
+    """The gradient `g` of a complex argument `like` (a number, an array, a container, or
+    an object: a dict of its fields) with each leaf of its argument's kind: the real part
+    for a real leaf (computed beside complex values), complex for a complex one (where the
+    code computed it real), so that generated code and its derivatives agree with it."""
+    if isinstance(g, dict):
+        fields = like if isinstance(like, dict) else vars(like)
+        return {key: like_kinds(value, fields[key]) for key, value in g.items()}
+    if isinstance(g, (tuple, list)) and isinstance(like, (tuple, list)):
+        return type(g)(like_kinds(a, b) for a, b in zip(g, like))
+    if np.iscomplexobj(like) and not np.iscomplexobj(g):
+        return g + 0j
+    return real_like(g, like)
+
+
 def like_result(t, y):
     """The tangent of np.real_if_close(a) = y: the real part of `t` where the result came
     out real, `t` itself where it stayed complex."""
@@ -91,5 +106,5 @@ def fft_axes(a, s, axes):
     return tuple(range(ndim - len(s), ndim)) if s is not None else tuple(range(ndim))
 
 
-HELPERS = ("fix_shape", "real_like", "like_result", "hermitian_weights", "fft_length",
-           "full_lengths", "fft_axes", "last_axis", "swapped_norm", "angle_scale")
+HELPERS = ("fix_shape", "real_like", "like_kinds", "like_result", "hermitian_weights",
+           "fft_length", "full_lengths", "fft_axes", "last_axis", "swapped_norm", "angle_scale")

@@ -14,7 +14,34 @@ def norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
     like x: dy = sum(norm_dual * dx) over the reduced axes (kind "vector" / "matrix":
     np.linalg.vector_norm / matrix_norm). Conventions: 0 where the norm is 0 (the
     subgradient of least norm); ties of max/min-type norms share equally."""
-    x = real_values(x)
+    return _dual(real_values(x), y, ord, axis, keepdims, kind)
+
+
+def complex_norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+    """norm_dual for a complex x: the direction D with dy = Re(sum(conj(D) dx)) (np.sign of
+    a complex number is x / |x|; the singular vectors are complex)."""
+    return _dual(np.asarray(x), y, ord, axis, keepdims, kind)
+
+
+def complex_norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+    """norm_inv for complex_norm_dual's second derivatives: the 2-norm and Frobenius norm
+    only (the others' directions are not piecewise constant for complex x)."""
+    matrix = kind == "matrix" or (kind == "norm" and ord is not None and
+                                  len(_axes(np.ndim(x), axis, kind)) == 2)
+    if not (ord is None or ord == "fro" or (ord == 2 and not matrix)):
+        refuse(f"second derivatives of the norm ord={ord!r} of a complex value")
+    return norm_inv(np.real(x), y, ord, axis, keepdims, kind)
+
+
+def _axes(nd: int, axis, kind: str) -> tuple:
+    if kind == "matrix":
+        return (nd - 2, nd - 1)
+    if axis is None:
+        return tuple(range(nd))
+    return tuple(a % nd for a in (axis if isinstance(axis, tuple) else (axis,)))
+
+
+def _dual(x, y, ord, axis, keepdims, kind):
     nd = x.ndim
     if kind == "matrix":
         axes = (nd - 2, nd - 1)
@@ -96,4 +123,5 @@ def norm_axes(axis=None, kind="norm"):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("norm_dual", "norm_inv", "norm_curvature_check", "norm_axes")
+HELPERS = ("norm_dual", "norm_inv", "norm_curvature_check", "norm_axes", "complex_norm_dual",
+           "complex_norm_inv")

@@ -25,9 +25,9 @@ def real_values(x):
     if x.dtype.kind == "c":
         # NotDifferentiableError here; TypeError in a standalone copy of this helper
         refusal = globals().get("NotDifferentiableError", TypeError)
-        raise refusal("a complex value met the differentiated computation; complex inputs "
-                      "are not supported: write it in real arithmetic (real and imaginary "
-                      "parts as float arrays)")
+        raise refusal("a complex value met a derivative rule written for real values; "
+                      "write it in real arithmetic (real and imaginary parts as float "
+                      "arrays)")
     return x.astype(float)
 
 

@@ -47,3 +47,15 @@ class AdjointValues:
         if var in self.trees or var in self.maybe_trees:
             return build.assign(dvar, build.call("plus", [build.name(dvar), expr]))
         return build.assign(dvar, build.add(build.name(dvar), expr))
+
+    def returned_gradients(self) -> list:
+        """The gradients returned, in wrt order; a complex argument's as `like_kinds(dp, p)`:
+        complex, and its real leaves' (computed beside complex values) real, also when the
+        code is differentiated again."""
+        out = []
+        for w in self.wrt:
+            grad = build.name(self.d(w))
+            if w in self.complex_params:
+                grad = build.call("like_kinds", [grad, build.name(w)])
+            out.append(grad)
+        return out

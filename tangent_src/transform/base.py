@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gast
 
+from ..analysis.complexity import with_complex_args
 from ..analysis.shapes import call_class, default_function_classes, is_function_value
 from ..core import build
 from ..core.walk import clone, walk
@@ -186,6 +187,8 @@ class SharedQueries:
     """Questions both transforms ask of the function they transform (they set `classes`,
     `trees`, `tree_classes` and `mutable`)."""
 
+    complex_params: frozenset = frozenset()  # parameters that receive complex values
+
     def shape(self, atom):
         """The shape class of an atom (see analysis/shapes.py)."""
         if isinstance(atom, gast.Name):
@@ -203,7 +206,8 @@ class SharedQueries:
     def call_classes(self, func, bound) -> tuple:
         """(parameter, class) of a call of the user function `func`: each argument's class,
         a function passed by its global name (`nonlinearity=softplus`) as that function,
-        and the function-valued defaults the call leaves (`nonlinearity=np.tanh`)."""
+        and the function-valued defaults the call leaves (`nonlinearity=np.tanh`); marked
+        with the parameters that receive values that may be complex."""
         local = getattr(self, "_local_names", None)
         if local is None:
             local = self._local_names = {
@@ -220,4 +224,9 @@ class SharedQueries:
                 if is_function_value(value):
                     cls = ("function", value)
             out.append((p, cls))
-        return tuple(out) + default_function_classes(func, bound.arguments)
+        complex_names = self.complex.names if hasattr(self, "complex") else ()
+        maybe_complex = [p for p, v in bound.arguments.items() if
+                         isinstance(v, gast.Name) and v.id in complex_names or
+                         isinstance(v, gast.Constant) and isinstance(v.value, complex)]
+        return with_complex_args(tuple(out) + default_function_classes(func, bound.arguments),
+                                 maybe_complex)

@@ -19,10 +19,12 @@ from .base import adopt_globals, describe
 from .specialize import Specializer
 
 
-def refuse_complex_return(parsed, call, func, callee) -> None:
-    """A user function whose result may be complex, called from differentiated code: the
-    caller's analysis takes its result as real, so its rules could be wrong for it."""
-    if callee.complex_output:
+def refuse_complex_return(parsed, call, func, callee, complex_names=()) -> None:
+    """A user function whose result may be complex, called from differentiated code with
+    no value that may be complex (`complex_names`): the caller's analysis takes its result
+    as real, so its rules could be wrong for it."""
+    if callee.complex_output and not any(isinstance(a, gast.Name) and a.id in complex_names
+                                         for a in call.args + [k.value for k in call.keywords]):
         name = getattr(func, "__name__", "function")
         raise parsed.error(
             ComplexValueError, call,
@@ -121,7 +123,7 @@ class CallAdjoints:
             return None
         arg_ranks = self.call_classes(func, bound)
         sub = self.subroutine(func, tuple(active), arg_ranks)
-        refuse_complex_return(self.parsed, call, func, sub)
+        refuse_complex_return(self.parsed, call, func, sub, self.complex.names)
         saved = self.namer.fresh(f"{func.__name__}_saved")
         self.split_calls[id(stmt)] = (sub, saved, active, bound)
         targets = gast.Tuple(elts=[build.name(target, gast.Store()),
@@ -150,6 +152,8 @@ class CallAdjoints:
                                           "pass each differentiated value by name")
         sub, saved, active, bound = self.split_calls[id(stmt)]
         seed = build.name(self.d(stmt.targets[0].id))
+        if self.complex.involved(stmt) and not sub.complex_output:  # a real result's
+            seed = build.call("real_like", [seed, build.name(stmt.targets[0].id)])  # seed
         grad_call = build.call(sub.bwd_name, [build.name(saved), seed])
         callee = getattr(func, "__name__", "call")
         parts = [self.namer.fresh(f"{self.d(bound.arguments[p].id)}_{callee}") for p in active]

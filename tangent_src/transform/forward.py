@@ -79,7 +79,7 @@ class Forward(SharedQueries):
         core = clone(self.core)
         body, ret = core.body[:-1], core.body[-1]
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
-        self.complex = complex_facts(body, self.resolve)
+        self.complex = complex_facts(body, self.resolve, self.complex_params, self.parsed)
         check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex)
         self.trees = tree_names(body, self.trees)
         self.sequences = sequence_names(body)
@@ -333,7 +333,7 @@ class Forward(SharedQueries):
         active = tuple(p for p, v in bound.arguments.items() if self.active(v))
         classes = self.call_classes(func, bound)
         callee = self.subroutine(func, active, classes)
-        refuse_complex_return(self.parsed, call, func, callee)
+        refuse_complex_return(self.parsed, call, func, callee, self.complex.names)
         keywords = [gast.keyword(arg=k.arg, value=clone(k.value))
                     for k in call.keywords]
         keywords += [gast.keyword(arg=callee.tangent_params[p],

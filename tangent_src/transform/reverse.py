@@ -149,7 +149,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
                       and isinstance(n.value, gast.List)}
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
             useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
-        self.complex = complex_facts(body, self.resolve)
+        self.complex = complex_facts(body, self.resolve, self.complex_params, self.parsed)
         check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex)
         self.same_shape = same_shape(body, self.resolve)
         self.sequences = sequence_names(body)
@@ -185,7 +185,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         seeded = [build.assign(adjoint_of_result, build.name(seed))] \
             if adjoint_of_result != seed else []
         adjoint = [section_marker("backward pass")] + seeded + adjoint
-        grads = [build.name(self.d(w)) for w in self.wrt]
+        grads = self.returned_gradients()
         returned = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
         if self.return_value:
             # the backward pass restores loop-carried names: keep the value as computed
