@@ -5,6 +5,7 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     containers,
     elementwise,
     fft,
+    integrate,
     linalg,
     matrix_equations,
     nondiff,

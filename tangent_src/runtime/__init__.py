@@ -23,6 +23,7 @@ plain names, so the copies run without tangent_src.
     constructors  np.linspace and np.arange
     signals       np.diff, ediff1d, convolutions, partition, rollaxis bookkeeping
     fft           the np.fft family and the complex helpers (real parts, padding)
+    integrate     scipy.integrate.odeint's adjoint and sensitivity equations
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from . import (
     elementwise,
     fft,
     indexing,
+    integrate,
     linalg,
     norms,
     products,
@@ -104,6 +106,7 @@ from .indexing import (
     set_at,
     zero_at,
 )
+from .integrate import odeint_jvp, odeint_second, odeint_vjp
 from .linalg import (
     block_embed,
     block_part,
@@ -197,7 +200,7 @@ from .tapes import checkpoint_every, zeros_like_last
 # the families, in the order their helpers are listed in HELPERS
 MODULES = (broadcasting, products, shaping, accumulation, tapes, indexing, containers,
            elementwise, reductions, special, stats, linalg, norms, constructors, fft, refusals,
-           signals)
+           signals, integrate)
 
 # every helper generated code may call by name (a reserved name: see frontend/reserved.py)
 HELPERS: tuple[str, ...] = tuple(name for module in MODULES
@@ -240,5 +243,5 @@ __all__ = [
     "correlate_nd", "diff_ends", "diff_span", "ediff1d_span", "matching_permutation",
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
     "select_masks", "trapezoid_weights", "quantile_weights",
-    "cov_layout",
+    "cov_layout", "odeint_vjp", "odeint_jvp", "odeint_second",
 ]
