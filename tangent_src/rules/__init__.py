@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     fft,
     integrate,
     linalg,
+    linalg_extra,
     matrix_equations,
     nondiff,
     operators,

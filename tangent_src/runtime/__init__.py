@@ -108,10 +108,13 @@ from .indexing import (
 )
 from .integrate import odeint_jvp, odeint_second, odeint_vjp
 from .linalg import (
+    banded_full,
+    banded_part,
     block_embed,
     block_part,
     cross_checked,
     diag_adjoint,
+    eig_checked,
     expm_np,
     inv_offdiag,
     logm_real,
@@ -244,4 +247,5 @@ __all__ = [
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
     "select_masks", "trapezoid_weights", "quantile_weights",
     "cov_layout", "odeint_vjp", "odeint_jvp", "odeint_second",
+    "eig_checked", "banded_full", "banded_part",
 ]
