@@ -15,6 +15,7 @@ import numpy as np
 from .api import Transform
 from .dtypes import cast, narrow_dtype
 from .errors import NotDifferentiableError, RequestError
+from .guards import rule_wrapper
 from .request import Params, make_request
 
 
@@ -62,7 +63,9 @@ def positions(func, wrt, argnums, what: str, backend: str = "python") -> tuple[t
     `wrt`/`argnums`, and whether one was given (the result is then not wrapped in a tuple,
     as JAX's int argnums)."""
     request = make_request(func, wrt, argnums=argnums, backend=backend)
-    params = Params.of(func)
+    # a function transformed through its rule's wrapper (np.einsum's `*operands` are the
+    # rule's subscripts, z1, z2, ...) has the wrapper's positions
+    params = Params.of(rule_wrapper(func) or func)
     found = []
     for entry in request.wrt:
         if params is not None:

@@ -5,9 +5,10 @@ that have rules themselves, so derivatives of every order follow. Conditions and
 conventions:
 
 - einsum (any subscripts: implicit output, ellipsis, repeated letters, up to 8 operands;
-  not the interleaved operand/sublist form): the derivative with respect to an operand is
-  one `einsum_open` (runtime/products.py) with the subscripts rotated so that the operand is the
-  output (`einsum_spec(subscripts, k)`); tensordot, inner and kron use the same helper.
+  the operand/sublist form with up to 4, rules/einsum_forms.py): the derivative with
+  respect to an operand is one `einsum_open` (runtime/products.py) with the subscripts
+  rotated so that the operand is the output (`einsum_spec(subscripts, k)`); tensordot,
+  inner and kron use the same helper.
 - np.dot: matmul's rule up to 2-D; above, a contraction of a's last axis with b's
   second-to-last (runtime dot_lhs / dot_rhs).
 - inv, det, slogdet, solve: `a` nonsingular. slogdet's sign has zero derivative; write
@@ -40,6 +41,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
+from .einsum_forms import with_sublist_form
 from .optional import optional_module
 from .registry import (
     REGISTRY,
@@ -88,9 +90,7 @@ def _einsum_templates():
         args = ["d[y]"] + slots[:k - 1] + later
         reverse.append(f"d[z{k}] = einsum_open(einsum_spec(subscripts, {k}), "
                        f"np.shape(z{k}), {', '.join(args)})")
-    # an array in the place of the subscripts (the operand/sublist form) is refused at run time
-    reverse.append("d[subscripts] = einsum_spec(subscripts)")
-    forward.append("d[y] = einsum_spec(d[subscripts])")
+    reverse, forward = with_sublist_form(reverse, forward)  # an array in the subscripts' place
     return params, "\n".join(reverse), "\n".join(forward)
 
 
@@ -412,8 +412,8 @@ _NORM = ("2-norm / Frobenius: x / |x|, 0 at x = 0; ord 1, inf, -inf (vectors and
          "singular vectors (distinct singular values), first derivatives only")
 NOTES = {
     np.einsum: ("any subscripts (implicit output, ellipsis, repeated letters, broadcasting), "
-                "up to 8 operands, not the operand/sublist form; adjoints are einsum_open "
-                "with rotated subscripts"),
+                "up to 8 operands; the operand/sublist form (up to 4 operands) is translated "
+                "to subscripts; adjoints are einsum_open with rotated subscripts"),
     np.linalg.inv: _NONSINGULAR, scipy.linalg.inv: _NONSINGULAR,
     np.linalg.det: _NONSINGULAR + " (the gradient is det(a) inv(a)^T)",
     scipy.linalg.det: _NONSINGULAR + " (the gradient is det(a) inv(a)^T)",

@@ -193,7 +193,8 @@ register_template(T, rt.norm_inv, _NORM,
 register_template(A, rt.norm_inv, _NORM,
                   f"d[y] = -np.sum(d[out] * out * out, axis={_AXES}, keepdims=keepdims)")
 
-nondifferentiable(rt.einsum_spec, rt.product_spec, rt.kron_shape, rt.unit_eye,
+nondifferentiable(rt.einsum_spec, rt.einsum_sublist_spec, rt.product_spec, rt.kron_shape,
+                  rt.unit_eye,
                   rt.norm_curvature_check, rt.norm_axes)
 
 # np.dot's adjoints, like matmul's (the same maps up to 2 dimensions), with np.dot as the

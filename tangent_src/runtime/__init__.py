@@ -136,6 +136,7 @@ from .products import (
     dot_rhs,
     einsum_open,
     einsum_spec,
+    einsum_sublist_spec,
     kron_shape,
     matmul_lhs,
     matmul_rhs,
@@ -247,5 +248,5 @@ __all__ = [
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
     "select_masks", "trapezoid_weights", "quantile_weights",
     "cov_layout", "odeint_vjp", "odeint_jvp", "odeint_second",
-    "eig_checked", "banded_full", "banded_part",
+    "eig_checked", "banded_full", "banded_part", "einsum_sublist_spec",
 ]
