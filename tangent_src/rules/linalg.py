@@ -41,6 +41,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
+from . import cross_axes
 from .einsum_forms import with_sublist_form
 from .optional import optional_module
 from .registry import (
@@ -144,12 +145,10 @@ register_template(A, np.linalg.outer, "y, a, b",
                   "d[a] = np.dot(d[y], b)\nd[b] = np.dot(a, d[y])\n")
 register_template(T, np.linalg.outer, "y, a, b",
                   "d[y] = np.linalg.outer(d[a], b)\nd[y] = np.linalg.outer(a, d[b])\n")
-register_template(A, np.cross, "y, a, b",
-                  "d[a] = sum_to(np.cross(b, cross_checked(d[y], a, b)), np.shape(a))\n"
-                  "d[b] = sum_to(np.cross(cross_checked(d[y], a, b), a), np.shape(b))\n")
-register_template(T, np.cross, "y, a, b", "d[y] = np.cross(cross_checked(d[a], a, b), b)\n"
-                  "d[y] = np.cross(a, cross_checked(d[b], a, b))\n")
-A[np.linalg.cross], T[np.linalg.cross] = A[np.cross], T[np.cross]
+register_template(A, np.cross, cross_axes.PARAMS, cross_axes.ADJOINT)
+register_template(T, np.cross, cross_axes.PARAMS, cross_axes.TANGENT)
+register_template(A, np.linalg.cross, cross_axes.LINALG_PARAMS, cross_axes.LINALG_ADJOINT)
+register_template(T, np.linalg.cross, cross_axes.LINALG_PARAMS, cross_axes.LINALG_TANGENT)
 for _key in (np.matrix_transpose, np.linalg.matrix_transpose):
     register_template(A, _key, "y, a", "d[a] = np.swapaxes(d[y], -1, -2)")
     register_template(T, _key, "y, a", "d[y] = np.swapaxes(d[a], -1, -2)")
@@ -442,7 +441,8 @@ NOTES = {
     scipy.linalg.solve_triangular: ("reads only the triangle selected by `lower` (unit "
                                     "diagonal if unit_diagonal); trans 0/1/2/'N'/'T'/'C'"),
     scipy.linalg.cho_solve: "reads only the factor's triangle",
-    np.cross: "3-vectors along the last axis", np.linalg.cross: "3-vectors along the last axis",
+    np.cross: "3-vectors along axisa / axisb (or axis), the result's along axisc",
+    np.linalg.cross: "3-vectors along `axis`",
 }
 
 # the callables this module registers (tests/test_rules_linalg.py checks each one)

@@ -144,6 +144,12 @@ _pair(rt.solve_checked, "y, x, a, b", "{t}", "d[y]")
 _pair(rt.pad_checked, "y, t, mode='constant'", "{t}", "d[y]")
 _pair(rt.cross_checked, "y, x, a, b", "{t}", "d[y]")
 _pair(rt.eig_checked, "y, x, w", "{t}", "d[y]")
+_CROSS_AXES = "axisa=-1, axisb=-1, axisc=-1, axis=None"
+_CROSS_KW = "axisa=axisa, axisb=axisb, axisc=axisc, axis=axis"
+_pair(rt.cross_last, f"y, x, {_CROSS_AXES}", f"cross_last({{t}}, {_CROSS_KW})",
+      f"cross_back(d[y], {_CROSS_KW})")
+_pair(rt.cross_back, f"y, x, {_CROSS_AXES}", f"cross_back({{t}}, {_CROSS_KW})",
+      f"cross_last(d[y], {_CROSS_KW})")
 _pair(rt.banded_full, "y, ab, l_and_u", "banded_full({t}, l_and_u)", "banded_part(d[y], l_and_u)")
 _pair(rt.banded_part, "y, m, l_and_u", "banded_part({t}, l_and_u)", "banded_full(d[y], l_and_u)")
 _pair(rt.block_embed, "y, g, i, j", "block_embed({t}, i, j)", "block_part(d[y], i, j)")

@@ -112,7 +112,9 @@ from .linalg import (
     banded_part,
     block_embed,
     block_part,
+    cross_back,
     cross_checked,
+    cross_last,
     diag_adjoint,
     eig_checked,
     expm_np,
@@ -248,5 +250,6 @@ __all__ = [
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
     "select_masks", "trapezoid_weights", "quantile_weights",
     "cov_layout", "odeint_vjp", "odeint_jvp", "odeint_second",
-    "eig_checked", "banded_full", "banded_part", "einsum_sublist_spec",
+    "eig_checked", "banded_full", "banded_part", "einsum_sublist_spec", "cross_last",
+    "cross_back",
 ]

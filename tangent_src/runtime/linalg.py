@@ -126,6 +126,26 @@ def cross_checked(x, a, b):
     return x
 
 
+def _cross_source(axisa=-1, axisb=-1, axisc=-1, axis=None) -> int:
+    """The vector axis of one np.cross operand (or its result): `axis` when given, else the
+    one of axisa / axisb / axisc passed (the rules pass only the operand's own)."""
+    if axis is not None:
+        return axis
+    return next((int(v) for v in (axisa, axisb, axisc) if v != -1), -1)
+
+
+def cross_last(x, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """x with the vector axis np.cross reads (or writes) moved to the end."""
+    source = _cross_source(axisa, axisb, axisc, axis)
+    return np.asarray(x) if source == -1 else np.moveaxis(x, source, -1)
+
+
+def cross_back(x, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The inverse of cross_last: the last axis of x moved back to the vector axis."""
+    source = _cross_source(axisa, axisb, axisc, axis)
+    return np.asarray(x) if source == -1 else np.moveaxis(x, -1, source)
+
+
 def eig_checked(x, w):
     """x, after checking that the eigenvalues `w` of np.linalg.eig are real (the rules'
     case: NumPy then returns real eigenvalues and eigenvectors)."""
@@ -222,4 +242,5 @@ def logm_real(a):
 HELPERS = ("undiagonal", "diag_adjoint", "pair_diff", "inv_offdiag", "symmetrize", "symmetrize_t",
            "transpose_if", "triangle", "unit_eye", "svd_checked", "solve_checked", "qr_checked",
            "cross_checked", "block_embed", "block_part", "expm_np",
-           "sylvester", "logm_real", "eig_checked", "banded_full", "banded_part")
+           "sylvester", "logm_real", "eig_checked", "banded_full", "banded_part",
+           "cross_last", "cross_back")
