@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     linalg_extra,
     matrix_equations,
     nondiff,
+    numpy_extra,
     operators,
     ranges,
     runtime_rules,

@@ -24,6 +24,7 @@ plain names, so the copies run without tangent_src.
     signals       np.diff, ediff1d, convolutions, partition, rollaxis bookkeeping
     fft           the np.fft family and the complex helpers (real parts, padding)
     integrate     scipy.integrate.odeint's adjoint and sensitivity equations
+    gradients     np.gradient's transpose and its derivative in a scalar spacing
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from . import (
     containers,
     elementwise,
     fft,
+    gradients,
     indexing,
     integrate,
     linalg,
@@ -97,6 +99,13 @@ from .fft import (
     like_result,
     real_like,
     swapped_norm,
+)
+from .gradients import (
+    gradient_dh,
+    gradient_dh_t,
+    gradient_lin,
+    gradient_second,
+    gradient_t,
 )
 from .indexing import (
     index_concat,
@@ -206,7 +215,7 @@ from .tapes import checkpoint_every, zeros_like_last
 # the families, in the order their helpers are listed in HELPERS
 MODULES = (broadcasting, products, shaping, accumulation, tapes, indexing, containers,
            elementwise, reductions, special, stats, linalg, norms, constructors, fft, refusals,
-           signals, integrate)
+           signals, integrate, gradients)
 
 # every helper generated code may call by name (a reserved name: see frontend/reserved.py)
 HELPERS: tuple[str, ...] = tuple(name for module in MODULES
@@ -251,5 +260,6 @@ __all__ = [
     "select_masks", "trapezoid_weights", "quantile_weights",
     "cov_layout", "odeint_vjp", "odeint_jvp", "odeint_second",
     "eig_checked", "banded_full", "banded_part", "einsum_sublist_spec", "cross_last",
-    "cross_back",
+    "cross_back", "gradient_lin", "gradient_t", "gradient_dh", "gradient_dh_t",
+    "gradient_second",
 ]
