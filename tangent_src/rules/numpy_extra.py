@@ -29,6 +29,8 @@ register_template(A, np.gradient, _PARAMS,
                   "".join(f"d[h{k}] = gradient_dh_t(d[y], y, f, {k}, {_HS}, axis=axis)\n"
                           for k in range(1, 5)))
 
+REGISTRY.sequence_results.add(np.gradient)  # a tuple along several axes
+
 # gradient_lin and gradient_t are linear in their first argument and each other's transposes
 _LIN = f"y, f, {_H}, axis=None, edge_order=1"
 register_template(T, rt.gradient_lin, _LIN,
