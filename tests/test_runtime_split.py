@@ -80,8 +80,9 @@ def test_every_helper_is_its_family_modules_own_function():
     # sylvester and logm_real (runtime/linalg.py), the 10 of runtime/fft.py,
     # and odeint_vjp, odeint_jvp, odeint_second (runtime/integrate.py),
     # eig_checked, banded_full, banded_part, cross_last, cross_back (runtime/linalg.py),
-    # einsum_sublist_spec, and the 5 of runtime/gradients.py
-    assert len(set(runtime.HELPERS)) == len(runtime.HELPERS) == 140
+    # einsum_sublist_spec, the 5 of runtime/gradients.py,
+    # norm_hess_diag, norm_dual_dy, norm_third_check (runtime/norms.py)
+    assert len(set(runtime.HELPERS)) == len(runtime.HELPERS) == 143
     assert set(runtime.__all__) <= set(dir(runtime))
 
 

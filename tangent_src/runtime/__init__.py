@@ -141,7 +141,15 @@ from .linalg import (
     undiagonal,
     unit_eye,
 )
-from .norms import norm_axes, norm_curvature_check, norm_dual, norm_inv
+from .norms import (
+    norm_axes,
+    norm_curvature_check,
+    norm_dual,
+    norm_dual_dy,
+    norm_hess_diag,
+    norm_inv,
+    norm_third_check,
+)
 from .products import (
     dot_lhs,
     dot_rhs,
@@ -261,5 +269,5 @@ __all__ = [
     "cov_layout", "odeint_vjp", "odeint_jvp", "odeint_second",
     "eig_checked", "banded_full", "banded_part", "einsum_sublist_spec", "cross_last",
     "cross_back", "gradient_lin", "gradient_t", "gradient_dh", "gradient_dh_t",
-    "gradient_second",
+    "gradient_second", "norm_hess_diag", "norm_dual_dy", "norm_third_check",
 ]
