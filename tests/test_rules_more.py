@@ -339,6 +339,38 @@ def test_cross_transformed_directly(shapes, axes):
     tangent_src.check_grads(np.cross, args, order=2, argnums=(0, 1))
 
 
+# ------------------------------------------------------------------------------ p-norms
+def lp_regularized(w, x):
+    """A least-squares fit with an L3 penalty on the weights and L4 column norms."""
+    resid = x @ w - 1.0
+    return np.sum(resid ** 2) + 0.1 * np.linalg.norm(w, ord=3) + \
+        np.sum(np.linalg.norm(x, ord=4, axis=0) ** 2)
+
+
+def soft_lp(v):
+    return np.sum(np.linalg.vector_norm(v, ord=1.5, axis=1, keepdims=True) * v)
+
+
+@pytest.mark.parametrize("func, shapes", [(lp_regularized, [(3,), (4, 3)]),
+                                          (soft_lp, [(2, 3)])])
+def test_second_derivatives_of_vector_p_norms(func, shapes):
+    args = tuple(R(*s) for s in shapes)
+    check_both_modes(func, args, tuple(range(len(args))))
+    tangent_src.check_grads(func, args, order=2)
+
+
+def test_third_derivatives_of_a_p_norm_are_refused_and_the_2_norms_work():
+    def cubic(x):
+        return np.linalg.norm(x, ord=3)
+
+    def euclid(x):
+        return np.linalg.norm(x) ** 3
+
+    with pytest.raises(DerivativeNotImplementedError, match="third derivatives"):
+        tangent_src.check_grads(cubic, (R(4),), order=3, modes=("rev",))
+    tangent_src.check_grads(euclid, (R(3),), order=3, modes=("rev",))
+
+
 def test_every_new_callable_has_both_rules_and_a_test_here():
     registered = set(integrate.CALLABLES) | set(linalg_extra.CALLABLES) | \
         set(numpy_extra.CALLABLES)

@@ -407,7 +407,7 @@ _ONE_TRIANGLE = ("reads one triangle of `a` ({}); the derivative is with respect
                  "triangle, the other one gets zero")
 _NORM = ("2-norm / Frobenius: x / |x|, 0 at x = 0; ord 1, inf, -inf (vectors and matrices): "
          "piecewise linear, ties share equally; other vector ord p: sign(x) (|x| / "
-         "norm)^(p - 1) and ord 0: zero, first derivatives only; matrix ord 2, -2, 'nuc': "
+         "norm)^(p - 1) (up to second derivatives) and ord 0: zero; matrix ord 2, -2, 'nuc': "
          "singular vectors (distinct singular values), first derivatives only")
 NOTES = {
     np.einsum: ("any subscripts (implicit output, ellipsis, repeated letters, broadcasting), "
