@@ -25,6 +25,7 @@ plain names, so the copies run without tangent_src.
     fft           the np.fft family and the complex helpers (real parts, padding)
     integrate     scipy.integrate.odeint's adjoint and sensitivity equations
     gradients     np.gradient's transpose and its derivative in a scalar spacing
+    incomplete    the incomplete gamma and beta functions' derivatives in a and b
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ from . import (
     elementwise,
     fft,
     gradients,
+    incomplete,
     indexing,
     integrate,
     linalg,
@@ -107,6 +109,7 @@ from .gradients import (
     gradient_second,
     gradient_t,
 )
+from .incomplete import betainc_dab, gammainc_da
 from .indexing import (
     index_concat,
     index_concat_jvp,
@@ -223,7 +226,7 @@ from .tapes import checkpoint_every, zeros_like_last
 # the families, in the order their helpers are listed in HELPERS
 MODULES = (broadcasting, products, shaping, accumulation, tapes, indexing, containers,
            elementwise, reductions, special, stats, linalg, norms, constructors, fft, refusals,
-           signals, integrate, gradients)
+           signals, integrate, gradients, incomplete)
 
 # every helper generated code may call by name (a reserved name: see frontend/reserved.py)
 HELPERS: tuple[str, ...] = tuple(name for module in MODULES
@@ -270,4 +273,5 @@ __all__ = [
     "eig_checked", "banded_full", "banded_part", "einsum_sublist_spec", "cross_last",
     "cross_back", "gradient_lin", "gradient_t", "gradient_dh", "gradient_dh_t",
     "gradient_second", "norm_hess_diag", "norm_dual_dy", "norm_third_check",
+    "gammainc_da", "betainc_dab",
 ]
