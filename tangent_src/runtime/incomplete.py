@@ -37,9 +37,9 @@ def _quad(func, lo, hi, name: str, **weight) -> float:
 def _gamma_da(a: float, x: float) -> float:
     from scipy.special import digamma, gammaln
 
-    if not (a > 0) or x < 0:
+    if not (a > 0) or np.isnan(x):
         return float("nan")
-    if x == 0 or np.isinf(x):
+    if x <= 0 or np.isinf(x):  # P(a, x) is 0 (the cdf below its support) or 1 there
         return 0.0
     shift = digamma(a)
     lg = gammaln(a)
@@ -56,9 +56,9 @@ def _gamma_da(a: float, x: float) -> float:
 def _beta_dab(a: float, b: float, x: float, wrt_a: bool) -> float:
     from scipy.special import betaln, digamma
 
-    if not (a > 0 and b > 0) or x < 0 or x > 1:
+    if not (a > 0 and b > 0) or np.isnan(x):
         return float("nan")
-    if x in (0.0, 1.0):
+    if x <= 0.0 or x >= 1.0:  # the cdf outside the support: constant 0 or 1
         return 0.0
     shift = (digamma(a) if wrt_a else digamma(b)) - digamma(a + b)
     lb = betaln(a, b)
