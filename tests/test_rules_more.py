@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 import scipy.integrate
 import scipy.linalg
+import scipy.special
+import scipy.stats
 from fdcheck import numerical_grad
 
 import tangent_src
@@ -369,6 +371,88 @@ def test_third_derivatives_of_a_p_norm_are_refused_and_the_2_norms_work():
     with pytest.raises(DerivativeNotImplementedError, match="third derivatives"):
         tangent_src.check_grads(cubic, (R(4),), order=3, modes=("rev",))
     tangent_src.check_grads(euclid, (R(3),), order=3, modes=("rev",))
+
+
+# ------------------------------------------------------------------------------ shape parameters
+def fd5(f, args, k, eps=1e-4):
+    """A five-point central difference (error ~eps^4, ~1e-11 here): the high-precision
+    reference the shape-parameter integrals are held to (1e-8)."""
+    args = [np.array(a, dtype=float) for a in args]
+    out = np.zeros_like(args[k])
+    for i in np.ndindex(args[k].shape):
+        vals = []
+        for step in (-2, -1, 1, 2):
+            moved = [a.copy() for a in args]
+            moved[k][i] += step * eps
+            vals.append(f(*moved))
+        out[i] = (vals[0] - 8 * vals[1] + 8 * vals[2] - vals[3]) / (12 * eps)
+    return out
+
+
+def check_shape_derivatives(f, args):
+    n = len(args)
+    grads = tangent_src.grad(f, wrt=tuple(range(n)) if n > 1 else 0)(*args)
+    grads = grads if n > 1 else (grads,)
+    refs = [fd5(f, args, k) for k in range(n)]
+    for got, ref in zip(grads, refs):
+        np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-9)
+    directions = tuple(np.full_like(a, 0.3) for a in args)
+    _, tangent = tangent_src.jvp(f, args, directions)
+    along = sum(np.sum(r * d) for r, d in zip(refs, directions))
+    np.testing.assert_allclose(tangent, along, rtol=1e-8, atol=1e-9)
+
+
+def student_t_tail_fit(x, df):
+    """Log-likelihood of censored observations: the t survival function in df."""
+    return np.sum(scipy.stats.t.logsf(x, df, 0.3, 1.2)) + np.sum(scipy.stats.t.cdf(x, df))
+
+
+def waiting_time_cdf(x, shape):
+    return np.sum(scipy.stats.gamma.logcdf(x, shape, 0.1, 2.0) +
+                  scipy.stats.chi2.sf(x, 2.0 * shape))
+
+
+def beta_quantile_loss(x, a, b):
+    total = 0.0
+    for k in range(len(x)):
+        total = total + (scipy.stats.beta.cdf(x[k], a[k], b[k]) - 0.5) ** 2
+    return total + np.sum(scipy.stats.beta.logsf(x, a, b))
+
+
+def incomplete_functions(a, b, x):
+    return np.sum(scipy.special.betainc(a, b, x) * scipy.special.gammainc(a, 3.0 * x) +
+                  scipy.special.gammaincc(b, x) + scipy.special.gammaincinv(a, x))
+
+
+def poisson_counts(mu):
+    counts = np.array([0.0, 2.0, 5.0])
+    return np.sum(scipy.stats.poisson.cdf(counts, mu) + scipy.stats.poisson.logsf(counts, mu))
+
+
+@pytest.mark.parametrize("func, args", [
+    (student_t_tail_fit, (np.array([-1.3, 0.0, 0.4, 2.2]), np.array([0.8, 2.5, 4.0, 30.0]))),
+    (waiting_time_cdf, (np.array([0.2, 1.0, 2.5, 7.0]), np.array([0.6, 1.0, 2.5, 5.0]))),
+    (beta_quantile_loss, (np.array([0.05, 0.4, 0.7, 0.95]), np.array([0.5, 1.5, 2.0, 4.0]),
+                          np.array([0.7, 2.0, 0.4, 3.0]))),
+    (incomplete_functions, (np.array([0.4, 2.0, 6.0]), np.array([0.6, 3.0, 0.5]),
+                            np.array([0.2, 0.5, 0.9]))),
+    (poisson_counts, (np.array([0.5, 1.5, 4.0]),)),
+], ids=["t", "gamma-chi2", "beta", "special", "poisson"])
+def test_cdf_derivatives_in_shape_parameters(func, args):
+    check_shape_derivatives(func, args)
+
+
+def test_second_derivatives_in_a_shape_parameter_are_refused_mixed_ones_work():
+    def p(a, x):
+        return np.sum(scipy.special.gammainc(a, x) * x)
+
+    a, x = np.array([0.5, 2.0]), np.array([0.3, 2.5])
+    with pytest.raises(DerivativeNotImplementedError, match="second derivative"):
+        tangent_src.hessian(p, wrt=0)(a, x)
+    ga = tangent_src.grad(p, wrt=0)
+    mixed = tangent_src.jacfwd(ga, wrt=1)(a, x)
+    reference = np.array([fd5(lambda xx, k=k: ga(a, xx)[k], (x,), 0) for k in range(2)])
+    np.testing.assert_allclose(mixed, reference, rtol=1e-7, atol=1e-9)
 
 
 def test_every_new_callable_has_both_rules_and_a_test_here():
