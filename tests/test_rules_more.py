@@ -113,6 +113,25 @@ def test_odeint_transformed_directly_with_an_array_argument_tuple():
                                 argnums=(1, 2, 3))
 
 
+def forced_decay(y, t, rates, forcing, unused, power):
+    return -rates * y ** power + forcing
+
+
+def forced_decay_loss(y0, rates, forcing, unused):
+    """`args` mixes arrays of different shapes, a scalar, an unused array and an integer:
+    the tuple stays a tuple (it was turned into one object array) and the unused argument
+    gets a zero gradient."""
+    times = np.linspace(0.0, 1.0, 4)
+    sol = scipy.integrate.odeint(forced_decay, y0, times, args=(rates, forcing, unused, 1),
+                                 rtol=TIGHT, atol=TIGHT)
+    return np.sum(sol ** 2)
+
+
+def test_odeint_args_of_different_shapes_and_kinds():
+    args = (np.array([1.0, 2.0]), np.array([0.7, 1.3]), 0.4, np.array([1.0, 2.0, 3.0]))
+    check_both_modes(forced_decay_loss, args, (0, 1, 2, 3), rtol=1e-5, atol=1e-6)
+
+
 def test_odeint_second_derivatives_and_full_output_are_refused():
     args = (np.array([1.1, 0.6]), np.array([1.0, 0.5]))
     with pytest.raises(DerivativeNotImplementedError, match="second derivatives"):

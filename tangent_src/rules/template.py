@@ -145,10 +145,11 @@ def _adjoints_read(expr) -> set:
 
 
 # Parameters that take a sequence as such (np.concatenate's arrays, np.array's object, the
-# builtins' items, cho_solve's (c, lower), the structure `obj`/`like` of runtime helpers).
+# builtins' items, cho_solve's (c, lower), odeint's extra arguments `args`, the structure
+# `obj`/`like` of runtime helpers).
 SEQUENCE_PARAMS = frozenset({"arrays", "tup", "object", "items", "parts", "obj", "like",
                              "choicelist", "condlist",
-                             "c_and_lower"})
+                             "c_and_lower", "args"})
 
 
 def array_operands(template: Template, values: dict, dnames: dict, sequences: set) -> dict:

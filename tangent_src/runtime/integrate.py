@@ -120,8 +120,8 @@ def odeint_vjp(g, y, func, y0, t, args=(), tfirst=False, full_output=0, rtol=Non
     def augmented(z, s):
         yv, av = z[:n], z[n:2 * n]
         parts = dyn.vjp(yv, s, -av)
-        flat = [np.ravel(np.broadcast_to(p, (n,)) if k == 0 else p)
-                for k, p in enumerate(parts)]
+        # a part that does not depend on its argument may come back as a scalar zero
+        flat = [np.ravel(np.broadcast_to(p, shape)) for p, shape in zip(parts, [(n,)] + shapes)]
         return np.concatenate([np.ravel(dyn.value(yv, s))] + flat)
 
     a = g[-1].copy()
