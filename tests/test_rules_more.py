@@ -1,7 +1,8 @@
 """The NumPy/SciPy rules of issue 13's second list: scipy.integrate.odeint (adjoint
 sensitivities), np.linalg.eig / eigvals, scipy.linalg.solve_banded, np.einsum's
-operand/sublist form (and its string forms), np.gradient, np.row_stack and np.cross's axis
-keywords.
+operand/sublist form (and its string forms), np.gradient, np.row_stack, np.cross's axis
+keywords, second derivatives of vector p-norms, and the shape-parameter derivatives of the
+incomplete gamma / beta functions and the scipy.stats cdf family.
 
 Every derivative is checked against float64 central finite differences (tests/fdcheck.py),
 in reverse mode (grad) and forward mode (jvp against the finite-difference gradient along
