@@ -150,7 +150,7 @@ def test_library_method_held_in_a_global():
     tangent_src.check_grads(f, (np.array([0.3, -0.4]), 0.2))
 
 
-@pytest.mark.parametrize("method", ["logpmf", "pmf"])
+@pytest.mark.parametrize("method", ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"])
 def test_poisson_wrt_mu(method):
     fn = getattr(st.poisson, method)
     k = np.array([0, 2, 5, 1])
@@ -314,6 +314,7 @@ def test_every_rule_of_the_module_is_exercised_in_both_modes():
     runtime shape helpers are exercised through them, second order included)."""
     exercised = {getattr(getattr(st, n), m) for n in LOC_SCALE for m in METHODS}
     exercised |= {getattr(getattr(st, n), m) for n in SHAPED for m in ("logpdf", "pdf")}
+    exercised |= {getattr(st.poisson, m) for m in METHODS[2:]}  # the cdf family, in mu
     exercised |= {st.poisson.logpmf, st.poisson.pmf, multivariate_normal.logpdf,
                   multivariate_normal.pdf, st.dirichlet.logpdf, st.dirichlet.pdf}
     exercised |= {getattr(getattr(st, n), m) for n in SHAPED for m in METHODS[2:]}
