@@ -30,10 +30,11 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "coverage.md"
 NAMESPACES = [("np.", "numpy"), ("np.linalg.", "numpy.linalg"), ("math.", "math"),
               ("", "builtins"), ("scipy.special.", "scipy.special"),
               ("scipy.linalg.", "scipy.linalg"), ("scipy.stats.", "scipy.stats"),
-              ("scipy.signal.", "scipy.signal")]
+              ("scipy.signal.", "scipy.signal"), ("scipy.integrate.", "scipy.integrate")]
 SECTIONS = [("NumPy", ("numpy",)), ("NumPy linear algebra", ("numpy.linalg",)),
             ("math", ("math",)), ("Python builtins", ("builtins",)),
-            ("SciPy", ("scipy.special", "scipy.linalg", "scipy.stats", "scipy.signal")),
+            ("SciPy", ("scipy.special", "scipy.linalg", "scipy.stats", "scipy.signal",
+                       "scipy.integrate")),
             ("Other", (None,))]
 OPERATORS = {gast.Add: "a + b", gast.Sub: "a - b", gast.Mult: "a * b", gast.Div: "a / b",
              gast.Pow: "a ** b", gast.Mod: "a % b", gast.FloorDiv: "a // b",

@@ -125,15 +125,17 @@ def test_shape_families_cdf_wrt_x_loc_scale(name, method):
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_missing_derivatives_are_refused_not_zero(mode):
-    """A cdf's shape parameter (not implemented) and poisson's integer k (undefined) raise
-    when their derivative is asked for."""
+    """A cdf's second derivative in its shape parameter (not implemented; the first is an
+    integral, tests/test_rules_more.py) and poisson's integer k (undefined) raise when
+    their derivative is asked for."""
     def cdf_in_shape(x, a):
         return np.sum(st.gamma.cdf(x, a))
 
     def pmf_in_k(k, mu):
         return np.sum(st.poisson.logpmf(k, mu))
-    with pytest.raises(DerivativeNotImplementedError, match="gamma.cdf with respect to a"):
-        tangent_src.autodiff(cdf_in_shape, mode=mode, wrt=1)(np.array([0.5, 1.5]), 2.0)
+    inner = tangent_src.autodiff(cdf_in_shape, mode=mode, wrt=1)
+    with pytest.raises(DerivativeNotImplementedError, match="second derivative"):
+        tangent_src.grad(inner, wrt=1)(np.array([0.5, 1.5]), 2.0)
     with pytest.raises(DerivativeUndefinedError, match="with respect to k"):
         tangent_src.autodiff(pmf_in_k, mode=mode, wrt=0)(np.array([1.0, 3.0]), 2.0)
 
@@ -148,7 +150,7 @@ def test_library_method_held_in_a_global():
     tangent_src.check_grads(f, (np.array([0.3, -0.4]), 0.2))
 
 
-@pytest.mark.parametrize("method", ["logpmf", "pmf"])
+@pytest.mark.parametrize("method", ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"])
 def test_poisson_wrt_mu(method):
     fn = getattr(st.poisson, method)
     k = np.array([0, 2, 5, 1])
@@ -312,6 +314,7 @@ def test_every_rule_of_the_module_is_exercised_in_both_modes():
     runtime shape helpers are exercised through them, second order included)."""
     exercised = {getattr(getattr(st, n), m) for n in LOC_SCALE for m in METHODS}
     exercised |= {getattr(getattr(st, n), m) for n in SHAPED for m in ("logpdf", "pdf")}
+    exercised |= {getattr(st.poisson, m) for m in METHODS[2:]}  # the cdf family, in mu
     exercised |= {st.poisson.logpmf, st.poisson.pmf, multivariate_normal.logpdf,
                   multivariate_normal.pdf, st.dirichlet.logpdf, st.dirichlet.pdf}
     exercised |= {getattr(getattr(st, n), m) for n in SHAPED for m in METHODS[2:]}

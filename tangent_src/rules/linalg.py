@@ -5,9 +5,10 @@ that have rules themselves, so derivatives of every order follow. Conditions and
 conventions:
 
 - einsum (any subscripts: implicit output, ellipsis, repeated letters, up to 8 operands;
-  not the interleaved operand/sublist form): the derivative with respect to an operand is
-  one `einsum_open` (runtime/products.py) with the subscripts rotated so that the operand is the
-  output (`einsum_spec(subscripts, k)`); tensordot, inner and kron use the same helper.
+  the operand/sublist form with up to 4, rules/einsum_forms.py): the derivative with
+  respect to an operand is one `einsum_open` (runtime/products.py) with the subscripts
+  rotated so that the operand is the output (`einsum_spec(subscripts, k)`); tensordot,
+  inner and kron use the same helper.
 - np.dot: matmul's rule up to 2-D; above, a contraction of a's last axis with b's
   second-to-last (runtime dot_lhs / dot_rhs).
 - inv, det, slogdet, solve: `a` nonsingular. slogdet's sign has zero derivative; write
@@ -40,6 +41,8 @@ from __future__ import annotations
 import gast
 import numpy as np
 
+from . import cross_axes
+from .einsum_forms import with_sublist_form
 from .optional import optional_module
 from .registry import (
     REGISTRY,
@@ -88,9 +91,7 @@ def _einsum_templates():
         args = ["d[y]"] + slots[:k - 1] + later
         reverse.append(f"d[z{k}] = einsum_open(einsum_spec(subscripts, {k}), "
                        f"np.shape(z{k}), {', '.join(args)})")
-    # an array in the place of the subscripts (the operand/sublist form) is refused at run time
-    reverse.append("d[subscripts] = einsum_spec(subscripts)")
-    forward.append("d[y] = einsum_spec(d[subscripts])")
+    reverse, forward = with_sublist_form(reverse, forward)  # an array in the subscripts' place
     return params, "\n".join(reverse), "\n".join(forward)
 
 
@@ -144,12 +145,10 @@ register_template(A, np.linalg.outer, "y, a, b",
                   "d[a] = np.dot(d[y], b)\nd[b] = np.dot(a, d[y])\n")
 register_template(T, np.linalg.outer, "y, a, b",
                   "d[y] = np.linalg.outer(d[a], b)\nd[y] = np.linalg.outer(a, d[b])\n")
-register_template(A, np.cross, "y, a, b",
-                  "d[a] = sum_to(np.cross(b, cross_checked(d[y], a, b)), np.shape(a))\n"
-                  "d[b] = sum_to(np.cross(cross_checked(d[y], a, b), a), np.shape(b))\n")
-register_template(T, np.cross, "y, a, b", "d[y] = np.cross(cross_checked(d[a], a, b), b)\n"
-                  "d[y] = np.cross(a, cross_checked(d[b], a, b))\n")
-A[np.linalg.cross], T[np.linalg.cross] = A[np.cross], T[np.cross]
+register_template(A, np.cross, cross_axes.PARAMS, cross_axes.ADJOINT)
+register_template(T, np.cross, cross_axes.PARAMS, cross_axes.TANGENT)
+register_template(A, np.linalg.cross, cross_axes.LINALG_PARAMS, cross_axes.LINALG_ADJOINT)
+register_template(T, np.linalg.cross, cross_axes.LINALG_PARAMS, cross_axes.LINALG_TANGENT)
 for _key in (np.matrix_transpose, np.linalg.matrix_transpose):
     register_template(A, _key, "y, a", "d[a] = np.swapaxes(d[y], -1, -2)")
     register_template(T, _key, "y, a", "d[y] = np.swapaxes(d[a], -1, -2)")
@@ -408,12 +407,12 @@ _ONE_TRIANGLE = ("reads one triangle of `a` ({}); the derivative is with respect
                  "triangle, the other one gets zero")
 _NORM = ("2-norm / Frobenius: x / |x|, 0 at x = 0; ord 1, inf, -inf (vectors and matrices): "
          "piecewise linear, ties share equally; other vector ord p: sign(x) (|x| / "
-         "norm)^(p - 1) and ord 0: zero, first derivatives only; matrix ord 2, -2, 'nuc': "
+         "norm)^(p - 1) (up to second derivatives) and ord 0: zero; matrix ord 2, -2, 'nuc': "
          "singular vectors (distinct singular values), first derivatives only")
 NOTES = {
     np.einsum: ("any subscripts (implicit output, ellipsis, repeated letters, broadcasting), "
-                "up to 8 operands, not the operand/sublist form; adjoints are einsum_open "
-                "with rotated subscripts"),
+                "up to 8 operands; the operand/sublist form (up to 4 operands) is translated "
+                "to subscripts; adjoints are einsum_open with rotated subscripts"),
     np.linalg.inv: _NONSINGULAR, scipy.linalg.inv: _NONSINGULAR,
     np.linalg.det: _NONSINGULAR + " (the gradient is det(a) inv(a)^T)",
     scipy.linalg.det: _NONSINGULAR + " (the gradient is det(a) inv(a)^T)",
@@ -442,7 +441,8 @@ NOTES = {
     scipy.linalg.solve_triangular: ("reads only the triangle selected by `lower` (unit "
                                     "diagonal if unit_diagonal); trans 0/1/2/'N'/'T'/'C'"),
     scipy.linalg.cho_solve: "reads only the factor's triangle",
-    np.cross: "3-vectors along the last axis", np.linalg.cross: "3-vectors along the last axis",
+    np.cross: "3-vectors along axisa / axisb (or axis), the result's along axisc",
+    np.linalg.cross: "3-vectors along `axis`",
 }
 
 # the callables this module registers (tests/test_rules_linalg.py checks each one)

@@ -102,6 +102,10 @@ class Registry:
     complex_safe: set = field(default_factory=set)
     complex_sources: set = field(default_factory=set)
     real_results: set = field(default_factory=set)
+    # rules whose result may be a tuple of arrays (np.gradient along several axes): forward
+    # mode sums their tangent contributions item by item (`plus`), not with `+`, which
+    # would concatenate the tuples
+    sequence_results: set = field(default_factory=set)
 
     def complex_audited(self, key) -> bool:
         """Whether a statement of `key` may meet complex values (see the fields above)."""

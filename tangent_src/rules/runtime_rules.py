@@ -143,6 +143,15 @@ _pair(rt.qr_checked, "y, x, a, mode='reduced'", "{t}", "d[y]")
 _pair(rt.solve_checked, "y, x, a, b", "{t}", "d[y]")
 _pair(rt.pad_checked, "y, t, mode='constant'", "{t}", "d[y]")
 _pair(rt.cross_checked, "y, x, a, b", "{t}", "d[y]")
+_pair(rt.eig_checked, "y, x, w", "{t}", "d[y]")
+_CROSS_AXES = "axisa=-1, axisb=-1, axisc=-1, axis=None"
+_CROSS_KW = "axisa=axisa, axisb=axisb, axisc=axisc, axis=axis"
+_pair(rt.cross_last, f"y, x, {_CROSS_AXES}", f"cross_last({{t}}, {_CROSS_KW})",
+      f"cross_back(d[y], {_CROSS_KW})")
+_pair(rt.cross_back, f"y, x, {_CROSS_AXES}", f"cross_back({{t}}, {_CROSS_KW})",
+      f"cross_last(d[y], {_CROSS_KW})")
+_pair(rt.banded_full, "y, ab, l_and_u", "banded_full({t}, l_and_u)", "banded_part(d[y], l_and_u)")
+_pair(rt.banded_part, "y, m, l_and_u", "banded_part({t}, l_and_u)", "banded_full(d[y], l_and_u)")
 _pair(rt.block_embed, "y, g, i, j", "block_embed({t}, i, j)", "block_part(d[y], i, j)")
 _pair(rt.block_part, "y, c, i, j", "block_part({t}, i, j)", "block_embed(d[y], i, j)")
 _pair(rt.one_if_none, "y, b", "{t}", "d[y]")
@@ -177,21 +186,40 @@ _NORM = "out, x, y, ord=None, axis=None, keepdims=False, kind='norm'"
 _INV = "norm_inv(x, y, ord=ord, axis=axis, keepdims=keepdims, kind=kind)"
 _CHECK = "norm_curvature_check(x, ord=ord, axis=axis, kind=kind)"
 _AXES = "norm_axes(axis, kind)"
+# norm_dual's derivative: a diagonal in x at fixed y (norm_hess_diag) and a slope in y
+# (norm_dual_dy); for the 2-norm they are norm_inv and -x norm_inv^2, whose own derivatives
+# (third order) follow from norm_inv's rules; the vector p-norms' are refused.
+_HESS = "norm_hess_diag(x, y, ord=ord, axis=axis, keepdims=keepdims, kind=kind)"
+_DY = "norm_dual_dy(x, y, ord=ord, axis=axis, keepdims=keepdims, kind=kind)"
+_THIRD = "norm_third_check(x, ord=ord, axis=axis, kind=kind)"
 register_template(T, rt.norm_dual, _NORM,
-                  f"d[out] = d[x] * {_INV} + {_CHECK}\n"
-                  f"d[out] = -x * {_INV} * {_INV} * unreduce(d[y], x, axis={_AXES}, "
-                  "keepdims=keepdims)\n")
+                  f"d[out] = d[x] * {_HESS} + {_CHECK}\n"
+                  f"d[out] = {_DY} * unreduce(d[y], x, axis={_AXES}, keepdims=keepdims)\n")
 register_template(A, rt.norm_dual, _NORM,
-                  f"d[x] = d[out] * {_INV} + {_CHECK}\n"
-                  f"d[y] = -np.sum(d[out] * x * {_INV} * {_INV}, axis={_AXES}, "
+                  f"d[x] = d[out] * {_HESS} + {_CHECK}\n"
+                  f"d[y] = np.sum(d[out] * {_DY}, axis={_AXES}, keepdims=keepdims)\n")
+register_template(T, rt.norm_hess_diag, _NORM,
+                  f"d[out] = d[x] * {_THIRD}\n"
+                  f"d[out] = -out * out * unreduce(d[y], x, axis={_AXES}, keepdims=keepdims)\n")
+register_template(A, rt.norm_hess_diag, _NORM,
+                  f"d[x] = d[out] * {_THIRD}\n"
+                  f"d[y] = -np.sum(d[out] * out * out, axis={_AXES}, keepdims=keepdims)\n")
+register_template(T, rt.norm_dual_dy, _NORM,
+                  f"d[out] = d[x] * ({_THIRD} - {_INV} * {_INV})\n"
+                  f"d[out] = 2.0 * x * {_INV} * {_INV} * {_INV} * "
+                  f"unreduce(d[y], x, axis={_AXES}, keepdims=keepdims)\n")
+register_template(A, rt.norm_dual_dy, _NORM,
+                  f"d[x] = d[out] * ({_THIRD} - {_INV} * {_INV})\n"
+                  f"d[y] = np.sum(d[out] * 2.0 * x * {_INV} * {_INV} * {_INV}, axis={_AXES}, "
                   "keepdims=keepdims)\n")
 register_template(T, rt.norm_inv, _NORM,
                   f"d[out] = -out * out * unreduce(d[y], x, axis={_AXES}, keepdims=keepdims)")
 register_template(A, rt.norm_inv, _NORM,
                   f"d[y] = -np.sum(d[out] * out * out, axis={_AXES}, keepdims=keepdims)")
 
-nondifferentiable(rt.einsum_spec, rt.product_spec, rt.kron_shape, rt.unit_eye,
-                  rt.norm_curvature_check, rt.norm_axes)
+nondifferentiable(rt.einsum_spec, rt.einsum_sublist_spec, rt.product_spec, rt.kron_shape,
+                  rt.unit_eye,
+                  rt.norm_curvature_check, rt.norm_axes, rt.norm_third_check)
 
 # np.dot's adjoints, like matmul's (the same maps up to 2 dimensions), with np.dot as the
 # forward map: dot_lhs(g, a, b) is the transpose of a -> np.dot(a, b) applied to g.

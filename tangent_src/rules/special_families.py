@@ -4,8 +4,10 @@ argument, rgamma, poch, binom, powm1, cosm1, huber and pseudo_huber.
 
 Bessel derivatives come from the recurrences (runtime `bessel`, `bessel_coef`: a closed
 family, so every order of derivative has rules); the incomplete functions' derivatives
-in x are their densities (with `lgamma_np`). Derivatives with no closed form (a Bessel
-order, gammainc's a, betainc's a and b) are refused when they are needed, never zero.
+in x are their densities (with `lgamma_np`); in the shape parameters (gammainc's a,
+betainc's a and b) integrals computed by runtime/incomplete.py. Derivatives with no rule
+(a Bessel order, second derivatives in a shape parameter) are refused when they are needed,
+never zero.
 """
 from __future__ import annotations
 
@@ -50,20 +52,48 @@ _BETA_DENSITY = ("np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) + lgam
                  " - lgamma_np(a) - lgamma_np(b))")                      # d betainc / dx
 _GAMMA_INVERSE = "np.exp(y - (a - 1.0) * np.log(y) + lgamma_np(a))"     # 1 / density at y
 LAST_ONLY = {
-    sp.gammainc: ("y, a, x", _GAMMA_DENSITY, "a"),
-    sp.gammaincc: ("y, a, x", f"-{_GAMMA_DENSITY}", "a"),
-    sp.gammaincinv: ("y, a, x", _GAMMA_INVERSE, "a"),
-    sp.gammainccinv: ("y, a, x", f"-{_GAMMA_INVERSE}", "a"),
-    sp.betainc: ("y, a, b, x", _BETA_DENSITY, "ab"),
+    sp.gammainc: ("y, a, x", _GAMMA_DENSITY),
+    sp.gammaincc: ("y, a, x", f"-{_GAMMA_DENSITY}"),
+    sp.gammaincinv: ("y, a, x", _GAMMA_INVERSE),
+    sp.gammainccinv: ("y, a, x", f"-{_GAMMA_INVERSE}"),
+    sp.betainc: ("y, a, b, x", _BETA_DENSITY),
 }
-for _f, (_params, _slope, _refused) in LAST_ONLY.items():
-    _msg = f"scipy.special.{_f.__name__}: no derivative rule with respect to " + \
-        " or ".join(_refused) + " (only the last argument)"
+# the shape parameters' derivatives: integrals (runtime/incomplete.py, certified by quad's
+# error estimate); an inverse's by the implicit function theorem, -P_a / P_x at the result
+_P_A = "gammainc_da(a, y)"
+SHAPE_SLOPES = {
+    sp.gammainc: {"a": "gammainc_da(a, x)"}, sp.gammaincc: {"a": "-gammainc_da(a, x)"},
+    sp.gammaincinv: {"a": f"-{_P_A} * {_GAMMA_INVERSE}"},
+    sp.gammainccinv: {"a": f"-{_P_A} * {_GAMMA_INVERSE}"},
+    sp.betainc: {"a": "betainc_dab(a, b, x, 'a')", "b": "betainc_dab(a, b, x, 'b')"},
+}
+for _f, (_params, _slope) in LAST_ONLY.items():
+    _shapes = SHAPE_SLOPES[_f]
     register_template(A, _f, _params,
                       f"d[x] = unbroadcast(d[y] * ({_slope}), x)\n" + "".join(
-                          f"d[{p}] = derivative_refused({_msg!r}, d[y])\n" for p in _refused))
+                          f"d[{p}] = unbroadcast(d[y] * ({e}), {p})\n" for p, e in _shapes.items()))
     register_template(T, _f, _params, f"d[y] = d[x] * ({_slope})\n" + "".join(
-        f"d[y] = derivative_refused({_msg!r}, d[{p}])\n" for p in _refused))
+        f"d[y] = d[{p}] * ({e})\n" for p, e in _shapes.items()))
+
+# their derivatives in x are closed forms (the density times the log term); in the shape
+# parameters again (a second derivative in a or b) they are refused when needed
+_SECOND = "a second derivative of the incomplete gamma / beta function in its shape parameters"
+_DX_GAMMA = f"{_GAMMA_DENSITY} * (np.log(x) - polygamma_np(0, a))"
+register_template(A, rt.gammainc_da, "y, a, x",
+                  f"d[x] = unbroadcast(d[y] * ({_DX_GAMMA}), x)\n"
+                  f"d[a] = derivative_refused({_SECOND!r}, d[y])\n")
+register_template(T, rt.gammainc_da, "y, a, x",
+                  f"d[y] = d[x] * ({_DX_GAMMA})\nd[y] = derivative_refused({_SECOND!r}, d[a])\n")
+_DX_BETA = (f"{_BETA_DENSITY} * (np.where(wrt == 'a', np.log(x), np.log1p(-x)) - "
+            "polygamma_np(0, np.where(wrt == 'a', a, b)) + polygamma_np(0, a + b))")
+register_template(A, rt.betainc_dab, "y, a, b, x, wrt='a'",
+                  f"d[x] = unbroadcast(d[y] * ({_DX_BETA}), x)\n"
+                  f"d[a] = derivative_refused({_SECOND!r}, d[y])\n"
+                  f"d[b] = derivative_refused({_SECOND!r}, d[y])\n")
+register_template(T, rt.betainc_dab, "y, a, b, x, wrt='a'",
+                  f"d[y] = d[x] * ({_DX_BETA})\n"
+                  f"d[y] = derivative_refused({_SECOND!r}, d[a])\n"
+                  f"d[y] = derivative_refused({_SECOND!r}, d[b])\n")
 nondifferentiable(sp.gammasgn)
 
 
@@ -111,10 +141,13 @@ register_template(T, rt.lgamma_np, "y, x", "d[y] = d[x] * polygamma_np(0, x)")
 nondifferentiable(rt.bessel_coef)
 
 # conventions shown in docs/coverage.md (scripts/coverage.py reads NOTES of rule modules)
+_SHAPES = ("; a, b: an integral by scipy.integrate.quad, certified to 1e-9 by its error "
+           "estimate (else refused); second derivatives in a, b refused")
 NOTES = {
-    sp.gammainc: "wrt x; a refused", sp.gammaincc: "wrt x; a refused",
-    sp.gammaincinv: "wrt y; a refused", sp.gammainccinv: "wrt y; a refused",
-    sp.betainc: "wrt x; a and b refused", sp.rgamma: _POLYGAMMA, sp.poch: _POLYGAMMA,
+    sp.gammainc: "wrt x and a" + _SHAPES, sp.gammaincc: "wrt x and a" + _SHAPES,
+    sp.gammaincinv: "wrt y and a (implicit)" + _SHAPES,
+    sp.gammainccinv: "wrt y and a (implicit)" + _SHAPES,
+    sp.betainc: "wrt x, a and b" + _SHAPES, sp.rgamma: _POLYGAMMA, sp.poch: _POLYGAMMA,
     sp.binom: _POLYGAMMA + "; real n, k",
     **{_f: "wrt x (recurrences in the order); the order refused" for _f in BESSEL_ORDER},
     sp.huber: "wrt delta and r (piecewise)", sp.pseudo_huber: "wrt delta and r",

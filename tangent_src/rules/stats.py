@@ -57,15 +57,19 @@ _CDF_METHODS = {"cdf": "np.exp({lp})", "logcdf": "np.exp({lp} - y)",
                 "sf": "-np.exp({lp})", "logsf": "-np.exp({lp} - y)"}
 
 
-def _register(key, params: str, helpers: list, slopes: dict, refused=()) -> None:
+def _register(key, params: str, helpers: list, slopes: dict, refused=(), raw=None) -> None:
     """Both modes of an elementwise rule: y's slope with respect to each parameter, the
     adjoint undoing broadcasting (unbroadcast), the tangent a sum of terms. `helpers` are
     (name, expression) pairs: local statements of the adjoint, inlined in the tangent
     (whose templates are single expressions). `refused`: (parameter, message) pairs whose
-    derivative raises when it is needed (never a silent zero)."""
+    derivative raises when it is needed (never a silent zero); `raw`: slopes not weighted
+    by w (the cdf family's in its shape parameters)."""
+    raw = raw or {}
     adj = "".join(f"{n} = {e}\n" for n, e in helpers) + "".join(
-        f"d[{p}] = unbroadcast(d[y] * w * ({s}), {p})\n" for p, s in slopes.items())
-    tan = "".join(f"d[y] = d[{p}] * w * ({s})\n" for p, s in slopes.items())
+        f"d[{p}] = unbroadcast(d[y] * w * ({s}), {p})\n" for p, s in slopes.items()) + "".join(
+        f"d[{p}] = unbroadcast(d[y] * ({s}), {p})\n" for p, s in raw.items())
+    tan = "".join(f"d[y] = d[{p}] * w * ({s})\n" for p, s in slopes.items()) + "".join(
+        f"d[y] = d[{p}] * ({s})\n" for p, s in raw.items())
     for name, expr in reversed(helpers):
         tan = re.sub(rf"\b{name}\b", f"({expr})", tan)
     for p, (message, undefined) in refused:
@@ -74,6 +78,26 @@ def _register(key, params: str, helpers: list, slopes: dict, refused=()) -> None
     register_template(A, key, params, adj)
     register_template(T, key, params, tan)
 
+
+# the cdf's derivative in each shape parameter, at z (runtime/incomplete.py: integrals
+# certified by quad; first order in the shape parameters): t's cdf is
+# 1/2 + sign(z) (1/2 - I_u(df/2, 1/2) / 2) with u = df / (df + z^2)
+_U = "df / (df + z * z)"
+# the chain-rule term dI_u/du du/ddf, the density of Beta(df/2, 1/2) at u times z^2 / (df + z^2)^2,
+# simplified to u^(df/2 - 1) |z| / ((df + z^2)^(3/2) B(df/2, 1/2)): finite at z = 0
+_T_CHAIN = ("np.exp((0.5 * df - 1.0) * np.log(df / (df + z * z)) + lgamma_np(0.5 * df + 0.5) - "
+            "lgamma_np(0.5 * df) - lgamma_np(0.5)) * np.abs(z) / (df + z * z) ** 1.5")
+SHAPE_CDF = {
+    st.norm: {}, st.logistic: {}, st.laplace: {}, st.cauchy: {}, st.expon: {},
+    st.t: {"df": (f"-0.5 * np.sign(z) * (0.5 * betainc_dab(0.5 * df, 0.5, {_U}, 'a') + "
+                  f"{_T_CHAIN})")},
+    st.gamma: {"a": "gammainc_da(a, np.maximum(z, 0.0))"},
+    st.chi2: {"df": "0.5 * gammainc_da(0.5 * df, np.maximum(0.5 * z, 0.0))"},
+    st.beta: {"a": "betainc_dab(a, b, np.clip(z, 0.0, 1.0), 'a')",
+              "b": "betainc_dab(a, b, np.clip(z, 0.0, 1.0), 'b')"},
+}
+# d method / d F for the cdf family
+_CDF_FACTOR = {"cdf": "1.0", "logcdf": "np.exp(-y)", "sf": "-1.0", "logsf": "-np.exp(-y)"}
 
 # shape families: the runtime helper giving their log density (for the cdf family's rules)
 _LOGPDF_HELPERS = {st.t: rt.t_logpdf, st.gamma: rt.gamma_logpdf, st.chi2: rt.chi2_logpdf,
@@ -95,15 +119,22 @@ def _location_scale(dist, shapes, logf, g, shape_slopes) -> None:
     else:
         lp = f"{logf} - np.log(scale)"
     for method, weight in _CDF_METHODS.items():
-        name = f"{dist.name}.{method}"
-        refused = [(s, (f"{name} with respect to {s} (its shape parameter)", False))
-                   for s in shapes]
+        raw = {s: f"{_CDF_FACTOR[method]} * ({e})" for s, e in SHAPE_CDF[dist].items()}
         _register(getattr(dist, method), params, [z, ("w", weight.format(lp=lp))],
-                  {"x": "1.0", "loc": "-1.0", "scale": "-z"}, refused)
+                  {"x": "1.0", "loc": "-1.0", "scale": "-z"}, raw=raw)
 
 
 for _dist, (_shapes, _logf, _g, _slopes) in FAMILIES.items():
     _location_scale(_dist, _shapes, _logf, _g, _slopes)
+
+# poisson.cdf(k, mu, loc=0) = gammaincc(floor(k - loc) + 1, mu): d/dmu = -pmf(floor(k - loc))
+_POISSON_PMF = ("np.where(k - loc >= 0.0, np.exp(np.floor(k - loc) * np.log(mu) - mu - "
+                "lgamma_np(np.floor(k - loc) + 1.0)), 0.0)")
+for _method, _factor in _CDF_FACTOR.items():
+    _register(getattr(st.poisson, _method), "y, k, mu, loc=0", [],
+              {}, [(p, (f"poisson.{_method} with respect to {p} (an integer)", True))
+                   for p in ("k", "loc")],
+              raw={"mu": f"{_factor} * (-{_POISSON_PMF})"})
 
 # poisson.logpmf(k, mu, loc=0): d/dmu = (k - loc) / mu - 1; k and loc are integers
 for _method, _weight in (("logpmf", "1.0"), ("pmf", "y")):
@@ -177,13 +208,16 @@ CALLABLES = tuple(key for key, t in A.items() if id(t) not in _EARLIER)
 # conventions shown in docs/coverage.md (scripts/coverage.py reads NOTES of rule modules)
 _LS = "wrt x, loc, scale"
 _SHAPES = "wrt x, loc, scale and the shape parameters"
-_CDF = "wrt x, loc, scale; the shape parameters are refused"
+_CDF = ("wrt x, loc, scale and the shape parameters (those by integrals certified to 1e-9, "
+        "first order; second derivatives in them refused)")
 NOTES = {**{getattr(_d, _m): _LS for _d in FAMILIES if not FAMILIES[_d][0]
             for _m in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")},
          **{getattr(_d, _m): _SHAPES for _d in FAMILIES if FAMILIES[_d][0]
             for _m in ("logpdf", "pdf")},
          **{getattr(_d, _m): _CDF for _d in FAMILIES if FAMILIES[_d][0]
             for _m in ("cdf", "logcdf", "sf", "logsf")},
+         **{getattr(st.poisson, _m): "wrt mu (-pmf); k and loc (integers) refused"
+            for _m in _CDF_FACTOR},
          st.poisson.logpmf: "wrt mu; k and loc (integers) refused", st.poisson.pmf:
          "wrt mu; k and loc (integers) refused",
          st.multivariate_normal.logpdf: "wrt x, mean, cov (scalar, diagonal or matrix; a "

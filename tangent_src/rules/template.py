@@ -89,6 +89,40 @@ class _Inactive(Exception):
     pass
 
 
+_LITERAL_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def _decided(test):
+    """The truth of a rule's condition when the call's literals decide it (a constant,
+    `None is not None`, `isinstance('ij,jk', str)`), else None."""
+    if isinstance(test, gast.Constant):
+        return bool(test.value)
+    if isinstance(test, gast.Compare) and len(test.ops) == 1 and \
+            isinstance(test.left, gast.Constant) and \
+            isinstance(test.comparators[0], gast.Constant) and \
+            isinstance(test.ops[0], (gast.Is, gast.IsNot)):
+        same = test.left.value is test.comparators[0].value
+        return same if isinstance(test.ops[0], gast.Is) else not same
+    if isinstance(test, gast.Call) and isinstance(test.func, gast.Name) and \
+            test.func.id == "isinstance" and len(test.args) == 2 and not test.keywords and \
+            isinstance(test.args[0], gast.Constant) and isinstance(test.args[1], gast.Name) \
+            and test.args[1].id in _LITERAL_TYPES:
+        return isinstance(test.args[0].value, _LITERAL_TYPES[test.args[1].id])
+    return None
+
+
+class _FoldChoices(Transformer):
+    """`a if test else b` in an instantiated rule, reduced to the branch the call's
+    literals choose (np.einsum's string form vs its sublist form, an absent operand)."""
+
+    def visit_IfExp(self, node):
+        node = self.generic_visit(node)
+        decided = _decided(node.test)
+        if decided is None:
+            return node
+        return node.body if decided else node.orelse
+
+
 def instantiate(template: Template, values: dict, dnames: dict, fresh) -> tuple[list, list]:
     """Returns (helper statements, contributions) for one use of a rule.
 
@@ -114,11 +148,12 @@ def instantiate(template: Template, values: dict, dnames: dict, fresh) -> tuple[
                     continue
                 reads_self = _reads_adjoint(stmt.value, param)
                 mixed = any(dnames.get(p) is not None for p in _adjoints_read(stmt.value))
-                value = _Substitute(values, dnames, locals_, zero_inactive=mixed).visit(
-                    clone(stmt.value))
+                value = _FoldChoices().visit(_Substitute(
+                    values, dnames, locals_, zero_inactive=mixed).visit(clone(stmt.value)))
                 contributions.append(Contribution(param, value, not reads_self))
             else:
-                value = _Substitute(values, dnames, locals_).visit(clone(stmt.value))
+                value = _FoldChoices().visit(
+                    _Substitute(values, dnames, locals_).visit(clone(stmt.value)))
                 locals_[target.id] = fresh(target.id)
                 helpers.append(gast.Assign(
                     targets=[gast.Name(id=locals_[target.id], ctx=gast.Store(), annotation=None,
@@ -145,10 +180,11 @@ def _adjoints_read(expr) -> set:
 
 
 # Parameters that take a sequence as such (np.concatenate's arrays, np.array's object, the
-# builtins' items, cho_solve's (c, lower), the structure `obj`/`like` of runtime helpers).
+# builtins' items, cho_solve's (c, lower), odeint's extra arguments `args`, the structure
+# `obj`/`like` of runtime helpers).
 SEQUENCE_PARAMS = frozenset({"arrays", "tup", "object", "items", "parts", "obj", "like",
                              "choicelist", "condlist",
-                             "c_and_lower"})
+                             "c_and_lower", "args"})
 
 
 def array_operands(template: Template, values: dict, dnames: dict, sequences: set) -> dict:

@@ -23,6 +23,9 @@ plain names, so the copies run without tangent_src.
     constructors  np.linspace and np.arange
     signals       np.diff, ediff1d, convolutions, partition, rollaxis bookkeeping
     fft           the np.fft family and the complex helpers (real parts, padding)
+    integrate     scipy.integrate.odeint's adjoint and sensitivity equations
+    gradients     np.gradient's transpose and its derivative in a scalar spacing
+    incomplete    the incomplete gamma and beta functions' derivatives in a and b
 """
 from __future__ import annotations
 
@@ -41,7 +44,10 @@ from . import (
     containers,
     elementwise,
     fft,
+    gradients,
+    incomplete,
     indexing,
+    integrate,
     linalg,
     norms,
     products,
@@ -97,6 +103,14 @@ from .fft import (
     real_like,
     swapped_norm,
 )
+from .gradients import (
+    gradient_dh,
+    gradient_dh_t,
+    gradient_lin,
+    gradient_second,
+    gradient_t,
+)
+from .incomplete import betainc_dab, gammainc_da
 from .indexing import (
     index_concat,
     index_concat_jvp,
@@ -105,11 +119,17 @@ from .indexing import (
     set_at,
     zero_at,
 )
+from .integrate import odeint_jvp, odeint_second, odeint_vjp
 from .linalg import (
+    banded_full,
+    banded_part,
     block_embed,
     block_part,
+    cross_back,
     cross_checked,
+    cross_last,
     diag_adjoint,
+    eig_checked,
     expm_np,
     inv_offdiag,
     logm_real,
@@ -131,13 +151,17 @@ from .norms import (
     norm_axes,
     norm_curvature_check,
     norm_dual,
+    norm_dual_dy,
+    norm_hess_diag,
     norm_inv,
+    norm_third_check,
 )
 from .products import (
     dot_lhs,
     dot_rhs,
     einsum_open,
     einsum_spec,
+    einsum_sublist_spec,
     kron_shape,
     matmul_lhs,
     matmul_rhs,
@@ -205,7 +229,7 @@ from .tapes import checkpoint_every, zeros_like_last
 # the families, in the order their helpers are listed in HELPERS
 MODULES = (broadcasting, products, shaping, accumulation, tapes, indexing, containers,
            elementwise, reductions, special, stats, linalg, norms, constructors, fft, refusals,
-           signals)
+           signals, integrate, gradients, incomplete)
 
 # every helper generated code may call by name (a reserved name: see frontend/reserved.py)
 HELPERS: tuple[str, ...] = tuple(name for module in MODULES
@@ -249,5 +273,10 @@ __all__ = [
     "correlate_nd", "diff_ends", "diff_span", "ediff1d_span", "matching_permutation",
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",
     "select_masks", "trapezoid_weights", "quantile_weights",
-    "cov_layout", "complex_norm_dual", "complex_norm_inv",
+    "cov_layout", "complex_norm_dual", "complex_norm_inv", "odeint_vjp", "odeint_jvp",
+    "odeint_second",
+    "eig_checked", "banded_full", "banded_part", "einsum_sublist_spec", "cross_last",
+    "cross_back", "gradient_lin", "gradient_t", "gradient_dh", "gradient_dh_t",
+    "gradient_second", "norm_hess_diag", "norm_dual_dy", "norm_third_check",
+    "gammainc_da", "betainc_dab",
 ]

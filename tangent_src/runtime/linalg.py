@@ -126,6 +126,63 @@ def cross_checked(x, a, b):
     return x
 
 
+def _cross_source(axisa=-1, axisb=-1, axisc=-1, axis=None) -> int:
+    """The vector axis of one np.cross operand (or its result): `axis` when given, else the
+    one of axisa / axisb / axisc passed (the rules pass only the operand's own)."""
+    if axis is not None:
+        return axis
+    return next((int(v) for v in (axisa, axisb, axisc) if v != -1), -1)
+
+
+def cross_last(x, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """x with the vector axis np.cross reads (or writes) moved to the end."""
+    source = _cross_source(axisa, axisb, axisc, axis)
+    return np.asarray(x) if source == -1 else np.moveaxis(x, source, -1)
+
+
+def cross_back(x, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The inverse of cross_last: the last axis of x moved back to the vector axis."""
+    source = _cross_source(axisa, axisb, axisc, axis)
+    return np.asarray(x) if source == -1 else np.moveaxis(x, -1, source)
+
+
+def eig_checked(x, w):
+    """x, after checking that the eigenvalues `w` of np.linalg.eig are real (the rules'
+    case: NumPy then returns real eigenvalues and eigenvectors)."""
+    if np.iscomplexobj(w):
+        refuse("the derivative of np.linalg.eig with complex eigenvalues (the rules cover a "
+               "matrix whose eigenvalues are all real)")
+    return x
+
+
+def banded_full(ab, l_and_u):
+    """The square matrix that scipy.linalg.solve_banded((l, u), ab, b) solves with: entry
+    (i, j) is ab[u + i - j, j] inside the band, zero outside (linear in ab)."""
+    lower, upper = l_and_u
+    ab = np.asarray(ab)
+    n = np.shape(ab)[-1]
+    out = np.zeros((n, n), dtype=np.result_type(ab.dtype, float))
+    for row in range(lower + upper + 1):
+        k = upper - row  # the diagonal offset of this row of ab
+        if abs(k) < n:
+            out += np.diag(ab[row, max(k, 0):n + min(k, 0)], k)
+    return out
+
+
+def banded_part(m, l_and_u):
+    """The band of the square matrix m in solve_banded's layout, zero in the corners of ab
+    that solve_banded does not read: the adjoint of banded_full."""
+    lower, upper = l_and_u
+    m = np.asarray(m)
+    n = np.shape(m)[-1]
+    out = np.zeros((lower + upper + 1, n), dtype=np.result_type(m.dtype, float))
+    for row in range(lower + upper + 1):
+        k = upper - row
+        if abs(k) < n:
+            out[row, max(k, 0):n + min(k, 0)] = np.diagonal(m, k)
+    return out
+
+
 def block_embed(g, i, j):
     """A (2n, 2n) matrix (stacked over leading axes) that is zero except block (i, j) = g."""
     g = np.asarray(g)
@@ -185,4 +242,5 @@ def logm_real(a):
 HELPERS = ("undiagonal", "diag_adjoint", "pair_diff", "inv_offdiag", "symmetrize", "symmetrize_t",
            "transpose_if", "triangle", "unit_eye", "svd_checked", "solve_checked", "qr_checked",
            "cross_checked", "block_embed", "block_part", "expm_np",
-           "sylvester", "logm_real")
+           "sylvester", "logm_real", "eig_checked", "banded_full", "banded_part",
+           "cross_last", "cross_back")

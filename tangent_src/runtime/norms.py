@@ -103,6 +103,59 @@ def norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
     return reciprocal_or_zero(big)
 
 
+def _vector_p(x, ord, axis, kind) -> bool:
+    """Whether the norm is a vector p-norm other than 0, 1, 2 and +-inf (its dual is
+    sign(x) (|x| / y)^(p - 1))."""
+    nd = np.ndim(x)
+    n_axes = nd if axis is None else len(axis) if isinstance(axis, tuple) else 1
+    matrix = kind == "matrix" or (kind == "norm" and ord is not None and n_axes == 2)
+    return not matrix and isinstance(ord, (int, float, np.integer, np.floating)) and \
+        ord not in (0, 1, 2, np.inf, -np.inf)
+
+
+def _big_inv(x, y, axis, keepdims, kind):
+    """1 / y broadcast to x's shape, 0 where y is 0."""
+    x = np.asarray(x)
+    nd = x.ndim
+    axes = (nd - 2, nd - 1) if kind == "matrix" else tuple(range(nd)) if axis is None else \
+        tuple(a % nd for a in (axis if isinstance(axis, tuple) else (axis,)))
+    big = np.broadcast_to(y if keepdims else np.expand_dims(y, axes), x.shape)
+    return reciprocal_or_zero(big)
+
+
+def norm_hess_diag(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+    """The derivative of norm_dual with respect to x at a fixed norm y (a diagonal, shaped
+    like x): 1 / y for the 2-norm and Frobenius norm (norm_inv), (p - 1) |x|^(p - 2) / y^(p - 1)
+    for a vector p-norm, 0 for the piecewise-linear norms (0 where y is 0)."""
+    if not _vector_p(x, ord, axis, kind):
+        return norm_inv(x, y, ord=ord, axis=axis, keepdims=keepdims, kind=kind)
+    x = real_values(x)
+    inv = _big_inv(x, y, axis, keepdims, kind)
+    q = float(ord) - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(inv == 0, 0.0, q * np.abs(x) ** (q - 1.0) * inv ** q)
+
+
+def norm_dual_dy(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+    """The derivative of norm_dual with respect to the norm y (shaped like x):
+    -(p - 1) norm_dual / y for a vector p-norm, -x / y^2 for the 2-norm and Frobenius norm,
+    0 for the piecewise-linear norms."""
+    if not _vector_p(x, ord, axis, kind):
+        inv = norm_inv(x, y, ord=ord, axis=axis, keepdims=keepdims, kind=kind)
+        return -real_values(x) * inv * inv
+    inv = _big_inv(x, y, axis, keepdims, kind)
+    dual = norm_dual(x, y, ord=ord, axis=axis, keepdims=keepdims, kind=kind)
+    return -(float(ord) - 1.0) * dual * inv
+
+
+def norm_third_check(x, ord=None, axis=None, kind="norm"):
+    """0.0 where third derivatives of the norm are implemented (through norm_inv: the 2-norm,
+    the Frobenius norm and the piecewise-linear norms); raises for the vector p-norms."""
+    if _vector_p(x, ord, axis, kind):
+        refuse(f"third derivatives of the vector norm ord={ord!r}")
+    return 0.0
+
+
 def norm_curvature_check(x, ord=None, axis=None, kind="norm"):
     """0.0 where second derivatives of the norm are implemented (the 2-norm and Frobenius
     norm, through norm_inv, and the piecewise-linear norms, whose duals are constant);
@@ -112,7 +165,8 @@ def norm_curvature_check(x, ord=None, axis=None, kind="norm"):
     matrix = kind == "matrix" or (kind == "norm" and ord is not None and n_axes == 2)
     if matrix and ord in (2, -2, "nuc"):
         refuse(f"second derivatives of the matrix norm ord={ord!r}")
-    if not matrix and ord not in (None, "fro", 0, 1, 2, np.inf, -np.inf):
+    if not matrix and ord not in (None, "fro", 0, 1, 2, np.inf, -np.inf) and \
+            not isinstance(ord, (int, float, np.integer, np.floating)):
         refuse(f"second derivatives of the vector norm ord={ord!r}")
     return 0.0
 
@@ -124,4 +178,4 @@ def norm_axes(axis=None, kind="norm"):
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("norm_dual", "norm_inv", "norm_curvature_check", "norm_axes", "complex_norm_dual",
-           "complex_norm_inv")
+           "complex_norm_inv", "norm_hess_diag", "norm_dual_dy", "norm_third_check")

@@ -68,8 +68,8 @@ def einsum_spec(subscripts, operand=0):
     its output is operand k's subscripts, its inputs the old output and the other operands,
     in order ("ij,jk->ik", 1 -> "ik,jk->ij")."""
     if not isinstance(subscripts, str):
-        refuse("the derivative of np.einsum in the operand/sublist form; "
-               "pass the subscripts as a string")
+        refuse("np.einsum subscripts must be a string here (the operand/sublist form is "
+               "translated by einsum_sublist_spec)")
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
         inputs, output = subscripts.split("->")
@@ -83,6 +83,36 @@ def einsum_spec(subscripts, operand=0):
         k = operand - 1
         output, parts = parts[k], [output] + parts[:k] + parts[k + 1:]
     return ",".join(parts) + "->" + output
+
+
+_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # NumPy's order of labels
+
+
+def _sublist_letters(sublist) -> str:
+    """One sublist ([0, 1], [Ellipsis, 2]) as subscript letters ("AB", "...C")."""
+    out = []
+    for label in sublist:
+        if label is Ellipsis:
+            out.append("...")
+        elif isinstance(label, (int, np.integer)) and 0 <= int(label) < len(_LABELS):
+            out.append(_LABELS[int(label)])
+        else:
+            refuse(f"np.einsum sublist label {label!r}: labels are Ellipsis or integers "
+                   f"in [0, {len(_LABELS)})")
+    return "".join(out)
+
+
+def einsum_sublist_spec(op1, z1, z2=None, z3=None, z4=None, z5=None, z6=None, z7=None,
+                        z8=None):
+    """The string subscripts of np.einsum(op1, sublist1, op2, sublist2, ..., [output]) over
+    its operands (op1, z2, z4, z6): np.einsum(A, [0, 1], B, [1, 2], [0, 2]) is "AB,BC->AC"
+    (implicit output without the output sublist, as NumPy's)."""
+    args = [op1, z1, z2, z3, z4, z5, z6, z7, z8]
+    while args and args[-1] is None:
+        args.pop()
+    output = _sublist_letters(args.pop()) if len(args) % 2 else None
+    inputs = ",".join(_sublist_letters(sub) for sub in args[1::2])
+    return inputs if output is None else inputs + "->" + output
 
 
 def einsum_open(subscripts, shape, z1, z2=None, z3=None, z4=None, z5=None, z6=None, z7=None,
@@ -178,4 +208,5 @@ def kron_shape(a, b):
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("matmul_lhs", "matmul_rhs", "product", "dot_lhs", "dot_rhs", "einsum_spec",
+           "einsum_sublist_spec",
            "einsum_open", "product_spec", "kron_shape")

@@ -288,8 +288,10 @@ class Forward(SharedQueries):
         if not terms:
             return self.zeros(target)
         total = terms[0]
+        itemwise = _in(REGISTRY.sequence_results, key)  # tuples: `+` would concatenate
         for term in terms[1:]:
-            total = gast.BinOp(left=total, op=gast.Add(), right=term)
+            total = build.call("plus", [total, term]) if itemwise else \
+                gast.BinOp(left=total, op=gast.Add(), right=term)
         return total
 
     def add_at_tangent(self, values):
@@ -384,3 +386,11 @@ class _StripBroadcast(Transformer):
         if isinstance(node.func, gast.Name) and node.func.id == "broadcast_like":
             return node.args[0]
         return node
+
+
+def _in(keys: set, key) -> bool:
+    """`key in keys` for any callee (an unhashable one is in no set)."""
+    try:
+        return key in keys
+    except TypeError:
+        return False
