@@ -70,7 +70,13 @@ def all_zero(value) -> bool:
 
 def _nonzero_complex(value) -> bool:
     """A complex number or array with a nonzero entry anywhere in a pytree (zeros of a
-    complex dtype are the derivative of a complex constant and are exact)."""
+    complex dtype are the derivative of a complex constant and are exact). Runs after
+    every call of a transform: arrays and floats, the usual results, are answered first."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.dtype.kind == "c" and bool(np.any(value != 0))
+    if kind is float or kind is np.float64:
+        return False
     if isinstance(value, dict):
         return any(_nonzero_complex(v) for v in value.values())
     if isinstance(value, (tuple, list)):
