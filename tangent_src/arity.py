@@ -13,14 +13,12 @@ wrapper is rebuilt from those names, so one wrapper serves every call of that ar
 from __future__ import annotations
 
 import inspect
-import itertools
-import linecache
 from collections.abc import Callable
 
 from .core.libraries import is_library_object
+from .generated_source import define
 
 _WRAPPERS: dict = {}
-_COUNTER = itertools.count()
 
 
 def item_name(star: str, k: int) -> str:
@@ -75,12 +73,9 @@ def _wrap(func, named: list, items: list, keywords: list, defaults: dict):
                        (["*"] + [param(k) for k in keywords] if keywords else []))
     call = ", ".join(named + items + [f"{k}={k}" for k in keywords])
     source = f"def {name}({params}):\n    return _variadic({call})\n"
-    filename = f"<tangent_src fixed-arity wrapper {next(_COUNTER)}: {name}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"_variadic": func, "__name__": getattr(func, "__module__", None) or
                  "tangent_src_arity_wrapper"}
     namespace.update({f"_default_{p}": value for p, value in defaults.items()})
-    exec(compile(source, filename, "exec"), namespace)
-    wrapper = namespace[name]
+    wrapper = define(source, name, namespace, f"fixed-arity wrapper: {name}")
     wrapper.__doc__ = f"Calls {name} with this many arguments (it has *args/**kwargs)."
     return wrapper

@@ -14,18 +14,15 @@ code (a Python closure would be opaque to the compiler) and can differentiate th
 from __future__ import annotations
 
 import inspect
-import itertools
-import linecache
 from collections.abc import Callable
 
 import numpy as np
 
 from . import guards
 from .errors import InvalidArgumentTypeError
+from .generated_source import define
 from .pytrees import ravel_pytree
 from .request import Request
-
-_COUNTER = itertools.count()
 
 
 def _rebuild(tree, start: int) -> tuple[str, int]:
@@ -89,13 +86,9 @@ def flatten_func(func: Callable, example) -> tuple[Callable, Callable, np.ndarra
 
 
 def _define(source: str, name: str, names: dict, what: str) -> Callable:
-    """Execute generated `source` (kept in linecache, so the compiler can read it) with
-    `names` as its globals, and return its function `name`."""
-    filename = f"<tangent_src {what} {next(_COUNTER)}: {name}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    """Generated `source` with `names` (and np) as its globals: its function `name`."""
     namespace = {"np": np, "__name__": "tangent_src_generated_wrapper", **names}
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace[name]
+    return define(source, name, namespace, f"{what}: {name}")
 
 
 def elementwise_grad(func: Callable, wrt: int = 0) -> Callable:

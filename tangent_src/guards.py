@@ -16,8 +16,6 @@
 from __future__ import annotations
 
 import inspect
-import itertools
-import linecache
 import math
 import operator
 
@@ -25,6 +23,7 @@ import numpy as np
 
 from .core.libraries import FOREIGN, root_module
 from .errors import NoDerivativeRuleError, NotDifferentiableError
+from .generated_source import define
 from .rules.registry import REGISTRY
 from .values import holds_complex, is_number
 
@@ -112,7 +111,6 @@ def real_scalars(values: tuple) -> tuple:
 
 # -- transforming a function that has a rule --------------------------------------------
 _WRAPPERS: dict = {}
-_COUNTER = itertools.count()
 
 
 def _has_rule(func) -> bool:
@@ -177,7 +175,6 @@ def _wrap(func):
     keywords = [f"{n}={n}" for n, p in zip(names, params) if "=" in p and n not in optional]
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
-    filename = f"<tangent_src rule wrapper {next(_COUNTER)}: {name}>"
     body = ""
     for k in range(len(optional) + 1):  # `if z2 is None: return f(s, z1)`, and so on
         call = ", ".join(positional + optional[:k] + keywords)
@@ -186,11 +183,9 @@ def _wrap(func):
         else:
             body += f"    return {_spelling(func)}({call})\n"
     source = f"def {name}({', '.join(params)}):\n{body}"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"_rule_target": func, "np": np, "math": math,
                  "__name__": "tangent_src_rule_wrapper"}
-    exec(compile(source, filename, "exec"), namespace)
-    wrapper = namespace[name]
+    wrapper = define(source, name, namespace, f"rule wrapper: {name}")
     wrapper.__doc__ = f"Calls {name}, so that transforms use its derivative rule."
     return wrapper
 
@@ -214,12 +209,9 @@ def _wrap_operator(func):
     expr = _OPERATORS[func]
     params = "a, b" if "b" in expr else "a"
     name = func.__name__
-    filename = f"<tangent_src operator wrapper {next(_COUNTER)}: {name}>"
     source = f"def {name}({params}):\n    return {expr}\n"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"__name__": "tangent_src_rule_wrapper"}
-    exec(compile(source, filename, "exec"), namespace)
-    wrapper = namespace[name]
+    wrapper = define(source, name, {"__name__": "tangent_src_rule_wrapper"},
+                     f"operator wrapper: {name}")
     wrapper.__doc__ = f"Computes operator.{name}, so that transforms differentiate it."
     return wrapper
 

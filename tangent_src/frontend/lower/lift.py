@@ -11,17 +11,14 @@ After:   `def inner(y, x): return y * x` compiled on its own (reading the outer 
 from __future__ import annotations
 
 import ast
-import itertools
-import linecache
 import types
 
 import gast
 
 from ...core.walk import clone, walk
 from ...errors import TangentError
+from ...generated_source import remember
 from ..source import is_user_function, parse_function
-
-_COUNTER = itertools.count()
 
 
 def free_names(node) -> list[str]:
@@ -61,9 +58,7 @@ def lifted_function(node, captured: list[str], scope: dict, owner: str):
         for c in captured]
     module = gast.gast_to_ast(gast.Module(body=[node], type_ignores=[]))
     source = ast.unparse(ast.fix_missing_locations(module)) + "\n"
-    filename = f"<tangent_src lifted {node.name} of {owner} {next(_COUNTER)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    code = compile(source, filename, "exec")
+    code = compile(source, remember(source, f"lifted {node.name} of {owner}"), "exec")
     body = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     return types.FunctionType(body, scope, node.name)
 
