@@ -13,6 +13,7 @@ import pytest
 import tangent_src
 from tangent_src import stop_gradient
 from tangent_src.errors import RequestError, TangentError
+from tests.fdcheck import numerical_grad
 
 RNG = np.random.default_rng(7)
 X0 = RNG.normal(size=3)
@@ -374,14 +375,6 @@ def test_hvp_with_several_arguments_takes_a_tuple_of_directions():
         tangent_src.hvp(loss, wrt=(0, 1))(X0, Y0, X0)
 
 
-def _fd(f, args, k, eps=1e-6):
-    """Central difference of a scalar function in its k-th scalar argument."""
-    up, down = list(args), list(args)
-    up[k] += eps
-    down[k] -= eps
-    return (f(*up) - f(*down)) / (2 * eps)
-
-
 @pytest.mark.parametrize("which", [0, 1, 2])
 def test_positional_transforms_of_functions_with_rules_take_argnums(which):
     """jacobian/hessian/check_grads of a function with a rule and no Python signature
@@ -392,10 +385,10 @@ def test_positional_transforms_of_functions_with_rules_take_argnums(which):
     args = (0.3, 0.7, 1.2)
     pdf = scipy.stats.norm.pdf
     got = tangent_src.jacobian(pdf, argnums=(which,))(*args)[0]
-    assert np.isclose(got, _fd(pdf, args, which), rtol=1e-7, atol=1e-9)
+    assert np.isclose(got, numerical_grad(pdf, args, which), rtol=1e-7, atol=1e-9)
     tangent_src.check_grads(pdf, args, order=2, argnums=(which,))
     if which < 2:
         def d_arctan2(*xy):
             return tangent_src.grad(np.arctan2, argnums=which)(*xy)
         got = tangent_src.hessian(np.arctan2, argnums=which)(*args[:2])
-        assert np.isclose(got, _fd(d_arctan2, args[:2], which), rtol=1e-6)
+        assert np.isclose(got, numerical_grad(d_arctan2, args[:2], which), rtol=1e-6)

@@ -5,6 +5,7 @@ import numpy as np
 
 import tangent_src
 from tangent_src import ravel_pytree
+from tests.fdcheck import numerical_grad
 
 RS = np.random.RandomState(3)
 PARAMS = [(RS.randn(3, 4), RS.randn(4)), (RS.randn(4, 2), RS.randn(2))]
@@ -30,16 +31,10 @@ def joined(xs):
     return np.sum(a ** 2) + np.sum(np.sin(b))
 
 
-def _fd_tree(f, tree, eps=1e-6):
-    """Central-difference gradient of scalar f with respect to every leaf of `tree`."""
+def _fd_tree(f, tree):
+    """Central-difference gradient of scalar f with respect to every leaf of `tree`, flat."""
     flat, unravel = ravel_pytree(tree)
-    out = np.zeros_like(flat)
-    for k in range(flat.size):
-        up, down = flat.copy(), flat.copy()
-        up[k] += eps
-        down[k] -= eps
-        out[k] = (f(unravel(up)) - f(unravel(down))) / (2 * eps)
-    return out
+    return numerical_grad(lambda v: f(unravel(v)), (flat,))
 
 
 def test_ravel_pytree_inside_a_loss_first_order_both_modes():
