@@ -114,8 +114,11 @@ def defjvp(func: Callable, *makers: Callable | None) -> None:
 
 @adjoint(custom_vjp, custom_jvp)
 def _custom_adjoint(y, key, argnum, g, ans, *args):
-    refuse("second derivatives through a defvjp/defjvp maker (a closure the compiler "
-           "cannot read): write the rule as a @tangent_src.adjoint template instead")
+    # `ans` varies whenever an argument does (it is the primal result of them)
+    d[g] = refuse("second derivatives through a defvjp/defjvp maker (a closure the "
+                  "compiler cannot read): write the rule as a @tangent_src.adjoint template")
+    d[ans] = refuse("second derivatives through a defvjp/defjvp maker (a closure the "
+                    "compiler cannot read): write the rule as a @tangent_src.adjoint template")
 
 
 @tangent(custom_vjp, custom_jvp)

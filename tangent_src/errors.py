@@ -14,6 +14,7 @@ a public function also subclass the built-in error Python code would expect ther
             DerivativeNotImplementedError   (also NotImplementedError)
             DerivativeUndefinedError        (also ValueError)
             UnsupportedTypeError            (also TypeError)
+            OutputTypeError                 (also TypeError)
         SourceUnavailableError
             SourceChangedError
         InvalidArgumentError          (also ValueError)
@@ -102,6 +103,12 @@ class ComplexValueError(UserCodeError, NotDifferentiableError):
 class UnsupportedTypeError(NotDifferentiableError, TypeError):
     """Raised while a generated derivative runs: a value of a type tangent_src does not
     differentiate met the computation (np.matrix, from np.r_['r', ...])."""
+
+
+class OutputTypeError(NotDifferentiableError, TypeError):
+    """grad's function returned what grad cannot differentiate (a tuple, an array of more
+    than one element, a non-number, a complex number): a TypeError, as in JAX and
+    autograd, so their users' `except TypeError` keeps working."""
 
 
 class InvalidArgumentError(TangentError, ValueError):

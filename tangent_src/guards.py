@@ -22,7 +22,7 @@ import operator
 import numpy as np
 
 from .core.libraries import FOREIGN, root_module
-from .errors import NoDerivativeRuleError, NotDifferentiableError
+from .errors import NoDerivativeRuleError, NotDifferentiableError, OutputTypeError
 from .generated_source import define
 from .rules.registry import REGISTRY
 from .values import holds_complex, is_number
@@ -259,21 +259,21 @@ def check_grad_output(out, name_of: str, has_aux: bool) -> None:
     tuple, an array of more than one element, a non-number or a complex number."""
     if has_aux:
         if not (isinstance(out, tuple) and len(out) == 2):
-            raise NotDifferentiableError(
+            raise OutputTypeError(
                 f"has_aux=True requires {name_of} to return a pair (loss, aux)")
         out = out[0]
     if isinstance(out, tuple):
-        raise NotDifferentiableError(
+        raise OutputTypeError(
             f"grad requires {name_of} to return a scalar, but it returned a tuple; to "
             "return auxiliary values use has_aux=True (return (loss, aux)) or return only "
             "the loss")
     if np.ndim(out) != 0 and np.size(out) != 1:
-        raise NotDifferentiableError(
+        raise OutputTypeError(
             f"grad requires {name_of} to return a scalar, but it returned an array of "
             f"shape {np.shape(out)}; for array outputs use a vector-Jacobian product "
             "(tangent_src.vjp) or sum the output")
     if not is_number(out) or np.iscomplexobj(out):
-        raise NotDifferentiableError(
+        raise OutputTypeError(
             f"grad requires {name_of} to return a real number, but it returned a "
             f"{type(out).__name__} ({out!r:.40}); if its output may be complex, "
             "differentiate a real loss (np.real, np.abs of it), or use vjp/jvp")

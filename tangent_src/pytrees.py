@@ -13,9 +13,10 @@ from .rules.registry import adjoint, d, tangent
 
 def ravel_pytree(tree) -> tuple[np.ndarray, Callable]:
     """`(flat, unravel)`: the leaves of `tree` (numbers and arrays inside dicts, in sorted
-    key order, lists, tuples and named tuples) concatenated into one 1-D float64 array,
-    and the function that rebuilds a tree of the same structure, shapes and dtypes from
-    such an array (a copy: it never shares memory with `flat`)."""
+    key order, lists, tuples and named tuples) concatenated into one 1-D float64 array (a
+    complex leaf gives its real parts, then its imaginary parts), and the function that
+    rebuilds a tree of the same structure, shapes and dtypes from such an array (a copy:
+    it never shares memory with `flat`)."""
     if isinstance(tree, dict):
         keys = sorted(tree)
         flat, unravel_items = ravel_pytree([tree[k] for k in keys])
@@ -38,10 +39,16 @@ def ravel_pytree(tree) -> tuple[np.ndarray, Callable]:
             "array (pytrees are dicts, lists and tuples of those)")
     array = np.asarray(tree)
     shape, dtype, scalar = array.shape, array.dtype, not isinstance(tree, np.ndarray)
-    flat = np.array(array, dtype=np.float64).ravel()
+    if dtype.kind == "c":  # real parts, then imaginary parts (autograd's flatten)
+        flat = np.concatenate([array.real.ravel(), array.imag.ravel()]).astype(np.float64)
+    else:
+        flat = np.array(array, dtype=np.float64).ravel()
 
     def unravel_leaf(v):
-        value = np.asarray(v, dtype=np.float64).reshape(shape).astype(dtype, copy=True)
+        v = np.asarray(v, dtype=np.float64)
+        if dtype.kind == "c":
+            v = v[:v.size // 2] + 1j * v[v.size // 2:]
+        value = v.reshape(shape).astype(dtype, copy=True)
         return value.item() if scalar else value
     return flat, unravel_leaf
 

@@ -79,6 +79,23 @@ def test_second_derivatives_through_a_maker_are_refused_clearly():
         tangent_src.hessian(example_func)(Y[:3])
 
 
+def test_reverse_over_reverse_through_a_maker_is_refused_clearly():
+    # grad of grad (autograd's check_grads at order 2 in reverse mode does this); it
+    # stopped with an internal TemplateError before
+    @primitive
+    def cube(x):
+        return x ** 3
+
+    defvjp(cube, lambda ans, x: lambda g: g * 3 * x ** 2)
+    assert np.isclose(tangent_src.grad(cube)(2.0), 12.0)
+    with pytest.raises(tangent_src.errors.DerivativeNotImplementedError,
+                       match="defvjp/defjvp maker"):
+        tangent_src.grad(tangent_src.grad(cube))(2.0)
+    with pytest.raises(tangent_src.errors.DerivativeNotImplementedError,
+                       match="defvjp/defjvp maker"):
+        tangent_src.check_grads(cube, (2.0,), modes=("rev",), order=2)
+
+
 def test_a_redefined_maker_is_used_by_cached_code():
     @primitive
     def cube(x):

@@ -219,3 +219,21 @@ def test_error_hierarchy():
     assert issubclass(NoDerivativeRuleError, UserCodeError)
     assert issubclass(NotDifferentiableError, TangentError)
     assert tangent_src.errors.UnsupportedSyntaxError is UnsupportedSyntaxError
+
+
+def rotate(x):
+    return x * (1.0 + 0.2j)
+
+
+def pair(x):
+    return x, 2.0 * x
+
+
+def test_what_grad_cannot_differentiate_is_a_type_error_as_in_jax():
+    # a complex output, a tuple, a vector: TypeError (JAX's and autograd's type), and still
+    # a NotDifferentiableError naming the function
+    for func, shown, x in ((rotate, "real number", 1.0), (pair, "tuple", 1.0),
+                           (np.sin, "shape \\(3,\\)", np.ones(3))):
+        with pytest.raises(TypeError, match=shown) as info:
+            tangent_src.grad(func)(x)
+        assert isinstance(info.value, NotDifferentiableError)

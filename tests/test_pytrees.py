@@ -34,6 +34,17 @@ def test_ravel_pytree_round_trips_structure_shapes_and_dtypes():
     assert back["hidden"].W[0, 0] == 1.0
 
 
+def test_ravel_pytree_keeps_the_imaginary_parts_of_complex_leaves():
+    # it cast complex leaves to float64 before, dropping their imaginary parts
+    params = {"phase": np.array([1.0 + 2.0j, -3.0j]), "gain": 0.5, "z": 1.0 - 1.0j}
+    flat, unravel = tangent_src.ravel_pytree(params)
+    assert flat.dtype == np.float64
+    np.testing.assert_array_equal(flat, [0.5, 1.0, 0.0, 2.0, -3.0, 1.0, -1.0])
+    back = unravel(flat)
+    np.testing.assert_array_equal(back["phase"], params["phase"])
+    assert back["phase"].dtype == np.complex128 and back["z"] == 1.0 - 1.0j
+
+
 def test_ravel_pytree_refuses_what_is_not_a_number():
     with pytest.raises(InvalidArgumentTypeError, match="str"):
         tangent_src.ravel_pytree({"name": "layer"})
