@@ -163,8 +163,9 @@ class Transform(Displayed):
         A grad or value_and_grad gives its value too, "grad" or "value_and_grad", so the
         caller checks the value is a scalar as calling the transform does; else None."""
         inner = _innermost(self.func)
-        if self.kind in ("grad", "value_and_grad"):
-            return self.differentiable((), return_value=True), inner, self.kind
+        if self.kind in ("grad", "value_and_grad"):  # seeded as grad seeds (ones_seed)
+            return (self.differentiable((), return_value=True, seed_from_output=True),
+                    inner, self.kind)
         return self.differentiable(()), inner, None
 
     @generation_errors_short

@@ -4,10 +4,11 @@ transform's generated code instead -- plain Python read from its source like any
 function, so it is differentiated again (how `grad(grad(f))` works).
 
 Before:  `g = tangent_src.grad(energy)(x)`; `penalty = np.sum(g ** 2)`
-After:   `value_and_grad = denergy(x)`; `check_assert(np.ndim(value_and_grad[0]) == 0, ...)`;
+After:   `value_and_grad = denergy(x)`; `check_assert(np.size(value_and_grad[0]) == 1, ...)`;
          `g = value_and_grad[1]` -- `denergy` the generated code of value_and_grad(energy)
          (general, specialized to no shapes), bound to a fixed name of the generated
-         module; the value is checked to be a scalar where grad(energy)(x) checks it.
+         module; the value is checked to be a scalar (or one element) where grad(energy)(x) checks it,
+         and the code seeds itself with ones in the value's shape, as grad does.
 
 The transform is built where the differentiated function is lowered, so everything it is
 built from must be fixed there: the callee and each argument a module-level name, a
@@ -71,8 +72,9 @@ class NestedTransforms:
         self.locals.add(pair)
         pre.append(located(build.assign(pair, call), call))
         value = gast.Subscript(value=build.name(pair), slice=build.const(0), ctx=gast.Load())
-        scalar = gast.Compare(left=build.attr_call(self.numpy_name(), "ndim", [value]),
-                              ops=[gast.Eq()], comparators=[build.const(0)])
+        # a scalar or an array of one element, as grad(f)(x) accepts (values.output_seed)
+        scalar = gast.Compare(left=build.attr_call(self.numpy_name(), "size", [value]),
+                              ops=[gast.Eq()], comparators=[build.const(1)])
         owner = getattr(source_function, "__name__", "f")
         message = build.const(f"{reads} requires {owner} to return a scalar")
         pre.append(located(gast.Assert(test=scalar, msg=message), call))  # lowered as one
