@@ -136,6 +136,8 @@ class ComputedCalls:
                 self.aliases[name] = found[1]
                 return self.block(found[0])
             spec = self.function_spec(node.value)
+            if spec is None and self.builds_transform(node.value):
+                spec = ("call", node.value, [], [])  # `dE = grad(energy)`: built where called
             if spec is not None and not (isinstance(node.value, gast.Name) and
                                          node.value.id in self.local_functions):
                 self.aliases[name] = spec

@@ -3,7 +3,8 @@
 transform's generated code instead -- plain Python read from its source like any user
 function, so it is differentiated again (how `grad(grad(f))` works).
 
-Before:  `g = tangent_src.grad(energy)(x)`; `penalty = np.sum(g ** 2)`
+Before:  `g = tangent_src.grad(energy)(x)` (or `dE = tangent_src.grad(energy); g = dE(x)`);
+         `penalty = np.sum(g ** 2)`
 After:   `value_and_grad = denergy(x)`; `check_assert(np.size(value_and_grad[0]) == 1, ...)`;
          `g = value_and_grad[1]` -- `denergy` the generated code of value_and_grad(energy)
          (general, specialized to no shapes), bound to a fixed name of the generated
@@ -83,9 +84,21 @@ class NestedTransforms:
         return located(gast.Subscript(value=build.name(pair), slice=build.const(1),
                                       ctx=gast.Load()), call)
 
+    def builds_transform(self, expr) -> bool:
+        """`expr` calls a transform constructor (`grad(energy)`): a name assigned it once
+        is an alias of the transform, built where the name is called (`dE(x)`)."""
+        return isinstance(expr, gast.Call) and isinstance(
+            expr.func, (gast.Name, gast.Attribute)) and self._is_maker(
+            self._fixed_value(expr.func))
+
     def _transform_of(self, func):
         """The transform object `func` is: a name or dotted name bound to one, or a call
-        of a transform constructor on fixed values; else None."""
+        of a transform constructor on fixed values (also through a local alias of that
+        call, `dE = grad(energy)`); else None."""
+        spec = self.aliases.get(func.id) if isinstance(func, gast.Name) else None
+        if spec is not None:
+            return self._transform_of(spec[1]) if spec[0] == "call" and \
+                self.builds_transform(spec[1]) and not spec[2] and not spec[3] else None
         if isinstance(func, (gast.Name, gast.Attribute)):
             dotted = build.dotted(func)
             if not dotted or dotted.split(".")[0] in self.locals or \
