@@ -188,6 +188,7 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset(),
             lowerer.strings[param] = cls[1]
         else:
             lowerer.functions[param] = cls[1]
+    lowerer.record_lengths(node.body)
     body = lowerer.block(lowerer.lift_loop_returns(node.body))
     returns = [n for n in walk(gast.Module(body=body, type_ignores=[]))
                if isinstance(n, gast.Return)]

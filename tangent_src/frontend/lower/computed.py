@@ -246,6 +246,14 @@ class ComputedCalls:
                     bounds[2] == 0:
                 return None
             return whole[slice(*bounds)]  # `*args[1:]`
+        if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Add):  # `(a,) + rest`
+            left, right = self.known_items(expr.left), self.known_items(expr.right)
+            return None if left is None or right is None else left + right
+        if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and \
+                len(expr.args) == 1 and not expr.keywords and \
+                expr.func.id not in self.locals and \
+                self.resolve_dotted(expr.func) in (list, tuple):  # `*list(args)`
+            return self.known_items(expr.args[0])
         length = getattr(self, "known_lengths", {}).get(getattr(expr, "id", None))
         if isinstance(expr, gast.Name) and length is not None:
             return [located(gast.Subscript(value=clone(expr), slice=build.const(k),
