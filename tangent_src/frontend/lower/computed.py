@@ -12,11 +12,13 @@ name in any other way than calling it (or passing a plain alias on) is refused.
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 
 import gast
 
 from ...core import build
+from ...core.libraries import is_library_object
 from ...core.walk import clone, walk
 from ..bindings import FixedRef, Guard, ItemRef, LengthGuard
 from ..source import is_user_function
@@ -29,10 +31,12 @@ _UNARY = {operator.neg: gast.USub, operator.pos: gast.UAdd}
 
 
 def _is_function(value) -> bool:
-    """A value whose calls can go to it by name: a NumPy/builtin function or ufunc, or a
-    user function (differentiated from its source)."""
+    """A value whose calls can go to it by name: a NumPy/builtin function or ufunc, a
+    user function (differentiated from its source), or a library's bound method (called
+    by its dotted name as if written there: its rule, or its refusal, applies)."""
     from ...analysis.shapes import is_function_value
-    return is_function_value(value) or is_user_function(value)
+    return is_function_value(value) or is_user_function(value) or (
+        inspect.ismethod(value) and is_library_object(value))  # scipy.stats.norm.pdf
 
 
 def _literal_pairs(args) -> list | None:
@@ -130,18 +134,9 @@ class ComputedCalls:
         once = self.stored_once()
         if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
                 isinstance(node.targets[0], gast.Name) and node.targets[0].id in once:
-            name = node.targets[0].id
-            found = self.partial_spec(node.value, node)
+            found = self.alias_of(node.targets[0].id, node.value, node)
             if found is not None:
-                self.aliases[name] = found[1]
-                return self.block(found[0])
-            spec = self.function_spec(node.value)
-            if spec is None and self.builds_transform(node.value):
-                spec = ("call", node.value, [], [])  # `dE = grad(energy)`: built where called
-            if spec is not None and not (isinstance(node.value, gast.Name) and
-                                         node.value.id in self.local_functions):
-                self.aliases[name] = spec
-                return []
+                return found
         if isinstance(node, gast.For) and isinstance(node.target, gast.Name) and (
                 node.target.id in once or not any(  # or a comprehension's fresh name
                     isinstance(n, gast.Name) and n.id == node.target.id
@@ -154,6 +149,23 @@ class ComputedCalls:
             return self.block(pre) + self.stmt(node)
         _CallRewriter(self).visit(node)
         return None
+
+    def alias_of(self, name: str, value, node) -> list | None:
+        """Make `name` (assigned once, or a parameter bound at an expanded call and never
+        rebound) an alias of the function `value` fixes (a function, a partial, a table,
+        a transform built where it is called: `dE = grad(energy)`): the statements that
+        replace the binding, or None when `value` is no such function."""
+        found = self.partial_spec(value, node)
+        if found is not None:
+            self.aliases[name] = found[1]
+            return self.block(found[0])
+        spec = self.function_spec(value)
+        if spec is None and self.builds_transform(value):
+            spec = ("call", value, [], [])
+        if spec is None or isinstance(value, gast.Name) and value.id in self.local_functions:
+            return None
+        self.aliases[name] = spec
+        return []
 
     def known_key(self, expr):
         """The key `expr` is when the lowering knows it: a constant, or a string argument

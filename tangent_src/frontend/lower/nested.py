@@ -8,8 +8,9 @@ Before:  `g = tangent_src.grad(energy)(x)` (or `dE = tangent_src.grad(energy); g
 After:   `value_and_grad = denergy(x)`; `check_assert(np.size(value_and_grad[0]) == 1, ...)`;
          `g = value_and_grad[1]` -- `denergy` the generated code of value_and_grad(energy)
          (general, specialized to no shapes), bound to a fixed name of the generated
-         module; the value is checked to be a scalar (or one element) where grad(energy)(x) checks it,
-         and the code seeds itself with ones in the value's shape, as grad does.
+         module; the value is checked to be a scalar (or one element) where
+         grad(energy)(x) checks it, and the code seeds itself with ones in the value's
+         shape, as grad does.
 
 The transform is built where the differentiated function is lowered, so everything it is
 built from must be fixed there: the callee and each argument a module-level name, a

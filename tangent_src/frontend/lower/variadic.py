@@ -155,7 +155,7 @@ class VariadicCalls:
         self.locals |= set(mapping.values()) - ({mapping.get(node.name)} if bounded else set())
         defaults = _default_nodes(args)  # (bounded: the function's own name stays global)
         stmts, integers = [], {}
-        rebound = _rebound(node.body)
+        rebound = rebound_names(node.body)
         for p, param in sig.parameters.items():
             value = self.bound_value(param, bound.arguments, defaults.get(p), call, mapping)
             if p not in rebound:  # *args, **kwargs, or a tuple display passed in
@@ -238,7 +238,7 @@ def _starred_evaluated(expr):
         yield from _starred_evaluated(child)
 
 
-def _rebound(body) -> set:
+def rebound_names(body) -> set:
     """Names the body assigns, writes into or calls a method of (`args = args[1:]`,
     `kwargs.pop("k")`): their packed contents are not known from the call."""
     out = set()
