@@ -156,17 +156,35 @@ class Transform(Displayed):
                                    backend="python", **changes)
         return compiled_module(request, classes, inline=True).function
 
-    def __tangent_src_callee__(self) -> tuple:
+    def __tangent_src_callee__(self, known: dict | None = None) -> tuple:
         """(the generated function a differentiated function calling this transform calls
         instead, the user function it was generated from, how its result is read): the
         general code, specialized to no shapes, differentiated again like grad(grad(f)).
+        `known` maps argument positions to what the caller's front end knows they hold (a
+        dict, an object of a class, a function, a string): the code is specialized to
+        those, as it is for such arguments at top level (`sorted(d)` of a dict).
         A grad or value_and_grad gives its value too, "grad" or "value_and_grad", so the
         caller checks the value is a scalar as calling the transform does; else None."""
         inner = _innermost(self.func)
+        classes = self._known_classes(known or {})
         if self.kind in ("grad", "value_and_grad"):  # seeded as grad seeds (ones_seed)
-            return (self.differentiable((), return_value=True, seed_from_output=True),
+            return (self.differentiable(classes, return_value=True, seed_from_output=True),
                     inner, self.kind)
-        return self.differentiable(()), inner, None
+        return self.differentiable(classes), inner, None
+
+    def _known_classes(self, known: dict) -> tuple:
+        """(parameter, class) pairs for the positions in `known` (None for the others), or
+        () when none is known or the function has no plain signature to name them."""
+        sig = self._sig
+        kind = inspect.Parameter
+        if not known or sig is None or self._bound or any(
+                p.kind in (kind.VAR_POSITIONAL, kind.VAR_KEYWORD)
+                for p in sig.parameters.values()):
+            return ()
+        names = [p for p, v in sig.parameters.items()
+                 if v.kind in (kind.POSITIONAL_ONLY, kind.POSITIONAL_OR_KEYWORD)]
+        by_name = {names[k]: cls for k, cls in known.items() if k < len(names)}
+        return tuple((p, by_name.get(p)) for p in sig.parameters) if by_name else ()
 
     @generation_errors_short
     def compile(self, classes: tuple = ()) -> Compiled:

@@ -53,7 +53,8 @@ class NestedTransforms:
         if transform is None:
             return None
         try:
-            generated, source_function, reads = transform.__tangent_src_callee__()
+            generated, source_function, reads = transform.__tangent_src_callee__(
+                self._known_arguments(call))
         except TangentError as exc:
             raise self.parsed.unsupported(
                 call.func, f"differentiating through {transform.__name__} ({exc})",
@@ -84,6 +85,26 @@ class NestedTransforms:
             return located(build.name(pair), call)
         return located(gast.Subscript(value=build.name(pair), slice=build.const(1),
                                       ctx=gast.Load()), call)
+
+    def _known_arguments(self, call) -> dict:
+        """Position -> class of the arguments of `call` that this function knows more of
+        than their shapes (a parameter that is a dict, an object, a function or a string
+        at this specialization; a name assigned a dict display): the transform's code is
+        specialized to them (`sorted(d)` in it reads a dict's keys)."""
+        known = {}
+        for k, arg in enumerate(call.args):
+            if isinstance(arg, gast.Starred):
+                break
+            name = arg.id if isinstance(arg, gast.Name) else None
+            if name in self.dicts:
+                known[k] = "dict"
+            elif name in self.objects:
+                known[k] = ("object", self.objects[name])
+            elif name in self.functions:
+                known[k] = ("function", self.functions[name])
+            elif name in self.strings:
+                known[k] = ("string", self.strings[name])
+        return known
 
     def builds_transform(self, expr) -> bool:
         """`expr` calls a transform constructor (`grad(energy)`): a name assigned it once
