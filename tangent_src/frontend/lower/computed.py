@@ -89,6 +89,8 @@ class ComputedCalls:
             found = self.resolve_dotted(expr)
             if _is_function(found):
                 return ("call", expr, [], [])
+            if isinstance(found, functools.partial):
+                return self.partial_value_spec(expr, found)
             if isinstance(found, (list, tuple)) and found and all(
                     _is_function(v) for v in found):
                 # a global (or closure) list of functions: `for f in FUNS` unrolled, each
@@ -127,6 +129,24 @@ class ComputedCalls:
             (args if len(pre) <= len(expr.args) - 1 else keywords).append(build.name(temp))
         keywords = [gast.keyword(arg=k.arg, value=v) for k, v in zip(expr.keywords, keywords)]
         return pre, ("call", inner[1], inner[2] + args, inner[3] + keywords)
+
+    def partial_value_spec(self, expr, found):
+        """A global or closure `functools.partial` object (`fun` in a helper made by
+        `wrap(partial(f, k=2.0))`): a call of its function, bound to a fixed name, with its
+        arguments as constants, when they are numbers, strings or None; else None. The
+        object is read once, here: rebinding the name makes the code stale."""
+        constants = (bool, int, float, str, type(None))
+        values = list(found.args) + list(found.keywords.values())
+        if not _is_function(found.func) or not all(type(v) in constants for v in values):
+            return None
+        name = self.namer.fresh(getattr(found.func, "__name__", "partial_func"))
+        self.namer.reserve(name)
+        self.parsed.fixed[name] = FixedRef(found.func, f"the function of {build.dotted(expr)}")
+        self.parsed.namespace[name] = found.func
+        keywords = [gast.keyword(arg=k, value=build.const(v))
+                    for k, v in found.keywords.items()]
+        return ("call", located(build.name(name), expr),
+                [build.const(v) for v in found.args], keywords)
 
     def computed_stmt(self, node) -> list | None:
         """Record an alias assignment (returning its replacement), unroll a loop over
@@ -312,6 +332,12 @@ class _CallRewriter(gast.NodeTransformer):
                                              "use one of the keys the table was built with")
         if spec is None and isinstance(func, gast.Subscript):
             spec = low.global_table_item(func)
+        head = build.dotted(func).split(".")[0] if isinstance(
+            func, (gast.Name, gast.Attribute)) and build.dotted(func) else None
+        if spec is None and head and (head not in low.locals or head in low.parsed.adopted) \
+                and isinstance(low.resolve_dotted(func), functools.partial):
+            # a global or closure partial (an expanded helper's free name: adopted)
+            spec = low.partial_value_spec(func, low.resolve_dotted(func))
         if spec is not None and spec[0] == "call":
             return self.visit(self.spec_call(spec, node))
         target = self.target(node)
