@@ -89,7 +89,7 @@ def potential(x):
 def test_a_grad_held_in_a_variable_drives_an_unrolled_descent():
     def after_descent(x, lr):
         dV = tangent_src.grad(potential)
-        for step in range(3):
+        for _ in range(3):
             x = x - lr * dV(x)
         return potential(x)
 
@@ -262,7 +262,7 @@ def test_jacobian_of_jacobian_matches_differences_of_the_jacobian():
         assert second.shape == (3, 3, 3, 3)
         for i, j in [(0, 1), (2, 2), (1, 0)]:
             for k in range(3):
-                numeric = numerical_grad(lambda v: float(J(v)[i, j, k]), (x,))
+                numeric = numerical_grad(lambda v, at=(i, j, k): float(J(v)[at]), (x,))
                 np.testing.assert_allclose(second[i, j, k], numeric, rtol=1e-6, atol=1e-8)
 
 
