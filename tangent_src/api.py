@@ -32,6 +32,7 @@ from .values import (
     NUMBER_TYPES,
     arg_classes,
     holds_complex,
+    known_classes,
     not_differentiable,
     output_seed,
 )
@@ -166,25 +167,11 @@ class Transform(Displayed):
         A grad or value_and_grad gives its value too, "grad" or "value_and_grad", so the
         caller checks the value is a scalar as calling the transform does; else None."""
         inner = _innermost(self.func)
-        classes = self._known_classes(known or {})
+        classes = () if self._bound else known_classes(self._sig, known or {})
         if self.kind in ("grad", "value_and_grad"):  # seeded as grad seeds (ones_seed)
             return (self.differentiable(classes, return_value=True, seed_from_output=True),
                     inner, self.kind)
         return self.differentiable(classes), inner, None
-
-    def _known_classes(self, known: dict) -> tuple:
-        """(parameter, class) pairs for the positions in `known` (None for the others), or
-        () when none is known or the function has no plain signature to name them."""
-        sig = self._sig
-        kind = inspect.Parameter
-        if not known or sig is None or self._bound or any(
-                p.kind in (kind.VAR_POSITIONAL, kind.VAR_KEYWORD)
-                for p in sig.parameters.values()):
-            return ()
-        names = [p for p, v in sig.parameters.items()
-                 if v.kind in (kind.POSITIONAL_ONLY, kind.POSITIONAL_OR_KEYWORD)]
-        by_name = {names[k]: cls for k, cls in known.items() if k < len(names)}
-        return tuple((p, by_name.get(p)) for p in sig.parameters) if by_name else ()
 
     @generation_errors_short
     def compile(self, classes: tuple = ()) -> Compiled:

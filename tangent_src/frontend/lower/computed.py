@@ -12,31 +12,20 @@ name in any other way than calling it (or passing a plain alias on) is refused.
 from __future__ import annotations
 
 import functools
-import inspect
 import operator
 
 import gast
 
 from ...core import build
-from ...core.libraries import is_library_object
 from ...core.walk import clone, walk
 from ..bindings import FixedRef, Guard, ItemRef, LengthGuard
-from ..source import is_user_function
 from .common import contains, located
+from .partials import PartialCalls, is_function
 
 _BINARY = {operator.add: gast.Add, operator.sub: gast.Sub, operator.mul: gast.Mult,
            operator.truediv: gast.Div, operator.floordiv: gast.FloorDiv,
            operator.pow: gast.Pow, operator.mod: gast.Mod, operator.matmul: gast.MatMult}
 _UNARY = {operator.neg: gast.USub, operator.pos: gast.UAdd}
-
-
-def _is_function(value) -> bool:
-    """A value whose calls can go to it by name: a NumPy/builtin function or ufunc, a
-    user function (differentiated from its source), or a library's bound method (called
-    by its dotted name as if written there: its rule, or its refusal, applies)."""
-    from ...analysis.shapes import is_function_value
-    return is_function_value(value) or is_user_function(value) or (
-        inspect.ismethod(value) and is_library_object(value))  # scipy.stats.norm.pdf
 
 
 def _literal_pairs(args) -> list | None:
@@ -59,7 +48,7 @@ def _literal_pairs(args) -> list | None:
     return pairs
 
 
-class ComputedCalls:
+class ComputedCalls(PartialCalls):
     """Lowerer's part for computed function values (see the module docstring)."""
 
     def stored_once(self) -> set:
@@ -87,12 +76,12 @@ class ComputedCalls:
             if base in self.locals:
                 return None
             found = self.resolve_dotted(expr)
-            if _is_function(found):
+            if is_function(found):
                 return ("call", expr, [], [])
             if isinstance(found, functools.partial):
                 return self.partial_value_spec(expr, found)
             if isinstance(found, (list, tuple)) and found and all(
-                    _is_function(v) for v in found):
+                    is_function(v) for v in found):
                 # a global (or closure) list of functions: `for f in FUNS` unrolled, each
                 # item called by index (global_table_item); a list that grows is stale
                 self.parsed.guards.append(LengthGuard(FixedRef(found), len(found)))
@@ -110,43 +99,6 @@ class ComputedCalls:
             if all(s is not None and s[0] == "call" for s in specs):
                 return ("table", dict(enumerate(specs)))
         return None
-
-    def partial_spec(self, expr, node):
-        """`functools.partial(f, a, k=b)`: its arguments assigned to fresh names here (where
-        Python evaluates them), and the spec of a call of f with them bound first."""
-        if not (isinstance(expr, gast.Call) and expr.args and
-                self.resolve_dotted(expr.func) is functools.partial and
-                not any(k.arg is None for k in expr.keywords)):
-            return None
-        inner = self.function_spec(expr.args[0])
-        if inner is None or inner[0] != "call":
-            return None
-        pre, args, keywords = [], [], []
-        for value in expr.args[1:] + [k.value for k in expr.keywords]:
-            temp = self.namer.fresh("bound")
-            self.locals.add(temp)
-            pre.append(located(build.assign(temp, value), node))
-            (args if len(pre) <= len(expr.args) - 1 else keywords).append(build.name(temp))
-        keywords = [gast.keyword(arg=k.arg, value=v) for k, v in zip(expr.keywords, keywords)]
-        return pre, ("call", inner[1], inner[2] + args, inner[3] + keywords)
-
-    def partial_value_spec(self, expr, found):
-        """A global or closure `functools.partial` object (`fun` in a helper made by
-        `wrap(partial(f, k=2.0))`): a call of its function, bound to a fixed name, with its
-        arguments as constants, when they are numbers, strings or None; else None. The
-        object is read once, here: rebinding the name makes the code stale."""
-        constants = (bool, int, float, str, type(None))
-        values = list(found.args) + list(found.keywords.values())
-        if not _is_function(found.func) or not all(type(v) in constants for v in values):
-            return None
-        name = self.namer.fresh(getattr(found.func, "__name__", "partial_func"))
-        self.namer.reserve(name)
-        self.parsed.fixed[name] = FixedRef(found.func, f"the function of {build.dotted(expr)}")
-        self.parsed.namespace[name] = found.func
-        keywords = [gast.keyword(arg=k, value=build.const(v))
-                    for k, v in found.keywords.items()]
-        return ("call", located(build.name(name), expr),
-                [build.const(v) for v in found.args], keywords)
 
     def computed_stmt(self, node) -> list | None:
         """Record an alias assignment (returning its replacement), unroll a loop over
@@ -216,7 +168,7 @@ class ComputedCalls:
         except (KeyError, IndexError, TypeError):
             raise self.parsed.unsupported(func, f"key {key!r}, which {dotted} does not hold",
                                           f"use one of the keys of {dotted}") from None
-        if not _is_function(value):
+        if not is_function(value):
             return None
         name = self.namer.fresh(getattr(value, "__name__", "table_item"))
         self.namer.reserve(name)

@@ -109,9 +109,19 @@ class NestedTransforms:
     def builds_transform(self, expr) -> bool:
         """`expr` calls a transform constructor (`grad(energy)`): a name assigned it once
         is an alias of the transform, built where the name is called (`dE(x)`)."""
-        return isinstance(expr, gast.Call) and isinstance(
-            expr.func, (gast.Name, gast.Attribute)) and self._is_maker(
-            self._fixed_value(expr.func))
+        if not (isinstance(expr, gast.Call) and isinstance(expr.func,
+                                                           (gast.Name, gast.Attribute))):
+            return False
+        maker = self._fixed_value(expr.func)
+        if getattr(maker, "__tangent_src_transform__", False):
+            return True
+        memo = self.__dict__.setdefault("_thin_wrappers", {})  # each callee parsed once
+        try:
+            if maker not in memo:
+                memo[maker] = self._is_maker(maker)
+            return memo[maker]
+        except TypeError:  # an unhashable value
+            return self._is_maker(maker)
 
     def _transform_of(self, func):
         """The transform object `func` is: a name or dotted name bound to one, or a call
