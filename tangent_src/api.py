@@ -32,6 +32,7 @@ from .values import (
     NUMBER_TYPES,
     arg_classes,
     holds_complex,
+    known_classes,
     not_differentiable,
     output_seed,
 )
@@ -156,16 +157,21 @@ class Transform(Displayed):
                                    backend="python", **changes)
         return compiled_module(request, classes, inline=True).function
 
-    def __tangent_src_callee__(self) -> tuple:
+    def __tangent_src_callee__(self, known: dict | None = None) -> tuple:
         """(the generated function a differentiated function calling this transform calls
         instead, the user function it was generated from, how its result is read): the
         general code, specialized to no shapes, differentiated again like grad(grad(f)).
+        `known` maps argument positions to what the caller's front end knows they hold (a
+        dict, an object of a class, a function, a string): the code is specialized to
+        those, as it is for such arguments at top level (`sorted(d)` of a dict).
         A grad or value_and_grad gives its value too, "grad" or "value_and_grad", so the
         caller checks the value is a scalar as calling the transform does; else None."""
         inner = _innermost(self.func)
-        if self.kind in ("grad", "value_and_grad"):
-            return self.differentiable((), return_value=True), inner, self.kind
-        return self.differentiable(()), inner, None
+        classes = () if self._bound else known_classes(self._sig, known or {})
+        if self.kind in ("grad", "value_and_grad"):  # seeded as grad seeds (ones_seed)
+            return (self.differentiable(classes, return_value=True, seed_from_output=True),
+                    inner, self.kind)
+        return self.differentiable(classes), inner, None
 
     @generation_errors_short
     def compile(self, classes: tuple = ()) -> Compiled:

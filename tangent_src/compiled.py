@@ -62,7 +62,8 @@ class Compiled:
         builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline))
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
-                                         arg_classes=classes, has_aux=has_aux)
+                                         arg_classes=classes, has_aux=has_aux,
+                                         seed_from_output=request.seed_from_output)
         elif mode == "split":  # value, saved = fwd(args); gradients = bwd(saved, seed)
             self.main = builder.gradient(func, wrt, arg_classes=classes, split=True,
                                          has_aux=has_aux)

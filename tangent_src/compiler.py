@@ -178,13 +178,15 @@ class ModuleBuilder(ModuleAssembly):
     def gradient(self, func, wrt: tuple, name: str | None = None,
                  return_value: bool = False, arg_classes: tuple = (),
                  split: bool = False, has_aux: bool = False,
-                 check_output: bool = False) -> GeneratedFunction:
+                 check_output: bool = False,
+                 seed_from_output: bool = False) -> GeneratedFunction:
         """Generate the gradient of `func`; `split` makes a forward/backward pair instead
         (`f_fwd(args) -> (value, saved)`, `f_bwd(saved, seed) -> gradients`).
         `arg_classes` may carry the parameters that receive complex values
         (analysis/complexity.py: split_complex_args)."""
         arg_classes = tangent_classes(func, arg_classes)
-        key = (func, tuple(wrt), return_value, arg_classes, split, has_aux, check_output)
+        key = (func, tuple(wrt), return_value, arg_classes, split, has_aux, check_output,
+               seed_from_output)
         if key in self.by_key:
             return self.by_key[key]
         arg_classes, complex_params = split_complex_args(
@@ -201,7 +203,7 @@ class ModuleBuilder(ModuleAssembly):
                           has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)},
                           mutable=self.mutable_scalars(func, arg_classes),
                           known=frozenset(p for p, c in arg_classes if c is not None),
-                          check_output=check_output)
+                          check_output=check_output, seed_from_output=seed_from_output)
         reverse.complex_params = complex_params
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)

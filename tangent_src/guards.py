@@ -237,12 +237,13 @@ def differentiable_target(func):
     if wrapper is not None:
         return wrapper
     built_by = getattr(func, "built_by", None)
+    if built_by == "jacobian" and getattr(func, "source_form", None) is not None:
+        return func.source_form()  # jacobian(jacobian(f)): its source (jacobian_source.py)
     if isinstance(built_by, str) and built_by in ("hvp", "hessian", "jacobian"):
         raise NotDifferentiableError(
             f"cannot differentiate what {built_by}() returns (it assembles its result from "
             "many generated derivatives, so there is no one function to read): for second "
-            "derivatives use hessian(f), jacfwd(grad(f)) or jacrev(grad(f)); "
-            "jacfwd(jacrev(f)) is not supported yet")
+            "derivatives use hessian(f), jacfwd(grad(f)) or jacrev(grad(f))")
     module = root_module(func)
     if module in FOREIGN or isinstance(func, np.ufunc):
         name = getattr(func, "__qualname__", repr(func))

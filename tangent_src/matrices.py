@@ -21,6 +21,7 @@ from .derivative_support import (
     size,
 )
 from .errors import InvalidArgumentError, NotDifferentiableError, RequestError
+from .jacobian_source import jacobian_source
 from .values import holds_complex
 
 __all__ = ["hessian", "jacfwd", "jacobian", "jacrev"]
@@ -35,9 +36,10 @@ class Rebuildable:
     it (the function by reference and the options), so that it runs in another process
     (multiprocessing) where it generates its code again."""
 
-    def __init__(self, call, builder, *args, **kwargs):
+    def __init__(self, call, builder, *args, source_form=None, **kwargs):
         self._call = call
         self._recipe = (builder, args, kwargs)
+        self.source_form = source_form  # () -> the function as source (jacobian_source)
         self.built_by = builder.__name__  # read by guards.differentiable_target
         self.__name__ = call.__name__
         self.__qualname__ = call.__qualname__
@@ -48,6 +50,14 @@ class Rebuildable:
 
     def __reduce__(self):
         return (_rebuild, self._recipe)
+
+    def __tangent_src_callee__(self, known: dict | None = None) -> tuple:
+        """What a differentiated function calling this (`jacobian(f)(x)` written inside
+        it) calls instead: its source form (see api.Transform.__tangent_src_callee__)."""
+        if self.source_form is None:
+            raise NotDifferentiableError(f"cannot differentiate what {self.built_by}() "
+                                         "returns; differentiate a function of f instead")
+        return self.source_form(), self._recipe[1][0], None
 
 
 def _split_aux(out, has_aux: bool, what: str, func):
@@ -183,7 +193,8 @@ def jacobian(func, wrt=0, mode: str = "rev", *, argnums=None, has_aux: bool = Fa
         return (result, aux) if has_aux else result
 
     return Rebuildable(J, jacobian, func, wrt, mode, argnums=argnums, has_aux=has_aux,
-                       backend=backend)
+                       backend=backend,
+                       source_form=lambda: jacobian_source(func, where, has_aux))
 
 
 def jacfwd(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = "python"):
@@ -194,3 +205,10 @@ def jacfwd(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = "
 def jacrev(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = "python"):
     """jacobian in reverse mode (JAX's jacrev)."""
     return jacobian(func, wrt, mode="rev", argnums=argnums, has_aux=has_aux, backend=backend)
+
+
+# transforms a differentiated function may build where it is written: jacobian(f)(x) there
+# calls its source form (frontend/lower/nested.py)
+jacobian.__tangent_src_transform__ = True
+jacfwd.__tangent_src_transform__ = True
+jacrev.__tangent_src_transform__ = True

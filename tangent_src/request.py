@@ -119,12 +119,14 @@ class Request:
     backend: str = "python"  # python | numba
     order: int = 1           # how many times to differentiate (standalone_source, CLI)
     optimize: bool = True    # run the optimizer on the generated code
+    seed_from_output: bool = False  # reverse code nested in a derivative: seeded by ones
+    #                                 in its output's shape, not by a `dout` parameter
 
     def code_key(self) -> tuple:
         """The fields the generated code depends on: transforms that differ only in how
         they return the result (grad vs autodiff, wrt=k vs wrt=(k,)) share one module."""
         return (self.func, self.wrt, self.mode, self.return_value, self.has_aux,
-                self.backend, self.optimize)
+                self.backend, self.optimize, self.seed_from_output)
 
     def with_func(self, func: Callable, **changes) -> Request:
         """The same request for another function (the code the transform generates from:

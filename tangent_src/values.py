@@ -116,3 +116,18 @@ def output_seed(out):
     shape for an array of one element (shape (1,) or (1, 1): accepted as a scalar, as
     autograd does, so that `np.dot(x.T, A @ x)` of a column x has a gradient)."""
     return np.ones(np.shape(out)) if np.ndim(out) else 1.0
+
+
+def known_classes(sig, known: dict) -> tuple:
+    """(parameter, class) pairs naming the positional arguments in `known` (position ->
+    class: what a caller's front end knows of an argument of a transform it calls, a dict
+    or a function), None for the others; () when none is known or `sig` has no plain
+    parameters to name them (*args, **kwargs)."""
+    kind = inspect.Parameter
+    if not known or sig is None or any(p.kind in (kind.VAR_POSITIONAL, kind.VAR_KEYWORD)
+                                       for p in sig.parameters.values()):
+        return ()
+    names = [p for p, v in sig.parameters.items()
+             if v.kind in (kind.POSITIONAL_ONLY, kind.POSITIONAL_OR_KEYWORD)]
+    by_name = {names[k]: cls for k, cls in known.items() if k < len(names)}
+    return tuple((p, by_name.get(p)) for p in sig.parameters) if by_name else ()

@@ -64,7 +64,7 @@ register_template(A, rt.attribute_tangent, "y, t, name", "d[t] = add_at(zeros_li
 register_template(T, rt.attribute_tangent, "y, t, name", "d[y] = attribute_tangent(d[t], name)")
 
 nondifferentiable(rt.checkpoint_every, rt.zeros_like, rt.zeros_like_last, rt.reduced_size,
-                  rt.extremum_mask, rt.inverse_permutation,
+                  rt.extremum_mask, rt.inverse_permutation, rt.ones_seed,
                   slice)
 
 # Helpers of the NumPy rule families (elementwise.py, reductions.py). The linear ones are

@@ -59,7 +59,7 @@ from . import (
     stats,
     tapes,
 )
-from .accumulation import add_at, add_attribute, copy_of, plus, zeros_like
+from .accumulation import add_at, add_attribute, copy_of, ones_seed, plus, zeros_like
 from .broadcasting import (
     broadcast_like,
     extremum_mask,
@@ -261,7 +261,8 @@ __all__ = [
     "inv_offdiag", "inverse_permutation", "join", "kron_shape", "left_part", "linspace_ramp",
     "linspace_weights", "log_or_zero", "masked_rows", "masked_rows_t", "matmul_lhs", "matmul_rhs",
     "norm_axes", "norm_curvature_check", "norm_dual", "norm_inv", "NotDifferentiableError",
-    "one_if_none", "pad_checked", "pair_diff", "pieces", "plus", "polygamma_np", "pow_term",
+    "one_if_none", "ones_seed", "pad_checked", "pair_diff", "pieces", "plus", "polygamma_np",
+    "pow_term",
     "power_slope", "prod_others", "product", "product_spec", "qr_checked", "random_draw",
     "read_at", "real_only",
     "real_values", "reciprocal_or_zero", "reduced_size", "refuse", "replicate", "right_part",

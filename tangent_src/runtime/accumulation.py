@@ -1,6 +1,7 @@
 """Adjoint accumulation: zeros of any structure (`zeros_like`), the sum of two adjoints
 that may be pytrees (`plus`), and in-place accumulation into an adjoint that generated code
-allocated itself (`copy_of`, `add_at`, `add_attribute`)."""
+allocated itself (`copy_of`, `add_at`, `add_attribute`), and the seed of a grad that no
+caller seeds (`ones_seed`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -95,9 +96,17 @@ def plus(a, b):
     return a + b
 
 
+def ones_seed(out):
+    """The cotangent a grad seeds its output `out` with: 1.0 for a scalar, ones in the
+    output's shape for an array (of one element: grad accepts it as a scalar, as autograd
+    does). Generated code nested in another derivative (`grad(f)(x)` inside a
+    differentiated function) seeds itself with this, since no caller passes the seed."""
+    return np.ones(np.shape(out)) if np.ndim(out) else 1.0
+
+
 def _is_zero(x) -> bool:
     return isinstance(x, float) and x == 0.0
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("zeros_like", "copy_of", "add_at", "plus")
+HELPERS = ("zeros_like", "copy_of", "add_at", "plus", "ones_seed")

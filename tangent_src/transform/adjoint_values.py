@@ -1,12 +1,27 @@
 """Adjoint variables of reverse mode: how one starts (a zero of its value's kind), how a
 contribution is added (`+`, or plus() where the value may be a list, tuple or dict), and
-which names have several definitions (their adjoint restarts from zero)."""
+which names have several definitions (their adjoint restarts from zero); where the
+output's seed comes from, and the check standalone code makes of it."""
 from __future__ import annotations
 
 import gast
 
 from ..core import build
 from ..core.walk import walk
+
+
+def output_check(name: str, func: str, result: str, seed: str) -> gast.If:
+    """`if getattr(seed, "shape", ()) != getattr(result, "shape", ()): raise ValueError`:
+    what grad's output check does, in standalone code (the CLI's), where no API runs it:
+    the default seed 1.0 of a vector-valued function would give the gradient of its sum."""
+    def shape(var):
+        return build.call("getattr", [build.name(var), build.const("shape"),
+                                      gast.Tuple(elts=[], ctx=gast.Load())])
+    message = (f"{name}: {func} must return a scalar to have a gradient; for a "
+               f"vector-Jacobian product pass {seed} with the shape of its output")
+    test = gast.Compare(left=shape(seed), ops=[gast.NotEq()], comparators=[shape(result)])
+    fail = gast.Raise(exc=build.call("ValueError", [build.const(message)]), cause=None)
+    return gast.If(test=test, body=[fail], orelse=[])
 
 
 class AdjointValues:
@@ -47,6 +62,24 @@ class AdjointValues:
         if var in self.trees or var in self.maybe_trees:
             return build.assign(dvar, build.call("plus", [build.name(dvar), expr]))
         return build.assign(dvar, build.add(build.name(dvar), expr))
+
+    def seed_start(self, args, seed: str) -> list:
+        """Where the output's seed comes from: a parameter `dout=1.0` added to `args`; or,
+        for code that runs nested in another derivative (`grad(f)(x)` written inside a
+        differentiated function: no caller passes a seed), when the output may be an
+        array, the statement `dout = ones_seed(out)` that starts the backward pass: ones
+        in a one-element output's shape (a scalar seed 1.0 would be summed or expanded
+        along axes such an output does not have)."""
+        if self.seed_from_output and self.classes.get(self.result) != ():
+            return [build.assign(seed, build.call("ones_seed", [build.name(self.result)]))]
+        seed_arg = build.name(seed, gast.Param())
+        if args.kwonlyargs:
+            args.kwonlyargs.append(seed_arg)
+            args.kw_defaults.append(build.const(1.0))
+        else:
+            args.args.append(seed_arg)
+            args.defaults.append(build.const(1.0))
+        return []
 
     def returned_gradients(self) -> list:
         """The gradients returned, in wrt order; a complex argument's as `like_kinds(dp, p)`:

@@ -152,8 +152,8 @@ def tree_names(stmts, trees: set) -> set:
             value, name = node.value, node.targets[0].id
             tree = isinstance(value, (gast.Tuple, gast.List, gast.Dict)) or (
                 isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
-                value.func.id in ("set_at", "zero_at", "plus", "add_at", "zeros_like") and
-                value.args and
+                value.func.id in ("set_at", "zero_at", "plus", "add_at", "zeros_like",
+                                  "copy_of") and value.args and
                 isinstance(value.args[0], gast.Name) and value.args[0].id in trees) or (
                 isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
                 value.func.id in ("list", "tuple", "dict_keys")) or (

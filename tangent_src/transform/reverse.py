@@ -36,7 +36,7 @@ from ..core.walk import clone, walk
 from ..frontend.lower import is_list_method
 from ..frontend.source import ParsedFunction
 from ..naming import Namer
-from .adjoint_values import AdjointValues
+from .adjoint_values import AdjointValues, output_check
 from .base import (
     SharedQueries,
     bool_op_choices,
@@ -59,20 +59,6 @@ class Site:
     block: int
 
 
-def output_check(name: str, func: str, result: str, seed: str) -> gast.If:
-    """`if getattr(seed, "shape", ()) != getattr(result, "shape", ()): raise ValueError`:
-    what grad's output check does, in standalone code (the CLI's), where no API runs it:
-    the default seed 1.0 of a vector-valued function would give the gradient of its sum."""
-    def shape(var):
-        return build.call("getattr", [build.name(var), build.const("shape"),
-                                      gast.Tuple(elts=[], ctx=gast.Load())])
-    message = (f"{name}: {func} must return a scalar to have a gradient; for a "
-               f"vector-Jacobian product pass {seed} with the shape of its output")
-    test = gast.Compare(left=shape(seed), ops=[gast.NotEq()], comparators=[shape(result)])
-    fail = gast.Raise(exc=build.call("ValueError", [build.const(message)]), cause=None)
-    return gast.If(test=test, body=[fail], orelse=[])
-
-
 @dataclass
 class ReverseResult:
     node: gast.FunctionDef
@@ -90,9 +76,10 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
                  classes: dict | None = None, trees: set | None = None,
                  has_aux: bool = False, objects: set | None = None,
                  mutable: frozenset = frozenset(), known: frozenset = frozenset(),
-                 check_output: bool = False):
+                 check_output: bool = False, seed_from_output: bool = False):
         self.parsed, self.core, self.wrt = parsed, core, wrt
         self.check_output = check_output  # standalone code: refuse a seed unlike the output
+        self.seed_from_output = seed_from_output  # nested code: no caller passes a seed
         self.known = known  # parameters whose shape class the caller gave
         self.mutable = mutable  # scalars that may be 0-d arrays (their callees are told)
         self.objects = frozenset(objects or ())  # parameter-holder object arguments
@@ -184,7 +171,9 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
             primal.append(output_check(self.name, self.parsed.node.name, self.result, seed))
         seeded = [build.assign(adjoint_of_result, build.name(seed))] \
             if adjoint_of_result != seed else []
-        adjoint = [section_marker("backward pass")] + seeded + adjoint
+        args = clone(core.args)
+        adjoint = [section_marker("backward pass")] + self.seed_start(args, seed) + seeded + \
+            adjoint
         grads = self.returned_gradients()
         returned = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
         if self.return_value:
@@ -195,14 +184,6 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         unbound = [build.assign(var, build.const(None)) for var in sorted(self.prebound)]
         fn_body = self.tape_inits + unbound + primal + adjoint + [gast.Return(value=returned)]
 
-        args = clone(core.args)
-        seed_arg = build.name(seed, gast.Param())
-        if args.kwonlyargs:
-            args.kwonlyargs.append(seed_arg)
-            args.kw_defaults.append(build.const(1.0))
-        else:
-            args.args.append(seed_arg)
-            args.defaults.append(build.const(1.0))
         node = gast.FunctionDef(name=self.name, args=args, body=fn_body, decorator_list=[],
                                 returns=None, type_comment=None, type_params=[])
         node.lineno = core.lineno

@@ -11,8 +11,10 @@ return), loops.py (loops, break, continue), returns.py (early returns), function
 or passed to user functions), effects.py (print, logging, assert: side effects run on
 the values), hoist.py (what expressions hold that becomes statements), with_blocks.py
 (gradient surgery), methods.py (methods and subscripts as functions), computed.py
-(functions held in variables, tables, partial, map, operator.*), variadic.py (helpers
-with *args/**kwargs expanded at the call), generators.py (generators consumed whole, as
+(functions held in variables, tables, map, operator.*), partials.py (functools.partial
+written or held as calls), variadic.py (helpers with *args/**kwargs expanded at the call),
+lengths.py (tuples and lists whose length the source fixes, so starring them passes their
+items), generators.py (generators consumed whole, as
 the list they yield), nested.py (transforms called inside: their generated code),
 recursion.py (recursion bounded by an integer literal, expanded); common.py and
 ranges.py hold what they share.
@@ -188,6 +190,7 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset(),
             lowerer.strings[param] = cls[1]
         else:
             lowerer.functions[param] = cls[1]
+    lowerer.record_lengths(node.body)
     body = lowerer.block(lowerer.lift_loop_returns(node.body))
     returns = [n for n in walk(gast.Module(body=body, type_ignores=[]))
                if isinstance(n, gast.Return)]

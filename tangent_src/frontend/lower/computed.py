@@ -19,20 +19,13 @@ import gast
 from ...core import build
 from ...core.walk import clone, walk
 from ..bindings import FixedRef, Guard, ItemRef, LengthGuard
-from ..source import is_user_function
 from .common import contains, located
+from .partials import PartialCalls, is_function
 
 _BINARY = {operator.add: gast.Add, operator.sub: gast.Sub, operator.mul: gast.Mult,
            operator.truediv: gast.Div, operator.floordiv: gast.FloorDiv,
            operator.pow: gast.Pow, operator.mod: gast.Mod, operator.matmul: gast.MatMult}
 _UNARY = {operator.neg: gast.USub, operator.pos: gast.UAdd}
-
-
-def _is_function(value) -> bool:
-    """A value whose calls can go to it by name: a NumPy/builtin function or ufunc, or a
-    user function (differentiated from its source)."""
-    from ...analysis.shapes import is_function_value
-    return is_function_value(value) or is_user_function(value)
 
 
 def _literal_pairs(args) -> list | None:
@@ -55,7 +48,7 @@ def _literal_pairs(args) -> list | None:
     return pairs
 
 
-class ComputedCalls:
+class ComputedCalls(PartialCalls):
     """Lowerer's part for computed function values (see the module docstring)."""
 
     def stored_once(self) -> set:
@@ -83,10 +76,12 @@ class ComputedCalls:
             if base in self.locals:
                 return None
             found = self.resolve_dotted(expr)
-            if _is_function(found):
+            if is_function(found):
                 return ("call", expr, [], [])
+            if isinstance(found, functools.partial):
+                return self.partial_value_spec(expr, found)
             if isinstance(found, (list, tuple)) and found and all(
-                    _is_function(v) for v in found):
+                    is_function(v) for v in found):
                 # a global (or closure) list of functions: `for f in FUNS` unrolled, each
                 # item called by index (global_table_item); a list that grows is stale
                 self.parsed.guards.append(LengthGuard(FixedRef(found), len(found)))
@@ -105,41 +100,15 @@ class ComputedCalls:
                 return ("table", dict(enumerate(specs)))
         return None
 
-    def partial_spec(self, expr, node):
-        """`functools.partial(f, a, k=b)`: its arguments assigned to fresh names here (where
-        Python evaluates them), and the spec of a call of f with them bound first."""
-        if not (isinstance(expr, gast.Call) and expr.args and
-                self.resolve_dotted(expr.func) is functools.partial and
-                not any(k.arg is None for k in expr.keywords)):
-            return None
-        inner = self.function_spec(expr.args[0])
-        if inner is None or inner[0] != "call":
-            return None
-        pre, args, keywords = [], [], []
-        for value in expr.args[1:] + [k.value for k in expr.keywords]:
-            temp = self.namer.fresh("bound")
-            self.locals.add(temp)
-            pre.append(located(build.assign(temp, value), node))
-            (args if len(pre) <= len(expr.args) - 1 else keywords).append(build.name(temp))
-        keywords = [gast.keyword(arg=k.arg, value=v) for k, v in zip(expr.keywords, keywords)]
-        return pre, ("call", inner[1], inner[2] + args, inner[3] + keywords)
-
     def computed_stmt(self, node) -> list | None:
         """Record an alias assignment (returning its replacement), unroll a loop over
         functions, or rewrite the calls in `node` in place (returning None)."""
         once = self.stored_once()
         if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
                 isinstance(node.targets[0], gast.Name) and node.targets[0].id in once:
-            name = node.targets[0].id
-            found = self.partial_spec(node.value, node)
+            found = self.alias_of(node.targets[0].id, node.value, node)
             if found is not None:
-                self.aliases[name] = found[1]
-                return self.block(found[0])
-            spec = self.function_spec(node.value)
-            if spec is not None and not (isinstance(node.value, gast.Name) and
-                                         node.value.id in self.local_functions):
-                self.aliases[name] = spec
-                return []
+                return found
         if isinstance(node, gast.For) and isinstance(node.target, gast.Name) and (
                 node.target.id in once or not any(  # or a comprehension's fresh name
                     isinstance(n, gast.Name) and n.id == node.target.id
@@ -152,6 +121,23 @@ class ComputedCalls:
             return self.block(pre) + self.stmt(node)
         _CallRewriter(self).visit(node)
         return None
+
+    def alias_of(self, name: str, value, node) -> list | None:
+        """Make `name` (assigned once, or a parameter bound at an expanded call and never
+        rebound) an alias of the function `value` fixes (a function, a partial, a table,
+        a transform built where it is called: `dE = grad(energy)`): the statements that
+        replace the binding, or None when `value` is no such function."""
+        found = self.partial_spec(value, node)
+        if found is not None:
+            self.aliases[name] = found[1]
+            return self.block(found[0])
+        spec = self.function_spec(value)
+        if spec is None and self.builds_transform(value):
+            spec = ("call", value, [], [])
+        if spec is None or isinstance(value, gast.Name) and value.id in self.local_functions:
+            return None
+        self.aliases[name] = spec
+        return []
 
     def known_key(self, expr):
         """The key `expr` is when the lowering knows it: a constant, or a string argument
@@ -182,7 +168,7 @@ class ComputedCalls:
         except (KeyError, IndexError, TypeError):
             raise self.parsed.unsupported(func, f"key {key!r}, which {dotted} does not hold",
                                           f"use one of the keys of {dotted}") from None
-        if not _is_function(value):
+        if not is_function(value):
             return None
         name = self.namer.fresh(getattr(value, "__name__", "table_item"))
         self.namer.reserve(name)
@@ -244,6 +230,14 @@ class ComputedCalls:
                     bounds[2] == 0:
                 return None
             return whole[slice(*bounds)]  # `*args[1:]`
+        if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Add):  # `(a,) + rest`
+            left, right = self.known_items(expr.left), self.known_items(expr.right)
+            return None if left is None or right is None else left + right
+        if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and \
+                len(expr.args) == 1 and not expr.keywords and \
+                expr.func.id not in self.locals and \
+                self.resolve_dotted(expr.func) in (list, tuple):  # `*list(args)`
+            return self.known_items(expr.args[0])
         length = getattr(self, "known_lengths", {}).get(getattr(expr, "id", None))
         if isinstance(expr, gast.Name) and length is not None:
             return [located(gast.Subscript(value=clone(expr), slice=build.const(k),
@@ -290,6 +284,12 @@ class _CallRewriter(gast.NodeTransformer):
                                              "use one of the keys the table was built with")
         if spec is None and isinstance(func, gast.Subscript):
             spec = low.global_table_item(func)
+        head = build.dotted(func).split(".")[0] if isinstance(
+            func, (gast.Name, gast.Attribute)) and build.dotted(func) else None
+        if spec is None and head and (head not in low.locals or head in low.parsed.adopted) \
+                and isinstance(low.resolve_dotted(func), functools.partial):
+            # a global or closure partial (an expanded helper's free name: adopted)
+            spec = low.partial_value_spec(func, low.resolve_dotted(func))
         if spec is not None and spec[0] == "call":
             return self.visit(self.spec_call(spec, node))
         target = self.target(node)

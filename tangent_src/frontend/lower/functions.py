@@ -17,6 +17,7 @@ from ...errors import TangentError
 from ..bindings import FunctionGuard
 from ..source import is_user_function, parse_function
 from .common import located, walk_scope
+from .variadic import rebound_names
 
 
 class _Relocate(gast.NodeTransformer):
@@ -62,6 +63,33 @@ def _parse_factory(func):
         if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Lambda) and \
                 [t.id for t in stmt.targets if isinstance(t, gast.Name)] == [name]:
             return parsed
+    return None
+
+
+def _signature(args) -> tuple:
+    """(the inspect.Signature of a nested def's parameters, name -> its default's AST)."""
+    kind = inspect.Parameter
+    positional = [a.id for a in args.posonlyargs + args.args]
+    defaults = dict(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+    defaults.update({a.id: d for a, d in zip(args.kwonlyargs, args.kw_defaults)
+                     if d is not None})
+    params = [kind(p, kind.POSITIONAL_OR_KEYWORD) for p in positional]
+    if args.vararg is not None:
+        params.append(kind(args.vararg.id, kind.VAR_POSITIONAL))
+    params += [kind(a.id, kind.KEYWORD_ONLY) for a in args.kwonlyargs]
+    if args.kwarg is not None:
+        params.append(kind(args.kwarg.id, kind.VAR_KEYWORD))
+    return inspect.Signature(params), defaults
+
+
+def _packed(param, arguments: dict):
+    """The tuple display a *args parameter takes at a call (the dict display of a
+    **kwargs one); None for any other parameter."""
+    if param.kind is inspect.Parameter.VAR_POSITIONAL:
+        return gast.Tuple(elts=list(arguments.get(param.name, ())), ctx=gast.Load())
+    if param.kind is inspect.Parameter.VAR_KEYWORD:
+        given = arguments.get(param.name, {})
+        return gast.Dict(keys=[build.const(k) for k in given], values=list(given.values()))
     return None
 
 
@@ -182,6 +210,7 @@ class FunctionLowering:
         mapping.update(callee.adopt_into(self.parsed, free, self.locals, self.namer))
         self.locals |= set(mapping.values())
         stmts = []
+        rebound = rebound_names(node.body)
         for p in params:
             value = bound.arguments.get(p)
             if value is None:
@@ -190,7 +219,7 @@ class FunctionLowering:
             if value is None:
                 raise self.parsed.unsupported(call, f"missing argument '{p}' of '{node.name}'",
                                               "pass every argument")
-            stmts.append(located(build.assign(mapping[p], clone(value)), call))
+            stmts += self.bind_parameter(mapping[p], value, p in rebound, call)
         body = [_Relocate(mapping, call).visit(b) for b in body]
         self.inlining.append(callee.func)
         try:
@@ -206,19 +235,19 @@ class FunctionLowering:
 
     def stmt_FunctionDef(self, node):
         """A nested def is not emitted: each call to it is expanded in place."""
-        if node.decorator_list or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
-            raise self.parsed.unsupported(node, "nested def with decorators, *args or "
-                                          "keyword-only parameters",
+        if node.decorator_list:
+            raise self.parsed.unsupported(node, "nested def with decorators",
                                           "define the helper function at module level")
         captured = []
-        for k, default in enumerate(node.args.defaults):
-            if isinstance(default, gast.Constant):
-                continue
-            # Python evaluates a default where the def runs, not where it is called
-            name = self.namer.fresh(f"{node.name}_default")
-            self.locals.add(name)
-            captured += self.block([located(build.assign(name, default), default)])
-            node.args.defaults[k] = located(build.name(name), default)
+        for defaults in (node.args.defaults, node.args.kw_defaults):
+            for k, default in enumerate(defaults):
+                if default is None or isinstance(default, gast.Constant):
+                    continue
+                # Python evaluates a default where the def runs, not where it is called
+                name = self.namer.fresh(f"{node.name}_default")
+                self.locals.add(name)
+                captured += self.block([located(build.assign(name, default), default)])
+                defaults[k] = located(build.name(name), default)
         self.local_functions[node.name] = node
         return captured
 
@@ -239,12 +268,10 @@ class FunctionLowering:
         if fn.name in self.inlining:
             raise self.parsed.unsupported(call, f"recursive nested function '{fn.name}'",
                                           "write the recursion as a loop")
-        params = [a.id for a in fn.args.posonlyargs + fn.args.args]
-        defaults = dict(zip(params[len(params) - len(fn.args.defaults):], fn.args.defaults))
-        signature = inspect.Signature([inspect.Parameter(
-            p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params])
+        signature, defaults = _signature(fn.args)
+        params = list(signature.parameters)
         try:
-            bound = signature.bind_partial(*call.args,
+            bound = signature.bind_partial(*self.unstarred(call),
                                            **{k.arg: k.value for k in call.keywords})
         except TypeError as exc:
             raise self.parsed.unsupported(call, f"this call of '{fn.name}' ({exc})",
@@ -254,8 +281,13 @@ class FunctionLowering:
         mapping = {name: self.namer.fresh(name) for name in sorted(own)}
         self.locals |= set(mapping.values())
         stmts = []
+        rebound = rebound_names(fn.body)
         for p in params:
-            value = bound.arguments.get(p, defaults.get(p))
+            value = _packed(signature.parameters[p], bound.arguments)
+            if value is not None and p not in rebound:
+                self.known_packs(mapping[p], value)  # `def inner(*args)`: f(*args) in it
+            if value is None:
+                value = bound.arguments.get(p, defaults.get(p))
             if value is None:
                 raise self.parsed.unsupported(call, f"missing argument '{p}' of '{fn.name}'",
                                               "pass every argument")
@@ -263,7 +295,7 @@ class FunctionLowering:
                 # a nested function (a lambda) passed in: the parameter names it
                 self.local_functions[mapping[p]] = self.local_functions[value.id]
                 continue
-            stmts.append(located(build.assign(mapping[p], clone(value)), call))
+            stmts += self.bind_parameter(mapping[p], value, p in rebound, call)
         body = clone(fn.body)
 
         class Rename(gast.NodeTransformer):
@@ -272,11 +304,36 @@ class FunctionLowering:
                 return node
 
         body = [Rename().visit(b) for b in body]
+        self.record_lengths(stmts + body)  # `args = list(args)`; `fun(*args)`
         if not any(isinstance(n, gast.Return) for b in body for n in walk_scope(b)):
             # a procedure (`def log(v): print(v)`): Python returns None at its end
             body.append(located(gast.Return(value=build.const(None)), body[-1]))
         lowered, result = self.expand_body(body, fn.name, fn.name, fn)
         return stmts + lowered, result
+
+    def bind_parameter(self, name: str, value, rebound: bool, call) -> list:
+        """The statements binding parameter `name` of an expanded call to `value`: none
+        for a function the source fixes (`make(np.tanh)`, `make(partial(f, k=2))`: the
+        parameter becomes its alias, unless the body rebinds it), a lowered assignment
+        for a dict display (`**kwargs`), else the plain assignment."""
+        if not rebound:
+            found = self.alias_of(name, value, call)
+            if found is not None:
+                return found
+        stmt = located(build.assign(name, clone(value)), call)
+        return self.block([stmt]) if isinstance(value, gast.Dict) else [stmt]
+
+    def unstarred(self, call) -> list:
+        """The positional arguments of `call`, a starred one of known length
+        (`inner(*args)`, args a *args bound at the call) passed item by item."""
+        out = []
+        for arg in call.args:
+            items = self.known_items(arg.value) if isinstance(arg, gast.Starred) else [arg]
+            if items is None:
+                raise self.parsed.unsupported(arg, "a starred argument of unknown length",
+                                              "pass the arguments one by one")
+            out += items
+        return out
 
     def expand_body(self, body: list, name: str, key, where) -> tuple[list, str]:
         """A callee's body (its parameters already bound) lowered where it is called:

@@ -3,11 +3,14 @@
 transform's generated code instead -- plain Python read from its source like any user
 function, so it is differentiated again (how `grad(grad(f))` works).
 
-Before:  `g = tangent_src.grad(energy)(x)`; `penalty = np.sum(g ** 2)`
-After:   `value_and_grad = denergy(x)`; `check_assert(np.ndim(value_and_grad[0]) == 0, ...)`;
+Before:  `g = tangent_src.grad(energy)(x)` (or `dE = tangent_src.grad(energy); g = dE(x)`);
+         `penalty = np.sum(g ** 2)`
+After:   `value_and_grad = denergy(x)`; `check_assert(np.size(value_and_grad[0]) == 1, ...)`;
          `g = value_and_grad[1]` -- `denergy` the generated code of value_and_grad(energy)
          (general, specialized to no shapes), bound to a fixed name of the generated
-         module; the value is checked to be a scalar where grad(energy)(x) checks it.
+         module; the value is checked to be a scalar (or one element) where
+         grad(energy)(x) checks it, and the code seeds itself with ones in the value's
+         shape, as grad does.
 
 The transform is built where the differentiated function is lowered, so everything it is
 built from must be fixed there: the callee and each argument a module-level name, a
@@ -50,7 +53,8 @@ class NestedTransforms:
         if transform is None:
             return None
         try:
-            generated, source_function, reads = transform.__tangent_src_callee__()
+            generated, source_function, reads = transform.__tangent_src_callee__(
+                self._known_arguments(call))
         except TangentError as exc:
             raise self.parsed.unsupported(
                 call.func, f"differentiating through {transform.__name__} ({exc})",
@@ -71,8 +75,9 @@ class NestedTransforms:
         self.locals.add(pair)
         pre.append(located(build.assign(pair, call), call))
         value = gast.Subscript(value=build.name(pair), slice=build.const(0), ctx=gast.Load())
-        scalar = gast.Compare(left=build.attr_call(self.numpy_name(), "ndim", [value]),
-                              ops=[gast.Eq()], comparators=[build.const(0)])
+        # a scalar or an array of one element, as grad(f)(x) accepts (values.output_seed)
+        scalar = gast.Compare(left=build.attr_call(self.numpy_name(), "size", [value]),
+                              ops=[gast.Eq()], comparators=[build.const(1)])
         owner = getattr(source_function, "__name__", "f")
         message = build.const(f"{reads} requires {owner} to return a scalar")
         pre.append(located(gast.Assert(test=scalar, msg=message), call))  # lowered as one
@@ -81,9 +86,51 @@ class NestedTransforms:
         return located(gast.Subscript(value=build.name(pair), slice=build.const(1),
                                       ctx=gast.Load()), call)
 
+    def _known_arguments(self, call) -> dict:
+        """Position -> class of the arguments of `call` that this function knows more of
+        than their shapes (a parameter that is a dict, an object, a function or a string
+        at this specialization; a name assigned a dict display): the transform's code is
+        specialized to them (`sorted(d)` in it reads a dict's keys)."""
+        known = {}
+        for k, arg in enumerate(call.args):
+            if isinstance(arg, gast.Starred):
+                break
+            name = arg.id if isinstance(arg, gast.Name) else None
+            if name in self.dicts:
+                known[k] = "dict"
+            elif name in self.objects:
+                known[k] = ("object", self.objects[name])
+            elif name in self.functions:
+                known[k] = ("function", self.functions[name])
+            elif name in self.strings:
+                known[k] = ("string", self.strings[name])
+        return known
+
+    def builds_transform(self, expr) -> bool:
+        """`expr` calls a transform constructor (`grad(energy)`): a name assigned it once
+        is an alias of the transform, built where the name is called (`dE(x)`)."""
+        if not (isinstance(expr, gast.Call) and isinstance(expr.func,
+                                                           (gast.Name, gast.Attribute))):
+            return False
+        maker = self._fixed_value(expr.func)
+        if getattr(maker, "__tangent_src_transform__", False):
+            return True
+        memo = self.__dict__.setdefault("_thin_wrappers", {})  # each callee parsed once
+        try:
+            if maker not in memo:
+                memo[maker] = self._is_maker(maker)
+            return memo[maker]
+        except TypeError:  # an unhashable value
+            return self._is_maker(maker)
+
     def _transform_of(self, func):
         """The transform object `func` is: a name or dotted name bound to one, or a call
-        of a transform constructor on fixed values; else None."""
+        of a transform constructor on fixed values (also through a local alias of that
+        call, `dE = grad(energy)`); else None."""
+        spec = self.aliases.get(func.id) if isinstance(func, gast.Name) else None
+        if spec is not None:
+            return self._transform_of(spec[1]) if spec[0] == "call" and \
+                self.builds_transform(spec[1]) and not spec[2] and not spec[3] else None
         if isinstance(func, (gast.Name, gast.Attribute)):
             dotted = build.dotted(func)
             if not dotted or dotted.split(".")[0] in self.locals or \

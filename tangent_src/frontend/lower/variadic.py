@@ -27,6 +27,7 @@ from ..bindings import FunctionGuard
 from ..source import is_user_function, parse_function
 from .common import located
 from .generators import own_nodes
+from .lengths import fixed_lengths
 from .recursion import substitute_integers
 
 
@@ -154,7 +155,7 @@ class VariadicCalls:
         self.locals |= set(mapping.values()) - ({mapping.get(node.name)} if bounded else set())
         defaults = _default_nodes(args)  # (bounded: the function's own name stays global)
         stmts, integers = [], {}
-        rebound = _rebound(node.body)
+        rebound = rebound_names(node.body)
         for p, param in sig.parameters.items():
             value = self.bound_value(param, bound.arguments, defaults.get(p), call, mapping)
             if p not in rebound:  # *args, **kwargs, or a tuple display passed in
@@ -165,6 +166,7 @@ class VariadicCalls:
                 continue
             stmts.append(located(build.assign(mapping[p], value), call))
         body = [_Rename(mapping, call).visit(clone(s)) for s in node.body]
+        self.record_lengths(stmts + body)  # `args = list(args)`; `fun(*args)`
         if integers:
             body = substitute_integers(body, integers)
         lowered, result = self.expand_body(body, node.name, callee.func, call)
@@ -180,6 +182,19 @@ class VariadicCalls:
             self.__dict__.setdefault("known_lengths", {})[name] = len(items)
         elif isinstance(value, gast.Dict):
             self.__dict__.setdefault("known_keys", {})[name] = [k.value for k in value.keys]
+
+    def record_lengths(self, stmts: list) -> None:
+        """Record the tuples and lists of `stmts` whose length the source fixes
+        (lengths.py: `args = list(args)`, `(sym(args[0]),) + args[1:]`), so that starring
+        them passes their items one by one."""
+        def is_sequence_call(call) -> bool:
+            func = call.func
+            return isinstance(func, gast.Name) and func.id not in self.locals and \
+                self.resolve_dotted(func) in (list, tuple, len)
+        found = fixed_lengths(stmts, is_sequence_call)
+        lengths = self.__dict__.setdefault("known_lengths", {})
+        for name, length in found.items():
+            lengths.setdefault(name, length)
 
     def parsed_callee(self, func):
         """The parsed source of user function `func` (cached; its code guarded)."""
@@ -223,7 +238,7 @@ def _starred_evaluated(expr):
         yield from _starred_evaluated(child)
 
 
-def _rebound(body) -> set:
+def rebound_names(body) -> set:
     """Names the body assigns, writes into or calls a method of (`args = args[1:]`,
     `kwargs.pop("k")`): their packed contents are not known from the call."""
     out = set()
