@@ -21,6 +21,7 @@ import pytest
 
 import tangent_src
 from tangent_src.errors import UnsupportedSyntaxError
+from tests.fdcheck import numerical_grad
 
 X = np.array([0.3, -0.7, 0.5])
 M = np.array([[0.3, -0.7, 0.5], [0.2, 0.4, -0.1]])
@@ -562,3 +563,45 @@ def test_general_version_keeps_number_updates(f):
     exec(tangent_src.standalone_source(f), namespace)  # noqa: S102  (generated module)
     got = namespace["d" + f.__name__](X.copy())
     np.testing.assert_allclose(got, _fd_grad(f, (X,)), rtol=1e-5, atol=1e-7)
+
+
+def sum_of_sines_appended_through_a_second_name(x, y):
+    args = [x, y]
+    more = args
+    more.append(y * y)
+    return np.sum(np.sin(args[0] + args[1] + args[2]))
+
+
+def loop_over_list_extended_through_a_second_name(x, y):
+    args = [x, y]
+    more = args
+    more.extend([y * y])
+    total = 0.0
+    for v in args:
+        total = total + np.sin(v)
+    return total
+
+
+def test_a_list_changed_by_a_method_through_a_second_name_is_refused():
+    # `more.append(...)` changes `args` too; the lowering rebinds only `more`, so the
+    # gradient with respect to y missed the y*y term (silently) before
+    for func in (sum_of_sines_appended_through_a_second_name,
+                 loop_over_list_extended_through_a_second_name):
+        with pytest.raises(UnsupportedSyntaxError, match="writing into 'more'"):
+            tangent_src.grad(func, wrt=(0, 1))(0.3, 0.7)
+
+
+def stacked_states(x, y):
+    states = []
+    h = np.tanh(x)
+    states.append(h)
+    states.append(h * y)  # changes `states`, not the array `h` it holds
+    return np.sum(np.stack(states)) + np.sum(h)
+
+
+def test_appending_to_a_list_that_holds_a_live_array_still_differentiates():
+    x, y = np.array([0.3, -0.2]), 0.7
+    got = tangent_src.grad(stacked_states, wrt=(0, 1))(x, y)
+    expected = numerical_grad(stacked_states, (x, y), wrt=(0, 1))
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-6)
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-6)

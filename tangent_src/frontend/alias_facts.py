@@ -232,3 +232,57 @@ def op_symbol(op) -> str:
                gast.BitAnd: "&", gast.BitOr: "|", gast.BitXor: "^", gast.LShift: "<<",
                gast.RShift: ">>"}
     return symbols.get(type(op), "+")
+
+
+
+class MutationReach:
+    """Who sees a change made through a method (`c.append(w)`, `d.update(...)`): names of
+    the same object (`c2 = c`), holders of it (`outer = [c]`, `outer.append(c)`,
+    `c = outer[i]`, `for c in outer`) and, conservatively, everything those holders hold.
+    Flow-insensitive over the whole body; the alias pairs and liveness narrow it. What `c`
+    holds (`c.append(h)`: `h`) is not changed by a change of `c` itself."""
+
+    def __init__(self, body):
+        self.aliases: dict[str, set[str]] = {}
+        self.holders: dict[str, set[str]] = {}  # item -> containers holding it
+        self.items: dict[str, set[str]] = {}  # container -> its items
+        for stmt in body:
+            for node in walk(stmt):
+                self.visit(node)
+
+    def hold(self, container, item) -> None:
+        if isinstance(container, gast.Name):
+            for name in loads(item):
+                self.holders.setdefault(name, set()).add(container.id)
+                self.items.setdefault(container.id, set()).add(name)
+
+    def visit(self, node) -> None:
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+                node.func.attr in ("append", "insert") and node.args:
+            self.hold(node.func.value, node.args[-1])
+        elif isinstance(node, gast.Assign):
+            for target in node.targets:
+                if isinstance(target, gast.Name) and isinstance(node.value, gast.Name):
+                    self.aliases.setdefault(target.id, set()).add(node.value.id)
+                    self.aliases.setdefault(node.value.id, set()).add(target.id)
+                elif isinstance(target, gast.Subscript):
+                    self.hold(target.value, node.value)
+                elif isinstance(node.value, (gast.List, gast.Tuple, gast.Dict, gast.Set)):
+                    self.hold(target, node.value)
+                elif isinstance(node.value, gast.Subscript):
+                    self.hold(node.value.value, target)
+        elif isinstance(node, gast.For):
+            for source in [node.iter] + list(getattr(node.iter, "args", [])):
+                self.hold(source, node.target)
+
+    def reach(self, name: str) -> set[str]:
+        seen, todo = {name}, [name]
+        while todo:
+            current = todo.pop()
+            near = set(self.aliases.get(current, ()))
+            for holder in self.holders.get(current, ()):
+                near |= {holder} | self.items.get(holder, set())
+            for other in near - seen:
+                seen.add(other)
+                todo.append(other)
+        return seen

@@ -45,6 +45,7 @@ from .alias_facts import (
     Effect,
     InPlaceSite,
     Liveness,
+    MutationReach,
     arg_name,
     bind_arguments,
     closure_reads,
@@ -60,6 +61,10 @@ VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "sque
                   "asanyarray", "broadcast_to", "diagonal", "flip", "fliplr", "flipud",
                   "rot90", "view", "real", "imag", "require", "broadcast_arrays"}
 ITERATORS = {"zip", "enumerate", "reversed", "iter"}
+# methods that change their list, dict or array in place
+MUTATING_METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "sort",
+                    "reverse", "update", "setdefault", "popitem", "fill", "put",
+                    "itemset", "resize", "partition"}
 _FRESH = ("<fresh>",)  # a binding to a value that shares no array (`w = np.sin(x)`)
 
 
@@ -86,6 +91,7 @@ class _Aliases(CallEffects):
         self.containers = untouched(body, list(params) + list(containers))
         self.immutable = immutable_names(body, set(params) | set(containers))
         self.items = self.item_names(body)
+        self.reach = MutationReach(body)
 
     # -- items of a parameter: `dw = x['w']`, `db = x['b']` are different arrays ---------
     def item_key(self, value):
@@ -200,6 +206,7 @@ class _Aliases(CallEffects):
     def block(self, stmts, pairs: frozenset) -> frozenset:
         for stmt in stmts:
             self.out_arguments(stmt)
+            self.mutating_methods(stmt, pairs)
             self.calls(stmt, pairs)
             pairs = self.stmt(stmt, pairs)
         return pairs
@@ -342,23 +349,45 @@ class _Aliases(CallEffects):
         prefix = arg_name("")
         return [o[len(prefix):] for o in others if o.startswith(prefix)]
 
+    def mutating_methods(self, stmt, pairs: frozenset) -> None:
+        """`items.append(v)`, `d.update(...)`, `a.sort()`: a write into the object, seen
+        by every name that shares it (the lowering rebinds only `items`)."""
+        if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With, gast.Try,
+                             gast.FunctionDef)):
+            return  # their heads hold no statements; their bodies are visited
+        for node in walk(stmt):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+                    node.func.attr in MUTATING_METHODS and \
+                    isinstance(node.func.value, gast.Name):
+                name = node.func.value.id
+                self.written(stmt, name, node, pairs, self.reach.reach(name))
+
     def check_write(self, stmt, target, pairs: frozenset) -> None:
         base = target.value
         while isinstance(base, gast.Subscript):
             base = base.value
-        if not isinstance(base, gast.Name):
-            return
-        others = self.live_partners(stmt, base.id, pairs)
+        if isinstance(base, gast.Name):
+            self.written(stmt, base.id, target, pairs)
+
+    def written(self, stmt, name: str, target, pairs: frozenset,
+                within: set[str] | None = None) -> None:
+        """`name`'s object is changed in place at `target`: refused when another name that
+        shares it (among `within`, the names a method's change can reach) is read
+        afterwards (a callee records it as an effect on its parameter)."""
+        if within is not None:  # a caller's argument: as far as its parameter's name goes
+            within = within | {arg_name(n) for n in within}
+        others = [o for o in self.live_partners(stmt, name, pairs)
+                  if within is None or o in within]
         if self.callee:
             for param in self.arguments_changed(others):
                 self.effects.setdefault(param, []).append(Effect("write", target))
             return
         if others:
             raise self.parsed.unsupported(
-                target, f"writing into '{base.id}', which may share its array with "
+                target, f"writing into '{name}', which may share its array with "
                 f"'{others[0]}' (read afterwards; an assignment, a slice, an index or a view "
                 "made them one array)",
-                f"give '{base.id}' and '{others[0]}' separate arrays: copy where one is "
+                f"give '{name}' and '{others[0]}' separate arrays: copy where one is "
                 "made from the other (`b = a.copy()` instead of `b = a`, "
                 "`v = np.copy(a[:2])` instead of `v = a[:2]`)")
 
