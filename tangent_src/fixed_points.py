@@ -30,11 +30,28 @@ from .rules.registry import REGISTRY, nondifferentiable, register_template
 
 
 def fixed_point(f: Callable, a, x0, distance: Callable, tol: float):
-    """Iterate x <- f(a)(x) from x0 until distance(x, previous x) <= tol; return x.
+    """Iterate x <- f(a)(x) from x0 until distance(x, previous x) <= tol; return x
+    (autograd's `autograd.misc.fixed_points.fixed_point`, same signature).
 
-    `f` is curried: `f(a)` returns the step function of x. `distance(x, y)` returns a
-    scalar (np.abs(x - y) for numbers, a norm for arrays). Differentiable in `a` (first
-    and second derivatives, both modes) by implicit differentiation."""
+    `f` is curried: `f(a)` returns the step function of x (a module-level function of `a`
+    returning a lambda or nested function tangent_src can read); `a` may be a number, an
+    array or a tuple/list/dict of them. `distance(x, y)` returns a scalar (np.abs(x - y)
+    for numbers, a norm for arrays). Differentiable in `a` by implicit differentiation, not
+    through the iterations: with S(a, x) = f(a)(x), dx/da = (I - S_x)^-1 S_a, solved by
+    the same kind of iteration and stopped by the same `distance` and `tol` (so the
+    derivative is about as accurate as `tol` makes x). First and second derivatives in
+    both modes (grad, grad(grad), hvp, hessian, forward mode); a third derivative is
+    refused when it runs. x0 gets no gradient (the fixed point does not depend on it).
+
+        def newton_step(a):
+            return lambda x: 0.5 * (x + a / x)
+
+        def my_sqrt(a):
+            return fixed_point(newton_step, a, 1.0, lambda x, y: np.abs(x - y), 1e-12)
+
+        grad(my_sqrt)(2.0)          # 0.5 / sqrt(2)
+        grad(grad(my_sqrt))(2.0)    # -0.25 * 2 ** -1.5
+    """
     if not callable(f):
         raise InvalidArgumentTypeError(
             f"fixed_point: f must be a function of a returning the step function of x "
