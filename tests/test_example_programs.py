@@ -20,6 +20,7 @@ always fails.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -1367,6 +1368,31 @@ def relaxed_sqrt_loss(a, guess=3.0):
 PROGRAMS.append(Program("fixed_point_heron_sqrt", heron_sqrt, lambda: (2.5,), hvp=True))
 PROGRAMS.append(Program("fixed_point_relaxed_sqrt", relaxed_sqrt_loss, lambda: (1.7,),
                         hvp=True))
+
+
+
+# ------------------------------------------- map(functools.partial(f, params), sequences)
+def sequence_log_likelihood(natural_params, seq):
+    log_pi, log_A = natural_params
+    log_alpha = log_pi
+    for y in seq:
+        log_alpha = logsumexp(log_alpha[:, None] + log_A, axis=0) + 0.1 * y
+    return logsumexp(log_alpha)
+
+
+hmm_sequences = [np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.2]), np.array([-0.3, 0.7, 0.1])]
+
+
+def hmm_total_log_likelihood(natural_params):
+    return sum(map(functools.partial(sequence_log_likelihood, natural_params), hmm_sequences))
+
+
+def _hmm_args():
+    rs = npr.RandomState(4)
+    return ([np.log(rs.dirichlet(np.ones(3))), np.log(rs.dirichlet(np.ones(3), size=3))],)
+
+
+PROGRAMS.append(Program("map_partial_over_sequences", hmm_total_log_likelihood, _hmm_args))
 
 
 # Programs tangent_src refuses, with the error class (and a fragment of the message).
