@@ -1387,12 +1387,13 @@ def hmm_total_log_likelihood(natural_params):
     return sum(map(functools.partial(sequence_log_likelihood, natural_params), hmm_sequences))
 
 
-def _hmm_args():
+def _natural_params_args():
     rs = npr.RandomState(4)
     return ([np.log(rs.dirichlet(np.ones(3))), np.log(rs.dirichlet(np.ones(3), size=3))],)
 
 
-PROGRAMS.append(Program("map_partial_over_sequences", hmm_total_log_likelihood, _hmm_args))
+PROGRAMS.append(Program("map_partial_over_sequences", hmm_total_log_likelihood,
+                        _natural_params_args))
 
 
 # Programs tangent_src refuses, with the error class (and a fragment of the message).
