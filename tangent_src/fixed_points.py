@@ -26,7 +26,6 @@ import numpy as np
 
 from . import runtime as rt
 from .errors import InvalidArgumentTypeError
-from .rules import notes as _rule_notes
 from .rules.registry import REGISTRY, nondifferentiable, register_template
 
 
@@ -113,11 +112,9 @@ for _helper, _own in _SECOND.items():
                       "".join(f"d[r] = fixed_point_third(d[{p}])\n" for p in _active))
 nondifferentiable(rt.fixed_point_third)
 
-# shown in docs/coverage.md (scripts/coverage.py reads rules.notes.NOTES)
-_rule_notes.NOTES.update({
-    fixed_point: "with respect to a (a number, array or pytree; x0 gets none) by implicit "
-                 "differentiation: reverse mode iterates w = g + S_x^T w, forward mode "
-                 "v = S_a da + S_x v (S(a, x) = f(a)(x), differentiated by tangent_src), "
-                 "stopped by the call's distance and tol; second derivatives too; a third "
-                 "is refused",
-})
+# shown in docs/coverage.md (scripts/coverage.py reads a template's notes)
+A[fixed_point].notes = (
+    "with respect to a (a number, array or pytree; x0 gets none) by implicit "
+    "differentiation: reverse mode iterates w = g + S_x^T w, forward mode v = S_a da + S_x v "
+    "(S(a, x) = f(a)(x), differentiated by tangent_src), stopped by the call's distance and "
+    "tol; second derivatives too; a third is refused")
