@@ -20,6 +20,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 SECTIONS = [
     ("Transforms", ["grad", "value_and_grad", "autodiff", "jvp", "vjp", "hvp", "hessian",
                     "jacobian", "jacfwd", "jacrev", "elementwise_grad"]),
+    ("Differentiable solvers", ["fixed_point"]),
     ("Generated source", ["source", "standalone_source"]),
     ("Checking, pytrees and optimizers", ["check_grads", "ravel_pytree", "flatten_func",
                                           "optimizers"]),

@@ -404,27 +404,30 @@ class Transform(Displayed):
                                  self.has_aux)
 
 
-def grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False, verbose: int = 0,
-         backend: str = "python"):
+def grad(func=None, wrt=0, *, argnums=None, argnum=None, has_aux: bool = False,
+         verbose: int = 0, backend: str = "python"):
     """The gradient of scalar-valued `func` with respect to argument(s) `wrt` (index or name).
 
     Arguments may be (nested) tuples, lists and dicts of arrays; the gradient has the same
     structure. With has_aux=True, `func` returns `(loss, aux)` and the result is
-    `(gradient, aux)`."""
+    `(gradient, aux)`. `argnums` (JAX's name) and `argnum` (autograd's) are aliases of
+    `wrt`; giving two of them with different values is refused."""
     if func is None:
-        return functools.partial(grad, wrt=wrt, argnums=argnums, has_aux=has_aux,
-                                 verbose=verbose, backend=backend)
-    return Transform(make_request(func, wrt, argnums=argnums, kind="grad", has_aux=has_aux,
-                                  backend=backend), verbose)
+        return functools.partial(grad, wrt=wrt, argnums=argnums, argnum=argnum,
+                                 has_aux=has_aux, verbose=verbose, backend=backend)
+    return Transform(make_request(func, wrt, argnums=argnums, argnum=argnum, kind="grad",
+                                  has_aux=has_aux, backend=backend), verbose)
 
 
-def value_and_grad(func=None, wrt=0, *, argnums=None, has_aux: bool = False,
+def value_and_grad(func=None, wrt=0, *, argnums=None, argnum=None, has_aux: bool = False,
                    verbose: int = 0, backend: str = "python"):
-    """Like `grad`, but returns `(value, gradient)` (`((value, aux), gradient)` with has_aux)."""
+    """Like `grad`, but returns `(value, gradient)` (`((value, aux), gradient)` with has_aux;
+    `argnums`/`argnum` as grad's)."""
     if func is None:
-        return functools.partial(value_and_grad, wrt=wrt, argnums=argnums, has_aux=has_aux,
-                                 verbose=verbose, backend=backend)
-    return Transform(make_request(func, wrt, argnums=argnums, kind="value_and_grad",
+        return functools.partial(value_and_grad, wrt=wrt, argnums=argnums, argnum=argnum,
+                                 has_aux=has_aux, verbose=verbose, backend=backend)
+    return Transform(make_request(func, wrt, argnums=argnums, argnum=argnum,
+                                  kind="value_and_grad",
                                   return_value=True, has_aux=has_aux, backend=backend),
                      verbose)
 
@@ -435,12 +438,13 @@ grad.__tangent_src_transform__ = True
 value_and_grad.__tangent_src_transform__ = True
 
 
-def autodiff(func, mode: str = "reverse", wrt=0, *, argnums=None, verbose: int = 0,
-             backend: str = "python"):
-    """The generated derivative function itself (`argnums`, JAX's name, replaces `wrt`).
+def autodiff(func, mode: str = "reverse", wrt=0, *, argnums=None, argnum=None,
+             verbose: int = 0, backend: str = "python"):
+    """The generated derivative function itself (`argnums`/`argnum` as grad's).
     mode="forward": `g(*args, *tangents) -> tangent of the output`, one tangent per `wrt`
     argument (each defaults to 1.0). mode="reverse": `g(*args, dout=1.0) -> gradient(s)`,
     where the seed is the cotangent of the output (any shape)."""
-    return Transform(make_request(func, wrt, argnums=argnums, kind=mode, mode=mode,
+    return Transform(make_request(func, wrt, argnums=argnums, argnum=argnum, kind=mode,
+                                  mode=mode,
                                   backend=backend), verbose)
 

@@ -57,12 +57,13 @@ def gradient(func, positions: tuple, has_aux: bool = False) -> Transform:
     return Transform(make_request(func, wrt, has_aux=has_aux))
 
 
-def positions(func, wrt, argnums, what: str, backend: str = "python") -> tuple[tuple, bool]:
+def positions(func, wrt, argnums, what: str, backend: str = "python",
+              argnum=None) -> tuple[tuple, bool]:
     """The positions of the arguments a transform that takes them positionally (hvp,
     hessian, jacobian, vjp, check_grads) differentiates, validated by grad's rules for
     `wrt`/`argnums`, and whether one was given (the result is then not wrapped in a tuple,
     as JAX's int argnums)."""
-    request = make_request(func, wrt, argnums=argnums, backend=backend)
+    request = make_request(func, wrt, argnums=argnums, argnum=argnum, backend=backend)
     # as make_request: a function with a rule has the parameters of its rule's wrapper
     params = Params.of(guards.rule_wrapper(func) or func)
     found = []

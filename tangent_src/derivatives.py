@@ -100,25 +100,25 @@ def jvp(func, primals, tangents, *, backend: str = "python"):
     return forward.call_with(primals, {k: tangents[k] for k in wrt})
 
 
-def _vjp_positions(func, primals: tuple, wrt, argnums) -> tuple[tuple, bool]:
+def _vjp_positions(func, primals: tuple, wrt, argnums, argnum=None) -> tuple[tuple, bool]:
     """The primals vjp differentiates: every float one by default (JAX's vjp, which has no
     argnums), or those `wrt`/`argnums` select (an extension: `vjp_fun` then returns one
     cotangent per selected primal, a tuple unless one int was given)."""
-    if wrt is None and argnums is None:
+    if wrt is None and argnums is None and argnum is None:
         return tuple(k for k, p in enumerate(primals) if _is_float_like(p)), False
-    where, single = positions(func, wrt, argnums, "vjp")
+    where, single = positions(func, wrt, argnums, "vjp", argnum=argnum)
     check_count(primals, where, "vjp", func)
     return where, single
 
 
-def vjp(func, *primals, wrt=None, argnums=None, has_aux: bool = False,
+def vjp(func, *primals, wrt=None, argnums=None, argnum=None, has_aux: bool = False,
         backend: str = "python"):
     """Reverse mode, JAX style: `(func(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one
     cotangent per primal (zeros for integer arguments). With has_aux=True, `func` returns
     (output, aux) and vjp returns `(output, vjp_fun, aux)` as JAX's. `wrt`/`argnums` (not in
-    JAX) restrict the cotangents to those arguments."""
-    chosen = wrt is not None or argnums is not None
-    wrt, single = _vjp_positions(func, primals, wrt, argnums)  # refused before any call
+    JAX; `argnum` is autograd's name) restrict the cotangents to those arguments."""
+    chosen = wrt is not None or argnums is not None or argnum is not None
+    wrt, single = _vjp_positions(func, primals, wrt, argnums, argnum)  # refused before any call
     value = func(*fresh_args(primals))
     aux = None
     if has_aux:
@@ -148,12 +148,12 @@ def vjp(func, *primals, wrt=None, argnums=None, has_aux: bool = False,
     return (value, vjp_fun, aux) if has_aux else (value, vjp_fun)
 
 
-def hvp(func, wrt=0, *, argnums=None, backend: str = "python"):
+def hvp(func, wrt=0, *, argnums=None, argnum=None, backend: str = "python"):
     """`h(*args, v)`: the Hessian of scalar `func` with respect to argument `wrt`, times v
     (forward mode over the generated reverse-mode gradient). For a tuple `wrt`, v is a
     tuple with one direction per argument and h returns a tuple, entry i being
-    sum_j H[i][j] v[j]."""
-    where, single = positions(func, wrt, argnums, "hvp", backend)
+    sum_j H[i][j] v[j]. `argnums`/`argnum` are aliases of `wrt` (JAX's, autograd's)."""
+    where, single = positions(func, wrt, argnums, "hvp", backend, argnum)
     grad = gradient(func, where)
     forward = make_transform(grad, where, "forward", backend=backend)
 
@@ -178,4 +178,4 @@ def hvp(func, wrt=0, *, argnums=None, backend: str = "python"):
         result = [with_dtypes(r, args[p]) for r, p in zip(result, where)]
         return result[0] if single else tuple(result)
 
-    return Rebuildable(h, hvp, func, wrt, argnums=argnums, backend=backend)
+    return Rebuildable(h, hvp, func, wrt, argnums=argnums, argnum=argnum, backend=backend)

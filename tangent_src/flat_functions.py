@@ -91,11 +91,13 @@ def _define(source: str, name: str, names: dict, what: str) -> Callable:
     return define(source, name, namespace, f"{what}: {name}")
 
 
-def elementwise_grad(func: Callable, wrt: int = 0) -> Callable:
+def elementwise_grad(func: Callable, wrt: int = 0, *, argnums=None,
+                     argnum=None) -> Callable:
     """For `func` computing each output element from the matching input element
     (`np.tanh`, a user function of NumPy ufuncs): its derivative at every element at
     once, `d func(x)[i] / d x[i]`, as autograd's elementwise_grad: the gradient of
-    `np.sum(func(x))`, one reverse pass. It is a transform, so it can be nested."""
+    `np.sum(func(x))`, one reverse pass. It is a transform, so it can be nested.
+    `argnums`/`argnum` are aliases of `wrt` (JAX's, autograd's), as grad's."""
     from .api import grad  # the transforms import this module's package
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
@@ -108,6 +110,6 @@ def elementwise_grad(func: Callable, wrt: int = 0) -> Callable:
     source = (f"def summed_{name}({', '.join(params)}):\n"
               f"    return np.sum({name}({call}))\n")
     summed = _define(source, f"summed_{name}", {name: func}, "elementwise_grad")
-    derivative = grad(summed, wrt=wrt)
+    derivative = grad(summed, wrt=wrt, argnums=argnums, argnum=argnum)
     derivative.__doc__ = f"Elementwise derivative of {name}."
     return derivative

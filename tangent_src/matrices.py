@@ -82,7 +82,8 @@ def _refuse_complex_arguments(args: tuple, where: tuple, what: str) -> None:
                 "pass the real and imaginary parts as float arguments")
 
 
-def hessian(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = "python"):
+def hessian(func, wrt=0, *, argnums=None, argnum=None, has_aux: bool = False,
+            backend: str = "python"):
     """`H(*args)`: second derivatives of scalar `func` (forward mode over the generated
     gradient, a column at a time). One argument: shape x.shape + x.shape (a float for a
     scalar x); a tuple: `H[i][j]` of shape xi.shape + xj.shape; a pytree argument: its
@@ -93,7 +94,7 @@ def hessian(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = 
                            "function returning (loss, aux) cannot be differentiated again); "
                            "differentiate a function that returns only the loss",
                            field="has_aux")
-    where, single = positions(func, wrt, argnums, "hessian", backend)
+    where, single = positions(func, wrt, argnums, "hessian", backend, argnum)
     grad = gradient(func, where)
     columns = {p: make_transform(grad, (p,), "forward", backend=backend) for p in where}
 
@@ -111,7 +112,7 @@ def hessian(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = 
         return one_or_tuple([one_or_tuple([blocks(args[i], args[j], matrices[i, j])
                                            for j in where], single) for i in where], single)
 
-    return Rebuildable(H, hessian, func, wrt, argnums=argnums, has_aux=has_aux,
+    return Rebuildable(H, hessian, func, wrt, argnums=argnums, argnum=argnum, has_aux=has_aux,
                        backend=backend)
 
 
@@ -166,13 +167,14 @@ def _columns(func, args, where, has_aux, forward):
     return out, aux, matrices
 
 
-def jacobian(func, wrt=0, mode: str = "rev", *, argnums=None, has_aux: bool = False,
+def jacobian(func, wrt=0, mode: str = "rev", *, argnums=None, argnum=None,
+             has_aux: bool = False,
              backend: str = "python"):
     """`J(*args)`: d func / d argument `wrt`, shape out.shape + x.shape (a tuple of them
     for a tuple `wrt`; a pytree argument's structure with out.shape + leaf.shape leaves);
     mode "rev" builds it a row at a time (vjp), "fwd" a column at a time (jvp). With
     has_aux=True, `func` returns (output, aux) and J returns (J, aux)."""
-    where, single = positions(func, wrt, argnums, "jacobian", backend)
+    where, single = positions(func, wrt, argnums, "jacobian", backend, argnum)
     if mode not in ("rev", "fwd", "reverse", "forward"):
         raise InvalidArgumentError(f"mode must be 'rev' or 'fwd', not {mode!r}")
     forward_mode = mode in ("fwd", "forward")
@@ -192,19 +194,23 @@ def jacobian(func, wrt=0, mode: str = "rev", *, argnums=None, has_aux: bool = Fa
         result = one_or_tuple([blocks(out, args[p], matrices[p]) for p in where], single)
         return (result, aux) if has_aux else result
 
-    return Rebuildable(J, jacobian, func, wrt, mode, argnums=argnums, has_aux=has_aux,
-                       backend=backend,
+    return Rebuildable(J, jacobian, func, wrt, mode, argnums=argnums, argnum=argnum,
+                       has_aux=has_aux, backend=backend,
                        source_form=lambda: jacobian_source(func, where, has_aux))
 
 
-def jacfwd(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = "python"):
+def jacfwd(func, wrt=0, *, argnums=None, argnum=None, has_aux: bool = False,
+           backend: str = "python"):
     """jacobian in forward mode (JAX's jacfwd)."""
-    return jacobian(func, wrt, mode="fwd", argnums=argnums, has_aux=has_aux, backend=backend)
+    return jacobian(func, wrt, mode="fwd", argnums=argnums, argnum=argnum, has_aux=has_aux,
+                    backend=backend)
 
 
-def jacrev(func, wrt=0, *, argnums=None, has_aux: bool = False, backend: str = "python"):
+def jacrev(func, wrt=0, *, argnums=None, argnum=None, has_aux: bool = False,
+           backend: str = "python"):
     """jacobian in reverse mode (JAX's jacrev)."""
-    return jacobian(func, wrt, mode="rev", argnums=argnums, has_aux=has_aux, backend=backend)
+    return jacobian(func, wrt, mode="rev", argnums=argnums, argnum=argnum, has_aux=has_aux,
+                    backend=backend)
 
 
 # transforms a differentiated function may build where it is written: jacobian(f)(x) there

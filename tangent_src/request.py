@@ -219,14 +219,48 @@ def _check_choice(field: str, value, allowed: tuple) -> None:
         raise RequestError(f"{field} must be {choices}, not {value!r}", field=field)
 
 
-def make_request(func: Callable, wrt=0, *, argnums=None, kind: str = "grad",
+def chosen_wrt(wrt, argnums=None, argnum=None, default=0):
+    """The one selection of a transform given its three spellings: `wrt` (ours), `argnums`
+    (JAX's) and `argnum` (autograd's, so `grad(f, argnum=1)` runs as written). Any one may
+    be given; two given with different values are refused rather than one silently
+    winning (`wrt` counts as given when it differs from its default, `default`)."""
+    given = [(label, value) for label, value in
+             (("wrt", wrt), ("argnums", argnums), ("argnum", argnum))
+             if value is not None and not (label == "wrt" and _same(value, default))]
+    for label, value in given[1:]:
+        if not _same(value, given[0][1]):
+            raise RequestError(f"wrt: {given[0][0]}={given[0][1]!r} and {label}={value!r} "
+                               "both select the arguments to differentiate; give one of "
+                               "them (argnums is JAX's name for wrt, argnum autograd's)",
+                               field="wrt")
+    return given[0][1] if given else wrt
+
+
+def _same(a, b) -> bool:
+    """Whether two `wrt` selections are spelled alike (ints, names, tuples of them)."""
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))
+                and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b)))
+    return _entry_key(a) == _entry_key(b)
+
+
+def _entry_key(entry):
+    """An entry as compared by `_same`: a name, a position (any integer), else itself."""
+    if isinstance(entry, (str, bool)):
+        return (type(entry), entry)
+    try:
+        return (int, operator.index(entry))
+    except TypeError:
+        return (type(entry), id(entry))
+
+
+def make_request(func: Callable, wrt=0, *, argnums=None, argnum=None, kind: str = "grad",
                  mode: str = "reverse", return_value: bool = False, has_aux: bool = False,
                  backend: str = "python", order: int = 1,
                  optimize: bool | None = None) -> Request:
     """Validate the options of one transform of `func` and return them as a `Request`
-    (`argnums`, JAX's name, replaces `wrt` when given)."""
-    if argnums is not None:
-        wrt = argnums
+    (`argnums`, JAX's name, or `argnum`, autograd's, stands for `wrt`: `chosen_wrt`)."""
+    wrt = chosen_wrt(wrt, argnums, argnum)
     _check_choice("mode", mode, MODES)
     _check_choice("backend", backend, BACKENDS)
     _check_choice("kind", kind, KINDS)

@@ -20,6 +20,7 @@ always fails.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -1289,6 +1290,112 @@ PROGRAMS.append(Program("complex_phase_rotation", phase_rotation,
                         lambda: (0.3, np.array([1.0, 2.0, -0.5]))))
 
 
+
+# ------------------------------------------------- neural ODE (odeint with a list of layers)
+def init_ode_layers(sizes, scale=0.4, rs=npr.RandomState(5)):  # noqa: B008 - as in the examples
+    return [(rs.randn(m, n) * scale, rs.randn(n) * scale) for m, n in zip(sizes[:-1], sizes[1:])]
+
+
+def ode_mlp(state, t, layers):
+    """The learned vector field: an MLP of the state (t unused), layers a list of (W, b)."""
+    h = state
+    for W, b in layers[:-1]:
+        h = np.tanh(np.dot(h, W) + b)
+    W, b = layers[-1]
+    return np.dot(h, W) + b
+
+
+ode_times = np.linspace(0.0, 1.0, 6)
+ode_start = np.array([1.0, -0.5])
+ode_observed = np.stack([np.cos(2 * ode_times), -np.sin(2 * ode_times)], axis=1)
+
+
+def neural_ode_loss(layers):
+    path = scipy.integrate.odeint(ode_mlp, ode_start, ode_times, args=(layers,),
+                                  rtol=1e-10, atol=1e-10)
+    return np.mean((path - ode_observed) ** 2)
+
+
+PROGRAMS.append(Program("neural_ode_layer_list", neural_ode_loss,
+                        lambda: (init_ode_layers([2, 4, 2]),)))
+
+
+def ode_mlp_dict(state, t, net, n_hidden):
+    """The same field with dict parameters and an integer in args (not differentiated)."""
+    h = np.tanh(np.dot(state, net["hidden"]["W"]) + net["hidden"]["b"])
+    return np.dot(h[:n_hidden], net["out"])
+
+
+def neural_ode_dict_loss(net, y0):
+    path = scipy.integrate.odeint(ode_mlp_dict, y0, ode_times, args=(net, 3), rtol=1e-10,
+                                  atol=1e-10)
+    return np.sum(path[-1] ** 2) + np.mean(path[:, 0])
+
+
+def _ode_dict_args():
+    rs = npr.RandomState(8)
+    net = {"hidden": {"W": 0.5 * rs.randn(2, 3), "b": 0.1 * rs.randn(3)},
+           "out": 0.5 * rs.randn(3, 2)}
+    return net, np.array([0.4, 0.9])
+
+
+PROGRAMS.append(Program("neural_ode_dict_params", neural_ode_dict_loss, _ode_dict_args,
+                        wrt=(0, 1)))
+
+
+# ------------------------------------------------------- fixed-point square root (curried)
+def heron_step(a):
+    return lambda x: 0.5 * (x + a / x)
+
+
+def relaxed_step(a):
+    return lambda x: x - 0.1 * (x * x - a)
+
+
+def abs_gap(x, y):
+    return np.abs(x - y)
+
+
+def heron_sqrt(a):
+    return tangent_src.fixed_point(heron_step, a, 1.0, abs_gap, 1e-14)
+
+
+def relaxed_sqrt_loss(a, guess=3.0):
+    root = tangent_src.fixed_point(relaxed_step, a, guess, abs_gap, 1e-14)
+    return root * np.log(a) + root ** 3
+
+
+PROGRAMS.append(Program("fixed_point_heron_sqrt", heron_sqrt, lambda: (2.5,), hvp=True))
+PROGRAMS.append(Program("fixed_point_relaxed_sqrt", relaxed_sqrt_loss, lambda: (1.7,),
+                        hvp=True))
+
+
+
+# ------------------------------------------- map(functools.partial(f, params), sequences)
+def sequence_log_likelihood(natural_params, seq):
+    log_pi, log_A = natural_params
+    log_alpha = log_pi
+    for y in seq:
+        log_alpha = logsumexp(log_alpha[:, None] + log_A, axis=0) + 0.1 * y
+    return logsumexp(log_alpha)
+
+
+hmm_sequences = [np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.2]), np.array([-0.3, 0.7, 0.1])]
+
+
+def hmm_total_log_likelihood(natural_params):
+    return sum(map(functools.partial(sequence_log_likelihood, natural_params), hmm_sequences))
+
+
+def _natural_params_args():
+    rs = npr.RandomState(4)
+    return ([np.log(rs.dirichlet(np.ones(3))), np.log(rs.dirichlet(np.ones(3), size=3))],)
+
+
+PROGRAMS.append(Program("map_partial_over_sequences", hmm_total_log_likelihood,
+                        _natural_params_args))
+
+
 # Programs tangent_src refuses, with the error class (and a fragment of the message).
 REFUSED: dict[str, tuple[type, str]] = {
 }
@@ -1397,3 +1504,100 @@ def test_hessian_vector_product_matches_nested_finite_differences(p):
 
 def test_every_refusal_names_a_program():
     assert set(REFUSED) <= {p.name for p in PROGRAMS}
+
+
+# ============================================== autograd's example idioms, run as written
+# (issue 13): grad(..., argnum=k), odeint with a list of layers in args, fixed points
+def nb_log_likelihood(log_r, logit_p, counts):
+    """Negative binomial log-likelihood of counts, r = exp(log_r), p = sigmoid(logit_p)."""
+    r = np.exp(log_r)
+    log_p = -np.logaddexp(0.0, -logit_p)
+    log_q = -np.logaddexp(0.0, logit_p)
+    terms = scipy.special.gammaln(counts + r) - scipy.special.gammaln(r) \
+        - scipy.special.gammaln(counts + 1) + r * log_q + counts * log_p
+    return np.sum(terms)
+
+
+nb_rs = npr.RandomState(11)
+nb_counts = nb_rs.negative_binomial(4, 0.35, size=40).astype(float)
+
+
+def test_negative_binomial_maximum_likelihood_with_argnum():
+    objective = lambda log_r, logit_p: -nb_log_likelihood(log_r, logit_p, nb_counts) / 40  # noqa: E731
+    d_log_r = tangent_src.grad(objective, argnum=0)
+    d_logit_p = tangent_src.grad(objective, argnum=1)
+    args = (np.log(2.0), 0.3)
+    assert abs(d_log_r(*args) - fd_gradient(objective, args, 0)[0]) < 1e-6
+    assert abs(d_logit_p(*args) - fd_gradient(objective, args, 1)[0]) < 1e-6
+    forward = tangent_src.autodiff(objective, mode="forward", argnum=1)
+    assert abs(forward(*args, 1.0) - fd_gradient(objective, args, 1)[0]) < 1e-6
+    both = tangent_src.value_and_grad(objective, argnum=(0, 1))(*args)[1]
+    np.testing.assert_allclose(both, [d_log_r(*args), d_logit_p(*args)], rtol=1e-12)
+    log_r, logit_p = args
+    history = []
+    for step in range(200):
+        log_r, logit_p = log_r - 0.1 * d_log_r(log_r, logit_p), \
+            logit_p - 0.1 * d_logit_p(log_r, logit_p)
+        history.append(objective(log_r, logit_p))
+        if step % 50 == 0:
+            print(f"iteration {step}: nll {history[-1]:.5f}")
+    assert history[-1] < history[0] < objective(*args)
+    curvature = tangent_src.hessian(objective, argnum=0)(log_r, logit_p)
+    expected = fd_gradient(lambda r: d_log_r(r, logit_p), (log_r,), 0)[0]
+    assert abs(curvature - expected) < 1e-5 * max(1.0, abs(expected))
+
+
+def test_argnum_and_wrt_that_disagree_are_refused():
+    from tangent_src.errors import RequestError
+    f = lambda log_r, logit_p: nb_log_likelihood(log_r, logit_p, nb_counts)  # noqa: E731
+    with pytest.raises(RequestError, match="argnum=0"):
+        tangent_src.grad(f, wrt=1, argnum=0)
+    with pytest.raises(RequestError, match="argnums=1"):
+        tangent_src.hessian(f, argnums=1, argnum=0)
+
+
+def test_neural_ode_training_loop_with_adam():
+    from tangent_src.optimizers import adam
+    layers = init_ode_layers([2, 5, 2], rs=npr.RandomState(2))
+    train_loss = lambda layers, it: np.mean(np.abs(scipy.integrate.odeint(  # noqa: E731
+        ode_mlp, ode_start, ode_times, args=(layers,), rtol=1e-6) - ode_observed))
+    losses = []
+
+    def callback(layers, it, g):
+        losses.append(train_loss(layers, it))
+        if it % 5 == 0:
+            print(f"Iteration {it:d} train loss {losses[-1]:.6f}")
+
+    trained = adam(tangent_src.grad(train_loss), layers, step_size=0.02, num_iters=20,
+                   callback=callback)
+    assert losses[-1] < losses[0]
+    assert isinstance(trained, list) and isinstance(trained[0], tuple)
+
+
+def test_fixed_point_sqrt_first_and_second_derivatives_both_modes():
+    a = 2.5
+    first_fd = fd_gradient(heron_sqrt, (a,), 0, eps=1e-6)[0]
+    second_fd = fd_gradient(lambda t: fd_gradient(heron_sqrt, (t,), 0, eps=1e-4)[0], (a,), 0,
+                            eps=1e-4)[0]
+    d1 = tangent_src.grad(heron_sqrt)
+    forward = tangent_src.autodiff(heron_sqrt, mode="forward")
+    assert abs(d1(a) - first_fd) < 1e-8
+    assert abs(forward(a, 1.0) - first_fd) < 1e-8
+    assert abs(tangent_src.grad(d1)(a) - second_fd) < 1e-6
+    assert abs(tangent_src.autodiff(forward, mode="forward", wrt=0)(a, 1.0, 1.0)
+               - second_fd) < 1e-6
+    print(heron_sqrt(a), d1(a), tangent_src.grad(d1)(a))
+
+
+def bessel_features(x):
+    """Modified Bessel features over a wide range of x (i1 from 0.1 to 4e7)."""
+    return scipy.special.i1(x) + 0.5 * scipy.special.i0(x)
+
+
+def test_check_grads_second_order_on_outputs_of_very_different_sizes():
+    # the finite differences difference each output before the seed contracts them: the
+    # contracted sum lost the small outputs' changes to the rounding of the large ones and
+    # failed these correct second derivatives by 1e-5 relative
+    x = np.array([[0.35, 19.6], [4.4, 18.2], [11.0, 0.8]])
+    tangent_src.check_grads(bessel_features, (x,), order=2, modes=("rev", "fwd"))
+    tangent_src.check_grads(lambda x: scipy.special.i1(x), (x,), order=2, modes=("rev",))

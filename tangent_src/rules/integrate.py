@@ -1,6 +1,7 @@
 """scipy.integrate.odeint with a user function as the dynamics: the adjoint-sensitivity
 method in reverse mode and the sensitivity equations in forward mode (runtime/integrate.py),
-with respect to the initial state y0, the time points t and the float values in `args`.
+with respect to the initial state y0, the time points t and the float values in `args`
+(each entry a number, an array or a pytree of them: a list of (W, b) layers).
 
 Both rules integrate with odeint itself, with the call's rtol/atol/mxstep/hmax/hmin, and
 differentiate `func` with tangent_src (so it must be a function whose source tangent_src
@@ -46,7 +47,8 @@ nondifferentiable(rt.odeint_second)
 
 NOTES = {
     scipy.integrate.odeint: (
-        "with respect to y0, t and the float values of `args` (func a Python function "
+        "with respect to y0, t and the float values of `args`, each a number, an array or "
+        "a tuple/list/dict of them such as a list of (W, b) layers (func a Python function "
         "tangent_src can differentiate, its active values passed through `args`): reverse "
         "mode solves the adjoint ODE backwards with odeint, forward mode the sensitivity "
         "equations; the call's rtol/atol apply to them; full_output=True and a y0 of more "

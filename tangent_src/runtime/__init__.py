@@ -24,6 +24,7 @@ plain names, so the copies run without tangent_src.
     signals       np.diff, ediff1d, convolutions, partition, rollaxis bookkeeping
     fft           the np.fft family and the complex helpers (real parts, padding)
     integrate     scipy.integrate.odeint's adjoint and sensitivity equations
+    fixed_points  tangent_src.fixed_point's implicit derivatives (first and second order)
     gradients     np.gradient's transpose and its derivative in a scalar spacing
     incomplete    the incomplete gamma and beta functions' derivatives in a and b
 """
@@ -44,6 +45,7 @@ from . import (
     containers,
     elementwise,
     fft,
+    fixed_points,
     gradients,
     incomplete,
     indexing,
@@ -102,6 +104,15 @@ from .fft import (
     like_result,
     real_like,
     swapped_norm,
+)
+from .fixed_points import (
+    fixed_point_jvp,
+    fixed_point_jvp_back,
+    fixed_point_jvp_dot,
+    fixed_point_third,
+    fixed_point_vjp,
+    fixed_point_vjp_back,
+    fixed_point_vjp_dot,
 )
 from .gradients import (
     gradient_dh,
@@ -229,7 +240,7 @@ from .tapes import checkpoint_every, zeros_like_last
 # the families, in the order their helpers are listed in HELPERS
 MODULES = (broadcasting, products, shaping, accumulation, tapes, indexing, containers,
            elementwise, reductions, special, stats, linalg, norms, constructors, fft, refusals,
-           signals, integrate, gradients, incomplete)
+           signals, integrate, fixed_points, gradients, incomplete)
 
 # every helper generated code may call by name (a reserved name: see frontend/reserved.py)
 HELPERS: tuple[str, ...] = tuple(name for module in MODULES
@@ -244,7 +255,9 @@ def functions() -> dict[str, types.FunctionType]:
 
 
 __all__ = [
-    "HELPERS", "MODULES", "angle_scale", "fft_axes", "fft_length", "fix_shape", "full_lengths",
+    "HELPERS", "MODULES", "fixed_point_jvp", "fixed_point_jvp_back", "fixed_point_jvp_dot",
+    "fixed_point_third", "fixed_point_vjp", "fixed_point_vjp_back", "fixed_point_vjp_dot",
+    "angle_scale", "fft_axes", "fft_length", "fix_shape", "full_lengths",
     "hermitian_weights", "last_axis", "like_result", "real_like", "like_kinds",
     "swapped_norm",
     "REFUSALS", "add_at", "as_integers", "add_attribute", "arange_count",

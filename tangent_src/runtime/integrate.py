@@ -29,17 +29,71 @@ def _refusal(message: str):
     refuse(message)
 
 
+def _leaves(tree) -> list:
+    """The leaves of a pytree (tuples, lists and dicts, in sorted key order), in order: an
+    entry of `args` may be a structure such as a list of (W, b) layer pairs."""
+    if isinstance(tree, dict):
+        return [leaf for k in sorted(tree) for leaf in _leaves(tree[k])]
+    if isinstance(tree, (list, tuple)):
+        return [leaf for item in tree for leaf in _leaves(item)]
+    return [tree]
+
+
+def _leaves_like(tree, like) -> list:
+    """The leaves of `tree` (a derivative of `like`) aligned with `like`'s leaves; where
+    `tree` does not follow `like`'s structure (None, or a scalar zero standing for a whole
+    derivative that is zero) each leaf of `like` gets 0.0."""
+    if isinstance(like, dict):
+        ok = isinstance(tree, dict) and sorted(tree) == sorted(like)
+        return [leaf for k in sorted(like)
+                for leaf in _leaves_like(tree[k] if ok else None, like[k])]
+    if isinstance(like, (list, tuple)):
+        ok = isinstance(tree, (list, tuple)) and len(tree) == len(like)
+        return [leaf for k, item in enumerate(like)
+                for leaf in _leaves_like(tree[k] if ok else None, item)]
+    return [0.0 if tree is None else tree]
+
+
+def _rebuild(like, leaves):
+    """A pytree shaped like `like` holding the next values of the iterator `leaves`."""
+    if isinstance(like, dict):
+        built = {k: _rebuild(like[k], leaves) for k in sorted(like)}
+        return {k: built[k] for k in like}
+    if isinstance(like, (list, tuple)):
+        items = [_rebuild(item, leaves) for item in like]
+        if isinstance(like, list):
+            return items
+        return type(like)(*items) if hasattr(like, "_fields") else tuple(items)
+    return next(leaves)
+
+
+def _is_float(leaf) -> bool:
+    """Whether a leaf is a float value (array or scalar) the derivative is taken with
+    respect to; integers, strings and other objects are constants, complex is refused."""
+    arr = np.asarray(leaf) if not callable(leaf) else None
+    if arr is not None and arr.dtype.kind == "c":
+        _refusal("the derivative of scipy.integrate.odeint with complex `args`")
+    return arr is not None and arr.dtype.kind == "f"
+
+
 def _float_args(args) -> list:
-    """Positions in `args` of the float values (arrays or scalars) the derivative is taken
-    with respect to; integers, strings and other objects are constants."""
-    found = []
-    for k, value in enumerate(args):
-        arr = np.asarray(value) if not callable(value) else None
-        if arr is not None and arr.dtype.kind == "f":
-            found.append(k)
-        elif arr is not None and arr.dtype.kind == "c":
-            _refusal("the derivative of scipy.integrate.odeint with complex `args`")
-    return found
+    """Positions in `args` of the entries holding float leaves."""
+    return [k for k, value in enumerate(args) if any(_is_float(v) for v in _leaves(value))]
+
+
+def _takes_exactly(func, count: int) -> bool:
+    """Whether `func` has exactly `count` positional parameters, none with a default, and
+    no *args: then its derivatives take their seed or tangents right after the
+    arguments, and are called positionally (Transform.__call__'s fast path, about half
+    the overhead of call_with on each of the integrator's many evaluations)."""
+    import inspect
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return len(params) == count and all(
+        p.kind in kinds and p.default is inspect.Parameter.empty for p in params)
 
 
 class _Dynamics:
@@ -51,9 +105,13 @@ class _Dynamics:
             _refusal("scipy.integrate.odeint's `func` must be a Python function")
         self.func, self.args, self.tfirst = func, tuple(args), bool(tfirst)
         self.floats = _float_args(self.args)
+        # per float entry of args: its float leaves (index among its leaves, shape)
+        self.leaves = {k: [(i, np.shape(v)) for i, v in enumerate(_leaves(self.args[k]))
+                           if _is_float(v)] for k in self.floats}
         self.ypos = 1 if tfirst else 0
         self.wrt = (self.ypos,) + tuple(2 + k for k in self.floats)
         self._reverse = self._forward = None
+        self.positional = _takes_exactly(func, 2 + len(self.args))
 
     def _call_args(self, y, s, args=None) -> tuple:
         args = self.args if args is None else args
@@ -74,15 +132,45 @@ class _Dynamics:
         """(cotangent^T df/dy, cotangent^T df/darg_k for each float arg)."""
         if self._reverse is None:
             self._reverse = self._transform("reverse")
-        grads = self._reverse.call_with(self._call_args(y, s), {"seed": cotangent})
+        if self.positional:  # the transforms' fast path: the seed after the arguments
+            grads = self._reverse(*self._call_args(y, s), cotangent)
+        else:
+            grads = self._reverse.call_with(self._call_args(y, s), {"seed": cotangent})
         return grads if len(self.wrt) > 1 else (grads,)
 
-    def jvp(self, y, s, dy, dargs) -> np.ndarray:
-        """df/dy dy + sum_k df/darg_k dargs[k] (dargs: tangents of the float args)."""
+    def flat_args(self, parts) -> list:
+        """Each float leaf of the float args, from `parts` (one derivative per float arg,
+        each a pytree like its arg), as a flat vector."""
+        flat = []
+        for k, part in zip(self.floats, parts):
+            found = _leaves_like(part, self.args[k])
+            flat.extend(np.ravel(np.broadcast_to(np.asarray(found[i], dtype=float), shape))
+                        for i, shape in self.leaves[k])
+        return flat
+
+    def split_args(self, flat: np.ndarray) -> dict:
+        """The inverse of `flat_args`: {position in args: pytree like that arg}, zero (0.0)
+        at its leaves that are not floats."""
+        out, start = {}, 0
+        for k in self.floats:
+            values = [0.0] * len(_leaves(self.args[k]))
+            for i, shape in self.leaves[k]:
+                size = int(np.prod(shape))
+                values[i] = np.reshape(flat[start:start + size], shape)
+                start += size
+            out[k] = _rebuild(self.args[k], iter(values))
+        return out
+
+    def jvp(self, y, s, dy, dargs: dict) -> np.ndarray:
+        """df/dy dy + sum_k df/darg_k dargs[k] (dargs: {position: tangent pytree} of the
+        float args)."""
         if self._forward is None:
             self._forward = self._transform("forward")
         tangents = {self.ypos: dy}
-        tangents.update({2 + k: t for k, t in zip(self.floats, dargs)})
+        tangents.update({2 + k: t for k, t in dargs.items()})
+        if self.positional and len(tangents) == len(self.wrt):  # one tangent per wrt
+            ordered = [tangents[k] for k in self.wrt]
+            return np.asarray(self._forward(*self._call_args(y, s), *ordered), dtype=float)
         return np.asarray(self._forward.call_with(self._call_args(y, s), tangents), dtype=float)
 
 
@@ -114,18 +202,17 @@ def odeint_vjp(g, y, func, y0, t, args=(), tfirst=False, full_output=0, rtol=Non
     t = np.asarray(t, dtype=float)
     ys = np.reshape(np.asarray(y, dtype=float), (len(t), n))
     g = np.reshape(np.broadcast_to(np.asarray(g, dtype=float), np.shape(y)), (len(t), n))
-    shapes = [np.shape(dyn.args[k]) for k in dyn.floats]
-    sizes = [int(np.prod(s)) for s in shapes]
+    size = sum(int(np.prod(shape)) for k in dyn.floats for _, shape in dyn.leaves[k])
 
     def augmented(z, s):
         yv, av = z[:n], z[n:2 * n]
         parts = dyn.vjp(yv, s, -av)
         # a part that does not depend on its argument may come back as a scalar zero
-        flat = [np.ravel(np.broadcast_to(p, shape)) for p, shape in zip(parts, [(n,)] + shapes)]
+        flat = [np.ravel(np.broadcast_to(parts[0], (n,)))] + dyn.flat_args(parts[1:])
         return np.concatenate([np.ravel(dyn.value(yv, s))] + flat)
 
     a = g[-1].copy()
-    dargs = np.zeros(sum(sizes))
+    dargs = np.zeros(size)
     dt = np.zeros(len(t))
     for i in range(len(t) - 1, 0, -1):
         dt[i] = g[i] @ np.ravel(dyn.value(ys[i], t[i]))
@@ -137,8 +224,7 @@ def odeint_vjp(g, y, func, y0, t, args=(), tfirst=False, full_output=0, rtol=Non
     if len(t):
         dt[0] = -a @ np.ravel(dyn.value(ys[0], t[0])) if len(t) > 1 else 0.0
     dy0 = np.reshape(a + g[0] if len(t) > 1 else g[0], shape0)
-    splits = np.split(dargs, np.cumsum(sizes)[:-1]) if sizes else []
-    grads = dict(zip(dyn.floats, (np.reshape(p, s) for p, s in zip(splits, shapes))))
+    grads = dyn.split_args(dargs)
     dargs_tuple = tuple(grads.get(k, 0.0) for k in range(len(dyn.args)))
     return dy0, dt, dargs_tuple
 
@@ -157,8 +243,9 @@ def odeint_jvp(func, y0, t, args, dy0, dt, dargs, tfirst=False, full_output=0, r
     t = np.asarray(t, dtype=float)
     dt = np.broadcast_to(np.asarray(0.0 if dt is None else dt, dtype=float), t.shape)
     dargs = () if dargs is None else tuple(dargs)
-    targs = [np.zeros(np.shape(dyn.args[k])) if len(dargs) <= k or dargs[k] is None
-             else np.asarray(dargs[k], dtype=float) for k in dyn.floats]
+    targs = dyn.split_args(np.concatenate(
+        [np.zeros(0)] + dyn.flat_args([dargs[k] if k < len(dargs) else None
+                                       for k in dyn.floats])))
     dy0 = np.zeros(n) if dy0 is None else np.ravel(np.asarray(dy0, dtype=float))
 
     def augmented(z, s):

@@ -290,6 +290,8 @@ class _CallRewriter(gast.NodeTransformer):
                 and isinstance(low.resolve_dotted(func), functools.partial):
             # a global or closure partial (an expanded helper's free name: adopted)
             spec = low.partial_value_spec(func, low.resolve_dotted(func))
+        if spec is None:
+            spec = self.inline_partial(func)
         if spec is not None and spec[0] == "call":
             return self.visit(self.spec_call(spec, node))
         target = self.target(node)
@@ -301,6 +303,23 @@ class _CallRewriter(gast.NodeTransformer):
         if any(k.arg is None for k in node.keywords):
             node.keywords = self.unstar_keywords(node.keywords)
         return self.library_call(node, target)
+
+    def inline_partial(self, func):
+        """The spec of `functools.partial(f, a, k=b)` called where it is built
+        (`partial(f, a)(x)`, also as map's function: `map(partial(f, a), xs)`) when f is a
+        function the source fixes and the bound values are names, constants or attributes,
+        which evaluating once per call does not change; else None."""
+        low = self.lowerer
+        if not (isinstance(func, gast.Call) and func.args and
+                low.resolve_dotted(func.func) is functools.partial and
+                all(k.arg is not None for k in func.keywords) and
+                all(isinstance(v, (gast.Name, gast.Constant, gast.Attribute))
+                    for v in func.args[1:] + [k.value for k in func.keywords])):
+            return None
+        inner = low.function_spec(func.args[0])
+        if inner is None or inner[0] != "call":
+            return None
+        return ("call", inner[1], inner[2] + func.args[1:], inner[3] + func.keywords)
 
     def unstar_keywords(self, keywords) -> list:
         """`f(**kwargs)` with the keys of kwargs known (a `**kwargs` parameter of a helper
