@@ -15,6 +15,7 @@ import numpy as np
 
 from . import compiled as cache
 from . import guards
+from .analysis.complexity import with_complex_args
 from .analysis.shapes import FUNCTION_TYPES
 from .arity import fixed_arity
 from .compiled import (
@@ -47,8 +48,11 @@ def _innermost(func):
 
 
 def _signature(func):
+    """The signature of the function the transform parses: for a function with a rule,
+    its generated wrapper's (the rule's parameter names, which key the complex arguments)."""
+    inner = _innermost(func)
     try:
-        return inspect.signature(_innermost(func))
+        return inspect.signature(guards.rule_wrapper(inner) or inner)
     except (TypeError, ValueError):
         return None
 
@@ -163,9 +167,13 @@ class Transform(Displayed):
         A grad or value_and_grad gives its value too, "grad" or "value_and_grad", so the
         caller checks the value is a scalar as calling the transform does; else None."""
         inner = _innermost(self.func)
-        if self.kind in ("grad", "value_and_grad"):
-            return self.differentiable((), return_value=True), inner, self.kind
-        return self.differentiable(()), inner, None
+        changes = {"return_value": True} if self.kind in ("grad", "value_and_grad") else {}
+        generated = self.differentiable((), **changes)
+        # the code for complex values of the parameters `names` (complexity.py: a caller
+        # passing them complex values calls it instead)
+        generated.__tangent_src_respecialize__ = lambda names: self.differentiable(
+            with_complex_args((), sorted(names)), **changes)
+        return generated, inner, self.kind if changes else None
 
     @generation_errors_short
     def compile(self, classes: tuple = ()) -> Compiled:

@@ -35,7 +35,7 @@ POWERS = (gast.Pow, np.power, np.float_power, pow, rt.power_slope, rt.pow_term, 
 PRODUCTS = (gast.MatMult, np.dot, np.matmul, np.outer, np.kron, np.tensordot, np.inner,
             np.einsum, np.trace, np.diag, np.diagonal, np.linalg.det, np.linalg.inv,
             np.linalg.solve, rt.einsum_open, rt.matmul_lhs, rt.matmul_rhs, rt.undiagonal,
-            rt.diag_adjoint, rt.solve_checked, rt.dot_lhs, rt.dot_rhs)
+            rt.diag_adjoint, rt.solve_checked, rt.dot_lhs, rt.dot_rhs, rt.product)
 REDUCTIONS = (np.prod, np.cumsum, np.cumprod, np.max, np.min, np.amax, np.amin,
               rt.group_axes, rt.ungroup_axes, rt.prod_others, rt.masked_rows,
               rt.masked_rows_t, rt.cumsum_t)
@@ -43,7 +43,8 @@ SHAPING = (np.reshape, np.transpose, np.swapaxes, np.ravel, np.concatenate, np.s
            np.hstack, np.vstack, np.tile, np.repeat, np.flip, np.roll, np.expand_dims,
            np.squeeze, np.sort, np.triu, np.tril, np.take, np.take_along_axis,
            np.broadcast_to, np.where, rt.pieces, rt.untile, rt.unrepeat,
-           rt.untake_along_axis, rt.untake, rt.sum_to, rt.add_at, rt.plus)
+           rt.untake_along_axis, rt.untake, rt.sum_to, rt.add_at, rt.read_at, rt.plus,
+           rt.copy_of, rt.set_at, rt.zero_at)
 AUDITED = HOLOMORPHIC + POWERS + PRODUCTS + REDUCTIONS + SHAPING
 
 REGISTRY.complex_safe.update(AUDITED)
@@ -117,5 +118,6 @@ register_template(REGISTRY.adjoints, rt.like_kinds, "y, g, like",
 register_template(REGISTRY.tangents, rt.like_kinds, "y, g, like",
                   "d[y] = like_kinds(d[g], like)")
 REGISTRY.complex_safe.add(rt.like_kinds)
+REGISTRY.like_kinded.append((rt.like_kinds, 1))
 for _table in (CA, CT):
     REGISTRY.complex_safe.update(_table)
