@@ -152,7 +152,8 @@ register_template(T, rt.phase_checked, "y, g, v, gh=None, vh=None", "d[y] = d[g]
 register_template(A, rt.phase_checked, "y, g, v, gh=None, vh=None", "d[g] = d[y]")
 REGISTRY.complex_safe.update((rt.vector_diag, rt.vector_diag_df, rt.vector_diag_t,
                               rt.vector_diag_f, rt.phase_checked, rt.hermitize,
-                              rt.hermitize_t, rt.inv_gaps, rt.pair_diff, rt.inv_offdiag, rt.svd_checked, rt.undiagonal))
+                              rt.hermitize_t, rt.inv_gaps, rt.pair_diff, rt.inv_offdiag,
+                              rt.svd_checked, rt.undiagonal))
 
 NOTES = {
     np.linalg.eigh: "complex: Hermitian (one triangle read, real diagonal); vectors up to "
