@@ -154,10 +154,3 @@ REGISTRY.complex_safe.update((rt.vector_diag, rt.vector_diag_df, rt.vector_diag_
                               rt.vector_diag_f, rt.phase_checked, rt.hermitize,
                               rt.hermitize_t, rt.inv_gaps, rt.pair_diff, rt.inv_offdiag,
                               rt.svd_checked, rt.undiagonal))
-
-NOTES = {
-    np.linalg.eigh: "complex: Hermitian (one triangle read, real diagonal); vectors up to "
-                    "phase (held fixed: right for phase-invariant functions such as abs(v))",
-    np.linalg.svd: "complex: singular vectors up to a joint phase per pair (held fixed)",
-    np.linalg.eig: "complex eigenvalues with a complex `a`; vectors up to phase (held fixed)",
-}
