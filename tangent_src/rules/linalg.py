@@ -43,6 +43,7 @@ import numpy as np
 
 from . import cross_axes
 from .einsum_forms import with_sublist_form
+from .linalg_complex import PHASES as _PHASES
 from .optional import optional_module
 from .registry import (
     REGISTRY,
@@ -405,14 +406,10 @@ register_template(A, scipy.linalg.cho_solve, _CHO,
 _NONSINGULAR = "`a` nonsingular"
 _ONE_TRIANGLE = ("reads one triangle of `a` ({}); the derivative is with respect to that "
                  "triangle, the other one gets zero")
-_PHASES = ("; complex `a`: Hermitian; its vectors are defined up to a phase each, held fixed "
-           "(right for phase-invariant functions: abs(v), v v^H, u diag(s) vh; a loss that "
-           "depends on the phases is refused in reverse mode)")
 _NORM = ("2-norm / Frobenius: x / |x|, 0 at x = 0; ord 1, inf, -inf (vectors and matrices): "
          "piecewise linear, ties share equally; other vector ord p: sign(x) (|x| / "
          "norm)^(p - 1) (up to second derivatives) and ord 0: zero; matrix ord 2, -2, 'nuc': "
-         "singular vectors (distinct singular values), first derivatives only (complex x: "
-         "second derivatives of the vector p-norms and 'nuc' too)")
+         "singular vectors (distinct singular values), first derivatives only (complex: 2nd)")
 NOTES = {
     np.einsum: ("any subscripts (implicit output, ellipsis, repeated letters, broadcasting), "
                 "up to 8 operands; the operand/sublist form (up to 4 operands) is translated "

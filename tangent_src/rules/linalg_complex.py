@@ -25,6 +25,10 @@ import numpy as np
 from .. import runtime as rt
 from .registry import REGISTRY, register_template
 
+# the conventions' note (docs/coverage.md, through rules/linalg.py's NOTES)
+PHASES = ("; complex `a`: Hermitian; its vectors are defined up to a phase each, held fixed "
+          "(right for phase-invariant functions: abs(v), v v^H, u diag(s) vh; a loss that "
+          "depends on the phases is refused in reverse mode)")
 CA, CT = REGISTRY.complex_adjoints, REGISTRY.complex_tangents
 A, T = REGISTRY.adjoints, REGISTRY.tangents
 

@@ -127,7 +127,6 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
 
     # -- analysis ----------------------------------------------------------------
 
-
     # -- driver ------------------------------------------------------------------
     def build(self) -> ReverseResult:
         core = clone(self.core)
