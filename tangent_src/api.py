@@ -8,13 +8,13 @@ generated source of `grad(f)`.
 from __future__ import annotations
 
 import functools
-import inspect
 import sys
 
 import numpy as np
 
+from . import binding, guards
 from . import compiled as cache
-from . import guards
+from .analysis.complexity import with_complex_args
 from .analysis.shapes import FUNCTION_TYPES
 from .arity import fixed_arity
 from .compiled import (
@@ -48,25 +48,14 @@ def _innermost(func):
 
 
 def _signature(func):
-    try:
-        return inspect.signature(_innermost(func))
-    except (TypeError, ValueError):
-        return None
+    return binding.signature(_innermost(func))
 
 
 def _unbind(func, wrt: tuple) -> tuple:
-    """A bound method `obj.loss` is differentiated as `type(obj).loss` with `obj` passed
-    first (never differentiated): (function, wrt shifted past it, the bound arguments).
-    A bound method with a derivative rule of its own (`scipy.stats.norm.pdf`) stays bound."""
+    """(function, wrt, the bound arguments passed first): see binding.unbind_method."""
     if isinstance(func, Transform) and func._bound:
-        bound = func._bound
-    elif inspect.ismethod(func) and inspect.isfunction(func.__func__) and \
-            guards.rule_wrapper(func) is None:
-        bound, func = (func.__self__,), func.__func__
-    else:
-        return func, wrt, ()
-    shifted = tuple(w + len(bound) if isinstance(w, int) and w >= 0 else w for w in wrt)
-    return func, shifted, bound
+        return func, binding.shifted(wrt, len(func._bound)), func._bound
+    return binding.unbind_method(func, wrt)
 
 
 class Transform(Displayed):
@@ -168,10 +157,14 @@ class Transform(Displayed):
         caller checks the value is a scalar as calling the transform does; else None."""
         inner = _innermost(self.func)
         classes = () if self._bound else known_classes(self._sig, known or {})
-        if self.kind in ("grad", "value_and_grad"):  # seeded as grad seeds (ones_seed)
-            return (self.differentiable(classes, return_value=True, seed_from_output=True),
-                    inner, self.kind)
-        return self.differentiable(classes), inner, None
+        changes = {"return_value": True, "seed_from_output": True} \
+            if self.kind in ("grad", "value_and_grad") else {}  # seeded as grad seeds
+        generated = self.differentiable(classes, **changes)
+        # the code for complex values of the parameters `names` (complexity.py: a caller
+        # passing them complex values calls it instead)
+        generated.__tangent_src_respecialize__ = lambda names: self.differentiable(
+            with_complex_args(classes, sorted(names)), **changes)
+        return generated, inner, self.kind if changes else None
 
     @generation_errors_short
     def compile(self, classes: tuple = ()) -> Compiled:

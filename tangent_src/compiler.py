@@ -19,7 +19,11 @@ from . import (
     rules,  # noqa: F401  (registers the rule tables)
     runtime,
 )
-from .analysis.complexity import split_complex_args
+from .analysis.complexity import (
+    complex_facts,
+    respecialize_transform_call,
+    split_complex_args,
+)
 from .analysis.shapes import (
     ShapeInference,
     is_binding,
@@ -32,12 +36,12 @@ from .backend import emit
 from .backend.assemble import ModuleAssembly
 from .core.dataflow import all_names, assigned
 from .core.helpers import CORE_HELPERS
-from .core.walk import walk
+from .core.walk import clone, walk
 from .errors import TangentError
 from .frontend.alias_facts import inlined_sites
 from .frontend.inplace_sites import check_inplace_sites
 from .frontend.resolve import lookup
-from .frontend.source import ParsedFunction, parse_function
+from .frontend.source import ParsedFunction, is_user_function, parse_function
 from .naming import Namer
 from .pipeline import Options, back_end, front_end
 from .request import Params, resolve_wrt
@@ -101,7 +105,6 @@ class ModuleBuilder(ModuleAssembly):
                 self.root = func
             core, sites = front_end(parsed, namer, dicts, callee=func is not self.root)
             if self.options.inline:
-                from .frontend.source import is_user_function
                 *body, ret = core.body
                 self.expanding.add(func)
 
@@ -109,9 +112,9 @@ class ModuleBuilder(ModuleAssembly):
                     found = self.front_end(callee)
                     sites.extend(inlined_sites(found[0], self.inplace[(callee, frozenset())]))
                     return found
-                try:
+                try:  # (a transform's code is inlined once its callers' kinds are known)
                     core.body = inline_calls(parsed, body, namer, resolver(parsed),
-                                             callee_front_end, is_user_function) + [ret]
+                                             callee_front_end, _inlined_now) + [ret]
                 finally:
                     self.expanding.discard(func)
             self.cores[key] = (parsed, core, namer)
@@ -141,7 +144,6 @@ class ModuleBuilder(ModuleAssembly):
 
     def return_class(self, func, classes: tuple):
         """The shape class of a user function's result, for inference in its callers."""
-        from .frontend.source import is_user_function
         if not is_user_function(func):
             return None
         try:
@@ -191,8 +193,8 @@ class ModuleBuilder(ModuleAssembly):
             return self.by_key[key]
         arg_classes, complex_params = split_complex_args(
             arg_classes, _params(self.front_end(func, _dicts(arg_classes))[1]))
-        parsed, core, namer, wrt_names, classes, name = self._start(key, func, wrt, name,
-                                                                    arg_classes, "d")
+        parsed, core, namer, wrt_names, classes, name = self._start(
+            key, func, wrt, name, arg_classes, "d", complex_params)
 
         def subroutine(callee, active, call_ranks):
             return self.gradient(callee, active, arg_classes=call_ranks, split=True)
@@ -225,7 +227,31 @@ class ModuleBuilder(ModuleAssembly):
         self.in_progress.discard(key)
         return generated
 
-    def _start(self, key, func, wrt, name, arg_classes, prefix: str):
+    def _inline_transform_calls(self, parsed, core, namer, complex_params: frozenset):
+        """`core` with the calls of transforms' generated code (frontend/lower/nested.py,
+        left by the front end) inlined, each first pointed at the code generated for the
+        complex values it is passed (analysis/complexity.py): inlined as generated for real
+        arguments, its real rules would meet them unchecked."""
+        resolve = resolver(parsed)
+        calls = [node for node in walk(core) if isinstance(node, gast.Assign) and
+                 isinstance(node.value, gast.Call) and _transform_code(node.value, resolve)]
+        if not calls:
+            return core
+        core = clone(core)
+        *body, ret = core.body
+        facts = complex_facts(body, resolve, complex_params, parsed)
+        for node in walk(gast.Module(body=body, type_ignores=[])):
+            func = _transform_code(node.value, resolve) if isinstance(node, gast.Assign) and \
+                isinstance(node.value, gast.Call) else None
+            if func is not None and func.__tangent_src_complex__ == frozenset():
+                respecialize_transform_call(parsed, node.value, func, facts, namer)
+        core.body = inline_calls(parsed, body, namer, resolve,
+                                 lambda callee: self.front_end(callee),
+                                 is_user_function) + [ret]
+        return core
+
+    def _start(self, key, func, wrt, name, arg_classes, prefix: str,
+               complex_params: frozenset = frozenset()):
         """What both modes do first: front end, wrt check, shape classes, function name."""
         if key in self.in_progress:
             raise self._recursion(func)
@@ -240,6 +266,8 @@ class ModuleBuilder(ModuleAssembly):
         classes = self.infer_classes(func, arg_classes)
         check_inplace_sites(parsed, core, self.inplace[(func, _dicts(arg_classes))], classes,
                             self.mutable_scalars(func, arg_classes))
+        if self.options.inline:
+            core = self._inline_transform_calls(parsed, core, namer, complex_params)
         if name is None:
             name = self._function_name(prefix + parsed.node.name)
         else:
@@ -256,8 +284,8 @@ class ModuleBuilder(ModuleAssembly):
             return self.by_key[key]
         arg_classes, complex_params = split_complex_args(
             arg_classes, _params(self.front_end(func, _dicts(arg_classes))[1]))
-        parsed, core, namer, wrt_names, classes, name = self._start(key, func, wrt, name,
-                                                                    arg_classes, "jvp_")
+        parsed, core, namer, wrt_names, classes, name = self._start(
+            key, func, wrt, name, arg_classes, "jvp_", complex_params)
 
         def subroutine(callee, active, call_classes):
             return self.tangent(callee, active, return_value=True, arg_classes=call_classes)
@@ -311,6 +339,22 @@ def tangent_classes(func, arg_classes: tuple) -> tuple:
     extra = tuple((t, have[p]) for p, t in pairs.items()
                   if t not in have and is_container(have.get(p)))
     return arg_classes + extra
+
+
+def _transform_code(call, resolve):
+    """The generated code of a transform that `call` calls (frontend/lower/nested.py), or
+    None."""
+    try:
+        func = resolve(call.func)
+    except Exception:  # noqa: BLE001 - an unresolvable callee is no transform's code
+        return None
+    return func if hasattr(func, "__tangent_src_respecialize__") else None
+
+
+def _inlined_now(func) -> bool:
+    """Whether the front end inlines a call of `func`: a user function's, but not a
+    transform's generated code (ModuleBuilder._inline_transform_calls inlines that)."""
+    return is_user_function(func) and not hasattr(func, "__tangent_src_respecialize__")
 
 
 def _dicts(arg_classes: tuple) -> frozenset:

@@ -19,6 +19,7 @@ their key and their code are unchanged.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 import gast
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..core.walk import walk
 from ..errors import ComplexValueError
-from ..frontend.bindings import ShapeGuard
+from ..frontend.bindings import FixedRef, ShapeGuard
 from ..frontend.source import is_user_function
 from ..rules.registry import COPY, REGISTRY
 from .activity import is_nondifferentiable
@@ -84,6 +85,17 @@ def _key(value, resolve):
     return None
 
 
+def _like_operand(value, key):
+    """The operand whose kinds the result of a `REGISTRY.like_kinded` helper has
+    (`real_like(g, like)`: real where `like` is real, whatever `g` is), else None."""
+    if not isinstance(value, gast.Call) or key is None:
+        return None
+    for func, position in REGISTRY.like_kinded:
+        if key is func and len(value.args) > position:
+            return value.args[position]
+    return None
+
+
 def _has_complex_constant(expr) -> bool:
     return any(isinstance(c, gast.Constant) and isinstance(c.value, complex)
                for c in walk(expr))
@@ -135,7 +147,11 @@ def complex_facts(body: list, resolve, params_complex: set = frozenset(),
             if target is None or target in facts.names:
                 continue
             reads = {n.id for n in walk(value) if isinstance(n, gast.Name)}
-            if _result_complex(value, _key(value, resolve), bool(reads & facts.names)):
+            key = _key(value, resolve)
+            like = _like_operand(value, key)
+            if like is not None:  # the kinds of `like`: complex only where it is
+                reads = {n.id for n in walk(like) if isinstance(n, gast.Name)}
+            if _result_complex(value, key, bool(reads & facts.names)):
                 facts.names.add(target)
                 changed = True
     return facts
@@ -181,9 +197,11 @@ def build_name(node) -> str | None:
 
 
 def check_complex_statements(parsed, body: list, varied: set, resolve,
-                             facts: ComplexFacts) -> None:
+                             facts: ComplexFacts, namer=None) -> None:
     """Record the complex statements of `body` in `facts`; refuse one whose rule is not
-    audited for complex values (ComplexValueError, located at the statement)."""
+    audited for complex values (ComplexValueError, located at the statement). A call of a
+    transform's code generated for real arguments that is passed complex values calls
+    the code generated for them instead (`respecialize_transform_call`, given `namer`)."""
     for node in walk(gast.Module(body=body, type_ignores=[])):
         if not (isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name)
                 and node.targets[0].id in varied):
@@ -205,6 +223,9 @@ def check_complex_statements(parsed, body: list, varied: set, resolve,
                 getattr(key, "__tangent_src_complex__", None) != frozenset():
             continue  # generated for the complex values it is passed (call_classes)
         if getattr(key, "__tangent_src_complex__", None) == frozenset():
+            if namer is not None and respecialize_transform_call(parsed, value, key, facts,
+                                                                 namer):
+                continue
             raise parsed.error(
                 ComplexValueError, value, "a complex value is passed to the generated code "
                 "of a transform called here, which was generated for real arguments",
@@ -215,6 +236,35 @@ def check_complex_statements(parsed, body: list, varied: set, resolve,
             ComplexValueError, value,
             f"a complex value meets a differentiated value in {label}, whose derivative "
             "rule is written for real arguments", construct=label, hint=_HINT)
+
+
+def respecialize_transform_call(parsed, call, generated, facts: ComplexFacts, namer) -> bool:
+    """Point `call` of a transform's generated code (frontend/lower/nested.py: written
+    for real arguments) at the code the same transform generates for the parameters that
+    receive maybe-complex values here, bound to a fresh fixed name of `parsed`: its
+    statements then use the complex rules, and the caller differentiates it as a callee
+    specialized to complex arguments. False when `generated` cannot be regenerated."""
+    respecialize = getattr(generated, "__tangent_src_respecialize__", None)
+    if respecialize is None or not isinstance(call.func, gast.Name):
+        return False
+    params = list(inspect.signature(generated).parameters)
+    maybe = [(params[k] if k < len(params) else None, arg) for k, arg in enumerate(call.args)]
+    maybe += [(kw.arg, kw.value) for kw in call.keywords]
+    names = frozenset(param for param, arg in maybe if param is not None and (
+        _has_complex_constant(arg) or
+        any(isinstance(n, gast.Name) and n.id in facts.names for n in walk(arg))))
+    if not names:
+        return False
+    replacement = respecialize(names)
+    name = namer.fresh(f"{call.func.id}_complex")
+    namer.reserve(name)
+    old = parsed.ref(call.func.id)
+    parsed.fixed[name] = FixedRef(replacement, getattr(old, "what", ""),
+                                  getattr(old, "func", None))
+    parsed.namespace[name] = replacement
+    call.func = gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+    gast.copy_location(call.func, call)
+    return True
 
 
 def _structural(value) -> bool:

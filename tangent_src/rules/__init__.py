@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     fft,
     integrate,
     linalg,
+    linalg_complex,
     linalg_extra,
     matrix_equations,
     nondiff,

@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - exercised by test_regressions
     _special = None
 
 from .. import runtime as rt
-from .registry import REGISTRY, register_template
+from .registry import REGISTRY, nondifferentiable, register_template
 
 CA, CT = REGISTRY.complex_adjoints, REGISTRY.complex_tangents
 
@@ -35,7 +35,7 @@ POWERS = (gast.Pow, np.power, np.float_power, pow, rt.power_slope, rt.pow_term, 
 PRODUCTS = (gast.MatMult, np.dot, np.matmul, np.outer, np.kron, np.tensordot, np.inner,
             np.einsum, np.trace, np.diag, np.diagonal, np.linalg.det, np.linalg.inv,
             np.linalg.solve, rt.einsum_open, rt.matmul_lhs, rt.matmul_rhs, rt.undiagonal,
-            rt.diag_adjoint, rt.solve_checked, rt.dot_lhs, rt.dot_rhs)
+            rt.diag_adjoint, rt.solve_checked, rt.dot_lhs, rt.dot_rhs, rt.product)
 REDUCTIONS = (np.prod, np.cumsum, np.cumprod, np.max, np.min, np.amax, np.amin,
               rt.group_axes, rt.ungroup_axes, rt.prod_others, rt.masked_rows,
               rt.masked_rows_t, rt.cumsum_t)
@@ -43,7 +43,9 @@ SHAPING = (np.reshape, np.transpose, np.swapaxes, np.ravel, np.concatenate, np.s
            np.hstack, np.vstack, np.tile, np.repeat, np.flip, np.roll, np.expand_dims,
            np.squeeze, np.sort, np.triu, np.tril, np.take, np.take_along_axis,
            np.broadcast_to, np.where, rt.pieces, rt.untile, rt.unrepeat,
-           rt.untake_along_axis, rt.untake, rt.sum_to, rt.add_at, rt.plus)
+           rt.untake_along_axis, rt.untake, rt.sum_to, rt.add_at, rt.read_at, rt.plus,
+           rt.copy_of, rt.set_at, rt.zero_at, tuple, list, rt.convert_like, np.copy, sum,
+           rt.replicate)
 AUDITED = HOLOMORPHIC + POWERS + PRODUCTS + REDUCTIONS + SHAPING
 
 REGISTRY.complex_safe.update(AUDITED)
@@ -91,23 +93,46 @@ for _key, _params, _dual, _axis in (
     register_template(CT, _key, _params, f"d[y] = np.sum(np.real(np.conj({_dual}) * d[x]), "
                                          f"axis={_axis}, keepdims=keepdims)")
 
-# second derivatives of the 2-norm and Frobenius norm only (complex_norm_inv refuses the
-# others): complex_norm_dual = x * complex_norm_inv there, linear in x with a real factor
+# second derivatives: complex_norm_dual = x * complex_norm_inv (2-norm, Frobenius: linear in
+# x with a real factor) plus complex_norm_curv (the other smooth norms: vector p-norms and
+# the nuclear norm), R-linear and symmetric in its direction, so its adjoint is
+# conj(curv(conj(g))); complex_norm_slope is the rest of the y-derivative
 _NORM = "out, x, y, ord=None, axis=None, keepdims=False, kind='norm'"
-_INV = "complex_norm_inv(x, y, ord=ord, axis=axis, keepdims=keepdims, kind=kind)"
+_KW = "ord=ord, axis=axis, keepdims=keepdims, kind=kind"
+_INV = f"complex_norm_inv(x, y, {_KW})"
 _AXES = "norm_axes(axis, kind)"
+_DY = f"(complex_norm_slope(x, y, {_KW}) - x * {_INV} * {_INV})"
+_CHECK = "complex_norm_third_check(x, ord=ord, axis=axis, kind=kind)"
 register_template(REGISTRY.tangents, rt.complex_norm_dual, _NORM,
-                  f"d[out] = d[x] * {_INV}\n"
-                  f"d[out] = -x * {_INV} * {_INV} * unreduce(d[y], x, axis={_AXES}, "
-                  "keepdims=keepdims)\n")
+                  f"d[out] = d[x] * {_INV} + complex_norm_curv(x, y, d[x], {_KW})\n"
+                  f"d[out] = {_DY} * unreduce(d[y], x, axis={_AXES}, keepdims=keepdims)\n")
 register_template(REGISTRY.adjoints, rt.complex_norm_dual, _NORM,
-                  f"d[x] = d[out] * {_INV}\n"
-                  f"d[y] = -np.sum(d[out] * x * {_INV} * {_INV}, axis={_AXES}, "
-                  "keepdims=keepdims)\n")
+                  f"d[x] = d[out] * {_INV} + np.conj(complex_norm_curv(x, y, np.conj(d[out]), "
+                  f"{_KW}))\n"
+                  f"d[y] = np.sum(np.real(d[out] * {_DY}), axis={_AXES}, keepdims=keepdims)\n")
 register_template(REGISTRY.tangents, rt.complex_norm_inv, _NORM,
                   f"d[out] = -out * out * unreduce(d[y], x, axis={_AXES}, keepdims=keepdims)")
 register_template(REGISTRY.adjoints, rt.complex_norm_inv, _NORM,
                   f"d[y] = -np.sum(d[out] * out * out, axis={_AXES}, keepdims=keepdims)")
+# third derivatives: curv and slope are constant (zero) for the 2-norm and Frobenius norm
+# only; the check refuses the others
+_CURV = "out, x, y, t, ord=None, axis=None, keepdims=False, kind='norm'"
+register_template(REGISTRY.tangents, rt.complex_norm_curv, _CURV,
+                  f"d[out] = complex_norm_curv(x, y, d[t], {_KW})\n"
+                  f"d[out] = d[x] * {_CHECK}\n"
+                  f"d[out] = unreduce(d[y], x, axis={_AXES}, keepdims=keepdims) * {_CHECK}\n")
+register_template(REGISTRY.adjoints, rt.complex_norm_curv, _CURV,
+                  f"d[t] = np.conj(complex_norm_curv(x, y, np.conj(d[out]), {_KW}))\n"
+                  f"d[x] = d[out] * {_CHECK}\n"
+                  f"d[y] = np.sum(np.real(d[out]), axis={_AXES}, keepdims=keepdims) * {_CHECK}\n")
+register_template(REGISTRY.tangents, rt.complex_norm_slope, _NORM,
+                  f"d[out] = d[x] * {_CHECK}\n"
+                  f"d[out] = unreduce(d[y], x, axis={_AXES}, keepdims=keepdims) * {_CHECK}\n")
+register_template(REGISTRY.adjoints, rt.complex_norm_slope, _NORM,
+                  f"d[x] = d[out] * {_CHECK}\n"
+                  f"d[y] = np.sum(np.real(d[out]), axis={_AXES}, keepdims=keepdims) * {_CHECK}\n")
+nondifferentiable(rt.complex_norm_third_check)
+REGISTRY.complex_safe.update((rt.complex_norm_curv, rt.complex_norm_slope))
 REGISTRY.complex_safe.update((rt.complex_norm_dual, rt.complex_norm_inv))
 
 # a complex argument's gradient in its argument's kinds (transform/adjoint_values.py):
@@ -117,5 +142,6 @@ register_template(REGISTRY.adjoints, rt.like_kinds, "y, g, like",
 register_template(REGISTRY.tangents, rt.like_kinds, "y, g, like",
                   "d[y] = like_kinds(d[g], like)")
 REGISTRY.complex_safe.add(rt.like_kinds)
+REGISTRY.like_kinded.append((rt.like_kinds, 1))
 for _table in (CA, CT):
     REGISTRY.complex_safe.update(_table)

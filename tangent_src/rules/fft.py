@@ -73,6 +73,7 @@ for _f, _inverse in ((np.fft.fftshift, np.fft.ifftshift), (np.fft.ifftshift, np.
 register_template(A, rt.fix_shape, "y, g, like", "d[g] = fix_shape(d[y], g)")
 register_template(T, rt.fix_shape, "y, g, like", "d[y] = fix_shape(d[g], like)")
 register_template(A, rt.real_like, "y, g, like", "d[g] = d[y]")
+REGISTRY.like_kinded.append((rt.real_like, 1))
 register_template(T, rt.real_like, "y, g, like", "d[y] = real_like(d[g], like)")
 register_template(A, rt.like_result, "y, t, like", "d[t] = d[y]")
 register_template(T, rt.like_result, "y, t, like", "d[y] = like_result(d[t], like)")

@@ -43,6 +43,7 @@ import numpy as np
 
 from . import cross_axes
 from .einsum_forms import with_sublist_form
+from .linalg_complex import PHASES as _PHASES
 from .optional import optional_module
 from .registry import (
     REGISTRY,
@@ -408,7 +409,7 @@ _ONE_TRIANGLE = ("reads one triangle of `a` ({}); the derivative is with respect
 _NORM = ("2-norm / Frobenius: x / |x|, 0 at x = 0; ord 1, inf, -inf (vectors and matrices): "
          "piecewise linear, ties share equally; other vector ord p: sign(x) (|x| / "
          "norm)^(p - 1) (up to second derivatives) and ord 0: zero; matrix ord 2, -2, 'nuc': "
-         "singular vectors (distinct singular values), first derivatives only")
+         "singular vectors (distinct singular values), first derivatives only (complex: 2nd)")
 NOTES = {
     np.einsum: ("any subscripts (implicit output, ellipsis, repeated letters, broadcasting), "
                 "up to 8 operands; the operand/sublist form (up to 4 operands) is translated "
@@ -423,11 +424,11 @@ NOTES = {
     np.linalg.cholesky: _ONE_TRIANGLE.format("the lower one; upper=True: the upper one"),
     scipy.linalg.cholesky: _ONE_TRIANGLE.format("the upper one; lower=True: the lower one"),
     np.linalg.eigh: (_ONE_TRIANGLE.format("UPLO") + "; eigenvectors need distinct "
-                     "eigenvalues (gaps 1 / (w_j - w_i)); vectors carry NumPy's signs"),
-    np.linalg.eigvalsh: _ONE_TRIANGLE.format("UPLO"),
+                     "eigenvalues (gaps 1 / (w_j - w_i)); vectors carry NumPy's signs" + _PHASES),
+    np.linalg.eigvalsh: _ONE_TRIANGLE.format("UPLO") + "; a complex `a` is read as Hermitian",
     np.linalg.svd: ("singular vectors need distinct nonzero singular values and "
                     "full_matrices=False or a square `a` (else ValueError); compute_uv=False "
-                    "recomputes the vectors"),
+                    "recomputes the vectors" + _PHASES.replace("Hermitian; ", "")),
     scipy.linalg.svd: "as np.linalg.svd",
     np.linalg.svdvals: "distinct singular values for second derivatives",
     np.linalg.qr: "mode 'reduced' (or 'complete' with a square `a`), m >= n, full column rank",

@@ -61,10 +61,13 @@ register_template(A, scipy.linalg.solve_banded, _BANDED,
                   "d[ab] = -banded_part(matmul_lhs(t, m, y), l_and_u)\n")
 
 NOTES = {
-    np.linalg.eig: ("real eigenvalues only (complex ones are refused when the rule runs); "
+    np.linalg.eig: ("a real `a`: real eigenvalues only (complex ones are refused when the "
+                    "rule runs); a complex `a`: complex eigenvalues, vectors up to a phase each "
+                    "(held fixed; a loss that depends on it is refused in reverse mode); "
                     "eigenvectors need distinct eigenvalues (gaps 1 / (w_j - w_i)) and carry "
-                    "NumPy's unit norm and signs"),
-    np.linalg.eigvals: "real eigenvalues only (complex ones are refused when the rule runs)",
+                    "NumPy's unit norm"),
+    np.linalg.eigvals: "a real `a`: real eigenvalues only (complex ones are refused when the "
+                       "rule runs); a complex `a`: any distinct eigenvalues",
     scipy.linalg.solve_banded: ("reads only the band of ab (the corners of ab get zero); "
                                 "b a vector or a matrix"),
 }

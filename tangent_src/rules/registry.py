@@ -102,6 +102,9 @@ class Registry:
     complex_safe: set = field(default_factory=set)
     complex_sources: set = field(default_factory=set)
     real_results: set = field(default_factory=set)
+    # (function, position): helpers whose result is complex only where the argument at
+    # `position` is (real_like(g, like): the real part of g for a real `like`)
+    like_kinded: list = field(default_factory=list)
     # rules whose result may be a tuple of arrays (np.gradient along several axes): forward
     # mode sums their tangent contributions item by item (`plus`), not with `+`, which
     # would concatenate the tuples

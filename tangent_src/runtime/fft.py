@@ -26,7 +26,13 @@ def fix_shape(g, like):
 def real_like(g, like):
     """The cotangent `g` of a complex result, for the operand `like`: its real part where
     `like` is real (the convention's embedding of a real variable in the complex numbers),
-    `g` itself where `like` is complex."""
+    `g` itself where `like` is complex; item by item in a tuple, list or dict (the
+    cotangent of a tuple result such as `w, abs(v)`)."""
+    if isinstance(g, dict) and isinstance(like, dict):
+        return {key: real_like(value, like[key]) for key, value in g.items()}
+    if isinstance(g, (tuple, list)) and isinstance(like, (tuple, list)):
+        items = [real_like(a, b) for a, b in zip(g, like)]
+        return type(g)(*items) if hasattr(g, "_fields") else type(g)(items)
     if np.iscomplexobj(like) or not np.iscomplexobj(g):
         return g
     return np.real(g)

@@ -65,6 +65,113 @@ def symmetrize_t(g, upper=False):
     return np.tril(g) + np.tril(gt, -1)
 
 
+def hermitize(x, upper=False):
+    """The Hermitian matrix np.linalg.eigh reads from a complex x: the strict lower
+    (`upper`: upper) triangle, mirrored and conjugated, and the real part of the diagonal.
+    R-linear; hermitize_t is its adjoint (and it is hermitize_t's)."""
+    upper = upper == "U" if isinstance(upper, str) else bool(upper)
+    strict = np.triu(x, 1) if upper else np.tril(x, -1)
+    eye = np.eye(np.shape(x)[-1])
+    return strict + np.conj(np.swapaxes(strict, -1, -2)) + np.real(x) * eye
+
+
+def hermitize_t(g, upper=False):
+    """The adjoint of hermitize under the pairing Re(sum(g * dx)): the strict triangle of
+    g + conj(g^T) and the real part of g's diagonal."""
+    upper = upper == "U" if isinstance(upper, str) else bool(upper)
+    both = g + np.conj(np.swapaxes(g, -1, -2))
+    strict = np.triu(both, 1) if upper else np.tril(both, -1)
+    return strict + np.real(g) * np.eye(np.shape(g)[-1])
+
+
+def inv_gaps(w):
+    """1 / (w[..., j] - w[..., i]) off the diagonal of the last two axes, 0 on it, for
+    complex eigenvalues too (infinite where two coincide)."""
+    d = pair_diff(w)
+    eye = np.eye(np.shape(d)[-1], dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, d))
+
+
+def phase_checked(g, v, gh=None, vh=None):
+    """The cotangent g of complex eigen- (or left singular) vectors v, after checking that
+    the loss does not depend on their phases: Im(diag(v^T g)) = 0 (for singular vectors,
+    the joint phase of u_k and vh_k: Im(diag(u^T g)) = Im(diag(gh vh^T))). A loss that
+    does is not differentiable (each vector is defined up to a phase), so it is refused
+    rather than differentiated in one arbitrary gauge."""
+    if not (np.iscomplexobj(v) or np.iscomplexobj(g)):
+        return g
+    turn = np.imag(np.sum(v * g, axis=-2))
+    scale = np.sqrt(np.sum(np.abs(g) ** 2, axis=-2))
+    if gh is not None:
+        turn = turn - np.imag(np.sum(gh * vh, axis=-1))
+        scale = scale + np.sqrt(np.sum(np.abs(gh) ** 2, axis=-1))
+    if np.any(np.abs(turn) > 1e-6 * scale + 1e-12):
+        refuse("the derivative of a function of complex eigen- or singular vectors that "
+               "depends on their phases (each vector is defined up to a phase; use a "
+               "phase-invariant function such as abs(v), v v^H or u diag(s) vh)",
+               undefined=True)
+    return g
+
+
+def _h(x):
+    return np.conj(np.swapaxes(x, -1, -2))
+
+
+def vector_diag(f, t, kind):
+    """The tangent of the eigen- or singular values from the whole decomposition f (one
+    call, so that a rule meets the vectors' cotangents together: see phase_checked) along t:
+    kind "svd" (f = u, s, vh): Re(diag(u^H t v)); "eigh" (f = w, v): Re(diag(v^H t v));
+    "eig" (f = w, v): diag(v^-1 t v)."""
+    if kind == "eig":
+        return np.diagonal(np.linalg.solve(f[1], t @ f[1]), 0, -2, -1)
+    left, right = (f[0], _h(f[2])) if kind == "svd" else (f[1], f[1])
+    return np.real(np.sum(np.conj(left) * (t @ right), axis=-2))
+
+
+def vector_diag_df(f, df, t, kind):
+    """The derivative of vector_diag along the decomposition's tangent df."""
+    if kind == "eig":
+        p = np.linalg.solve(f[1], t @ f[1])
+        return np.diagonal(np.linalg.solve(f[1], t @ df[1] - df[1] @ p), 0, -2, -1)
+    if kind == "svd":
+        left, right, dleft, dright = f[0], _h(f[2]), df[0], _h(df[2])
+    else:
+        left, right, dleft, dright = f[1], f[1], df[1], df[1]
+    return np.real(np.sum(np.conj(dleft) * (t @ right) + np.conj(left) * (t @ dright),
+                          axis=-2))
+
+
+def vector_diag_t(f, g, kind):
+    """The adjoint of vector_diag with respect to t."""
+    if kind == "eig":
+        vt = np.swapaxes(f[1], -1, -2)
+        return np.linalg.solve(vt, np.expand_dims(g, -1) * vt)
+    g = np.expand_dims(np.real(g), -2)
+    if kind == "svd":
+        return (np.conj(f[0]) * g) @ np.conj(f[2])
+    return (np.conj(f[1]) * g) @ np.swapaxes(f[1], -1, -2)
+
+
+def vector_diag_f(f, g, t, kind):
+    """The adjoint of vector_diag with respect to the decomposition f (a tuple like f)."""
+    if kind == "eig":
+        v = f[1]
+        p = np.linalg.solve(v, t @ v)
+        winv_t = np.swapaxes(np.linalg.inv(v), -1, -2)
+        gv = -winv_t @ (np.expand_dims(g, -1) * np.swapaxes(p, -1, -2)) + \
+            np.swapaxes(np.linalg.solve(v, t), -1, -2) * np.expand_dims(g, -2)
+        return (np.zeros_like(f[0]), gv)
+    g = np.real(g)
+    if kind == "svd":
+        gu = np.conj(t @ _h(f[2])) * np.expand_dims(g, -2)
+        gvh = np.expand_dims(g, -1) * (np.swapaxes(f[0], -1, -2) @ np.conj(t))
+        return (gu, np.zeros_like(f[1]), gvh)
+    v = f[1]
+    gv = (np.swapaxes(t, -1, -2) @ np.conj(v) + np.conj(t @ v)) * np.expand_dims(g, -2)
+    return (np.zeros_like(f[0]), gv)
+
+
 def transpose_if(x, trans=False):
     """np.swapaxes(x, -1, -2) if trans (True, 1, 2, "T" or "C"), else x."""
     if not trans or trans == "N":
@@ -243,4 +350,5 @@ HELPERS = ("undiagonal", "diag_adjoint", "pair_diff", "inv_offdiag", "symmetrize
            "transpose_if", "triangle", "unit_eye", "svd_checked", "solve_checked", "qr_checked",
            "cross_checked", "block_embed", "block_part", "expm_np",
            "sylvester", "logm_real", "eig_checked", "banded_full", "banded_part",
-           "cross_last", "cross_back")
+           "cross_last", "cross_back", "hermitize", "hermitize_t", "inv_gaps",
+           "phase_checked", "vector_diag", "vector_diag_df", "vector_diag_t", "vector_diag_f")

@@ -24,13 +24,72 @@ def complex_norm_dual(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
 
 
 def complex_norm_inv(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
-    """norm_inv for complex_norm_dual's second derivatives: the 2-norm and Frobenius norm
-    only (the others' directions are not piecewise constant for complex x)."""
+    """norm_inv for complex_norm_dual's second derivatives: 1 / y for the 2-norm and
+    Frobenius norm, 0 for the others (complex_norm_curv has their part)."""
+    if not _two_norm(x, ord, axis, kind):
+        return np.zeros(np.shape(x))
+    return norm_inv(np.real(x), y, ord, axis, keepdims, kind)
+
+
+def _two_norm(x, ord, axis, kind) -> bool:
     matrix = kind == "matrix" or (kind == "norm" and ord is not None and
                                   len(_axes(np.ndim(x), axis, kind)) == 2)
-    if not (ord is None or ord == "fro" or (ord == 2 and not matrix)):
-        refuse(f"second derivatives of the norm ord={ord!r} of a complex value")
-    return norm_inv(np.real(x), y, ord, axis, keepdims, kind)
+    return ord is None or ord == "fro" or (ord == 2 and not matrix)
+
+
+def _p_norm(x, ord, axis, kind) -> bool:
+    """A vector p-norm whose direction x |x|^(p-2) / y^(p-1) is smooth for complex x."""
+    return _vector_p(x, ord, axis, kind) or (ord == 1 and not (
+        kind == "matrix" or (kind == "norm" and len(_axes(np.ndim(x), axis, kind)) == 2)))
+
+
+def complex_norm_curv(x, y, t, ord=None, axis=None, keepdims=False, kind="norm"):
+    """The derivative of complex_norm_dual along t at a fixed norm y, less the part
+    t * complex_norm_inv: 0 for the 2-norm and Frobenius norm; for a vector p-norm (p = 1
+    too: D = x / |x|) |x|^(p-2) / y^(p-1) (t + (p - 2) u Re(conj(u) t)) with u = x / |x|
+    (0 where x or y is 0); for the nuclear norm the derivative of the polar factor U V^H:
+    U (G o (dP - dP^H)) V^H + (I - U U^H) t V S^-1 V^H + U S^-1 U^H t (I - V V^H) with
+    dP = U^H t V and G_ij = 1 / (s_i + s_j). R-linear in t and symmetric (a Hessian)."""
+    x, t = np.asarray(x), np.asarray(t)
+    if _two_norm(x, ord, axis, kind):
+        return np.zeros(np.broadcast(x, t).shape, dtype=np.result_type(t, float))
+    axes = _axes(x.ndim, axis, kind)
+    if _p_norm(x, ord, axis, kind):
+        big = np.broadcast_to(y if keepdims else np.expand_dims(y, axes), x.shape)
+        mag = np.abs(x)
+        unit = x / np.where(mag == 0, 1.0, mag)
+        p = float(ord)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where((mag == 0) | (big == 0), 0.0, mag ** (p - 2.0) * big ** (1.0 - p))
+        return scale * (t + (p - 2.0) * unit * np.real(np.conj(unit) * t))
+    if ord == "nuc" and len(axes) == 2:
+        xm, tm = (np.moveaxis(m, axes, (-2, -1)) for m in (x, t))
+        u, s, vh = np.linalg.svd(xm, full_matrices=False)
+        uh, v = np.conj(np.swapaxes(u, -1, -2)), np.conj(np.swapaxes(vh, -1, -2))
+        dp = uh @ tm @ v
+        gaps = 1.0 / (s[..., :, None] + s[..., None, :])
+        out = u @ (gaps * (dp - np.conj(np.swapaxes(dp, -1, -2)))) @ vh + \
+            ((tm @ v - u @ dp) / s[..., None, :]) @ vh + u @ ((uh @ tm - dp @ vh) / s[..., :, None])
+        return np.moveaxis(out, (-2, -1), axes)
+    refuse(f"second derivatives of the norm ord={ord!r} of a complex value")
+
+
+def complex_norm_slope(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+    """The derivative of complex_norm_dual with respect to the norm y, less the 2-norm's
+    -x / y^2 (given by complex_norm_inv): (1 - p) D / y for a vector p-norm, else 0."""
+    x = np.asarray(x)
+    if not _p_norm(x, ord, axis, kind) or ord == 1:
+        return np.zeros(x.shape)
+    inv = _big_inv(x, y, axis, keepdims, kind)
+    return (1.0 - float(ord)) * complex_norm_dual(x, y, ord, axis, keepdims, kind) * inv
+
+
+def complex_norm_third_check(x, ord=None, axis=None, kind="norm"):
+    """0.0 where complex_norm_curv and complex_norm_slope are constant in x and y (the
+    2-norm and Frobenius norm); raises for the other norms (third derivatives)."""
+    if not _two_norm(x, ord, axis, kind):
+        refuse(f"third derivatives of the norm ord={ord!r} of a complex value")
+    return 0.0
 
 
 def _axes(nd: int, axis, kind: str) -> tuple:
@@ -178,4 +237,5 @@ def norm_axes(axis=None, kind="norm"):
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("norm_dual", "norm_inv", "norm_curvature_check", "norm_axes", "complex_norm_dual",
-           "complex_norm_inv", "norm_hess_diag", "norm_dual_dy", "norm_third_check")
+           "complex_norm_inv", "norm_hess_diag", "norm_dual_dy", "norm_third_check",
+           "complex_norm_curv", "complex_norm_slope", "complex_norm_third_check")

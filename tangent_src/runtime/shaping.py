@@ -104,7 +104,7 @@ def unpad(g, array, pad_width, mode="constant"):
     index, weights = np.ravel(index), np.ravel(g)
     keep = index >= 0
     out = np.bincount(index[keep], weights=weights[keep], minlength=size)
-    return np.reshape(out, shape)
+    return np.reshape(out.astype(np.float64, copy=False), shape)  # (int64 when g is empty)
 
 
 def pad_checked(t, mode="constant"):

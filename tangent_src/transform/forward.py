@@ -80,7 +80,8 @@ class Forward(SharedQueries):
         body, ret = core.body[:-1], core.body[-1]
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
         self.complex = complex_facts(body, self.resolve, self.complex_params, self.parsed)
-        check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex)
+        check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex,
+                                 self.namer)
         self.trees = tree_names(body, self.trees)
         self.sequences = sequence_names(body)
         result = ret.value.id

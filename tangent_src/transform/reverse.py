@@ -114,7 +114,6 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
 
     # -- analysis ----------------------------------------------------------------
 
-
     # -- driver ------------------------------------------------------------------
     def build(self) -> ReverseResult:
         core = clone(self.core)
@@ -137,7 +136,8 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
             useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
         self.complex = complex_facts(body, self.resolve, self.complex_params, self.parsed)
-        check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex)
+        check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex,
+                                 self.namer)
         self.same_shape = same_shape(body, self.resolve)
         self.sequences = sequence_names(body)
         self.trees = tree_names(body, self.trees) | self.sequences
