@@ -157,6 +157,7 @@ from .norms import (
     norm_third_check,
 )
 from .products import (
+    add_outers,
     dot_lhs,
     dot_rhs,
     einsum_open,
@@ -260,7 +261,8 @@ __all__ = [
     "functions", "group_axes", "index_concat", "index_concat_jvp", "index_concat_vjp",
     "inv_offdiag", "inverse_permutation", "join", "kron_shape", "left_part", "linspace_ramp",
     "linspace_weights", "log_or_zero", "masked_rows", "masked_rows_t", "matmul_lhs", "matmul_rhs",
-    "norm_axes", "norm_curvature_check", "norm_dual", "norm_inv", "NotDifferentiableError",
+    "norm_axes", "norm_curvature_check", "add_outers", "norm_dual", "norm_inv",
+    "NotDifferentiableError",
     "one_if_none", "pad_checked", "pair_diff", "pieces", "plus", "polygamma_np", "pow_term",
     "power_slope", "prod_others", "product", "product_spec", "qr_checked", "random_draw",
     "read_at", "real_only",
