@@ -34,7 +34,8 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
              hoist: bool = True) -> int:
     """Run every pass until none reports a change, then the one-off finishing passes;
     the number of rounds run. `hoist` adds `outers` to each round (summed per-step outer
-    products as one product after the loop): not for code differentiated again. Reaching MAX_ROUNDS (a pass that keeps reporting changes)
+    products as one product after the loop): not for code differentiated again.
+    Reaching MAX_ROUNDS (a pass that keeps reporting changes)
     leaves correct but less simplified code, and says so with an OptimizerWarning."""
     rounds, changed = 0, True
     while changed and rounds < MAX_ROUNDS:

@@ -42,8 +42,8 @@ def add_outers(acc, us, vs):
     What a loop's per-step outer products add up to (see optimize/outers.py)."""
     if not len(us):
         return acc
-    rows = np.stack([np.ravel(u) for u in us], axis=1)
-    return acc + rows @ np.stack([np.ravel(v) for v in vs])
+    steps = len(us)
+    return acc + np.reshape(np.array(us), (steps, -1)).T @ np.reshape(np.array(vs), (steps, -1))
 
 
 def product(a, b):
