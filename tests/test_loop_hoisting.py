@@ -222,6 +222,16 @@ def test_pass_fires_and_keeps_the_value():
             G = add_at(G, 0, 1.0)
         return dW
     """,
+    # the accumulator's first array is updated in place through a copy of the name
+    """
+    def f(W, hs, dhs):
+        dW = zeros_like(W)
+        dW2 = dW
+        for t in range(len(hs)):
+            dW = dW + np.outer(dhs[t], hs[t])
+            dW2 = add_at(dW2, (0, 0), 1.0)
+        return dW
+    """,
     # an early exit: steps after it are not summed
     """
     def f(W, hs, dhs):

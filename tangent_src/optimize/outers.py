@@ -168,23 +168,22 @@ def _is_outer(node) -> bool:
 
 def _may_share_mutated(body: list, inplace: set) -> set:
     """Names whose array add_at may update: the inplace adjoints, every first argument of
-    add_at, and (to a fixed point) every name bound to a value that is not new and reads
-    one of those (a copy, a view, a call that may return its argument)."""
+    add_at, and (to a fixed point) both sides of every binding whose value is not new
+    (a copy, a view, a call that may return its argument): `y = x` shares one array
+    whichever of the two add_at is given."""
     found = set(inplace)
     assigns = []
     for node in all_nodes(body):
         if isinstance(node, gast.Call) and is_add_at(node):
             found |= names_read(node.args[0])
-        elif isinstance(node, gast.Assign):
-            assigns.append(node)
+        elif isinstance(node, gast.Assign) and not is_fresh(node.value):
+            targets = {t.id for t in walk(node.targets[0]) if isinstance(t, gast.Name)}
+            assigns.append((targets, names_read(node.value)))
     changed = True
     while changed:
         changed = False
-        for node in assigns:
-            if is_fresh(node.value) or not (names_read(node.value) & found):
-                continue
-            for target in walk(node.targets[0]):
-                if isinstance(target, gast.Name) and target.id not in found:
-                    found.add(target.id)
-                    changed = True
+        for targets, reads in assigns:
+            if (targets | reads) & found and not (targets | reads) <= found:
+                found |= targets | reads
+                changed = True
     return found
