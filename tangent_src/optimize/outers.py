@@ -178,7 +178,8 @@ def _may_share_mutated(body: list, inplace: set) -> set:
             found |= names_read(node.args[0])
         elif isinstance(node, gast.Assign) and not is_fresh(node.value):
             targets = {t.id for t in walk(node.targets[0]) if isinstance(t, gast.Name)}
-            assigns.append((targets, names_read(node.value)))
+            shared = node.value.args[0] if is_add_at(node.value) else node.value
+            assigns.append((targets, names_read(shared)))  # add_at returns its first
     changed = True
     while changed:
         changed = False
