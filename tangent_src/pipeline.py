@@ -79,5 +79,5 @@ def front_end(parsed: ParsedFunction, namer: Namer, dicts: frozenset,
 def back_end(node: gast.FunctionDef, inplace: set, protected: set, options: Options) -> None:
     """optimize -> accumulators, on a generated function in place."""
     if options.optimize:
-        optimize(node, inplace, protected)
+        optimize(node, inplace, protected, hoist=not options.inline)
     own_accumulators(node)

@@ -216,6 +216,9 @@ class ShapeInference:
         self.resolve = resolve
         self.call_class = call_class or (lambda func, classes: None)
         self.classes: dict = {}
+        self.shapes: set = set()    # names holding an array's `.shape`
+        self.lengths: dict = {}     # names holding a tuple display of scalars: its length
+        self.other: set = set()     # names also bound to something else (neither of those)
 
     def run(self, func: gast.FunctionDef, arg_classes: dict) -> dict:
         self.classes = dict(arg_classes)
@@ -246,6 +249,7 @@ class ShapeInference:
     def block(self, stmts) -> None:
         for stmt in stmts:
             if isinstance(stmt, gast.Assign):
+                self.note_sizes(stmt.targets[0], stmt.value)
                 self.set(stmt.targets[0].id, self.value(stmt.value))
             elif isinstance(stmt, gast.If):
                 self.block(stmt.body)
@@ -255,6 +259,24 @@ class ShapeInference:
                 self.block(stmt.body)
             elif isinstance(stmt, gast.While):
                 self.block(stmt.body)
+
+    def note_sizes(self, target, value) -> None:
+        """Remember names that hold an array's shape (`t = x.shape`: `t[0]` is a number)
+        or a tuple of numbers (`t = (K, d, d)`: `np.zeros(t)` has three dimensions)."""
+        if not isinstance(target, gast.Name):
+            return
+        if isinstance(value, gast.Attribute) and value.attr == "shape" and \
+                isinstance(value.value, gast.Name) and \
+                isinstance(self.classes.get(value.value.id), tuple):
+            self.shapes.add(target.id)
+        elif isinstance(value, gast.Tuple) and all(self.of(e) == SCALAR for e in value.elts) \
+                and self.lengths.get(target.id, len(value.elts)) == len(value.elts):
+            self.lengths[target.id] = len(value.elts)
+        else:
+            self.other.add(target.id)
+        if target.id in self.other:
+            self.shapes.discard(target.id)
+            self.lengths.pop(target.id, None)
 
     def value(self, expr):
         if isinstance(expr, (gast.Name, gast.Constant)):
@@ -284,6 +306,10 @@ class ShapeInference:
         return None
 
     def subscript(self, expr):
+        if isinstance(expr.value, gast.Name) and expr.value.id in self.shapes and \
+                expr.value.id not in self.other and \
+                self.of(expr.slice) == SCALAR:
+            return SCALAR  # one entry of a shape
         base = self.of(expr.value)
         if not base:
             return None
@@ -330,8 +356,15 @@ class ShapeInference:
                                keywords.get("axes"))
         if func is np.reshape and len(expr.args) >= 2:
             return _reshaped(expr.args[1])
-        if func in (_runtime.set_at, _runtime.zero_at) and args:
+        if func in (_runtime.set_at, _runtime.zero_at, np.zeros_like, np.ones_like,
+                    np.empty_like, np.copy, _runtime.zeros_like) and args:
             return args[0]
+        if func in (np.zeros, np.ones, np.empty, np.full) and expr.args:
+            first = expr.args[0]
+            if isinstance(first, gast.Name) and first.id in self.lengths and \
+                    first.id not in self.other:
+                return ("?",) * self.lengths[first.id]
+            return _allocated(first, args[0])
         if func in (len, int, float, abs, min, max, round) or func in vars(math).values():
             return SCALAR
         return self.call_class(func, tuple(args))
@@ -380,6 +413,14 @@ def _transposed(cls, axes):
         if None not in order and sorted(order) == list(range(len(cls))):
             return tuple(cls[i] for i in order)
     return None
+
+
+def _allocated(shape, cls):
+    """The class of np.zeros(shape) (np.ones, np.empty, np.full): one flag per entry of a
+    tuple display, or one dimension for an integer."""
+    if isinstance(shape, gast.Tuple):
+        return _reshaped(shape)
+    return ("?",) if cls == SCALAR else None
 
 
 def _reshaped(shape):

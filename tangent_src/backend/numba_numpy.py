@@ -164,29 +164,16 @@ def _reduction(kind: str, a, axis, keepdims):
     return impl
 
 
-@overload(np.max, prefer_literal=True)
-def _np_max(a, axis=None, keepdims=False):
-    return _reduction("max", a, axis, keepdims)
+def _reduction_overload(kind: str):
+    def reduce_(a, axis=None, keepdims=False):
+        return _reduction(kind, a, axis, keepdims)
+    return reduce_
 
 
-@overload(np.amax, prefer_literal=True)
-def _np_amax(a, axis=None, keepdims=False):
-    return _reduction("max", a, axis, keepdims)
-
-
-@overload(np.min, prefer_literal=True)
-def _np_min(a, axis=None, keepdims=False):
-    return _reduction("min", a, axis, keepdims)
-
-
-@overload(np.amin, prefer_literal=True)
-def _np_amin(a, axis=None, keepdims=False):
-    return _reduction("min", a, axis, keepdims)
-
-
-@overload(np.mean, prefer_literal=True)
-def _np_mean(a, axis=None, keepdims=False):
-    return _reduction("mean", a, axis, keepdims)
+# The reductions numba has only without axis=/keepdims=: one overload each, one table.
+for _function, _kind in ((np.max, "max"), (np.amax, "max"), (np.min, "min"),
+                         (np.amin, "min"), (np.mean, "mean")):
+    overload(_function, prefer_literal=True)(_reduction_overload(_kind))
 
 
 @overload(np.sum, prefer_literal=True)
@@ -201,6 +188,15 @@ def _np_reshape_scalar(a, newshape):
     """np.reshape of a number (the adjoint of a size-1 array squeezed to a number)."""
     if isinstance(a, (types.Number, types.Boolean)):
         return lambda a, newshape: np.full(newshape, a)
+    return None
+
+
+@overload(np.expand_dims)
+def _np_expand_dims_scalar(a, axis):
+    """np.expand_dims of a number: shape (1,) (under numba a full sum over axis 0 of a
+    vector is a number where NumPy gives a 0-d array)."""
+    if isinstance(a, (types.Number, types.Boolean)) and isinstance(axis, types.Integer):
+        return lambda a, axis: np.full(1, a)
     return None
 
 

@@ -233,6 +233,37 @@ def _matmul_rhs(g, a, b):
     return None
 
 
+def _row_writer(item):
+    """njit: write one list item (a scalar or an array, flattened) into a row."""
+    if _is_scalar(item):
+        def put_scalar(row, x):
+            row[0] = x
+        return numba.njit(put_scalar)
+
+    def put_array(row, x):
+        row[:] = x.ravel()
+    return numba.njit(put_array)
+
+
+@overload(rt.add_outers)
+def _add_outers(acc, us, vs):
+    """Stack the two lists into (steps, m) and (steps, n) arrays, then one product."""
+    if not (isinstance(us, types.List) and isinstance(vs, types.List)):
+        return None
+    put_u, put_v = _row_writer(us.dtype), _row_writer(vs.dtype)
+
+    def impl(acc, us, vs):
+        if len(us) == 0:
+            return acc + np.zeros((1, 1))
+        a = np.empty((len(us), np.asarray(us[0]).size))
+        b = np.empty((len(vs), np.asarray(vs[0]).size))
+        for k in range(len(us)):
+            put_u(a[k], us[k])
+            put_v(b[k], vs[k])
+        return acc + np.ascontiguousarray(a.T) @ b
+    return impl
+
+
 @overload(rt.dot_lhs)
 def _dot_lhs(g, a, b):
     return lambda g, a, b: rt.matmul_lhs(g, a, b)

@@ -4,14 +4,24 @@ Before:                          After:
     dx = zeros_like(x)               dx = zeros_like(x)
     dx = dx + dy * 2.0               dx = dy * 2.0
 
-(the now-unread `zeros_like` goes in dead-code elimination). Not for adjoints updated in
-place (`inplace`), whose array must be the zeros one.
+(the now-unread `zeros_like` goes in dead-code elimination). For adjoints updated in
+place (`inplace`) only when the value is a new array of its own (a product, `zero_at`
+of another adjoint): add_at may then write into it as it would into the zeros.
 """
 from __future__ import annotations
 
 import gast
 
-from .facts import is_zeros, names_read, names_written
+from .facts import is_fresh, is_zeros, names_read, names_written
+
+# Runtime helpers whose result is a new array (as accumulate.OWNED_HELPERS says).
+_NEW_ARRAY_HELPERS = ("set_at", "zero_at", "copy_of")
+
+
+def _new_array(value) -> bool:
+    return is_fresh(value) or (isinstance(value, gast.Call) and
+                               isinstance(value.func, gast.Name) and
+                               value.func.id in _NEW_ARRAY_HELPERS)
 
 
 def zeros(body: list, inplace: set, protected: set) -> bool:
@@ -32,7 +42,8 @@ class _Zeros:
                 value = stmt.value
                 if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and \
                         isinstance(value.left, gast.Name) and value.left.id == name and \
-                        name in zero and name not in self.inplace and \
+                        name in zero and (name not in self.inplace or
+                                          _new_array(value.right)) and \
                         name not in names_read(value.right):
                     stmt.value = value.right
                     changed = True

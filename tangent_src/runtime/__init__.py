@@ -179,6 +179,7 @@ from .norms import (
     norm_third_check,
 )
 from .products import (
+    add_outers,
     dot_lhs,
     dot_rhs,
     einsum_open,
@@ -284,9 +285,9 @@ __all__ = [
     "functions", "group_axes", "index_concat", "index_concat_jvp", "index_concat_vjp",
     "inv_offdiag", "inverse_permutation", "join", "kron_shape", "left_part", "linspace_ramp",
     "linspace_weights", "log_or_zero", "masked_rows", "masked_rows_t", "matmul_lhs", "matmul_rhs",
-    "norm_axes", "norm_curvature_check", "norm_dual", "norm_inv", "NotDifferentiableError",
-    "one_if_none", "ones_seed", "pad_checked", "pair_diff", "pieces", "plus", "polygamma_np",
-    "pow_term",
+    "norm_axes", "norm_curvature_check", "add_outers", "norm_dual", "norm_inv",
+    "NotDifferentiableError", "one_if_none", "ones_seed", "pad_checked", "pair_diff", "pieces",
+    "plus", "polygamma_np", "pow_term",
     "power_slope", "prod_others", "product", "product_spec", "qr_checked", "random_draw",
     "read_at", "real_only",
     "real_values", "reciprocal_or_zero", "reduced_size", "refuse", "replicate", "right_part",

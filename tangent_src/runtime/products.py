@@ -36,6 +36,16 @@ def matmul_rhs(g, a, b):
     return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
 
 
+def add_outers(acc, us, vs):
+    """acc plus the sum of np.outer(u, v) over the pairs of two equally long lists, the
+    sum as one matrix product of the stacked (flattened) values; acc itself for no pairs.
+    What a loop's per-step outer products add up to (see optimize/outers.py)."""
+    if not len(us):
+        return acc
+    steps = len(us)
+    return acc + np.reshape(np.array(us), (steps, -1)).T @ np.reshape(np.array(vs), (steps, -1))
+
+
 def product(a, b):
     """a @ b, or a * b when either is a scalar (the map that matmul_lhs/rhs transpose)."""
     if np.ndim(a) == 0 or np.ndim(b) == 0:
@@ -207,6 +217,7 @@ def kron_shape(a, b):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("matmul_lhs", "matmul_rhs", "product", "dot_lhs", "dot_rhs", "einsum_spec",
+HELPERS = ("matmul_lhs", "matmul_rhs", "add_outers", "product", "dot_lhs", "dot_rhs",
+           "einsum_spec",
            "einsum_sublist_spec",
            "einsum_open", "product_spec", "kron_shape")
