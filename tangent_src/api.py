@@ -203,11 +203,13 @@ class Transform(Displayed):
                         for a in args)  # (a container, an object: specialized to complex?)
             fast = self._fast.get(key)
             if fast is not None:
-                compiled, split, plan = fast
+                compiled, split, plan, plain = fast
                 if not (compiled.guards and compiled.stale() or
                         split is not None and split.guards and split.stale()):
                     self._last = compiled  # what _finish reads (complex_output)
                     if split is None:
+                        if plain:  # what _finish does here, without its questions
+                            return self._finish_plain(compiled.function(*args))
                         return self._finish(compiled.function(*args), plan)
                     return self._finish(self._split_call(split, args), plan)
         if self.backend == "numba":  # float32 in: computed in float64, float32 out (never
@@ -231,8 +233,23 @@ class Transform(Displayed):
         if key is not None and compiled.checked:  # numba: compiled and run once already
             if len(self._fast) >= cache.CACHE_SIZE:  # keyed by function arguments too: bounded
                 self._fast.clear()
-            self._fast[key] = (compiled, self._output_checker(compiled, classes), plan)
+            self._fast[key] = (compiled, self._output_checker(compiled, classes), plan,
+                               self._plain(compiled, plan))
         return self._finish(result, plan)
+
+    def _plain(self, compiled: Compiled, plan) -> bool:
+        """Whether `_finish` only checks that the result is real and returns it unchanged:
+        gradients (no value, no aux) of a real function of real arguments, in float64,
+        returned as the generated code returns them."""
+        return self.kind == "grad" and not (self.return_value or self.has_aux) and \
+            plan is None and not compiled.main.complex_output and \
+            not compiled.complex_params and (self.single or len(self.wrt) > 1)
+
+    def _finish_plain(self, result):
+        """`_finish` where `_plain` holds."""
+        if guards.nonzero_complex(result):
+            guards.refuse_complex_result(result, self._name())
+        return result
 
     def _output_checker(self, compiled: Compiled, classes: tuple):
         """The split (forward/backward) code through which a gradient whose output the

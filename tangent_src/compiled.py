@@ -18,6 +18,7 @@ from .backend.load import load_module, load_real_module, release_with
 from .compiler import ModuleBuilder
 from .frontend.bindings import FunctionGuard
 from .frontend.depth import keeps_recursion_limit
+from .guard_check import quick_check
 from .gcpause import pauses_gc
 from .pipeline import Options
 from .request import Request
@@ -51,6 +52,8 @@ def clear_cache() -> None:
 
 class Compiled:
     """A generated module: its source, its loaded function and facts about it."""
+
+    _quick = None  # (number of guards, guard_check.quick_check of them)
 
     @keeps_recursion_limit  # a deep expression raises it while the code is generated
     @pauses_gc
@@ -115,6 +118,11 @@ class Compiled:
         """Whether something the code was generated (or, under numba, compiled) for has
         changed since (a callee rebound, a function's code or defaults replaced, a method
         monkeypatched, a module attribute's shape class): then it is generated again."""
+        quick = self._quick
+        if quick is None or quick[0] != len(self.guards):
+            quick = self._quick = (len(self.guards), quick_check(self.guards))
+        if quick[1]():  # every guard certainly holds (one compiled identity test)
+            return False
         for guard in self.guards:  # noqa: SIM110  (a loop: half the cost of all() here)
             if not guard.holds():
                 return True

@@ -47,6 +47,10 @@ from .transform.reverse import Reverse
 from .transform.split import split_function
 
 
+# The most assignments a callee inlined into first-order code has (ModuleBuilder._small).
+SMALL_CALLEE = 12
+
+
 @dataclass
 class GeneratedFunction:
     name: str
@@ -100,24 +104,41 @@ class ModuleBuilder(ModuleAssembly):
             if self.root is None:
                 self.root = func
             core, sites = front_end(parsed, namer, dicts, callee=func is not self.root)
-            if self.options.inline:
-                from .frontend.source import is_user_function
-                *body, ret = core.body
-                self.expanding.add(func)
+            from .frontend.source import is_user_function
+            *body, ret = core.body
+            self.expanding.add(func)
 
-                def callee_front_end(callee):
-                    found = self.front_end(callee)
-                    sites.extend(inlined_sites(found[0], self.inplace[(callee, frozenset())]))
-                    return found
-                try:
-                    core.body = inline_calls(parsed, body, namer, resolver(parsed),
-                                             callee_front_end, is_user_function) + [ret]
-                finally:
-                    self.expanding.discard(func)
+            def callee_front_end(callee):
+                found = self.front_end(callee)
+                sites.extend(inlined_sites(found[0], self.inplace[(callee, frozenset())]))
+                return found
+            inlined = is_user_function if self.options.inline else self._small
+            try:
+                core.body = inline_calls(parsed, body, namer, resolver(parsed),
+                                         callee_front_end, inlined) + [ret]
+            finally:
+                self.expanding.discard(func)
             self.cores[key] = (parsed, core, namer)
             self.inplace[key] = sites
         parsed, core, namer = self.cores[key]
         return parsed, core, copy.deepcopy(namer)
+
+    def _small(self, func) -> bool:
+        """Whether first-order code inlines a call of `func` rather than calling a
+        forward/backward pair: a user function of a few assignments, no branches or loops
+        (a pair costs two calls and a saved tuple, more than a small body's operations),
+        not one being front-ended (recursion) and whose own front end succeeds."""
+        from .frontend.source import is_user_function
+        if not is_user_function(func) or func in self.expanding:
+            return False
+        try:
+            _, core, _ = self.front_end(func)
+        except TangentError:
+            return False  # reported where its gradient is generated
+        *body, ret = core.body
+        return len(body) <= SMALL_CALLEE and isinstance(ret, gast.Return) and \
+            isinstance(ret.value, gast.Name) and \
+            all(isinstance(stmt, gast.Assign) for stmt in body)
 
     def infer_classes(self, func, arg_classes: tuple) -> dict:
         """Shape classes of every name in `func`'s core form, given (param, class) pairs."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gast
 
+from ..core.tables import SPREAD
 from ..core.walk import Transformer, clone
 
 
@@ -60,6 +61,17 @@ class _Algebra(Transformer):
                 and left.right.value == right.value and type(right.value) is int:
             self.changed = True  # (n - 1) + 1 -> n
             return left.left
+        if type(node.op) in _ELEMENTWISE:
+            seed = _drop_spread(left, right)
+            if seed is not None:
+                self.changed = True
+                node.left = seed
+                return node
+            seed = _drop_spread(right, left)
+            if seed is not None:
+                self.changed = True
+                node.right = seed
+                return node
         folded = _fold(node)
         if folded is not None:
             self.changed = True
@@ -81,6 +93,32 @@ class _Algebra(Transformer):
             self.changed = True
             return node.operand.operand
         return node
+
+
+_ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+
+
+def _spread(node) -> frozenset | None:
+    """The array names of an `unreduce(g, like)` call marked in tables.SPREAD, else None."""
+    return SPREAD.get(node) if isinstance(node, gast.Call) else None
+
+
+def _covers(node, names: frozenset) -> bool:
+    """Whether `node` is an array at least as large as those `names` hold: one of them, or
+    elementwise arithmetic with such an operand (its shape broadcasts theirs)."""
+    if isinstance(node, gast.Name):
+        return node.id in names
+    return isinstance(node, gast.BinOp) and type(node.op) in _ELEMENTWISE and (
+        _covers(node.left, names) or _covers(node.right, names))
+
+
+def _drop_spread(call, other):
+    """`unreduce(g, like) * e` with e covering like's shape -> g (a scalar: broadcast by
+    the multiplication itself, as np.broadcast_to did); None where it does not apply."""
+    names = _spread(call)
+    if names is None or not _covers(other, names):
+        return None
+    return call.args[0]
 
 
 def _constant_slope(node):

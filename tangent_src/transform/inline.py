@@ -91,7 +91,13 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     defaults = _defaults(callee_core)
     local = set(params) | {n.id for n in walk(callee_core)
                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    mapping = {name: namer.fresh(name) for name in sorted(local)}
+    stored = {n.id for st in callee_core.body for n in walk(st)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    mapping = {}
+    for name in sorted(local):  # a parameter never rebound reads the caller's name itself
+        arg = bound.arguments.get(name)
+        mapping[name] = arg.id if name in params and name not in stored and \
+            isinstance(arg, gast.Name) else namer.fresh(name)
     free = sorted({n.id for n in walk(callee_core) if isinstance(n, gast.Name)
                    and n.id not in local and n.id in callee_parsed.namespace})
     # the callee's free names join the caller's, renamed apart if needed
@@ -105,18 +111,33 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
         if value is None:
             raise parsed.error(UnsupportedSyntaxError, call, f"missing argument '{p}'",
                                construct="call", hint="pass every argument")
+        if isinstance(value, gast.Name) and mapping[p] == value.id:
+            continue  # read directly
         new = build.assign(mapping[p], clone(value))
         new.lineno, new.col_offset = lineno, stmt.col_offset
         out.append(new)
     body = clone(callee_core.body)
     ret = body.pop()
+    target = stmt.targets[0].id
+    returned = ret.value.id
+    if returned not in params and returned in local and target not in mapping.values() \
+            and _assignments(body, returned) == 1:
+        mapping[returned] = target  # computed under the caller's name: no `preds = out3`
     renamer = _Rename(mapping, lineno)
     for s in body:
         out.append(renamer.visit(s))
-    result = build.assign(stmt.targets[0].id, build.name(mapping[ret.value.id]))
+    if mapping[returned] == target:
+        return out
+    result = build.assign(target, build.name(mapping[returned]))
     result.lineno, result.col_offset = lineno, stmt.col_offset
     out.append(result)
     return out
+
+
+def _assignments(body: list, name: str) -> int:
+    """How many statements of `body` (straight-line or not) assign `name`."""
+    return sum(1 for st in body for n in walk(st) if isinstance(n, gast.Name) and
+               n.id == name and isinstance(n.ctx, gast.Store))
 
 
 def _locals(parsed: ParsedFunction) -> set:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gast
 
+from ..core.tables import SPREAD
 from ..core.walk import Transformer, clone
 
 
@@ -64,7 +65,21 @@ class Specializer(Transformer):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                 node.func.id in ("unbroadcast", "unreduce") and len(node.args) >= 2:
             node.args[1] = self.shape_source(node.args[1])
+            if func == "unreduce":
+                self.mark_spread(node)
         return node
+
+    def mark_spread(self, node) -> None:
+        """`unreduce(g, like)` of a full reduction (its result, so g, a scalar) over an
+        array: record the names of arrays of like's shape (see tables.SPREAD)."""
+        like = node.args[1]
+        if len(node.args) != 2 or node.keywords or self.result_shape != () or \
+                not isinstance(like, gast.Name) or not self.rank(like):
+            return
+        root = self.shape_source(like).id
+        names = {like.id, root} | {n for n in self.same_shape
+                                   if self.shape_source(_name(n)).id == root}
+        SPREAD[node] = frozenset(names)
 
     def shape_source(self, atom):
         """Read a shape from the earliest value that has it: `unreduce(g, np.log(q))`
