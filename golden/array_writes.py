@@ -31,9 +31,7 @@ def darray_writes(x, dout=1.0):
     dw = zeros_like(w)
     dx = np.zeros_like(x)
     # line 287: return np.sum(w * w)
-    dw3_times_w3 = unreduce(dout, w3)
-    dw3 = dw3_times_w3 * w3
-    dw3 = dw3 + dw3_times_w3 * w3
+    dw3 = unreduce(dout, w3) * w3 * 2.0
     # line 286: w[1:] += np.sin(x[:2])
     dw = dw + zero_at(dw3, slice2)
     dt2 = unbroadcast(dw3[slice2], t2)

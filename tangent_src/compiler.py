@@ -127,7 +127,9 @@ class ModuleBuilder(ModuleAssembly):
         """Whether first-order code inlines a call of `func` rather than calling a
         forward/backward pair: a user function of a few assignments, no branches or loops
         (a pair costs two calls and a saved tuple, more than a small body's operations),
-        not one being front-ended (recursion) and whose own front end succeeds."""
+        that reads no attribute or item (an object's or a container's adjoint reads
+        better, and costs less, as one contribution to the argument), not one being
+        front-ended (recursion) and whose own front end succeeds."""
         from .frontend.source import is_user_function
         if not is_user_function(func) or func in self.expanding:
             return False
@@ -138,7 +140,8 @@ class ModuleBuilder(ModuleAssembly):
         *body, ret = core.body
         return len(body) <= SMALL_CALLEE and isinstance(ret, gast.Return) and \
             isinstance(ret.value, gast.Name) and \
-            all(isinstance(stmt, gast.Assign) for stmt in body)
+            all(isinstance(stmt, gast.Assign) and not isinstance(
+                stmt.value, (gast.Attribute, gast.Subscript)) for stmt in body)
 
     def infer_classes(self, func, arg_classes: tuple) -> dict:
         """Shape classes of every name in `func`'s core form, given (param, class) pairs."""

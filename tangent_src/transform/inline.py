@@ -32,7 +32,10 @@ class _Rename(Transformer):
         return super().generic_visit(node)
 
     def visit_Name(self, node):
-        node.id = self.mapping.get(node.id, node.id)
+        new = self.mapping.get(node.id, node.id)
+        if not isinstance(new, str):  # a literal default (only ever read)
+            return clone(new)
+        node.id = new
         return node
 
 
@@ -96,6 +99,10 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     mapping = {}
     for name in sorted(local):  # a parameter never rebound reads the caller's name itself
         arg = bound.arguments.get(name)
+        value = arg if arg is not None else defaults.get(name)
+        if name in params and name not in stored and _literal(value):
+            mapping[name] = value  # a literal (argument or default): written where read
+            continue
         mapping[name] = arg.id if name in params and name not in stored and \
             isinstance(arg, gast.Name) else namer.fresh(name)
     free = sorted({n.id for n in walk(callee_core) if isinstance(n, gast.Name)
@@ -107,6 +114,8 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     defaults = {p: _Rename(mapping, stmt.lineno).visit(clone(d))  # callee's scope
                 for p, d in defaults.items()}
     for p in params:
+        if not isinstance(mapping[p], str):
+            continue  # a literal, substituted
         value = bound.arguments.get(p, defaults.get(p))
         if value is None:
             raise parsed.error(UnsupportedSyntaxError, call, f"missing argument '{p}'",
@@ -128,10 +137,19 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
         out.append(renamer.visit(s))
     if mapping[returned] == target:
         return out
-    result = build.assign(target, build.name(mapping[returned]))
+    source = mapping[returned]
+    result = build.assign(target, build.name(source) if isinstance(source, str)
+                          else clone(source))
     result.lineno, result.col_offset = lineno, stmt.col_offset
     out.append(result)
     return out
+
+
+def _literal(node) -> bool:
+    """A number, string, bool or None literal (a default substituted where it is read)."""
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        node = node.operand
+    return isinstance(node, gast.Constant)
 
 
 def _assignments(body: list, name: str) -> int:
