@@ -207,10 +207,10 @@ class Transform(Displayed):
                 if not (compiled.guards and compiled.stale() or
                         split is not None and split.guards and split.stale()):
                     self._last = compiled  # what _finish reads (complex_output)
-                    if split is None:
-                        if plain:  # what _finish does here, without its questions
-                            return self._finish_plain(compiled.function(*args))
-                        return self._finish(compiled.function(*args), plan)
+                    if split is None:  # (plain: what _finish does, without its questions)
+                        result = compiled.function(*args)
+                        return guards.real_result(result, self._name) if plain else \
+                            self._finish(result, plan)
                     return self._finish(self._split_call(split, args), plan)
         if self.backend == "numba":  # float32 in: computed in float64, float32 out (never
             narrow = common_narrow((given, kwargs))  # on the fast path: not cached as such)
@@ -238,18 +238,11 @@ class Transform(Displayed):
         return self._finish(result, plan)
 
     def _plain(self, compiled: Compiled, plan) -> bool:
-        """Whether `_finish` only checks that the result is real and returns it unchanged:
-        gradients (no value, no aux) of a real function of real arguments, in float64,
-        returned as the generated code returns them."""
+        """Whether `_finish` only checks that the result is real (`_finish_plain`): float64
+        gradients of a real function of real arguments, returned as generated."""
         return self.kind == "grad" and not (self.return_value or self.has_aux) and \
-            plan is None and not compiled.main.complex_output and \
-            not compiled.complex_params and (self.single or len(self.wrt) > 1)
-
-    def _finish_plain(self, result):
-        """`_finish` where `_plain` holds."""
-        if guards.nonzero_complex(result):
-            guards.refuse_complex_result(result, self._name())
-        return result
+            plan is None and not (compiled.main.complex_output or compiled.complex_params) \
+            and (self.single or len(self.wrt) > 1)
 
     def _output_checker(self, compiled: Compiled, classes: tuple):
         """The split (forward/backward) code through which a gradient whose output the

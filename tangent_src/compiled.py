@@ -18,8 +18,8 @@ from .backend.load import load_module, load_real_module, release_with
 from .compiler import ModuleBuilder
 from .frontend.bindings import FunctionGuard
 from .frontend.depth import keeps_recursion_limit
-from .guard_check import quick_check
 from .gcpause import pauses_gc
+from .guard_check import quick_check
 from .pipeline import Options
 from .request import Request
 

@@ -42,10 +42,9 @@ from .naming import Namer
 from .pipeline import Options, back_end, front_end
 from .request import Params, resolve_wrt
 from .transform.forward import Forward
-from .transform.inline import inline_calls
+from .transform.inline import inline_calls, writes_in_place
 from .transform.reverse import Reverse
 from .transform.split import split_function
-
 
 # The most assignments a callee inlined into first-order code has (ModuleBuilder._small).
 SMALL_CALLEE = 12
@@ -134,9 +133,11 @@ class ModuleBuilder(ModuleAssembly):
         if not is_user_function(func) or func in self.expanding:
             return False
         try:
-            _, core, _ = self.front_end(func)
+            parsed, core, _ = self.front_end(func)
         except TangentError:
             return False  # reported where its gradient is generated
+        if writes_in_place(parsed.node):
+            return False  # may update an argument: decided per call, as a pair
         *body, ret = core.body
         return len(body) <= SMALL_CALLEE and isinstance(ret, gast.Return) and \
             isinstance(ret.value, gast.Name) and \

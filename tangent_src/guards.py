@@ -98,6 +98,13 @@ def nonzero_complex(value) -> bool:
     return _nonzero_complex(value)
 
 
+def real_result(result, name):
+    """`result`, after refuse_complex_result (`name()` names the function)."""
+    if nonzero_complex(result):
+        refuse_complex_result(result, name())
+    return result
+
+
 def refuse_complex_result(derivative, name: str) -> None:
     """Raise when a derivative came out complex: a complex value met the differentiated
     computation, and the rules (written for real arguments) do not differentiate it

@@ -97,8 +97,12 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     stored = {n.id for st in callee_core.body for n in walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     mapping = {}
+    direct = not writes_in_place(callee_parsed.node)  # else its writes are checked on copies
     for name in sorted(local):  # a parameter never rebound reads the caller's name itself
         arg = bound.arguments.get(name)
+        if not direct:
+            mapping[name] = namer.fresh(name)
+            continue
         value = arg if arg is not None else defaults.get(name)
         if name in params and name not in stored and _literal(value):
             mapping[name] = value  # a literal (argument or default): written where read
@@ -143,6 +147,20 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     result.lineno, result.col_offset = lineno, stmt.col_offset
     out.append(result)
     return out
+
+
+def writes_in_place(node) -> bool:
+    """Whether a user function's source writes into something (`z op= v`, `a[i] = v`,
+    `obj.f = v`, `out=`): what it does to its arguments depends on their types."""
+    for n in walk(node):
+        if isinstance(n, gast.AugAssign) or isinstance(n, gast.keyword) and n.arg == "out":
+            return True
+        if isinstance(n, (gast.Assign, gast.AnnAssign)) and any(
+                isinstance(t, (gast.Subscript, gast.Attribute)) for target in (
+                    n.targets if isinstance(n, gast.Assign) else [n.target])
+                for t in walk(target)):
+            return True
+    return False
 
 
 def _literal(node) -> bool:
