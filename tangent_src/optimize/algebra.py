@@ -6,7 +6,10 @@ Before:                              After:
 
 `x * 1 -> x`, `x + 0 -> x`, `-(-x) -> x`, `power_slope(a, c)` with a nonzero constant c
 (the derivative of `a ** c`) -> `c * a ** (c - 1)`, and arithmetic on two literals folded
-when the result prints exactly.
+when the result prints exactly. Where a gradient is spread over or summed from a larger
+array, the cheap operations go on the smaller side: `unreduce(g, a) * q * 2.0 ->
+unreduce(g * 2.0, a) * q`, `unbroadcast(-g, a) -> -unbroadcast(g, a)`, and
+`unreduce(g, a) * (1.0 / a) -> g * (1.0 / a)` for a scalar g (tables.SPREAD).
 """
 from __future__ import annotations
 
@@ -72,6 +75,12 @@ class _Algebra(Transformer):
                 self.changed = True
                 node.right = seed
                 return node
+        if isinstance(node.op, gast.Mult) and _number(right):
+            spread = _unreduce_factor(left)
+            if spread is not None:  # unreduce(g, a, axis=1) * q * 2.0
+                self.changed = True  # -> unreduce(g * 2.0, a, axis=1) * q: scaled before
+                spread.args[0] = gast.BinOp(left=spread.args[0], op=gast.Mult(), right=right)
+                return left
         folded = _fold(node)
         if folded is not None:
             self.changed = True
@@ -80,6 +89,11 @@ class _Algebra(Transformer):
 
     def visit_Call(self, node):
         node = self.generic_visit(node)
+        if _helper(node, "unbroadcast") and isinstance(node.args[0], gast.UnaryOp) and \
+                isinstance(node.args[0].op, gast.USub):
+            self.changed = True  # unbroadcast(-g, a) -> -unbroadcast(g, a): negated summed
+            node.args[0] = node.args[0].operand
+            return gast.UnaryOp(op=gast.USub(), operand=node)
         slope = _constant_slope(node)
         if slope is None:
             return node
@@ -119,6 +133,28 @@ def _drop_spread(call, other):
     if names is None or not _covers(other, names):
         return None
     return call.args[0]
+
+
+def _helper(node, name: str) -> bool:
+    """A call of the runtime helper `name` with positional arguments."""
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+        node.func.id == name and len(node.args) >= 2
+
+
+def _number(node) -> bool:
+    """A numeric literal (not a bool), possibly negated."""
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        node = node.operand
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+
+
+def _unreduce_factor(node):
+    """The `unreduce(...)` call that `node` is, or that is the left factor of the product
+    `node` (`unreduce(...) * q`): a constant factor of `node` can scale its small first
+    argument instead of the large result. None otherwise."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        node = node.left
+    return node if _helper(node, "unreduce") else None
 
 
 def _constant_slope(node):
