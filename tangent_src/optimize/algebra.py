@@ -54,6 +54,11 @@ class _Algebra(Transformer):
             self.changed = True
             return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left.operand,
                                                                    op=node.op, right=right))
+        if isinstance(node.op, gast.Mult) and isinstance(right, gast.UnaryOp) and \
+                isinstance(right.op, gast.USub):
+            self.changed = True  # a * -b -> -(a * b): a negation outside can cancel
+            return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left, op=node.op,
+                                                                   right=right.operand))
         if isinstance(node.op, gast.Add) and isinstance(right, gast.UnaryOp) and \
                 isinstance(right.op, gast.USub):
             self.changed = True
