@@ -31,7 +31,7 @@ def darray_writes(x, dout=1.0):
     dw = zeros_like(w)
     dx = np.zeros_like(x)
     # line 287: return np.sum(w * w)
-    dw3 = unreduce(dout, w3) * w3 * 2.0
+    dw3 = unreduce(dout * 2.0, w3) * w3
     # line 286: w[1:] += np.sin(x[:2])
     dw = dw + zero_at(dw3, slice2)
     dt2 = unbroadcast(dw3[slice2], t2)

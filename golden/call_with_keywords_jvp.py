@@ -5,5 +5,4 @@ from tangent_src.runtime import broadcast_like
 def jvp_call_with_keywords(x, dx=1.0):
     # line 179: return scaled_power(x, power=3) + scaled_power(x, scale=0.5)
     out = x ** 3 + 0.5 * x ** 2
-    return broadcast_like(dx * 3 * x ** 2, out) + broadcast_like(dx * 2 * x *
-        0.5, out)
+    return broadcast_like(dx * 3 * x ** 2, out) + broadcast_like(dx * x, out)

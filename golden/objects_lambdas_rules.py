@@ -28,7 +28,7 @@ def dobjects_lambdas_rules(layer, x, scale, dout=1.0):
     # backward pass
     dlayer = zeros_like(layer)
     # line 331: return np.sum(square(softplus(h))) * scale
-    dh = unreduce(dout * scale, v2) * v2 * 2.0 / (1.0 + np.exp(-h))
+    dh = unreduce(dout * scale * 2.0, v2) * v2 / (1.0 + np.exp(-h))
     # line 330: h = layer.apply(x)
     dlayer = plus(dlayer, apply_bwd(apply_saved, dh))
     return dlayer

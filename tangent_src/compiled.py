@@ -62,7 +62,8 @@ class Compiled:
         return_value, has_aux = request.return_value, request.has_aux
         if backend == "numba":
             numba_backend.require_numba()
-        builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline))
+        builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline,
+                                                inline_small=backend == "python"))
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
                                          arg_classes=classes, has_aux=has_aux)

@@ -130,7 +130,8 @@ class ModuleBuilder(ModuleAssembly):
         better, and costs less, as one contribution to the argument), not one being
         front-ended (recursion) and whose own front end succeeds."""
         from .frontend.source import is_user_function
-        if not is_user_function(func) or func in self.expanding:
+        if not self.options.inline_small or not is_user_function(func) or \
+                func in self.expanding:
             return False
         try:
             parsed, core, _ = self.front_end(func)

@@ -13,6 +13,8 @@ unreduce(g * 2.0, a) * q`, `unbroadcast(-g, a) -> -unbroadcast(g, a)`, and
 """
 from __future__ import annotations
 
+import math
+
 import gast
 
 from ..core.tables import SPREAD
@@ -80,6 +82,14 @@ class _Algebra(Transformer):
                 self.changed = True
                 node.right = seed
                 return node
+        if isinstance(node.op, gast.Mult) and isinstance(right, gast.BinOp) and \
+                isinstance(right.op, gast.Div) and _one(right.left):
+            self.changed = True  # g * (1.0 / x) -> g / x: one operation, one rounding
+            return gast.BinOp(left=left, op=gast.Div(), right=right.right)
+        merged = _merge_scalings(node)
+        if merged is not None:
+            self.changed = True
+            return merged
         if isinstance(node.op, gast.Mult) and _number(right):
             spread = _unreduce_factor(left)
             if spread is not None:  # unreduce(g, a, axis=1) * q * 2.0
@@ -151,6 +161,42 @@ def _number(node) -> bool:
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
         node = node.operand
     return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+
+
+def _one(node) -> bool:
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float) and \
+        node.value == 1
+
+
+def _power_of_two(node) -> bool:
+    """A literal power of two (multiplying by one is exact: factors of it reorder freely)."""
+    if not (isinstance(node, gast.Constant) and type(node.value) in (int, float)) or \
+            node.value <= 0:
+        return False
+    mantissa = math.frexp(node.value)[0]
+    return mantissa == 0.5
+
+
+def _merge_scalings(node):
+    """`g * 0.5 * q * 0.5 -> g * q * 0.25`: the power-of-two literal factors of a product
+    chain (left to right) as one factor at its end; None unless there are two."""
+    factors = []
+    while isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        factors.append(node.right)
+        node = node.left
+    factors.append(node)
+    factors.reverse()  # first, then the multipliers left to right
+    scalings = [f for f in factors[1:] if _power_of_two(f)]
+    if len(scalings) < 2:
+        return None
+    rest = [factors[0]] + [f for f in factors[1:] if not _power_of_two(f)]
+    scale = 1
+    for f in scalings:
+        scale = scale * f.value
+    out = rest[0]
+    for f in rest[1:]:
+        out = gast.BinOp(left=out, op=gast.Mult(), right=f)
+    return gast.BinOp(left=out, op=gast.Mult(), right=gast.Constant(value=scale, kind=None))
 
 
 def _unreduce_factor(node):
