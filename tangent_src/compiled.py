@@ -119,15 +119,19 @@ class Compiled:
         """Whether something the code was generated (or, under numba, compiled) for has
         changed since (a callee rebound, a function's code or defaults replaced, a method
         monkeypatched, a module attribute's shape class): then it is generated again."""
-        quick = self._quick
-        if quick is None or quick[0] != len(self.guards):
-            quick = self._quick = (len(self.guards), quick_check(self.guards))
-        if quick[1]():  # every guard certainly holds (one compiled identity test)
+        if self.quick_holds()():  # every guard certainly holds (one compiled identity test)
             return False
         for guard in self.guards:  # noqa: SIM110  (a loop: half the cost of all() here)
             if not guard.holds():
                 return True
         return False
+
+    def quick_holds(self):
+        """guard_check.quick_check of the guards: True when they certainly all hold."""
+        quick = self._quick
+        if quick is None or quick[0] != len(self.guards):
+            quick = self._quick = (len(self.guards), quick_check(self.guards))
+        return quick[1]
 
     def call(self, args, kwargs):
         """Run the generated function; under numba, a compilation failure (on the first

@@ -130,7 +130,7 @@ def real_scalars(values: tuple) -> tuple:
     exception)."""
     for v in values:
         if type(v) is float:
-            return tuple(np.float64(v) if type(v) is float else v for v in values)
+            return tuple([np.float64(v) if type(v) is float else v for v in values])
     return values
 
 
