@@ -324,3 +324,45 @@ def test_inlined_callee_code_replaced_regenerates():
 def test_fd_helper_agrees_for_the_logistic_workload():
     targets = np.array([1.0, 0.0, 1.0, 1.0])
     assert_grad_matches(logistic, (W, 0.1, X, targets), wrt=(0, 1))
+
+
+# --- reassociations that are exact -------------------------------------------------------
+
+def reciprocal_chain(x):
+    return np.sum(np.log(x) * x)
+
+
+def halves(x, y):
+    z = 0.5 * (np.tanh(x / 2) + 1)  # adjoint: g * 0.5 * (1 - t * t) * 0.5
+    return np.sum(z * y)
+
+
+def scaled_by_three(x):
+    return np.sum(3.0 * (x * 0.5) * x * 0.5)  # 3.0 is not a power of two: kept
+
+
+def negated_product(x):
+    return np.sum(x * -np.sin(x))
+
+
+@pytest.mark.parametrize("f,args", [
+    (reciprocal_chain, (V,)), (halves, (V, X)), (scaled_by_three, (V,)),
+    (negated_product, (V,)), (halves, (0.3, V))])
+def test_reassociated_adjoints(f, args):
+    src = _generated(f, args)
+    assert "(1.0 /" not in src and "-(-" not in src
+
+
+def test_power_of_two_factors_merge_exactly():
+    t = np.tanh(V / 2)
+    got = tangent_src.grad(halves)(V, W)
+    np.testing.assert_array_equal(got, W * (1.0 - t * t) * 0.25)  # bit for bit
+    assert "* 0.25" in tangent_src.grad(halves).source
+
+
+# --- the numba back end keeps its forward/backward pairs ---------------------------------
+
+def test_numba_back_end_does_not_inline():
+    df = tangent_src.grad(twice_used, backend="numba")
+    np.testing.assert_allclose(df(V), numerical_grad(twice_used, (V,)), rtol=1e-5)
+    assert "sigmoid_fwd" in df.source
