@@ -366,3 +366,36 @@ def test_numba_back_end_does_not_inline():
     df = tangent_src.grad(twice_used, backend="numba")
     np.testing.assert_allclose(df(V), numerical_grad(twice_used, (V,)), rtol=1e-5)
     assert "sigmoid_fwd" in df.source
+
+
+# --- inlining keeps names apart ------------------------------------------------------------
+
+y = np.array([0.3, -0.7, 1.1])  # a global that callers shadow
+
+
+def reads_global_y(x):
+    return x * y
+
+
+def shadows_the_global(y):
+    return np.sum(reads_global_y(y) * y)  # the argument is named like the callee's global
+
+
+def shadows_the_result(x):
+    y = reads_global_y(x)  # the result is named like the callee's global
+    return np.sum(y * np.sin(x))
+
+
+def make_scaled(scale):
+    def scaled(v):
+        return v * scale
+
+    def loss(x):
+        return np.sum(np.tanh(scaled(x)) * scaled(x * x))
+    return loss
+
+
+@pytest.mark.parametrize("f", [shadows_the_global, shadows_the_result, make_scaled(1.7)])
+def test_inlined_names_stay_apart(f):
+    src = _generated(f, (V.copy(),))
+    assert "_fwd(" not in src
