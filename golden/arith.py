@@ -10,11 +10,11 @@ def darith(x, y, dout=1.0):
     # backward pass
     # line 15: return x * y + x / y - y
     dt = unbroadcast(dout, t)
-    dy = unbroadcast(-dout, y)
+    dy = -unbroadcast(dout, y)
     dx_times_y = unbroadcast(dt, x_times_y)
     dx_over_y = unbroadcast(dt, x_over_y)
-    dx = unbroadcast(dx_over_y * (1.0 / y), x)
-    dy = dy + unbroadcast(dx_over_y * -(x_over_y / y), y)
+    dx = unbroadcast(dx_over_y / y, x)
+    dy = dy - unbroadcast(dx_over_y * (x_over_y / y), y)
     dx = dx + unbroadcast(dx_times_y * y, x)
     dy = dy + unbroadcast(dx_times_y * x, y)
     return dx, dy

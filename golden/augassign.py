@@ -9,9 +9,7 @@ def daugassign(x, dout=1.0):
     dy2 = dout * 3.0
     # line 77: y += x * x
     dy = unbroadcast(dy2, x)
-    dx_times_x = unbroadcast(dy2, x)
-    dx = dx_times_x * x
-    dx = dx + dx_times_x * x
+    dx = unbroadcast(dy2, x) * x * 2.0
     # line 76: y = x * 2.0
     dx = dx + dy * 2.0
     return dx

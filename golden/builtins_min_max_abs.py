@@ -15,7 +15,7 @@ def dbuiltins_min_max_abs(x, y, dout=1.0):
     dmax_x_plus_min_x = unbroadcast(dout, max_x_plus_min_x)
     dx_minus_y = unbroadcast(dout, x_minus_y) * np.sign(x_minus_y)
     dx = unbroadcast(dx_minus_y, x)
-    dy = unbroadcast(-dx_minus_y, y)
+    dy = -unbroadcast(dx_minus_y, y)
     dmax_x = unbroadcast(dmax_x_plus_min_x, max_x)
     dmin_x = unbroadcast(dmax_x_plus_min_x, min_x)
     dx = dx + unbroadcast(dmin_x * ((x < half_times_y) + 0.5 * (x ==

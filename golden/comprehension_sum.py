@@ -34,9 +34,7 @@ def dcomprehension_sum(x, ws, dout=1.0):
         dh2 = zeros_like(h2)
         # line 279: return sum(np.sum(h * h) for h in hs)
         dsum_h2_times_h2_popped = ditems2.pop()
-        dh2_times_h2 = unreduce(dsum_h2_times_h2_popped, h2)
-        dh2 = plus(dh2, dh2_times_h2 * h2)
-        dh2 = plus(dh2, dh2_times_h2 * h2)
+        dh2 = plus(dh2, unreduce(dsum_h2_times_h2_popped * 2.0, h2) * h2)
         dhs = add_at(dhs, i_h2, dh2)
     # line 278: hs = [np.tanh(w * x) for w in ws]
     ditems = plus(ditems, dhs)

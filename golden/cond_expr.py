@@ -8,8 +8,7 @@ def dcond_expr(x, dout=1.0):
     # line 101: return x * x if x > 0.0 else -x
     if cond:
         # line 101: return x * x if x > 0.0 else -x
-        dx = dout * x
-        dx = dx + dout * x
+        dx = dout * x * 2.0
     else:
         # line 101: return x * x if x > 0.0 else -x
         dx = -dout

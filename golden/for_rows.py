@@ -14,9 +14,7 @@ def dfor_rows(X, dout=1.0):
     for i_row in range(len_X - 1, -1, -1):
         row = _row_tape.pop()
         # line 114: total = total + np.sum(row * row)
-        drow_times_row = unreduce(dout, row)
-        drow = drow_times_row * row
-        drow = drow + drow_times_row * row
+        drow = unreduce(dout * 2.0, row) * row
         # line 113: for row in X:
         dX = add_at(dX, i_row, drow)
     return dX

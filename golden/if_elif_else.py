@@ -9,8 +9,7 @@ def dif_elif_else(x, dout=1.0):
     # backward pass
     if cond:
         # line 92: y = x * x
-        dx = dout * x
-        dx = dx + dout * x
+        dx = dout * x * 2.0
     elif cond2:
         # line 94: y = 2.0 * x
         dx = dout * 2.0

@@ -6,5 +6,5 @@ def dlog_sum(x, dout=1.0):
     # forward pass
     # backward pass
     # line 42: return np.sum(np.log(x))
-    dx = unreduce(dout, x) * (1.0 / x)
+    dx = unreduce(dout, x) / x
     return dx

@@ -11,5 +11,5 @@ def jvp_logistic_loss(W, b, X, y, dW=1.0, db=1.0):
     exp_neg_z = np.exp(-z)
     t = 1.0 + exp_neg_z
     p = 1.0 / t
-    dp = -(dz * exp_neg_z * -(p / t))
-    return -np.mean(dp * (1.0 / p) * y - dp * (1.0 / (1.0 - p)) * (1.0 - y))
+    dp = dz * exp_neg_z * (p / t)
+    return -np.mean(dp / p * y - dp / (1.0 - p) * (1.0 - y))

@@ -7,7 +7,5 @@ def dmean_square(x, dout=1.0):
     x_times_x = x * x
     # backward pass
     # line 51: return np.mean(x * x)
-    dx_times_x = unreduce(dout, x) / reduced_size(x_times_x)
-    dx = dx_times_x * x
-    dx = dx + dx_times_x * x
+    dx = unreduce(dout, x) / reduced_size(x_times_x) * x * 2.0
     return dx

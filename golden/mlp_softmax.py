@@ -20,7 +20,7 @@ def dmlp_softmax(W1, b1, W2, b2, X, Y, dout=1.0):
         axis=1) * Y
     # line 232: log_probs = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     dz2 = dlog_probs + unreduce(np.expand_dims(np.sum(-dlog_probs, axis=1),
-        1) * (1.0 / sum_exp_z2), z2, axis=1, keepdims=True) * exp_z2
+        1) / sum_exp_z2, z2, axis=1, keepdims=True) * exp_z2
     # line 231: z = z - np.max(z, axis=1, keepdims=True)
     dz = dz2 + unreduce(np.expand_dims(np.sum(-dz2, axis=1), 1), z, axis=1,
         keepdims=True) * extremum_mask(z, max_z, axis=1, keepdims=True)

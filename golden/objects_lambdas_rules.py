@@ -28,12 +28,7 @@ def dobjects_lambdas_rules(layer, x, scale, dout=1.0):
     # backward pass
     dlayer = zeros_like(layer)
     # line 331: return np.sum(square(softplus(h))) * scale
-    dsquare_out = unreduce(dout * scale, v2)
-    # line 329: square = lambda v: v * v  # noqa: E731 - the construct shown
-    dv2 = dsquare_out * v2
-    dv2 = dv2 + dsquare_out * v2
-    # line 331: return np.sum(square(softplus(h))) * scale
-    dh = dv2 / (1.0 + np.exp(-h))
+    dh = unreduce(dout * scale * 2.0, v2) * v2 / (1.0 + np.exp(-h))
     # line 330: h = layer.apply(x)
     dlayer = plus(dlayer, apply_bwd(apply_saved, dh))
     return dlayer

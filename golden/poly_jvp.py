@@ -7,5 +7,5 @@ def jvp_poly(x, dx=1.0):
     t_minus_t2 = 3.0 * x ** 3 - 2.0 * x ** 2
     t3 = t_minus_t2 + 5.0 * x
     return broadcast_like(broadcast_like(dx * 3 * x ** 2 * 3.0, t_minus_t2) +
-        broadcast_like(-(dx * 2 * x * 2.0), t_minus_t2), t3) + broadcast_like(
+        broadcast_like(-(dx * x * 4.0), t_minus_t2), t3) + broadcast_like(
         dx * 5.0, t3)

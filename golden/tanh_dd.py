@@ -8,9 +8,7 @@ def ddtanh_scalar(x, dout=1.0, dout2=1.0):
     out = np.tanh(x)
     # backward pass
     # line 10: dx = dout * (1.0 - out * out)
-    dout_times_out = -unbroadcast(dout2 * dout, x)
-    dout3 = dout_times_out * out
-    dout3 = dout3 + dout_times_out * out
+    dout3 = -(unbroadcast(dout2 * dout, x) * out * 2.0)
     # line 7: out = np.tanh(x)
     dx2 = dout3 * (1.0 - out * out)
     return dx2

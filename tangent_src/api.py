@@ -195,19 +195,21 @@ class Transform(Displayed):
         if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
             # a function argument is specialized on (the code calls it by name): by identity;
             # a string by value (a key of a table of functions: acts[name](z))
-            key = tuple((a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
-                        if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
-                        else ("string", a) if type(a) is str else
-                        type(a) if type(a) in NUMBER_TYPES else (type(a), holds_complex(a))
-                        for a in args)  # (a container, an object: specialized to complex?)
+            key = tuple([(a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
+                         if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
+                         else ("string", a) if type(a) is str else
+                         type(a) if type(a) in NUMBER_TYPES else (type(a), holds_complex(a))
+                         for a in args])  # (a container, an object: specialized to complex?)
             fast = self._fast.get(key)
-            if fast is not None:
-                compiled, split, plan = fast
-                if not (compiled.guards and compiled.stale() or
+            if fast is not None:  # (holds: compiled's guards, most often all hold)
+                compiled, split, plan, plain, holds = fast
+                if not (compiled.guards and not holds() and compiled.stale() or
                         split is not None and split.guards and split.stale()):
                     self._last = compiled  # what _finish reads (complex_output)
-                    if split is None:
-                        return self._finish(compiled.function(*args), plan)
+                    if split is None:  # (plain: what _finish does, without its questions)
+                        result = compiled.function(*args)
+                        return guards.real_result(result, self._name) if plain else \
+                            self._finish(result, plan)
                     return self._finish(self._split_call(split, args), plan)
         if self.backend == "numba":  # float32 in: computed in float64, float32 out (never
             narrow = common_narrow((given, kwargs))  # on the fast path: not cached as such)
@@ -230,8 +232,16 @@ class Transform(Displayed):
         if key is not None and compiled.checked:  # numba: compiled and run once already
             if len(self._fast) >= cache.CACHE_SIZE:  # keyed by function arguments too: bounded
                 self._fast.clear()
-            self._fast[key] = (compiled, self._output_checker(compiled, classes), plan)
+            self._fast[key] = (compiled, self._output_checker(compiled, classes), plan,
+                               self._plain(compiled, plan), compiled.quick_holds())
         return self._finish(result, plan)
+
+    def _plain(self, compiled: Compiled, plan) -> bool:
+        """Whether `_finish` only checks that the result is real (`_finish_plain`): float64
+        gradients of a real function of real arguments, returned as generated."""
+        return self.kind == "grad" and not (self.return_value or self.has_aux) and \
+            plan is None and not (compiled.main.complex_output or compiled.complex_params) \
+            and (self.single or len(self.wrt) > 1)
 
     def _output_checker(self, compiled: Compiled, classes: tuple):
         """The split (forward/backward) code through which a gradient whose output the

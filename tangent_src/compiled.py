@@ -19,6 +19,7 @@ from .compiler import ModuleBuilder
 from .frontend.bindings import FunctionGuard
 from .frontend.depth import keeps_recursion_limit
 from .gcpause import pauses_gc
+from .guard_check import quick_check
 from .pipeline import Options
 from .request import Request
 
@@ -52,6 +53,8 @@ def clear_cache() -> None:
 class Compiled:
     """A generated module: its source, its loaded function and facts about it."""
 
+    _quick = None  # (number of guards, guard_check.quick_check of them)
+
     @keeps_recursion_limit  # a deep expression raises it while the code is generated
     @pauses_gc
     def __init__(self, request: Request, classes: tuple, inline: bool):
@@ -59,7 +62,8 @@ class Compiled:
         return_value, has_aux = request.return_value, request.has_aux
         if backend == "numba":
             numba_backend.require_numba()
-        builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline))
+        builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline,
+                                                inline_small=backend == "python"))
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
                                          arg_classes=classes, has_aux=has_aux,
@@ -116,10 +120,19 @@ class Compiled:
         """Whether something the code was generated (or, under numba, compiled) for has
         changed since (a callee rebound, a function's code or defaults replaced, a method
         monkeypatched, a module attribute's shape class): then it is generated again."""
+        if self.quick_holds()():  # every guard certainly holds (one compiled identity test)
+            return False
         for guard in self.guards:  # noqa: SIM110  (a loop: half the cost of all() here)
             if not guard.holds():
                 return True
         return False
+
+    def quick_holds(self):
+        """guard_check.quick_check of the guards: True when they certainly all hold."""
+        quick = self._quick
+        if quick is None or quick[0] != len(self.guards):
+            quick = self._quick = (len(self.guards), quick_check(self.guards))
+        return quick[1]
 
     def call(self, args, kwargs):
         """Run the generated function; under numba, a compilation failure (on the first

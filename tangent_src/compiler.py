@@ -46,9 +46,12 @@ from .naming import Namer
 from .pipeline import Options, back_end, front_end
 from .request import Params, resolve_wrt
 from .transform.forward import Forward
-from .transform.inline import inline_calls
+from .transform.inline import inline_calls, writes_in_place
 from .transform.reverse import Reverse
 from .transform.split import split_function
+
+# The most assignments a callee inlined into first-order code has (ModuleBuilder._small).
+SMALL_CALLEE = 12
 
 
 @dataclass
@@ -104,23 +107,48 @@ class ModuleBuilder(ModuleAssembly):
             if self.root is None:
                 self.root = func
             core, sites = front_end(parsed, namer, dicts, callee=func is not self.root)
-            if self.options.inline:
-                *body, ret = core.body
-                self.expanding.add(func)
+            *body, ret = core.body
+            self.expanding.add(func)
 
-                def callee_front_end(callee):
-                    found = self.front_end(callee)
-                    sites.extend(inlined_sites(found[0], self.inplace[(callee, frozenset())]))
-                    return found
-                try:  # (a transform's code is inlined once its callers' kinds are known)
-                    core.body = inline_calls(parsed, body, namer, resolver(parsed),
-                                             callee_front_end, _inlined_now) + [ret]
-                finally:
-                    self.expanding.discard(func)
+            def callee_front_end(callee):
+                found = self.front_end(callee)
+                sites.extend(inlined_sites(found[0], self.inplace[(callee, frozenset())]))
+                return found
+            # (a transform's code is inlined once its callers' kinds are known)
+            inlined = _inlined_now if self.options.inline else \
+                (lambda f: _inlined_now(f) and self._small(f))
+            try:
+                core.body = inline_calls(parsed, body, namer, resolver(parsed),
+                                         callee_front_end, inlined) + [ret]
+            finally:
+                self.expanding.discard(func)
             self.cores[key] = (parsed, core, namer)
             self.inplace[key] = sites
         parsed, core, namer = self.cores[key]
         return parsed, core, copy.deepcopy(namer)
+
+    def _small(self, func) -> bool:
+        """Whether first-order code inlines a call of `func` rather than calling a
+        forward/backward pair: a user function of a few assignments, no branches or loops
+        (a pair costs two calls and a saved tuple, more than a small body's operations),
+        that reads no attribute or item (an object's or a container's adjoint reads
+        better, and costs less, as one contribution to the argument), not one being
+        front-ended (recursion) and whose own front end succeeds."""
+        from .frontend.source import is_user_function
+        if not self.options.inline_small or not is_user_function(func) or \
+                func in self.expanding:
+            return False
+        try:
+            parsed, core, _ = self.front_end(func)
+        except TangentError:
+            return False  # reported where its gradient is generated
+        if writes_in_place(parsed.node):
+            return False  # may update an argument: decided per call, as a pair
+        *body, ret = core.body
+        return len(body) <= SMALL_CALLEE and isinstance(ret, gast.Return) and \
+            isinstance(ret.value, gast.Name) and \
+            all(isinstance(stmt, gast.Assign) and not isinstance(
+                stmt.value, (gast.Attribute, gast.Subscript)) for stmt in body)
 
     def infer_classes(self, func, arg_classes: tuple) -> dict:
         """Shape classes of every name in `func`'s core form, given (param, class) pairs."""

@@ -83,6 +83,28 @@ def _nonzero_complex(value) -> bool:
     return is_complex(value) and bool(np.any(np.asarray(value) != 0))
 
 
+def nonzero_complex(value) -> bool:
+    """`_nonzero_complex`, answering a tuple of float arrays and floats (a gradient's
+    usual result) without a call per item."""
+    if type(value) is tuple:
+        for item in value:
+            kind = type(item)
+            if kind is np.ndarray:
+                if item.dtype.kind == "c" and bool(np.any(item != 0)):
+                    return True
+            elif kind is not np.float64 and kind is not float and _nonzero_complex(item):
+                return True
+        return False
+    return _nonzero_complex(value)
+
+
+def real_result(result, name):
+    """`result`, after refuse_complex_result (`name()` names the function)."""
+    if nonzero_complex(result):
+        refuse_complex_result(result, name())
+    return result
+
+
 def refuse_complex_result(derivative, name: str) -> None:
     """Raise when a derivative came out complex: a complex value met the differentiated
     computation, and the rules (written for real arguments) do not differentiate it
@@ -106,7 +128,10 @@ def real_gradients(derivative, wrt: list, complex_params: frozenset):
 def real_scalars(values: tuple) -> tuple:
     """`values` with Python floats as np.float64 (IEEE division by zero: inf, not an
     exception)."""
-    return tuple(np.float64(v) if type(v) is float else v for v in values)
+    for v in values:
+        if type(v) is float:
+            return tuple([np.float64(v) if type(v) is float else v for v in values])
+    return values
 
 
 # -- transforming a function that has a rule --------------------------------------------

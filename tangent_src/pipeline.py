@@ -64,6 +64,9 @@ class Options:
     """How the pipeline runs (not what it differentiates: that is the request)."""
     optimize: bool = field(default_factory=default_optimize)
     inline: bool = False  # inline user functions: for generated code differentiated again
+    # inline small straight-line user functions into first-order code (the Python back
+    # end; numba compiles each forward/backward pair by itself)
+    inline_small: bool = True
 
 
 def front_end(parsed: ParsedFunction, namer: Namer, dicts: frozenset,

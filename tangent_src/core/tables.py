@@ -108,3 +108,10 @@ def strip_effects(stmts: list) -> list:
 
 def _has_effect(stmts: list) -> bool:
     return any(is_effect(node) for stmt in stmts for node in gast.walk(stmt))
+
+
+# On an `unreduce(g, like)` call (the adjoint of a full reduction, g the adjoint of its
+# scalar result): the names known to hold an array of like's shape. An elementwise
+# operation of the call with an expression built on one of them broadcasts g anyway
+# (optimize/algebra.py drops the call there: no np.broadcast_to of a scalar seed).
+SPREAD: NodeTable[frozenset] = NodeTable("spread", frozenset)

@@ -6,12 +6,18 @@ Before:                              After:
 
 `x * 1 -> x`, `x + 0 -> x`, `-(-x) -> x`, `power_slope(a, c)` with a nonzero constant c
 (the derivative of `a ** c`) -> `c * a ** (c - 1)`, and arithmetic on two literals folded
-when the result prints exactly.
+when the result prints exactly. Where a gradient is spread over or summed from a larger
+array, the cheap operations go on the smaller side: `unreduce(g, a) * q * 2.0 ->
+unreduce(g * 2.0, a) * q`, `unbroadcast(-g, a) -> -unbroadcast(g, a)`, and
+`unreduce(g, a) * (1.0 / a) -> g * (1.0 / a)` for a scalar g (tables.SPREAD).
 """
 from __future__ import annotations
 
+import math
+
 import gast
 
+from ..core.tables import SPREAD
 from ..core.walk import Transformer, clone
 
 
@@ -50,6 +56,11 @@ class _Algebra(Transformer):
             self.changed = True
             return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left.operand,
                                                                    op=node.op, right=right))
+        if isinstance(node.op, gast.Mult) and isinstance(right, gast.UnaryOp) and \
+                isinstance(right.op, gast.USub):
+            self.changed = True  # a * -b -> -(a * b): a negation outside can cancel
+            return gast.UnaryOp(op=gast.USub(), operand=gast.BinOp(left=left, op=node.op,
+                                                                   right=right.operand))
         if isinstance(node.op, gast.Add) and isinstance(right, gast.UnaryOp) and \
                 isinstance(right.op, gast.USub):
             self.changed = True
@@ -60,6 +71,31 @@ class _Algebra(Transformer):
                 and left.right.value == right.value and type(right.value) is int:
             self.changed = True  # (n - 1) + 1 -> n
             return left.left
+        if type(node.op) in _ELEMENTWISE:
+            seed = _drop_spread(left, right)
+            if seed is not None:
+                self.changed = True
+                node.left = seed
+                return node
+            seed = _drop_spread(right, left)
+            if seed is not None:
+                self.changed = True
+                node.right = seed
+                return node
+        if isinstance(node.op, gast.Mult) and isinstance(right, gast.BinOp) and \
+                isinstance(right.op, gast.Div) and _one(right.left):
+            self.changed = True  # g * (1.0 / x) -> g / x: one operation, one rounding
+            return gast.BinOp(left=left, op=gast.Div(), right=right.right)
+        merged = _merge_scalings(node)
+        if merged is not None:
+            self.changed = True
+            return merged
+        if isinstance(node.op, gast.Mult) and _number(right):
+            spread = _unreduce_factor(left)
+            if spread is not None:  # unreduce(g, a, axis=1) * q * 2.0
+                self.changed = True  # -> unreduce(g * 2.0, a, axis=1) * q: scaled before
+                spread.args[0] = gast.BinOp(left=spread.args[0], op=gast.Mult(), right=right)
+                return left
         folded = _fold(node)
         if folded is not None:
             self.changed = True
@@ -68,6 +104,11 @@ class _Algebra(Transformer):
 
     def visit_Call(self, node):
         node = self.generic_visit(node)
+        if _helper(node, "unbroadcast") and isinstance(node.args[0], gast.UnaryOp) and \
+                isinstance(node.args[0].op, gast.USub):
+            self.changed = True  # unbroadcast(-g, a) -> -unbroadcast(g, a): negated summed
+            node.args[0] = node.args[0].operand
+            return gast.UnaryOp(op=gast.USub(), operand=node)
         slope = _constant_slope(node)
         if slope is None:
             return node
@@ -81,6 +122,90 @@ class _Algebra(Transformer):
             self.changed = True
             return node.operand.operand
         return node
+
+
+_ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+
+
+def _spread(node) -> frozenset | None:
+    """The array names of an `unreduce(g, like)` call marked in tables.SPREAD, else None."""
+    return SPREAD.get(node) if isinstance(node, gast.Call) else None
+
+
+def _covers(node, names: frozenset) -> bool:
+    """Whether `node` is an array at least as large as those `names` hold: one of them, or
+    elementwise arithmetic with such an operand (its shape broadcasts theirs)."""
+    if isinstance(node, gast.Name):
+        return node.id in names
+    return isinstance(node, gast.BinOp) and type(node.op) in _ELEMENTWISE and (
+        _covers(node.left, names) or _covers(node.right, names))
+
+
+def _drop_spread(call, other):
+    """`unreduce(g, like) * e` with e covering like's shape -> g (a scalar: broadcast by
+    the multiplication itself, as np.broadcast_to did); None where it does not apply."""
+    names = _spread(call)
+    if names is None or not _covers(other, names):
+        return None
+    return call.args[0]
+
+
+def _helper(node, name: str) -> bool:
+    """A call of the runtime helper `name` with positional arguments."""
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+        node.func.id == name and len(node.args) >= 2
+
+
+def _number(node) -> bool:
+    """A numeric literal (not a bool), possibly negated."""
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        node = node.operand
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float)
+
+
+def _one(node) -> bool:
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float) and \
+        node.value == 1
+
+
+def _power_of_two(node) -> bool:
+    """A literal power of two (multiplying by one is exact: factors of it reorder freely)."""
+    if not (isinstance(node, gast.Constant) and type(node.value) in (int, float)) or \
+            node.value <= 0:
+        return False
+    mantissa = math.frexp(node.value)[0]
+    return mantissa == 0.5
+
+
+def _merge_scalings(node):
+    """`g * 0.5 * q * 0.5 -> g * q * 0.25`: the power-of-two literal factors of a product
+    chain (left to right) as one factor at its end; None unless there are two."""
+    factors = []
+    while isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        factors.append(node.right)
+        node = node.left
+    factors.append(node)
+    factors.reverse()  # first, then the multipliers left to right
+    scalings = [f for f in factors[1:] if _power_of_two(f)]
+    if len(scalings) < 2:
+        return None
+    rest = [factors[0]] + [f for f in factors[1:] if not _power_of_two(f)]
+    scale = 1
+    for f in scalings:
+        scale = scale * f.value
+    out = rest[0]
+    for f in rest[1:]:
+        out = gast.BinOp(left=out, op=gast.Mult(), right=f)
+    return gast.BinOp(left=out, op=gast.Mult(), right=gast.Constant(value=scale, kind=None))
+
+
+def _unreduce_factor(node):
+    """The `unreduce(...)` call that `node` is, or that is the left factor of the product
+    `node` (`unreduce(...) * q`): a constant factor of `node` can scale its small first
+    argument instead of the large result. None otherwise."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        node = node.left
+    return node if _helper(node, "unreduce") else None
 
 
 def _constant_slope(node):

@@ -16,7 +16,7 @@ from ..frontend.source import is_user_function
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, array_operands, bind, instantiate
 from .base import adopt_globals, describe
-from .specialize import Specializer
+from .specialize import Specializer, twice
 
 
 def refuse_complex_return(parsed, call, func, callee, complex_names=()) -> None:
@@ -92,6 +92,8 @@ class CallAdjoints:
         specializer = Specializer(self.shape, self.shape(result), co_atoms, self.same_shape)
         for c in contributions:
             c.expr = specializer.visit(c.expr)
+        if not converted and not complex_stmt:
+            contributions = twice(contributions, values)
         out = list(helpers)
         for c in contributions:
             var = converted.get(c.param) or values[c.param].id

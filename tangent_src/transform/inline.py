@@ -32,7 +32,10 @@ class _Rename(Transformer):
         return super().generic_visit(node)
 
     def visit_Name(self, node):
-        node.id = self.mapping.get(node.id, node.id)
+        new = self.mapping.get(node.id, node.id)
+        if not isinstance(new, str):  # a literal default (only ever read)
+            return clone(new)
+        node.id = new
         return node
 
 
@@ -91,7 +94,21 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     defaults = _defaults(callee_core)
     local = set(params) | {n.id for n in walk(callee_core)
                            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    mapping = {name: namer.fresh(name) for name in sorted(local)}
+    stored = {n.id for st in callee_core.body for n in walk(st)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    mapping = {}
+    direct = not writes_in_place(callee_parsed.node)  # else its writes are checked on copies
+    for name in sorted(local):  # a parameter never rebound reads the caller's name itself
+        arg = bound.arguments.get(name)
+        if not direct:
+            mapping[name] = namer.fresh(name)
+            continue
+        value = arg if arg is not None else defaults.get(name)
+        if name in params and name not in stored and _literal(value):
+            mapping[name] = value  # a literal (argument or default): written where read
+            continue
+        mapping[name] = arg.id if name in params and name not in stored and \
+            isinstance(arg, gast.Name) else namer.fresh(name)
     free = sorted({n.id for n in walk(callee_core) if isinstance(n, gast.Name)
                    and n.id not in local and n.id in callee_parsed.namespace})
     # the callee's free names join the caller's, renamed apart if needed
@@ -101,22 +118,62 @@ def _expand(parsed, stmt, call, callee_parsed, callee_core, namer) -> list:
     defaults = {p: _Rename(mapping, stmt.lineno).visit(clone(d))  # callee's scope
                 for p, d in defaults.items()}
     for p in params:
+        if not isinstance(mapping[p], str):
+            continue  # a literal, substituted
         value = bound.arguments.get(p, defaults.get(p))
         if value is None:
             raise parsed.error(UnsupportedSyntaxError, call, f"missing argument '{p}'",
                                construct="call", hint="pass every argument")
+        if isinstance(value, gast.Name) and mapping[p] == value.id:
+            continue  # read directly
         new = build.assign(mapping[p], clone(value))
         new.lineno, new.col_offset = lineno, stmt.col_offset
         out.append(new)
     body = clone(callee_core.body)
     ret = body.pop()
+    target = stmt.targets[0].id
+    returned = ret.value.id
+    if returned not in params and returned in local and target not in mapping.values() \
+            and _assignments(body, returned) == 1:
+        mapping[returned] = target  # computed under the caller's name: no `preds = out3`
     renamer = _Rename(mapping, lineno)
     for s in body:
         out.append(renamer.visit(s))
-    result = build.assign(stmt.targets[0].id, build.name(mapping[ret.value.id]))
+    if mapping[returned] == target:
+        return out
+    source = mapping[returned]
+    result = build.assign(target, build.name(source) if isinstance(source, str)
+                          else clone(source))
     result.lineno, result.col_offset = lineno, stmt.col_offset
     out.append(result)
     return out
+
+
+def writes_in_place(node) -> bool:
+    """Whether a user function's source writes into something (`z op= v`, `a[i] = v`,
+    `obj.f = v`, `out=`): what it does to its arguments depends on their types."""
+    for n in walk(node):
+        if isinstance(n, gast.AugAssign) or isinstance(n, gast.keyword) and n.arg == "out":
+            return True
+        if isinstance(n, (gast.Assign, gast.AnnAssign)) and any(
+                isinstance(t, (gast.Subscript, gast.Attribute)) for target in (
+                    n.targets if isinstance(n, gast.Assign) else [n.target])
+                for t in walk(target)):
+            return True
+    return False
+
+
+def _literal(node) -> bool:
+    """A number, string, bool or None literal (a default substituted where it is read)."""
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        node = node.operand
+    return isinstance(node, gast.Constant)
+
+
+def _assignments(body: list, name: str) -> int:
+    """How many statements of `body` (straight-line or not) assign `name`."""
+    return sum(1 for st in body for n in walk(st) if isinstance(n, gast.Name) and
+               n.id == name and isinstance(n.ctx, gast.Store))
 
 
 def _locals(parsed: ParsedFunction) -> set:

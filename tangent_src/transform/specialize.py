@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gast
 
+from ..core.tables import SPREAD
 from ..core.walk import Transformer, clone
 
 
@@ -64,7 +65,21 @@ class Specializer(Transformer):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
                 node.func.id in ("unbroadcast", "unreduce") and len(node.args) >= 2:
             node.args[1] = self.shape_source(node.args[1])
+            if func == "unreduce":
+                self.mark_spread(node)
         return node
+
+    def mark_spread(self, node) -> None:
+        """`unreduce(g, like)` of a full reduction (its result, so g, a scalar) over an
+        array: record the names of arrays of like's shape (see tables.SPREAD)."""
+        like = node.args[1]
+        if len(node.args) != 2 or node.keywords or self.result_shape != () or \
+                not isinstance(like, gast.Name) or not self.rank(like):
+            return
+        root = self.shape_source(like).id
+        names = {like.id, root} | {n for n in self.same_shape
+                                   if self.shape_source(_name(n)).id == root}
+        SPREAD[node] = frozenset(names)
 
     def shape_source(self, atom):
         """Read a shape from the earliest value that has it: `unreduce(g, np.log(q))`
@@ -142,3 +157,24 @@ def _sum(g, axes: list, keepdims: bool):
     if keepdims:  # np.expand_dims(np.sum(...)) rather than keepdims=, which numba lacks
         return _np("expand_dims", [call, clone(axis)])
     return call
+
+
+def twice(contributions: list, values: dict) -> list:
+    """Two contributions of one rule to the same variable with the same expression (the
+    adjoint of `x * x`: `dx = g * x; dx = dx + g * x`) as one, doubled: `dx = g * x * 2.0`
+    (bit for bit the same sum: doubling is exact in floating point)."""
+    out: list = []
+    seen: dict = {}
+    for c in contributions:
+        value = values.get(c.param)
+        key = (value.id, gast.dump(c.expr)) if isinstance(value, gast.Name) and \
+            c.accumulates else None
+        first = seen.get(key) if key is not None else None
+        if first is not None and first.accumulates:
+            first.expr = gast.BinOp(left=first.expr, op=gast.Mult(),
+                                    right=gast.Constant(value=2.0, kind=None))
+            continue
+        if key is not None:
+            seen[key] = c
+        out.append(c)
+    return out
