@@ -47,10 +47,6 @@ def _innermost(func):
     return func
 
 
-def _signature(func):
-    return binding.signature(_innermost(func))
-
-
 def _unbind(func, wrt: tuple) -> tuple:
     """(function, wrt, the bound arguments passed first): see binding.unbind_method."""
     if isinstance(func, Transform) and func._bound:
@@ -102,7 +98,7 @@ class Transform(Displayed):
         if sig is _UNKNOWN or old_defaults is not defaults or \
                 len(old_kwdefaults) != len(kwitems) or \
                 any(k != j or a is not b for (k, a), (j, b) in zip(old_kwdefaults, kwitems)):
-            sig = _signature(self.func)  # None when it has none (a ufunc)
+            sig = binding.signature(_innermost(self.func))  # None for a ufunc
             self._signature_of = (defaults, kwitems, sig)
         return sig
 
@@ -430,9 +426,8 @@ def value_and_grad(func=None, wrt=0, *, argnums=None, argnum=None, has_aux: bool
         return functools.partial(value_and_grad, wrt=wrt, argnums=argnums, argnum=argnum,
                                  has_aux=has_aux, verbose=verbose, backend=backend)
     return Transform(make_request(func, wrt, argnums=argnums, argnum=argnum,
-                                  kind="value_and_grad",
-                                  return_value=True, has_aux=has_aux, backend=backend),
-                     verbose)
+                                  kind="value_and_grad", return_value=True,
+                                  has_aux=has_aux, backend=backend), verbose)
 
 
 # transforms a differentiated function may build where it is written: grad(f)(x) there calls
@@ -448,6 +443,5 @@ def autodiff(func, mode: str = "reverse", wrt=0, *, argnums=None, argnum=None,
     argument (each defaults to 1.0). mode="reverse": `g(*args, dout=1.0) -> gradient(s)`,
     where the seed is the cotangent of the output (any shape)."""
     return Transform(make_request(func, wrt, argnums=argnums, argnum=argnum, kind=mode,
-                                  mode=mode,
-                                  backend=backend), verbose)
+                                  mode=mode, backend=backend), verbose)
 

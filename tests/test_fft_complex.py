@@ -250,6 +250,13 @@ def test_a_complex_argument_is_differentiated():  # (it was refused before)
 
 # --------------------------------------------------------------------------- more user code
 def spectrum_of(x):
+    spectrum = np.fft.fft(x)
+    for _ in range(1):  # a loop: called as a forward/backward pair, not inlined
+        spectrum = spectrum * 1.0
+    return spectrum
+
+
+def small_spectrum_of(x):
     return np.fft.fft(x)
 
 
@@ -259,6 +266,10 @@ def band_energy(x):  # complex inside, a real result: fine as a subroutine
 
 def through_complex_subroutine(x):
     return np.sum(np.abs(spectrum_of(x)))
+
+
+def through_small_complex_subroutine(x):
+    return np.sum(np.abs(small_spectrum_of(x)))
 
 
 def through_real_subroutine(params, x):
@@ -332,6 +343,11 @@ def test_a_subroutine_returning_a_complex_value_is_refused(mode):
     with pytest.raises(ComplexValueError, match="spectrum_of") as info:
         ts.autodiff(through_complex_subroutine, mode=mode)(np.ones(4))
     assert info.value.lineno == through_complex_subroutine.__code__.co_firstlineno + 1
+
+
+def test_a_small_subroutine_returning_a_complex_value_is_inlined_and_right():
+    # inlined into first-order code, its fft meets the audited complex rules directly
+    ts.check_grads(through_small_complex_subroutine, (RNG.normal(size=5),), order=1)
 
 
 # --------------------------------------------------------------------------- check_grads

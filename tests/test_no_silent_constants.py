@@ -153,7 +153,17 @@ def bucket(v):
     return min(int(v), 3)
 
 
+def bucket_clamped(v):
+    if v > 3.0:  # a branch: called as a forward/backward pair, not inlined
+        return 3
+    return int(v)
+
+
 def table_at_varying_index(x):
+    return TABLE[bucket_clamped(x[2])] * x[0]
+
+
+def table_at_inlined_index(x):
     return TABLE[bucket(x[2])] * x[0]
 
 
@@ -169,6 +179,11 @@ def test_constant_table_at_a_varying_index_is_refused():
 
 def test_constant_table_at_an_integer_index():
     check_both_modes(table_at_integer_index)
+
+
+def test_constant_table_at_an_index_a_small_inlined_helper_computes():
+    # bucket is inlined into first-order code, where int(...) shows the index is constant
+    check_both_modes(table_at_inlined_index)
 
 
 # -- attributes of varying arrays ------------------------------------------------------------

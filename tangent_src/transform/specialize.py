@@ -84,7 +84,10 @@ class Specializer(Transformer):
     def shape_source(self, atom):
         """Read a shape from the earliest value that has it: `unreduce(g, np.log(q))`
         needs only q, so np.log(q) need not be kept for the backward pass."""
-        while isinstance(atom, gast.Name) and atom.id in self.same_shape:
+        seen = set()
+        while isinstance(atom, gast.Name) and atom.id in self.same_shape and \
+                atom.id not in seen:  # (a rebinding `dy = dy * 2.0` links a name to itself)
+            seen.add(atom.id)
             atom = _name(self.same_shape[atom.id])
         return atom
 
