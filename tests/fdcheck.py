@@ -215,3 +215,27 @@ def write_case_module(module_name: str, imports: list[str], cases: list, seed: i
         setattr(module, f"W{n}", float(weight) if np.ndim(out) == 0 else weight)
         samples.append(values)
     return module, samples
+
+
+def complex_numerical_grad(f, z, eps=DEFAULT_EPS):
+    """dL/dRe(z) - i dL/dIm(z) of real-valued f at complex z, by central differences along
+    the real and imaginary parts (JAX's and autograd's convention); dL/dz at real z."""
+    z = np.asarray(z)
+    complex_arg = np.iscomplexobj(z)
+    g = np.zeros(z.shape, dtype=complex if complex_arg else float)
+    for k in np.ndindex(z.shape):
+        e = np.zeros(z.shape)
+        e[k] = eps
+        g[k] = (f(z + e) - f(z - e)) / (2 * eps)
+        if complex_arg:
+            g[k] -= 1j * (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
+    return g if z.shape else g[()]
+
+
+def numerical_directional(f, z, v, eps=DEFAULT_EPS):
+    """The derivative of f at z along the (possibly complex) direction v."""
+    return (np.asarray(f(z + eps * v)) - np.asarray(f(z - eps * v))) / (2 * eps)
+
+
+def assert_close(got, expected, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL):
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from fdcheck import numerical_grad
+from fdcheck import complex_numerical_grad, numerical_grad
 
 import tangent_src
 from tangent_src import derivatives
@@ -69,18 +69,6 @@ def energy(x):
     return total
 
 
-def complex_fd_grad(f, z, eps=1e-6):
-    """dL/dRe(z) - i dL/dIm(z) of real-valued f, by central differences."""
-    z = np.asarray(z, dtype=complex)
-    g = np.zeros(z.shape, dtype=complex)
-    for k in np.ndindex(z.shape):
-        e = np.zeros(z.shape)
-        e[k] = eps
-        g[k] = (f(z + e) - f(z - e)) / (2 * eps) - 1j * (f(z + 1j * e) - f(z - 1j * e)) / (
-            2 * eps)
-    return g
-
-
 def test_issue_jvp_of_abs_at_a_complex_point_is_its_real_directional_derivative():
     z = 0.6 + 0.8j
     _, tangent = derivatives.jvp(modulus, (z,), (1.0,))
@@ -97,7 +85,7 @@ def test_issue_grad_of_norm_of_a_complex_vector_without_casting():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no ComplexWarning: nothing is silently dropped
         got = tangent_src.grad(vector_norm)(z)
-    np.testing.assert_allclose(got, complex_fd_grad(vector_norm, z), rtol=1e-6)
+    np.testing.assert_allclose(got, complex_numerical_grad(vector_norm, z), rtol=1e-6)
 
 
 def test_issue_grad_of_builtin_abs_at_a_complex_number():
@@ -108,19 +96,19 @@ Z = np.array([0.6 + 0.8j, -1.0 + 0.5j])
 V = np.array([0.3 - 0.2j, 1.0 + 0.7j])
 
 TRANSFORMS = {  # (what the transform returns, what it should be)
-    "grad": lambda: (tangent_src.grad(energy)(Z), complex_fd_grad(energy, Z)),
+    "grad": lambda: (tangent_src.grad(energy)(Z), complex_numerical_grad(energy, Z)),
     "value_and_grad": lambda: (tangent_src.value_and_grad(energy)(Z)[1],
-                               complex_fd_grad(energy, Z)),
+                               complex_numerical_grad(energy, Z)),
     "autodiff_reverse": lambda: (tangent_src.autodiff(energy, mode="reverse")(Z),
-                                 complex_fd_grad(energy, Z)),
+                                 complex_numerical_grad(energy, Z)),
     "autodiff_forward": lambda: (tangent_src.autodiff(energy, mode="forward")(Z, V),
                                  central(lambda t: energy(Z + t * V), 0.0)),
     "jvp": lambda: (derivatives.jvp(energy, (Z,), (V,))[1],
                     central(lambda t: energy(Z + t * V), 0.0)),
-    "vjp": lambda: (derivatives.vjp(energy, Z)[1](1.0)[0], complex_fd_grad(energy, Z)),
+    "vjp": lambda: (derivatives.vjp(energy, Z)[1](1.0)[0], complex_numerical_grad(energy, Z)),
     "hvp": lambda: (derivatives.hvp(energy)(Z, V), 2.0 * np.conj(V)),
     "jacobian_rev": lambda: (derivatives.jacobian(energy, mode="rev")(Z),
-                             complex_fd_grad(energy, Z)),
+                             complex_numerical_grad(energy, Z)),
 }
 
 
@@ -189,7 +177,7 @@ def test_a_complex_array_after_a_real_one_of_the_same_shape_gets_its_own_code():
     g = tangent_src.grad(energy)
     x = np.array([0.6, -1.0])
     np.testing.assert_allclose(g(x), 2 * x)
-    np.testing.assert_allclose(g(Z), complex_fd_grad(energy, Z), rtol=1e-6)
+    np.testing.assert_allclose(g(Z), complex_numerical_grad(energy, Z), rtol=1e-6)
     np.testing.assert_allclose(g(x), 2 * x)
     assert not np.iscomplexobj(g(x))
 

@@ -17,31 +17,15 @@ import pytest
 import tangent_src as ts
 from tangent_src import derivatives
 from tangent_src.errors import TangentError
+from tests.fdcheck import assert_close as close
+from tests.fdcheck import complex_numerical_grad as fd_grad
+from tests.fdcheck import numerical_directional as fd_along
 
 RNG = np.random.default_rng(11)
 
 
 def cplx(*shape, scale=1.0):
     return (RNG.normal(size=shape) + 1j * RNG.normal(size=shape)) * scale
-
-
-def fd_grad(f, z, eps=1e-6):
-    """dL/dRe(z) - i dL/dIm(z) of a real-valued f, by central differences."""
-    z = np.asarray(z, dtype=complex)
-    g = np.zeros(z.shape, dtype=complex)
-    for k in np.ndindex(z.shape):
-        e = np.zeros(z.shape)
-        e[k] = eps
-        g[k] = (f(z + e) - f(z - e)) / (2 * eps) - 1j * (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
-    return g
-
-
-def fd_along(f, z, v, eps=1e-6):
-    return (np.asarray(f(z + eps * v)) - np.asarray(f(z - eps * v))) / (2 * eps)
-
-
-def close(got, expected, rtol=1e-5, atol=1e-7):
-    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
 
 
 def check_all(loss, z, second=True):

@@ -14,34 +14,15 @@ import pytest
 
 import tangent_src as ts
 from tangent_src import derivatives
+from tests.fdcheck import assert_close as close
+from tests.fdcheck import complex_numerical_grad as fd_grad
+from tests.fdcheck import numerical_directional as fd_along
 
 RNG = np.random.default_rng(5)
 
 
 def cplx(*shape):
     return RNG.normal(size=shape) + 1j * RNG.normal(size=shape)
-
-
-def fd_grad(f, z, eps=1e-6):
-    """dL/dRe(z) - i dL/dIm(z) of real-valued f (dL/dz for real z)."""
-    z = np.asarray(z)
-    complex_arg = np.iscomplexobj(z)
-    g = np.zeros(z.shape, dtype=complex if complex_arg else float)
-    for k in np.ndindex(z.shape):
-        e = np.zeros(z.shape)
-        e[k] = eps
-        g[k] = (f(z + e) - f(z - e)) / (2 * eps)
-        if complex_arg:
-            g[k] -= 1j * (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
-    return g if z.shape else g[()]
-
-
-def fd_along(f, z, v, eps=1e-6):
-    return (np.asarray(f(z + eps * v)) - np.asarray(f(z - eps * v))) / (2 * eps)
-
-
-def close(got, expected, rtol=1e-5, atol=1e-7):
-    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
 
 
 # --------------------------------------------------------------------------- nested grad
