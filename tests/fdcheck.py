@@ -239,3 +239,46 @@ def numerical_directional(f, z, v, eps=DEFAULT_EPS):
 
 def assert_close(got, expected, rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL):
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
+
+
+# -- pytrees: dicts (in sorted key order), lists and tuples of numbers and arrays -----------
+def tree_flat(tree) -> np.ndarray:
+    """The float64 leaves of a pytree as one vector."""
+    if isinstance(tree, dict):
+        return tree_flat([tree[key] for key in sorted(tree)])
+    if isinstance(tree, (list, tuple)):
+        return np.concatenate([tree_flat(x) for x in tree]) if tree else np.zeros(0)
+    return np.ravel(np.asarray(tree, dtype=np.float64))
+
+
+def tree_rebuild(like, vec):
+    """A pytree shaped like `like` holding the floats of `vec`."""
+    if isinstance(like, dict):
+        keys = sorted(like)
+        return dict(zip(keys, tree_rebuild([like[key] for key in keys], vec)))
+    if isinstance(like, (list, tuple)):
+        out, start = [], 0
+        for item in like:
+            size = tree_flat(item).size
+            out.append(tree_rebuild(item, vec[start:start + size]))
+            start += size
+        return type(like)(out)
+    if isinstance(like, np.ndarray):
+        return np.array(vec, dtype=np.float64).reshape(like.shape)
+    return float(vec[0])
+
+
+def tree_numerical_grad(f, args, k, eps=DEFAULT_EPS) -> np.ndarray:
+    """Central differences of scalar `f` with respect to every float in the pytree
+    `args[k]`, as one vector (in tree_flat's order)."""
+    def at(vec):
+        new = list(args)
+        new[k] = tree_rebuild(args[k], vec)
+        return float(f(*new))
+    vec = tree_flat(args[k])
+    grad = np.zeros_like(vec)
+    for i in range(vec.size):
+        step = np.zeros_like(vec)
+        step[i] = eps
+        grad[i] = (at(vec + step) - at(vec - step)) / (2 * eps)
+    return grad

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import tangent_src
-from tests.fdcheck import numerical_grad
+from tests.fdcheck import numerical_grad, tree_flat, tree_numerical_grad, tree_rebuild
 
 RTOL, ATOL = 1e-5, 1e-6
 RNG = np.random.default_rng(7)
@@ -28,54 +28,14 @@ A = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.2], [0.1, 0.4, 3.0]])
 
 
 # ============================================================ pytree finite differences
-def _leaves(tree) -> np.ndarray:
-    if isinstance(tree, dict):
-        return _leaves([tree[k] for k in sorted(tree)])
-    if isinstance(tree, (list, tuple)):
-        return np.concatenate([_leaves(t) for t in tree]) if tree else np.zeros(0)
-    return np.ravel(np.asarray(tree, dtype=np.float64))
-
-
-def _rebuild(like, vec):
-    if isinstance(like, dict):
-        keys = sorted(like)
-        return dict(zip(keys, _rebuild([like[k] for k in keys], vec)))
-    if isinstance(like, (list, tuple)):
-        out, start = [], 0
-        for item in like:
-            size = _leaves(item).size
-            out.append(_rebuild(item, vec[start:start + size]))
-            start += size
-        return type(like)(out)
-    if isinstance(like, np.ndarray):
-        return np.array(vec, dtype=np.float64).reshape(like.shape)
-    return float(vec[0])
-
-
-def fd_tree_grad(f, args, k, eps=1e-6) -> np.ndarray:
-    """Central differences of scalar `f` with respect to every float of `args[k]`."""
-    base = _leaves(args[k])
-    out = np.zeros_like(base)
-    for i in range(base.size):
-        values = []
-        for sign in (1.0, -1.0):
-            moved = base.copy()
-            moved[i] += sign * eps
-            new = list(args)
-            new[k] = _rebuild(args[k], moved)
-            values.append(float(np.sum(f(*new))))
-        out[i] = (values[0] - values[1]) / (2 * eps)
-    return out
-
-
 def check_both_modes(f, args, wrt=0):
     """grad (reverse) and jvp (forward, along a random direction) of `f` against central
     differences, for argument `wrt`; returns the gradient."""
     g = tangent_src.grad(f, wrt=wrt)(*args)
-    expected = fd_tree_grad(f, args, wrt)
-    np.testing.assert_allclose(_leaves(g), expected, rtol=RTOL, atol=ATOL)
+    expected = tree_numerical_grad(f, args, wrt)
+    np.testing.assert_allclose(tree_flat(g), expected, rtol=RTOL, atol=ATOL)
     direction = RNG.normal(size=expected.size)
-    tangents = tuple(_rebuild(a, direction) if k == wrt else _rebuild(a, 0.0 * _leaves(a))
+    tangents = tuple(tree_rebuild(a, direction) if k == wrt else tree_rebuild(a, 0.0 * tree_flat(a))
                      for k, a in enumerate(args))
     _, tangent = tangent_src.jvp(f, args, tangents)
     np.testing.assert_allclose(float(np.sum(tangent)), expected @ direction,

@@ -18,73 +18,30 @@ import pytest
 
 import tangent_src
 from tangent_src.errors import UnsupportedSyntaxError
+from tests.fdcheck import tree_flat, tree_numerical_grad, tree_rebuild
 
 HERE = os.path.abspath(__file__)
 RTOL, ATOL = 1e-5, 1e-6
 
 
 # ============================================================ pytree finite differences
-def flat(tree) -> np.ndarray:
-    """The float64 leaves of a pytree (dicts in sorted key order) as one vector."""
-    if isinstance(tree, dict):
-        return flat([tree[key] for key in sorted(tree)])
-    if isinstance(tree, (list, tuple)):
-        return np.concatenate([flat(x) for x in tree]) if tree else np.zeros(0)
-    return np.ravel(np.asarray(tree, dtype=np.float64))
-
-
-def rebuild(like, vec):
-    """A pytree shaped like `like` holding the floats of `vec`."""
-    if isinstance(like, dict):
-        keys = sorted(like)
-        return dict(zip(keys, rebuild([like[key] for key in keys], vec)))
-    if isinstance(like, (list, tuple)):
-        out, start = [], 0
-        for item in like:
-            size = flat(item).size
-            out.append(rebuild(item, vec[start:start + size]))
-            start += size
-        return type(like)(out)
-    if isinstance(like, np.ndarray):
-        return np.array(vec, dtype=np.float64).reshape(like.shape)
-    return float(vec[0])
-
-
-def _moved(args, k, vec):
-    new = list(args)
-    new[k] = rebuild(args[k], vec)
-    return new
-
-
-def fd_gradient(f, args, k, eps=1e-6) -> np.ndarray:
-    """Central differences of scalar `f` with respect to every float in `args[k]`."""
-    vec = flat(args[k])
-    grad = np.zeros_like(vec)
-    for i in range(vec.size):
-        step = np.zeros_like(vec)
-        step[i] = eps
-        grad[i] = (float(f(*_moved(args, k, vec + step))) -
-                   float(f(*_moved(args, k, vec - step)))) / (2 * eps)
-    return grad
-
-
 def _zero_like(value):
     if isinstance(value, (dict, list, tuple, np.ndarray, float)):
-        return rebuild(value, np.zeros(flat(value).size))
+        return tree_rebuild(value, np.zeros(tree_flat(value).size))
     return None  # an int, a string: no tangent
 
 
 def check_both_modes(f, args, wrt=0):
     """grad(f) and jvp(f) against central finite differences of f (args are not changed)."""
-    expected = fd_gradient(f, args, wrt)
+    expected = tree_numerical_grad(f, args, wrt)
     grad = tangent_src.grad(f, wrt=wrt)(*args)
-    np.testing.assert_allclose(flat(grad), expected, rtol=RTOL, atol=ATOL,
+    np.testing.assert_allclose(tree_flat(grad), expected, rtol=RTOL, atol=ATOL,
                                err_msg=f"{f.__name__}: reverse mode")
-    direction = rebuild(args[wrt], np.random.RandomState(7).randn(expected.size))
+    direction = tree_rebuild(args[wrt], np.random.RandomState(7).randn(expected.size))
     tangents = tuple(direction if k == wrt else _zero_like(a) for k, a in enumerate(args))
     value, tangent = tangent_src.jvp(f, tuple(args), tangents)
     np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(tangent, expected @ flat(direction), rtol=RTOL, atol=ATOL,
+    np.testing.assert_allclose(tangent, expected @ tree_flat(direction), rtol=RTOL, atol=ATOL,
                                err_msg=f"{f.__name__}: forward mode")
 
 
@@ -511,7 +468,7 @@ def test_gradient_of_a_function_made_inside():
     variables it reads, none here, passed in); second derivatives of sum(z ** 3)."""
     x = rs.randn(3)
     g = tangent_src.grad(gradient_of_a_local_function)(x)
-    np.testing.assert_allclose(g, fd_gradient(gradient_of_a_local_function, (x,), 0),
+    np.testing.assert_allclose(g, tree_numerical_grad(gradient_of_a_local_function, (x,), 0),
                                rtol=RTOL, atol=ATOL)
 
 
@@ -561,8 +518,8 @@ def test_one_transform_called_with_different_strings_specializes_on_each():
     df = tangent_src.grad(net_local_table)
     for activation in ["tanh", "sin", "tanh", "softplus"]:
         np.testing.assert_allclose(
-            flat(df(PARAMS, BATCHES[0], activation)),
-            fd_gradient(net_local_table, (PARAMS, BATCHES[0], activation), 0),
+            tree_flat(df(PARAMS, BATCHES[0], activation)),
+            tree_numerical_grad(net_local_table, (PARAMS, BATCHES[0], activation), 0),
             rtol=RTOL, atol=ATOL, err_msg=activation)
 
 
@@ -577,8 +534,8 @@ def test_module_table_changed_after_differentiating():
     ACTIVATIONS["sin"] = np.cos
     try:
         np.testing.assert_allclose(
-            flat(df(PARAMS, BATCHES[0], "sin")),
-            fd_gradient(net_module_table, (PARAMS, BATCHES[0], "sin"), 0),
+            tree_flat(df(PARAMS, BATCHES[0], "sin")),
+            tree_numerical_grad(net_module_table, (PARAMS, BATCHES[0], "sin"), 0),
             rtol=RTOL, atol=ATOL)
     finally:
         ACTIVATIONS["sin"] = old
@@ -598,8 +555,8 @@ def test_key_the_table_does_not_hold_is_a_located_refusal():
 def test_standalone_module_runs_without_tangent_src_state(f, args):
     namespace: dict = {}
     exec(compile(tangent_src.standalone_source(f), "<standalone>", "exec"), namespace)
-    np.testing.assert_allclose(flat(namespace["d" + f.__name__](*args)),
-                               fd_gradient(f, args, 0), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(tree_flat(namespace["d" + f.__name__](*args)),
+                               tree_numerical_grad(f, args, 0), rtol=RTOL, atol=ATOL)
 
 
 # ============================================================ 6. recursion bounded by a literal
