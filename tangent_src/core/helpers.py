@@ -17,6 +17,8 @@ CORE_HELPERS = {
     "dict_keys": "dict_keys(d): the keys of `d`, in order, as a list",
     "check_assert": "check_assert(condition, message): `assert condition, message`, run "
                     "on the primal values",
+    "check_output": "check_output(condition, message): a nested grad's check that its "
+                    "function returned one number (OutputTypeError otherwise)",
     "random_draw": "random_draw(gen, method, *args, **kwargs): gen.method(...) for a NumPy "
                    "random generator, a constant for the derivative",
     "dict_has": "dict_has(d, key): key in d, for d.get(key, default) (d must be a dict)",

@@ -200,7 +200,7 @@ from .reductions import (
     prod_others,
     ungroup_axes,
 )
-from .refusals import REFUSALS, check_assert, real_only, real_values, refuse
+from .refusals import REFUSALS, check_assert, check_output, real_only, real_values, refuse
 from .shaping import (
     inverse_permutation,
     join,
@@ -275,7 +275,7 @@ __all__ = [
     "REFUSALS", "add_at", "as_integers", "add_attribute", "arange_count",
     "arange_unit",
     "attribute_tangent", "average_weights", "block_embed", "block_part", "broadcast_like",
-    "check_assert", "checkpoint_every", "clip_part", "convert_like", "copy_of",
+    "check_assert", "check_output", "checkpoint_every", "clip_part", "convert_like", "copy_of",
     "cross_checked", "cumsum_t",
     "DerivativeNotImplementedError", "DerivativeUndefinedError", "diag_adjoint", "dict_has",
     "dict_keys",

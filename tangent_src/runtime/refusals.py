@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import (  # noqa: F401  (NotDifferentiableError is read by real_values)
+from ..errors import (  # noqa: F401  (read from globals() by real_values, check_output)
     DerivativeNotImplementedError,
     DerivativeUndefinedError,
     NotDifferentiableError,
+    OutputTypeError,
 )
 
 # what refuse() raises (generated standalone modules copy refuse() without these)
@@ -62,5 +63,15 @@ def check_assert(condition, message=None) -> None:
 check_assert.__tangent_src_effect__ = True
 
 
+def check_output(condition, message) -> None:
+    """A nested `grad(f)(x)`'s check that f returned one number: the OutputTypeError (a
+    TypeError) that grad itself raises, not an AssertionError of the generated code."""
+    if not condition:
+        # OutputTypeError here; TypeError in a standalone copy of this helper
+        raise globals().get("OutputTypeError", TypeError)(message)
+
+
+check_output.__tangent_src_effect__ = True
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("real_only", "check_assert")
+HELPERS = ("real_only", "check_assert", "check_output")

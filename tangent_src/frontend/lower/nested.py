@@ -5,7 +5,7 @@ function, so it is differentiated again (how `grad(grad(f))` works).
 
 Before:  `g = tangent_src.grad(energy)(x)` (or `dE = tangent_src.grad(energy); g = dE(x)`);
          `penalty = np.sum(g ** 2)`
-After:   `value_and_grad = denergy(x)`; `check_assert(np.size(value_and_grad[0]) == 1, ...)`;
+After:   `value_and_grad = denergy(x)`; `check_output(np.size(value_and_grad[0]) == 1, ...)`;
          `g = value_and_grad[1]` -- `denergy` the generated code of value_and_grad(energy)
          (general, specialized to no shapes), bound to a fixed name of the generated
          module; the value is checked to be a scalar (or one element) where
@@ -80,7 +80,9 @@ class NestedTransforms:
                               ops=[gast.Eq()], comparators=[build.const(1)])
         owner = getattr(source_function, "__name__", "f")
         message = build.const(f"{reads} requires {owner} to return a scalar")
-        pre.append(located(gast.Assert(test=scalar, msg=message), call))  # lowered as one
+        check = located(gast.Call(func=self.helper("check_output"), args=[scalar, message],
+                                  keywords=[]), call)
+        pre.extend(self.effect(call, check))
         if reads == "value_and_grad":
             return located(build.name(pair), call)
         return located(gast.Subscript(value=build.name(pair), slice=build.const(1),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gast
 
 from ...core import build
+from ...core.tables import EFFECT
 from .common import is_list_method, located, to_load
 
 
@@ -21,6 +22,8 @@ class StatementLowering:
     def stmt_Expr(self, node):
         if isinstance(node.value, gast.Constant) and isinstance(node.value.value, str):
             return []  # docstring
+        if EFFECT.get(node):
+            return [node]  # already a side-effect statement (nested.py's output check)
         if is_list_method(node.value, "append"):
             node.value = self.check_expr(node.value)
             return [node]
