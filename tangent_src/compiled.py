@@ -142,7 +142,7 @@ class Compiled:
         try:
             result = self.function(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - numba's errors have many classes
-            if "numba" not in type(exc).__module__:
+            if "numba" not in type(exc).__module__ and not raised_compiling(exc):
                 raise
             parsed = self.main.parsed
             raise numba_backend.located_numba_error(exc, self.source, self.path,
@@ -152,6 +152,19 @@ class Compiled:
         for dispatcher in getattr(self, "dispatchers", ()):  # compiled now: cache written
             numba_backend.restrict_cache_files(dispatcher)
         return result
+
+
+def raised_compiling(exc: BaseException) -> bool:
+    """Whether `exc` came out of numba's compiler (an internal AssertionError or KeyError
+    of its typing passes) rather than from the compiled code running: some frame of its
+    traceback is in numba's own core package."""
+    marker = os.sep + os.path.join("numba", "core") + os.sep
+    tb = exc.__traceback__
+    while tb is not None:
+        if marker in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def cache_key(request: Request, classes: tuple, inline: bool) -> tuple:

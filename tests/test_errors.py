@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 
 import numpy as np
@@ -237,3 +238,22 @@ def test_what_grad_cannot_differentiate_is_a_type_error_as_in_jax():
         with pytest.raises(TypeError, match=shown) as info:
             tangent_src.grad(func)(x)
         assert isinstance(info.value, NotDifferentiableError)
+
+
+def _raise_from(filename: str) -> BaseException:
+    code = compile("raise AssertionError()", filename, "exec")
+    try:
+        exec(code, {})
+    except AssertionError as exc:
+        return exc
+    raise RuntimeError("not raised")
+
+
+def test_an_internal_error_of_numbas_compiler_is_told_apart_from_the_codes_own():
+    # numba's typing passes fail with bare AssertionErrors (seen on a fuzz program whose
+    # variable is None on one branch); those become located refusals, while an
+    # AssertionError of the running code (a user's assert) stays what it is
+    from tangent_src.compiled import raised_compiling
+    internal = os.path.join(os.sep, "site", "numba", "core", "typing", "templates.py")
+    assert raised_compiling(_raise_from(internal))
+    assert not raised_compiling(_raise_from(os.path.join(os.sep, "home", "user", "model.py")))

@@ -274,7 +274,8 @@ def located_numba_error(exc: Exception, source: str, path: str, user_file: str,
         user_line = def_line
     first = next((ln for ln in text.splitlines() if ln.strip() and "Failed in" not in ln),
                  text.splitlines()[0] if text else "")
-    message = f"numba cannot compile the gradient of this line: {first.strip()[:200]}"
+    reason = first.strip()[:200] or f"an internal {type(exc).__name__} of numba's compiler"
+    message = f"numba cannot compile the gradient of this line: {reason}"
     return UnsupportedSyntaxError(
         message, filename=user_file, lineno=user_line, col=0,
         source_line=user_lines[user_line - 1] if 0 < user_line <= len(user_lines) else "",
