@@ -318,6 +318,29 @@ def _set_at(a, index, value):
     return None
 
 
+@overload(rt.written_at)
+def _written_at(g, index):
+    """g[index]; for one integer array index on the first axis, an entry a later
+    duplicate overwrote gets zero (the runtime helper's rule; other integer-array
+    indexes are left unsupported, so numba reports them)."""
+    if not isinstance(g, types.Array):
+        return None
+    if not _integer_array_index(index):
+        return lambda g, index: g[index]
+    if isinstance(index, types.Array) and index.ndim == 1:
+        def kept(g, index):
+            part = g[index].copy()
+            last = np.full(g.shape[0], -1, dtype=np.intp)
+            for k in range(index.shape[0]):
+                last[index[k] % g.shape[0]] = k
+            for k in range(index.shape[0]):
+                if last[index[k] % g.shape[0]] != k:
+                    part[k] = 0.0
+            return part
+        return kept
+    return None
+
+
 @overload(rt.zero_at)
 def _zero_at(g, index):
     if isinstance(g, types.Array):

@@ -20,10 +20,11 @@ from .dead_code import dead_code, live_before
 from .inline import inline
 from .markers import drop_empty_markers
 from .outers import outers
+from .written import written
 from .zeros import zeros
 
 # The fixed-point passes, in the order each round runs them.
-PASSES = (zeros, coalesce, copies, dead_code, algebra, inline)
+PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, written)
 MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",

@@ -44,8 +44,8 @@ SHAPING = (np.reshape, np.transpose, np.swapaxes, np.ravel, np.concatenate, np.s
            np.squeeze, np.sort, np.triu, np.tril, np.take, np.take_along_axis,
            np.broadcast_to, np.where, rt.pieces, rt.untile, rt.unrepeat,
            rt.untake_along_axis, rt.untake, rt.sum_to, rt.add_at, rt.read_at, rt.plus,
-           rt.copy_of, rt.set_at, rt.zero_at, tuple, list, rt.convert_like, np.copy, sum,
-           rt.replicate)
+           rt.copy_of, rt.set_at, rt.written_at, rt.zero_at, tuple, list, rt.convert_like,
+           np.copy, sum, rt.replicate)
 AUDITED = HOLOMORPHIC + POWERS + PRODUCTS + REDUCTIONS + SHAPING
 
 REGISTRY.complex_safe.update(AUDITED)

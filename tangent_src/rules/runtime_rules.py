@@ -52,9 +52,14 @@ register_template(A, rt.copy_of, "y, x", "d[x] = d[y]")
 register_template(T, rt.copy_of, "y, x", "d[y] = copy_of(d[x])")
 
 register_template(A, rt.set_at, "y, a, index, value",
-                  "d[a] = zero_at(d[y], index)\nd[value] = unbroadcast(d[y][index], value)\n")
+                  "d[a] = zero_at(d[y], index)\n"
+                  "d[value] = unbroadcast(written_at(d[y], index), value)\n")
 register_template(T, rt.set_at, "y, a, index, value",
                   "d[y] = set_at(d[a], index, d[value])")  # forward.py handles constant parts
+# written_at reads the entries a write kept; its transpose writes them back, and NumPy's
+# assignment keeps the last of repeated indices exactly as the forward write did
+register_template(A, rt.written_at, "y, g, index", "d[g] = set_at(zeros_like(g), index, d[y])")
+register_template(T, rt.written_at, "y, g, index", "d[y] = written_at(d[g], index)")
 register_template(A, rt.zero_at, "y, g, index", "d[g] = zero_at(d[y], index)")
 register_template(T, rt.zero_at, "y, g, index", "d[y] = zero_at(d[g], index)")
 register_template(A, rt.plus, "y, a, b", "d[a] = d[y]\nd[b] = d[y]\n")

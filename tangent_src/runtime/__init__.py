@@ -128,6 +128,7 @@ from .indexing import (
     index_concat_vjp,
     read_at,
     set_at,
+    written_at,
     zero_at,
 )
 from .integrate import odeint_jvp, odeint_second, odeint_vjp
@@ -294,7 +295,7 @@ __all__ = [
     "set_at", "sinc_derivative", "solve_checked", "sum_to", "svd_checked", "symmetrize",
     "symmetrize_t", "transpose_if", "triangle", "tuple_field", "unarray", "unbroadcast",
     "undiagonal", "ungroup_axes", "unit_eye", "unpad", "unreduce", "unrepeat", "untake",
-    "untake_along_axis", "untile", "zero_at", "zeros_like", "zeros_like_last",
+    "untake_along_axis", "untile", "written_at", "zero_at", "zeros_like", "zeros_like_last",
     "bessel", "bessel_coef", "lgamma_np", "axis_widths", "conv_widths", "convolve_nd",
     "correlate_nd", "diff_ends", "diff_span", "ediff1d_span", "matching_permutation",
     "rollaxis_axes", "zeros_or_none", "sylvester", "logm_real",

@@ -36,6 +36,31 @@ def zero_at(g, index):
     return set_at(g, index, 0.0)
 
 
+def written_at(g, index):
+    """The cotangent of the value written by `a[index] = value`: g[index], except that an
+    entry a later duplicate index overwrote gets zero (NumPy keeps the last of repeated
+    writes, so `y[[0, 0]] = v` gives y[0] = v[1] and v[0] does not reach y). Which entry
+    survived is asked of NumPy itself: positions written through the same index."""
+    part = g[index]
+    if not isinstance(g, np.ndarray) or not _integer_array_index(index):
+        return part
+    positions = np.arange(np.size(part)).reshape(np.shape(part))
+    owner = np.full(np.shape(g), -1, dtype=np.intp)
+    owner[index] = positions
+    survived = owner[index] == positions
+    return part if survived.all() else np.where(survived, part, 0)
+
+
+def _integer_array_index(index) -> bool:
+    """Whether `index` holds an integer array or list (an index that may repeat entries),
+    not only ints, slices, None, Ellipsis or boolean masks."""
+    items = index if isinstance(index, tuple) else (index,)
+    for item in items:
+        if isinstance(item, (np.ndarray, list)) and np.asarray(item).dtype.kind != "b":
+            return True
+    return False
+
+
 def read_at(x, index):
     """x[index]; for a str index, the field or attribute `index` (an adjoint read back by
     the rules of add_at: `.logabsdet` of slogdet's result, `.real` of an array)."""
@@ -93,4 +118,5 @@ def index_concat_vjp(g, maker, items):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("set_at", "zero_at", "read_at", "index_concat", "index_concat_jvp", "index_concat_vjp")
+HELPERS = ("set_at", "zero_at", "written_at", "read_at", "index_concat", "index_concat_jvp",
+           "index_concat_vjp")

@@ -95,7 +95,9 @@ class Specializer(Transformer):
         g, like = node.args
         if not isinstance(like, gast.Name) or like.id not in self.co_operands:
             return node
-        if isinstance(g, gast.Subscript):
+        if isinstance(g, gast.Subscript) or (
+                isinstance(g, gast.Call) and isinstance(g.func, gast.Name) and
+                g.func.id in ("written_at", "read_at")):
             return node  # a part of the result's adjoint (set_at, add_at): not its shape
         others = self.co_operands[like.id]
         if all(self.shape(o) == () for o in others) or any(
