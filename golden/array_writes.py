@@ -7,16 +7,19 @@ def darray_writes(x, dout=1.0):
     _x_i_tape = []
     _i_plus_one_tape = []
     _x_i_plus_one_tape = []
+    _t_tape = []
     # forward pass
     w = np.zeros(3)
     for i in range(3):
         x_i = x[i]
         i_plus_one = i + 1
         x_i_plus_one = x[i_plus_one]
-        w = set_at(w, i, x_i * x_i_plus_one)
+        t = x_i * x_i_plus_one
+        w = set_at(w, i, t)
         _x_i_tape.append(x_i)
         _i_plus_one_tape.append(i_plus_one)
         _x_i_plus_one_tape.append(x_i_plus_one)
+        _t_tape.append(t)
     slice2 = slice(1, None)
     w_part = w[1:]
     x_part = x[:2]
@@ -35,10 +38,11 @@ def darray_writes(x, dout=1.0):
         x_i = _x_i_tape.pop()
         i_plus_one = _i_plus_one_tape.pop()
         x_i_plus_one = _x_i_plus_one_tape.pop()
+        t = _t_tape.pop()
         dw2 = dw
         # line 285: w[i] = x[i] * x[i + 1]
         dw = zero_at(dw2, i)
-        dt = np.sum(dw2[i])
+        dt = unbroadcast(dw2[i], t)
         dx = add_at(dx, i_plus_one, dt * x_i)
         dx = add_at(dx, i, dt * x_i_plus_one)
     return dx

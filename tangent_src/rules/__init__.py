@@ -21,6 +21,7 @@ from . import (  # noqa: F401  (linalg and shaping come after arrays: they refin
     special,
     special_families,
     stats,
+    ufunc_methods,
 )
 from .registry import REGISTRY, adjoint, nondifferentiable, tangent
 
