@@ -47,17 +47,24 @@ def write_in_place(func: gast.FunctionDef) -> bool:
     used = {n.id for n in all_nodes([func]) if isinstance(n, gast.Name)} | set(HELPERS) | \
         set(dir(builtins))
     hoists: list = []
+    # every write joins its families here: the most holders, for where reads may move
     _hoist_block(func.body, hoists, Ownership(func), used)
-    while True:
-        facts = Ownership(func)
-        sites = [site for site in _sites(func.body) if facts.allows(site)]
-        accepted = {id(site) for site in sites}
+    every = _sites(func.body)
+    # candidates: the writes allowed while all the others copy (a copy is a new array)
+    first = Ownership(func, frozenset(id(site) for site in every))
+    sites = [site for site in every if first.allows(site)]
+    while True:  # then only those that stay allowed with all candidates in place
+        facts = Ownership(func, frozenset(id(s) for s in every) -
+                          frozenset(id(s) for s in sites))
+        kept = [site for site in sites if facts.allows(site)]
+        accepted = {id(site) for site in kept}
         dropped = [h for h in hoists if id(h.site) not in accepted]
-        if not dropped:
+        if len(kept) == len(sites) and not dropped:
             break
         for hoist in dropped:  # the read goes back: the write still copies
             hoist.undo()
             hoists.remove(hoist)
+        sites = kept
     for site in sites:
         site.value.func.id = IN_PLACE[site.value.func.id]
     return bool(sites)

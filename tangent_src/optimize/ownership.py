@@ -59,7 +59,8 @@ SAFE_METHODS = frozenset({"copy", "sum", "max", "min", "mean", "item", "pop"})
 UNMODELLED = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp,
               gast.NamedExpr, gast.Yield, gast.YieldFrom, gast.Await, gast.FunctionDef,
               gast.AsyncFunctionDef, gast.ClassDef, gast.Global, gast.Nonlocal,
-              gast.Delete, gast.Try, gast.With, gast.AsyncWith, gast.AsyncFor, gast.Break, gast.Continue, gast.Import, gast.ImportFrom)
+              gast.Delete, gast.Try, gast.With, gast.AsyncWith, gast.AsyncFor, gast.Break,
+              gast.Continue, gast.Import, gast.ImportFrom)
 INTROSPECTION = frozenset({"locals", "vars", "eval", "exec", "globals"})
 
 
@@ -215,7 +216,9 @@ class Ownership:
     """The facts of one generated function (see the module doc); `allows(site)` answers
     for an assignment `B = set_at(A, ...)` / `B = zero_at(A, ...)` of that function."""
 
-    def __init__(self, func: gast.FunctionDef) -> None:
+    def __init__(self, func: gast.FunctionDef, copying: frozenset = frozenset()) -> None:
+        # `copying`: ids of the writes taken to stay copies: each builds a new array
+        self.copying = copying
         self.families = _Families()
         self.unowned: set = set()       # family roots with a binding from outside
         self.views: dict = {}           # family root -> roots of families viewing it
@@ -240,7 +243,7 @@ class Ownership:
             if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
                 target, value = node.targets[0].id, node.value
                 source = _handed_over(value)
-                if source is not None:
+                if source is not None and id(node) not in self.copying:
                     self.families.join(target, source)
 
     def _kinds(self, stmts, outside: set) -> None:
@@ -254,7 +257,8 @@ class Ownership:
                     continue
                 self.bound.add(target.id)
                 value = node.value
-                if _handed_over(value) is not None or _new_value(value):
+                if _handed_over(value) is not None or _new_value(value) or \
+                        id(node) in self.copying:
                     continue
                 base = _view_base(value)
                 if base is not None:

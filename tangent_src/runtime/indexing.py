@@ -119,4 +119,5 @@ def index_concat_vjp(g, maker, items):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("set_at", "zero_at", "set_in_place", "zero_in_place", "entry_copy", "read_at", "index_concat", "index_concat_jvp", "index_concat_vjp")
+HELPERS = ("set_at", "zero_at", "set_in_place", "zero_in_place", "entry_copy", "read_at",
+           "index_concat", "index_concat_jvp", "index_concat_vjp")
