@@ -47,11 +47,15 @@ def write_in_place(func: gast.FunctionDef) -> bool:
     used = {n.id for n in all_nodes([func]) if isinstance(n, gast.Name)} | set(HELPERS) | \
         set(dir(builtins))
     hoists: list = []
-    # every write joins its families here: the most holders, for where reads may move
-    _hoist_block(func.body, hoists, Ownership(func), used)
     every = _sites(func.body)
-    # candidates: the writes allowed while all the others copy (a copy is a new array)
-    first = Ownership(func, frozenset(id(site) for site in every))
+    copying = frozenset(id(site) for site in every)
+    # every write joins its families in `joined`: the most holders, for where reads may
+    # move; `alone` takes every other write to copy (a copy is a new array)
+    joined, alone = Ownership(func), Ownership(func, copying)
+    _hoist_block(func.body, hoists, (joined, alone), used)
+    every = _sites(func.body)
+    # candidates: the writes allowed while all the others copy
+    first = Ownership(func, copying)
     sites = [site for site in every if first.allows(site)]
     while True:  # then only those that stay allowed with all candidates in place
         facts = Ownership(func, frozenset(id(s) for s in every) -
@@ -102,7 +106,7 @@ class _Hoist:
         self.block.remove(self.statement)
 
 
-def _hoist_block(stmts: list, hoists: list, facts: Ownership, used: set) -> None:
+def _hoist_block(stmts: list, hoists: list, facts: tuple, used: set) -> None:
     idx = 0
     while idx < len(stmts):
         stmt = stmts[idx]
@@ -111,7 +115,8 @@ def _hoist_block(stmts: list, hoists: list, facts: Ownership, used: set) -> None
             _hoist_block(stmt.orelse, hoists, facts, used)
         elif isinstance(stmt, (gast.For, gast.While)):
             _hoist_block(stmt.body, hoists, facts, used)
-        elif is_site(stmt) and facts.owned(stmt.value.args[0].id):
+        elif is_site(stmt) and facts[1].owned(stmt.value.args[0].id) and \
+                _pure(stmt.value.args[1]):
             hoist = _hoist_reads(stmts, idx, facts, used)
             if hoist is not None:
                 hoists.append(hoist)
@@ -119,7 +124,7 @@ def _hoist_block(stmts: list, hoists: list, facts: Ownership, used: set) -> None
         idx += 1
 
 
-def _hoist_reads(stmts: list, idx: int, facts: Ownership, used: set):
+def _hoist_reads(stmts: list, idx: int, facts: tuple, used: set):
     """Move the reads `A[index]` that follow the write `B = zero_at(A, index)` (the same
     index, A and the index unchanged, A's array changed by nothing in between) before it,
     as one `entry_copy`; None when there is none or B is A (then they read the new one)."""
@@ -130,7 +135,7 @@ def _hoist_reads(stmts: list, idx: int, facts: Ownership, used: set):
     index = site.value.args[1]
     key = gast.dump(_loads(clone(index)))
     depends = {n.id for n in all_nodes([index]) if isinstance(n, gast.Name)} | {source}
-    holders = facts.holders_of(source)
+    holders = facts[0].holders_of(source)
     name = _fresh(f"{source}_{index.id}" if isinstance(index, gast.Name) else
                   f"{source}_entry", used)
     hoist = _Hoist(stmts, site, None)
@@ -152,6 +157,18 @@ def _hoist_reads(stmts: list, idx: int, facts: Ownership, used: set):
         "entry_copy", [build.name(source), clone(index)])), site)
     stmts.insert(idx, hoist.statement)
     return hoist
+
+
+def _pure(index) -> bool:
+    """Whether an index may be evaluated twice: names, numbers, tuples, `slice(...)`."""
+    for node in all_nodes([index]):
+        if isinstance(node, gast.Call):
+            if not (isinstance(node.func, gast.Name) and node.func.id == "slice"):
+                return False
+        elif not isinstance(node, (gast.Name, gast.Constant, gast.Tuple, gast.Slice,
+                                   gast.UnaryOp, gast.USub, gast.expr_context)):
+            return False
+    return True
 
 
 def _replace_reads(node, source: str, key: str, name: str, replaced: list) -> None:
