@@ -145,10 +145,12 @@ def _hoist_reads(stmts: list, idx: int, facts: tuple, used: set):
         if not isinstance(stmt, (gast.Assign, gast.Expr)) or any(
                 isinstance(n, (gast.IfExp, gast.BoolOp)) for n in all_nodes([stmt])):
             break
+        if _mutates(stmt, holders):
+            break  # (a read in it may come after the change)
         _replace_reads(stmt, source, key, name, hoist.replaced)
         written = {n.id for n in all_nodes([stmt]) if isinstance(n, gast.Name) and
                    isinstance(n.ctx, gast.Store)}
-        if written & depends or _mutates(stmt, holders):
+        if written & depends:  # (its reads come before it binds)
             break
     if not hoist.replaced:
         used.discard(name)
