@@ -20,7 +20,7 @@ from .frontend.anf import to_anf
 from .frontend.lower import lower
 from .frontend.source import ParsedFunction
 from .naming import Namer
-from .optimize import optimize, own_accumulators
+from .optimize import optimize, own_accumulators, write_in_place
 from .request import default_optimize
 
 
@@ -84,3 +84,5 @@ def back_end(node: gast.FunctionDef, inplace: set, protected: set, options: Opti
     if options.optimize:
         optimize(node, inplace, protected, hoist=not options.inline)
     own_accumulators(node)
+    if options.optimize and not options.inline:  # in-place writes have no rules
+        write_in_place(node)

@@ -113,3 +113,18 @@ def test_numba_back_end_keeps_the_last_write(func, x, expected):
     pytest.importorskip("numba")
     got = tangent_src.grad(func, backend="numba")(x)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def fill_rows(x, idx):
+    out = np.zeros((3, 2))
+    for i in range(3):
+        out[i] = x[i] * 2.0          # a loop index: one entry each
+    out[idx] = out[idx] + x[3]       # an index passed in: it may repeat
+    return np.sum(out ** 2)
+
+
+def test_only_indexes_that_may_repeat_keep_the_masked_read():
+    x, idx = rng.normal(size=(4, 2)), np.array([2, 2])
+    text = tangent_src.source(tangent_src.grad(fill_rows), x, idx)
+    assert text.count("written_at(") == 1, text      # the write through idx only
+    tangent_src.check_grads(lambda v: fill_rows(v, idx), (x,), order=2, modes=BOTH)

@@ -284,12 +284,31 @@ def _add_at(acc, index, g):
         exec(f"def f(acc, index, g):\n    return ({items}{',' if len(acc) == 1 else ''})",
              namespace)
         return namespace["f"]
+    if _row_of_contiguous(acc, index, g):
+        def add_row(acc, index, g):  # one flat loop: `acc[k] += g` goes through numba's
+            if g.shape != acc.shape[1:]:  # generic broadcasting, ~100x slower per row
+                acc[index] += g
+                return acc
+            row = acc.reshape((acc.shape[0], g.size))[index]
+            flat = g.reshape(g.size)
+            for j in range(flat.size):
+                row[j] += flat[j]
+            return acc
+        return add_row
     if isinstance(acc, types.Array) and not _integer_array_index(index):
         def add(acc, index, g):
             acc[index] += g
             return acc
         return add
     return None
+
+
+def _row_of_contiguous(acc, index, g) -> bool:
+    """`add_at(acc, k, g)`: an integer k into a C-contiguous acc, g C-contiguous of one
+    dimension less (a row, a matrix of a stack)."""
+    return isinstance(acc, types.Array) and acc.layout == "C" and \
+        isinstance(index, types.Integer) and isinstance(g, types.Array) and \
+        g.layout == "C" and g.ndim == acc.ndim - 1 >= 1
 
 
 def _integer_array_index(index) -> bool:

@@ -18,6 +18,7 @@ from .coalesce import coalesce
 from .copies import copies
 from .dead_code import dead_code, live_before
 from .inline import inline
+from .inplace_writes import write_in_place
 from .markers import drop_empty_markers
 from .outers import outers
 from .written import written
@@ -28,7 +29,7 @@ PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, written)
 MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
-           "accumulate_in_place", "drop_empty_markers", "outers"]
+           "accumulate_in_place", "drop_empty_markers", "outers", "write_in_place"]
 
 
 def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],

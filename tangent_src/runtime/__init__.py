@@ -9,7 +9,8 @@ plain names, so the copies run without tangent_src.
     refusals      refuse a case (`refuse`) or a complex value (`real_values`, `real_only`)
     broadcasting  unbroadcast / broadcast_like / unreduce: gradients across broadcasts
     accumulation  zeros_like, plus, copy_of, add_at: adjoints summed, also in place
-    indexing      set_at, zero_at, read_at: functional array writes; np.r_ / np.c_
+    indexing      set_at, zero_at, read_at: functional array writes (set_in_place,
+                  zero_in_place, entry_copy: where the old version is dead); np.r_ / np.c_
     tapes         the zeros of a taped value and the interval of checkpoints
     containers    tuples, lists, dicts and objects as values
     products      matmul, dot and einsum adjoints
@@ -123,13 +124,16 @@ from .gradients import (
 )
 from .incomplete import betainc_dab, gammainc_da
 from .indexing import (
+    entry_copy,
     index_concat,
     index_concat_jvp,
     index_concat_vjp,
     read_at,
     set_at,
+    set_in_place,
     written_at,
     zero_at,
+    zero_in_place,
 )
 from .integrate import odeint_jvp, odeint_second, odeint_vjp
 from .linalg import (
@@ -292,7 +296,8 @@ __all__ = [
     "power_slope", "prod_others", "product", "product_spec", "qr_checked", "random_draw",
     "read_at", "real_only",
     "real_values", "reciprocal_or_zero", "reduced_size", "refuse", "replicate", "right_part",
-    "set_at", "sinc_derivative", "solve_checked", "sum_to", "svd_checked", "symmetrize",
+    "set_at", "set_in_place", "zero_in_place", "entry_copy", "sinc_derivative",
+    "solve_checked", "sum_to", "svd_checked", "symmetrize",
     "symmetrize_t", "transpose_if", "triangle", "tuple_field", "unarray", "unbroadcast",
     "undiagonal", "ungroup_axes", "unit_eye", "unpad", "unreduce", "unrepeat", "untake",
     "untake_along_axis", "untile", "written_at", "zero_at", "zeros_like", "zeros_like_last",

@@ -1,6 +1,8 @@
 """Indexed reads and writes made functional: `set_at` / `zero_at` (an array write that keeps
-every earlier version for the backward pass), `read_at` (an adjoint read back by index or
-field), and np.r_ / np.c_.
+every earlier version for the backward pass), their in-place forms `set_in_place` /
+`zero_in_place` and `entry_copy` (for a version the generated code proved dead:
+optimize/inplace_writes.py), `read_at` (an adjoint read back by index or field), and
+np.r_ / np.c_.
 
 np.r_ / np.c_ (and any NumPy AxisConcatenator): `np.r_[a, 1:3, b]` is lowered to
 `index_concat(np.r_, (a, slice(1, 3), b))`. The result is a rearrangement of the value
@@ -61,6 +63,30 @@ def _integer_array_index(index) -> bool:
     return False
 
 
+def set_in_place(a, index, value):
+    """`a[index] = value` written into `a` itself, `a` returned: set_at where the
+    optimizer proved no one reads the old version of `a` (optimize/inplace_writes.py).
+    Anything set_at would not write as is (not a plain writable ndarray, or a value that
+    changes the dtype: a complex value into a real array) is copied as set_at copies."""
+    if type(a) is np.ndarray and a.flags.writeable and np.result_type(a, value) == a.dtype:
+        a[index] = value
+        return a
+    return set_at(a, index, value)
+
+
+def zero_in_place(g, index):
+    """`g[index] = 0` written into `g` itself: zero_at where the old version is dead."""
+    return set_in_place(g, index, 0.0)
+
+
+def entry_copy(a, index):
+    """`a[index]` that no later write into `a` changes: a copy when it is an array (a
+    view would see the write), the value itself when it is a number. Read before an
+    in-place write whose old entry the adjoint still needs."""
+    value = a[index]
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
 def read_at(x, index):
     """x[index]; for a str index, the field or attribute `index` (an adjoint read back by
     the rules of add_at: `.logabsdet` of slogdet's result, `.real` of an array)."""
@@ -118,5 +144,5 @@ def index_concat_vjp(g, maker, items):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("set_at", "zero_at", "written_at", "read_at", "index_concat", "index_concat_jvp",
-           "index_concat_vjp")
+HELPERS = ("set_at", "zero_at", "written_at", "set_in_place", "zero_in_place", "entry_copy",
+           "read_at", "index_concat", "index_concat_jvp", "index_concat_vjp")
