@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tangent_src as ts
-from fdcheck import assert_close, numerical_grad
+from tests.fdcheck import assert_close, numerical_grad
 
 
 def fix_all_but(f, k, args):
