@@ -316,6 +316,7 @@ def test_every_rule_of_the_module_is_exercised_in_both_modes():
     exercised |= {getattr(getattr(st, n), m) for n in SHAPED for m in ("logpdf", "pdf")}
     exercised |= {getattr(st.poisson, m) for m in METHODS[2:]}  # the cdf family, in mu
     exercised |= {st.poisson.logpmf, st.poisson.pmf, multivariate_normal.logpdf,
+                  multivariate_normal.entropy,
                   multivariate_normal.pdf, st.dirichlet.logpdf, st.dirichlet.pdf}
     exercised |= {getattr(getattr(st, n), m) for n in SHAPED for m in METHODS[2:]}
     keys = set(stats_rules.CALLABLES)

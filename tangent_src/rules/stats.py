@@ -153,39 +153,63 @@ register_template(A, rt.mvn_cov, "y, cov, r", "d[cov] = mvn_cov_t(d[y], cov)")
 register_template(T, rt.mvn_cov, "y, cov, r", "d[y] = mvn_cov(d[cov], r)")
 register_template(A, rt.mvn_cov_t, "y, g, cov", "d[g] = mvn_cov(d[y], g)")
 register_template(T, rt.mvn_cov_t, "y, g, cov", "d[y] = mvn_cov_t(d[g], cov)")
+nondifferentiable(rt.mvn_zeros)
+register_template(A, rt.mvn_precision, "y, c, allow_singular",  # the inverse's derivative
+                  "d[c] = -(y @ d[y] @ y)")
+register_template(T, rt.mvn_precision, "y, c, allow_singular", "d[y] = -(y @ d[c] @ y)")
+register_template(A, rt.mvn_in_support, "y, g, logp", "d[g] = mvn_in_support(d[y], logp)")
+register_template(T, rt.mvn_in_support, "y, g, logp", "d[y] = mvn_in_support(d[g], logp)")
 register_template(A, rt.dirichlet_alpha, "y, alpha, x",
                   "d[alpha] = np.reshape(d[y], np.shape(alpha))")
 register_template(T, rt.dirichlet_alpha, "y, alpha, x", "d[y] = dirichlet_alpha(d[alpha], x)")
 
-# -- multivariate_normal.logpdf/pdf(x, mean, cov): r = x - mean, s = r C^-1 -------------------
-# d/dx = -s, d/dmean = s, d/dC = (s s^T - C^-1) / 2, read back into cov's form by mvn_cov_t
+# -- multivariate_normal.logpdf/pdf(x, mean, cov): r = x - mean, s = r P ----------------------
+# P = C^-1, or with allow_singular SciPy's pseudo-inverse (mvn_precision); d/dx = -s,
+# d/dmean = s, d/dC = (s s^T - P) / 2, read back into cov's form by mvn_cov_t; for a singular
+# C these are the derivatives along the perturbations that keep its structure (x - mean and
+# C's changes on C's range: the density jumps along the others); a logpdf of -inf (x - mean
+# off the support) has none (mvn_in_support refuses)
 _MVN = "y, x, mean=None, cov=1, allow_singular=False"
 _MVN_HELPERS = [("r", "mvn_residual(x, mean, cov)"), ("c", "mvn_cov(cov, r)"),
-                ("p", "np.linalg.inv(c)"), ("s", "r @ p")]
+                ("p", "mvn_precision(c, allow_singular)"), ("s", "r @ p")]
 
 
-def _mvn(key, weight: str) -> None:
+def _mvn(key, weight: str, log: bool) -> None:
+    seed = "mvn_in_support(d[y], y)" if log else "d[y]"
     adj = "".join(f"{n} = {e}\n" for n, e in _MVN_HELPERS) + (
-        f"v = np.expand_dims(np.reshape(d[y] * {weight}, np.shape(r)[:-1]), -1)\n"
+        f"v = np.expand_dims(np.reshape({seed} * {weight}, np.shape(r)[:-1]), -1)\n"
         "k = np.shape(r)[-1]\n"
         "d[x] = np.reshape(-v * s, np.shape(x))\n"
         "d[mean] = unbroadcast(v * s, mean)\n"
         "d[cov] = mvn_cov_t(0.5 * (np.transpose(np.reshape(v * s, (-1, k))) @ "
         "np.reshape(s, (-1, k)) - np.sum(v) * p), cov)\n")
     dc = "mvn_cov(d[cov], r)"
-    tan = (f"d[y] = np.reshape(-{weight} * np.sum(s * np.reshape(d[x], np.shape(r)), axis=-1),"
-           " np.shape(y))\n"
-           f"d[y] = np.reshape({weight} * np.sum(s * d[mean], axis=-1), np.shape(y))\n"
-           f"d[y] = np.reshape({weight} * 0.5 * (np.sum((s @ {dc}) * s, axis=-1) - "
-           f"np.sum(p * {dc})), np.shape(y))\n")
+    lines = [f"np.reshape(-{weight} * np.sum(s * np.reshape(d[x], np.shape(r)), axis=-1),"
+             " np.shape(y))",
+             f"np.reshape({weight} * np.sum(s * d[mean], axis=-1), np.shape(y))",
+             f"np.reshape({weight} * 0.5 * (np.sum((s @ {dc}) * s, axis=-1) - "
+             f"np.sum(p * {dc})), np.shape(y))"]
+    tan = "".join(f"d[y] = mvn_in_support({e}, y)\n" if log else f"d[y] = {e}\n"
+                  for e in lines)
     for name, expr in reversed(_MVN_HELPERS):
         tan = re.sub(rf"\b{name}\b", f"({expr})", tan)
     register_template(A, key, _MVN, adj)
     register_template(T, key, _MVN, tan)
 
 
-_mvn(st.multivariate_normal.logpdf, "1.0")
-_mvn(st.multivariate_normal.pdf, "y")
+_mvn(st.multivariate_normal.logpdf, "1.0", log=True)
+_mvn(st.multivariate_normal.pdf, "y", log=False)
+
+# multivariate_normal.entropy(mean, cov) = (k (log 2 pi + 1) + log det C) / 2: d/dC = C^-1 / 2
+# (SciPy allows a singular C here, with its pseudo-determinant: P its pseudo-inverse, the
+# derivative along the changes of C on its range)
+_C0 = "mvn_cov(cov, mvn_zeros(mean, cov))"
+register_template(A, st.multivariate_normal.entropy, "y, mean=None, cov=1",
+                  f"c = {_C0}\n"
+                  "d[cov] = mvn_cov_t(0.5 * d[y] * mvn_precision(c, True), cov)\n")
+register_template(T, st.multivariate_normal.entropy, "y, mean=None, cov=1",
+                  f"d[y] = 0.5 * np.sum(mvn_precision({_C0}, True) * "
+                  "mvn_cov(d[cov], mvn_zeros(mean, cov)))\n")
 
 # -- dirichlet.logpdf/pdf(x, alpha): x (k,) or (k, n), components first ------------------------
 # d/dx = (alpha - 1) / x, d/dalpha = psi(sum alpha) - psi(alpha) + log x
@@ -221,7 +245,11 @@ NOTES = {**{getattr(_d, _m): _LS for _d in FAMILIES if not FAMILIES[_d][0]
          st.poisson.logpmf: "wrt mu; k and loc (integers) refused", st.poisson.pmf:
          "wrt mu; k and loc (integers) refused",
          st.multivariate_normal.logpdf: "wrt x, mean, cov (scalar, diagonal or matrix; a "
-         "matrix's lower triangle, as SciPy reads it)",
+         "matrix's lower triangle, as SciPy reads it); allow_singular: a singular cov's "
+         "pseudo-inverse, the derivatives along the support (x - mean in cov's range, cov "
+         "changed on it); logpdf = -inf refused",
          st.multivariate_normal.pdf: "as multivariate_normal.logpdf",
+         st.multivariate_normal.entropy: "wrt cov (as logpdf; zero wrt mean; a singular cov "
+         "along its range)",
          st.dirichlet.logpdf: "wrt x (all k components) and alpha",
          st.dirichlet.pdf: "wrt x (all k components) and alpha"}

@@ -249,7 +249,10 @@ from .stats import (
     gamma_logpdf,
     mvn_cov,
     mvn_cov_t,
+    mvn_in_support,
+    mvn_precision,
     mvn_residual,
+    mvn_zeros,
     t_logpdf,
 )
 from .tapes import checkpoint_every, zeros_like_last
@@ -285,6 +288,7 @@ __all__ = [
     "DerivativeNotImplementedError", "DerivativeUndefinedError", "diag_adjoint", "dict_has",
     "dict_keys",
     "dirichlet_alpha", "mvn_cov", "mvn_cov_t", "mvn_residual", "derivative_refused",
+    "mvn_in_support", "mvn_precision", "mvn_zeros",
     "t_logpdf", "gamma_logpdf", "chi2_logpdf", "beta_logpdf",
     "dot_lhs", "dot_rhs", "einsum_open", "einsum_spec", "expm_np", "extremum_mask", "falling",
     "functions", "group_axes", "index_concat", "index_concat_jvp", "index_concat_vjp",

@@ -1,7 +1,8 @@
 """Shape helpers for the scipy.stats rules (rules/stats.py): multivariate_normal's residual
-and covariance read the way SciPy reads them, and dirichlet's alpha laid along x's first
-axis. Each is linear in its differentiated argument and has rules of its own, so the
-derivatives that call them can be differentiated again."""
+and covariance read the way SciPy reads them (its precision a pseudo-inverse for a singular
+covariance, its derivatives those along the covariance's support), and dirichlet's alpha
+laid along x's first axis. Each has rules of its own, so the derivatives that call them can
+be differentiated again."""
 from __future__ import annotations
 
 import numpy as np
@@ -52,6 +53,40 @@ def mvn_cov_t(g, cov):
     return np.tril(g) + np.tril(g.T, -1)
 
 
+def _psd_cutoff(s):
+    """SciPy's threshold below which an eigenvalue of a covariance counts as zero
+    (scipy.stats._multivariate._eigvalsh_to_eps: 1e6 float64 epsilons of the largest)."""
+    return 1e6 * np.finfo(float).eps * np.max(np.abs(s))
+
+
+def mvn_zeros(mean, cov):
+    """A zero residual of multivariate_normal's dimension (what mvn_cov reads it from)."""
+    return np.zeros(_mvn_dim(mean, cov))
+
+
+def mvn_precision(c, allow_singular):
+    """The precision matrix SciPy's density uses: inv(c), or with `allow_singular` the
+    pseudo-inverse over the eigenvalues SciPy counts as nonzero (its _PSD). For a singular
+    c the derivatives built on it (-P dC P, (s s^T - P) / 2) are those along the
+    perturbations that keep c's range, the only ones along which the density is continuous:
+    they lie in that range themselves (a step along them keeps the structure)."""
+    if not allow_singular:
+        return np.linalg.inv(c)
+    s, u = np.linalg.eigh(c)
+    keep = s > _psd_cutoff(s)
+    inverse = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
+    return (u * inverse) @ u.T
+
+
+def mvn_in_support(g, y):
+    """`g` when every log density y is finite; refused where x - mean leaves a singular
+    covariance's support (SciPy's logpdf is -inf there: no derivative)."""
+    if np.any(np.isneginf(y)):
+        refuse("multivariate_normal.logpdf is -inf (x - mean outside the singular "
+               "covariance's support): its derivative is not defined", undefined=True)
+    return g
+
+
 def dirichlet_alpha(alpha, x):
     """alpha (k,) shaped to broadcast along x's first axis (SciPy's dirichlet puts the
     components first: x is (k,) or (k, n)); x with k - 1 components is refused."""
@@ -94,5 +129,6 @@ def beta_logpdf(x, a, b, loc, scale):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("mvn_residual", "mvn_cov", "mvn_cov_t", "dirichlet_alpha", "derivative_refused",
+HELPERS = ("mvn_residual", "mvn_cov", "mvn_cov_t", "mvn_zeros", "mvn_precision",
+           "mvn_in_support", "dirichlet_alpha", "derivative_refused",
            "t_logpdf", "gamma_logpdf", "chi2_logpdf", "beta_logpdf")

@@ -390,6 +390,9 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
                 out.append(self.accumulate(left.id, build.call("left_part", [dtarget, left])))
             if isinstance(right, gast.Name) and right.id in self.varied:
                 out.append(self.accumulate(right.id, build.call("right_part", [dtarget, left])))
+        elif isinstance(value, gast.Compare) or isinstance(value, gast.UnaryOp) and \
+                isinstance(value.op, gast.Not):
+            pass  # a bool (the returned `x < y`): piecewise constant, nothing flows back
         elif isinstance(value, (gast.BinOp, gast.UnaryOp)):
             args = [value.left, value.right] if isinstance(value, gast.BinOp) else [value.operand]
             out += self.apply_rule(type(value.op), stmt, args, {}, value)

@@ -2,6 +2,9 @@
 one by one: a name every assignment of which gives a value of one length, computed from
 displays, `list(...)`/`tuple(...)`, constant slices, `+` and `* k` of such values.
 
+A name the statements never assign (a closure cell or global) holding a tuple has that
+tuple's length, read when the code is generated (the caller guards it).
+
 Before:  `args = (W, v)` (a *args bound at the call); `args = list(args)`;
          `args[0] = sym(args[0])`; `return fun(*args)`
 After:   `args` has length 2 everywhere, so `fun(*args)` is `fun(args[0], args[1])`.
@@ -21,10 +24,12 @@ import gast
 _READS = (gast.Subscript, gast.Starred, gast.BinOp, gast.Compare, gast.For)
 
 
-def fixed_lengths(stmts: list, is_sequence_call) -> dict[str, int]:
+def fixed_lengths(stmts: list, is_sequence_call, free_length=None) -> dict[str, int]:
     """Name -> length for the names of `stmts` whose length is fixed (module docstring).
     `is_sequence_call(call)`: whether `call` is `list(x)`, `tuple(x)` or `len(x)` of the
-    builtins (the caller resolves names)."""
+    builtins (the caller resolves names); `free_length(name)`: the length of a tuple that
+    a name `stmts` never assigns holds (a closure cell's, known when the code is
+    generated and guarded by the caller), or None."""
     tree = gast.Module(body=list(stmts), type_ignores=[])
     parents = {id(child): node for node in gast.walk(tree)
                for child in gast.iter_child_nodes(node)}
@@ -33,7 +38,21 @@ def fixed_lengths(stmts: list, is_sequence_call) -> dict[str, int]:
     lists = set(candidates) - _tuples(candidates, is_sequence_call)
     unsafe = _unsafe_lists(tree, parents, lists, is_sequence_call)
     candidates = {n: v for n, v in candidates.items() if n not in unsafe}
-    return _confirmed(candidates, is_sequence_call)
+    given = _free_lengths(tree, stores, free_length) if free_length else {}
+    return _confirmed(candidates, is_sequence_call, given)
+
+
+def _free_lengths(tree, stores: dict, free_length) -> dict[str, int]:
+    """The lengths of the tuples that the names `tree` reads but never stores to (free
+    names: `args` of `new = list(args)` in a closure) hold."""
+    out: dict[str, int] = {}
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and \
+                node.id not in stores and node.id not in out:
+            length = free_length(node.id)
+            if length is not None:
+                out[node.id] = length
+    return out
 
 
 def _assignments(tree) -> tuple[dict, dict]:
@@ -137,10 +156,11 @@ def _read_only(node, parent, parents: dict, is_sequence_call) -> bool:
     return isinstance(parent, _READS)
 
 
-def _confirmed(candidates: dict, is_sequence_call) -> dict[str, int]:
-    """The self-confirming lengths: assumed from the values computable so far, then
-    every name whose assignments do not all give its length dropped, until none is."""
-    assumed: dict[str, int] = {}
+def _confirmed(candidates: dict, is_sequence_call, given: dict) -> dict[str, int]:
+    """The self-confirming lengths: assumed from the values computable so far (and the
+    `given` lengths of free names), then every name whose assignments do not all give its
+    length dropped, until none is."""
+    assumed: dict[str, int] = dict(given)
     changed = True
     while changed:
         changed = False
@@ -152,7 +172,7 @@ def _confirmed(candidates: dict, is_sequence_call) -> dict[str, int]:
     changed = True
     while changed:
         changed = False
-        for name in list(assumed):
+        for name in [n for n in assumed if n in candidates]:
             if any(_length(v, assumed, is_sequence_call) != assumed[name]
                    for v in candidates[name]):
                 del assumed[name]

@@ -23,7 +23,7 @@ from ...core import build
 from ...core.libraries import root_module
 from ...core.walk import clone, walk
 from ...errors import TangentError
-from ..bindings import FunctionGuard
+from ..bindings import CellRef, FunctionGuard, GlobalRef, LengthGuard
 from ..source import is_user_function, parse_function
 from .common import located
 from .generators import own_nodes
@@ -191,10 +191,26 @@ class VariadicCalls:
             func = call.func
             return isinstance(func, gast.Name) and func.id not in self.locals and \
                 self.resolve_dotted(func) in (list, tuple, len)
-        found = fixed_lengths(stmts, is_sequence_call)
+        found = fixed_lengths(stmts, is_sequence_call, self.free_tuple_length)
         lengths = self.__dict__.setdefault("known_lengths", {})
         for name, length in found.items():
             lengths.setdefault(name, length)
+
+    def free_tuple_length(self, name: str) -> int | None:
+        """The length of the tuple a free name holds (a closure cell or global: `args` of
+        a wrapper that fixes all arguments but one), read now; the code is then keyed on
+        that length (a LengthGuard: a tuple of another length makes it stale, never
+        reused). None for a local, a list (it can grow while the code runs) or no tuple."""
+        if name in self.locals or name in self.local_functions:
+            return None
+        ref = self.parsed.ref(name)
+        if not isinstance(ref, (GlobalRef, CellRef)) or not ref.available():
+            return None
+        value = ref.read()
+        if not isinstance(value, tuple):
+            return None
+        self.parsed.guards.append(LengthGuard(ref, len(value)))
+        return len(value)
 
     def parsed_callee(self, func):
         """The parsed source of user function `func` (cached; its code guarded)."""
