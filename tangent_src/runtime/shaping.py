@@ -42,10 +42,27 @@ def pieces(g, arrays, kind="concatenate", axis=0):
     else:  # column_stack
         grown = [s + (1,) if len(s) == 1 else s or (1, 1) for s in shapes]
         axis = 1
-    ends = np.cumsum([s[axis] for s in grown])
-    parts = np.split(g, ends[:-1], axis=axis)
-    out = tuple(np.reshape(p, s) if s else np.reshape(p, ())[()] for p, s in zip(parts, shapes))
+    return tuple(_shaped(p, s) for p, s in zip(_split(g, [s[axis] for s in grown], axis),
+                                                shapes))
+
+
+def _split(g, sizes, axis: int) -> list:
+    """Consecutive pieces of g along `axis`, of the given sizes, as views (np.split's
+    result, without its questions)."""
+    axis = axis % g.ndim
+    lead = (slice(None),) * axis
+    out, start = [], 0
+    for n in sizes:
+        out.append(g[lead + (slice(start, start + n),)])
+        start += n
     return out
+
+
+def _shaped(p, shape):
+    """A piece given the shape of the array it came from (a scalar as a NumPy scalar)."""
+    if p.shape == shape:
+        return p
+    return np.reshape(p, shape) if shape else np.reshape(p, ())[()]
 
 
 def join(parts, kind="concatenate", axis=0):
