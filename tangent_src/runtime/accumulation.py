@@ -48,7 +48,7 @@ def copy_of(x):
 def add_at(acc, index, g):
     """`acc[index] += g` for an adjoint accumulator; repeated indices add up. It writes into
     `acc`, which generated code always allocated itself (see copy_of)."""
-    if type(acc) is np.ndarray and type(index) is int:  # a row of an array: the common case
+    if type(acc) is np.ndarray and type(index) in (int, slice):  # the common case first
         acc[index] += g
         return acc
     if isinstance(index, str) and not isinstance(acc, dict):
