@@ -164,3 +164,122 @@ def test_pieces_keeps_the_kind_of_the_joined_sequence():
     parts = pieces(np.arange(7.0), [np.zeros(2), np.zeros(5)], "concatenate", 0)
     assert isinstance(parts, list)
     np.testing.assert_array_equal(parts[1], np.arange(2.0, 7.0))
+
+
+# ------------------------------------------------------------ shapes through tuples and lists
+
+
+def cell_rows(weight, bias, hidden, cell, inp):
+    """ADBench's cell: elementwise weights on (x, h, x, h), gates sliced from g."""
+    n = hidden.shape[0]
+    g = np.concatenate((inp, hidden, inp, hidden)) * weight + bias
+    forget = sigmoid(g[0:n])
+    ingate = sigmoid(g[n:2 * n])
+    outgate = sigmoid(g[2 * n:3 * n])
+    change = np.tanh(g[3 * n:])
+    cell2 = cell * forget + ingate * change
+    return outgate * np.tanh(cell2), cell2
+
+
+def predict_rows(main, extra, state, x):
+    """Every layer once; the new state stacked from the list of (h, c) rows."""
+    x = x * extra[0]
+    rows = []
+    for j in range(state.shape[0] // 2):
+        h, c = cell_rows(main[2 * j], main[2 * j + 1], state[2 * j], state[2 * j + 1], x)
+        rows.append(h)
+        rows.append(c)
+        x = h
+    return x * extra[1] + extra[2], np.stack(rows)
+
+
+def lstm_rows(main, extra, state, seq):
+    total = 0.0
+    for t in range(seq.shape[0] - 1):
+        y, state = predict_rows(main, extra, state, seq[t])
+        total = total + np.sum(seq[t + 1] * (y - np.log(np.sum(np.exp(y)) + 2)))
+    return -total / (seq.shape[0] - 1)
+
+
+def test_shapes_flow_through_tuple_results_and_stacked_lists():
+    """`h, c = cell(...)` and `state = np.stack(rows)` keep their shapes, so the cell is
+    specialized to arrays of its inputs' classes: the adjoints of g's terms and of the
+    concatenation need no unbroadcast (checked against finite differences)."""
+    main = RNG.normal(scale=0.5, size=(4, 4 * B))
+    extra = RNG.normal(size=(3, B))
+    args = (main, extra, RNG.normal(size=(4, B)), RNG.normal(size=(4, B)))
+    df = tangent_src.grad(lstm_rows, wrt=(0, 1, 2))
+    got = df(*args)
+    for g, w in zip(got, numerical_grad(lstm_rows, args, (0, 1, 2))):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7)
+    source = df.source
+    assert "unbroadcast(dg" not in source, source
+    assert "pieces(unbroadcast" not in source, source
+
+
+def scaled_pair(a, w):
+    return a * w, w
+
+
+def pair_broadcast(a, w):
+    """Items of a returned tuple broadcast against each other: w of size 1 stretched."""
+    p, q = scaled_pair(a, w)
+    return np.sum(np.sin(p) * q + p * q)
+
+
+def stacked_mixed(a, b):
+    """A list appended with arrays of different sizes, joined: the sizes stay unknown."""
+    parts = []
+    parts.append(a * 2.0)
+    parts.append(b)
+    z = np.concatenate(parts)
+    return np.sum(z * np.cos(z[0]))
+
+
+def append_more(rows, v):
+    out = list(rows)
+    out.append(v)
+    return out
+
+
+def stacked_after_helper(a, b):
+    """A list passed to a function (that returns it longer): not an append-only list."""
+    rows = []
+    rows.append(a)
+    rows = append_more(rows, b)
+    return np.sum(np.stack(rows) * a)
+
+
+def rebound_tuple(a, b):
+    """A name bound to a tuple, then to an array: its items say nothing after."""
+    t = (a, b)
+    s = t[0] * t[1]
+    t = np.outer(a, b)
+    return np.sum(t[0] * s) + np.sum(s)
+
+
+def listed_state(h, c):
+    """np.stack of a list display never changed (the items of a tuple)."""
+    state = np.stack([h * c, c])
+    return np.sum(np.tanh(state[0]) * state[1])
+
+
+@pytest.mark.parametrize("f, shapes", [
+    (pair_broadcast, [(3,), (1,)]),
+    (pair_broadcast, [(3, 1), (4,)]),
+    (pair_broadcast, [(1,), (3,)]),
+    (stacked_mixed, [(3,), (1,)]),
+    (stacked_mixed, [(1,), (1,)]),
+    (stacked_after_helper, [(3,), (3,)]),
+    (rebound_tuple, [(1,), (3,)]),
+    (rebound_tuple, [(3,), (3,)]),
+    (listed_state, [(1,), (3,)]),
+    (listed_state, [(3,), (3,)]),
+])
+def test_item_shapes_where_sizes_may_be_one(f, shapes):
+    """Shape facts of items are exact where a size of one broadcasts."""
+    args = tuple(RNG.normal(size=s) for s in shapes)
+    wrt = tuple(range(len(args)))
+    got = tangent_src.grad(f, wrt=wrt)(*args)
+    for g, w in zip(got, numerical_grad(f, args, wrt)):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7)

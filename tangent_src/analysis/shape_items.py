@@ -8,7 +8,8 @@ functions called next (their adjoints then kept every `unbroadcast`). Here:
 - a name bound only to tuple displays (or to the results of user functions that return
   one) has one class per item; `h_c[0]` reads the item's class;
 - a list bound to `[]` and changed only by `.append(v)` has the merged class of what is
-  appended; `np.stack(rows)` has an unknown first axis followed by that class;
+  appended; `np.stack(rows)` has an unknown first axis followed by that class; a list
+  display never changed (`np.stack([h, c])`) has the items of a tuple;
 - np.concatenate / np.stack of a tuple display of arrays of one rank has a class (NumPy
   requires equal sizes off the joined axis).
 
@@ -45,39 +46,47 @@ def item_class(cls):
         else None
 
 
-def append_only_lists(func: gast.FunctionDef) -> set:
-    """Names always bound to `[]` whose only uses are `.append(v)`, `name[k]` reads and
-    being joined by np.stack / np.concatenate: the classes of their items are the classes
-    of what is appended (no call can add anything else: the list is never passed on)."""
-    bound: dict = {}
+def list_facts(func: gast.FunctionDef) -> tuple[set, set]:
+    """(appended, fixed): names always bound to `[]` whose only uses are `.append(v)`,
+    `name[k]` reads and being joined by np.stack / np.concatenate (the classes of their
+    items are those of what is appended: the list is never passed on, so nothing else
+    adds to it); and names always bound to list displays used only by such reads and joins
+    (never changed: their items are the display's, like a tuple's)."""
+    displays: dict = {}  # name -> whether every binding is a list display (and "empty")
     for node in walk(func):
         if isinstance(node, gast.Assign):
             for target in walk(node.targets[0]):
                 if isinstance(target, gast.Name) and isinstance(target.ctx, gast.Store):
-                    empty = isinstance(node.value, gast.List) and not node.value.elts and \
+                    is_list = isinstance(node.value, gast.List) and \
                         isinstance(node.targets[0], gast.Name)
-                    bound[target.id] = bound.get(target.id, True) and empty
+                    empty = is_list and not node.value.elts
+                    was = displays.get(target.id, (True, True))
+                    displays[target.id] = (was[0] and is_list, was[1] and empty)
         elif isinstance(node, (gast.For, gast.AugAssign, gast.AnnAssign)):
             for target in walk(node.target):
                 if isinstance(target, gast.Name):
-                    bound[target.id] = False
-    lists = {name for name, empty in bound.items() if empty}
-    allowed: set = set()  # ids of the Name nodes used in an allowed way
+                    displays[target.id] = (False, False)
+    reads, appends = set(), set()  # ids of the Name nodes used in an allowed way
     for node in walk(func):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
                 node.func.attr == "append" and isinstance(node.func.value, gast.Name):
-            allowed.add(id(node.func.value))
+            appends.add(id(node.func.value))
         elif isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) and \
                 isinstance(node.ctx, gast.Load):
-            allowed.add(id(node.value))
+            reads.add(id(node.value))
         elif _joins(node):
-            allowed.add(id(node.args[0]))
+            reads.add(id(node.args[0]))
         elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
-            allowed.add(id(node.targets[0]))
+            reads.add(id(node.targets[0]))
+    appended = {name for name, (_, empty) in displays.items() if empty}
+    fixed = {name for name, (is_list, _) in displays.items() if is_list}
     for node in walk(func):
-        if isinstance(node, gast.Name) and node.id in lists and id(node) not in allowed:
-            lists.discard(node.id)
-    return lists
+        if isinstance(node, gast.Name):
+            if id(node) not in reads | appends:
+                appended.discard(node.id)
+            if id(node) not in reads:
+                fixed.discard(node.id)
+    return appended, fixed - appended
 
 
 def _joins(node) -> bool:
@@ -128,12 +137,13 @@ def int_const(node):
 
 class ItemInference:
     """The item facts of ShapeInference (which supplies of, resolve, call_items, items,
-    lists and list_items)."""
+    lists, fixed and list_items)."""
 
     def set_items(self, name: str, value) -> None:
         """What `name = value` says of the items of name's tuple (None: not a tuple)."""
         new = None
-        if isinstance(value, gast.Tuple):
+        if isinstance(value, gast.Tuple) or (isinstance(value, gast.List) and
+                                             name in self.fixed):
             new = tuple(item_class(self.of(e)) for e in value.elts)
         elif isinstance(value, gast.Call) and not value.keywords and not (
                 isinstance(value.func, gast.Attribute) and

@@ -21,7 +21,7 @@ from ..core.walk import walk
 from ..rules.arrays import REDUCTIONS
 from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
-from .shape_items import ItemInference, append_only_lists, int_const, merge
+from .shape_items import ItemInference, int_const, list_facts, merge
 
 SCALAR: tuple = ()
 # A 0-d ndarray argument: a scalar for shapes (inference starts it as SCALAR), but a mutable
@@ -210,7 +210,8 @@ class ShapeInference(ItemInference):
         # the item classes of a user function's tuple result (see shape_items.py)
         self.call_items = call_items or (lambda func, classes: None)
         self.items: dict = {}       # name -> the classes of its tuple's items, or None
-        self.lists: set = set()     # lists only appended to (shape_items.append_only_lists)
+        self.lists: set = set()     # lists only appended to (shape_items.list_facts)
+        self.fixed: set = set()     # list displays never changed (shape_items.list_facts)
         self.list_items: dict = {}  # such a list -> the merged class of its items
         self.classes: dict = {}
         self.shapes: set = set()    # names holding an array's `.shape`
@@ -219,7 +220,7 @@ class ShapeInference(ItemInference):
 
     def run(self, func: gast.FunctionDef, arg_classes: dict) -> dict:
         self.classes = dict(arg_classes)
-        self.lists = append_only_lists(func)
+        self.lists, self.fixed = list_facts(func)
         for _ in range(10):
             before = (dict(self.classes), dict(self.items), dict(self.list_items))
             self.block(func.body)
