@@ -283,3 +283,26 @@ def test_item_shapes_where_sizes_may_be_one(f, shapes):
     got = tangent_src.grad(f, wrt=wrt)(*args)
     for g, w in zip(got, numerical_grad(f, args, wrt)):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7)
+
+
+def rebind_param(t, a):
+    """A tuple parameter rebound in a loop to a tuple of other shapes: on the first pass
+    t[0] is the caller's (size 3), on the second the size-1 sum (the items of the rebound
+    tuple say nothing of the parameter)."""
+    total = 0.0
+    for _ in range(2):
+        x = t[0] * a
+        total = total + np.sum(x * x)
+        t = (np.sum(a, keepdims=True), a)
+    return total
+
+
+def call_rebind_param(u, a):
+    return rebind_param((u, a), a)
+
+
+def test_parameter_tuple_items_are_unknown():
+    args = (RNG.normal(size=3), RNG.normal(size=3))
+    got = tangent_src.grad(call_rebind_param, wrt=(0, 1))(*args)
+    for g, w in zip(got, numerical_grad(call_rebind_param, args, (0, 1))):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7)

@@ -221,6 +221,10 @@ class ShapeInference(ItemInference):
     def run(self, func: gast.FunctionDef, arg_classes: dict) -> dict:
         self.classes = dict(arg_classes)
         self.lists, self.fixed = list_facts(func)
+        # a parameter (or loop target) holds what the caller passed: no items known
+        self.lists -= set(arg_classes)
+        self.fixed -= set(arg_classes)
+        self.items = dict.fromkeys(arg_classes)
         for _ in range(10):
             before = (dict(self.classes), dict(self.items), dict(self.list_items))
             self.block(func.body)
@@ -254,6 +258,7 @@ class ShapeInference(ItemInference):
                 self.block(stmt.orelse)
             elif isinstance(stmt, gast.For):
                 self.set(stmt.target.id, SCALAR)
+                self.items[stmt.target.id] = None
                 self.block(stmt.body)
             elif isinstance(stmt, gast.While):
                 self.block(stmt.body)
