@@ -79,6 +79,7 @@ class ModuleBuilder(ModuleAssembly):
     module_names: set = field(default_factory=set)
     cores: dict = field(default_factory=dict)
     class_cache: dict = field(default_factory=dict)
+    item_cache: dict = field(default_factory=dict)  # like class_cache: tuple items' classes
     expanding: set = field(default_factory=set)  # functions being inlined (recursion check)
     inplace: dict = field(default_factory=dict)  # front-end key -> `z op= v` sites to decide
     options: Options = field(default_factory=Options)  # optimizer on/off, inlining
@@ -155,12 +156,14 @@ class ModuleBuilder(ModuleAssembly):
         key = (func, arg_classes)
         if key not in self.class_cache:
             self.class_cache[key] = {}  # recursion: unknown
+            self.item_cache[key] = {}
             parsed, core, _ = self.front_end(func, _dicts(arg_classes))
             given = dict(arg_classes)
             start = {p: None if is_container(given.get(p)) or is_binding(given.get(p))
                      else start_class(given.get(p)) for p in _params(core)}
-            inference = ShapeInference(resolver(parsed), self.return_class)
+            inference = ShapeInference(resolver(parsed), self.return_class, self.return_items)
             self.class_cache[key] = inference.run(core, start)
+            self.item_cache[key] = inference.items
         return self.class_cache[key]
 
     def mutable_scalars(self, func, arg_classes: tuple) -> frozenset:
@@ -180,6 +183,19 @@ class ModuleBuilder(ModuleAssembly):
             return None  # reported when its gradient is generated
         found = self.infer_classes(func, tuple(zip(_params(core), classes)))
         return found.get(core.body[-1].value.id)
+
+    def return_items(self, func, classes: tuple):
+        """The shape classes of the items of a user function's tuple result (None: not
+        known to be a tuple), for `h, c = cell(...)` in its callers."""
+        if not is_user_function(func):
+            return None
+        try:
+            _, core, _ = self.front_end(func)
+        except TangentError:
+            return None
+        key = (func, tuple(zip(_params(core), classes)))
+        self.infer_classes(*key)
+        return self.item_cache[key].get(core.body[-1].value.id)
 
     def output_kind(self, func, arg_classes: tuple, has_aux: bool = False) -> str:
         """What `func` returns, as far as the source and shape inference tell: "scalar",

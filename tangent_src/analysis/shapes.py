@@ -21,6 +21,7 @@ from ..core.walk import walk
 from ..rules.arrays import REDUCTIONS
 from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
+from .shape_items import ItemInference, int_const, list_facts, merge
 
 SCALAR: tuple = ()
 # A 0-d ndarray argument: a scalar for shapes (inference starts it as SCALAR), but a mutable
@@ -200,21 +201,18 @@ def _const_class(node):
     return None
 
 
-def _int_const(node):
-    if isinstance(node, gast.Constant) and type(node.value) is int:
-        return node.value
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
-        inner = _int_const(node.operand)
-        return None if inner is None else -inner
-    return None
-
-
-class ShapeInference:
+class ShapeInference(ItemInference):
     """Forward dataflow over a core function, to a fixed point over loops."""
 
-    def __init__(self, resolve, call_class=None):
+    def __init__(self, resolve, call_class=None, call_items=None):
         self.resolve = resolve
         self.call_class = call_class or (lambda func, classes: None)
+        # the item classes of a user function's tuple result (see shape_items.py)
+        self.call_items = call_items or (lambda func, classes: None)
+        self.items: dict = {}       # name -> the classes of its tuple's items, or None
+        self.lists: set = set()     # lists only appended to (shape_items.list_facts)
+        self.fixed: set = set()     # list displays never changed (shape_items.list_facts)
+        self.list_items: dict = {}  # such a list -> the merged class of its items
         self.classes: dict = {}
         self.shapes: set = set()    # names holding an array's `.shape`
         self.lengths: dict = {}     # names holding a tuple display of scalars: its length
@@ -222,10 +220,15 @@ class ShapeInference:
 
     def run(self, func: gast.FunctionDef, arg_classes: dict) -> dict:
         self.classes = dict(arg_classes)
+        self.lists, self.fixed = list_facts(func)
+        # a parameter (or loop target) holds what the caller passed: no items known
+        self.lists -= set(arg_classes)
+        self.fixed -= set(arg_classes)
+        self.items = dict.fromkeys(arg_classes)
         for _ in range(10):
-            before = dict(self.classes)
+            before = (dict(self.classes), dict(self.items), dict(self.list_items))
             self.block(func.body)
-            if before == self.classes:
+            if before == (self.classes, self.items, self.list_items):
                 break
         return self.classes
 
@@ -240,22 +243,22 @@ class ShapeInference:
         return None
 
     def set(self, name: str, cls) -> None:
-        old = self.classes.get(name, cls) if name in self.classes else cls
-        if old != cls:
-            cls = None if old is None or cls is None or len(old) != len(cls) else tuple(
-                a if a == b else "?" for a, b in zip(old, cls))
-        self.classes[name] = cls
+        self.classes[name] = merge(self.classes[name], cls) if name in self.classes else cls
 
     def block(self, stmts) -> None:
         for stmt in stmts:
             if isinstance(stmt, gast.Assign):
                 self.note_sizes(stmt.targets[0], stmt.value)
                 self.set(stmt.targets[0].id, self.value(stmt.value))
+                self.set_items(stmt.targets[0].id, stmt.value)
+            elif isinstance(stmt, gast.Expr):
+                self.appended(stmt)
             elif isinstance(stmt, gast.If):
                 self.block(stmt.body)
                 self.block(stmt.orelse)
             elif isinstance(stmt, gast.For):
                 self.set(stmt.target.id, SCALAR)
+                self.items[stmt.target.id] = None
                 self.block(stmt.body)
             elif isinstance(stmt, gast.While):
                 self.block(stmt.body)
@@ -310,6 +313,9 @@ class ShapeInference:
                 expr.value.id not in self.other and \
                 self.of(expr.slice) == SCALAR:
             return SCALAR  # one entry of a shape
+        item = self.item(expr)
+        if item is not None:
+            return item
         base = self.of(expr.value)
         if not base:
             return None
@@ -351,6 +357,9 @@ class ShapeInference:
             return broadcast(*args)
         if func in REDUCTIONS and args:
             return _reduced(args[0], expr, keywords)
+        if func in (np.stack, np.concatenate) and len(expr.args) == 1 and \
+                set(keywords) <= {"axis"}:
+            return self.joined(func, expr, keywords)
         if func is np.transpose and args:
             return _transposed(args[0], expr.args[1] if len(expr.args) > 1 else
                                keywords.get("axes"))
@@ -374,7 +383,7 @@ def _axes(node, ndim):
     if node is None or (isinstance(node, gast.Constant) and node.value is None):
         return "all"
     items = node.elts if isinstance(node, gast.Tuple) else [node]
-    axes = [_int_const(i) for i in items]
+    axes = [int_const(i) for i in items]
     if any(a is None for a in axes):
         return None
     return sorted(a % ndim for a in axes)
@@ -409,7 +418,7 @@ def _transposed(cls, axes):
     if axes is None or (isinstance(axes, gast.Constant) and axes.value is None):
         return tuple(reversed(cls))
     if isinstance(axes, gast.Tuple):
-        order = [_int_const(e) for e in axes.elts]
+        order = [int_const(e) for e in axes.elts]
         if None not in order and sorted(order) == list(range(len(cls))):
             return tuple(cls[i] for i in order)
     return None
@@ -425,7 +434,7 @@ def _allocated(shape, cls):
 
 def _reshaped(shape):
     items = shape.elts if isinstance(shape, gast.Tuple) else [shape]
-    sizes = [_int_const(i) for i in items]
+    sizes = [int_const(i) for i in items]
     if isinstance(shape, gast.Tuple) or sizes[0] is not None:
         return tuple("?" if s is None or s < 0 else "1" if s == 1 else "N" for s in sizes)
     return None

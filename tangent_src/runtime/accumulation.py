@@ -12,6 +12,8 @@ from .refusals import refuse
 
 def zeros_like(x):
     """A float zero shaped like `x`; for a tuple, list or dict, the same structure of zeros."""
+    if type(x) is np.ndarray:  # the common case first: no question about containers
+        return np.zeros(x.shape, dtype=complex) if x.dtype.kind == "c" else np.zeros(x.shape)
     if isinstance(x, tuple):
         items = tuple(zeros_like(item) for item in x)
         return type(x)(*items) if hasattr(x, "_fields") else items  # keep a named tuple
@@ -46,6 +48,9 @@ def copy_of(x):
 def add_at(acc, index, g):
     """`acc[index] += g` for an adjoint accumulator; repeated indices add up. It writes into
     `acc`, which generated code always allocated itself (see copy_of)."""
+    if type(acc) is np.ndarray and type(index) in (int, slice):  # the common case first
+        acc[index] += g
+        return acc
     if isinstance(index, str) and not isinstance(acc, dict):
         return add_attribute(acc, index, g)
     if isinstance(acc, tuple):
@@ -84,6 +89,8 @@ def add_attribute(acc, name, g):
 def plus(a, b):
     """a + b, item by item for tuples, lists and dicts of arrays (pytree adjoints); a plain
     0.0 stands for a zero of any structure."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:  # the common case first
+        return a + b
     if _is_zero(b) and not _is_zero(a):
         return a
     if _is_zero(a) and isinstance(b, (dict, tuple, list)):

@@ -9,6 +9,8 @@ import numpy as np
 
 def unbroadcast(g, like):
     """Sum `g` over the axes NumPy broadcasting added or stretched, to the shape of `like`."""
+    if type(g) is np.ndarray and type(like) is np.ndarray and g.shape == like.shape:
+        return g  # nothing was broadcast (the common case, answered first)
     if isinstance(like, (tuple, list, dict)):
         return g  # containers are never broadcast
     shape = np.shape(like)

@@ -17,12 +17,14 @@ def inverse_permutation(axes):
 def pieces(g, arrays, kind="concatenate", axis=0):
     """The adjoint of joining `arrays` into g with np.concatenate (`axis`; None flattens),
     np.stack, np.hstack, np.vstack, np.dstack or np.column_stack (`kind`): one piece of g per
-    array, shaped like it, in a tuple (a single array stands for the sequence of its rows)."""
+    array, shaped like it, in a tuple (a list for a list: the kind zeros_like(arrays) has;
+    a single array stands for the sequence of its rows)."""
     g = np.asarray(g)
-    if kind == "stack":
-        return tuple(np.take(g, k, axis=axis) for k in range(np.shape(g)[axis]))
     if not isinstance(arrays, (tuple, list)):  # an array: the sequence of its rows
         return np.reshape(np.stack(pieces(g, tuple(arrays), kind, axis)), np.shape(arrays))
+    if kind == "stack":
+        out = tuple(np.take(g, k, axis=axis) for k in range(np.shape(g)[axis]))
+        return list(out) if isinstance(arrays, list) else out
     shapes = [np.shape(a) for a in arrays]
     if kind == "concatenate":
         if axis is None:
@@ -42,10 +44,28 @@ def pieces(g, arrays, kind="concatenate", axis=0):
     else:  # column_stack
         grown = [s + (1,) if len(s) == 1 else s or (1, 1) for s in shapes]
         axis = 1
-    ends = np.cumsum([s[axis] for s in grown])
-    parts = np.split(g, ends[:-1], axis=axis)
-    out = tuple(np.reshape(p, s) if s else np.reshape(p, ())[()] for p, s in zip(parts, shapes))
+    out = tuple(_shaped(p, s) for p, s in zip(_split(g, [s[axis] for s in grown], axis),
+                                               shapes))
+    return list(out) if isinstance(arrays, list) else out
+
+
+def _split(g, sizes, axis: int) -> list:
+    """Consecutive pieces of g along `axis`, of the given sizes, as views (np.split's
+    result, without its questions)."""
+    axis = axis % g.ndim
+    lead = (slice(None),) * axis
+    out, start = [], 0
+    for n in sizes:
+        out.append(g[lead + (slice(start, start + n),)])
+        start += n
     return out
+
+
+def _shaped(p, shape):
+    """A piece given the shape of the array it came from (a scalar as a NumPy scalar)."""
+    if p.shape == shape:
+        return p
+    return np.reshape(p, shape) if shape else np.reshape(p, ())[()]
 
 
 def join(parts, kind="concatenate", axis=0):
