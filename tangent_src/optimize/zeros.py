@@ -3,6 +3,8 @@
 Before:                          After:
     dx = zeros_like(x)               dx = zeros_like(x)
     dx = dx + dy * 2.0               dx = dy * 2.0
+    dt = zeros_like(t)               dt = pieces(g, t, 'concatenate', 1)
+    dt = plus(dt, pieces(g, t, ...))
 
 (the now-unread `zeros_like` goes in dead-code elimination). For adjoints updated in
 place (`inplace`) only when the value is a new array of its own (a product, `zero_at`
@@ -16,6 +18,9 @@ from .facts import is_fresh, is_zeros, names_read, names_written
 
 # Runtime helpers whose result is a new array (as accumulate.OWNED_HELPERS says).
 _NEW_ARRAY_HELPERS = ("set_at", "zero_at", "copy_of")
+# Helpers whose result is a whole container of adjoints (never the bare 0.0 that plus()
+# reads as a zero of any structure, which `plus(zeros, 0.0)` would turn into a container).
+_WHOLE_CONTAINERS = ("pieces",)
 
 
 def _new_array(value) -> bool:
@@ -29,6 +34,19 @@ def zeros(body: list, inplace: set, protected: set) -> bool:
     return _Zeros(inplace).block(body, set())[1]
 
 
+def _as_sum(value, name: str):
+    """`plus(name, pieces(...))` read as `name + pieces(...)` (plus adds item by item; a
+    zero container plus a whole container is that container), else `value` itself."""
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and \
+            value.func.id == "plus" and len(value.args) == 2 and not value.keywords and \
+            isinstance(value.args[0], gast.Name) and value.args[0].id == name:
+        right = value.args[1]
+        if isinstance(right, gast.Call) and isinstance(right.func, gast.Name) and \
+                right.func.id in _WHOLE_CONTAINERS:
+            return gast.BinOp(left=value.args[0], op=gast.Add(), right=right)
+    return value
+
+
 class _Zeros:
     def __init__(self, inplace: set):
         self.inplace = inplace
@@ -39,7 +57,7 @@ class _Zeros:
         for stmt in stmts:
             if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
                 name = stmt.targets[0].id
-                value = stmt.value
+                value = _as_sum(stmt.value, name)
                 if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add) and \
                         isinstance(value.left, gast.Name) and value.left.id == name and \
                         name in zero and (name not in self.inplace or

@@ -1,0 +1,144 @@
+"""The GMM speed rewrites of the Python back end (issue 14), each checked against central
+finite differences where it fires and where it must not: a stacked product's adjoint summed
+back to a broadcast operand computed from the summed factors (`matmul_*_summed`), and a
+concatenation's adjoint that starts from zeros taken as the pieces themselves."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fdcheck import numerical_grad, tree_flat, tree_numerical_grad
+
+import tangent_src
+from tangent_src.runtime import (
+    matmul_lhs,
+    matmul_lhs_summed,
+    matmul_rhs,
+    matmul_rhs_summed,
+    unbroadcast,
+)
+
+RNG = np.random.default_rng(14)
+
+
+def _checked(f, args, wrt) -> str:
+    """The generated source after checking every gradient against finite differences."""
+    df = tangent_src.grad(f, wrt=wrt)
+    got = df(*args)
+    want = numerical_grad(f, args, wrt)
+    for g, w in zip(got if isinstance(wrt, tuple) else (got,),
+                    want if isinstance(wrt, tuple) else (want,)):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-8)
+    return df.source
+
+
+# --- a product's adjoint summed before the product ---------------------------------------
+
+def mixture_energy(means, chol, x):
+    """Whitened squared distances of every point to every component, as a GMM writes it."""
+    n, d = x.shape
+    K = means.shape[0]
+    centered = np.reshape(x.T, (1, d, n)) - np.reshape(means, (K, d, 1))
+    white = chol @ centered
+    return np.sum(np.log(1.0 + np.sum(white * white, axis=1)))
+
+
+def test_centered_points_sum_before_the_product():
+    x = RNG.normal(size=(7, 3))
+    means = RNG.normal(size=(4, 3))
+    chol = RNG.normal(size=(4, 3, 3))
+    src = _checked(mixture_energy, (means, chol, x), wrt=(0, 1))
+    assert "matmul_rhs_summed(" in src, src
+
+
+BASE = RNG.normal(size=(3, 4, 4)) * 0.5  # fixed weights, one matrix per batch entry
+
+
+def shifted_layers(shifts, xs):
+    """Layers over a batch of inputs with fixed weights and a trained shift per row,
+    added before the product."""
+    h = xs
+    for s in shifts:
+        print("layer", s.shape)
+        h = np.tanh((BASE + s[:, None]) @ h)
+    return np.sum(h ** 2)
+
+
+def test_shared_row_shift_on_the_left_factor():
+    shifts = [RNG.normal(size=4) for _ in range(2)]
+    xs = RNG.normal(size=(3, 4, 5))
+    df = tangent_src.grad(shifted_layers)
+    got = df(shifts, xs)
+    want = tree_numerical_grad(shifted_layers, (shifts, xs), 0)
+    np.testing.assert_allclose(tree_flat(got), want, rtol=1e-6, atol=1e-8)
+    assert "matmul_lhs_summed(" in df.source, df.source
+
+
+def shared_projection(W, means, pts):
+    """One matrix for every point, times the point's offset from a mean shared by all."""
+    d, m = means.shape
+    offsets = pts - np.reshape(means, (1, d, m))
+    return np.sum(np.sin(W @ offsets))
+
+
+def test_stack_shared_operand_sums_over_the_stack():
+    W = RNG.normal(size=(4, 3))
+    means = RNG.normal(size=(3, 2))
+    pts = RNG.normal(size=(5, 3, 2))
+    src = _checked(shared_projection, (W, means, pts), wrt=(0, 1))
+    assert "matmul_rhs_summed(" in src, src
+
+
+def used_twice(means, chol, x):
+    """The centered points feed the product and a penalty: two adjoints, no fusion."""
+    n, d = x.shape
+    K = means.shape[0]
+    centered = np.reshape(x.T, (1, d, n)) - np.reshape(means, (K, d, 1))
+    white = chol @ centered
+    return np.sum(white * white) + 0.1 * np.sum(centered ** 3)
+
+
+def test_an_adjoint_with_two_contributions_is_left_alone():
+    x = RNG.normal(size=(6, 2))
+    means = RNG.normal(size=(3, 2))
+    chol = RNG.normal(size=(3, 2, 2))
+    src = _checked(used_twice, (means, chol, x), wrt=(0, 1))
+    assert "_summed(" not in src, src
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [
+    ((3, 4, 5), (3, 5, 6)), ((4, 5), (3, 5, 6)), ((3, 4, 5), (5, 6)),
+    ((2, 1, 4, 5), (3, 5, 6)), ((1, 4, 5), (2, 3, 5, 6)), ((4, 5), (5, 6)),
+    ((5,), (3, 5, 6)), ((3, 4, 5), (5,))])
+def test_summed_helpers_equal_the_product_then_the_sum(a_shape, b_shape):
+    """Every way of summing the result back (each axis kept or reduced to one, leading axes
+    dropped) gives what unbroadcast of the full product gives."""
+    a, b = RNG.normal(size=a_shape), RNG.normal(size=b_shape)
+    g = RNG.normal(size=np.shape(a @ b))
+    for full, summed in ((matmul_lhs, matmul_lhs_summed), (matmul_rhs, matmul_rhs_summed)):
+        whole = full(g, a, b)
+        for mask in range(2 ** whole.ndim):
+            shape = tuple(1 if mask >> i & 1 else n for i, n in enumerate(whole.shape))
+            for drop in range(len(shape) + 1):
+                if any(n != 1 for n in shape[:drop]):
+                    continue
+                like = np.zeros(shape[drop:])
+                want = unbroadcast(whole, like)
+                got = summed(g, a, b, like)
+                assert np.shape(got) == np.shape(want)
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+# --- a concatenation's adjoint taken as its pieces ---------------------------------------
+
+def packed_rows(logdiag, lower, pad):
+    """A GMM's rows: the diagonal's exponential, the lower triangle, a zero column."""
+    K = logdiag.shape[0]
+    rows = np.concatenate((np.exp(logdiag), lower, np.zeros((K, pad))), axis=1)
+    return np.sum(np.cos(rows) * np.arange(rows.shape[1]))
+
+
+def test_concatenation_adjoint_is_the_pieces():
+    logdiag = RNG.normal(size=(3, 2))
+    lower = RNG.normal(size=(3, 1))
+    src = _checked(packed_rows, (logdiag, lower, 1), wrt=(0, 1))
+    assert "plus(" not in src and "zeros_like(t" not in src, src
