@@ -142,3 +142,19 @@ def test_concatenation_adjoint_is_the_pieces():
     lower = RNG.normal(size=(3, 1))
     src = _checked(packed_rows, (logdiag, lower, 1), wrt=(0, 1))
     assert "plus(" not in src and "zeros_like(t" not in src, src
+
+
+def trajectory_energy(W, z0):
+    """The steps kept in a list and stacked: a list's adjoint stays a list (plus keeps it)."""
+    z = z0
+    steps = [z0]
+    for _ in range(3):
+        z = z + 0.1 * np.tanh(z @ W)
+        steps.append(z)
+    return np.sum(np.stack(steps) ** 2)
+
+
+def test_list_adjoint_from_pieces_stays_a_list():
+    W = RNG.normal(size=(3, 3))
+    z0 = RNG.normal(size=(2, 3))
+    _checked(trajectory_energy, (W, z0), wrt=(0, 1))

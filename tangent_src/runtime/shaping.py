@@ -42,10 +42,15 @@ def pieces(g, arrays, kind="concatenate", axis=0):
     else:  # column_stack
         grown = [s + (1,) if len(s) == 1 else s or (1, 1) for s in shapes]
         axis = 1
-    ends = np.cumsum([s[axis] for s in grown])
-    parts = np.split(g, ends[:-1], axis=axis)
-    out = tuple(np.reshape(p, s) if s else np.reshape(p, ())[()] for p, s in zip(parts, shapes))
-    return out
+    lead = (slice(None),) * (axis % g.ndim)  # slices of g (views, as np.split gives)
+    out, start = [], 0
+    for shape, size in zip(shapes, grown):
+        stop = start + size[axis]
+        part = g[lead + (slice(start, stop),)]
+        out.append(part if part.shape == shape else
+                   np.reshape(part, shape) if shape else np.reshape(part, ())[()])
+        start = stop
+    return tuple(out)
 
 
 def join(parts, kind="concatenate", axis=0):
