@@ -158,3 +158,53 @@ def test_list_adjoint_from_pieces_stays_a_list():
     W = RNG.normal(size=(3, 3))
     z0 = RNG.normal(size=(2, 3))
     _checked(trajectory_energy, (W, z0), wrt=(0, 1))
+
+
+# --- a reduction's adjoint over one axis left to broadcast -------------------------------
+
+def row_norms_loss(points, scale):
+    """Squared lengths along the last axis, as a distance-based loss writes them."""
+    sq = np.sum(points * points, axis=-1)
+    return np.sum(np.log1p(scale * sq))
+
+
+def test_axis_reduction_adjoint_broadcast_by_the_product():
+    points = RNG.normal(size=(4, 3, 2))
+    src = _checked(row_norms_loss, (points, 0.7), wrt=(0, 1))
+    assert "np.expand_dims(" in src and "unreduce(" not in src.split("backward pass")[1], src
+
+
+def log_softmax_rows(logits, labels):
+    """Cross-entropy over rows with the max shift, as numerically careful code writes it."""
+    shifted = logits - np.max(logits, axis=1, keepdims=True)
+    logp = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.sum(logp * labels)
+
+
+def test_max_shift_and_normalizer_without_broadcast_to():
+    logits = RNG.normal(size=(5, 4))
+    labels = np.eye(4)[[0, 2, 1, 3, 3]]
+    src = _checked(log_softmax_rows, (logits, labels), wrt=0)
+    assert "keepdims=True) *" not in src, src
+
+
+def weighted_column_sums(A, w):
+    """Column sums times weights per row: the factor after the reduction's adjoint is a
+    row, smaller than A, so the adjoint is still spread to A's shape first."""
+    totals = np.sum(A, axis=0)
+    return np.sum(np.sin(totals) * w)
+
+
+def test_spread_kept_where_the_other_factor_is_smaller():
+    A = RNG.normal(size=(3, 4))
+    w = RNG.normal(size=4)
+    _checked(weighted_column_sums, (A, w), wrt=(0, 1))
+
+
+def test_ties_of_a_maximum_share_the_gradient():
+    """extremum_mask without np.broadcast_to: ties along the axis, against hand values."""
+    def peak(a):
+        return np.sum(np.max(a, axis=1) * np.array([1.0, 2.0]))
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 0.5, -1.0]])
+    got = tangent_src.grad(peak)(a)
+    np.testing.assert_array_equal(got, [[0.0, 0.5, 0.5], [2.0, 0.0, 0.0]])
