@@ -208,3 +208,34 @@ def test_ties_of_a_maximum_share_the_gradient():
     a = np.array([[1.0, 3.0, 3.0], [2.0, 0.5, -1.0]])
     got = tangent_src.grad(peak)(a)
     np.testing.assert_array_equal(got, [[0.0, 0.5, 0.5], [2.0, 0.0, 0.0]])
+
+
+# --- a negated first contribution and the next one as one subtraction ---------------------
+
+def soft_labels_loss(W, b, inputs, targets):
+    """Logistic regression's likelihood of soft labels."""
+    preds = 0.5 * (np.tanh((inputs @ W + b) / 2) + 1)
+    probs = preds * targets + (1 - preds) * (1 - targets)
+    return -np.sum(np.log(probs))
+
+
+def test_negated_then_added_contributions_become_one_subtraction():
+    inputs = RNG.normal(size=(4, 3))
+    targets = np.array([0.9, 0.2, 0.0, 1.0])
+    src = _checked(soft_labels_loss, (RNG.normal(size=3), 0.3, inputs, targets), wrt=(0, 1))
+    assert "dpreds = dpreds +" not in src and " - dprobs * " in src, src
+
+
+def loop_of_differences(x, ws):
+    """In a loop: x - w per step, each step's adjoint of the difference negated first."""
+    total = 0.0
+    for w in ws:
+        gap = w - x
+        total = total + np.sum(np.sin(gap) * x)
+    return total
+
+
+def test_subtraction_merge_inside_a_loop_keeps_values():
+    x = RNG.normal(size=3)
+    ws = [RNG.normal(size=3) for _ in range(3)]
+    _checked(loop_of_differences, (x, ws), wrt=0)

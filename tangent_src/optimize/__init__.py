@@ -20,11 +20,12 @@ from .dead_code import dead_code, live_before
 from .inline import inline
 from .markers import drop_empty_markers
 from .outers import outers
+from .subtract import subtract
 from .sum_first import sum_first
 from .zeros import zeros
 
 # The fixed-point passes, in the order each round runs them.
-PASSES = (zeros, coalesce, copies, dead_code, algebra, inline)
+PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, subtract)
 MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
