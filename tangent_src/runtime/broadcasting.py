@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-# Types whose shape is () without asking np.shape (which converts to an array first).
-_NUMBERS = (float, int, np.float64)
-
 
 def _shape(x) -> tuple:
     """np.shape(x), without its array conversion for arrays and plain numbers (the
     helpers below run once per adjoint statement: their own cost matters)."""
-    kind = type(x)
+    kind = type(x)  # (no module constant: standalone modules copy the functions only)
     if kind is np.ndarray:
         return x.shape
-    return () if kind in _NUMBERS else np.shape(x)
+    return () if kind is float or kind is np.float64 or kind is int else np.shape(x)
 
 
 def unbroadcast(g, like):
