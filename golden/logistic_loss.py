@@ -18,8 +18,8 @@ def dlogistic_loss(W, b, X, y, dout=1.0):
     # backward pass
     # line 188: return -np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
     dt3 = unreduce(-dout, t3) / reduced_size(t3)
-    dp = -(unbroadcast(unbroadcast(dt3, t2) * one_minus_y, z) / one_minus_p)
-    dp = dp + unbroadcast(unbroadcast(dt3, y_times_log_p) * y, z) / p
+    dp = unbroadcast(unbroadcast(dt3, y_times_log_p) * y, z) / p - unbroadcast(
+        unbroadcast(dt3, t2) * one_minus_y, z) / one_minus_p
     # line 187: p = 1.0 / (1.0 + np.exp(-z))
     dz = dp * (p / t) * exp_neg_z
     # line 186: z = np.dot(X, W) + b

@@ -13,8 +13,8 @@ def dmethods_and_attributes(A, x, dout=1.0):
     max_mean_A = np.max(mean_A)
     # backward pass
     # line 291: return (A.T @ x).clip(-1.0, 1.0).sum() / x.shape[0] + A.mean(axis=0).max()
-    dA = unreduce(unreduce(dout, mean_A) * extremum_mask(mean_A, max_mean_A
-        ), A, axis=0) / reduced_size(A, axis=0)
+    dA = unreduce(dout * extremum_mask(mean_A, max_mean_A), A, axis=0
+        ) / reduced_size(A, axis=0)
     dt_at_x = unreduce(dout / t2_0, clip_t_at_x) * clip_part(t_at_x, -1.0,
         1.0, 'a')
     dx = t.T @ dt_at_x

@@ -19,11 +19,11 @@ def dmlp_softmax(W1, b1, W2, b2, X, Y, dout=1.0):
     dlog_probs = unreduce(unreduce(-dout, sum_t) / reduced_size(sum_t), t,
         axis=1) * Y
     # line 232: log_probs = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    dz2 = dlog_probs + unreduce(np.expand_dims(np.sum(-dlog_probs, axis=1),
-        1) / sum_exp_z2, z2, axis=1, keepdims=True) * exp_z2
+    dz2 = dlog_probs + np.expand_dims(np.sum(-dlog_probs, axis=1), 1
+        ) / sum_exp_z2 * exp_z2
     # line 231: z = z - np.max(z, axis=1, keepdims=True)
-    dz = dz2 + unreduce(np.expand_dims(np.sum(-dz2, axis=1), 1), z, axis=1,
-        keepdims=True) * extremum_mask(z, max_z, axis=1, keepdims=True)
+    dz = dz2 + np.expand_dims(np.sum(-dz2, axis=1), 1) * extremum_mask(z,
+        max_z, axis=1, keepdims=True)
     # line 230: z = h @ W2 + b2
     db2 = np.sum(dz, axis=0)
     dh = dz @ W2.T

@@ -28,6 +28,7 @@ def require_numba():
         numba_inplace,
         numba_numpy,
         numba_runtime,
+        numba_sums,
     )
     return numba
 
@@ -161,8 +162,8 @@ def overloads_digest() -> str:
     import inspect
 
     from .. import runtime
-    from . import numba_containers, numba_inplace, numba_numpy, numba_runtime
-    modules = [numba_containers, numba_inplace, numba_numpy, numba_runtime, *(
+    from . import numba_containers, numba_inplace, numba_numpy, numba_runtime, numba_sums
+    modules = [numba_containers, numba_inplace, numba_numpy, numba_runtime, numba_sums, *(
         getattr(runtime, name) for name in sorted(vars(runtime))
         if inspect.ismodule(getattr(runtime, name)) and
         getattr(runtime, name).__name__.startswith(runtime.__name__))]

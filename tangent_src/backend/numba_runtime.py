@@ -14,6 +14,7 @@ from numba import types
 from numba.extending import overload
 
 from .. import runtime as rt
+from .numba_sums import kept_strides, nested_sum, spread_loops
 
 
 def _is_scalar(t) -> bool:
@@ -69,15 +70,7 @@ def _unbroadcast(g, like):
             return s if s.shape == like.shape else np.full(like.shape, np.sum(s))
         return rows
 
-    def summed(g, like):
-        out = np.zeros(like.shape)
-        flat_out = out.reshape(-1)
-        for pos in np.ndindex(g.shape):
-            k = 0
-            for d in range(like.ndim):
-                k = k * like.shape[d] + (pos[extra + d] if like.shape[d] != 1 else 0)
-            flat_out[k] += g[pos]
-        return out
+    summed = nested_sum(g.ndim, like.ndim)  # one loop nest for these ranks
     if extra:
         return summed
     summed_jit = numba.njit(summed)
@@ -120,6 +113,9 @@ def _flat_of(g):
     return lambda g: np.ascontiguousarray(g).reshape(-1)
 
 
+strides = numba.njit(kept_strides)
+
+
 @overload(rt.unreduce)
 def _unreduce(g, like, axis=None, keepdims=False):
     if _is_scalar(like):
@@ -129,16 +125,11 @@ def _unreduce(g, like, axis=None, keepdims=False):
     flags = numba.njit(_axis_flags_impl(axis))
     flat = numba.njit(_flat_of(g))
 
+    loops = spread_loops(like.ndim, "spread")  # one loop nest for like's rank
+
     def spread(g, like, axis=None, keepdims=False):
-        reduced = flags(like.ndim, axis)
-        gf = flat(g)
         out = np.empty(like.shape)
-        for pos in np.ndindex(like.shape):
-            k = 0
-            for d in range(like.ndim):
-                if not reduced[d]:
-                    k = k * like.shape[d] + pos[d]
-            out[pos] = gf[k]
+        loops(out, flat(g), strides(like.shape, flags(like.ndim, axis)), out)
         return out
     return spread
 
@@ -168,25 +159,15 @@ def _extremum_mask(a, y, axis=None, keepdims=False):
     flags = numba.njit(_axis_flags_impl(axis))
     flat = numba.njit(_flat_of(y))
 
+    hits, share = spread_loops(a.ndim, "hits"), spread_loops(a.ndim, "share")
+
     def mask(a, y, axis=None, keepdims=False):
-        reduced = flags(a.ndim, axis)
+        m = strides(a.shape, flags(a.ndim, axis))
         yf = flat(y)
         counts = np.zeros(yf.size)
         hit = np.zeros(a.shape)
-        for pos in np.ndindex(a.shape):
-            k = 0
-            for d in range(a.ndim):
-                if not reduced[d]:
-                    k = k * a.shape[d] + pos[d]
-            if a[pos] == yf[k]:
-                hit[pos] = 1.0
-                counts[k] += 1.0
-        for pos in np.ndindex(a.shape):
-            k = 0
-            for d in range(a.ndim):
-                if not reduced[d]:
-                    k = k * a.shape[d] + pos[d]
-            hit[pos] /= counts[k]
+        hits(hit, yf, m, a, counts)
+        share(hit, counts, m, a)
         return hit
     return mask
 

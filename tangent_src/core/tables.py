@@ -111,7 +111,26 @@ def _has_effect(stmts: list) -> bool:
 
 
 # On an `unreduce(g, like)` call (the adjoint of a full reduction, g the adjoint of its
-# scalar result): the names known to hold an array of like's shape. An elementwise
-# operation of the call with an expression built on one of them broadcasts g anyway
-# (optimize/algebra.py drops the call there: no np.broadcast_to of a scalar seed).
+# scalar result), or `unreduce(g, like, axis=k[, keepdims=...])` with literal k (g the
+# adjoint of the reduced array): the names known to hold an array of like's shape. An
+# elementwise operation of the call with an expression built on one of them broadcasts g
+# anyway (optimize/algebra.py writes g there, with the reduced axis put back
+# (np.expand_dims) where it was dropped: no np.broadcast_to).
 SPREAD: NodeTable[frozenset] = NodeTable("spread", frozenset)
+
+
+def spread_axis(call) -> tuple | None:
+    """(axis, keepdims) of `unreduce(g, like, axis=k, keepdims=b)` with an integer literal
+    k (possibly negative) and a literal or absent b; None for any other keywords."""
+    words = {k.arg: k.value for k in call.keywords}
+    if set(words) - {"axis", "keepdims"} or "axis" not in words:
+        return None
+    axis = words["axis"]
+    sign = 1
+    if isinstance(axis, gast.UnaryOp) and isinstance(axis.op, gast.USub):
+        axis, sign = axis.operand, -1
+    keep = words.get("keepdims")
+    if not (isinstance(axis, gast.Constant) and type(axis.value) is int) or not (
+            keep is None or (isinstance(keep, gast.Constant) and type(keep.value) is bool)):
+        return None
+    return sign * axis.value, keep is not None and keep.value

@@ -21,29 +21,33 @@ from .inline import inline
 from .inplace_writes import write_in_place
 from .markers import drop_empty_markers
 from .outers import outers
+from .subtract import subtract
+from .sum_first import sum_first
 from .written import written
 from .zeros import zeros
 
 # The fixed-point passes, in the order each round runs them.
-PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, written)
+PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, subtract, written)
 MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
-           "accumulate_in_place", "drop_empty_markers", "outers", "write_in_place"]
+           "accumulate_in_place", "drop_empty_markers", "outers", "sum_first",
+           "write_in_place"]
 
 
 def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
              hoist: bool = True) -> int:
     """Run every pass until none reports a change, then the one-off finishing passes;
-    the number of rounds run. `hoist` adds `outers` to each round (summed per-step outer
-    products as one product after the loop): not for code differentiated again.
+    the number of rounds run. `hoist` adds `outers` (summed per-step outer products as
+    one product after the loop) and `sum_first` (a product's adjoint summed before the
+    product) to each round: not for code differentiated again.
     Reaching MAX_ROUNDS (a pass that keeps reporting changes)
     leaves correct but less simplified code, and says so with an OptimizerWarning."""
     rounds, changed = 0, True
     while changed and rounds < MAX_ROUNDS:
         rounds += 1
         changed = False
-        for pass_ in PASSES + ((outers,) if hoist else ()):
+        for pass_ in PASSES + ((outers, sum_first) if hoist else ()):
             changed |= pass_(func.body, inplace, protected)
     if changed:
         warnings.warn(f"the optimizer of {func.name} stopped after {MAX_ROUNDS} rounds "

@@ -17,7 +17,7 @@ import math
 
 import gast
 
-from ..core.tables import SPREAD
+from ..core.tables import SPREAD, spread_axis
 from ..core.walk import Transformer, clone
 
 
@@ -133,21 +133,36 @@ def _spread(node) -> frozenset | None:
 
 
 def _covers(node, names: frozenset) -> bool:
-    """Whether `node` is an array at least as large as those `names` hold: one of them, or
-    elementwise arithmetic with such an operand (its shape broadcasts theirs)."""
+    """Whether `node` is an array at least as large as those `names` hold: one of them,
+    extremum_mask of one, or elementwise arithmetic with such an operand (its shape
+    broadcasts theirs)."""
     if isinstance(node, gast.Name):
         return node.id in names
+    if _helper(node, "extremum_mask"):  # shaped like its first argument
+        return isinstance(node.args[0], gast.Name) and node.args[0].id in names
     return isinstance(node, gast.BinOp) and type(node.op) in _ELEMENTWISE and (
         _covers(node.left, names) or _covers(node.right, names))
 
 
 def _drop_spread(call, other):
     """`unreduce(g, like) * e` with e covering like's shape -> g (a scalar: broadcast by
-    the multiplication itself, as np.broadcast_to did); None where it does not apply."""
+    the multiplication itself, as np.broadcast_to did); over one axis k,
+    `np.expand_dims(g, k)` (g itself with keepdims). None where it does not apply."""
     names = _spread(call)
     if names is None or not _covers(other, names):
         return None
-    return call.args[0]
+    if not call.keywords:
+        return call.args[0]
+    spread = spread_axis(call)
+    if spread is None:
+        return None
+    axis, keepdims = spread
+    if keepdims:
+        return call.args[0]
+    return gast.Call(func=gast.Attribute(value=gast.Name(id="np", ctx=gast.Load(),
+                                                         annotation=None, type_comment=None),
+                                         attr="expand_dims", ctx=gast.Load()),
+                     args=[call.args[0], gast.Constant(value=axis, kind=None)], keywords=[])
 
 
 def _helper(node, name: str) -> bool:
@@ -200,12 +215,19 @@ def _merge_scalings(node):
 
 
 def _unreduce_factor(node):
-    """The `unreduce(...)` call that `node` is, or that is the left factor of the product
-    `node` (`unreduce(...) * q`): a constant factor of `node` can scale its small first
-    argument instead of the large result. None otherwise."""
+    """The `unreduce(...)` (or `np.expand_dims(...)`) call that `node` is, or that is the
+    left factor of the product `node` (`unreduce(...) * q`): a constant factor of `node`
+    can scale its small first argument instead of the large result. None otherwise."""
     if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
         node = node.left
-    return node if _helper(node, "unreduce") else None
+    return node if _helper(node, "unreduce") or _spread_back(node) else None
+
+
+def _spread_back(node) -> bool:
+    """`np.expand_dims(g, k)`, what `_drop_spread` leaves of an unreduce over an axis."""
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+        node.func.attr == "expand_dims" and isinstance(node.func.value, gast.Name) and \
+        node.func.value.id == "np" and len(node.args) == 2 and not node.keywords
 
 
 def _constant_slope(node):

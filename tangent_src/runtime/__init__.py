@@ -192,7 +192,9 @@ from .products import (
     einsum_sublist_spec,
     kron_shape,
     matmul_lhs,
+    matmul_lhs_summed,
     matmul_rhs,
+    matmul_rhs_summed,
     product,
     product_spec,
 )
@@ -294,6 +296,7 @@ __all__ = [
     "functions", "group_axes", "index_concat", "index_concat_jvp", "index_concat_vjp",
     "inv_offdiag", "inverse_permutation", "join", "kron_shape", "left_part", "linspace_ramp",
     "linspace_weights", "log_or_zero", "masked_rows", "masked_rows_t", "matmul_lhs", "matmul_rhs",
+    "matmul_lhs_summed", "matmul_rhs_summed",
     "norm_axes", "norm_curvature_check", "add_outers", "norm_dual", "norm_inv",
     "NotDifferentiableError", "one_if_none", "ones_seed", "pad_checked", "pair_diff", "pieces",
     "plus", "polygamma_np", "pow_term",

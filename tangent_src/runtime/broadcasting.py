@@ -7,14 +7,23 @@ from __future__ import annotations
 import numpy as np
 
 
+def _shape(x) -> tuple:
+    """np.shape(x), without its array conversion for arrays and plain numbers (the
+    helpers below run once per adjoint statement: their own cost matters)."""
+    kind = type(x)  # (no module constant: standalone modules copy the functions only)
+    if kind is np.ndarray:
+        return x.shape
+    return () if kind is float or kind is np.float64 or kind is int else np.shape(x)
+
+
 def unbroadcast(g, like):
     """Sum `g` over the axes NumPy broadcasting added or stretched, to the shape of `like`."""
     if type(g) is np.ndarray and type(like) is np.ndarray and g.shape == like.shape:
         return g  # nothing was broadcast (the common case, answered first)
     if isinstance(like, (tuple, list, dict)):
         return g  # containers are never broadcast
-    shape = np.shape(like)
-    if np.shape(g) == shape:
+    shape = _shape(like)
+    if _shape(g) == shape:
         return g
     g = np.asarray(g)
     extra = g.ndim - len(shape)
@@ -50,10 +59,14 @@ def sum_to(g, shape):
 
 def unreduce(g, like, axis=None, keepdims=False):
     """Broadcast the gradient of a reduction over `axis` back to the shape of `like`."""
-    shape = np.shape(like)
+    shape = _shape(like)
     if axis is not None and not keepdims:
-        axes = axis if isinstance(axis, tuple) else (axis,)
-        g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
+        if type(axis) is int and type(g) is np.ndarray and g.ndim == len(shape) - 1:
+            k = axis % len(shape)  # the reduced axis put back, without expand_dims' checks
+            g = g.reshape(g.shape[:k] + (1,) + g.shape[k:])
+        else:
+            axes = axis if isinstance(axis, tuple) else (axis,)
+            g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
     return np.broadcast_to(g, shape) if shape else g
 
 
@@ -70,9 +83,11 @@ def reduced_size(a, axis=None):
 
 def extremum_mask(a, y, axis=None, keepdims=False):
     """Where `a` attains its max/min `y` (ties share the gradient evenly)."""
-    hit = np.asarray(a) == unreduce(y, a, axis=axis, keepdims=keepdims)
-    count = np.sum(hit, axis=axis, keepdims=True)
-    return hit / count
+    if axis is not None and not keepdims:  # y with the reduced axes put back
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        y = np.expand_dims(y, tuple(k % np.ndim(a) for k in axes))
+    hit = np.asarray(a) == y  # broadcast by the comparison itself
+    return hit / np.sum(hit, axis=axis, keepdims=True)
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)

@@ -36,6 +36,56 @@ def matmul_rhs(g, a, b):
     return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
 
 
+def matmul_lhs_summed(g, a, b, like):
+    """unbroadcast(matmul_lhs(g, a, b), like) with the sums taken before the product where
+    they commute with it: over the rows of `a` (g's second-to-last axis), over its columns
+    (b's second-to-last axis) and over stack axes along which `b` is not stacked. The
+    adjoint of `a` when `a` itself was broadcast (`xc - mu[:, :, None]` feeding `Q @ xc`)
+    then costs a product of the summed arrays, not the full stacked one."""
+    if np.ndim(a) < 2 or np.ndim(b) < 2 or np.ndim(g) < np.ndim(like):
+        return unbroadcast(matmul_lhs(g, a, b), like)
+    g, b = np.asarray(g), np.asarray(b)
+    target = _padded_shape(like, g.ndim)
+    if target[-2] == 1 and g.shape[-2] != 1:
+        g = g.sum(axis=-2, keepdims=True)
+    if target[-1] == 1 and b.shape[-2] != 1:
+        b = b.sum(axis=-2, keepdims=True)
+    g = _sum_unstacked(g, b, target)
+    return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), like)
+
+
+def matmul_rhs_summed(g, a, b, like):
+    """unbroadcast(matmul_rhs(g, a, b), like) with the sums taken before the product (see
+    matmul_lhs_summed): over g's last axis, over the columns of `a`, and over stack axes
+    along which `a` is not stacked."""
+    if np.ndim(a) < 2 or np.ndim(b) < 2 or np.ndim(g) < np.ndim(like):
+        return unbroadcast(matmul_rhs(g, a, b), like)
+    g, a = np.asarray(g), np.asarray(a)
+    target = _padded_shape(like, g.ndim)
+    if target[-1] == 1 and g.shape[-1] != 1:
+        g = g.sum(axis=-1, keepdims=True)
+    if target[-2] == 1 and a.shape[-1] != 1:
+        a = a.sum(axis=-1, keepdims=True)
+    g = _sum_unstacked(g, a, target)
+    return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), like)
+
+
+def _padded_shape(like, ndim: int) -> tuple:
+    """`like`'s shape with leading ones up to `ndim` axes (the axes unbroadcast sums)."""
+    shape = np.shape(like)
+    return (1,) * (ndim - len(shape)) + tuple(shape)
+
+
+def _sum_unstacked(g, other, target: tuple):
+    """g summed (keeping the axes) over the stack axes that `target` reduces to one and
+    along which `other`, the product's other operand, has a single matrix."""
+    lead = g.ndim - 2
+    other_stack = (1,) * (lead - (other.ndim - 2)) + other.shape[:-2]
+    axes = tuple(i for i in range(lead)
+                 if target[i] == 1 and g.shape[i] != 1 and other_stack[i] == 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
 def add_outers(acc, us, vs):
     """acc plus the sum of np.outer(u, v) over the pairs of two equally long lists, the
     sum as one matrix product of the stacked (flattened) values; acc itself for no pairs.
@@ -217,7 +267,8 @@ def kron_shape(a, b):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("matmul_lhs", "matmul_rhs", "add_outers", "product", "dot_lhs", "dot_rhs",
+HELPERS = ("matmul_lhs", "matmul_rhs", "matmul_lhs_summed", "matmul_rhs_summed", "add_outers",
+           "product", "dot_lhs", "dot_rhs",
            "einsum_spec",
            "einsum_sublist_spec",
            "einsum_open", "product_spec", "kron_shape")

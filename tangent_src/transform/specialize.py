@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gast
 
-from ..core.tables import SPREAD
+from ..core.tables import SPREAD, spread_axis
 from ..core.walk import Transformer, clone
 
 
@@ -71,10 +71,15 @@ class Specializer(Transformer):
 
     def mark_spread(self, node) -> None:
         """`unreduce(g, like)` of a full reduction (its result, so g, a scalar) over an
-        array: record the names of arrays of like's shape (see tables.SPREAD)."""
+        array, or of a reduction over one literal axis: record the names of arrays of
+        like's shape (see tables.SPREAD)."""
         like = node.args[1]
-        if len(node.args) != 2 or node.keywords or self.result_shape != () or \
-                not isinstance(like, gast.Name) or not self.rank(like):
+        if len(node.args) != 2 or not isinstance(like, gast.Name):
+            return
+        if node.keywords:  # over one axis: like has it, whatever its rank
+            if spread_axis(node) is None:
+                return
+        elif self.result_shape != () or not self.rank(like):
             return
         root = self.shape_source(like).id
         names = {like.id, root} | {n for n in self.same_shape
