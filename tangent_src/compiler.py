@@ -24,6 +24,7 @@ from .analysis.complexity import (
     respecialize_transform_call,
     split_complex_args,
 )
+from .analysis.kinds import Tree, kind_of, tests_types
 from .analysis.shapes import (
     ShapeInference,
     is_binding,
@@ -40,6 +41,7 @@ from .core.walk import clone, walk
 from .errors import TangentError
 from .frontend.alias_facts import inlined_sites
 from .frontend.inplace_sites import check_inplace_sites
+from .frontend.lower.kind_tests import tested_parameters
 from .frontend.resolve import lookup
 from .frontend.source import ParsedFunction, is_user_function, parse_function
 from .naming import Namer
@@ -85,7 +87,20 @@ class ModuleBuilder(ModuleAssembly):
     renamed: dict = field(default_factory=dict)  # generated name -> the user's name
     namers: list = field(default_factory=list)  # of the functions being generated
     root: object = None  # the function asked for (front-ended first); the rest are callees
+    tested: dict = field(default_factory=dict)  # function -> parameters it type-tests
     _bindings: dict | None = None
+
+    def _front_key(self, func, arg_classes: tuple) -> frozenset:
+        """What the front end of `func` is specialized on, of these (parameter, class)
+        pairs: dicts, objects, functions, strings (bindings), and the kinds of the
+        parameters it tests with `isinstance` (frontend/lower/kind_tests.py)."""
+        if func not in self.tested:
+            self.tested[func] = tested_parameters(parse_function(func).node) \
+                if tests_types(func) else frozenset()
+        tested = self.tested[func]
+        kinds = {(p, ("kind", kind_of(c))) for p, c in arg_classes
+                 if p in tested and kind_of(c) is not None}
+        return _dicts(arg_classes) | kinds
 
     def _recursion(self, func):
         parsed = parse_function(func)
@@ -155,18 +170,20 @@ class ModuleBuilder(ModuleAssembly):
         key = (func, arg_classes)
         if key not in self.class_cache:
             self.class_cache[key] = {}  # recursion: unknown
-            parsed, core, _ = self.front_end(func, _dicts(arg_classes))
+            parsed, core, _ = self.front_end(func, self._front_key(func, arg_classes))
             given = dict(arg_classes)
             start = {p: None if is_container(given.get(p)) or is_binding(given.get(p))
                      else start_class(given.get(p)) for p in _params(core)}
             inference = ShapeInference(resolver(parsed), self.return_class)
+            inference.items = {p: c.item for p, c in given.items()
+                               if isinstance(c, Tree) and c.item is not None}
             self.class_cache[key] = inference.run(core, start)
         return self.class_cache[key]
 
     def mutable_scalars(self, func, arg_classes: tuple) -> frozenset:
         """Scalar-class names of `func`'s core that may hold a 0-d array (see
         analysis/shapes.py: mutable_scalars)."""
-        parsed, core, _ = self.front_end(func, _dicts(arg_classes))
+        parsed, core, _ = self.front_end(func, self._front_key(func, arg_classes))
         return frozenset(mutable_scalars(core, self.infer_classes(func, arg_classes),
                                          arg_classes, resolver(parsed)))
 
@@ -186,7 +203,7 @@ class ModuleBuilder(ModuleAssembly):
         "tuple" (a tuple display; for has_aux, one that is not a pair), "pair" (has_aux: a
         pair whose first item is a scalar) or "unknown". The output checks of grad use it
         so that they need not run the function."""
-        _, core, _ = self.front_end(func, _dicts(arg_classes))
+        _, core, _ = self.front_end(func, self._front_key(func, arg_classes))
         ret = core.body[-1]
         if not (isinstance(ret, gast.Return) and isinstance(ret.value, gast.Name)):
             return "unknown"
@@ -220,7 +237,7 @@ class ModuleBuilder(ModuleAssembly):
         if key in self.by_key:
             return self.by_key[key]
         arg_classes, complex_params = split_complex_args(
-            arg_classes, _params(self.front_end(func, _dicts(arg_classes))[1]))
+            arg_classes, _params(self.front_end(func, self._front_key(func, arg_classes))[1]))
         parsed, core, namer, wrt_names, classes, name = self._start(
             key, func, wrt, name, arg_classes, "d", complex_params)
 
@@ -284,7 +301,8 @@ class ModuleBuilder(ModuleAssembly):
         if key in self.in_progress:
             raise self._recursion(func)
         self.in_progress.add(key)
-        parsed, core, namer = self.front_end(func, _dicts(arg_classes))
+        front_key = self._front_key(func, arg_classes)
+        parsed, core, namer = self.front_end(func, front_key)
         for used in self.module_names:
             namer.reserve(used)
         self.namers.append(namer)
@@ -292,7 +310,7 @@ class ModuleBuilder(ModuleAssembly):
         # and the callee's active parameters, are names of the lowered function's parameters
         wrt_names = list(resolve_wrt(wrt, Params.of_definition(core)))
         classes = self.infer_classes(func, arg_classes)
-        check_inplace_sites(parsed, core, self.inplace[(func, _dicts(arg_classes))], classes,
+        check_inplace_sites(parsed, core, self.inplace[(func, front_key)], classes,
                             self.mutable_scalars(func, arg_classes))
         if self.options.inline:
             core = self._inline_transform_calls(parsed, core, namer, complex_params)
@@ -311,7 +329,7 @@ class ModuleBuilder(ModuleAssembly):
         if key in self.by_key:
             return self.by_key[key]
         arg_classes, complex_params = split_complex_args(
-            arg_classes, _params(self.front_end(func, _dicts(arg_classes))[1]))
+            arg_classes, _params(self.front_end(func, self._front_key(func, arg_classes))[1]))
         parsed, core, namer, wrt_names, classes, name = self._start(
             key, func, wrt, name, arg_classes, "jvp_", complex_params)
 

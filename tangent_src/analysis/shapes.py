@@ -17,6 +17,7 @@ import gast
 import numpy as np
 
 from .. import runtime as _runtime
+from ..core.kinds import Tree
 from ..core.walk import walk
 from ..rules.arrays import REDUCTIONS
 from ..rules.elementwise import UNARY
@@ -34,8 +35,8 @@ CONTAINERS = (TREE, DICT)
 
 def is_container(cls) -> bool:
     """A class that stands for a pytree argument (tuple/list/dict/object)."""
-    return cls in CONTAINERS or (isinstance(cls, tuple) and len(cls) == 2 and
-                                 cls[0] == "object")
+    return cls in CONTAINERS or isinstance(cls, Tree) or (
+        isinstance(cls, tuple) and len(cls) == 2 and cls[0] == "object")
 
 
 def call_class(cls, name, trees: set, tree_classes: dict, mutable: frozenset = frozenset()):
@@ -48,7 +49,7 @@ def call_class(cls, name, trees: set, tree_classes: dict, mutable: frozenset = f
         return ARRAY0
     if cls is None and name in trees:
         given = tree_classes.get(name, TREE)
-        return given if given in CONTAINERS else None
+        return given if given in CONTAINERS or isinstance(given, Tree) else None
     return cls
 
 
@@ -219,9 +220,13 @@ class ShapeInference:
         self.shapes: set = set()    # names holding an array's `.shape`
         self.lengths: dict = {}     # names holding a tuple display of scalars: its length
         self.other: set = set()     # names also bound to something else (neither of those)
+        self.items: dict = {}       # list/tuple parameters (never rebound): their items' class
 
     def run(self, func: gast.FunctionDef, arg_classes: dict) -> dict:
         self.classes = dict(arg_classes)
+        rebound = {n.id for n in walk(func) if isinstance(n, gast.Name) and
+                   isinstance(n.ctx, gast.Store)}
+        self.items = {p: c for p, c in self.items.items() if p not in rebound}
         for _ in range(10):
             before = dict(self.classes)
             self.block(func.body)
@@ -231,7 +236,8 @@ class ShapeInference:
 
     def of(self, atom):
         if isinstance(atom, gast.Name):
-            return self.classes.get(atom.id)
+            cls = self.classes.get(atom.id)
+            return None if isinstance(cls, Tree) else cls  # a list: no array arithmetic
         if isinstance(atom, gast.Constant):
             return _const_class(atom)
         if isinstance(atom, gast.Attribute):
@@ -241,7 +247,9 @@ class ShapeInference:
 
     def set(self, name: str, cls) -> None:
         old = self.classes.get(name, cls) if name in self.classes else cls
-        if old != cls:
+        if old != cls and (isinstance(old, Tree) or isinstance(cls, Tree)):
+            cls = None
+        elif old != cls:
             cls = None if old is None or cls is None or len(old) != len(cls) else tuple(
                 a if a == b else "?" for a, b in zip(old, cls))
         self.classes[name] = cls
@@ -279,7 +287,9 @@ class ShapeInference:
             self.lengths.pop(target.id, None)
 
     def value(self, expr):
-        if isinstance(expr, (gast.Name, gast.Constant)):
+        if isinstance(expr, gast.Name):
+            return self.classes.get(expr.id)
+        if isinstance(expr, gast.Constant):
             return self.of(expr)
         if isinstance(expr, gast.Attribute):
             if isinstance(expr.value, gast.Name) and expr.value.id in self.classes:
@@ -310,6 +320,13 @@ class ShapeInference:
                 expr.value.id not in self.other and \
                 self.of(expr.slice) == SCALAR:
             return SCALAR  # one entry of a shape
+        if isinstance(expr.value, gast.Name) and not isinstance(expr.slice, gast.Slice) and \
+                self.of(expr.slice) == SCALAR:
+            tree = self.classes.get(expr.value.id)
+            if isinstance(tree, Tree):
+                return tree.item
+            if expr.value.id in self.items:
+                return self.items[expr.value.id]
         base = self.of(expr.value)
         if not base:
             return None

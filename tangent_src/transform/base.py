@@ -8,6 +8,7 @@ import gast
 from ..analysis.complexity import with_complex_args
 from ..analysis.shapes import call_class, default_function_classes, is_function_value
 from ..core import build
+from ..core.kinds import Tree
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError
 from ..frontend.lower import is_list_method
@@ -195,7 +196,23 @@ class SharedQueries:
             return self.classes.get(atom.id)
         if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float, bool)):
             return ()
+        if isinstance(atom, gast.Subscript):
+            return self._item_class(atom)
         return None
+
+    def _item_class(self, atom):
+        """The class of `data[i]` when `data` is a list parameter (never rebound) whose
+        items share a class (analysis/kinds.py), else None."""
+        base = atom.value
+        tree = self.tree_classes.get(base.id) if isinstance(base, gast.Name) else None
+        if not isinstance(tree, Tree) or isinstance(atom.slice, gast.Slice) or \
+                self.shape(atom.slice) != ():
+            return None
+        rebound = getattr(self, "_rebound", None)
+        if rebound is None:
+            rebound = self._rebound = {n.id for n in walk(self.core) if isinstance(
+                n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        return None if base.id in rebound else tree.item
 
     def call_class(self, atom):
         """The class a user function called with `atom` is specialized to."""
