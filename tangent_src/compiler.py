@@ -244,9 +244,9 @@ class ModuleBuilder(ModuleAssembly):
         def subroutine(callee, active, call_ranks):
             return self.gradient(callee, active, arg_classes=call_ranks, split=True)
 
+        trees = _trees(arg_classes, classes)  # (and `classes` without them)
         reverse = Reverse(parsed, core, wrt_names, namer, resolver(parsed), subroutine, name,
-                          return_value=return_value or split, classes=classes,
-                          trees={p: c for p, c in arg_classes if is_container(c)},
+                          return_value=return_value or split, classes=classes, trees=trees,
                           has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)},
                           mutable=self.mutable_scalars(func, arg_classes),
                           known=frozenset(p for p, c in arg_classes if c is not None),
@@ -309,7 +309,7 @@ class ModuleBuilder(ModuleAssembly):
         # the entries the user's signature could not resolve (a transform of a transform),
         # and the callee's active parameters, are names of the lowered function's parameters
         wrt_names = list(resolve_wrt(wrt, Params.of_definition(core)))
-        classes = self.infer_classes(func, arg_classes)
+        classes = dict(self.infer_classes(func, arg_classes))  # (_trees edits it)
         check_inplace_sites(parsed, core, self.inplace[(func, front_key)], classes,
                             self.mutable_scalars(func, arg_classes))
         if self.options.inline:
@@ -336,9 +336,9 @@ class ModuleBuilder(ModuleAssembly):
         def subroutine(callee, active, call_classes):
             return self.tangent(callee, active, return_value=True, arg_classes=call_classes)
 
+        trees = _trees(arg_classes, classes)  # (and `classes` without them)
         forward = Forward(parsed, core, wrt_names, namer, resolver(parsed), subroutine, name,
-                          return_value=return_value, classes=classes,
-                          trees={p: c for p, c in arg_classes if is_container(c)},
+                          return_value=return_value, classes=classes, trees=trees,
                           objects={p for p, c in arg_classes if is_object(c)},
                           mutable=self.mutable_scalars(func, arg_classes))
         forward.complex_params = complex_params
@@ -401,6 +401,16 @@ def _inlined_now(func) -> bool:
     """Whether the front end inlines a call of `func`: a user function's, but not a
     transform's generated code (ModuleBuilder._inline_transform_calls inlines that)."""
     return is_user_function(func) and not hasattr(func, "__tangent_src_respecialize__")
+
+
+def _trees(arg_classes: tuple, classes: dict) -> dict:
+    """The names holding pytrees whose class is known: container parameters, and lists
+    that are items of a list parameter (analysis/kinds.py), which `classes` then has."""
+    trees = {p: c for p, c in arg_classes if is_container(c)}
+    items = {n: c for n, c in classes.items() if isinstance(c, Tree)}
+    for name in items:
+        classes[name] = None  # a list, not an array: no shape class
+    return trees | items
 
 
 def _dicts(arg_classes: tuple) -> frozenset:

@@ -196,8 +196,6 @@ class SharedQueries:
             return self.classes.get(atom.id)
         if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float, bool)):
             return ()
-        if isinstance(atom, gast.Subscript):
-            return self._item_class(atom)
         return None
 
     def _item_class(self, atom):
@@ -217,8 +215,8 @@ class SharedQueries:
     def call_class(self, atom):
         """The class a user function called with `atom` is specialized to."""
         name = atom.id if isinstance(atom, gast.Name) else None
-        return call_class(self.shape(atom), name, self.trees, self.tree_classes,
-                          self.mutable)
+        cls = self._item_class(atom) if isinstance(atom, gast.Subscript) else self.shape(atom)
+        return call_class(cls, name, self.trees, self.tree_classes, self.mutable)
 
     def call_classes(self, func, bound) -> tuple:
         """(parameter, class) of a call of the user function `func`: each argument's class,
