@@ -13,12 +13,11 @@ from functools import partial
 import numpy as np
 import numpy.random as npr
 import pytest
+from fdcheck import numerical_grad, tree_flat, tree_numerical_grad
 from scipy.special import logsumexp
 
 import tangent_src
 from tangent_src.errors import UnsupportedSyntaxError
-
-from fdcheck import numerical_grad, tree_flat, tree_numerical_grad
 
 RTOL, ATOL = 1e-5, 1e-7
 

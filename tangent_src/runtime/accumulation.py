@@ -12,6 +12,8 @@ from .refusals import refuse
 
 def zeros_like(x):
     """A float zero shaped like `x`; for a tuple, list or dict, the same structure of zeros."""
+    if type(x) is np.ndarray:  # the most frequent case first (it is called in loops)
+        return np.zeros(x.shape, dtype=complex if x.dtype.kind == "c" else float)
     if isinstance(x, tuple):
         items = tuple(zeros_like(item) for item in x)
         return type(x)(*items) if hasattr(x, "_fields") else items  # keep a named tuple
@@ -84,6 +86,8 @@ def add_attribute(acc, name, g):
 def plus(a, b):
     """a + b, item by item for tuples, lists and dicts of arrays (pytree adjoints); a plain
     0.0 stands for a zero of any structure."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:  # the most frequent case first
+        return a + b
     if _is_zero(b) and not _is_zero(a):
         return a
     if _is_zero(a) and isinstance(b, (dict, tuple, list)):
