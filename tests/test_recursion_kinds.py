@@ -159,3 +159,27 @@ def rebinding(w, data):
 def test_a_rebound_parameter_is_not_folded():
     with pytest.raises(UnsupportedSyntaxError, match="recursion"):
         tangent_src.grad(rebinding)(np.ones(2), [np.ones(2)])
+
+
+# ------------------------------------------------------ reached through another function
+def penalized_likelihood(natural_params, data, weight=0.1):
+    """A caller that tests no types itself: its callee's kinds decide."""
+    penalty = sum(np.sum(p ** 2) for p in natural_params)
+    return log_partition_function(natural_params, data) - weight * penalty
+
+
+def test_a_caller_of_the_recursive_function():
+    params, data = _hmm(7)
+    grads = tangent_src.grad(penalized_likelihood)(params, data)
+    expected = tree_numerical_grad(penalized_likelihood, (params, data), 0)
+    assert np.allclose(tree_flat(grads), expected, rtol=RTOL, atol=ATOL)
+
+
+def test_second_order_is_refused_where_written():
+    """Second derivatives inline the user's functions before their kinds are known: the
+    recursion is refused, located, rather than differentiated wrongly."""
+    rng = npr.RandomState(8)
+    w, v = rng.randn(3), rng.randn(3)
+    with pytest.raises(UnsupportedSyntaxError, match="recursion") as info:
+        tangent_src.hvp(loss)(w, [rng.randn(2, 3), rng.randn(4, 3)], v)
+    assert "test_recursion_kinds.py" in str(info.value)
