@@ -15,6 +15,7 @@ import numpy as np
 from . import binding, guards
 from . import compiled as cache
 from .analysis.complexity import with_complex_args
+from .analysis.kinds import items_class, tests_types
 from .analysis.shapes import FUNCTION_TYPES
 from .arity import fixed_arity
 from .compiled import (
@@ -79,6 +80,8 @@ class Transform(Displayed):
     return_value = property(lambda self: self.request.return_value)
     has_aux = property(lambda self: self.request.has_aux)
     backend = property(lambda self: self.request.backend)
+    # whether the code tests types: then a list's class, and key, say its items' (kinds.py)
+    _items = functools.cached_property(lambda self: tests_types(_innermost(self.func), True))
 
     def _generation(self, target, **changes) -> Request:
         """The request for the code generated from `target` (what `target()` returns)."""
@@ -102,7 +105,6 @@ class Transform(Displayed):
             self._signature_of = (defaults, kwitems, sig)
         return sig
 
-    # -- pickling --------------------------------------------------------------------
     def __reduce__(self):
         """Pickle as what the transform was built from: the function (by reference, as
         pickle stores functions), wrt and the options; the other side generates its code
@@ -194,7 +196,8 @@ class Transform(Displayed):
             key = tuple([(a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
                          if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
                          else ("string", a) if type(a) is str else
-                         type(a) if type(a) in NUMBER_TYPES else (type(a), holds_complex(a))
+                         type(a) if type(a) in NUMBER_TYPES else (type(a), holds_complex(a),
+                                                                 self._items and items_class(a))
                          for a in args])  # (a container, an object: specialized to complex?)
             fast = self._fast.get(key)
             if fast is not None:  # (holds: compiled's guards, most often all hold)
@@ -216,7 +219,7 @@ class Transform(Displayed):
             raise NotDifferentiableError(
                 "backend='numba' does not take dict arguments; pass a tuple of arrays "
                 "(numba compiles tuples of arrays)")
-        classes = arg_classes(self._sig, args, kwargs)
+        classes = arg_classes(self._sig, args, kwargs, self._items)
         compiled = self.compile(classes)
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
@@ -265,7 +268,7 @@ class Transform(Displayed):
         args = self._bound + guards.real_scalars(args)
         extras = {key + len(self._bound) if isinstance(key, int) and key >= 0 else key: value
                   for key, value in extras.items()}
-        compiled = self.compile(arg_classes(self._sig, args, {}))
+        compiled = self.compile(arg_classes(self._sig, args, {}, self._items))
         self._last = compiled
         guards.refuse_complex_arguments(self._name(), compiled.params, compiled.main.wrt,
                                         args, {}, compiled.complex_params)
@@ -389,7 +392,7 @@ class Transform(Displayed):
         0.0 when the source proves a scalar, a tuple when it returns a tuple display, else
         the value as the generated gradient computes it. The user's function is not run."""
         args = self._bound + tuple(args)
-        classes = arg_classes(self._sig, args, {})
+        classes = arg_classes(self._sig, args, {}, self._items)
         output = self.compile(classes).output
         if output == "scalar":
             return 0.0

@@ -24,6 +24,7 @@ from .analysis.complexity import (
     respecialize_transform_call,
     split_complex_args,
 )
+from .analysis.kinds import Tree, kind_of, tests_types
 from .analysis.shapes import (
     ShapeInference,
     is_binding,
@@ -40,6 +41,7 @@ from .core.walk import clone, walk
 from .errors import TangentError
 from .frontend.alias_facts import inlined_sites
 from .frontend.inplace_sites import check_inplace_sites
+from .frontend.lower.kind_tests import tested_parameters
 from .frontend.resolve import lookup
 from .frontend.source import ParsedFunction, is_user_function, parse_function
 from .naming import Namer
@@ -86,7 +88,20 @@ class ModuleBuilder(ModuleAssembly):
     renamed: dict = field(default_factory=dict)  # generated name -> the user's name
     namers: list = field(default_factory=list)  # of the functions being generated
     root: object = None  # the function asked for (front-ended first); the rest are callees
+    tested: dict = field(default_factory=dict)  # function -> parameters it type-tests
     _bindings: dict | None = None
+
+    def _front_key(self, func, arg_classes: tuple) -> frozenset:
+        """What the front end of `func` is specialized on, of these (parameter, class)
+        pairs: dicts, objects, functions, strings (bindings), and the kinds of the
+        parameters it tests with `isinstance` (frontend/lower/kind_tests.py)."""
+        if func not in self.tested:
+            self.tested[func] = tested_parameters(parse_function(func).node) \
+                if tests_types(func) else frozenset()
+        tested = self.tested[func]
+        kinds = {(p, ("kind", kind_of(c))) for p, c in arg_classes
+                 if p in tested and kind_of(c) is not None}
+        return _dicts(arg_classes) | kinds
 
     def _recursion(self, func):
         parsed = parse_function(func)
@@ -157,11 +172,13 @@ class ModuleBuilder(ModuleAssembly):
         if key not in self.class_cache:
             self.class_cache[key] = {}  # recursion: unknown
             self.item_cache[key] = {}
-            parsed, core, _ = self.front_end(func, _dicts(arg_classes))
+            parsed, core, _ = self.front_end(func, self._front_key(func, arg_classes))
             given = dict(arg_classes)
             start = {p: None if is_container(given.get(p)) or is_binding(given.get(p))
                      else start_class(given.get(p)) for p in _params(core)}
             inference = ShapeInference(resolver(parsed), self.return_class, self.return_items)
+            inference.param_items = {p: c.item for p, c in given.items()
+                                     if isinstance(c, Tree) and c.item is not None}
             self.class_cache[key] = inference.run(core, start)
             self.item_cache[key] = inference.items
         return self.class_cache[key]
@@ -169,7 +186,7 @@ class ModuleBuilder(ModuleAssembly):
     def mutable_scalars(self, func, arg_classes: tuple) -> frozenset:
         """Scalar-class names of `func`'s core that may hold a 0-d array (see
         analysis/shapes.py: mutable_scalars)."""
-        parsed, core, _ = self.front_end(func, _dicts(arg_classes))
+        parsed, core, _ = self.front_end(func, self._front_key(func, arg_classes))
         return frozenset(mutable_scalars(core, self.infer_classes(func, arg_classes),
                                          arg_classes, resolver(parsed)))
 
@@ -202,7 +219,7 @@ class ModuleBuilder(ModuleAssembly):
         "tuple" (a tuple display; for has_aux, one that is not a pair), "pair" (has_aux: a
         pair whose first item is a scalar) or "unknown". The output checks of grad use it
         so that they need not run the function."""
-        _, core, _ = self.front_end(func, _dicts(arg_classes))
+        _, core, _ = self.front_end(func, self._front_key(func, arg_classes))
         ret = core.body[-1]
         if not (isinstance(ret, gast.Return) and isinstance(ret.value, gast.Name)):
             return "unknown"
@@ -236,16 +253,16 @@ class ModuleBuilder(ModuleAssembly):
         if key in self.by_key:
             return self.by_key[key]
         arg_classes, complex_params = split_complex_args(
-            arg_classes, _params(self.front_end(func, _dicts(arg_classes))[1]))
+            arg_classes, _params(self.front_end(func, self._front_key(func, arg_classes))[1]))
         parsed, core, namer, wrt_names, classes, name = self._start(
             key, func, wrt, name, arg_classes, "d", complex_params)
 
         def subroutine(callee, active, call_ranks):
             return self.gradient(callee, active, arg_classes=call_ranks, split=True)
 
+        trees = _trees(arg_classes, classes)  # (and `classes` without them)
         reverse = Reverse(parsed, core, wrt_names, namer, resolver(parsed), subroutine, name,
-                          return_value=return_value or split, classes=classes,
-                          trees={p: c for p, c in arg_classes if is_container(c)},
+                          return_value=return_value or split, classes=classes, trees=trees,
                           has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)},
                           mutable=self.mutable_scalars(func, arg_classes),
                           known=frozenset(p for p, c in arg_classes if c is not None),
@@ -300,15 +317,16 @@ class ModuleBuilder(ModuleAssembly):
         if key in self.in_progress:
             raise self._recursion(func)
         self.in_progress.add(key)
-        parsed, core, namer = self.front_end(func, _dicts(arg_classes))
+        front_key = self._front_key(func, arg_classes)
+        parsed, core, namer = self.front_end(func, front_key)
         for used in self.module_names:
             namer.reserve(used)
         self.namers.append(namer)
         # the entries the user's signature could not resolve (a transform of a transform),
         # and the callee's active parameters, are names of the lowered function's parameters
         wrt_names = list(resolve_wrt(wrt, Params.of_definition(core)))
-        classes = self.infer_classes(func, arg_classes)
-        check_inplace_sites(parsed, core, self.inplace[(func, _dicts(arg_classes))], classes,
+        classes = dict(self.infer_classes(func, arg_classes))  # (_trees edits it)
+        check_inplace_sites(parsed, core, self.inplace[(func, front_key)], classes,
                             self.mutable_scalars(func, arg_classes))
         if self.options.inline:
             core = self._inline_transform_calls(parsed, core, namer, complex_params)
@@ -327,16 +345,16 @@ class ModuleBuilder(ModuleAssembly):
         if key in self.by_key:
             return self.by_key[key]
         arg_classes, complex_params = split_complex_args(
-            arg_classes, _params(self.front_end(func, _dicts(arg_classes))[1]))
+            arg_classes, _params(self.front_end(func, self._front_key(func, arg_classes))[1]))
         parsed, core, namer, wrt_names, classes, name = self._start(
             key, func, wrt, name, arg_classes, "jvp_", complex_params)
 
         def subroutine(callee, active, call_classes):
             return self.tangent(callee, active, return_value=True, arg_classes=call_classes)
 
+        trees = _trees(arg_classes, classes)  # (and `classes` without them)
         forward = Forward(parsed, core, wrt_names, namer, resolver(parsed), subroutine, name,
-                          return_value=return_value, classes=classes,
-                          trees={p: c for p, c in arg_classes if is_container(c)},
+                          return_value=return_value, classes=classes, trees=trees,
                           objects={p for p, c in arg_classes if is_object(c)},
                           mutable=self.mutable_scalars(func, arg_classes))
         forward.complex_params = complex_params
@@ -399,6 +417,16 @@ def _inlined_now(func) -> bool:
     """Whether the front end inlines a call of `func`: a user function's, but not a
     transform's generated code (ModuleBuilder._inline_transform_calls inlines that)."""
     return is_user_function(func) and not hasattr(func, "__tangent_src_respecialize__")
+
+
+def _trees(arg_classes: tuple, classes: dict) -> dict:
+    """The names holding pytrees whose class is known: container parameters, and lists
+    that are items of a list parameter (analysis/kinds.py), which `classes` then has."""
+    trees = {p: c for p, c in arg_classes if is_container(c)}
+    items = {n: c for n, c in classes.items() if isinstance(c, Tree)}
+    for name in items:
+        classes[name] = None  # a list, not an array: no shape class
+    return trees | items
 
 
 def _dicts(arg_classes: tuple) -> frozenset:

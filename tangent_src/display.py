@@ -98,7 +98,8 @@ def source(df, *example_args, **example_kwargs) -> str:
     general one if it was never called."""
     if isinstance(df, Displayed):
         if example_args or example_kwargs:
-            return df.compile(arg_classes(df._sig, example_args, example_kwargs)).source
+            return df.compile(arg_classes(df._sig, example_args, example_kwargs,
+                                          df._items)).source
         return df.source
     raise InvalidArgumentTypeError(
         f"source() takes a function returned by grad(), got {type(df).__name__}")

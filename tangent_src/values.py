@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from .analysis.complexity import with_complex_args
+from .analysis.kinds import value_class
 from .analysis.shapes import shape_class
 from .arity import item_name
 
@@ -17,10 +18,11 @@ NUMBER_TYPES = frozenset((float, int, bool, complex, type(None), np.float64, np.
                           np.complex128, np.complex64, np.int64))
 
 
-def arg_classes(sig, args, kwargs) -> tuple:
+def arg_classes(sig, args, kwargs, items: bool = False) -> tuple:
     """(parameter, shape class) pairs of a call: the key of one specialization, marked with
     the parameters that receive complex values (numbers, arrays, or inside a tuple, list,
-    dict or an object's attributes: see analysis/complexity.py)."""
+    dict or an object's attributes: see analysis/complexity.py). With `items` (the code
+    tests types: analysis/kinds.py), a list or tuple's class says its type and items'."""
     if sig is None:
         return ()
     extra = ()
@@ -42,7 +44,8 @@ def arg_classes(sig, args, kwargs) -> tuple:
             pairs += list(value.items())
         else:
             pairs.append((name, value))
-    classes = tuple((name, shape_class(value)) for name, value in pairs)
+    classes = tuple((name, (value_class if items else shape_class)(value))
+                    for name, value in pairs)
     # the extra arguments by position (the generated function names them)
     complex_names = [name for name, value in pairs if holds_complex(value)]
     complex_names += [len(sig.parameters) + k for k, v in enumerate(extra) if holds_complex(v)]

@@ -17,11 +17,13 @@ import gast
 import numpy as np
 
 from .. import runtime as _runtime
+from ..core.kinds import Tree
 from ..core.walk import walk
 from ..rules.arrays import REDUCTIONS
 from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
-from .shape_items import ItemInference, int_const, list_facts, merge
+from .shape_forms import allocated_class, reduced_class, reshaped_class, transposed_class
+from .shape_items import ItemInference, list_facts, merge
 
 SCALAR: tuple = ()
 # A 0-d ndarray argument: a scalar for shapes (inference starts it as SCALAR), but a mutable
@@ -35,8 +37,8 @@ CONTAINERS = (TREE, DICT)
 
 def is_container(cls) -> bool:
     """A class that stands for a pytree argument (tuple/list/dict/object)."""
-    return cls in CONTAINERS or (isinstance(cls, tuple) and len(cls) == 2 and
-                                 cls[0] == "object")
+    return cls in CONTAINERS or isinstance(cls, Tree) or (
+        isinstance(cls, tuple) and len(cls) == 2 and cls[0] == "object")
 
 
 def call_class(cls, name, trees: set, tree_classes: dict, mutable: frozenset = frozenset()):
@@ -49,7 +51,7 @@ def call_class(cls, name, trees: set, tree_classes: dict, mutable: frozenset = f
         return ARRAY0
     if cls is None and name in trees:
         given = tree_classes.get(name, TREE)
-        return given if given in CONTAINERS else None
+        return given if given in CONTAINERS or isinstance(given, Tree) else None
     return cls
 
 
@@ -217,6 +219,7 @@ class ShapeInference(ItemInference):
         self.shapes: set = set()    # names holding an array's `.shape`
         self.lengths: dict = {}     # names holding a tuple display of scalars: its length
         self.other: set = set()     # names also bound to something else (neither of those)
+        self.param_items: dict = {}  # list/tuple parameters (never rebound): their items' class
 
     def run(self, func: gast.FunctionDef, arg_classes: dict) -> dict:
         self.classes = dict(arg_classes)
@@ -225,6 +228,9 @@ class ShapeInference(ItemInference):
         self.lists -= set(arg_classes)
         self.fixed -= set(arg_classes)
         self.items = dict.fromkeys(arg_classes)
+        rebound = {n.id for n in walk(func) if isinstance(n, gast.Name) and
+                   isinstance(n.ctx, gast.Store)}
+        self.param_items = {p: c for p, c in self.param_items.items() if p not in rebound}
         for _ in range(10):
             before = (dict(self.classes), dict(self.items), dict(self.list_items))
             self.block(func.body)
@@ -234,7 +240,8 @@ class ShapeInference(ItemInference):
 
     def of(self, atom):
         if isinstance(atom, gast.Name):
-            return self.classes.get(atom.id)
+            cls = self.classes.get(atom.id)
+            return None if isinstance(cls, Tree) else cls  # a list: no array arithmetic
         if isinstance(atom, gast.Constant):
             return _const_class(atom)
         if isinstance(atom, gast.Attribute):
@@ -243,7 +250,11 @@ class ShapeInference(ItemInference):
         return None
 
     def set(self, name: str, cls) -> None:
-        self.classes[name] = merge(self.classes[name], cls) if name in self.classes else cls
+        old = self.classes.get(name, cls) if name in self.classes else cls
+        if old != cls and (isinstance(old, Tree) or isinstance(cls, Tree)):
+            self.classes[name] = None
+        else:
+            self.classes[name] = merge(old, cls)
 
     def block(self, stmts) -> None:
         for stmt in stmts:
@@ -282,7 +293,9 @@ class ShapeInference(ItemInference):
             self.lengths.pop(target.id, None)
 
     def value(self, expr):
-        if isinstance(expr, (gast.Name, gast.Constant)):
+        if isinstance(expr, gast.Name):
+            return self.classes.get(expr.id)
+        if isinstance(expr, gast.Constant):
             return self.of(expr)
         if isinstance(expr, gast.Attribute):
             if isinstance(expr.value, gast.Name) and expr.value.id in self.classes:
@@ -316,6 +329,13 @@ class ShapeInference(ItemInference):
         item = self.item(expr)
         if item is not None:
             return item
+        if isinstance(expr.value, gast.Name) and not isinstance(expr.slice, gast.Slice) and \
+                self.of(expr.slice) == SCALAR:
+            tree = self.classes.get(expr.value.id)
+            if isinstance(tree, Tree):
+                return tree.item
+            if expr.value.id in self.param_items:
+                return self.param_items[expr.value.id]
         base = self.of(expr.value)
         if not base:
             return None
@@ -356,15 +376,15 @@ class ShapeInference(ItemInference):
         if func is np.where and len(args) == 3:
             return broadcast(*args)
         if func in REDUCTIONS and args:
-            return _reduced(args[0], expr, keywords)
+            return reduced_class(args[0], expr, keywords)
         if func in (np.stack, np.concatenate) and len(expr.args) == 1 and \
                 set(keywords) <= {"axis"}:
             return self.joined(func, expr, keywords)
         if func is np.transpose and args:
-            return _transposed(args[0], expr.args[1] if len(expr.args) > 1 else
+            return transposed_class(args[0], expr.args[1] if len(expr.args) > 1 else
                                keywords.get("axes"))
         if func is np.reshape and len(expr.args) >= 2:
-            return _reshaped(expr.args[1])
+            return reshaped_class(expr.args[1])
         if func in (_runtime.set_at, _runtime.zero_at, np.zeros_like, np.ones_like,
                     np.empty_like, np.copy, _runtime.zeros_like) and args:
             return args[0]
@@ -373,68 +393,7 @@ class ShapeInference(ItemInference):
             if isinstance(first, gast.Name) and first.id in self.lengths and \
                     first.id not in self.other:
                 return ("?",) * self.lengths[first.id]
-            return _allocated(first, args[0])
+            return allocated_class(first, args[0])
         if func in (len, int, float, abs, min, max, round) or func in vars(math).values():
             return SCALAR
         return self.call_class(func, tuple(args))
-
-
-def _axes(node, ndim):
-    if node is None or (isinstance(node, gast.Constant) and node.value is None):
-        return "all"
-    items = node.elts if isinstance(node, gast.Tuple) else [node]
-    axes = [int_const(i) for i in items]
-    if any(a is None for a in axes):
-        return None
-    return sorted(a % ndim for a in axes)
-
-
-def _reduced(cls, expr, keywords):
-    axis = keywords.get("axis", expr.args[1] if len(expr.args) > 1 else None)
-    keep = keywords.get("keepdims")  # positionally it comes after dtype/out: rare, unknown
-    if keep is None and len(expr.args) > 2:
-        return None
-    if keep is not None and not isinstance(keep, gast.Constant):
-        return None
-    keepdims = keep is not None and keep.value is True
-    if (axis is None or (isinstance(axis, gast.Constant) and axis.value is None)) \
-            and not keepdims:
-        return SCALAR
-    if cls is None:
-        return None
-    axes = _axes(axis, max(len(cls), 1))
-    if axes is None:
-        return None
-    if axes == "all":
-        axes = list(range(len(cls)))
-    if keepdims:
-        return tuple("1" if i in axes else f for i, f in enumerate(cls))
-    return tuple(f for i, f in enumerate(cls) if i not in axes)
-
-
-def _transposed(cls, axes):
-    if cls is None:
-        return None
-    if axes is None or (isinstance(axes, gast.Constant) and axes.value is None):
-        return tuple(reversed(cls))
-    if isinstance(axes, gast.Tuple):
-        order = [int_const(e) for e in axes.elts]
-        if None not in order and sorted(order) == list(range(len(cls))):
-            return tuple(cls[i] for i in order)
-    return None
-
-
-def _allocated(shape, cls):
-    """The class of np.zeros(shape) (np.ones, np.empty, np.full): one flag per entry of a
-    tuple display, or one dimension for an integer."""
-    if isinstance(shape, gast.Tuple):
-        return _reshaped(shape)
-    return ("?",) if cls == SCALAR else None
-
-
-def _reshaped(shape):
-    items = shape.elts if isinstance(shape, gast.Tuple) else [shape]
-    sizes = [int_const(i) for i in items]
-    if isinstance(shape, gast.Tuple) or sizes[0] is not None:
-        return tuple("?" if s is None or s < 0 else "1" if s == 1 else "N" for s in sizes)
-    return None

@@ -8,6 +8,7 @@ import gast
 from ..analysis.complexity import with_complex_args
 from ..analysis.shapes import call_class, default_function_classes, is_function_value
 from ..core import build
+from ..core.kinds import Tree
 from ..core.walk import clone, walk
 from ..errors import NoDerivativeRuleError
 from ..frontend.lower import is_list_method
@@ -197,11 +198,25 @@ class SharedQueries:
             return ()
         return None
 
+    def _item_class(self, atom):
+        """The class of `data[i]` when `data` is a list parameter (never rebound) whose
+        items share a class (analysis/kinds.py), else None."""
+        base = atom.value
+        tree = self.tree_classes.get(base.id) if isinstance(base, gast.Name) else None
+        if not isinstance(tree, Tree) or isinstance(atom.slice, gast.Slice) or \
+                self.shape(atom.slice) != ():
+            return None
+        rebound = getattr(self, "_rebound", None)
+        if rebound is None:
+            rebound = self._rebound = {n.id for n in walk(self.core) if isinstance(
+                n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        return None if base.id in rebound else tree.item
+
     def call_class(self, atom):
         """The class a user function called with `atom` is specialized to."""
         name = atom.id if isinstance(atom, gast.Name) else None
-        return call_class(self.shape(atom), name, self.trees, self.tree_classes,
-                          self.mutable)
+        cls = self._item_class(atom) if isinstance(atom, gast.Subscript) else self.shape(atom)
+        return call_class(cls, name, self.trees, self.tree_classes, self.mutable)
 
     def call_classes(self, func, bound) -> tuple:
         """(parameter, class) of a call of the user function `func`: each argument's class,

@@ -16,7 +16,8 @@ written or held as calls), variadic.py (helpers with *args/**kwargs expanded at 
 lengths.py (tuples and lists whose length the source fixes, so starring them passes their
 items), generators.py (generators consumed whole, as
 the list they yield), nested.py (transforms called inside: their generated code),
-recursion.py (recursion bounded by an integer literal, expanded); common.py and
+recursion.py (recursion bounded by an integer literal, expanded), kind_tests.py
+(`isinstance` tests of parameters that the specialization decides); common.py and
 ranges.py hold what they share.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .effects import EffectLowering
 from .functions import FunctionLowering
 from .generators import GeneratorCalls, generator_as_list, is_generator
 from .hoist import HoistLowering
+from .kind_tests import fold_kind_tests
 from .lambdas import LambdaLowering
 from .loops import LoopLowering
 from .methods import Methods
@@ -181,7 +183,11 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset(),
     if consumed_whole and is_generator(node):  # its callers consume it whole
         generator_as_list(parsed, node, namer)
     lowerer = Lowerer(parsed, namer)
+    fold_kind_tests(parsed, node, {p: cls[1] for p, cls in dicts
+                                   if isinstance(cls, tuple) and cls[0] == "kind"})
     for param, cls in dicts:
+        if isinstance(cls, tuple) and cls[0] == "kind":
+            continue
         if cls == "dict":
             lowerer.dicts.add(param)
         elif cls[0] == "object":
