@@ -56,6 +56,8 @@ def _names(key, modules) -> tuple[str | None, list[str]]:
     """(home namespace, every public name of `key`), preferred name first."""
     home, names = None, []
     owner = getattr(key, "__self__", None) if inspect.ismethod(key) else None
+    if isinstance(getattr(key, "__self__", None), np.ufunc):  # np.add.outer
+        owner = key.__self__
     for prefix, module, namespace in modules:
         for attr in sorted(namespace):
             if attr.startswith("_"):
@@ -111,8 +113,8 @@ LIBRARIES = ("numpy", "scipy", "math", "builtins", "tangent_src")
 def _is_library(key) -> bool:
     """NumPy, SciPy, math, builtins and tangent_src objects: not rules that user code (or a
     test) registered for its own functions."""
-    if isinstance(key, np.ufunc):
-        return True
+    if isinstance(key, np.ufunc) or isinstance(getattr(key, "__self__", None), np.ufunc):
+        return True  # a ufunc, or a method of one (np.add.outer)
     module = getattr(key, "__module__", None) or ""
     return module.split(".")[0] in LIBRARIES or module.startswith("scipy")
 

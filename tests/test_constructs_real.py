@@ -453,7 +453,8 @@ def test_inner_gradient_of_a_vector_function_fails_as_calling_it_does():
     x = np.ones(3)
     with pytest.raises(tangent_src.errors.NotDifferentiableError):
         sum_of_vector_gradient(x)
-    with pytest.raises(AssertionError, match="requires squares to return a scalar"):
+    with pytest.raises(tangent_src.errors.OutputTypeError,
+                       match="requires squares to return a scalar"):
         tangent_src.grad(sum_of_vector_gradient)(x)
 
 

@@ -74,3 +74,22 @@ def test_hessian_vector_product_through_ravel_pytree():
     up = ravel_pytree(grad(unravel(flat + eps * v), X))[0]
     down = ravel_pytree(grad(unravel(flat - eps * v), X))[0]
     assert np.allclose(ravel_pytree(hv)[0], (up - down) / (2 * eps), rtol=1e-5, atol=1e-7)
+
+
+def test_a_dict_output_written_through_a_key_held_in_a_name_second_order():
+    # the second-order code adds dict-valued adjoints of the seed: with plus(), not `+`
+    # (was a TypeError: unsupported operand type(s) for +: 'dict' and 'dict')
+    def outputs(x):
+        out = {"a": x}
+        key = "b"
+        out[key] = np.sin(x)
+        return out
+
+    def in_a_loop(x):
+        out = {}
+        for k in ("a", "bb"):
+            out[k] = np.sin(x) * len(k)
+        return out
+
+    for f in (outputs, in_a_loop):
+        tangent_src.check_grads(f, (0.3,), order=2)

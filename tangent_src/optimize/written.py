@@ -1,7 +1,7 @@
 """`written_at(g, index)` as the plain read `g[index]` where the index cannot repeat an
-entry: ints, slices and tuples of them. written_at exists only for integer-array indexes
-with duplicates (`y[[0, 0]] = v`: NumPy keeps the last write, so the first value gets no
-cotangent); for a basic index the two are the same value.
+entry: ints, slices and tuples of them, a string key. written_at exists only for
+integer-array indexes with duplicates (`y[[0, 0]] = v`: NumPy keeps the last write, so the
+first value gets no cotangent); for a basic index the two are the same value.
 
 Before:  `for i in range(n): ... dt = written_at(dw2, i)`; `s = slice(1, None)`
 After:   `for i in range(n): ... dt = dw2[i]`
@@ -95,8 +95,8 @@ def _basic_names(body: list) -> set:
 
 def _is_basic(expr, basic: set[str]) -> bool:
     """Whether `expr` is an int, a slice, or a tuple of them, given the basic names."""
-    if isinstance(expr, gast.Constant):
-        return type(expr.value) is int or expr.value is None or expr.value is Ellipsis
+    if isinstance(expr, gast.Constant):  # a str: a dict key or a field, never repeated
+        return type(expr.value) in (int, str) or expr.value is None or expr.value is Ellipsis
     if isinstance(expr, gast.Name):
         return expr.id in basic
     if isinstance(expr, gast.Subscript):  # x.shape[k]

@@ -142,6 +142,11 @@ def tree_names(stmts, trees: set) -> set:
                     trees.add(f"{tape}<items>")  # the tape holds containers
                     changed = True
                 continue
+            keyed = _keyed_container(node)
+            if keyed is not None and keyed not in trees:
+                trees.add(keyed)  # indexed by a string: a dict (a dict-valued output's seed)
+                changed = True
+                continue
             if not isinstance(node, gast.Assign) or not isinstance(node.targets[0], gast.Name):
                 continue
             if is_list_method(node.value, "pop") and \
@@ -155,7 +160,7 @@ def tree_names(stmts, trees: set) -> set:
                 isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
                 value.func.id in ("set_at", "zero_at", "plus", "add_at", "zeros_like",
                                   "copy_of") and value.args and
-                isinstance(value.args[0], gast.Name) and value.args[0].id in trees) or (
+                _tree_atom(value.args[0], trees)) or (
                 isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and
                 value.func.id in ("list", "tuple", "dict_keys")) or (
                 isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name)
@@ -166,7 +171,47 @@ def tree_names(stmts, trees: set) -> set:
             if tree and name not in trees:
                 trees.add(name)
                 changed = True
+            if name in trees:
+                changed |= _same_structure(value, trees)
     return trees
+
+
+def _same_structure(value, trees: set) -> bool:
+    """Add to `trees` the names whose structure `value`, a container, has: the first
+    argument of set_at/zero_at/add_at (they keep it) and both of plus (a container plus
+    a container). Whether any was added."""
+    if isinstance(value, gast.Name):
+        if value.id in trees:
+            return False
+        trees.add(value.id)
+        return True
+    if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Name)):
+        return False
+    if value.func.id in ("set_at", "zero_at", "add_at") and value.args:
+        return _same_structure(value.args[0], trees)
+    if value.func.id == "plus" and len(value.args) == 2:
+        first = _same_structure(value.args[0], trees)
+        return _same_structure(value.args[1], trees) or first
+    return False
+
+
+def _keyed_container(node) -> str | None:
+    """The name `d` of a call `set_at(d, 'key', ...)` (zero_at, written_at, read_at): an
+    index that is a string literal means d is a dict (or an object's fields)."""
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+            node.func.id in ("set_at", "zero_at", "written_at", "read_at") and \
+            len(node.args) >= 2 and isinstance(node.args[0], gast.Name) and \
+            isinstance(node.args[1], gast.Constant) and isinstance(node.args[1].value, str):
+        return node.args[0].id
+    return None
+
+
+def _tree_atom(atom, trees: set) -> bool:
+    """A name of `trees`, or zeros_like/copy_of of one (`set_at(zeros_like(d), k, g)`)."""
+    if isinstance(atom, gast.Call) and isinstance(atom.func, gast.Name) and \
+            atom.func.id in ("zeros_like", "copy_of") and len(atom.args) == 1:
+        atom = atom.args[0]
+    return isinstance(atom, gast.Name) and atom.id in trees
 
 
 def describe(func) -> str:
