@@ -193,6 +193,20 @@ def next_after(positions, idx: int) -> int:
     return positions[k] if k < len(positions) else 1 << 62
 
 
+def next_use(index, stmts: list, idx: int, name: str, reads: set) -> int | None:
+    """The position of the statement that next reads `name` (bound at `idx` from a value
+    reading `reads`), when it is an assignment, expression or return that comes before
+    anything rebinds `name` or those reads, mutates the reads, or crosses a section marker
+    or a compound statement; else None. Where inline and sum_first may move the value."""
+    use = index.first(index.reads, (name,), idx)
+    stop = min(index.first(index.writes, reads | {name}, idx),
+               index.first(index.mutates, reads, idx),
+               next_after(index.sections, idx), next_after(index.other, idx))
+    if use > stop or use >= len(stmts):
+        return None
+    return use if isinstance(stmts[use], (gast.Assign, gast.Expr, gast.Return)) else None
+
+
 class BlockIndex:
     """For one block: the sorted positions of the statements that read, write or mutate
     (add_at) each name, of the section markers, and of the statements other than

@@ -27,7 +27,7 @@ from .facts import (
     name_counts,
     names_read,
     names_written,
-    next_after,
+    next_use,
     replace_read,
     tape_call,
 )
@@ -59,15 +59,10 @@ class _Inliner:
                 continue
             name = stmt.targets[0].id
             reads = names_read(stmt.value)
-            use = index.first(index.reads, (name,), idx)
-            stop = min(index.first(index.writes, reads | {name}, idx),
-                       index.first(index.mutates, reads, idx),
-                       next_after(index.sections, idx), next_after(index.other, idx))
-            if use > stop or use >= len(stmts):
+            use = next_use(index, stmts, idx, name, reads)
+            if use is None:
                 continue
             later = stmts[use]
-            if not isinstance(later, (gast.Assign, gast.Expr, gast.Return)):
-                continue
             written = names_written(later) if not isinstance(later, gast.Assign) else set()
             if written & reads or mutates(later, reads - {name}):
                 continue

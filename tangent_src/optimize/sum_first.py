@@ -27,7 +27,7 @@ from .facts import (
     name_counts,
     names_read,
     names_written,
-    next_after,
+    next_use,
 )
 
 _SUMMED = {"matmul_lhs": "matmul_lhs_summed", "matmul_rhs": "matmul_rhs_summed"}
@@ -98,15 +98,10 @@ def _block(stmts: list, inplace: set, counts: dict, defs: dict) -> bool:
         if name is None:
             continue
         reads = names_read(stmt.value)
-        use = index.first(index.reads, (name,), idx)
-        stop = min(index.first(index.writes, reads | {name}, idx),
-                   index.first(index.mutates, reads, idx),
-                   next_after(index.sections, idx), next_after(index.other, idx))
-        if use > stop or use >= len(stmts):
+        use = next_use(index, stmts, idx, name, reads)
+        if use is None:
             continue
         later = stmts[use]
-        if not isinstance(later, (gast.Assign, gast.Expr, gast.Return)):
-            continue
         call = _reader(later, name)
         written = names_written(later) if not isinstance(later, gast.Assign) else set()
         if call is None or written & reads or mutates(later, reads):
