@@ -140,7 +140,7 @@ def scaled_shift(a):
 
 def shift_in_loop(a):
     total = 0.0
-    for k in range(2):
+    for _ in range(2):
         m = np.max(a, axis=1, keepdims=True)
         total = total + np.sum(np.log(np.sum(np.exp(a - m), axis=1, keepdims=True)) + m)
     return total

@@ -73,8 +73,8 @@ def varied_names(body: list, inputs: set[str], resolve,
         for stmt in stmts:
             if isinstance(stmt, gast.Assign):
                 target = stmt.targets[0].id
-                if target not in varied and target not in constant and _value_varies(stmt.value, varied, resolve,
-                                                          objects):
+                if target not in varied and target not in constant and \
+                        _value_varies(stmt.value, varied, resolve, objects):
                     varied.add(target)
                     changed = True
             elif is_effect(stmt):  # print(...): varies nothing
