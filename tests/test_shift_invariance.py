@@ -205,7 +205,7 @@ def test_numba_back_end(f):
 
 def test_mlp_workload_gradient_without_the_shift():
     """The seed MLP (its log-softmax is the keepdims form) against finite differences."""
-    from benchmarks.workloads import mlp_args, mlp_loss
+    from benchmarks.workloads import mlp_loss
 
     rng = np.random.default_rng(3)
     W1, b1 = rng.normal(size=(5, 4)) / 2, rng.normal(size=4)
@@ -216,4 +216,15 @@ def test_mlp_workload_gradient_without_the_shift():
     for got, want in zip(df(*args), numerical_grad(mlp_loss, args, (0, 1, 2, 3))):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
     assert "extremum_mask" not in df.source
-    assert mlp_args  # the workload module's sizes are not needed here
+
+
+@pytest.mark.parametrize("f", [lse_keepdims, log_softmax_keepdims, lse_whole, shared_shift],
+                         ids=lambda f: f.__name__)
+def test_ties_of_the_maximum(f):
+    """Tied maxima: these functions are smooth there, and the gradient is their derivative
+    (the dropped term was zero times a mask that shares among the ties)."""
+    a = _point(f)
+    a[1, 3] = a[1, 0] = np.max(a) + 0.5
+    a[2, 1] = a[2, 2] = np.max(a[2])
+    want = numerical_grad(f, (a,), 0)
+    np.testing.assert_allclose(tangent_src.grad(f)(a), want, rtol=1e-6, atol=1e-8)

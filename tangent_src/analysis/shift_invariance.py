@@ -179,7 +179,7 @@ def _binary(value, shift: Shift, changing: dict) -> Change | None:
     form = _JOIN.get((x.form, y.form))
     if form is None:
         return None
-    kinds = {x.kind for x in (x, y) if x.k != 0} or {"add"}
+    kinds = {side.kind for side in (x, y) if side.k != 0} or {"add"}
     if len(kinds) != 1:
         return None
     kind = kinds.pop()
