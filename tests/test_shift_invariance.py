@@ -228,3 +228,47 @@ def test_ties_of_the_maximum(f):
     a[2, 1] = a[2, 2] = np.max(a[2])
     want = numerical_grad(f, (a,), 0)
     np.testing.assert_allclose(tangent_src.grad(f)(a), want, rtol=1e-6, atol=1e-8)
+
+
+def log_softmax_rows(a):
+    """A vector (matrix) output: every entry is invariant to the shift."""
+    zs = a - np.max(a, axis=1, keepdims=True)
+    return zs - np.log(np.sum(np.exp(zs), axis=1, keepdims=True))
+
+
+def shifted_rows(a):
+    """The output is the shifted array itself: it sees the shift."""
+    zs = a - np.max(a, axis=1, keepdims=True)
+    return zs + 0.0 * np.log(np.sum(np.exp(zs), axis=1, keepdims=True))
+
+
+def _numerical_jacobian(f, a, h=1e-6):
+    cols = []
+    for i in range(a.size):
+        e = np.zeros(a.size)
+        e[i] = h
+        e = e.reshape(a.shape)
+        cols.append(((f(a + e) - f(a - e)) / (2 * h)).ravel())
+    return np.stack(cols, axis=1)
+
+
+@pytest.mark.parametrize("f", [log_softmax_rows, shifted_rows], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_jacobian_of_array_outputs(f, mode):
+    a = _point(f)
+    got = np.reshape(tangent_src.jacobian(f, mode=mode)(a), (a.size, a.size))
+    np.testing.assert_allclose(got, _numerical_jacobian(f, a), rtol=1e-6, atol=1e-8)
+
+
+def test_has_aux_returning_the_shift_keeps_it():
+    """An auxiliary output that is the max itself: the loss is invariant, the aux is not
+    differentiated, and the gradient is still the loss's."""
+    def loss_and_max(a):
+        m = np.max(a, axis=1, keepdims=True)
+        return np.sum(np.log(np.sum(np.exp(a - m), axis=1, keepdims=True)) + m), m
+
+    a = _point(lse_keepdims)
+    g, aux = tangent_src.grad(loss_and_max, has_aux=True)(a)
+    np.testing.assert_allclose(aux, np.max(a, axis=1, keepdims=True))
+    np.testing.assert_allclose(g, numerical_grad(lambda x: loss_and_max(x)[0], (a,), 0),
+                               rtol=1e-6, atol=1e-8)
