@@ -22,7 +22,14 @@ from ..core.walk import walk
 from ..rules.arrays import REDUCTIONS
 from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
-from .shape_forms import allocated_class, reduced_class, reshaped_class, transposed_class
+from .shape_forms import (
+    allocated_class,
+    expanded_class,
+    reduced_class,
+    reshaped_class,
+    squeezed_class,
+    transposed_class,
+)
 from .shape_items import ItemInference, list_facts, merge
 
 SCALAR: tuple = ()
@@ -385,6 +392,11 @@ class ShapeInference(ItemInference):
                                keywords.get("axes"))
         if func is np.reshape and len(expr.args) >= 2:
             return reshaped_class(expr.args[1])
+        if func in (np.squeeze, np.expand_dims) and args and len(expr.args) <= 2:
+            axis = keywords.get("axis", expr.args[1] if len(expr.args) > 1 else None)
+            if func is np.squeeze:
+                return squeezed_class(args[0], axis)
+            return None if axis is None else expanded_class(args[0], axis)
         if func in (_runtime.set_at, _runtime.zero_at, np.zeros_like, np.ones_like,
                     np.empty_like, np.copy, _runtime.zeros_like) and args:
             return args[0]
