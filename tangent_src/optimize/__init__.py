@@ -17,6 +17,7 @@ from .algebra import algebra
 from .coalesce import coalesce
 from .copies import copies
 from .dead_code import dead_code, live_before
+from .exact_calls import exact_calls
 from .inline import inline
 from .inplace_writes import write_in_place
 from .markers import drop_empty_markers
@@ -31,7 +32,7 @@ PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, subtract, written
 MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
-           "accumulate_in_place", "drop_empty_markers", "outers", "sum_first",
+           "accumulate_in_place", "drop_empty_markers", "exact_calls", "outers", "sum_first",
            "write_in_place"]
 
 
@@ -54,6 +55,7 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
                       "without settling; the generated code is correct but may be less "
                       "simplified (please report it)", OptimizerWarning, stacklevel=2)
     params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
+    exact_calls(func.body)
     accumulate_in_place(func.body, inplace | params)  # a parameter's array is the caller's
     drop_empty_markers(func.body)
     return rounds

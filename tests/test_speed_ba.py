@@ -1,0 +1,131 @@
+"""The BA speed rewrites of the Python back end (issue 14): np.cross computed by runtime
+cross3 (the same products without np.cross's copies of both operands) in the forward pass,
+in the adjoints of np.cross and in tangents, checked bit for bit against np.cross and, in
+user-style code, against central finite differences in reverse mode, forward mode and to
+second order."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from fdcheck import numerical_grad
+
+import tangent_src
+from tangent_src.runtime import cross3
+
+RNG = np.random.default_rng(1414)
+
+
+@pytest.mark.parametrize("shapes", [((5, 3), (5, 3)), ((3,), (4, 3)), ((2, 1, 3), (4, 3)),
+                                    ((3,), (3,))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+def test_cross3_is_np_cross_bit_for_bit(shapes, dtype):
+    a, b = (RNG.normal(size=s).astype(dtype) for s in shapes)
+    if np.issubdtype(dtype, np.complexfloating):
+        a = a + 1j * RNG.normal(size=a.shape)
+        b = b - 2j * RNG.normal(size=b.shape)
+    want = np.cross(a, b)
+    got = cross3(a, b)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("a, b", [
+    (np.arange(6.0).reshape(3, 2), np.ones((3, 2))),  # 2-vectors: np.cross's own (a scalar)
+    (np.arange(9).reshape(3, 3), np.ones((3, 3))),  # integers
+    (np.ones((2, 3), np.float32), np.arange(6.0).reshape(2, 3)),  # mixed dtypes
+    ([1.0, 2.0, 3.0], [0.5, -1.0, 2.0]),  # lists
+])
+def test_cross3_hands_other_cases_to_np_cross(a, b):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 2-vectors: deprecated in NumPy 2
+        want = np.cross(a, b)
+        got = cross3(a, b)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def rotate(rot, X):
+    """Rodrigues rotation of each row of X by the row of rot, as BA writes it."""
+    sqtheta = np.sum(rot * rot, axis=1, keepdims=True)
+    theta = np.sqrt(sqtheta)
+    w = rot / theta
+    w_dot_X = np.sum(w * X, axis=1, keepdims=True)
+    costheta = np.cos(theta)
+    return X * costheta + np.cross(w, X) * np.sin(theta) + w * (w_dot_X * (1.0 - costheta))
+
+
+def rotated_energy(rot, X):
+    Y = rotate(rot, X)
+    return np.sum(np.tanh(Y[:, 0:2] / (2.0 + Y[:, 2:3])))
+
+
+def torque(r, f, axis0):
+    """A fixed axis against rows (broadcast: its adjoint is summed) and rows against rows."""
+    return np.sum(np.cross(axis0, r) ** 2) + np.sum(np.cross(r, f) * r)
+
+
+def _calls_np_cross(src: str) -> bool:
+    """Whether generated code (not its line comments) calls np.cross."""
+    return any("np.cross(" in line.split("#")[0] for line in src.splitlines())
+
+
+ROT = RNG.normal(size=(6, 3))
+PTS = RNG.normal(size=(6, 3))
+
+
+def test_cross_in_user_code_reverse_mode():
+    df = tangent_src.grad(rotated_energy, wrt=(0, 1))
+    got = df(ROT, PTS)
+    want = numerical_grad(rotated_energy, (ROT, PTS), (0, 1))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-8)
+    src = df.source
+    assert "cross3(w, X)" in src and not _calls_np_cross(src), src
+
+
+def test_cross_broadcast_operand_reverse_mode():
+    axis0 = np.array([0.3, -1.2, 0.7])
+    args = (ROT, PTS, axis0)
+    df = tangent_src.grad(torque, wrt=(0, 1, 2))
+    got = df(*args)
+    want = numerical_grad(torque, args, (0, 1, 2))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-8)
+    assert got[2].shape == (3,)
+    assert not _calls_np_cross(df.source), df.source
+
+
+def test_cross_in_user_code_forward_mode():
+    for wrt in (0, 1):
+        df = tangent_src.autodiff(rotated_energy, mode="forward", wrt=wrt)
+        direction = RNG.normal(size=(6, 3))
+        got = df(ROT, PTS, direction)
+        want = np.sum(numerical_grad(rotated_energy, (ROT, PTS), wrt) * direction)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+        assert not _calls_np_cross(df.source), df.source
+
+
+def test_cross_second_order():
+    """The Hessian of code whose gradient calls cross3 (cross3's own rules), by finite
+    differences of the gradient computed independently (central differences of f)."""
+    rot, X = ROT[:3], PTS[:3]
+
+    def grad_fd(r):
+        return numerical_grad(rotated_energy, (r, X), 0, eps=1e-5)
+
+    H = tangent_src.hessian(rotated_energy, wrt=0)(rot, X)
+    eps = 1e-4
+    for i, j in [(0, 0), (1, 2), (2, 1)]:
+        e = np.zeros_like(rot)
+        e[i, j] = eps
+        want = (grad_fd(rot + e) - grad_fd(rot - e)) / (2 * eps)
+        np.testing.assert_allclose(H[:, :, i, j], want, rtol=1e-4, atol=1e-5)
+
+
+def test_cross3_transformed_directly():
+    """cross3's rules, in both modes and to second order, against finite differences."""
+    tangent_src.check_grads(cross3, (RNG.normal(size=(4, 3)), RNG.normal(size=(4, 3))),
+                            order=2, argnums=(0, 1))
+    tangent_src.check_grads(cross3, (RNG.normal(size=3), RNG.normal(size=(2, 3))),
+                            order=2, argnums=(0, 1))
