@@ -158,3 +158,88 @@ def test_ba_jacobian_under_numba_matches_adbench_reference():
     J = ba.make_vectorized_jacobian(tangent_src, "rev", backend="numba")(*args)
     want = reference_values()["ba_test_txt"]["raw_expressions"]["expected_J_values"]
     np.testing.assert_allclose(J.values, want, rtol=1e-9, atol=1e-9)
+
+
+# --- column blocks of one array: the adjoint joined, not added into zeros -----------------
+
+def camera_residual(cams, X):
+    """Column blocks of each camera row, as BA's projection reads them."""
+    rot, centre, f, k = cams[:, 0:3], cams[:, 3:6], cams[:, 6:7], cams[:, 7:9]
+    Y = (X - centre) * np.tanh(rot)
+    u = Y[:, 0:2] / (2.0 + Y[:, 2:3] ** 2)
+    return np.sum(np.sin(u * f + k))
+
+
+def gap_residual(cams):
+    """Blocks 0:3 and 4:6: column 3 is never read (its gradient is zero), no join."""
+    return np.sum(np.cos(cams[:, 0:3]) * 2.0) + np.sum(cams[:, 4:6] ** 3)
+
+
+def short_residual(cams):
+    """Blocks 0:2 and 2:4 of a wider array: they tile only part of the axis, so
+    join_slices adds them into zeros."""
+    return np.sum(np.sin(cams[:, 0:2])) + np.sum(cams[:, 2:4] ** 2)
+
+
+@pytest.mark.parametrize("f, args, joined", [
+    (camera_residual, (RNG.normal(size=(5, 9)), RNG.normal(size=(5, 3))), True),
+    (gap_residual, (RNG.normal(size=(4, 6)),), False),
+    (short_residual, (RNG.normal(size=(4, 6)),), True),
+])
+def test_column_blocks_reverse_mode(f, args, joined):
+    wrt = tuple(range(len(args)))
+    df = tangent_src.grad(f, wrt=wrt)
+    got = df(*args)
+    got = got if isinstance(got, tuple) else (got,)
+    want = numerical_grad(f, args, wrt)
+    want = want if isinstance(want, tuple) else (want,)
+    for g, w in zip(got, want):
+        assert np.shape(g) == np.shape(w)
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-8)
+    assert ("join_slices(" in df.source) == joined, df.source
+
+
+def test_column_blocks_forward_mode_and_second_order():
+    """No join in forward mode; the Hessian (generated code differentiated again) does
+    not use join_slices either, and matches differences of an independent gradient."""
+    cams, X = RNG.normal(size=(3, 9)), RNG.normal(size=(3, 3))
+    direction = RNG.normal(size=cams.shape)
+    jvp = tangent_src.autodiff(camera_residual, mode="forward", wrt=0)(cams, X, direction)
+    np.testing.assert_allclose(jvp, np.sum(numerical_grad(camera_residual, (cams, X), 0) *
+                                           direction), rtol=1e-6, atol=1e-8)
+    H = tangent_src.hessian(camera_residual, wrt=0)(cams, X)
+    eps = 1e-4
+    for i, j in [(0, 0), (1, 6), (2, 8)]:
+        e = np.zeros_like(cams)
+        e[i, j] = eps
+        want = (numerical_grad(camera_residual, (cams + e, X), 0, eps=1e-5) -
+                numerical_grad(camera_residual, (cams - e, X), 0, eps=1e-5)) / (2 * eps)
+        np.testing.assert_allclose(H[:, :, i, j], want, rtol=1e-4, atol=1e-5)
+
+
+def _zeros_plus(like, axis, bounds, values):
+    """The reference: zeros of like's dtype with each value added into its slice."""
+    out = np.zeros_like(like)
+    for (start, stop), v in zip(bounds, values):
+        index = (slice(None),) * axis + (slice(start, stop),)
+        out[index] = out[index] + v
+    return out
+
+
+@pytest.mark.parametrize("like, axis, bounds, values", [
+    (np.ones((4, 5)), 1, ((0, 2), (2, 5)), (RNG.normal(size=(4, 2)), RNG.normal(size=(4, 3)))),
+    (np.ones((4, 5)), 0, ((0, 1), (1, 4)), (RNG.normal(size=(1, 5)), RNG.normal(size=(3, 5)))),
+    (np.ones((4, 5)), 1, ((0, 2), (2, 3)), (RNG.normal(size=(4, 2)), RNG.normal(size=(4, 1)))),
+    (np.ones((4, 5)), 1, ((0, 2), (2, 5)), (RNG.normal(size=(4, 2)), 1.5)),  # a scalar
+    (np.ones((4, 5)), 1, ((0, 2), (2, 5)), (RNG.normal(size=(4, 2)), RNG.normal(size=(1, 3)))),
+    (np.ones((4, 3), np.float32), 1, ((0, 1), (1, 3)),
+     (np.ones((4, 1), np.float32), RNG.normal(size=(4, 2)))),  # a float64 piece
+    (np.ones((2, 3, 4)), 2, ((0, 1), (1, 4)), (RNG.normal(size=(2, 3, 1)),
+                                               RNG.normal(size=(2, 3, 3)))),
+])
+def test_join_slices_is_zeros_plus_values(like, axis, bounds, values):
+    from tangent_src.runtime import join_slices
+    got = join_slices(like, axis, bounds, *values)
+    want = _zeros_plus(like, axis, bounds, values)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
