@@ -243,10 +243,11 @@ def cross3(a, b):
     if a.dtype != b.dtype or a.dtype.kind not in "fc" or a.shape[-1:] != (3,) or \
             b.shape[-1:] != (3,):
         return np.cross(a, b)
-    out = np.empty(np.broadcast_shapes(a.shape[:-1], b.shape[:-1]) + (3,), a.dtype)
+    shape = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    out, tmp = np.empty(shape + (3,), a.dtype), np.empty(shape, a.dtype)
     for k, i, j in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
         np.multiply(a[..., i], b[..., j], out=out[..., k])
-        out[..., k] -= a[..., j] * b[..., i]
+        out[..., k] -= np.multiply(a[..., j], b[..., i], out=tmp)
     return out
 
 
