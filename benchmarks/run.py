@@ -285,7 +285,7 @@ class Runner:
             t0 = time.perf_counter()
             value = compiled(*args)
             first = time.perf_counter() - t0
-            error = adbench_error(value, result.case.objective(*args))
+            error = adbench_error(Case.flat(value), Case.flat(result.case.objective(*args)))
             if not error <= TOLERANCE:
                 raise AssertionError(f"njit objective differs: ADBench error {error:.2e}")
             result.objective_numba, runs, _ = measure(compiled, args, self.cfg.min_time,

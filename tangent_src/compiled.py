@@ -63,7 +63,8 @@ class Compiled:
         if backend == "numba":
             numba_backend.require_numba()
         builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline,
-                                                inline_small=backend == "python"))
+                                                inline_small=backend == "python",
+                                                numpy_joins=backend == "python"))
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
                                          arg_classes=classes, has_aux=has_aux,

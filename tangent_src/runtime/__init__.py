@@ -62,7 +62,15 @@ from . import (
     stats,
     tapes,
 )
-from .accumulation import add_at, add_attribute, copy_of, ones_seed, plus, zeros_like
+from .accumulation import (
+    add_at,
+    add_attribute,
+    copy_of,
+    join_slices,
+    ones_seed,
+    plus,
+    zeros_like,
+)
 from .broadcasting import (
     broadcast_like,
     extremum_mask,
@@ -141,6 +149,7 @@ from .linalg import (
     banded_part,
     block_embed,
     block_part,
+    cross3,
     cross_back,
     cross_checked,
     cross_last,
@@ -294,7 +303,8 @@ __all__ = [
     "t_logpdf", "gamma_logpdf", "chi2_logpdf", "beta_logpdf",
     "dot_lhs", "dot_rhs", "einsum_open", "einsum_spec", "expm_np", "extremum_mask", "falling",
     "functions", "group_axes", "index_concat", "index_concat_jvp", "index_concat_vjp",
-    "inv_offdiag", "inverse_permutation", "join", "kron_shape", "left_part", "linspace_ramp",
+    "inv_offdiag", "inverse_permutation", "join", "join_slices", "kron_shape", "left_part",
+    "linspace_ramp",
     "linspace_weights", "log_or_zero", "masked_rows", "masked_rows_t", "matmul_lhs", "matmul_rhs",
     "matmul_lhs_summed", "matmul_rhs_summed",
     "norm_axes", "norm_curvature_check", "add_outers", "norm_dual", "norm_inv",
@@ -315,7 +325,7 @@ __all__ = [
     "cov_layout", "complex_norm_dual", "complex_norm_inv", "odeint_vjp", "odeint_jvp",
     "odeint_second",
     "eig_checked", "banded_full", "banded_part", "einsum_sublist_spec", "cross_last",
-    "cross_back", "gradient_lin", "gradient_t", "gradient_dh", "gradient_dh_t",
+    "cross_back", "cross3", "gradient_lin", "gradient_t", "gradient_dh", "gradient_dh_t",
     "gradient_second", "norm_hess_diag", "norm_dual_dy", "norm_third_check",
     "gammainc_da", "betainc_dab", "complex_norm_curv", "complex_norm_slope",
     "complex_norm_third_check", "hermitize", "hermitize_t", "inv_gaps", "phase_checked",
