@@ -317,3 +317,17 @@ def test_pieces_of_a_stack_along_any_axis():
             assert isinstance(got, kind) and len(got) == g.shape[axis]
             for k, p in enumerate(got):
                 np.testing.assert_array_equal(p, np.take(g, k, axis=axis))
+
+
+@pytest.mark.parametrize("shapes", [[(2,), (3,), (2,)], [(2, 3), (1, 3)], [(0,), (4,)]])
+def test_pieces_of_a_concatenation_along_the_first_axis(shapes):
+    """The first-axis fast path gives np.split's pieces, shaped like the arrays."""
+    arrays = [RNG.normal(size=s) for s in shapes]
+    g = np.concatenate(arrays) * 2.0
+    for kind in (tuple, list):
+        got = pieces(g, kind(arrays), "concatenate", 0)
+        assert isinstance(got, kind)
+        want = np.split(g, np.cumsum([a.shape[0] for a in arrays])[:-1])
+        for p, w, a in zip(got, want, arrays):
+            assert p.shape == a.shape
+            np.testing.assert_array_equal(p, w)
