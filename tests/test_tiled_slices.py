@@ -141,3 +141,21 @@ def test_gate_adjoints_match_finite_differences(n_h, n_x):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
     if n_h > 1:
         assert "dg = np.concatenate((" in df.source, df.source
+
+
+def row_blocks(W, v):
+    """Blocks of rows of a matrix (the first axis), bounds from another array's size."""
+    n = v.shape[0]
+    top = np.tanh(W[0:n] @ v)
+    rest = W[n:] * 2.0
+    return np.sum(top ** 2) + np.sum(np.sin(rest))
+
+
+@pytest.mark.parametrize("rows", [5, 3, 2])
+def test_row_blocks_of_a_matrix_match_finite_differences(rows):
+    """rows == 2 < n: W[0:n] is all of W and W[n:] is empty; they still tile."""
+    args = (RNG.normal(size=(rows, 3)), RNG.normal(size=3))
+    df = tangent_src.grad(row_blocks, wrt=(0, 1))
+    for got, want in zip(df(*args), numerical_grad(row_blocks, args, (0, 1))):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    assert "np.concatenate((" in df.source, df.source
