@@ -239,6 +239,8 @@ class ShapeInference(ItemInference, SizeInference):
             self.block(func.body)
             if before == (self.classes, self.items, self.list_items, self.size_facts()):
                 break
+        for name in self.poisoned:  # also bound where `block` does not look: items unknown
+            self.items[name] = None
         return self.classes
 
     def of(self, atom):
