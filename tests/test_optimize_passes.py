@@ -19,6 +19,7 @@ from tangent_src.optimize.copies import copies
 from tangent_src.optimize.dead_code import dead_code, live_before
 from tangent_src.optimize.inline import inline
 from tangent_src.optimize.markers import drop_empty_markers
+from tangent_src.optimize.tiled_slices import tiled_slices
 from tangent_src.optimize.zeros import zeros
 from tangent_src.runtime import add_at, copy_of, zeros_like
 
@@ -108,6 +109,25 @@ CASES = [
             dx = dy
             dz = dx
             return dz
+        """),
+    (tiled_slices, set(), set(), """
+        def f(x, dy):
+            t = x.shape
+            n = t[0]
+            two_n = 2 * n
+            dx = np.zeros_like(np.concatenate((x, x, x)))
+            dx = add_at(dx, slice(two_n, None), dy * 2.0)
+            dx = add_at(dx, slice(n, two_n), np.cos(dy))
+            dx = add_at(dx, slice(0, n), np.sin(dy))
+            return dx
+        """, """
+        def f(x, dy):
+            t = x.shape
+            n = t[0]
+            two_n = 2 * n
+            dx = np.zeros_like(np.concatenate((x, x, x)))
+            dx = np.concatenate((np.sin(dy), np.cos(dy), dy * 2.0))
+            return dx
         """),
 ]
 

@@ -25,11 +25,14 @@ from .markers import drop_empty_markers
 from .outers import outers
 from .subtract import subtract
 from .sum_first import sum_first
+from .tiled_slices import tiled_slices
+from .tuple_adjoints import tuple_adjoints
 from .written import written
 from .zeros import zeros
 
 # The fixed-point passes, in the order each round runs them.
-PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, subtract, written)
+PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, subtract, written,
+          tiled_slices, tuple_adjoints)
 MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",

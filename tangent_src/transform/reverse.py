@@ -90,6 +90,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         self.tree_classes = dict(trees) if isinstance(trees, dict) else {}
         self.trees = set(trees or ())  # tuples/lists/dicts (pytrees): adjoints add with plus()
         self.prebound: set[str] = set()  # names an adjoint reads that may never be assigned
+        self.tuple_items: dict = {}  # names always plain tuples -> their items' classes
         self.has_aux = has_aux
         self.adjoints: dict[str, str] = {}
         self.tape_inits: list = []
