@@ -220,7 +220,7 @@ class Transform(Displayed):
             if len(self._fast) >= cache.CACHE_SIZE:  # keyed by function arguments too: bounded
                 self._fast.clear()
             self._entry = self._fast[key] = call_entry.entry(
-                len(given), self._bound, args, key, compiled,
+                len(given), len(self._bound), args, key, compiled,
                 self._output_checker(compiled, classes), plan, self._plain(compiled, plan),
                 None if self.single else len(self.wrt))
         return self._finish(result, plan)

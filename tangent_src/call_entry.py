@@ -52,6 +52,7 @@ FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape
 MISS = object()  # what an entry returns when it does not apply: take the general path
 _CODES: OrderedDict = OrderedDict()  # entry source -> its code object (sources repeat)
 _MAX_CODES = 256
+_MAX_ENTRIES = 64  # per generated module
 _NUMBERS = itertools.count()
 
 
@@ -127,31 +128,44 @@ def _load(source: str, namespace: dict):
     return namespace["entry"]
 
 
-def entry(given: int, bound: tuple, args: tuple, key: tuple, compiled: Compiled,
+def entry(given: int, nbound: int, args: tuple, key: tuple, compiled: Compiled,
           split: Compiled | None, plan, plain: bool, count: int | None):
     """The entry of one specialization: `entry(transform, given_args)` returns what calling
-    the transform returns, or MISS. `args` (the bound values, then the `given` others with
-    floats as np.float64) had the key `key`; `compiled` and `split` are the code they run
-    (see Transform._call); `plain`: the result is returned as generated, once checked real,
-    `count` gradients in a tuple (None: one); else Transform._finish shapes it by `plan`."""
+    the transform returns, or MISS. `args` (the transform's `nbound` bound values, then the
+    `given` others with floats as np.float64) had the key `key`; `compiled` and `split` are
+    the code they run (see Transform._call); `plain`: the result is returned as generated,
+    once checked real, `count` gradients in a tuple (None: one); else Transform._finish
+    shapes it by `plan`. Kept with `compiled` (a transform made afresh for each call finds
+    it there), unless `plan` (a dtype plan, rarely hashable) is needed."""
+    made_for = (given, nbound, key, split, plain, count) if plan is None else None
+    entries = compiled.entries
+    if made_for is not None and entries is not None and made_for in entries:
+        return entries[made_for]
+    made = _entry(given, nbound, args, key, compiled, split, plan, plain, count)
+    if made_for is not None:
+        if entries is None or len(entries) >= _MAX_ENTRIES:  # keyed by function arguments
+            entries = compiled.entries = {}
+        entries[made_for] = made
+    return made
+
+
+def _entry(given, nbound, args, key, compiled, split, plan, plain, count):
     namespace = {"MISS": MISS, "ndarray": np.ndarray, "F64": FLOAT64, "float64": np.float64,
                  "holds_complex": holds_complex, "items_class": items_class,
                  "real_result": real_result, "C": compiled, "FN": compiled.function,
                  "STALE": compiled.stale, "SPLIT": split, "PLAN": plan}
-    nbound = len(bound)
     tests, passed = [], []
     for i, (value, part) in enumerate(zip(args, key)):
         test, name = _arg_test(i, type(value), part, namespace, i >= nbound)
         tests.append(test)
         passed.append(name)
+    lines = ["def entry(self, args):"]
+    if nbound:  # the bound values are checked too: an array's shape can change in place
+        lines.append(f"    {', '.join(f'a{i}' for i in range(nbound))}, = self._bound")
     names = [f"a{i}" for i in range(nbound, nbound + given)]
-    lines = ["def entry(self, args):", "    try:",
-             f"        {', '.join(names)}{',' if given == 1 else ''} = args",
-             "    except ValueError:", "        return MISS"] if given else \
-        ["def entry(self, args):", "    if args:", "        return MISS"]
-    for i, value in enumerate(bound):
-        namespace[f"B{i}"] = value
-        lines.append(f"    a{i} = B{i}")
+    lines += ["    try:", f"        {', '.join(names)}{',' if given == 1 else ''} = args",
+              "    except ValueError:", "        return MISS"] if given else \
+        ["    if args:", "        return MISS"]
     if tests:
         lines += ["    if not (" + "\n            and ".join(tests) + "):", "        return MISS"]
     for code, tag, stale in ((compiled, "g", "STALE"), (split, "p", "SPLIT.stale")):
