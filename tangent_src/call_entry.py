@@ -35,25 +35,19 @@ floats, which cannot be complex; anything else gets guards.real_result, as befor
 """
 from __future__ import annotations
 
-import itertools
-import linecache
-from collections import OrderedDict
-
 import numpy as np
 
 from .analysis.kinds import items_class
 from .analysis.shapes import FUNCTION_TYPES
 from .compiled import Compiled
+from .generated_source import define_again
 from .guard_check import holds_expression
 from .guards import real_result
 from .values import NUMBER_TYPES, holds_complex
 
 FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 MISS = object()  # what an entry returns when it does not apply: take the general path
-_CODES: OrderedDict = OrderedDict()  # entry source -> its code object (sources repeat)
-_MAX_CODES = 256
 _MAX_ENTRIES = 64  # per generated module
-_NUMBERS = itertools.count()
 
 
 def fast_key(args: tuple, items) -> tuple:
@@ -114,20 +108,6 @@ def _real_test(count: int | None) -> list[str]:
             "        return r"]
 
 
-def _load(source: str, namespace: dict):
-    """The function `entry` of `source`, defined in `namespace` (its code compiled once
-    per distinct source, readable in tracebacks)."""
-    code = _CODES.get(source)
-    if code is None:
-        filename = f"<tangent_src entry {next(_NUMBERS)}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        code = _CODES[source] = compile(source, filename, "exec")
-        while len(_CODES) > _MAX_CODES:
-            linecache.cache.pop(_CODES.popitem(last=False)[1].co_filename, None)
-    exec(code, namespace)
-    return namespace["entry"]
-
-
 def entry(given: int, nbound: int, args: tuple, key: tuple, compiled: Compiled,
           split: Compiled | None, plan, plain: bool, count: int | None):
     """The entry of one specialization: `entry(transform, given_args)` returns what calling
@@ -183,7 +163,7 @@ def _entry(given, nbound, args, key, compiled, split, plan, plain, count):
     else:
         lines += [f"    r = FN({call})", *("    " + line for line in _real_test(count)),
                   "    return real_result(r, self._name)"]
-    return _load("\n".join(lines) + "\n", namespace)
+    return define_again("\n".join(lines) + "\n", "entry", namespace, "entry")
 
 
 def no_entry(transform, args) -> object:
