@@ -226,8 +226,8 @@ class Transform(Displayed):
         return self._finish(result, plan)
 
     def _plain(self, compiled: Compiled, plan) -> bool:
-        """Whether `_finish` only checks that the result is real (`_finish_plain`): float64
-        gradients of a real function of real arguments, returned as generated."""
+        """Whether `_finish` only checks that the result is real (the entry does that itself,
+        call_entry.py): float64 gradients of a real function of real arguments, as generated."""
         return self.kind == "grad" and not (self.return_value or self.has_aux) and \
             plan is None and not (compiled.main.complex_output or compiled.complex_params) \
             and (self.single or len(self.wrt) > 1)
