@@ -55,14 +55,14 @@ class Transform(Displayed):
         self.request = request
         self.func, self.wrt, self._bound = _unbind(request.func, request.wrt)
         self.verbose = verbose
+        inner = _innermost(self.func)
+        functools.update_wrapper(self, inner)  # (copies inner's __dict__: set ours after)
+        del self.__wrapped__  # so inspect does not mistake this for the function itself
+        self.__name__ = f"{request.kind}_{getattr(inner, '__name__', 'f')}"
         self._signature_of: tuple = (None, (), _UNKNOWN)  # (defaults, kwdefaults, signature)
         self._last = None
         self._fast: dict = {}  # fast_key(arguments) -> that specialization's entry
         self._entry = call_entry.no_entry  # the entry of the specialization last run
-        inner = _innermost(self.func)
-        functools.update_wrapper(self, inner)
-        del self.__wrapped__  # so inspect does not mistake this for the function itself
-        self.__name__ = f"{request.kind}_{getattr(inner, '__name__', 'f')}"
 
     single = property(lambda self: self.request.single, doc="wrt was one entry")
     kind = property(lambda self: self.request.kind,
@@ -182,9 +182,10 @@ class Transform(Displayed):
             result = self._entry(self, args)
             if result is not MISS:
                 return result
-        return self._call(args, kwargs)
+        # (by the class: update_wrapper copies the function's attributes onto the instance)
+        return Transform._call_general(self, args, kwargs)
 
-    def _call(self, given: tuple, kwargs: dict):
+    def _call_general(self, given: tuple, kwargs: dict):
         """A call the last specialization's entry did not take: another specialization's
         entry, found by the arguments' types, shapes and dtypes, else the general path
         (generates or finds the code, checks the inputs, makes the entry)."""

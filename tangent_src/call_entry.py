@@ -113,7 +113,7 @@ def entry(given: int, nbound: int, args: tuple, key: tuple, compiled: Compiled,
     """The entry of one specialization: `entry(transform, given_args)` returns what calling
     the transform returns, or MISS. `args` (the transform's `nbound` bound values, then the
     `given` others with floats as np.float64) had the key `key`; `compiled` and `split` are
-    the code they run (see Transform._call); `plain`: the result is returned as generated,
+    the code they run (see Transform._call_general); `plain`: the result is returned as generated,
     once checked real, `count` gradients in a tuple (None: one); else Transform._finish
     shapes it by `plan`. Kept with `compiled` (a transform made afresh for each call finds
     it there), unless `plan` (a dtype plan, rarely hashable) is needed."""

@@ -32,16 +32,16 @@ def check(value, f, args, wrt=0, rtol=1e-6, atol=1e-8):
 
 
 class Calls:
-    """How many calls of any transform reached the general path (Transform._call)."""
+    """How many calls of any transform reached the general path (Transform._call_general)."""
 
     def __init__(self, monkeypatch):
         self.count = 0
-        general = api.Transform._call
+        general = api.Transform._call_general
 
         def counting(transform, given, kwargs):
             self.count += 1
             return general(transform, given, kwargs)
-        monkeypatch.setattr(api.Transform, "_call", counting)
+        monkeypatch.setattr(api.Transform, "_call_general", counting)
 
     def taken(self) -> int:
         """The count since the last question."""
@@ -447,3 +447,17 @@ def test_an_error_in_the_generated_code_keeps_its_frames():
         df(x, 0)  # the same key (an int): run by the entry
     files = [str(entry.path) for entry in info.traceback]
     assert df._last.path in files  # the generated gradient's own frame
+
+
+def test_a_function_whose_attributes_share_the_transforms_names():
+    """update_wrapper copies a function's attributes onto its transform: a function
+    carrying `_entry`, `_fast` or `_call_general` (a jacobian() result carries `_call`)
+    must not replace the transform's own."""
+    def f(x):
+        return np.sum(np.sin(x) * x)
+
+    f._entry = f._fast = f._last = f._call_general = f._call = "user data"
+    df = tangent_src.grad(f)
+    x = RNG.normal(size=3)
+    for _ in range(2):
+        check(df(x), f, (x,))
