@@ -104,7 +104,7 @@ def _real_test(count: int | None) -> list[str]:
     names = [f"r{k}" for k in range(count)]
     return [f"if type(r) is tuple and len(r) == {count}:",
             f"    {', '.join(names)}{',' if count == 1 else ''} = r",
-            "    if " + " and ".join(real(x, k) for k, x in enumerate(names)) + ":",
+            "    if (" + "\n            and ".join(real(x, k) for k, x in enumerate(names)) + "):",
             "        return r"]
 
 
