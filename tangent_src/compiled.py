@@ -54,6 +54,7 @@ class Compiled:
     """A generated module: its source, its loaded function and facts about it."""
 
     _quick = None  # (number of guards, guard_check.quick_check of them)
+    entries = None  # call_entry's entries into this code, by what they were made for
 
     @keeps_recursion_limit  # a deep expression raises it while the code is generated
     @pauses_gc
