@@ -20,12 +20,11 @@ from .dead_code import dead_code, live_before
 from .exact_calls import exact_calls
 from .inline import inline
 from .inplace_writes import write_in_place
-from .join_slices import join_slices
 from .markers import drop_empty_markers
 from .outers import outers
 from .subtract import subtract
 from .sum_first import sum_first
-from .tiled_slices import tiled_slices
+from .tiled_slices import join_slices, tiled_slices
 from .tuple_adjoints import tuple_adjoints
 from .written import written
 from .zeros import zeros
