@@ -45,7 +45,9 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
     the number of rounds run. `hoist` adds `outers` (summed per-step outer products as
     one product after the loop) and `sum_first` (a product's adjoint summed before the
     product) to each round: not for code differentiated again. `joins` runs
-    `join_slices` once at the end (runtime join_slices: the Python back end only).
+    `join_slices` (tiled_slices.py) once at the end: slice adjoints the fixed point could
+    not join, joined with their values held, by runtime join_slices for constant bounds
+    (the Python back end only).
     Reaching MAX_ROUNDS (a pass that keeps reporting changes)
     leaves correct but less simplified code, and says so with an OptimizerWarning."""
     rounds, changed = 0, True

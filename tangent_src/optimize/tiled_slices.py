@@ -9,7 +9,7 @@ Before:                                        After:
 (the gates of an LSTM cell read as `g[0:b]`, `g[b:2 * b]`, `g[2 * b:]`; the slices may be
 of any axis, `(slice(None, None), slice(0, n))`, and then the join is along it). One scan
 finds `d = np.zeros_like(x)` followed by at least two `d = add_at(d, slices, v)` into one
-slice each of one axis, with nothing else reading `d` in between; `_decide` picks the join:
+slice each of one axis, with nothing else reading `d` in between; `_Joins.decide` picks the join:
 
 - `np.concatenate((...), axis=k)` (every back end) when the tiling is proven: the slices,
   in order of their bounds, start at 0, each begins where the previous one ends, the last
@@ -43,13 +43,13 @@ _END = "end"
 
 def tiled_slices(body: list, inplace: set, protected: set) -> bool:
     """The fixed-point pass: proven tilings as np.concatenate; whether anything changed."""
-    return _Joins(_bound_forms(body), hold=False).block(body)
+    return _Joins(body, hold=False).block(body)
 
 
 def join_slices(body: list) -> bool:
     """After the fixed point, Python back end only: also constant slices whose coverage
     the runtime checks (runtime join_slices); whether anything changed."""
-    return _Joins(_bound_forms(body), hold=True).block(body)
+    return _Joins(body, hold=True).block(body)
 
 
 def _bound_forms(body: list) -> dict:
@@ -116,8 +116,10 @@ class _Joins:
     """`hold`: values held where they were added, and runtime joins allowed (after the
     fixed point); else values moved to the last add, proven tilings only."""
 
-    def __init__(self, forms: dict, hold: bool):
-        self.forms, self.hold = forms, hold
+    def __init__(self, body: list, hold: bool):
+        self.forms, self.hold = _bound_forms(body), hold
+        # every name of the function, so that a held value's name is fresh in all of it
+        self.used = {n.id for s in body for n in all_nodes(s) if isinstance(n, gast.Name)}
 
     def block(self, stmts: list) -> bool:
         changed = False
@@ -148,7 +150,7 @@ class _Joins:
         joined = self.decide(stmts, idx, like, pieces)
         if joined is None:
             return False
-        held = self.held_names(stmts, name, pieces) if self.hold else {}
+        held = self.held_names(name, pieces) if self.hold else {}
         values = [build.name(held[p[0]]) if p[0] in held else p[4] for p in pieces]
         stmts[pieces[-1][0]] = build.assign(name, joined(values))
         for pos, *_, value in reversed(pieces[:-1]):
@@ -202,12 +204,10 @@ class _Joins:
                 return False
         return True
 
-    @staticmethod
-    def held_names(stmts: list, name: str, pieces: list) -> dict:
+    def held_names(self, name: str, pieces: list) -> dict:
         """position -> a fresh name for its value until the join (`dg_7_9`), for each
         piece but the last."""
-        used = {n.id for s in stmts for n in all_nodes(s) if isinstance(n, gast.Name)}
-        held = {}
+        used, held = self.used, {}
         for pos, _, lower, upper, _ in pieces[:-1]:
             base = held[pos] = f"{name}_{_label(lower)}_{_label(upper)}"
             k = 2
