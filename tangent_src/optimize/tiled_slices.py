@@ -134,7 +134,7 @@ class _Joins:
 
     def join_at(self, stmts: list, idx: int) -> bool:
         """At `d = np.zeros_like(x)`: collect the slice adds into d that follow, and join
-        them if `_decide` can."""
+        them if `decide` can."""
         like = _np_zeros_like(stmts[idx])
         if like is None or has_effect(like):
             return False
