@@ -67,8 +67,9 @@ class Options:
     # inline small straight-line user functions into first-order code (the Python back
     # end; numba compiles each forward/backward pair by itself)
     inline_small: bool = True
-    # adjoints added into slices that tile an axis built by one runtime join_slices (the
-    # Python back end: numba has no implementation of it, and compiles add_at as a loop)
+    # adjoints added into constant slices of an axis that may tile it built by one runtime
+    # join_slices (the Python back end: numba has no implementation of it, and compiles
+    # add_at as a loop); proven tilings are np.concatenate in every back end regardless
     numpy_joins: bool = True
 
 

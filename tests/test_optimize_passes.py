@@ -125,7 +125,6 @@ CASES = [
             t = x.shape
             n = t[0]
             two_n = 2 * n
-            dx = np.zeros_like(np.concatenate((x, x, x)))
             dx = np.concatenate((np.sin(dy), np.cos(dy), dy * 2.0))
             return dx
         """),
@@ -273,7 +272,7 @@ def test_join_slices_and_exact_calls_before_after():
     """join_slices: column blocks added into zeros become one join (values held where they
     were added); exact_calls: np.cross becomes runtime cross3. Both versions agree."""
     from tangent_src.optimize.exact_calls import exact_calls
-    from tangent_src.optimize.join_slices import join_slices
+    from tangent_src.optimize.tiled_slices import join_slices
     from tangent_src.runtime import cross3
     from tangent_src.runtime import join_slices as join_rt
     before = """
@@ -327,5 +326,5 @@ def test_join_slices_and_exact_calls_before_after():
     """,
 ])
 def test_join_slices_leaves_what_it_cannot_prove(src):
-    from tangent_src.optimize.join_slices import join_slices
+    from tangent_src.optimize.tiled_slices import join_slices
     assert join_slices(_func(src).body) is False

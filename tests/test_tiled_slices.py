@@ -159,3 +159,69 @@ def test_row_blocks_of_a_matrix_match_finite_differences(rows):
     for got, want in zip(df(*args), numerical_grad(row_blocks, args, (0, 1))):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
     assert "np.concatenate((" in df.source, df.source
+
+
+# --- other axes: `(slice(None, None), slice(a, b))`, joined along that axis ----------------
+
+def test_column_tiling_joins_along_its_axis_and_mixed_axes_do_not():
+    src = """
+        def f(x, dy):
+            n = x.shape[1]
+            dx = np.zeros_like(np.concatenate((x, x), axis=1))
+            dx = add_at(dx, (slice(None, None), slice(n, None)), dy * 2.0)
+            dx = add_at(dx, (slice(None, None), slice(0, n)), np.cos(dy))
+            return dx
+        """
+    changed, after = _apply(src)
+    assert changed and "np.concatenate((np.cos(dy), dy * 2.0), axis=1)" in after, after
+    x, dy = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))
+    np.testing.assert_array_equal(_call(after, x, dy), _call(src, x, dy))
+    mixed = src.replace("(slice(None, None), slice(0, n))", "(slice(0, n), slice(None, None))")
+    assert _apply(mixed)[0] is False
+
+
+def test_after_the_fixed_point_a_value_rebound_between_is_held_not_dropped():
+    """join_slices (the finishing call) holds a value where it was added, so a proven
+    tiling whose value is rebound before the last add still joins, with that value."""
+    from tangent_src.optimize.tiled_slices import join_slices
+    src = UNCHANGED["value rebound between"]
+    func = gast.parse(textwrap.dedent(src)).body[0]
+    assert join_slices(func.body)
+    after = astor.to_source(gast.gast_to_ast(gast.Module(body=[func], type_ignores=[])))
+    assert "dx_n_end = dy" in after and "np.concatenate((dy, dx_n_end))" in after, after
+    x, dy = RNG.normal(size=3), RNG.normal(size=3)
+    np.testing.assert_array_equal(_call(after, x, dy), _call(src, x, dy))
+
+
+def column_blocks(W, v):
+    """Blocks of columns (the second axis), bounds from another array's size."""
+    n = v.shape[0]
+    left = np.tanh(W[:, 0:n] @ v)
+    right = W[:, n:] * 2.0
+    return np.sum(left ** 2) + np.sum(np.sin(right))
+
+
+def depth_gates(T, h):
+    """Three blocks of the last axis of a 3-D array, two of n and the rest."""
+    n = h.shape[0]
+    a = np.tanh(T[:, :, 0:n]) * h
+    b = T[:, :, n:2 * n] ** 2
+    c = np.sin(T[:, :, 2 * n:])
+    return np.sum(a * b) + np.sum(c)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+@pytest.mark.parametrize("f, shapes", [
+    (column_blocks, ((3, 5), (2,))), (column_blocks, ((3, 2), (2,))),  # W[:, 2:] empty
+    (depth_gates, ((2, 3, 7), (2,))), (depth_gates, ((2, 2, 4), (2,))),  # T[:, :, 4:] empty
+])
+def test_blocks_of_other_axes_match_finite_differences(f, shapes, backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+    args = tuple(RNG.normal(size=s) for s in shapes)
+    df = tangent_src.grad(f, wrt=(0, 1), backend=backend)
+    for got, want in zip(df(*args), numerical_grad(f, args, (0, 1))):
+        assert np.shape(got) == np.shape(want)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    axis = 1 if f is column_blocks else 2
+    assert f"), axis={axis})" in df.source and "add_at" not in df.source, df.source

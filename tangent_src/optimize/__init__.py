@@ -20,12 +20,11 @@ from .dead_code import dead_code, live_before
 from .exact_calls import exact_calls
 from .inline import inline
 from .inplace_writes import write_in_place
-from .join_slices import join_slices
 from .markers import drop_empty_markers
 from .outers import outers
 from .subtract import subtract
 from .sum_first import sum_first
-from .tiled_slices import tiled_slices
+from .tiled_slices import join_slices, tiled_slices
 from .tuple_adjoints import tuple_adjoints
 from .written import written
 from .zeros import zeros
@@ -46,7 +45,9 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
     the number of rounds run. `hoist` adds `outers` (summed per-step outer products as
     one product after the loop) and `sum_first` (a product's adjoint summed before the
     product) to each round: not for code differentiated again. `joins` runs
-    `join_slices` once at the end (runtime join_slices: the Python back end only).
+    `join_slices` (tiled_slices.py) once at the end: slice adjoints the fixed point could
+    not join, joined with their values held, by runtime join_slices for constant bounds
+    (the Python back end only).
     Reaching MAX_ROUNDS (a pass that keeps reporting changes)
     leaves correct but less simplified code, and says so with an OptimizerWarning."""
     rounds, changed = 0, True
