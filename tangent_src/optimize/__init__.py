@@ -17,10 +17,10 @@ from .algebra import algebra
 from .coalesce import coalesce
 from .copies import copies
 from .dead_code import dead_code, live_before
+from .fused_at import fused_at
 from .inline import inline
 from .inplace_writes import write_in_place
 from .markers import drop_empty_markers
-from .outer_at import outer_at
 from .outers import outers
 from .subtract import subtract
 from .sum_first import sum_first
@@ -32,7 +32,7 @@ PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, subtract, written
 MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
-           "accumulate_in_place", "drop_empty_markers", "outer_at", "outers", "sum_first",
+           "accumulate_in_place", "drop_empty_markers", "fused_at", "outers", "sum_first",
            "write_in_place"]
 
 
