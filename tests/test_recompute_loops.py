@@ -1,7 +1,6 @@
 """Loop values the backward pass recomputes instead of taping (transform/recompute.py), and
-the fused accumulations `add_outer_at` and `subtract_at` (optimize/fused_at.py, their
-numba loop nests), each against the add_at it stands for, including where its operands
-lie in the accumulator's memory.
+the fused accumulation `add_outer_at` (optimize/fused_at.py, its numba loop nest) against
+the add_at it stands for, including where its operands lie in the accumulator's memory.
 
 Each user program is differentiated by both back ends and checked against central finite
 differences of the original function; the generated source says whether the value was
@@ -24,7 +23,7 @@ from fdcheck import numerical_grad
 
 import tangent_src
 from tangent_src.optimize.fused_at import fused_at
-from tangent_src.runtime import add_at, add_outer_at, subtract_at
+from tangent_src.runtime import add_at, add_outer_at
 
 RNG = np.random.default_rng(14)
 
@@ -295,8 +294,8 @@ def test_add_outer_at_numba_matches_numpy():
 
 
 def test_fused_at_pass_rewrites_and_keeps_the_value():
-    """The pass on generated-style code: only `add_at(acc, k, np.outer(u, v))` and
-    `add_at(acc, k, -g)`, and both versions give the same arrays."""
+    """The pass on generated-style code: only `add_at(acc, k, np.outer(u, v))`, and both
+    versions give the same arrays."""
     code = textwrap.dedent("""
         def f(dQ, dm, g, x, k):
             dQ = add_at(dQ, k, np.outer(g, x))
@@ -309,9 +308,8 @@ def test_fused_at_pass_rewrites_and_keeps_the_value():
     assert fused_at(node.body[0].body, set(), set())
     after = astor.to_source(gast.gast_to_ast(node))
     assert after.count("add_outer_at(") == 2 and "np.outer(g, x) * 2.0" in after, after
-    assert "subtract_at(dm, k, g[:, None] * x)" in after, after
-    scope = {"np": np, "add_at": add_at, "add_outer_at": add_outer_at,
-             "subtract_at": subtract_at}
+    assert "add_at(dm, k, -(g[:, None] * x))" in after, after
+    scope = {"np": np, "add_at": add_at, "add_outer_at": add_outer_at}
     before_ns, after_ns = dict(scope), dict(scope)
     exec(code, before_ns)
     exec(after, after_ns)
@@ -322,54 +320,3 @@ def test_fused_at_pass_rewrites_and_keeps_the_value():
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
     assert not fused_at(node.body[0].body, set(), set())  # nothing left to rewrite
-
-
-# --------------------------------------------------------------------------- subtract_at
-def _subtract_cases():
-    """Makers of (acc, k, g): a row of a stack (the flat loop); a negative index; a float32
-    accumulator; a row that broadcasts; a scalar entry; a slice; an integer array with a
-    repeated entry (add_at adds both); a tuple of adjoints; g a view into acc itself."""
-    base = RNG.normal(size=(3, 4, 5))
-    g45, g5, g2 = RNG.normal(size=(4, 5)), RNG.normal(size=5), RNG.normal(size=(2, 5))
-    return [
-        lambda: (base.copy(), 1, g45),
-        lambda: (base.copy(), -1, g45),
-        lambda: (base.astype(np.float32), 2, g45),
-        lambda: (base.copy(), 0, g5),
-        lambda: (g2.copy(), (1, 3), 0.25),
-        lambda: (base.copy(), slice(0, 2), g45),
-        lambda: (g2.copy(), np.array([1, 1, 0]), np.ones((3, 5))),
-        lambda: ((g5.copy(), g45.copy()), 1, g45),
-        lambda: (lambda a: (a, 1, a[1]))(base.copy()),
-        lambda: (lambda a: (a, 0, a.reshape(-1)[1:21].reshape(4, 5)))(base.copy()),
-        lambda: (lambda a: (a, 1, a.reshape(-1)[19:39].reshape(4, 5)))(base.copy()),
-    ]
-
-
-def _same(got, want):
-    if isinstance(want, tuple):
-        for a, b in zip(got, want):
-            np.testing.assert_array_equal(a, b)
-    else:
-        np.testing.assert_array_equal(got, want)
-        assert got.dtype == want.dtype
-
-
-def test_subtract_at_is_add_at_of_the_negation():
-    for make in _subtract_cases():
-        acc, k, g = make()
-        want_acc, want_k, want_g = make()
-        _same(subtract_at(acc, k, g), add_at(want_acc, want_k, -want_g))
-
-
-def test_subtract_at_numba_matches_numpy():
-    numba = pytest.importorskip("numba")
-    from tangent_src.backend.numba import require_numba
-    require_numba()
-    jitted = numba.njit(lambda acc, k, g: subtract_at(acc, k, g))
-    for make in _subtract_cases():
-        acc, k, g = make()
-        if isinstance(acc, tuple) or isinstance(k, slice):
-            continue  # numba's tuple add_at takes literal positions; slices: NumPy's path
-        want_acc, want_k, want_g = make()
-        _same(jitted(acc, k, g), add_at(want_acc, want_k, -want_g))

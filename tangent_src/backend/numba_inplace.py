@@ -1,7 +1,7 @@
 """numba implementations of the in-place array writes (`set_in_place`, `zero_in_place`) and
 of `entry_copy`, which optimize/inplace_writes.py writes where it proved the old version of
-an array dead; and of `add_outer_at` / `subtract_at` (optimize/fused_at.py): loop nests that
-add u[i] * v[j] into acc[k], or subtract g from it, without a temporary.
+an array dead; and of `add_outer_at` (optimize/fused_at.py): one loop nest that adds
+u[i] * v[j] into acc[k] without the outer product's temporary.
 
 numba's `set_at` already writes the value converted to the array's dtype (it copies with
 `a.copy()`), so writing into `a` itself gives the same array: the NumPy helpers' dtype
@@ -88,38 +88,3 @@ def _overlaps(acc, x):
     start, span = x.ctypes.data, (x.shape[0] - 1) * x.strides[0]
     low, high = min(start, start + span), max(start, start + span) + x.itemsize
     return low < acc.ctypes.data + acc.nbytes and acc.ctypes.data < high
-
-
-@overload(rt.subtract_at)
-def _subtract_at(acc, index, g):
-    """acc[k] -= g: for a row (a matrix of a stack) of a C-contiguous float array and a g
-    of its shape outside acc's memory, one flat loop (numba's generic `acc[k] -= g`
-    broadcasts, far slower); a scalar g as `acc[index] -= g`; anything else through
-    add_at of -g (a new array: no overlap to mind)."""
-    if not isinstance(acc, types.Array) or _integer_index_array(index):
-        return lambda acc, index, g: rt.add_at(acc, index, -g)
-    if isinstance(g, (types.Float, types.Integer)):
-        def put(acc, index, g):
-            acc[index] -= g
-            return acc
-        return put
-    if not (acc.layout == "C" and isinstance(index, types.Integer) and
-            isinstance(g, types.Array) and g.layout == "C" and g.ndim == acc.ndim - 1 >= 1):
-        return lambda acc, index, g: rt.add_at(acc, index, -g)
-
-    def row(acc, index, g):
-        flat = g.reshape(g.size)
-        if g.shape != acc.shape[1:] or _overlaps(acc, flat):
-            return rt.add_at(acc, index, -g)
-        part = acc.reshape((acc.shape[0], g.size))[index]
-        for j in range(flat.size):
-            part[j] -= flat[j]
-        return acc
-    return row
-
-
-def _integer_index_array(index) -> bool:
-    """An index holding an integer array (add_at adds its repeated entries up)."""
-    items = tuple(index) if isinstance(index, types.BaseTuple) else (index,)
-    return any(isinstance(t, types.Array) and isinstance(t.dtype, types.Integer)
-               for t in items)

@@ -78,15 +78,6 @@ def add_outer_at(acc, index, u, v):
     return add_at(acc, index, np.outer(u, v))
 
 
-def subtract_at(acc, index, g):
-    """`add_at(acc, index, -g)` (optimize/fused_at.py): the same values, as IEEE addition
-    of a negated value is the subtraction, without the negated copy."""
-    if type(acc) is np.ndarray and type(index) in (int, slice):  # add_at's common case
-        acc[index] -= g
-        return acc
-    return add_at(acc, index, -g)
-
-
 def add_attribute(acc, name, g):
     """acc plus the adjoint g of `value.name`: a field of a named tuple (slogdet's
     .logabsdet), or an attribute of a real array (.T, .mT, .real, .imag)."""
@@ -134,4 +125,4 @@ def _is_zero(x) -> bool:
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("zeros_like", "copy_of", "add_at", "add_outer_at", "subtract_at", "plus", "ones_seed")
+HELPERS = ("zeros_like", "copy_of", "add_at", "add_outer_at", "plus", "ones_seed")
