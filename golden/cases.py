@@ -484,3 +484,33 @@ def _surgery_gradient(x):
 # Gradient cases whose reference is derived by hand instead of finite differences:
 # name -> function of the check arguments returning the gradient (one wrt argument).
 HAND_GRADIENTS = {"surgery": _surgery_gradient}
+
+
+# --- an LSTM: gate slices of one vector, a cell returning (h, c), a loop over layers ------
+
+
+def lstm_cell(w, bias, h, c, x):
+    n = h.shape[0]
+    g = np.concatenate((x, h)) * w + bias
+    forget = 1.0 / (1.0 + np.exp(-g[0:n]))
+    change = np.tanh(g[n:])
+    c2 = c * forget + (1.0 - forget) * change
+    return np.tanh(c2) * forget, c2
+
+
+def lstm_layers(W, B, hs, cs, x):
+    total = 0.0
+    for j in range(hs.shape[0]):
+        h, c = lstm_cell(W[j], B[j], hs[j], cs[j], x)
+        total = total + np.sum(h * c)
+        x = h
+    return total
+
+
+def _lstm_args():
+    rng = np.random.default_rng(2)
+    return (rng.normal(size=(2, 6)), rng.normal(size=(2, 6)), rng.normal(size=(2, 3)),
+            rng.normal(size=(2, 3)), rng.normal(size=3))
+
+
+SPECIALIZED += [("lstm_layers", lstm_layers, (0, 1, 2, 3, 4), _lstm_args)]

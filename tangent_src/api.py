@@ -10,14 +10,12 @@ from __future__ import annotations
 import functools
 import sys
 
-import numpy as np
-
-from . import binding, guards
+from . import binding, call_entry, guards
 from . import compiled as cache
 from .analysis.complexity import with_complex_args
-from .analysis.kinds import items_class, tests_types
-from .analysis.shapes import FUNCTION_TYPES
+from .analysis.kinds import tests_types
 from .arity import fixed_arity
+from .call_entry import MISS, fast_key
 from .compiled import (
     Compiled,
     clear_cache,  # noqa: F401  (part of the public API, exported by __init__)
@@ -29,16 +27,8 @@ from .dtypes import cast, common_narrow, dtype_plan, restore, widen
 from .errors import NotDifferentiableError
 from .request import Request, make_request
 from .tracebacks import generation_errors_short
-from .values import (
-    NUMBER_TYPES,
-    arg_classes,
-    holds_complex,
-    known_classes,
-    not_differentiable,
-    output_seed,
-)
+from .values import arg_classes, known_classes, not_differentiable, output_seed
 
-_FLOAT64 = np.dtype(np.float64)  # the usual dtype: its arrays are keyed by shape alone
 _UNKNOWN = object()  # a signature not computed yet
 
 
@@ -65,13 +55,14 @@ class Transform(Displayed):
         self.request = request
         self.func, self.wrt, self._bound = _unbind(request.func, request.wrt)
         self.verbose = verbose
-        self._signature_of: tuple = (None, (), _UNKNOWN)  # (defaults, kwdefaults, signature)
-        self._last = None
-        self._fast: dict = {}
         inner = _innermost(self.func)
-        functools.update_wrapper(self, inner)
+        functools.update_wrapper(self, inner)  # (copies inner's __dict__: set ours after)
         del self.__wrapped__  # so inspect does not mistake this for the function itself
         self.__name__ = f"{request.kind}_{getattr(inner, '__name__', 'f')}"
+        self._signature_of: tuple = (None, (), _UNKNOWN)  # (defaults, kwdefaults, signature)
+        self._last = None
+        self._fast: dict = {}  # fast_key(arguments) -> that specialization's entry
+        self._entry = call_entry.no_entry  # the entry of the specialization last run
 
     single = property(lambda self: self.request.single, doc="wrt was one entry")
     kind = property(lambda self: self.request.kind,
@@ -187,29 +178,27 @@ class Transform(Displayed):
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        given = args
-        args = self._bound + guards.real_scalars(args)
+        if not kwargs:  # the last specialization run, if these arguments fit it (call_entry)
+            result = self._entry(self, args)
+            if result is not MISS:
+                return result
+        # (by the class: update_wrapper copies the function's attributes onto the instance)
+        return Transform._call_general(self, args, kwargs)
+
+    def _call_general(self, given: tuple, kwargs: dict):
+        """A call the last specialization's entry did not take: another specialization's
+        entry, found by the arguments' types, shapes and dtypes, else the general path
+        (generates or finds the code, checks the inputs, makes the entry)."""
+        args = self._bound + guards.real_scalars(given)
         key = None
-        if not kwargs:  # fast path: one dict lookup on the arguments' types, shapes, dtypes
-            # a function argument is specialized on (the code calls it by name): by identity;
-            # a string by value (a key of a table of functions: acts[name](z))
-            key = tuple([(a.shape if a.dtype is _FLOAT64 else (a.shape, a.dtype))
-                         if type(a) is np.ndarray else a if type(a) in FUNCTION_TYPES
-                         else ("string", a) if type(a) is str else
-                         type(a) if type(a) in NUMBER_TYPES else (type(a), holds_complex(a),
-                                                                 self._items and items_class(a))
-                         for a in args])  # (a container, an object: specialized to complex?)
-            fast = self._fast.get(key)
-            if fast is not None:  # (holds: compiled's guards, most often all hold)
-                compiled, split, plan, plain, holds = fast
-                if not (compiled.guards and not holds() and compiled.stale() or
-                        split is not None and split.guards and split.stale()):
-                    self._last = compiled  # what _finish reads (complex_output)
-                    if split is None:  # (plain: what _finish does, without its questions)
-                        result = compiled.function(*args)
-                        return guards.real_result(result, self._name) if plain else \
-                            self._finish(result, plan)
-                    return self._finish(self._split_call(split, args), plan)
+        if not kwargs:
+            key = fast_key(args, self._items)
+            entry = self._fast.get(key)
+            if entry is not None:
+                result = entry(self, given)
+                if result is not MISS:
+                    self._entry = entry
+                    return result
         if self.backend == "numba":  # float32 in: computed in float64, float32 out (never
             narrow = common_narrow((given, kwargs))  # on the fast path: not cached as such)
             if narrow is not None:
@@ -231,13 +220,15 @@ class Transform(Displayed):
         if key is not None and compiled.checked:  # numba: compiled and run once already
             if len(self._fast) >= cache.CACHE_SIZE:  # keyed by function arguments too: bounded
                 self._fast.clear()
-            self._fast[key] = (compiled, self._output_checker(compiled, classes), plan,
-                               self._plain(compiled, plan), compiled.quick_holds())
+            self._entry = self._fast[key] = call_entry.entry(
+                len(given), len(self._bound), args, key, compiled,
+                self._output_checker(compiled, classes), plan, self._plain(compiled, plan),
+                None if self.single else len(self.wrt))
         return self._finish(result, plan)
 
     def _plain(self, compiled: Compiled, plan) -> bool:
-        """Whether `_finish` only checks that the result is real (`_finish_plain`): float64
-        gradients of a real function of real arguments, returned as generated."""
+        """Whether `_finish` only checks that the result is real (the entry does that itself,
+        call_entry.py): float64 gradients of a real function of real arguments, as generated."""
         return self.kind == "grad" and not (self.return_value or self.has_aux) and \
             plan is None and not (compiled.main.complex_output or compiled.complex_params) \
             and (self.single or len(self.wrt) > 1)

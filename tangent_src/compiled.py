@@ -54,6 +54,7 @@ class Compiled:
     """A generated module: its source, its loaded function and facts about it."""
 
     _quick = None  # (number of guards, guard_check.quick_check of them)
+    entries = None  # call_entry's entries into this code, by what they were made for
 
     @keeps_recursion_limit  # a deep expression raises it while the code is generated
     @pauses_gc
@@ -63,7 +64,8 @@ class Compiled:
         if backend == "numba":
             numba_backend.require_numba()
         builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline,
-                                                inline_small=backend == "python"))
+                                                inline_small=backend == "python",
+                                                numpy_joins=backend == "python"))
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
                                          arg_classes=classes, has_aux=has_aux,

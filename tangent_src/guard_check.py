@@ -24,9 +24,9 @@ from .generated_source import define
 _MISSING = object()
 
 
-def _term(k: int, guard, namespace: dict) -> str | None:
+def _term(k: str, guard, namespace: dict) -> str | None:
     """The expression for one guard (None: it always holds), binding what it reads in
-    `namespace` under names numbered `k`."""
+    `namespace` under names ending in `k`."""
     kind, ref = type(guard), guard.ref
     if kind is Guard and type(ref) is FixedRef:
         return None  # reads the value it was made with: always the same object
@@ -44,9 +44,17 @@ def _term(k: int, guard, namespace: dict) -> str | None:
     return f"h{k}()"
 
 
-def quick_check(guards: list) -> Callable[[], bool]:
+def holds_expression(guards, namespace: dict, tag: str = "", joint: str = " and ") -> str:
+    """The expression that is True when every guard in `guards` certainly holds, binding
+    what it reads in `namespace` (names made of a letter, `tag` and a number)."""
+    namespace["MISSING"] = _MISSING
+    terms = [t for k, g in enumerate(guards)
+             if (t := _term(f"{tag}{k}", g, namespace)) is not None]
+    return joint.join(terms) or "True"
+
+
+def quick_check(guards) -> Callable[[], bool]:
     """A function of no arguments: True when every guard in `guards` certainly holds."""
-    namespace: dict = {"MISSING": _MISSING}
-    terms = [t for k, g in enumerate(guards) if (t := _term(k, g, namespace)) is not None]
-    source = "def holds():\n    return " + (" and ".join(terms) or "True") + "\n"
+    namespace: dict = {}
+    source = "def holds():\n    return " + holds_expression(guards, namespace) + "\n"
     return define(source, "holds", namespace, "guards")

@@ -67,6 +67,9 @@ class Options:
     # inline small straight-line user functions into first-order code (the Python back
     # end; numba compiles each forward/backward pair by itself)
     inline_small: bool = True
+    # adjoints added into slices that tile an axis built by one runtime join_slices (the
+    # Python back end: numba has no implementation of it, and compiles add_at as a loop)
+    numpy_joins: bool = True
 
 
 def front_end(parsed: ParsedFunction, namer: Namer, dicts: frozenset,
@@ -83,7 +86,8 @@ def back_end(node: gast.FunctionDef, inplace: set, protected: set, options: Opti
     """optimize -> accumulators -> in-place writes -> fused accumulations, on a generated
     function in place."""
     if options.optimize:
-        optimize(node, inplace, protected, hoist=not options.inline)
+        optimize(node, inplace, protected, hoist=not options.inline,
+                 joins=options.numpy_joins and not options.inline)
     own_accumulators(node)
     if options.optimize and not options.inline:  # in-place writes have no rules
         write_in_place(node)

@@ -19,6 +19,7 @@ from tangent_src.optimize.copies import copies
 from tangent_src.optimize.dead_code import dead_code, live_before
 from tangent_src.optimize.inline import inline
 from tangent_src.optimize.markers import drop_empty_markers
+from tangent_src.optimize.tiled_slices import tiled_slices
 from tangent_src.optimize.zeros import zeros
 from tangent_src.runtime import add_at, copy_of, zeros_like
 
@@ -39,6 +40,8 @@ def _run(src_or_func, *args):
                                               "__builtins__"))
     return scope[name](*args)
 
+
+RNG_PASSES = np.random.default_rng(7)
 
 CASES = [
     # (pass, inplace, protected, before, after)
@@ -106,6 +109,25 @@ CASES = [
             dx = dy
             dz = dx
             return dz
+        """),
+    (tiled_slices, set(), set(), """
+        def f(x, dy):
+            t = x.shape
+            n = t[0]
+            two_n = 2 * n
+            dx = np.zeros_like(np.concatenate((x, x, x)))
+            dx = add_at(dx, slice(two_n, None), dy * 2.0)
+            dx = add_at(dx, slice(n, two_n), np.cos(dy))
+            dx = add_at(dx, slice(0, n), np.sin(dy))
+            return dx
+        """, """
+        def f(x, dy):
+            t = x.shape
+            n = t[0]
+            two_n = 2 * n
+            dx = np.zeros_like(np.concatenate((x, x, x)))
+            dx = np.concatenate((np.sin(dy), np.cos(dy), dy * 2.0))
+            return dx
         """),
 ]
 
@@ -245,3 +267,65 @@ def test_a_settled_function_takes_one_round_and_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert opt.optimize(func, set(), set()) == 1
+
+
+def test_join_slices_and_exact_calls_before_after():
+    """join_slices: column blocks added into zeros become one join (values held where they
+    were added); exact_calls: np.cross becomes runtime cross3. Both versions agree."""
+    from tangent_src.optimize.exact_calls import exact_calls
+    from tangent_src.optimize.join_slices import join_slices
+    from tangent_src.runtime import cross3
+    from tangent_src.runtime import join_slices as join_rt
+    before = """
+        def f(x, g, h, a, b):
+            dx = np.zeros_like(x)
+            dx = add_at(dx, (slice(None, None), slice(2, 5)), g * 2.0)
+            t = np.cross(a, b)
+            dx = add_at(dx, (slice(None, None), slice(0, 2)), h + t[:, 0:2])
+            return dx
+        """
+    func = _func(before)
+    assert join_slices(func.body) and exact_calls(func.body)
+    text = _text(func)
+    assert "dx_2_5 = g * 2.0" in text and "cross3(a, b)" in text, text
+    assert "join_slices(x, 1, ((0, 2), (2, 5)), h + t[:, 0:2], dx_2_5)" in text, text
+    args = (np.ones((4, 5)), RNG_PASSES.normal(size=(4, 3)), RNG_PASSES.normal(size=(4, 2)),
+            RNG_PASSES.normal(size=(4, 3)), RNG_PASSES.normal(size=(4, 3)))
+    scope = {"np": np, "add_at": add_at, "join_slices": join_rt, "cross3": cross3}
+    exec(textwrap.dedent(before), scope)  # noqa: S102 (test code written here)
+    want = scope["f"](*args)
+    exec(text, scope)  # noqa: S102
+    np.testing.assert_array_equal(scope["f"](*args), want)
+
+
+@pytest.mark.parametrize("src", [
+    # a gap (column 2 never added): no join
+    """
+    def f(x, g, h):
+        dx = np.zeros_like(x)
+        dx = add_at(dx, (slice(None, None), slice(0, 2)), g)
+        dx = add_at(dx, (slice(None, None), slice(3, 5)), h)
+        return dx
+    """,
+    # dx read between the additions
+    """
+    def f(x, g, h):
+        dx = np.zeros_like(x)
+        dx = add_at(dx, (slice(None, None), slice(0, 2)), g)
+        s = np.sum(dx)
+        dx = add_at(dx, (slice(None, None), slice(2, 5)), h * s)
+        return dx
+    """,
+    # a held value's array added into before the join
+    """
+    def f(x, g, h):
+        dx = np.zeros_like(x)
+        dx = add_at(dx, (slice(None, None), slice(0, 2)), g)
+        g = add_at(g, 0, h[:, 0:2])
+        dx = add_at(dx, (slice(None, None), slice(2, 5)), h)
+        return dx
+    """,
+])
+def test_join_slices_leaves_what_it_cannot_prove(src):
+    from tangent_src.optimize.join_slices import join_slices
+    assert join_slices(_func(src).body) is False

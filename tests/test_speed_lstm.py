@@ -306,3 +306,28 @@ def test_parameter_tuple_items_are_unknown():
     got = tangent_src.grad(call_rebind_param, wrt=(0, 1))(*args)
     for g, w in zip(got, numerical_grad(call_rebind_param, args, (0, 1))):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7)
+
+
+def test_pieces_of_a_stack_along_any_axis():
+    """The stack adjoint's entries along `axis` (views), for tuples and lists."""
+    g = np.arange(24.0).reshape(2, 3, 4)
+    for axis in (0, 1, 2, -1, -3):
+        for kind in (tuple, list):
+            got = pieces(g, kind([np.zeros(1)] * g.shape[axis]), "stack", axis)
+            assert isinstance(got, kind) and len(got) == g.shape[axis]
+            for k, p in enumerate(got):
+                np.testing.assert_array_equal(p, np.take(g, k, axis=axis))
+
+
+@pytest.mark.parametrize("shapes", [[(2,), (3,), (2,)], [(2, 3), (1, 3)], [(0,), (4,)]])
+def test_pieces_of_a_concatenation_along_the_first_axis(shapes):
+    """The first-axis fast path gives np.split's pieces, shaped like the arrays."""
+    arrays = [RNG.normal(size=s) for s in shapes]
+    g = np.concatenate(arrays) * 2.0
+    for kind in (tuple, list):
+        got = pieces(g, kind(arrays), "concatenate", 0)
+        assert isinstance(got, kind)
+        want = np.split(g, np.cumsum([a.shape[0] for a in arrays])[:-1])
+        for p, w, a in zip(got, want, arrays):
+            assert p.shape == a.shape
+            np.testing.assert_array_equal(p, w)

@@ -155,13 +155,15 @@ def blocks_to_jacobian(blocks_cam, blocks_pt, blocks_w):
     return np.concatenate((blocks_cam, blocks_pt, blocks_w[:, :, None]), axis=2)
 
 
-def make_vectorized_jacobian(tangent_src, mode="rev"):
+def make_vectorized_jacobian(tangent_src, mode="rev", backend="python"):
     """A function (cams, X, w, obs, feats) -> SparseJacobian from tangent_src's derivative
     of :func:`ba_reproj`: mode "rev" makes 2 reverse passes (cotangent e_r on every
     observation's residual r; the observations are independent so one pass gives row r
-    of every block), mode "fwd" 15 forward passes (tangent e_k in every observation)."""
+    of every block), mode "fwd" 15 forward passes (tangent e_k in every observation).
+    ``backend="numba"`` compiles the reverse passes with numba."""
     if mode in ("rev", "reverse"):
-        adjoint = tangent_src.autodiff(ba_reproj, mode="reverse", wrt=(0, 1, 2))
+        adjoint = tangent_src.autodiff(ba_reproj, mode="reverse", wrt=(0, 1, 2),
+                                       backend=backend)
 
         def jacobian(cams, X, w, obs, feats):
             cams_obs, X_obs = gather(cams, X, w, obs)
@@ -177,7 +179,8 @@ def make_vectorized_jacobian(tangent_src, mode="rev"):
             return assemble_jacobian(blocks, w, obs, cams.shape[0], X.shape[0])
 
     elif mode in ("fwd", "forward"):
-        tangent = tangent_src.autodiff(ba_reproj, mode="forward", wrt=(0, 1, 2))
+        tangent = tangent_src.autodiff(ba_reproj, mode="forward", wrt=(0, 1, 2),
+                                       backend=backend)
 
         def jacobian(cams, X, w, obs, feats):
             cams_obs, X_obs = gather(cams, X, w, obs)

@@ -191,6 +191,7 @@ def _ba_cases(size: str, loop: bool = True) -> list[Case]:
         objective=ba.ba_objective, load=load,
         tangent=lambda ts: ba.make_vectorized_jacobian(ts, "rev"),
         tangent_fwd=lambda ts: ba.make_vectorized_jacobian(ts, "fwd"),
+        numba=lambda ts: ba.make_vectorized_jacobian(ts, "rev", backend="numba"),
         peer_kind="ba",
     )]
     if loop:

@@ -9,7 +9,10 @@ exceptions are results that are constant by declaration:
 - calls of functions registered with `tangent_src.nondifferentiable` (rules/nondiff.py:
   shapes, counts, comparisons, constructors, roundings such as int and round);
 - comparisons and `not` (booleans);
-- the integer metadata attributes of arrays (METADATA_ATTRIBUTES: x.shape, x.ndim, ...).
+- the integer metadata attributes of arrays (METADATA_ATTRIBUTES: x.shape, x.ndim, ...);
+- the stabilizing max (or min) shift of a logsumexp or log-softmax when the function's
+  outputs provably do not see it (analysis/shift_invariance.py): its derivative is
+  exactly zero.
 
 Every varying operation must then find a derivative rule in the transforms (reverse.py,
 forward.py): a registered rule, a user function differentiated from its source, or one of
@@ -25,6 +28,7 @@ import numpy as np
 from ..core.tables import is_effect
 from ..core.walk import walk
 from ..rules.registry import REGISTRY
+from .shift_invariance import invariant_shifts
 
 # Integer-valued metadata of arrays: explicitly zero derivative.
 METADATA_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes",
@@ -54,10 +58,14 @@ def _atoms(expr) -> list[str]:
 
 
 def varied_names(body: list, inputs: set[str], resolve,
-                 objects: frozenset = frozenset()) -> set[str]:
+                 objects: frozenset = frozenset(),
+                 outputs: frozenset | None = None) -> set[str]:
     """Forward dataflow to a fixed point: a name varies if it is computed from a varying one.
-    `objects` names parameter-holder objects, whose `.size` (etc.) is a field, not metadata."""
+    `objects` names parameter-holder objects, whose `.size` (etc.) is a field, not metadata.
+    Given the names the caller sees (`outputs`), shifts they are invariant to are
+    constant."""
     varied = set(inputs)
+    constant = invariant_shifts(body, resolve, outputs) if outputs is not None else set()
     changed = True
 
     def visit(stmts):
@@ -65,8 +73,8 @@ def varied_names(body: list, inputs: set[str], resolve,
         for stmt in stmts:
             if isinstance(stmt, gast.Assign):
                 target = stmt.targets[0].id
-                if target not in varied and _value_varies(stmt.value, varied, resolve,
-                                                          objects):
+                if target not in varied and target not in constant and \
+                        _value_varies(stmt.value, varied, resolve, objects):
                     varied.add(target)
                     changed = True
             elif is_effect(stmt):  # print(...): varies nothing

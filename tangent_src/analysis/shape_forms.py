@@ -1,6 +1,7 @@
 """The classes of NumPy's shape-changing forms, for shape inference (shapes.py): an axis
 reduction (`axis=`, `keepdims=`), a transpose, an allocation from a shape (np.zeros of a
-tuple display or an integer), a reshape to a display of sizes. A class is a tuple of
+tuple display or an integer), a reshape to a display of sizes, a squeeze or expand_dims
+over literal axes. A class is a tuple of
 flags per dimension ("N" a size not 1, "1", "?" unknown); None is unknown.
 """
 from __future__ import annotations
@@ -70,3 +71,29 @@ def reshaped_class(shape):
     if isinstance(shape, gast.Tuple) or sizes[0] is not None:
         return tuple("?" if s is None or s < 0 else "1" if s == 1 else "N" for s in sizes)
     return None
+
+
+def squeezed_class(cls, axis):
+    """np.squeeze(x, axis): the axes given (literal) dropped; with no axis, every size-1
+    axis, which needs every flag known."""
+    if cls is None:
+        return None
+    if axis is None or (isinstance(axis, gast.Constant) and axis.value is None):
+        return None if "?" in cls else tuple(f for f in cls if f != "1")
+    axes = axes_of(axis, max(len(cls), 1))
+    if axes is None or axes == "all" or any(i >= len(cls) or cls[i] == "N" for i in axes):
+        return None
+    return tuple(f for i, f in enumerate(cls) if i not in axes)
+
+
+def expanded_class(cls, axis):
+    """np.expand_dims(x, axis): a size-1 axis inserted at each literal position."""
+    if cls is None:
+        return None
+    axes = axes_of(axis, len(cls) + (len(axis.elts) if isinstance(axis, gast.Tuple) else 1))
+    if axes is None or axes == "all" or len(set(axes)) != len(axes):
+        return None
+    out, rest = [], iter(cls)
+    for i in range(len(cls) + len(axes)):
+        out.append("1" if i in axes else next(rest))
+    return tuple(out)

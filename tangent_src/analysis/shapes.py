@@ -22,8 +22,16 @@ from ..core.walk import walk
 from ..rules.arrays import REDUCTIONS
 from ..rules.elementwise import UNARY
 from ..rules.operators import BINARY
-from .shape_forms import allocated_class, reduced_class, reshaped_class, transposed_class
+from .shape_forms import (
+    allocated_class,
+    expanded_class,
+    reduced_class,
+    reshaped_class,
+    squeezed_class,
+    transposed_class,
+)
 from .shape_items import ItemInference, list_facts, merge
+from .shape_sizes import SizeInference
 
 SCALAR: tuple = ()
 # A 0-d ndarray argument: a scalar for shapes (inference starts it as SCALAR), but a mutable
@@ -203,7 +211,7 @@ def _const_class(node):
     return None
 
 
-class ShapeInference(ItemInference):
+class ShapeInference(ItemInference, SizeInference):
     """Forward dataflow over a core function, to a fixed point over loops."""
 
     def __init__(self, resolve, call_class=None, call_items=None):
@@ -231,11 +239,15 @@ class ShapeInference(ItemInference):
         rebound = {n.id for n in walk(func) if isinstance(n, gast.Name) and
                    isinstance(n.ctx, gast.Store)}
         self.param_items = {p: c for p, c in self.param_items.items() if p not in rebound}
+        self.start_sizes(func, arg_classes)
         for _ in range(10):
-            before = (dict(self.classes), dict(self.items), dict(self.list_items))
+            before = (dict(self.classes), dict(self.items), dict(self.list_items),
+                      self.size_facts())
             self.block(func.body)
-            if before == (self.classes, self.items, self.list_items):
+            if before == (self.classes, self.items, self.list_items, self.size_facts()):
                 break
+        for name in self.poisoned:  # also bound where `block` does not look: items unknown
+            self.items[name] = None
         return self.classes
 
     def of(self, atom):
@@ -262,6 +274,7 @@ class ShapeInference(ItemInference):
                 self.note_sizes(stmt.targets[0], stmt.value)
                 self.set(stmt.targets[0].id, self.value(stmt.value))
                 self.set_items(stmt.targets[0].id, stmt.value)
+                self.note_forms(stmt.targets[0].id, stmt.value)
             elif isinstance(stmt, gast.Expr):
                 self.appended(stmt)
             elif isinstance(stmt, gast.If):
@@ -270,6 +283,7 @@ class ShapeInference(ItemInference):
             elif isinstance(stmt, gast.For):
                 self.set(stmt.target.id, SCALAR)
                 self.items[stmt.target.id] = None
+                self.unknown(stmt.target.id)
                 self.block(stmt.body)
             elif isinstance(stmt, gast.While):
                 self.block(stmt.body)
@@ -349,7 +363,9 @@ class ShapeInference(ItemInference):
                 return None
             if isinstance(part, gast.Slice):
                 whole = part.lower is None and part.upper is None and part.step is None
-                out.append(base[dim] if whole else "?")
+                out.append(base[dim] if whole else "?" if len(parts) > 1 or
+                           not isinstance(expr.value, gast.Name) else
+                           self.slice_flag(expr.value.id, dim, part))
             elif self.of(part) != SCALAR or (isinstance(part, gast.Constant) and
                                               type(part.value) is not int):
                 return None  # fancy indexing or an unknown index
@@ -385,6 +401,11 @@ class ShapeInference(ItemInference):
                                keywords.get("axes"))
         if func is np.reshape and len(expr.args) >= 2:
             return reshaped_class(expr.args[1])
+        if func in (np.squeeze, np.expand_dims) and args and len(expr.args) <= 2:
+            axis = keywords.get("axis", expr.args[1] if len(expr.args) > 1 else None)
+            if func is np.squeeze:
+                return squeezed_class(args[0], axis)
+            return None if axis is None else expanded_class(args[0], axis)
         if func in (_runtime.set_at, _runtime.zero_at, np.zeros_like, np.ones_like,
                     np.empty_like, np.copy, _runtime.zeros_like) and args:
             return args[0]

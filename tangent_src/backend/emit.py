@@ -156,12 +156,12 @@ NUMBA_HEADER = "import numba\nfrom numba import types\nfrom numba.extending impo
 def numba_runtime_source() -> tuple[list[str], str]:
     """(helpers it needs, source) of the numba implementations of the runtime helpers,
     rewritten to refer to the module's own copies (`rt.unbroadcast` -> `unbroadcast`)."""
-    from . import numba_inplace, numba_runtime, numba_sums
+    from . import numba_cross, numba_inplace, numba_runtime, numba_sums
     sums = inspect.getsource(numba_sums)  # first: numba_runtime uses its loop builders
     text = inspect.getsource(numba_runtime)
-    extra = inspect.getsource(numba_inplace)
+    extras = [inspect.getsource(m) for m in (numba_inplace, numba_cross)]
     body = sums[sums.index("\ndef _sums_function"):] + text[text.index("\ndef _is_scalar"):] \
-        + extra[extra.index("\n# -- overloads"):]
+        + "".join(extra[extra.index("\n# -- overloads"):] for extra in extras)
     body = re.sub(r"\brt\.", "", body)
     body = body.replace('namespace = {"np": np, "rt": rt}', 'namespace = globals()')
     body = body.replace('namespace = {"rt": rt}', 'namespace = globals()')

@@ -25,6 +25,7 @@ def require_numba():
 
     from . import (  # noqa: F401  (register their overloads)
         numba_containers,
+        numba_cross,
         numba_inplace,
         numba_numpy,
         numba_runtime,
@@ -162,8 +163,16 @@ def overloads_digest() -> str:
     import inspect
 
     from .. import runtime
-    from . import numba_containers, numba_inplace, numba_numpy, numba_runtime, numba_sums
-    modules = [numba_containers, numba_inplace, numba_numpy, numba_runtime, numba_sums, *(
+    from . import (
+        numba_containers,
+        numba_cross,
+        numba_inplace,
+        numba_numpy,
+        numba_runtime,
+        numba_sums,
+    )
+    modules = [numba_containers, numba_cross, numba_inplace, numba_numpy, numba_runtime,
+               numba_sums, *(
         getattr(runtime, name) for name in sorted(vars(runtime))
         if inspect.ismodule(getattr(runtime, name)) and
         getattr(runtime, name).__name__.startswith(runtime.__name__))]

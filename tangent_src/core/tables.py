@@ -134,3 +134,9 @@ def spread_axis(call) -> tuple | None:
             keep is None or (isinstance(keep, gast.Constant) and type(keep.value) is bool)):
         return None
     return sign * axis.value, keep is not None and keep.value
+
+# On a `zeros_like(t)` call starting the adjoint of a name `t` that shape inference found
+# bound only to plain tuples of this many items (analysis/shape_items.py): once every item
+# of the adjoint is set by add_at, it is the tuple of those values
+# (optimize/tuple_adjoints.py).
+TUPLE_LENGTH: NodeTable[int] = NodeTable("tuple_length", int)

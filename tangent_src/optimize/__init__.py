@@ -17,31 +17,37 @@ from .algebra import algebra
 from .coalesce import coalesce
 from .copies import copies
 from .dead_code import dead_code, live_before
+from .exact_calls import exact_calls
 from .fused_at import fused_at
 from .inline import inline
 from .inplace_writes import write_in_place
+from .join_slices import join_slices
 from .markers import drop_empty_markers
 from .outers import outers
 from .subtract import subtract
 from .sum_first import sum_first
+from .tiled_slices import tiled_slices
+from .tuple_adjoints import tuple_adjoints
 from .written import written
 from .zeros import zeros
 
 # The fixed-point passes, in the order each round runs them.
-PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, subtract, written)
+PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, subtract, written,
+          tiled_slices, tuple_adjoints)
 MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
-           "accumulate_in_place", "drop_empty_markers", "fused_at", "outers", "sum_first",
-           "write_in_place"]
+           "accumulate_in_place", "drop_empty_markers", "exact_calls", "fused_at", "join_slices",
+           "outers", "sum_first", "write_in_place"]
 
 
 def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
-             hoist: bool = True) -> int:
+             hoist: bool = True, joins: bool = False) -> int:
     """Run every pass until none reports a change, then the one-off finishing passes;
     the number of rounds run. `hoist` adds `outers` (summed per-step outer products as
     one product after the loop) and `sum_first` (a product's adjoint summed before the
-    product) to each round: not for code differentiated again.
+    product) to each round: not for code differentiated again. `joins` runs
+    `join_slices` once at the end (runtime join_slices: the Python back end only).
     Reaching MAX_ROUNDS (a pass that keeps reporting changes)
     leaves correct but less simplified code, and says so with an OptimizerWarning."""
     rounds, changed = 0, True
@@ -55,6 +61,9 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
                       "without settling; the generated code is correct but may be less "
                       "simplified (please report it)", OptimizerWarning, stacklevel=2)
     params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
+    if joins:
+        join_slices(func.body)
+    exact_calls(func.body)
     accumulate_in_place(func.body, inplace | params)  # a parameter's array is the caller's
     drop_empty_markers(func.body)
     return rounds

@@ -45,7 +45,7 @@ def accumulate_in_place(body: list, inplace: set) -> None:
 
 
 # Runtime helpers whose result is a new value that nothing else refers to.
-OWNED_HELPERS = {"copy_of", "zeros_like", "set_at", "zero_at"}
+OWNED_HELPERS = {"copy_of", "zeros_like", "set_at", "zero_at", "join_slices"}
 
 
 def _owned(value) -> bool:

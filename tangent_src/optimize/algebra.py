@@ -35,10 +35,12 @@ class _Algebra(Transformer):
                               op=gast.Mult(), right=power)
         node = self.generic_visit(node)
         left, right = node.left, node.right
-        one = lambda n: isinstance(n, gast.Constant) and n.value in (1, 1.0) and \
-            not isinstance(n.value, bool)  # noqa: E731
-        zero = lambda n: isinstance(n, gast.Constant) and n.value in (0, 0.0) and \
-            not isinstance(n.value, bool)  # noqa: E731
+        # real literals only: x + 0j and x * (1 + 0j) make x complex (np.sqrt of a
+        # negative number is then 1j, not nan), and True is not the number 1
+        one = lambda n: isinstance(n, gast.Constant) and type(n.value) in (int, float) \
+            and n.value == 1  # noqa: E731
+        zero = lambda n: isinstance(n, gast.Constant) and type(n.value) in (int, float) \
+            and n.value == 0  # noqa: E731
         if isinstance(node.op, (gast.Mult, gast.Pow, gast.Div)) and one(right):
             self.changed = True
             return left

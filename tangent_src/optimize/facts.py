@@ -71,7 +71,7 @@ def has_code(stmts) -> bool:
 def is_zeros(value) -> bool:
     """`zeros_like(x)`, `np.zeros_like(x)` or the literal 0.0: a fresh zero adjoint."""
     if isinstance(value, gast.Constant):
-        return value.value == 0.0 and not isinstance(value.value, bool)
+        return type(value.value) in (int, float) and value.value == 0
     if isinstance(value, gast.Call):
         func = value.func
         name = func.id if isinstance(func, gast.Name) else \

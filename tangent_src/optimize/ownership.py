@@ -43,7 +43,8 @@ CHAIN_HELPERS = frozenset({"set_at", "zero_at", "add_at", "set_in_place", "zero_
 SHAPE_ATTRS = frozenset({"shape", "ndim", "dtype", "size"})
 # Calls whose result is a new value and which keep no reference to any argument.
 SAFE_NAMES = frozenset({"len", "zeros_like", "zeros_like_last", "copy_of", "entry_copy",
-                        "float", "int", "bool", "abs", "set_at", "zero_at"})
+                        "float", "int", "bool", "abs", "set_at", "zero_at", "cross3",
+                        "join_slices"})
 SAFE_NP = frozenset({
     "outer", "dot", "matmul", "sum", "zeros_like", "ones_like", "empty_like", "full_like",
     "zeros", "ones", "empty", "full", "exp", "log", "log1p", "expm1", "tanh", "sinh", "cosh",

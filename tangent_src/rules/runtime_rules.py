@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import runtime as rt
+from . import cross_axes
 from .registry import REGISTRY, nondifferentiable, register_template
 
 A, T = REGISTRY.adjoints, REGISTRY.tangents
@@ -149,6 +150,8 @@ _pair(rt.solve_checked, "y, x, a, b", "{t}", "d[y]")
 _pair(rt.pad_checked, "y, t, mode='constant'", "{t}", "d[y]")
 _pair(rt.cross_checked, "y, x, a, b", "{t}", "d[y]")
 _pair(rt.eig_checked, "y, x, w", "{t}", "d[y]")
+register_template(A, rt.cross3, cross_axes.CROSS3_PARAMS, cross_axes.CROSS3_ADJOINT)
+register_template(T, rt.cross3, cross_axes.CROSS3_PARAMS, cross_axes.CROSS3_TANGENT)
 _CROSS_AXES = "axisa=-1, axisb=-1, axisc=-1, axis=None"
 _CROSS_KW = "axisa=axisa, axisb=axisb, axisc=axisc, axis=axis"
 _pair(rt.cross_last, f"y, x, {_CROSS_AXES}", f"cross_last({{t}}, {_CROSS_KW})",

@@ -125,4 +125,23 @@ def _is_zero(x) -> bool:
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("zeros_like", "copy_of", "add_at", "add_outer_at", "plus", "ones_seed")
+def join_slices(like, axis, bounds, *values):
+    """np.zeros_like(like) with values[k] added into its slice bounds[k] = (start, stop) of
+    `axis` (generated code passes them in order, from 0, each starting where the last
+    stopped): one np.concatenate when they tile the axis and each is an array of its
+    slice's shape and like's float dtype (0 + v is v), else the sums themselves."""
+    if type(like) is np.ndarray and like.dtype.kind == "f" and like.ndim > axis and \
+            bounds[-1][1] == like.shape[axis]:
+        head, tail = like.shape[:axis], like.shape[axis + 1:]
+        if all(type(v) is np.ndarray and v.dtype == like.dtype and
+               v.shape == head + (stop - start,) + tail
+               for (start, stop), v in zip(bounds, values)):
+            return np.concatenate(values, axis=axis)
+    acc = np.zeros_like(like)
+    for (start, stop), v in zip(bounds, values):
+        acc = add_at(acc, (slice(None, None),) * axis + (slice(start, stop),), v)
+    return acc
+
+
+HELPERS = ("zeros_like", "copy_of", "add_at", "add_outer_at", "plus", "ones_seed",
+           "join_slices")

@@ -1,7 +1,8 @@
 """Linear algebra: diagonals and triangles (`undiagonal`, `diag_adjoint`, `symmetrize`,
 `symmetrize_t`, `transpose_if`, `triangle`, `unit_eye`), the gaps of eigen- and singular
 values (`pair_diff`, `inv_offdiag`), 2x2 block matrices (`block_embed`, `block_part`), the
-matrix exponential (`expm_np`), and the `*_checked` guards that refuse the factorizations
+matrix exponential (`expm_np`), the cross product without np.cross's copies (`cross3`),
+and the `*_checked` guards that refuse the factorizations
 and calls whose derivative is not implemented or not defined."""
 from __future__ import annotations
 
@@ -233,6 +234,23 @@ def cross_checked(x, a, b):
     return x
 
 
+def cross3(a, b):
+    """np.cross(a, b) of 3-vectors along the last axis without the copies np.cross makes of
+    both operands (`astype`, 2/3 of its time): the same products and differences in the
+    same order, so the same result bit for bit. Other cases (2-vectors, mixed or integer
+    dtypes, a 0-d operand) are np.cross's own."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.dtype.kind not in "fc" or a.shape[-1:] != (3,) or \
+            b.shape[-1:] != (3,):
+        return np.cross(a, b)
+    shape = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    out, tmp = np.empty(shape + (3,), a.dtype), np.empty(shape, a.dtype)
+    for k, i, j in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+        np.multiply(a[..., i], b[..., j], out=out[..., k])
+        out[..., k] -= np.multiply(a[..., j], b[..., i], out=tmp)
+    return out
+
+
 def _cross_source(axisa=-1, axisb=-1, axisc=-1, axis=None) -> int:
     """The vector axis of one np.cross operand (or its result): `axis` when given, else the
     one of axisa / axisb / axisc passed (the rules pass only the operand's own)."""
@@ -350,5 +368,5 @@ HELPERS = ("undiagonal", "diag_adjoint", "pair_diff", "inv_offdiag", "symmetrize
            "transpose_if", "triangle", "unit_eye", "svd_checked", "solve_checked", "qr_checked",
            "cross_checked", "block_embed", "block_part", "expm_np",
            "sylvester", "logm_real", "eig_checked", "banded_full", "banded_part",
-           "cross_last", "cross_back", "hermitize", "hermitize_t", "inv_gaps",
+           "cross_last", "cross_back", "cross3", "hermitize", "hermitize_t", "inv_gaps",
            "phase_checked", "vector_diag", "vector_diag_df", "vector_diag_t", "vector_diag_f")

@@ -19,13 +19,22 @@ def pieces(g, arrays, kind="concatenate", axis=0):
     np.stack, np.hstack, np.vstack, np.dstack or np.column_stack (`kind`): one piece of g per
     array, shaped like it, in a tuple (a list for a list: the kind zeros_like(arrays) has;
     a single array stands for the sequence of its rows)."""
-    g = np.asarray(g)
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)
     if not isinstance(arrays, (tuple, list)):  # an array: the sequence of its rows
         return np.reshape(np.stack(pieces(g, tuple(arrays), kind, axis)), np.shape(arrays))
-    if kind == "stack":
-        out = tuple(np.take(g, k, axis=axis) for k in range(np.shape(g)[axis]))
+    if kind == "stack":  # the entries along `axis` (views, as _split's pieces are)
+        out = tuple(np.moveaxis(g, axis, 0) if axis else g)
         return list(out) if isinstance(arrays, list) else out
-    shapes = [np.shape(a) for a in arrays]
+    if kind == "concatenate" and axis == 0 and g.ndim and all(
+            type(a) is np.ndarray and a.ndim == g.ndim for a in arrays):
+        out, start = [], 0  # the common case: consecutive rows, shaped as the arrays
+        for a in arrays:
+            n = a.shape[0]
+            out.append(g[start:start + n])
+            start += n
+        return out if isinstance(arrays, list) else tuple(out)
+    shapes = [a.shape if type(a) is np.ndarray else np.shape(a) for a in arrays]
     if kind == "concatenate":
         if axis is None:
             g, axis, grown = np.ravel(g), 0, [(int(np.prod(s)),) for s in shapes]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gast
 
 from ..core import build
+from ..core.tables import TUPLE_LENGTH
 from ..core.walk import walk
 
 
@@ -51,7 +52,11 @@ class AdjointValues:
             return gast.Call(func=gast.Attribute(value=build.name("np"), attr="zeros_like",
                                                  ctx=gast.Load()),
                              args=[build.name(var)], keywords=[])
-        return build.call("zeros_like", [build.name(var)])
+        zero = build.call("zeros_like", [build.name(var)])
+        items = self.tuple_items.get(var)
+        if items:  # a plain tuple of known length (see optimize/tuple_adjoints.py)
+            TUPLE_LENGTH[zero] = len(items)
+        return zero
 
     def accumulate(self, var: str, expr, container: bool = False):
         """`dvar = dvar + expr`; with plus() where var may hold a container (`container`:
@@ -59,7 +64,8 @@ class AdjointValues:
         dvar = self.d(var)
         if container:
             self.maybe_trees.add(var)
-        if var in self.trees or var in self.maybe_trees:
+        if var in self.trees or var in self.maybe_trees or \
+                self.tuple_items.get(var) is not None:  # (a tuple: + would concatenate)
             return build.assign(dvar, build.call("plus", [build.name(dvar), expr]))
         return build.assign(dvar, build.add(build.name(dvar), expr))
 

@@ -78,7 +78,8 @@ class Forward(SharedQueries):
     def build(self) -> gast.FunctionDef:
         core = clone(self.core)
         body, ret = core.body[:-1], core.body[-1]
-        self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects)
+        self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects,
+                                   frozenset({ret.value.id}))
         self.complex = complex_facts(body, self.resolve, self.complex_params, self.parsed)
         check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex,
                                  self.namer)

@@ -91,6 +91,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         self.tree_classes = dict(trees) if isinstance(trees, dict) else {}
         self.trees = set(trees or ())  # tuples/lists/dicts (pytrees): adjoints add with plus()
         self.prebound: set[str] = set()  # names an adjoint reads that may never be assigned
+        self.tuple_items: dict = {}  # names always plain tuples -> their items' classes
         self.has_aux = has_aux
         self.adjoints: dict[str, str] = {}
         self.tape_inits: list = []
@@ -135,7 +136,8 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         self._params = params
         self.lists = {n.targets[0].id for n in walk(core) if isinstance(n, gast.Assign)
                       and isinstance(n.value, gast.List)}
-        self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects) & (
+        self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects,
+                                   frozenset({ret.value.id})) & (
             useful_names(body, ret.value.id, self.resolve, self.objects) | set(self.wrt))
         self.complex = complex_facts(body, self.resolve, self.complex_params, self.parsed)
         check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex,
