@@ -4,10 +4,6 @@ from tangent_src.runtime import add_at, entry_copy, set_at, set_in_place, unbroa
 
 
 def darray_writes(x, dout=1.0):
-    _x_i_tape = []
-    _i_plus_one_tape = []
-    _x_i_plus_one_tape = []
-    _t_tape = []
     # forward pass
     w = np.zeros(3)
     for i in range(3):
@@ -16,10 +12,6 @@ def darray_writes(x, dout=1.0):
         x_i_plus_one = x[i_plus_one]
         t = x_i * x_i_plus_one
         w = set_in_place(w, i, t)
-        _x_i_tape.append(x_i)
-        _i_plus_one_tape.append(i_plus_one)
-        _x_i_plus_one_tape.append(x_i_plus_one)
-        _t_tape.append(t)
     slice2 = slice(1, None)
     w_part = w[1:]
     x_part = x[:2]
@@ -36,10 +28,10 @@ def darray_writes(x, dout=1.0):
     dx = add_at(dx, slice(None, 2), unbroadcast(dt2, x_part) * np.cos(x_part))
     dw = add_at(dw, slice(1, None), unbroadcast(dt2, w_part))
     for i in range(2, -1, -1):
-        x_i = _x_i_tape.pop()
-        i_plus_one = _i_plus_one_tape.pop()
-        x_i_plus_one = _x_i_plus_one_tape.pop()
-        t = _t_tape.pop()
+        x_i = x[i]
+        i_plus_one = i + 1
+        x_i_plus_one = x[i_plus_one]
+        t = x_i * x_i_plus_one
         dw2 = dw
         # line 285: w[i] = x[i] * x[i + 1]
         dw2_i = entry_copy(dw2, i)

@@ -4,7 +4,6 @@ from tangent_src.runtime import add_outers
 
 
 def drnn(W, U, h, xs, dout=1.0):
-    _xs_t_tape = []
     _h2_tape = []
     _h_tape = []
     # forward pass
@@ -15,7 +14,6 @@ def drnn(W, U, h, xs, dout=1.0):
         t2 = W @ h + U @ xs_t
         h2 = np.tanh(t2)
         h = h2
-        _xs_t_tape.append(xs_t)
         _h2_tape.append(h2)
     # backward pass
     dU = np.zeros_like(U)
@@ -27,8 +25,8 @@ def drnn(W, U, h, xs, dout=1.0):
     _h_steps = []
     for t in range(len_xs - 1, -1, -1):
         h = _h_tape.pop()
-        xs_t = _xs_t_tape.pop()
         h2 = _h2_tape.pop()
+        xs_t = xs[t]
         # line 244: h = np.tanh(W @ h + U @ xs[t])
         dt2 = dh * (1.0 - h2 * h2)
         _dt2_steps.append(dt2)

@@ -20,7 +20,7 @@ from .frontend.anf import to_anf
 from .frontend.lower import lower
 from .frontend.source import ParsedFunction
 from .naming import Namer
-from .optimize import optimize, own_accumulators, write_in_place
+from .optimize import fused_at, optimize, own_accumulators, write_in_place
 from .request import default_optimize
 
 
@@ -84,10 +84,12 @@ def front_end(parsed: ParsedFunction, namer: Namer, dicts: frozenset,
 
 
 def back_end(node: gast.FunctionDef, inplace: set, protected: set, options: Options) -> None:
-    """optimize -> accumulators, on a generated function in place."""
+    """optimize -> accumulators -> in-place writes -> fused accumulations, on a generated
+    function in place."""
     if options.optimize:
         optimize(node, inplace, protected, hoist=not options.inline,
                  joins=options.numpy_joins and not options.inline)
     own_accumulators(node)
     if options.optimize and not options.inline:  # in-place writes have no rules
         write_in_place(node)
+        fused_at(node.body, inplace, protected)

@@ -1,6 +1,7 @@
 """numba implementations of the in-place array writes (`set_in_place`, `zero_in_place`) and
 of `entry_copy`, which optimize/inplace_writes.py writes where it proved the old version of
-an array dead.
+an array dead; and of `add_outer_at` (optimize/fused_at.py): one loop nest that adds
+u[i] * v[j] into acc[k] without the outer product's temporary.
 
 numba's `set_at` already writes the value converted to the array's dtype (it copies with
 `a.copy()`), so writing into `a` itself gives the same array: the NumPy helpers' dtype
@@ -9,6 +10,8 @@ numba module copies this source after numba_runtime's (backend/emit.py).
 """
 from __future__ import annotations
 
+import numba
+import numpy as np
 from numba import types
 from numba.extending import overload
 
@@ -51,3 +54,37 @@ def _entry_copy(a, index):
             return lambda a, index: a[index]
         return lambda a, index: a[index].copy()
     return None
+
+
+@overload(rt.add_outer_at)
+def _add_outer_at(acc, index, u, v):
+    """acc[k] += np.outer(u, v) for a C-contiguous stack of float matrices and float
+    vectors, entry by entry (each entry is the same product and sum as NumPy's); other
+    shapes, a broadcast, or u or v in acc's memory go through add_at of the product."""
+    floats = all(isinstance(t, types.Array) and isinstance(t.dtype, types.Float)
+                 for t in (acc, u, v))
+    if not (floats and acc.layout == "C" and acc.ndim == 3 and u.ndim == 1 and
+            v.ndim == 1 and isinstance(index, types.Integer)):
+        return lambda acc, index, u, v: rt.add_at(acc, index, np.outer(u, v))
+
+    def fused(acc, index, u, v):
+        m, n = u.shape[0], v.shape[0]
+        if acc.shape[1] != m or acc.shape[2] != n or _overlaps(acc, u) or _overlaps(acc, v):
+            return rt.add_at(acc, index, np.outer(u, v))
+        block = acc[index]
+        for i in range(m):
+            ui = u[i]
+            for j in range(n):
+                block[i, j] += ui * v[j]
+        return acc
+    return fused
+
+
+@numba.njit
+def _overlaps(acc, x):
+    """Whether the 1-D x's bytes may meet the C-contiguous acc's."""
+    if x.size == 0 or acc.size == 0:
+        return False
+    start, span = x.ctypes.data, (x.shape[0] - 1) * x.strides[0]
+    low, high = min(start, start + span), max(start, start + span) + x.itemsize
+    return low < acc.ctypes.data + acc.nbytes and acc.ctypes.data < high

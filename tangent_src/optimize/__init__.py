@@ -18,6 +18,7 @@ from .coalesce import coalesce
 from .copies import copies
 from .dead_code import dead_code, live_before
 from .exact_calls import exact_calls
+from .fused_at import fused_at
 from .inline import inline
 from .inplace_writes import write_in_place
 from .markers import drop_empty_markers
@@ -35,8 +36,8 @@ PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, subtract, written
 MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
-           "accumulate_in_place", "drop_empty_markers", "exact_calls", "join_slices", "outers",
-           "sum_first", "write_in_place"]
+           "accumulate_in_place", "drop_empty_markers", "exact_calls", "fused_at", "join_slices",
+           "outers", "sum_first", "write_in_place"]
 
 
 def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],

@@ -69,6 +69,15 @@ def add_at(acc, index, g):
     return acc
 
 
+def add_outer_at(acc, index, u, v):
+    """`add_at(acc, index, np.outer(u, v))`, which optimize/fused_at.py writes as one call
+    so the numba back end can add the products without the (m, n) temporary."""
+    if type(acc) is np.ndarray and type(index) is int:  # add_at's common case
+        acc[index] += np.outer(u, v)
+        return acc
+    return add_at(acc, index, np.outer(u, v))
+
+
 def add_attribute(acc, name, g):
     """acc plus the adjoint g of `value.name`: a field of a named tuple (slogdet's
     .logabsdet), or an attribute of a real array (.T, .mT, .real, .imag)."""
@@ -134,4 +143,5 @@ def join_slices(like, axis, bounds, *values):
     return acc
 
 
-HELPERS = ("zeros_like", "copy_of", "add_at", "plus", "ones_seed", "join_slices")
+HELPERS = ("zeros_like", "copy_of", "add_at", "add_outer_at", "plus", "ones_seed",
+           "join_slices")

@@ -50,6 +50,7 @@ from .base import (
 from .calls import CallAdjoints
 from .hooks import HookAdjoints
 from .loops import CARRIED_TAPES, CHECKPOINT_PLAN, WHILE_COUNTER, LoopSweeps, reversed_range
+from .recompute import Recompute
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         self.inplace: set[str] = set()
         self.block_ids: dict[int, int] = {}
         self.pushed: dict[int, list] = {}
+        self.recomputes: dict[int, list] = {}  # id(loop body) -> assignments not taped
         self.split_calls: dict[int, tuple] = {}
         self.value_tapes: dict[str, list[str]] = {}  # var -> tapes of the values blocks define
         self.loop_bodies: set[int] = set()   # ids of the statement lists of loop bodies
@@ -157,6 +159,9 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         self._paths = {p: (id(body),) for p in params}
         self.place_inits(body, ())
         self._paths[self.result] = (id(body),)
+        single = {n.targets[0].id for n in walk(self.core) if isinstance(n, gast.Assign)}
+        self.recompute = Recompute(body, self.classes, single - self._multi_defined(),
+                                   self._paths, self.mutable)
         # the output's seed is `dout`, never `d<name>`: `dloop(y, n, dy=1.0)` read like a
         # tangent of the input y; the adjoint of a returned name the user wrote (a parameter,
         # a variable) starts as a copy of it, so it keeps its d<name>
@@ -205,9 +210,14 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         if in_loop:
             self.check_branch_values(stmts)
         kept = []  # (var, tape): values a nested loop leaves, read by the rest of the block
-        for stmt in stmts:
+        self.recomputes[id(stmts)] = again = []  # recomputed by the backward pass instead
+        for idx, stmt in enumerate(stmts):
             out += self.keep_values(after.get(id(stmt), ()), kept)
-            if isinstance(stmt, gast.Assign):
+            if isinstance(stmt, gast.Assign) and in_loop and \
+                    self.recompute.recomputed(stmts, idx):
+                out.append(stmt)
+                again.append(stmt)
+            elif isinstance(stmt, gast.Assign):
                 split = self.split_call(stmt)
                 out.append(split or stmt)
                 if stmt not in COPY_BACK:
@@ -299,6 +309,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         out = []
         for var, tape in carried + self.pushed.get(id(stmts), []):
             out.append(build.assign(var, build.attr_call(tape, "pop", [])))
+        out += [clone(s) for s in self.recomputes.get(id(stmts), [])]
         block = id(stmts)
         defined = set(definitely_assigned(stmts)) | (set(self._params) if top else set())
         defined |= read_at_top(stmts)  # bound there, or the forward pass would have failed
