@@ -46,6 +46,16 @@ def test_values_agree_with_numpy(make):
         np.testing.assert_allclose(got, want, rtol=1e-15 if x.dtype == np.float64 else 1e-6)
 
 
+def test_no_floating_point_errors_as_in_numbas_own_loop():
+    """log(-1) and exp(1000) give nan and inf quietly at any size, even under
+    np.seterr(all="raise") (numba's own loop, used for small arrays, never raises)."""
+    x = np.full(LARGE + 1, -1.0)
+    x[0] = 1000.0
+    with np.errstate(all="raise"):
+        tanh, exp, log = _three(x)
+    assert np.isinf(exp[0]) and np.isnan(log[1]) and tanh[0] == 1.0
+
+
 def loss(X, v):
     big = np.sum(np.tanh(X) * np.exp(0.1 * X)) + np.sum(np.log(X * X + 1.0))
     small = np.sum(np.tanh(v) * np.exp(v) + np.log(v * v + 1.0))

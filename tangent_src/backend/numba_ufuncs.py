@@ -36,6 +36,13 @@ def _stub(name: str):
     return call
 
 
+def into(ufunc, x, out) -> None:
+    """`ufunc(x, out=out)` without NumPy's floating-point warnings or errors (numba's own
+    loop, used below the threshold, has none: the same call behaves alike at any size)."""
+    with np.errstate(all="ignore"):
+        ufunc(x, out=out)
+
+
 def _implementation(ufunc, large: int):
     """The overload of `ufunc`'s stub: NumPy's loop through objmode for a float array of
     at least `large` elements, numba's own ufunc for anything else."""
@@ -48,7 +55,7 @@ def _implementation(ufunc, large: int):
                 return ufunc(x)
             out = np.empty(x.shape, x.dtype)
             with numba.objmode():
-                ufunc(x, out=out)
+                into(ufunc, x, out)
             return out
         return impl
     return choose
