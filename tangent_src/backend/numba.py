@@ -30,6 +30,7 @@ def require_numba():
         numba_numpy,
         numba_runtime,
         numba_sums,
+        numba_ufuncs,
     )
     return numba
 
@@ -170,9 +171,12 @@ def overloads_digest() -> str:
         numba_numpy,
         numba_runtime,
         numba_sums,
+        numba_ufuncs,
     )
-    modules = [numba_containers, numba_cross, numba_inplace, numba_numpy, numba_runtime,
-               numba_sums, *(
+    import sys
+    this = sys.modules[__name__]  # compile_module's NumPy namespace swap is part of it
+    modules = [this, numba_containers, numba_cross, numba_inplace, numba_numpy,
+               numba_runtime, numba_sums, numba_ufuncs, *(
         getattr(runtime, name) for name in sorted(vars(runtime))
         if inspect.ismodule(getattr(runtime, name)) and
         getattr(runtime, name).__name__.startswith(runtime.__name__))]
@@ -204,10 +208,18 @@ def compile_module(module_ns: dict, names: list[str], main: str, user_modules: t
     Returns the compiled main function. Names read from user modules are frozen into the
     namespace (numba treats globals as compile-time constants). numba's disk cache is used
     only for a module file in the checked cache directory (numba unpickles what it finds
-    in its cache; a module kept in memory has no file to cache against)."""
+    in its cache; a module kept in memory has no file to cache against). The generated
+    code reads NumPy as `numba_ufuncs.numpy_namespace()` (NumPy's SIMD loops for large
+    arrays' tanh, exp and log)."""
+    import numpy as np
+
     from .numba_cache import numba_cache_ready
+    from .numba_ufuncs import numpy_namespace
     numba = require_numba()
     cache = numba_cache_ready(module_ns.get("__file__"))
+    for name, value in list(module_ns.items()):
+        if value is np:
+            module_ns[name] = numpy_namespace()
     for name, value in list(module_ns.items()):
         if is_user_function(value) and name not in names:
             module_ns[name] = numba.njit(value)

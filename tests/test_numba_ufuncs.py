@@ -1,0 +1,114 @@
+"""backend="numba" computes np.tanh, np.exp and np.log of large float arrays with NumPy's
+loops (backend/numba_ufuncs.py): the values agree with NumPy's, gradients with central
+finite differences on both sides of the size threshold, and numba's disk cache of a
+gradient using them is read by a second process.
+
+No timing here (the speed-up is measured by benchmarks/run.py --only mlp).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fdcheck import numerical_grad
+
+numba = pytest.importorskip("numba")
+
+import tangent_src as ts  # noqa: E402
+from tangent_src.backend import numba_ufuncs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+LARGE = max(numba_ufuncs.LARGE.values())
+FAST_NP = numba_ufuncs.numpy_namespace()
+
+
+@numba.njit
+def _three(x):
+    return FAST_NP.tanh(x), FAST_NP.exp(x), FAST_NP.log(x)
+
+
+@pytest.mark.parametrize("make", [
+    lambda r: r.uniform(0.1, 3.0, 7),  # small: numba's own loop
+    lambda r: r.uniform(0.1, 3.0, (LARGE // 20 + 1, 20)),  # large: NumPy's
+    lambda r: r.uniform(0.1, 3.0, (20, LARGE // 20 + 1)).T,  # large, not contiguous
+    lambda r: r.uniform(0.1, 3.0, (LARGE // 20 + 1, 20)).astype(np.float32),
+], ids=["small", "large", "transposed", "float32"])
+def test_values_agree_with_numpy(make):
+    x = make(np.random.default_rng(0))
+    for got, ufunc in zip(_three(x), (np.tanh, np.exp, np.log)):
+        want = ufunc(x)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-15 if x.dtype == np.float64 else 1e-6)
+
+
+def test_no_floating_point_errors_as_in_numbas_own_loop():
+    """log(-1) and exp(1000) give nan and inf quietly at any size, even under
+    np.seterr(all="raise") (numba's own loop, used for small arrays, never raises)."""
+    x = np.full(LARGE + 1, -1.0)
+    x[0] = 1000.0
+    with np.errstate(all="raise"):
+        tanh, exp, log = _three(x)
+    assert np.isinf(exp[0]) and np.isnan(log[1]) and tanh[0] == 1.0
+
+
+def loss(X, v):
+    big = np.sum(np.tanh(X) * np.exp(0.1 * X)) + np.sum(np.log(X * X + 1.0))
+    small = np.sum(np.tanh(v) * np.exp(v) + np.log(v * v + 1.0))
+    return big + small
+
+
+def test_gradient_on_both_sides_of_the_threshold_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((LARGE // 30 + 2, 30))
+    v = rng.standard_normal(4)
+    got = ts.grad(loss, wrt=(0, 1), backend="numba")(X, v)
+    # central differences of a sum of ~1200 terms: round-off ~1e-16 * |loss| / eps
+    for g, w in zip(got, numerical_grad(loss, (X, v), wrt=(0, 1))):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    # and the hand-derived gradient, to rounding
+    t, e = np.tanh(X), np.exp(0.1 * X)
+    want_X = (1.0 - t * t) * e + 0.1 * t * e + 2.0 * X / (X * X + 1.0)
+    t, e = np.tanh(v), np.exp(v)
+    want_v = (1.0 - t * t) * e + t * e + 2.0 * v / (v * v + 1.0)
+    np.testing.assert_allclose(got[0], want_X, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(got[1], want_v, rtol=1e-13, atol=1e-15)
+
+
+_PROCESS = """
+import numpy as np
+import tangent_src
+import probe_nbufunc as model
+x = np.linspace(-2.0, 2.0, 2400).reshape(60, 40)
+df = tangent_src.grad(model.f, backend="numba")
+g = df(x)
+hits = sum(sum(d.stats.cache_hits.values()) for d in df._last.dispatchers)
+print(hits, repr(float(np.sum(g * np.cos(x)))))
+"""
+
+
+def test_disk_cache_is_read_by_a_second_process(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "probe_nbufunc.py").write_text(textwrap.dedent("""
+        import numpy as np
+        def f(x):
+            return np.sum(np.tanh(x) * 2.0)
+    """))
+    env = dict(os.environ, TANGENT_SRC_CACHE=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([str(src), str(ROOT)]))
+    x = np.linspace(-2.0, 2.0, 2400).reshape(60, 40)
+    want = float(np.sum(2.0 * (1.0 - np.tanh(x) ** 2) * np.cos(x)))
+    hits = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", _PROCESS], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        count, value = out.stdout.split()
+        hits.append(int(count))
+        np.testing.assert_allclose(float(value), want, rtol=1e-12)
+    assert hits[0] == 0 and hits[1] >= 1
