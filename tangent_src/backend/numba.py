@@ -162,6 +162,7 @@ def overloads_digest() -> str:
     compiled through them, so a changed implementation must not be served old code."""
     import hashlib
     import inspect
+    import sys
 
     from .. import runtime
     from . import (
@@ -173,7 +174,6 @@ def overloads_digest() -> str:
         numba_sums,
         numba_ufuncs,
     )
-    import sys
     this = sys.modules[__name__]  # compile_module's NumPy namespace swap is part of it
     modules = [this, numba_containers, numba_cross, numba_inplace, numba_numpy,
                numba_runtime, numba_sums, numba_ufuncs, *(
