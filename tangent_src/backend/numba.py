@@ -23,16 +23,20 @@ def require_numba():
             'backend="numba" needs numba: pip install "tangent_src[numba]"') from exc
     import numba
 
-    from . import (  # noqa: F401  (register their overloads)
-        numba_containers,
-        numba_cross,
-        numba_inplace,
-        numba_numpy,
-        numba_runtime,
-        numba_sums,
-        numba_ufuncs,
-    )
+    overload_modules()  # register their implementations
     return numba
+
+
+# The modules that register numba implementations of NumPy forms and runtime helpers: one
+# list, so that what is loaded and what the disk cache's digest covers cannot drift apart.
+OVERLOAD_MODULES = ("numba_containers", "numba_cross", "numba_inplace", "numba_numpy",
+                    "numba_runtime", "numba_sums", "numba_ufuncs")
+
+
+def overload_modules() -> list:
+    """Import (and so register) every module of OVERLOAD_MODULES."""
+    import importlib
+    return [importlib.import_module(f"{__package__}.{name}") for name in OVERLOAD_MODULES]
 
 
 def frozen_guards(live: dict, guards: list, fixed: dict, source: str) -> list:
@@ -165,18 +169,8 @@ def overloads_digest() -> str:
     import sys
 
     from .. import runtime
-    from . import (
-        numba_containers,
-        numba_cross,
-        numba_inplace,
-        numba_numpy,
-        numba_runtime,
-        numba_sums,
-        numba_ufuncs,
-    )
     this = sys.modules[__name__]  # compile_module's NumPy namespace swap is part of it
-    modules = [this, numba_containers, numba_cross, numba_inplace, numba_numpy,
-               numba_runtime, numba_sums, numba_ufuncs, *(
+    modules = [this, *overload_modules(), *(
         getattr(runtime, name) for name in sorted(vars(runtime))
         if inspect.ismodule(getattr(runtime, name)) and
         getattr(runtime, name).__name__.startswith(runtime.__name__))]
