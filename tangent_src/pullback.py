@@ -59,10 +59,7 @@ def _writes_foreign(func: gast.FunctionDef) -> bool:
                        and isinstance(node.value, gast.Call)
                        and call_name(node.value) in ("set_at", "zero_at"))
     owner = Ownership(func, copies)
-    for target in _written(func):
-        if target is None or not owner.owned(target):
-            return True
-    return False
+    return any(target is None or not owner.owned(target) for target in _written(func))
 
 
 def _written(func: gast.FunctionDef) -> list:
@@ -95,9 +92,8 @@ def _call_writes(call: gast.Call) -> list:
     out = [_base(k.value) for k in call.keywords if k.arg == "out"]
     name = call_name(call)
     func = call.func
-    if name in WRITERS or name in NP_WRITERS or (name or "").endswith("in_place"):
-        out.append(_base(call.args[0]) if call.args else None)
-    elif isinstance(func, gast.Attribute) and func.attr == "at":  # np.add.at(a, ...)
+    if name in WRITERS or name in NP_WRITERS or (name or "").endswith("in_place") or \
+            isinstance(func, gast.Attribute) and func.attr == "at":  # np.add.at(a, ...)
         out.append(_base(call.args[0]) if call.args else None)
     elif isinstance(func, gast.Attribute) and name is None and \
             func.attr not in READERS and func.attr not in CONTAINER_METHODS:

@@ -39,7 +39,7 @@ def check_calls(f, args, cotangents=COTANGENTS, wrt=(0,)):
 def nested_loops(x):
     s = x * 1.0
     for i in range(3):
-        for j in range(2):
+        for _j in range(2):
             s = np.sin(s * x[i]) + s
         if s[0] > 0:
             s = s * s
