@@ -48,6 +48,15 @@ def _sum_last_columns(g):
     return out
 
 
+def sum_keepdims(g, axis):
+    """np.expand_dims(np.sum(g, axis=axis), axis), a short last axis by column additions
+    (optimize/short_sums.py)."""
+    if type(g) is np.ndarray and g.ndim and axis in (-1, g.ndim - 1) and \
+            2 <= g.shape[-1] <= 7 and g.dtype.kind == "f":
+        return _sum_last_columns(g)
+    return np.expand_dims(np.sum(g, axis=axis), axis)
+
+
 def broadcast_like(t, like):
     """A tangent `t` given the shape of `like` (forward mode: the result of broadcasting)."""
     if isinstance(like, (tuple, list, dict)):
@@ -104,4 +113,5 @@ def extremum_mask(a, y, axis=None, keepdims=False):
 
 
 # the helpers generated code calls by name (imported from tangent_src.runtime)
-HELPERS = ("unbroadcast", "broadcast_like", "sum_to", "unreduce", "reduced_size", "extremum_mask")
+HELPERS = ("unbroadcast", "sum_keepdims", "broadcast_like", "sum_to", "unreduce",
+           "reduced_size", "extremum_mask")
