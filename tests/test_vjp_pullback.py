@@ -193,3 +193,24 @@ def test_a_backward_pass_writing_into_a_saved_array_gets_copies():
     shallow = pullback.fresh(saved, deep=False)
     assert shallow[0] is saved[0] and shallow[1] is not saved[1]
     assert shallow[1][0] is saved[1][0]
+
+
+# ------------------------------------------------------ jacobian's rows share it too
+def test_reverse_jacobian_rows_from_one_forward_pass():
+    """jacobian(mode="rev") runs the forward pass once and the backward pass per row:
+    every row of a loop's and an in-place writer's Jacobian against finite differences."""
+    for f in (nested_loops, writes_entries, calls_a_looping_function):
+        got = tangent_src.jacobian(f, mode="rev")(X0)
+        expected = np.array([expected_vjp(f, (X0,), row, (0,))[0]
+                             for row in np.eye(len(f(X0)))])
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_reverse_jacobian_with_aux_and_two_arguments():
+    y = np.array([0.8, -0.3])
+    (jx, jy), aux = tangent_src.jacobian(with_aux, wrt=(0, 1), mode="rev", has_aux=True)(X0, y)
+    np.testing.assert_allclose(aux["norm"], with_aux(X0, y)[1]["norm"], rtol=1e-12)
+    rows = [expected_vjp(lambda a, b: with_aux(a, b)[0], (X0, y), e, (0, 1))
+            for e in np.eye(len(X0))]
+    np.testing.assert_allclose(jx, np.array([r[0] for r in rows]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(jy, np.array([r[1] for r in rows]), rtol=1e-5, atol=1e-7)
