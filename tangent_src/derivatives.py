@@ -116,7 +116,9 @@ def vjp(func, *primals, wrt=None, argnums=None, argnum=None, has_aux: bool = Fal
     """Reverse mode, JAX style: `(func(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one
     cotangent per primal (zeros for integer arguments). With has_aux=True, `func` returns
     (output, aux) and vjp returns `(output, vjp_fun, aux)` as JAX's. `wrt`/`argnums` (not in
-    JAX; `argnum` is autograd's name) restrict the cotangents to those arguments."""
+    JAX; `argnum` is autograd's name) restrict the cotangents to those arguments.
+    The forward pass runs once, here; each `vjp_fun` call runs the backward pass only, at
+    the primals as they were (Python back end; numba's runs the whole gradient per call)."""
     chosen = wrt is not None or argnums is not None or argnum is not None
     wrt, single = _vjp_positions(func, primals, wrt, argnums, argnum)  # refused before any call
     reverse = make_transform(func, wrt, "reverse", backend=backend, has_aux=has_aux) \
