@@ -19,5 +19,5 @@ def dfor_range(x, n=3, dout=1.0):
         dy = unbroadcast(dy * x, y)
         dx += unbroadcast(dy2 * y, x)
     # line 105: y = x
-    dx += dy
+    dx = dx + dy
     return dx

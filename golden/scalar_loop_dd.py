@@ -111,13 +111,13 @@ def ddscalar_loop(y, n, dout=1.0, dout2=1.0):
         # line 22: dy = dy + dt * sin_y
         ddy2 = unbroadcast(ddy3, dy2)
         ddt_times_sin_y2 = unbroadcast(ddy3, dt_times_sin_y2)
-        ddt += unbroadcast(ddt_times_sin_y2 * sin_y2, dt)
+        ddt = ddt + unbroadcast(ddt_times_sin_y2 * sin_y2, dt)
         dsin_y2 = dsin_y2 + unbroadcast(ddt_times_sin_y2 * dt, sin_y2)
         # line 21: dy = dy - dt * 3 * y ** 2
         ddy = unbroadcast(ddy2, dy)
         dt2 = -unbroadcast(ddy2, t2)
         dy6 = dy6 + unbroadcast(dt2 * dt_times_three, y3) * 2 * y3
-        ddt += unbroadcast(dt2 * y3_pow_two, dt) * 3
+        ddt = ddt + unbroadcast(dt2 * y3_pow_two, dt) * 3
         # line 20: dt = dy * 0.01
         ddy = ddy + ddt * 0.01
         # line 18: sin_y = _sin_y_tape.pop()

@@ -67,8 +67,6 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
         join_slices(func.body)
         short_sums(func.body)
     exact_calls(func.body)
-    # a parameter's array is the caller's; code differentiated again (not `hoist`) keeps
-    # straight-line accumulations as values: its front end reads them again
-    accumulate_in_place(func.body, inplace | params, straight=hoist)
+    accumulate_in_place(func.body, inplace | params)  # a parameter's array is the caller's
     drop_empty_markers(func.body)
     return rounds

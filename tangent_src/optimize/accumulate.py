@@ -13,12 +13,10 @@ from ..core.walk import walk
 from .facts import is_add_at, is_fresh, names_read
 
 
-def accumulate_in_place(body: list, inplace: set, straight: bool = False) -> None:
-    """`dW = dW + g` inside a loop (with `straight`, anywhere) -> `dW += g` when dW never
-    shares its array with another name: every assignment to it builds a new value and it
-    is never copied, stored or passed on whole. Saves one allocation per iteration (it
-    matters under numba), or per accumulation of a large array (a fresh array's pages
-    cost more than the addition: BA's adjoints)."""
+def accumulate_in_place(body: list, inplace: set) -> None:
+    """`dW = dW + g` inside a loop -> `dW += g` when dW never shares its array with another
+    name: every assignment to it builds a new value and it is never copied, stored or
+    passed on whole. Saves one allocation per iteration (it matters under numba)."""
     assigned: dict = {}
     shared = set(inplace)
     returned = {id(n.value) for n in walk(gast.Module(body=body, type_ignores=[]))
@@ -43,7 +41,7 @@ def accumulate_in_place(body: list, inplace: set, straight: bool = False) -> Non
              if name not in shared and all(is_fresh(v) or (
                  isinstance(v, gast.BinOp) and isinstance(v.left, gast.Name) and
                  v.left.id == name) for v in values)}
-    _rewrite_accumulations(body, owned, in_loop=straight)
+    _rewrite_accumulations(body, owned, in_loop=False)
 
 
 # Runtime helpers whose result is a new value that nothing else refers to.

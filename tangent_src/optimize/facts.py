@@ -18,11 +18,6 @@ from ..core.walk import all_nodes, clone, walk
 
 # Calls whose result is always a new array (never a view of an argument, never read-only).
 ZERO_CALLS = ("zeros_like", "zeros_like_last")
-# Runtime helpers that return a new array: cross3 (or np.cross), sum_keepdims.
-FRESH_HELPERS = frozenset({"cross3", "sum_keepdims"})
-# Runtime helpers that return their first argument itself, a view of it or a new array
-# (with at most this many arguments: cross_back with an axis moves the axis, a view too)
-PASSES_FIRST = {"unbroadcast": 2, "sum_to": 2, "cross_back": 1}
 FRESH_CALLS = {"outer", "dot", "matmul", "sum", "zeros_like", "zeros", "exp", "log", "tanh",
                "sin", "cos", "sqrt", "square", "where", "clip", "maximum", "minimum"}
 COMPOUND = (gast.If, gast.For, gast.While)
@@ -95,11 +90,6 @@ def is_fresh(value) -> bool:
         return True
     if isinstance(value, gast.Call):
         func = value.func
-        if isinstance(func, gast.Name) and func.id in FRESH_HELPERS:
-            return True
-        if isinstance(func, gast.Name) and func.id in PASSES_FIRST and value.args and \
-                len(value.args) <= PASSES_FIRST[func.id] and not value.keywords:
-            return is_fresh(value.args[0])  # g itself, a view of it or a new value
         name = func.attr if isinstance(func, gast.Attribute) and isinstance(
             func.value, gast.Name) and func.value.id == "np" else \
             func.id if isinstance(func, gast.Name) and func.id in ZERO_CALLS else None

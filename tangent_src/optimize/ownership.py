@@ -35,7 +35,6 @@ import gast
 
 from ..core.markers import is_marker
 from ..core.walk import all_nodes
-from .facts import is_fresh
 
 # Helpers that return their first argument's array (in place) or a copy of it: a
 # hand-over within a family.
@@ -114,8 +113,6 @@ def _new_value(value) -> bool:
     if isinstance(value, gast.Call):
         if any(k.arg == "out" or k.arg is None for k in value.keywords):
             return False
-        if is_fresh(value):  # (runtime helpers that return a new array, facts.py)
-            return True
         name = call_name(value)
         return name in ("copy_of", "zeros_like", "zeros_like_last", "entry_copy",
                         "sum_keepdims") or (
