@@ -404,6 +404,31 @@ def checkpointed_sum(x, n):
     return np.sum(y * x)
 
 
+def checkpointed_nested(Q, x):
+    """The state (x) is assigned only by the inner loop: the checkpoints must save it
+    (they saved only names the outer body copies back, so each segment was recomputed
+    from the final x; rel. error ~1e-3)."""
+    with tangent_src.checkpoint(every=2):
+        for k in range(Q.shape[0]):
+            for m in range(2):
+                x = np.tanh(Q[(k + m) % 5] @ x)
+    return np.sum(x ** 2)
+
+
+def checkpointed_nested_state(Q, x):
+    """Two values carried by the inner loop only, one read by the outer body too."""
+    s = 0.0
+    j = 0
+    with tangent_src.checkpoint(every=3):
+        for _k in range(Q.shape[0]):
+            for _m in range(2):
+                x = np.tanh(Q[j] @ x) + 0.1 * s
+                j = (j + 3) % 5
+                s = s + np.sum(x) * 0.5
+            x = x * 0.9
+    return np.sum(x ** 2) + s
+
+
 def test_user_function_per_layer():
     check(call_per_layer, (layers(3, 4, 2), rng().normal(size=(5, 3))))
 
@@ -422,6 +447,14 @@ def test_lambda_and_closure():
 def test_checkpointed(n):
     check(checkpointed, (0.3, n))
     check(checkpointed_sum, (np.array([0.3, -0.7]), n))
+
+
+@pytest.mark.parametrize("f", [checkpointed_nested, checkpointed_nested_state])
+def test_checkpointed_nested_loop_state(f):
+    r = rng()
+    args = (0.6 * r.normal(size=(5, 3, 3)), r.normal(size=3))
+    check(f, args, argnum=0)
+    check(f, args, argnum=1)
 
 
 # --- a list built in the loop ----------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import gast
 
 from ..core import build
-from ..core.dataflow import assigned
+from ..core.dataflow import assigned, upward_exposed
 from ..core.tables import CHECKPOINT, COPY_BACK, NodeTable, strip_effects
 from ..core.walk import clone, walk
 
@@ -98,7 +98,7 @@ class LoopSweeps:
         index = loop.target.id
         saves = []
         checkpoint_tapes = []
-        for var in sorted(self._carried(loop)):
+        for var in sorted(self._checkpointed_state(loop)):
             tape = self.namer.fresh(f"_{var}_checkpoints")
             self.tape_inits.append(build.assign(tape, gast.List(elts=[], ctx=gast.Load())))
             checkpoint_tapes.append((var, tape))
@@ -155,6 +155,14 @@ class LoopSweeps:
         return {n for n in names if any(
             isinstance(s, gast.Assign) and s.targets[0].id == n and s in COPY_BACK
             for s in loop.body)}
+
+    def _checkpointed_state(self, loop) -> set[str]:
+        """What a segment's recomputation starts from: the names the loop carries (see
+        _carried), and those a nested loop or branch carries, which the body reads before
+        assigning them in an iteration (a nested loop's copy-back is in its own body)."""
+        state = assigned(loop.body) & upward_exposed(loop.body)
+        state.discard(loop.target.id)
+        return self._carried(loop) | state
 
     def outlives_iteration(self, var: str) -> bool:
         """Whether the adjoint of `var`, defined here, is initialised outside a loop this
