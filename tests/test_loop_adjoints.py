@@ -449,6 +449,37 @@ def test_checkpointed(n):
     check(checkpointed_sum, (np.array([0.3, -0.7]), n))
 
 
+def checkpointed_appends(x):
+    """A list only appended to in the checkpointed loop: the recomputed segments need not
+    see it (the adjoint pops its own list)."""
+    hs = []
+    with tangent_src.checkpoint(every=2):
+        for k in range(4):
+            for _m in range(2):
+                x = np.tanh(x * 1.3 + 0.1 * k)
+                hs.append(x)
+    return np.sum(hs[1] * hs[5]) + np.sum(hs[-1] ** 2)
+
+
+def checkpointed_reads_its_list(x):
+    hs = [x]
+    with tangent_src.checkpoint(every=2):
+        for k in range(4):
+            hs.append(np.tanh(hs[-1] * 1.3 + 0.1 * k))
+    return np.sum(hs[1] * hs[3]) + np.sum(hs[-1] ** 2)
+
+
+def test_checkpointed_list_appends():
+    check(checkpointed_appends, (np.array([0.3, -0.7, 0.1]),))
+
+
+def test_checkpointed_loop_reading_a_list_it_appends_to_is_refused():
+    """A segment reran from a checkpoint would append to the list again and read the
+    wrong items (rel. error 0.3): refused where the loop is."""
+    with pytest.raises(tangent_src.errors.UnsupportedSyntaxError, match="hs"):
+        tangent_src.grad(checkpointed_reads_its_list)(np.array([0.3, -0.7, 0.1]))
+
+
 @pytest.mark.parametrize("f", [checkpointed_nested, checkpointed_nested_state])
 def test_checkpointed_nested_loop_state(f):
     r = rng()

@@ -96,6 +96,7 @@ class LoopSweeps:
         out = [build.assign(every, build.call("checkpoint_every",
                                               [count, clone(CHECKPOINT[loop])]))]
         index = loop.target.id
+        self._refuse_mutated_lists(loop)
         saves = []
         checkpoint_tapes = []
         for var in sorted(self._checkpointed_state(loop)):
@@ -155,6 +156,23 @@ class LoopSweeps:
         return {n for n in names if any(
             isinstance(s, gast.Assign) and s.targets[0].id == n and s in COPY_BACK
             for s in loop.body)}
+
+    def _refuse_mutated_lists(self, loop) -> None:
+        """A checkpoint saves references: a list the loop changes in place (pop, or append
+        to a list the loop also reads) would be seen by a recomputed segment as the loop
+        left it, not as the segment found it."""
+        calls = [n for n in walk(loop) if isinstance(n, gast.Call) and
+                 isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name)
+                 and n.func.attr in ("append", "pop")]
+        for call in calls:
+            name = call.func.value.id
+            reads = [n for n in walk(loop) if isinstance(n, gast.Name) and n.id == name and
+                     not any(n is c.func.value for c in calls)]
+            if call.func.attr == "pop" or reads:
+                raise self.parsed.unsupported(
+                    loop, f"checkpoint() around a loop that changes the list '{name}' in "
+                    "place and reads it", f"build '{name}' as a new list ({name} = {name} "
+                    "+ [item]) or move the loop out of checkpoint()")
 
     def _checkpointed_state(self, loop) -> set[str]:
         """What a segment's recomputation starts from: the names the loop carries (see
