@@ -449,6 +449,30 @@ def test_checkpointed(n):
     check(checkpointed_sum, (np.array([0.3, -0.7]), n))
 
 
+def loop_in_a_branch(Q, x, flag):
+    """A loop inside an if: the names it carries that only code after the if reads (y)
+    kept no copy-back at the end of the body, so y2 = y in the branch where the inner if
+    is not taken read the value from before the loop (the gradient in Q was 0)."""
+    j = 0
+    y = x * 0.0
+    if flag:
+        for _k in range(3):
+            if j % 2 == 0:
+                y = x[::-1] * 0.5
+                z = Q[j] @ x
+                j = (j + 1) % 5
+    else:
+        z = x
+    return np.sum(x ** 2) + np.sum(y * z)
+
+
+@pytest.mark.parametrize("argnum", [0, 1])
+def test_loop_in_a_branch_carries_what_is_read_after_the_branch(argnum):
+    r = rng()
+    check(loop_in_a_branch, (np.eye(3) + 0.3 * r.normal(size=(5, 3, 3)), r.normal(size=3),
+                             True), argnum=argnum)
+
+
 def checkpointed_appends(x):
     """A list only appended to in the checkpointed loop: the recomputed segments need not
     see it (the adjoint pops its own list)."""
