@@ -473,6 +473,30 @@ def test_loop_in_a_branch_carries_what_is_read_after_the_branch(argnum):
                              True), argnum=argnum)
 
 
+def loop_in_a_branch_in_a_loop(x):
+    """The same inside a loop (main refused it in reverse mode and its jvp was 0)."""
+    y = x * 0.0
+    t = 0
+    for i in range(3):
+        if i > 0:
+            for k in range(2):
+                if t % 2 == 0:
+                    y = np.sin(x) * (i + k)
+                t = t + 1
+        x = x * 0.9
+    return np.sum(y * x)
+
+
+def test_loop_in_a_branch_in_a_loop_both_modes():
+    x = np.array([0.3, -0.7, 0.2])
+    check(loop_in_a_branch_in_a_loop, (x,))
+    v = np.array([1.0, -0.5, 2.0])
+    _, tangent = tangent_src.jvp(loop_in_a_branch_in_a_loop, (x,), (v,))
+    want = (loop_in_a_branch_in_a_loop(x + EPS * v) -
+            loop_in_a_branch_in_a_loop(x - EPS * v)) / (2 * EPS)
+    np.testing.assert_allclose(tangent, want, rtol=1e-6)
+
+
 def checkpointed_appends(x):
     """A list only appended to in the checkpointed loop: the recomputed segments need not
     see it (the adjoint pops its own list)."""
