@@ -75,6 +75,22 @@ def uses_nested_def(x):
     return inner(x) + x
 
 
+def uses_locals(x):  # locals() in generated code holds other names: silently wrong before
+    y = x * 2.0
+    names = locals()
+    return names["y"]
+
+
+def uses_vars(x):
+    y = x * 2.0  # noqa: F841 - read through vars()
+    return vars()["y"]
+
+
+def uses_eval(x):
+    y = x * 2.0  # noqa: F841 - read through eval
+    return eval("y * y")
+
+
 # (function, substrings identifying the acceptable offending lines, keyword whose column is
 # the statement's column, or None when the column is not pinned down by the contract)
 UNSUPPORTED = [
@@ -86,6 +102,9 @@ UNSUPPORTED = [
     (uses_starred_call, ("two_sum(*pair)",), None),
     (uses_lambda, ("lambda v",), None),
     (uses_nested_def, ("return inner(v",), None),
+    (uses_locals, ("names = locals()",), None),
+    (uses_vars, ('return vars()["y"]',), None),
+    (uses_eval, ('return eval("y * y")',), None),
 ]
 
 

@@ -249,17 +249,17 @@ class ANF(LoopVersions):
     def block(self, stmts, after_reads: set[str]) -> list:
         saved, self.out = self.out, []
         for idx, stmt in enumerate(stmts):
-            # only a loop needs what the rest of the block reads (its carried names):
-            # computing it for every statement was quadratic in the block's length
-            later = reads(stmts[idx + 1:]) | after_reads \
-                if isinstance(stmt, (gast.For, gast.While)) else after_reads
+            # only a loop, or an if holding one, needs what the rest of the block reads
+            # (a loop's carried names): computing it for every statement was quadratic
+            later = reads(stmts[idx + 1:]) | after_reads if _holds_loop(stmt) \
+                else after_reads
             self.stmt(stmt, later)
         built, self.out = self.out, saved
         return built
 
     def stmt(self, node, after_reads=frozenset()):
         getattr(self, "stmt_" + type(node).__name__)(node, after_reads) \
-            if type(node) in (gast.For, gast.While) else \
+            if type(node) in (gast.For, gast.While, gast.If) else \
             getattr(self, "stmt_" + type(node).__name__)(node)
 
     def stmt_Expr(self, node):
@@ -299,12 +299,14 @@ class ANF(LoopVersions):
             self.emit(build.assign(value.id, flat), node)
         self.emit(gast.Return(value=value), node)
 
-    def stmt_If(self, node):
+    def stmt_If(self, node, after_reads=frozenset()):
+        """Each arm a block of its own, the versions they leave merged; a loop in an arm
+        carries what is read after the if too (`after_reads`)."""
         test = self.atom(node.test)
         before = dict(self.versions)
-        body = self.block(node.body, set())
+        body = self.block(node.body, set(after_reads))
         after_body, self.versions = self.versions, dict(before)
-        orelse = self.block(node.orelse, set())
+        orelse = self.block(node.orelse, set(after_reads))
         after_else = self.versions
         merged = {}
         for var in sorted(set(after_body) | set(after_else)):
@@ -400,3 +402,11 @@ def to_anf(parsed: ParsedFunction, lowered: gast.FunctionDef, namer: Namer) -> g
     node = copy.copy(lowered)
     node.body = body
     return node
+
+
+def _holds_loop(stmt) -> bool:
+    """Whether `stmt` is a loop or an if with a loop in an arm (what needs `after_reads`)."""
+    if isinstance(stmt, (gast.For, gast.While)):
+        return True
+    return isinstance(stmt, gast.If) and any(
+        isinstance(n, (gast.For, gast.While)) for n in walk(stmt))

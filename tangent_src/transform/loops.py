@@ -10,7 +10,7 @@ from typing import NamedTuple
 import gast
 
 from ..core import build
-from ..core.dataflow import assigned
+from ..core.dataflow import assigned, upward_exposed
 from ..core.tables import CHECKPOINT, COPY_BACK, NodeTable, strip_effects
 from ..core.walk import clone, walk
 
@@ -96,9 +96,10 @@ class LoopSweeps:
         out = [build.assign(every, build.call("checkpoint_every",
                                               [count, clone(CHECKPOINT[loop])]))]
         index = loop.target.id
+        self._refuse_mutated_lists(loop)
         saves = []
         checkpoint_tapes = []
-        for var in sorted(self._carried(loop)):
+        for var in sorted(self._checkpointed_state(loop)):
             tape = self.namer.fresh(f"_{var}_checkpoints")
             self.tape_inits.append(build.assign(tape, gast.List(elts=[], ctx=gast.Load())))
             checkpoint_tapes.append((var, tape))
@@ -155,6 +156,31 @@ class LoopSweeps:
         return {n for n in names if any(
             isinstance(s, gast.Assign) and s.targets[0].id == n and s in COPY_BACK
             for s in loop.body)}
+
+    def _refuse_mutated_lists(self, loop) -> None:
+        """A checkpoint saves references: a list the loop changes in place (pop, or append
+        to a list the loop also reads) would be seen by a recomputed segment as the loop
+        left it, not as the segment found it."""
+        calls = [n for n in walk(loop) if isinstance(n, gast.Call) and
+                 isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name)
+                 and n.func.attr in ("append", "pop")]
+        for call in calls:
+            name = call.func.value.id
+            reads = [n for n in walk(loop) if isinstance(n, gast.Name) and n.id == name and
+                     not any(n is c.func.value for c in calls)]
+            if call.func.attr == "pop" or reads:
+                raise self.parsed.unsupported(
+                    loop, f"checkpoint() around a loop that changes the list '{name}' in "
+                    "place and reads it", f"build '{name}' as a new list ({name} = {name} "
+                    "+ [item]) or move the loop out of checkpoint()")
+
+    def _checkpointed_state(self, loop) -> set[str]:
+        """What a segment's recomputation starts from: the names the loop carries (see
+        _carried), and those a nested loop or branch carries, which the body reads before
+        assigning them in an iteration (a nested loop's copy-back is in its own body)."""
+        state = assigned(loop.body) & upward_exposed(loop.body)
+        state.discard(loop.target.id)
+        return self._carried(loop) | state
 
     def outlives_iteration(self, var: str) -> bool:
         """Whether the adjoint of `var`, defined here, is initialised outside a loop this

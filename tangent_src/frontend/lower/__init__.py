@@ -31,7 +31,14 @@ from ...core.walk import clone, walk
 from ...naming import Namer
 from ..resolve import lookup
 from ..source import ParsedFunction
-from .common import UNSUPPORTED, is_dotted_name, is_list_method, located
+from .common import (
+    INTROSPECTION,
+    INTROSPECTION_HINT,
+    UNSUPPORTED,
+    is_dotted_name,
+    is_list_method,
+    located,
+)
 from .computed import ComputedCalls
 from .effects import EffectLowering
 from .functions import FunctionLowering
@@ -111,7 +118,19 @@ class Lowerer(StatementLowering, LoopLowering, ReturnLowering, FunctionLowering,
                 raise self.parsed.unsupported(
                     node, f"method call '.{node.func.attr}()'",
                     f"call the function form instead, e.g. np.{node.func.attr}(x, ...)")
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+                self.check_introspection(node)
         return expr
+
+    def check_introspection(self, call) -> None:
+        """Refuse locals(), globals(), vars(), eval and exec (see INTROSPECTION)."""
+        if call.func.id not in {f.__name__ for f in INTROSPECTION}:
+            return  # (resolving records the name: only these few are looked up)
+        func = self.resolve_dotted(call.func)
+        for builtin, bare in INTROSPECTION.items():
+            if func is builtin and not (bare and (call.args or call.keywords)):
+                raise self.parsed.unsupported(call, f"{call.func.id}() in a differentiated "
+                                              "function", INTROSPECTION_HINT)
 
     def block(self, stmts) -> list:
         """Lower a list of statements."""

@@ -3,6 +3,8 @@ out of nested functions, source locations for synthesized nodes, and small recog
 """
 from __future__ import annotations
 
+import builtins
+
 import gast
 
 from ...core.walk import clone, walk
@@ -30,6 +32,13 @@ UNSUPPORTED = {
     gast.Match: ("match statement", "use if/elif/else"),
     gast.AsyncFor: ("async for", "differentiate a synchronous function"),
 }
+
+# Builtins that read the running function's namespace: in the generated code it holds other
+# names and values than the user's (a derivative through them would be silently wrong).
+# builtin -> whether it is refused only without arguments (vars(obj) is obj.__dict__).
+INTROSPECTION = {builtins.locals: False, builtins.globals: False, builtins.vars: True,
+                 builtins.eval: False, builtins.exec: False}
+INTROSPECTION_HINT = "refer to the values by their names (pass a dict built explicitly)"
 
 
 # Nested scopes: a `return` (or `break`) inside a nested def belongs to that def, never to
