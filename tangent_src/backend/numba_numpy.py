@@ -17,6 +17,8 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from .numba_axis import axis_reduction
+
 _TO_TUPLE: dict = {}
 
 
@@ -127,6 +129,9 @@ def _reduction(kind: str, a, axis, keepdims):
     rank = _out_rank(a, axis, keep)
     if rank == 0 and not keep:
         return None  # a whole-array reduction: numba's own
+    fast = axis_reduction(kind, a, axis, keep, _to_tuple(rank))
+    if fast is not None:
+        return fast
     is_float = isinstance(a.dtype, types.Float)
     if kind == "mean":
         dtype = np.float32 if a.dtype == types.float32 else np.float64
@@ -178,7 +183,12 @@ for _function, _kind in ((np.max, "max"), (np.amax, "max"), (np.min, "min"),
 
 @overload(np.sum, prefer_literal=True)
 def _np_sum(a, axis=None, keepdims=False):
-    if _absent(keepdims) and (_absent(axis) or isinstance(axis, types.Integer)):
+    """np.sum over one axis of a float array: numba_axis's loops; with a literal keepdims
+    or a tuple of axes: `_reduction`; numba's own otherwise. (An omitted keepdims arrives
+    as False, not as Omitted.)"""
+    if _keep(keepdims) is False and (_absent(axis) or isinstance(axis, types.Integer)):
+        if isinstance(axis, types.Integer) and isinstance(a, types.Array) and a.ndim > 1:
+            return axis_reduction("sum", a, axis, False, _to_tuple(a.ndim - 1))
         return None  # numba's own
     return _reduction("sum", a, axis, keepdims)
 
