@@ -3,10 +3,12 @@
 `np.sum`/`np.max`/`np.min`/`np.mean` over one integer axis (`keepdims` or not) view the
 array, made C-contiguous (free when it already is), as (outer, reduced, inner) and walk it
 in memory order: the innermost loop runs over contiguous elements into a contiguous row of
-the result, which LLVM vectorizes. Each result element still combines its inputs in the
-order of the reduced axis, as the per-element loop over `np.ndindex` in `numba_numpy` did
-(issue 14: that loop took ~10x numba's own `np.sum(q * q, axis=1)` on GMM's (K, d, n)
-products, and was what every `np.sum(a, axis=k)` compiled to once tangent_src was loaded).
+the result, which LLVM vectorizes. Each result element combines its inputs in the order of
+the reduced axis, as NumPy does (and the per-element loop over `np.ndindex` in
+`numba_numpy` did), except a float64 sum over the last axis: NumPy's pairwise order there,
+so the same bits as NumPy and no long chain of dependent additions. Issue 14: that loop
+took ~10x numba's own `np.sum(q * q, axis=1)` on GMM's (K, d, n) products, and every
+`np.sum(a, axis=k)` compiled to it once tangent_src was loaded.
 """
 from __future__ import annotations
 
@@ -59,14 +61,62 @@ def _min(a3, out):
                     out[o, i] = v
 
 
+def _mean_of(total):
+    """The kernel of a mean: `total`'s sum (into `out`'s float64), divided by the count
+    (0/0: NaN)."""
+    def mean(a3, out):
+        total(a3, out)
+        count = a3.shape[1]
+        for o in range(out.shape[0]):
+            for i in range(out.shape[1]):
+                out[o, i] = out[o, i] / count if count else np.nan
+    return numba.njit(cache=False)(mean)
+
+
 @numba.njit(cache=False)
-def _mean(a3, out):
-    """The sum (accumulated in `out`'s float64), divided by the count (0/0: NaN)."""
-    _sum(a3, out)
-    count = a3.shape[1]
-    for o in range(out.shape[0]):
-        for i in range(out.shape[1]):
-            out[o, i] = out[o, i] / count if count else np.nan
+def pairwise(a, start, n):
+    """The sum of a[start:start + n] (a contiguous float64 vector) in NumPy's pairwise
+    order (numpy/_core/src/umath/loops_utils.h.src: eight running sums over blocks of at
+    most 128, halves above), so that a sum over the last axis has NumPy's bits and is not
+    one chain of dependent additions."""
+    if n < 8:
+        res = 0.0
+        for i in range(start, start + n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+        r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+        i = 8
+        while i < n - n % 8:
+            j = start + i
+            r0 += a[j]
+            r1 += a[j + 1]
+            r2 += a[j + 2]
+            r3 += a[j + 3]
+            r4 += a[j + 4]
+            r5 += a[j + 5]
+            r6 += a[j + 6]
+            r7 += a[j + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for j in range(start + i, start + n):
+            res += a[j]
+        return res
+    half = n // 2
+    half -= half % 8
+    return pairwise(a, start, half) + pairwise(a, start + half, n - half)
+
+
+@numba.njit(cache=False)
+def _sum64(a3, out):
+    """`_sum` of a float64 array; over the last axis (inner length 1) pairwise, as NumPy."""
+    if a3.shape[2] != 1:
+        _sum(a3, out)
+        return
+    rows = a3.reshape((a3.shape[0], a3.shape[1]))
+    for o in range(rows.shape[0]):
+        out[o, 0] = pairwise(rows[o], 0, rows.shape[1])
 
 
 @numba.njit(cache=False)
@@ -80,7 +130,8 @@ def _as_float(dtype):
     return numba.njit(finish)
 
 
-KERNELS = {"sum": _sum, "max": _max, "min": _min, "mean": _mean}
+KERNELS = {"sum": _sum, "max": _max, "min": _min, "mean": _mean_of(_sum)}
+KERNELS64 = {**KERNELS, "sum": _sum64, "mean": _mean_of(_sum64)}
 
 
 def axis_reduction(kind: str, a, axis, keep: bool, to_tuple):
@@ -93,7 +144,7 @@ def axis_reduction(kind: str, a, axis, keep: bool, to_tuple):
     rank = a.ndim if keep else a.ndim - 1
     dtype = numba.np.numpy_support.as_dtype(a.dtype)
     accumulate = np.float64 if kind == "mean" else dtype
-    kernel = KERNELS[kind]
+    kernel = (KERNELS64 if a.dtype == types.float64 else KERNELS)[kind]
     finish = _as_float(dtype) if kind == "mean" else _as_is
 
     def impl(a, axis=None, keepdims=False):

@@ -287,17 +287,16 @@ def _batched_matmul(a, b):
             raise ValueError("matmul: the stacks of matrices do not broadcast")
         out = np.empty((n, a.shape[-2], b.shape[-1]), dtype=dtype)
         for k in range(n):
-            out[k] = left(a, k) @ right(b, k)
+            np.dot(left(a, k), right(b, k), out[k])  # straight into the result
         return out
     return impl
 
 
 def _matrix_of(x, dtype):
-    """njit: matrix k of a stack (a stack of one broadcasts), or the matrix itself."""
-    if x.ndim == 3:
-        def take(x, k):
-            return np.ascontiguousarray(x[k if x.shape[0] > 1 else 0]).astype(dtype)
-    else:
-        def take(x, k):
-            return np.ascontiguousarray(x).astype(dtype)
-    return numba.njit(take)
+    """njit: matrix k of a stack (a stack of one broadcasts), or the matrix itself, C
+    contiguous (no copy when it is already) and of `dtype` (converted only when not)."""
+    convert = ".astype(dtype)" if numba.np.numpy_support.as_dtype(x.dtype) != dtype else ""
+    step = "x[k if x.shape[0] > 1 else 0]" if x.ndim == 3 else "x"
+    namespace = {"np": np, "dtype": dtype}
+    exec(f"def take(x, k):\n    return np.ascontiguousarray({step}){convert}\n", namespace)
+    return numba.njit(namespace["take"])
