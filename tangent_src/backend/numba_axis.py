@@ -74,38 +74,65 @@ def _mean_of(total):
 
 
 @numba.njit(cache=False)
-def pairwise(a, start, n):
-    """The sum of a[start:start + n] (a contiguous float64 vector) in NumPy's pairwise
-    order (numpy/_core/src/umath/loops_utils.h.src: eight running sums over blocks of at
-    most 128, halves above), so that a sum over the last axis has NumPy's bits and is not
-    one chain of dependent additions."""
+def _block(a, start, n):
+    """NumPy's pairwise sum of a[start:start + n] for n <= 128: eight running sums."""
     if n < 8:
         res = 0.0
         for i in range(start, start + n):
             res += a[i]
         return res
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    while i < n - n % 8:
+        j = start + i
+        r0 += a[j]
+        r1 += a[j + 1]
+        r2 += a[j + 2]
+        r3 += a[j + 3]
+        r4 += a[j + 4]
+        r5 += a[j + 5]
+        r6 += a[j + 6]
+        r7 += a[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for j in range(start + i, start + n):
+        res += a[j]
+    return res
+
+
+@numba.njit(cache=False)
+def pairwise(a, start, n, frames, values):
+    """The sum of a[start:start + n] (a contiguous float64 vector) in NumPy's pairwise
+    order (numpy/_core/src/umath/loops_utils.h.src: `_block` up to 128 elements, else the
+    sum of the two halves, the first a multiple of 8 long), so that a sum over the last
+    axis has NumPy's bits and is not one chain of dependent additions. The recursion runs
+    on explicit stacks (`frames` (128, 3) ints, `values` (128,)): numba's disk cache of
+    a recursive function crashes when it is loaded."""
     if n <= 128:
-        r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
-        r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
-        i = 8
-        while i < n - n % 8:
-            j = start + i
-            r0 += a[j]
-            r1 += a[j + 1]
-            r2 += a[j + 2]
-            r3 += a[j + 3]
-            r4 += a[j + 4]
-            r5 += a[j + 5]
-            r6 += a[j + 6]
-            r7 += a[j + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        for j in range(start + i, start + n):
-            res += a[j]
-        return res
-    half = n // 2
-    half -= half % 8
-    return pairwise(a, start, half) + pairwise(a, start + half, n - half)
+        return _block(a, start, n)
+    top, count = 0, 0
+    frames[0, 0], frames[0, 1], frames[0, 2] = start, n, 0
+    while top >= 0:
+        s, m, stage = frames[top, 0], frames[top, 1], frames[top, 2]
+        if m <= 128:
+            values[count] = _block(a, s, m)
+            count += 1
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if stage == 2:  # both halves done: first + second
+            count -= 1
+            values[count - 1] = values[count - 1] + values[count]
+            top -= 1
+            continue
+        frames[top, 2] = stage + 1
+        top += 1
+        frames[top, 0] = s if stage == 0 else s + half
+        frames[top, 1] = half if stage == 0 else m - half
+        frames[top, 2] = 0
+    return values[0]
 
 
 @numba.njit(cache=False)
@@ -115,8 +142,10 @@ def _sum64(a3, out):
         _sum(a3, out)
         return
     rows = a3.reshape((a3.shape[0], a3.shape[1]))
+    frames = np.empty((128, 3), dtype=np.int64)
+    values = np.empty(128)
     for o in range(rows.shape[0]):
-        out[o, 0] = pairwise(rows[o], 0, rows.shape[1])
+        out[o, 0] = pairwise(rows[o], 0, rows.shape[1], frames, values)
 
 
 @numba.njit(cache=False)
