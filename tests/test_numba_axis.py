@@ -7,6 +7,11 @@ No timing here (the speed-up is measured by benchmarks/run.py --only gmm).
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from fdcheck import numerical_grad
@@ -17,6 +22,7 @@ import tangent_src as ts  # noqa: E402
 from tangent_src.backend.numba import require_numba  # noqa: E402
 
 require_numba()
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @numba.njit
@@ -91,3 +97,36 @@ def test_mixture_gradient_matches_finite_differences():
     got = ts.grad(mixture, wrt=(0, 1, 2), backend="numba")(W, X, b)
     for g, want in zip(got, numerical_grad(mixture, (W, X, b), wrt=(0, 1, 2))):
         np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-7)
+
+
+_PROCESS = """
+import numba
+import numpy as np
+from tangent_src.backend.numba import require_numba
+require_numba()
+import probe_nbaxis as model
+f = numba.njit(cache=True)(model.f)
+a = np.linspace(-1.0, 1.0, 3 * 1000).reshape(3, 1000)
+difference = float(np.sum(f(a) - np.sum(a, axis=1)))
+print(sum(f.stats.cache_hits.values()), repr(difference))
+"""
+
+
+def test_disk_cache_of_a_long_row_sum_is_read_by_a_second_process(tmp_path):
+    """Rows longer than 128 take the pairwise sum's halving path; a second process loads
+    the code numba cached in the first."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "probe_nbaxis.py").write_text(
+        "import numpy as np\n\n\ndef f(a):\n    return np.sum(a, axis=1)\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([str(src), str(ROOT)]))
+    hits = []
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", _PROCESS], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        count, difference = out.stdout.split()
+        hits.append(int(count))
+        assert float(difference) == 0.0  # NumPy's bits
+    assert hits == [0, 1]
