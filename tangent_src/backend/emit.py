@@ -156,11 +156,11 @@ def numba_header(overloads: str) -> str:
     return extra + "import numba\nfrom numba import types\nfrom numba.extending import overload"
 
 # The modules whose numba implementations a standalone module copies, in dependency order
-# (numba_runtime uses numba_sums' loop builders). numba_ufuncs is left out: it changes only
-# speed, through the namespace numba compiles generated code in, which a standalone module
-# does not have.
-STANDALONE_OVERLOADS = ("numba_sums", "numba_runtime", "numba_containers", "numba_numpy",
-                        "numba_inplace", "numba_cross")
+# (numba_runtime uses numba_sums' loop builders, numba_numpy numba_axis' reductions).
+# numba_ufuncs is left out: it changes only speed, through the namespace numba compiles
+# generated code in, which a standalone module does not have.
+STANDALONE_OVERLOADS = ("numba_sums", "numba_runtime", "numba_containers", "numba_axis",
+                        "numba_numpy", "numba_inplace", "numba_cross")
 OVERLOADS_MARKER = "\n# -- overloads (copied into standalone numba modules from here on)"
 
 

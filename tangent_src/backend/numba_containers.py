@@ -189,6 +189,8 @@ def _matmul_lhs_stacked(g, a, b):
     if not _stacked_operands(g, a, b):
         return None
     bk = "b[k if b.shape[0] > 1 else 0]" if b.ndim == 3 else "b"
+    if a.ndim == 3 and g.dtype == a.dtype == b.dtype == types.float64:
+        return _direct("a", "g[k]", f"{bk}.T")
     ak = "out[k if a.shape[0] > 1 else 0]" if a.ndim == 3 else "out"
     return _function(f"def f(g, a, b):\n    out = np.zeros(a.shape)\n"
                      f"    for k in range(g.shape[0]):\n"
@@ -203,8 +205,27 @@ def _matmul_rhs_stacked(g, a, b):
     if not _stacked_operands(g, a, b):
         return None
     ak = "a[k if a.shape[0] > 1 else 0]" if a.ndim == 3 else "a"
+    if b.ndim == 3 and g.dtype == a.dtype == b.dtype == types.float64:
+        return _direct("b", f"{ak}.T", "g[k]")
     bk = "out[k if b.shape[0] > 1 else 0]" if b.ndim == 3 else "out"
     return _function(f"def f(g, a, b):\n    out = np.zeros(b.shape)\n"
                      f"    for k in range(g.shape[0]):\n"
                      f"        {bk} += np.ascontiguousarray({ak}.T) @ g[k]\n"
                      f"    return out\n")
+
+
+def _direct(like: str, left: str, right: str):
+    """`def f(g, a, b)` for a stacked operand `like`, all three float64 arrays: each
+    product left @ right written straight into the result by BLAS (a transpose read in
+    place) when `like`'s stack is g's; added up into its one matrix otherwise."""
+    return _function(f"""def f(g, a, b):
+    if {like}.shape[0] != g.shape[0]:
+        out = np.zeros({like}.shape)
+        for k in range(g.shape[0]):
+            out[0] += {left} @ {right}
+        return out
+    out = np.empty({like}.shape)
+    for k in range(g.shape[0]):
+        np.dot({left}, {right}, out[k])
+    return out
+""")

@@ -17,7 +17,10 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from .numba_axis import axis_reduction
+
 # -- overloads (copied into standalone numba modules from here on) ---------------------
+
 _TO_TUPLE: dict = {}
 
 
@@ -128,6 +131,9 @@ def _reduction(kind: str, a, axis, keepdims):
     rank = _out_rank(a, axis, keep)
     if rank == 0 and not keep:
         return None  # a whole-array reduction: numba's own
+    fast = axis_reduction(kind, a, axis, keep, _to_tuple(rank))
+    if fast is not None:
+        return fast
     is_float = isinstance(a.dtype, types.Float)
     if kind == "mean":
         dtype = np.float32 if a.dtype == types.float32 else np.float64
@@ -179,7 +185,12 @@ for _reduced, _kind in ((np.max, "max"), (np.amax, "max"), (np.min, "min"),
 
 @overload(np.sum, prefer_literal=True)
 def _np_sum(a, axis=None, keepdims=False):
-    if _absent(keepdims) and (_absent(axis) or isinstance(axis, types.Integer)):
+    """np.sum over one axis of a float array: numba_axis's loops; with a literal keepdims
+    or a tuple of axes: `_reduction`; numba's own otherwise. (An omitted keepdims arrives
+    as False, not as Omitted.)"""
+    if _keep(keepdims) is False and (_absent(axis) or isinstance(axis, types.Integer)):
+        if isinstance(axis, types.Integer) and isinstance(a, types.Array) and a.ndim > 1:
+            return axis_reduction("sum", a, axis, False, _to_tuple(a.ndim - 1))
         return None  # numba's own
     return _reduction("sum", a, axis, keepdims)
 
@@ -278,17 +289,16 @@ def _batched_matmul(a, b):
             raise ValueError("matmul: the stacks of matrices do not broadcast")
         out = np.empty((n, a.shape[-2], b.shape[-1]), dtype=dtype)
         for k in range(n):
-            out[k] = left(a, k) @ right(b, k)
+            np.dot(left(a, k), right(b, k), out[k])  # straight into the result
         return out
     return impl
 
 
 def _matrix_of(x, dtype):
-    """njit: matrix k of a stack (a stack of one broadcasts), or the matrix itself."""
-    if x.ndim == 3:
-        def take(x, k):
-            return np.ascontiguousarray(x[k if x.shape[0] > 1 else 0]).astype(dtype)
-    else:
-        def take(x, k):
-            return np.ascontiguousarray(x).astype(dtype)
-    return numba.njit(take)
+    """njit: matrix k of a stack (a stack of one broadcasts), or the matrix itself, C
+    contiguous (no copy when it is already) and of `dtype` (converted only when not)."""
+    convert = ".astype(dtype)" if numba.np.numpy_support.as_dtype(x.dtype) != dtype else ""
+    step = "x[k if x.shape[0] > 1 else 0]" if x.ndim == 3 else "x"
+    namespace = {"np": np, "dtype": dtype}
+    exec(f"def take(x, k):\n    return np.ascontiguousarray({step}){convert}\n", namespace)
+    return numba.njit(namespace["take"])

@@ -95,7 +95,7 @@ def _step(name: str, ndim: int) -> str:
 def _rows(m):
     """The column sums of a matrix, as one row."""
     out = np.empty((1, m.shape[1]))
-    out[0, :] = m.sum(axis=0)
+    out[0, :] = np.sum(m, axis=0)
     return out
 
 
@@ -103,7 +103,7 @@ def _rows(m):
 def _cols(m):
     """The row sums of a matrix, as one column."""
     out = np.empty((m.shape[0], 1))
-    out[:, 0] = m.sum(axis=1)
+    out[:, 0] = np.sum(m, axis=1)
     return out
 
 
