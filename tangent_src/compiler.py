@@ -268,6 +268,7 @@ class ModuleBuilder(ModuleAssembly):
                           known=frozenset(p for p, c in arg_classes if c is not None),
                           check_output=check_output, seed_from_output=seed_from_output)
         reverse.complex_params = complex_params
+        reverse.recompute_arrays = self.options.recompute_arrays
         reverse.tuple_items = self.item_cache.get((func, arg_classes), {})  # (shape_items.py)
         result = reverse.build()
         user = set(_params(core)) | assigned(parsed.node.body)

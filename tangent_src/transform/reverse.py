@@ -71,6 +71,7 @@ class ReverseResult:
 
 class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValues):
     """Builds the gradient FunctionDef of one core function."""
+    recompute_arrays = False  # recompute array arithmetic too (recompute.py; numba)
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
@@ -161,7 +162,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         self._paths[self.result] = (id(body),)
         single = {n.targets[0].id for n in walk(self.core) if isinstance(n, gast.Assign)}
         self.recompute = Recompute(body, self.classes, single - self._multi_defined(),
-                                   self._paths, self.mutable)
+                                   self._paths, self.mutable, self.recompute_arrays)
         # the output's seed is `dout`, never `d<name>`: `dloop(y, n, dy=1.0)` read like a
         # tangent of the input y; the adjoint of a returned name the user wrote (a parameter,
         # a variable) starts as a copy of it, so it keeps its d<name>
