@@ -71,14 +71,15 @@ class ReverseResult:
 
 class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValues):
     """Builds the gradient FunctionDef of one core function."""
-    recompute_arrays = False  # recompute array arithmetic too (recompute.py; numba)
 
     def __init__(self, parsed: ParsedFunction, core: gast.FunctionDef, wrt: list[str],
                  namer: Namer, resolve, subroutine, name: str, return_value: bool = False,
                  classes: dict | None = None, trees: set | None = None,
                  has_aux: bool = False, objects: set | None = None,
                  mutable: frozenset = frozenset(), known: frozenset = frozenset(),
-                 check_output: bool = False, seed_from_output: bool = False):
+                 check_output: bool = False, seed_from_output: bool = False,
+                 recompute_arrays: bool = False):
+        self.recompute_arrays = recompute_arrays  # array arithmetic too (recompute.py)
         self.parsed, self.core, self.wrt = parsed, core, wrt
         self.check_output = check_output  # standalone code: refuse a seed unlike the output
         self.seed_from_output = seed_from_output  # nested code: no caller passes a seed
