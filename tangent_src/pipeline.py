@@ -74,9 +74,9 @@ class Options:
     # accumulations of matrix-vector products fused into one helper (optimize/fused_at.py):
     # the numba back end, where they save a temporary and a BLAS call per small row
     fused_products: bool = False
-    # loop values that are array arithmetic or a matrix-vector product of recomputable
-    # values recomputed by the backward pass instead of taped (transform/recompute.py): the
-    # numba back end, where a tape of arrays costs more than the arithmetic
+    # loop values that are elementwise arithmetic of recomputable arrays recomputed by the
+    # backward pass instead of taped (transform/recompute.py): the numba back end, where a
+    # tape of arrays costs more than the arithmetic
     recompute_arrays: bool = False
 
 

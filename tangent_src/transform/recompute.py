@@ -9,10 +9,11 @@ body's backward block, the value it had where the forward pass evaluated it:
 
 A tape append costs more than the expression (a view, under numba a reflected list of
 arrays), and an index into an array the loop never writes is the same view again. With
-`arrays` (the numba back end), elementwise arithmetic and matrix products of such
-operands too (`xc = x[i] - means[k]`, `y = Qs_k @ xc`): under numba a tape of small
-arrays keeps every one alive until the backward pass, which costs more than computing
-it again; the same operation on the same values gives the same value.
+`arrays` (the numba back end), elementwise arithmetic of such operands too
+(`xc = x[i] - means[k]`): under numba a tape of small arrays keeps every one alive until
+the backward pass, which costs more than computing it again (the same operation on the
+same values gives the same value). Matrix products stay taped: recomputing `Qs_k @ xc`
+measured no gain over its tape for GMM's 20 x 20, and costs more for larger matrices.
 
 A name read holds that value when (checked from the body outwards, block by block):
 - it is the target of an enclosing `for` that its body never assigns (the backward loop
@@ -34,8 +35,9 @@ from ..core.tables import COPY_BACK
 from ..core.walk import walk
 
 _SCALAR_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)
-# array forms recomputed under `arrays`: elementwise arithmetic and matrix products
-_ARRAY_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.MatMult)
+# array forms recomputed under `arrays`: elementwise arithmetic, whose cost is that of
+# the tape's own memory traffic (a matrix product costs more than the tape: not these)
+_ARRAY_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div)
 
 
 class Recompute:
@@ -44,7 +46,7 @@ class Recompute:
     def __init__(self, body: list, classes: dict, single: set, paths: dict,
                  mutable: frozenset = frozenset(), arrays: bool = False):
         self.classes = classes
-        self.arrays = arrays      # array arithmetic and matrix-vector products too
+        self.arrays = arrays      # elementwise array arithmetic too (numba)
         self.mutable = mutable    # scalars that may be 0-d arrays updated in place
         self.single = single      # names assigned by exactly one statement
         self.paths = paths        # name -> blocks enclosing every statement touching it
@@ -103,7 +105,7 @@ class Recompute:
         return None
 
     def _array_reads(self, value):
-        """The names `a - b`, `a * b`, `A @ x`... reads when each operand is a number, a
+        """The names `a - b`, `a * b`... reads when each operand is a number, a
         name of an array or scalar, or an index into an array the function never changes
         through a method (as for `Qs[k]` alone); else None."""
         out: set = set()
