@@ -289,3 +289,14 @@ def test_matvec_helpers_numba_match_numpy():
     make = _matvec_cases()[1]   # add_matvec_at shares the loop (only the sign differs)
     got = numba.njit(lambda acc, k, M, v: add_matvec_at(acc, k, M, v))(*make())
     np.testing.assert_allclose(got, add_matvec_at(*make()), rtol=1e-13, atol=1e-13)
+
+
+def test_standalone_numba_module_carries_the_fused_helper():
+    """A standalone numba module defines the helpers and their overloads itself, as it
+    does every overload (its code is general: nothing fuses in it; loaded, not compiled,
+    to keep the test quick)."""
+    pytest.importorskip("numba")
+    src = tangent_src.standalone_source(point_loop, wrt=(0, 1), numba=True)
+    for helper in ("add_matvec_at", "sub_matvec_at"):
+        assert f"def {helper}(" in src and f"@overload({helper})" in src, src
+    exec(compile(src, "<standalone>", "exec"), {})

@@ -81,46 +81,50 @@ def _add_outer_at(acc, index, u, v):
     return fused
 
 
-def _matvec_at(sign: float):
-    """The overload of acc[k] += sign * (M @ v): a C-contiguous float64 matrix acc, an
-    integer k, a float64 matrix M (any strides, a transposed view too) and vector v. Entry
-    j is the sum of M[j, i] * v[i] in the order of i, added to acc[k, j] once (so its
-    value is M @ v's in real arithmetic, rounded in one fixed order whatever M's layout);
-    other types, shapes, or M or v in acc's memory go through add_at of the product."""
-    def implementation(acc, index, M, v):
-        fits = all(isinstance(t, types.Array) and t.dtype == types.float64
-                   for t in (acc, M, v)) and acc.layout == "C" and acc.ndim == 2 and \
-            M.ndim == 2 and v.ndim == 1 and isinstance(index, types.Integer)
-        if not fits:
-            return lambda acc, index, M, v: rt.add_at(acc, index, sign * (M @ v))
+@overload(rt.add_matvec_at)
+def _add_matvec_at(acc, index, M, v):
+    return _matvec_at(1.0, acc, index, M, v)
 
-        def fused(acc, index, M, v):
-            m, n = M.shape
-            if acc.shape[1] != m or v.shape[0] != n or _overlaps(acc, M) or \
-                    _overlaps(acc, v):
-                return rt.add_at(acc, index, sign * (M @ v))
-            row = acc[index]
-            if M.strides[0] < M.strides[1]:  # columns contiguous: add them in turn
-                sums = np.zeros(m)
-                for i in range(n):
-                    vi = v[i]
-                    for j in range(m):
-                        sums[j] += M[j, i] * vi
+
+@overload(rt.sub_matvec_at)
+def _sub_matvec_at(acc, index, M, v):
+    return _matvec_at(-1.0, acc, index, M, v)
+
+
+def _matvec_at(sign: float, acc, index, M, v):
+    """The implementation of acc[k] += sign * (M @ v) for these types: for a C-contiguous
+    float64 matrix acc, an integer k, a float64 matrix M (any strides, a transposed view
+    too) and vector v, entry j is the sum of M[j, i] * v[i] in the order of i, added to
+    acc[k, j] once (so its value is M @ v's in real arithmetic, rounded in one fixed order
+    whatever M's layout); other types, shapes, or M or v in acc's memory go through add_at
+    of the product."""
+    fits = all(isinstance(t, types.Array) and t.dtype == types.float64
+               for t in (acc, M, v)) and acc.layout == "C" and acc.ndim == 2 and \
+        M.ndim == 2 and v.ndim == 1 and isinstance(index, types.Integer)
+    if not fits:
+        return lambda acc, index, M, v: rt.add_at(acc, index, sign * (M @ v))
+
+    def fused(acc, index, M, v):
+        m, n = M.shape
+        if acc.shape[1] != m or v.shape[0] != n or _overlaps(acc, M) or _overlaps(acc, v):
+            return rt.add_at(acc, index, sign * (M @ v))
+        row = acc[index]
+        if M.strides[0] < M.strides[1]:  # columns contiguous: add them in turn
+            sums = np.zeros(m)
+            for i in range(n):
+                vi = v[i]
                 for j in range(m):
-                    row[j] += sign * sums[j]
-                return acc
+                    sums[j] += M[j, i] * vi
             for j in range(m):
-                total = 0.0
-                for i in range(n):
-                    total += M[j, i] * v[i]
-                row[j] += sign * total
+                row[j] += sign * sums[j]
             return acc
-        return fused
-    return implementation
-
-
-overload(rt.add_matvec_at)(_matvec_at(1.0))
-overload(rt.sub_matvec_at)(_matvec_at(-1.0))
+        for j in range(m):
+            total = 0.0
+            for i in range(n):
+                total += M[j, i] * v[i]
+            row[j] += sign * total
+        return acc
+    return fused
 
 
 @numba.njit
