@@ -209,14 +209,17 @@ def test_pass_moves_a_single_use_product_past_accumulations():
             dxc = A.T @ g
             dQ = add_at(dQ, k, np.outer(g, x))
             dm = add_at(dm, k, -dxc)
-            t = np.dot(A, x)
+            t = np.matmul(A, x)
             dm = add_at(dm, k + 1, t)
+            u = np.dot(A, x)
+            dm = add_at(dm, k, u)
             return dm, dQ
     """
     after = _run_pass(code, {"dm", "dQ"})
     assert "dm = sub_matvec_at(dm, k, A.T, g)" in after, after
     assert "dm = add_matvec_at(dm, k + 1, A, x)" in after, after
     assert "add_outer_at(dQ, k, g, x)" in after and "dxc" not in after, after
+    assert "u = np.dot(A, x)" in after, after  # np.dot is another product for N-D arrays
     _same_values(code, after, ARGS)
     python = _run_pass(code, {"dm", "dQ"}, products=False)
     assert "matvec" not in python and "dxc = A.T @ g" in python, python

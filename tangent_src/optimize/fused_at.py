@@ -51,16 +51,17 @@ def _outer(g):
 
 
 def _product(g):
-    """(M, v) of `M @ v`, `np.dot(M, v)` or `np.matmul(M, v)`, else None."""
+    """(M, v) of `M @ v` or `np.matmul(M, v)` (not np.dot: for a scalar or more than two
+    dimensions it is another product than the helpers' `@`), else None."""
     if isinstance(g, gast.BinOp) and isinstance(g.op, gast.MatMult):
         return [g.left, g.right]
-    if _plain(g, 2) and build.dotted(g.func) in ("np.dot", "np.matmul"):
+    if _plain(g, 2) and build.dotted(g.func) == "np.matmul":
         return list(g.args)
     return None
 
 
 def _negated_product(g):
-    """(M, v) of `-(M @ v)` (and np.dot / np.matmul), else None."""
+    """(M, v) of `-(M @ v)` (or of np.matmul), else None."""
     if isinstance(g, gast.UnaryOp) and isinstance(g.op, gast.USub):
         return _product(g.operand)
     return None
