@@ -94,10 +94,11 @@ def _sub_matvec_at(acc, index, M, v):
 def _matvec_at(sign: float, acc, index, M, v):
     """The implementation of acc[k] += sign * (M @ v) for these types: for a C-contiguous
     float64 matrix acc, an integer k, a float64 matrix M (any strides, a transposed view
-    too) and vector v, entry j is the sum of M[j, i] * v[i] in the order of i, added to
-    acc[k, j] once (so its value is M @ v's in real arithmetic, rounded in one fixed order
-    whatever M's layout); other types, shapes, or M or v in acc's memory go through add_at
-    of the product."""
+    too) and vector v, the value of acc[k] + sign * (M @ v) in real arithmetic, without a
+    temporary: M's rows summed in order and each added once (rows contiguous), or M's
+    columns times sign * v[i] added into acc[k] in turn (columns contiguous: the product
+    of a transposed matrix); the rounding differs from BLAS's product added once. Other
+    types, shapes, or M or v in acc's memory go through add_at of the product."""
     fits = all(isinstance(t, types.Array) and t.dtype == types.float64
                for t in (acc, M, v)) and acc.layout == "C" and acc.ndim == 2 and \
         M.ndim == 2 and v.ndim == 1 and isinstance(index, types.Integer)
@@ -110,13 +111,10 @@ def _matvec_at(sign: float, acc, index, M, v):
             return rt.add_at(acc, index, sign * (M @ v))
         row = acc[index]
         if M.strides[0] < M.strides[1]:  # columns contiguous: add them in turn
-            sums = np.zeros(m)
             for i in range(n):
-                vi = v[i]
+                vi = sign * v[i]
                 for j in range(m):
-                    sums[j] += M[j, i] * vi
-            for j in range(m):
-                row[j] += sign * sums[j]
+                    row[j] += M[j, i] * vi
             return acc
         for j in range(m):
             total = 0.0

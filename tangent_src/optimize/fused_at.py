@@ -8,10 +8,10 @@ Before:                                        After:
 Each helper is the add_at of its product by definition (its NumPy form does exactly
 that). Under numba, `add_outer_at(acc, k, u, v)` adds u[i] * v[j] into acc[k] entry by
 entry (the same product and sum per entry); `add_matvec_at` / `sub_matvec_at(acc, k, M,
-v)` add / subtract M @ v into the row acc[k], each entry's sum over M's row taken in
-order (the same value as BLAS's product in real arithmetic, rounded in another order),
-without the product's temporary and without a BLAS call for a small matrix. Both fall
-back to the composed form for any other shape or where an operand lies in acc's memory.
+v)` add / subtract M @ v into the row acc[k] by loops over M (the same value in real
+arithmetic, rounded in another order than BLAS's product added once), without the
+product's temporary and without a BLAS call for a small matrix. Both fall back to the
+composed form for any other shape or where an operand lies in acc's memory.
 A table of rules: `add_at(acc, k, -g)` alone as a `subtract_at` measured no gain under
 numba (GMM loop form) and was left out.
 
