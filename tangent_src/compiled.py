@@ -65,7 +65,9 @@ class Compiled:
             numba_backend.require_numba()
         builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline,
                                                 inline_small=backend == "python",
-                                                numpy_joins=backend == "python"))
+                                                numpy_joins=backend == "python",
+                                                fused_products=backend == "numba",
+                                                recompute_arrays=backend == "numba"))
         if mode == "reverse":
             self.main = builder.gradient(func, wrt, return_value=return_value,
                                          arg_classes=classes, has_aux=has_aux,

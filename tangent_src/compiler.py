@@ -265,6 +265,7 @@ class ModuleBuilder(ModuleAssembly):
                           return_value=return_value or split, classes=classes, trees=trees,
                           has_aux=has_aux, objects={p for p, c in arg_classes if is_object(c)},
                           mutable=self.mutable_scalars(func, arg_classes),
+                          recompute_arrays=self.options.recompute_arrays,  # (numba)
                           known=frozenset(p for p, c in arg_classes if c is not None),
                           check_output=check_output, seed_from_output=seed_from_output)
         reverse.complex_params = complex_params
@@ -405,8 +406,7 @@ def tangent_classes(func, arg_classes: tuple) -> tuple:
 
 
 def _transform_code(call, resolve):
-    """The generated code of a transform that `call` calls (frontend/lower/nested.py), or
-    None."""
+    """The generated code of a transform `call` calls (frontend/lower/nested.py), or None."""
     try:
         func = resolve(call.func)
     except Exception:  # noqa: BLE001 - an unresolvable callee is no transform's code

@@ -71,6 +71,13 @@ class Options:
     # join_slices (the Python back end: numba has no implementation of it, and compiles
     # add_at as a loop); proven tilings are np.concatenate in every back end regardless
     numpy_joins: bool = True
+    # accumulations of matrix-vector products fused into one helper (optimize/fused_at.py):
+    # the numba back end, where they save a temporary and a BLAS call per small row
+    fused_products: bool = False
+    # loop values that are elementwise arithmetic of recomputable arrays recomputed by the
+    # backward pass instead of taped (transform/recompute.py): the numba back end, where a
+    # tape of arrays costs more than the arithmetic
+    recompute_arrays: bool = False
 
 
 def front_end(parsed: ParsedFunction, namer: Namer, dicts: frozenset,
@@ -92,4 +99,4 @@ def back_end(node: gast.FunctionDef, inplace: set, protected: set, options: Opti
     own_accumulators(node)
     if options.optimize and not options.inline:  # in-place writes have no rules
         write_in_place(node)
-        fused_at(node.body, inplace, protected)
+        fused_at(node.body, inplace, protected, products=options.fused_products)

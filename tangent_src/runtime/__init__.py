@@ -8,8 +8,8 @@ plain names, so the copies run without tangent_src.
 
     refusals      refuse a case (`refuse`) or a complex value (`real_values`, `real_only`)
     broadcasting  unbroadcast / broadcast_like / unreduce: gradients across broadcasts
-    accumulation  zeros_like, plus, copy_of, add_at (add_outer_at): adjoints
-                  summed, also in place
+    accumulation  zeros_like, plus, copy_of, add_at (add_outer_at, add_matvec_at,
+                  sub_matvec_at): adjoints summed, also in place
     indexing      set_at, zero_at, read_at: functional array writes (set_in_place,
                   zero_in_place, entry_copy: where the old version is dead); np.r_ / np.c_
     tapes         the zeros of a taped value and the interval of checkpoints
@@ -66,11 +66,13 @@ from . import (
 from .accumulation import (
     add_at,
     add_attribute,
+    add_matvec_at,
     add_outer_at,
     copy_of,
     join_slices,
     ones_seed,
     plus,
+    sub_matvec_at,
     zeros_like,
 )
 from .broadcasting import (
@@ -294,7 +296,8 @@ __all__ = [
     "angle_scale", "fft_axes", "fft_length", "fix_shape", "full_lengths",
     "hermitian_weights", "last_axis", "like_result", "real_like", "like_kinds",
     "swapped_norm",
-    "REFUSALS", "add_at", "add_outer_at", "as_integers", "add_attribute",
+    "REFUSALS", "add_at", "add_matvec_at", "add_outer_at", "sub_matvec_at", "as_integers",
+    "add_attribute",
     "arange_count", "arange_unit",
     "attribute_tangent", "average_weights", "block_embed", "block_part", "broadcast_like",
     "check_assert", "check_output", "checkpoint_every", "clip_part", "convert_like", "copy_of",

@@ -78,6 +78,17 @@ def add_outer_at(acc, index, u, v):
     return add_at(acc, index, np.outer(u, v))
 
 
+def add_matvec_at(acc, index, M, v):
+    """`add_at(acc, index, M @ v)`, which optimize/fused_at.py writes as one call so the
+    numba back end can add the product into acc's row without a temporary."""
+    return add_at(acc, index, M @ v)
+
+
+def sub_matvec_at(acc, index, M, v):
+    """`add_at(acc, index, -(M @ v))` (optimize/fused_at.py), as add_matvec_at."""
+    return add_at(acc, index, -(M @ v))
+
+
 def add_attribute(acc, name, g):
     """acc plus the adjoint g of `value.name`: a field of a named tuple (slogdet's
     .logabsdet), or an attribute of a real array (.T, .mT, .real, .imag)."""
@@ -143,5 +154,5 @@ def join_slices(like, axis, bounds, *values):
     return acc
 
 
-HELPERS = ("zeros_like", "copy_of", "add_at", "add_outer_at", "plus", "ones_seed",
-           "join_slices")
+HELPERS = ("zeros_like", "copy_of", "add_at", "add_outer_at", "add_matvec_at",
+           "sub_matvec_at", "plus", "ones_seed", "join_slices")

@@ -77,7 +77,9 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
                  classes: dict | None = None, trees: set | None = None,
                  has_aux: bool = False, objects: set | None = None,
                  mutable: frozenset = frozenset(), known: frozenset = frozenset(),
-                 check_output: bool = False, seed_from_output: bool = False):
+                 check_output: bool = False, seed_from_output: bool = False,
+                 recompute_arrays: bool = False):
+        self.recompute_arrays = recompute_arrays  # array arithmetic too (recompute.py)
         self.parsed, self.core, self.wrt = parsed, core, wrt
         self.check_output = check_output  # standalone code: refuse a seed unlike the output
         self.seed_from_output = seed_from_output  # nested code: no caller passes a seed
@@ -161,7 +163,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         self._paths[self.result] = (id(body),)
         single = {n.targets[0].id for n in walk(self.core) if isinstance(n, gast.Assign)}
         self.recompute = Recompute(body, self.classes, single - self._multi_defined(),
-                                   self._paths, self.mutable)
+                                   self._paths, self.mutable, self.recompute_arrays)
         # the output's seed is `dout`, never `d<name>`: `dloop(y, n, dy=1.0)` read like a
         # tangent of the input y; the adjoint of a returned name the user wrote (a parameter,
         # a variable) starts as a copy of it, so it keeps its d<name>
