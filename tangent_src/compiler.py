@@ -50,6 +50,7 @@ from .request import Params, resolve_wrt
 from .transform.forward import Forward
 from .transform.inline import inline_calls, writes_in_place
 from .transform.reverse import Reverse
+from .transform.slice_chains import fuse_slice_chains
 from .transform.split import split_function
 
 # The most assignments a callee inlined into first-order code has (ModuleBuilder._small).
@@ -134,8 +135,9 @@ class ModuleBuilder(ModuleAssembly):
             inlined = _inlined_now if self.options.inline else \
                 (lambda f: _inlined_now(f) and self._small(f))
             try:
-                core.body = inline_calls(parsed, body, namer, resolver(parsed),
-                                         callee_front_end, inlined) + [ret]
+                body = inline_calls(parsed, body, namer, resolver(parsed),
+                                    callee_front_end, inlined)
+                core.body = fuse_slice_chains(body, resolver(parsed), namer) + [ret]
             finally:
                 self.expanding.discard(func)
             self.cores[key] = (parsed, core, namer)
