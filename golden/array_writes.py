@@ -25,7 +25,7 @@ def darray_writes(x, dout=1.0):
     dw3_slice2 = entry_copy(dw3, slice2)
     dw = zero_in_place(dw3, slice2)
     dt2 = unbroadcast(dw3_slice2, t2)
-    dx = add_at(dx, slice(None, 2), unbroadcast(dt2, x_part) * np.cos(x_part))
+    dx = add_at(dx, slice(None, 2), dt2 * np.cos(x_part))
     dw = add_at(dw, slice(1, None), unbroadcast(dt2, w_part))
     for i in range(2, -1, -1):
         x_i = x[i]

@@ -19,11 +19,7 @@ from . import (
     rules,  # noqa: F401  (registers the rule tables)
     runtime,
 )
-from .analysis.complexity import (
-    complex_facts,
-    respecialize_transform_call,
-    split_complex_args,
-)
+from .analysis.complexity import complex_facts, respecialize_transform_call, split_complex_args
 from .analysis.kinds import Tree, kind_of, tests_types
 from .analysis.shapes import (
     ShapeInference,
@@ -134,7 +130,7 @@ class ModuleBuilder(ModuleAssembly):
             # (a transform's code is inlined once its callers' kinds are known)
             inlined = _inlined_now if self.options.inline else \
                 (lambda f: _inlined_now(f) and self._small(f))
-            try:
+            try:  # then adjacent slices' elementwise chains as one (slice_chains.py)
                 body = inline_calls(parsed, body, namer, resolver(parsed),
                                     callee_front_end, inlined)
                 core.body = fuse_slice_chains(body, resolver(parsed), namer) + [ret]

@@ -223,6 +223,9 @@ class _Fuser:
             new.append(clone(stmt))
         new[-1].targets[0].id = fused_name
         at_zero = self.bound(first.lower, const(0)) == const(0)
+        self.bound_names = sorted({n.id for c in group for e in (c.lower, c.upper)
+                                   if e is not None for n in walk(e)
+                                   if isinstance(n, gast.Name)})
         for k, chain in enumerate(group):
             lower = self.relative(chain.lower, first.lower, at_zero, new, stmts[chain.start])
             upper = None if k == len(group) - 1 else \
@@ -237,9 +240,16 @@ class _Fuser:
         stmts[first.start:last.stop] = kept + new
 
     def relative(self, bound, origin, at_zero: bool, new: list, chain_stmt):
-        """`bound - origin` as an atom (a name bound in `new` where it is not `bound`)."""
+        """`bound - origin` as an atom: `bound` itself from zero, else a literal or a name
+        of the same form where there is one, else a name bound in `new`."""
         if bound is None or at_zero:
             return None if bound is None else clone(bound)
+        form = sub(int_form(bound, self.forms), self.bound(origin, const(0)))
+        if form is not None and not form[1]:
+            return build.const(form[0])
+        named = next((n for n in self.bound_names if self.forms.get(n) == form), None)
+        if named is not None:  # (read by a bound of the group: bound before it)
+            return build.name(named)
         name = self.namer.fresh("offset")
         new.append(build.located(build.assign(name, gast.BinOp(
             left=clone(bound), op=gast.Sub(), right=clone(origin))), chain_stmt))
