@@ -61,6 +61,17 @@ def test_three_sigmoid_gates_are_one_exp(b, n_in):
     assert "forget_ingate_outgate = " in source, source
 
 
+def test_fused_gates_in_forward_mode():
+    """The rewrite is of the core form, which forward mode differentiates too."""
+    args = _gate_args(3, 2)
+    for k in range(4):
+        v = RNG.normal(size=np.shape(args[k]))
+        tangents = tuple(v if i == k else np.zeros_like(a) for i, a in enumerate(args))
+        _, got = tangent_src.jvp(gates, args, tangents)
+        want = np.sum(numerical_grad(gates, args, k) * v)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
 def test_fused_gates_under_numba():
     pytest.importorskip("numba")
     _check(gates, _gate_args(3, 3), (0, 1, 2, 3), backend="numba")
