@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import guards
+from . import guards, pullback
 from .derivative_support import (
     check_count,
     fresh_args,
@@ -116,25 +116,33 @@ def vjp(func, *primals, wrt=None, argnums=None, argnum=None, has_aux: bool = Fal
     """Reverse mode, JAX style: `(func(*primals), vjp_fun)`; `vjp_fun(cotangent)` returns one
     cotangent per primal (zeros for integer arguments). With has_aux=True, `func` returns
     (output, aux) and vjp returns `(output, vjp_fun, aux)` as JAX's. `wrt`/`argnums` (not in
-    JAX; `argnum` is autograd's name) restrict the cotangents to those arguments."""
+    JAX; `argnum` is autograd's name) restrict the cotangents to those arguments.
+    The forward pass runs once, here; each `vjp_fun` call runs the backward pass only, at
+    the primals as they were (Python back end; numba's runs the whole gradient per call)."""
     chosen = wrt is not None or argnums is not None or argnum is not None
     wrt, single = _vjp_positions(func, primals, wrt, argnums, argnum)  # refused before any call
-    value = func(*fresh_args(primals))
+    reverse = make_transform(func, wrt, "reverse", backend=backend, has_aux=has_aux) \
+        if wrt else None
+    # the forward pass once, each vjp_fun call the backward pass only (pullback.py)
+    # on copies of the primals: the pullback stays the one at this point if the caller
+    # writes into them later (the old code read them again on every call)
+    started = pullback.start(reverse, fresh_args(primals)) \
+        if reverse and backend == "python" else None
+    value = started[0] if started else func(*fresh_args(primals))
     aux = None
     if has_aux:
         if not (isinstance(value, tuple) and len(value) == 2):
             raise NotDifferentiableError(f"vjp: has_aux=True requires {name_of(func)} to "
                                          "return a pair (output, aux)")
         value, aux = value
-    reverse = make_transform(func, wrt, "reverse", backend=backend, has_aux=has_aux) \
-        if wrt else None
 
     def vjp_fun(cotangent):
         found = _mismatch(value, cotangent)
         if found:
             raise NotDifferentiableError(
                 f"vjp: the cotangent does not match what {name_of(func)} returned: {found}")
-        grads = reverse.call_with(primals, {"seed": cotangent}) if reverse else ()
+        grads = started[1](cotangent) if started else \
+            reverse.call_with(primals, {"seed": cotangent}) if reverse else ()
         if has_aux and reverse:
             grads = grads[0]
         grads = grads if len(wrt) > 1 else (grads,)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import pullback
 from .derivative_support import (
     basis,
     blocks,
@@ -131,11 +132,16 @@ def _rows(func, args, where, has_aux, backend, reverse):
     matrices = {p: np.zeros((int(np.prod(out_shape)), size(args[p])),
                             dtype=complex if complex_out or holds_complex(args[p]) else float)
                 for p in where}
+    # the forward pass once, a backward pass per row (pullback.py; None: complex values,
+    # the numba back end: the whole gradient per row)
+    started = pullback.start(reverse, fresh_args(args)) \
+        if backend == "python" and not complex_out else None
     for r, idx in enumerate(np.ndindex(*out_shape)):
         for part in ((1.0, -1j) if complex_out else (1.0,)):
             seed = np.zeros(out_shape, dtype=type(part))
             seed[idx] = part
-            grads = reverse.call_with(args, {"seed": seed if out_shape else part})
+            seed = seed if out_shape else part
+            grads = started[1](seed) if started else reverse.call_with(args, {"seed": seed})
             if has_aux:
                 grads = grads[0]
             for p, g in zip(where, (grads,) if len(where) == 1 else grads):

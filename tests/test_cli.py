@@ -733,6 +733,45 @@ def test_numba_module_runs_without_tangent_src(tmp_path, user_modules, name, fun
     assert_close(result, central_difference(target, args, 0))
 
 
+NUMBA_MODELS_SRC = '''\
+import numpy as np
+
+X = np.array([[0.5, -1.2, 0.3], [1.1, 0.4, -0.7], [-0.2, 0.9, 0.8], [0.6, -0.3, -1.0]])
+Y = np.eye(3)[[0, 2, 1, 2]]
+TOKENS = np.array([2, 0, 2, 1])
+
+
+def softmax_loss(W):
+    z = X @ W
+    m = np.max(z, axis=1, keepdims=True)
+    logp = z - m - np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))
+    return -np.mean(np.sum(Y * logp, axis=1))
+
+
+def embedding(E):
+    rows = E[TOKENS]
+    states = []
+    for row in rows:
+        states.append(np.tanh(row * 2.0))
+    return np.sum(np.concatenate((rows[0], np.stack(states)[1:].ravel())) ** 2)
+'''
+W_MODEL = np.array([[0.3, -0.5, 0.2], [0.1, 0.4, -0.6], [-0.7, 0.2, 0.5]])
+
+
+@pytest.mark.parametrize("func", ["softmax_loss", "embedding"])
+def test_numba_module_compiles_numpy_forms_numba_lacks(tmp_path, func):
+    """--numba modules carry numba implementations of the NumPy forms numba lacks
+    (reductions with keepdims=, np.stack of a list, integer-array reads whose adjoint adds
+    repeated rows): a softmax model's module failed to compile before."""
+    pytest.importorskip("numba")
+    path = write_module(tmp_path, "numba_models", NUMBA_MODELS_SRC)
+    out = tmp_path / f"grad_{func}_numba.py"
+    run_cli_ok("grad", f"{path}:{func}", "--numba", "-o", str(out))
+    result = call_isolated(tmp_path, f"grad_{func}_numba", f"d{func}", (W_MODEL,))
+    target = getattr(import_from_path(path), func)
+    assert_close(result, central_difference(target, (W_MODEL,), 0))
+
+
 # --------------------------------------------------------------------------- show, version
 
 

@@ -92,7 +92,7 @@ def test_every_helper_is_its_family_modules_own_function():
     # (runtime/indexing.py), check_output (runtime/refusals.py), mvn_zeros, mvn_precision
     # and mvn_in_support (runtime/stats.py), cross3 (runtime/linalg.py),
     # join_slices, add_outer_at (runtime/accumulation.py)
-    assert len(set(runtime.HELPERS)) == len(runtime.HELPERS) == 181
+    assert len(set(runtime.HELPERS)) == len(runtime.HELPERS) == 182
     assert set(runtime.__all__) <= set(dir(runtime))
 
 
@@ -319,3 +319,31 @@ def test_refusals_keep_reading_their_own_module():
         runtime.refuse("a case", undefined=True)
     with pytest.raises(errors.NotDifferentiableError):
         runtime.real_values(np.array([1j]))
+
+
+def _top_level_bindings(source: str) -> set:
+    """Names a module section binds at its top level (defs, classes, assignments, loops)."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        for target in getattr(node, "targets", []) + [getattr(node, "target", None)]:
+            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)} \
+                if target is not None else set()
+    return names
+
+
+def test_standalone_numba_sections_bind_distinct_names():
+    """A --numba module concatenates the overload sections of several modules into one
+    namespace; a private name two sections bind (`_stacked`) would make the earlier
+    section's overloads call the later one's function. Every overload module is copied,
+    except numba_ufuncs (speed only, through the namespace a standalone module lacks)."""
+    from tangent_src.backend.numba import OVERLOAD_MODULES
+    assert set(OVERLOAD_MODULES) - set(emit.STANDALONE_OVERLOADS) == {"numba_ufuncs"}
+    seen: dict = {}
+    for name in emit.STANDALONE_OVERLOADS:
+        text = (PACKAGE / "backend" / f"{name}.py").read_text()
+        section = text[text.index(emit.OVERLOADS_MARKER):]
+        for bound in _top_level_bindings(section) - {"__all__"}:
+            assert bound not in seen, f"{bound}: bound in {seen.get(bound)} and {name}"
+            seen[bound] = name

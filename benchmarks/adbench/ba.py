@@ -130,20 +130,30 @@ class SparseJacobian:
 
 
 def assemble_jacobian(blocks, w, obs, n_cams, n_points) -> SparseJacobian:
-    """CSR Jacobian from the per-observation blocks (p, 2, 15) and the weights."""
+    """CSR Jacobian from the per-observation blocks (p, 2, 15) and the weights.
+
+    Each array is allocated once and filled through views (column numbers broadcast into
+    the (p, 2, 15) block layout): fresh large temporaries cost page faults, which made this
+    2x the objective when it built them by concatenating repeated copies."""
     p = w.shape[0]
-    cols = np.concatenate((
-        obs[:, 0:1] * N_CAM + np.arange(N_CAM),
-        N_CAM * n_cams + obs[:, 1:2] * N_PT + np.arange(N_PT),
-        (N_CAM * n_cams + N_PT * n_points + np.arange(p))[:, None],
-    ), axis=1)  # (p, 15), ascending within a row
-    indices = np.concatenate((np.repeat(cols, 2, axis=0).ravel(),
-                              N_CAM * n_cams + N_PT * n_points + np.arange(p)))
-    indptr = np.concatenate((np.arange(2 * p + 1) * BLOCK,
-                             2 * p * BLOCK + np.arange(1, p + 1)))
-    values = np.concatenate((np.reshape(blocks, -1), -2.0 * w))
-    return SparseJacobian(3 * p, N_CAM * n_cams + N_PT * n_points + p, indptr, indices,
-                          values)
+    point_base = N_CAM * n_cams
+    weight_base = point_base + N_PT * n_points
+    dense = 2 * p * BLOCK
+    indices = np.empty(dense + p, dtype=np.int64)
+    cols = indices[:dense].reshape(p, 2, BLOCK)  # ascending within a row
+    cols[:, :, :N_CAM] = (obs[:, 0:1] * N_CAM + np.arange(N_CAM))[:, None, :]
+    cols[:, :, N_CAM:N_CAM + N_PT] = (point_base + obs[:, 1:2] * N_PT
+                                      + np.arange(N_PT))[:, None, :]
+    weight_cols = np.arange(weight_base, weight_base + p)
+    cols[:, :, N_CAM + N_PT] = weight_cols[:, None]
+    indices[dense:] = weight_cols
+    indptr = np.empty(3 * p + 1, dtype=np.int64)
+    indptr[:2 * p + 1] = np.arange(0, dense + 1, BLOCK)
+    indptr[2 * p + 1:] = np.arange(dense + 1, dense + p + 1)
+    values = np.empty(dense + p)
+    values[:dense].reshape(p, 2, BLOCK)[...] = blocks
+    np.multiply(w, -2.0, out=values[dense:])
+    return SparseJacobian(3 * p, weight_base + p, indptr, indices, values)
 
 
 def gather(cams, X, w, obs):
@@ -161,7 +171,25 @@ def make_vectorized_jacobian(tangent_src, mode="rev", backend="python"):
     observation's residual r; the observations are independent so one pass gives row r
     of every block), mode "fwd" 15 forward passes (tangent e_k in every observation).
     ``backend="numba"`` compiles the reverse passes with numba."""
-    if mode in ("rev", "reverse"):
+    if mode in ("rev", "reverse") and backend == "python":
+
+        def jacobian(cams, X, w, obs, feats):
+            # one vjp (the forward pass once), two pullbacks: JAX's column does the same
+            cams_obs, X_obs = gather(cams, X, w, obs)
+            p = w.shape[0]
+            _, pullback = tangent_src.vjp(ba_reproj, cams_obs, X_obs, w, feats,
+                                          wrt=(0, 1, 2))
+            blocks = np.empty((p, 2, BLOCK))
+            for r in range(2):
+                seed = np.zeros((p, 2))
+                seed[:, r] = 1.0
+                dcam, dpt, dw = pullback(seed)
+                blocks[:, r, :N_CAM] = dcam
+                blocks[:, r, N_CAM:N_CAM + N_PT] = dpt
+                blocks[:, r, N_CAM + N_PT] = dw
+            return assemble_jacobian(blocks, w, obs, cams.shape[0], X.shape[0])
+
+    elif mode in ("rev", "reverse"):  # numba: vjp's pullback is the Python back end's
         adjoint = tangent_src.autodiff(ba_reproj, mode="reverse", wrt=(0, 1, 2),
                                        backend=backend)
 

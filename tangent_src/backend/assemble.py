@@ -187,12 +187,13 @@ class ModuleAssembly:
         if numba:
             used, overloads = emit.numba_runtime_source()
             helpers = sorted(set(helpers) | set(used))
-            imports.append(emit.NUMBA_HEADER)
+            imports.append(emit.numba_header(overloads))
         if standalone and helpers:
             chunks.append(emit.runtime_source(helpers))
             if "import numpy as np" not in imports:
                 imports.insert(0, "import numpy as np")
         if numba:
+            imports = emit.grouped_imports(imports)
             chunks.append(overloads)
             user_functions = sorted(
                 name for name in names if name in namespace and

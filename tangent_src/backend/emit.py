@@ -150,23 +150,49 @@ def runtime_source(helpers: list[str]) -> str:
     return "\n\n".join(chunks)
 
 
-NUMBA_HEADER = "import numba\nfrom numba import types\nfrom numba.extending import overload"
+def numba_header(overloads: str) -> str:
+    """The imports a standalone numba module's copied overloads need."""
+    extra = "import operator\n" if "operator." in overloads else ""
+    return extra + "import numba\nfrom numba import types\nfrom numba.extending import overload"
+
+# The modules whose numba implementations a standalone module copies, in dependency order
+# (numba_runtime uses numba_sums' loop builders). numba_ufuncs is left out: it changes only
+# speed, through the namespace numba compiles generated code in, which a standalone module
+# does not have.
+STANDALONE_OVERLOADS = ("numba_sums", "numba_runtime", "numba_containers", "numba_numpy",
+                        "numba_inplace", "numba_cross")
+OVERLOADS_MARKER = "\n# -- overloads (copied into standalone numba modules from here on)"
 
 
 def numba_runtime_source() -> tuple[list[str], str]:
-    """(helpers it needs, source) of the numba implementations of the runtime helpers,
-    rewritten to refer to the module's own copies (`rt.unbroadcast` -> `unbroadcast`)."""
-    from . import numba_cross, numba_inplace, numba_runtime, numba_sums
-    sums = inspect.getsource(numba_sums)  # first: numba_runtime uses its loop builders
-    text = inspect.getsource(numba_runtime)
-    extras = [inspect.getsource(m) for m in (numba_inplace, numba_cross)]
-    body = sums[sums.index("\ndef _sums_function"):] + text[text.index("\ndef _is_scalar"):] \
-        + "".join(extra[extra.index("\n# -- overloads"):] for extra in extras)
+    """(helpers it needs, source) of the numba implementations of the runtime helpers and
+    NumPy call forms, rewritten to refer to the module's own copies (`rt.unbroadcast` ->
+    `unbroadcast`); each module of STANDALONE_OVERLOADS gives its text after the marker."""
+    import importlib
+    texts = [inspect.getsource(importlib.import_module(f"{__package__}.{name}"))
+             for name in STANDALONE_OVERLOADS]
+    body = "".join(text[text.index(OVERLOADS_MARKER):] for text in texts)
     body = re.sub(r"\brt\.", "", body)
-    body = body.replace('namespace = {"np": np, "rt": rt}', 'namespace = globals()')
-    body = body.replace('namespace = {"rt": rt}', 'namespace = globals()')
-    used = sorted(set(re.findall(r"@overload\((\w+)\)", body)))
+    # code the helpers compile from strings runs in (a copy of) the module's own globals
+    body = body.replace('{"np": np, "rt": rt', "{**globals()").replace('{"rt": rt', "{**globals()")
+    used = sorted(set(re.findall(r"@overload\((\w+)[,)]", body)))
     return used, body.strip() + "\n"
+
+
+def grouped_imports(lines: list[str]) -> list[str]:
+    """`lines` with its import statements first, in isort's order (the standard library,
+    then the rest, each `import x` before `from x import y`); other lines keep theirs."""
+    imports = [ln for chunk in lines for ln in chunk.split("\n")
+               if ln.startswith(("import ", "from "))]
+    rest = [chunk for chunk in lines if not chunk.startswith(("import ", "from "))]
+
+    def order(line: str) -> tuple:
+        module = line.split()[1].split(".")[0]
+        return module not in sys.stdlib_module_names, line.startswith("from "), line
+    imports = sorted(set(imports), key=order)
+    split = next((k for k, ln in enumerate(imports) if order(ln)[0]), len(imports))
+    head = ["\n".join(imports[:split]) + "\n"] if 0 < split < len(imports) else []
+    return head + ["\n".join(imports[len(head) and split:])] + rest
 
 
 def module_source(docstring: str, imports: list[str], body_chunks: list[str]) -> str:

@@ -19,6 +19,7 @@ from numba.extending import overload
 from .. import runtime as rt
 
 
+# -- overloads (copied into standalone numba modules from here on) ---------------------
 def _function(source: str, **names):
     namespace = {"np": np, "rt": rt, **names}
     exec(source, namespace)
@@ -176,7 +177,7 @@ def _tuple_text(items: list[str]) -> str:
 
 
 # -- adjoints of `@` on stacks of matrices ------------------------------------------------
-def _stacked(g, a, b) -> bool:
+def _stacked_operands(g, a, b) -> bool:
     return all(isinstance(t, types.Array) and isinstance(t.dtype, types.Float)
                for t in (g, a, b)) and max(a.ndim, b.ndim) == 3 and min(a.ndim, b.ndim) >= 2
 
@@ -185,7 +186,7 @@ def _stacked(g, a, b) -> bool:
 def _matmul_lhs_stacked(g, a, b):
     """The adjoint of `a` in `a @ b` with 3-d operands: g[k] @ b[k].T, summed over the
     stack when `a` is one matrix."""
-    if not _stacked(g, a, b):
+    if not _stacked_operands(g, a, b):
         return None
     bk = "b[k if b.shape[0] > 1 else 0]" if b.ndim == 3 else "b"
     ak = "out[k if a.shape[0] > 1 else 0]" if a.ndim == 3 else "out"
@@ -199,7 +200,7 @@ def _matmul_lhs_stacked(g, a, b):
 def _matmul_rhs_stacked(g, a, b):
     """The adjoint of `b` in `a @ b` with 3-d operands: a[k].T @ g[k], summed over the
     stack when `b` is one matrix."""
-    if not _stacked(g, a, b):
+    if not _stacked_operands(g, a, b):
         return None
     ak = "a[k if a.shape[0] > 1 else 0]" if a.ndim == 3 else "a"
     bk = "out[k if b.shape[0] > 1 else 0]" if b.ndim == 3 else "out"

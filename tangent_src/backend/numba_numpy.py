@@ -17,6 +17,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+# -- overloads (copied into standalone numba modules from here on) ---------------------
 _TO_TUPLE: dict = {}
 
 
@@ -171,9 +172,9 @@ def _reduction_overload(kind: str):
 
 
 # The reductions numba has only without axis=/keepdims=: one overload each, one table.
-for _function, _kind in ((np.max, "max"), (np.amax, "max"), (np.min, "min"),
+for _reduced, _kind in ((np.max, "max"), (np.amax, "max"), (np.min, "min"),
                          (np.amin, "min"), (np.mean, "mean")):
-    overload(_function, prefer_literal=True)(_reduction_overload(_kind))
+    overload(_reduced, prefer_literal=True)(_reduction_overload(_kind))
 
 
 @overload(np.sum, prefer_literal=True)

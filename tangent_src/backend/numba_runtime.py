@@ -17,6 +17,7 @@ from .. import runtime as rt
 from .numba_sums import kept_strides, nested_sum, spread_loops
 
 
+# -- overloads (copied into standalone numba modules from here on) ---------------------
 def _is_scalar(t) -> bool:
     return isinstance(t, (types.Float, types.Integer, types.Boolean))
 

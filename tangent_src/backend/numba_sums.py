@@ -15,6 +15,7 @@ from numba.extending import overload
 from .. import runtime as rt
 
 
+# -- overloads (copied into standalone numba modules from here on) ---------------------
 def _sums_function(source: str):
     """Compile generated source defining `f` (the standalone module's copy of this file
     runs it in its own globals)."""

@@ -23,6 +23,7 @@ from .inline import inline
 from .inplace_writes import write_in_place
 from .markers import drop_empty_markers
 from .outers import outers
+from .short_sums import short_sums
 from .subtract import subtract
 from .sum_first import sum_first
 from .tiled_slices import join_slices, tiled_slices
@@ -64,6 +65,7 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
     params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
     if joins:
         join_slices(func.body)
+        short_sums(func.body)
     exact_calls(func.body)
     accumulate_in_place(func.body, inplace | params)  # a parameter's array is the caller's
     drop_empty_markers(func.body)

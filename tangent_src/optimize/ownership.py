@@ -44,7 +44,7 @@ SHAPE_ATTRS = frozenset({"shape", "ndim", "dtype", "size"})
 # Calls whose result is a new value and which keep no reference to any argument.
 SAFE_NAMES = frozenset({"len", "zeros_like", "zeros_like_last", "copy_of", "entry_copy",
                         "float", "int", "bool", "abs", "set_at", "zero_at", "cross3",
-                        "join_slices"})
+                        "join_slices", "sum_keepdims"})
 SAFE_NP = frozenset({
     "outer", "dot", "matmul", "sum", "zeros_like", "ones_like", "empty_like", "full_like",
     "zeros", "ones", "empty", "full", "exp", "log", "log1p", "expm1", "tanh", "sinh", "cosh",
@@ -114,7 +114,8 @@ def _new_value(value) -> bool:
         if any(k.arg == "out" or k.arg is None for k in value.keywords):
             return False
         name = call_name(value)
-        return name in ("copy_of", "zeros_like", "zeros_like_last", "entry_copy") or (
+        return name in ("copy_of", "zeros_like", "zeros_like_last", "entry_copy",
+                        "sum_keepdims") or (
             name is not None and name.startswith("np.") and name[3:] in SAFE_NP)
     return False
 

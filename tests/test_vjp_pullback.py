@@ -1,0 +1,216 @@
+"""vjp runs the forward pass once and each `vjp_fun(cotangent)` only the backward pass
+(tangent_src/pullback.py), so one vjp serves any number of cotangents, as JAX's does.
+
+The backward half was written to run once (it pops its tapes; in-place writes were
+proven safe for one run), so every test calls the pullback several times, with different
+cotangents and the same one again, and compares every answer with central finite
+differences of the cotangent-weighted output (tests/fdcheck.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fdcheck import numerical_grad
+
+import tangent_src
+from tangent_src import pullback
+
+X0 = np.array([0.3, -0.7, 1.1, 0.45])
+COTANGENTS = (np.array([1.0, 0.0, 0.0, 0.0]), np.array([0.0, -2.0, 0.5, 1.5]),
+              np.array([1.0, 0.0, 0.0, 0.0]), np.array([0.25, 0.75, -1.0, 0.1]))
+
+
+def expected_vjp(f, args, cotangent, wrt):
+    """Central differences of <cotangent, f(args)> with respect to the arguments `wrt`."""
+    def weighted(*a):
+        return np.sum(np.asarray(f(*a)) * cotangent)
+    return numerical_grad(weighted, args, wrt=tuple(wrt))
+
+
+def check_calls(f, args, cotangents=COTANGENTS, wrt=(0,)):
+    value, vjp_fun = tangent_src.vjp(f, *args)
+    np.testing.assert_allclose(value, f(*[np.copy(a) for a in args]), rtol=1e-12)
+    for cotangent in cotangents:
+        got = vjp_fun(cotangent.copy())
+        for k, expected in zip(wrt, expected_vjp(f, args, cotangent, wrt)):
+            np.testing.assert_allclose(got[k], expected, rtol=1e-5, atol=1e-7)
+
+
+# -------------------------------------------------------------------- tapes and loops
+def nested_loops(x):
+    s = x * 1.0
+    for i in range(3):
+        for _j in range(2):
+            s = np.sin(s * x[i]) + s
+        if s[0] > 0:
+            s = s * s
+    return s
+
+
+def cosine_step(v):
+    total = v * 0.0
+    for k in range(2):
+        total = total + np.cos(v * (k + 1))
+    return total
+
+
+def calls_a_looping_function(x):
+    s = x
+    for i in range(3):
+        s = cosine_step(s) * x[i] + s
+    return s
+
+
+@pytest.mark.parametrize("f", [nested_loops, calls_a_looping_function])
+def test_tapes_serve_every_call(f):
+    check_calls(f, (X0,))
+
+
+# ------------------------------------------------------------ arrays written in place
+def writes_entries(x):
+    z = np.zeros(4)
+    for i in range(3):
+        z[i] = z[i] + x[i] * x[i + 1]
+    z[3] = z[0] * z[1]
+    return z * x
+
+
+def overwrites_a_row(x):
+    a = np.outer(x, x)
+    a[0, :] = a[1, :] * x[2]
+    a[2] = np.sin(a[0])
+    return a @ x
+
+
+@pytest.mark.parametrize("f", [writes_entries, overwrites_a_row])
+def test_second_call_after_in_place_writes(f):
+    """The backward pass zeroes and accumulates entries in place: a second call must not
+    see what the first one wrote."""
+    check_calls(f, (X0,))
+
+
+def test_cotangent_and_primals_are_left_alone():
+    x = X0.copy()
+    value, vjp_fun = tangent_src.vjp(writes_entries, x)
+    cotangent = COTANGENTS[1].copy()
+    first = vjp_fun(cotangent)
+    second = vjp_fun(cotangent)
+    assert np.array_equal(x, X0) and np.array_equal(cotangent, COTANGENTS[1])
+    np.testing.assert_array_equal(first[0], second[0])
+
+
+def test_the_pullback_stays_at_its_point_when_the_caller_writes_into_x():
+    """As JAX's: vjp_fun is the derivative at the primals vjp was given, whatever the
+    caller does to its arrays afterwards."""
+    x = X0.copy()
+    _, vjp_fun = tangent_src.vjp(nested_loops, x)
+    x[:] = 5.0
+    (got,) = vjp_fun(COTANGENTS[1])
+    (expected,) = expected_vjp(nested_loops, (X0,), COTANGENTS[1], (0,))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
+# ------------------------------------------------------- has_aux, wrt, pytrees
+def with_aux(x, y):
+    out = np.tanh(x * y[0]) + y[1] * x
+    return out, {"norm": np.sum(out * out)}
+
+
+def test_has_aux():
+    y = np.array([0.8, -0.3])
+    value, vjp_fun, aux = tangent_src.vjp(with_aux, X0, y, has_aux=True)
+    np.testing.assert_allclose(value, with_aux(X0, y)[0], rtol=1e-12)
+    np.testing.assert_allclose(aux["norm"], np.sum(value * value), rtol=1e-12)
+    for cotangent in COTANGENTS[:3]:
+        got = vjp_fun(cotangent)
+        expected = expected_vjp(lambda a, b: with_aux(a, b)[0], (X0, y), cotangent, (0, 1))
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7)
+
+
+def scaled(x, y, n):
+    return np.exp(x * y) * n
+
+
+def test_wrt_selects_the_arguments():
+    y = np.array([0.5, 1.5, -0.5, 2.0])
+    _, vjp_fun = tangent_src.vjp(scaled, X0, y, 3, wrt=1)
+    for cotangent in COTANGENTS[:3]:
+        got = vjp_fun(cotangent)
+        (expected,) = expected_vjp(lambda b: scaled(X0, b, 3), (y,), cotangent, (0,))
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    _, vjp_all = tangent_src.vjp(scaled, X0, y, 3)
+    for cotangent in COTANGENTS[:2]:
+        dx, dy, dn = vjp_all(cotangent)
+        ex, ey = expected_vjp(lambda a, b: scaled(a, b, 3), (X0, y), cotangent, (0, 1))
+        np.testing.assert_allclose(dx, ex, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(dy, ey, rtol=1e-5, atol=1e-7)
+        assert np.all(dn == 0)
+
+
+def tree_function(params, xs):
+    total = params["b"] * 1.0
+    for x in xs:
+        total = np.tanh(params["w"] * x + total)
+    return total * 2.0, params["w"] * params["b"]
+
+
+def test_pytrees_in_and_out():
+    params = {"w": np.array([0.4, -0.6]), "b": np.array([0.1, 0.3])}
+    xs = [np.array([1.0, 2.0]), np.array([-0.5, 0.7]), np.array([0.2, 0.9])]
+    value, vjp_fun = tangent_src.vjp(tree_function, params, xs, wrt=0)
+    cotangents = [(np.array([1.0, 0.0]), np.array([0.0, 0.0])),
+                  (np.array([0.5, -1.0]), np.array([2.0, 0.25])),
+                  (np.array([1.0, 0.0]), np.array([0.0, 0.0]))]
+    for ct in cotangents:
+        got = vjp_fun(ct)
+        for key in ("w", "b"):
+            def weighted(v, key=key, ct=ct):
+                p = dict(params, **{key: v})
+                out = tree_function(p, xs)
+                return np.sum(out[0] * ct[0]) + np.sum(out[1] * ct[1])
+            expected = numerical_grad(weighted, (params[key],))
+            np.testing.assert_allclose(got[key], expected, rtol=1e-5, atol=1e-7)
+
+
+# ----------------------------------------------------------------- the reuse plan
+def test_a_backward_pass_writing_into_a_saved_array_gets_copies():
+    """reuse_plan's safety net: a backward half that may write into an array it did not
+    allocate in the same call (here one the forward half saved) is fed deep copies."""
+    source = (
+        "def f_bwd(saved, g):\n"
+        "    a, tape = saved\n"
+        "    b = tape.pop()\n"
+        "    a = add_at(a, 0, g)\n"
+        "    return a * b\n")
+    assert pullback.reuse_plan(source) == "deep"
+    own = source.replace("a = add_at(a, 0, g)", "c = a * 1.0\n    c = add_at(c, 0, g)")
+    own = own.replace("return a * b", "return c * b")
+    assert pullback.reuse_plan(own) == "containers"
+    saved = (np.ones(2), [np.zeros(2)])
+    copied = pullback.fresh(saved, deep=True)
+    assert copied[0] is not saved[0] and copied[1] is not saved[1]
+    assert copied[1][0] is not saved[1][0]
+    shallow = pullback.fresh(saved, deep=False)
+    assert shallow[0] is saved[0] and shallow[1] is not saved[1]
+    assert shallow[1][0] is saved[1][0]
+
+
+# ------------------------------------------------------ jacobian's rows share it too
+def test_reverse_jacobian_rows_from_one_forward_pass():
+    """jacobian(mode="rev") runs the forward pass once and the backward pass per row:
+    every row of a loop's and an in-place writer's Jacobian against finite differences."""
+    for f in (nested_loops, writes_entries, calls_a_looping_function):
+        got = tangent_src.jacobian(f, mode="rev")(X0)
+        expected = np.array([expected_vjp(f, (X0,), row, (0,))[0]
+                             for row in np.eye(len(f(X0)))])
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_reverse_jacobian_with_aux_and_two_arguments():
+    y = np.array([0.8, -0.3])
+    (jx, jy), aux = tangent_src.jacobian(with_aux, wrt=(0, 1), mode="rev", has_aux=True)(X0, y)
+    np.testing.assert_allclose(aux["norm"], with_aux(X0, y)[1]["norm"], rtol=1e-12)
+    rows = [expected_vjp(lambda a, b: with_aux(a, b)[0], (X0, y), e, (0, 1))
+            for e in np.eye(len(X0))]
+    np.testing.assert_allclose(jx, np.array([r[0] for r in rows]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(jy, np.array([r[1] for r in rows]), rtol=1e-5, atol=1e-7)
