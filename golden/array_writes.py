@@ -15,8 +15,7 @@ def darray_writes(x, dout=1.0):
     slice2 = slice(1, None)
     w_part = w[1:]
     x_part = x[:2]
-    t2 = w_part + np.sin(x_part)
-    w3 = set_at(w, slice2, t2)
+    w3 = set_at(w, slice2, w_part + np.sin(x_part))
     # backward pass
     dx = np.zeros_like(x)
     # line 287: return np.sum(w * w)
@@ -24,8 +23,8 @@ def darray_writes(x, dout=1.0):
     # line 286: w[1:] += np.sin(x[:2])
     dw3_slice2 = entry_copy(dw3, slice2)
     dw = zero_in_place(dw3, slice2)
-    dt2 = unbroadcast(dw3_slice2, t2)
-    dx = add_at(dx, slice(None, 2), unbroadcast(dt2, x_part) * np.cos(x_part))
+    dt2 = unbroadcast(dw3_slice2, x_part)
+    dx = add_at(dx, slice(None, 2), dt2 * np.cos(x_part))
     dw = add_at(dw, slice(1, None), unbroadcast(dt2, w_part))
     for i in range(2, -1, -1):
         x_i = x[i]

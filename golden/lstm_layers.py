@@ -50,19 +50,16 @@ def dlstm_layers(W, B, hs, cs, x, dout=1.0):
     _lstm_cell_saved_tape = []
     _h_tape = []
     _c_tape = []
-    _h_times_c_tape = []
     # forward pass
     t_0 = hs.shape[0]
     for j in range(t_0):
         h_c, lstm_cell_saved = lstm_cell_fwd(W[j], B[j], hs[j], cs[j], x)
         h = h_c[0]
         c = h_c[1]
-        h_times_c = h * c
         x = h
         _lstm_cell_saved_tape.append(lstm_cell_saved)
         _h_tape.append(h)
         _c_tape.append(c)
-        _h_times_c_tape.append(h_times_c)
     # backward pass
     dB = np.zeros_like(B)
     dW = np.zeros_like(W)
@@ -73,9 +70,8 @@ def dlstm_layers(W, B, hs, cs, x, dout=1.0):
         lstm_cell_saved = _lstm_cell_saved_tape.pop()
         h = _h_tape.pop()
         c = _c_tape.pop()
-        h_times_c = _h_times_c_tape.pop()
         # line 505: total = total + np.sum(h * c)
-        dh_times_c = unreduce(dout, h_times_c)
+        dh_times_c = unreduce(dout, h)
         dh = dx + dh_times_c * c
         dc = dh_times_c * h
         # line 504: h, c = lstm_cell(W[j], B[j], hs[j], cs[j], x)

@@ -11,12 +11,11 @@ def dmlp_softmax(W1, b1, W2, b2, X, Y, dout=1.0):
     exp_z2 = np.exp(z2)
     sum_exp_z2 = np.sum(exp_z2, axis=1, keepdims=True)
     log_probs = z2 - np.log(sum_exp_z2)
-    t = Y * log_probs
-    sum_t = np.sum(t, axis=1)
+    sum_t = np.sum(Y * log_probs, axis=1)
     # backward pass
     # line 233: return -np.mean(np.sum(Y * log_probs, axis=1))
-    dlog_probs = unreduce(unreduce(-dout, sum_t) / reduced_size(sum_t), t,
-        axis=1) * Y
+    dlog_probs = np.expand_dims(unreduce(-dout, sum_t) / reduced_size(sum_t), 1
+        ) * Y
     # line 232: log_probs = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     dz2 = dlog_probs + sum_keepdims(-dlog_probs, 1) / sum_exp_z2 * exp_z2
     # line 230: z = h @ W2 + b2

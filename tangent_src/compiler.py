@@ -19,11 +19,7 @@ from . import (
     rules,  # noqa: F401  (registers the rule tables)
     runtime,
 )
-from .analysis.complexity import (
-    complex_facts,
-    respecialize_transform_call,
-    split_complex_args,
-)
+from .analysis.complexity import complex_facts, respecialize_transform_call, split_complex_args
 from .analysis.kinds import Tree, kind_of, tests_types
 from .analysis.shapes import (
     ShapeInference,
@@ -50,6 +46,7 @@ from .request import Params, resolve_wrt
 from .transform.forward import Forward
 from .transform.inline import inline_calls, writes_in_place
 from .transform.reverse import Reverse
+from .transform.slice_chains import fuse_slice_chains
 from .transform.split import split_function
 
 # The most assignments a callee inlined into first-order code has (ModuleBuilder._small).
@@ -133,9 +130,10 @@ class ModuleBuilder(ModuleAssembly):
             # (a transform's code is inlined once its callers' kinds are known)
             inlined = _inlined_now if self.options.inline else \
                 (lambda f: _inlined_now(f) and self._small(f))
-            try:
-                core.body = inline_calls(parsed, body, namer, resolver(parsed),
-                                         callee_front_end, inlined) + [ret]
+            try:  # then adjacent slices' elementwise chains as one (slice_chains.py)
+                body = inline_calls(parsed, body, namer, resolver(parsed),
+                                    callee_front_end, inlined)
+                core.body = fuse_slice_chains(body, resolver(parsed), namer) + [ret]
             finally:
                 self.expanding.discard(func)
             self.cores[key] = (parsed, core, namer)

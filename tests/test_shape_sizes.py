@@ -14,7 +14,7 @@ import pytest
 from fdcheck import numerical_grad
 
 import tangent_src
-from tangent_src.analysis.shape_sizes import const, never_one, slice_size
+from tangent_src.analysis.shape_sizes import Least, const, never_one, slice_size
 from tangent_src.analysis.shapes import ShapeInference
 
 RNG = np.random.default_rng(1414)
@@ -43,7 +43,12 @@ def test_forms_slice_sizes_and_never_one():
     length = (0, ((("h", 0), 2), (("x", 0), 2)))  # 2 H + 2 X
     assert slice_size(length, None, H) == H
     assert slice_size(length, H, (0, ((("h", 0), 2),))) == H
-    assert slice_size(length, (0, ((("h", 0), 2),)), (0, ((("h", 0), 3),))) is None  # 3H > L?
+    # 3H <= L is not known: the slice is clamped or not, so its size is min(H, 2X)
+    least = slice_size(length, (0, ((("h", 0), 2),)), (0, ((("h", 0), 3),)))
+    assert isinstance(least, Least) and set(least) == {H, (0, ((("x", 0), 2),))}
+    assert never_one(least, {("h", 0), ("x", 0)}) and not never_one(least, {("h", 0)})
+    assert slice_size(least, None, H) == least  # [0:H] of it: still min(H, 2X)
+    assert slice_size(least, H, None) is None  # H <= 2X is not known
     assert slice_size(length, (0, ((("h", 0), 3),)), None) is None
     assert slice_size(X, const(-1), None) is None  # a negative bound counts from the end
     assert never_one(H, {("h", 0)}) and not never_one(H, set())
@@ -71,8 +76,9 @@ def f(w, h, x):
 def test_gate_slices_of_a_concatenation_have_the_hidden_size():
     classes = _classes(CELL, {"w": ("N",), "h": ("N",), "x": ("N",)})
     assert classes["p"] == ("N",) and classes["q"] == ("N",)
-    # 3b <= 2 len(x) + 2b needs len(x) >= b / 2: not known, so these may have one element
-    assert classes["r"] == ("?",) and classes["s"] == ("?",)
+    # 3b <= 2 len(x) + 2b needs len(x) >= b / 2: not known, so r is clamped or not, and
+    # has min(b, 2 len(x)) elements, never one; s has 2 len(x) - b or none: one at x 2, h 3
+    assert classes["r"] == ("N",) and classes["s"] == ("?",)
     # h of size one: b is 1, and g[0:1] is not known to be anything but "?" from flags
     assert _classes(CELL, {"w": ("N",), "h": ("1",), "x": ("N",)})["q"] == ("?",)
 

@@ -331,3 +331,27 @@ def test_pieces_of_a_concatenation_along_the_first_axis(shapes):
         for p, w, a in zip(got, want, arrays):
             assert p.shape == a.shape
             np.testing.assert_array_equal(p, w)
+
+
+def test_pieces_of_a_concatenation_with_a_nested_list_among_arrays():
+    """An item that is not an array leaves the fast path after it has started: the
+    general path answers, each piece shaped like its item."""
+    arrays = (RNG.normal(size=(2, 3)), [[1.0, 2.0, 3.0]], RNG.normal(size=(1, 3)))
+    g = np.concatenate(arrays) * 3.0
+    got = pieces(g, arrays, "concatenate", 0)
+    assert [np.shape(p) for p in got] == [(2, 3), (1, 3), (1, 3)]
+    for p, w in zip(got, np.split(g, [2, 3])):
+        np.testing.assert_array_equal(p, w)
+
+
+@pytest.mark.parametrize("g", [0.25, np.float64(-1.5), np.float32(2.0), 3, np.ones(3)])
+def test_unreduce_of_a_number_is_broadcast_to(g):
+    """A float spread over an array is np.broadcast_to's read-only view; other values go
+    through np.broadcast_to itself."""
+    from tangent_src.runtime import unreduce
+    like = RNG.normal(size=(4, 3))
+    got = unreduce(g, like)
+    want = np.broadcast_to(g, like.shape)
+    assert got.shape == like.shape and got.dtype == want.dtype
+    assert not got.flags.writeable
+    np.testing.assert_array_equal(got, want)

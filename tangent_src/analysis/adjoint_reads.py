@@ -30,9 +30,12 @@ def is_hashable(obj) -> bool:
     return True
 
 
-def same_shape(stmts, resolve) -> dict:
+def same_shape(stmts, resolve, classes: dict | None = None) -> dict:
     """name -> argument name, for single-definition results of shape-preserving
-    elementwise operations (`log_q = np.log(q)`): a shape can be read from the argument."""
+    elementwise operations (`log_q = np.log(q)`): a shape can be read from the argument.
+    With shape `classes`, also `t = a * b` where t and a have one class, every dimension
+    of size not 1 ("N"): a's sizes are t's (the others broadcast to them or equal them)."""
+    classes = classes or {}
     from ..rules.elementwise import UNARY
     counts: dict = {}
     found: dict = {}
@@ -52,12 +55,23 @@ def same_shape(stmts, resolve) -> dict:
                     found[name] = left.id
                 elif isinstance(right, gast.Name) and isinstance(left, gast.Constant):
                     found[name] = right.id
+                else:
+                    sized = [a.id for a in (left, right)
+                             if isinstance(a, gast.Name) and _sized_like(classes, a.id, name)]
+                    if sized:
+                        found[name] = sized[0]
             elif isinstance(value, gast.Call) and len(value.args) == 1 and \
                     not value.keywords and isinstance(value.args[0], gast.Name):
                 func = resolve(value.func)
                 if is_hashable(func) and func in UNARY:
                     found[name] = value.args[0].id
     return {k: v for k, v in found.items() if counts.get(k) == 1 and counts.get(v, 0) <= 1}
+
+
+def _sized_like(classes: dict, operand: str, result: str) -> bool:
+    cls = classes.get(operand)
+    return isinstance(cls, tuple) and bool(cls) and all(f == "N" for f in cls) and \
+        classes.get(result) == cls
 
 
 def overwritten(stmt) -> set[str]:

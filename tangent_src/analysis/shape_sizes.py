@@ -11,6 +11,9 @@ argument (the size it had on entry; a rebound name merges to unknown): `g` has s
 not 1 (h's flag is "N"), the slice's flag is "N".
 
 A form is `(constant, ((symbol, coefficient), ...))`, symbols sorted; None is unknown.
+A slice that may be clamped has a size that is the least of several forms (`Least`):
+`g[0:3 * b]` of g of size 2 X + 2 H is min(3 H, 2 X + 2 H), of which `[0:b]` has size H
+and `[2 * b:]` min(H, 2 X), never 1. Sums and multiples of a `Least` are unknown.
 Facts are merged over every binding of a name (like the classes), so they hold wherever
 the name is read.
 """
@@ -34,8 +37,22 @@ def const(n: int) -> Form:
     return (n, ())
 
 
+class Least(tuple):
+    """A size known to be the least of these forms (at least two)."""
+
+
+def _alternatives(a) -> tuple:
+    return tuple(a) if isinstance(a, Least) else (a,)
+
+
+def _least(forms: list):
+    """The size that is the least of `forms` (distinct, in order)."""
+    unique = list(dict.fromkeys(forms))
+    return unique[0] if len(unique) == 1 else Least(unique)
+
+
 def _combine(a: Form | None, b: Form | None, sign: int) -> Form | None:
-    if a is None or b is None:
+    if a is None or b is None or isinstance(a, Least) or isinstance(b, Least):
         return None
     terms = dict(a[1])
     for sym, k in b[1]:
@@ -52,19 +69,23 @@ def sub(a, b):
 
 
 def scale(a: Form | None, k: int) -> Form | None:
-    if a is None:
+    if a is None or isinstance(a, Least):
         return None
     return (a[0] * k, tuple((s, c * k) for s, c in a[1] if c * k))
 
 
 def nonneg(a: Form | None) -> bool:
     """Provably >= 0 (every symbol is a size, so >= 0)."""
+    if isinstance(a, Least):
+        return all(nonneg(f) for f in a)
     return a is not None and a[0] >= 0 and all(k > 0 for _, k in a[1])
 
 
 def never_one(a: Form | None, not_one: set) -> bool:
     """Provably not 1: a sum of non-negative multiples of sizes that are not 1 (each term
-    is 0 or at least 2), plus a constant other than 1."""
+    is 0 or at least 2), plus a constant other than 1; or the least of such sizes."""
+    if isinstance(a, Least):
+        return all(never_one(f, not_one) for f in a)
     return nonneg(a) and a[0] != 1 and all(s in not_one for s, _ in a[1])
 
 
@@ -78,13 +99,72 @@ def _merge(old, new):
 
 def slice_size(length: Form | None, lower: Form | None, upper: Form | None) -> Form | None:
     """The size of `x[lower:upper]` along a dimension of size `length` (a bound None:
-    omitted), where it is provably `upper - lower` (0 <= lower <= upper <= length)."""
+    omitted): with 0 <= lower <= upper and lower <= length proven, min(upper, length) -
+    lower, as one form where upper <= length is proven too, else as their `Least`."""
     lo = const(0) if lower is None else lower
-    hi = length if upper is None else upper
-    if length is None or not (nonneg(lo) and nonneg(sub(hi, lo)) and
-                              nonneg(sub(length, hi))):
+    if length is None or not nonneg(lo):
         return None
-    return sub(hi, lo)
+    lengths = _alternatives(length)
+    if not all(nonneg(sub(m, lo)) for m in lengths):
+        return None
+    if upper is None:
+        return _least([sub(m, lo) for m in lengths])
+    if not nonneg(sub(upper, lo)):
+        return None
+    return _least([sub(upper, lo)] + [sub(m, lo) for m in lengths
+                                      if not nonneg(sub(m, upper))])
+
+
+def bound_forms(body: list) -> dict:
+    """Linear forms of the names bound once in the function, at its top level, to shape
+    entries or integer arithmetic of those (symbols: the names of shape entries)."""
+    counts: dict = {}
+    for node in walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    forms: dict = {}
+    shapes: set = set()  # names bound once to `x.shape`
+    for stmt in body:
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+                and counts.get(stmt.targets[0].id) == 1):
+            continue
+        name, value = stmt.targets[0].id, stmt.value
+        if isinstance(value, gast.Attribute) and value.attr == "shape":
+            shapes.add(name)
+        elif _shape_entry(value, shapes):
+            forms[name] = (0, ((name, 1),))
+        else:
+            form = int_form(value, forms)
+            if form is not None:
+                forms[name] = form
+    return forms
+
+
+def _shape_entry(value, shapes: set) -> bool:
+    if not (isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Constant)
+            and type(value.slice.value) is int):
+        return False
+    base = value.value
+    return (isinstance(base, gast.Attribute) and base.attr == "shape") or (
+        isinstance(base, gast.Name) and base.id in shapes)
+
+
+def int_form(expr, forms: dict) -> Form | None:
+    """The linear form of an integer expression over `forms` (bound_forms), or None."""
+    if isinstance(expr, gast.Constant) and type(expr.value) is int:
+        return const(expr.value)
+    if isinstance(expr, gast.Name):
+        return forms.get(expr.id)
+    if isinstance(expr, gast.BinOp):
+        left, right = int_form(expr.left, forms), int_form(expr.right, forms)
+        if isinstance(expr.op, gast.Add):
+            return add(left, right)
+        if isinstance(expr.op, gast.Sub):
+            return sub(left, right)
+        if isinstance(expr.op, gast.Mult) and left is not None and right is not None:
+            return scale(right, left[0]) if not left[1] else \
+                scale(left, right[0]) if not right[1] else None
+    return None
 
 
 class SizeInference:

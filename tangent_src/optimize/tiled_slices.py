@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import gast
 
-from ..analysis.shape_sizes import add, const, nonneg, scale, sub
+from ..analysis.shape_sizes import bound_forms, const, int_form, nonneg, sub
 from ..core import build
-from ..core.walk import all_nodes, walk
+from ..core.walk import all_nodes
 from .facts import COMPOUND, has_effect, names_read, names_written
 
 _END = "end"
@@ -52,57 +52,6 @@ def join_slices(body: list) -> bool:
     return _Joins(body, hold=True).block(body)
 
 
-def _bound_forms(body: list) -> dict:
-    """Linear forms of the names bound once in the function, at its top level, to shape
-    entries or integer arithmetic of those (symbols: the names of shape entries)."""
-    counts: dict = {}
-    for node in walk(gast.Module(body=body, type_ignores=[])):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            counts[node.id] = counts.get(node.id, 0) + 1
-    forms: dict = {}
-    shapes: set = set()  # names bound once to `x.shape`
-    for stmt in body:
-        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
-                and counts.get(stmt.targets[0].id) == 1):
-            continue
-        name, value = stmt.targets[0].id, stmt.value
-        if isinstance(value, gast.Attribute) and value.attr == "shape":
-            shapes.add(name)
-        elif _shape_entry(value, shapes):
-            forms[name] = (0, ((name, 1),))
-        else:
-            form = _form(value, forms)
-            if form is not None:
-                forms[name] = form
-    return forms
-
-
-def _shape_entry(value, shapes: set) -> bool:
-    if not (isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Constant)
-            and type(value.slice.value) is int):
-        return False
-    base = value.value
-    return (isinstance(base, gast.Attribute) and base.attr == "shape") or (
-        isinstance(base, gast.Name) and base.id in shapes)
-
-
-def _form(expr, forms: dict):
-    if isinstance(expr, gast.Constant) and type(expr.value) is int:
-        return const(expr.value)
-    if isinstance(expr, gast.Name):
-        return forms.get(expr.id)
-    if isinstance(expr, gast.BinOp):
-        left, right = _form(expr.left, forms), _form(expr.right, forms)
-        if isinstance(expr.op, gast.Add):
-            return add(left, right)
-        if isinstance(expr.op, gast.Sub):
-            return sub(left, right)
-        if isinstance(expr.op, gast.Mult) and left is not None and right is not None:
-            return scale(right, left[0]) if not left[1] else \
-                scale(left, right[0]) if not right[1] else None
-    return None
-
-
 def _is_none(node) -> bool:
     return isinstance(node, gast.Constant) and node.value is None
 
@@ -117,7 +66,7 @@ class _Joins:
     fixed point); else values moved to the last add, proven tilings only."""
 
     def __init__(self, body: list, hold: bool):
-        self.forms, self.hold = _bound_forms(body), hold
+        self.forms, self.hold = bound_forms(body), hold
         # every name of the function, so that a held value's name is fresh in all of it
         self.used = {n.id for s in body for n in all_nodes(s) if isinstance(n, gast.Name)}
 
@@ -240,8 +189,8 @@ class _Joins:
                 (len(node.args) == 3 and not _is_none(node.args[2])):
             return None
         lower, upper = node.args[0], node.args[1]
-        lo = const(0) if _is_none(lower) else _form(lower, self.forms)
-        hi = _END if _is_none(upper) else _form(upper, self.forms)
+        lo = const(0) if _is_none(lower) else int_form(lower, self.forms)
+        hi = _END if _is_none(upper) else int_form(upper, self.forms)
         return None if lo is None or hi is None else (lo, hi)
 
 

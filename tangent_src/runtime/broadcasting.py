@@ -82,6 +82,12 @@ def sum_to(g, shape):
 def unreduce(g, like, axis=None, keepdims=False):
     """Broadcast the gradient of a reduction over `axis` back to the shape of `like`."""
     shape = _shape(like)
+    if axis is None and shape and (type(g) is float or type(g) is np.float64):
+        # the common case, a loss's float over an array: np.broadcast_to's view (read-only,
+        # every stride 0) made directly, without its checks (~5x faster for small arrays)
+        spread = np.ndarray(shape, np.float64, np.asarray(g), 0, (0,) * len(shape))
+        spread.flags.writeable = False
+        return spread
     if axis is not None and not keepdims:
         if type(axis) is int and type(g) is np.ndarray and g.ndim == len(shape) - 1:
             k = axis % len(shape)  # the reduced axis put back, without expand_dims' checks

@@ -26,14 +26,16 @@ def pieces(g, arrays, kind="concatenate", axis=0):
     if kind == "stack":  # the entries along `axis` (views, as _split's pieces are)
         out = tuple(np.moveaxis(g, axis, 0) if axis else g)
         return list(out) if isinstance(arrays, list) else out
-    if kind == "concatenate" and axis == 0 and g.ndim and all(
-            type(a) is np.ndarray and a.ndim == g.ndim for a in arrays):
-        out, start = [], 0  # the common case: consecutive rows, shaped as the arrays
-        for a in arrays:
+    if kind == "concatenate" and axis == 0 and g.ndim:
+        out, start, ndim = [], 0, g.ndim  # the common case: consecutive rows, shaped as
+        for a in arrays:                  # the arrays (one pass: it runs once per join)
+            if type(a) is not np.ndarray or a.ndim != ndim:
+                break
             n = a.shape[0]
             out.append(g[start:start + n])
             start += n
-        return out if isinstance(arrays, list) else tuple(out)
+        else:
+            return out if isinstance(arrays, list) else tuple(out)
     shapes = [a.shape if type(a) is np.ndarray else np.shape(a) for a in arrays]
     if kind == "concatenate":
         if axis is None:

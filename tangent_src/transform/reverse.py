@@ -144,7 +144,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
         self.complex = complex_facts(body, self.resolve, self.complex_params, self.parsed)
         check_complex_statements(self.parsed, body, self.varied, self.resolve, self.complex,
                                  self.namer)
-        self.same_shape = same_shape(body, self.resolve)
+        self.same_shape = same_shape(body, self.resolve, self.classes)
         self.sequences = sequence_names(body)
         self.trees = tree_names(body, self.trees) | self.sequences
         # general code (no class given): a parameter the function iterates over or unpacks
