@@ -153,6 +153,9 @@ def _entry(given, nbound, args, key, compiled, split, plan, plain, count):
             holds = holds_expression(code.guards, namespace, tag, "\n            and ")
             lines += [f"    if not ({holds}\n"
                       f"            or not {stale}()):", "        return MISS"]
+    if compiled.written:  # it writes into an argument: one passed twice is refused
+        namespace["SHARED"] = compiled.refuse_shared
+        lines.append(f"    SHARED(({''.join(f'a{i}, ' for i in range(len(args)))}))")
     lines.append("    self._last = C")
     call = ", ".join(passed)
     if split is not None:
