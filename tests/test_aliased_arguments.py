@@ -160,8 +160,11 @@ def test_arrays_inside_a_list():
     B2 = B.copy()
     refused(lambda: df([B2, B2], W), "ps[0]", "ps[1]")
     args = ([B.copy(), B.copy() * 2.0], W)
-    np.testing.assert_allclose(df(*copy.deepcopy(args)), fd(list_write, args, 1),
-                               rtol=1e-6, atol=1e-8)
+    for _ in range(2):
+        np.testing.assert_allclose(df(*copy.deepcopy(args)), fd(list_write, args, 1),
+                                   rtol=1e-6, atol=1e-8)
+    refused(lambda: df([B2, B2[1:]], W), "ps[0]", "ps[1]")  # same key: the entry looks in
+    refused(lambda: df([B2, B2.copy()], B2), "'ps[0]'", "'w'")
 
 
 def test_numba_backend_refuses():
