@@ -186,7 +186,8 @@ def _overlap_test(compiled: Compiled, args: tuple) -> str | None:
         return None
     if any(type(value) not in plain and type(value) is not np.ndarray for value in args):
         return "True"
-    arrays = [i for i, value in enumerate(args) if type(value) is np.ndarray]
+    arrays = [i for i, value in enumerate(args[:len(compiled.params)])  # (not tangents)
+              if type(value) is np.ndarray]
     pairs = sorted({tuple(sorted((i, j))) for i in written for j in arrays if j != i})
     return " or ".join(f"MAY_SHARE(a{i}, a{j})" for i, j in pairs) if pairs else None
 

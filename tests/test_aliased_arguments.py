@@ -187,3 +187,18 @@ def test_jacobian_refuses():
     refused(lambda: tangent_src.jacobian(out_vector, wrt=2)(B2, B2, W), "out_vector", "'a'")
     refused(lambda: tangent_src.jacobian(out_vector, wrt=2, mode="forward")(B2, B2, W),
             "'a'")
+
+
+def test_second_derivatives_refuse_and_match_the_hand_derived_hessian():
+    B2 = B.copy()
+    refused(lambda: tangent_src.hvp(scale_first, wrt=2)(B2, B2, W, W), "scale_first", "'a'")
+    refused(lambda: tangent_src.hessian(scale_first, wrt=2)(B2, B2, W), "scale_first", "'a'")
+    a, b = B.copy(), B.copy() * 2.0
+    # on fresh copies f = sum(b**2) w1 + (a0 w0 + a1 + a2) w2 + sum(b) w0: only w0, w2 mix
+    expected = np.zeros((3, 3))
+    expected[0, 2] = expected[2, 0] = a[0]
+    np.testing.assert_allclose(tangent_src.hessian(scale_first, wrt=2)(a.copy(), b, W),
+                               expected, atol=1e-12)
+    v = np.array([0.2, 0.5, -0.3])
+    np.testing.assert_allclose(tangent_src.hvp(scale_first, wrt=2)(a.copy(), b, W, v),
+                               expected @ v, atol=1e-12)
