@@ -202,3 +202,17 @@ def test_second_derivatives_refuse_and_match_the_hand_derived_hessian():
     v = np.array([0.2, 0.5, -0.3])
     np.testing.assert_allclose(tangent_src.hvp(scale_first, wrt=2)(a.copy(), b, W, v),
                                expected @ v, atol=1e-12)
+
+
+def counted(a, b, n):
+    m = n
+    m += 1  # a number: rebinds, writes into nothing
+    return np.sum(a * np.sin(b)) * m
+
+
+def test_a_number_parameter_updated_takes_the_same_array_twice():
+    df = tangent_src.grad(counted, wrt=0)
+    B2 = B.copy()
+    expected = fd(lambda a: counted(a, B, 2), (B,), 0)
+    for _ in range(2):
+        np.testing.assert_allclose(df(B2, B2, 2), expected, rtol=1e-6, atol=1e-8)
