@@ -31,7 +31,9 @@ Each test is the key's own question or a stricter one, so an argument the entry 
 has the key the specialization was made for; MISS sends the call to the general path
 (api.py), which answers exactly. So the entry can only make a call faster, never let a
 stale or wrong specialization run. The result test accepts only float64 arrays and
-floats, which cannot be complex; anything else gets guards.real_result, as before.
+floats, which cannot be complex; anything else gets guards.real_result, as before. Code
+that writes into an array argument in place also runs `SHARED((a0, a1, ...))`, which
+refuses one array passed as two arguments (shared_arguments.py); the rest skip it.
 """
 from __future__ import annotations
 
@@ -153,6 +155,11 @@ def _entry(given, nbound, args, key, compiled, split, plan, plain, count):
             holds = holds_expression(code.guards, namespace, tag, "\n            and ")
             lines += [f"    if not ({holds}\n"
                       f"            or not {stale}()):", "        return MISS"]
+    overlap = _overlap_test(compiled, args)
+    if overlap is not None:  # it writes into an argument: one array passed as two refused
+        namespace["SHARED"], namespace["MAY_SHARE"] = compiled.refuse_shared, np.may_share_memory
+        lines += [f"    if {overlap}:",
+                  f"        SHARED(({''.join(f'a{i}, ' for i in range(len(args)))}))"]
     lines.append("    self._last = C")
     call = ", ".join(passed)
     if split is not None:
@@ -164,6 +171,25 @@ def _entry(given, nbound, args, key, compiled, split, plan, plain, count):
         lines += [f"    r = FN({call})", *("    " + line for line in _real_test(count)),
                   "    return real_result(r, self._name)"]
     return define_again("\n".join(lines) + "\n", "entry", namespace, "entry")
+
+
+def _overlap_test(compiled: Compiled, args: tuple) -> str | None:
+    """The entry's test that the arguments may share memory with one the code writes into
+    in place (then `SHARED` decides exactly, shared_arguments.py); None when none can: no
+    such parameter, or only numbers and strings passed for them (`n += 1` rebinds). Each
+    argument's type is fixed by the entry's own tests; a container or object is looked into
+    on every call."""
+    plain = NUMBER_TYPES | set(FUNCTION_TYPES) | {str}
+    written = [i for i, (p, value) in enumerate(zip(compiled.params, args))
+               if p in compiled.written and type(value) not in plain]
+    if not written:
+        return None
+    if any(type(value) not in plain and type(value) is not np.ndarray for value in args):
+        return "True"
+    arrays = [i for i, value in enumerate(args[:len(compiled.params)])  # (not tangents)
+              if type(value) is np.ndarray]
+    pairs = sorted({tuple(sorted((i, j))) for i in written for j in arrays if j != i})
+    return " or ".join(f"MAY_SHARE(a{i}, a{j})" for i, j in pairs) if pairs else None
 
 
 def no_entry(transform, args) -> object:

@@ -16,12 +16,15 @@ from .analysis.complexity import split_complex_args
 from .backend import numba as numba_backend
 from .backend.load import load_module, load_real_module, release_with
 from .compiler import ModuleBuilder
+from .frontend.aliases import written_parameters
 from .frontend.bindings import FunctionGuard
 from .frontend.depth import keeps_recursion_limit
+from .frontend.find_def import unwrap
 from .gcpause import pauses_gc
 from .guard_check import quick_check
 from .pipeline import Options
 from .request import Request
+from .shared_arguments import refuse_shared
 
 # key -> Compiled, least recently used first. Bounded: an entry holds the user functions
 # it was generated from (and any function passed as an argument), so an unbounded cache
@@ -82,6 +85,12 @@ class Compiled:
         args = self.main.parsed.node.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
         classes, complex_params = split_complex_args(classes, self.params)
+        # the parameters it writes into in place: checked for aliases on each call (code
+        # generated from such a function, differentiated again, writes into none itself)
+        writer, written = getattr(unwrap(func), "__tangent_src_written__", ("", frozenset()))
+        written = written | written_parameters(self.main.parsed)
+        self.written = tuple(p for p in self.params if p in written)
+        self.writer = writer or self.main.parsed.node.name  # the user's function, for errors
         self.complex_params = complex_params if backend == "python" else frozenset()
         self.builder = builder
         # grad checks that func returns a scalar; where shape inference proves it, the
@@ -111,6 +120,7 @@ class Compiled:
                 self.function.__tangent_src_tangents__ = dict(self.main.tangent_params)
         if inline:  # code another transform reads: which arguments it is written complex for
             self.function.__tangent_src_complex__ = complex_params
+            self.function.__tangent_src_written__ = (self.writer, frozenset(self.written))
         self.backend = backend
         self.checked = backend == "python"
         if backend == "numba":
@@ -138,9 +148,15 @@ class Compiled:
             quick = self._quick = (len(self.guards), quick_check(self.guards))
         return quick[1]
 
+    def refuse_shared(self, args: tuple, kwargs: dict | None = None) -> None:
+        """Refuse arguments sharing memory with one the function writes into."""
+        refuse_shared(self.writer, self.params, self.written, args, kwargs)
+
     def call(self, args, kwargs):
         """Run the generated function; under numba, a compilation failure (on the first
         call) becomes an error located at the user's line."""
+        if self.written:
+            self.refuse_shared(args, kwargs)
         if self.checked:
             return self.function(*args, **kwargs)
         try:

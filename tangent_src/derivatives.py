@@ -126,7 +126,7 @@ def vjp(func, *primals, wrt=None, argnums=None, argnum=None, has_aux: bool = Fal
     # the forward pass once, each vjp_fun call the backward pass only (pullback.py)
     # on copies of the primals: the pullback stays the one at this point if the caller
     # writes into them later (the old code read them again on every call)
-    started = pullback.start(reverse, fresh_args(primals)) \
+    started = pullback.start(reverse, fresh_args(primals), primals) \
         if reverse and backend == "python" else None
     value = started[0] if started else func(*fresh_args(primals))
     aux = None

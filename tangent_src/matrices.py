@@ -134,7 +134,7 @@ def _rows(func, args, where, has_aux, backend, reverse):
                 for p in where}
     # the forward pass once, a backward pass per row (pullback.py; None: complex values,
     # the numba back end: the whole gradient per row)
-    started = pullback.start(reverse, fresh_args(args)) \
+    started = pullback.start(reverse, fresh_args(args), args) \
         if backend == "python" and not complex_out else None
     for r, idx in enumerate(np.ndindex(*out_shape)):
         for part in ((1.0, -1j) if complex_out else (1.0,)):

@@ -123,14 +123,18 @@ def fresh(value, deep: bool):
     return value
 
 
-def start(transform, primals: tuple):
+def start(transform, primals: tuple, given: tuple | None = None):
     """(value, pullback) for the reverse-mode `transform` at `primals`: the forward half
     run once; `pullback(seed)` runs the backward half and returns what
     `transform.call_with(primals, {"seed": seed})` returns. None where the split form does
-    not apply (complex values): the caller then runs the whole gradient per cotangent."""
+    not apply (complex values): the caller then runs the whole gradient per cotangent.
+    `given`: the caller's arguments that `primals` copy, refused if one array is passed as
+    two of them to a function writing into one (shared_arguments.py)."""
     args = transform._bound + guards.real_scalars(primals)
     classes = arg_classes(transform._sig, args, {}, transform._items)
     split = transform._split(classes)
+    if split.written and given is not None:
+        split.refuse_shared(transform._bound + tuple(given))
     if split.complex_params or split.main.complex_output:
         return None
     plan = dtype_plan(split.params, split.main.wrt, args, {})

@@ -39,6 +39,7 @@ import types
 import gast
 
 from ..core.walk import walk
+from ..errors import TangentError
 from .alias_calls import CallEffects
 from .alias_facts import (
     NUMBER_ATTRIBUTES,
@@ -417,3 +418,18 @@ def check_aliased_writes(parsed, node: gast.FunctionDef) -> list[InPlaceSite]:
     return sorted(aliases.sites.values(), key=lambda s: (s.node.lineno, s.node.col_offset))
 
 
+
+
+def written_parameters(parsed) -> frozenset[str]:
+    """The parameters whose array (list, dict) the function changes in place, itself or
+    through a callee: the callee summary of the function asked for. The derivative treats
+    its arguments as fresh copies, so one array passed as two of them, one written here,
+    is refused at call time (shared_arguments.py)."""
+    node = parsed.node
+    params = params_of(node) + [a.id for a in node.args.kwonlyargs]
+    try:
+        aliases = _Aliases(parsed, node.body, params, callee=True)
+        aliases.block(node.body, aliases.start)
+    except TangentError:  # (the front end refuses the function first): assume every one
+        return frozenset(params)
+    return frozenset(aliases.effects)
