@@ -28,38 +28,29 @@ def _sum(a3, out):
                 out[o, i] += a3[o, r, i]
 
 
-@numba.njit(cache=False)
-def _max(a3, out):
-    """NaN wins (the first one met), as in NumPy."""
-    if a3.shape[1] == 0:
-        raise ValueError("zero-size array to reduction operation maximum which has no "
-                         "identity")
-    for o in range(a3.shape[0]):
-        for i in range(a3.shape[2]):
-            out[o, i] = a3[o, 0, i]
-        for r in range(1, a3.shape[1]):
+def _extremum(larger: bool, name: str):
+    """The max (larger) or min kernel: NaN wins (the first one met), as in NumPy. `larger`
+    is a constant of the compiled closure, so each kernel has no branch on it."""
+    message = f"zero-size array to reduction operation {name} which has no identity"
+
+    @numba.njit(cache=False)
+    def kernel(a3, out):
+        if a3.shape[1] == 0:
+            raise ValueError(message)
+        for o in range(a3.shape[0]):
             for i in range(a3.shape[2]):
-                v = a3[o, r, i]
-                acc = out[o, i]
-                if acc == acc and (v != v or v > acc):
-                    out[o, i] = v
+                out[o, i] = a3[o, 0, i]
+            for r in range(1, a3.shape[1]):
+                for i in range(a3.shape[2]):
+                    v = a3[o, r, i]
+                    acc = out[o, i]
+                    if acc == acc and (v != v or (v > acc if larger else v < acc)):
+                        out[o, i] = v
+    return kernel
 
 
-@numba.njit(cache=False)
-def _min(a3, out):
-    """NaN wins (the first one met), as in NumPy."""
-    if a3.shape[1] == 0:
-        raise ValueError("zero-size array to reduction operation minimum which has no "
-                         "identity")
-    for o in range(a3.shape[0]):
-        for i in range(a3.shape[2]):
-            out[o, i] = a3[o, 0, i]
-        for r in range(1, a3.shape[1]):
-            for i in range(a3.shape[2]):
-                v = a3[o, r, i]
-                acc = out[o, i]
-                if acc == acc and (v != v or v < acc):
-                    out[o, i] = v
+_max = _extremum(True, "maximum")
+_min = _extremum(False, "minimum")
 
 
 def _axis_mean_of(total):
