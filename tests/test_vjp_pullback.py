@@ -214,3 +214,55 @@ def test_reverse_jacobian_with_aux_and_two_arguments():
             for e in np.eye(len(X0))]
     np.testing.assert_allclose(jx, np.array([r[0] for r in rows]), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(jy, np.array([r[1] for r in rows]), rtol=1e-5, atol=1e-7)
+
+
+# ------------------------------------- arrays saved only for their shape (shape_stub)
+def rotate_rows(rot, pts):
+    """BA's pattern: sums whose operands the backward half reads only for their shape,
+    a where over two branches, and a (n, 1) column broadcast over (n, 3)."""
+    sq = np.sum(rot * rot, axis=1, keepdims=True)
+    nonzero = sq != 0
+    theta = np.sqrt(np.where(nonzero, sq, 1.0))
+    w = rot / theta
+    turned = pts * np.cos(theta) + np.cross(w, pts) * np.sin(theta)
+    return np.where(nonzero, turned, pts + np.cross(rot, pts))
+
+
+def residuals(rot, pts, scale):
+    moved = rotate_rows(rot, pts) - pts[:, 0:1]
+    return np.reshape(scale, (-1, 1)) * (moved[:, 0:2] / moved[:, 2:3])
+
+
+def test_arrays_read_for_their_shape_are_not_kept():
+    """The forward half saves a shape_stub of what the backward half reads only as a
+    shape: the pullback, called several times and with the same cotangent twice, against
+    finite differences; rows with a zero rotation take the other branch."""
+    rot = np.array([[0.3, -0.2, 0.5], [0.0, 0.0, 0.0], [-0.4, 0.1, 0.2]])
+    pts = np.array([[1.0, 2.0, 7.0], [-0.5, 0.3, 6.0], [0.2, -1.1, 8.0]])
+    scale = np.array([1.5, 0.7, -0.9])
+    args = (rot, pts, scale)
+    assert "shape_stub(where" in _split_source(residuals, args)  # a stub that broadcasts
+    value, vjp_fun = tangent_src.vjp(residuals, *args, wrt=(0, 1, 2))
+    np.testing.assert_allclose(value, residuals(*args), rtol=1e-12)
+    seeds = (np.array([[1.0, 0.0]] * 3), np.array([[0.0, 1.0]] * 3),
+             np.array([[0.5, -2.0], [1.0, 0.25], [-1.0, 3.0]]), np.array([[1.0, 0.0]] * 3))
+    for seed in seeds:
+        got = vjp_fun(seed.copy())
+        for g, expected in zip(got, expected_vjp(residuals, args, seed, (0, 1, 2))):
+            np.testing.assert_allclose(g, expected, rtol=1e-5, atol=1e-7)
+
+
+def _split_source(f, args):
+    from tangent_src.values import arg_classes
+    t = tangent_src.autodiff(f, mode="reverse", wrt=(0, 1, 2))
+    return t._split(arg_classes(t._sig, args, {}, t._items)).source
+
+
+def test_shape_stub_keeps_shape_and_dtype_only():
+    from tangent_src.runtime import shape_stub, unbroadcast
+    x = np.arange(6.0).reshape(3, 2)
+    stub = shape_stub(x)
+    assert stub.shape == x.shape and stub.dtype == x.dtype and not stub.flags.writeable
+    assert stub.base is not None and stub.strides == (0, 0)
+    np.testing.assert_array_equal(unbroadcast(np.ones((4, 3, 2)), stub), np.full((3, 2), 4.0))
+    assert shape_stub(2.5) == 2.5 and shape_stub([1, 2]) == [1, 2]

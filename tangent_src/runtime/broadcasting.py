@@ -118,6 +118,16 @@ def extremum_mask(a, y, axis=None, keepdims=False):
     return hit / np.sum(hit, axis=axis, keepdims=True)
 
 
+def shape_stub(x):
+    """What a split gradient's forward half saves of an array whose backward half reads
+    only its shape (as `unbroadcast` / `unreduce`'s `like`, transform/split.py): a
+    read-only view of one zero with x's shape and dtype, so that x itself can be freed
+    (BA kept six (p, 3) arrays alive for their shapes). Anything else is x itself."""
+    if type(x) is not np.ndarray:
+        return x
+    return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("unbroadcast", "sum_keepdims", "broadcast_like", "sum_to", "unreduce",
-           "reduced_size", "extremum_mask")
+           "reduced_size", "extremum_mask", "shape_stub")

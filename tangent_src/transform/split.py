@@ -9,7 +9,11 @@ differentiated function calls:
         return y, dx
 
 The caller runs `square_fwd` in its forward pass, keeps `saved`, and passes it to
-`square_bwd` in its backward pass; `saved` holds exactly what the backward pass reads."""
+`square_bwd` in its backward pass; `saved` holds exactly what the backward pass reads.
+An array the backward pass reads only for its shape (the `like` of `unbroadcast` /
+`unreduce`) is saved as `shape_stub(x)`, a one-element view of that shape, so that the
+forward half does not keep it alive: fresh memory for every later array cost BA's
+forward half page faults."""
 from __future__ import annotations
 
 import gast
@@ -40,11 +44,14 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     saved = sorted((live & local) - {seed})
     saved_param = namer.fresh("saved")
-    saved_tuple = gast.Tuple(elts=[gast.Name(id=n, ctx=gast.Load(), annotation=None,
-                                             type_comment=None) for n in saved], ctx=gast.Load())
+    saved_tuple = gast.Tuple(elts=[_load(n) for n in saved], ctx=gast.Load())
     fwd_args = clone(node.args)
     _drop_param(fwd_args, seed)
     params = {a.id for a in fwd_args.args + fwd_args.kwonlyargs}
+    stubs = _shape_only(backward + [bwd_return], set(saved) - params)
+    returned = gast.Tuple(elts=[gast.Call(func=_load("shape_stub"), args=[_load(n)],
+                                          keywords=[]) if n in stubs else _load(n)
+                                for n in saved], ctx=gast.Load())
     always = set(definitely_assigned(forward))
     maybe_unset = [n for n in saved if n not in params and n not in always]
     forward = [gast.Assign(targets=[gast.Name(id=n, ctx=gast.Store(), annotation=None,
@@ -54,7 +61,7 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     fwd = gast.FunctionDef(
         name=fwd_name, args=fwd_args, decorator_list=[], returns=None, type_comment=None,
         type_params=[],
-        body=forward + [gast.Return(value=gast.Tuple(elts=[value, saved_tuple],
+        body=forward + [gast.Return(value=gast.Tuple(elts=[value, returned],
                                                      ctx=gast.Load()))])
     unpack = []
     if saved:
@@ -70,6 +77,28 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     bwd = gast.FunctionDef(name=bwd_name, args=bwd_args, body=unpack + backward + [bwd_return],
                            decorator_list=[], returns=None, type_comment=None, type_params=[])
     return [fwd, bwd]
+
+
+# helpers that read only the shape of their second argument (`like`)
+SHAPE_READERS = frozenset({"unbroadcast", "unreduce"})
+
+
+def _shape_only(statements: list, names: set) -> set:
+    """The `names` that `statements` read only as the `like` of a SHAPE_READERS call and
+    never assign."""
+    like, other = set(), set()
+    for stmt in statements:
+        for node in walk(stmt):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+                    node.func.id in SHAPE_READERS and len(node.args) >= 2 and \
+                    isinstance(node.args[1], gast.Name):
+                like.add(id(node.args[1]))
+    for stmt in statements:
+        for node in walk(stmt):
+            if isinstance(node, gast.Name) and node.id in names and (
+                    not isinstance(node.ctx, gast.Load) or id(node) not in like):
+                other.add(node.id)
+    return names - other
 
 
 def _load(name: str):
