@@ -233,10 +233,13 @@ def residuals(rot, pts, scale):
     return np.reshape(scale, (-1, 1)) * (moved[:, 0:2] / moved[:, 2:3])
 
 
-def test_arrays_read_for_their_shape_are_not_kept():
+def test_arrays_read_for_their_shape_are_not_kept(monkeypatch):
     """The forward half saves a shape_stub of what the backward half reads only as a
     shape: the pullback, called several times and with the same cotangent twice, against
-    finite differences; rows with a zero rotation take the other branch."""
+    finite differences; rows with a zero rotation take the other branch. (Stubs are made
+    only for large arrays; the threshold is lowered so these small ones are stubbed.)"""
+    import tangent_src.runtime.broadcasting as broadcasting
+    monkeypatch.setattr(broadcasting, "STUB_MIN_SIZE", 0)
     rot = np.array([[0.3, -0.2, 0.5], [0.0, 0.0, 0.0], [-0.4, 0.1, 0.2]])
     pts = np.array([[1.0, 2.0, 7.0], [-0.5, 0.3, 6.0], [0.2, -1.1, 8.0]])
     scale = np.array([1.5, 0.7, -0.9])
@@ -260,9 +263,12 @@ def _split_source(f, args):
 
 def test_shape_stub_keeps_shape_and_dtype_only():
     from tangent_src.runtime import shape_stub, unbroadcast
-    x = np.arange(6.0).reshape(3, 2)
+    small = np.arange(6.0).reshape(3, 2)
+    assert shape_stub(small) is small  # too small for its memory to matter
+    x = np.arange(8192.0).reshape(4096, 2)
     stub = shape_stub(x)
     assert stub.shape == x.shape and stub.dtype == x.dtype and not stub.flags.writeable
     assert stub.base is not None and stub.strides == (0, 0)
-    np.testing.assert_array_equal(unbroadcast(np.ones((4, 3, 2)), stub), np.full((3, 2), 4.0))
+    np.testing.assert_array_equal(unbroadcast(np.ones((4, 4096, 2)), stub),
+                                  np.full((4096, 2), 4.0))
     assert shape_stub(2.5) == 2.5 and shape_stub([1, 2]) == [1, 2]
