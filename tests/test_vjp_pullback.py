@@ -239,7 +239,7 @@ def test_arrays_read_for_their_shape_are_not_kept(monkeypatch):
     finite differences; rows with a zero rotation take the other branch. (Stubs are made
     only for large arrays; the threshold is lowered so these small ones are stubbed.)"""
     import tangent_src.runtime.broadcasting as broadcasting
-    monkeypatch.setattr(broadcasting, "STUB_MIN_SIZE", 0)
+    monkeypatch.setattr(broadcasting.shape_stub, "__defaults__", (0,))
     rot = np.array([[0.3, -0.2, 0.5], [0.0, 0.0, 0.0], [-0.4, 0.1, 0.2]])
     pts = np.array([[1.0, 2.0, 7.0], [-0.5, 0.3, 6.0], [0.2, -1.1, 8.0]])
     scale = np.array([1.5, 0.7, -0.9])

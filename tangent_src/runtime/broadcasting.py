@@ -118,17 +118,14 @@ def extremum_mask(a, y, axis=None, keepdims=False):
     return hit / np.sum(hit, axis=axis, keepdims=True)
 
 
-STUB_MIN_SIZE = 4096  # elements (32 KiB of float64)
-
-
-def shape_stub(x):
+def shape_stub(x, min_size: int = 4096):
     """What a split gradient's forward half saves of an array whose backward half reads
     only its shape (as `unbroadcast` / `unreduce`'s `like`, transform/split.py): a
     read-only view of one zero with x's shape and dtype, so that x itself can be freed
-    (BA kept six (p, 3) arrays alive for their shapes). Anything else, and an array too
-    small for its memory to matter (making the view costs a few µs: the LSTM's 2,046 cells
-    of 14-vectors paid ~10% for it), is x itself."""
-    if type(x) is not np.ndarray or x.size < STUB_MIN_SIZE:
+    (BA kept six (p, 3) arrays alive for their shapes). Anything else, and an array of
+    fewer than `min_size` elements (making the view costs a few µs, which the LSTM's 2,046
+    cells of 14-vectors paid, ~10%, for no memory worth saving), is x itself."""
+    if type(x) is not np.ndarray or x.size < min_size:
         return x
     return np.broadcast_to(np.zeros((), x.dtype), x.shape)
 
