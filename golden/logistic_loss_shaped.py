@@ -11,10 +11,9 @@ def dlogistic_loss(W, b, X, y, dout=1.0):
     p = 1.0 / t
     one_minus_y = 1.0 - y
     one_minus_p = 1.0 - p
-    t3 = y * np.log(p) + one_minus_y * np.log(one_minus_p)
     # backward pass
     # line 188: return -np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
-    dt3 = unreduce(-dout, y) / reduced_size(t3)
+    dt3 = unreduce(-dout, y) / reduced_size(y)
     dp = dt3 * y / p - dt3 * one_minus_y / one_minus_p
     # line 187: p = 1.0 / (1.0 + np.exp(-z))
     dz = dp * (p / t) * exp_neg_z

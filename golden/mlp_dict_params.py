@@ -38,13 +38,13 @@ def dmlp_dict_params(params, X, y, dout=1.0):
         _dense_out_tape.append(dense_out)
     h_part = h[:, 0]
     h_part_minus_y = h_part - y
-    t3 = h_part_minus_y ** 2
     # backward pass
     dh = zeros_like(h)
     dparams = zeros_like(params)
     # line 274: return np.mean((h[:, 0] - y) ** 2)
     dh = add_at(dh, (slice(None, None), 0), unbroadcast(unreduce(dout,
-        h_part_minus_y) / reduced_size(t3) * 2 * h_part_minus_y, h_part))
+        h_part_minus_y) / reduced_size(h_part_minus_y) * 2 * h_part_minus_y,
+        h_part))
     for i_layer in range(len_seq - 1, -1, -1):
         h = _h_tape.pop()
         h2 = _h2_tape.pop()

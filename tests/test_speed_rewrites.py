@@ -399,3 +399,36 @@ def make_scaled(scale):
 def test_inlined_names_stay_apart(f):
     src = _generated(f, (V.copy(),))
     assert "_fwd(" not in src
+
+
+# --- one name for one shape in a mean's adjoint -----------------------------------------
+
+def mean_of_square(x):
+    return np.mean(np.sin(x) * 2.0)
+
+
+def mean_in_loop(x, w):
+    s = 0.0
+    for i in range(3):
+        s = s + np.mean(np.tanh(x * w[i]) ** 2)
+    return s
+
+
+def var_of_sin(x):
+    return np.var(np.sin(x))
+
+
+def test_mean_reads_its_size_from_the_name_its_unreduce_reads():
+    """`unreduce(g, x) / reduced_size(t)` with t of x's shape reads both from x, so t (the
+    mean's operand) is neither computed for the backward pass nor taped in a loop."""
+    source = _generated(mean_of_square, (X,))
+    assert "unreduce(dout, x) / reduced_size(x)" in source
+    assert "= np.sin(x)" not in source  # the mean's operand: dead
+    source = _generated(mean_in_loop, (V, W))
+    assert "unreduce(dout, x) / reduced_size(x)" in source
+    assert source.count("_tape = []") == 1  # tanh's result only
+
+
+def test_a_size_read_from_a_value_the_rule_reads_anyway_stays():
+    source = _generated(var_of_sin, (V,))
+    assert "reduced_size(sin_x)" in source

@@ -92,6 +92,7 @@ class CallAdjoints:
         specializer = Specializer(self.shape, self.shape(result), co_atoms, self.same_shape)
         for c in contributions:
             c.expr = specializer.visit(c.expr)
+        specializer.share_shape_names([c.expr for c in contributions])
         if not converted and not complex_stmt:
             contributions = twice(contributions, values)
         out = list(helpers)

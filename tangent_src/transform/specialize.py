@@ -9,7 +9,7 @@ from __future__ import annotations
 import gast
 
 from ..core.tables import SPREAD, spread_axis
-from ..core.walk import Transformer, clone
+from ..core.walk import Transformer, clone, walk
 
 
 def _name(id_):
@@ -86,6 +86,23 @@ class Specializer(Transformer):
                                    if self.shape_source(_name(n)).id == root}
         SPREAD[node] = frozenset(names)
 
+    def share_shape_names(self, exprs: list) -> None:
+        """`unreduce(g, y) / reduced_size(t3)` with t3 of y's shape (read from y) ->
+        `... / reduced_size(y)`: one name for one shape, the one a shape reader of the same
+        rule already reads, where the rule reads t3 for nothing else (so t3 need not be
+        kept for the backward pass, and nothing else is)."""
+        nodes = [node for expr in exprs for node in walk(expr)]
+        read = {self.shape_source(node.args[1]).id for node in nodes
+                if _helper_call(node, SHAPE_READERS, 2) and isinstance(node.args[1], gast.Name)}
+        sizes = [node for node in nodes if _helper_call(node, ("reduced_size",), 1) and
+                 isinstance(node.args[0], gast.Name)]
+        for node in sizes:
+            name = node.args[0].id
+            root = self.shape_source(node.args[0])
+            reads = sum(isinstance(n, gast.Name) and n.id == name for n in nodes)
+            if root.id in read and reads == sum(other.args[0].id == name for other in sizes):
+                node.args[0] = root  # (a value the rule reads anyway, np.var's, stays)
+
     def shape_source(self, atom):
         """Read a shape from the earliest value that has it: `unreduce(g, np.log(q))`
         needs only q, so np.log(q) need not be kept for the backward pass."""
@@ -143,6 +160,14 @@ class Specializer(Transformer):
         }
         build = table.get((func, ra, rb))
         return build() if build else node
+
+
+SHAPE_READERS = ("unbroadcast", "unreduce")
+
+
+def _helper_call(node, names, nargs: int) -> bool:
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
+        node.func.id in names and len(node.args) >= nargs
 
 
 def _inverse_permutation(node):
