@@ -20,6 +20,7 @@ import gast
 import numpy as np
 import pytest
 from fdcheck import numerical_grad
+from numba_checks import assert_jitted_matches
 
 import tangent_src
 from tangent_src.optimize.fused_at import fused_at
@@ -279,19 +280,11 @@ def test_matvec_helpers_are_add_at_of_the_product(helper, sign):
 
 @pytest.mark.filterwarnings("ignore:.*is faster on contiguous arrays")
 def test_matvec_helpers_numba_match_numpy():
-    numba = pytest.importorskip("numba")
-    from tangent_src.backend.numba import require_numba
-    require_numba()
-    jitted = numba.njit(lambda acc, k, M, v: sub_matvec_at(acc, k, M, v))
-    for make in _matvec_cases():
-        want = sub_matvec_at(*make())
-        got = jitted(*make())
-        # summed in index order rather than BLAS's: the same value up to rounding
-        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
-        assert got.dtype == want.dtype
-    make = _matvec_cases()[1]   # add_matvec_at shares the loop (only the sign differs)
-    got = numba.njit(lambda acc, k, M, v: add_matvec_at(acc, k, M, v))(*make())
-    np.testing.assert_allclose(got, add_matvec_at(*make()), rtol=1e-13, atol=1e-13)
+    pytest.importorskip("numba")
+    # summed in index order rather than BLAS's: the same value up to rounding
+    assert_jitted_matches(sub_matvec_at, _matvec_cases(), sub_matvec_at, rtol=1e-13)
+    # add_matvec_at shares the loop (only the sign differs): one case
+    assert_jitted_matches(add_matvec_at, _matvec_cases()[1:2], add_matvec_at, rtol=1e-13)
 
 
 def test_standalone_numba_module_carries_the_fused_helper():

@@ -7,14 +7,10 @@ No timing here (the speed-up is measured by benchmarks/run.py --only gmm).
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from fdcheck import numerical_grad
+from numba_checks import run_twice
 
 numba = pytest.importorskip("numba")
 
@@ -22,7 +18,6 @@ import tangent_src as ts  # noqa: E402
 from tangent_src.backend.numba import require_numba  # noqa: E402
 
 require_numba()
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @numba.njit
@@ -115,18 +110,8 @@ print(sum(f.stats.cache_hits.values()), repr(difference))
 def test_disk_cache_of_a_long_row_sum_is_read_by_a_second_process(tmp_path):
     """Rows longer than 128 take the pairwise sum's halving path; a second process loads
     the code numba cached in the first."""
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "probe_nbaxis.py").write_text(
-        "import numpy as np\n\n\ndef f(a):\n    return np.sum(a, axis=1)\n")
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
-               PYTHONPATH=os.pathsep.join([str(src), str(ROOT)]))
-    hits = []
-    for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", _PROCESS], env=env, cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stderr
-        count, difference = out.stdout.split()
-        hits.append(int(count))
-        assert float(difference) == 0.0  # NumPy's bits
-    assert hits == [0, 1]
+    runs = run_twice(tmp_path, "probe_nbaxis",
+                     "import numpy as np\n\n\ndef f(a):\n    return np.sum(a, axis=1)\n",
+                     _PROCESS, "NUMBA_CACHE_DIR")
+    assert [hits for hits, _ in runs] == [0, 1]
+    assert all(difference == 0.0 for _, difference in runs)  # NumPy's bits

@@ -7,22 +7,18 @@ No timing here (the speed-up is measured by benchmarks/run.py --only mlp).
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 from fdcheck import numerical_grad
+from numba_checks import run_twice
 
 numba = pytest.importorskip("numba")
 
 import tangent_src as ts  # noqa: E402
 from tangent_src.backend import numba_ufuncs  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 LARGE = max(numba_ufuncs.LARGE.values())
 FAST_NP = numba_ufuncs.numpy_namespace()
 
@@ -92,23 +88,14 @@ print(hits, repr(float(np.sum(g * np.cos(x)))))
 
 
 def test_disk_cache_is_read_by_a_second_process(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "probe_nbufunc.py").write_text(textwrap.dedent("""
+    source = textwrap.dedent("""
         import numpy as np
         def f(x):
             return np.sum(np.tanh(x) * 2.0)
-    """))
-    env = dict(os.environ, TANGENT_SRC_CACHE=str(tmp_path / "cache"),
-               PYTHONPATH=os.pathsep.join([str(src), str(ROOT)]))
+    """)
+    runs = run_twice(tmp_path, "probe_nbufunc", source, _PROCESS, "TANGENT_SRC_CACHE")
     x = np.linspace(-2.0, 2.0, 2400).reshape(60, 40)
     want = float(np.sum(2.0 * (1.0 - np.tanh(x) ** 2) * np.cos(x)))
-    hits = []
-    for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", _PROCESS], env=env, cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stderr
-        count, value = out.stdout.split()
-        hits.append(int(count))
-        np.testing.assert_allclose(float(value), want, rtol=1e-12)
-    assert hits[0] == 0 and hits[1] >= 1
+    for _, value in runs:
+        np.testing.assert_allclose(value, want, rtol=1e-12)
+    assert runs[0][0] == 0 and runs[1][0] >= 1

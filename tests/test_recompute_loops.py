@@ -20,6 +20,7 @@ import gast
 import numpy as np
 import pytest
 from fdcheck import numerical_grad
+from numba_checks import assert_jitted_matches
 
 import tangent_src
 from tangent_src.optimize.fused_at import fused_at
@@ -282,15 +283,8 @@ def test_add_outer_at_is_add_at_of_the_outer_product():
 
 
 def test_add_outer_at_numba_matches_numpy():
-    numba = pytest.importorskip("numba")
-    from tangent_src.backend.numba import require_numba
-    require_numba()
-    jitted = numba.njit(lambda acc, k, u, v: add_outer_at(acc, k, u, v))
-    for make in _outer_cases():
-        want = _composed(*make())
-        got = jitted(*make())
-        np.testing.assert_array_equal(got, want)
-        assert got.dtype == want.dtype
+    pytest.importorskip("numba")
+    assert_jitted_matches(add_outer_at, _outer_cases(), _composed)  # to the bit
 
 
 def test_fused_at_pass_rewrites_and_keeps_the_value():
