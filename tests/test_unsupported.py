@@ -378,6 +378,38 @@ def test_checkpoint_forward():
     check_forward(uses_checkpoint, (X3,), [0], CHECKPOINT_PLACES)
 
 
+def breaks_a_checkpointed_loop(x, n):
+    with tangent_src.checkpoint(every=2):
+        for _i in range(n):
+            x = np.tanh(1.5 * x) + 0.1 * x
+            if np.sum(x) > 0.5:
+                break  # leaves the checkpointed loop
+    return np.sum(x ** 2)
+
+
+def breaks_a_loop_inside_one(x, n):
+    with tangent_src.checkpoint(every=2):
+        for _i in range(n):
+            for _ in range(3):
+                x = np.tanh(1.5 * x) + 0.1 * x
+                if np.sum(x) > 0.5:
+                    break  # leaves the inner loop only
+    return np.sum(x ** 2)
+
+
+def test_break_of_a_checkpointed_loop_is_refused_where_it_is():
+    """The segments replay the range (a while-loop has none): refused at the break, by
+    name, rather than as a checkpoint() without a loop."""
+    with pytest.raises(UserCodeError) as info:
+        tangent_src.grad(breaks_a_checkpointed_loop)(X3, 5)
+    err = info.value
+    assert_located(err, [(breaks_a_checkpointed_loop, "break  # leaves")])
+    assert err.construct == "break in a loop under checkpoint()"
+    assert err.source_line[err.col:].startswith("break")
+    assert "without a for-loop" not in str(err) and "if not done" in err.hint
+    assert check_reverse(breaks_a_loop_inside_one, (X3, 5), 0, []) == "supported"
+
+
 # --------------------------------------------------------------------------- the checker itself
 def _bad_location_error():
     return UserCodeError("made up", filename=__file__, lineno=line_of(uses_try, "try:") + 1,

@@ -3,7 +3,8 @@
 Before:  `with insert_grad_of(h) as dh: dh = np.clip(dh, -1, 1)`
 After:   a `with` statement without items, its HOOK entry (h, dh) (core/tables.py)
 Before:  `with checkpoint(every=4): for i in range(n): ...`
-After:   the loop, its CHECKPOINT entry `4`. Any other `with` is refused.
+After:   the loop, its CHECKPOINT entry `4` (a `break` of its own is refused: the loop's
+         range is replayed in segments). Any other `with` is refused.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import gast
 
 from ...core import blocks, build
 from ...core.tables import CHECKPOINT, HOOK, Hook
-from .common import located
+from .common import SCOPES, located
 
 
 class BlockLowering:
@@ -38,6 +39,14 @@ class BlockLowering:
         if kind == blocks.CHECKPOINT_BLOCK:
             every = call.args[0] if call.args else next(
                 (k.value for k in call.keywords if k.arg == "every"), None)
+            for loop in node.body:
+                stop = _own_break(loop) if isinstance(loop, gast.For) else None
+                if stop is not None:  # the loop would become a while-loop, not segmented
+                    raise self.parsed.unsupported(
+                        stop, "break in a loop under checkpoint()",
+                        "checkpoint() replays the loop's range in segments: run the whole "
+                        "range and guard the body with a flag (if not done: ...), or move "
+                        "the loop out of checkpoint()")
             body = self.block(node.body)
             loops = [s for s in body if isinstance(s, gast.For)]
             if not loops:
@@ -47,3 +56,15 @@ class BlockLowering:
                 CHECKPOINT[loop] = every if every is not None else build.const(0)
             return body
         raise self.parsed.unsupported(node, "with", hint)
+
+
+def _own_break(loop):
+    """The first `break` that leaves `loop` itself (not a loop nested in it), else None."""
+    todo = list(loop.body)
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, gast.Break):
+            return node
+        if not isinstance(node, (gast.For, gast.While) + SCOPES):
+            todo.extend(gast.iter_child_nodes(node))
+    return None
