@@ -75,6 +75,27 @@ def test_gradient_on_both_sides_of_the_threshold_matches_finite_differences():
     np.testing.assert_allclose(got[1], want_v, rtol=1e-13, atol=1e-15)
 
 
+def doubled_tanh(X):
+    return np.sum(np.tanh(X) * 2.0)
+
+
+def test_standalone_module_computes_with_numpys_loops():
+    """A --numba module carries numba_ufuncs' section and reads np as its namespace: a
+    large array's tanh goes through NumPy's loop (counted), a small one's through numba's,
+    and both gradients are the hand-derived 2 (1 - tanh^2)."""
+    src = ts.standalone_source(doubled_tanh, numba=True)
+    assert "np = numpy_namespace()" in src and "def into(" in src
+    scope: dict = {}
+    exec(compile(src, "<standalone>", "exec"), scope)
+    calls = []
+    numpys_loop = scope["into"]
+    scope["into"] = lambda *args: calls.append(1) or numpys_loop(*args)
+    for X in (np.linspace(-2.0, 2.0, LARGE + 8).reshape(-1, 8), np.linspace(-2.0, 2.0, 7)):
+        np.testing.assert_allclose(scope["ddoubled_tanh"](X), 2.0 * (1.0 - np.tanh(X) ** 2),
+                                   rtol=1e-13, atol=1e-15)
+    assert len(calls) == 1  # the large array's only
+
+
 _PROCESS = """
 import numpy as np
 import tangent_src

@@ -150,18 +150,25 @@ def runtime_source(helpers: list[str]) -> str:
     return "\n\n".join(chunks)
 
 
+# Imports the copied overloads need, by what their text uses.
+_HEADER_IMPORTS = (("operator.", "import operator"), ("functools.", "import functools"),
+                   ("pytypes.", "import types as pytypes"))
+
+
 def numba_header(overloads: str) -> str:
     """The imports a standalone numba module's copied overloads need."""
-    extra = "import operator\n" if "operator." in overloads else ""
+    extra = "".join(line + "\n" for used, line in _HEADER_IMPORTS if used in overloads)
     return extra + "import numba\nfrom numba import types\nfrom numba.extending import overload"
 
 # The modules whose numba implementations a standalone module copies, in dependency order
-# (numba_runtime uses numba_sums' loop builders, numba_numpy numba_axis' reductions).
-# numba_ufuncs is left out: it changes only speed, through the namespace numba compiles
-# generated code in, which a standalone module does not have.
+# (numba_runtime uses numba_sums' loop builders, numba_numpy numba_axis' reductions);
+# numba_ufuncs last: its section ends with NUMPY_REBOUND, after which the module's code
+# (generated functions and copied helpers alike) reads NumPy as numba_ufuncs' namespace.
 STANDALONE_OVERLOADS = ("numba_sums", "numba_runtime", "numba_containers", "numba_axis",
-                        "numba_numpy", "numba_inplace", "numba_cross")
+                        "numba_numpy", "numba_inplace", "numba_cross", "numba_ufuncs")
 OVERLOADS_MARKER = "\n# -- overloads (copied into standalone numba modules from here on)"
+NUMPY_REBOUND = ("\n\n# NumPy's own loops for large arrays' tanh, exp and log (numba_ufuncs)\n"
+                 "np = numpy_namespace()\n")
 
 
 def numba_runtime_source() -> tuple[list[str], str]:
@@ -176,7 +183,7 @@ def numba_runtime_source() -> tuple[list[str], str]:
     # code the helpers compile from strings runs in (a copy of) the module's own globals
     body = body.replace('{"np": np, "rt": rt', "{**globals()").replace('{"rt": rt', "{**globals()")
     used = sorted(set(re.findall(r"@overload\((\w+)[,)]", body)))
-    return used, body.strip() + "\n"
+    return used, body.strip() + NUMPY_REBOUND
 
 
 def grouped_imports(lines: list[str]) -> list[str]:

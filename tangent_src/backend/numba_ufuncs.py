@@ -6,7 +6,8 @@ tanh of 256x256 float64 takes ~1000 us under numba, ~110 us in NumPy). Generated
 compiled by the numba back end reads `np` as `numpy_namespace()`: NumPy itself except those
 ufuncs, which call NumPy through `numba.objmode` for a float array of at least `LARGE[name]`
 elements (objmode costs ~2-3 us a call) and are numba's own otherwise. The generated source
-is unchanged; only the namespace numba compiles it in differs.
+is unchanged; only the namespace numba compiles it in differs (a standalone numba module
+copies this section and rebinds its own `np` to that namespace once it is built).
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
+
+# -- overloads (copied into standalone numba modules from here on) ---------------------
 
 # Smallest float array whose ufunc NumPy computes (below: numba's own loop), measured on
 # NumPy 2.4 / numba 0.68 (break-even near 250 elements for tanh, 500 for exp and log).
@@ -62,15 +65,15 @@ def _implementation(ufunc, large: int):
 
 
 STUBS = {name: _stub(name) for name in LARGE}
-for _name, _function in STUBS.items():
-    overload(_function)(_implementation(getattr(np, _name), LARGE[_name]))
+for _ufunc_name, _ufunc_stub in STUBS.items():
+    overload(_ufunc_stub)(_implementation(getattr(np, _ufunc_name), LARGE[_ufunc_name]))
 
 
 @functools.cache
 def numpy_namespace() -> pytypes.ModuleType:
     """NumPy as numba-compiled generated code reads it: every attribute NumPy's own,
     except the ufuncs of `LARGE`, which are their stubs."""
-    module = pytypes.ModuleType("tangent_src_numba_numpy", np.__doc__)
+    module = pytypes.ModuleType("numpy_for_numba", np.__doc__)
     module.__dict__.update({k: v for k, v in vars(np).items() if not k.startswith("__")})
     module.__dict__.update(STUBS)
     return module
