@@ -1,15 +1,35 @@
-"""Checks that numba tests share: a runtime helper compiled by numba against NumPy, and
-numba's disk cache written by one process and read by a second."""
+"""Checks that numba tests share: a gradient under one back end against central
+differences (the source it ran returned, for what the numba passes did to it), a runtime
+helper compiled by numba against NumPy, and numba's disk cache written by one process and
+read by a second."""
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from fdcheck import numerical_grad
+
+import tangent_src
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def checked_source(func, args: tuple, wrt: tuple, backend: str) -> str:
+    """The source of grad(func) that ran on `args`, its result checked against central
+    differences for each argument of `wrt`, and the arguments left as they were."""
+    kept = copy.deepcopy(args)
+    grad = tangent_src.grad(func, wrt=wrt, backend=backend)
+    got = grad(*args)
+    for k, w in enumerate(wrt):
+        np.testing.assert_allclose(got[k], numerical_grad(func, kept, w), rtol=1e-6,
+                                   atol=1e-8, err_msg=f"{func.__name__} d/d arg {w}")
+    for a, b in zip(args, kept):
+        np.testing.assert_array_equal(a, b)
+    return tangent_src.source(grad, *args)
 
 
 def assert_jitted_matches(helper, cases, reference, rtol: float = 0.0) -> None:

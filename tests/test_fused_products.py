@@ -20,7 +20,7 @@ import gast
 import numpy as np
 import pytest
 from fdcheck import numerical_grad
-from numba_checks import assert_jitted_matches
+from numba_checks import assert_jitted_matches, checked_source
 
 import tangent_src
 from tangent_src.optimize.fused_at import fused_at
@@ -63,16 +63,6 @@ def carried_state(w, x):
     return total
 
 
-def _check(func, args, wrt, backend):
-    kept = copy.deepcopy(args)
-    grad = tangent_src.grad(func, wrt=wrt, backend=backend)
-    got = grad(*args)
-    for k, w in enumerate(wrt):
-        np.testing.assert_allclose(got[k], numerical_grad(func, kept, w), rtol=1e-6,
-                                   atol=1e-8, err_msg=f"{func.__name__} d/d arg {w}")
-    return tangent_src.source(grad, *args)
-
-
 def _taped(text: str, name: str) -> bool:
     return re.search(rf"\b_{name}_tape\b", text) is not None
 
@@ -87,14 +77,14 @@ X = RNG.normal(size=(3, 3))
 
 
 def test_point_loop_python_keeps_tapes_and_the_named_adjoint():
-    text = _check(point_loop, (Q, M, X), (0, 1), "python")
+    text = checked_source(point_loop, (Q, M, X), (0, 1), "python")
     assert _taped(text, "xc") and _taped(text, "y") and "matvec" not in text, text
     assert "dxc = Q_k.T @ dy" in text, text
 
 
 def test_point_loop_numba_recomputes_and_fuses():
     pytest.importorskip("numba")
-    text = _check(point_loop, (Q, M, X), (0, 1), "numba")
+    text = checked_source(point_loop, (Q, M, X), (0, 1), "numba")
     assert not _taped(text, "xc") and _taped(text, "y"), text  # a product stays taped
     assert "xc = x_i - m_k" in _backward(text), text
     assert "dm = sub_matvec_at(dm, k, Q_k.T, dy)" in text, text
@@ -102,7 +92,7 @@ def test_point_loop_numba_recomputes_and_fuses():
 
 def test_centred_twice_numba_does_not_fuse():
     pytest.importorskip("numba")
-    text = _check(centred_twice, (Q, M, X), (0, 1), "numba")
+    text = checked_source(centred_twice, (Q, M, X), (0, 1), "numba")
     assert "matvec" not in text and "Q_k.T @ dy" in text, text
 
 
@@ -110,8 +100,8 @@ def test_centred_twice_numba_does_not_fuse():
 def test_carried_state(backend):
     if backend == "numba":
         pytest.importorskip("numba")
-    text = _check(carried_state, (RNG.normal(size=3), RNG.normal(size=(4, 3))), (0, 1),
-                  backend)
+    args = (RNG.normal(size=3), RNG.normal(size=(4, 3)))
+    text = checked_source(carried_state, args, (0, 1), backend)
     assert _taped(text, "a") == (backend == "python"), text
 
 

@@ -19,10 +19,8 @@ import astor
 import gast
 import numpy as np
 import pytest
-from fdcheck import numerical_grad
-from numba_checks import assert_jitted_matches
+from numba_checks import assert_jitted_matches, checked_source
 
-import tangent_src
 from tangent_src.optimize.fused_at import fused_at
 from tangent_src.runtime import add_at, add_outer_at
 
@@ -188,18 +186,6 @@ CASES = [
 ]
 
 
-def _check(func, args, wrt, backend):
-    kept = copy.deepcopy(args)
-    grad = tangent_src.grad(func, wrt=wrt, backend=backend)
-    got = grad(*args)
-    for k, w in enumerate(wrt):
-        np.testing.assert_allclose(got[k], numerical_grad(func, kept, w), rtol=1e-6,
-                                   atol=1e-8, err_msg=f"{func.__name__} d/d arg {w}")
-    for a, b in zip(args, kept):
-        np.testing.assert_array_equal(a, b)
-    return tangent_src.source(grad, *args)
-
-
 def _backward(text: str) -> str:
     return text[text.index("# backward pass"):]
 
@@ -207,7 +193,7 @@ def _backward(text: str) -> str:
 @pytest.mark.parametrize("func, args, wrt, again, taped", CASES,
                          ids=[c[0].__name__ for c in CASES])
 def test_python_back_end(func, args, wrt, again, taped):
-    text = _check(func, args, wrt, "python")
+    text = checked_source(func, args, wrt, "python")
     for stmt in again:
         var = stmt.split(" = ")[0]
         assert stmt in _backward(text) and not re.search(rf"\b_{var}_tape\b", text), text
@@ -219,13 +205,13 @@ def test_python_back_end(func, args, wrt, again, taped):
                          ids=[c[0].__name__ for c in CASES])
 def test_numba_back_end(func, args, wrt, again, taped):
     pytest.importorskip("numba")
-    _check(func, args, wrt, "numba")
+    checked_source(func, args, wrt, "numba")
 
 
 def test_gmm_shaped_program_recomputes_and_fuses():
     """GMM's point loop in small: Qs[k] recomputed, its outer-product adjoint fused."""
-    text = _check(filled_then_matvec, (RNG.normal(size=(3, 4)) * 0.3,
-                                       RNG.normal(size=(5, 4))), (0, 1), "python")
+    args = (RNG.normal(size=(3, 4)) * 0.3, RNG.normal(size=(5, 4)))
+    text = checked_source(filled_then_matvec, args, (0, 1), "python")
     assert "Q_k2 = Q[k2]" in _backward(text) and "add_outer_at(dQ, k2," in text, text
 
 
@@ -246,8 +232,8 @@ def filled_then_matvec(icf, x):
 
 def test_filled_then_matvec_numba_back_end():
     pytest.importorskip("numba")
-    _check(filled_then_matvec, (RNG.normal(size=(3, 4)) * 0.3, RNG.normal(size=(5, 4))),
-           (0, 1), "numba")
+    args = (RNG.normal(size=(3, 4)) * 0.3, RNG.normal(size=(5, 4)))
+    checked_source(filled_then_matvec, args, (0, 1), "numba")
 
 
 # --------------------------------------------------------------------------- add_outer_at
