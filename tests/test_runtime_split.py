@@ -337,10 +337,13 @@ def _top_level_bindings(source: str) -> set:
 def test_standalone_numba_sections_bind_distinct_names():
     """A --numba module concatenates the overload sections of several modules into one
     namespace; a private name two sections bind (`_stacked`) would make the earlier
-    section's overloads call the later one's function. Every overload module is copied."""
+    section's overloads call the later one's function (and one a runtime module binds,
+    `_step`, the runtime's copied helpers). Every overload module is copied."""
     from tangent_src.backend.numba import OVERLOAD_MODULES
     assert set(OVERLOAD_MODULES) == set(emit.STANDALONE_OVERLOADS)
-    seen: dict = {}
+    # the runtime's own functions are copied in too (runtime_source)
+    seen: dict = {bound: f"runtime/{path.name}" for path in (PACKAGE / "runtime").glob("*.py")
+                  for bound in _top_level_bindings(path.read_text())}
     for name in emit.STANDALONE_OVERLOADS:
         text = (PACKAGE / "backend" / f"{name}.py").read_text()
         section = text[text.index(emit.OVERLOADS_MARKER):]

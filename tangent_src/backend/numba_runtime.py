@@ -283,7 +283,7 @@ def _add_at(acc, index, g):
                 row[j] += flat[j]
             return acc
         return add_row
-    if isinstance(acc, types.Array) and not _integer_array_index(index):
+    if isinstance(acc, types.Array) and not _integer_array_typed(index):
         def add(acc, index, g):
             acc[index] += g
             return acc
@@ -299,7 +299,7 @@ def _row_of_contiguous(acc, index, g) -> bool:
         g.layout == "C" and g.ndim == acc.ndim - 1 >= 1
 
 
-def _integer_array_index(index) -> bool:
+def _integer_array_typed(index) -> bool:
     """Whether an index holds an integer array (numba_containers' add_at adds repeated
     entries; `acc[index] += g` would keep one of them)."""
     items = tuple(index) if isinstance(index, types.BaseTuple) else (index,)
@@ -332,7 +332,7 @@ def _written_at(g, index):
     indexes are left unsupported, so numba reports them)."""
     if not isinstance(g, types.Array):
         return None
-    if not _integer_array_index(index):
+    if not _integer_array_typed(index):
         return lambda g, index: g[index]
     if isinstance(index, types.Array) and index.ndim == 1:
         def kept(g, index):

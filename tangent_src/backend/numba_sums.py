@@ -86,7 +86,7 @@ def _stacked(g, a, b, like) -> bool:
         max(a.ndim, b.ndim) == 3 and min(a.ndim, b.ndim) >= 2
 
 
-def _step(name: str, ndim: int) -> str:
+def _stack_item(name: str, ndim: int) -> str:
     """Matrix k of a stacked operand (the only one when its stack has length one)."""
     return f"{name}[k if {name}.shape[0] > 1 else 0]" if ndim == 3 else name
 
@@ -118,7 +118,7 @@ def f(g, a, b, like):
     out = np.zeros(like.shape)
     for k in range(g.shape[0]):
         gk = np.ascontiguousarray(g[k])
-        bk = np.ascontiguousarray({_step("b", b.ndim)})
+        bk = np.ascontiguousarray({_stack_item("b", b.ndim)})
         gs = _rows(gk) if like.shape[1] == 1 else gk
         bs = _rows(bk) if like.shape[2] == 1 else bk
         out[k if like.shape[0] > 1 else 0] += gs @ np.ascontiguousarray(bs.T)
@@ -137,7 +137,7 @@ def f(g, a, b, like):
     out = np.zeros(like.shape)
     for k in range(g.shape[0]):
         gk = np.ascontiguousarray(g[k])
-        ak = np.ascontiguousarray({_step("a", a.ndim)})
+        ak = np.ascontiguousarray({_stack_item("a", a.ndim)})
         gs = _cols(gk) if like.shape[2] == 1 else gk
         as_ = _cols(ak) if like.shape[1] == 1 else ak
         out[k if like.shape[0] > 1 else 0] += np.ascontiguousarray(as_.T) @ gs
