@@ -16,8 +16,8 @@ def drnn(W, U, h, xs, dout=1.0):
         h = h2
         _h2_tape.append(h2)
     # backward pass
-    dU = np.zeros_like(U)
-    dW = np.zeros_like(W)
+    dU = np.zeros(U.shape, U.dtype)
+    dW = np.zeros(W.shape, W.dtype)
     # line 245: return np.sum(h * h)
     dh = dout * h * 2.0
     _dt2_steps = []
