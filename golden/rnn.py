@@ -11,8 +11,7 @@ def drnn(W, U, h, xs, dout=1.0):
     for t in range(len_xs):
         _h_tape.append(h)
         xs_t = xs[t]
-        t2 = W @ h + U @ xs_t
-        h2 = np.tanh(t2)
+        h2 = np.tanh(W @ h + U @ xs_t)
         h = h2
         _h2_tape.append(h2)
     # backward pass

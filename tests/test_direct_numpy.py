@@ -255,3 +255,20 @@ def test_an_accumulator_starting_from_the_seed_is_copied():
     added in place: the caller's `dy` is read after the call, so it must not change."""
     x = RNG.uniform(0.2, 0.9, size=4)
     _checked(lead_caller, (x,))
+
+
+def loss_over_time(x, seq):
+    total = 0.0
+    for t in range(seq.shape[0] - 1):
+        y = x * 2.0
+        ynorm = y - np.log(np.sum(np.exp(y)) + 2)
+        total = total + np.sum(seq[t + 1] * ynorm)
+    return -total / 3.0
+
+
+def test_temporaries_of_a_users_t_are_not_kept_as_user_names():
+    """ANF temporaries t2, t3 share the stem of a loop variable `t` but are not its
+    versions: they are inlined (the loss's spread seed then multiplies directly)."""
+    x, seq = RNG.normal(size=3), RNG.normal(size=(4, 3))
+    src = _checked(loss_over_time, (x, seq))
+    assert "unreduce" not in src and "dtotal * seq[t + 1]" in src, src
