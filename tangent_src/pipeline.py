@@ -20,7 +20,14 @@ from .frontend.anf import to_anf
 from .frontend.lower import lower
 from .frontend.source import ParsedFunction
 from .naming import Namer
-from .optimize import direct_numpy, fused_at, optimize, own_accumulators, write_in_place
+from .optimize import (
+    concat_pieces,
+    direct_numpy,
+    fused_at,
+    optimize,
+    own_accumulators,
+    write_in_place,
+)
 from .request import default_optimize
 
 
@@ -102,3 +109,4 @@ def back_end(node: gast.FunctionDef, inplace: set, protected: set, options: Opti
         fused_at(node.body, inplace, protected, products=options.fused_products)
         if options.numpy_joins:  # the Python back end (numba compiles its own loops)
             direct_numpy(node.body)
+            concat_pieces(node)
