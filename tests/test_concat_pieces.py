@@ -132,3 +132,20 @@ def rebound(x, h):
 def test_an_operand_rebound_before_the_join():
     x, h = RNG.normal(size=3), RNG.normal(size=2)
     _checked(rebound, (x, h), wrt=(0, 1))
+
+
+
+def test_pass_leaves_a_list_that_may_grow():
+    """rows may grow after the join (append, or a call that may append): len(rows) read
+    later would not be the length joined, so the rewrite must not fire. (Such code fails
+    in `pieces` itself today: it reads the grown list too.)"""
+    for change in ("rows.append(b)", "grow(rows)"):
+        src = f"""
+            def f(rows, b, g):
+                t = rows, b
+                {change}
+                d = pieces(g, t, 'concatenate', 0)
+                return d[0], d[1]
+            """
+        func = gast.parse(textwrap.dedent(src)).body[0]
+        assert concat_pieces(func) == 0

@@ -15,9 +15,10 @@ anything shaped otherwise it reshapes, but a joined operand of g's rank has exac
 block's shape): the same views, without the helper's call, type tests and tuple (an LSTM
 cell's four-way join: ~1.5 us per cell). It fires only where the lengths can be read
 later from the same arrays: the tuple is bound once, at the top level, to names each bound
-once at the top level (or parameters never rebound), so each name holds the same array
-wherever the adjoint is read; and every read of the adjoint is one of its items by a
-literal index.
+once at the top level (or parameters never rebound) and never changed in place (no
+method call on them, not passed to a function other than NumPy's: a list's length could
+change), so each name holds a value of the same length wherever the adjoint is read; and
+every read of the adjoint is one of its items by a literal index.
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def concat_pieces(func: gast.FunctionDef) -> int:
     params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
     top = {s.targets[0].id for s in body if isinstance(s, gast.Assign) and
            isinstance(s.targets[0], gast.Name)}
-    stable = {n for n in top if defs.get(n) == 1} | {p for p in params if p not in defs}
+    stable = ({n for n in top if defs.get(n) == 1} | {p for p in params if p not in defs}) \
+        - _maybe_mutated(body)
     joins = {s.targets[0].id: [e.id for e in s.value.elts] for s in body
              if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and
              isinstance(s.value, (gast.Tuple, gast.List)) and s.value.elts and
@@ -73,6 +75,27 @@ def concat_pieces(func: gast.FunctionDef) -> int:
         block[k + 1:k + 1] = offsets
         count += 1
     return count
+
+
+# attributes that read only an array's shape or kind
+SHAPE_ATTRS = frozenset({"shape", "ndim", "dtype", "size", "T"})
+
+
+def _maybe_mutated(body) -> set:
+    """Names whose value might change length without being bound again: a list's append
+    or pop (any method call on the name), or a value passed to a function other than
+    NumPy's or len (a callee may append to a list it is given)."""
+    out = set()
+    for node in all_nodes(body):
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) and \
+                node.attr not in SHAPE_ATTRS:
+            out.add(node.value.id)
+        elif isinstance(node, gast.Call) and not (
+                (build.dotted(node.func) or "").startswith("np.") or
+                build.dotted(node.func) == "len"):
+            out |= {a.id for a in node.args + [k.value for k in node.keywords]
+                    if isinstance(a, gast.Name)}
+    return out
 
 
 def _pieces_of_rows(call) -> bool:
