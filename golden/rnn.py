@@ -11,13 +11,12 @@ def drnn(W, U, h, xs, dout=1.0):
     for t in range(len_xs):
         _h_tape.append(h)
         xs_t = xs[t]
-        t2 = W @ h + U @ xs_t
-        h2 = np.tanh(t2)
+        h2 = np.tanh(W @ h + U @ xs_t)
         h = h2
         _h2_tape.append(h2)
     # backward pass
-    dU = np.zeros_like(U)
-    dW = np.zeros_like(W)
+    dU = np.zeros(U.shape, U.dtype)
+    dW = np.zeros(W.shape, W.dtype)
     # line 245: return np.sum(h * h)
     dh = dout * h * 2.0
     _dt2_steps = []

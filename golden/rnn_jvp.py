@@ -9,10 +9,8 @@ def jvp_rnn(W, U, h, xs, dW=1.0, dU=1.0):
     for t in range(len_xs):
         # line 244: h = np.tanh(W @ h + U @ xs[t])
         xs_t = xs[t]
-        t2 = W @ h + U @ xs_t
-        dt2 = dW @ h + W @ dh + dU @ xs_t
-        h2 = np.tanh(t2)
-        dh2 = dt2 * (1.0 - h2 * h2)
+        h2 = np.tanh(W @ h + U @ xs_t)
+        dh2 = (dW @ h + W @ dh + dU @ xs_t) * (1.0 - h2 * h2)
         h = h2
         dh = dh2
-    return np.sum(dh * h + dh * h)
+    return np.add.reduce(dh * h + dh * h, axis=None)

@@ -269,10 +269,7 @@ class ModuleBuilder(ModuleAssembly):
         reverse.complex_params = complex_params
         reverse.tuple_items = self.item_cache.get((func, arg_classes), {})  # (shape_items.py)
         result = reverse.build()
-        user = set(_params(core)) | assigned(parsed.node.body)
-        protected = {n for n in all_names(core) if n in user or (
-            re.sub(r"\d+$", "", n) in user)}
-        protected |= {reverse.adjoints[v] for v in protected if v in reverse.adjoints}
+        protected = self._protected(parsed, core, reverse.adjoints, namer)
         protected.add(result.seed)
         back_end(result.node, result.inplace, protected, self.options)
         generated = GeneratedFunction(name, result.node, parsed, result.seed, wrt_names,
@@ -359,7 +356,7 @@ class ModuleBuilder(ModuleAssembly):
                           mutable=self.mutable_scalars(func, arg_classes))
         forward.complex_params = complex_params
         node = forward.build()
-        protected = self._protected(parsed, core, forward.tangents)
+        protected = self._protected(parsed, core, forward.tangents, namer)
         protected |= set(forward.tangent_params.values())
         back_end(node, forward.inplace, protected, self.options)
         generated = GeneratedFunction(name, node, parsed, "", wrt_names, nodes=[node],
@@ -370,11 +367,12 @@ class ModuleBuilder(ModuleAssembly):
         self.in_progress.discard(key)
         return generated
 
-    def _protected(self, parsed, core, derivative_names: dict) -> set:
-        """User-visible names (and their derivatives' names), which inlining keeps."""
+    def _protected(self, parsed, core, derivative_names: dict, namer: Namer) -> set:
+        """User-visible names: the user's and their versions (h2 of h; not a temporary
+        t2 of a user's `t`), and their derivatives' names, which inlining keeps."""
         user = set(_params(core)) | assigned(parsed.node.body)
         protected = {n for n in all_names(core) if n in user or (
-            re.sub(r"\d+$", "", n) in user)}
+            n not in namer.temporaries and re.sub(r"\d+$", "", n) in user)}
         return protected | {derivative_names[v] for v in protected if v in derivative_names}
 
     def _function_name(self, base: str) -> str:

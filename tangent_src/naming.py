@@ -12,6 +12,9 @@ class Namer:
         # stem -> the number to try first: every number below it is taken (`used` only
         # grows), so numbering stays linear in a function of thousands of statements
         self._next: dict[str, int] = {}
+        # names of temporaries the front end made for subexpressions (t2, exp_y): not
+        # versions of a user's name that happens to share their stem (a loop's `t`)
+        self.temporaries: set[str] = set()
 
     def reserve(self, name: str) -> None:
         self.used.add(name)

@@ -20,7 +20,14 @@ from .frontend.anf import to_anf
 from .frontend.lower import lower
 from .frontend.source import ParsedFunction
 from .naming import Namer
-from .optimize import fused_at, optimize, own_accumulators, write_in_place
+from .optimize import (
+    concat_pieces,
+    direct_numpy,
+    fused_at,
+    optimize,
+    own_accumulators,
+    write_in_place,
+)
 from .request import default_optimize
 
 
@@ -100,3 +107,6 @@ def back_end(node: gast.FunctionDef, inplace: set, protected: set, options: Opti
     if options.optimize and not options.inline:  # in-place writes have no rules
         write_in_place(node)
         fused_at(node.body, inplace, protected, products=options.fused_products)
+        if options.numpy_joins:  # the Python back end (numba compiles its own loops)
+            direct_numpy(node.body)
+            concat_pieces(node)

@@ -140,3 +140,10 @@ def spread_axis(call) -> tuple | None:
 # of the adjoint is set by add_at, it is the tuple of those values
 # (optimize/tuple_adjoints.py).
 TUPLE_LENGTH: NodeTable[int] = NodeTable("tuple_length", int)
+
+# On an `np.zeros_like(x)` call starting the adjoint of a name whose shape class is an
+# array's, and on an `add_at(acc, index, g)` call whose acc is the adjoint of such a name
+# and whose index is basic (ints, scalar names and slices of them: no index repeats an
+# element): the plain NumPy forms are exact there (optimize/direct_numpy.py).
+ARRAY_ZEROS: NodeTable[bool] = NodeTable("array_zeros", bool)
+BASIC_ADD_AT: NodeTable[bool] = NodeTable("basic_add_at", bool)

@@ -93,6 +93,7 @@ class ANF(LoopVersions):
     def temp(self, expr, loc) -> gast.Name:
         """Evaluate `expr` (already flat) into a fresh temporary."""
         name = self.namer.fresh(self.hint(expr))
+        self.namer.temporaries.add(name)
         self.emit(build.assign(name, expr), loc)
         return build.name(name)
 

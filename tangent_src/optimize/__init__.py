@@ -15,8 +15,10 @@ from ..errors import OptimizerWarning
 from .accumulate import accumulate_in_place, own_accumulators
 from .algebra import algebra
 from .coalesce import coalesce
+from .concat_pieces import concat_pieces
 from .copies import copies
 from .dead_code import dead_code, live_before
+from .direct_numpy import direct_numpy
 from .exact_calls import exact_calls
 from .fused_at import fused_at
 from .inline import inline
@@ -37,8 +39,8 @@ PASSES = (zeros, coalesce, copies, dead_code, algebra, inline, subtract, written
 MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
-           "accumulate_in_place", "drop_empty_markers", "exact_calls", "fused_at", "join_slices",
-           "outers", "sum_first", "write_in_place"]
+           "accumulate_in_place", "concat_pieces", "direct_numpy", "drop_empty_markers",
+           "exact_calls", "fused_at", "join_slices", "outers", "sum_first", "write_in_place"]
 
 
 def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],

@@ -175,6 +175,19 @@ def untake_along_axis(g, arr, indices, axis=-1):
     return out
 
 
+def stack_rows(arrays):
+    """np.stack(arrays) along a new first axis (optimize/direct_numpy.py). A non-empty list
+    or tuple of plain float or complex ndarrays goes to np.array, whose copy of them has
+    the same shape, dtype (NumPy promotes the dtypes alike) and values, and which refuses
+    arrays of different shapes with a ValueError as np.stack does, without np.stack's
+    Python layer (~0.7 against ~3 us for an LSTM step's four rows); anything else to
+    np.stack itself."""
+    if (type(arrays) is list or type(arrays) is tuple) and arrays and all(
+            type(a) is np.ndarray and a.dtype.kind in "fc" for a in arrays):
+        return np.array(arrays)
+    return np.stack(arrays)
+
+
 # the helpers generated code calls by name (imported from tangent_src.runtime)
 HELPERS = ("inverse_permutation", "pieces", "join", "untile", "unrepeat", "unpad", "pad_checked",
-           "untake", "untake_along_axis")
+           "untake", "untake_along_axis", "stack_rows")

@@ -7,8 +7,14 @@ from __future__ import annotations
 import gast
 
 from ..core import build
-from ..core.tables import TUPLE_LENGTH
+from ..core.tables import ARRAY_ZEROS, BASIC_ADD_AT, TUPLE_LENGTH
 from ..core.walk import walk
+
+
+def is_array_class(cls) -> bool:
+    """Whether a shape class is an ndarray's of one or more axes (a tuple of "1", "N" and
+    "?" flags), not a scalar's, a container's or a function's."""
+    return isinstance(cls, tuple) and bool(cls) and all(f in ("1", "N", "?") for f in cls)
 
 
 def output_check(name: str, func: str, result: str, seed: str) -> gast.If:
@@ -49,14 +55,42 @@ class AdjointValues:
         if cls == ():
             return build.const(0.0)
         if cls:
-            return gast.Call(func=gast.Attribute(value=build.name("np"), attr="zeros_like",
+            zero = gast.Call(func=gast.Attribute(value=build.name("np"), attr="zeros_like",
                                                  ctx=gast.Load()),
                              args=[build.name(var)], keywords=[])
+            if is_array_class(cls):
+                ARRAY_ZEROS[zero] = True
+            return zero
         zero = build.call("zeros_like", [build.name(var)])
         items = self.tuple_items.get(var)
         if items:  # a plain tuple of known length (see optimize/tuple_adjoints.py)
             TUPLE_LENGTH[zero] = len(items)
         return zero
+
+    def add_at(self, var: str, index, dtarget):
+        """`add_at(dvar, index, dtarget)`, the adjoint of reading `var[index]`; marked
+        BASIC_ADD_AT when var is an array and the index basic, so no element repeats."""
+        add = build.call("add_at", [build.name(self.d(var)), build.index_value(index),
+                                    dtarget])
+        if is_array_class(self.classes.get(var)) and self._basic(index):
+            BASIC_ADD_AT[add] = True
+        return add
+
+    def _basic(self, index) -> bool:
+        """An index of ints, names of scalar class and slices with such bounds and step."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        for part in parts:
+            bounds = [part.lower, part.upper, part.step] if isinstance(part, gast.Slice) \
+                else [part]
+            for b in bounds:
+                if isinstance(b, gast.UnaryOp) and isinstance(b.op, gast.USub):
+                    b = b.operand
+                if b is None and isinstance(part, gast.Slice) or \
+                        isinstance(b, gast.Constant) and type(b.value) is int:
+                    continue
+                if not (isinstance(b, gast.Name) and self.classes.get(b.id) == ()):
+                    return False
+        return True
 
     def accumulate(self, var: str, expr, container: bool = False):
         """`dvar = dvar + expr`; with plus() where var may hold a container (`container`:

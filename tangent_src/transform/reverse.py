@@ -369,8 +369,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
             if isinstance(value.value, gast.Name) and value.value.id in self.varied:
                 src = value.value.id
                 self.inplace.add(self.d(src))
-                out.append(build.assign(self.d(src), build.call(
-                    "add_at", [build.name(self.d(src)), build.index_value(value.slice), dtarget])))
+                out.append(build.assign(self.d(src), self.add_at(src, value.slice, dtarget)))
             elif not constant_read(value, self.varied):
                 raise no_rule_for_subscript(self.parsed, value)
         elif isinstance(value, (gast.Tuple, gast.List)):
