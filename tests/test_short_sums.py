@@ -72,3 +72,28 @@ def test_gradient_through_short_sums():
     expected = numerical_grad(loss, (rot, X), wrt=(0, 1))
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7)
+
+
+def test_forward_keepdims_sums_are_rewritten_exactly():
+    """The user's `np.sum(x, axis=k, keepdims=True)`, which the forward pass repeats,
+    becomes sum_keepdims (same bits); other forms keep NumPy's call."""
+
+    def norms(r, x):
+        sq = np.sum(r * r, axis=1, keepdims=True)       # rewritten
+        dot = np.sum(r * x, 1, keepdims=True)            # rewritten (positional axis)
+        tot = np.sum(x, axis=0, keepdims=True)           # rewritten (a long axis: NumPy's)
+        plain = np.sum(x * x, axis=1)                    # not kept: left alone
+        wide = np.sum(r, axis=1, keepdims=True, dtype=np.float64)  # another keyword
+        return np.sum(np.sqrt(sq + 1.0) * dot * tot) + np.sum(plain) + np.sum(wide ** 2)
+
+    rng = np.random.default_rng(5)
+    r, x = rng.standard_normal((7, 3)), rng.standard_normal((7, 3))
+    gradient = tangent_src.grad(norms, wrt=(0, 1))
+    got = gradient(r, x)
+    source = gradient.source
+    assert "sum_keepdims(r * r, 1)" in source and "sum_keepdims(r * x, 1)" in source
+    assert "sum_keepdims(x, 0)" in source
+    assert "np.sum(x * x, axis=1)" in source and "dtype=np.float64" in source
+    expected = numerical_grad(norms, (r, x), wrt=(0, 1))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)
