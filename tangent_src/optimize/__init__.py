@@ -23,6 +23,7 @@ from .inline import inline
 from .inplace_writes import write_in_place
 from .markers import drop_empty_markers
 from .outers import outers
+from .reuse_values import reuse_values
 from .short_sums import short_sums
 from .subtract import subtract
 from .sum_first import sum_first
@@ -38,7 +39,7 @@ MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
            "accumulate_in_place", "drop_empty_markers", "exact_calls", "fused_at", "join_slices",
-           "outers", "sum_first", "write_in_place"]
+           "outers", "reuse_values", "sum_first", "write_in_place"]
 
 
 def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
@@ -63,6 +64,7 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
                       "without settling; the generated code is correct but may be less "
                       "simplified (please report it)", OptimizerWarning, stacklevel=2)
     params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
+    reuse_values(func)
     if joins:
         join_slices(func.body)
         short_sums(func.body)
