@@ -272,3 +272,49 @@ def test_shape_stub_keeps_shape_and_dtype_only():
     np.testing.assert_array_equal(unbroadcast(np.ones((4, 4096, 2)), stub),
                                   np.full((4096, 2), 4.0))
     assert shape_stub(2.5) == 2.5 and shape_stub([1, 2]) == [1, 2]
+
+
+# ------------------------------------------- detached from the caller's arrays (pullback.py)
+def scaled_columns(cams, pts, feats):
+    """Saves column views of cams, pts only through a difference, feats not at all; the
+    output's first column is a view of pts when nothing else is done to it."""
+    rot = cams[:, 0:3]
+    Y = pts * np.cos(rot) + cams[:, 3:4] * np.sum(rot * pts, axis=1, keepdims=True)
+    return Y[:, 0:2] * cams[:, 4:5] - feats
+
+
+@pytest.mark.parametrize("stub_size", [0, 4096])  # 0: every shape-only array a stub
+def test_the_pullback_is_detached_from_every_argument(monkeypatch, stub_size):
+    """The forward half runs on the caller's arrays, and what it keeps that shares their
+    memory is copied: writing into every argument afterwards changes nothing."""
+    import tangent_src.runtime.broadcasting as broadcasting
+    monkeypatch.setattr(broadcasting.shape_stub, "__defaults__", (stub_size,))
+    rng = np.random.default_rng(14)
+    args = (rng.normal(size=(6, 5)), rng.normal(size=(6, 3)), rng.normal(size=(6, 2)))
+    originals = tuple(a.copy() for a in args)
+    value, vjp_fun = tangent_src.vjp(scaled_columns, *args)
+    expected_value = scaled_columns(*originals)
+    for a in args:
+        a[...] = 7.0
+    np.testing.assert_allclose(value, expected_value, rtol=1e-12)
+    for _ in range(2):
+        seed = rng.normal(size=(6, 2))
+        got = vjp_fun(seed)
+        for g, e in zip(got, expected_vjp(scaled_columns, originals, seed, (0, 1, 2))):
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7)
+
+
+def test_a_value_viewing_an_argument_is_copied():
+    x, y = X0.copy(), np.array([0.5, -1.0, 2.0, 0.25])
+    value, vjp_fun, aux = tangent_src.vjp(lambda_free_view, x, y, has_aux=True)
+    x[:] = 9.0
+    np.testing.assert_array_equal(value, X0[0:2] * 1.0)
+    seed = np.array([1.0, -2.0])
+    got = vjp_fun(seed)
+    expected = expected_vjp(lambda a, b: lambda_free_view(a, b)[0], (X0, y), seed, (0, 1))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7)
+
+
+def lambda_free_view(x, y):
+    return x[0:2], np.sum(x * y)
