@@ -12,5 +12,5 @@ def dsum_axis_keepdims(x, dout=1.0):
     dx = unbroadcast(dx_times_s * s, x)
     ds = unbroadcast(dx_times_s * x, s)
     # line 46: s = np.sum(x, axis=1, keepdims=True)
-    dx = dx + unreduce(ds, x, axis=1, keepdims=True)
+    dx += unreduce(ds, x, axis=1, keepdims=True)
     return dx

@@ -12,7 +12,7 @@ import warnings
 import gast
 
 from ..errors import OptimizerWarning
-from .accumulate import accumulate_in_place, own_accumulators
+from .accumulate import accumulate_in_place, accumulate_straight, own_accumulators
 from .algebra import algebra
 from .coalesce import coalesce
 from .copies import copies
@@ -70,5 +70,7 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
         short_sums(func.body)
     exact_calls(func.body)
     accumulate_in_place(func.body, inplace | params)  # a parameter's array is the caller's
+    if joins:
+        accumulate_straight(func.body)
     drop_empty_markers(func.body)
     return rounds
