@@ -18,6 +18,7 @@ import numpy as np
 from . import guards
 from .derivative_support import fresh_args
 from .dtypes import dtype_plan
+from .optimize.accumulate import added_in_place, blocks_of
 from .optimize.ownership import Ownership, call_name, modelled
 from .values import arg_classes
 
@@ -64,11 +65,15 @@ def _writes_foreign(func: gast.FunctionDef) -> bool:
 
 
 def _written(func: gast.FunctionDef) -> list:
-    """The names of the arrays `func`'s statements write into (None: not a plain name)."""
+    """The names of the arrays `func`'s statements write into (None: not a plain name);
+    not an adjoint's `dx += g` into an array built fresh in its block."""
     out: list = []
+    own = {id(stmt) for block in blocks_of(func.body) for k, stmt in enumerate(block)
+           if isinstance(stmt, gast.AugAssign) and added_in_place(block, k)}
     for node in gast.walk(func):
         if isinstance(node, gast.AugAssign):
-            out.append(_base(node.target))
+            if id(node) not in own:
+                out.append(_base(node.target))
         elif isinstance(node, (gast.Assign, gast.AnnAssign)):
             targets = node.targets if isinstance(node, gast.Assign) else [node.target]
             out.extend(_base(t) for t in _stores(targets) if not isinstance(t, gast.Name))

@@ -118,3 +118,30 @@ def test_gradients_against_finite_differences(f, shapes):
     want = numerical_grad(f, args, wrt=(0, 1))
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-8)
+
+
+def test_vjp_reuses_saved_arrays_after_in_place_accumulations():
+    """The pullback copies every saved array per call ("deep") only when the backward
+    half may write into one it did not build; accumulate_straight's `dx += g` writes into
+    arrays built fresh in the same block, so the plan stays "containers"."""
+    from tangent_src.pullback import reuse_plan
+    from tangent_src.values import arg_classes
+    rng = np.random.default_rng(3)
+    args = (rng.standard_normal((6, 3)), rng.standard_normal((6, 3)))
+    t = tangent_src.autodiff(rotation_energy, mode="reverse", wrt=(0, 1))
+    source = t._split(arg_classes(t._sig, args, {}, t._items)).source
+    assert "+= " in source
+    assert reuse_plan(source) == "containers"
+    foreign = textwrap.dedent("""
+        def f_bwd(saved, dout):
+            x, y = saved
+            dx = x
+            dx += dout * y
+            return dx
+        """)
+    assert reuse_plan(foreign) == "deep"
+    _, pullback = tangent_src.vjp(rotation_energy, *args)
+    for _ in range(2):
+        got = pullback(1.0)
+        for g, w in zip(got, numerical_grad(rotation_energy, args, wrt=(0, 1))):
+            np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-8)

@@ -184,7 +184,7 @@ def accumulate_straight(body: list) -> int:
     argument of a function that keeps none: optimize/ownership.py's escapes); the number
     rewritten. Same values bit for bit (the same additions), one array fewer each."""
     count = 0
-    for stmts in _blocks(body):
+    for stmts in blocks_of(body):
         for idx, stmt in enumerate(stmts):
             if _accumulation(stmt) and _owned_before(stmts, idx, stmt.targets[0].id):
                 new = gast.AugAssign(target=stmt.targets[0], op=stmt.value.op,
@@ -195,7 +195,18 @@ def accumulate_straight(body: list) -> int:
     return count
 
 
-def _blocks(body: list) -> list:
+def added_in_place(stmts: list, idx: int) -> bool:
+    """Whether the `x += g` / `x -= g` at stmts[idx] adds into an array the function
+    built itself (what accumulate_straight checked when it wrote it): vjp's pullback
+    (pullback.py) asks, since `x` alone may also be bound to an argument elsewhere."""
+    stmt = stmts[idx]
+    return isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name) and \
+        isinstance(stmt.op, (gast.Add, gast.Sub)) and \
+        stmt.target.id not in names_read(stmt.value) and \
+        _owned_before(stmts, idx, stmt.target.id)
+
+
+def blocks_of(body: list) -> list:
     """Every statement list: `body` and those of the compound statements in it."""
     out = [body]
     for node in all_nodes(body):
