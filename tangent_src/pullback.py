@@ -186,15 +186,18 @@ def _arrays(value, out: list) -> None:
 
 def _detached(value, arrays: list):
     """`value` with every array (inside tuples, lists and dicts too) whose memory may
-    overlap one of `arrays` copied (np.may_share_memory: bounds only, so never a miss)."""
+    overlap one of `arrays` copied (np.may_share_memory: bounds only, so never a miss),
+    and every list and dict a new one (the caller's may be among them)."""
     kind = type(value)
     if kind is np.ndarray or isinstance(value, np.ndarray):
         if any(np.may_share_memory(value, a) for a in arrays):
             return value.copy()
         return value
-    if kind is tuple or kind is list:
+    if kind is list:  # always a new list: the caller's may change
+        return [_detached(v, arrays) for v in value]
+    if kind is tuple:
         items = [_detached(v, arrays) for v in value]
-        return value if all(a is b for a, b in zip(items, value)) else kind(items)
+        return value if all(a is b for a, b in zip(items, value)) else tuple(items)
     if kind is dict:
         return {k: _detached(v, arrays) for k, v in value.items()}
     return value

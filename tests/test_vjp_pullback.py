@@ -318,3 +318,42 @@ def test_a_value_viewing_an_argument_is_copied():
 
 def lambda_free_view(x, y):
     return x[0:2], np.sum(x * y)
+
+
+def from_a_list(xs, k):
+    return xs[0] * np.sin(xs[1]) + k * xs[0]
+
+
+def test_detached_from_a_list_argument():
+    """The caller replaces an item of its list and writes into another array after vjp:
+    the pullback is the one at the point vjp was given."""
+    a, b = np.array([0.3, -1.2, 0.8]), np.array([1.1, 0.4, -0.6])
+    xs = [a.copy(), b.copy()]
+    _, vjp_fun = tangent_src.vjp(from_a_list, xs, 2.0)
+    xs[0] = np.full(3, 5.0)
+    xs[1][:] = -3.0
+    xs.append(np.ones(3))
+    seed = np.array([1.0, -0.5, 2.0])
+    got = vjp_fun(seed)[0]
+    assert isinstance(got, list) and len(got) == 2
+    np.testing.assert_allclose(got[0], seed * (np.sin(b) + 2.0), rtol=1e-12)
+    np.testing.assert_allclose(got[1], seed * a * np.cos(b), rtol=1e-12)
+
+
+def from_floats(xs, y):
+    return y * xs[0] * np.sin(xs[1])
+
+
+def test_detached_from_a_list_of_floats():
+    """A list holding no array comes back from the forward half as it is: the pullback
+    keeps its own list, so appending to the caller's changes nothing."""
+    xs, y = [0.3, 1.1], np.array([1.0, -2.0])
+    _, vjp_fun = tangent_src.vjp(from_floats, xs, y)
+    xs[0] = 5.0
+    xs.append(7.0)
+    seed = np.array([0.5, 1.5])
+    dxs, dy = vjp_fun(seed)
+    assert isinstance(dxs, list) and len(dxs) == 2
+    np.testing.assert_allclose(dxs[0], np.sum(seed * y) * np.sin(1.1), rtol=1e-12)
+    np.testing.assert_allclose(dxs[1], np.sum(seed * y) * 0.3 * np.cos(1.1), rtol=1e-12)
+    np.testing.assert_allclose(dy, seed * 0.3 * np.sin(1.1), rtol=1e-12)
