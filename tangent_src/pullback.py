@@ -9,6 +9,10 @@ generated module to tell which of these can happen, and each call hands the back
 a fresh copy of what it may consume: the lists and dicts (tapes) as new containers of the
 same items, and, when some write in place goes into an array that the function did not
 allocate itself in that same call, every array as well (a deep copy: correct, never fast).
+
+vjp's primals are the caller's arrays, which it may write into later: the forward half
+runs on them and then what it returns and saves that may share memory with them is
+copied (`start(..., detach=True)`), not every argument beforehand.
 """
 from __future__ import annotations
 
