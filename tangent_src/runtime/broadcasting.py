@@ -53,10 +53,11 @@ def _sum_last_columns(g):
 def sum_keepdims(g, axis):
     """np.expand_dims(np.sum(g, axis=axis), axis), a short last axis by column additions
     (optimize/short_sums.py)."""
-    if type(g) is np.ndarray and g.ndim and axis in (-1, g.ndim - 1) and \
-            2 <= g.shape[-1] <= 7 and g.dtype.kind == "f" and \
-            g.dtype.itemsize >= 4:
-        return _sum_last_columns(g)
+    if type(g) is np.ndarray:
+        if g.ndim and axis in (-1, g.ndim - 1) and 2 <= g.shape[-1] <= 7 and \
+                g.dtype.kind == "f" and g.dtype.itemsize >= 4:
+            return _sum_last_columns(g)
+        return g.sum(axis=axis, keepdims=True)  # (np.expand_dims costs a few µs more)
     return np.expand_dims(np.sum(g, axis=axis), axis)
 
 
