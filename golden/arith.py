@@ -14,7 +14,7 @@ def darith(x, y, dout=1.0):
     dx_times_y = unbroadcast(dt, x_times_y)
     dx_over_y = unbroadcast(dt, x_over_y)
     dx = unbroadcast(dx_over_y / y, x)
-    dy = dy - unbroadcast(dx_over_y * (x_over_y / y), y)
-    dx = dx + unbroadcast(dx_times_y * y, x)
-    dy = dy + unbroadcast(dx_times_y * x, y)
+    dy -= unbroadcast(dx_over_y * (x_over_y / y), y)
+    dx += unbroadcast(dx_times_y * y, x)
+    dy += unbroadcast(dx_times_y * x, y)
     return dx, dy

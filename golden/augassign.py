@@ -11,5 +11,5 @@ def daugassign(x, dout=1.0):
     dy = unbroadcast(dy2, x)
     dx = unbroadcast(dy2, x) * x * 2.0
     # line 76: y = x * 2.0
-    dx = dx + dy * 2.0
+    dx += dy * 2.0
     return dx

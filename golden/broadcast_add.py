@@ -11,6 +11,6 @@ def dbroadcast_add(x, b, dout=1.0):
     dx_plus_b_times_x = unreduce(dout, x_plus_b_times_x)
     dx_plus_b = unbroadcast(dx_plus_b_times_x * x, x_plus_b)
     dx = unbroadcast(dx_plus_b_times_x * x_plus_b, x)
-    dx = dx + unbroadcast(dx_plus_b, x)
+    dx += unbroadcast(dx_plus_b, x)
     db = unbroadcast(dx_plus_b, b)
     return dx, db

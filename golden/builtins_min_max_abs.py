@@ -20,8 +20,8 @@ def dbuiltins_min_max_abs(x, y, dout=1.0):
     dmin_x = unbroadcast(dmax_x_plus_min_x, min_x)
     dx = dx + unbroadcast(dmin_x * ((x < half_times_y) + 0.5 * (x ==
         half_times_y)), x)
-    dy = dy + unbroadcast(dmin_x * ((half_times_y < x) + 0.5 * (x ==
+    dy += unbroadcast(dmin_x * ((half_times_y < x) + 0.5 * (x ==
         half_times_y)), y) * 0.5
-    dx = dx + unbroadcast(dmax_x * ((x > y) + 0.5 * (x == y)), x)
-    dy = dy + unbroadcast(dmax_x * ((y > x) + 0.5 * (x == y)), y)
+    dx += unbroadcast(dmax_x * ((x > y) + 0.5 * (x == y)), x)
+    dy += unbroadcast(dmax_x * ((y > x) + 0.5 * (x == y)), y)
     return dx, dy

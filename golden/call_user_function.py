@@ -7,5 +7,5 @@ def dcall_user_function(x, dout=1.0):
     # backward pass
     # line 159: return square(x) + 2.0 * x
     dx = unbroadcast(dout, x) * 2.0
-    dx = dx + unbroadcast(dout, x) * x * 2.0
+    dx += unbroadcast(dout, x) * x * 2.0
     return dx

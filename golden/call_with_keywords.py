@@ -7,5 +7,5 @@ def dcall_with_keywords(x, dout=1.0):
     # backward pass
     # line 179: return scaled_power(x, power=3) + scaled_power(x, scale=0.5)
     dx = unbroadcast(dout, x) * x
-    dx = dx + unbroadcast(dout, x) * 3 * x ** 2
+    dx += unbroadcast(dout, x) * 3 * x ** 2
     return dx

@@ -13,5 +13,5 @@ def ddcubic_sin(x, dout=1.0, dout2=1.0):
     ddx = unbroadcast(dout2, dx)
     dx3 = unbroadcast(unbroadcast(dout2, t) * dout_times_three, x) * 2 * x
     # line 9: dx = dout * np.cos(x)
-    dx3 = dx3 - unbroadcast(ddx * dout, x) * np.sin(x)
+    dx3 -= unbroadcast(ddx * dout, x) * np.sin(x)
     return dx3

@@ -11,5 +11,5 @@ def dleaky_relu_where(x, dout=1.0):
     # line 59: return np.sum(np.where(x > 0.0, x, 0.1 * x))
     dwhere_cond = unreduce(dout, where_cond)
     dx = unbroadcast(np.where(cond, dwhere_cond, 0.0), x)
-    dx = dx + unbroadcast(np.where(cond, 0.0, dwhere_cond), x) * 0.1
+    dx += unbroadcast(np.where(cond, 0.0, dwhere_cond), x) * 0.1
     return dx

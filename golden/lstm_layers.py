@@ -30,9 +30,9 @@ def lstm_cell_bwd(saved, dout):
     dc2 = dc2 + dt6 * forget * (1.0 - tanh_c2 * tanh_c2)
     # line 497: c2 = c * forget + (1.0 - forget) * change
     dchange = dc2 * one_minus_forget
-    dforget = dforget - dc2 * change
+    dforget -= dc2 * change
     dc = dc2 * forget
-    dforget = dforget + dc2 * c
+    dforget += dc2 * c
     # line 495: forget = 1.0 / (1.0 + np.exp(-g[0:n]))
     dg = np.concatenate((dforget * (forget / t4) * exp_neg_g_part, dchange *
         (1.0 - change * change)))

@@ -18,5 +18,5 @@ def dmethods_and_attributes(A, x, dout=1.0):
     dt_at_x = unreduce(dout / t2_0, clip_t_at_x) * clip_part(t_at_x, -1.0,
         1.0, 'a')
     dx = t.T @ dt_at_x
-    dA = dA + np.transpose(np.outer(dt_at_x, x))
+    dA += np.transpose(np.outer(dt_at_x, x))
     return dA, dx

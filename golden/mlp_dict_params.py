@@ -74,5 +74,5 @@ def dmlp_dict_params(params, X, y, dout=1.0):
         dparams_layer2 = add_at(dparams_layer2, 'W', dparams_layer2_part)
         dparams = add_at(dparams, layer2, dparams_layer2)
         # line 273: h = dense(h, layer)
-        dh = dh + dh2
+        dh += dh2
     return dparams

@@ -9,7 +9,7 @@ def dmlp_softmax(W1, b1, W2, b2, X, Y, dout=1.0):
     z = h @ W2 + b2
     z2 = z - np.max(z, axis=1, keepdims=True)
     exp_z2 = np.exp(z2)
-    sum_exp_z2 = np.add.reduce(exp_z2, axis=1, keepdims=True)
+    sum_exp_z2 = sum_keepdims(exp_z2, 1)
     log_probs = z2 - np.log(sum_exp_z2)
     sum_t = np.add.reduce(Y * log_probs, axis=1)
     # backward pass

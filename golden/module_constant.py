@@ -9,5 +9,5 @@ def dmodule_constant(x, dout=1.0):
     # backward pass
     # line 163: return SCALE * x * x
     dx = unbroadcast(dout * SCALE_times_x, x)
-    dx = dx + unbroadcast(unbroadcast(dout * x, SCALE_times_x) * SCALE, x)
+    dx += unbroadcast(unbroadcast(dout * x, SCALE_times_x) * SCALE, x)
     return dx

@@ -9,6 +9,6 @@ def dpoly(x, dout=1.0):
     # line 19: return 3.0 * x ** 3 - 2.0 * x ** 2 + 5.0 * x - 1.0
     dt_minus_t2 = unbroadcast(dout, t_minus_t2)
     dx = unbroadcast(dout, x) * 5.0
-    dx = dx - unbroadcast(dt_minus_t2, x) * 4.0 * x
-    dx = dx + unbroadcast(dt_minus_t2, x) * 3.0 * 3 * x ** 2
+    dx -= unbroadcast(dt_minus_t2, x) * 4.0 * x
+    dx += unbroadcast(dt_minus_t2, x) * 3.0 * 3 * x ** 2
     return dx

@@ -15,5 +15,5 @@ def ddpoly(x, dout=1.0, dout2=1.0):
     ddx2 = unbroadcast(dout2, dx2)
     dx4 = unbroadcast(unbroadcast(dout2, t3) * t2, x) * 2 * x
     # line 9: dx = dx - dout * 4.0 * x
-    dx4 = dx4 - unbroadcast(unbroadcast(ddx2, t) * dout_times_c, x)
+    dx4 -= unbroadcast(unbroadcast(ddx2, t) * dout_times_c, x)
     return dx4

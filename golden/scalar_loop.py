@@ -19,6 +19,6 @@ def dscalar_loop(y, n, dout=1.0):
         # line 238: y = y + 0.01 * (np.sin(y) * y - y ** 3)
         dt = dy * 0.01
         dy = dy - dt * 3 * y ** 2
-        dy = dy + dt * sin_y
-        dy = dy + dt * y * np.cos(y)
+        dy += dt * sin_y
+        dy += dt * y * np.cos(y)
     return dy

@@ -107,17 +107,17 @@ def ddscalar_loop(y, n, dout=1.0, dout2=1.0):
         ddt_times_y3 = unbroadcast(dt3 * cos_y3, dt_times_y3)
         dy6 = dy6 - unbroadcast(dt3 * dt_times_y3, y3) * np.sin(y3)
         ddt = unbroadcast(ddt_times_y3 * y3, dt)
-        dy6 = dy6 + unbroadcast(ddt_times_y3 * dt, y3)
+        dy6 += unbroadcast(ddt_times_y3 * dt, y3)
         # line 22: dy = dy + dt * sin_y
         ddy2 = unbroadcast(ddy3, dy2)
         ddt_times_sin_y2 = unbroadcast(ddy3, dt_times_sin_y2)
-        ddt = ddt + unbroadcast(ddt_times_sin_y2 * sin_y2, dt)
+        ddt += unbroadcast(ddt_times_sin_y2 * sin_y2, dt)
         dsin_y2 = dsin_y2 + unbroadcast(ddt_times_sin_y2 * dt, sin_y2)
         # line 21: dy = dy - dt * 3 * y ** 2
         ddy = unbroadcast(ddy2, dy)
         dt2 = -unbroadcast(ddy2, t2)
-        dy6 = dy6 + unbroadcast(dt2 * dt_times_three, y3) * 2 * y3
-        ddt = ddt + unbroadcast(dt2 * y3_pow_two, dt) * 3
+        dy6 += unbroadcast(dt2 * dt_times_three, y3) * 2 * y3
+        ddt += unbroadcast(dt2 * y3_pow_two, dt) * 3
         # line 20: dt = dy * 0.01
         ddy = ddy + ddt * 0.01
         # line 18: sin_y = _sin_y_tape.pop()
@@ -140,12 +140,12 @@ def ddscalar_loop(y, n, dout=1.0, dout2=1.0):
         dt4 = unbroadcast(dy7, t) * 0.01
         dsin_y_times_y = unbroadcast(dt4, sin_y_times_y)
         dy5 = dy5 - unbroadcast(dt4, y_pow_three) * 3 * y ** 2
-        dsin_y = dsin_y + unbroadcast(dsin_y_times_y * y, sin_y)
-        dy5 = dy5 + unbroadcast(dsin_y_times_y * sin_y, y)
+        dsin_y += unbroadcast(dsin_y_times_y * y, sin_y)
+        dy5 += unbroadcast(dsin_y_times_y * sin_y, y)
         # line 11: sin_y = np.sin(y)
-        dy5 = dy5 + dsin_y * np.cos(y)
+        dy5 += dsin_y * np.cos(y)
         dsin_y = zeros_like_last(_sin_y_tape2, sin_y)
         # line 10: _y_tape.append(y)
         dy5_popped = d_y_tape.pop()
-        dy5 = dy5 + dy5_popped
+        dy5 += dy5_popped
     return dy5

@@ -123,10 +123,10 @@ def vjp(func, *primals, wrt=None, argnums=None, argnum=None, has_aux: bool = Fal
     wrt, single = _vjp_positions(func, primals, wrt, argnums, argnum)  # refused before any call
     reverse = make_transform(func, wrt, "reverse", backend=backend, has_aux=has_aux) \
         if wrt else None
-    # the forward pass once, each vjp_fun call the backward pass only (pullback.py)
-    # on copies of the primals: the pullback stays the one at this point if the caller
-    # writes into them later (the old code read them again on every call)
-    started = pullback.start(reverse, fresh_args(primals), primals) \
+    # the forward pass once, each vjp_fun call the backward pass only (pullback.py),
+    # detached from the primals (what it keeps of them copied): the pullback stays the
+    # one at this point if the caller writes into them later
+    started = pullback.start(reverse, primals, primals, detach=True) \
         if reverse and backend == "python" else None
     value = started[0] if started else func(*fresh_args(primals))
     aux = None

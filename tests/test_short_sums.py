@@ -20,7 +20,7 @@ def awkward(shape, dtype, rng):
     return x.astype(dtype)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.longdouble])
 @pytest.mark.parametrize("n", [2, 3, 5, 7, 8, 11])
 @pytest.mark.parametrize("lead", [(400,), (20, 30), (1,)])
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -33,7 +33,9 @@ def test_same_bits_as_numpy(dtype, n, lead):
         assert got.dtype == expected.dtype and got.shape == expected.shape
         nan = np.isnan(expected)  # (a NaN's sign bit is not NumPy's to keep either)
         assert np.array_equal(np.isnan(got), nan)
-        assert np.array_equal(got[~nan].view(np.uint8), expected[~nan].view(np.uint8))
+        # equal values with equal sign bits: the same bits (longdouble's padding aside)
+        assert np.array_equal(got[~nan], expected[~nan])
+        assert np.array_equal(np.signbit(got[~nan]), np.signbit(expected[~nan]))
 
 
 def test_other_axes_and_inputs_are_numpys():
@@ -72,3 +74,28 @@ def test_gradient_through_short_sums():
     expected = numerical_grad(loss, (rot, X), wrt=(0, 1))
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7)
+
+
+def test_forward_keepdims_sums_are_rewritten_exactly():
+    """The user's `np.sum(x, axis=k, keepdims=True)`, which the forward pass repeats,
+    becomes sum_keepdims (same bits); other forms keep NumPy's call."""
+
+    def norms(r, x):
+        sq = np.sum(r * r, axis=1, keepdims=True)       # rewritten
+        dot = np.sum(r * x, 1, keepdims=True)            # rewritten (positional axis)
+        tot = np.sum(x, axis=0, keepdims=True)           # rewritten (a long axis: NumPy's)
+        plain = np.sum(x * x, axis=1)                    # not kept: left alone
+        wide = np.sum(r, axis=1, keepdims=True, dtype=np.float64)  # another keyword
+        return np.sum(np.sqrt(sq + 1.0) * dot * tot) + np.sum(plain) + np.sum(wide ** 2)
+
+    rng = np.random.default_rng(5)
+    r, x = rng.standard_normal((7, 3)), rng.standard_normal((7, 3))
+    gradient = tangent_src.grad(norms, wrt=(0, 1))
+    got = gradient(r, x)
+    source = gradient.source
+    assert "sum_keepdims(r * r, 1)" in source and "sum_keepdims(r * x, 1)" in source
+    assert "sum_keepdims(x, 0)" in source
+    assert "np.sum(x * x, axis=1)" in source and "dtype=np.float64" in source
+    expected = numerical_grad(norms, (r, x), wrt=(0, 1))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-8)

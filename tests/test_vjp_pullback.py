@@ -272,3 +272,88 @@ def test_shape_stub_keeps_shape_and_dtype_only():
     np.testing.assert_array_equal(unbroadcast(np.ones((4, 4096, 2)), stub),
                                   np.full((4096, 2), 4.0))
     assert shape_stub(2.5) == 2.5 and shape_stub([1, 2]) == [1, 2]
+
+
+# ------------------------------------------- detached from the caller's arrays (pullback.py)
+def scaled_columns(cams, pts, feats):
+    """Saves column views of cams, pts only through a difference, feats not at all; the
+    output's first column is a view of pts when nothing else is done to it."""
+    rot = cams[:, 0:3]
+    Y = pts * np.cos(rot) + cams[:, 3:4] * np.sum(rot * pts, axis=1, keepdims=True)
+    return Y[:, 0:2] * cams[:, 4:5] - feats
+
+
+@pytest.mark.parametrize("stub_size", [0, 4096])  # 0: every shape-only array a stub
+def test_the_pullback_is_detached_from_every_argument(monkeypatch, stub_size):
+    """The forward half runs on the caller's arrays, and what it keeps that shares their
+    memory is copied: writing into every argument afterwards changes nothing."""
+    import tangent_src.runtime.broadcasting as broadcasting
+    monkeypatch.setattr(broadcasting.shape_stub, "__defaults__", (stub_size,))
+    rng = np.random.default_rng(14)
+    args = (rng.normal(size=(6, 5)), rng.normal(size=(6, 3)), rng.normal(size=(6, 2)))
+    originals = tuple(a.copy() for a in args)
+    value, vjp_fun = tangent_src.vjp(scaled_columns, *args)
+    expected_value = scaled_columns(*originals)
+    for a in args:
+        a[...] = 7.0
+    np.testing.assert_allclose(value, expected_value, rtol=1e-12)
+    for _ in range(2):
+        seed = rng.normal(size=(6, 2))
+        got = vjp_fun(seed)
+        for g, e in zip(got, expected_vjp(scaled_columns, originals, seed, (0, 1, 2))):
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7)
+
+
+def test_a_value_viewing_an_argument_is_copied():
+    x, y = X0.copy(), np.array([0.5, -1.0, 2.0, 0.25])
+    value, vjp_fun, aux = tangent_src.vjp(lambda_free_view, x, y, has_aux=True)
+    x[:] = 9.0
+    np.testing.assert_array_equal(value, X0[0:2] * 1.0)
+    seed = np.array([1.0, -2.0])
+    got = vjp_fun(seed)
+    expected = expected_vjp(lambda a, b: lambda_free_view(a, b)[0], (X0, y), seed, (0, 1))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7)
+
+
+def lambda_free_view(x, y):
+    return x[0:2], np.sum(x * y)
+
+
+def from_a_list(xs, k):
+    return xs[0] * np.sin(xs[1]) + k * xs[0]
+
+
+def test_detached_from_a_list_argument():
+    """The caller replaces an item of its list and writes into another array after vjp:
+    the pullback is the one at the point vjp was given."""
+    a, b = np.array([0.3, -1.2, 0.8]), np.array([1.1, 0.4, -0.6])
+    xs = [a.copy(), b.copy()]
+    _, vjp_fun = tangent_src.vjp(from_a_list, xs, 2.0)
+    xs[0] = np.full(3, 5.0)
+    xs[1][:] = -3.0
+    xs.append(np.ones(3))
+    seed = np.array([1.0, -0.5, 2.0])
+    got = vjp_fun(seed)[0]
+    assert isinstance(got, list) and len(got) == 2
+    np.testing.assert_allclose(got[0], seed * (np.sin(b) + 2.0), rtol=1e-12)
+    np.testing.assert_allclose(got[1], seed * a * np.cos(b), rtol=1e-12)
+
+
+def from_floats(xs, y):
+    return y * xs[0] * np.sin(xs[1])
+
+
+def test_detached_from_a_list_of_floats():
+    """A list holding no array comes back from the forward half as it is: the pullback
+    keeps its own list, so appending to the caller's changes nothing."""
+    xs, y = [0.3, 1.1], np.array([1.0, -2.0])
+    _, vjp_fun = tangent_src.vjp(from_floats, xs, y)
+    xs[0] = 5.0
+    xs.append(7.0)
+    seed = np.array([0.5, 1.5])
+    dxs, dy = vjp_fun(seed)
+    assert isinstance(dxs, list) and len(dxs) == 2
+    np.testing.assert_allclose(dxs[0], np.sum(seed * y) * np.sin(1.1), rtol=1e-12)
+    np.testing.assert_allclose(dxs[1], np.sum(seed * y) * 0.3 * np.cos(1.1), rtol=1e-12)
+    np.testing.assert_allclose(dy, seed * 0.3 * np.sin(1.1), rtol=1e-12)

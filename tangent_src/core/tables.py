@@ -79,6 +79,12 @@ CHECKPOINT: NodeTable[gast.expr] = NodeTable("checkpoint", gast.expr)
 # loop updated back to the name the next iteration reads (no source line of its own).
 COPY_BACK: NodeTable[bool] = NodeTable("copy_back", bool)
 
+# On an assignment `dx = dx + g` that reverse mode writes to add a contribution g to the
+# adjoint dx (transform/adjoint_values.py): g has dx's shape (an adjoint has its value's
+# shape), so the sum may go into dx's array when that array is the function's own
+# (optimize/accumulate.py).
+ACCUMULATION: NodeTable[bool] = NodeTable("accumulation", bool)
+
 # On an expression statement lowering keeps for its side effect (`print(...)`, a logging
 # call, an assert, a user function that only prints or plots): it runs on the primal
 # values, once per primal execution, and is never differentiated.

@@ -12,7 +12,7 @@ import warnings
 import gast
 
 from ..errors import OptimizerWarning
-from .accumulate import accumulate_in_place, own_accumulators
+from .accumulate import accumulate_in_place, accumulate_straight, own_accumulators
 from .algebra import algebra
 from .coalesce import coalesce
 from .concat_pieces import concat_pieces
@@ -25,6 +25,7 @@ from .inline import inline
 from .inplace_writes import write_in_place
 from .markers import drop_empty_markers
 from .outers import outers
+from .reuse_values import reuse_values
 from .short_sums import short_sums
 from .subtract import subtract
 from .sum_first import sum_first
@@ -40,7 +41,8 @@ MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
            "accumulate_in_place", "concat_pieces", "direct_numpy", "drop_empty_markers",
-           "exact_calls", "fused_at", "join_slices", "outers", "sum_first", "write_in_place"]
+           "exact_calls", "fused_at", "join_slices", "outers", "reuse_values", "sum_first",
+           "write_in_place"]
 
 
 def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
@@ -65,10 +67,13 @@ def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],
                       "without settling; the generated code is correct but may be less "
                       "simplified (please report it)", OptimizerWarning, stacklevel=2)
     params = {a.id for a in func.args.posonlyargs + func.args.args + func.args.kwonlyargs}
+    reuse_values(func)
     if joins:
         join_slices(func.body)
         short_sums(func.body)
     exact_calls(func.body)
     accumulate_in_place(func.body, inplace | params)  # a parameter's array is the caller's
+    if joins:
+        accumulate_straight(func.body)
     drop_empty_markers(func.body)
     return rounds

@@ -1,7 +1,15 @@
 """Accumulation in place, and ownership of the arrays `add_at` writes into.
 
 `accumulate_in_place` (a pass): `dW = dW + g` inside a loop -> `dW += g` when dW's array
-is its own. `own_accumulators` (run before the optimizer): every array that `add_at`
+is its own. `accumulate_straight` (the Python back end): an adjoint's accumulation
+`dx = dx + g` anywhere -> `dx += g` when the value dx holds there was built fresh in the
+same block and nothing since could have kept it:
+
+    dw = unbroadcast(dt4 * s, w)             dw = unbroadcast(dt4 * s, w)
+    dw = dw + cross3(X, dcross)      ->      dw += cross3(X, dcross)
+    dtheta = sum_keepdims(dw * w, 1)         dtheta = sum_keepdims(dw * w, 1)
+    dw = dw + dX * X                         dw += dX * X
+ `own_accumulators` (run before the optimizer): every array that `add_at`
 updates in place is one the function allocated (a `copy_of` where a chain starts from a
 value it does not own).
 """
@@ -9,8 +17,10 @@ from __future__ import annotations
 
 import gast
 
-from ..core.walk import walk
-from .facts import is_add_at, is_fresh, names_read
+from ..core.tables import ACCUMULATION
+from ..core.walk import all_nodes, walk
+from .facts import COMPOUND, is_add_at, is_fresh, names_read, names_written
+from .ownership import escaping_names
 
 
 def accumulate_in_place(body: list, inplace: set) -> None:
@@ -78,6 +88,9 @@ def own_accumulators(func: gast.FunctionDef) -> None:
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             defs.setdefault(node.targets[0].id, []).append(node)
             plain.add(id(node.targets[0]))
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            plain.add(id(node.target))  # `x += g` adds into x's own array (or rebinds a
+            # number): x holds what its other bindings gave it
     for node in walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and \
                 id(node) not in plain:
@@ -142,3 +155,102 @@ def _rewrite_accumulations(stmts, owned: set, in_loop: bool) -> None:
                                  value=stmt.value.right)
             new.lineno = getattr(stmt, "lineno", None)
             stmts[idx] = new
+
+
+# Helpers that return their first argument, a view of it or a new array made from it
+# alone: of a fresh first argument, a fresh value no other name holds.
+PASS_THROUGH = frozenset({"unbroadcast", "sum_to", "cross_back", "cross_last"})
+# Helpers that always return a new array.
+NEW_ARRAYS = frozenset({"sum_keepdims", "cross3"})
+
+
+def _fresh_value(value) -> bool:
+    """Whether `value` builds an array (or number) that nothing else refers to."""
+    if is_fresh(value):
+        return True
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and \
+            not value.keywords and not any(isinstance(a, gast.Starred) for a in value.args):
+        if value.func.id in NEW_ARRAYS:
+            return True
+        return value.func.id in PASS_THROUGH and bool(value.args) and \
+            _fresh_value(value.args[0])
+    return False
+
+
+def accumulate_straight(body: list) -> int:
+    """`dx = dx + g` (an adjoint's accumulation, core.tables.ACCUMULATION: g has dx's
+    shape) -> `dx += g` where the statements before it in its block bind dx to a fresh
+    value and then read dx only where nothing can keep its array (an operand, an
+    argument of a function that keeps none: optimize/ownership.py's escapes); the number
+    rewritten. Same values bit for bit (the same additions), one array fewer each."""
+    count = 0
+    for stmts in blocks_of(body):
+        for idx, stmt in enumerate(stmts):
+            if _accumulation(stmt) and _owned_before(stmts, idx, stmt.targets[0].id):
+                new = gast.AugAssign(target=stmt.targets[0], op=stmt.value.op,
+                                     value=stmt.value.right)
+                new.lineno = getattr(stmt, "lineno", None)
+                stmts[idx] = new
+                count += 1
+    return count
+
+
+def added_in_place(stmts: list, idx: int) -> bool:
+    """Whether the `x += g` / `x -= g` at stmts[idx] adds into an array the function
+    built itself (what accumulate_straight checked when it wrote it): vjp's pullback
+    (pullback.py) asks, since `x` alone may also be bound to an argument elsewhere."""
+    stmt = stmts[idx]
+    return isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name) and \
+        isinstance(stmt.op, (gast.Add, gast.Sub)) and \
+        stmt.target.id not in names_read(stmt.value) and \
+        _owned_before(stmts, idx, stmt.target.id)
+
+
+def blocks_of(body: list) -> list:
+    """Every statement list: `body` and those of the compound statements in it."""
+    out = [body]
+    for node in all_nodes(body):
+        if isinstance(node, COMPOUND):
+            out += [node.body, node.orelse]
+    return out
+
+
+def _accumulation(stmt) -> bool:
+    if not (isinstance(stmt, gast.Assign) and stmt in ACCUMULATION and
+            isinstance(stmt.targets[0], gast.Name)):
+        return False
+    value, name = stmt.value, stmt.targets[0].id
+    return isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Sub)) and \
+        isinstance(value.left, gast.Name) and value.left.id == name and \
+        name not in names_read(value.right)
+
+
+def _owned_before(stmts: list, idx: int, name: str) -> bool:
+    """Whether, just before stmts[idx], `name` holds an array bound fresh earlier in
+    `stmts` that no statement since may have kept."""
+    for prev in reversed(stmts[:idx]):
+        if isinstance(prev, gast.AugAssign) and isinstance(prev.target, gast.Name) and \
+                prev.target.id == name:
+            return isinstance(prev.op, (gast.Add, gast.Sub)) and \
+                name not in names_read(prev.value)  # (one this pass made)
+        if isinstance(prev, COMPOUND):
+            if name in {n.id for n in all_nodes([prev]) if isinstance(n, gast.Name)}:
+                return False
+            continue
+        if isinstance(prev, gast.Assign) and name in names_written(prev):
+            return isinstance(prev.targets[0], gast.Name) and _fresh_value(prev.value)
+        if name in names_written(prev) or name in _kept(prev):
+            return False
+    return False
+
+
+def _kept(stmt) -> set:
+    """The names whose array `stmt` may let something keep (see ownership.py)."""
+    if isinstance(stmt, gast.Assign):
+        return escaping_names(stmt.value, True)
+    if isinstance(stmt, gast.Expr):
+        return escaping_names(stmt.value, False)
+    if isinstance(stmt, gast.AugAssign):
+        return escaping_names(stmt.value, True) | {stmt.target.id} \
+            if isinstance(stmt.target, gast.Name) else escaping_names(stmt, True)
+    return escaping_names(stmt, True)

@@ -77,16 +77,19 @@ class _Joins:
                 changed |= self.block(stmt.body) | self.block(stmt.orelse)
         idx = 0
         while idx < len(stmts):
-            changed |= self.join_at(stmts, idx)
-            idx += 1
+            if self.join_at(stmts, idx):  # its zeros are gone: look at what is there now
+                changed = True
+            else:
+                idx += 1
         return changed
 
     def join_at(self, stmts: list, idx: int) -> bool:
         """At `d = np.zeros_like(x)`: collect the slice adds into d that follow, and join
         them if `decide` can."""
-        like = _np_zeros_like(stmts[idx])
-        if like is None or has_effect(like):
+        found = _zeros_like(stmts[idx])
+        if found is None or has_effect(found[0]) or (found[1] and not self.hold):
             return False
+        like, runtime = found
         name = stmts[idx].targets[0].id
         pieces = []  # (position, axis, lower, upper, value)
         for pos in range(idx + 1, len(stmts)):
@@ -96,7 +99,7 @@ class _Joins:
             if piece is None:
                 break
             pieces.append((pos, *piece))
-        joined = self.decide(stmts, idx, like, pieces)
+        joined = self.decide(stmts, idx, like, pieces, runtime)
         if joined is None:
             return False
         held = self.held_names(name, pieces) if self.hold else {}
@@ -110,9 +113,11 @@ class _Joins:
         del stmts[idx]
         return True
 
-    def decide(self, stmts: list, idx: int, like, pieces: list):
+    def decide(self, stmts: list, idx: int, like, pieces: list, runtime: bool = False):
         """The one place that decides: a function of the values (in the order of
-        `pieces`) giving the join, or None when there is none to make."""
+        `pieces`) giving the join, or None when there is none to make. `runtime`: d
+        starts as runtime zeros_like(x), which may be a list or tuple: only the runtime
+        join, which checks that x is an array, told that the zeros are float64."""
         if len(pieces) < 2 or len({p[1] for p in pieces}) != 1:
             return None
         axis, last = pieces[0][1], pieces[-1][0]
@@ -121,7 +126,7 @@ class _Joins:
                 return None
         elif not all(self.movable(stmts[p[0] + 1:last], p[4]) for p in pieces[:-1]):
             return None
-        order = _tiling([(p[2], p[3]) for p in pieces])
+        order = None if runtime else _tiling([(p[2], p[3]) for p in pieces])
         if order is not None:
             return lambda values: _concatenate([values[k] for k in order], axis)
         bounds = _constant_bounds(pieces)
@@ -132,8 +137,14 @@ class _Joins:
         spans = gast.Tuple(elts=[gast.Tuple(elts=[build.const(b) for b in bounds[k]],
                                             ctx=gast.Load()) for k in order],
                            ctx=gast.Load())
-        return lambda values: build.call("join_slices", [
-            build.name(like.id), build.const(axis), spans, *(values[k] for k in order)])
+        flag = [gast.keyword(arg="float_zeros", value=build.const(True))] if runtime else []
+
+        def join(values):
+            call = build.call("join_slices", [build.name(like.id), build.const(axis), spans,
+                                              *(values[k] for k in order)])
+            call.keywords = flag
+            return call
+        return join
 
     @staticmethod
     def movable(between: list, value) -> bool:
@@ -250,12 +261,14 @@ def _added_to(stmt) -> set:
             isinstance(n.args[0], gast.Name)}
 
 
-def _np_zeros_like(stmt):
-    """x of `d = np.zeros_like(x)`, else None."""
+def _zeros_like(stmt):
+    """(x, whether runtime) of `d = np.zeros_like(x)` / `d = zeros_like(x)` (the runtime's:
+    float64 zeros whatever x's dtype, or a container of them), else None."""
     if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
         return None
     value = stmt.value
-    if isinstance(value, gast.Call) and build.dotted(value.func) == "np.zeros_like" and \
-            len(value.args) == 1 and not value.keywords:
-        return value.args[0]
+    if isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords:
+        func = build.dotted(value.func)
+        if func in ("np.zeros_like", "zeros_like"):
+            return value.args[0], func == "zeros_like"
     return None

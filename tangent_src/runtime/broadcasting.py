@@ -30,7 +30,8 @@ def unbroadcast(g, like):
     if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if stretched == (g.ndim - 1,) and 2 <= g.shape[-1] <= 7 and g.dtype.kind == "f":
+    if stretched == (g.ndim - 1,) and 2 <= g.shape[-1] <= 7 and g.dtype.kind == "f" and \
+            g.dtype.itemsize >= 4:
         g = _sum_last_columns(g)
     elif stretched:
         g = g.sum(axis=stretched, keepdims=True)
@@ -41,7 +42,8 @@ def _sum_last_columns(g):
     """g.sum(axis=-1, keepdims=True) for a short last axis (2 to 7 entries) as column
     additions: NumPy's reduction loops once per row there, 15-30 times slower (BA's
     (p, 3) -> (p, 1) adjoints). NumPy adds fewer than 8 entries one after the other, so the
-    same additions in the same order: the same bits."""
+    same additions in the same order: the same bits (float32 and wider: NumPy sums
+    float16 in float32, so its callers leave float16 to NumPy)."""
     out = g[..., 0:1] + g[..., 1:2]
     for k in range(2, g.shape[-1]):
         out += g[..., k:k + 1]
@@ -51,9 +53,11 @@ def _sum_last_columns(g):
 def sum_keepdims(g, axis):
     """np.expand_dims(np.sum(g, axis=axis), axis), a short last axis by column additions
     (optimize/short_sums.py)."""
-    if type(g) is np.ndarray and g.ndim and axis in (-1, g.ndim - 1) and \
-            2 <= g.shape[-1] <= 7 and g.dtype.kind == "f":
-        return _sum_last_columns(g)
+    if type(g) is np.ndarray:
+        if g.ndim and axis in (-1, g.ndim - 1) and 2 <= g.shape[-1] <= 7 and \
+                g.dtype.kind == "f" and g.dtype.itemsize >= 4:
+            return _sum_last_columns(g)
+        return g.sum(axis=axis, keepdims=True)  # (np.expand_dims costs a few µs more)
     return np.expand_dims(np.sum(g, axis=axis), axis)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gast
 
 from ..core import build
-from ..core.tables import ARRAY_ZEROS, BASIC_ADD_AT, TUPLE_LENGTH
+from ..core.tables import ACCUMULATION, ARRAY_ZEROS, BASIC_ADD_AT, TUPLE_LENGTH
 from ..core.walk import walk
 
 
@@ -101,7 +101,9 @@ class AdjointValues:
         if var in self.trees or var in self.maybe_trees or \
                 self.tuple_items.get(var) is not None:  # (a tuple: + would concatenate)
             return build.assign(dvar, build.call("plus", [build.name(dvar), expr]))
-        return build.assign(dvar, build.add(build.name(dvar), expr))
+        added = build.assign(dvar, build.add(build.name(dvar), expr))
+        ACCUMULATION[added] = True
+        return added
 
     def seed_start(self, args, seed: str) -> list:
         """Where the output's seed comes from: a parameter `dout=1.0` added to `args`; or,

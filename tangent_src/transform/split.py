@@ -11,7 +11,8 @@ differentiated function calls:
 The caller runs `square_fwd` in its forward pass, keeps `saved`, and passes it to
 `square_bwd` in its backward pass; `saved` holds exactly what the backward pass reads.
 An array the backward pass reads only for its shape (the `like` of `unbroadcast` /
-`unreduce`) is saved as `shape_stub(x)`, a one-element view of that shape, so that the
+`unreduce`, the array `join_slices` starts zeros like, `np.shape`'s argument) is
+saved as `shape_stub(x)`, a one-element view of that shape, so that the
 forward half does not keep it alive: fresh memory for every later array cost BA's
 forward half page faults."""
 from __future__ import annotations
@@ -48,7 +49,9 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     fwd_args = clone(node.args)
     _drop_param(fwd_args, seed)
     params = {a.id for a in fwd_args.args + fwd_args.kwonlyargs}
-    stubs = _shape_only(backward + [bwd_return], set(saved) - params)
+    # parameters too: vjp (pullback.py) copies what the saved values share with the
+    # caller's arrays, and a stub shares nothing
+    stubs = _shape_only(backward + [bwd_return], set(saved))
     returned = gast.Tuple(elts=[gast.Call(func=_load("shape_stub"), args=[_load(n)],
                                           keywords=[]) if n in stubs else _load(n)
                                 for n in saved], ctx=gast.Load())
@@ -79,26 +82,39 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     return [fwd, bwd]
 
 
-# helpers that read only the shape of their second argument (`like`)
-SHAPE_READERS = frozenset({"unbroadcast", "unreduce"})
+# calls that read only the shape (and dtype and type) of one argument: name -> its position
+# (unbroadcast / unreduce's `like`; the array join_slices starts zeros like; np.shape's
+# argument). Not runtime zeros_like: of an object, it reads the object's attributes
+SHAPE_READERS = {"unbroadcast": 1, "unreduce": 1, "join_slices": 0, "np.shape": 0}
 
 
 def _shape_only(statements: list, names: set) -> set:
-    """The `names` that `statements` read only as the `like` of a SHAPE_READERS call and
-    never assign."""
+    """The `names` that `statements` read only as the argument of a SHAPE_READERS call
+    that it reads the shape of, and never assign."""
     like, other = set(), set()
     for stmt in statements:
         for node in walk(stmt):
-            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and \
-                    node.func.id in SHAPE_READERS and len(node.args) >= 2 and \
-                    isinstance(node.args[1], gast.Name):
-                like.add(id(node.args[1]))
+            if isinstance(node, gast.Call):
+                position = SHAPE_READERS.get(_called(node.func))
+                if position is not None and len(node.args) > position and \
+                        isinstance(node.args[position], gast.Name):
+                    like.add(id(node.args[position]))
     for stmt in statements:
         for node in walk(stmt):
             if isinstance(node, gast.Name) and node.id in names and (
                     not isinstance(node.ctx, gast.Load) or id(node) not in like):
                 other.add(node.id)
     return names - other
+
+
+def _called(func) -> str | None:
+    """`f` for a call of `f`, `np.f` for `np.f`, else None."""
+    if isinstance(func, gast.Name):
+        return func.id
+    if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
+            func.value.id == "np":
+        return "np." + func.attr
+    return None
 
 
 def _load(name: str):
