@@ -1,7 +1,7 @@
 """Accumulation in place, and ownership of the arrays `add_at` writes into.
 
-`accumulate_in_place` (a pass): `dW = dW + g` inside a loop -> `dW += g` when dW's array
-is its own. `accumulate_straight` (the Python back end): an adjoint's accumulation
+`accumulate_in_place` (a pass): an adjoint's `dW = dW + g` inside a loop -> `dW += g`
+when dW's array is its own. `accumulate_straight` (the Python back end): an adjoint's accumulation
 `dx = dx + g` anywhere -> `dx += g` when the value dx holds there was built fresh in the
 same block and nothing since could have kept it:
 
@@ -24,9 +24,12 @@ from .ownership import escaping_names
 
 
 def accumulate_in_place(body: list, inplace: set) -> None:
-    """`dW = dW + g` inside a loop -> `dW += g` when dW never shares its array with another
-    name: every assignment to it builds a new value and it is never copied, stored or
-    passed on whole. Saves one allocation per iteration (it matters under numba)."""
+    """An adjoint's `dW = dW + g` inside a loop -> `dW += g` when dW never shares its array
+    with another name: every assignment to it builds a new value and it is never copied,
+    stored or passed on whole. Saves one allocation per iteration (it matters under
+    numba). Only an adjoint's accumulation (core.tables.ACCUMULATION: g has dW's shape):
+    the user's own `c = c + e` may broadcast c to a larger shape or widen its dtype
+    (`np.zeros(1) + np.ones(3)`, float32 + float64), which `+=` refuses or rounds."""
     assigned: dict = {}
     shared = set(inplace)
     returned = {id(n.value) for n in walk(gast.Module(body=body, type_ignores=[]))
@@ -145,12 +148,7 @@ def _rewrite_accumulations(stmts, owned: set, in_loop: bool) -> None:
         elif isinstance(stmt, gast.If):
             _rewrite_accumulations(stmt.body, owned, in_loop)
             _rewrite_accumulations(stmt.orelse, owned, in_loop)
-        elif in_loop and isinstance(stmt, gast.Assign) and \
-                isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.BinOp) \
-                and isinstance(stmt.value.op, (gast.Add, gast.Sub)) and \
-                isinstance(stmt.value.left, gast.Name) and \
-                stmt.value.left.id == stmt.targets[0].id and stmt.targets[0].id in owned and \
-                stmt.targets[0].id not in names_read(stmt.value.right):
+        elif in_loop and _accumulation(stmt) and stmt.targets[0].id in owned:
             new = gast.AugAssign(target=stmt.targets[0], op=stmt.value.op,
                                  value=stmt.value.right)
             new.lineno = getattr(stmt, "lineno", None)
