@@ -51,6 +51,7 @@ from .methods import Methods
 from .nested import NestedTransforms
 from .recursion import BoundedRecursion
 from .returns import ReturnLowering
+from .snapshots import snapshot_joined_lists
 from .statements import StatementLowering
 from .variadic import VariadicCalls
 from .with_blocks import BlockLowering
@@ -215,6 +216,7 @@ def lower(parsed: ParsedFunction, namer: Namer, dicts=frozenset(),
             lowerer.strings[param] = cls[1]
         else:
             lowerer.functions[param] = cls[1]
+    snapshot_joined_lists(parsed, node)  # before anything reads the joins
     lowerer.record_lengths(node.body)
     body = lowerer.block(lowerer.lift_loop_returns(node.body))
     returns = [n for n in walk(gast.Module(body=body, type_ignores=[]))
