@@ -2,8 +2,9 @@
 (core.tables.ACCUMULATION: g has dx's shape) becomes `dx += g`. The user's own
 `c = c + e` keeps its meaning: c may grow by broadcasting (`np.zeros(1) + np.ones(3)`,
 which `+=` refused) or widen its dtype (int or float32 plus float64, which `+=` refused or
-rounded to c's dtype). Gradients and forward derivatives against central finite
-differences and hand-derived values."""
+rounded to c's dtype); the user's own `c += e` keeps NumPy's in-place meaning (c's dtype).
+Gradients and forward derivatives against central finite differences and hand-derived
+values."""
 from __future__ import annotations
 
 import textwrap
@@ -49,6 +50,20 @@ def widen_int(x):
     return np.sum(c * x)
 
 
+def user_in_place_float32(x):
+    c = np.zeros(3, dtype=np.float32)
+    for _ in range(3):
+        c += np.ones(3) * 0.1  # NumPy adds into c: c stays float32
+    return np.sum(c * x)
+
+
+def _float32_sum_of_tenths():
+    c = np.zeros(3, dtype=np.float32)
+    for _ in range(3):
+        c += np.ones(3) * 0.1
+    return c
+
+
 def _float64_sum_of_tenths():
     c = np.zeros(3)
     for _ in range(3):
@@ -60,14 +75,15 @@ def _float64_sum_of_tenths():
 HAND = {broadcast_constant: lambda x: np.full(3, 3.0),
         broadcast_argument: lambda x: 18.0 * x,
         widen_float32: lambda x: _float64_sum_of_tenths(),
-        widen_int: lambda x: np.full(3, 1.5)}
+        widen_int: lambda x: np.full(3, 1.5),
+        user_in_place_float32: lambda x: _float32_sum_of_tenths().astype(float)}
 
 
 @pytest.mark.parametrize("func", list(HAND), ids=lambda f: f.__name__)
 def test_user_accumulation_keeps_broadcasting_and_promotion(func):
     grad = tangent_src.grad(func)(X)
     np.testing.assert_allclose(grad, numerical_grad(func, (X,)), rtol=1e-6, atol=1e-8)
-    # exact: float32 rounding of c (about 1e-8 here) would show
+    # exact: float32 rounding of c (about 1e-8 here), or its absence, would show
     np.testing.assert_allclose(grad, HAND[func](X), rtol=1e-15, atol=0)
     columns = [tangent_src.jvp(func, (X,), (e,))[1] for e in np.eye(3)]
     np.testing.assert_allclose(columns, HAND[func](X), rtol=1e-15, atol=0)

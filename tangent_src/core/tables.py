@@ -85,6 +85,12 @@ COPY_BACK: NodeTable[bool] = NodeTable("copy_back", bool)
 # (optimize/accumulate.py).
 ACCUMULATION: NodeTable[bool] = NodeTable("accumulation", bool)
 
+# On the `x = x + v` / `x = x - v` statement (and its BinOp) that lowering writes for the
+# user's own `x += v` / `x -= v` (frontend/lower/statements.py): NumPy adds into x's array
+# there, keeping x's shape and dtype, so where that array is the function's own, `+=` is
+# the user's meaning (optimize/accumulate.py); `x = x + v` would widen a float32 x.
+USER_IN_PLACE: NodeTable[bool] = NodeTable("user_in_place", bool)
+
 # On an expression statement lowering keeps for its side effect (`print(...)`, a logging
 # call, an assert, a user function that only prints or plots): it runs on the primal
 # values, once per primal execution, and is never differentiated.

@@ -17,7 +17,7 @@ import gast
 
 from ..core import build
 from ..core.dataflow import assigned, reads
-from ..core.tables import EFFECT, HOOK, Hook
+from ..core.tables import EFFECT, HOOK, USER_IN_PLACE, Hook
 from ..core.walk import Transformer, clone, walk
 from ..errors import UnsupportedSyntaxError
 from ..naming import Namer
@@ -150,7 +150,10 @@ class ANF(LoopVersions):
         if kind in (gast.Constant, gast.Name):
             return self.atom(expr)
         if kind is gast.BinOp:
-            return gast.BinOp(left=self.atom(expr.left), op=expr.op, right=self.atom(expr.right))
+            out = gast.BinOp(left=self.atom(expr.left), op=expr.op, right=self.atom(expr.right))
+            if expr in USER_IN_PLACE:  # (the user's `x += v`: optimize/accumulate.py)
+                USER_IN_PLACE[out] = True
+            return out
         if kind is gast.UnaryOp:
             if isinstance(expr.op, gast.USub) and isinstance(expr.operand, gast.Constant) and \
                     isinstance(expr.operand.value, (int, float)) and \

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gast
 
-from ..core.tables import ACCUMULATION
+from ..core.tables import ACCUMULATION, USER_IN_PLACE
 from ..core.walk import all_nodes, walk
 from .facts import COMPOUND, is_add_at, is_fresh, names_read, names_written
 from .ownership import escaping_names
@@ -27,8 +27,9 @@ def accumulate_in_place(body: list, inplace: set) -> None:
     """An adjoint's `dW = dW + g` inside a loop -> `dW += g` when dW never shares its array
     with another name: every assignment to it builds a new value and it is never copied,
     stored or passed on whole. Saves one allocation per iteration (it matters under
-    numba). Only an adjoint's accumulation (core.tables.ACCUMULATION: g has dW's shape):
-    the user's own `c = c + e` may broadcast c to a larger shape or widen its dtype
+    numba). Only an adjoint's accumulation (core.tables.ACCUMULATION: g has dW's shape)
+    or the user's own `c += e` (USER_IN_PLACE: NumPy's in-place add, c's shape and dtype
+    kept): the user's `c = c + e` may broadcast c to a larger shape or widen its dtype
     (`np.zeros(1) + np.ones(3)`, float32 + float64), which `+=` refuses or rounds."""
     assigned: dict = {}
     shared = set(inplace)
@@ -148,7 +149,7 @@ def _rewrite_accumulations(stmts, owned: set, in_loop: bool) -> None:
         elif isinstance(stmt, gast.If):
             _rewrite_accumulations(stmt.body, owned, in_loop)
             _rewrite_accumulations(stmt.orelse, owned, in_loop)
-        elif in_loop and _accumulation(stmt) and stmt.targets[0].id in owned:
+        elif in_loop and _accumulation(stmt, USER_IN_PLACE) and stmt.targets[0].id in owned:
             new = gast.AugAssign(target=stmt.targets[0], op=stmt.value.op,
                                  value=stmt.value.right)
             new.lineno = getattr(stmt, "lineno", None)
@@ -213,9 +214,11 @@ def blocks_of(body: list) -> list:
     return out
 
 
-def _accumulation(stmt) -> bool:
-    if not (isinstance(stmt, gast.Assign) and stmt in ACCUMULATION and
-            isinstance(stmt.targets[0], gast.Name)):
+def _accumulation(stmt, user=None) -> bool:
+    """`x = x + g` / `x = x - g` marked ACCUMULATION (or, with `user`, the user's own
+    `x += g` lowered: marked on the statement or its BinOp)."""
+    if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) and (
+            stmt in ACCUMULATION or user is not None and (stmt in user or stmt.value in user))):
         return False
     value, name = stmt.value, stmt.targets[0].id
     return isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Sub)) and \

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gast
 
 from ...core import build
-from ...core.tables import EFFECT
+from ...core.tables import EFFECT, USER_IN_PLACE
 from .common import is_list_method, located, to_load
 
 
@@ -72,7 +72,10 @@ class StatementLowering:
         node.value = self.check_expr(node.value)
         current = to_load(node.target)
         value = gast.BinOp(left=current, op=node.op, right=node.value)
-        return self.assign(node.target, located(value, node), node)
+        out = self.assign(node.target, located(value, node), node)
+        if isinstance(node.target, gast.Name) and isinstance(node.op, (gast.Add, gast.Sub)):
+            USER_IN_PLACE[out[0]] = USER_IN_PLACE[value] = True
+        return out
 
     def assign(self, target, value, node) -> list:
         if isinstance(target, gast.Name):
