@@ -67,7 +67,6 @@ class Compiled:
         if backend == "numba":
             numba_backend.require_numba()
         builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline,
-                                                inline_small=backend == "python",
                                                 numpy_joins=backend == "python",
                                                 fused_products=backend == "numba",
                                                 recompute_arrays=backend == "numba"))
