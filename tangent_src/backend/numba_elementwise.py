@@ -12,9 +12,9 @@ NumPy's own loop (whose bits may differ from numba's scalar function). Anything 
 the kernel called on the arrays, as the Python back end runs it.
 
 The kernel is an overload of its Python function (not a function passed as a value, which
-numba could not cache to disk), inlined into its caller, and so is its whole-array form:
-code that takes that path (scalars, broadcasting, matrices) compiles as before. The
-per-entry form is a function of its own, compiled with NumPy's error model.
+numba could not cache to disk), inlined into its caller; its whole-array form (scalars,
+broadcasting, matrices) is the kernel compiled as written, and its per-entry form the
+kernel compiled for scalars with NumPy's error model.
 """
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def _loop_source(params: list[str], n_out: int) -> str:
 def register_kernel(py_func) -> None:
     """Make numba compile calls of `py_func` (a kernel of numba_fusion.py) as above."""
     params = list(py_func.__code__.co_varnames[:py_func.__code__.co_argcount])
-    whole = numba.njit(inline="always")(py_func)  # as if the run had stayed in place
+    whole = numba.njit(py_func)  # (a call LLVM inlines: numba's inline="always" of it
+    # measured slower, 1.51 against 1.35 us on the seed logistic gradient)
     state: dict = {}
 
     def choose(*arg_types):
