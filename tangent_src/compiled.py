@@ -15,6 +15,7 @@ from . import runtime
 from .analysis.complexity import split_complex_args
 from .backend import numba as numba_backend
 from .backend.load import load_module, load_real_module, release_with
+from .backend.numba_fusion import fuse_elementwise
 from .compiler import ModuleBuilder
 from .frontend.aliases import written_parameters
 from .frontend.bindings import FunctionGuard
@@ -67,7 +68,6 @@ class Compiled:
         if backend == "numba":
             numba_backend.require_numba()
         builder = ModuleBuilder(options=Options(optimize=request.optimize, inline=inline,
-                                                inline_small=backend == "python",
                                                 numpy_joins=backend == "python",
                                                 fused_products=backend == "numba",
                                                 recompute_arrays=backend == "numba"))
@@ -81,6 +81,10 @@ class Compiled:
         else:
             self.main = builder.tangent(func, wrt, return_value=return_value,
                                         arg_classes=classes)
+        kernels: list = []  # numba: elementwise runs as one loop each
+        if backend == "numba" and request.optimize:
+            for fn in builder.functions:
+                fn.nodes = fuse_elementwise(fn.nodes, builder.function_name, kernels)
         # the complex arguments the code is specialized to (numba's refuses them)
         args = self.main.parsed.node.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
@@ -124,9 +128,10 @@ class Compiled:
         self.backend = backend
         self.checked = backend == "python"
         if backend == "numba":
-            names = [node.name for fn in builder.functions for node in fn.nodes]
+            names = [node.name for fn in builder.functions for node in fn.nodes
+                     if node.name not in kernels]
             self.function = numba_backend.compile_module(module_ns, names, self.main.name,
-                                                         user_modules)
+                                                         user_modules, kernels)
             self.dispatchers = [module_ns[name] for name in names]
             release_with(self, module_ns)
 

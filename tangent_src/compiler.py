@@ -276,8 +276,8 @@ class ModuleBuilder(ModuleAssembly):
                                       nodes=[result.node], containers=result.containers,
                                       complex_output=result.complex_output)
         if split:
-            generated.fwd_name = self._function_name(parsed.node.name + "_fwd")
-            generated.bwd_name = self._function_name(parsed.node.name + "_bwd")
+            generated.fwd_name = self.function_name(parsed.node.name + "_fwd")
+            generated.bwd_name = self.function_name(parsed.node.name + "_bwd")
             generated.nodes = split_function(result.node, result.seed, generated.fwd_name,
                                              generated.bwd_name, namer)
         self.functions.append(generated)
@@ -328,7 +328,7 @@ class ModuleBuilder(ModuleAssembly):
         if self.options.inline:
             core = self._inline_transform_calls(parsed, core, namer, complex_params)
         if name is None:
-            name = self._function_name(prefix + parsed.node.name)
+            name = self.function_name(prefix + parsed.node.name)
         else:
             self.module_names.add(name)
         namer.reserve(name)
@@ -375,7 +375,7 @@ class ModuleBuilder(ModuleAssembly):
             n not in namer.temporaries and re.sub(r"\d+$", "", n) in user)}
         return protected | {derivative_names[v] for v in protected if v in derivative_names}
 
-    def _function_name(self, base: str) -> str:
+    def function_name(self, base: str) -> str:
         """A fresh name for a generated function: not one generated before, nor one that
         user code being differentiated can read (`square_fwd` beside a `square`)."""
         user = {n for parsed, core, _ in self.cores.values() for n in parsed.namespace}

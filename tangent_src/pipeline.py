@@ -71,8 +71,8 @@ class Options:
     """How the pipeline runs (not what it differentiates: that is the request)."""
     optimize: bool = field(default_factory=default_optimize)
     inline: bool = False  # inline user functions: for generated code differentiated again
-    # inline small straight-line user functions into first-order code (the Python back
-    # end; numba compiles each forward/backward pair by itself)
+    # inline small straight-line user functions into first-order code (both back ends: a
+    # pair costs two calls and a saved tuple, and inlined bodies fuse with their callers)
     inline_small: bool = True
     # adjoints added into constant slices of an axis that may tile it built by one runtime
     # join_slices (the Python back end: numba has no implementation of it, and compiles

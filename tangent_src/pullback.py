@@ -16,6 +16,8 @@ copied (`start(..., detach=True)`), not every argument beforehand.
 """
 from __future__ import annotations
 
+import copy
+
 import gast
 import numpy as np
 
@@ -57,6 +59,7 @@ def reuse_plan(source: str) -> str:
 
 def _writes_foreign(func: gast.FunctionDef) -> bool:
     """Whether `func` may write into an array that it did not allocate itself."""
+    func = _element_adds_as_calls(func)
     if not modelled(func):
         return True
     # set_at / zero_at copy: what they return is a new array (Ownership judges a program
@@ -66,6 +69,34 @@ def _writes_foreign(func: gast.FunctionDef) -> bool:
                        and call_name(node.value) in ("set_at", "zero_at"))
     owner = Ownership(func, copies)
     return any(target is None or not owner.owned(target) for target in _written(func))
+
+
+def _element_adds_as_calls(func: gast.FunctionDef) -> gast.FunctionDef:
+    """A copy of `func` with each `x[i] += g` (direct_numpy's form of an adjoint's add into
+    an element or slice) as `x = add_at(x, i, g)`: the same write into x's array, in the
+    form the ownership analysis models."""
+    func = copy.deepcopy(func)
+    for node in gast.walk(func):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                block[:] = [_as_add_at(stmt) for stmt in block]
+    return func
+
+
+def _as_add_at(stmt):
+    target = stmt.target if isinstance(stmt, gast.AugAssign) else None
+    if not (isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name)):
+        return stmt
+    name = target.value.id
+    call = gast.Call(func=gast.Name(id="add_at", ctx=gast.Load(), annotation=None,
+                                    type_comment=None),
+                     args=[gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                     type_comment=None), target.slice, stmt.value],
+                     keywords=[])
+    return gast.copy_location(gast.Assign(
+        targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)],
+        value=call, type_comment=None), stmt)
 
 
 def _written(func: gast.FunctionDef) -> list:
@@ -106,9 +137,18 @@ def _call_writes(call: gast.Call) -> list:
             isinstance(func, gast.Attribute) and func.attr == "at":  # np.add.at(a, ...)
         out.append(_base(call.args[0]) if call.args else None)
     elif isinstance(func, gast.Attribute) and name is None and \
-            func.attr not in READERS and func.attr not in CONTAINER_METHODS:
+            func.attr not in READERS and func.attr not in CONTAINER_METHODS and \
+            not _ufunc_method(func):
         out.append(_base(func.value))  # a method that may change its array
     return out
+
+
+def _ufunc_method(func: gast.Attribute) -> bool:
+    """`np.add.reduce` and the like: a NumPy ufunc's method that builds a new array."""
+    owner = func.value
+    return func.attr in ("reduce", "accumulate", "outer", "reduceat") and \
+        isinstance(owner, gast.Attribute) and isinstance(owner.value, gast.Name) and \
+        owner.value.id == "np"
 
 
 def _base(node) -> str | None:

@@ -41,9 +41,8 @@ def standalone_source(func, wrt=0, name: str | None = None, mode: str = "reverse
     for _ in range(order - 1):  # each time the generated derivative, as plain Python
         func = compiled_module(request.with_func(func, backend="python"), classes,
                                inline=True).function
-    builder = ModuleBuilder(options=Options(optimize=request.optimize, inline_small=not numba,
-                                            numpy_joins=not numba, fused_products=numba,
-                                            recompute_arrays=numba))
+    builder = ModuleBuilder(options=Options(optimize=request.optimize, numpy_joins=not numba,
+                                            fused_products=numba, recompute_arrays=numba))
     if mode == "reverse":  # a first derivative's output not proven scalar is checked
         check = order == 1 and not numba and builder.output_kind(func, ()) != "scalar"
         main = builder.gradient(func, request.wrt, name=name, check_output=check,

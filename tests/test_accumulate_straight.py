@@ -145,3 +145,20 @@ def test_vjp_reuses_saved_arrays_after_in_place_accumulations():
         got = pullback(1.0)
         for g, w in zip(got, numerical_grad(rotation_energy, args, wrt=(0, 1))):
             np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("body, plan", [
+    # direct_numpy's add into a slice of an array the half allocated: no copies needed
+    ("dx = np.zeros(x.shape, x.dtype)\ndx[:, 0:2] += dout * y", "containers"),
+    # the same add into a saved array: every call must get its own copy
+    ("dx = x\ndx[:, 0:2] += dout * y", "deep"),
+    ("dx = x[0]\ndx[0:2] += dout", "deep"),
+    # a ufunc's reduce builds a new array; a NumPy function rooted at np may still write
+    ("dx = np.add.reduce(x, axis=None) + y", "containers"),
+    ("np.random.shuffle(x)\ndx = x + y", "deep"),
+])
+def test_reuse_plan_of_element_adds(body, plan):
+    from tangent_src.pullback import reuse_plan
+    source = "def f_bwd(saved, dout):\n    x, y = saved\n" + textwrap.indent(body, "    ") + \
+        "\n    return dx\n"
+    assert reuse_plan(source) == plan

@@ -29,8 +29,8 @@ def require_numba():
 
 # The modules that register numba implementations of NumPy forms and runtime helpers: one
 # list, so that what is loaded and what the disk cache's digest covers cannot drift apart.
-OVERLOAD_MODULES = ("numba_axis", "numba_containers", "numba_cross", "numba_inplace", "numba_numpy",
-                    "numba_runtime", "numba_sums", "numba_ufuncs")
+OVERLOAD_MODULES = ("numba_axis", "numba_containers", "numba_cross", "numba_elementwise",
+                    "numba_inplace", "numba_numpy", "numba_runtime", "numba_sums", "numba_ufuncs")
 
 
 def overload_modules() -> list:
@@ -196,8 +196,11 @@ def _label(ref) -> str:
     return type(ref).__name__
 
 
-def compile_module(module_ns: dict, names: list[str], main: str, user_modules: tuple):
-    """njit every generated function (and the user functions they call) in `module_ns`.
+def compile_module(module_ns: dict, names: list[str], main: str, user_modules: tuple,
+                   kernels: tuple = ()):
+    """njit every generated function (and the user functions they call) in `module_ns`;
+    the `kernels` of elementwise runs are compiled where they are called
+    (numba_elementwise.py).
 
     Returns the compiled main function. Names read from user modules are frozen into the
     namespace (numba treats globals as compile-time constants). numba's disk cache is used
@@ -208,14 +211,17 @@ def compile_module(module_ns: dict, names: list[str], main: str, user_modules: t
     import numpy as np
 
     from .numba_cache import numba_cache_ready
+    from .numba_elementwise import register_kernel
     from .numba_ufuncs import numpy_namespace
     numba = require_numba()
     cache = numba_cache_ready(module_ns.get("__file__"))
     for name, value in list(module_ns.items()):
         if value is np:
             module_ns[name] = numpy_namespace()
+    for name in kernels:
+        register_kernel(module_ns[name])
     for name, value in list(module_ns.items()):
-        if is_user_function(value) and name not in names:
+        if is_user_function(value) and name not in names and name not in kernels:
             module_ns[name] = numba.njit(value)
     for name in names:
         function = module_ns[name]

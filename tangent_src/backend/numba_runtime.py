@@ -14,7 +14,7 @@ from numba import types
 from numba.extending import overload
 
 from .. import runtime as rt
-from .numba_sums import kept_strides, nested_sum, spread_loops
+from .numba_sums import add_into_slice, kept_strides, nested_sum, spread_loops, vector_slice
 
 
 # -- overloads (copied into standalone numba modules from here on) ---------------------
@@ -23,8 +23,8 @@ def _is_scalar(t) -> bool:
 
 
 def _tuple_function(arity: int, expression: str, args: str):
-    """Compile `lambda args: (expression for each position k)` for tuples of one arity
-    (numba types tuples by their length, so pytree helpers are generated per length)."""
+    """`lambda args: (expression for each position k)` for tuples of one arity (numba types
+    tuples by length: pytree helpers are generated per length)."""
     items = ", ".join(expression.format(k=k) for k in range(arity))
     namespace = {"np": np, "rt": rt}
     exec(f"def f({args}):\n    return ({items}{',' if arity == 1 else ''})", namespace)
@@ -283,6 +283,8 @@ def _add_at(acc, index, g):
                 row[j] += flat[j]
             return acc
         return add_row
+    if vector_slice(acc, index, g):
+        return lambda acc, index, g: add_into_slice(acc, index, g)
     if isinstance(acc, types.Array) and not _integer_array_typed(index):
         def add(acc, index, g):
             acc[index] += g
@@ -292,8 +294,7 @@ def _add_at(acc, index, g):
 
 
 def _row_of_contiguous(acc, index, g) -> bool:
-    """`add_at(acc, k, g)`: an integer k into a C-contiguous acc, g C-contiguous of one
-    dimension less (a row, a matrix of a stack)."""
+    """`add_at(acc, k, g)`: integer k, C-contiguous acc and g, g a row or stacked matrix."""
     return isinstance(acc, types.Array) and acc.layout == "C" and \
         isinstance(index, types.Integer) and isinstance(g, types.Array) and \
         g.layout == "C" and g.ndim == acc.ndim - 1 >= 1

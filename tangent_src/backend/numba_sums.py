@@ -56,6 +56,25 @@ def kept_strides(shape, reduced):
     return out
 
 
+def vector_slice(acc, index, g) -> bool:
+    """Whether `add_at(acc, index, g)` adds a 1-D array into a slice of a 1-D array."""
+    return isinstance(acc, types.Array) and acc.ndim == 1 and \
+        isinstance(index, types.SliceType) and isinstance(g, types.Array) and g.ndim == 1
+
+
+@numba.njit(cache=False)
+def add_into_slice(acc, index, g):
+    """add_at(acc, a slice, g) of 1-D arrays: a loop into the view (an LSTM's short gate
+    slices: numba's generic `acc[index] += g` costs more), the same additions."""
+    view = acc[index]
+    if view.shape != g.shape:
+        acc[index] += g
+        return acc
+    for j in range(g.shape[0]):
+        view[j] += g[j]
+    return acc
+
+
 def spread_loops(ndim: int, kind: str):
     """`def f(shape_of, flat, m, [a])` for arrays of `ndim` axes: a loop nest over
     `shape_of` that reads the flat reduced array at the index the strides `m` give:
