@@ -109,4 +109,4 @@ def back_end(node: gast.FunctionDef, inplace: set, protected: set, options: Opti
         fused_at(node.body, inplace, protected, products=options.fused_products)
         if options.numpy_joins:  # the Python back end (numba compiles its own loops)
             direct_numpy(node.body)
-            concat_pieces(node)
+        concat_pieces(node)  # both back ends: views of the adjoint, no helper call

@@ -1,7 +1,7 @@
-"""optimize/concat_pieces.py (Python back end): the adjoint of np.concatenate along axis 0,
+"""optimize/concat_pieces.py (both back ends): the adjoint of np.concatenate along axis 0,
 read item by item, as slices of the adjoint. Checked against central finite differences
 where it fires and where it must not (another axis, operands rebound in a loop, the adjoint
-read whole)."""
+read whole), and under numba against differences and the Python back end."""
 from __future__ import annotations
 
 import textwrap
@@ -9,7 +9,9 @@ import textwrap
 import astor
 import gast
 import numpy as np
+import pytest
 from fdcheck import numerical_grad
+from numba_checks import checked_source
 
 import tangent_src
 from tangent_src.optimize.concat_pieces import concat_pieces
@@ -37,6 +39,19 @@ def test_a_cells_join_is_cut_by_slices():
     w, x, h = RNG.normal(size=10), RNG.normal(size=2), RNG.normal(size=3)
     src = _checked(cell, (w, x, h), wrt=(0, 1, 2))
     assert "pieces(" not in src and "len(x)" in src, src
+
+
+def test_a_cells_join_under_numba():
+    """numba compiles the slices (len of the operands, views of the adjoint): its gradient
+    against differences and against the Python back end's."""
+    pytest.importorskip("numba")
+    w, x, h = RNG.normal(size=10), RNG.normal(size=2), RNG.normal(size=3)
+    src = checked_source(cell, (w, x, h), (0, 1, 2), "numba")
+    assert "pieces(" not in src and "len(x)" in src, src
+    got = tangent_src.grad(cell, wrt=(0, 1, 2), backend="numba")(w, x, h)
+    want = tangent_src.grad(cell, wrt=(0, 1, 2))(w, x, h)
+    for g, v in zip(got, want):
+        np.testing.assert_allclose(g, v, rtol=1e-12, atol=1e-14)
 
 
 def rows(A, B):
