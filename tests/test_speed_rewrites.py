@@ -19,13 +19,8 @@ W = RNG.normal(size=3)
 
 def _generated(f, args, wrt=0) -> str:
     """The source of the code that ran for these arguments (checked against FD too)."""
-    df = tangent_src.grad(f, wrt=wrt)
-    got = df(*args)
-    want = numerical_grad(f, args, wrt)
-    for g, w in zip(got if isinstance(wrt, tuple) else (got,),
-                    want if isinstance(wrt, tuple) else (want,)):
-        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7)
-    return df.source
+    assert_grad_matches(f, args, wrt, rtol=1e-5, atol=1e-7)
+    return tangent_src.source(tangent_src.grad(f, wrt=wrt), *args)
 
 
 # --- small user functions inlined -----------------------------------------------------

@@ -24,6 +24,7 @@ from ..core.markers import is_section
 from ..core.walk import clone, walk
 from ..naming import Namer
 from ..optimize import live_before
+from ..optimize.ownership import call_name
 
 
 def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: str,
@@ -95,7 +96,7 @@ def _shape_only(statements: list, names: set) -> set:
     for stmt in statements:
         for node in walk(stmt):
             if isinstance(node, gast.Call):
-                position = SHAPE_READERS.get(_called(node.func))
+                position = SHAPE_READERS.get(call_name(node))
                 if position is not None and len(node.args) > position and \
                         isinstance(node.args[position], gast.Name):
                     like.add(id(node.args[position]))
@@ -105,16 +106,6 @@ def _shape_only(statements: list, names: set) -> set:
                     not isinstance(node.ctx, gast.Load) or id(node) not in like):
                 other.add(node.id)
     return names - other
-
-
-def _called(func) -> str | None:
-    """`f` for a call of `f`, `np.f` for `np.f`, else None."""
-    if isinstance(func, gast.Name):
-        return func.id
-    if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and \
-            func.value.id == "np":
-        return "np." + func.attr
-    return None
 
 
 def _load(name: str):
