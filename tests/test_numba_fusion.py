@@ -30,13 +30,15 @@ def cell(x, y):
     return np.sum(w * w) + np.sum(u * np.tanh(v))
 
 
-def looped(x, y):
-    """A run inside a loop: `h` (an output) is read at the top of the next iteration."""
+def looped(x, n):
+    """A run inside a loop: `h` (an output) is read at the top of the next iteration. The
+    user's names `i` and `n` are also names the kernel's loop would take (an LSTM's input
+    gate is `i`)."""
     h = x
     total = 0.0
     for _ in range(3):
-        a = h * y
-        h = np.tanh(a) + 0.5 * a
+        i = h * n
+        h = np.tanh(i) + 0.5 * i
         total = total + np.sum(h * h)
     return total
 
@@ -74,9 +76,10 @@ def test_run_in_a_loop():
     _check(looped, (RNG.normal(size=3), RNG.normal(size=3)))
 
 
-def _kernel(a, b):
-    c = np.exp(-a) * b
-    d = 1.0 / (1.0 + c) - np.tanh(a) / b
+def _kernel(i, n):
+    """Parameters named as the loop's own index and length would be (the user's names)."""
+    c = np.exp(-i) * n
+    d = 1.0 / (1.0 + c) - np.tanh(i) / n
     return c, d
 
 

@@ -45,19 +45,39 @@ def _return_types(dispatcher, arg_types):
     return tuple(result) if isinstance(result, types.BaseTuple) else None
 
 
-def _loop_source(params: list[str], n_out: int) -> str:
-    """The implementation: the length check, then one loop calling the scalar kernel."""
+class _Names:
+    """Names for what the generated implementation introduces (the length, the index, the
+    results, its globals), chosen apart from its parameters: those are the user's names,
+    and a user's `i` or `n` must not be shadowed by the loop's."""
+
+    def __init__(self, params: list[str]):
+        self.taken = set(params)
+
+    def own(self, stem: str) -> str:
+        name = stem
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+
+def _loop_source(params: list[str], n_out: int, names: _Names, glob: dict) -> str:
+    """The implementation: the length check, then one loop calling the scalar kernel.
+    `glob` maps the globals it reads ("np", "whole", "scalar", "limit") to their names."""
+    n, i, r = names.own("n"), names.own("i"), names.own("r")
+    outs = [names.own(f"out{k}") for k in range(n_out)]
+    np_, whole, scalar, limit = (glob[k] for k in ("np", "whole", "scalar", "limit"))
     args = ", ".join(params)
-    rest = " or ".join(f"{p}.shape[0] != n" for p in params[1:]) or "False"
+    rest = " or ".join(f"{p}.shape[0] != {n}" for p in params[1:]) or "False"
     lines = [f"def impl({args}):",
-             f"    n = {params[0]}.shape[0]",
-             f"    if n == 0 or n >= limit or {rest}:",
-             f"        return whole({args})"]
-    lines += [f"    out{k} = np.empty(n)" for k in range(n_out)]
-    lines += ["    for i in range(n):",
-              f"        r = scalar({', '.join(f'{p}[i]' for p in params)})"]
-    lines += [f"        out{k}[i] = r[{k}]" for k in range(n_out)]
-    lines.append(f"    return ({''.join(f'out{k}, ' for k in range(n_out))})")
+             f"    {n} = {params[0]}.shape[0]",
+             f"    if {n} == 0 or {n} >= {limit} or {rest}:",
+             f"        return {whole}({args})"]
+    lines += [f"    {out} = {np_}.empty({n})" for out in outs]
+    lines += [f"    for {i} in range({n}):",
+              f"        {r} = {scalar}({', '.join(f'{p}[{i}]' for p in params)})"]
+    lines += [f"        {out}[{i}] = {r}[{k}]" for k, out in enumerate(outs)]
+    lines.append(f"    return ({''.join(f'{out}, ' for out in outs)})")
     return "\n".join(lines)
 
 
@@ -67,9 +87,12 @@ def register_kernel(py_func) -> None:
     whole = numba.njit(py_func)  # (a call LLVM inlines: numba's inline="always" of it
     # measured slower, 1.51 against 1.35 us on the seed logistic gradient)
     state: dict = {}
+    names = _Names(params)
+    glob = {key: names.own(key) for key in ("np", "whole", "scalar", "limit", "choose")}
+    args = ", ".join(params)
 
     def choose(*arg_types):
-        namespace = {"whole": whole, "np": np}
+        namespace = {glob["whole"]: whole, glob["np"]: np}
         if _float_vectors(arg_types) and arg_types:
             on_arrays = _return_types(whole, arg_types)
             if on_arrays is not None and _float_vectors(on_arrays):
@@ -80,14 +103,14 @@ def register_kernel(py_func) -> None:
                         all(t == types.float64 for t in on_scalars):
                     stubs = [LARGE[name] for name in LARGE
                              if name in py_func.__code__.co_names]
-                    namespace.update(scalar=state["scalar"],
-                                     limit=min(stubs, default=sys.maxsize))
-                    exec(_loop_source(params, len(on_arrays)), namespace)
+                    namespace[glob["scalar"]] = state["scalar"]
+                    namespace[glob["limit"]] = min(stubs, default=sys.maxsize)
+                    exec(_loop_source(params, len(on_arrays), _Names(names.taken), glob),
+                         namespace)
                     return namespace["impl"]
-        args = ", ".join(params)
-        exec(f"def impl({args}):\n    return whole({args})", namespace)
+        exec(f"def impl({args}):\n    return {glob['whole']}({args})", namespace)
         return namespace["impl"]
 
-    namespace = {"choose": choose}
-    exec(f"def typer({', '.join(params)}):\n    return choose({', '.join(params)})", namespace)
+    namespace = {glob["choose"]: choose}
+    exec(f"def typer({args}):\n    return {glob['choose']}({args})", namespace)
     overload(py_func, inline="always")(namespace["typer"])
