@@ -160,3 +160,24 @@ def test_pass_leaves_a_list_that_may_grow():
             """
         func = gast.parse(textwrap.dedent(src)).body[0]
         assert concat_pieces(func) == 0
+
+
+def joined_lists(x, h, A, B):
+    """Lists joined as people write them, `np.concatenate([x, h])` rather than a tuple, and
+    a list built by append: numba joins only tuples of arrays (numba_numpy's overloads)."""
+    parts = []
+    for k in range(3):
+        parts.append(x * (k + 1.0))
+    z = np.concatenate([x, h]) * np.concatenate(parts)[:5]
+    wide = np.concatenate([A, B], axis=-1)
+    return np.sum(z * z) + np.sum(wide * np.hstack([A, B])) + np.sum(np.vstack([x, h[:2]]) * A)
+
+
+def test_lists_joined_under_numba():
+    """The joins of lists compile under numba (before: 'No implementation of function
+    concatenate'), their adjoints too (`pieces` of a list); against differences."""
+    pytest.importorskip("numba")
+    args = (RNG.normal(size=2), RNG.normal(size=3), RNG.normal(size=(2, 2)),
+            RNG.normal(size=(2, 1)))
+    src = checked_source(joined_lists, args, (0, 1, 2, 3), "numba")
+    assert "pieces(dconcatenate_parts, parts, 'concatenate', 0)" in src, src

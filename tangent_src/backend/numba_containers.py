@@ -61,19 +61,43 @@ def _add_at_list(acc, index, g):
 
 
 # -- the adjoint of joining arrays --------------------------------------------------------
+# np.hstack / np.vstack as the join they are, by whether the arrays are 1-D (NumPy's rule).
+_STACKED_AS = {("hstack", True): ("concatenate", 0), ("hstack", False): ("concatenate", 1),
+               ("vstack", True): ("stack", 0), ("vstack", False): ("concatenate", 0)}
+
+
+def _joined_as(how, where, arrays) -> tuple:
+    """(kind, axis) of the join np.hstack / np.vstack of `arrays` is; others unchanged."""
+    if how not in ("hstack", "vstack"):
+        return how, where
+    items = [arrays.dtype] if isinstance(arrays, (types.List, types.ListType)) else \
+        list(arrays) if isinstance(arrays, types.BaseTuple) else []
+    if not items or not all(isinstance(t, types.Array) and t.ndim >= 1 for t in items):
+        return None, None
+    return _STACKED_AS[how, all(t.ndim == 1 for t in items)]
+
+
 @overload(rt.pieces, prefer_literal=True)
 def _pieces(g, arrays, kind="concatenate", axis=0):
     """One piece of g per joined array, shaped like it: np.stack's and np.concatenate's
     adjoint, for a tuple (one entry per array) or a list of arrays along a constant axis."""
-    how, where = _literal(kind), _literal(axis)
+    how, where = _joined_as(_literal(kind), _literal(axis), arrays)
     if not isinstance(g, types.Array) or how not in ("stack", "concatenate") or \
             not isinstance(where, int) or isinstance(where, bool):
         return None
     if isinstance(arrays, (types.List, types.ListType)):
-        if how != "stack" or where != 0:
-            return None
-        return lambda g, arrays, kind="concatenate", axis=0: [
-            np.ascontiguousarray(g[k]) for k in range(len(arrays))]
+        if how == "stack":
+            if where != 0:
+                return None
+            return lambda g, arrays, kind="concatenate", axis=0: [
+                np.ascontiguousarray(g[k]) for k in range(len(arrays))]
+        lead = ":, " * (where % g.ndim)  # a list's pieces: one slice of g per array
+        return _function(
+            "def f(g, arrays, kind='concatenate', axis=0):\n"
+            "    out = []\n    o = 0\n    for k in range(len(arrays)):\n"
+            f"        e = o + arrays[k].shape[{where}]\n"
+            f"        out.append(np.ascontiguousarray(g[{lead}o:e]))\n"
+            "        o = e\n    return out\n")
     if not isinstance(arrays, types.BaseTuple) or not all(
             isinstance(t, types.Array) for t in arrays):
         return None

@@ -1,7 +1,7 @@
 """numba implementations of the NumPy call forms numba lacks, which generated code (and the
 user functions it calls) use: reductions with `axis=`/`keepdims=` (`np.max`, `np.min`,
-`np.mean`; `np.sum` with `keepdims=` or a tuple of axes), `np.squeeze(axis=)`, `np.stack`
-of a list, and `@` on stacks of matrices.
+`np.mean`; `np.sum` with `keepdims=` or a tuple of axes), `np.squeeze(axis=)`, `np.stack`,
+`np.concatenate`, `np.hstack` and `np.vstack` of a list, and `@` on stacks of matrices.
 
 Each overload answers only the argument types numba's own implementation refuses (it
 returns None otherwise), so code numba already compiles compiles as before. The reductions
@@ -267,6 +267,83 @@ def _np_stack(arrays, axis=0):
             out[k] = arrays[k]
         return out
     return impl
+
+
+_INTO: dict = {}
+
+
+def _into(ndim: int):
+    """njit `f(out, a, axis, start)`: `a` written into out's slice start:start+len along
+    `axis` (numba indexes with slices written out: one function per rank)."""
+    if ndim not in _INTO:
+        lines = ["def f(out, a, axis, start):", "    stop = start + a.shape[axis]"]
+        for k in range(ndim):
+            index = ", ".join([":"] * k + ["start:stop"] + [":"] * (ndim - k - 1))
+            lines += [f"    if axis == {k}:", f"        out[{index}] = a"]
+        namespace: dict = {}
+        exec("\n".join(lines) + "\n", namespace)
+        _INTO[ndim] = numba.njit(namespace["f"])
+    return _INTO[ndim]
+
+
+@overload(np.concatenate)
+def _np_concatenate(arrays, axis=0):
+    """np.concatenate of a list of arrays along an integer axis (numba joins only
+    tuples): the joined shape checked as NumPy checks it, then one copy per array."""
+    if not isinstance(arrays, (types.List, types.ListType)):
+        return None
+    item = arrays.dtype
+    if not isinstance(item, types.Array) or item.ndim == 0 or not (
+            isinstance(axis, (types.Omitted, types.Integer)) or axis == 0):
+        return None  # (axis=None, which flattens first, is left to numba's refusal)
+    ndim, into = item.ndim, _into(item.ndim)
+    to_tuple = _to_tuple(ndim)
+    dtype = numba.np.numpy_support.as_dtype(item.dtype)
+
+    def impl(arrays, axis=0):
+        if len(arrays) == 0:
+            raise ValueError("need at least one array to concatenate")
+        ax = axis + ndim if axis < 0 else axis
+        if ax < 0 or ax >= ndim:
+            raise ValueError("axis is out of bounds for the arrays joined")
+        shape = np.empty(ndim, dtype=np.int64)
+        for d in range(ndim):
+            shape[d] = arrays[0].shape[d]
+        shape[ax] = 0
+        for k in range(len(arrays)):
+            for d in range(ndim):
+                if d != ax and arrays[k].shape[d] != shape[d]:
+                    raise ValueError("all the input array dimensions except for the "
+                                     "concatenation axis must match exactly")
+            shape[ax] += arrays[k].shape[ax]
+        out = np.empty(to_tuple(shape), dtype=dtype)
+        start = 0
+        for k in range(len(arrays)):
+            into(out, arrays[k], ax, start)
+            start += arrays[k].shape[ax]
+        return out
+    return impl
+
+
+@overload(np.hstack)
+def _np_hstack(tup):
+    """np.hstack of a list: along axis 0 for 1-D arrays, else axis 1 (NumPy's rule)."""
+    if not isinstance(tup, (types.List, types.ListType)) or \
+            not isinstance(tup.dtype, types.Array) or tup.dtype.ndim == 0:
+        return None
+    along = 0 if tup.dtype.ndim == 1 else 1
+    return lambda tup: np.concatenate(tup, along)
+
+
+@overload(np.vstack)
+def _np_vstack(tup):
+    """np.vstack of a list: 1-D arrays stacked as rows, others joined along axis 0."""
+    if not isinstance(tup, (types.List, types.ListType)) or \
+            not isinstance(tup.dtype, types.Array) or tup.dtype.ndim == 0:
+        return None
+    if tup.dtype.ndim == 1:
+        return lambda tup: np.stack(tup)
+    return lambda tup: np.concatenate(tup, 0)
 
 
 @overload(operator.matmul)
