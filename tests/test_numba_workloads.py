@@ -182,6 +182,32 @@ def test_stack_of_a_list_and_stacked_matmul():
     assert_all_close(got, want, rtol=1e-6, atol=1e-8)
 
 
+def layers_then_decay(params, x):
+    """A layer loop over a slice of `params` (a list of (W, b) tuples) as tutorials write
+    it, then an L2 term summed by a generator."""
+    h = x
+    for W, b in params[:-1]:
+        h = np.tanh(h @ W + b)
+    W, b = params[-1]
+    return np.sum((h @ W + b) ** 2) + 0.1 * sum(np.sum(W ** 2) for W, _ in params)
+
+
+def test_layers_over_a_slice_of_params():
+    """add_at of a list slice and `replicate` (the adjoint of sum over a generator) under
+    numba (before: no implementation of add_at(list, slice, list); untyped replicate)."""
+    rng = np.random.default_rng(7)
+    params = [(rng.standard_normal((3, 2)), rng.standard_normal(2)),
+              (rng.standard_normal((2, 1)), rng.standard_normal(1))]
+    x = rng.standard_normal((4, 3))
+    got = numba_grad(layers_then_decay, 0)(params, x)
+    flat = [a for layer in params for a in layer]
+
+    def on_flat(*arrays):
+        return layers_then_decay([(arrays[0], arrays[1]), (arrays[2], arrays[3])], x)
+    want = numerical_grad(on_flat, tuple(flat), (0, 1, 2, 3))
+    assert_all_close(tuple(a for layer in got for a in layer), want, rtol=1e-6, atol=1e-8)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_reduction_overloads_agree_with_numpy(dtype):
     """The NumPy forms the numba back end adds (what numba compiles for these calls),

@@ -51,12 +51,30 @@ def _plus_lists(a, b):
 
 @overload(rt.add_at)
 def _add_at_list(acc, index, g):
-    """The adjoint of reading item `index` of a list (`for W in params`)."""
-    if isinstance(acc, (types.List, types.ListType)) and isinstance(index, types.Integer):
+    """The adjoint of reading item `index` of a list (`for W in params`), or the items of
+    a slice of it (`for W, b in params[:-1]`: g holds one entry per item of the slice)."""
+    if not isinstance(acc, (types.List, types.ListType)):
+        return None
+    if isinstance(index, types.Integer):
         def add(acc, index, g):
             acc[index] = rt.plus(acc[index], g)
             return acc
         return add
+    if isinstance(index, types.SliceType) and isinstance(g, (types.List, types.ListType)):
+        def add_items(acc, index, g):
+            start, stop, step = index.indices(len(acc))
+            for k, at in enumerate(range(start, stop, step)):
+                acc[at] = rt.plus(acc[at], g[k])
+            return acc
+        return add_items
+    return None
+
+
+@overload(rt.replicate)
+def _replicate_list(g, items):
+    """The adjoint of sum(items) for a list of items: g reduced to each item's shape."""
+    if isinstance(items, (types.List, types.ListType)):
+        return lambda g, items: [rt.unbroadcast(g, item) for item in items]
     return None
 
 
