@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 import inspect
 import os
+from types import BuiltinMethodType
 
 import gast
 
@@ -231,6 +232,11 @@ def _path_guard(parsed: ParsedFunction, dotted: str):
         return None
     if _data(value):
         return ShapeGuard(path, value, shape_class)
+    owner = getattr(value, "__self__", None)
+    if isinstance(value, BuiltinMethodType) and _data(owner):
+        # `X.dot` of an array: a new bound method at every read (an identity guard would
+        # never match), fixed by the array's type: guard the array as data is guarded
+        return ShapeGuard(PathRef(ref, rest[:-1]), owner, shape_class)
     return Guard(path, value)
 
 

@@ -265,6 +265,15 @@ class Methods(gast.NodeTransformer):
             base = base.value
         return not isinstance(base, gast.Name) or base.id in self.lowerer.locals
 
+    def global_array_method(self, func) -> bool:
+        """`X.dot(w)` with X a module-level ndarray (the data, as tutorials keep it): an
+        array method, lowered as on a local array (`np.dot(X, w)`); the name X is
+        recorded as resolved, so rebinding it makes the code stale."""
+        return isinstance(func, gast.Attribute) and func.attr in ARRAY_METHODS and \
+            isinstance(func.value, (gast.Name, gast.Attribute)) and \
+            not self.is_method(func) and \
+            type(self.lowerer.resolve_dotted(func.value)) is numpy.ndarray
+
     def bind(self, alias: str, value, node):
         namespace = self.lowerer.parsed.namespace
         if namespace.setdefault(alias, value) is not value:
@@ -337,7 +346,9 @@ class Methods(gast.NodeTransformer):
                 call = gast.Call(func=alias, args=[func.value, *node.args],
                                  keywords=node.keywords)
                 return located(call, node)
-        if len(node.args) == 1 and not node.keywords and \
+        on_global_array = self.global_array_method(func)  # (before resolving `X.dot`, a
+        # new bound method at every read: guarded by identity, it would never match)
+        if len(node.args) == 1 and not node.keywords and not on_global_array and \
                 isinstance(func, (gast.Name, gast.Attribute)) and build.dotted(func) and \
                 build.dotted(func).split(".")[0] not in self.lowerer.locals and \
                 _is_integer_type(self.lowerer.resolve_dotted(func)):
@@ -348,10 +359,11 @@ class Methods(gast.NodeTransformer):
             unfrozen = self.unfreeze(node)
             if unfrozen is not None:
                 return unfrozen
-        if isinstance(func, gast.Attribute) and not self.is_method(func):
+        if isinstance(func, gast.Attribute) and not self.is_method(func) and \
+                not on_global_array:
             return self.global_method(node)
-        if not self.is_method(func) or (isinstance(func.value, gast.Name) and func.attr in (
-                "append", "pop")):
+        if not (self.is_method(func) or on_global_array) or (
+                isinstance(func.value, gast.Name) and func.attr in ("append", "pop")):
             return node
         obj, method = func.value, func.attr
         np_name = None
