@@ -15,6 +15,8 @@ from ..frontend.lower import is_list_method
 from ..frontend.source import is_user_function
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, array_operands, bind, instantiate
+from .adjoint_values import is_array_class
+from .array_sums import mark_sums
 from .base import adopt_globals, describe
 from .specialize import Specializer, twice
 
@@ -93,6 +95,9 @@ class CallAdjoints:
         for c in contributions:
             c.expr = specializer.visit(c.expr)
         specializer.share_shape_names([c.expr for c in contributions])
+        # sums of the result's adjoint (an array of its shape) and of array operands
+        arrays = {self.d(result.id)} if is_array_class(self.shape(result)) else set()
+        mark_sums(helpers + [c.expr for c in contributions], self.classes, arrays)
         if not converted and not complex_stmt:
             contributions = twice(contributions, values)
         out = list(helpers)
