@@ -104,8 +104,9 @@ def _stack(node: gast.Call) -> int:
 
 def _sum(node: gast.Call) -> int:
     """`np.sum(x[, axis][, keepdims=k])` marked ARRAY_SUM -> `x.sum([axis=a][, keepdims=k])`."""
-    if node not in ARRAY_SUM or not 1 <= len(node.args) <= 2:
-        return 0
+    if node not in ARRAY_SUM or build.dotted(node.func) != "np.sum" or \
+            not 1 <= len(node.args) <= 2:
+        return 0  # (a pass may have made a marked call another's: short_sums)
     words = {k.arg: k.value for k in node.keywords}
     if None in words or set(words) - {"axis", "keepdims"} or \
             (len(node.args) == 2 and "axis" in words) or \
