@@ -10,7 +10,8 @@ from ..analysis.complexity import with_complex_args
 from ..analysis.shapes import call_class, default_function_classes, is_function_value
 from ..core import build
 from ..core.kinds import Tree
-from ..core.walk import clone, walk
+from ..core.tables import HOOK
+from ..core.walk import all_nodes, clone, walk
 from ..errors import NoDerivativeRuleError, TangentError
 from ..frontend.lower import is_list_method
 from ..frontend.resolve import lookup
@@ -247,8 +248,11 @@ class SharedQueries:
 
     def mark_user_sums(self, body: list) -> None:
         """The function's own np.sum calls of array-class names: ARRAY_SUM, so the Python
-        back end prints them as `x.sum()` (transform/array_sums.py)."""
-        mark_sums(body, self.classes, is_sum=self._is_np_sum)
+        back end prints them as `x.sum()` (transform/array_sums.py). Not in the body of a
+        gradient-surgery hook, whose names may stand for adjoints the user replaced."""
+        hooked = {id(n) for s in all_nodes(body) if s in HOOK for n in walk(s)}
+        mark_sums(body, self.classes, is_sum=lambda call: id(call) not in hooked and
+                  self._is_np_sum(call))
 
     def _is_np_sum(self, call) -> bool:
         dotted = build.dotted(call.func) or ""
