@@ -6,5 +6,5 @@ from tangent_src.runtime import broadcast_like
 def jvp_broadcast_add(x, b, dx=1.0, db=1.0):
     # line 23: return np.sum((x + b) * x)
     x_plus_b = x + b
-    return np.add.reduce((broadcast_like(dx, x_plus_b) + broadcast_like(db,
-        x_plus_b)) * x + dx * x_plus_b, axis=None)
+    return np.sum((broadcast_like(dx, x_plus_b) + broadcast_like(db,
+        x_plus_b)) * x + dx * x_plus_b)

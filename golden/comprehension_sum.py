@@ -20,7 +20,7 @@ def dcomprehension_sum(x, ws, dout=1.0):
     len_hs = len(items)
     for i_h2 in range(len_hs):
         h2 = items[i_h2]
-        items2.append(np.add.reduce(h2 * h2, axis=None))
+        items2.append(np.sum(h2 * h2))
         _h2_tape.append(h2)
     # backward pass
     dhs = zeros_like(items)

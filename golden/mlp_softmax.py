@@ -11,7 +11,7 @@ def dmlp_softmax(W1, b1, W2, b2, X, Y, dout=1.0):
     exp_z2 = np.exp(z2)
     sum_exp_z2 = sum_keepdims(exp_z2, 1)
     log_probs = z2 - np.log(sum_exp_z2)
-    sum_t = np.add.reduce(Y * log_probs, axis=1)
+    sum_t = (Y * log_probs).sum(axis=1)
     # backward pass
     # line 233: return -np.mean(np.sum(Y * log_probs, axis=1))
     dlog_probs = np.expand_dims(unreduce(-dout, sum_t) / reduced_size(sum_t), 1
@@ -19,11 +19,11 @@ def dmlp_softmax(W1, b1, W2, b2, X, Y, dout=1.0):
     # line 232: log_probs = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     dz2 = dlog_probs + sum_keepdims(-dlog_probs, 1) / sum_exp_z2 * exp_z2
     # line 230: z = h @ W2 + b2
-    db2 = np.add.reduce(dz2, axis=0)
+    db2 = dz2.sum(axis=0)
     dh = dz2 @ W2.T
     dW2 = h.T @ dz2
     # line 229: h = np.tanh(X @ W1 + b1)
     dX_at_W1_plus_b1 = dh * (1.0 - h * h)
-    db1 = np.add.reduce(dX_at_W1_plus_b1, axis=0)
+    db1 = dX_at_W1_plus_b1.sum(axis=0)
     dW1 = X.T @ dX_at_W1_plus_b1
     return dW1, db1, dW2, db2

@@ -155,6 +155,7 @@ def test_vjp_reuses_saved_arrays_after_in_place_accumulations():
     ("dx = x[0]\ndx[0:2] += dout", "deep"),
     # a ufunc's reduce builds a new array; a NumPy function rooted at np may still write
     ("dx = np.add.reduce(x, axis=None) + y", "containers"),
+    ("dx = (-x).sum(axis=0) + y.sum()", "containers"),  # direct_numpy's method sums read
     ("np.random.shuffle(x)\ndx = x + y", "deep"),
 ])
 def test_reuse_plan_of_element_adds(body, plan):

@@ -1,5 +1,6 @@
 """optimize/direct_numpy.py (Python back end): an array adjoint's np.zeros_like as np.zeros,
-add_at with a basic index as `dW[i] += g`, np.sum as np.add.reduce. Each gradient is checked
+add_at with a basic index as `dW[i] += g`, np.sum of a proven array as `x.sum()`. Each
+gradient is checked
 against central finite differences where the rewrite fires and where it must not (repeated
 indices, lists, float32, a caller's adjoint read after the call, broadcasting)."""
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from fdcheck import numerical_grad
 
 import tangent_src
-from tangent_src.core.tables import ARRAY_ZEROS, BASIC_ADD_AT
+from tangent_src.core.tables import ARRAY_SUM, ARRAY_ZEROS, BASIC_ADD_AT
 from tangent_src.optimize.direct_numpy import direct_numpy
 from tangent_src.runtime import add_at
 
@@ -34,12 +35,16 @@ def _checked(f, args, wrt=0, rtol=1e-6) -> str:
 # --- the pass on its own ---------------------------------------------------------------
 
 def _marked(src: str) -> gast.FunctionDef:
-    """Parse `src`, marking its np.zeros_like and add_at calls as the transform would."""
+    """Parse `src`, marking its np.zeros_like, add_at and np.sum calls (of names other than
+    `s`) as the transform would."""
     func = gast.parse(textwrap.dedent(src)).body[0]
     for node in gast.walk(func):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
                 node.func.attr == "zeros_like":
             ARRAY_ZEROS[node] = True
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and \
+                node.func.attr == "sum" and getattr(node.args[0], "id", None) != "s":
+            ARRAY_SUM[node] = True
         elif isinstance(node, gast.Call) and getattr(node.func, "id", None) == "add_at":
             BASIC_ADD_AT[node] = True
     return func
@@ -52,16 +57,17 @@ def test_pass_before_after_gives_the_same_bits():
             dx = add_at(dx, i, g)
             dx = add_at(dx, (slice(1, 3), slice(None, None, 2)), h)
             s = np.sum(dx) + np.sum(dx, 0)[1] + np.sum(dx, axis=1, keepdims=True)[0, 0]
+            s = s + np.sum(-dx, axis=None) + np.sum(s)
             return dx, s
         """
     func = _marked(before)
-    assert direct_numpy(func.body) == 6
+    assert direct_numpy(func.body) == 7
     text = astor.to_source(gast.gast_to_ast(func))
     assert "dx = np.zeros(x.shape, x.dtype)" in text and "dx[i] += g" in text, text
     assert "dx[1:3, ::2] += h" in text and "add_at" not in text, text
-    assert "np.add.reduce(dx, axis=None)" in text, text
-    assert "np.add.reduce(dx, axis=0)" in text, text
-    assert "np.add.reduce(dx, axis=1, keepdims=True)" in text, text
+    assert "dx.sum() + dx.sum(axis=0)[1]" in text, text
+    assert "dx.sum(axis=1, keepdims=True)" in text, text
+    assert "(-dx).sum() + np.sum(s)" in text, text  # np.sum(s): not marked, kept
     args = (RNG.normal(size=(4, 5)), RNG.normal(size=5), 2, RNG.normal(size=(2, 3)))
     scope = {"np": np, "add_at": add_at}
     exec(textwrap.dedent(before), scope)  # noqa: S102 (test code written here)
@@ -90,15 +96,26 @@ def test_pass_leaves_other_forms(src):
 
 
 @pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
-def test_sum_as_reduce_is_the_same_value_for_every_kind():
-    """np.sum and np.add.reduce(x, axis=None) agree on numbers, lists, 0-d arrays, small
-    ints (upcast), complex and matrices: the rewrite needs no type."""
-    for value in (2.0, 3, np.float64(2.5), [1.0, 2.0], np.array(4.0), np.float32(1.5),
-                  np.array([1, 2], np.int8), np.array([1 + 2j, 3.0]), [[1.0, 2.0], [3.0, 4.0]]):
-        a, b = np.sum(value), np.add.reduce(value, axis=None)
-        assert type(a) is type(b) and a == b
-    m = np.asmatrix(RNG.normal(size=(3, 4)))
-    np.testing.assert_array_equal(np.sum(m, axis=0), np.add.reduce(m, axis=0))
+def test_sum_method_is_np_sum_for_every_array_kind():
+    """`x.sum(...)` and np.sum(x, ...) agree in type and bits on ndarrays of every kind,
+    NumPy scalars, 0-d arrays, matrices and masked arrays (np.sum calls the method of a
+    non-ndarray; np.add.reduce would have summed a masked array's hidden entries)."""
+    values = (np.float64(2.5), np.float32(1.5), np.array(4.0), np.array([1, 2], np.int8),
+              np.array([1 + 2j, 3.0]), RNG.normal(size=(3, 4)), RNG.normal(size=5),
+              np.asmatrix(RNG.normal(size=(3, 4))),
+              np.ma.array([1.0, 2.0, 3.0, 4.5], mask=[0, 1, 0, 0]))
+    for value in values:
+        for words in ({}, {"axis": 0}, {"axis": -1, "keepdims": True}):
+            if np.ndim(value) == 0 and words or isinstance(value, np.matrix) and \
+                    "keepdims" in words:
+                continue
+            a, b = np.sum(value, **words), value.sum(**words)
+            assert type(a) is type(b), (value, words)
+            np.testing.assert_array_equal(a, b)
+    masked = values[-1]
+    assert masked.sum() == np.sum(masked) == 8.5 != np.add.reduce(masked, axis=None)
+    for number in (2.0, 3, [1.0, 2.0]):  # why an unproven np.sum stays np.sum
+        assert not hasattr(number, "sum")
 
 
 # --- through the compiler, against finite differences -----------------------------------
@@ -221,10 +238,13 @@ def sums(x, s):
 def test_sum_forms_through_the_compiler():
     x, s = RNG.normal(size=(3, 4)), 0.7
     src = _checked(sums, (x, s), wrt=(0, 1))
-    code = [line for line in src.splitlines() if not line.strip().startswith("#")]
-    assert not any("np.sum(" in line for line in code), src
-    value, _ = tangent_src.value_and_grad(sums)(x, s)
+    assert "a = x.sum(axis=0)" in src and "c = x.sum(axis=(0, 1))" in src, src
+    both = tangent_src.value_and_grad(sums)
+    value, _ = both(x, s)
     assert value == sums(x, s)  # the same bits as NumPy's np.sum
+    # s is a Python float: np.sum(s * s) stays (a float has no .sum); the others are arrays
+    assert "out = (a * a).sum() + (b * x).sum() + c * s + np.sum(s * s)" in both.source, \
+        both.source
 
 
 def test_numba_and_second_order_keep_the_rule_forms():

@@ -159,3 +159,8 @@ TUPLE_LENGTH: NodeTable[int] = NodeTable("tuple_length", int)
 # element): the plain NumPy forms are exact there (optimize/direct_numpy.py).
 ARRAY_ZEROS: NodeTable[bool] = NodeTable("array_zeros", bool)
 BASIC_ADD_AT: NodeTable[bool] = NodeTable("basic_add_at", bool)
+
+# On an `np.sum(x, ...)` call whose operand the transform proved an ndarray or a NumPy
+# scalar (transform/array_sums.py): `x.sum(...)` is the same call there, without np.sum's
+# wrapper (optimize/direct_numpy.py).
+ARRAY_SUM: NodeTable[bool] = NodeTable("array_sum", bool)

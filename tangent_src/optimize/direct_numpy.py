@@ -3,7 +3,7 @@ small arrays (the Python back end, first-order code; each gives the same bits):
 
     dW = np.zeros_like(W)              dW = np.zeros(W.shape, W.dtype)
     dW = add_at(dW, i, g)        ->    dW[i] += g
-    s = np.sum(x, axis=0)              s = np.add.reduce(x, axis=0)
+    s = np.sum(x, axis=0)              s = x.sum(axis=0)
     y = np.stack(rows)                 y = stack_rows(rows)
 
 - `np.zeros_like(W)` marked ARRAY_ZEROS (the transform knew W is an ndarray): the same
@@ -13,22 +13,23 @@ small arrays (the Python back end, first-order code; each gives the same bits):
 - `dW = add_at(dW, index, g)` marked BASIC_ADD_AT (dW an array's adjoint, the index ints,
   scalar names and slices: no element twice): add_at runs exactly `dW[index] += g` there
   and returns dW. After own_accumulators, so dW's array is the function's own.
-- `np.sum(x[, axis][, keepdims=k])` (x not a generator): np.sum of an ndarray calls
-  `np.add.reduce(x, axis=axis, keepdims=k)`, and of a NumPy scalar, number or list
-  the same reduction of its array (checked for floats, ints, lists, 0-d arrays, complex,
-  np.matrix); the wrapper's own cost (~2.5 us) is more than a 14-element sum's.
+- `np.sum(x[, axis][, keepdims=k])` marked ARRAY_SUM (x proven an ndarray or NumPy scalar,
+  transform/array_sums.py): np.sum of an ndarray reduces with np.add exactly as the method
+  `x.sum(...)` does, and of anything else calls that method (np.matrix, np.ma arrays), so
+  the method form is np.sum without the wrapper (~1.1 us a call; the LSTM sums twice per
+  time step). An unmarked np.sum (a Python number or list may have no `.sum`) stays.
 - `np.stack(rows)`: runtime `stack_rows`, np.array's copy for a non-empty list or tuple
   of float ndarrays (the same array; ~2 us less for a few short rows), else np.stack.
 
-Code differentiated again keeps the rule-bearing forms (np.add.reduce and `+=` into an
-element have no rules); numba compiles its own loops for all of them.
+Code differentiated again keeps the rule-bearing forms (`+=` into an element has no
+rule); numba compiles its own loops for all of them.
 """
 from __future__ import annotations
 
 import gast
 
 from ..core import build
-from ..core.tables import ARRAY_ZEROS, BASIC_ADD_AT
+from ..core.tables import ARRAY_SUM, ARRAY_ZEROS, BASIC_ADD_AT
 from ..core.walk import all_nodes
 
 
@@ -102,18 +103,20 @@ def _stack(node: gast.Call) -> int:
 
 
 def _sum(node: gast.Call) -> int:
-    if build.dotted(node.func) != "np.sum" or not 1 <= len(node.args) <= 2:
-        return 0
+    """`np.sum(x[, axis][, keepdims=k])` marked ARRAY_SUM -> `x.sum([axis=a][, keepdims=k])`."""
+    if node not in ARRAY_SUM or build.dotted(node.func) != "np.sum" or \
+            not 1 <= len(node.args) <= 2:
+        return 0  # (a pass may have made a marked call another's: short_sums)
     words = {k.arg: k.value for k in node.keywords}
     if None in words or set(words) - {"axis", "keepdims"} or \
             (len(node.args) == 2 and "axis" in words) or \
-            any(isinstance(a, (gast.Starred, gast.GeneratorExp)) for a in node.args):
+            isinstance(node.args[0], (gast.Starred, gast.GeneratorExp, gast.Constant)):
         return 0
-    axis = node.args[1] if len(node.args) == 2 else words.get("axis", build.const(None))
-    node.func = gast.Attribute(value=gast.Attribute(value=build.name("np"), attr="add",
-                                                    ctx=gast.Load()),
-                               attr="reduce", ctx=gast.Load())
-    node.args = [node.args[0]]
-    node.keywords = [gast.keyword(arg="axis", value=axis)] + [
+    axis = node.args[1] if len(node.args) == 2 else words.get("axis")
+    if isinstance(axis, gast.Constant) and axis.value is None:
+        axis = None  # x.sum() is np.sum(x, axis=None)
+    node.func = gast.Attribute(value=node.args[0], attr="sum", ctx=gast.Load())
+    node.args = []
+    node.keywords = ([] if axis is None else [gast.keyword(arg="axis", value=axis)]) + [
         k for k in node.keywords if k.arg == "keepdims"]
     return 1

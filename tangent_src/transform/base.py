@@ -4,16 +4,19 @@ user's rule reads."""
 from __future__ import annotations
 
 import gast
+import numpy as np
 
 from ..analysis.complexity import with_complex_args
 from ..analysis.shapes import call_class, default_function_classes, is_function_value
 from ..core import build
 from ..core.kinds import Tree
-from ..core.walk import clone, walk
-from ..errors import NoDerivativeRuleError
+from ..core.tables import HOOK
+from ..core.walk import all_nodes, clone, walk
+from ..errors import NoDerivativeRuleError, TangentError
 from ..frontend.lower import is_list_method
 from ..frontend.resolve import lookup
 from ..frontend.source import ParsedFunction
+from .array_sums import mark_sums
 
 
 def bool_op_choices(value) -> list:
@@ -242,6 +245,23 @@ class SharedQueries:
         if isinstance(atom, gast.Constant) and isinstance(atom.value, (int, float, bool)):
             return ()
         return None
+
+    def mark_user_sums(self, body: list) -> None:
+        """The function's own np.sum calls of array-class names: ARRAY_SUM, so the Python
+        back end prints them as `x.sum()` (transform/array_sums.py). Not in the body of a
+        gradient-surgery hook, whose names may stand for adjoints the user replaced."""
+        hooked = {id(n) for s in all_nodes(body) if s in HOOK for n in walk(s)}
+        mark_sums(body, self.classes, is_sum=lambda call: id(call) not in hooked and
+                  self._is_np_sum(call))
+
+    def _is_np_sum(self, call) -> bool:
+        dotted = build.dotted(call.func) or ""
+        if dotted.rpartition(".")[2] != "sum" or dotted.split(".")[0] in self.classes:
+            return False  # (a method of a local value, never NumPy's function)
+        try:
+            return self.resolve(call.func) is np.sum
+        except TangentError:
+            return False
 
     def _item_class(self, atom):
         """The class of `data[i]` when `data` is a list parameter (never rebound) whose

@@ -9,12 +9,15 @@ import gast
 
 from ..analysis.activity import is_nondifferentiable
 from ..core import build
-from ..core.walk import clone
+from ..core.tables import HOOK
+from ..core.walk import all_nodes, clone
 from ..errors import ComplexValueError, NoDerivativeRuleError, UnsupportedSyntaxError
 from ..frontend.lower import is_list_method
 from ..frontend.source import is_user_function
 from ..rules.registry import REGISTRY
 from ..rules.template import TemplateError, array_operands, bind, instantiate
+from .adjoint_values import is_array_class
+from .array_sums import mark_sums
 from .base import adopt_globals, describe
 from .specialize import Specializer, twice
 
@@ -93,6 +96,13 @@ class CallAdjoints:
         for c in contributions:
             c.expr = specializer.visit(c.expr)
         specializer.share_shape_names([c.expr for c in contributions])
+        # sums of the result's adjoint (an array of its shape, unless a hook may replace
+        # it) and of array operands
+        if not hasattr(self, "_hooked"):
+            self._hooked = {HOOK[n].target for n in all_nodes(self.core.body) if n in HOOK}
+        arrays = {self.d(result.id)} if is_array_class(self.shape(result)) and \
+            result.id not in self._hooked else set()
+        mark_sums(helpers + [c.expr for c in contributions], self.classes, arrays)
         if not converted and not complex_stmt:
             contributions = twice(contributions, values)
         out = list(helpers)

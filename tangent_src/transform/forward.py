@@ -78,6 +78,7 @@ class Forward(SharedQueries):
     def build(self) -> gast.FunctionDef:
         core = clone(self.core)
         body, ret = core.body[:-1], core.body[-1]
+        self.mark_user_sums(body)
         self.varied = varied_names(body, set(self.wrt), self.resolve, self.objects,
                                    frozenset({ret.value.id}))
         self.complex = complex_facts(body, self.resolve, self.complex_params, self.parsed)

@@ -134,6 +134,7 @@ class Reverse(SharedQueries, LoopSweeps, CallAdjoints, HookAdjoints, AdjointValu
                 value=build.name(returned_value), slice=build.const(0), ctx=gast.Load())), ret))
             ret = gast.Return(value=build.name(loss))
         self.count_while_loops(body)
+        self.mark_user_sums(body)
         params = [a.id for a in core.args.posonlyargs + core.args.args + core.args.kwonlyargs]
         self._params = params
         self.lists = {n.targets[0].id for n in walk(core) if isinstance(n, gast.Assign)
