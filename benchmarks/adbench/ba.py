@@ -187,6 +187,11 @@ def make_vectorized_jacobian(tangent_src, mode="rev", backend="python"):
                 blocks[:, r, :N_CAM] = dcam
                 blocks[:, r, N_CAM:N_CAM + N_PT] = dpt
                 blocks[:, r, N_CAM + N_PT] = dw
+                del dcam, dpt, dw  # (each row's arrays freed before the next is built)
+            # the forward pass's saved values freed before the CSR arrays are built, as
+            # JAX's jitted rows free theirs: else the heap holds both (~41 MB above the
+            # objective's), past glibc's trim threshold in some processes
+            del pullback, _
             return assemble_jacobian(blocks, w, obs, cams.shape[0], X.shape[0])
 
     elif mode in ("rev", "reverse"):  # numba: vjp's pullback is the Python back end's
@@ -204,6 +209,7 @@ def make_vectorized_jacobian(tangent_src, mode="rev", backend="python"):
                 blocks[:, r, :N_CAM] = dcam
                 blocks[:, r, N_CAM:N_CAM + N_PT] = dpt
                 blocks[:, r, N_CAM + N_PT] = dw
+                del dcam, dpt, dw
             return assemble_jacobian(blocks, w, obs, cams.shape[0], X.shape[0])
 
     elif mode in ("fwd", "forward"):

@@ -143,6 +143,7 @@ def prepare_autograd(kind: str, args: tuple) -> Prepared:
                 seed = np.zeros(out.shape)
                 seed[:, r] = 1.0
                 rows.append(vjp(seed))
+            del vjp, out  # (as tangent_src's: the saved values freed before the CSR arrays)
             return ba_mod.assemble_jacobian(np.stack(rows, axis=1), w, obs, cams.shape[0],
                                             X.shape[0])
 
