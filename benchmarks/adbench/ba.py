@@ -177,8 +177,8 @@ def make_vectorized_jacobian(tangent_src, mode="rev", backend="python"):
             # one vjp (the forward pass once), two pullbacks: JAX's column does the same
             cams_obs, X_obs = gather(cams, X, w, obs)
             p = w.shape[0]
-            _, pullback = tangent_src.vjp(ba_reproj, cams_obs, X_obs, w, feats,
-                                          wrt=(0, 1, 2))
+            pullback = tangent_src.vjp(ba_reproj, cams_obs, X_obs, w, feats,
+                                       wrt=(0, 1, 2))[1]  # (the value is not needed)
             blocks = np.empty((p, 2, BLOCK))
             for r in range(2):
                 seed = np.zeros((p, 2))
@@ -191,7 +191,7 @@ def make_vectorized_jacobian(tangent_src, mode="rev", backend="python"):
             # the forward pass's saved values freed before the CSR arrays are built, as
             # JAX's jitted rows free theirs: else the heap holds both (~41 MB above the
             # objective's), past glibc's trim threshold in some processes
-            del pullback, _
+            del pullback
             return assemble_jacobian(blocks, w, obs, cams.shape[0], X.shape[0])
 
     elif mode in ("rev", "reverse"):  # numba: vjp's pullback is the Python back end's
