@@ -272,6 +272,15 @@ def _add_at(acc, index, g):
         exec(f"def f(acc, index, g):\n    return ({items}{',' if len(acc) == 1 else ''})",
              namespace)
         return namespace["f"]
+    if _row_of_contiguous(acc, index, g) and g.ndim == 1:
+        def add_vector(acc, index, g):  # a row of a matrix: no views (each view of the
+            if g.shape[0] != acc.shape[1]:  # reshaping form below costs a reference
+                acc[index] += g  # count's atomic increment and decrement)
+                return acc
+            for j in range(g.shape[0]):
+                acc[index, j] += g[j]
+            return acc
+        return add_vector
     if _row_of_contiguous(acc, index, g):
         def add_row(acc, index, g):  # one flat loop: `acc[k] += g` goes through numba's
             if g.shape != acc.shape[1:]:  # generic broadcasting, ~100x slower per row
