@@ -279,7 +279,8 @@ class ModuleBuilder(ModuleAssembly):
             generated.fwd_name = self.function_name(parsed.node.name + "_fwd")
             generated.bwd_name = self.function_name(parsed.node.name + "_bwd")
             generated.nodes = split_function(result.node, result.seed, generated.fwd_name,
-                                             generated.bwd_name, namer)
+                                             generated.bwd_name, namer,
+                                             views=self.options.recompute_arrays)
         self.functions.append(generated)
         self.by_key[key] = generated
         self.in_progress.discard(key)

@@ -26,6 +26,7 @@ from .optimize import (
     fused_at,
     optimize,
     own_accumulators,
+    stack_pops,
     write_in_place,
 )
 from .request import default_optimize
@@ -110,3 +111,4 @@ def back_end(node: gast.FunctionDef, inplace: set, protected: set, options: Opti
         if options.numpy_joins:  # the Python back end (numba compiles its own loops)
             direct_numpy(node.body)
         concat_pieces(node)  # both back ends: views of the adjoint, no helper call
+        stack_pops(node)  # both back ends: a stack's adjoint popped as its rows

@@ -14,7 +14,14 @@ from numba import types
 from numba.extending import overload
 
 from .. import runtime as rt
-from .numba_sums import add_into_slice, kept_strides, nested_sum, spread_loops, vector_slice
+from .numba_sums import (
+    add_into_row,
+    add_into_slice,
+    kept_strides,
+    nested_sum,
+    spread_loops,
+    vector_slice,
+)
 
 
 # -- overloads (copied into standalone numba modules from here on) ---------------------
@@ -273,16 +280,7 @@ def _add_at(acc, index, g):
              namespace)
         return namespace["f"]
     if _row_of_contiguous(acc, index, g):
-        def add_row(acc, index, g):  # one flat loop: `acc[k] += g` goes through numba's
-            if g.shape != acc.shape[1:]:  # generic broadcasting, ~100x slower per row
-                acc[index] += g
-                return acc
-            row = acc.reshape((acc.shape[0], g.size))[index]
-            flat = g.reshape(g.size)
-            for j in range(flat.size):
-                row[j] += flat[j]
-            return acc
-        return add_row
+        return lambda acc, index, g: add_into_row(acc, index, g)
     if vector_slice(acc, index, g):
         return lambda acc, index, g: add_into_slice(acc, index, g)
     if isinstance(acc, types.Array) and not _integer_array_typed(index):

@@ -75,6 +75,25 @@ def add_into_slice(acc, index, g):
     return acc
 
 
+@numba.njit(cache=False)
+def add_into_row(acc, index, g):
+    """add_at(acc, k, g) of C-contiguous arrays, g shaped like acc[k]: one flat loop
+    (numba's generic `acc[k] += g` broadcasting costs ~100x more per row); a vector into
+    acc[k, j] directly, without views (each costs a reference count's atomic increment and
+    decrement: more than the additions of an LSTM's short rows). The same additions."""
+    if g.shape != acc.shape[1:]:
+        acc[index] += g
+    elif g.ndim == 1:
+        for j in range(g.shape[0]):
+            acc[index, j] += g[j]
+    else:
+        row = acc.reshape((acc.shape[0], g.size))[index]
+        flat = g.reshape(g.size)
+        for j in range(flat.size):
+            row[j] += flat[j]
+    return acc
+
+
 def spread_loops(ndim: int, kind: str):
     """`def f(shape_of, flat, m, [a])` for arrays of `ndim` axes: a loop nest over
     `shape_of` that reads the flat reduced array at the index the strides `m` give:

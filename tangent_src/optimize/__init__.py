@@ -27,6 +27,7 @@ from .markers import drop_empty_markers
 from .outers import outers
 from .reuse_values import reuse_values
 from .short_sums import short_sums
+from .stack_pops import stack_pops
 from .subtract import subtract
 from .sum_first import sum_first
 from .tiled_slices import join_slices, tiled_slices
@@ -41,8 +42,8 @@ MAX_ROUNDS = 50
 
 __all__ = ["PASSES", "MAX_ROUNDS", "optimize", "own_accumulators", "live_before",
            "accumulate_in_place", "concat_pieces", "direct_numpy", "drop_empty_markers",
-           "exact_calls", "fused_at", "join_slices", "outers", "reuse_values", "sum_first",
-           "write_in_place"]
+           "exact_calls", "fused_at", "join_slices", "outers", "reuse_values", "stack_pops",
+           "sum_first", "write_in_place"]
 
 
 def optimize(func: gast.FunctionDef, inplace: set[str], protected: set[str],

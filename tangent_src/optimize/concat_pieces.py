@@ -47,7 +47,7 @@ def concat_pieces(func: gast.FunctionDef) -> int:
     used = reads.keys() | defs.keys() | params
     items = _item_reads(body)
     count = 0
-    for block, k, stmt in _assignments(body):
+    for block, k, stmt in assignments(body):
         call = stmt.value
         name = stmt.targets[0].id
         if not (_pieces_of_rows(call) and call.args[1].id in joins and
@@ -119,7 +119,7 @@ def _item_reads(body) -> dict:
     return out
 
 
-def _assignments(stmts: list):
+def assignments(stmts: list):
     """(block, index, statement) of every `name = value` at any depth, the last of each
     block first, so inserting after one leaves the indices still to come valid."""
     for k in range(len(stmts) - 1, -1, -1):
@@ -127,6 +127,6 @@ def _assignments(stmts: list):
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list):
-                yield from _assignments(inner)
+                yield from assignments(inner)
         if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
             yield stmts, k, stmt

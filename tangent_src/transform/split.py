@@ -25,13 +25,15 @@ from ..core.walk import clone, walk
 from ..naming import Namer
 from ..optimize import live_before
 from ..optimize.ownership import call_name
+from .saved_views import saved_views
 
 
 def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: str,
-                   namer: Namer) -> list:
+                   namer: Namer, views: bool = False) -> list:
     """Cut a joint gradient `(args, seed) -> (value, grads)` at its backward pass into
     `fwd(args) -> (value, saved)` and `bwd(saved, seed) -> grads`; `saved` holds exactly
-    the values (and tapes) the backward pass reads."""
+    the values (and tapes) the backward pass reads, except, with `views` (numba), the
+    slices of saved arrays it takes again (saved_views.py)."""
     body = node.body
     cut = next((i for i, s in enumerate(body) if is_section(s, "backward pass")), None)
     ret = body[-1]
@@ -45,6 +47,10 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
         n.id for s in forward for n in walk(s)
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     saved = sorted((live & local) - {seed})
+    retaken: list = []
+    if views:
+        retaken, saved = saved_views(forward, backward, saved, {
+            a.id for a in node.args.args + node.args.kwonlyargs} - {seed})
     saved_param = namer.fresh("saved")
     saved_tuple = gast.Tuple(elts=[_load(n) for n in saved], ctx=gast.Load())
     fwd_args = clone(node.args)
@@ -52,7 +58,7 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     params = {a.id for a in fwd_args.args + fwd_args.kwonlyargs}
     # parameters too: vjp (pullback.py) copies what the saved values share with the
     # caller's arrays, and a stub shares nothing
-    stubs = _shape_only(backward + [bwd_return], set(saved))
+    stubs = _shape_only(retaken + backward + [bwd_return], set(saved))
     returned = gast.Tuple(elts=[gast.Call(func=_load("shape_stub"), args=[_load(n)],
                                           keywords=[]) if n in stubs else _load(n)
                                 for n in saved], ctx=gast.Load())
@@ -78,7 +84,8 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
               gast.Name(id=seed, ctx=gast.Param(), annotation=None, type_comment=None)]
     bwd_args = gast.arguments(args=params, posonlyargs=[], vararg=None, kwonlyargs=[],
                               kw_defaults=[], kwarg=None, defaults=[])
-    bwd = gast.FunctionDef(name=bwd_name, args=bwd_args, body=unpack + backward + [bwd_return],
+    bwd = gast.FunctionDef(name=bwd_name, args=bwd_args,
+                           body=unpack + retaken + backward + [bwd_return],
                            decorator_list=[], returns=None, type_comment=None, type_params=[])
     return [fwd, bwd]
 
