@@ -1,0 +1,211 @@
+"""numba implementations of the adjoint helpers of common loss-function pieces: `clip_part`
+(np.clip), `norm_dual` (np.linalg.norm: the 2-norm / Frobenius norm and the vector 1-norm
+of a whole float array), `undiagonal` and np.diagonal itself (np.diagonal / np.trace of a
+matrix), `cumsum_t` (np.cumsum) and `untake_along_axis` (np.sort, np.take_along_axis).
+
+Each overload answers the argument types it handles and returns None otherwise (numba
+reports the call, and the back end names the user's line). They give the NumPy helpers'
+values bit for bit: 0/1 masks, one division, sums in NumPy's order (cumsum and add.at
+add sequentially). A standalone numba module copies this source (backend/emit.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from .. import runtime as rt
+
+
+# -- overloads (copied into standalone numba modules from here on) ---------------------
+def _absent(t) -> bool:
+    """An argument left at None (given or defaulted)."""
+    return t is None or isinstance(t, types.NoneType) or (
+        isinstance(t, types.Omitted) and t.value is None)
+
+
+def _const(t):
+    """The value of a constant argument (a literal or a defaulted one), else None."""
+    if isinstance(t, types.Omitted):
+        return t.value
+    if isinstance(t, (str, int, bool)):
+        return t
+    return getattr(t, "literal_value", None)
+
+
+def _real(t) -> bool:
+    return isinstance(t, (types.Float, types.Integer, types.Boolean))
+
+
+def _float_array(t) -> bool:
+    return isinstance(t, types.Array) and isinstance(t.dtype, types.Float)
+
+
+# np.clip's mask parts: (scalar form, array form) of each part given its two flags
+_CLIP_PARTS = {"a": ("not (from_hi or from_lo)", "~(from_hi | from_lo)"),
+               "lo": ("from_lo", "from_lo"), "hi": ("from_hi", "from_hi")}
+
+
+@overload(rt.clip_part, prefer_literal=True)
+def _clip_part_mask(a, a_min, a_max, part, min=None, max=None):
+    """0/1 floats: where np.clip(a, a_min, a_max) takes its value from `part` (scalar or
+    absent bounds of a scalar or array; array bounds broadcast like NumPy's)."""
+    which = _const(part)
+    if which not in _CLIP_PARTS or not (_absent(min) and _absent(max)) or not all(
+            _real(t) or isinstance(t, types.Array) or _absent(t) for t in (a, a_min, a_max)):
+        return None
+    scalar = all(_real(t) or _absent(t) for t in (a, a_min, a_max))
+    no_lo, no_hi = _absent(a_min), _absent(a_max)
+    lines = ["def f(a, a_min, a_max, part, min=None, max=None):",
+             "    low = a" if no_lo else "    low = np.maximum(a, a_min)"]
+    if scalar:
+        lines += ["    from_hi = False" if no_hi else "    from_hi = low > a_max",
+                  "    from_lo = False" if no_lo else "    from_lo = a_min > a and not from_hi",
+                  f"    return 1.0 if {_CLIP_PARTS[which][0]} else 0.0"]
+    else:  # from_hi has the result's shape (NumPy's broadcast of the three)
+        lines += ["    from_hi = np.zeros(np.shape(low), dtype=np.bool_)" if no_hi else
+                  "    from_hi = low > a_max",
+                  "    from_lo = np.zeros(np.shape(from_hi), dtype=np.bool_)" if no_lo else
+                  "    from_lo = (a_min > a) & ~from_hi",
+                  f"    return ({_CLIP_PARTS[which][1]}).astype(np.float64)"]
+    namespace = {"np": np}
+    exec("\n".join(lines) + "\n", namespace)
+    return namespace["f"]
+
+
+@overload(rt.norm_dual, prefer_literal=True)
+def _norm_dual_whole(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+    """x / y (x where y is 0) for the 2-norm / Frobenius norm of a whole float array,
+    sign(x) for the vector 1-norm; other norms and axes: no overload."""
+    order, whole = _const(ord), _absent(axis) and not _const(keepdims)
+    if not (_float_array(x) and _real(y) and whole and _const(kind) == "norm"):
+        return None
+    if _absent(ord) or order == "fro" or (order == 2 and x.ndim == 1):
+        return lambda x, y, ord=None, axis=None, keepdims=False, kind="norm": \
+            x / (1.0 if y == 0 else y)
+    if order == 1 and x.ndim == 1 and not isinstance(order, bool):
+        return lambda x, y, ord=None, axis=None, keepdims=False, kind="norm": np.sign(x)
+    return None
+
+
+@overload(np.diagonal)
+def _diagonal_of_matrix(a, offset=0, axis1=0, axis2=1):
+    """np.diagonal of a matrix, as a copy (NumPy's is a read-only view: the same values);
+    numba has no np.diagonal (the adjoint of np.trace reads the diagonal's shape)."""
+    if not (isinstance(a, types.Array) and a.ndim == 2):
+        return None
+
+    def impl(a, offset=0, axis1=0, axis2=1):
+        first, second = axis1 % 2, axis2 % 2
+        if first == second:
+            raise ValueError("diagonal: axis1 and axis2 cannot be the same")
+        r0, c0 = max(-offset, 0), max(offset, 0)
+        n = max(0, min(a.shape[first] - r0, a.shape[second] - c0))
+        out = np.empty(n, dtype=a.dtype)
+        for i in range(n):
+            out[i] = a[r0 + i, c0 + i] if first == 0 else a[c0 + i, r0 + i]
+        return out
+    return impl
+
+
+@overload(rt.undiagonal)
+def _undiagonal_matrix(g, like, offset=0, axis1=0, axis2=1):
+    """A matrix shaped like `like`, zero but for its offset diagonal, which holds g."""
+    if not (isinstance(like, types.Array) and like.ndim == 2 and
+            ((_float_array(g) and g.ndim == 1) or _real(g))):
+        return None
+
+    def impl(g, like, offset=0, axis1=0, axis2=1):
+        first, second = axis1 % 2, axis2 % 2
+        if first == second:
+            raise ValueError("undiagonal: axis1 and axis2 cannot be the same")
+        out = np.zeros(like.shape)
+        r0, c0 = max(-offset, 0), max(offset, 0)
+        n = max(0, min(like.shape[first] - r0, like.shape[second] - c0))
+        values = np.broadcast_to(np.asarray(g, dtype=np.float64), (n,))
+        for i in range(n):
+            if first == 0:
+                out[r0 + i, c0 + i] = values[i]
+            else:
+                out[c0 + i, r0 + i] = values[i]
+        return out
+    return impl
+
+
+@overload(rt.cumsum_t)
+def _cumsum_t_loop(g, like, axis=None):
+    """Sums from each position to the end along `axis` (the flattened g for None), in
+    like's shape: a 1-D g or the flattened array for None, a matrix along either axis."""
+    if not (_float_array(g) and isinstance(like, types.Array)):
+        return None
+    if _absent(axis) or (g.ndim == 1 and isinstance(axis, types.Integer)):
+        def flat(g, like, axis=None):
+            src = np.ascontiguousarray(g).reshape(-1)
+            out = np.empty(src.size)
+            acc = 0.0
+            for k in range(src.size - 1, -1, -1):
+                acc += src[k]
+                out[k] = acc
+            return out.reshape(like.shape)
+        return flat
+    if g.ndim == 2 and isinstance(axis, types.Integer):
+        def matrix(g, like, axis=None):
+            out = np.empty(g.shape)
+            along = axis % 2
+            n, m = g.shape[along], g.shape[1 - along]
+            for j in range(m):
+                acc = 0.0
+                for k in range(n - 1, -1, -1):
+                    acc += g[k, j] if along == 0 else g[j, k]
+                    if along == 0:
+                        out[k, j] = acc
+                    else:
+                        out[j, k] = acc
+            return out.reshape(like.shape)
+        return matrix
+    return None
+
+
+@overload(rt.untake_along_axis)
+def _untake_along_axis_loop(g, arr, indices, axis=-1):
+    """g added at the taken places of an array shaped like arr, in NumPy's np.add.at order
+    (C order over g): a 1-D arr (any axis) or the flattened arr for axis None, a matrix
+    along either axis (indices shaped like g)."""
+    if not (_float_array(g) and isinstance(arr, types.Array) and
+            isinstance(indices, types.Array) and isinstance(indices.dtype, types.Integer)):
+        return None
+    if _absent(axis) or (arr.ndim == 1 and isinstance(axis, types.Integer)):
+        def flat(g, arr, indices, axis=-1):
+            src, at = np.ascontiguousarray(g).reshape(-1), np.ascontiguousarray(indices).reshape(-1)
+            if src.size != at.size:
+                raise ValueError("untake_along_axis: g and indices differ in size")
+            out = np.zeros(arr.size)
+            for k in range(src.size):
+                i = at[k] + arr.size if at[k] < 0 else at[k]
+                if i < 0 or i >= arr.size:
+                    raise IndexError("untake_along_axis: index out of bounds")
+                out[i] += src[k]
+            return out.reshape(arr.shape)
+        return flat
+    if arr.ndim == 2 and g.ndim == 2 and indices.ndim == 2 and \
+            isinstance(axis, types.Integer):
+        def matrix(g, arr, indices, axis=-1):
+            if g.shape != indices.shape:
+                raise ValueError("untake_along_axis: g and indices differ in shape")
+            along = axis % 2
+            n = arr.shape[along]
+            if g.shape[1 - along] != arr.shape[1 - along]:
+                raise ValueError("untake_along_axis: g does not match arr")
+            out = np.zeros(arr.shape)
+            for r in range(g.shape[0]):
+                for c in range(g.shape[1]):
+                    i = indices[r, c] + n if indices[r, c] < 0 else indices[r, c]
+                    if i < 0 or i >= n:
+                        raise IndexError("untake_along_axis: index out of bounds")
+                    if along == 0:
+                        out[i, c] += g[r, c]
+                    else:
+                        out[r, i] += g[r, c]
+            return out
+        return matrix
+    return None
