@@ -18,13 +18,13 @@ from .. import runtime as rt
 
 
 # -- overloads (copied into standalone numba modules from here on) ---------------------
-def _absent(t) -> bool:
+def _left_none(t) -> bool:
     """An argument left at None (given or defaulted)."""
     return t is None or isinstance(t, types.NoneType) or (
         isinstance(t, types.Omitted) and t.value is None)
 
 
-def _const(t):
+def _constant_of(t):
     """The value of a constant argument (a literal or a defaulted one), else None."""
     if isinstance(t, types.Omitted):
         return t.value
@@ -33,11 +33,11 @@ def _const(t):
     return getattr(t, "literal_value", None)
 
 
-def _real(t) -> bool:
+def _real_scalar(t) -> bool:
     return isinstance(t, (types.Float, types.Integer, types.Boolean))
 
 
-def _float_array(t) -> bool:
+def _floats(t) -> bool:
     return isinstance(t, types.Array) and isinstance(t.dtype, types.Float)
 
 
@@ -50,12 +50,13 @@ _CLIP_PARTS = {"a": ("not (from_hi or from_lo)", "~(from_hi | from_lo)"),
 def _clip_part_mask(a, a_min, a_max, part, min=None, max=None):
     """0/1 floats: where np.clip(a, a_min, a_max) takes its value from `part` (scalar or
     absent bounds of a scalar or array; array bounds broadcast like NumPy's)."""
-    which = _const(part)
-    if which not in _CLIP_PARTS or not (_absent(min) and _absent(max)) or not all(
-            _real(t) or isinstance(t, types.Array) or _absent(t) for t in (a, a_min, a_max)):
+    which = _constant_of(part)
+    operands = (a, a_min, a_max)
+    if which not in _CLIP_PARTS or not (_left_none(min) and _left_none(max)) or not all(
+            _real_scalar(t) or isinstance(t, types.Array) or _left_none(t) for t in operands):
         return None
-    scalar = all(_real(t) or _absent(t) for t in (a, a_min, a_max))
-    no_lo, no_hi = _absent(a_min), _absent(a_max)
+    scalar = all(_real_scalar(t) or _left_none(t) for t in operands)
+    no_lo, no_hi = _left_none(a_min), _left_none(a_max)
     lines = ["def f(a, a_min, a_max, part, min=None, max=None):",
              "    low = a" if no_lo else "    low = np.maximum(a, a_min)"]
     if scalar:
@@ -77,10 +78,10 @@ def _clip_part_mask(a, a_min, a_max, part, min=None, max=None):
 def _norm_dual_whole(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
     """x / y (x where y is 0) for the 2-norm / Frobenius norm of a whole float array,
     sign(x) for the vector 1-norm; other norms and axes: no overload."""
-    order, whole = _const(ord), _absent(axis) and not _const(keepdims)
-    if not (_float_array(x) and _real(y) and whole and _const(kind) == "norm"):
+    order, whole = _constant_of(ord), _left_none(axis) and not _constant_of(keepdims)
+    if not (_floats(x) and _real_scalar(y) and whole and _constant_of(kind) == "norm"):
         return None
-    if _absent(ord) or order == "fro" or (order == 2 and x.ndim == 1):
+    if _left_none(ord) or order == "fro" or (order == 2 and x.ndim == 1):
         return lambda x, y, ord=None, axis=None, keepdims=False, kind="norm": \
             x / (1.0 if y == 0 else y)
     if order == 1 and x.ndim == 1 and not isinstance(order, bool):
@@ -112,7 +113,7 @@ def _diagonal_of_matrix(a, offset=0, axis1=0, axis2=1):
 def _undiagonal_matrix(g, like, offset=0, axis1=0, axis2=1):
     """A matrix shaped like `like`, zero but for its offset diagonal, which holds g."""
     if not (isinstance(like, types.Array) and like.ndim == 2 and
-            ((_float_array(g) and g.ndim == 1) or _real(g))):
+            ((_floats(g) and g.ndim == 1) or _real_scalar(g))):
         return None
 
     def impl(g, like, offset=0, axis1=0, axis2=1):
@@ -136,9 +137,9 @@ def _undiagonal_matrix(g, like, offset=0, axis1=0, axis2=1):
 def _cumsum_t_loop(g, like, axis=None):
     """Sums from each position to the end along `axis` (the flattened g for None), in
     like's shape: a 1-D g or the flattened array for None, a matrix along either axis."""
-    if not (_float_array(g) and isinstance(like, types.Array)):
+    if not (_floats(g) and isinstance(like, types.Array)):
         return None
-    if _absent(axis) or (g.ndim == 1 and isinstance(axis, types.Integer)):
+    if _left_none(axis) or (g.ndim == 1 and isinstance(axis, types.Integer)):
         def flat(g, like, axis=None):
             src = np.ascontiguousarray(g).reshape(-1)
             out = np.empty(src.size)
@@ -171,10 +172,10 @@ def _untake_along_axis_loop(g, arr, indices, axis=-1):
     """g added at the taken places of an array shaped like arr, in NumPy's np.add.at order
     (C order over g): a 1-D arr (any axis) or the flattened arr for axis None, a matrix
     along either axis (indices shaped like g)."""
-    if not (_float_array(g) and isinstance(arr, types.Array) and
+    if not (_floats(g) and isinstance(arr, types.Array) and
             isinstance(indices, types.Array) and isinstance(indices.dtype, types.Integer)):
         return None
-    if _absent(axis) or (arr.ndim == 1 and isinstance(axis, types.Integer)):
+    if _left_none(axis) or (arr.ndim == 1 and isinstance(axis, types.Integer)):
         def flat(g, arr, indices, axis=-1):
             src, at = np.ascontiguousarray(g).reshape(-1), np.ascontiguousarray(indices).reshape(-1)
             if src.size != at.size:
