@@ -1,7 +1,7 @@
 """backend="numba" differentiates common loss pieces through backend/numba_adjoints.py:
 np.clip, np.linalg.norm, np.trace, np.cumsum and np.sort (their adjoint helpers clip_part,
 norm_dual, undiagonal, cumsum_t and untake_along_axis). One user function uses them all
-(one compile), checked against central differences and the Python back end; one jitted
+(one compile a mode), checked against central differences and the Python back end; one jitted
 function runs the helpers' other cases against the NumPy helpers, bit for bit."""
 from __future__ import annotations
 
@@ -38,6 +38,11 @@ def test_tutorial_loss_differentiates_under_numba():
     source = tangent_src.source(grad, W)
     for helper in ("clip_part", "norm_dual", "undiagonal", "cumsum_t", "untake_along_axis"):
         assert helper in source
+    # forward mode writes np.trace(dC, 0, 0, 1) and np.take_along_axis without its axis
+    direction = np.array([0.3, -0.2, 0.5])
+    forward = tangent_src.autodiff(tutorial_loss, mode="forward", wrt=0, backend="numba")
+    np.testing.assert_allclose(forward.call_with((W.copy(),), {0: direction}),
+                               got @ direction, rtol=1e-12)
 
 
 def helper_cases(a, m, g, v, idx):
@@ -50,6 +55,7 @@ def helper_cases(a, m, g, v, idx):
             norm_dual(v, np.linalg.norm(v, 1), 1), norm_dual(np.zeros(3), 0.0),
             undiagonal(g[0, :3], m, 1, 0, 1), undiagonal(g[1, :3], m, -1, 1, 0),
             undiagonal(2.0, m, 0, 0, 1), np.diagonal(m, 1, 1, 0).copy(),
+            np.trace(m, -1, 0, 1), np.take_along_axis(v, np.array([2, 0, 1])),
             cumsum_t(g, m, None), cumsum_t(g, m, 0), cumsum_t(g, m, -1), cumsum_t(v, v, 0),
             untake_along_axis(g, m, idx, 0), untake_along_axis(g, m, idx, 1),
             untake_along_axis(v, v, np.array([2, 2, -1]), None))

@@ -1,7 +1,8 @@
 """numba implementations of the adjoint helpers of common loss-function pieces: `clip_part`
 (np.clip), `norm_dual` (np.linalg.norm: the 2-norm / Frobenius norm and the vector 1-norm
-of a whole float array), `undiagonal` and np.diagonal itself (np.diagonal / np.trace of a
-matrix), `cumsum_t` (np.cumsum) and `untake_along_axis` (np.sort, np.take_along_axis).
+of a whole float array), `undiagonal` (np.diagonal / np.trace of a matrix; np.diagonal and
+np.trace with axes themselves, which numba lacks), `cumsum_t` (np.cumsum) and
+`untake_along_axis` (np.sort, np.take_along_axis).
 
 Each overload answers the argument types it handles and returns None otherwise (numba
 reports the call, and the back end names the user's line). They give the NumPy helpers'
@@ -109,6 +110,20 @@ def _diagonal_of_matrix(a, offset=0, axis1=0, axis2=1):
     return impl
 
 
+@overload(np.trace)
+def _trace_with_axes(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """np.trace of a matrix with its axes given (forward mode writes np.trace(dC, 0, 0, 1));
+    numba's own np.trace takes (a, offset) only, which this leaves to it."""
+    if not (isinstance(a, types.Array) and a.ndim == 2) or \
+            all(isinstance(t, (int, types.Omitted)) for t in (axis1, axis2)) or \
+            not (_left_none(dtype) and _left_none(out)):
+        return None
+
+    def impl(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        return np.sum(np.diagonal(a, offset, axis1, axis2))
+    return impl
+
+
 @overload(rt.undiagonal)
 def _undiagonal_matrix(g, like, offset=0, axis1=0, axis2=1):
     """A matrix shaped like `like`, zero but for its offset diagonal, which holds g."""
@@ -165,6 +180,16 @@ def _cumsum_t_loop(g, like, axis=None):
             return out.reshape(like.shape)
         return matrix
     return None
+
+
+@overload(np.take_along_axis)
+def _take_along_last_axis(arr, indices, axis=-1):
+    """np.take_along_axis with its axis left out (NumPy 2's default -1; forward mode of
+    np.sort writes it so); numba's own wants the axis, which this leaves to it."""
+    left_out = isinstance(axis, types.Omitted) or (type(axis) is int and axis == -1)
+    if not (left_out and isinstance(arr, types.Array) and isinstance(indices, types.Array)):
+        return None
+    return lambda arr, indices, axis=-1: np.take_along_axis(arr, indices, -1)
 
 
 @overload(rt.untake_along_axis)
