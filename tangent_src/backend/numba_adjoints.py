@@ -1,8 +1,8 @@
 """numba implementations of the adjoint helpers of common loss-function pieces: `clip_part`
 (np.clip), `norm_dual` (np.linalg.norm: the 2-norm / Frobenius norm and the vector 1-norm
-of a whole float array), `undiagonal` (np.diagonal / np.trace of a matrix; np.diagonal and
-np.trace with axes themselves, which numba lacks), `cumsum_t` (np.cumsum) and
-`untake_along_axis` (np.sort, np.take_along_axis).
+of a whole float array), `undiagonal` and `diag_adjoint` (np.diagonal, np.trace and np.diag
+of a matrix; np.diagonal and np.trace with axes themselves, which numba lacks), `cumsum_t`
+(np.cumsum) and `untake_along_axis` (np.sort, np.take_along_axis).
 
 Each overload answers the argument types it handles and returns None otherwise (numba
 reports the call, and the back end names the user's line). They give the NumPy helpers'
@@ -148,6 +148,24 @@ def _undiagonal_matrix(g, like, offset=0, axis1=0, axis2=1):
     return impl
 
 
+@overload(rt.diag_adjoint)
+def _diag_adjoint_loop(g, v, k=0):
+    """The adjoint of np.diag(v, k): g's k-th diagonal for a vector v, and for a matrix v a
+    matrix shaped like it holding g on its k-th diagonal."""
+    if not (_floats(g) and isinstance(v, types.Array) and g.ndim + v.ndim == 3):
+        return None
+    if v.ndim == 1:
+        return lambda g, v, k=0: np.diagonal(g, k, 0, 1)
+
+    def matrix(g, v, k=0):
+        out = np.zeros(v.shape)
+        r0, c0 = max(-k, 0), max(k, 0)
+        for i in range(g.size):
+            out[r0 + i, c0 + i] = g[i]
+        return out
+    return matrix
+
+
 @overload(rt.cumsum_t)
 def _cumsum_t_loop(g, like, axis=None):
     """Sums from each position to the end along `axis` (the flattened g for None), in
@@ -159,8 +177,8 @@ def _cumsum_t_loop(g, like, axis=None):
             src = np.ascontiguousarray(g).reshape(-1)
             out = np.empty(src.size)
             acc = 0.0
-            for k in range(src.size - 1, -1, -1):
-                acc += src[k]
+            for k in range(src.size - 1, -1, -1):  # NumPy's first sum is the entry itself
+                acc = src[k] if k == src.size - 1 else acc + src[k]
                 out[k] = acc
             return out.reshape(like.shape)
         return flat
@@ -172,7 +190,8 @@ def _cumsum_t_loop(g, like, axis=None):
             for j in range(m):
                 acc = 0.0
                 for k in range(n - 1, -1, -1):
-                    acc += g[k, j] if along == 0 else g[j, k]
+                    entry = g[k, j] if along == 0 else g[j, k]
+                    acc = entry if k == n - 1 else acc + entry
                     if along == 0:
                         out[k, j] = acc
                     else:
