@@ -26,7 +26,7 @@ def tutorial_loss(w):
     C = np.outer(w, w) + X.T @ X
     return np.sum((np.clip(z, -0.8, 0.8) - y) ** 2) + 0.1 * np.linalg.norm(w) ** 2 + \
         np.trace(C) + 0.01 * np.sum(np.cumsum(z) ** 2) + np.sum(np.sort(z)[:3] ** 2) + \
-        np.sum(np.diag(C, 1) ** 2)
+        np.sum(np.diag(C, 1) ** 2) + 0.1 * np.linalg.norm(w, 3)
 
 
 def test_tutorial_loss_differentiates_under_numba():
@@ -50,12 +50,17 @@ def test_tutorial_loss_differentiates_under_numba():
 
 def helper_cases(a, m, g, v, idx):
     """Each helper's other forms: bounds left out or arrays, the parts, ord and zero
-    norms, offsets and swapped axes, both axes of a matrix, repeated and negative indices."""
+    norms (a tie: a[1:4] is -0.5, 0.1, 0.5), offsets and swapped axes, both axes of a
+    matrix, repeated and negative indices."""
     return (rt.clip_part(a, -0.5, 0.5, "a"), rt.clip_part(a, -0.5, 0.5, "lo"),
             rt.clip_part(a, None, 0.5, "hi"), rt.clip_part(a, a[::-1].copy(), None, "lo"),
             rt.clip_part(0.7, -0.5, 0.5, "hi"), rt.clip_part(0.7, -0.5, None, "a"),
             rt.norm_dual(m, np.linalg.norm(m)), rt.norm_dual(v, np.linalg.norm(v), 2),
             rt.norm_dual(v, np.linalg.norm(v, 1), 1), rt.norm_dual(np.zeros(3), 0.0),
+            rt.norm_dual(a[1:4], np.linalg.norm(a[1:4], np.inf), np.inf),
+            rt.norm_dual(a[:3], np.linalg.norm(a[:3], -np.inf), -np.inf),
+            rt.norm_dual(v, np.linalg.norm(v, 3), 3), rt.norm_dual(v, np.linalg.norm(v, 0), 0),
+            rt.norm_dual(v, np.linalg.norm(v, 2.5), 2.5),
             rt.undiagonal(g[0, :3], m, 1, 0, 1), rt.undiagonal(g[1, :3], m, -1, 1, 0),
             rt.undiagonal(2.0, m, 0, 0, 1), np.diagonal(m, 1, 1, 0).copy(),
             np.trace(m, -1, 0, 1), np.take_along_axis(v, np.array([2, 0, 1])),

@@ -1,8 +1,8 @@
 """numba implementations of the adjoint helpers of common loss-function pieces: `clip_part`
-(np.clip), `norm_dual` (np.linalg.norm: the 2-norm / Frobenius norm and the vector 1-norm
-of a whole float array), `undiagonal` and `diag_adjoint` (np.diagonal, np.trace and np.diag
-of a matrix; np.diagonal and np.trace with axes themselves, which numba lacks), `cumsum_t`
-(np.cumsum) and `untake_along_axis` (np.sort, np.take_along_axis).
+(np.clip), `norm_dual` (np.linalg.norm: the 2-norm / Frobenius norm of a whole float
+array, the vector p-norms), `undiagonal` and `diag_adjoint` (np.diagonal, np.trace and
+np.diag of a matrix; np.diagonal and np.trace with axes themselves, which numba lacks),
+`cumsum_t` (np.cumsum) and `untake_along_axis` (np.sort, np.take_along_axis).
 
 Each overload answers the argument types it handles and returns None otherwise (numba
 reports the call, and the back end names the user's line). They give the NumPy helpers'
@@ -77,17 +77,34 @@ def _clip_part_mask(a, a_min, a_max, part, min=None, max=None):
 
 @overload(rt.norm_dual, prefer_literal=True)
 def _norm_dual_whole(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
-    """x / y (x where y is 0) for the 2-norm / Frobenius norm of a whole float array,
-    sign(x) for the vector 1-norm; other norms and axes: no overload."""
+    """The norm's derivative, as norms.py's `_dual`, for the 2-norm / Frobenius norm of a
+    whole float array and the vector p-norms (1, inf, -inf, 0 and any other p) of a
+    vector; matrix norms and norms along axes: no overload."""
     order, whole = _constant_of(ord), _left_none(axis) and not _constant_of(keepdims)
     if not (_floats(x) and _real_scalar(y) and whole and _constant_of(kind) == "norm"):
         return None
     if _left_none(ord) or order == "fro" or (order == 2 and x.ndim == 1):
         return lambda x, y, ord=None, axis=None, keepdims=False, kind="norm": \
             x / (1.0 if y == 0 else y)
-    if order == 1 and x.ndim == 1 and not isinstance(order, bool):
-        return lambda x, y, ord=None, axis=None, keepdims=False, kind="norm": np.sign(x)
-    return None
+    numeric = isinstance(ord, (types.Float, types.Integer)) and not isinstance(
+        ord, types.Boolean) and not isinstance(order, bool)
+    if not (numeric and x.ndim == 1):
+        return None
+
+    def vector(x, y, ord=None, axis=None, keepdims=False, kind="norm"):
+        """The vector p-norms, p known at run time (a float ord: np.inf)."""
+        if ord == 1:
+            return np.sign(x)
+        if ord == np.inf or ord == -np.inf:  # ties share equally
+            hit = np.abs(x) == y
+            return np.sign(x) * hit / np.sum(hit)
+        if ord == 0:  # the number of nonzero entries: piecewise constant
+            return np.zeros(x.shape)
+        scale = 1.0 if y == 0 else y
+        if ord == 2:
+            return x / scale
+        return np.sign(x) * (np.abs(x) / scale) ** (ord - 1)
+    return vector
 
 
 @overload(np.diagonal)
