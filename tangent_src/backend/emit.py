@@ -165,7 +165,8 @@ def numba_header(overloads: str) -> str:
 # numba_ufuncs last: its section ends with NUMPY_REBOUND, after which the module's code
 # (generated functions and copied helpers alike) reads NumPy as numba_ufuncs' namespace.
 STANDALONE_OVERLOADS = ("numba_sums", "numba_runtime", "numba_containers", "numba_axis",
-                        "numba_numpy", "numba_inplace", "numba_cross", "numba_ufuncs")
+                        "numba_numpy", "numba_inplace", "numba_cross", "numba_adjoints",
+                        "numba_ufuncs")
 OVERLOADS_MARKER = "\n# -- overloads (copied into standalone numba modules from here on)"
 NUMPY_REBOUND = ("\n\n# NumPy's own loops for large arrays' tanh, exp and log (numba_ufuncs)\n"
                  "np = numpy_namespace()\n")

@@ -29,8 +29,9 @@ def require_numba():
 
 # The modules that register numba implementations of NumPy forms and runtime helpers: one
 # list, so that what is loaded and what the disk cache's digest covers cannot drift apart.
-OVERLOAD_MODULES = ("numba_axis", "numba_containers", "numba_cross", "numba_elementwise",
-                    "numba_inplace", "numba_numpy", "numba_runtime", "numba_sums", "numba_ufuncs")
+OVERLOAD_MODULES = ("numba_adjoints", "numba_axis", "numba_containers", "numba_cross",
+                    "numba_elementwise", "numba_inplace", "numba_numpy", "numba_runtime",
+                    "numba_sums", "numba_ufuncs")
 
 
 def overload_modules() -> list:
