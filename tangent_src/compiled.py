@@ -84,7 +84,8 @@ class Compiled:
         kernels: list = []  # numba: elementwise runs as one loop each
         if backend == "numba" and request.optimize:
             for fn in builder.functions:
-                fn.nodes = fuse_elementwise(fn.nodes, builder.function_name, kernels)
+                fn.nodes = fuse_elementwise(fn.nodes, builder.function_name, kernels,
+                                            fn.classes)
         # the complex arguments the code is specialized to (numba's refuses them)
         args = self.main.parsed.node.args
         self.params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]

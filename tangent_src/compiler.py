@@ -23,6 +23,7 @@ from .analysis.complexity import complex_facts, respecialize_transform_call, spl
 from .analysis.kinds import Tree, kind_of, tests_types
 from .analysis.shapes import (
     ShapeInference,
+    derivative_classes,
     is_binding,
     is_container,
     is_object,
@@ -66,6 +67,7 @@ class GeneratedFunction:
     nodes: list = field(default_factory=list)   # what is emitted: [node] or [fwd, bwd]
     containers: frozenset = frozenset()  # reverse mode: parameters whose adjoint may be a tree
     complex_output: bool = False  # the result may be complex (so its tangent, its seed)
+    classes: dict = field(default_factory=dict)  # shape classes of its names (shapes.py)
 
 
 @dataclass
@@ -274,7 +276,8 @@ class ModuleBuilder(ModuleAssembly):
         back_end(result.node, result.inplace, protected, self.options)
         generated = GeneratedFunction(name, result.node, parsed, result.seed, wrt_names,
                                       nodes=[result.node], containers=result.containers,
-                                      complex_output=result.complex_output)
+                                      complex_output=result.complex_output,
+                                      classes=derivative_classes(classes, reverse.adjoints))
         if split:
             generated.fwd_name = self.function_name(parsed.node.name + "_fwd")
             generated.bwd_name = self.function_name(parsed.node.name + "_bwd")
@@ -362,7 +365,8 @@ class ModuleBuilder(ModuleAssembly):
         back_end(node, forward.inplace, protected, self.options)
         generated = GeneratedFunction(name, node, parsed, "", wrt_names, nodes=[node],
                                       tangent_params=forward.tangent_params,
-                                      complex_output=forward.complex_output)
+                                      complex_output=forward.complex_output,
+                                      classes=derivative_classes(classes, forward.tangents))
         self.functions.append(generated)
         self.by_key[key] = generated
         self.in_progress.discard(key)

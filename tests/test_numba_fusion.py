@@ -1,7 +1,8 @@
 """Elementwise runs as one loop under numba (backend/numba_fusion.py, numba_elementwise.py).
 
 The rewrite moves a run of elementwise statements into a function of its own (a kernel),
-which numba runs entry by entry only for 1-D float64 arrays of one length. Checked: the
+which numba runs entry by entry only for 1-D float64 arrays of one length; a run whose
+arguments the shape classes do not prove 1-D arrays gets no kernel. Checked: the
 loop gives the same bits as the whole-array kernel under numba; the gradients against
 central finite differences where it fires, and where it must not (broadcasting, the same
 array passed twice, a name reassigned in the run, a run in a loop whose output the next
@@ -55,13 +56,14 @@ def _check(f, args, wrt=(0, 1)):
     return df
 
 
-@pytest.mark.parametrize("args", [
-    (RNG.normal(size=4), RNG.normal(size=4)),  # fires: 1-D float64 of one length
-    (RNG.normal(size=4), RNG.normal(size=1)),  # broadcasts: the run on the arrays
+@pytest.mark.parametrize("args, kernel", [
+    ((RNG.normal(size=4), RNG.normal(size=4)), True),  # fires: 1-D float64 of one length
+    ((RNG.normal(size=4), RNG.normal(size=1)), True),  # broadcasts: the run on the arrays
+    ((RNG.normal(size=(3, 2)), RNG.normal(size=(3, 2))), False),  # 2-D: not proven 1-D
 ])
-def test_runs_against_finite_differences(args):
+def test_runs_against_finite_differences(args, kernel):
     df = _check(cell, args)
-    assert "dcell_elementwise(" in df.source, df.source
+    assert ("_elementwise(" in df.source) == kernel, df.source
 
 
 def test_same_array_twice():
@@ -117,11 +119,12 @@ def _copy_of(func):
     return types.FunctionType(func.__code__, func.__globals__, func.__name__)
 
 
-def _pass(source: str) -> list[str]:
+def _pass(source: str, classes: dict | None = None) -> list[str]:
     func = gast.parse(source).body[0]
     taken = {n.id for n in gast.walk(func) if isinstance(n, gast.Name)}
     names = iter(f"k{i}" for i in range(10))
-    out = fuse_elementwise([func], lambda base: next(n for n in names if n not in taken))
+    out = fuse_elementwise([func], lambda base: next(n for n in names if n not in taken),
+                           classes={"x": ("N",)} if classes is None else classes)
     return [node.name for node in out]
 
 
@@ -131,3 +134,19 @@ def test_pass_leaves_index_arithmetic_copies_and_dead_runs():
     assert _pass("def f(x):\n    a = x\n    b = a\n    return b") == ["f"]
     assert _pass("def f(x):\n    a = x * x\n    b = a + x\n    return x") == ["f"]
     assert _pass("def f(x):\n    a = x * x\n    b = np.exp(a)\n    return b") == ["k0", "f"]
+
+
+def test_pass_fuses_only_proven_vectors():
+    """Every argument of a run must be proven a 1-D array: by its class, or as a
+    temporary bound only to elementwise arithmetic of such names and numbers."""
+    run = "def f(x):\n    a = x * x\n    b = np.exp(a)\n    return b"
+    for classes in [{}, {"x": ("N", "N")}, {"x": ()}, {"x": None}]:
+        assert _pass(run, classes) == ["f"], classes
+    assert _pass(run, {"x": ("?",)}) == ["k0", "f"]
+    scaled = run.replace("a = x * x", "a = x * s")  # a number: the loop would not run
+    assert _pass(scaled) == _pass(scaled, {"x": ("N",), "s": ()}) == ["f"]
+    temporary = "def f(x):\n    t = 2.0 * x\n    y = g(t)\n    a = t * t\n    b = np.exp(a)" \
+        "\n    return b + y"
+    assert _pass(temporary) == ["k0", "f"]  # t: 1-D (2.0 * x)
+    assert _pass(temporary.replace("2.0 * x", "g(x)")) == ["f"]  # t: unknown
+    assert _pass(temporary.replace("y = g(t)", "t = g(t)")) == ["f"]  # t bound twice

@@ -123,6 +123,13 @@ def shape_class(value):
     return None
 
 
+def derivative_classes(classes: dict, derivatives: dict) -> dict:
+    """The shape classes of the names of a generated function: its core's `classes`, and
+    each derivative's (`derivatives` maps x to the name of its adjoint or tangent, which
+    has x's shape)."""
+    return {**classes, **{d: classes.get(x) for x, d in derivatives.items()}}
+
+
 def start_class(cls):
     """The shape class inference starts a parameter of argument class `cls` with."""
     return SCALAR if cls == ARRAY0 else cls

@@ -19,11 +19,19 @@ argument is a 1-D float64 array of one length (then no operation broadcasts, eve
 intermediate has that shape, and entry i of each result is the same scalar operations on
 entry i of the operands, in the same order: the same bits); anything else calls it on
 the arrays. Only names read outside the run are returned.
+
+A kernel that numba never runs as a loop only costs a compile (BA's helpers, whose arrays
+are (p, 3) and (p, 1), paid 30 s of numba compiles for nothing), so a run becomes one only
+where the shape classes prove every argument a 1-D array (_vectors): each name the core
+had (or its derivative: x's class) of one dimension, and the generated code's
+temporaries bound only to elementwise arithmetic of such names and scalars. Elsewhere
+the run stays as it was.
 """
 from __future__ import annotations
 
 import gast
 
+from ..analysis.shapes import broadcast
 from ..core.markers import is_marker
 
 # np.<name> calls whose scalar form under numba is, entry by entry, the array form
@@ -111,6 +119,53 @@ def _integers(func: gast.FunctionDef) -> set:
     return ints
 
 
+def _value_class(node, known: dict):
+    """The shape class of elementwise `node` given the classes `known` of names (None:
+    unknown)."""
+    if isinstance(node, gast.Name):
+        return known.get(node.id)
+    if isinstance(node, gast.Constant):
+        return () if type(node.value) in (int, float) else None
+    if isinstance(node, gast.BinOp):
+        return broadcast(_value_class(node.left, known), _value_class(node.right, known))
+    if isinstance(node, gast.UnaryOp):
+        return _value_class(node.operand, known)
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):  # unbroadcast
+        return known.get(node.args[1].id)
+    return _value_class(node.args[0], known) if isinstance(node, gast.Call) else None
+
+
+def _array_class(cls) -> bool:
+    return cls == () or isinstance(cls, tuple) and all(f in ("N", "1", "?") for f in cls)
+
+
+def _vectors(func: gast.FunctionDef, classes: dict) -> set:
+    """Names of `func` that hold a 1-D array wherever they are bound: of a class of one
+    dimension in `classes`, or temporaries (names `classes` lacks) bound only by
+    assignments of elementwise arithmetic of such names and scalars."""
+    known = {n: c for n, c in classes.items() if _array_class(c)}
+    values: dict = {}
+    stores: dict = {}
+    for node in gast.walk(func):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param)):
+            stores[node.id] = stores.get(node.id, 0) + 1
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], gast.Name):
+            values.setdefault(node.targets[0].id, []).append(node.value)
+    temporaries = {n: v for n, v in values.items() if n not in classes and
+                   len(v) == stores[n] and all(map(_elementwise_expr, v))}
+    changed = True
+    while changed:  # a temporary's class once its operands' are all known
+        changed = False
+        for name, exprs in temporaries.items():
+            if name in known or any(n not in known for v in exprs for n in _operands(v)):
+                continue
+            found = {_value_class(v, known) for v in exprs}
+            known[name] = found.pop() if len(found) == 1 else None
+            changed = True
+    return {n for n, c in known.items() if isinstance(c, tuple) and len(c) == 1}
+
+
 def _runs(body: list, ints: set) -> list[tuple[int, int]]:
     """(start, stop) of each maximal run of fusable statements (markers inside a run
     belong to it; at its ends they do not) with at least MIN_RUN assignments."""
@@ -133,9 +188,10 @@ def _runs(body: list, ints: set) -> list[tuple[int, int]]:
 class _Fuser:
     """Rewrites the runs of one generated function; collects their functions."""
 
-    def __init__(self, func: gast.FunctionDef, fresh):
+    def __init__(self, func: gast.FunctionDef, fresh, classes: dict):
         self.func, self.fresh, self.kernels = func, fresh, []
         self.ints = _integers(func)
+        self.vectors = _vectors(func, classes)
 
     def body(self, body: list) -> list:
         for stmt in body:
@@ -153,7 +209,7 @@ class _Fuser:
 
     def run(self, run: list):
         """The kernel of `run` (recorded) and the statement calling it; None when nothing
-        it assigns is read outside it."""
+        it assigns is read outside it, or an argument is not proven a 1-D array."""
         inputs, assigned = [], []
         for stmt in run:
             if is_marker(stmt):
@@ -168,7 +224,7 @@ class _Fuser:
         outside = {n.id for n in gast.walk(self.func) if isinstance(n, gast.Name) and
                    id(n) not in inside}
         outputs = [name for name in assigned if name in outside]
-        if not outputs or not inputs:
+        if not outputs or not inputs or not self.vectors.issuperset(inputs):
             return None
         kernel_name = self.fresh(f"{self.func.name}_elementwise")
         kernel = gast.FunctionDef(
@@ -197,13 +253,15 @@ class _Fuser:
         return gast.Assign(targets=[target], value=value, type_comment=None)
 
 
-def fuse_elementwise(nodes: list, fresh, kernels: list | None = None) -> list:
-    """`nodes` (generated functions) with their elementwise runs moved into functions of
-    their own (placed before their caller, their names added to `kernels`); `fresh(base)`
-    names each one."""
+def fuse_elementwise(nodes: list, fresh, kernels: list | None = None,
+                     classes: dict | None = None) -> list:
+    """`nodes` (generated functions) with their elementwise runs of proven 1-D arrays
+    (`classes`: the shape classes of their names) moved into functions of their own
+    (placed before their caller, their names added to `kernels`); `fresh(base)` names
+    each one."""
     out = []
     for func in nodes:
-        fuser = _Fuser(func, fresh)
+        fuser = _Fuser(func, fresh, classes or {})
         func.body = fuser.body(func.body)
         out += fuser.kernels + [func]
         if kernels is not None:
