@@ -15,10 +15,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from . import (
-    rules,  # noqa: F401  (registers the rule tables)
-    runtime,
-)
+from . import rules, runtime  # noqa: F401  (rules: importing it registers the rule tables)
 from .analysis.complexity import complex_facts, respecialize_transform_call, split_complex_args
 from .analysis.kinds import Tree, kind_of, tests_types
 from .analysis.shapes import (
