@@ -32,6 +32,7 @@ from __future__ import annotations
 import gast
 
 from ..analysis.shapes import broadcast
+from ..core.dataflow import plain_assignments
 from ..core.markers import is_marker
 
 # np.<name> calls whose scalar form under numba is, entry by entry, the array form
@@ -144,14 +145,7 @@ def _vectors(func: gast.FunctionDef, classes: dict) -> set:
     dimension in `classes`, or temporaries (names `classes` lacks) bound only by
     assignments of elementwise arithmetic of such names and scalars."""
     known = {n: c for n, c in classes.items() if _array_class(c)}
-    values: dict = {}
-    stores: dict = {}
-    for node in gast.walk(func):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param)):
-            stores[node.id] = stores.get(node.id, 0) + 1
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
-                isinstance(node.targets[0], gast.Name):
-            values.setdefault(node.targets[0].id, []).append(node.value)
+    values, stores = plain_assignments(func)
     temporaries = {n: v for n, v in values.items() if n not in classes and
                    len(v) == stores[n] and all(map(_elementwise_expr, v))}
     changed = True

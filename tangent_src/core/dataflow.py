@@ -116,3 +116,23 @@ def upward_exposed(stmts, defined=frozenset()) -> set[str]:
         else:
             exposed |= reads([stmt]) - defined
     return exposed
+
+
+def plain_assignments(tree) -> tuple[dict, dict]:
+    """(name -> the values of its plain assignments `n = v` / `n += v` as `n + v`,
+    name -> how many times it is bound at all: stored, deleted or a parameter). A name
+    whose values are as many as its bindings has no value from elsewhere."""
+    values: dict = {}
+    stores: dict = {}
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del, gast.Param)):
+            stores[node.id] = stores.get(node.id, 0) + 1
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], gast.Name):
+            values.setdefault(node.targets[0].id, []).append(node.value)
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            whole = gast.BinOp(left=gast.Name(id=node.target.id, ctx=gast.Load(),
+                                              annotation=None, type_comment=None),
+                               op=node.op, right=node.value)
+            values.setdefault(node.target.id, []).append(whole)
+    return values, stores

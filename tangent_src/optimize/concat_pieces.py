@@ -50,7 +50,7 @@ def concat_pieces(func: gast.FunctionDef) -> int:
     for block, k, stmt in assignments(body):
         call = stmt.value
         name = stmt.targets[0].id
-        if not (_pieces_of_rows(call) and call.args[1].id in joins and
+        if not (pieces_along_first(call, "concatenate") and call.args[1].id in joins and
                 defs.get(name) == 1):
             continue
         arrays = joins[call.args[1].id]
@@ -99,11 +99,12 @@ def _maybe_mutated(body) -> set:
     return out
 
 
-def _pieces_of_rows(call) -> bool:
-    """`pieces(g, T, 'concatenate', 0)` with T a name."""
+def pieces_along_first(call, kind: str) -> bool:
+    """`pieces(g, T, kind, 0)` with T a name: the adjoint of np.concatenate(T) / np.stack(T)
+    along the first axis (`kind` "concatenate" or "stack")."""
     return isinstance(call, gast.Call) and build.dotted(call.func) == "pieces" and \
         not call.keywords and len(call.args) == 4 and isinstance(call.args[1], gast.Name) \
-        and isinstance(call.args[2], gast.Constant) and call.args[2].value == "concatenate" \
+        and isinstance(call.args[2], gast.Constant) and call.args[2].value == kind \
         and isinstance(call.args[3], gast.Constant) and type(call.args[3].value) is int \
         and call.args[3].value == 0
 

@@ -23,7 +23,7 @@ import gast
 
 from ..core import build
 from ..core.walk import all_nodes
-from .concat_pieces import assignments
+from .concat_pieces import assignments, pieces_along_first
 from .facts import name_counts
 
 
@@ -37,7 +37,7 @@ def stack_pops(func: gast.FunctionDef) -> int:
     for block, _, stmt in list(assignments(func.body)):
         name = stmt.targets[0].id
         left = f"{name}_left"
-        if not _pieces_of_stack(stmt.value) or defs.get(name) != 1 or name in params or \
+        if not pieces_along_first(stmt.value, "stack") or defs.get(name) != 1 or name in params or \
                 left in used or not pops.get(name) or \
                 len(pops[name]) != reads.get(name, 0):
             continue
@@ -53,15 +53,6 @@ def stack_pops(func: gast.FunctionDef) -> int:
         used.add(left)
         count += 1
     return count
-
-
-def _pieces_of_stack(call) -> bool:
-    """`pieces(g, L, 'stack', 0)` with L a name."""
-    return isinstance(call, gast.Call) and build.dotted(call.func) == "pieces" and \
-        not call.keywords and len(call.args) == 4 and isinstance(call.args[1], gast.Name) \
-        and isinstance(call.args[2], gast.Constant) and call.args[2].value == "stack" \
-        and isinstance(call.args[3], gast.Constant) and type(call.args[3].value) is int \
-        and call.args[3].value == 0
 
 
 def _pops(func) -> dict:

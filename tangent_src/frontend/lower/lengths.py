@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import gast
 
+from ...core.dataflow import plain_assignments
+
 _READS = (gast.Subscript, gast.Starred, gast.BinOp, gast.Compare, gast.For)
 
 
@@ -33,7 +35,7 @@ def fixed_lengths(stmts: list, is_sequence_call, free_length=None) -> dict[str, 
     tree = gast.Module(body=list(stmts), type_ignores=[])
     parents = {id(child): node for node in gast.walk(tree)
                for child in gast.iter_child_nodes(node)}
-    values, stores = _assignments(tree)
+    values, stores = plain_assignments(tree)
     candidates = {n: v for n, v in values.items() if len(v) == stores.get(n, 0)}
     lists = set(candidates) - _tuples(candidates, is_sequence_call)
     unsafe = _unsafe_lists(tree, parents, lists, is_sequence_call)
@@ -53,25 +55,6 @@ def _free_lengths(tree, stores: dict, free_length) -> dict[str, int]:
             if length is not None:
                 out[node.id] = length
     return out
-
-
-def _assignments(tree) -> tuple[dict, dict]:
-    """(name -> the values of its plain assignments `n = v` / `n += v` as `n + v`,
-    name -> how many times it is stored to at all)."""
-    values: dict = {}
-    stores: dict = {}
-    for node in gast.walk(tree):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
-            stores[node.id] = stores.get(node.id, 0) + 1
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
-                isinstance(node.targets[0], gast.Name):
-            values.setdefault(node.targets[0].id, []).append(node.value)
-        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
-            whole = gast.BinOp(left=gast.Name(id=node.target.id, ctx=gast.Load(),
-                                              annotation=None, type_comment=None),
-                               op=node.op, right=node.value)
-            values.setdefault(node.target.id, []).append(whole)
-    return values, stores
 
 
 def _tuples(candidates: dict, is_sequence_call) -> set:
