@@ -25,6 +25,7 @@ from ..core.walk import clone, walk
 from ..naming import Namer
 from ..optimize import live_before
 from ..optimize.ownership import call_name
+from .saved_arith import saved_arith
 from .saved_views import saved_views
 
 
@@ -33,7 +34,8 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     """Cut a joint gradient `(args, seed) -> (value, grads)` at its backward pass into
     `fwd(args) -> (value, saved)` and `bwd(saved, seed) -> grads`; `saved` holds exactly
     the values (and tapes) the backward pass reads, except, with `views` (numba), the
-    slices of saved arrays it takes again (saved_views.py)."""
+    slices of saved arrays it takes again (saved_views.py) and the cheap elementwise values
+    it computes again (saved_arith.py)."""
     body = node.body
     cut = next((i for i, s in enumerate(body) if is_section(s, "backward pass")), None)
     ret = body[-1]
@@ -49,8 +51,10 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     saved = sorted((live & local) - {seed})
     retaken: list = []
     if views:
-        retaken, saved = saved_views(forward, backward, saved, {
-            a.id for a in node.args.args + node.args.kwonlyargs} - {seed})
+        args = {a.id for a in node.args.args + node.args.kwonlyargs} - {seed}
+        retaken, saved = saved_views(forward, backward, saved, args)
+        recomputed, saved = saved_arith(forward, retaken + backward, saved, args)
+        retaken = recomputed + retaken
     saved_param = namer.fresh("saved")
     saved_tuple = gast.Tuple(elts=[_load(n) for n in saved], ctx=gast.Load())
     fwd_args = clone(node.args)
