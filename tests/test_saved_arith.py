@@ -1,8 +1,10 @@
 """transform/saved_arith.py (the numba back end): a split callee's cheap elementwise saved
-value computed again by its backward half instead of saved. The pass on its own, where it
-fires and where it must not (a name rebound or written into, an operand aliased, passed on,
-a parameter or not saved, not elementwise arithmetic, a chain); under numba against central
-differences in test_saved_views.py (one compile for both passes)."""
+value computed again by its backward half instead of saved; saved_lengths.py: the length
+of an array the backward half reads only the length of, saved instead of the array. The
+passes on their own, where they fire and where they must not (a name rebound or written
+into, an operand aliased, passed on, a parameter or not saved, not elementwise arithmetic,
+a chain; a name read as a value, assigned, maybe unbound); under numba against central
+differences in test_saved_views.py (one compile for all three passes)."""
 from __future__ import annotations
 
 import textwrap
@@ -12,6 +14,7 @@ import numpy as np
 import pytest
 
 from tangent_src.transform.saved_arith import saved_arith
+from tangent_src.transform.saved_lengths import length_only, read_lengths
 
 FORWARD = textwrap.dedent("""
     e = np.exp(x)
@@ -77,3 +80,30 @@ def test_a_chain_is_computed_again_from_its_first_link_only():
     again, kept = _run(forward, BACKWARD + "dy = g * u\n", SAVED + ["u"])
     assert [gast.unparse(s).strip() for s in again] == ["t = 1.0 + e"]
     assert kept == ["e", "s", "u"]
+
+
+LENGTHS = textwrap.dedent("""
+    stop1 = len(x)
+    stop2 = stop1 + len(y)
+    dx = g[:stop1] * z
+    """)
+
+
+def test_lengths_read_instead_of_the_arrays():
+    statements = gast.parse(LENGTHS).body
+    names = length_only(statements, ["x", "y", "z"], {"x", "y", "z"})
+    assert names == ["x", "y"]  # z is read as a value
+    rewritten = read_lengths(statements, {n: n + "_len" for n in names})
+    assert [gast.unparse(s).strip() for s in rewritten[:2]] == [
+        "stop1 = x_len", "stop2 = stop1 + y_len"]
+
+
+@pytest.mark.parametrize("extra, bound", [
+    ("w = x * 2.0\n", {"x", "y"}),            # read as a value too
+    ("x = g\n", {"x", "y"}),                  # assigned in the backward half
+    ("n = len(x[0])\n", {"x", "y"}),          # a part's length
+    ("", {"y"}),                              # maybe unbound in the forward half
+])
+def test_lengths_left_where_not_only_lengths(extra, bound):
+    statements = gast.parse(LENGTHS + extra).body
+    assert length_only(statements, ["x", "y"], bound) == ["y"]
