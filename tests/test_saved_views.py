@@ -1,8 +1,10 @@
 """transform/saved_views.py (the numba back end): a split callee's slices of a saved array
-taken again by its backward half instead of saved. Checked under numba against central
-finite differences and the Python back end where it fires, and where it must not (the
-sliced name a parameter or not an array's arithmetic, not saved anyway, rebound; a bound
-rebound later; the view assigned in the backward half)."""
+taken again by its backward half instead of saved (and, in the same compile,
+saved_arith.py's `1.0 + exp(...)` computed again and saved_lengths.py's `len(h)` saved;
+their unit tests: test_saved_arith.py).
+Checked under numba against central finite differences and the Python back end where it
+fires, and where it must not (the sliced name a parameter or not an array's arithmetic,
+not saved anyway, rebound; a bound rebound later; the view assigned in the backward half)."""
 from __future__ import annotations
 
 import textwrap
@@ -40,6 +42,11 @@ def test_gate_slices_are_taken_again_under_numba():
     src = checked_source(model, (w, h), (0, 1), "numba")
     bwd = src[src.index("def gates_bwd"):]
     assert "a = s[0:n]" in bwd and "c = s[n:2 * n]" in bwd, src
+    # and 1 + exp(...) computed again (saved_arith.py), not saved
+    saved = src[src.index("def gates_fwd"):src.index("def gates_bwd")].split("return")[-1]
+    assert "one_plus_exp_t2 = 1.0 + exp_t2" in bwd and "one_plus" not in saved, src
+    # and h, read only for its length, saved as len(h) (saved_lengths.py)
+    assert "len(h)" in saved and "dt_stop1 = h_len" in bwd, src
     got = tangent_src.grad(model, wrt=(0, 1), backend="numba")(w, h)
     want = tangent_src.grad(model, wrt=(0, 1))(w, h)
     for g, v in zip(got, want):

@@ -25,6 +25,8 @@ from ..core.walk import clone, walk
 from ..naming import Namer
 from ..optimize import live_before
 from ..optimize.ownership import call_name
+from .saved_arith import saved_arith
+from .saved_lengths import length_only, read_lengths
 from .saved_views import saved_views
 
 
@@ -33,7 +35,9 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     """Cut a joint gradient `(args, seed) -> (value, grads)` at its backward pass into
     `fwd(args) -> (value, saved)` and `bwd(saved, seed) -> grads`; `saved` holds exactly
     the values (and tapes) the backward pass reads, except, with `views` (numba), the
-    slices of saved arrays it takes again (saved_views.py)."""
+    slices of saved arrays it takes again (saved_views.py), the cheap elementwise values
+    it computes again (saved_arith.py) and the arrays it reads only the length of, whose
+    lengths it saves instead (saved_lengths.py)."""
     body = node.body
     cut = next((i for i, s in enumerate(body) if is_section(s, "backward pass")), None)
     ret = body[-1]
@@ -48,9 +52,15 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     saved = sorted((live & local) - {seed})
     retaken: list = []
+    lengths: dict = {}  # a saved length's name -> the name it is the length of
     if views:
-        retaken, saved = saved_views(forward, backward, saved, {
-            a.id for a in node.args.args + node.args.kwonlyargs} - {seed})
+        args = {a.id for a in node.args.args + node.args.kwonlyargs} - {seed}
+        retaken, saved = saved_views(forward, backward, saved, args)
+        recomputed, saved = saved_arith(forward, retaken + backward, saved, args)
+        retaken = recomputed + retaken
+        retaken, backward, bwd_return, saved, lengths = _save_lengths(
+            retaken, backward, bwd_return, saved, args | set(definitely_assigned(forward)),
+            namer)
     saved_param = namer.fresh("saved")
     saved_tuple = gast.Tuple(elts=[_load(n) for n in saved], ctx=gast.Load())
     fwd_args = clone(node.args)
@@ -59,11 +69,13 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
     # parameters too: vjp (pullback.py) copies what the saved values share with the
     # caller's arrays, and a stub shares nothing
     stubs = _shape_only(retaken + backward + [bwd_return], set(saved))
-    returned = gast.Tuple(elts=[gast.Call(func=_load("shape_stub"), args=[_load(n)],
-                                          keywords=[]) if n in stubs else _load(n)
-                                for n in saved], ctx=gast.Load())
+    returned = gast.Tuple(elts=[
+        gast.Call(func=_load("shape_stub"), args=[_load(n)], keywords=[]) if n in stubs else
+        gast.Call(func=_load("len"), args=[_load(lengths[n])], keywords=[])
+        if n in lengths else _load(n) for n in saved], ctx=gast.Load())
     always = set(definitely_assigned(forward))
-    maybe_unset = [n for n in saved if n not in params and n not in always]
+    maybe_unset = [n for n in saved if n not in params and n not in always and
+                   n not in lengths]
     forward = [gast.Assign(targets=[gast.Name(id=n, ctx=gast.Store(), annotation=None,
                                               type_comment=None)],
                            value=gast.Constant(value=None, kind=None), type_comment=None)
@@ -88,6 +100,20 @@ def split_function(node: gast.FunctionDef, seed: str, fwd_name: str, bwd_name: s
                            body=unpack + retaken + backward + [bwd_return],
                            decorator_list=[], returns=None, type_comment=None, type_params=[])
     return [fwd, bwd]
+
+
+def _save_lengths(retaken: list, backward: list, bwd_return, saved: list, bound: set,
+                  namer: Namer) -> tuple:
+    """The backward half reading saved lengths instead of the arrays they are of
+    (saved_lengths.py): its statements, return, saved names, {length name: array name}."""
+    names = {n: namer.fresh(n + "_len") for n in
+             length_only(retaken + backward + [bwd_return], saved, bound)}
+    if not names:
+        return retaken, backward, bwd_return, saved, {}
+    *statements, bwd_return = read_lengths(
+        [clone(s) for s in retaken + backward + [bwd_return]], names)
+    return statements[:len(retaken)], statements[len(retaken):], bwd_return, \
+        sorted(names.get(n, n) for n in saved), {v: k for k, v in names.items()}
 
 
 # calls that read only the shape (and dtype and type) of one argument: name -> its position
