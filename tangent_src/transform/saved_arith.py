@@ -25,6 +25,7 @@ import gast
 
 from ..core import build
 from ..core.walk import clone, walk
+from .saved_views import assign_counts
 
 _OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div)
 # NumPy calls that return a new array and only read their arguments
@@ -35,7 +36,7 @@ READ_ONLY_CALLS = FRESH_CALLS | {"len", "np.shape"}
 
 def saved_arith(forward: list, backward: list, saved: list, params: set) -> tuple[list, list]:
     """(the statements the backward half runs first, the names to save instead of `saved`)."""
-    counts, written_back = _assign_counts(forward), _assign_counts(backward)
+    counts, written_back = assign_counts(forward), assign_counts(backward)
     defined: dict = {}  # name -> position of its first top-level assignment
     for k, stmt in enumerate(forward):
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and \
@@ -110,13 +111,3 @@ def _read_only(statements: list) -> set:
                 other.add(node.id)
     names = {n.id for stmt in statements for n in walk(stmt) if isinstance(n, gast.Name)}
     return names - other
-
-
-def _assign_counts(statements: list) -> dict:
-    """name -> how many times `statements` bind it (at any depth, any form)."""
-    out: dict = {}
-    for stmt in statements:
-        for node in walk(stmt):
-            if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
-                out[node.id] = out.get(node.id, 0) + 1
-    return out

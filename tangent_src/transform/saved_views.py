@@ -33,8 +33,8 @@ _BOUND_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv)
 
 def saved_views(forward: list, backward: list, saved: list, params: set) -> tuple[list, list]:
     """(the statements the backward half runs first, the names to save instead of `saved`)."""
-    counts = _assign_counts(forward)
-    written_back = _assign_counts(backward)
+    counts = assign_counts(forward)
+    written_back = assign_counts(backward)
     defined: dict = {}  # name -> position of its one top-level assignment
     for k, stmt in enumerate(forward):
         if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and \
@@ -93,7 +93,7 @@ def _bound(node) -> bool:
         _bound(node.left) and _bound(node.right)
 
 
-def _assign_counts(statements: list) -> dict:
+def assign_counts(statements: list) -> dict:
     """name -> how many times `statements` bind it (at any depth, any form)."""
     out: dict = {}
     for stmt in statements:
