@@ -12,7 +12,7 @@ numba's fusion then folds it into the backward half's loop.
 
 A saved name `t` is computed again when its one assignment, at the top level of the forward
 half, is + - * / or unary - of constants and names `e` that stay saved, each assigned once
-before it at the top level by arithmetic or a NumPy call that makes a new array (never a
+before it at the top level by a value optimize/facts.py's is_fresh knows is new (never a
 parameter: its caller could write into it between the halves). The same operations in the
 same order on the same values give the same bits, so the values must be unchanged: `t` and
 every `e` are only ever read as an operand of arithmetic or an argument of such a NumPy
@@ -25,13 +25,14 @@ import gast
 
 from ..core import build
 from ..core.walk import clone, walk
+from ..optimize.facts import is_fresh
 from .saved_views import assign_counts
 
 _OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div)
-# NumPy calls that return a new array and only read their arguments
-FRESH_CALLS = frozenset({"np.exp", "np.log", "np.tanh", "np.sin", "np.cos", "np.sqrt",
-                         "np.abs", "np.sum", "np.dot", "np.concatenate", "np.stack"})
-READ_ONLY_CALLS = FRESH_CALLS | {"len", "np.shape"}
+# calls that only read their arguments
+READ_ONLY_CALLS = frozenset({"np.exp", "np.log", "np.tanh", "np.sin", "np.cos", "np.sqrt",
+                             "np.abs", "np.sum", "np.dot", "np.concatenate", "np.stack",
+                             "len", "np.shape"})
 
 
 def saved_arith(forward: list, backward: list, saved: list, params: set) -> tuple[list, list]:
@@ -48,7 +49,7 @@ def saved_arith(forward: list, backward: list, saved: list, params: set) -> tupl
         k = defined.get(name)
         return k is not None and k < before and counts.get(name) == 1 and \
             name not in params and name not in written_back and name in read_only and \
-            _fresh(forward[k].value)
+            is_fresh(forward[k].value) and not getattr(forward[k].value, "keywords", None)
 
     chosen = []
     for name in saved:
@@ -76,14 +77,6 @@ def _elementwise(node) -> bool:
         return isinstance(node.op, gast.USub) and _elementwise(node.operand)
     return isinstance(node, gast.BinOp) and isinstance(node.op, _OPS) and \
         _elementwise(node.left) and _elementwise(node.right)
-
-
-def _fresh(value) -> bool:
-    """Arithmetic or a NumPy call that makes a new array."""
-    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
-        return True
-    return isinstance(value, gast.Call) and build.dotted(value.func) in FRESH_CALLS and \
-        not value.keywords
 
 
 def _read_only(statements: list) -> set:
